@@ -1,0 +1,84 @@
+"""history_1m and sampled_100x100k: metric points out of a real server into pandas.
+
+- history_1m: 1M points of one run and one key, every point, through ``run.history``;
+  baseline: pyarrow reading the same points from a local Parquet file into pandas.
+- sampled_100x100k: 100 runs x 100k steps of one key, sampled to 1,000 points per run, in one
+  ``runs.histories`` request; baseline: pyarrow reading those 10M points from Parquet.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import lablens
+from benchmarks._common import best_of, emit, server
+from lablens.transport import ARROW, Transport, table_to_ipc
+
+PROJECT = "bench-history"
+
+
+def _points(n: int, seed: int) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    steps = np.arange(n, dtype=np.int64)
+    return pa.table({
+        "key": pa.array(["loss"] * n, pa.string()),
+        "step": steps,
+        "timestamp": 1.7e9 + steps * 0.01,
+        "value": np.cumsum(rng.normal(size=n)),
+    })
+
+
+def _log(t: Transport, entity: str, run_id: str, table: pa.Table, chunk: int = 250_000) -> None:
+    t.post_json(f"/api/v1/projects/{entity}/{PROJECT}/runs", {"id": run_id})
+    for start in range(0, table.num_rows, chunk):
+        t.request("POST", f"/api/v1/projects/{entity}/{PROJECT}/runs/{run_id}/points",
+                  data=table_to_ipc(table.slice(start, chunk)),
+                  headers={"Content-Type": ARROW})
+
+
+def main() -> None:
+    with server() as srv, tempfile.TemporaryDirectory() as tmp:
+        t = Transport(srv.url, srv.api_key, timeout=600)
+        api = lablens.Api(host=srv.url, api_key=srv.api_key)
+        entity = srv.username
+
+        # history_1m
+        table = _points(1_000_000, 0)
+        _log(t, entity, "big00001", table)
+        parquet = Path(tmp) / "points.parquet"
+        pq.write_table(table.drop(["key"]), parquet)
+        run = api.run(f"{entity}/{PROJECT}/big00001")
+        df = run.history(keys=["loss"], samples=None)
+        assert len(df) == 1_000_000, len(df)
+        value = best_of(lambda: run.history(keys=["loss"], samples=None))
+        baseline = best_of(lambda: pq.read_table(parquet).to_pandas())
+        emit("history_1m", value * 1000, "ms", baseline * 1000, 150)
+
+        # sampled_100x100k
+        t0 = time.perf_counter()
+        ids = [f"s{i:07d}" for i in range(100)]
+        tables = []
+        for i, run_id in enumerate(ids):
+            pts = _points(100_000, i + 1)
+            tables.append(pts)
+            _log(t, entity, run_id, pts)
+        ingest = time.perf_counter() - t0
+        everything = Path(tmp) / "all.parquet"
+        pq.write_table(pa.concat_tables(tables).drop(["key"]), everything)
+        runs = api.runs(f"{entity}/{PROJECT}", filters={"id": {"$in": ids}})
+        frame = runs.histories(samples=1000, keys=["loss"], format="pandas")
+        assert len(frame) <= 100 * 1000 and frame["run_id"].nunique() == 100, len(frame)
+        value = best_of(lambda: runs.histories(samples=1000, keys=["loss"], format="pandas"))
+        baseline = best_of(lambda: pq.read_table(everything).to_pandas(), repeat=3)
+        emit("sampled_100x100k", value * 1000, "ms", baseline * 1000, 200)
+        emit("ingest_10m_points", 10_000_000 / ingest, "points/s", 0, 300_000)
+
+
+if __name__ == "__main__":
+    main()

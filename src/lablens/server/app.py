@@ -1,0 +1,33 @@
+"""The FastAPI application: one router per resource over one store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from lablens import __version__
+from lablens.server import problems
+from lablens.server.routers import files, points, runs, users, workspaces
+from lablens.store.base import Store
+
+
+def create_app(store: Store) -> FastAPI:
+    """Build the app over an open store; the app owns it from now on."""
+    app = FastAPI(
+        title="lablens",
+        version=__version__,
+        description="A self-hosted experiment tracker. Every route but /health needs"
+        " 'Authorization: Bearer <api key>'.",
+    )
+    app.state.store = store
+    problems.install(app)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Whether the server is up; needs no key."""
+        return {"status": "ok", "version": __version__}
+
+    for module in (users, workspaces, runs, points, files):
+        app.include_router(module.router)
+    return app

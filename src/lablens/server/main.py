@@ -1,0 +1,78 @@
+"""Running a server: first-start setup, then uvicorn in the foreground."""
+
+from __future__ import annotations
+
+import getpass
+import ipaddress
+import logging
+import os
+from pathlib import Path
+
+import uvicorn
+
+from lablens import _settings
+from lablens.server.app import create_app
+from lablens.store import open_store
+from lablens.store.base import Store
+
+log = logging.getLogger("lablens.server")
+
+ADMIN_KEY_FILE = "admin.key"
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def ensure_admin(store: Store, data_dir: Path, *, allow_create: bool) -> str | None:
+    """Make the admin on a new data dir; return its key.
+
+    The admin is the OS user. Its key is kept in ``DATA/admin.key`` (0600, beside the database,
+    which grants the same power), so a restart on another port can hand it to local clients.
+    ``LABLENS_ADMIN_API_KEY`` chooses the key instead of a random one.
+    """
+    key_file = data_dir / ADMIN_KEY_FILE
+    if store.user_count() == 0:
+        if not allow_create:
+            raise SystemExit(
+                "lablens server: refusing to listen beyond the loopback with no API keys"
+                " configured. Start it once on 127.0.0.1 to create the admin, or set"
+                " LABLENS_ADMIN_API_KEY.")
+        username = getpass.getuser() or "admin"
+        store.create_user(username, is_admin=True)
+        created = store.create_api_key(username, name="admin",
+                                       key=os.environ.get("LABLENS_ADMIN_API_KEY") or None)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{username}\n{created['key']}\n")
+        log.info("created admin user %s", username)
+    if key_file.exists():
+        username, key = key_file.read_text().split()[:2]
+        return f"{username} {key}"
+    return None
+
+
+def serve(host: str, port: int, data_dir: Path | str, *, log_level: str = "warning") -> None:
+    """Run a server in the foreground until interrupted.
+
+    On a new data dir it creates the admin and stores the key in ``LABLENS_HOME/credentials``
+    for this server's address, so local clients need no key.
+    """
+    data_dir = Path(data_dir).expanduser().resolve()
+    store = open_store(data_dir)
+    allow = is_loopback(host) or bool(os.environ.get("LABLENS_ADMIN_API_KEY"))
+    admin = ensure_admin(store, data_dir, allow_create=allow)
+    if admin and is_loopback(host):
+        username, key = admin.split()
+        _settings.store_credentials(f"http://{host}:{port}", key, username)
+    app = create_app(store)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        store.close()

@@ -1,0 +1,100 @@
+"""Every error the server answers, as problem+json naming the bad field.
+
+A client mistake is a 4xx with ``errors: [{field, message}]``; only a bug of ours is a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lablens.store import errors as store_errors
+
+log = logging.getLogger("lablens.server")
+
+PROBLEM = "application/problem+json"
+TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+          405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
+          415: "Unsupported Media Type", 500: "Internal Server Error"}
+
+
+class Problem(Exception):
+    """An error answer raised from a route: ``raise Problem(403, "permission_denied", ...)``."""
+
+    def __init__(self, status: int, code: str, detail: str, *, field: str | None = None,
+                 path: str | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.field, self.path = (
+            status, code, detail, field, path)
+
+
+def problem(status: int, code: str, detail: str, *, field: str | None = None,
+            path: str | None = None, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+    """Build a problem+json answer."""
+    if errors is None:
+        errors = [{"field": field, "message": detail}] if field else []
+    body: dict[str, Any] = {
+        "type": f"https://lablens.dev/problems/{code}", "title": TITLES.get(status, "Error"),
+        "status": status, "detail": detail, "code": code, "errors": errors,
+    }
+    if path:
+        body["path"] = path
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)] or [str(p) for p in loc]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every exception into problem+json."""
+
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+        return problem(exc.status, exc.code, exc.detail, field=exc.field, path=exc.path)
+
+    @app.exception_handler(store_errors.NotFound)
+    async def _not_found(_: Request, exc: store_errors.NotFound) -> JSONResponse:
+        return problem(404, f"{exc.kind}_not_found" if exc.kind != "key" else "not_found",
+                       str(exc), path=exc.path)
+
+    @app.exception_handler(store_errors.Conflict)
+    async def _conflict(_: Request, exc: store_errors.Conflict) -> JSONResponse:
+        return problem(409, "conflict", str(exc))
+
+    @app.exception_handler(store_errors.InvalidFilter)
+    async def _invalid_filter(_: Request, exc: store_errors.InvalidFilter) -> JSONResponse:
+        return problem(400, "invalid_filter", exc.message, field=exc.field)
+
+    @app.exception_handler(store_errors.InvalidInput)
+    async def _invalid(_: Request, exc: store_errors.InvalidInput) -> JSONResponse:
+        return problem(400, "bad_request", exc.message, field=exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_of(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
+                  for e in exc.errors()]
+        first = errors[0] if errors else {"field": None, "message": "invalid request"}
+        detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        return problem(400, "bad_request", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {401: "unauthorized", 403: "permission_denied", 404: "not_found",
+                409: "conflict"}.get(exc.status_code, "bad_request")
+        return problem(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return problem(500, "internal_error", f"internal error: {type(exc).__name__}")

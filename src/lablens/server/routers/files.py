@@ -1,0 +1,77 @@
+"""Run files and console lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
+
+from lablens.server.auth import can_read_project, can_write, current_user, store_of
+
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}/runs/{run_id}", tags=["files"])
+
+
+class ConsoleLines(BaseModel):
+    lines: list[dict[str, Any]]
+
+
+def _file_out(request: Request, ws: str, project: str, run_id: str,
+              f: dict[str, Any]) -> dict[str, Any]:
+    out = {k: f[k] for k in ("name", "size", "md5", "mimetype", "updated_at")}
+    base = str(request.base_url).rstrip("/")
+    out["url"] = f"{base}/api/v1/projects/{ws}/{project}/runs/{run_id}/files/{f['name']}"
+    return out
+
+
+@router.get("/files")
+def list_files(ws: str, project: str, run_id: str, request: Request,
+               names: list[str] | None = Query(None),
+               user: dict = Depends(current_user)) -> dict[str, Any]:
+    """The run's files (optionally only those named)."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    items = [_file_out(request, ws, project, run_id, f)
+             for f in store.list_files(ws, project, run_id, names)]
+    return {"items": items, "total": len(items), "next": None}
+
+
+@router.put("/files/{name:path}", status_code=201)
+async def put_file(ws: str, project: str, run_id: str, name: str, request: Request,
+                   user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Store or replace a run file; the body is its bytes."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    content = await request.body()
+    f = store.put_file(ws, project, run_id, name, content)
+    return _file_out(request, ws, project, run_id, f)
+
+
+@router.get("/files/{name:path}")
+def get_file(ws: str, project: str, run_id: str, name: str, request: Request,
+             user: dict = Depends(current_user)) -> Response:
+    """A run file's bytes."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    info, content = store.read_file(ws, project, run_id, name)
+    return Response(content, media_type=info["mimetype"],
+                    headers={"ETag": f'"{info["md5"]}"'})
+
+
+@router.post("/console")
+def append_console(ws: str, project: str, run_id: str, body: ConsoleLines, request: Request,
+                   user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Store console lines ``{ts, stream, line}``."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    return {"stored": store.append_console(ws, project, run_id, body.lines)}
+
+
+@router.get("/console")
+def read_console(ws: str, project: str, run_id: str, request: Request,
+                 user: dict = Depends(current_user)) -> dict[str, Any]:
+    """The run's console lines in order."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    items = store.read_console(ws, project, run_id)
+    return {"items": items, "total": len(items), "next": None}

@@ -1,0 +1,130 @@
+"""Runs: create, query, the run table, read, update, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from lablens._arrow import ARROW, table_to_ipc
+from lablens.server.auth import can_read_project, can_write, current_user, store_of
+
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["runs"])
+
+
+class NewRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = None
+    name: str | None = None
+    notes: str | None = None
+    config: dict[str, Any] | None = None
+    tags: list[str] | None = None
+    group: str | None = None
+    job_type: str | None = None
+    host: str | None = None
+    metadata: dict[str, Any] | None = None
+    requirements: str | None = None
+    conda: str | None = None
+    resume: str | bool | None = None
+
+
+class RunQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filters: Any = None
+    order: str | None = None
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=1000)
+    include_sweeps: bool = True
+
+
+class RunTableQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filters: Any = None
+    order: str | None = None
+    columns: list[str] | None = None
+
+
+class RunChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    notes: str | None = None
+    description: str | None = None
+    tags: list[str] | None = None
+    group: str | None = None
+    job_type: str | None = None
+    config: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    state: str | None = None
+    exit_code: int | None = None
+    heartbeat: bool | None = None
+    metadata: dict[str, Any] | None = None
+    requirements: str | None = None
+    conda: str | None = None
+    show: bool | None = None
+
+
+@router.post("/runs", status_code=201)
+def create_run(ws: str, project: str, body: NewRun, request: Request, response: Response,
+               user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Create a run (and its project when missing), or resume one by id."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    run, created = store.create_run(ws, project, body.model_dump(), username=user["username"])
+    response.status_code = 201 if created else 200
+    return run
+
+
+@router.post("/runs/query")
+def query_runs(ws: str, project: str, body: RunQuery, request: Request,
+               user: dict = Depends(current_user)) -> dict[str, Any]:
+    """A page of the runs matching MongoDB-style ``filters``, in ``order``."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    filters = body.filters
+    if filters is not None and not body.include_sweeps:
+        filters = {"$and": [filters, {"sweep": {"$exists": False}}]}
+    elif not body.include_sweeps:
+        filters = {"sweep": {"$exists": False}}
+    return store.query_runs(ws, project, filters=filters, order=body.order, cursor=body.cursor,
+                            limit=body.limit)
+
+
+@router.post("/runs/table", response_class=Response,
+             responses={200: {"content": {ARROW: {}}}})
+def runs_table(ws: str, project: str, body: RunTableQuery, request: Request,
+               user: dict = Depends(current_user)) -> Response:
+    """Every matching run as one Arrow row, config and summary flattened into columns."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    table = store.runs_table(ws, project, filters=body.filters, order=body.order,
+                             columns=body.columns)
+    return Response(table_to_ipc(table), media_type=ARROW)
+
+
+@router.get("/runs/{run_id}")
+def get_run(ws: str, project: str, run_id: str, request: Request,
+            user: dict = Depends(current_user)) -> dict[str, Any]:
+    """One run."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.get_run(ws, project, run_id)
+
+
+@router.patch("/runs/{run_id}")
+def update_run(ws: str, project: str, run_id: str, body: RunChanges, request: Request,
+               user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Change a run: the fields given are set; ``summary`` is merged; ``state`` finishes it."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    return store.update_run(ws, project, run_id, body.model_dump(exclude_unset=True))
+
+
+@router.delete("/runs/{run_id}", status_code=204)
+def delete_run(ws: str, project: str, run_id: str, request: Request,
+               user: dict = Depends(current_user)) -> Response:
+    """Delete a run with its points, files and console lines."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    store.delete_run(ws, project, run_id)
+    return Response(status_code=204)

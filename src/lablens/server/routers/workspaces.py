@@ -1,0 +1,74 @@
+"""Workspaces and the projects in them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from lablens.server.auth import can_read_project, can_write, current_user, store_of
+
+router = APIRouter(prefix="/api/v1", tags=["workspaces", "projects"])
+
+
+class NewProject(BaseModel):
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[^/\s][^/]*$")
+    description: str | None = None
+    labels: list[str] = []
+    visibility: str = "PRIVATE"
+    exist_ok: bool = False
+
+
+@router.get("/workspaces")
+def list_workspaces(request: Request, user: dict = Depends(current_user)) -> dict[str, Any]:
+    """The workspaces the signed-in user belongs to, personal first."""
+    items = store_of(request).list_workspaces(user["username"])
+    return {"items": items, "total": len(items), "next": None}
+
+
+@router.get("/workspaces/{ws}")
+def get_workspace(ws: str, request: Request,
+                  user: dict = Depends(current_user)) -> dict[str, Any]:
+    """One workspace, with the signed-in user's role in it."""
+    return store_of(request).get_workspace(ws, viewer=user["username"])
+
+
+@router.get("/workspaces/{ws}/projects")
+def list_projects(ws: str, request: Request, sort: str | None = None,
+                  search: str | None = None, cursor: str | None = None,
+                  limit: int = Query(200, ge=1, le=1000),
+                  user: dict = Depends(current_user)) -> dict[str, Any]:
+    """A page of the workspace's projects (only PUBLIC ones for non-members)."""
+    viewer = None if user["is_admin"] else user["username"]
+    return store_of(request).list_projects(ws, sort=sort, search=search, cursor=cursor,
+                                           limit=limit, viewer=viewer)
+
+
+@router.post("/workspaces/{ws}/projects", status_code=201)
+def create_project(ws: str, body: NewProject, request: Request,
+                   user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Create a project (members only); ``exist_ok`` returns an existing one instead of 409."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    return store.create_project(ws, body.name, description=body.description,
+                                labels=body.labels, visibility=body.visibility,
+                                exist_ok=body.exist_ok)
+
+
+@router.get("/projects/{ws}/{project}")
+def get_project(ws: str, project: str, request: Request,
+                user: dict = Depends(current_user)) -> dict[str, Any]:
+    """One project with its run count."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.get_project(ws, project)
+
+
+@router.get("/projects/{ws}/{project}/fields")
+def project_fields(ws: str, project: str, request: Request,
+                   user: dict = Depends(current_user)) -> dict[str, Any]:
+    """The project's config and summary keys with their types."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.project_fields(ws, project)

@@ -1,0 +1,178 @@
+"""The ``Store`` interface: everything the server asks of a storage engine.
+
+Each engine (``embedded/`` for DuckDB, later ``postgres/``) implements every method; they are
+abstract so an engine missing one fails when it is built, not when a route calls it. Rows travel
+as plain dicts with ISO 8601 UTC times; bulk results (run tables, history) as Arrow tables.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+
+class Store(abc.ABC):
+    """Users, keys, workspaces, projects, runs, metric points, files and console lines."""
+
+    # -- users and keys -------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_user(
+        self, username: str, *, name: str | None = None, email: str | None = None,
+        is_admin: bool = False, password_hash: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a user and its PERSON workspace (owned by it)."""
+
+    @abc.abstractmethod
+    def get_user(self, username: str) -> dict[str, Any]:
+        """One user by username; ``NotFound("user", ...)`` when absent."""
+
+    @abc.abstractmethod
+    def list_users(self) -> list[dict[str, Any]]:
+        """Every user."""
+
+    @abc.abstractmethod
+    def user_count(self) -> int:
+        """How many users exist (0 on a new data dir)."""
+
+    @abc.abstractmethod
+    def create_api_key(self, username: str, *, name: str | None = None,
+                       key: str | None = None) -> dict[str, Any]:
+        """Make a key (or store the one given); the answer holds it, the store only its hash."""
+
+    @abc.abstractmethod
+    def list_api_keys(self, username: str) -> list[dict[str, Any]]:
+        """The user's keys, without the keys themselves."""
+
+    @abc.abstractmethod
+    def delete_api_key(self, username: str, id_or_key: str) -> None:
+        """Revoke one of the user's keys, named by its id or the key itself."""
+
+    @abc.abstractmethod
+    def user_for_key(self, key: str) -> dict[str, Any] | None:
+        """The user a key belongs to, or ``None`` for an unknown or revoked key."""
+
+    # -- workspaces -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_workspace(self, username: str, *, viewer: str | None = None) -> dict[str, Any]:
+        """One workspace, with ``role`` the viewer's role in it (or ``None``)."""
+
+    @abc.abstractmethod
+    def list_workspaces(self, viewer: str) -> list[dict[str, Any]]:
+        """The workspaces the viewer belongs to, personal first."""
+
+    @abc.abstractmethod
+    def role(self, workspace: str, username: str) -> str | None:
+        """``OWNER``, ``MEMBER`` or ``None``."""
+
+    # -- projects -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_project(
+        self, workspace: str, name: str, *, description: str | None = None,
+        labels: Sequence[str] = (), visibility: str = "PRIVATE", exist_ok: bool = False,
+    ) -> dict[str, Any]:
+        """Create a project; ``Conflict`` if the name is taken and not ``exist_ok``."""
+
+    @abc.abstractmethod
+    def get_project(self, workspace: str, name: str) -> dict[str, Any]:
+        """One project; ``NotFound("project", "ws/name")`` when absent."""
+
+    @abc.abstractmethod
+    def list_projects(
+        self, workspace: str, *, sort: str | None = None, search: str | None = None,
+        cursor: str | None = None, limit: int = 200, viewer: str | None = None,
+    ) -> dict[str, Any]:
+        """A page ``{items, total, next}`` of the workspace's projects the viewer may see."""
+
+    @abc.abstractmethod
+    def project_fields(self, workspace: str, project: str) -> dict[str, dict[str, str]]:
+        """``{"config": {key: type}, "summary": {key: type}}`` over the project's runs."""
+
+    # -- runs -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_run(self, workspace: str, project: str, data: Mapping[str, Any],
+                   *, username: str) -> tuple[dict[str, Any], bool]:
+        """Create (or resume) a run; returns the run and whether it was created."""
+
+    @abc.abstractmethod
+    def insert_runs(self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]],
+                    *, username: str) -> int:
+        """Store many finished runs in one transaction (imports, benchmarks); returns how many.
+
+        Each run is a mapping like ``create_run``'s, plus optional ``state``, ``summary``,
+        ``created_at`` and ``finished_at`` (datetimes).
+        """
+
+    @abc.abstractmethod
+    def get_run(self, workspace: str, project: str, run_id: str) -> dict[str, Any]:
+        """One run; ``NotFound("run", ...)`` when absent."""
+
+    @abc.abstractmethod
+    def update_run(self, workspace: str, project: str, run_id: str,
+                   changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply the given changes (name, notes, tags, config, summary merge, state ...)."""
+
+    @abc.abstractmethod
+    def delete_run(self, workspace: str, project: str, run_id: str) -> None:
+        """Delete a run with its points, files and console lines."""
+
+    @abc.abstractmethod
+    def query_runs(
+        self, workspace: str, project: str, *, filters: Mapping[str, Any] | None = None,
+        order: str | None = None, cursor: str | None = None, limit: int = 50,
+    ) -> dict[str, Any]:
+        """A page ``{items, total, next}`` of matching runs, keyset-paged."""
+
+    @abc.abstractmethod
+    def runs_table(
+        self, workspace: str, project: str, *, filters: Mapping[str, Any] | None = None,
+        order: str | None = None, columns: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """Every matching run as one row, config and summary flattened into columns."""
+
+    # -- metric points --------------------------------------------------------------------
+    @abc.abstractmethod
+    def append_points(self, workspace: str, project: str, run_id: str, points: pa.Table,
+                      *, stream: str = "default", batch_id: str | None = None) -> dict[str, Any]:
+        """Store a batch (``key step timestamp value``); a known ``batch_id`` stores nothing."""
+
+    @abc.abstractmethod
+    def history(
+        self, workspace: str, project: str, run_ids: Sequence[str], *,
+        keys: Sequence[str] | None = None, samples: int | None = None,
+        min_step: int | None = None, max_step: int | None = None,
+        min_x: float | None = None, max_x: float | None = None,
+        stream: str = "default", x_axis: str = "step",
+    ) -> pa.Table:
+        """Points of several runs, long form ``run_id key step timestamp value``."""
+
+    # -- files and console ----------------------------------------------------------------
+    @abc.abstractmethod
+    def put_file(self, workspace: str, project: str, run_id: str, name: str,
+                 content: bytes) -> dict[str, Any]:
+        """Store (or replace) a run file."""
+
+    @abc.abstractmethod
+    def list_files(self, workspace: str, project: str, run_id: str,
+                   names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The run's files, optionally only those named."""
+
+    @abc.abstractmethod
+    def read_file(self, workspace: str, project: str, run_id: str,
+                  name: str) -> tuple[dict[str, Any], bytes]:
+        """A run file's description and content."""
+
+    @abc.abstractmethod
+    def append_console(self, workspace: str, project: str, run_id: str,
+                       lines: Sequence[Mapping[str, Any]]) -> int:
+        """Store console lines ``{ts, stream, line}``; returns how many."""
+
+    @abc.abstractmethod
+    def read_console(self, workspace: str, project: str, run_id: str) -> list[dict[str, Any]]:
+        """The run's console lines in order."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the engine's resources."""

@@ -1,0 +1,256 @@
+"""Metric points, files and console lines of runs in the embedded store."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import posixpath
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lablens.store import _json
+from lablens.store.embedded._db import Database, iso, now
+from lablens.store.errors import InvalidInput, NotFound
+from lablens.store.sampling import sampled_points_sql
+
+STREAMS = ("default", "system")
+POINT_SCHEMA = pa.schema([("key", pa.string()), ("step", pa.int64()),
+                          ("timestamp", pa.float64()), ("value", pa.float64())])
+HISTORY_SCHEMA = pa.schema([
+    ("run_id", pa.dictionary(pa.int32(), pa.string())),
+    ("key", pa.dictionary(pa.int32(), pa.string())),
+    ("step", pa.int64()), ("timestamp", pa.float64()), ("value", pa.float64()),
+])
+
+
+def conform_points(points: pa.Table) -> pa.Table:
+    """Check and cast a batch to ``key step timestamp value``, naming a bad column."""
+    for field in POINT_SCHEMA:
+        if field.name not in points.column_names:
+            raise InvalidInput(f"points need a column {field.name!r}", field=f"body.{field.name}")
+        col = points.column(field.name)
+        if field.name == "key":
+            ok = pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or (
+                pa.types.is_dictionary(col.type))
+        elif field.name == "step":
+            ok = pa.types.is_integer(col.type)
+        else:
+            ok = pa.types.is_floating(col.type) or pa.types.is_integer(col.type)
+        if not ok:
+            raise InvalidInput(f"column {field.name!r} has type {col.type}; expected"
+                               f" {field.type}", field=f"body.{field.name}")
+        if field.name in ("key", "step", "timestamp") and col.null_count:
+            raise InvalidInput(f"column {field.name!r} has nulls", field=f"body.{field.name}")
+    table = points.select(POINT_SCHEMA.names).cast(POINT_SCHEMA)
+    if table.num_rows and pc.min(pc.utf8_length(table["key"])).as_py() == 0:
+        raise InvalidInput("a metric key is empty", field="body.key")
+    return table
+
+
+def check_file_name(name: str) -> str:
+    """A run file's name: relative, no ``..`` part, no backslash, not empty."""
+    if not name or name.startswith("/") or "\\" in name or "\x00" in name:
+        raise InvalidInput(f"bad file name {name!r}: it must be a relative path", field="name")
+    norm = posixpath.normpath(name)
+    if norm.startswith("..") or any(part == ".." for part in name.split("/")) or norm == ".":
+        raise InvalidInput(f"bad file name {name!r}: '..' is not allowed", field="name")
+    return norm
+
+
+class Points:
+    """Mixin of ``EmbeddedStore``: what runs log."""
+
+    db: Database
+    blob_dir: Path
+
+    def _key_ids(self, con: Any, stream: str, names: list[str]) -> dict[str, int]:
+        rows = self.db.all("SELECT name, id FROM metric_keys WHERE stream = ?"
+                           " AND name IN (SELECT unnest(?::VARCHAR[]))", [stream, names])
+        ids = {r["name"]: r["id"] for r in rows}
+        missing = [n for n in names if n not in ids]
+        if missing:
+            con.executemany("INSERT INTO metric_keys (stream, name) VALUES (?, ?)",
+                            [[stream, n] for n in missing])
+            for r in self.db.all("SELECT name, id FROM metric_keys WHERE stream = ?"
+                                 " AND name IN (SELECT unnest(?::VARCHAR[]))", [stream, missing]):
+                ids[r["name"]] = r["id"]
+        return ids
+
+    def append_points(self, workspace: str, project: str, run_id: str, points: pa.Table,
+                      *, stream: str = "default", batch_id: str | None = None) -> dict[str, Any]:
+        if stream not in STREAMS:
+            raise InvalidInput(f"stream must be one of {STREAMS}", field="stream")
+        table = conform_points(points)
+        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        with self.db.write() as con:
+            if batch_id and self.db.one("SELECT 1 FROM batches WHERE run_pk = ? AND batch_id = ?",
+                                        [pk, batch_id]):
+                return {"stored": 0, "duplicate": True}
+            if table.num_rows:
+                names = pc.unique(table["key"]).to_pylist()
+                ids = self._key_ids(con, stream, names)
+                key_ids = pc.index_in(table["key"], value_set=pa.array(names))
+                id_map = pa.array([ids[n] for n in names], pa.int32())
+                batch = pa.table({
+                    "run_pk": pa.repeat(pa.scalar(pk, pa.int64()), table.num_rows),
+                    "key_id": pc.take(id_map, key_ids),
+                    "step": table["step"], "ts": table["timestamp"], "value": table["value"],
+                })
+                con.register("_batch", batch)
+                try:
+                    con.execute("INSERT INTO points SELECT * FROM _batch")
+                    lasts = con.execute(
+                        "SELECT key_id, count(*) AS n, max(step) AS last_step,"
+                        " arg_max(value, step) AS last_value FROM _batch GROUP BY key_id"
+                    ).fetchall()
+                finally:
+                    con.unregister("_batch")
+                prior = {r["key_id"]: r["last_step"] for r in self.db.all(
+                    "SELECT key_id, last_step FROM run_keys WHERE run_pk = ?", [pk])}
+                con.executemany(
+                    "INSERT INTO run_keys VALUES (?, ?, ?, ?) ON CONFLICT (run_pk, key_id)"
+                    " DO UPDATE SET n = run_keys.n + excluded.n,"
+                    " last_step = greatest(run_keys.last_step, excluded.last_step)",
+                    [[pk, k, n, s] for k, n, s, _ in lasts])
+                names_by_id = {v: k for k, v in ids.items()}
+                latest = {names_by_id[k]: v for k, _, s, v in lasts if s >= prior.get(k, s)}
+                column = "summary" if stream == "default" else "system_metrics"
+                current = _json.loads(self.db.one(f"SELECT {column} AS c FROM runs WHERE pk = ?",
+                                                  [pk])["c"]) or {}
+                current.update(latest)
+                con.execute(f"UPDATE runs SET {column} = ?, heartbeat_at = ? WHERE pk = ?",
+                            [_json.dumps(current), now(), pk])
+                if stream == "default":
+                    self._record_fields(con, pid, "summary", latest)  # type: ignore[attr-defined]
+            if batch_id:
+                con.execute("INSERT INTO batches VALUES (?, ?, ?)", [pk, batch_id, table.num_rows])
+        return {"stored": table.num_rows, "duplicate": False}
+
+    def history(self, workspace: str, project: str, run_ids: Sequence[str], *,
+                keys: Sequence[str] | None = None, samples: int | None = None,
+                min_step: int | None = None, max_step: int | None = None,
+                min_x: float | None = None, max_x: float | None = None,
+                stream: str = "default", x_axis: str = "step") -> pa.Table:
+        if stream not in STREAMS:
+            raise InvalidInput(f"stream must be one of {STREAMS}", field="stream")
+        if x_axis not in ("step", "timestamp"):
+            raise InvalidInput("x_axis must be 'step' or 'timestamp'", field="x_axis")
+        if samples is not None and (not isinstance(samples, int) or samples < 1):
+            raise InvalidInput("samples must be a positive integer", field="samples")
+        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        run_ids = list(dict.fromkeys(run_ids))
+        rows = self.db.all("SELECT id, pk FROM runs WHERE project_id = ?"
+                           " AND id IN (SELECT unnest(?::VARCHAR[]))", [pid, run_ids])
+        pks = {r["id"]: r["pk"] for r in rows}
+        for rid in run_ids:
+            if rid not in pks:
+                raise NotFound("run", f"{workspace}/{project}/{rid}")
+        if keys is None:
+            key_rows = self.db.all(
+                "SELECT DISTINCT m.id, m.name FROM run_keys k JOIN metric_keys m"
+                " ON m.id = k.key_id WHERE m.stream = ?"
+                " AND k.run_pk IN (SELECT unnest(?::BIGINT[])) ORDER BY m.name",
+                [stream, list(pks.values())])
+        else:
+            key_rows = self.db.all("SELECT id, name FROM metric_keys WHERE stream = ?"
+                                   " AND name IN (SELECT unnest(?::VARCHAR[])) ORDER BY name",
+                                   [stream, list(keys)])
+        if not pks or not key_rows:
+            return HISTORY_SCHEMA.empty_table()
+        where = ["run_pk IN (SELECT unnest(?::BIGINT[]))",
+                 "key_id IN (SELECT unnest(?::INTEGER[]))"]
+        params: list[Any] = [list(pks.values()), [r["id"] for r in key_rows]]
+        for cond, value in (("step >= ?", min_step), ("step <= ?", max_step)):
+            if value is not None:
+                where.append(cond)
+                params.append(int(value))
+        x = "step::DOUBLE" if x_axis == "step" else "ts"
+        for cond, value in ((f"{x} >= ?", min_x), (f"{x} <= ?", max_x)):
+            if value is not None:
+                where.append(cond)
+                params.append(float(value))
+        sql = (f"WITH selected AS (SELECT run_pk, key_id, step, ts, value, {x} AS x FROM points"
+               f" WHERE {' AND '.join(where)}) {sampled_points_sql(samples, x='x')}")
+        raw = self.db.reader().sql(sql, params=params).to_arrow_table()
+        run_pks = pa.array(list(pks.values()), pa.int64())
+        key_ids = pa.array([r["id"] for r in key_rows], pa.int32())
+        return pa.table({
+            "run_id": pa.DictionaryArray.from_arrays(
+                pc.index_in(raw["run_pk"], value_set=run_pks).combine_chunks(),
+                pa.array(list(pks.keys()), pa.string())),
+            "key": pa.DictionaryArray.from_arrays(
+                pc.index_in(raw["key_id"].cast(pa.int32()), value_set=key_ids).combine_chunks(),
+                pa.array([r["name"] for r in key_rows], pa.string())),
+            "step": raw["step"], "timestamp": raw["ts"], "value": raw["value"],
+        }, schema=HISTORY_SCHEMA)
+
+    # -- files ----------------------------------------------------------------------------
+    def _blob_path(self, digest: str) -> Path:
+        return self.blob_dir / digest[:2] / digest[2:]
+
+    def put_file(self, workspace: str, project: str, run_id: str, name: str,
+                 content: bytes) -> dict[str, Any]:
+        name = check_file_name(name)
+        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        digest = hashlib.sha256(content).hexdigest()
+        path = self._blob_path(digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_bytes(content)
+            os.replace(tmp, path)  # a reader never sees half a blob
+        mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        with self.db.write() as con:
+            con.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [pk, name, len(content), hashlib.md5(content).hexdigest(), mimetype,
+                         digest, now()])
+        return self.list_files(workspace, project, run_id, [name])[0]
+
+    def list_files(self, workspace: str, project: str, run_id: str,
+                   names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        sql = (f"SELECT name, size, md5, mimetype, {iso('updated_at')} AS updated_at, blob"
+               " FROM files WHERE run_pk = ?")
+        params: list[Any] = [pk]
+        if names:
+            sql += " AND name IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(list(names))
+        return self.db.all(sql + " ORDER BY name", params)
+
+    def read_file(self, workspace: str, project: str, run_id: str,
+                  name: str) -> tuple[dict[str, Any], bytes]:
+        found = self.list_files(workspace, project, run_id, [name])
+        if not found:
+            raise NotFound("file", f"{workspace}/{project}/{run_id}/{name}")
+        return found[0], self._blob_path(found[0]["blob"]).read_bytes()
+
+    # -- console --------------------------------------------------------------------------
+    def append_console(self, workspace: str, project: str, run_id: str,
+                       lines: Sequence[Mapping[str, Any]]) -> int:
+        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        rows = []
+        for i, item in enumerate(lines):
+            if not isinstance(item, Mapping) or not isinstance(item.get("line"), str):
+                raise InvalidInput("each console line needs a string 'line'",
+                                   field=f"lines[{i}].line")
+            stream = item.get("stream", "stdout")
+            if stream not in ("stdout", "stderr"):
+                raise InvalidInput("stream must be stdout or stderr", field=f"lines[{i}].stream")
+            rows.append([float(item.get("ts") or now().timestamp()), stream, item["line"]])
+        with self.db.write() as con:
+            start = self.db.one("SELECT coalesce(max(seq), -1) + 1 AS s FROM console"
+                                " WHERE run_pk = ?", [pk])["s"]
+            con.executemany("INSERT INTO console VALUES (?, ?, ?, ?, ?)",
+                            [[pk, start + i, *row] for i, row in enumerate(rows)])
+        return len(rows)
+
+    def read_console(self, workspace: str, project: str, run_id: str) -> list[dict[str, Any]]:
+        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        return self.db.all("SELECT ts, stream, line FROM console WHERE run_pk = ? ORDER BY seq",
+                           [pk])

@@ -1,0 +1,387 @@
+"""Runs in the embedded store: create, read, update, query, and the flat run table."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from lablens.store import _json
+from lablens.store.embedded._db import Database, iso, now
+from lablens.store.errors import Conflict, InvalidInput, NotFound
+from lablens.store.filters import compile_filters
+from lablens.store.ordering import (
+    decode_cursor,
+    encode_cursor,
+    keyset_condition,
+    order_by_sql,
+    parse_order,
+)
+
+STATES = ("RUNNING", "FINISHED", "CRASHED", "ABORTED")
+RUN_ID_CHARS = string.ascii_lowercase + string.digits
+# Columns every run table starts with, before config.* and summary.*.
+TABLE_COLUMNS = (
+    "id", "name", "state", "tags", "group", "job_type", "created_at", "finished_at",
+    "heartbeat_at", "username", "host", "notes",
+)
+_DUCK_TYPES = {"number": "DOUBLE", "bool": "BOOLEAN", "string": "VARCHAR", "json": "VARCHAR"}
+
+
+def new_run_id() -> str:
+    """Eight random lowercase letters and digits."""
+    return "".join(secrets.choice(RUN_ID_CHARS) for _ in range(8))
+
+
+def _run_select() -> str:
+    return (
+        "SELECT r.pk, r.id, w.username AS entity, p.name AS project, r.name, r.notes, r.state,"
+        " r.group_name, r.job_type, r.tags,"
+        f" {iso('r.created_at')} AS created_at, {iso('r.finished_at')} AS finished_at,"
+        f" {iso('r.heartbeat_at')} AS heartbeat_at, r.username, r.host, r.config, r.summary,"
+        " r.system_metrics, r.metadata, r.requirements, r.conda, r.shown, r.exit_code, r.sweep"
+        " FROM runs r JOIN projects p ON p.id = r.project_id"
+        " JOIN workspaces w ON w.id = p.workspace_id"
+    )
+
+
+def _run_out(row: dict[str, Any], keys: list[dict[str, Any]] | None) -> dict[str, Any]:
+    history_keys = {k["name"]: {"count": k["n"], "last_step": k["last_step"]}
+                    for k in (keys or [])}
+    return {
+        "id": row["id"], "entity": row["entity"], "project": row["project"],
+        "path": f"{row['entity']}/{row['project']}/{row['id']}",
+        "name": row["name"], "notes": row["notes"] or "", "state": row["state"],
+        "group": row["group_name"], "job_type": row["job_type"], "tags": list(row["tags"] or []),
+        "created_at": row["created_at"], "finished_at": row["finished_at"],
+        "heartbeat_at": row["heartbeat_at"], "username": row["username"], "host": row["host"],
+        "config": _json.loads(row["config"]) or {}, "summary": _json.loads(row["summary"]) or {},
+        "system_metrics": _json.loads(row["system_metrics"]) or {},
+        "metadata": _json.loads(row["metadata"]) or {}, "requirements": row["requirements"],
+        "conda": row["conda"], "show": bool(row["shown"]), "exit_code": row["exit_code"],
+        "sweep": row["sweep"], "history_keys": history_keys,
+        "last_history_step": max((k["last_step"] for k in keys or []), default=-1),
+    }
+
+
+def value_types(flat: Mapping[str, Any],
+                types: dict[str, str] | None = None) -> dict[str, str]:
+    """The field type of each non-null value, merged into ``types`` when given."""
+    types = {} if types is None else types
+    for key, value in flat.items():
+        if value is not None:
+            types[key] = _json.merge_type(types.get(key), _json.type_of(value))
+    return types
+
+
+def _str_list(value: Any, field: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise InvalidInput(f"{field} must be a list of strings", field=field)
+    if not all(isinstance(v, str) for v in value):
+        raise InvalidInput(f"{field} must be a list of strings", field=field)
+    return list(value)
+
+
+def _mapping(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{field} must be an object", field=field)
+    return dict(value)
+
+
+class Runs:
+    """Mixin of ``EmbeddedStore``: runs and their tables."""
+
+    db: Database
+
+    def _run_pk(self, workspace: str, project: str, run_id: str) -> int:
+        row = self.db.one(
+            "SELECT r.pk FROM runs r JOIN projects p ON p.id = r.project_id"
+            " JOIN workspaces w ON w.id = p.workspace_id"
+            " WHERE w.username = ? AND p.name = ? AND r.id = ?", [workspace, project, run_id])
+        if row is None:
+            self._project_id(workspace, project)  # type: ignore[attr-defined]
+            raise NotFound("run", f"{workspace}/{project}/{run_id}")
+        return row["pk"]
+
+    def _history_keys(self, pks: list[int]) -> dict[int, list[dict[str, Any]]]:
+        out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in pks}
+        if not pks:
+            return out
+        for r in self.db.all(
+            "SELECT k.run_pk, m.name, k.n, k.last_step FROM run_keys k"
+            " JOIN metric_keys m ON m.id = k.key_id"
+            " WHERE m.stream = 'default' AND k.run_pk IN (SELECT unnest(?::BIGINT[]))"
+            " ORDER BY m.name", [pks]):
+            out[r["run_pk"]].append(r)
+        return out
+
+    def _record_fields(self, con: Any, project_id: int, kind: str,
+                       flat: Mapping[str, Any]) -> None:
+        """Note each key's type in ``project_fields``, widening it on a clash."""
+        self._record_types(con, project_id, kind, value_types(flat))
+
+    def _record_types(self, con: Any, project_id: int, kind: str,
+                      types: Mapping[str, str]) -> None:
+        if not types:
+            return
+        known = {r["key"]: r["type"] for r in self.db.all(
+            "SELECT key, type FROM project_fields WHERE project_id = ? AND kind = ?",
+            [project_id, kind])}
+        rows = []
+        for key, new in types.items():
+            merged = _json.merge_type(known.get(key), new)
+            if known.get(key) != merged:
+                rows.append([project_id, kind, key, merged])
+        if rows:
+            con.executemany("INSERT OR REPLACE INTO project_fields VALUES (?, ?, ?, ?)", rows)
+
+    # -- create, read, update, delete -----------------------------------------------------
+    def create_run(self, workspace: str, project: str, data: Mapping[str, Any],
+                   *, username: str) -> tuple[dict[str, Any], bool]:
+        run_id = data.get("id") or new_run_id()
+        if not isinstance(run_id, str) or not run_id or "/" in run_id or len(run_id) > 64:
+            raise InvalidInput("id must be a string of 1 to 64 characters without '/'",
+                               field="id")
+        resume = data.get("resume")
+        if resume is True:
+            resume = "allow"
+        if resume in (None, False):
+            resume = "never"
+        if resume not in ("allow", "must", "never"):
+            raise InvalidInput("resume must be 'allow', 'must' or 'never'", field="resume")
+        config = _mapping(data.get("config"), "config")
+        metadata = _mapping(data.get("metadata"), "metadata")
+        tags = _str_list(data.get("tags"), "tags")
+        pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
+        t = now()
+        with self.db.write() as con:
+            existing = self.db.one("SELECT pk FROM runs WHERE project_id = ? AND id = ?",
+                                   [pid, run_id])
+            if existing:
+                if resume == "never":
+                    raise Conflict(f"run {workspace}/{project}/{run_id} already exists;"
+                                   " pass resume='allow' to continue it")
+                con.execute("UPDATE runs SET state = 'RUNNING', heartbeat_at = ?,"
+                            " finished_at = NULL, exit_code = NULL WHERE pk = ?",
+                            [t, existing["pk"]])
+            else:
+                if resume == "must":
+                    raise NotFound("run", f"{workspace}/{project}/{run_id}")
+                flat = _json.flatten(config)
+                con.execute(
+                    "INSERT INTO runs (project_id, id, name, notes, state, group_name, job_type,"
+                    " tags, created_at, heartbeat_at, username, host, config, config_flat,"
+                    " summary, metadata, requirements, conda)"
+                    " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?)",
+                    [pid, run_id, data.get("name") or run_id, data.get("notes"),
+                     data.get("group"), data.get("job_type"), tags, t, t, username,
+                     data.get("host"), _json.dumps(config), _json.dumps(flat),
+                     _json.dumps(metadata), data.get("requirements"), data.get("conda")])
+                self._record_fields(con, pid, "config", flat)
+                con.execute("UPDATE projects SET updated_at = ? WHERE id = ?", [t, pid])
+        return self.get_run(workspace, project, run_id), not existing
+
+    def insert_runs(self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]],
+                    *, username: str) -> int:
+        pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
+        t = now()
+        cols: dict[str, list[Any]] = {c: [] for c in (
+            "project_id", "id", "name", "notes", "state", "group_name", "job_type", "tags",
+            "created_at", "finished_at", "heartbeat_at", "username", "host", "config",
+            "config_flat", "summary", "metadata")}
+        config_types: dict[str, str] = {}
+        summary_types: dict[str, str] = {}
+        for i, run in enumerate(runs):
+            config = _mapping(run.get("config"), f"runs[{i}].config")
+            summary = _json.flatten(_mapping(run.get("summary"), f"runs[{i}].summary"))
+            flat = _json.flatten(config)
+            state = str(run.get("state") or "FINISHED").upper()
+            if state not in STATES:
+                raise InvalidInput(f"state must be one of {', '.join(STATES)}",
+                                   field=f"runs[{i}].state")
+            created = run.get("created_at") or t
+            values = [pid, run.get("id") or new_run_id(), run.get("name"), run.get("notes"),
+                      state, run.get("group"), run.get("job_type"),
+                      _str_list(run.get("tags"), f"runs[{i}].tags"), created,
+                      run.get("finished_at") or (None if state == "RUNNING" else created),
+                      created, username, run.get("host"), _json.dumps(config),
+                      _json.dumps(flat), _json.dumps(summary),
+                      _json.dumps(_mapping(run.get("metadata"), f"runs[{i}].metadata"))]
+            values[2] = values[2] or values[1]
+            for col, value in zip(cols, values, strict=True):
+                cols[col].append(value)
+            value_types(flat, config_types)
+            value_types(summary, summary_types)
+        table = pa.table({
+            **{c: v for c, v in cols.items() if c not in ("created_at", "finished_at",
+                                                             "heartbeat_at", "tags")},
+            "tags": pa.array(cols["tags"], pa.list_(pa.string())),
+            **{c: pa.array(cols[c], pa.timestamp("us", tz="UTC"))
+               for c in ("created_at", "finished_at", "heartbeat_at")},
+        })
+        names = ", ".join(cols)
+        with self.db.write() as con:
+            con.register("_runs", table)
+            try:
+                dup = con.execute("SELECT count(*) FROM _runs n JOIN runs r ON r.id = n.id"
+                                  " AND r.project_id = n.project_id").fetchone()[0]
+                if dup:
+                    raise Conflict(f"{dup} of these run ids already exist in"
+                                   f" {workspace}/{project}")
+                con.execute(f"INSERT INTO runs ({names}) SELECT {names} FROM _runs")
+            finally:
+                con.unregister("_runs")
+            self._record_types(con, pid, "config", config_types)
+            self._record_types(con, pid, "summary", summary_types)
+        return table.num_rows
+
+    def get_run(self, workspace: str, project: str, run_id: str) -> dict[str, Any]:
+        row = self.db.one(_run_select() + " WHERE w.username = ? AND p.name = ? AND r.id = ?",
+                          [workspace, project, run_id])
+        if row is None:
+            self._project_id(workspace, project)  # type: ignore[attr-defined]
+            raise NotFound("run", f"{workspace}/{project}/{run_id}")
+        return _run_out(row, self._history_keys([row["pk"]])[row["pk"]])
+
+    def update_run(self, workspace: str, project: str, run_id: str,
+                   changes: Mapping[str, Any]) -> dict[str, Any]:
+        pk = self._run_pk(workspace, project, run_id)
+        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        sets: list[str] = []
+        params: list[Any] = []
+        t = now()
+
+        def put(column: str, value: Any) -> None:
+            sets.append(f"{column} = ?")
+            params.append(value)
+
+        for field, column in (("name", "name"), ("notes", "notes"), ("group", "group_name"),
+                              ("job_type", "job_type"), ("requirements", "requirements"),
+                              ("conda", "conda")):
+            if field in changes:
+                value = changes[field]
+                if value is not None and not isinstance(value, str):
+                    raise InvalidInput(f"{field} must be a string", field=field)
+                put(column, value)
+        if "description" in changes and "notes" not in changes:
+            put("notes", changes["description"])
+        if "tags" in changes:
+            put("tags", _str_list(changes["tags"], "tags"))
+        if "show" in changes:
+            put("shown", bool(changes["show"]))
+        if "exit_code" in changes:
+            put("exit_code", changes["exit_code"])
+        if "metadata" in changes:
+            put("metadata", _json.dumps(_mapping(changes["metadata"], "metadata")))
+        if "state" in changes:
+            state = str(changes["state"] or "").upper()
+            if state not in STATES:
+                raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
+            put("state", state)
+            put("finished_at", None if state == "RUNNING" else t)
+        if changes.get("heartbeat"):
+            put("heartbeat_at", t)
+        config = flat = None
+        if "config" in changes:
+            config = _mapping(changes["config"], "config")
+            flat = _json.flatten(config)
+            put("config", _json.dumps(config))
+            put("config_flat", _json.dumps(flat))
+        summary_changes = None
+        if "summary" in changes:
+            summary_changes = _json.flatten(_mapping(changes["summary"], "summary"))
+        with self.db.write() as con:
+            if summary_changes is not None:
+                current = _json.loads(self.db.one("SELECT summary FROM runs WHERE pk = ?",
+                                                  [pk])["summary"]) or {}
+                current.update(summary_changes)
+                # A key set to None is removed, as deleting from W&B's summary does.
+                current = {k: v for k, v in current.items() if v is not None}
+                put("summary", _json.dumps(current))
+                self._record_fields(con, pid, "summary", summary_changes)
+            if flat is not None:
+                self._record_fields(con, pid, "config", flat)
+            if sets:
+                con.execute(f"UPDATE runs SET {', '.join(sets)} WHERE pk = ?", [*params, pk])
+        return self.get_run(workspace, project, run_id)
+
+    def delete_run(self, workspace: str, project: str, run_id: str) -> None:
+        pk = self._run_pk(workspace, project, run_id)
+        with self.db.write() as con:
+            for table in ("points", "run_keys", "batches", "files", "console"):
+                con.execute(f"DELETE FROM {table} WHERE run_pk = ?", [pk])
+            con.execute("DELETE FROM runs WHERE pk = ?", [pk])
+
+    # -- queries --------------------------------------------------------------------------
+    def query_runs(self, workspace: str, project: str, *,
+                   filters: Mapping[str, Any] | None = None, order: str | None = None,
+                   cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        where, params = compile_filters(filters, alias="r")
+        terms = parse_order(order, alias="r")
+        total = self.db.one(
+            f"SELECT count(*) AS n FROM runs r WHERE r.project_id = ? AND ({where})",
+            [pid, *params])["n"]
+        page_where, page_params = f"({where})", list(params)
+        if cursor:
+            cond, cond_params = keyset_condition(terms, decode_cursor(cursor))
+            page_where += f" AND ({cond})"
+            page_params += cond_params
+        sort_cols = ", ".join(f"{t.sql} AS _o{i}" for i, t in enumerate(terms))
+        rows = self.db.all(
+            _run_select().replace(" FROM runs r", f", {sort_cols} FROM runs r")
+            + f" WHERE r.project_id = ? AND {page_where} ORDER BY {order_by_sql(terms)} LIMIT ?",
+            [pid, *page_params, limit + 1])
+        nxt = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            nxt = encode_cursor([rows[-1][f"_o{i}"] for i in range(len(terms))])
+        keys = self._history_keys([r["pk"] for r in rows])
+        return {"items": [_run_out(r, keys[r["pk"]]) for r in rows], "total": total,
+                "next": nxt}
+
+    def runs_table(self, workspace: str, project: str, *,
+                   filters: Mapping[str, Any] | None = None, order: str | None = None,
+                   columns: Sequence[str] | None = None) -> pa.Table:
+        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        fields = self.project_fields(workspace, project)  # type: ignore[attr-defined]
+        where, params = compile_filters(filters, alias="r")
+        terms = parse_order(order, alias="r")
+        wanted = set(columns) if columns else None
+        base = {
+            "id": "r.id", "name": "r.name", "state": "r.state", "tags": "r.tags",
+            "group": "r.group_name", "job_type": "r.job_type",
+            "created_at": "r.created_at", "finished_at": "r.finished_at",
+            "heartbeat_at": "r.heartbeat_at", "username": "r.username", "host": "r.host",
+            "notes": "r.notes",
+        }
+        select = [f'{sql} AS "{name}"' for name, sql in base.items()
+                  if wanted is None or name in wanted or name == "id"]
+        structs = []
+        for kind, column, alias in (("config", "r.config_flat", "_c"),
+                                    ("summary", "r.summary", "_s")):
+            keys = [k for k in fields[kind]
+                    if wanted is None or f"{kind}.{k}" in wanted or kind in wanted]
+            if not keys:
+                continue
+            # One JSON parse per row for all keys (json_transform), not one per key.
+            spec = json.dumps({k: _DUCK_TYPES[fields[kind][k]] for k in keys})
+            structs.append(f"json_transform({column}, '{spec.replace(chr(39), chr(39) * 2)}')"
+                           f" AS {alias}")
+            for k in keys:
+                quoted = k.replace('"', '""')
+                select.append(f'{alias}."{quoted}" AS "{kind}.{quoted}"')
+        inner = ", ".join(["r.*", *structs])
+        sql = (f"SELECT {', '.join(select)} FROM (SELECT {inner} FROM runs r"
+               f" WHERE r.project_id = ? AND ({where})) r ORDER BY {order_by_sql(terms)}")
+        # The JSON-typed (mixed) columns go out as text, which every Arrow reader can take.
+        table = self.db.reader().sql(sql, params=[pid, *params]).to_arrow_table()
+        return table

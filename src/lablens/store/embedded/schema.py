@@ -1,0 +1,147 @@
+"""The embedded store's schema, as numbered migrations applied in order.
+
+``schema_version`` holds the number of the last migration applied; opening a data dir applies the
+missing ones inside one transaction, so an old data dir upgrades in place or not at all.
+"""
+
+from __future__ import annotations
+
+# JSON columns hold flat objects (dotted keys) unless said otherwise; a float that JSON cannot
+# carry (NaN, Infinity, -Infinity) is stored as that string, and TRY_CAST(... AS DOUBLE) reads it
+# back, so filters and sorts treat it as the number it was.
+MIGRATIONS: list[str] = [
+    # 1: users, keys, workspaces, projects, runs, metric points, files, console lines.
+    """
+    CREATE SEQUENCE user_ids START 1;
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY DEFAULT nextval('user_ids'),
+        username VARCHAR NOT NULL UNIQUE,
+        name VARCHAR,
+        email VARCHAR,
+        is_admin BOOLEAN NOT NULL DEFAULT false,
+        password_hash VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE api_keys (
+        id VARCHAR PRIMARY KEY,            -- public id: the key's first characters
+        user_id INTEGER NOT NULL,
+        key_hash VARCHAR NOT NULL UNIQUE,  -- sha256 of the whole key; keys are random, so no KDF
+        name VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE SEQUENCE workspace_ids START 1;
+    CREATE TABLE workspaces (
+        id INTEGER PRIMARY KEY DEFAULT nextval('workspace_ids'),
+        username VARCHAR NOT NULL UNIQUE,
+        name VARCHAR,
+        kind VARCHAR NOT NULL,             -- PERSON | TEAM
+        profile JSON,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE members (
+        workspace_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        role VARCHAR NOT NULL,             -- OWNER | MEMBER
+        PRIMARY KEY (workspace_id, user_id)
+    );
+    CREATE SEQUENCE project_ids START 1;
+    CREATE TABLE projects (
+        id INTEGER PRIMARY KEY DEFAULT nextval('project_ids'),
+        workspace_id INTEGER NOT NULL,
+        name VARCHAR NOT NULL,
+        description VARCHAR,
+        labels VARCHAR[] NOT NULL DEFAULT [],
+        visibility VARCHAR NOT NULL DEFAULT 'PRIVATE',
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        UNIQUE (workspace_id, name)
+    );
+    CREATE SEQUENCE run_pks START 1;
+    CREATE TABLE runs (
+        pk BIGINT PRIMARY KEY DEFAULT nextval('run_pks'),  -- also the keyset tie-breaker
+        project_id INTEGER NOT NULL,
+        id VARCHAR NOT NULL,               -- 8 characters, unique in its project
+        name VARCHAR,
+        notes VARCHAR,
+        state VARCHAR NOT NULL,            -- RUNNING | FINISHED | CRASHED | ABORTED
+        group_name VARCHAR,
+        job_type VARCHAR,
+        tags VARCHAR[] NOT NULL DEFAULT [],
+        created_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ,
+        heartbeat_at TIMESTAMPTZ,
+        user_id INTEGER,
+        username VARCHAR,
+        host VARCHAR,
+        config JSON,                       -- as given (nested)
+        config_flat JSON,                  -- flattened with dots, for filters and tables
+        summary JSON,                      -- flat: last value of each metric, plus what was set
+        metadata JSON,                     -- nested
+        requirements VARCHAR,
+        conda VARCHAR,
+        shown BOOLEAN NOT NULL DEFAULT true, -- "show" in the Api; SHOW is an SQL keyword
+        exit_code INTEGER,
+        sweep VARCHAR,
+        system_metrics JSON,               -- flat: last value of each system metric
+        UNIQUE (project_id, id)
+    );
+    -- The config and summary keys seen in each project, with their JSON type, so run tables
+    -- become typed columns without scanning every run. kind: 'config' | 'summary';
+    -- type: 'number' | 'string' | 'bool' | 'json' (mixed or nested values).
+    CREATE TABLE project_fields (
+        project_id INTEGER NOT NULL,
+        kind VARCHAR NOT NULL,
+        key VARCHAR NOT NULL,
+        type VARCHAR NOT NULL,
+        PRIMARY KEY (project_id, kind, key)
+    );
+    -- Metric names, interned so points carry an integer. stream: 'default' | 'system'.
+    CREATE SEQUENCE key_ids START 1;
+    CREATE TABLE metric_keys (
+        id INTEGER PRIMARY KEY DEFAULT nextval('key_ids'),
+        stream VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        UNIQUE (stream, name)
+    );
+    -- One row per logged value; NaN and +/-inf are kept as values.
+    CREATE TABLE points (
+        run_pk BIGINT NOT NULL,
+        key_id INTEGER NOT NULL,
+        step BIGINT NOT NULL,
+        ts DOUBLE NOT NULL,                -- seconds since the epoch
+        value DOUBLE
+    );
+    -- Per run and key: what history_keys, lastHistoryStep and summary need without a scan.
+    CREATE TABLE run_keys (
+        run_pk BIGINT NOT NULL,
+        key_id INTEGER NOT NULL,
+        n BIGINT NOT NULL,
+        last_step BIGINT NOT NULL,
+        PRIMARY KEY (run_pk, key_id)
+    );
+    -- Batch ids already stored, so a retried batch is acknowledged and not stored twice.
+    CREATE TABLE batches (
+        run_pk BIGINT NOT NULL,
+        batch_id VARCHAR NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (run_pk, batch_id)
+    );
+    CREATE TABLE files (
+        run_pk BIGINT NOT NULL,
+        name VARCHAR NOT NULL,
+        size BIGINT NOT NULL,
+        md5 VARCHAR NOT NULL,
+        mimetype VARCHAR,
+        blob VARCHAR NOT NULL,             -- sha256 of the content, the blob's name
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (run_pk, name)
+    );
+    CREATE TABLE console (
+        run_pk BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
+        ts DOUBLE NOT NULL,
+        stream VARCHAR NOT NULL,           -- stdout | stderr
+        line VARCHAR NOT NULL
+    );
+    """,
+]

@@ -1,0 +1,36 @@
+"""The store's own errors; the server turns each into a problem+json answer."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class of the store's errors."""
+
+
+class NotFound(StoreError):
+    """A workspace, project, run, file, user or key that does not exist.
+
+    ``kind`` is ``"workspace"``, ``"project"``, ``"run"``, ``"file"``, ``"user"`` or ``"key"``.
+    """
+
+    def __init__(self, kind: str, path: str) -> None:
+        super().__init__(f"{kind} not found: {path}")
+        self.kind = kind
+        self.path = path
+
+
+class Conflict(StoreError):
+    """The write clashes with what is stored (a name already taken, a run that exists)."""
+
+
+class InvalidInput(StoreError):
+    """A value the store cannot take; ``field`` names it (``"data.loss"``, ``"order"``)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidFilter(InvalidInput):
+    """A filter that cannot be compiled; ``field`` names the bad part (``filters.$and[1].$gt``)."""
