@@ -42,12 +42,13 @@ def start_server(data_dir: Path, home: Path) -> RunningServer:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "LABLENS_HOME": str(home)}
-    log = open(data_dir.parent / f"server-{port}.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lablens", "server", "--host", "127.0.0.1",
-         "--port", str(port), "--data", str(data_dir)],
-        env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-    )
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(data_dir.parent / f"server-{port}.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lablens", "server", "--host", "127.0.0.1",
+             "--port", str(port), "--data", str(data_dir)],
+            env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+        )
     wait_until_alive(url, timeout=60, proc=proc)
     creds = json.loads((home / "credentials").read_text())["hosts"][normalize_host(url)]
     return RunningServer(url, creds["api_key"], creds["username"], data_dir, home, proc)

@@ -1,3 +1,76 @@
-"""lablens: a self-hosted experiment tracker made for Jupyter."""
+"""lablens: a self-hosted experiment tracker made for Jupyter.
+
+Log runs from training code::
+
+    import lablens
+    with lablens.init(project="mnist", config={"lr": 0.01}) as run:
+        run.log({"loss": 0.5})
+
+and query them, as with ``swanlab.Api`` or ``wandb.Api``::
+
+    api = lablens.Api()
+    runs = api.runs("alice/mnist", filters={"state": "FINISHED"})
+    df = runs.to_pandas()
+"""
 
 __version__ = "0.1.0"
+
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+from lablens.errors import (  # noqa: E402
+    ApiError,
+    BadRequest,
+    CommError,
+    Conflict,
+    ConnectionFailed,
+    FileNotFound,
+    LablensError,
+    NotFound,
+    PermissionDenied,
+    ProjectNotFound,
+    RunNotFound,
+    Unauthorized,
+    UsageError,
+    UserNotFound,
+    WorkspaceNotFound,
+)
+
+if TYPE_CHECKING:
+    from lablens.api import Api
+    from lablens.sdk import finish, init
+
+# Loaded on first use: the server and the CLI import this package too, and need neither pandas
+# (through the Api) nor the SDK's threads.
+_LAZY = {"Api": "lablens.api", "init": "lablens.sdk", "finish": "lablens.sdk"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lablens' has no attribute {name!r}")
+
+__all__ = [
+    "Api",
+    "ApiError",
+    "BadRequest",
+    "CommError",
+    "Conflict",
+    "ConnectionFailed",
+    "FileNotFound",
+    "LablensError",
+    "NotFound",
+    "PermissionDenied",
+    "ProjectNotFound",
+    "RunNotFound",
+    "Unauthorized",
+    "UsageError",
+    "UserNotFound",
+    "WorkspaceNotFound",
+    "__version__",
+    "finish",
+    "init",
+]

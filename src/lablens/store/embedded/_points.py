@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lablens.store import _json
+from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.errors import InvalidInput, NotFound
 from lablens.store.sampling import sampled_points_sql
@@ -70,14 +71,14 @@ class Points:
 
     def _key_ids(self, con: Any, stream: str, names: list[str]) -> dict[str, int]:
         rows = self.db.all("SELECT name, id FROM metric_keys WHERE stream = ?"
-                           " AND name IN (SELECT unnest(?::VARCHAR[]))", [stream, names])
+                           " AND list_contains(?::VARCHAR[], name)", [stream, names])
         ids = {r["name"]: r["id"] for r in rows}
         missing = [n for n in names if n not in ids]
         if missing:
             con.executemany("INSERT INTO metric_keys (stream, name) VALUES (?, ?)",
                             [[stream, n] for n in missing])
             for r in self.db.all("SELECT name, id FROM metric_keys WHERE stream = ?"
-                                 " AND name IN (SELECT unnest(?::VARCHAR[]))", [stream, missing]):
+                                 " AND list_contains(?::VARCHAR[], name)", [stream, missing]):
                 ids[r["name"]] = r["id"]
         return ids
 
@@ -105,21 +106,25 @@ class Points:
                 con.register("_batch", batch)
                 try:
                     con.execute("INSERT INTO points SELECT * FROM _batch")
+                    con.execute(_tiles.MERGE_SQL)
                     lasts = con.execute(
-                        "SELECT key_id, count(*) AS n, max(step) AS last_step,"
-                        " arg_max(value, step) AS last_value FROM _batch GROUP BY key_id"
+                        "SELECT key_id, count(*) AS n, min(step), max(step) AS last_step,"
+                        " arg_max(value, step) AS last_value,"
+                        " count(*) FILTER (WHERE isnan(value)) FROM _batch GROUP BY key_id"
                     ).fetchall()
                 finally:
                     con.unregister("_batch")
                 prior = {r["key_id"]: r["last_step"] for r in self.db.all(
                     "SELECT key_id, last_step FROM run_keys WHERE run_pk = ?", [pk])}
                 con.executemany(
-                    "INSERT INTO run_keys VALUES (?, ?, ?, ?) ON CONFLICT (run_pk, key_id)"
+                    "INSERT INTO run_keys VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_pk, key_id)"
                     " DO UPDATE SET n = run_keys.n + excluded.n,"
-                    " last_step = greatest(run_keys.last_step, excluded.last_step)",
-                    [[pk, k, n, s] for k, n, s, _ in lasts])
+                    " first_step = least(run_keys.first_step, excluded.first_step),"
+                    " last_step = greatest(run_keys.last_step, excluded.last_step),"
+                    " nans = run_keys.nans + excluded.nans",
+                    [[pk, k, n, s0, s1, nans] for k, n, s0, s1, _, nans in lasts])
                 names_by_id = {v: k for k, v in ids.items()}
-                latest = {names_by_id[k]: v for k, _, s, v in lasts if s >= prior.get(k, s)}
+                latest = {names_by_id[k]: v for k, _, _, s, v, _ in lasts if s >= prior.get(k, s)}
                 column = "summary" if stream == "default" else "system_metrics"
                 current = _json.loads(self.db.one(f"SELECT {column} AS c FROM runs WHERE pk = ?",
                                                   [pk])["c"]) or {}
@@ -146,7 +151,7 @@ class Points:
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         run_ids = list(dict.fromkeys(run_ids))
         rows = self.db.all("SELECT id, pk FROM runs WHERE project_id = ?"
-                           " AND id IN (SELECT unnest(?::VARCHAR[]))", [pid, run_ids])
+                           " AND list_contains(?::VARCHAR[], id)", [pid, run_ids])
         pks = {r["id"]: r["pk"] for r in rows}
         for rid in run_ids:
             if rid not in pks:
@@ -155,16 +160,16 @@ class Points:
             key_rows = self.db.all(
                 "SELECT DISTINCT m.id, m.name FROM run_keys k JOIN metric_keys m"
                 " ON m.id = k.key_id WHERE m.stream = ?"
-                " AND k.run_pk IN (SELECT unnest(?::BIGINT[])) ORDER BY m.name",
+                " AND list_contains(?::BIGINT[], k.run_pk) ORDER BY m.name",
                 [stream, list(pks.values())])
         else:
             key_rows = self.db.all("SELECT id, name FROM metric_keys WHERE stream = ?"
-                                   " AND name IN (SELECT unnest(?::VARCHAR[])) ORDER BY name",
+                                   " AND list_contains(?::VARCHAR[], name) ORDER BY name",
                                    [stream, list(keys)])
         if not pks or not key_rows:
             return HISTORY_SCHEMA.empty_table()
-        where = ["run_pk IN (SELECT unnest(?::BIGINT[]))",
-                 "key_id IN (SELECT unnest(?::INTEGER[]))"]
+        where = ["list_contains(?::BIGINT[], run_pk)",
+                 "list_contains(?::INTEGER[], key_id)"]
         params: list[Any] = [list(pks.values()), [r["id"] for r in key_rows]]
         for cond, value in (("step >= ?", min_step), ("step <= ?", max_step)):
             if value is not None:
@@ -175,9 +180,40 @@ class Points:
             if value is not None:
                 where.append(cond)
                 params.append(float(value))
-        sql = (f"WITH selected AS (SELECT run_pk, key_id, step, ts, value, {x} AS x FROM points"
-               f" WHERE {' AND '.join(where)}) {sampled_points_sql(samples, x='x')}")
-        raw = self.db.reader().sql(sql, params=params).to_arrow_table()
+        parts = []
+        cur = self.db.reader()
+        ranged = any(v is not None for v in (min_step, max_step, min_x, max_x))
+        if samples is not None and samples >= 20 and x_axis == "step" and not ranged:
+            series = self.db.all(
+                "SELECT run_pk, key_id, n, first_step, last_step, nans FROM run_keys"
+                " WHERE list_contains(?::BIGINT[], run_pk) AND list_contains(?::INTEGER[], key_id)",
+                params[:2])
+            long = [s for s in series if s["n"] > max(samples, _tiles.RAW_LIMIT)]
+            if long:
+                cur.register("_plan", _tiles.plan(long, samples))
+                try:
+                    parts.append(cur.sql(_tiles.SAMPLE_SQL).to_arrow_table())
+                finally:
+                    cur.unregister("_plan")
+                short = [s for s in series if s not in long]
+                # Only the short series are left for the raw scan.
+                where[:2] = ["list_contains(?::BIGINT[], run_pk)",
+                             "list_contains(?::INTEGER[], key_id)",
+                             "list_contains(?::VARCHAR[], run_pk::VARCHAR || '/' || key_id)"]
+                params[:2] = [sorted({s["run_pk"] for s in short}),
+                              sorted({s["key_id"] for s in short}),
+                              [f"{s['run_pk']}/{s['key_id']}" for s in short]]
+                if not short:
+                    where = None
+        if where is not None:
+            sql = (f"WITH selected AS (SELECT run_pk, key_id, step, ts, value, {x} AS x"
+                   f" FROM points WHERE {' AND '.join(where)})"
+                   f" {sampled_points_sql(samples, x='step' if x_axis == 'step' else 'x')}")
+            parts.append(cur.sql(sql, params=params).to_arrow_table())
+        raw = parts[0]
+        if len(parts) > 1:
+            raw = pa.concat_tables([p.cast(raw.schema) for p in parts]).sort_by(
+                [("run_pk", "ascending"), ("key_id", "ascending"), ("step", "ascending")])
         run_pks = pa.array(list(pks.values()), pa.int64())
         key_ids = pa.array([r["id"] for r in key_rows], pa.int32())
         return pa.table({
@@ -219,7 +255,7 @@ class Points:
                " FROM files WHERE run_pk = ?")
         params: list[Any] = [pk]
         if names:
-            sql += " AND name IN (SELECT unnest(?::VARCHAR[]))"
+            sql += " AND list_contains(?::VARCHAR[], name)"
             params.append(list(names))
         return self.db.all(sql + " ORDER BY name", params)
 

@@ -118,7 +118,7 @@ class Runs:
         for r in self.db.all(
             "SELECT k.run_pk, m.name, k.n, k.last_step FROM run_keys k"
             " JOIN metric_keys m ON m.id = k.key_id"
-            " WHERE m.stream = 'default' AND k.run_pk IN (SELECT unnest(?::BIGINT[]))"
+            " WHERE m.stream = 'default' AND list_contains(?::BIGINT[], k.run_pk)"
             " ORDER BY m.name", [pks]):
             out[r["run_pk"]].append(r)
         return out
@@ -316,7 +316,7 @@ class Runs:
     def delete_run(self, workspace: str, project: str, run_id: str) -> None:
         pk = self._run_pk(workspace, project, run_id)
         with self.db.write() as con:
-            for table in ("points", "run_keys", "batches", "files", "console"):
+            for table in ("points", "point_tiles", "run_keys", "batches", "files", "console"):
                 con.execute(f"DELETE FROM {table} WHERE run_pk = ?", [pk])
             con.execute("DELETE FROM runs WHERE pk = ?", [pk])
 

@@ -116,8 +116,27 @@ MIGRATIONS: list[str] = [
         run_pk BIGINT NOT NULL,
         key_id INTEGER NOT NULL,
         n BIGINT NOT NULL,
+        first_step BIGINT NOT NULL,
         last_step BIGINT NOT NULL,
+        nans BIGINT NOT NULL,              -- how many values are NaN (they cost a sample role)
         PRIMARY KEY (run_pk, key_id)
+    );
+    -- A pyramid of per-bucket summaries of each series, kept up to date on every batch, so a
+    -- sampled chart of a long series reads a few thousand tiles instead of every point. Level l
+    -- cuts the steps into buckets of 64 * 4^l steps; each tile keeps the first and last point,
+    -- the points with the smallest and largest value (NaN excluded) and the first NaN point.
+    CREATE TABLE point_tiles (
+        run_pk BIGINT NOT NULL,
+        key_id INTEGER NOT NULL,
+        level TINYINT NOT NULL,
+        bucket BIGINT NOT NULL,
+        n BIGINT NOT NULL,
+        f_step BIGINT, f_ts DOUBLE, f_value DOUBLE,
+        l_step BIGINT, l_ts DOUBLE, l_value DOUBLE,
+        mn_step BIGINT, mn_ts DOUBLE, mn_value DOUBLE,
+        mx_step BIGINT, mx_ts DOUBLE, mx_value DOUBLE,
+        nn_step BIGINT, nn_ts DOUBLE,
+        PRIMARY KEY (run_pk, key_id, level, bucket)
     );
     -- Batch ids already stored, so a retried batch is acknowledged and not stored twice.
     CREATE TABLE batches (
