@@ -65,7 +65,8 @@ def stop_server(srv: RunningServer) -> None:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """One real server for the whole session, with an empty data dir."""
-    srv = start_server(tmp_path_factory.mktemp("data") / "lablens", Path(os.environ["LABLENS_HOME"]))
+    home = Path(os.environ["LABLENS_HOME"])
+    srv = start_server(tmp_path_factory.mktemp("data") / "lablens", home)
     yield srv
     stop_server(srv)
 

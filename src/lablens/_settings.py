@@ -27,6 +27,7 @@ import requests
 from lablens.errors import ConnectionFailed
 
 LOCAL_HOST = "127.0.0.1"
+_DETACHED: list[subprocess.Popen] = []
 
 
 def home() -> Path:
@@ -143,12 +144,15 @@ def local_server(start: bool = True) -> str | None:
         port = free_port()
         url = f"http://{LOCAL_HOST}:{port}"
         data = home() / "data"
-        log = open(home() / "server.log", "ab")  # noqa: SIM115 - handed to the child
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lablens", "server", "--host", LOCAL_HOST,
-             "--port", str(port), "--data", str(data)],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
-        )
+        with open(home() / "server.log", "ab") as log:
+            # start_new_session: the server outlives this process and ignores its Ctrl-C.
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "lablens", "server", "--host", LOCAL_HOST,
+                 "--port", str(port), "--data", str(data)],
+                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        # Kept referenced: the server is meant to outlive this Popen object.
+        _DETACHED.append(proc)
         wait_until_alive(url, timeout=60, proc=proc)
         _write_private(home() / "server.json", {"url": url, "pid": proc.pid, "data": str(data)})
         return url

@@ -152,6 +152,7 @@ class Transport:
         data: bytes | None = None,
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """Send one request and raise the matching ``lablens.errors`` class on an error."""
         body = data
@@ -167,6 +168,7 @@ class Transport:
                 data=body,
                 headers=hdrs,
                 timeout=timeout or self.timeout,
+                stream=stream,
             )
         except requests.RequestException as exc:
             raise E.ConnectionFailed(f"cannot reach {self.base_url}: {exc}") from exc
@@ -192,5 +194,9 @@ class Transport:
 
     def post_arrow(self, path: str, body: Any) -> pa.Table:
         """POST a JSON body and read the Arrow IPC answer."""
-        r = self.request("POST", path, json_body=body, headers={"Accept": ARROW})
-        return ipc_to_table(r.content)
+        r = self.request("POST", path, json_body=body, headers={"Accept": ARROW}, stream=True)
+        # Reading the raw stream in one call is several times faster than ``.content``, which
+        # assembles the body from 10 kB chunks.
+        with r:
+            data = r.raw.read(decode_content=True)
+        return ipc_to_table(data)

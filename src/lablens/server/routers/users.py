@@ -49,15 +49,18 @@ def list_users(request: Request, user: dict = Depends(current_user)) -> dict[str
 @router.post("/users", status_code=201)
 def create_user(body: NewUser, request: Request,
                 user: dict = Depends(current_user)) -> dict[str, Any]:
-    """Create a user with its personal workspace (admins only)."""
+    """Create a user with its personal workspace and a first API key (admins only)."""
     if not user["is_admin"]:
         raise Problem(403, "permission_denied", "only admins can create users")
     if not body.username or "/" in body.username:
         raise Problem(400, "bad_request", "username must be non-empty, without '/'",
                       field="username")
-    created = store_of(request).create_user(body.username, name=body.name, email=body.email,
-                                            is_admin=body.is_admin)
-    return {**created, "is_self": False}
+    store = store_of(request)
+    created = store.create_user(body.username, name=body.name, email=body.email,
+                                is_admin=body.is_admin)
+    # The new user's first key, shown once: hand it to them so they can sign in.
+    key = store.create_api_key(body.username, name="first key")
+    return {**created, "is_self": False, "api_key": key["key"]}
 
 
 @router.get("/users/{username}")

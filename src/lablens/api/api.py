@@ -1,0 +1,435 @@
+"""``Api``: the one client class. Each method builds a route, calls the transport, and returns a
+resource from its own module."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from lablens._settings import resolve_api_key, resolve_host
+from lablens.api import paths
+from lablens.api.paths import project_route, quote_segment
+from lablens.api.projects import Project, Projects
+from lablens.api.runs import Run, Runs
+from lablens.api.users import User
+from lablens.api.workspaces import Workspace
+from lablens.errors import LablensError, UsageError
+from lablens.transport import Transport
+
+__all__ = ["Api"]
+
+
+class Api:
+    """Query and manage runs on a lablens server, with the SwanLab OpenAPI and W&B public API
+    resource model: workspaces (entities), projects, runs, metric history, files and users.
+
+    Args:
+        api_key: the key to sign in with; by default ``LABLENS_API_KEY``, else the key stored for
+            the host (the local server writes it on first start, ``lablens login`` for others).
+        host: the server, e.g. ``http://127.0.0.1:8123``; by default ``overrides["base_url"]``,
+            else ``LABLENS_HOST``, else the local server (started if none runs).
+        timeout: seconds to wait for each answer (default 60).
+        overrides: W&B's settings: ``base_url``, and the defaults ``entity`` and ``project`` used
+            by paths that leave them out. A dict passed first (``Api({"entity": "alice"})``, W&B's
+            positional form) is taken as ``overrides``.
+
+    Raises:
+        ConnectionFailed: no host is given and no local server can be started.
+
+    Example:
+        >>> from lablens import Api
+        >>> api = Api()                                    # the local server, stored key
+        >>> api = Api(host="http://10.0.0.5:8123", api_key="...")
+        >>> api = Api(overrides={"entity": "alice", "project": "mnist"})
+        >>> run = api.run("3f2a9c1b")                      # alice/mnist/3f2a9c1b
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        host: str | None = None,
+        timeout: float | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> None:
+        if isinstance(api_key, Mapping) and overrides is None:
+            overrides, api_key = api_key, None
+        settings = dict(overrides or {})
+        self._host = resolve_host(host or settings.get("base_url"))
+        #: W&B's settings: ``base_url``, ``entity``, ``project`` (defaults for short paths).
+        self.settings: dict[str, Any] = {
+            "entity": None,
+            "project": None,
+            **settings,
+            "base_url": self._host,
+        }
+        #: The key this client signs in with (``None`` when none was found).
+        self.api_key = resolve_api_key(self._host, api_key)
+        self._transport = Transport(self._host, self.api_key, timeout=timeout)
+        self._viewer: User | None = None
+
+    # -- the client itself ----------------------------------------------------------------
+
+    @property
+    def client(self) -> Transport:
+        """The HTTP session (``lablens.transport.Transport``) every call goes through."""
+        return self._transport
+
+    @property
+    def host(self) -> str:
+        """The server's address, e.g. ``http://127.0.0.1:8123``."""
+        return self._host
+
+    @property
+    def viewer(self) -> User:
+        """The signed-in user (read once, then cached until ``flush()``).
+
+        Raises:
+            Unauthorized: no key, or a wrong one.
+        """
+        if self._viewer is None:
+            data = self._transport.get_json("/api/v1/viewer")
+            self._viewer = User.from_json(self, data, is_self=True)
+        return self._viewer
+
+    @property
+    def default_entity(self) -> str | None:
+        """The entity for paths without one: ``overrides["entity"]``, else the viewer's own."""
+        return self.settings.get("entity") or self.viewer.default_entity
+
+    def _default_project(self) -> str | None:
+        return self.settings.get("project")
+
+    def flush(self) -> None:
+        """Forget what this client cached (the viewer), so the next call reads it afresh.
+
+        Example:
+            >>> api.flush()
+        """
+        self._viewer = None
+
+    def __repr__(self) -> str:
+        try:
+            return f"<Api {self._host} as {self.viewer.username}>"
+        except LablensError:
+            return f"<Api {self._host}>"
+
+    # -- workspaces -----------------------------------------------------------------------
+
+    def workspaces(self) -> list[Workspace]:
+        """Every workspace the signed-in user belongs to (their own and their teams').
+
+        Returns:
+            A list of ``Workspace``.
+
+        Example:
+            >>> for workspace in api.workspaces():
+            ...     print(workspace.username, workspace.name, workspace.profile)
+        """
+        found: list[Workspace] = []
+        cursor: str | None = None
+        while True:
+            page = self._transport.get_json(
+                "/api/v1/workspaces", params={"cursor": cursor} if cursor else None
+            )
+            if isinstance(page, list):
+                return found + [Workspace.from_json(self, w) for w in page]
+            found += [Workspace.from_json(self, w) for w in page.get("items", [])]
+            cursor = page.get("next")
+            if not cursor or not page.get("items"):
+                return found
+
+    def workspace(self, username: str | None = None) -> Workspace:
+        """One workspace.
+
+        Args:
+            username: the workspace's username; by default the signed-in user's own.
+
+        Returns:
+            The ``Workspace``.
+
+        Raises:
+            WorkspaceNotFound: there is no such workspace (or it is not visible to you).
+
+        Example:
+            >>> workspace = api.workspace(username="alice")
+            >>> workspace.name, workspace.role
+        """
+        name = paths.parse_workspace(username) if username else self.viewer.username
+        data = self._transport.get_json(f"/api/v1/workspaces/{quote_segment(name or '')}")
+        return Workspace.from_json(self, data)
+
+    # -- projects -------------------------------------------------------------------------
+
+    def _workspace_arg(self, path: str | None, entity: str | None) -> str:
+        if path and entity and paths.parse_workspace(path) != paths.parse_workspace(entity):
+            raise UsageError(f"path={path!r} and entity={entity!r} name different workspaces")
+        name = path or entity or self.default_entity
+        if not name:
+            raise UsageError("no workspace given and the signed-in user has no default entity")
+        return paths.parse_workspace(name)
+
+    def projects(
+        self,
+        path: str | None = None,
+        sort: str | None = None,
+        search: str | None = None,
+        detail: bool = True,
+        per_page: int = 200,
+        *,
+        entity: str | None = None,
+    ) -> Projects:
+        """The projects of a workspace.
+
+        Args:
+            path: the workspace username (SwanLab's ``path='username'``); W&B code may pass the
+                same value as ``entity``. By default the default entity.
+            sort: ``created_at`` or ``updated_at``.
+            search: only projects whose name contains this text.
+            detail: accepted for SwanLab compatibility; projects always come with details.
+            per_page: projects per request.
+            entity: the workspace under W&B's name.
+
+        Returns:
+            A lazy ``Projects`` collection.
+
+        Raises:
+            UsageError: ``path`` and ``entity`` disagree, or no workspace can be found.
+
+        Example:
+            >>> for project in api.projects(path="alice"):
+            ...     print(project.name, project.created_at, project.url, project.visibility)
+        """
+        workspace = self._workspace_arg(path, entity)
+        return Projects(self, workspace, sort=sort, search=search, per_page=per_page)
+
+    def project(
+        self, path: str | None = None, entity: str | None = None, *, name: str | None = None
+    ) -> Project:
+        """One project, by SwanLab's path or W&B's name and entity.
+
+        Args:
+            path: ``entity/project`` (SwanLab), or a bare project name (W&B), with ``entity``
+                or the default entity.
+            entity: the workspace, when ``path`` is a bare name.
+            name: W&B's keyword for a bare project name.
+
+        Returns:
+            The ``Project``.
+
+        Raises:
+            UsageError: the path is malformed or disagrees with ``entity``.
+            ProjectNotFound: there is no such project.
+
+        Example:
+            >>> api.project(path="alice/mnist")
+            >>> api.project("mnist", entity="alice")
+            >>> api.project(name="mnist")                  # the default entity
+        """
+        if path is not None and name is not None:
+            raise UsageError("pass the project as path or as name, not both")
+        given = path if path is not None else name
+        if given is None:
+            raise UsageError("project() needs a path ('entity/project') or a name")
+        ws, proj = paths.parse_project_path(given, entity or (lambda: self.default_entity))
+        if entity and ws != paths.parse_workspace(entity):
+            raise UsageError(f"path {given!r} is in workspace {ws!r}, not entity={entity!r}")
+        return Project.from_json(self, self._transport.get_json(project_route(ws, proj)))
+
+    def create_project(
+        self,
+        name: str,
+        entity: str | None = None,
+        *,
+        description: str | None = None,
+        labels: list[str] | None = None,
+        visibility: str = "PRIVATE",
+    ) -> Project:
+        """Make a new project.
+
+        Args:
+            name: the project name.
+            entity: the workspace to make it in; by default the default entity.
+            description: what the project is about.
+            labels: the project's tags.
+            visibility: ``PRIVATE`` or ``PUBLIC``.
+
+        Returns:
+            The new ``Project`` (W&B returns ``None``; the project is more useful).
+
+        Raises:
+            Conflict: the workspace already has a project of that name.
+            UsageError: the name is empty or holds a ``/``.
+
+        Example:
+            >>> api.create_project("mnist", "alice", description="digits")
+        """
+        if not isinstance(name, str) or not name.strip() or "/" in name:
+            raise UsageError(f"a project name must be a non-empty name without '/', not {name!r}")
+        workspace = self._workspace_arg(None, entity)
+        body: dict[str, Any] = {"name": name, "visibility": visibility}
+        if description is not None:
+            body["description"] = description
+        if labels is not None:
+            body["labels"] = list(labels)
+        data = self._transport.post_json(
+            f"/api/v1/workspaces/{quote_segment(workspace)}/projects", body
+        )
+        return Project.from_json(self, data)
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def runs(
+        self,
+        path: str | None = None,
+        filters: dict[str, Any] | None = None,
+        order: str = "+created_at",
+        per_page: int = 50,
+        include_sweeps: bool = True,
+        lazy: bool = True,
+    ) -> Runs:
+        """The runs of a project that match the filters.
+
+        Args:
+            path: ``entity/project``; a bare ``project`` uses the default entity, and ``None``
+                the ``project`` and ``entity`` of ``overrides``.
+            filters: MongoDB-style: ``$and $or $nor $not $eq $ne $gt $gte $lt $lte $in $nin
+                $exists $regex`` on ``state``, ``name``/``display_name``, ``tags``, ``group``,
+                ``job_type``, ``created_at``, ``username``, ``host``, ``config.<key>`` and
+                ``summary_metrics.<key>``. SwanLab's flat form ``{'state': 'FINISHED',
+                'config.batch_size': '64'}`` is the same language.
+            order: ``+`` (ascending) or ``-`` (descending) and a field: ``created_at``,
+                ``heartbeat_at``, ``config.<key>``, ``summary_metrics.<key>``.
+            per_page: runs per request.
+            include_sweeps: include runs that belong to sweeps.
+            lazy: accepted for W&B compatibility; a field a listing leaves out is read when
+                first used.
+
+        Returns:
+            A lazy ``Runs`` collection; ``len()`` is the number of matching runs.
+
+        Raises:
+            UsageError: the path is malformed.
+            BadRequest: the filter or order is invalid (``.field`` names the bad part), raised
+                when the runs are first read.
+
+        Example:
+            >>> runs = api.runs(path="alice/mnist", filters={"state": "FINISHED",
+            ...                                                "config.batch_size": 64})
+            >>> for run in runs:
+            ...     print(run.name, run.id, run.created_at, run.url)
+        """
+        ws, proj = paths.parse_project_path(
+            path, lambda: self.default_entity, self._default_project
+        )
+        return Runs(
+            self,
+            ws,
+            proj,
+            filters=filters,
+            order=order,
+            per_page=per_page,
+            include_sweeps=include_sweeps,
+            lazy=lazy,
+        )
+
+    def run(self, path: str = "") -> Run:
+        """One run.
+
+        Args:
+            path: ``entity/project/run_id`` (also ``entity/project/runs/run_id`` or a run URL);
+                ``project/run_id`` with a default entity; ``run_id`` with default entity and
+                project (``overrides``).
+
+        Returns:
+            The ``Run``.
+
+        Raises:
+            UsageError: the path is malformed (the message names it).
+            RunNotFound: there is no such run.
+
+        Example:
+            >>> run = api.run(path="alice/mnist/3f2a9c1b")
+            >>> run.name, run.id, run.created_at, run.url, run.profile.config
+        """
+        entity, project, run_id = paths.parse_run_path(
+            path, lambda: self.default_entity, self._default_project
+        )
+        data = self._transport.get_json(paths.run_route(entity, project, run_id))
+        return Run.from_json(self, data)
+
+    def from_path(self, path: str) -> Project | Run:
+        """The project or run a path names, as W&B's ``from_path``.
+
+        Args:
+            path: ``project``, ``entity/project``, ``entity/project/run_id``,
+                ``entity/project/runs/run_id``, or such a URL.
+
+        Returns:
+            A ``Project`` or a ``Run``.
+
+        Raises:
+            UsageError: the path is malformed, or names a sweep or report (not built yet).
+            NotFound: the object does not exist.
+
+        Example:
+            >>> project = api.from_path("alice/mnist")
+            >>> run = api.from_path("alice/mnist/runs/3f2a9c1b")
+        """
+        found = paths.parse_path(path, lambda: self.default_entity)
+        if found.kind == "project":
+            return self.project(f"{found.entity}/{found.project}")
+        if found.kind == "run":
+            return self.run(f"{found.entity}/{found.project}/{found.id}")
+        raise UsageError(f"{path!r} is a {found.kind} path: lablens has no {found.kind}s yet")
+
+    # -- users ----------------------------------------------------------------------------
+
+    def user(self, username: str | None = None) -> User:
+        """A user: by default the signed-in one (as ``viewer``).
+
+        Args:
+            username: the user's name; ``None`` for the signed-in user.
+
+        Returns:
+            The ``User``.
+
+        Raises:
+            UserNotFound: there is no such user.
+
+        Example:
+            >>> me = api.user()
+            >>> me.username, me.is_self, me.teams, me.api_keys
+        """
+        if username is None or username == self.viewer.username:
+            return self.viewer
+        data = self._transport.get_json(f"/api/v1/users/{quote_segment(username)}")
+        return User.from_json(self, data)
+
+    def users(self, username_or_email: str | None = None) -> list[User]:
+        """Every user of the server (administrators only).
+
+        Args:
+            username_or_email: only users whose name or email contains this text.
+
+        Returns:
+            A list of ``User``.
+
+        Raises:
+            PermissionDenied: the signed-in user is not an administrator.
+
+        Example:
+            >>> for user in api.users():
+            ...     print(user.username, user.is_self, user.teams)
+        """
+        params: dict[str, Any] = {}
+        if username_or_email:
+            params["search"] = username_or_email
+        found: list[User] = []
+        while True:
+            page = self._transport.get_json("/api/v1/users", params=params or None)
+            items = page if isinstance(page, list) else page.get("items", [])
+            found += [User.from_json(self, u) for u in items]
+            cursor = None if isinstance(page, list) else page.get("next")
+            if not cursor or not items:
+                return found
+            params["cursor"] = cursor

@@ -1,0 +1,277 @@
+"""Metric history: one request for any number of runs and keys, pivoted on the client.
+
+``fetch_history`` asks the history route once; ``_frames`` pivots the long Arrow answer. ``Run``
+gets ``metrics()``, ``history()`` and ``scan_history()`` from ``RunHistory`` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from lablens.api._frames import (
+    empty_swanlab_frame,
+    epoch_seconds,
+    pivot,
+    records,
+    swanlab_frame,
+    wandb_frame,
+)
+from lablens.api.paths import project_route
+from lablens.errors import UsageError
+
+if TYPE_CHECKING:
+    from lablens.api.api import Api
+    from lablens.api.runs import Run
+
+__all__ = ["BUILTIN_X", "STREAMS", "HistoryScan", "RunHistory", "fetch_history"]
+
+STREAMS = ("default", "system")
+
+
+def fetch_history(
+    api: Api,
+    entity: str,
+    project: str,
+    run_ids: Sequence[str],
+    *,
+    keys: Sequence[str] | None = None,
+    samples: int | None = None,
+    stream: str = "default",
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> pa.Table:
+    """Read the points of many runs in one request to the history route.
+
+    Args:
+        api: the ``Api`` to send through.
+        entity: the workspace of the project.
+        project: the project holding the runs.
+        run_ids: the runs to read.
+        keys: only these metrics; ``None`` for all.
+        samples: at most this many points per run and metric (each bucket's first, last, min
+            and max survive); ``None`` for every point.
+        stream: ``default`` for logged metrics, ``system`` for machine metrics.
+        min_step: the first step to read, inclusive.
+        max_step: the last step to read, inclusive.
+
+    Returns:
+        An Arrow table in long form: ``run_id key step timestamp value``.
+
+    Raises:
+        UsageError: ``stream`` or ``samples`` is invalid.
+        RunNotFound: a run does not exist.
+
+    Example:
+        >>> table = fetch_history(api, "alice", "mnist", ["3f2a9c1b"], keys=["loss"])
+    """
+    if stream not in STREAMS:
+        raise UsageError(f"stream must be 'default' or 'system', not {stream!r}", field="stream")
+    if samples is not None and (not isinstance(samples, int) or samples < 1):
+        raise UsageError(f"samples must be a positive integer or None, not {samples!r}")
+    body: dict[str, Any] = {"runs": list(run_ids), "samples": samples, "stream": stream}
+    if keys is not None:
+        body["keys"] = list(keys)
+    if min_step is not None:
+        body["min_step"] = int(min_step)
+    if max_step is not None:
+        body["max_step"] = int(max_step)
+    return api.client.post_arrow(f"{project_route(entity, project)}/history", body)
+
+
+class HistoryScan:
+    """Every history row of a run, read in pages of steps: W&B's ``scan_history()``.
+
+    Each page is one request for a range of steps. The range adapts to how densely the run
+    logged, so a page holds about ``page_size`` rows whatever the step spacing. Iterating again
+    reads again (and sees points logged since).
+
+    Example:
+        >>> run = api.run("alice/mnist/3f2a9c1b")
+        >>> losses = [row["loss"] for row in run.scan_history(keys=["loss"])]
+    """
+
+    def __init__(
+        self,
+        run: Run,
+        keys: Sequence[str] | None = None,
+        page_size: int = 1000,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> None:
+        if not isinstance(page_size, int) or page_size < 1:
+            raise UsageError(f"page_size must be a positive integer, not {page_size!r}")
+        self.run = run
+        self.keys = list(keys) if keys is not None else None
+        self.page_size = page_size
+        self.min_step = min_step
+        self.max_step = max_step
+
+    def _last_step(self) -> int | None:
+        self.run.load(force=True)  # a running run may have logged since it was read
+        if self.keys is None:
+            return self.run.last_history_step if self.run.history_keys else None
+        steps = []
+        for k in self.keys:
+            info = self.run.history_keys.get(k)
+            if not info:
+                return None  # a key never logged: no row has all keys
+            steps.append(info.get("last_step"))
+        return max((s for s in steps if s is not None), default=None)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        last = self._last_step()
+        if last is None:
+            return
+        # W&B's max_step is exclusive; the server's bounds are inclusive.
+        stop = last if self.max_step is None else min(last, self.max_step - 1)
+        start = self.min_step
+        window = self.page_size
+        created = {self.run.id: epoch_seconds(self.run.created_at)}
+        while start is None or start <= stop:
+            upper = min(stop, (start if start is not None else 0) + window - 1)
+            table = fetch_history(
+                self.run._api,
+                self.run.entity,
+                self.run.project,
+                [self.run.id],
+                keys=self.keys,
+                samples=None,
+                min_step=start,
+                max_step=upper,
+            )
+            wide = pivot(table, self.keys)
+            rows = len(wide)
+            if self.keys:
+                keep = np.logical_and.reduce([wide.present_mask(k) for k in self.keys])
+                if not keep.all():
+                    wide = wide.take(keep)
+            yield from records(wide, created)
+            # Aim the next range at about page_size rows, from this page's density.
+            window = window * 2 if rows == 0 else max(1, int(window * self.page_size / rows))
+            window = min(window, 2**40)
+            start = upper + 1
+
+
+# x axes that every history row has, so they need no extra key from the server.
+BUILTIN_X = ("_step", "_timestamp", "_runtime")
+
+
+class RunHistory:
+    """The metric methods of ``Run``: SwanLab's ``metrics()``, W&B's ``history()`` and
+    ``scan_history()``. A mixin, so ``runs.py`` stays one resource's size."""
+
+    if TYPE_CHECKING:
+        _api: Api
+        id: str
+        entity: str
+        project: str
+        created_at: str | None
+
+    def _fetch(self, keys: Sequence[str] | None, **kwargs: Any) -> pa.Table:
+        return fetch_history(self._api, self.entity, self.project, [self.id], keys=keys, **kwargs)
+
+    def metrics(
+        self,
+        keys: Sequence[str] | str | None = None,
+        x_axis: str = "step",
+        sample: int | None = None,
+    ) -> pd.DataFrame:
+        """The run's metric data as a DataFrame, as SwanLab gives it.
+
+        Args:
+            keys: metric names, e.g. ``['loss', 'acc']``. ``None`` gives an empty DataFrame.
+            x_axis: ``step``, or a metric name (e.g. ``acc``) whose value at each step becomes
+                the index; steps without that metric drop out, and a ``step`` column stays.
+            sample: at most this many points per metric, keeping each bucket's first, last,
+                min and max; ``None`` gives every point.
+
+        Returns:
+            A DataFrame with index ``step``, a column per key and ``<key>_timestamp`` (ms since
+            the epoch). A key not logged at a step is NaN there (and so is a logged NaN).
+
+        Raises:
+            UsageError: ``sample`` is not a positive integer.
+
+        Example:
+            >>> run.metrics(keys=["loss", "acc"])
+            >>> run.metrics(keys=["loss"], x_axis="acc", sample=100)
+        """
+        if not keys:
+            return empty_swanlab_frame()
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        fetch = keys if x_axis == "step" or x_axis in keys else [*keys, x_axis]
+        wide = pivot(self._fetch(fetch, samples=sample), fetch)
+        return swanlab_frame(wide, keys, x_axis)
+
+    def history(
+        self,
+        samples: int | None = 500,
+        keys: Sequence[str] | None = None,
+        x_axis: str = "_step",
+        pandas: bool = True,
+        stream: Literal["default", "system"] = "default",
+    ) -> pd.DataFrame | list[dict[str, Any]]:
+        """Sampled metric history, as W&B's ``Run.history()``.
+
+        Sampling keeps each bucket's first, last, min and max point, so spikes and the final
+        value survive (never a random or blind-stride sample).
+
+        Args:
+            samples: at most this many points per metric; ``None`` for every point.
+            keys: only these metrics; ``None`` for all.
+            x_axis: ``_step`` (default), ``_timestamp``, ``_runtime`` or a metric name; with a
+                metric, rows without it are dropped.
+            pandas: return a DataFrame; ``False`` returns a list of dicts, each holding only the
+                keys logged at its step.
+            stream: ``default`` for logged metrics, ``system`` for machine metrics.
+
+        Returns:
+            A DataFrame with ``_step``, a column per key, ``_timestamp`` (seconds since the
+            epoch) and ``_runtime`` (seconds since the run started); or a list of dicts.
+
+        Raises:
+            UsageError: ``samples`` or ``stream`` is invalid.
+
+        Example:
+            >>> run.history(keys=["loss", "acc"])
+            >>> run.history(samples=None, keys=["loss"])  # every point
+            >>> run.history(stream="system")
+        """
+        keys = [keys] if isinstance(keys, str) else (list(keys) if keys is not None else None)
+        fetch = keys
+        if keys is not None and x_axis not in BUILTIN_X and x_axis not in keys:
+            fetch = [*keys, x_axis]
+        wide = pivot(self._fetch(fetch, samples=samples, stream=stream), fetch)
+        if x_axis not in BUILTIN_X:
+            wide = wide.take(wide.present_mask(x_axis))
+        created = {self.id: epoch_seconds(self.created_at)}
+        return wandb_frame(wide, created) if pandas else records(wide, created)
+
+    def scan_history(
+        self,
+        keys: Sequence[str] | None = None,
+        page_size: int = 1000,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> HistoryScan:
+        """Every history row, unsampled, read page by page (W&B's ``scan_history()``).
+
+        Args:
+            keys: only these metrics, and only the rows where all of them were logged.
+            page_size: about how many rows each request brings.
+            min_step: the first step to read (inclusive).
+            max_step: the step to stop before (exclusive, as in W&B).
+
+        Returns:
+            An iterable of dicts: ``_step``, ``_timestamp``, ``_runtime`` and the keys logged at
+            that step.
+
+        Example:
+            >>> losses = [row["loss"] for row in run.scan_history(keys=["loss"])]
+        """
+        return HistoryScan(self, keys, page_size, min_step, max_step)

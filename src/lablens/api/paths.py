@@ -1,0 +1,286 @@
+"""Parsing of the paths users type: runs, projects, workspaces, and URLs copied from a browser.
+
+A run path is ``entity/project/run_id`` (SwanLab's ``username/project_name/experiment_id``), also
+written ``entity/project/runs/run_id`` (W&B's ``from_path``), ``project/run_id`` or ``run_id`` when
+the ``Api`` has default entity and project, or a run URL ``http://host/entity/project/runs/run_id``
+(SwanLab's ``https://swanlab.cn/@username/project/runs/id/chart`` form too). A project path is
+``entity/project``, ``project`` with a default entity, or a project URL.
+
+Every function here is pure: a malformed path raises ``lablens.errors.UsageError`` naming the path,
+before anything is sent to the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+from urllib.parse import quote, urlsplit
+
+from lablens.errors import UsageError
+
+__all__ = [
+    "ParsedPath",
+    "RunPath",
+    "parse_path",
+    "parse_project_path",
+    "parse_run_path",
+    "parse_workspace",
+    "project_route",
+    "quote_segment",
+    "run_route",
+]
+
+# A default is given either as a value or as a callable that finds it (``Api.default_entity``
+# asks the server for the viewer), so a complete path never costs a request.
+Default = str | Callable[[], str | None] | None
+
+# Segments of a W&B path that name the kind of object: entity/project/<kind>/<id>.
+_KINDS = {
+    "runs": "run",
+    "run": "run",
+    "sweeps": "sweep",
+    "sweep": "sweep",
+    "reports": "report",
+    "report": "report",
+    "artifacts": "artifact",
+}
+
+
+class RunPath(NamedTuple):
+    """A run's three parts, as ``parse_run_path`` returns them."""
+
+    entity: str
+    project: str
+    run_id: str
+
+    def __str__(self) -> str:
+        return f"{self.entity}/{self.project}/{self.run_id}"
+
+
+class ParsedPath(NamedTuple):
+    """What ``parse_path`` found: ``kind`` is ``project``, ``run``, ``sweep`` or ``report``."""
+
+    kind: str
+    entity: str
+    project: str
+    id: str | None = None
+
+
+def _resolve(default: Default) -> str | None:
+    return default() if callable(default) else default
+
+
+def _segments(path: object, what: str) -> tuple[list[str], bool]:
+    """Split a path or URL into its non-empty segments; say whether it was a URL."""
+    if not isinstance(path, str):
+        raise UsageError(f"a {what} path must be a string, not {type(path).__name__}: {path!r}")
+    text = path.strip()
+    is_url = "://" in text
+    if is_url:
+        # Query and fragment are browser state (chart tabs, filters), never part of the path.
+        text = urlsplit(text).path
+    text = text.strip("/")
+    if not text:
+        raise UsageError(f"empty {what} path: {path!r}")
+    parts = text.split("/")
+    if any(not p.strip() for p in parts):
+        raise UsageError(f"malformed {what} path {path!r}: it has an empty segment")
+    if any(p != p.strip() for p in parts):
+        raise UsageError(f"malformed {what} path {path!r}: a segment has surrounding spaces")
+    if is_url:
+        # SwanLab's web URLs put the workspace as "@username".
+        parts[0] = parts[0].removeprefix("@")
+    return parts, is_url
+
+
+def _need(value: str | None, what: str, path: str, hint: str) -> str:
+    if not value:
+        raise UsageError(f"{path!r} has no {what}, and the Api has no default {what}: {hint}")
+    return value
+
+
+def parse_run_path(
+    path: str, default_entity: Default = None, default_project: Default = None
+) -> RunPath:
+    """Split a run path into entity, project and run id.
+
+    Args:
+        path: ``entity/project/run_id``, ``entity/project/runs/run_id``, ``project/run_id``,
+            ``run_id``, or a run URL ``http://host/entity/project/runs/run_id``.
+        default_entity: the entity for paths without one (a value, or a callable giving it).
+        default_project: the project for a bare run id (a value, or a callable giving it).
+
+    Returns:
+        A ``RunPath(entity, project, run_id)``.
+
+    Raises:
+        UsageError: the path is malformed, names a sweep or report, or lacks a part that has no
+            default.
+
+    Example:
+        >>> parse_run_path("alice/mnist/3f2a9c1b")
+        RunPath(entity='alice', project='mnist', run_id='3f2a9c1b')
+        >>> parse_run_path("http://127.0.0.1:8123/alice/mnist/runs/3f2a9c1b")
+        RunPath(entity='alice', project='mnist', run_id='3f2a9c1b')
+        >>> parse_run_path("mnist/3f2a9c1b", default_entity="alice").entity
+        'alice'
+    """
+    parts, is_url = _segments(path, "run")
+    if is_url:
+        # A browser URL may go on past the id (".../runs/<id>/chart"); the id follows "runs".
+        if len(parts) >= 4 and parts[2] in _KINDS:
+            if _KINDS[parts[2]] != "run":
+                raise UsageError(f"{path!r} is a {_KINDS[parts[2]]} URL, not a run URL")
+            return RunPath(parts[0], parts[1], parts[3])
+        if len(parts) == 3 and parts[2] not in _KINDS:
+            return RunPath(*parts)
+        raise UsageError(
+            f"malformed run URL {path!r}: expected http://host/entity/project/runs/run_id"
+        )
+    if len(parts) == 4:
+        kind = _KINDS.get(parts[2])
+        if kind == "run":
+            return RunPath(parts[0], parts[1], parts[3])
+        if kind is not None:
+            raise UsageError(f"{path!r} is a {kind} path, not a run path")
+    elif len(parts) == 3 and parts[2] not in _KINDS:
+        return RunPath(*parts)
+    elif len(parts) == 2:
+        entity = _need(
+            _resolve(default_entity), "entity", path, "write it as 'entity/project/run_id'"
+        )
+        return RunPath(entity, parts[0], parts[1])
+    elif len(parts) == 1:
+        entity = _need(
+            _resolve(default_entity), "entity", path, "write it as 'entity/project/run_id'"
+        )
+        project = _need(
+            _resolve(default_project),
+            "project",
+            path,
+            "write it as 'entity/project/run_id', or set overrides={'project': ...}",
+        )
+        return RunPath(entity, project, parts[0])
+    raise UsageError(
+        f"malformed run path {path!r}: expected 'entity/project/run_id' "
+        "(or 'entity/project/runs/run_id', 'project/run_id', 'run_id', a run URL)"
+    )
+
+
+def parse_project_path(
+    path: str | None, default_entity: Default = None, default_project: Default = None
+) -> tuple[str, str]:
+    """Split a project path into entity and project name.
+
+    Args:
+        path: ``entity/project``, ``project`` (with a default entity), a project URL
+            ``http://host/entity/project``, or ``None`` for the defaults.
+        default_entity: the entity for paths without one (a value, or a callable giving it).
+        default_project: the project when ``path`` is ``None``.
+
+    Returns:
+        ``(entity, project)``.
+
+    Raises:
+        UsageError: the path is malformed or lacks a part that has no default.
+
+    Example:
+        >>> parse_project_path("alice/mnist")
+        ('alice', 'mnist')
+        >>> parse_project_path("mnist", default_entity="alice")
+        ('alice', 'mnist')
+    """
+    if path is None or (isinstance(path, str) and not path.strip()):
+        project = _resolve(default_project)
+        if not project:
+            raise UsageError(
+                "no project path given and the Api has no default project: "
+                "pass path='entity/project', or set overrides={'project': ...}"
+            )
+        path = project
+    parts, _ = _segments(path, "project")
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    if len(parts) == 1:
+        entity = _need(_resolve(default_entity), "entity", path, "write it as 'entity/project'")
+        return entity, parts[0]
+    raise UsageError(f"malformed project path {path!r}: expected 'entity/project' or 'project'")
+
+
+def parse_workspace(path: str) -> str:
+    """Check a workspace username (SwanLab's ``path='username'``, W&B's ``entity``).
+
+    Args:
+        path: the workspace username; a trailing ``/`` or a leading ``@`` is tolerated.
+
+    Returns:
+        The username.
+
+    Raises:
+        UsageError: the value is empty or has more than one segment.
+
+    Example:
+        >>> parse_workspace("@alice")
+        'alice'
+    """
+    parts, _ = _segments(path, "workspace")
+    if len(parts) != 1:
+        raise UsageError(f"malformed workspace {path!r}: expected a username such as 'alice'")
+    return parts[0].removeprefix("@")
+
+
+def parse_path(path: str, default_entity: Default = None) -> ParsedPath:
+    """Tell what a path names, as W&B's ``Api.from_path`` does.
+
+    ``project`` and ``entity/project`` name a project; ``entity/project/run_id`` and
+    ``entity/project/runs/run_id`` a run; ``entity/project/sweeps/id`` a sweep and
+    ``entity/project/reports/name`` a report. URLs are accepted in the same shapes.
+
+    Args:
+        path: the path or URL.
+        default_entity: the entity for a bare project name.
+
+    Returns:
+        A ``ParsedPath(kind, entity, project, id)``.
+
+    Raises:
+        UsageError: the path is malformed.
+
+    Example:
+        >>> parse_path("alice/mnist/runs/3f2a9c1b")
+        ParsedPath(kind='run', entity='alice', project='mnist', id='3f2a9c1b')
+        >>> parse_path("alice/mnist").kind
+        'project'
+    """
+    parts, is_url = _segments(path, "object")
+    if len(parts) <= 2:
+        entity, project = parse_project_path(path, default_entity)
+        return ParsedPath("project", entity, project)
+    if len(parts) == 3 and parts[2] not in _KINDS:
+        return ParsedPath("run", parts[0], parts[1], parts[2])
+    if len(parts) >= 4 and parts[2] in _KINDS and (is_url or len(parts) == 4):
+        return ParsedPath(_KINDS[parts[2]], parts[0], parts[1], parts[3])
+    raise UsageError(
+        f"malformed path {path!r}: expected 'project', 'entity/project', "
+        "'entity/project/runs/run_id', 'entity/project/sweeps/id' or 'entity/project/reports/name'"
+    )
+
+
+def _q(part: str) -> str:
+    # Every segment is quoted whole: a name with "/" or "?" must not change the route.
+    return quote(part, safe="")
+
+
+def project_route(entity: str, project: str) -> str:
+    """The server route of a project: ``/api/v1/projects/{entity}/{project}``."""
+    return f"/api/v1/projects/{_q(entity)}/{_q(project)}"
+
+
+def run_route(entity: str, project: str, run_id: str) -> str:
+    """The server route of a run: ``/api/v1/projects/{entity}/{project}/runs/{run_id}``."""
+    return f"{project_route(entity, project)}/runs/{_q(run_id)}"
+
+
+def quote_segment(part: str) -> str:
+    """Quote one path segment for a server route (``/`` included)."""
+    return _q(part)

@@ -1,0 +1,154 @@
+"""``Project`` and ``Projects``: a project is a namespace of runs inside a workspace."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lablens.api._attrs import Attrs, html_table
+from lablens.api.paging import Paginator
+from lablens.api.paths import quote_segment
+
+if TYPE_CHECKING:
+    from lablens.api.api import Api
+    from lablens.api.runs import Runs
+
+__all__ = ["Project", "Projects"]
+
+
+class Project(Attrs):
+    """A project: the runs of one task (SwanLab's *project*, W&B's *project*).
+
+    Get one with ``api.project("alice/mnist")`` (SwanLab) or ``api.project("mnist",
+    entity="alice")`` (W&B); list them with ``api.projects("alice")``.
+
+    Example:
+        >>> project = api.project("alice/mnist")
+        >>> project.path, project.visibility, project.count["runs"]
+        ('alice/mnist', 'PRIVATE', 12)
+    """
+
+    id: Any
+    """The server's id of the project, when it sends one."""
+    name: str
+    """The project name, e.g. ``mnist``."""
+    entity: str
+    """The workspace (W&B: entity) that holds the project."""
+    path: str
+    """``entity/project``, SwanLab's ``username/project_name``."""
+    description: str | None
+    """The project's description."""
+    labels: list[str]
+    """The project's tags."""
+    visibility: str
+    """``PUBLIC`` or ``PRIVATE``."""
+    created_at: str | None
+    """When the project was made, ISO 8601 UTC, e.g. ``2025-12-09T17:57:38.224Z``."""
+    updated_at: str | None
+    """When the project last changed, ISO 8601 UTC."""
+    count: dict[str, Any]
+    """Project statistics, e.g. ``{"runs": 12}``."""
+
+    def _load(self, data: dict[str, Any]) -> None:
+        self.id = data.get("id")
+        self.name = data.get("name") or ""
+        path = data.get("path") or ""
+        self.entity = data.get("entity") or (path.split("/")[0] if "/" in path else "")
+        self.path = path or f"{self.entity}/{self.name}"
+        self.description = data.get("description")
+        self.labels = list(data.get("labels") or [])
+        self.visibility = data.get("visibility") or "PRIVATE"
+        self.created_at = data.get("created_at")
+        self.updated_at = data.get("updated_at")
+        self.count = dict(data.get("count") or {})
+
+    @property
+    def url(self) -> str:
+        """The project's address in a browser: ``{host}/{entity}/{project}``."""
+        return f"{self._api.host}/{self.entity}/{self.name}"
+
+    @property
+    def tags(self) -> list[str]:
+        """The project's labels under their W&B name."""
+        return self.labels
+
+    def runs(
+        self,
+        filters: dict[str, Any] | None = None,
+        order: str = "+created_at",
+        per_page: int = 50,
+    ) -> Runs:
+        """The runs in this project, as ``api.runs(project.path, ...)``.
+
+        Args:
+            filters: a MongoDB-style filter, e.g. ``{"state": "FINISHED"}``.
+            order: ``+`` or ``-`` and a field, e.g. ``-summary_metrics.loss``.
+            per_page: runs per request.
+
+        Returns:
+            A lazy ``Runs`` collection.
+
+        Example:
+            >>> for run in api.project("alice/mnist").runs():
+            ...     print(run.name, run.url)
+        """
+        return self._api.runs(self.path, filters=filters, order=order, per_page=per_page)
+
+    def __repr__(self) -> str:
+        return f"<Project {self.path}>"
+
+    def _repr_html_(self) -> str:
+        return html_table(
+            [
+                ("path", self.path),
+                ("description", self.description),
+                ("labels", ", ".join(self.labels)),
+                ("visibility", self.visibility),
+                ("runs", self.count.get("runs")),
+                ("created_at", self.created_at),
+                ("updated_at", self.updated_at),
+                ("url", self.url),
+            ],
+            title=f"Project {self.path}",
+        )
+
+
+class Projects(Paginator[Project]):
+    """The projects of one workspace, read lazily page by page.
+
+    Returned by ``api.projects()``; iterate it, index it, or take ``len()``.
+
+    Example:
+        >>> projects = api.projects("alice", sort="updated_at")
+        >>> [p.name for p in projects]
+    """
+
+    def __init__(
+        self,
+        api: Api,
+        entity: str,
+        *,
+        sort: str | None = None,
+        search: str | None = None,
+        per_page: int = 200,
+    ) -> None:
+        super().__init__(api, per_page)
+        self.entity = entity
+        self.sort = sort
+        self.search = search
+
+    def _fetch(self, cursor: str | None, limit: int) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if self.sort:
+            params["sort"] = self.sort
+        if self.search:
+            params["search"] = self.search
+        if cursor:
+            params["cursor"] = cursor
+        route = f"/api/v1/workspaces/{quote_segment(self.entity)}/projects"
+        return self._api.client.get_json(route, params=params)
+
+    def _convert(self, item: dict[str, Any]) -> Project:
+        return Project.from_json(self._api, item)
+
+    def __repr__(self) -> str:
+        return f"<Projects {self.entity}>"

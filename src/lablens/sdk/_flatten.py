@@ -1,0 +1,157 @@
+"""Turning what ``run.log()`` is given into flat ``{key: number}`` dicts, or a clear error.
+
+The common case (a flat dict of Python numbers with keys seen before) never comes here: ``Run.log``
+checks it with two C-level set operations and appends it as it is. Everything else (nested dicts,
+numpy and torch scalars, new keys) is checked and converted here, once per call.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from lablens.errors import UsageError
+
+
+class InvalidValue(UsageError, TypeError):
+    """A value that cannot be logged; ``field`` names its key.
+
+    It is a ``TypeError`` (what Python raises for a value of the wrong type) and a
+    ``lablens.errors.UsageError``, so either ``except`` catches it.
+    """
+
+
+# Types whose values go into the buffer unchanged: numpy converts them all to float64 in one call.
+PLAIN_TYPES: frozenset[type] = frozenset(
+    {
+        float,
+        int,
+        bool,
+        np.float64,
+        np.float32,
+        np.float16,
+        np.int64,
+        np.int32,
+        np.int16,
+        np.int8,
+        np.uint64,
+        np.uint32,
+        np.uint16,
+        np.uint8,
+        np.bool_,
+    }
+)
+
+
+def _type_name(value: Any) -> str:
+    cls = type(value)
+    name = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    return f"{article} {name}"
+
+
+def to_number(key: str, value: Any) -> float | int | bool:
+    """The number a loggable value stands for; raise ``InvalidValue`` naming ``key`` otherwise.
+
+    Loggable: ``int``, ``float``, ``bool``, numpy numbers, 0-d numpy arrays of numbers, and
+    scalar tensors (anything whose ``.item()`` returns a number, as torch, jax and tf give).
+    """
+    if type(value) in PLAIN_TYPES:
+        return value
+    if isinstance(value, (numbers.Real, np.number, np.bool_)):
+        return _real(key, value)
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0 and (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+            return _real(key, value.item())
+        raise InvalidValue(
+            f"run.log: value of {key!r} is a numpy array of shape {value.shape} and dtype "
+            f"{value.dtype}; only numbers (or 0-d arrays of numbers) can be logged",
+            field=key,
+        )
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, (str, bytes)):
+        try:
+            number = item()
+        except Exception as exc:  # a tensor with more than one element, say
+            raise InvalidValue(
+                f"run.log: value of {key!r} is {_type_name(value)} whose .item() failed ({exc}); "
+                "only numbers (or one-element tensors) can be logged",
+                field=key,
+            ) from exc
+        if isinstance(number, (numbers.Real, np.number, np.bool_)):
+            return _real(key, number)
+        raise InvalidValue(
+            f"run.log: value of {key!r} is {_type_name(value)} whose .item() is "
+            f"{_type_name(number)}; only numbers can be logged",
+            field=key,
+        )
+    raise InvalidValue(
+        f"run.log: value of {key!r} is {_type_name(value)}; only numbers can be logged",
+        field=key,
+    )
+
+
+def _real(key: str, value: Any) -> float | int | bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        value = int(value)
+        try:
+            float(value)
+        except OverflowError:
+            # Too large for a float64 point: keep its sign and magnitude class, as numpy would.
+            return math.inf if value > 0 else -math.inf
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValue(
+            f"run.log: value of {key!r} is {_type_name(value)} that is not a real number",
+            field=key,
+        ) from exc
+
+
+def flatten_metrics(data: Any, *, caller: str = "run.log") -> dict[str, float | int | bool]:
+    """Flatten nested dicts with dots and turn every value into a plain number.
+
+    ``{"train": {"loss": 1}}`` becomes ``{"train.loss": 1}``. Raises ``TypeError`` when ``data``
+    is not a mapping, and ``InvalidValue`` (a ``TypeError``) naming the first bad key.
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidValue(
+            f"{caller}: data must be a dict of {{name: number}}, not {_type_name(data)}"
+        )
+    out: dict[str, float | int | bool] = {}
+    _flatten_into(out, "", data, caller)
+    return out
+
+
+def _flatten_into(out: dict[str, Any], prefix: str, data: Mapping[Any, Any], caller: str) -> None:
+    for key, value in data.items():
+        if not isinstance(key, str):
+            where = f" under {prefix[:-1]!r}" if prefix else ""
+            raise InvalidValue(
+                f"{caller}: key {key!r}{where} is {_type_name(key)}; keys must be strings",
+                field=prefix + str(key),
+            )
+        name = prefix + key
+        if isinstance(value, Mapping):
+            _flatten_into(out, name + ".", value, caller)
+        else:
+            out[name] = to_number(name, value)
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten nested dicts with dots, leaving the values as they are (for summaries)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out

@@ -1,0 +1,333 @@
+"""``Run``: one run being logged from this process."""
+
+from __future__ import annotations
+
+import numbers
+import os
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from lablens import errors as E
+from lablens.sdk._flatten import PLAIN_TYPES, flatten_metrics
+from lablens.sdk.config import Config, Summary
+from lablens.sdk.console import ConsoleCapture
+from lablens.sdk.sender import Sender
+from lablens.sdk.settings import Settings
+from lablens.sdk.spool import Spool
+from lablens.sdk.system import SystemMonitor
+from lablens.transport import Transport, decode_floats
+
+# Exit codes sent with the final state when none is given.
+EXIT_CODES = {"FINISHED": 0, "CRASHED": 1, "ABORTED": 130}  # 130 = 128 + SIGINT, as shells do
+
+
+class Run:
+    """A run being logged: made by ``lablens.init()``, ended by ``run.finish()``.
+
+    Attributes:
+        id: the run's id, unique in its project (8 lowercase letters and digits by default).
+        name: its display name; setting it saves it.
+        notes: its description; setting it saves it.
+        tags: its labels, a tuple; setting it saves it.
+        group: the group it belongs to.
+        job_type: the kind of run it is.
+        entity: the workspace (user or team) it belongs to.
+        project: its project.
+        path: ``"entity/project/id"``, what ``Api().run()`` takes.
+        url: the run's address on the server.
+        config: the hyperparameters, a dict with attribute access; changes are saved.
+        summary: the last value of each logged key, plus what you set; changes are saved.
+        step: the step the next ``log()`` without ``step=`` records at.
+        dir: the local directory of the run's files (console copy, offline spool).
+        host: the server's address.
+
+    Example:
+        >>> with lablens.init(project="mnist", config={"lr": 0.01}) as run:
+        ...     for step in range(100):
+        ...         run.log({"loss": 1 / (step + 1), "train": {"acc": step / 100}})
+    """
+
+    def __init__(
+        self,
+        data: dict[str, Any],
+        *,
+        host: str,
+        api_key: str | None,
+        settings: Settings,
+        root_dir: Path,
+    ) -> None:
+        data = decode_floats(data)
+        self._data = data
+        self.id: str = data["id"]
+        self.entity: str = data["entity"]
+        self.project: str = data["project"]
+        self._name: str = data.get("name") or self.id
+        self._notes: str | None = data.get("notes")
+        self._tags: tuple[str, ...] = tuple(data.get("tags") or ())
+        self.group: str | None = data.get("group")
+        self.job_type: str | None = data.get("job_type")
+        self.host = host
+        self.path = f"{self.entity}/{self.project}/{self.id}"
+        self._api_path = f"/api/v1/projects/{self.entity}/{self.project}/runs/{self.id}"
+        self.url: str = data.get("url") or f"{host}{self._api_path}"
+        self.settings = settings
+        self._state = "running"
+        self._closed = False
+        self._finish_lock = threading.Lock()
+        self._pid = os.getpid()
+        self.start_time = time.time()
+        last = data.get("last_history_step")
+        self._step = last + 1 if isinstance(last, int) and last >= 0 else 0
+        self._known: set[str] = set()
+
+        stamp = time.strftime("%Y%m%d_%H%M%S")
+        self.dir = root_dir / f"run-{stamp}-{self.id}"
+        # retries=0: finish() retries by itself, within its own deadline.
+        self._transport = Transport(host, api_key, retries=0)
+        self._spool = Spool(
+            self.dir / "spool",
+            {"host": host, "entity": self.entity, "project": self.project, "id": self.id},
+        )
+        self._console: ConsoleCapture | None = None
+        if settings.console:
+            self._console = ConsoleCapture(self.dir / "output.log")
+        # The sender's own session: requests sessions are not meant to be shared across threads,
+        # and it retries by itself (same batch id), so the transport must not retry underneath.
+        self._sender = Sender(
+            Transport(host, api_key, timeout=60.0, retries=0),
+            self._api_path,
+            self._spool,
+            flush_interval=settings.flush_interval,
+            batch_points=settings.batch_points,
+            max_buffered_points=settings.max_buffered_points,
+            heartbeat_interval=settings.heartbeat_interval,
+            console=self._console.take if self._console else None,
+        )
+        self.config = Config(data.get("config") or {}, on_change=self._sender.set_config)
+        self.summary = Summary(data.get("summary") or {}, on_update=self._sender.update_summary)
+        self._last = self.summary._values
+        self._system: SystemMonitor | None = None
+        if settings.system_interval and settings.system_interval > 0:
+            self._system = SystemMonitor(
+                settings.system_interval, self._log_system, disk_path=root_dir.anchor or "/"
+            )
+
+    def _start(self) -> None:
+        self._sender.start()
+        if self._console is not None:
+            self._console.start()
+        if self._system is not None:
+            self._system.start()
+
+    @property
+    def name(self) -> str:
+        """The run's display name; setting it saves it on the server."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = str(value)
+        self._sender.set_fields({"name": self._name})
+
+    @property
+    def notes(self) -> str | None:
+        """The run's description; setting it saves it on the server."""
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._notes = value
+        self._sender.set_fields({"notes": value})
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The run's labels; setting them (to any sequence of str) saves them on the server."""
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Any) -> None:
+        self._tags = (value,) if isinstance(value, str) else tuple(str(t) for t in value)
+        self._sender.set_fields({"tags": list(self._tags)})
+
+    # -- logging -------------------------------------------------------------------------------
+
+    @property
+    def step(self) -> int:
+        """The step the next ``log()`` without ``step=`` records at."""
+        return self._step
+
+    def log(
+        self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None
+    ) -> None:
+        """Log metrics: each value becomes one point ``(key, step, time, value)``.
+
+        Never waits for the network: points are queued and sent by a background thread (it
+        waits only when millions of points are queued because the server is slow or away; see
+        ``Settings.max_buffered_points``).
+
+        Args:
+            data: ``{name: number}``; nested dicts are flattened with dots
+                (``{"train": {"loss": 1}}`` logs ``train.loss``). A number is an ``int``,
+                ``float``, ``bool``, numpy number, 0-d numpy array, or a scalar tensor (anything
+                whose ``.item()`` gives a number). NaN and ±inf are kept.
+            step: the step to record at. By default the run's own counter, which goes up by one
+                with every ``log()`` call. Steps must not go backwards: a step lower than the
+                current one is ignored with a warning, as in W&B.
+            commit: whether this call ends the step, so that the next call without ``step=``
+                records at the next one. Defaults to ``True`` without ``step=`` and to ``False``
+                with it (so several calls with the same ``step=`` are fine); ``commit=False``
+                keeps adding to the current step.
+
+        Raises:
+            TypeError: a value is not a number; the message and ``.field`` name its key, and
+                nothing of the call is logged. (The class is ``InvalidValue``, a
+                ``lablens.errors.UsageError`` too.)
+            lablens.errors.UsageError: the run is finished.
+
+        Example:
+            >>> run.log({"loss": 0.5, "val": {"acc": 0.9}})
+            >>> run.log({"lr": 1e-3}, step=100)
+        """
+        if self._closed:
+            raise E.UsageError(f"run.log: run {self.path} is finished; start a new one with init()")
+        # The common case in two C-level checks: a flat dict of plain numbers with known keys.
+        if not (
+            type(data) is dict
+            and PLAIN_TYPES.issuperset(map(type, data.values()))
+            and self._known.issuperset(data)
+        ):
+            data = flatten_metrics(data)
+            self._known.update(data)
+        if step is None:
+            step = self._step
+            if commit is not False:
+                self._step = step + 1
+        else:
+            if type(step) is not int:
+                if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+                    raise E.UsageError(
+                        f"run.log: step must be an int, not {type(step).__name__}", field="step"
+                    )
+                step = int(step)
+            if step < self._step:
+                warnings.warn(
+                    f"lablens: run.log: step {step} is lower than the current step "
+                    f"{self._step}; steps must not go backwards, so this data is ignored",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                return
+            self._step = step + 1 if commit else step
+        if data:
+            self._last.update(data)
+            self._sender.add(data, step, time.time())
+
+    def _log_system(self, metrics: dict[str, float], step: int, ts: float) -> None:
+        self._sender.add_stream("system", metrics, step, ts)
+
+    # -- end -----------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """``"running"``, or how it ended: ``"finished"``, ``"crashed"`` or ``"aborted"``."""
+        return self._state
+
+    def finish(self, exit_code: int | None = None, *, timeout: float | None = None) -> None:
+        """Send everything still queued, mark the run finished, and stop its threads.
+
+        Safe to call twice; the second call does nothing. At interpreter exit, runs still open
+        are finished this way (``CRASHED`` after an uncaught exception, ``ABORTED`` after
+        Ctrl-C).
+
+        Args:
+            exit_code: the script's exit code; anything but 0 marks the run ``CRASHED``.
+            timeout: seconds to keep trying to reach the server (default
+                ``settings.flush_timeout``, 60). What is still unsent then is written to the
+                run's offline spool under ``run.dir``, and a warning says so.
+        """
+        state = "FINISHED" if not exit_code else "CRASHED"
+        self._finish(state, exit_code, timeout=timeout)
+
+    def _finish(self, state: str, exit_code: int | None, *, timeout: float | None = None) -> None:
+        with self._finish_lock:
+            if self._closed:
+                return
+            self._closed = True
+        if exit_code is None:
+            exit_code = EXIT_CODES[state]
+        timeout = self.settings.flush_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        if self._system is not None:
+            self._system.stop()
+        if self._console is not None:
+            self._console.stop()
+        self._sender.close(timeout)
+        body = {"state": state, "exit_code": exit_code}
+        if not self._patch_until(body, deadline):
+            self._spool.add_json("patches", body)
+        self._state = state.lower()
+        from lablens.sdk import lifecycle  # here: lifecycle imports this module
+
+        lifecycle._forget(self)
+        if self._spool.items:
+            warnings.warn(
+                f"lablens: the server at {self.host} could not be reached in {timeout:g}s; "
+                f"{self._spool.points:,} points and the run's last updates are kept in "
+                f"{self._spool.path}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        if self._sender.dropped_points:
+            warnings.warn(
+                f"lablens: the server refused {self._sender.dropped_points:,} points of run "
+                f"{self.path} (see the warnings logged above)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+    def _patch_until(self, body: dict[str, Any], deadline: float) -> bool:
+        delay = 0.5
+        while True:
+            try:
+                wait = max(1.0, min(30.0, deadline - time.monotonic()))
+                self._transport.request("PATCH", self._api_path, json_body=body, timeout=wait)
+                return True
+            except E.ConnectionFailed:
+                pass
+            except E.ApiError as exc:
+                if exc.status is not None and exc.status < 500 and exc.status not in (408, 429):
+                    warnings.warn(
+                        f"lablens: the server refused to mark run {self.path} {body['state']}: "
+                        f"{exc}",
+                        RuntimeWarning,
+                        stacklevel=4,
+                    )
+                    return True
+            if time.monotonic() + delay > deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self._finish("FINISHED", None)
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self._finish("ABORTED", None)
+        else:
+            self._finish("CRASHED", None)
+
+    def __repr__(self) -> str:
+        return f"<Run {self.path} {self._state}>"

@@ -1,0 +1,472 @@
+"""The background sender: takes logged points off the caller's thread and gets them to the server.
+
+``run.log()`` only appends to column lists under a lock (``Sender.add``); this module's thread
+wakes every ``flush_interval`` seconds (or as soon as a batch is full), turns the lists into Arrow
+columns ``key: string, step: int64, timestamp: float64, value: float64``, and POSTs them to
+``.../runs/{id}/points`` as Arrow IPC streams of at most ``batch_points`` points.
+
+Delivery:
+
+- Each batch gets a uuid, sent as ``X-Lablens-Batch-Id``, once, when it is built. A failed
+  request (unreachable server, timeout, 5xx, 408, 429) is sent again with the same body and the same
+  id, with backoff from 0.5 s up to 10 s, until it goes through or ``finish()``'s flush timeout
+  passes. The server stores a batch id once, so a retry never stores a point twice.
+- Any other 4xx answer means a bug of ours or data the server refuses: the batch is dropped and
+  the server's detail is logged as a warning (logger ``lablens.sdk``).
+- Back-pressure: the points logged but not yet taken by the server are bounded by
+  ``max_buffered_points`` (5 million by default). Past it, ``run.log()`` blocks until the sender has
+  brought the backlog under the limit, and warns once per run. Memory stays bounded however long
+  the server is away; the price is that training waits for it.
+- When ``finish()``'s flush timeout passes with data still unsent, it goes to the offline spool
+  (``spool.py``), and ``finish()`` says where in a warning.
+
+Config and summary changes, the heartbeat and console lines travel on the same thread as ``PATCH``
+and ``POST .../console`` requests, retried the same way.
+"""
+
+from __future__ import annotations
+
+# pyarrow imports pandas on its first conversion, and pandas imports concurrent.futures.thread,
+# which cannot be imported once the interpreter is shutting down, when an atexit finish() may
+# build the first batch. Imported here, it is already there then.
+import concurrent.futures.thread  # noqa: F401
+import logging
+import math
+import random
+import threading
+import time
+import uuid
+import warnings
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from lablens import errors as E
+from lablens.sdk.spool import Spool
+from lablens.transport import ARROW, Transport, table_to_ipc
+
+log = logging.getLogger("lablens.sdk")
+
+SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("step", pa.int64()),
+        ("timestamp", pa.float64()),
+        ("value", pa.float64()),
+    ]
+)
+
+_BACKOFF_FIRST = 0.5
+_BACKOFF_MAX = 10.0
+
+
+class _Columns:
+    """Points of one stream waiting to be built into batches: one entry per ``log()`` call for
+    ``steps``/``times``/``counts``, one per point for ``keys``/``values``."""
+
+    __slots__ = ("keys", "values", "steps", "times", "counts", "points")
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.values: list[Any] = []
+        self.steps: list[int] = []
+        self.times: list[float] = []
+        self.counts: list[int] = []
+        self.points = 0
+
+
+@dataclass
+class Batch:
+    """One request's worth of points, with the id that makes sending it again safe."""
+
+    id: str
+    stream: str
+    body: bytes
+    points: int
+
+
+def _safe_float(value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float64: keep its sign
+        return math.inf if value > 0 else -math.inf
+
+
+def build_table(cols: _Columns) -> pa.Table:
+    """The Arrow table of the points in ``cols``."""
+    counts = np.array(cols.counts, dtype=np.int64)
+    steps = np.repeat(np.array(cols.steps, dtype=np.int64), counts)
+    times = np.repeat(np.array(cols.times, dtype=np.float64), counts)
+    try:
+        values = np.array(cols.values, dtype=np.float64)
+    except (OverflowError, TypeError, ValueError):
+        values = np.array([_safe_float(v) for v in cols.values], dtype=np.float64)
+    keys = pa.array(cols.keys, type=pa.string())
+    return pa.Table.from_arrays(
+        [keys, pa.array(steps), pa.array(times), pa.array(values)], schema=SCHEMA
+    )
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, E.ConnectionFailed):
+        return True
+    if isinstance(exc, E.ApiError):
+        return exc.status is None or exc.status >= 500 or exc.status in (408, 429)
+    return False
+
+
+class Sender:
+    """Sends one run's points, updates and console lines from a daemon thread.
+
+    Args:
+        transport: a ``Transport`` used by this thread only (``requests`` sessions are not meant
+            to be shared between threads).
+        run_path: ``/api/v1/projects/{entity}/{project}/runs/{id}``.
+        spool: where unsent data goes when ``close()`` times out.
+        flush_interval, batch_points, max_buffered_points, heartbeat_interval: see ``Settings``.
+        console: a callable returning the console lines to send, or ``None``.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        run_path: str,
+        spool: Spool,
+        *,
+        flush_interval: float = 0.25,
+        batch_points: int = 200_000,
+        max_buffered_points: int = 5_000_000,
+        heartbeat_interval: float = 30.0,
+        console: Callable[[], list[dict[str, Any]]] | None = None,
+    ) -> None:
+        self._transport = transport
+        self._run_path = run_path
+        self._spool = spool
+        self._flush_interval = flush_interval
+        self._batch_points = max(1, batch_points)
+        self._max_buffered = max(self._batch_points, max_buffered_points)
+        self._heartbeat_interval = heartbeat_interval
+        self._console = console
+
+        self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
+        self._streams: dict[str, _Columns] = {"default": _Columns(), "system": _Columns()}
+        self._default = self._streams["default"]
+        # Points accepted by add() and not yet taken by the server (or dropped, or spooled).
+        self.unacked = 0
+        self._woken = False
+        self._warned_full = False
+
+        self._outbox: deque[Batch] = deque()
+        # Run fields to PATCH, the latest value of each (config is sent whole, the server keeps it).
+        self._fields: dict[str, Any] = {}
+        self._summary: dict[str, Any] = {}
+        self._lines: list[dict[str, Any]] = []
+        self._next_heartbeat = time.monotonic() + heartbeat_interval
+
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._deadline = math.inf
+        self._thread = threading.Thread(target=self._run, name="lablens-sender", daemon=True)
+
+        self.sent_points = 0
+        self.dropped_points = 0
+        self._host = transport.base_url
+        self._last_error: Exception | None = None
+
+    # -- caller side ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the sender thread."""
+        self._thread.start()
+
+    def add(self, data: dict[str, Any], step: int, ts: float) -> None:
+        """Queue the points of one ``log()`` call; ``data`` is flat, its values plain numbers."""
+        n = len(data)
+        with self._lock:
+            c = self._default
+            c.keys.extend(data)
+            c.values.extend(data.values())
+            c.steps.append(step)
+            c.times.append(ts)
+            c.counts.append(n)
+            c.points += n
+            self.unacked += n
+            full = c.points >= self._batch_points and not self._woken
+            if full:
+                self._woken = True
+            over = self.unacked > self._max_buffered
+        if full:
+            self._wake.set()
+        if over:
+            self._wait_for_room()
+
+    def add_stream(self, stream: str, data: dict[str, float], step: int, ts: float) -> None:
+        """Queue points of another stream (``system``); never blocks, as those are few."""
+        n = len(data)
+        with self._lock:
+            c = self._streams.setdefault(stream, _Columns())
+            c.keys.extend(data)
+            c.values.extend(data.values())
+            c.steps.append(step)
+            c.times.append(ts)
+            c.counts.append(n)
+            c.points += n
+            self.unacked += n
+
+    def _wait_for_room(self) -> None:
+        if not self._warned_full:
+            self._warned_full = True
+            warnings.warn(
+                f"lablens: more than {self._max_buffered:,} logged points are waiting for the "
+                "server; run.log() now waits until it catches up "
+                "(see Settings.max_buffered_points)",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        self._wake.set()
+        with self._room:
+            while (
+                self.unacked > self._max_buffered
+                and self._thread.is_alive()
+                and not self._stop.is_set()
+            ):
+                self._room.wait(0.5)
+
+    def set_config(self, config: dict[str, Any]) -> None:
+        """Send this whole config (the latest one given wins)."""
+        self.set_fields({"config": config})
+
+    def set_fields(self, fields: dict[str, Any]) -> None:
+        """Send these run fields (``config``, ``conda``...); the latest value of each wins."""
+        with self._lock:
+            self._fields.update(fields)
+        self._wake.set()
+
+    def update_summary(self, values: dict[str, Any]) -> None:
+        """Send these summary values (merged with ones not yet sent)."""
+        with self._lock:
+            self._summary.update(values)
+        self._wake.set()
+
+    def close(self, timeout: float) -> None:
+        """Send everything still queued, for at most ``timeout`` seconds, then stop the thread.
+
+        What is left after the timeout goes to the spool (``self.spooled_points``).
+        """
+        self._deadline = time.monotonic() + timeout
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout + 30)
+        if self._thread.is_alive():  # stuck in a request past its own timeout: spool what we can
+            log.warning("lablens: the sender did not stop in time")
+
+    @property
+    def spooled_points(self) -> int:
+        """How many points went to the offline spool."""
+        return self._spool.points
+
+    # -- sender thread -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        # The first conversion imports pandas (a quarter of a second): do it now, off the
+        # caller's thread, rather than when the first batch is due or at exit.
+        try:
+            build_table(_Columns())
+        except Exception:
+            log.debug("lablens: warming up pyarrow failed", exc_info=True)
+        backoff = 0.0
+        while True:
+            self._collect()
+            try:
+                ok = self._send_all()
+            except Exception as exc:  # a bug here must not lose the data: keep it for the spool
+                log.warning("lablens: the sender failed", exc_info=True)
+                self._last_error = exc
+                ok = False
+            stopping = self._stop.is_set()
+            if stopping and ok and self._idle():
+                return
+            if stopping and time.monotonic() >= self._deadline:
+                self._collect()
+                try:
+                    self._spool_rest()
+                except OSError as exc:
+                    log.warning(
+                        "lablens: cannot write the offline spool %s: %s", self._spool.path, exc
+                    )
+                return
+            if ok:
+                if backoff:
+                    log.warning("lablens: the server at %s answers again", self._host)
+                backoff = 0.0
+                if self._outbox or stopping:
+                    continue
+                self._wake.wait(self._flush_interval)
+                self._wake.clear()
+                with self._lock:
+                    self._woken = False
+                continue
+            if not backoff:
+                log.warning(
+                    "lablens: cannot send to the server at %s (%s); retrying in the background",
+                    self._host,
+                    self._last_error,
+                )
+            backoff = min(_BACKOFF_MAX, backoff * 2 if backoff else _BACKOFF_FIRST)
+            wait = backoff * (0.75 + 0.5 * random.random())
+            if stopping:
+                time.sleep(min(wait, max(0.0, self._deadline - time.monotonic())))
+            else:
+                # Not self._wake: new points must not cut the backoff short. finish() does.
+                self._stop.wait(wait)
+
+    def _idle(self) -> bool:
+        with self._lock:
+            queued = any(c.points for c in self._streams.values())
+            patches = bool(self._fields) or bool(self._summary)
+        lines = bool(self._lines) or bool(self._console and self._peek_console())
+        return not (queued or patches or self._outbox or lines)
+
+    def _peek_console(self) -> bool:
+        if self._console is None:
+            return False
+        self._lines.extend(self._console())
+        return bool(self._lines)
+
+    def _collect(self) -> None:
+        """Move the queued points into batches."""
+        with self._lock:
+            taken = []
+            for stream, c in self._streams.items():
+                if c.points:
+                    taken.append((stream, c))
+                    self._streams[stream] = _Columns()
+            self._default = self._streams["default"]
+        for stream, c in taken:
+            try:
+                table = build_table(c)
+            except Exception:  # a bug of ours: say so, and never leave log() waiting for these
+                log.warning(
+                    "lablens: %d points could not be encoded and are dropped",
+                    c.points,
+                    exc_info=True,
+                )
+                self.dropped_points += c.points
+                self._acked(c.points)
+                continue
+            for offset in range(0, table.num_rows, self._batch_points):
+                part = table.slice(offset, self._batch_points)
+                self._outbox.append(
+                    Batch(uuid.uuid4().hex, stream, table_to_ipc(part), part.num_rows)
+                )
+
+    def _acked(self, points: int) -> None:
+        with self._room:
+            self.unacked -= points
+            self._room.notify_all()
+
+    def _send_all(self) -> bool:
+        """Send what is ready; False when a request failed and should be tried again later."""
+        while self._outbox:
+            batch = self._outbox[0]
+            if not self._send_batch(batch):
+                return False
+            self._outbox.popleft()
+            self._acked(batch.points)
+            # Between batches of a long backlog: keep the heartbeat and newly logged points going.
+            if time.monotonic() >= self._next_heartbeat:
+                break
+        if not self._send_patch():
+            return False
+        return self._send_console()
+
+    def _send_batch(self, batch: Batch) -> bool:
+        try:
+            self._transport.request(
+                "POST",
+                self._run_path + "/points",
+                params={"stream": batch.stream},
+                data=batch.body,
+                headers={"Content-Type": ARROW, "X-Lablens-Batch-Id": batch.id},
+            )
+        except (E.ApiError, E.ConnectionFailed) as exc:
+            if _retryable(exc):
+                self._last_error = exc
+                return False
+            log.warning(
+                "lablens: the server refused %d points (batch %s) and they are dropped: %s",
+                batch.points,
+                batch.id,
+                exc,
+            )
+            self.dropped_points += batch.points
+            return True
+        self.sent_points += batch.points
+        return True
+
+    def _send_patch(self) -> bool:
+        with self._lock:
+            fields, self._fields = self._fields, {}
+            summary, self._summary = self._summary, {}
+        body: dict[str, Any] = dict(fields)
+        if summary:
+            body["summary"] = summary
+        now = time.monotonic()
+        if now >= self._next_heartbeat and not self._stop.is_set():
+            body["heartbeat"] = True
+        if not body:
+            return True
+        try:
+            self._transport.patch_json(self._run_path, body)
+        except (E.ApiError, E.ConnectionFailed) as exc:
+            if _retryable(exc):
+                self._last_error = exc
+                with self._lock:  # put it back under anything newer
+                    self._fields = {**fields, **self._fields}
+                    self._summary = {**summary, **self._summary}
+                return False
+            log.warning("lablens: the server refused a run update %s: %s", sorted(body), exc)
+        if "heartbeat" in body:
+            self._next_heartbeat = now + self._heartbeat_interval
+        return True
+
+    def _send_console(self) -> bool:
+        if self._console is not None:
+            self._lines.extend(self._console())
+        while self._lines:
+            chunk = self._lines[:5000]
+            try:
+                self._transport.post_json(self._run_path + "/console", {"lines": chunk})
+            except (E.ApiError, E.ConnectionFailed) as exc:
+                if _retryable(exc):
+                    self._last_error = exc
+                    return False
+                log.warning("lablens: the server refused %d console lines: %s", len(chunk), exc)
+            del self._lines[: len(chunk)]
+        return True
+
+    def _spool_rest(self) -> None:
+        points = 0
+        for batch in self._outbox:
+            self._spool.add_batch(batch.stream, batch.id, batch.body, batch.points)
+            points += batch.points
+        self._outbox.clear()
+        with self._lock:
+            body: dict[str, Any] = dict(self._fields)
+            if self._summary:
+                body["summary"] = self._summary
+            self._fields, self._summary = {}, {}
+        if body:
+            self._spool.add_json("patches", body)
+        if self._console is not None:
+            self._lines.extend(self._console())
+        if self._lines:
+            self._spool.add_json("console", {"lines": self._lines})
+            self._lines = []
+        self._acked(points)

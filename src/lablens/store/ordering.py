@@ -1,0 +1,223 @@
+"""Sort orders for run lists, and keyset cursors that page through them.
+
+An order string is a field of :mod:`lablens.store.filters` with an optional sign, as in W&B:
+``"-summary_metrics.loss"`` (descending), ``"+created_at"`` or ``"created_at"`` (ascending).
+:func:`parse_order` turns it into :class:`OrderTerm` s, always ending with the run's ``pk`` so the
+order is total; :func:`order_by_sql` renders them (``NULLS LAST`` throughout).
+
+Paging is by keyset, not offset: select each term's ``sql`` next to the row (``SELECT ...,
+t.sql AS _o0, ...``), put the last row's values in the page's cursor (:func:`encode_cursor`), and
+select the next page with :func:`keyset_condition` on the decoded values. Runs created or deleted
+between pages never make a page skip or repeat one of the other runs.
+
+How terms sort:
+
+- a JSON field (``config.<key>``, ``summary.<key>``) gives two terms: its value as a number
+  (``TRY_CAST``, so ``64``, ``"64"`` and the ``"NaN"``/``"Infinity"`` strings of non-finite floats
+  are numbers) and then as text, so numbers come first in numeric order, then strings in text
+  order, then runs without the key. DuckDB ranks NaN above +Infinity, so NaN comes last among the
+  numbers ascending and first descending.
+- a time (``created_at`` ...) sorts as ``epoch_us(...)``, a BIGINT: the cursor then holds a plain
+  integer, exact to the microsecond, and reading it needs no time zone database.
+- ``tags`` cannot be sorted on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from lablens.store.errors import InvalidFilter, InvalidInput
+from lablens.store.filters import FIELD_HELP, json_path, resolve_field
+
+__all__ = [
+    "OrderTerm",
+    "decode_cursor",
+    "encode_cursor",
+    "keyset_condition",
+    "order_by_sql",
+    "parse_order",
+]
+
+DEFAULT_ORDER = "+created_at"
+
+
+@dataclass(frozen=True)
+class OrderTerm:
+    """One ``ORDER BY`` expression and its direction.
+
+    ``kind`` is the SQL type of ``sql`` (``BIGINT``, ``DOUBLE`` or ``VARCHAR``) when known;
+    :func:`keyset_condition` uses it to reject cursor values of the wrong type.
+    """
+
+    sql: str
+    descending: bool
+    kind: str | None = None
+
+
+def parse_order(order: str | None, *, alias: str = "r") -> list[OrderTerm]:
+    """Parse a W&B-style order (``"-summary_metrics.loss"``) into terms over ``runs AS alias``.
+
+    ``None`` or ``""`` mean ``"+created_at"``. The last term is always ``alias.pk`` in the first
+    term's direction, so that ties have an order and cursors a unique position.
+    Raises ``InvalidFilter(field="order")`` for an unknown or unsortable field.
+    """
+    if not alias.isidentifier():
+        raise ValueError(f"alias must be an SQL identifier, got {alias!r}")
+    if order is not None and not isinstance(order, str):
+        raise InvalidFilter(
+            f"order must be a string like '-created_at', got {order!r}", field="order"
+        )
+    text = (order or "").strip() or DEFAULT_ORDER
+    descending = text.startswith("-")
+    name = text[1:].strip() if text[0] in "+-" else text
+    field = resolve_field(name)
+    if field is None or field.kind == "tags" or "\x00" in name:
+        reason = "tags cannot be sorted on" if field is not None else f"unknown field {name!r}"
+        raise InvalidFilter(
+            f"{reason}; sort on {FIELD_HELP.replace(', tags (labels)', '')}, "
+            "with '-' in front for descending",
+            field="order",
+        )
+    col = f"{alias}.{field.column}"
+    terms: list[OrderTerm]
+    if field.kind == "json":
+        # order_by_sql returns bare SQL, so the key travels as a string literal; doubling single
+        # quotes is the whole of SQL string escaping (DuckDB reads no backslash escapes in '').
+        lookups = [
+            f"json_extract_string({col}, '{json_path(k).replace(chr(39), chr(39) * 2)}')"
+            for k in field.keys
+        ]
+        text_sql = lookups[0] if len(lookups) == 1 else f"COALESCE({', '.join(lookups)})"
+        terms = [
+            OrderTerm(f"TRY_CAST({text_sql} AS DOUBLE)", descending, "DOUBLE"),
+            OrderTerm(text_sql, descending, "VARCHAR"),
+        ]
+    elif field.kind == "time":
+        terms = [OrderTerm(f"epoch_us({col})", descending, "BIGINT")]
+    else:
+        terms = [OrderTerm(col, descending, "VARCHAR")]
+    terms.append(OrderTerm(f"{alias}.pk", descending, "BIGINT"))
+    return terms
+
+
+def order_by_sql(terms: Sequence[OrderTerm]) -> str:
+    """The ``ORDER BY`` list: ``"expr DESC NULLS LAST, ..., r.pk DESC NULLS LAST"``."""
+    return ", ".join(f"{t.sql} {'DESC' if t.descending else 'ASC'} NULLS LAST" for t in terms)
+
+
+def keyset_condition(terms: Sequence[OrderTerm], last_values: Sequence[Any]) -> tuple[str, list]:
+    """The condition selecting exactly the rows after ``last_values`` in the order of ``terms``.
+
+    ``last_values`` are the terms' values on the previous page's last row, the final one its pk.
+    The comparison is lexicographic, each term in its own direction with NULLs last: after a
+    non-NULL value come larger (or, descending, smaller) values and then NULLs; after a NULL come
+    only NULLs, and only when a later term says so. Raises ``InvalidInput(field="cursor")`` when
+    the values do not fit the terms (a cursor from another order, or tampered with).
+    """
+    if not terms or len(last_values) != len(terms):
+        raise InvalidInput("malformed cursor", field="cursor")
+    for term, value in zip(terms, last_values, strict=True):
+        if not _fits(term.kind, value):
+            raise InvalidInput("malformed cursor", field="cursor")
+    if last_values[-1] is None:
+        raise InvalidInput("malformed cursor", field="cursor")
+
+    # Built from the last term outwards: after(i) = beyond_i OR (equal_i AND after(i+1)).
+    sql, params = "", []
+    for i in range(len(terms) - 1, -1, -1):
+        term, value = terms[i], last_values[i]
+        cast = f"CAST(? AS {term.kind})" if term.kind else "?"
+        if i == len(terms) - 1:
+            # The pk: never NULL, unique, so strictly beyond is all there is.
+            sql, params = f"{term.sql} {'<' if term.descending else '>'} {cast}", [value]
+        elif value is None:
+            # NULLs sort last: nothing is beyond a NULL, only other NULLs tie with it.
+            sql = f"({term.sql} IS NULL AND ({sql}))"
+        else:
+            beyond = f"{term.sql} {'<' if term.descending else '>'} {cast} OR {term.sql} IS NULL"
+            sql = f"({beyond} OR ({term.sql} = {cast} AND ({sql})))"
+            params = [value, value, *params]
+    return sql, params
+
+
+def _fits(kind: str | None, value: Any) -> bool:
+    if kind is None:
+        return True
+    if value is None:
+        return True
+    if kind == "BIGINT":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "DOUBLE":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "VARCHAR":
+        return isinstance(value, str)
+    return True
+
+
+# --- cursors -------------------------------------------------------------------------------------
+# A cursor is url-safe base64 (no padding) of a JSON list. JSON has no datetimes and no NaN or
+# infinities, so those travel tagged: {"t": iso datetime}, {"d": iso date}, {"f": "NaN"}.
+
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    """Encode a row's order values (None, bool, int, float, str, datetime, date) as a cursor."""
+    payload = json.dumps([_encode(v) for v in values], separators=(",", ":"), allow_nan=False)
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    """Decode :func:`encode_cursor`'s output; raises ``InvalidInput("malformed cursor")``."""
+    try:
+        if not isinstance(cursor, str):
+            raise ValueError("not a string")
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        data = json.loads(raw.decode(), parse_constant=_reject_constant)
+        if not isinstance(data, list) or not data:
+            raise ValueError("not a list")
+        return [_decode(v) for v in data]
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise InvalidInput("malformed cursor", field="cursor") from None
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return {"f": "NaN"}
+        if math.isinf(value):
+            return {"f": "Infinity" if value > 0 else "-Infinity"}
+        return value
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    raise TypeError(f"cannot put a {type(value).__name__} in a cursor")
+
+
+def _decode(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((tag, text),) = value.items()
+        if isinstance(text, str):
+            if tag == "f" and text in _NONFINITE:
+                return _NONFINITE[text]
+            if tag == "t":
+                return datetime.fromisoformat(text)
+            if tag == "d":
+                return date.fromisoformat(text)
+    raise ValueError("bad cursor value")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"bare {name} in a cursor")

@@ -1,0 +1,79 @@
+"""The demo data that ``make demo`` builds, read back through plain HTTP."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from lablens.demo import build_demo, demo_configs, run_name
+from lablens.transport import Transport
+
+
+@pytest.fixture(scope="module")
+def demo(server) -> tuple[Transport, str, str, list[str]]:
+    """Three demo runs of four epochs in a project of their own: (http, entity, project, ids)."""
+    project = "demo-" + uuid.uuid4().hex[:8]
+    ids = build_demo(server.url, server.api_key, runs=3, epochs=4, project=project, progress=False)
+    http = Transport(server.url, server.api_key)
+    entity = http.get_json("/api/v1/viewer")["default_entity"]
+    return http, entity, project, ids
+
+
+def test_build_demo_stores_each_run_finished(demo):
+    http, entity, project, ids = demo
+    assert len(ids) == 3
+    page = http.post_json(f"/api/v1/projects/{entity}/{project}/runs/query", {"limit": 50})
+    assert page["total"] == 3
+    assert sorted(run["id"] for run in page["items"]) == sorted(ids)
+    assert {run["state"] for run in page["items"]} == {"FINISHED"}
+
+
+def test_build_demo_logs_four_epochs_of_metrics(demo):
+    http, entity, project, ids = demo
+    table = http.post_arrow(
+        f"/api/v1/projects/{entity}/{project}/history", {"runs": ids, "samples": None}
+    )
+    rows = table.to_pylist()
+    for run_id in ids:
+        mine = [r for r in rows if r["run_id"] == run_id]
+        for key in ("train/loss", "train/acc", "val/loss", "val/acc"):
+            steps = sorted(r["step"] for r in mine if r["key"] == key)
+            assert steps == [1, 2, 3, 4], (run_id, key)
+        accs = {r["step"]: r["value"] for r in mine if r["key"] == "val/acc"}
+        assert all(0.0 <= v <= 1.0 for v in accs.values())
+        run = http.get_json(f"/api/v1/projects/{entity}/{project}/runs/{run_id}")
+        assert run["summary"]["val/acc"] == accs[4]  # the summary holds the last value
+
+
+def test_build_demo_records_the_grid_as_config(demo):
+    http, entity, project, ids = demo
+    expected = demo_configs(3, epochs=4)
+    for run_id, config in zip(ids, expected, strict=True):
+        run = http.get_json(f"/api/v1/projects/{entity}/{project}/runs/{run_id}")
+        assert run["name"] == run_name(config)
+        assert run["config"] == config
+        assert run["config"]["model"]["hidden"] == config["model"]["hidden"]
+        assert run["job_type"] == "train"
+        assert run["group"] == "h" + "x".join(map(str, config["model"]["hidden"]))
+        assert "demo" in run["tags"]
+        assert 1 <= run["summary"]["best/epoch"] <= 4
+        assert run["summary"]["best/val_acc"] >= run["summary"]["val/acc"]
+
+
+def test_demo_grid_mixes_in_bad_settings():
+    configs = demo_configs(20)
+    assert len({run_name(c) for c in configs}) == 20
+    assert [c["optim"]["name"] for c in configs].count("sgd") == 1
+    assert all(c["optim"]["name"] == "adam" for c in configs[:3])
+
+
+def test_build_demo_marks_the_diverging_run_crashed(server, unique):
+    ids = build_demo(server.url, server.api_key, runs=8, epochs=60, project=unique, progress=False)
+    http = Transport(server.url, server.api_key)
+    entity = http.get_json("/api/v1/viewer")["default_entity"]
+    page = http.post_json(f"/api/v1/projects/{entity}/{unique}/runs/query", {"limit": 50})
+    states = {run["name"]: run["state"] for run in page["items"]}
+    assert len(ids) == 8
+    assert states.pop(run_name(demo_configs(8)[7])) == "CRASHED"
+    assert set(states.values()) == {"FINISHED"}
