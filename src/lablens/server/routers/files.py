@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
@@ -20,7 +21,8 @@ def _file_out(request: Request, ws: str, project: str, run_id: str,
               f: dict[str, Any]) -> dict[str, Any]:
     out = {k: f[k] for k in ("name", "size", "md5", "mimetype", "updated_at")}
     base = str(request.base_url).rstrip("/")
-    out["url"] = f"{base}/api/v1/projects/{ws}/{project}/runs/{run_id}/files/{f['name']}"
+    name = quote(f["name"])
+    out["url"] = f"{base}/api/v1/projects/{quote(ws)}/{quote(project)}/runs/{run_id}/files/{name}"
     return out
 
 
