@@ -209,7 +209,7 @@ def build_demo(
     ``val/acc`` at step = epoch. Its config is the nested grid entry; it is tagged ``demo``, the
     optimizer, ``shallow``/``deep`` (and ``bad-setting``), grouped by architecture (``h64x32``)
     and has job type ``train``. The run at lr=2 with plain SGD diverges and ends ``CRASHED``.
-    20 runs of 100 epochs take about 20 seconds on two cores.
+    20 runs of 100 epochs take 20 to 30 seconds on two idle cores.
 
     Args:
         host: the server's address, e.g. ``http://127.0.0.1:8123``.

@@ -284,3 +284,16 @@ def test_sampling_long_series_from_tiles_keeps_every_guarantee(http, run_path):
     assert same.all()
     # the raw path gives every point back when not sampled
     assert history(http, run_path, keys=["loss"]).num_rows == n
+
+
+def test_console_lines_with_a_batch_id_are_stored_once(http, run_path):
+    lines = {"lines": [{"ts": 1.0, "stream": "stdout", "line": "epoch 1"},
+                       {"ts": 2.0, "stream": "stderr", "line": "warning"}]}
+    for _ in range(2):
+        http.request("POST", run_path + "/console", json_body=lines,
+                     headers={"X-Lablens-Batch-Id": "c-1"})
+    got = http.get_json(run_path + "/console")["items"]
+    assert [(x["stream"], x["line"]) for x in got] == [("stdout", "epoch 1"), ("stderr", "warning")]
+    r = http.session.post(http.base_url + run_path + "/console",
+                          json={"lines": [{"line": 5}]})
+    assert_problem(r, 400, "bad_request", "lines[0].line")

@@ -166,6 +166,7 @@ class Sender:
         self._fields: dict[str, Any] = {}
         self._summary: dict[str, Any] = {}
         self._lines: list[dict[str, Any]] = []
+        self._console_chunk: tuple[str, list[dict[str, Any]]] | None = None
         self._next_heartbeat = time.monotonic() + heartbeat_interval
 
         self._wake = threading.Event()
@@ -330,7 +331,8 @@ class Sender:
         with self._lock:
             queued = any(c.points for c in self._streams.values())
             patches = bool(self._fields) or bool(self._summary)
-        lines = bool(self._lines) or bool(self._console and self._peek_console())
+        lines = (bool(self._lines) or self._console_chunk is not None
+                 or bool(self._console and self._peek_console()))
         return not (queued or patches or self._outbox or lines)
 
     def _peek_console(self) -> bool:
@@ -439,16 +441,24 @@ class Sender:
     def _send_console(self) -> bool:
         if self._console is not None:
             self._lines.extend(self._console())
-        while self._lines:
-            chunk = self._lines[:5000]
+        while self._console_chunk is not None or self._lines:
+            if self._console_chunk is None:
+                # A chunk keeps its lines and id until acknowledged, so a retry after a lost
+                # answer carries the same id and the server stores the lines once.
+                chunk = self._lines[:5000]
+                del self._lines[: len(chunk)]
+                self._console_chunk = (uuid.uuid4().hex, chunk)
+            chunk_id, chunk = self._console_chunk
             try:
-                self._transport.post_json(self._run_path + "/console", {"lines": chunk})
+                self._transport.request("POST", self._run_path + "/console",
+                                        json_body={"lines": chunk},
+                                        headers={"X-Lablens-Batch-Id": chunk_id})
             except (E.ApiError, E.ConnectionFailed) as exc:
                 if _retryable(exc):
                     self._last_error = exc
                     return False
                 log.warning("lablens: the server refused %d console lines: %s", len(chunk), exc)
-            del self._lines[: len(chunk)]
+            self._console_chunk = None
         return True
 
     def _spool_rest(self) -> None:
@@ -466,6 +476,9 @@ class Sender:
             self._spool.add_json("patches", body)
         if self._console is not None:
             self._lines.extend(self._console())
+        if self._console_chunk is not None:
+            self._lines[:0] = self._console_chunk[1]
+            self._console_chunk = None
         if self._lines:
             self._spool.add_json("console", {"lines": self._lines})
             self._lines = []

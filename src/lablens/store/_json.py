@@ -48,10 +48,13 @@ def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def type_of(value: Any) -> str:
-    """The field type a value gives its key: ``number``, ``string``, ``bool`` or ``json``."""
+    """The field type a value gives its key: ``integer``, ``number``, ``string``, ``bool`` or
+    ``json``."""
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        return "integer" if -(2**63) <= value < 2**63 else "number"
+    if isinstance(value, float):
         return "number"
     if isinstance(value, str):
         return "number" if value in _NONFINITE else "string"
@@ -62,6 +65,8 @@ def merge_type(old: str | None, new: str) -> str:
     """The type of a key seen with both types: a mix of kinds becomes ``string`` or ``json``."""
     if old is None or old == new:
         return new
+    if {old, new} == {"integer", "number"}:
+        return "number"
     if "json" in (old, new):
         return "json"
     return "string"

@@ -166,8 +166,9 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def append_console(self, workspace: str, project: str, run_id: str,
-                       lines: Sequence[Mapping[str, Any]]) -> int:
-        """Store console lines ``{ts, stream, line}``; returns how many."""
+                       lines: Sequence[Mapping[str, Any]], *,
+                       batch_id: str | None = None) -> dict[str, Any]:
+        """Store console lines ``{ts, stream, line}``; a known ``batch_id`` stores nothing."""
 
     @abc.abstractmethod
     def read_console(self, workspace: str, project: str, run_id: str) -> list[dict[str, Any]]:

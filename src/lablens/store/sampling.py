@@ -23,12 +23,12 @@ What is kept, per series (``run_pk, key_id``), with ``S = samples``:
   values DuckDB's ``arg_min`` keeps one of them, not necessarily the earliest. Breaking the tie by
   step would need a struct comparison per point, which doubled the query time.
 
-Buckets: with ``x="step"`` they are computed on the integer step: width ``w = (max - min) // B +
-1``, bucket ``(step - min) // w``, so every bucket spans exactly ``w`` steps and no arithmetic can
-overflow. With any other ``x`` (the caller put the x-axis value in ``selected.x``: a timestamp, a
-float step) the bucket is ``least(B - 1, floor((x - min) * B / (max - min)))``, and rows whose
-``x`` is NULL, NaN or infinite are left out (they have no place on the axis). Points sharing a
-step within a series count as one x position when every point is kept.
+Buckets: with ``x="step"`` they are cut on the integer step: width ``w = (max - min) // B + 1``,
+bucket ``(step - min) // w``, so every bucket spans exactly ``w`` steps (there may be fewer than
+``B`` of them) and nothing can overflow. With any other ``x`` (the caller put the x-axis value in
+``selected.x``: a timestamp, a float step) the bucket is ``least(B - 1, floor((x - min) * B /
+(max - min)))``, and rows whose ``x`` is NULL, NaN or infinite are left out: they have no place on
+the axis. Steps are taken to be unique within a series; a series that fits is grouped by step.
 
 Speed: one scan for the per-series count and range, then a single hash aggregation over
 ``(run_pk, key_id, bucket)`` carrying each role's whole point (``arg_min`` of a struct), so no

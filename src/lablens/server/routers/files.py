@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 
 from lablens.server.auth import can_read_project, can_write, current_user, store_of
@@ -62,11 +62,12 @@ def get_file(ws: str, project: str, run_id: str, name: str, request: Request,
 
 @router.post("/console")
 def append_console(ws: str, project: str, run_id: str, body: ConsoleLines, request: Request,
+                   batch_id: str | None = Header(None, alias="X-Lablens-Batch-Id"),
                    user: dict = Depends(current_user)) -> dict[str, Any]:
-    """Store console lines ``{ts, stream, line}``."""
+    """Store console lines ``{ts, stream, line}``; a batch id already stored stores nothing."""
     store = store_of(request)
     can_write(store, user, ws)
-    return {"stored": store.append_console(ws, project, run_id, body.lines)}
+    return store.append_console(ws, project, run_id, body.lines, batch_id=batch_id)
 
 
 @router.get("/console")

@@ -268,7 +268,8 @@ class Points:
 
     # -- console --------------------------------------------------------------------------
     def append_console(self, workspace: str, project: str, run_id: str,
-                       lines: Sequence[Mapping[str, Any]]) -> int:
+                       lines: Sequence[Mapping[str, Any]], *,
+                       batch_id: str | None = None) -> dict[str, Any]:
         pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
         rows = []
         for i, item in enumerate(lines):
@@ -279,12 +280,19 @@ class Points:
             if stream not in ("stdout", "stderr"):
                 raise InvalidInput("stream must be stdout or stderr", field=f"lines[{i}].stream")
             rows.append([float(item.get("ts") or now().timestamp()), stream, item["line"]])
+        # Console batch ids share the points' table, in their own namespace.
+        key = f"console:{batch_id}" if batch_id else None
         with self.db.write() as con:
+            if key and self.db.one("SELECT 1 FROM batches WHERE run_pk = ? AND batch_id = ?",
+                                   [pk, key]):
+                return {"stored": 0, "duplicate": True}
             start = self.db.one("SELECT coalesce(max(seq), -1) + 1 AS s FROM console"
                                 " WHERE run_pk = ?", [pk])["s"]
             con.executemany("INSERT INTO console VALUES (?, ?, ?, ?, ?)",
                             [[pk, start + i, *row] for i, row in enumerate(rows)])
-        return len(rows)
+            if key:
+                con.execute("INSERT INTO batches VALUES (?, ?, ?)", [pk, key, len(rows)])
+        return {"stored": len(rows), "duplicate": False}
 
     def read_console(self, workspace: str, project: str, run_id: str) -> list[dict[str, Any]]:
         pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]

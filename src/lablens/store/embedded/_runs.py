@@ -29,7 +29,8 @@ TABLE_COLUMNS = (
     "id", "name", "state", "tags", "group", "job_type", "created_at", "finished_at",
     "heartbeat_at", "username", "host", "notes",
 )
-_DUCK_TYPES = {"number": "DOUBLE", "bool": "BOOLEAN", "string": "VARCHAR", "json": "VARCHAR"}
+_DUCK_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "bool": "BOOLEAN", "string": "VARCHAR",
+               "json": "VARCHAR"}
 
 
 def new_run_id() -> str:
