@@ -27,7 +27,6 @@ import requests
 from lablens.errors import ConnectionFailed
 
 LOCAL_HOST = "127.0.0.1"
-_DETACHED: list[subprocess.Popen] = []
 
 
 def home() -> Path:
@@ -116,15 +115,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_alive(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
+def _spawn_detached(argv: list[str], log: Path) -> int:
+    """Start a process in its own session that outlives this one; its output goes to ``log``.
+
+    A plain pid rather than a ``Popen``: the child is meant to outlive the object, which
+    ``Popen`` would report as a leak.
+    """
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return os.posix_spawn(argv[0], argv, os.environ, setsid=True, file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_DUP2, fd, 1),
+            (os.POSIX_SPAWN_DUP2, fd, 2),
+        ])
+    finally:
+        os.close(fd)
+
+
+def _exited(pid: int) -> int | None:
+    """The exit code of our child ``pid`` if it has ended, else ``None``."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    return os.waitstatus_to_exitcode(status) if done else None
+
+
+def wait_until_alive(url: str, timeout: float, proc: subprocess.Popen | None = None,
+                     pid: int | None = None) -> None:
     """Wait for ``/health`` at ``url``; raise ``ConnectionFailed`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if is_alive(url, timeout=0.5):
             return
-        if proc is not None and proc.poll() is not None:
-            raise ConnectionFailed(
-                f"the lablens server at {url} exited with code {proc.returncode}")
+        code = proc.poll() if proc is not None else (_exited(pid) if pid else None)
+        if code is not None:
+            raise ConnectionFailed(f"the lablens server at {url} exited with code {code}")
         time.sleep(0.05)
     raise ConnectionFailed(f"the lablens server at {url} did not start within {timeout:.0f}s")
 
@@ -144,17 +170,11 @@ def local_server(start: bool = True) -> str | None:
         port = free_port()
         url = f"http://{LOCAL_HOST}:{port}"
         data = home() / "data"
-        with open(home() / "server.log", "ab") as log:
-            # start_new_session: the server outlives this process and ignores its Ctrl-C.
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "lablens", "server", "--host", LOCAL_HOST,
-                 "--port", str(port), "--data", str(data)],
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-        # Kept referenced: the server is meant to outlive this Popen object.
-        _DETACHED.append(proc)
-        wait_until_alive(url, timeout=60, proc=proc)
-        _write_private(home() / "server.json", {"url": url, "pid": proc.pid, "data": str(data)})
+        pid = _spawn_detached(
+            [sys.executable, "-m", "lablens", "server", "--host", LOCAL_HOST,
+             "--port", str(port), "--data", str(data)], home() / "server.log")
+        wait_until_alive(url, timeout=60, pid=pid)
+        _write_private(home() / "server.json", {"url": url, "pid": pid, "data": str(data)})
         return url
 
 

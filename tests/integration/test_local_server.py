@@ -47,3 +47,17 @@ def test_lablens_host_and_api_key_from_the_environment(server, monkeypatch):
         lablens.Api().viewer  # noqa: B018
     monkeypatch.setenv("LABLENS_API_KEY", server.api_key)
     assert lablens.Api().viewer.username == server.username
+
+
+def test_server_beyond_loopback_refuses_a_data_dir_without_keys(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LABLENS_HOME": str(tmp_path / "home")}
+    env.pop("LABLENS_ADMIN_API_KEY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "lablens", "server", "--host", "0.0.0.0", "--port",
+         str(_settings.free_port()), "--data", str(tmp_path / "data")],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "no API keys configured" in done.stderr
