@@ -4,6 +4,8 @@
   baseline: pyarrow reading the same points from a local Parquet file into pandas.
 - sampled_100x100k: 100 runs x 100k steps of one key, sampled to 1,000 points per run, in one
   ``runs.histories`` request; baseline: pyarrow reading those 10M points from Parquet.
+- ingest_10m_points: those 10M points sent to the server as Arrow batches of 250k, each stored
+  durably before the answer; baseline: pyarrow writing them to one local Parquet file.
 """
 
 from __future__ import annotations
@@ -70,14 +72,17 @@ def main() -> None:
             _log(t, entity, run_id, pts)
         ingest = time.perf_counter() - t0
         everything = Path(tmp) / "all.parquet"
-        pq.write_table(pa.concat_tables(tables).drop(["key"]), everything)
+        t0 = time.perf_counter()
+        pq.write_table(pa.concat_tables(tables), everything)
+        parquet_rate = 10_000_000 / (time.perf_counter() - t0)
         runs = api.runs(f"{entity}/{PROJECT}", filters={"id": {"$in": ids}})
         frame = runs.histories(samples=1000, keys=["loss"], format="pandas")
         assert len(frame) <= 100 * 1000 and frame["run_id"].nunique() == 100, len(frame)
         value = best_of(lambda: runs.histories(samples=1000, keys=["loss"], format="pandas"))
         baseline = best_of(lambda: pq.read_table(everything).to_pandas(), repeat=3)
         emit("sampled_100x100k", value * 1000, "ms", baseline * 1000, 200)
-        emit("ingest_10m_points", 10_000_000 / ingest, "points/s", 0, 300_000)
+        # baseline: writing the same points to one local Parquet file
+        emit("ingest_10m_points", 10_000_000 / ingest, "points/s", parquet_rate, 300_000)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ flat document:
 
 Fields are the run's columns under the names W&B and SwanLab use, ``config.<key>`` (the flattened
 config, so ``config.data.bs`` is the key ``"data.bs"``) and ``summary_metrics.<key>`` /
-``summary.<key>``. :func:`resolve_field` lists them; ``ordering`` sorts on the same fields.
+``summary.<key>`` (``FIELD_HELP`` lists them all); :func:`resolve_field` maps a name to its column,
+and ``lablens.store.ordering`` sorts on the same fields.
 
 Semantics worth knowing, all as in MongoDB unless said otherwise:
 

@@ -30,12 +30,24 @@ bucket ``(step - min) // w``, so every bucket spans exactly ``w`` steps (there m
 (max - min)))``, and rows whose ``x`` is NULL, NaN or infinite are left out: they have no place on
 the axis. Steps are taken to be unique within a series; a series that fits is grouped by step.
 
-Speed: one scan for the per-series count and range, then a single hash aggregation over
-``(run_pk, key_id, bucket)`` carrying each role's whole point (``arg_min`` of a struct), so no
-second join back to the points. On this 2-core machine, 100 runs x 100,000 steps (10M points of
-one key) read from a DuckDB table and sampled to 1,000 points per run take MEASURED (see
-benchmarks/sampling below). The plain formulation (aggregate steps only, then join the 100,000
-kept steps back to the 10M points) took about 1.3x as long.
+Speed: two scans of ``selected`` (one for each series' count and range, one joined to it), then
+a single hash aggregation over ``(run_pk, key_id, bucket)`` in which each role carries its whole
+point (``arg_min`` of a struct), so nothing is joined back to the points. Measured on this 2-core
+machine (shared, so best of 6 at low load), 100 runs x 100,000 steps of one key (10M points) read
+from a DuckDB table and sampled to 1,000 points per run (95,316 points out):
+
+- ``selected`` a plain scan of ``points``: 355 ms with ``x="step"`` (690 ms CPU), 420 ms with
+  ``x="x"``;
+- ``selected`` as the store writes it (``run_pk IN (SELECT unnest(?))`` ...): 435 ms / 490 ms,
+  of which some 70 ms per scan is that filter (``list_contains(?, run_pk)`` costs half as much).
+
+That misses the 200 ms hoped for. The aggregation is the bulk (about 35 ns of CPU per point for
+five roles with their points, against 8 ns for a bare GROUP BY), and no formulation tried did
+better: the plain one (aggregate the steps only, join the kept steps back to the 10M points) took
+380 / 505 ms; window functions instead of the join, 2x as long behind the store's filters;
+building each point once, or passing ts and value as separate arg_min payloads, the same or
+slower; tie-breaking extremes by step (a struct key), 2x. Getting well under 200 ms would need
+the store to keep pre-bucketed extremes per run and key, not a better query.
 
 :func:`sample_numpy` is the same rule in numpy, used by the tests as the reference.
 """
