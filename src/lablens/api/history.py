@@ -37,13 +37,15 @@ def fetch_history(
     api: Api,
     entity: str,
     project: str,
-    run_ids: Sequence[str],
+    run_ids: Sequence[str] | None,
     *,
     keys: Sequence[str] | None = None,
     samples: int | None = None,
     stream: str = "default",
     min_step: int | None = None,
     max_step: int | None = None,
+    filters: dict[str, Any] | None = None,
+    order: str | None = None,
 ) -> pa.Table:
     """Read the points of many runs in one request to the history route.
 
@@ -51,7 +53,7 @@ def fetch_history(
         api: the ``Api`` to send through.
         entity: the workspace of the project.
         project: the project holding the runs.
-        run_ids: the runs to read.
+        run_ids: the runs to read; ``None`` for every run ``filters`` matches, in ``order``.
         keys: only these metrics; ``None`` for all.
         samples: at most this many points per run and metric (each bucket's first, last, min
             and max survive); ``None`` for every point.
@@ -60,7 +62,8 @@ def fetch_history(
         max_step: the last step to read, inclusive.
 
     Returns:
-        An Arrow table in long form: ``run_id key step timestamp value``.
+        An Arrow table in long form: ``run_id key step timestamp value runtime``; the
+        ``run_id`` dictionary lists the runs in order.
 
     Raises:
         UsageError: ``stream`` or ``samples`` is invalid.
@@ -73,7 +76,12 @@ def fetch_history(
         raise UsageError(f"stream must be 'default' or 'system', not {stream!r}", field="stream")
     if samples is not None and (not isinstance(samples, int) or samples < 1):
         raise UsageError(f"samples must be a positive integer or None, not {samples!r}")
-    body: dict[str, Any] = {"runs": list(run_ids), "samples": samples, "stream": stream}
+    body: dict[str, Any] = {"samples": samples, "stream": stream}
+    if run_ids is None:
+        body["filters"] = filters or {}
+        body["order"] = order
+    else:
+        body["runs"] = list(run_ids)
     if keys is not None:
         body["keys"] = list(keys)
     if min_step is not None:

@@ -321,6 +321,19 @@ class Run(RunHistory, RunFiles, Attrs):
         )
 
 
+def _runs_of(table: pa.Table) -> tuple[list[str], dict[str, float]]:
+    """The runs of a history answer in order, and when each was created (for ``_runtime``)."""
+    column = table.column("run_id").combine_chunks()
+    ids = [str(v) for v in column.dictionary.to_pylist()]
+    created: dict[str, float] = {}
+    if table.num_rows:
+        first = pc.index_in(pa.array(range(len(ids)), pa.int32()), column.indices)
+        for rid, row in zip(ids, first.to_pylist(), strict=True):
+            if row is not None:
+                created[rid] = table["timestamp"][row].as_py() - table["runtime"][row].as_py()
+    return ids, created
+
+
 class Runs(Paginator[Run]):
     """The runs of a project that match a filter, read lazily page by page.
 
@@ -454,18 +467,17 @@ class Runs(Paginator[Run]):
         fetch = keys
         if keys is not None and x_axis not in H.BUILTIN_X and x_axis not in keys:
             fetch = [*keys, x_axis]
-        ids, created = self._ids_and_starts()
-        if ids:
-            table = H.fetch_history(
-                self._api,
-                self.entity,
-                self.project,
-                ids,
-                keys=fetch,
-                samples=samples,
-                stream=stream,
-            )
+        if self.objects and not self.more:
+            ids, created = self._ids_and_starts()
+            table = H.fetch_history(self._api, self.entity, self.project, ids, keys=fetch,
+                                    samples=samples, stream=stream) if ids else None
         else:
+            # One request: the server picks the runs by this collection's filters and order.
+            table = H.fetch_history(self._api, self.entity, self.project, None, keys=fetch,
+                                    samples=samples, stream=stream, filters=self.filters,
+                                    order=self.order)
+            ids, created = _runs_of(table)
+        if table is None or not ids:
             table = pa.table({"run_id": pa.array([], pa.string())})
         wide = F.pivot(table, fetch)
         if x_axis not in H.BUILTIN_X:

@@ -140,13 +140,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def history(
-        self, workspace: str, project: str, run_ids: Sequence[str], *,
+        self, workspace: str, project: str, run_ids: Sequence[str] | None, *,
         keys: Sequence[str] | None = None, samples: int | None = None,
         min_step: int | None = None, max_step: int | None = None,
         min_x: float | None = None, max_x: float | None = None,
         stream: str = "default", x_axis: str = "step",
+        filters: Mapping[str, Any] | None = None, order: str | None = None,
     ) -> pa.Table:
-        """Points of several runs, long form ``run_id key step timestamp value``."""
+        """Points of several runs, long form ``run_id key step timestamp value runtime``.
+
+        The runs are ``run_ids``, or (when ``None``) every run ``filters`` matches.
+        """
 
     # -- files and console ----------------------------------------------------------------
     @abc.abstractmethod

@@ -21,7 +21,9 @@ _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 class HistoryQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    runs: list[str] = Field(min_length=1)
+    runs: list[str] | None = Field(None, min_length=1)
+    filters: Any = None
+    order: str | None = None
     keys: list[str] | None = None
     samples: int | None = Field(None, ge=1)
     min_step: int | None = None
@@ -108,7 +110,9 @@ async def append_points(
 @router.post("/history", response_class=Response, responses={200: {"content": {ARROW: {}}}})
 def history(ws: str, project: str, body: HistoryQuery, request: Request,
             user: dict = Depends(current_user)) -> Response:
-    """Points of one or many runs in one answer, long form ``run_id key step timestamp value``.
+    """Points of many runs in one answer, long form ``run_id key step timestamp value runtime``.
+
+    The runs are ``runs`` (ids), or every run that ``filters`` matches, in ``order``.
 
     With ``samples``, each series keeps every bucket's first, last, min and max points.
     """
@@ -116,5 +120,6 @@ def history(ws: str, project: str, body: HistoryQuery, request: Request,
     can_read_project(store, user, ws, project)
     table = store.history(ws, project, body.runs, keys=body.keys, samples=body.samples,
                           min_step=body.min_step, max_step=body.max_step, min_x=body.min_x,
-                          max_x=body.max_x, stream=body.stream, x_axis=body.x_axis)
+                          max_x=body.max_x, stream=body.stream, x_axis=body.x_axis,
+                          filters=body.filters, order=body.order)
     return Response(table_to_ipc(table), media_type=ARROW)

@@ -17,6 +17,8 @@ from lablens.store import _json
 from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.errors import InvalidInput, NotFound
+from lablens.store.filters import compile_filters
+from lablens.store.ordering import order_by_sql, parse_order
 from lablens.store.sampling import sampled_points_sql
 
 STREAMS = ("default", "system")
@@ -26,6 +28,7 @@ HISTORY_SCHEMA = pa.schema([
     ("run_id", pa.dictionary(pa.int32(), pa.string())),
     ("key", pa.dictionary(pa.int32(), pa.string())),
     ("step", pa.int64()), ("timestamp", pa.float64()), ("value", pa.float64()),
+    ("runtime", pa.float64()),
 ])
 
 
@@ -137,11 +140,13 @@ class Points:
                 con.execute("INSERT INTO batches VALUES (?, ?, ?)", [pk, batch_id, table.num_rows])
         return {"stored": table.num_rows, "duplicate": False}
 
-    def history(self, workspace: str, project: str, run_ids: Sequence[str], *,
+    def history(self, workspace: str, project: str, run_ids: Sequence[str] | None, *,
                 keys: Sequence[str] | None = None, samples: int | None = None,
                 min_step: int | None = None, max_step: int | None = None,
                 min_x: float | None = None, max_x: float | None = None,
-                stream: str = "default", x_axis: str = "step") -> pa.Table:
+                stream: str = "default", x_axis: str = "step",
+                filters: Mapping[str, Any] | None = None,
+                order: str | None = None) -> pa.Table:
         if stream not in STREAMS:
             raise InvalidInput(f"stream must be one of {STREAMS}", field="stream")
         if x_axis not in ("step", "timestamp"):
@@ -149,13 +154,25 @@ class Points:
         if samples is not None and (not isinstance(samples, int) or samples < 1):
             raise InvalidInput("samples must be a positive integer", field="samples")
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
-        run_ids = list(dict.fromkeys(run_ids))
-        rows = self.db.all("SELECT id, pk FROM runs WHERE project_id = ?"
-                           " AND list_contains(?::VARCHAR[], id)", [pid, run_ids])
+        select = "SELECT r.id, r.pk, epoch(r.created_at) AS started FROM runs r"
+        if run_ids is None:
+            # The runs a filter picks, in its order: one request for any number of runs.
+            where_sql, where_params = compile_filters(filters, alias="r")
+            rows = self.db.all(f"{select} WHERE r.project_id = ? AND ({where_sql})"
+                               f" ORDER BY {order_by_sql(parse_order(order, alias='r'))}",
+                               [pid, *where_params])
+        else:
+            run_ids = list(dict.fromkeys(run_ids))
+            rows = self.db.all(f"{select} WHERE r.project_id = ?"
+                               " AND list_contains(?::VARCHAR[], r.id)", [pid, run_ids])
+            found = {r["id"] for r in rows}
+            for rid in run_ids:
+                if rid not in found:
+                    raise NotFound("run", f"{workspace}/{project}/{rid}")
+            rank = {rid: i for i, rid in enumerate(run_ids)}
+            rows.sort(key=lambda r: rank[r["id"]])
         pks = {r["id"]: r["pk"] for r in rows}
-        for rid in run_ids:
-            if rid not in pks:
-                raise NotFound("run", f"{workspace}/{project}/{rid}")
+        starts = pa.array([float(r["started"]) for r in rows], pa.float64())
         if keys is None:
             key_rows = self.db.all(
                 "SELECT DISTINCT m.id, m.name FROM run_keys k JOIN metric_keys m"
@@ -216,14 +233,16 @@ class Points:
                 [("run_pk", "ascending"), ("key_id", "ascending"), ("step", "ascending")])
         run_pks = pa.array(list(pks.values()), pa.int64())
         key_ids = pa.array([r["id"] for r in key_rows], pa.int32())
+        run_index = pc.index_in(raw["run_pk"], value_set=run_pks).combine_chunks()
         return pa.table({
             "run_id": pa.DictionaryArray.from_arrays(
-                pc.index_in(raw["run_pk"], value_set=run_pks).combine_chunks(),
-                pa.array(list(pks.keys()), pa.string())),
+                run_index, pa.array(list(pks.keys()), pa.string())),
             "key": pa.DictionaryArray.from_arrays(
                 pc.index_in(raw["key_id"].cast(pa.int32()), value_set=key_ids).combine_chunks(),
                 pa.array([r["name"] for r in key_rows], pa.string())),
             "step": raw["step"], "timestamp": raw["ts"], "value": raw["value"],
+            # seconds since the run was created: W&B's _runtime
+            "runtime": pc.subtract(raw["ts"], pc.take(starts, run_index)),
         }, schema=HISTORY_SCHEMA)
 
     # -- files ----------------------------------------------------------------------------
