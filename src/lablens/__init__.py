@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any  # noqa: E402
 
 from lablens.errors import (  # noqa: E402
     ApiError,
+    ArtifactNotFound,
     BadRequest,
     CommError,
     Conflict,
@@ -39,10 +40,16 @@ from lablens.errors import (  # noqa: E402
 if TYPE_CHECKING:
     from lablens.api import Api
     from lablens.sdk import finish, init
+    from lablens.sdk.artifacts import Artifact
 
 # Loaded on first use: the server and the CLI import this package too, and need neither pandas
 # (through the Api) nor the SDK's threads.
-_LAZY = {"Api": "lablens.api", "init": "lablens.sdk", "finish": "lablens.sdk"}
+_LAZY = {
+    "Api": "lablens.api",
+    "Artifact": "lablens.sdk.artifacts",
+    "init": "lablens.sdk",
+    "finish": "lablens.sdk",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -57,6 +64,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Api",
     "ApiError",
+    "Artifact",
+    "ArtifactNotFound",
     "BadRequest",
     "CommError",
     "Conflict",

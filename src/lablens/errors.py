@@ -13,7 +13,8 @@ same classes::
     │   │   ├── ProjectNotFound
     │   │   ├── RunNotFound
     │   │   ├── FileNotFound
-    │   │   └── UserNotFound
+    │   │   ├── UserNotFound
+    │   │   └── ArtifactNotFound   an artifact, collection or type
     │   └── Conflict
     ├── ConnectionFailed    server unreachable or timed out, after retries
     └── UsageError          a call the client rejects before sending it (a bad path, a bad value)
@@ -112,6 +113,10 @@ class FileNotFound(NotFound):
 
 class UserNotFound(NotFound):
     """No user with that username."""
+
+
+class ArtifactNotFound(NotFound):
+    """No artifact version, collection or type at that path (``entity/project/name:alias``)."""
 
 
 class Conflict(ApiError):

@@ -32,6 +32,9 @@ _BY_CODE: dict[str, type[E.ApiError]] = {
     "run_not_found": E.RunNotFound,
     "file_not_found": E.FileNotFound,
     "user_not_found": E.UserNotFound,
+    "artifact_not_found": E.ArtifactNotFound,
+    "artifact_type_not_found": E.ArtifactNotFound,
+    "artifact_collection_not_found": E.ArtifactNotFound,
     "conflict": E.Conflict,
 }
 _BY_STATUS: dict[int, type[E.ApiError]] = {

@@ -1,6 +1,15 @@
-"""The ``Api`` client and the resources it returns (workspaces, projects, runs, files, users)."""
+"""The ``Api`` client and the resources it returns (workspaces, projects, runs, files, artifacts,
+users)."""
 
 from lablens.api.api import Api
+from lablens.api.artifact_collections import (
+    ArtifactCollection,
+    ArtifactCollections,
+    ArtifactType,
+    ArtifactTypes,
+)
+from lablens.api.artifact_files import ArtifactFiles, ArtifactManifest, ArtifactManifestEntry
+from lablens.api.artifacts import Artifact, Artifacts, RunArtifacts
 from lablens.api.files import File, Files
 from lablens.api.history import HistoryScan
 from lablens.api.paging import Paginator
@@ -12,6 +21,15 @@ from lablens.api.workspaces import Workspace
 
 __all__ = [
     "Api",
+    "Artifact",
+    "ArtifactCollection",
+    "ArtifactCollections",
+    "ArtifactFiles",
+    "ArtifactManifest",
+    "ArtifactManifestEntry",
+    "ArtifactType",
+    "ArtifactTypes",
+    "Artifacts",
     "File",
     "Files",
     "HistoryScan",
@@ -20,6 +38,7 @@ __all__ = [
     "Project",
     "Projects",
     "Run",
+    "RunArtifacts",
     "RunState",
     "Runs",
     "Summary",

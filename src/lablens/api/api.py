@@ -8,6 +8,7 @@ from typing import Any
 
 from lablens._settings import resolve_api_key, resolve_host
 from lablens.api import paths
+from lablens.api._api_artifacts import ApiArtifacts
 from lablens.api.paths import project_route, quote_segment
 from lablens.api.projects import Project, Projects
 from lablens.api.runs import Run, Runs
@@ -19,9 +20,10 @@ from lablens.transport import Transport
 __all__ = ["Api"]
 
 
-class Api:
+class Api(ApiArtifacts):
     """Query and manage runs on a lablens server, with the SwanLab OpenAPI and W&B public API
-    resource model: workspaces (entities), projects, runs, metric history, files and users.
+    resource model: workspaces (entities), projects, runs, metric history, files, artifacts and
+    users.
 
     Args:
         api_key: the key to sign in with; by default ``LABLENS_API_KEY``, else the key stored for

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from lablens.api import _frames as F
 from lablens.api import history as H
 from lablens.api._attrs import Attrs, html_table
+from lablens.api.artifacts import RunArtifactMethods
 from lablens.api.files import RunFiles
 from lablens.api.history import RunHistory
 from lablens.api.paging import Paginator
@@ -31,7 +32,7 @@ __all__ = ["Run", "Runs"]
 _HEAVY = ("config", "summary", "system_metrics", "metadata", "requirements", "conda")
 
 
-class Run(RunHistory, RunFiles, Attrs):
+class Run(RunHistory, RunFiles, RunArtifactMethods, Attrs):
     """A single run: its metadata, config, summary, metric history and files.
 
     Get one with ``api.run("alice/mnist/3f2a9c1b")`` or by iterating ``api.runs()``.

@@ -20,6 +20,7 @@ from lablens.sdk.runs import Run
 from lablens.sdk.settings import Settings
 
 __all__ = [
+    "Artifact",
     "Config",
     "InvalidValue",
     "Run",
@@ -36,4 +37,8 @@ def __getattr__(name: str) -> Any:
     # `run` is looked up on each access, so `lablens.sdk.run` is always the current run.
     if name == "run":
         return current_run()
+    if name == "Artifact":
+        from lablens.sdk.artifacts import Artifact
+
+        return Artifact
     raise AttributeError(f"module 'lablens.sdk' has no attribute {name!r}")

@@ -16,6 +16,7 @@ from lablens import errors as E
 from lablens.sdk._flatten import PLAIN_TYPES, flatten_metrics
 from lablens.sdk.config import Config, Summary
 from lablens.sdk.console import ConsoleCapture
+from lablens.sdk.run_artifacts import RunArtifactLogging
 from lablens.sdk.sender import Sender
 from lablens.sdk.settings import Settings
 from lablens.sdk.spool import Spool
@@ -26,7 +27,7 @@ from lablens.transport import Transport, decode_floats
 EXIT_CODES = {"FINISHED": 0, "CRASHED": 1, "ABORTED": 130}  # 130 = 128 + SIGINT, as shells do
 
 
-class Run:
+class Run(RunArtifactLogging):
     """A run being logged: made by ``lablens.init()``, ended by ``run.finish()``.
 
     Attributes:

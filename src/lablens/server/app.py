@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from lablens import __version__
 from lablens.server import problems
-from lablens.server.routers import files, points, runs, users, workspaces
+from lablens.server.routers import artifacts, files, points, runs, users, workspaces
 from lablens.store.base import Store
 
 
@@ -28,6 +28,6 @@ def create_app(store: Store) -> FastAPI:
         """Whether the server is up; needs no key."""
         return {"status": "ok", "version": __version__}
 
-    for module in (users, workspaces, runs, points, files):
+    for module in (users, workspaces, runs, points, files, artifacts):
         app.include_router(module.router)
     return app

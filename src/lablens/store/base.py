@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
 
 class Store(abc.ABC):
-    """Users, keys, workspaces, projects, runs, metric points, files and console lines."""
+    """Users, keys, workspaces, projects, runs, metric points, files, console lines and
+    artifacts."""
 
     # -- users and keys -------------------------------------------------------------------
     @abc.abstractmethod
@@ -177,6 +178,123 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def read_console(self, workspace: str, project: str, run_id: str) -> list[dict[str, Any]]:
         """The run's console lines in order."""
+
+    # -- artifacts: blobs ------------------------------------------------------------------
+    @abc.abstractmethod
+    def missing_blobs(self, digests: Sequence[str]) -> list[str]:
+        """Which of these sha256 digests have no stored blob yet (each once, in order)."""
+
+    @abc.abstractmethod
+    def put_blob(self, digest: str, content: BinaryIO) -> dict[str, Any]:
+        """Store a blob read from ``content`` under its sha256 ``digest``: ``{digest, size,
+        stored}``. Bytes whose sha256 differs are refused (``InvalidInput``) and not kept."""
+
+    # -- artifacts: types and collections -------------------------------------------------
+    @abc.abstractmethod
+    def list_artifact_types(self, workspace: str, project: str) -> list[dict[str, Any]]:
+        """The project's artifact types ``{id, name, created_at, collection_count}``."""
+
+    @abc.abstractmethod
+    def get_artifact_type(self, workspace: str, project: str, type_name: str) -> dict[str, Any]:
+        """One artifact type; ``NotFound("artifact_type", ...)`` when absent."""
+
+    @abc.abstractmethod
+    def list_artifact_collections(
+        self, workspace: str, project: str, *, type_name: str | None = None,
+        cursor: str | None = None, limit: int = 50,
+    ) -> dict[str, Any]:
+        """A page ``{items, total, next}`` of the project's collections, by name."""
+
+    @abc.abstractmethod
+    def get_artifact_collection(self, workspace: str, project: str, name: str, *,
+                                type_name: str | None = None) -> dict[str, Any]:
+        """One collection (of that type, when given); ``NotFound("artifact_collection")``."""
+
+    @abc.abstractmethod
+    def update_artifact_collection(self, workspace: str, project: str, name: str,
+                                   changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change a collection's ``name``, ``description`` or ``tags``."""
+
+    @abc.abstractmethod
+    def delete_artifact_collection(self, workspace: str, project: str, name: str) -> None:
+        """Delete a collection with all its versions; ``Conflict`` while one is linked."""
+
+    # -- artifacts: versions --------------------------------------------------------------
+    @abc.abstractmethod
+    def commit_artifact(self, workspace: str, project: str, data: Mapping[str, Any], *,
+                        username: str) -> tuple[dict[str, Any], bool]:
+        """Commit a version ``{name, type, files, description?, metadata?, aliases?, tags?,
+        run_id?}`` with its manifest in one transaction; returns it and whether it is new.
+
+        Every blob must be stored already. Content equal to a version of the collection gives
+        that version back (its aliases moved as asked) instead of a new one. The new version
+        takes the next number and the ``latest`` alias.
+        """
+
+    @abc.abstractmethod
+    def list_artifacts(
+        self, workspace: str, project: str, collection: str, *, type_name: str | None = None,
+        tags: Sequence[str] | None = None, cursor: str | None = None, limit: int = 50,
+    ) -> dict[str, Any]:
+        """A page of a collection's versions, newest first (``tags``: having all of them)."""
+
+    @abc.abstractmethod
+    def get_artifact(self, workspace: str, project: str, collection: str, selector: str, *,
+                     type_name: str | None = None) -> dict[str, Any]:
+        """One version by ``vN``, alias or manifest digest; ``NotFound("artifact")``."""
+
+    @abc.abstractmethod
+    def get_artifact_by_id(self, workspace: str, project: str,
+                           artifact_id: str) -> dict[str, Any]:
+        """One version by its id."""
+
+    @abc.abstractmethod
+    def update_artifact(self, workspace: str, project: str, artifact_id: str,
+                        changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Set a version's ``description``, ``metadata``, ``tags`` or ``aliases`` (the whole
+        list; an alias held by another version moves here; ``latest`` is the server's)."""
+
+    @abc.abstractmethod
+    def delete_artifact(self, workspace: str, project: str, artifact_id: str, *,
+                        delete_aliases: bool = False) -> None:
+        """Delete a version; ``Conflict`` if it has aliases and not ``delete_aliases``, or
+        while it is linked. ``latest`` moves to the newest version left."""
+
+    @abc.abstractmethod
+    def link_artifact(self, workspace: str, project: str, artifact_id: str, *,
+                      target_workspace: str, target_project: str, target_name: str,
+                      aliases: Sequence[str] = (), username: str) -> dict[str, Any]:
+        """Link a version into a portfolio collection (made if missing); returns the link."""
+
+    @abc.abstractmethod
+    def list_artifact_files(
+        self, workspace: str, project: str, artifact_id: str, *,
+        names: Sequence[str] | None = None, prefix: str | None = None,
+        cursor: str | None = None, limit: int = 1000,
+    ) -> dict[str, Any]:
+        """A page of a version's manifest ``{path, digest, size, ref, mimetype}``, by path."""
+
+    @abc.abstractmethod
+    def open_artifact_file(self, workspace: str, project: str, artifact_id: str,
+                           path: str) -> tuple[dict[str, Any], BinaryIO]:
+        """A version's file: its manifest entry and its content, open for reading."""
+
+    # -- artifacts: lineage ---------------------------------------------------------------
+    @abc.abstractmethod
+    def use_artifact(self, workspace: str, project: str, run_id: str, *,
+                     artifact_workspace: str, artifact_project: str,
+                     artifact_id: str) -> dict[str, Any]:
+        """Record that a run used a version (once); returns the version."""
+
+    @abc.abstractmethod
+    def artifact_users(self, workspace: str, project: str,
+                       artifact_id: str) -> list[dict[str, Any]]:
+        """The runs that used a version, in the order they did."""
+
+    @abc.abstractmethod
+    def run_artifacts(self, workspace: str, project: str, run_id: str, *, used: bool = False,
+                      cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """A page of the versions a run logged (or, with ``used``, used)."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -8,9 +8,10 @@ class StoreError(Exception):
 
 
 class NotFound(StoreError):
-    """A workspace, project, run, file, user or key that does not exist.
+    """A workspace, project, run, file, user, key or artifact that does not exist.
 
-    ``kind`` is ``"workspace"``, ``"project"``, ``"run"``, ``"file"``, ``"user"`` or ``"key"``.
+    ``kind`` is ``"workspace"``, ``"project"``, ``"run"``, ``"file"``, ``"user"``, ``"key"``,
+    ``"artifact"``, ``"artifact_type"`` or ``"artifact_collection"``.
     """
 
     def __init__(self, kind: str, path: str) -> None:

@@ -317,8 +317,11 @@ class Runs:
     def delete_run(self, workspace: str, project: str, run_id: str) -> None:
         pk = self._run_pk(workspace, project, run_id)
         with self.db.write() as con:
-            for table in ("points", "point_tiles", "run_keys", "batches", "files", "console"):
+            for table in ("points", "point_tiles", "run_keys", "batches", "files", "console",
+                          "artifact_usage"):
                 con.execute(f"DELETE FROM {table} WHERE run_pk = ?", [pk])
+            # The artifacts it logged stay; they no longer name the run that made them.
+            con.execute("UPDATE artifacts SET run_pk = NULL WHERE run_pk = ?", [pk])
             con.execute("DELETE FROM runs WHERE pk = ?", [pk])
 
     # -- queries --------------------------------------------------------------------------

@@ -163,4 +163,76 @@ MIGRATIONS: list[str] = [
         line VARCHAR NOT NULL
     );
     """,
+    # 2: artifacts. A type and a collection belong to a project; a version (``artifacts``) to a
+    # collection. A version's files are its manifest (``artifact_files``), whose contents are
+    # blobs named by their sha256 in the blob dir, shared with run files: a file in many versions
+    # is stored once. A version row is written in the same transaction as its manifest, so a
+    # version exists whole or not at all. Uniqueness (a name per project, an alias per
+    # collection) is kept by the store under its write lock rather than by indexes: DuckDB checks
+    # unique indexes eagerly, so moving an alias (delete, then insert the same key) in one
+    # transaction would fail.
+    """
+    CREATE SEQUENCE artifact_type_ids START 1;
+    CREATE TABLE artifact_types (
+        id INTEGER PRIMARY KEY DEFAULT nextval('artifact_type_ids'),
+        project_id INTEGER NOT NULL,
+        name VARCHAR NOT NULL,             -- dataset, model, predictions ...
+        created_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE SEQUENCE artifact_collection_ids START 1;
+    CREATE TABLE artifact_collections (
+        id INTEGER PRIMARY KEY DEFAULT nextval('artifact_collection_ids'),
+        project_id INTEGER NOT NULL,
+        type_id INTEGER NOT NULL,
+        name VARCHAR NOT NULL,             -- unique in its project, whatever the type
+        kind VARCHAR NOT NULL,             -- sequence (logged versions) | portfolio (links)
+        description VARCHAR,
+        tags VARCHAR[] NOT NULL DEFAULT [],
+        next_version INTEGER NOT NULL DEFAULT 0,  -- a deleted version's number is not reused
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE SEQUENCE artifact_pks START 1;
+    CREATE TABLE artifacts (
+        pk BIGINT PRIMARY KEY DEFAULT nextval('artifact_pks'),
+        id VARCHAR NOT NULL,               -- public id: 16 random hex characters
+        collection_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,          -- v0, v1, ... in its collection
+        digest VARCHAR NOT NULL,           -- sha256 of the manifest
+        size BIGINT NOT NULL,
+        file_count BIGINT NOT NULL,
+        description VARCHAR,
+        metadata JSON,                     -- nested, as given
+        tags VARCHAR[] NOT NULL DEFAULT [],
+        state VARCHAR NOT NULL,            -- COMMITTED
+        run_pk BIGINT,                     -- the run that logged it; NULL once that run is gone
+        source_pk BIGINT,                  -- a link: the version whose files it shows
+        created_by VARCHAR,                -- username
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX artifacts_by_collection ON artifacts (collection_id, version);
+    CREATE TABLE artifact_aliases (
+        collection_id INTEGER NOT NULL,
+        alias VARCHAR NOT NULL,            -- latest, best, ...: at most one version each
+        artifact_pk BIGINT NOT NULL
+    );
+    -- The manifest: one row per file. A reference (ref) names content kept elsewhere (an URI);
+    -- its digest and size are known only for local references.
+    CREATE TABLE artifact_files (
+        artifact_pk BIGINT NOT NULL,
+        path VARCHAR NOT NULL,
+        digest VARCHAR,                    -- sha256 of the content, the blob's name
+        size BIGINT,
+        ref VARCHAR,
+        mimetype VARCHAR,
+        PRIMARY KEY (artifact_pk, path)
+    );
+    -- Lineage: which runs used which versions (logged_by is artifacts.run_pk).
+    CREATE TABLE artifact_usage (
+        artifact_pk BIGINT NOT NULL,
+        run_pk BIGINT NOT NULL,
+        used_at TIMESTAMPTZ NOT NULL
+    );
+    """,
 ]

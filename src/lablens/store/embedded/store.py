@@ -6,12 +6,15 @@ from pathlib import Path
 
 from lablens.store.base import Store
 from lablens.store.embedded._accounts import Accounts
+from lablens.store.embedded._artifact_collections import ArtifactCollections
+from lablens.store.embedded._artifacts import Artifacts
+from lablens.store.embedded._blobs import Blobs
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._points import Points
 from lablens.store.embedded._runs import Runs
 
 
-class EmbeddedStore(Accounts, Runs, Points, Store):
+class EmbeddedStore(Accounts, Runs, Points, ArtifactCollections, Artifacts, Blobs, Store):
     """The default store: ``DATA/lablens.duckdb`` and content-addressed ``DATA/blobs/``.
 
     The server that opens it is its single writer; nothing else opens the file meanwhile.

@@ -1,0 +1,168 @@
+"""``run.log_artifact()`` and ``run.use_artifact()``: the artifacts a run makes and reads.
+
+``log_artifact`` uploads a ``lablens.Artifact`` (see ``artifacts.py``) as the run's output;
+``use_artifact("name:alias")`` records that the run used a version (its lineage) and returns it,
+ready to ``download()``. The Api and pandas are imported on first use only, so ``import
+lablens`` and ``init()`` stay fast for runs that log no artifact.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from lablens.errors import UsageError
+
+if TYPE_CHECKING:
+    from lablens.api.api import Api
+    from lablens.api.artifacts import Artifact as StoredArtifact
+    from lablens.sdk.artifacts import Artifact
+    from lablens.transport import Transport
+
+__all__ = ["RunArtifactLogging"]
+
+
+class RunArtifactLogging:
+    """``log_artifact()`` and ``use_artifact()`` of the SDK's ``Run``. A mixin, so ``runs.py``
+    stays the size of one resource."""
+
+    if TYPE_CHECKING:
+        id: str
+        entity: str
+        project: str
+        path: str
+        host: str
+        _closed: bool
+        _transport: Transport
+
+    def _artifact_api(self) -> Api:
+        api = getattr(self, "_artifacts_api", None)
+        if api is None:
+            from lablens.api.api import Api
+
+            # Its own session, with the transport's usual retries: uploads are safe to repeat
+            # (blobs are named by content, and a commit of the same content is that version).
+            api = Api(host=self.host, api_key=self._transport.api_key,
+                      overrides={"entity": self.entity, "project": self.project})
+            self._artifacts_api = api
+        return api
+
+    def _open(self, what: str) -> None:
+        if self._closed:
+            raise UsageError(f"run.{what}: run {self.path} is finished; start a new one"
+                             " with init()")
+
+    def log_artifact(
+        self,
+        artifact_or_path: Artifact | str | os.PathLike[str],
+        name: str | None = None,
+        type: str | None = None,  # noqa: A002 - W&B's name
+        aliases: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> Artifact:
+        """Log an artifact as an output of this run: upload it and commit the next version.
+
+        Blocks until the version is committed. Only contents the server does not have yet
+        are uploaded; a version exists only once its whole manifest is committed, so an
+        interrupted upload leaves none. Contents equal to an existing version of the
+        collection give back that version (with ``aliases`` added) instead of a new one. The
+        ``latest`` alias always moves to the newest version.
+
+        Args:
+            artifact_or_path: a ``lablens.Artifact``, or the path of a file or folder to log
+                as one.
+            name: for a path, the artifact's name (default ``run-<id>-<file name>``).
+            type: for a path, its type (default ``unspecified``).
+            aliases: aliases to give the version, e.g. ``["best"]``; each moves here from
+                whichever version held it.
+            tags: tags to give the version.
+
+        Returns:
+            The artifact, now the stored version (``version``, ``aliases``, ``download()``).
+
+        Raises:
+            UsageError: the run is finished, an alias or tag is not allowed, or the artifact
+                is already logged.
+            ConnectionFailed: the server could not be reached.
+
+        Example:
+            >>> artifact = lablens.Artifact("mlp", type="model")
+            >>> artifact.add_file("model.npz")
+            >>> run.log_artifact(artifact, aliases=["best"]).version
+            'v0'
+        """
+        self._open("log_artifact")
+        from lablens.sdk.artifacts import Artifact
+
+        if isinstance(artifact_or_path, (str, os.PathLike)):
+            local = Path(artifact_or_path)
+            artifact = Artifact(name or f"run-{self.id}-{local.name}", type or "unspecified")
+            if local.is_dir():
+                artifact.add_dir(local)
+            else:
+                artifact.add_file(local)
+        elif isinstance(artifact_or_path, Artifact):
+            artifact = artifact_or_path
+        else:
+            raise UsageError("log_artifact() takes a lablens.Artifact or a path, not"
+                             f" {artifact_or_path.__class__.__name__}")
+        artifact._commit(self._artifact_api(), self.entity, self.project, run_id=self.id,
+                         aliases=list(aliases or []), tags=list(tags or []))
+        return artifact
+
+    def use_artifact(
+        self,
+        artifact_or_name: str | StoredArtifact,
+        type: str | None = None,  # noqa: A002 - W&B's name
+        aliases: Sequence[str] | None = None,
+        use_as: str | None = None,
+    ) -> StoredArtifact:
+        """Declare an artifact as an input to this run, recording the lineage, and return it.
+
+        Args:
+            artifact_or_name: ``name:alias`` or ``name:v3`` (in this run's project unless
+                prefixed with ``project/`` or ``entity/project/``), a stored ``Artifact``, or
+                a ``lablens.Artifact`` not logged yet, which is then committed (without a run
+                that logged it) and used.
+            type: the artifact's type; checked when given.
+            aliases: for an artifact not logged yet, aliases to give it.
+            use_as: accepted for W&B.
+
+        Returns:
+            The ``Artifact`` used, ready to ``download()``.
+
+        Raises:
+            UsageError: the run is finished, or ``type`` does not match.
+            ArtifactNotFound: there is no such artifact version.
+
+        Example:
+            >>> data = run.use_artifact("digits:latest", type="dataset")
+            >>> root = data.download()
+        """
+        self._open("use_artifact")
+        from lablens.api.artifacts import Artifact as StoredArtifact
+        from lablens.sdk.artifacts import Artifact
+
+        api = self._artifact_api()
+        if isinstance(artifact_or_name, str):
+            artifact = api.artifact(artifact_or_name, type=type)
+        elif isinstance(artifact_or_name, StoredArtifact):
+            artifact = artifact_or_name
+            if isinstance(artifact, Artifact) and not artifact.id:
+                artifact._commit(api, self.entity, self.project, run_id=None,
+                                 aliases=list(aliases or []))
+            if type is not None and artifact.type != type:
+                raise UsageError(f"artifact {artifact.qualified_name} has type"
+                                 f" {artifact.type!r}, not {type!r}")
+        else:
+            raise UsageError("use_artifact() takes an artifact name or an Artifact, not"
+                             f" {artifact_or_name.__class__.__name__}")
+        base = f"/api/v1/projects/{quote(self.entity, safe='')}/{quote(self.project, safe='')}"
+        data = api.client.post_json(f"{base}/runs/{quote(self.id, safe='')}/used_artifacts", {
+            "entity": artifact.entity, "project": artifact.project, "id": artifact.id})
+        artifact._attrs = dict(data)
+        artifact._load(artifact._attrs)
+        return artifact

@@ -1,0 +1,351 @@
+"""Artifacts: blobs, types, collections, versions, their files, links and lineage.
+
+A version is made in steps, so an interrupted upload leaves no half version: the client asks
+which blobs the server lacks (``POST .../blobs/missing``), uploads those
+(``PUT .../blobs/{sha256}``), then commits the manifest (``POST .../artifacts``), which the store
+writes in one transaction.
+Reads need read access to the project, writes membership of the workspace, as for runs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
+
+from lablens.server.auth import can_read_project, can_write, current_user, store_of
+from lablens.server.problems import Problem
+from lablens.store.base import Store
+from lablens.store.errors import NotFound
+
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"])
+
+# Uploads are kept in memory up to this size, then spill to a temporary file.
+_SPOOL = 8 << 20
+_CHUNK = 1 << 20
+
+
+class Digests(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    digests: list[Any]
+
+
+class NewArtifact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Any = None
+    type: Any = None
+    description: Any = None
+    metadata: Any = None
+    aliases: Any = None
+    tags: Any = None
+    run_id: str | None = None
+    files: Any = None
+
+
+class ArtifactChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: Any = None
+    metadata: Any = None
+    aliases: Any = None
+    tags: Any = None
+
+
+class CollectionChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Any = None
+    description: Any = None
+    tags: Any = None
+
+
+class NewLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entity: str | None = None
+    project: str | None = None
+    name: str
+    aliases: list[str] | None = None
+
+
+class Use(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entity: str | None = None
+    project: str | None = None
+    id: str
+
+
+def _readable(store: Store, user: dict[str, Any], ws: str, project: str) -> bool:
+    try:
+        can_read_project(store, user, ws, project)
+    except (Problem, NotFound):
+        return False
+    return True
+
+
+def _page(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"items": items, "total": len(items), "next": None}
+
+
+# -- blobs -----------------------------------------------------------------------------------
+
+
+@router.post("/blobs/missing")
+def missing_blobs(ws: str, project: str, body: Digests, request: Request,
+                  user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Which of these sha256 digests the server has no blob for: upload only those."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    return {"missing": store.missing_blobs(body.digests)}
+
+
+@router.put("/blobs/{digest}", status_code=201)
+async def put_blob(ws: str, project: str, digest: str, request: Request, response: Response,
+                   user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Upload one blob; the body is its bytes and ``digest`` their sha256 (checked).
+
+    201 when stored, 200 when the server had it already.
+    """
+    store = store_of(request)
+    can_write(store, user, ws)
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        stored = await run_in_threadpool(store.put_blob, digest, spool)
+    response.status_code = 201 if stored["stored"] else 200
+    return stored
+
+
+# -- versions --------------------------------------------------------------------------------
+
+
+@router.post("/artifacts", status_code=201)
+def commit_artifact(ws: str, project: str, body: NewArtifact, request: Request,
+                    response: Response, user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Commit a version from its manifest (every blob uploaded first); 200 when the same
+    content is already a version of the collection, which is then the answer."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    artifact, created = store.commit_artifact(ws, project, body.model_dump(),
+                                              username=user["username"])
+    response.status_code = 201 if created else 200
+    return artifact
+
+
+@router.get("/artifacts/{artifact_id}")
+def get_artifact(ws: str, project: str, artifact_id: str, request: Request,
+                 user: dict = Depends(current_user)) -> dict[str, Any]:
+    """One version by id."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.get_artifact_by_id(ws, project, artifact_id)
+
+
+@router.patch("/artifacts/{artifact_id}")
+def update_artifact(ws: str, project: str, artifact_id: str, body: ArtifactChanges,
+                    request: Request, user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Set ``description``, ``metadata``, ``tags`` or ``aliases`` (the whole list)."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    return store.update_artifact(ws, project, artifact_id, body.model_dump(exclude_unset=True))
+
+
+@router.delete("/artifacts/{artifact_id}", status_code=204)
+def delete_artifact(ws: str, project: str, artifact_id: str, request: Request,
+                    delete_aliases: bool = False,
+                    user: dict = Depends(current_user)) -> Response:
+    """Delete a version; one with aliases only with ``delete_aliases=true``."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    store.delete_artifact(ws, project, artifact_id, delete_aliases=delete_aliases)
+    return Response(status_code=204)
+
+
+@router.get("/artifacts/{artifact_id}/files")
+def list_artifact_files(ws: str, project: str, artifact_id: str, request: Request,
+                        names: list[str] | None = Query(None), prefix: str | None = None,
+                        cursor: str | None = None, limit: int = Query(1000, ge=1, le=10000),
+                        user: dict = Depends(current_user)) -> dict[str, Any]:
+    """A page of the version's manifest: ``{path, digest, size, ref, mimetype}`` by path."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.list_artifact_files(ws, project, artifact_id, names=names, prefix=prefix,
+                                     cursor=cursor, limit=limit)
+
+
+def _chunks(f: BinaryIO) -> Iterator[bytes]:
+    try:
+        while chunk := f.read(_CHUNK):
+            yield chunk
+    finally:
+        f.close()
+
+
+@router.get("/artifacts/{artifact_id}/files/{path:path}", response_class=Response)
+def get_artifact_file(ws: str, project: str, artifact_id: str, path: str, request: Request,
+                      user: dict = Depends(current_user)) -> Response:
+    """A file's bytes; the ``ETag`` is their sha256."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    entry, content = store.open_artifact_file(ws, project, artifact_id, path)
+    return StreamingResponse(
+        _chunks(content), media_type=entry["mimetype"] or "application/octet-stream",
+        headers={"ETag": f'"{entry["digest"]}"', "Content-Length": str(entry["size"])})
+
+
+@router.get("/artifacts/{artifact_id}/used_by")
+def artifact_users(ws: str, project: str, artifact_id: str, request: Request,
+                   user: dict = Depends(current_user)) -> dict[str, Any]:
+    """The runs that used the version (those the caller may read)."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    runs = [r for r in store.artifact_users(ws, project, artifact_id)
+            if _readable(store, user, r["entity"], r["project"])]
+    return _page(runs)
+
+
+@router.post("/artifacts/{artifact_id}/links", status_code=201)
+def link_artifact(ws: str, project: str, artifact_id: str, body: NewLink, request: Request,
+                  user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Link the version into collection ``name`` of project ``entity/project`` (default: this
+    one), a collection of links made when missing; the link gets ``latest`` and ``aliases``."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    target_ws, target_project = body.entity or ws, body.project or project
+    can_write(store, user, target_ws)
+    return store.link_artifact(ws, project, artifact_id, target_workspace=target_ws,
+                               target_project=target_project, target_name=body.name,
+                               aliases=body.aliases or [], username=user["username"])
+
+
+# -- types and collections -------------------------------------------------------------------
+
+
+@router.get("/artifact_types")
+def list_artifact_types(ws: str, project: str, request: Request,
+                        user: dict = Depends(current_user)) -> dict[str, Any]:
+    """The project's artifact types."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return _page(store.list_artifact_types(ws, project))
+
+
+@router.get("/artifact_types/{type_name}")
+def get_artifact_type(ws: str, project: str, type_name: str, request: Request,
+                      user: dict = Depends(current_user)) -> dict[str, Any]:
+    """One artifact type."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.get_artifact_type(ws, project, type_name)
+
+
+@router.get("/artifact_collections")
+def list_artifact_collections(ws: str, project: str, request: Request,
+                              type: str | None = None,  # noqa: A002 - the query's name
+                              cursor: str | None = None,
+                              limit: int = Query(50, ge=1, le=1000),
+                              user: dict = Depends(current_user)) -> dict[str, Any]:
+    """A page of the project's collections by name, of one ``type`` if given."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.list_artifact_collections(ws, project, type_name=type, cursor=cursor,
+                                           limit=limit)
+
+
+@router.get("/artifact_collections/{name}")
+def get_artifact_collection(ws: str, project: str, name: str, request: Request,
+                            type: str | None = None,  # noqa: A002 - the query's name
+                            user: dict = Depends(current_user)) -> dict[str, Any]:
+    """One collection (404 unless of ``type``, if given)."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.get_artifact_collection(ws, project, name, type_name=type)
+
+
+@router.patch("/artifact_collections/{name}")
+def update_artifact_collection(ws: str, project: str, name: str, body: CollectionChanges,
+                               request: Request,
+                               user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Rename a collection or set its ``description`` or ``tags``."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    return store.update_artifact_collection(ws, project, name,
+                                            body.model_dump(exclude_unset=True))
+
+
+@router.delete("/artifact_collections/{name}", status_code=204)
+def delete_artifact_collection(ws: str, project: str, name: str, request: Request,
+                               user: dict = Depends(current_user)) -> Response:
+    """Delete a collection and every version in it."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    store.delete_artifact_collection(ws, project, name)
+    return Response(status_code=204)
+
+
+@router.get("/artifact_collections/{name}/versions")
+def list_artifacts(ws: str, project: str, name: str, request: Request,
+                   type: str | None = None,  # noqa: A002 - the query's name
+                   tags: list[str] | None = Query(None), cursor: str | None = None,
+                   limit: int = Query(50, ge=1, le=1000),
+                   user: dict = Depends(current_user)) -> dict[str, Any]:
+    """A page of the collection's versions, newest first; ``tags``: only those with all."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.list_artifacts(ws, project, name, type_name=type, tags=tags, cursor=cursor,
+                                limit=limit)
+
+
+@router.get("/artifact_collections/{name}/versions/{selector}")
+def get_artifact_version(ws: str, project: str, name: str, selector: str, request: Request,
+                         type: str | None = None,  # noqa: A002 - the query's name
+                         user: dict = Depends(current_user)) -> dict[str, Any]:
+    """One version by ``v3``, an alias such as ``latest``, or its manifest digest."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.get_artifact(ws, project, name, selector, type_name=type)
+
+
+# -- lineage of runs -------------------------------------------------------------------------
+
+
+@router.get("/runs/{run_id}/logged_artifacts")
+def logged_artifacts(ws: str, project: str, run_id: str, request: Request,
+                     cursor: str | None = None, limit: int = Query(50, ge=1, le=1000),
+                     user: dict = Depends(current_user)) -> dict[str, Any]:
+    """A page of the versions the run logged, oldest first."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.run_artifacts(ws, project, run_id, cursor=cursor, limit=limit)
+
+
+@router.get("/runs/{run_id}/used_artifacts")
+def used_artifacts(ws: str, project: str, run_id: str, request: Request,
+                   cursor: str | None = None, limit: int = Query(50, ge=1, le=1000),
+                   user: dict = Depends(current_user)) -> dict[str, Any]:
+    """A page of the versions the run used (those the caller may read)."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    page = store.run_artifacts(ws, project, run_id, used=True, cursor=cursor, limit=limit)
+    page["items"] = [a for a in page["items"]
+                     if _readable(store, user, a["entity"], a["project"])]
+    return page
+
+
+@router.post("/runs/{run_id}/used_artifacts")
+def use_artifact(ws: str, project: str, run_id: str, body: Use, request: Request,
+                 user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Record that the run used version ``id`` of project ``entity/project`` (default: the
+    run's); the answer is that version."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    art_ws, art_project = body.entity or ws, body.project or project
+    if not _readable(store, user, art_ws, art_project):
+        raise Problem(404, "artifact_not_found",
+                      f"artifact not found: {art_ws}/{art_project}/{body.id}",
+                      path=f"{art_ws}/{art_project}/{body.id}")
+    return store.use_artifact(ws, project, run_id, artifact_workspace=art_ws,
+                              artifact_project=art_project, artifact_id=body.id)

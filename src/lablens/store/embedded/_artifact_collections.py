@@ -1,0 +1,230 @@
+"""Artifact types and collections in the embedded store, and the checks artifacts share.
+
+A collection holds the versions of one artifact name (``mlp``: ``v0``, ``v1``, ...) and has one
+type (``model``); a name is unique in its project whatever its type. A ``portfolio`` collection
+holds links to versions logged elsewhere instead of logged versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from lablens import _artifact_names as rules
+from lablens.store.embedded._db import Database, iso, now
+from lablens.store.errors import Conflict, InvalidInput, NotFound
+from lablens.store.ordering import decode_cursor, encode_cursor
+
+
+def _collection_select() -> str:
+    return (
+        "SELECT c.id, c.name, c.kind, c.description, c.tags, t.name AS type,"
+        " w.username AS entity, p.name AS project,"
+        f" {iso('c.created_at')} AS created_at, {iso('c.updated_at')} AS updated_at,"
+        " (SELECT count(*) FROM artifacts a WHERE a.collection_id = c.id) AS version_count,"
+        " (SELECT list(DISTINCT x.alias ORDER BY x.alias) FROM artifact_aliases x"
+        "  WHERE x.collection_id = c.id) AS aliases"
+        " FROM artifact_collections c JOIN artifact_types t ON t.id = c.type_id"
+        " JOIN projects p ON p.id = c.project_id JOIN workspaces w ON w.id = p.workspace_id"
+    )
+
+
+def _collection_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "name": row["name"], "type": row["type"], "kind": row["kind"],
+        "entity": row["entity"], "project": row["project"],
+        "path": f"{row['entity']}/{row['project']}/{row['name']}",
+        "description": row["description"], "tags": list(row["tags"] or []),
+        "aliases": list(row["aliases"] or []), "version_count": row["version_count"],
+        "created_at": row["created_at"], "updated_at": row["updated_at"],
+    }
+
+
+def _checked(check: Any, value: Any, field: str) -> Any:
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field=field) from None
+
+
+def _str_list(value: Any, field: str, check: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise InvalidInput(f"{field} must be a list of strings", field=field)
+    out: list[str] = []
+    for i, item in enumerate(value):
+        item = _checked(check, item, f"{field}[{i}]")
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _optional_str(value: Any, field: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"{field} must be a string", field=field)
+    return value
+
+
+def _mapping(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{field} must be an object", field=field)
+    return dict(value)
+
+
+class ArtifactCollections:
+    """Mixin of ``EmbeddedStore``: artifact types and collections."""
+
+    db: Database
+
+    def _type_row(self, pid: int, name: str) -> dict[str, Any] | None:
+        return self.db.one("SELECT id, name FROM artifact_types WHERE project_id = ? AND name = ?",
+                           [pid, name])
+
+    def _collection_row(self, workspace: str, project: str, name: str,
+                        type_name: str | None = None) -> dict[str, Any]:
+        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        row = self.db.one(
+            "SELECT c.id, c.name, c.kind, c.type_id, c.next_version, t.name AS type"
+            " FROM artifact_collections c JOIN artifact_types t ON t.id = c.type_id"
+            " WHERE c.project_id = ? AND c.name = ?", [pid, name])
+        if row is None or (type_name is not None and row["type"] != type_name):
+            typed = f" of type {type_name}" if type_name else ""
+            raise NotFound("artifact_collection", f"{workspace}/{project}/{name}{typed}")
+        return row
+
+    # -- types ----------------------------------------------------------------------------
+    def list_artifact_types(self, workspace: str, project: str) -> list[dict[str, Any]]:
+        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        rows = self.db.all(
+            f"SELECT t.id, t.name, {iso('t.created_at')} AS created_at,"
+            " (SELECT count(*) FROM artifact_collections c WHERE c.type_id = t.id)"
+            " AS collection_count FROM artifact_types t WHERE t.project_id = ? ORDER BY t.name",
+            [pid])
+        return [{**r, "entity": workspace, "project": project} for r in rows]
+
+    def get_artifact_type(self, workspace: str, project: str, type_name: str) -> dict[str, Any]:
+        for row in self.list_artifact_types(workspace, project):
+            if row["name"] == type_name:
+                return row
+        raise NotFound("artifact_type", f"{workspace}/{project}/{type_name}")
+
+    # -- collections ----------------------------------------------------------------------
+    def list_artifact_collections(
+        self, workspace: str, project: str, *, type_name: str | None = None,
+        cursor: str | None = None, limit: int = 50,
+    ) -> dict[str, Any]:
+        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        where, params = "c.project_id = ?", [pid]
+        if type_name is not None:
+            if self._type_row(pid, type_name) is None:
+                raise NotFound("artifact_type", f"{workspace}/{project}/{type_name}")
+            where += " AND t.name = ?"
+            params.append(type_name)
+        total = self.db.one(
+            "SELECT count(*) AS n FROM artifact_collections c JOIN artifact_types t"
+            f" ON t.id = c.type_id WHERE {where}", params)["n"]
+        if cursor:
+            (last,) = decode_cursor(cursor)
+            where += " AND c.name > ?"
+            params.append(str(last))
+        rows = self.db.all(_collection_select() + f" WHERE {where} ORDER BY c.name LIMIT ?",
+                           [*params, limit + 1])
+        nxt = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            nxt = encode_cursor([rows[-1]["name"]])
+        return {"items": [_collection_out(r) for r in rows], "total": total, "next": nxt}
+
+    def get_artifact_collection(self, workspace: str, project: str, name: str, *,
+                                type_name: str | None = None) -> dict[str, Any]:
+        cid = self._collection_row(workspace, project, name, type_name)["id"]
+        return _collection_out(self.db.one(_collection_select() + " WHERE c.id = ?", [cid]))
+
+    def update_artifact_collection(self, workspace: str, project: str, name: str,
+                                   changes: Mapping[str, Any]) -> dict[str, Any]:
+        row = self._collection_row(workspace, project, name)
+        sets: list[str] = []
+        params: list[Any] = []
+        new_name = name
+        if "name" in changes and changes["name"] != name:
+            new_name = _checked(rules.check_name, changes["name"], "name")
+            sets.append("name = ?")
+            params.append(new_name)
+        if "description" in changes:
+            sets.append("description = ?")
+            params.append(_optional_str(changes["description"], "description"))
+        if "tags" in changes:
+            sets.append("tags = ?")
+            params.append(_str_list(changes["tags"], "tags", rules.check_tag))
+        with self.db.write() as con:
+            if new_name != name and self.db.one(
+                    "SELECT 1 FROM artifact_collections WHERE project_id = ? AND name = ?",
+                    [self._project_id(workspace, project), new_name]):  # type: ignore[attr-defined]
+                raise Conflict(f"an artifact collection {workspace}/{project}/{new_name}"
+                               " already exists")
+            if sets:
+                con.execute(f"UPDATE artifact_collections SET {', '.join(sets)}, updated_at = ?"
+                            " WHERE id = ?", [*params, now(), row["id"]])
+        return self.get_artifact_collection(workspace, project, new_name)
+
+    def delete_artifact_collection(self, workspace: str, project: str, name: str) -> None:
+        row = self._collection_row(workspace, project, name)
+        with self.db.write() as con:
+            pks = [r["pk"] for r in self.db.all(
+                "SELECT pk FROM artifacts WHERE collection_id = ?", [row["id"]])]
+            self._refuse_if_linked(pks, f"{workspace}/{project}/{name}")
+            self._delete_versions(con, pks)
+            con.execute("DELETE FROM artifact_aliases WHERE collection_id = ?", [row["id"]])
+            con.execute("DELETE FROM artifact_collections WHERE id = ?", [row["id"]])
+
+    def _refuse_if_linked(self, pks: Sequence[int], what: str) -> None:
+        if not pks:
+            return
+        link = self.db.one(
+            "SELECT w.username AS entity, p.name AS project, c.name, a.version FROM artifacts a"
+            " JOIN artifact_collections c ON c.id = a.collection_id"
+            " JOIN projects p ON p.id = c.project_id JOIN workspaces w ON w.id = p.workspace_id"
+            " WHERE list_contains(?::BIGINT[], a.source_pk) LIMIT 1", [list(pks)])
+        if link:
+            raise Conflict(f"{what} is linked as {link['entity']}/{link['project']}/"
+                           f"{link['name']}:v{link['version']}; delete that link first")
+
+    @staticmethod
+    def _delete_versions(con: Any, pks: Sequence[int]) -> None:
+        if not pks:
+            return
+        for table, column in (("artifact_files", "artifact_pk"), ("artifact_usage", "artifact_pk"),
+                              ("artifact_aliases", "artifact_pk"), ("artifacts", "pk")):
+            con.execute(f"DELETE FROM {table} WHERE list_contains(?::BIGINT[], {column})",
+                        [list(pks)])
+
+    def _collection_for_commit(self, con: Any, pid: int, workspace: str, project: str,
+                               name: str, type_name: str, t: Any, kind: str = "sequence") -> int:
+        row = self.db.one(
+            "SELECT c.id, c.kind, t.name AS type FROM artifact_collections c"
+            " JOIN artifact_types t ON t.id = c.type_id WHERE c.project_id = ? AND c.name = ?",
+            [pid, name])
+        if row is not None:
+            if row["type"] != type_name:
+                raise Conflict(f"artifact {workspace}/{project}/{name} has type {row['type']!r},"
+                               f" not {type_name!r}; an artifact name is unique in its project")
+            if row["kind"] != kind:
+                what = ("holds links (link() into it)" if row["kind"] == "portfolio"
+                        else "holds logged versions")
+                raise Conflict(f"artifact collection {workspace}/{project}/{name} {what};"
+                               " use another name")
+            return row["id"]
+        type_row = self._type_row(pid, type_name)
+        if type_row is None:
+            type_id = con.execute("INSERT INTO artifact_types (project_id, name, created_at)"
+                                  " VALUES (?, ?, ?) RETURNING id",
+                                  [pid, type_name, t]).fetchone()[0]
+        else:
+            type_id = type_row["id"]
+        return con.execute(
+            "INSERT INTO artifact_collections (project_id, type_id, name, kind, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            [pid, type_id, name, kind, t, t]).fetchone()[0]
