@@ -94,7 +94,7 @@ class Artifact(Attrs):
     digest: str | None
     """The sha256 of its manifest: equal digests mean equal contents."""
     size: int
-    """The total size of its stored files, in bytes."""
+    """The total size of its files in bytes, references of known size included (as W&B)."""
     file_count: int
     """How many files it has (references included)."""
     created_at: str | None

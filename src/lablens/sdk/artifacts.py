@@ -18,8 +18,10 @@ import contextlib
 import hashlib
 import mimetypes
 import os
+import shutil
 import tempfile
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,7 +129,8 @@ class Artifact(StoredArtifact):
             raise UsageError(f"metadata must be a dict, not {metadata.__class__.__name__}",
                              field="metadata")
         self._entries: dict[str, _Entry] = {}
-        self._staging: tempfile.TemporaryDirectory[str] | None = None
+        self._staging: Path | None = None
+        self._cleanup: weakref.finalize | None = None
         super().__init__(None, {  # type: ignore[arg-type] - no server until logged
             "name": name, "type": type, "description": description, "state": "PENDING",
             "metadata": to_json(dict(metadata or {})),
@@ -141,9 +144,13 @@ class Artifact(StoredArtifact):
                              " change; make a new lablens.Artifact for a new version")
 
     def _stage(self) -> Path:
+        """The artifact's own temporary folder (copies, tables), removed once it is logged or
+        garbage-collected."""
         if self._staging is None:
-            self._staging = tempfile.TemporaryDirectory(prefix="lablens-artifact-")
-        return Path(self._staging.name)
+            self._staging = Path(tempfile.mkdtemp(prefix="lablens-artifact-"))
+            self._cleanup = weakref.finalize(self, shutil.rmtree, self._staging,
+                                             ignore_errors=True)
+        return self._staging
 
     def _put(self, entry: _Entry, overwrite: bool) -> ArtifactManifestEntry:
         if entry.path in self._entries and not overwrite:
@@ -264,8 +271,8 @@ class Artifact(StoredArtifact):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        _checked(rules.check_path, name, "name")
         path = name if name.endswith(".parquet") else f"{name}.parquet"
-        _checked(rules.check_path, path, "name")
         import pandas as pd
 
         if isinstance(obj, pa.Table):
@@ -420,6 +427,6 @@ class Artifact(StoredArtifact):
         self._attrs = dict(data)
         self._load(self._attrs)
         self._entries = {}
-        if self._staging is not None:
-            self._staging.cleanup()
-            self._staging = None
+        if self._cleanup is not None:
+            self._cleanup()
+            self._staging = self._cleanup = None
