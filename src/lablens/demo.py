@@ -1,8 +1,9 @@
 """The demo: train small real models into a lablens server, then open the quickstart notebook.
 
 ``build_demo()`` trains a grid of ``MLPClassifier`` on scikit-learn's bundled digits (no download)
-epoch by epoch and logs every epoch through the SDK. ``make demo`` and the tests share it, so the
-data the tests check is the data a user sees.
+epoch by epoch and logs every epoch through the SDK, then each trained model's weights and its
+validation predictions as artifacts. ``make demo`` and the tests share it, so the data the tests
+check is the data a user sees.
 
 ``main()`` is ``lablens demo``: it starts a server on a free loopback port over ``--data``, builds
 the demo data once (a data dir that already holds it is reused), then opens JupyterLab on
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import os
 import signal
@@ -32,6 +34,9 @@ from lablens import _settings
 __all__ = ["DEMO_PROJECT", "build_demo", "demo_configs", "execute_notebook", "main"]
 
 DEMO_PROJECT = "digits-mlp"
+# The artifacts each run makes and reads: the data set it used, the weights it trained (a version
+# per run; "best" moves to the most accurate) and its predictions on the validation set.
+DATASET, MODEL, PREDICTIONS = "digits", "mlp", "val-predictions"
 DEFAULT_DATA = "demo-data"
 # The repository root when running from a checkout (src layout): notebooks/ lives there.
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -149,8 +154,11 @@ def _loss_and_acc(proba: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(-np.log(picked).mean()), float((proba.argmax(axis=1) == y).mean())
 
 
-def _train(run: Any, config: Mapping[str, Any], data: _Data) -> None:
-    """Train one model epoch by epoch, logging each epoch; raise ``Diverged`` if it blows up."""
+def _train(run: Any, config: Mapping[str, Any], data: _Data) -> Any:
+    """Train one model epoch by epoch, logging each epoch; raise ``Diverged`` if it blows up.
+
+    Returns the trained ``MLPClassifier``.
+    """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
@@ -190,6 +198,98 @@ def _train(run: Any, config: Mapping[str, Any], data: _Data) -> None:
             if val_acc > best_acc:
                 best_acc, best_epoch = val_acc, epoch
     run.summary.update({"best/val_acc": best_acc, "best/epoch": best_epoch})
+    return model
+
+
+def _dataset_artifact(val_fraction: float = 0.25) -> Any:
+    """The digits as a ``dataset`` artifact: one table, pixels, label and split.
+
+    Built the same way each time, so its content, and thus its version, is the same: every run
+    uses ``digits:v0``.
+    """
+    import pandas as pd
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from lablens.sdk.artifacts import Artifact
+
+    x, y = load_digits(return_X_y=True)
+    _, val_idx = train_test_split(
+        np.arange(len(y)), test_size=val_fraction, stratify=y, random_state=0
+    )
+    table = pd.DataFrame(x.astype(np.int8), columns=[f"pixel_{i}" for i in range(x.shape[1])])
+    table["label"] = y.astype(np.int8)
+    table["split"] = "train"
+    table.loc[val_idx, "split"] = "val"
+    artifact = Artifact(
+        DATASET,
+        "dataset",
+        description="scikit-learn's digits: 8x8 images of handwritten digits, 0 to 16 per pixel",
+        metadata={"rows": len(table), "val_fraction": val_fraction, "classes": 10},
+    )
+    artifact.add(table, "digits")
+    return artifact
+
+
+def _log_artifacts(
+    run: Any, config: Mapping[str, Any], model: Any, data: _Data, best_so_far: float
+) -> float:
+    """Log the model's weights (``model``) and its validation predictions (``predictions``).
+
+    The weights take the alias ``best`` when they beat ``best_so_far``; returns the new best.
+    """
+    import pandas as pd
+
+    from lablens.sdk.artifacts import Artifact
+
+    with np.errstate(all="ignore"):
+        proba = model.predict_proba(data.x_val)
+    predicted = proba.argmax(axis=1)
+    val_acc = float((predicted == data.y_val).mean())
+    facts = {
+        "run": run_name(config),
+        "hidden": list(config["model"]["hidden"]),
+        "optimizer": config["optim"]["name"],
+        "lr": config["optim"]["lr"],
+        "alpha": config["optim"]["alpha"],
+        "epochs": config["epochs"],
+        "val_acc": val_acc,
+    }
+    weights = Artifact(MODEL, "model", description="MLPClassifier weights", metadata=facts)
+    with weights.new_file("weights.npz", mode="xb") as f:
+        layers = {f"coef_{i}": c for i, c in enumerate(model.coefs_)}
+        layers.update({f"intercept_{i}": b for i, b in enumerate(model.intercepts_)})
+        np.savez(f, **layers)
+    with weights.new_file("config.json") as f:
+        json.dump(config, f, indent=2)
+    best = val_acc > best_so_far
+    run.log_artifact(weights, aliases=["best"] if best else None, tags=[config["optim"]["name"]])
+
+    table = pd.DataFrame({"label": data.y_val, "predicted": predicted,
+                          "confidence": proba.max(axis=1), "correct": predicted == data.y_val})
+    for digit in range(proba.shape[1]):
+        table[f"p_{digit}"] = proba[:, digit]
+    predictions = Artifact(
+        PREDICTIONS,
+        "predictions",
+        description="the model's predictions on the validation set, with class probabilities",
+        metadata={"run": run_name(config), "rows": len(table), "accuracy": val_acc},
+    )
+    predictions.add(table, "predictions")
+    run.log_artifact(predictions)
+    return max(val_acc, best_so_far)
+
+
+def _best_logged(host: str, api_key: str | None, project: str) -> float:
+    """The validation accuracy of the model that holds ``best``, or -inf when there is none."""
+    from lablens.api import Api
+    from lablens.errors import NotFound
+
+    api = Api(host=host, api_key=api_key)
+    try:
+        return float(api.artifact(f"{project}/{MODEL}:best").metadata.get("val_acc", -math.inf))
+    except NotFound:
+        return -math.inf
 
 
 def build_demo(
@@ -210,6 +310,14 @@ def build_demo(
     optimizer, ``shallow``/``deep`` (and ``bad-setting``), grouped by architecture (``h64x32``)
     and has job type ``train``. The run at lr=2 with plain SGD diverges and ends ``CRASHED``.
     20 runs of 100 epochs take 20 to 30 seconds on two idle cores.
+
+    Artifacts: every run uses the ``dataset`` artifact ``digits`` (one table of pixels, labels
+    and split; the same ``v0`` for all), and each run that finishes logs its weights as a
+    version of the ``model`` artifact ``mlp`` (``weights.npz`` with the layers' coefficients and
+    intercepts, ``config.json``; metadata with the hyperparameters and ``val_acc``; the alias
+    ``best`` moves to the most accurate) and its validation predictions as a version of the
+    ``predictions`` artifact ``val-predictions`` (a table: label, predicted, confidence,
+    correct, and a probability per class).
 
     Args:
         host: the server's address, e.g. ``http://127.0.0.1:8123``.
@@ -236,6 +344,8 @@ def build_demo(
     data = _load_digits()
     configs = [c for c in demo_configs(runs, epochs) if run_name(c) not in skip]
     ids: list[str] = []
+    dataset = _dataset_artifact()
+    best = _best_logged(host, api_key, project) if configs else -math.inf
     # The console copy would only capture the progress bar; system metrics are of no interest
     # for runs that last a second.
     settings = {"console": False, "system_interval": 0}
@@ -260,7 +370,9 @@ def build_demo(
                     settings=settings,
                 ) as run:
                     ids.append(run.id)
-                    _train(run, config, data)
+                    run.use_artifact(dataset)
+                    model = _train(run, config, data)
+                    best = _log_artifacts(run, config, model, data, best)
             except Diverged as exc:
                 if progress:
                     bar.write(f"{name} diverged at epoch {exc.epoch}, as intended: it is CRASHED")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 
+import numpy as np
 import pytest
 
-from lablens.demo import build_demo, demo_configs, run_name
+from lablens.api import Api
+from lablens.demo import DATASET, MODEL, PREDICTIONS, build_demo, demo_configs, run_name
 from lablens.transport import Transport
 
 
@@ -61,6 +64,36 @@ def test_build_demo_records_the_grid_as_config(demo):
         assert run["summary"]["best/val_acc"] >= run["summary"]["val/acc"]
 
 
+def test_build_demo_logs_weights_and_predictions_as_artifacts(demo, server):
+    http, entity, project, ids = demo
+    api = Api(host=server.url, api_key=server.api_key)
+    models = list(api.artifacts("model", f"{entity}/{project}/{MODEL}"))
+    assert [m.version for m in models] == ["v2", "v1", "v0"]
+    for run_id, config in zip(ids, demo_configs(3, epochs=4), strict=True):
+        run = api.run(f"{entity}/{project}/{run_id}")
+        logged = {a.type: a for a in run.logged_artifacts()}
+        assert sorted(logged) == ["model", "predictions"]
+        assert [a.name for a in run.used_artifacts()] == [f"{DATASET}:v0"]
+        model = logged["model"]
+        assert model.metadata["run"] == run.name and model.logged_by().id == run_id
+        weights = np.load(io.BytesIO(model.get_entry("weights.npz").read()))
+        hidden = config["model"]["hidden"]
+        assert weights["coef_0"].shape == (64, hidden[0])
+        assert weights[f"coef_{len(hidden)}"].shape == (hidden[-1], 10)
+        predictions = logged["predictions"].get("predictions")
+        assert len(predictions) == 450
+        assert predictions["correct"].mean() == pytest.approx(model.metadata["val_acc"])
+        assert logged["predictions"].metadata["accuracy"] == model.metadata["val_acc"]
+    best = api.artifact(f"{entity}/{project}/{MODEL}:best")
+    assert best.metadata["val_acc"] == max(m.metadata["val_acc"] for m in models)
+    dataset = api.artifact(f"{entity}/{project}/{DATASET}:latest", type="dataset")
+    assert dataset.version == "v0" and dataset.logged_by() is None
+    assert sorted(r.id for r in dataset.used_by()) == sorted(ids)
+    table = dataset.get("digits")
+    assert len(table) == 1797 and (table["split"] == "val").sum() == 450
+    assert api.artifact(f"{entity}/{project}/{PREDICTIONS}:latest").type == "predictions"
+
+
 def test_demo_grid_mixes_in_bad_settings():
     configs = demo_configs(20)
     assert len({run_name(c) for c in configs}) == 20
@@ -77,3 +110,7 @@ def test_build_demo_marks_the_diverging_run_crashed(server, unique):
     assert len(ids) == 8
     assert states.pop(run_name(demo_configs(8)[7])) == "CRASHED"
     assert set(states.values()) == {"FINISHED"}
+    # Only the runs that finished logged weights and predictions; every run used the data.
+    api = Api(host=server.url, api_key=server.api_key)
+    assert len(api.artifacts("model", f"{entity}/{unique}/{MODEL}")) == 7
+    assert len(api.artifact(f"{entity}/{unique}/{DATASET}:v0").used_by()) == 8

@@ -79,6 +79,38 @@ class ArtifactCollections:
 
     db: Database
 
+    def _collection_info(self, cid: int) -> dict[str, Any]:
+        """``{name, kind, type, entity, project}`` of a collection, cached until a collection
+        is renamed or deleted (versions ask for it on every read)."""
+        cache: dict[int, dict[str, Any]] = self.__dict__.setdefault("_collections", {})
+        if cid not in cache:
+            generation = self.__dict__.get("_collections_gen", 0)
+            row = self.db.one(
+                "SELECT c.name, c.kind, t.name AS type, w.username AS entity, p.name AS project"
+                " FROM artifact_collections c JOIN artifact_types t ON t.id = c.type_id"
+                " JOIN projects p ON p.id = c.project_id JOIN workspaces w ON w.id = p.workspace_id"
+                " WHERE c.id = ?", [cid])
+            if row is None:
+                raise NotFound("artifact_collection", str(cid))
+            # Read before a rename committed, it must not be kept after that rename cleared it.
+            if self.__dict__.get("_collections_gen", 0) != generation:
+                return row
+            cache[cid] = row
+        return cache[cid]
+
+    def _forget_collections(self) -> None:
+        self.__dict__["_collections_gen"] = self.__dict__.get("_collections_gen", 0) + 1
+        self.__dict__.setdefault("_collections", {}).clear()
+
+    def _project_for_write(self, workspace: str, project: str) -> int:
+        """The project's id, the project made first if missing (as logging a run does)."""
+        try:
+            return self._project_id(workspace, project)  # type: ignore[attr-defined]
+        except NotFound as exc:
+            if exc.kind != "project":
+                raise
+        return self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
+
     def _type_row(self, pid: int, name: str) -> dict[str, Any] | None:
         return self.db.one("SELECT id, name FROM artifact_types WHERE project_id = ? AND name = ?",
                            [pid, name])
@@ -168,6 +200,7 @@ class ArtifactCollections:
             if sets:
                 con.execute(f"UPDATE artifact_collections SET {', '.join(sets)}, updated_at = ?"
                             " WHERE id = ?", [*params, now(), row["id"]])
+                self._forget_collections()
         return self.get_artifact_collection(workspace, project, new_name)
 
     def delete_artifact_collection(self, workspace: str, project: str, name: str) -> None:
@@ -179,6 +212,7 @@ class ArtifactCollections:
             self._delete_versions(con, pks)
             con.execute("DELETE FROM artifact_aliases WHERE collection_id = ?", [row["id"]])
             con.execute("DELETE FROM artifact_collections WHERE id = ?", [row["id"]])
+            self._forget_collections()
 
     def _refuse_if_linked(self, pks: Sequence[int], what: str) -> None:
         if not pks:
