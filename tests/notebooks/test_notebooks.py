@@ -16,7 +16,13 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.i
 def demo_env(server) -> dict[str, str]:
     """The kernel's environment: the test server, its key, and demo data in ``digits-mlp``."""
     build_demo(server.url, server.api_key, runs=4, epochs=5, project=DEMO_PROJECT, progress=False)
-    return {**os.environ, "LABLENS_HOST": server.url, "LABLENS_API_KEY": server.api_key}
+    env = {**os.environ, "LABLENS_HOST": server.url, "LABLENS_API_KEY": server.api_key}
+    if env.get("PYTHONPATH"):
+        # The kernel runs in notebooks/: a relative PYTHONPATH (PYTHONPATH=src) must keep
+        # naming the sources under test, not whatever lablens is installed.
+        parts = env["PYTHONPATH"].split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in parts if p)
+    return env
 
 
 def test_there_are_notebooks():

@@ -382,6 +382,9 @@ class Api(ApiArtifacts):
             return self.project(f"{found.entity}/{found.project}")
         if found.kind == "run":
             return self.run(f"{found.entity}/{found.project}/{found.id}")
+        if found.kind == "artifact":
+            raise UsageError(f"{path!r} is an artifact path: use api.artifact("
+                             "'entity/project/name:version')")
         raise UsageError(f"{path!r} is a {found.kind} path: lablens has no {found.kind}s yet")
 
     # -- users ----------------------------------------------------------------------------
