@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 import uuid
 from pathlib import Path
 
@@ -311,6 +312,23 @@ def test_a_blob_whose_bytes_do_not_match_its_digest_is_refused(server, unique, a
     assert r.status_code == 201 and r.json() == {"digest": digest, "size": 14, "stored": True}
     r = api.client.session.put(server.url + f"{base}/blobs/{digest}", data=b"the whole file")
     assert r.status_code == 200 and not r.json()["stored"]
+
+
+def test_an_upload_cut_off_mid_body_leaves_no_blob(server, unique, api):
+    content = b"x" * 100_000
+    digest = hashlib.sha256(content).hexdigest()
+    host, port = server.url.removeprefix("http://").split(":")
+    path = f"/api/v1/projects/{api.default_entity}/{unique}/blobs/{digest}"
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer"
+                     f" {server.api_key}\r\nContent-Length: {len(content)}\r\n\r\n".encode())
+        sock.sendall(content[:30_000])  # and the connection drops
+    api.flush()
+    assert api.viewer.username  # the server goes on
+    assert digest not in blobs(server)
+    assert not list((server.data_dir / "blobs" / digest[:2]).glob("*"))
+    assert api.client.post_json(path.rsplit("/", 1)[0] + "/missing",
+                                {"digests": [digest]}) == {"missing": [digest]}
 
 
 def test_a_commit_naming_a_blob_never_uploaded_is_refused(server, unique, api):

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from lablens.server.auth import can_read_project, can_write, current_user, store_of
 from lablens.server.problems import Problem
@@ -111,8 +112,13 @@ async def put_blob(ws: str, project: str, digest: str, request: Request, respons
     store = store_of(request)
     can_write(store, user, ws)
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
-        async for chunk in request.stream():
-            spool.write(chunk)
+        try:
+            async for chunk in request.stream():
+                spool.write(chunk)
+        except ClientDisconnect:
+            # Nothing of a cut upload is kept; the client sends it again.
+            raise Problem(400, "bad_request", f"the upload of {digest} was cut short",
+                          field="body") from None
         spool.seek(0)
         stored = await run_in_threadpool(store.put_blob, digest, spool)
     response.status_code = 201 if stored["stored"] else 200
