@@ -5,6 +5,8 @@ import { STYLE } from "./common";
 /** The synced traits; names match widgets/explorer.py's ActionLog. */
 export interface Model {
   entries: string[];
+  code: string;
+  error: string;
 }
 
 interface AnyModel {
