@@ -8,7 +8,7 @@ import ipywidgets as w
 import pandas as pd
 import traitlets as t
 
-from lablens.widgets._base import LablensWidget, Recorder, check_kwargs, make_api
+from lablens.widgets._base import LablensWidget, Recorder, call_source, check_kwargs, make_api
 from lablens.widgets.metric_chart import MetricChart
 from lablens.widgets.run_table import RunTable
 from lablens.widgets.workspace_tree import WorkspaceTree
@@ -111,10 +111,14 @@ class Explorer(w.VBox, Recorder):
             self.table.selected = [path]
 
     def _rows_selected(self, change: dict[str, Any]) -> None:
-        if not self.chart.keys:
-            summary = self.table._fields.get("summary", {})
-            numeric = [k for k, typ in summary.items() if typ in ("number", "integer")]
-            self.chart.keys = numeric[:_CHART_KEYS]
+        if not self.chart.keys and change["new"]:
+            # The metrics the first selected run logged (summary keys may be set, not logged).
+            first = change["new"][0]
+            run = self._api.run(first)
+            self._logged(f"run = {call_source('api.run', first)}")
+            logged = sorted(run.history_keys)
+            preferred = [k for k in logged if "loss" in k] or logged
+            self.chart.keys = preferred[:_CHART_KEYS]
         self.chart.runs = list(change["new"])
 
     @property
