@@ -1,4 +1,4 @@
-"""JupyterLab on loopback driven by Debian's chromium (Playwright), for browser tests and benchmarks.
+"""JupyterLab on loopback driven by Debian's chromium (Playwright), for browser tests and benches.
 
 Playwright never downloads a browser here: it launches ``/usr/bin/chromium``.
 """
