@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from lablens.api._attrs import Attrs, html_table
 from lablens.api.paging import Paginator
-from lablens.api.paths import quote_segment
+from lablens.api.paths import project_route, quote_segment
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
@@ -92,6 +92,28 @@ class Project(Attrs):
             ...     print(run.name, run.url)
         """
         return self._api.runs(self.path, filters=filters, order=order, per_page=per_page)
+
+    def fields(self) -> dict[str, dict[str, str]]:
+        """The config and summary keys logged in this project, with their types.
+
+        Returns:
+            ``{"config": {key: type}, "summary": {key: type}}``, nested keys dotted, each type
+            one of ``integer number string bool json`` (``json`` for lists, objects and keys
+            seen with mixed types). These are the ``config.<key>`` and ``summary.<key>`` that
+            filters, orders and ``Runs.to_pandas()`` columns take.
+
+        Raises:
+            ProjectNotFound: the project does not exist.
+
+        Example:
+            >>> api.project("alice/mnist").fields()["config"]
+            {'lr': 'number', 'model.hidden': 'json'}
+        """
+        data = self._api.client.get_json(f"{project_route(self.entity, self.name)}/fields")
+        return {
+            "config": dict(data.get("config") or {}),
+            "summary": dict(data.get("summary") or {}),
+        }
 
     def __repr__(self) -> str:
         return f"<Project {self.path}>"

@@ -129,8 +129,14 @@ class Store(abc.ABC):
     def runs_table(
         self, workspace: str, project: str, *, filters: Mapping[str, Any] | None = None,
         order: str | None = None, columns: Sequence[str] | None = None,
+        offset: int = 0, limit: int | None = None,
     ) -> pa.Table:
-        """Every matching run as one row, config and summary flattened into columns."""
+        """Every matching run as one row, config and summary flattened into columns.
+
+        ``offset``/``limit`` cut one page out of the ordered rows (a table view jumps to any row,
+        which a keyset cursor cannot do); the schema metadata ``total`` holds the number of
+        matching runs either way.
+        """
 
     # -- metric points --------------------------------------------------------------------
     @abc.abstractmethod

@@ -351,7 +351,10 @@ class Runs:
 
     def runs_table(self, workspace: str, project: str, *,
                    filters: Mapping[str, Any] | None = None, order: str | None = None,
-                   columns: Sequence[str] | None = None) -> pa.Table:
+                   columns: Sequence[str] | None = None, offset: int = 0,
+                   limit: int | None = None) -> pa.Table:
+        if offset < 0 or (limit is not None and limit < 0):
+            raise InvalidInput("offset and limit must not be negative", field="limit")
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         fields = self.project_fields(workspace, project)  # type: ignore[attr-defined]
         where, params = compile_filters(filters, alias="r")
@@ -383,6 +386,21 @@ class Runs:
         inner = ", ".join(["r.*", *structs])
         sql = (f"SELECT {', '.join(select)} FROM (SELECT {inner} FROM runs r"
                f" WHERE r.project_id = ? AND ({where})) r ORDER BY {order_by_sql(terms)}")
+        page: list[Any] = []
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            page = [int(limit), int(offset)]
+        elif offset:
+            sql += " OFFSET ?"
+            page = [int(offset)]
         # The JSON-typed (mixed) columns go out as text, which every Arrow reader can take.
-        table = self.db.reader().sql(sql, params=[pid, *params]).to_arrow_table()
-        return table
+        table = self.db.reader().sql(sql, params=[pid, *params, *page]).to_arrow_table()
+        if limit is None and not offset:
+            total = table.num_rows
+        else:
+            total = self.db.one(
+                f"SELECT count(*) AS n FROM runs r WHERE r.project_id = ? AND ({where})",
+                [pid, *params])["n"]
+        meta = dict(table.schema.metadata or {})
+        meta[b"total"] = str(total).encode()
+        return table.replace_schema_metadata(meta)
