@@ -39,7 +39,7 @@ $(CHROMIUM):
 
 # Trains ~20 small models into $(DEMO_DATA), starts its server, opens the quickstart notebook.
 # HEADLESS=1 executes the notebook instead of opening JupyterLab, and exits.
-demo: $(STAMP)
+demo: $(STAMP) $(JS_BUNDLES)
 	$(PY) -m lablens demo --data $(DEMO_DATA) $(if $(HEADLESS),--headless,)
 
 test: $(STAMP) $(JS_BUNDLES) $(CHROMIUM)
@@ -51,7 +51,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
-bench: $(STAMP)
+bench: $(STAMP) $(JS_BUNDLES) $(CHROMIUM)
 	@for f in benchmarks/[a-z]*.py; do $(PY) -m benchmarks.$$(basename $$f .py) || exit 1; done
 
 clean:
