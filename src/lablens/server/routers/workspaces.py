@@ -88,7 +88,8 @@ def update_project(ws: str, project: str, body: ProjectChanges, request: Request
     store = store_of(request)
     changes = body.model_dump(exclude_unset=True)
     can_read_project(store, user, ws, project)
-    if "visibility" in changes:
+    current = store.get_project(ws, project)["visibility"]
+    if str(changes.get("visibility") or current).upper() != current:
         can_own(store, user, ws, "change a project's visibility", project)
     else:
         can_write(store, user, ws)
