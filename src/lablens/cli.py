@@ -75,8 +75,10 @@ def _key(args: argparse.Namespace) -> int:
         print(f"lablens: no user {args.user!r}", file=sys.stderr)
         return 1
     if args.action == "list":
+        from urllib.parse import quote
+
         route = ("/api/v1/viewer/api_keys" if user.is_self
-                 else f"/api/v1/users/{user.username}/api_keys")
+                 else f"/api/v1/users/{quote(user.username, safe='')}/api_keys")
         for item in api.client.get_json(route)["items"]:
             print(f"{item['id']}\t{item['created_at']}\t{item.get('name') or ''}")
     elif args.action == "create":

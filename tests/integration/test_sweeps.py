@@ -10,7 +10,7 @@ import pytest
 
 import lablens
 from lablens.api import Sweep
-from lablens.errors import BadRequest, SweepNotFound, UsageError
+from lablens.errors import BadRequest, Conflict, SweepNotFound, UsageError
 
 QUIET = {"console": False, "system_interval": 0, "flush_timeout": 20}
 GRID = {
@@ -151,6 +151,8 @@ def test_random_sweep_stops_at_count_and_can_be_paused(api, server, project_path
                          api_key=server.api_key) == 0
     assert sweep.resume().state == "RUNNING"
     assert sweep.cancel().state == "CANCELED"
+    with pytest.raises(Conflict):
+        sweep.resume()
 
 
 def test_bad_sweep_configs_name_the_bad_part(api, server, project_path):
@@ -172,3 +174,26 @@ def test_bad_sweep_configs_name_the_bad_part(api, server, project_path):
         api.sweep(f"{project_path}/nosweep1")
     with pytest.raises(UsageError):
         lablens.agent(f"{project_path}/x", None, host=server.url, api_key=server.api_key)
+
+
+def test_concurrent_claims_never_hand_out_a_trial_twice(api, server, project_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lablens.transport import Transport
+
+    sweep_id = lablens.sweep({"method": "grid", "parameters": {"i": {"min": 1, "max": 20}}},
+                             *project_path.split("/"), host=server.url, api_key=server.api_key)
+    route = f"/api/v1/projects/{sweep_id.rsplit('/', 1)[0]}/sweeps/" \
+            f"{sweep_id.rsplit('/', 1)[1]}/claim"
+
+    def claim_all(_: int) -> list[int]:
+        http, got = Transport(server.url, server.api_key), []
+        while (trial := http.post_json(route, {})["trial"]) is not None:
+            got.append(trial["params"]["i"])
+        return got
+
+    with ThreadPoolExecutor(8) as pool:
+        claimed = [i for got in pool.map(claim_all, range(8)) for i in got]
+    assert sorted(claimed) == list(range(1, 21))
+    runs = api.sweep(sweep_id).runs
+    assert sorted(r.config["i"] for r in runs) == list(range(1, 21))

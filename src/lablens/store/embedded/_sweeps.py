@@ -10,7 +10,7 @@ from lablens.store import _json
 from lablens.store import sweeps as sweep_config
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._runs import new_run_id
-from lablens.store.errors import InvalidInput, NotFound
+from lablens.store.errors import Conflict, InvalidInput, NotFound
 from lablens.store.ordering import decode_cursor, encode_cursor
 
 SWEEP_STATES = ("RUNNING", "PAUSED", "CANCELED")
@@ -106,6 +106,11 @@ class Sweeps:
             if state not in SWEEP_STATES:
                 raise InvalidInput(f"state must be one of {', '.join(SWEEP_STATES)}",
                                    field="state")
+            current = self.db.one("SELECT state FROM sweeps WHERE project_id = ? AND id = ?",
+                                  [pid, sweep_id])["state"]
+            if current == "CANCELED" and state != "CANCELED":
+                raise Conflict(f"sweep {workspace}/{project}/{sweep_id} is canceled for good;"
+                               " make a new one")
             sets.append("state = ?")
             params.append(state)
         for field in ("name", "description"):
