@@ -29,7 +29,10 @@ from lablens.errors import (  # noqa: E402
     NotFound,
     PermissionDenied,
     ProjectNotFound,
+    ReportNotFound,
     RunNotFound,
+    SweepNotFound,
+    TeamNotFound,
     Unauthorized,
     UsageError,
     UserNotFound,
@@ -38,11 +41,12 @@ from lablens.errors import (  # noqa: E402
 
 if TYPE_CHECKING:
     from lablens.api import Api
-    from lablens.sdk import finish, init
+    from lablens.sdk import agent, finish, init, sweep
 
 # Loaded on first use: the server and the CLI import this package too, and need neither pandas
 # (through the Api) nor the SDK's threads.
-_LAZY = {"Api": "lablens.api", "init": "lablens.sdk", "finish": "lablens.sdk"}
+_LAZY = {"Api": "lablens.api", "init": "lablens.sdk", "finish": "lablens.sdk",
+         "sweep": "lablens.sdk", "agent": "lablens.sdk"}
 
 
 def __getattr__(name: str) -> Any:
@@ -67,12 +71,17 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "ProjectNotFound",
+    "ReportNotFound",
     "RunNotFound",
+    "SweepNotFound",
+    "TeamNotFound",
     "Unauthorized",
     "UsageError",
     "UserNotFound",
     "WorkspaceNotFound",
     "__version__",
+    "agent",
     "finish",
     "init",
+    "sweep",
 ]

@@ -13,7 +13,10 @@ same classes::
     │   │   ├── ProjectNotFound
     │   │   ├── RunNotFound
     │   │   ├── FileNotFound
-    │   │   └── UserNotFound
+    │   │   ├── UserNotFound
+    │   │   ├── TeamNotFound
+    │   │   ├── SweepNotFound
+    │   │   └── ReportNotFound
     │   └── Conflict
     ├── ConnectionFailed    server unreachable or timed out, after retries
     └── UsageError          a call the client rejects before sending it (a bad path, a bad value)
@@ -112,6 +115,18 @@ class FileNotFound(NotFound):
 
 class UserNotFound(NotFound):
     """No user with that username."""
+
+
+class TeamNotFound(NotFound):
+    """No team of that name (or you are not one of its members)."""
+
+
+class SweepNotFound(NotFound):
+    """No sweep at that path."""
+
+
+class ReportNotFound(NotFound):
+    """No report at that path."""
 
 
 class Conflict(ApiError):

@@ -32,6 +32,9 @@ _BY_CODE: dict[str, type[E.ApiError]] = {
     "run_not_found": E.RunNotFound,
     "file_not_found": E.FileNotFound,
     "user_not_found": E.UserNotFound,
+    "team_not_found": E.TeamNotFound,
+    "sweep_not_found": E.SweepNotFound,
+    "report_not_found": E.ReportNotFound,
     "conflict": E.Conflict,
 }
 _BY_STATUS: dict[int, type[E.ApiError]] = {

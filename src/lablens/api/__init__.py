@@ -1,28 +1,38 @@
-"""The ``Api`` client and the resources it returns (workspaces, projects, runs, files, users)."""
+"""The ``Api`` client and the resources it returns (workspaces, projects, runs, files, users,
+teams, sweeps, reports)."""
 
 from lablens.api.api import Api
 from lablens.api.files import File, Files
 from lablens.api.history import HistoryScan
 from lablens.api.paging import Paginator
 from lablens.api.projects import Project, Projects
+from lablens.api.reports import BetaReport, Reports
 from lablens.api.run_fields import Profile, RunState, Summary
 from lablens.api.runs import Run, Runs
+from lablens.api.sweeps import Sweep, Sweeps
+from lablens.api.teams import Member, Team
 from lablens.api.users import User
 from lablens.api.workspaces import Workspace
 
 __all__ = [
     "Api",
+    "BetaReport",
     "File",
     "Files",
     "HistoryScan",
+    "Member",
     "Paginator",
     "Profile",
     "Project",
     "Projects",
+    "Reports",
     "Run",
     "RunState",
     "Runs",
     "Summary",
+    "Sweep",
+    "Sweeps",
+    "Team",
     "User",
     "Workspace",
 ]

@@ -24,6 +24,7 @@ from lablens.transport import decode_floats
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
+    from lablens.api.sweeps import Sweep
 
 __all__ = ["Run", "Runs"]
 
@@ -127,6 +128,24 @@ class Run(RunHistory, RunFiles, Attrs):
     def url(self) -> str:
         """The run's address in a browser: ``{host}/{entity}/{project}/runs/{id}``."""
         return f"{self._api.host}/{self.entity}/{self.project}/runs/{self.id}"
+
+    @property
+    def sweep(self) -> Sweep | None:
+        """The sweep that made this run (W&B's ``run.sweep``), or ``None``; read when first
+        asked."""
+        sweep_id = self._attrs.get("sweep")
+        if not sweep_id:
+            return None
+        cached = self.__dict__.get("_sweep")
+        if cached is None or cached.id != sweep_id:
+            cached = self._api.sweep(f"{self.entity}/{self.project}/{sweep_id}")
+            self.__dict__["_sweep"] = cached
+        return cached
+
+    @property
+    def sweep_id(self) -> str | None:
+        """The id of the sweep that made this run, or ``None``."""
+        return self._attrs.get("sweep")
 
     # -- SwanLab and W&B names for the same thing -----------------------------------------
 

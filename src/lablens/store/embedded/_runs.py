@@ -176,19 +176,29 @@ class Runs:
             else:
                 if resume == "must":
                     raise NotFound("run", f"{workspace}/{project}/{run_id}")
-                flat = _json.flatten(config)
-                con.execute(
-                    "INSERT INTO runs (project_id, id, name, notes, state, group_name, job_type,"
-                    " tags, created_at, heartbeat_at, username, host, config, config_flat,"
-                    " summary, metadata, requirements, conda)"
-                    " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?)",
-                    [pid, run_id, data.get("name") or run_id, data.get("notes"),
-                     data.get("group"), data.get("job_type"), tags, t, t, username,
-                     data.get("host"), _json.dumps(config), _json.dumps(flat),
-                     _json.dumps(metadata), data.get("requirements"), data.get("conda")])
-                self._record_fields(con, pid, "config", flat)
-                con.execute("UPDATE projects SET updated_at = ? WHERE id = ?", [t, pid])
+                self._insert_run(con, pid, run_id, data, config=config, metadata=metadata,
+                                 tags=tags, username=username, t=t)
         return self.get_run(workspace, project, run_id), not existing
+
+    def _insert_run(self, con: Any, pid: int, run_id: str, data: Mapping[str, Any], *,
+                    config: dict[str, Any], metadata: dict[str, Any], tags: list[str],
+                    username: str, t: Any, sweep: str | None = None) -> int:
+        """Insert a new RUNNING run inside the caller's transaction; returns its pk."""
+        flat = _json.flatten(config)
+        pk = con.execute(
+            "INSERT INTO runs (project_id, id, name, notes, state, group_name, job_type,"
+            " tags, created_at, heartbeat_at, username, host, config, config_flat,"
+            " summary, metadata, requirements, conda, sweep)"
+            " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)"
+            " RETURNING pk",
+            [pid, run_id, data.get("name") or run_id, data.get("notes"),
+             data.get("group"), data.get("job_type"), tags, t, t, username,
+             data.get("host"), _json.dumps(config), _json.dumps(flat),
+             _json.dumps(metadata), data.get("requirements"), data.get("conda"), sweep],
+        ).fetchone()[0]
+        self._record_fields(con, pid, "config", flat)
+        con.execute("UPDATE projects SET updated_at = ? WHERE id = ?", [t, pid])
+        return pk
 
     def insert_runs(self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]],
                     *, username: str) -> int:

@@ -8,10 +8,12 @@ from lablens.store.base import Store
 from lablens.store.embedded._accounts import Accounts
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._points import Points
+from lablens.store.embedded._reports import Reports
 from lablens.store.embedded._runs import Runs
+from lablens.store.embedded._sweeps import Sweeps
 
 
-class EmbeddedStore(Accounts, Runs, Points, Store):
+class EmbeddedStore(Accounts, Runs, Points, Sweeps, Reports, Store):
     """The default store: ``DATA/lablens.duckdb`` and content-addressed ``DATA/blobs/``.
 
     The server that opens it is its single writer; nothing else opens the file meanwhile.
