@@ -5,32 +5,54 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DATA ?= demo-data
 HEADLESS ?=
+STATIC := src/lablens/static
+JS_DEPS := js/node_modules/.package-lock.json
+JS_BUNDLES := $(STATIC)/run_table.js $(STATIC)/workspace_tree.js $(STATIC)/action_log.js
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install demo test lint bench clean
+.PHONY: install js demo test lint bench clean
 
+# The JS is built here (below), so the editable install skips the build hook's own build.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	LABLENS_SKIP_JS_BUILD=1 $(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# Node and npm come from Debian when missing (a fresh machine); the widgets' packages from
+# js/package-lock.json.
+$(JS_DEPS): js/package.json js/package-lock.json
+	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	cd js && npm ci --no-audit --no-fund
+	touch $(JS_DEPS)
+
+$(JS_BUNDLES) &: $(JS_DEPS) $(wildcard js/src/*.ts) js/build.mjs
+	cd js && npm run build
+
+js: $(JS_BUNDLES)
+
+# The browser tests drive Debian's chromium; Playwright never downloads a browser here.
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium
+
 # Trains ~20 small models into $(DEMO_DATA), starts its server, opens the quickstart notebook.
 # HEADLESS=1 executes the notebook instead of opening JupyterLab, and exits.
-demo: $(STAMP)
+demo: $(STAMP) $(JS_BUNDLES)
 	$(PY) -m lablens demo --data $(DEMO_DATA) $(if $(HEADLESS),--headless,)
 
-test: $(STAMP)
+test: $(STAMP) $(JS_BUNDLES) $(CHROMIUM)
 	$(VENV)/bin/ruff check src tests benchmarks
+	cd js && npx tsc --noEmit -p . && npx vitest run
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
-bench: $(STAMP)
+bench: $(STAMP) $(JS_BUNDLES) $(CHROMIUM)
 	@for f in benchmarks/[a-z]*.py; do $(PY) -m benchmarks.$$(basename $$f .py) || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(DEMO_DATA) .pytest_cache
+	rm -rf $(VENV) $(DEMO_DATA) .pytest_cache js/node_modules $(STATIC) test-output

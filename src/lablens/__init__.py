@@ -30,7 +30,10 @@ from lablens.errors import (  # noqa: E402
     NotFound,
     PermissionDenied,
     ProjectNotFound,
+    ReportNotFound,
     RunNotFound,
+    SweepNotFound,
+    TeamNotFound,
     Unauthorized,
     UsageError,
     UserNotFound,
@@ -39,7 +42,7 @@ from lablens.errors import (  # noqa: E402
 
 if TYPE_CHECKING:
     from lablens.api import Api
-    from lablens.sdk import finish, init
+    from lablens.sdk import agent, finish, init, sweep
     from lablens.sdk.artifacts import Artifact
 
 # Loaded on first use: the server and the CLI import this package too, and need neither pandas
@@ -49,6 +52,8 @@ _LAZY = {
     "Artifact": "lablens.sdk.artifacts",
     "init": "lablens.sdk",
     "finish": "lablens.sdk",
+    "sweep": "lablens.sdk",
+    "agent": "lablens.sdk",
 }
 
 
@@ -76,12 +81,17 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "ProjectNotFound",
+    "ReportNotFound",
     "RunNotFound",
+    "SweepNotFound",
+    "TeamNotFound",
     "Unauthorized",
     "UsageError",
     "UserNotFound",
     "WorkspaceNotFound",
     "__version__",
+    "agent",
     "finish",
     "init",
+    "sweep",
 ]

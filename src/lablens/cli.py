@@ -1,4 +1,4 @@
-"""The ``lablens`` command: ``server``, ``login``, ``demo``."""
+"""The ``lablens`` command: ``server``, ``login``, ``user``, ``key``, ``demo``."""
 
 from __future__ import annotations
 
@@ -20,10 +20,72 @@ def _login(args: argparse.Namespace) -> int:
     from lablens.transport import Transport
 
     host = _settings.resolve_host(args.host)
-    key = args.key or input(f"API key for {host}: ").strip()
+    if args.username:
+        import getpass
+
+        password = args.password or getpass.getpass(f"Password for {args.username} at {host}: ")
+        answer = Transport(host, None).post_json(
+            "/api/v1/login", {"username": args.username, "password": password,
+                              "name": f"lablens login ({_hostname()})"})
+        key = answer["api_key"]
+    else:
+        key = args.key or input(f"API key for {host}: ").strip()
     viewer = Transport(host, key).get_json("/api/v1/viewer")
     _settings.store_credentials(host, key, viewer["username"])
     print(f"Logged in to {host} as {viewer['username']}.")
+    return 0
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def _api(args: argparse.Namespace):
+    from lablens.api import Api
+
+    return Api(host=args.host)
+
+
+def _user(args: argparse.Namespace) -> int:
+    api = _api(args)
+    if args.action == "list":
+        for user in api.users(args.search):
+            flags = " (admin)" if user.is_admin else ""
+            teams = f"  teams: {', '.join(user.teams)}" if user.teams else ""
+            print(f"{user.username}\t{user.email or ''}{flags}{teams}")
+        return 0
+    password = args.password
+    if args.ask_password:
+        import getpass
+
+        password = getpass.getpass(f"Password for {args.username}: ")
+    user = api.create_user(args.email, args.admin, username=args.username, password=password,
+                           name=args.name)
+    print(f"Created user {user.username}. Their first API key (shown only now):")
+    print(user.api_key)
+    return 0
+
+
+def _key(args: argparse.Namespace) -> int:
+    api = _api(args)
+    user = api.user(args.user) if args.user else api.viewer
+    if user is None:
+        print(f"lablens: no user {args.user!r}", file=sys.stderr)
+        return 1
+    if args.action == "list":
+        from urllib.parse import quote
+
+        route = ("/api/v1/viewer/api_keys" if user.is_self
+                 else f"/api/v1/users/{quote(user.username, safe='')}/api_keys")
+        for item in api.client.get_json(route)["items"]:
+            print(f"{item['id']}\t{item['created_at']}\t{item.get('name') or ''}")
+    elif args.action == "create":
+        print(user.generate_api_key(args.name))
+    else:
+        user.delete_api_key(args.id)
+        print(f"Revoked key {args.id} of {user.username}.")
     return 0
 
 
@@ -49,7 +111,39 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("login", help="store an API key for a server")
     p.add_argument("--host", default=None, help="server address (default LABLENS_HOST)")
     p.add_argument("--key", default=None, help="the API key (asked for when missing)")
+    p.add_argument("--username", default=None,
+                   help="sign in with a username (or email) and password instead of a key")
+    p.add_argument("--password", default=None, help="the password (asked for when missing)")
     p.set_defaults(func=_login)
+
+    host_help = "server address (default LABLENS_HOST, else the local server)"
+    p = sub.add_parser("user", help="create and list users (admins)")
+    users = p.add_subparsers(dest="action", required=True)
+    q = users.add_parser("create", help="create a user; prints their first API key")
+    q.add_argument("username", nargs="?", default=None,
+                   help="the username (default: from --email)")
+    q.add_argument("--email", default=None)
+    q.add_argument("--name", default=None, help="display name")
+    q.add_argument("--admin", action="store_true", help="make the user an admin")
+    q.add_argument("--password", default=None, help="a password for lablens login --username")
+    q.add_argument("--ask-password", action="store_true", help="ask for the password")
+    q.add_argument("--host", default=None, help=host_help)
+    q = users.add_parser("list", help="list users")
+    q.add_argument("--search", default=None, help="only usernames or emails containing this")
+    q.add_argument("--host", default=None, help=host_help)
+    p.set_defaults(func=_user)
+
+    p = sub.add_parser("key", help="create, list and revoke API keys")
+    keys = p.add_subparsers(dest="action", required=True)
+    q = keys.add_parser("create", help="make a key; prints it (shown only now)")
+    q.add_argument("--name", default=None, help="what the key is for")
+    q = keys.add_parser("list", help="list keys (ids, never the keys)")
+    q = keys.add_parser("revoke", help="revoke a key at once")
+    q.add_argument("id", help="the key's id (from `lablens key list`) or the key")
+    for q in keys.choices.values():
+        q.add_argument("--user", default=None, help="another user's keys (admins)")
+        q.add_argument("--host", default=None, help=host_help)
+    p.set_defaults(func=_key)
 
     p = sub.add_parser("demo", help="build the demo data by training small models")
     p.add_argument("--data", default=None, help="data dir of the demo server")

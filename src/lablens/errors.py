@@ -14,6 +14,9 @@ same classes::
     │   │   ├── RunNotFound
     │   │   ├── FileNotFound
     │   │   ├── UserNotFound
+    │   │   ├── TeamNotFound
+    │   │   ├── SweepNotFound
+    │   │   ├── ReportNotFound
     │   │   └── ArtifactNotFound   an artifact, collection or type
     │   └── Conflict
     ├── ConnectionFailed    server unreachable or timed out, after retries
@@ -113,6 +116,18 @@ class FileNotFound(NotFound):
 
 class UserNotFound(NotFound):
     """No user with that username."""
+
+
+class TeamNotFound(NotFound):
+    """No team of that name (or you are not one of its members)."""
+
+
+class SweepNotFound(NotFound):
+    """No sweep at that path."""
+
+
+class ReportNotFound(NotFound):
+    """No report at that path."""
 
 
 class ArtifactNotFound(NotFound):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import lablens as swanlab
-from lablens.errors import Unauthorized, UsageError
+from lablens.errors import PermissionDenied, Unauthorized
 
 
 @pytest.fixture
@@ -338,9 +338,11 @@ def test_print_generate_delete_api_key(seed_env):
         swanlab.Api(api_key=new_api_key).viewer  # noqa: B018
 
 
-def test_api_keys_only_for_the_signed_in_user(api, unique):
+def test_api_keys_of_others_only_for_admins(api, server, unique):
     other = api.user().create(username=f"{unique}other")
-    with pytest.raises(UsageError, match="signed-in"):
-        other.api_keys  # noqa: B018
+    assert other.api_keys and len(other.api_keys) == 1  # an admin sees the first key's id
+    as_other = swanlab.Api(host=server.url, api_key=other.api_key)
+    with pytest.raises(PermissionDenied):
+        as_other.user(api.viewer.username).api_keys  # noqa: B018
     assert api.user().is_self is True
     assert api.user(f"{unique}other").is_self is False

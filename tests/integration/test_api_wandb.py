@@ -11,7 +11,14 @@ import pytest
 
 from lablens import Api
 from lablens.api import Project, Run
-from lablens.errors import BadRequest, CommError, RunNotFound, UsageError
+from lablens.errors import (
+    BadRequest,
+    CommError,
+    ReportNotFound,
+    RunNotFound,
+    SweepNotFound,
+    UsageError,
+)
 
 
 @pytest.fixture
@@ -270,9 +277,9 @@ def test_from_path(api, make_run, server):
     assert isinstance(team_project, Project) and team_project.path == project.path
     assert isinstance(run, Run) and run.id == made.id
     assert api.from_path(run.url).id == made.id
-    with pytest.raises(UsageError, match="not built yet|no sweeps"):
+    with pytest.raises(SweepNotFound):
         api.from_path(f"{made.entity}/{made.project}/sweeps/abc")
-    with pytest.raises(UsageError, match="report"):
+    with pytest.raises(ReportNotFound):
         api.from_path(f"{made.entity}/{made.project}/reports/My-Report-Vm11dsdf")
 
 

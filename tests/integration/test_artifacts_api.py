@@ -238,3 +238,29 @@ def test_a_draft_has_no_server_side_until_logged():
         lablens.Artifact("bad name", "dataset")
     with pytest.raises(E.UsageError):
         lablens.Artifact("ok", "bad/type")
+
+
+def test_deleting_a_project_takes_its_artifacts_unless_one_is_linked_elsewhere(
+        api, server, tmp_path):
+    projects = ["del-" + uuid.uuid4().hex[:8] for _ in range(2)]
+    logged = {}
+    for project in projects:
+        with init(project=project, host=server.url, api_key=server.api_key, settings=QUIET,
+                  dir=tmp_path) as run:
+            (tmp_path / "f").write_text(project)
+            artifact = lablens.Artifact("weights", "model")
+            artifact.add_file(tmp_path / "f")
+            logged[project] = run.log_artifact(artifact)
+            run.use_artifact(artifact)
+    kept, gone = projects
+    registry = "reg-" + uuid.uuid4().hex[:6]
+    link = logged[kept].link(f"{registry}/weights")
+    with pytest.raises(E.Conflict, match="linked as"):
+        api.project(f"{api.default_entity}/{kept}").delete()
+    assert api.artifact_exists(logged[kept].qualified_name)
+
+    api.project(f"{api.default_entity}/{gone}").delete()
+    assert not api.artifact_exists(logged[gone].qualified_name)
+    link.delete(delete_aliases=True)
+    api.project(f"{api.default_entity}/{kept}").delete()
+    assert not api.artifact_exists(logged[kept].qualified_name)

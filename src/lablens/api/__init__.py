@@ -1,5 +1,5 @@
 """The ``Api`` client and the resources it returns (workspaces, projects, runs, files, artifacts,
-users)."""
+users, teams, sweeps, reports)."""
 
 from lablens.api.api import Api
 from lablens.api.artifact_collections import (
@@ -14,8 +14,11 @@ from lablens.api.files import File, Files
 from lablens.api.history import HistoryScan
 from lablens.api.paging import Paginator
 from lablens.api.projects import Project, Projects
+from lablens.api.reports import BetaReport, Reports
 from lablens.api.run_fields import Profile, RunState, Summary
 from lablens.api.runs import Run, Runs
+from lablens.api.sweeps import Sweep, Sweeps
+from lablens.api.teams import Member, Team
 from lablens.api.users import User
 from lablens.api.workspaces import Workspace
 
@@ -30,18 +33,24 @@ __all__ = [
     "ArtifactType",
     "ArtifactTypes",
     "Artifacts",
+    "BetaReport",
     "File",
     "Files",
     "HistoryScan",
+    "Member",
     "Paginator",
     "Profile",
     "Project",
     "Projects",
+    "Reports",
     "Run",
     "RunArtifacts",
     "RunState",
     "Runs",
     "Summary",
+    "Sweep",
+    "Sweeps",
+    "Team",
     "User",
     "Workspace",
 ]

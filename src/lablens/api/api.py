@@ -11,10 +11,13 @@ from lablens.api import paths
 from lablens.api._api_artifacts import ApiArtifacts
 from lablens.api.paths import project_route, quote_segment
 from lablens.api.projects import Project, Projects
+from lablens.api.reports import BetaReport, Reports
 from lablens.api.runs import Run, Runs
+from lablens.api.sweeps import Sweep, Sweeps
+from lablens.api.teams import Team
 from lablens.api.users import User
 from lablens.api.workspaces import Workspace
-from lablens.errors import LablensError, UsageError
+from lablens.errors import LablensError, UsageError, UserNotFound
 from lablens.transport import Transport
 
 __all__ = ["Api"]
@@ -359,62 +362,77 @@ class Api(ApiArtifacts):
         data = self._transport.get_json(paths.run_route(entity, project, run_id))
         return Run.from_json(self, data)
 
-    def from_path(self, path: str) -> Project | Run:
-        """The project or run a path names, as W&B's ``from_path``.
+    def from_path(self, path: str) -> Project | Run | Sweep | BetaReport:
+        """The project, run, sweep or report a path names, as W&B's ``from_path``.
 
         Args:
             path: ``project``, ``entity/project``, ``entity/project/run_id``,
-                ``entity/project/runs/run_id``, or such a URL.
+                ``entity/project/runs/run_id``, ``entity/project/sweeps/sweep_id``,
+                ``entity/project/reports/<name>-<id>``, or such a URL.
 
         Returns:
-            A ``Project`` or a ``Run``.
+            A ``Project``, ``Run``, ``Sweep`` or ``BetaReport``.
 
         Raises:
-            UsageError: the path is malformed, or names a sweep or report (not built yet).
+            UsageError: the path is malformed, or names an artifact (not built yet).
             NotFound: the object does not exist.
 
         Example:
             >>> project = api.from_path("alice/mnist")
             >>> run = api.from_path("alice/mnist/runs/3f2a9c1b")
+            >>> sweep = api.from_path("alice/mnist/sweeps/x1y2z3w4")
+            >>> report = api.from_path("alice/mnist/reports/LR-sweep-ab12cd34")
         """
         found = paths.parse_path(path, lambda: self.default_entity)
         if found.kind == "project":
             return self.project(f"{found.entity}/{found.project}")
         if found.kind == "run":
             return self.run(f"{found.entity}/{found.project}/{found.id}")
+        if found.kind == "sweep":
+            return self.sweep(f"{found.entity}/{found.project}/{found.id}")
+        if found.kind == "report":
+            return self.report(path)
         if found.kind == "artifact":
             raise UsageError(f"{path!r} is an artifact path: use api.artifact("
                              "'entity/project/name:version')")
         raise UsageError(f"{path!r} is a {found.kind} path: lablens has no {found.kind}s yet")
 
-    # -- users ----------------------------------------------------------------------------
+    # -- users and teams ------------------------------------------------------------------
 
-    def user(self, username: str | None = None) -> User:
-        """A user: by default the signed-in one (as ``viewer``).
+    def user(
+        self, username_or_email: str | None = None, *, username: str | None = None
+    ) -> User | None:
+        """A user by username or email; by default the signed-in one (as ``viewer``).
 
         Args:
-            username: the user's name; ``None`` for the signed-in user.
+            username_or_email: the user's username or email address (W&B); ``None`` for the
+                signed-in user (SwanLab's ``api.user()``).
+            username: the same, under SwanLab's keyword.
 
         Returns:
-            The ``User``.
-
-        Raises:
-            UserNotFound: there is no such user.
+            The ``User``, or ``None`` when there is no such user (as W&B's ``user()``). For
+            another user, the email and the teams you do not share are not shown.
 
         Example:
             >>> me = api.user()
             >>> me.username, me.is_self, me.teams, me.api_keys
+            >>> api.user("bob@example.com")
         """
-        if username is None or username == self.viewer.username:
+        name = username_or_email or username
+        if name is None or name == self.viewer.username:
             return self.viewer
-        data = self._transport.get_json(f"/api/v1/users/{quote_segment(username)}")
+        try:
+            data = self._transport.get_json(f"/api/v1/users/{quote_segment(name)}")
+        except UserNotFound:
+            return None
         return User.from_json(self, data)
 
     def users(self, username_or_email: str | None = None) -> list[User]:
-        """Every user of the server (administrators only).
+        """Every user of the server, or those whose username or email contains the text given
+        (administrators only).
 
         Args:
-            username_or_email: only users whose name or email contains this text.
+            username_or_email: only users whose username or email contains this text.
 
         Returns:
             A list of ``User``.
@@ -425,6 +443,7 @@ class Api(ApiArtifacts):
         Example:
             >>> for user in api.users():
             ...     print(user.username, user.is_self, user.teams)
+            >>> api.users("@example.com")
         """
         params: dict[str, Any] = {}
         if username_or_email:
@@ -438,3 +457,217 @@ class Api(ApiArtifacts):
             if not cursor or not items:
                 return found
             params["cursor"] = cursor
+
+    def create_user(
+        self,
+        email: str | None = None,
+        admin: bool = False,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        name: str | None = None,
+    ) -> User:
+        """Create a user (administrators only), as W&B's ``create_user(email, admin)``.
+
+        Args:
+            email: the user's email address; the username is the part before the ``@`` (made
+                unique) unless ``username`` is given.
+            admin: make the user an administrator of the server.
+            username: the new user's username.
+            password: lets the user sign in with ``lablens login --username``.
+            name: the display name.
+
+        Returns:
+            The new ``User``; ``user.api_key`` holds its first API key, shown only now.
+
+        Raises:
+            PermissionDenied: the signed-in user is not an administrator.
+            Conflict: the username is taken.
+            UsageError: neither ``email`` nor ``username`` is given.
+
+        Example:
+            >>> bob = api.create_user("bob@example.com")
+            >>> bob.username, bob.api_key
+        """
+        if not email and not username:
+            raise UsageError("create_user() needs an email or a username")
+        body = {"username": username, "email": email, "is_admin": bool(admin),
+                "password": password, "name": name}
+        data = self._transport.post_json("/api/v1/users", {k: v for k, v in body.items()
+                                                           if v is not None})
+        return User.from_json(self, data, is_self=False)
+
+    def create_team(self, team: str, admin_username: str | None = None) -> Team:
+        """Create a team: a shared workspace whose members log runs into its projects.
+
+        Args:
+            team: the team's name, unique among users and teams.
+            admin_username: the team's first OWNER; by default you. Naming someone else needs
+                an administrator.
+
+        Returns:
+            The new ``Team``.
+
+        Raises:
+            Conflict: the name is taken by a user or a team.
+            PermissionDenied: ``admin_username`` is someone else and you are not an admin.
+
+        Example:
+            >>> team = api.create_team("vision")
+            >>> team.invite("bob")
+        """
+        body: dict[str, Any] = {"name": team}
+        if admin_username:
+            body["admin_username"] = admin_username
+        return Team.from_json(self, self._transport.post_json("/api/v1/teams", body))
+
+    def team(self, team: str) -> Team:
+        """A team with its members (visible to its members and to admins).
+
+        Args:
+            team: the team's name.
+
+        Returns:
+            The ``Team``.
+
+        Raises:
+            TeamNotFound: there is no such team, or you are not one of its members.
+
+        Example:
+            >>> [(m.username, m.role) for m in api.team("vision").members]
+        """
+        name = paths.parse_workspace(team)
+        return Team.from_json(self, self._transport.get_json(
+            f"/api/v1/teams/{quote_segment(name)}"))
+
+    # -- sweeps ---------------------------------------------------------------------------
+
+    def sweep(self, path: str = "") -> Sweep:
+        """A sweep, by ``entity/project/sweep_id``.
+
+        Args:
+            path: ``entity/project/sweep_id`` (also ``entity/project/sweeps/sweep_id`` or a
+                sweep URL); ``project/sweep_id`` with a default entity; ``sweep_id`` with
+                default entity and project (``overrides``).
+
+        Returns:
+            The ``Sweep``.
+
+        Raises:
+            UsageError: the path is malformed.
+            SweepNotFound: there is no such sweep.
+
+        Example:
+            >>> sweep = api.sweep("alice/mnist/x1y2z3w4")
+            >>> sweep.state, len(sweep.runs), sweep.best_run()
+        """
+        entity, project, sweep_id = paths.parse_sweep_path(
+            path, lambda: self.default_entity, self._default_project
+        )
+        data = self._transport.get_json(
+            f"{project_route(entity, project)}/sweeps/{quote_segment(sweep_id)}")
+        return Sweep.from_json(self, data)
+
+    def sweeps(self, path: str | None = None, per_page: int = 50) -> Sweeps:
+        """The sweeps of a project, newest first (as ``project.sweeps()``).
+
+        Args:
+            path: ``entity/project``, or a project with the default entity.
+            per_page: sweeps per request.
+
+        Returns:
+            A lazy ``Sweeps`` collection.
+
+        Example:
+            >>> [s.id for s in api.sweeps("alice/mnist")]
+        """
+        ws, proj = paths.parse_project_path(
+            path, lambda: self.default_entity, self._default_project)
+        return Sweeps(self, ws, proj, per_page=per_page)
+
+    # -- reports --------------------------------------------------------------------------
+
+    def reports(self, path: str = "", name: str | None = None, per_page: int = 50) -> Reports:
+        """The reports of a project, newest first.
+
+        Args:
+            path: ``entity/project``, or a project with the default entity.
+            name: only reports with this name, title or id.
+            per_page: reports per request.
+
+        Returns:
+            A lazy ``Reports`` collection of ``BetaReport``.
+
+        Example:
+            >>> for report in api.reports("alice/mnist"):
+            ...     print(report.display_name, report.updated_at, report.url)
+        """
+        ws, proj = paths.parse_project_path(
+            path or None, lambda: self.default_entity, self._default_project)
+        return Reports(self, ws, proj, name=name, per_page=per_page)
+
+    def report(self, path: str) -> BetaReport:
+        """One report, by ``entity/project/reports/<name>-<id>`` (or its URL).
+
+        Raises:
+            ReportNotFound: there is no such report.
+
+        Example:
+            >>> report = api.report("alice/mnist/reports/LR-sweep-ab12cd34")
+        """
+        entity, project, report_id = paths.parse_report_path(path, lambda: self.default_entity)
+        data = self._transport.get_json(
+            f"{project_route(entity, project)}/reports/{quote_segment(report_id)}")
+        return BetaReport.from_json(self, data)
+
+    def create_report(
+        self,
+        path: str,
+        title: str,
+        *,
+        description: str | None = None,
+        runsets: list[dict[str, Any]] | None = None,
+        panels: list[dict[str, Any]] | None = None,
+        spec: dict[str, Any] | None = None,
+    ) -> BetaReport:
+        """Save a report: run sets (filters) and panels (chart settings) under a title.
+
+        This is the call the explorer makes to save its view (``Explorer.save_report``): it
+        passes its whole state as ``spec``, and re-opens a report from ``report.spec``.
+
+        Args:
+            path: the project the report belongs to, ``entity/project``.
+            title: the report's title.
+            description: what it shows.
+            runsets: ``[{"name", "project", "filters", "order", "runs"}]``; ``project``
+                defaults to the report's, ``runs`` pins run ids.
+            panels: ``[{"type": "line"|"bar"|"scatter", "runset", "title", "x", "y", ...}]``.
+            spec: the whole spec at once, instead of ``runsets`` and ``panels``; keys other
+                than those two are kept as given.
+
+        Returns:
+            The saved ``BetaReport``.
+
+        Raises:
+            BadRequest: a run set's filter or order is invalid (``.field`` names it).
+            ProjectNotFound: a run set names a project you may not read.
+            PermissionDenied: you are not a member of the project's workspace.
+
+        Example:
+            >>> report = api.create_report(
+            ...     "alice/mnist", "LR sweep", description="which lr wins",
+            ...     runsets=[{"filters": {"sweep": "x1y2z3w4"}}],
+            ...     panels=[{"type": "line", "y": ["val/acc"]},
+            ...             {"type": "scatter", "x": "config.lr", "y": "summary_metrics.val/acc"}])
+        """
+        ws, proj = paths.parse_project_path(path, lambda: self.default_entity)
+        body_spec = dict(spec or {})
+        if runsets is not None:
+            body_spec["runsets"] = list(runsets)
+        if panels is not None:
+            body_spec["panels"] = list(panels)
+        body: dict[str, Any] = {"title": title, "spec": body_spec}
+        if description is not None:
+            body["description"] = description
+        data = self._transport.post_json(f"{project_route(ws, proj)}/reports", body)
+        return BetaReport.from_json(self, data)

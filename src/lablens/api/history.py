@@ -44,6 +44,9 @@ def fetch_history(
     stream: str = "default",
     min_step: int | None = None,
     max_step: int | None = None,
+    min_x: float | None = None,
+    max_x: float | None = None,
+    x_axis: str = "step",
     filters: dict[str, Any] | None = None,
     order: str | None = None,
 ) -> pa.Table:
@@ -60,6 +63,9 @@ def fetch_history(
         stream: ``default`` for logged metrics, ``system`` for machine metrics.
         min_step: the first step to read, inclusive.
         max_step: the last step to read, inclusive.
+        min_x: the smallest ``x_axis`` value to read, inclusive, cut before sampling.
+        max_x: the largest ``x_axis`` value to read, inclusive, cut before sampling.
+        x_axis: what ``min_x``/``max_x`` measure: ``step`` or ``timestamp`` (seconds).
 
     Returns:
         An Arrow table in long form: ``run_id key step timestamp value runtime``; the
@@ -88,6 +94,12 @@ def fetch_history(
         body["min_step"] = int(min_step)
     if max_step is not None:
         body["max_step"] = int(max_step)
+    if min_x is not None or max_x is not None:
+        body["x_axis"] = x_axis
+        if min_x is not None:
+            body["min_x"] = float(min_x)
+        if max_x is not None:
+            body["max_x"] = float(max_x)
     return api.client.post_arrow(f"{project_route(entity, project)}/history", body)
 
 

@@ -23,7 +23,9 @@ __all__ = [
     "RunPath",
     "parse_path",
     "parse_project_path",
+    "parse_report_path",
     "parse_run_path",
+    "parse_sweep_path",
     "parse_workspace",
     "project_route",
     "quote_segment",
@@ -125,45 +127,91 @@ def parse_run_path(
         >>> parse_run_path("mnist/3f2a9c1b", default_entity="alice").entity
         'alice'
     """
-    parts, is_url = _segments(path, "run")
+    return RunPath(*_parse_object_path(path, "run", default_entity, default_project))
+
+
+def parse_sweep_path(
+    path: str, default_entity: Default = None, default_project: Default = None
+) -> RunPath:
+    """Split a sweep path into entity, project and sweep id, as ``parse_run_path`` does runs.
+
+    Args:
+        path: ``entity/project/sweep_id``, ``entity/project/sweeps/sweep_id``,
+            ``project/sweep_id``, ``sweep_id``, or a sweep URL.
+        default_entity: the entity for paths without one.
+        default_project: the project for a bare sweep id.
+
+    Returns:
+        A ``RunPath(entity, project, run_id)`` whose third part is the sweep id.
+
+    Raises:
+        UsageError: the path is malformed, names a run or report, or lacks a part.
+
+    Example:
+        >>> tuple(parse_sweep_path("alice/mnist/sweeps/x1y2z3w4"))
+        ('alice', 'mnist', 'x1y2z3w4')
+    """
+    return RunPath(*_parse_object_path(path, "sweep", default_entity, default_project))
+
+
+def parse_report_path(path: str, default_entity: Default = None) -> RunPath:
+    """Split a report path ``entity/project/reports/<name>-<id>`` into entity, project and id.
+
+    The last segment may be the report's id alone, or W&B's ``<name>-<id>``.
+
+    Example:
+        >>> tuple(parse_report_path("alice/mnist/reports/LR-sweep-ab12cd34"))
+        ('alice', 'mnist', 'ab12cd34')
+    """
+    found = parse_path(path, default_entity)
+    if found.kind != "report" or not found.id:
+        raise UsageError(f"{path!r} is not a report path: expected 'entity/project/reports/name'")
+    return RunPath(found.entity, found.project, found.id.rsplit("-", 1)[-1])
+
+
+def _parse_object_path(
+    path: str, kind: str, default_entity: Default, default_project: Default
+) -> tuple[str, str, str]:
+    plural = f"{kind}s"
+    parts, is_url = _segments(path, kind)
     if is_url:
         # A browser URL may go on past the id (".../runs/<id>/chart"); the id follows "runs".
         if len(parts) >= 4 and parts[2] in _KINDS:
-            if _KINDS[parts[2]] != "run":
-                raise UsageError(f"{path!r} is a {_KINDS[parts[2]]} URL, not a run URL")
-            return RunPath(parts[0], parts[1], parts[3])
+            if _KINDS[parts[2]] != kind:
+                raise UsageError(f"{path!r} is a {_KINDS[parts[2]]} URL, not a {kind} URL")
+            return parts[0], parts[1], parts[3]
         if len(parts) == 3 and parts[2] not in _KINDS:
-            return RunPath(*parts)
+            return parts[0], parts[1], parts[2]
         raise UsageError(
-            f"malformed run URL {path!r}: expected http://host/entity/project/runs/run_id"
+            f"malformed {kind} URL {path!r}: expected http://host/entity/project/{plural}/id"
         )
     if len(parts) == 4:
-        kind = _KINDS.get(parts[2])
-        if kind == "run":
-            return RunPath(parts[0], parts[1], parts[3])
-        if kind is not None:
-            raise UsageError(f"{path!r} is a {kind} path, not a run path")
+        found = _KINDS.get(parts[2])
+        if found == kind:
+            return parts[0], parts[1], parts[3]
+        if found is not None:
+            raise UsageError(f"{path!r} is a {found} path, not a {kind} path")
     elif len(parts) == 3 and parts[2] not in _KINDS:
-        return RunPath(*parts)
+        return parts[0], parts[1], parts[2]
     elif len(parts) == 2:
         entity = _need(
-            _resolve(default_entity), "entity", path, "write it as 'entity/project/run_id'"
+            _resolve(default_entity), "entity", path, f"write it as 'entity/project/{kind}_id'"
         )
-        return RunPath(entity, parts[0], parts[1])
+        return entity, parts[0], parts[1]
     elif len(parts) == 1:
         entity = _need(
-            _resolve(default_entity), "entity", path, "write it as 'entity/project/run_id'"
+            _resolve(default_entity), "entity", path, f"write it as 'entity/project/{kind}_id'"
         )
         project = _need(
             _resolve(default_project),
             "project",
             path,
-            "write it as 'entity/project/run_id', or set overrides={'project': ...}",
+            f"write it as 'entity/project/{kind}_id', or set overrides={{'project': ...}}",
         )
-        return RunPath(entity, project, parts[0])
+        return entity, project, parts[0]
     raise UsageError(
-        f"malformed run path {path!r}: expected 'entity/project/run_id' "
-        "(or 'entity/project/runs/run_id', 'project/run_id', 'run_id', a run URL)"
+        f"malformed {kind} path {path!r}: expected 'entity/project/{kind}_id' "
+        f"(or 'entity/project/{plural}/{kind}_id', 'project/{kind}_id', '{kind}_id', a URL)"
     )
 
 

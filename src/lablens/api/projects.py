@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from lablens.api._attrs import Attrs, html_table
 from lablens.api.paging import Paginator
-from lablens.api.paths import quote_segment
+from lablens.api.paths import project_route, quote_segment
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
+    from lablens.api.reports import Reports
     from lablens.api.runs import Runs
+    from lablens.api.sweeps import Sweeps
 
 __all__ = ["Project", "Projects"]
 
@@ -92,6 +94,66 @@ class Project(Attrs):
             ...     print(run.name, run.url)
         """
         return self._api.runs(self.path, filters=filters, order=order, per_page=per_page)
+
+    def fields(self) -> dict[str, dict[str, str]]:
+        """The config and summary keys logged in this project, with their types.
+
+        Returns:
+            ``{"config": {key: type}, "summary": {key: type}}``, nested keys dotted, each type
+            one of ``integer number string bool json`` (``json`` for lists, objects and keys
+            seen with mixed types). These are the ``config.<key>`` and ``summary.<key>`` that
+            filters, orders and ``Runs.to_pandas()`` columns take.
+
+        Raises:
+            ProjectNotFound: the project does not exist.
+
+        Example:
+            >>> api.project("alice/mnist").fields()["config"]
+            {'lr': 'number', 'model.hidden': 'json'}
+        """
+        data = self._api.client.get_json(f"{project_route(self.entity, self.name)}/fields")
+        return {
+            "config": dict(data.get("config") or {}),
+            "summary": dict(data.get("summary") or {}),
+        }
+
+    def sweeps(self, per_page: int = 50) -> Sweeps:
+        """The project's sweeps, newest first.
+
+        Example:
+            >>> [(s.id, s.state) for s in api.project("alice/mnist").sweeps()]
+        """
+        return self._api.sweeps(self.path, per_page=per_page)
+
+    def reports(self, name: str | None = None, per_page: int = 50) -> Reports:
+        """The project's reports, newest first, as ``api.reports(project.path)``.
+
+        Example:
+            >>> [r.display_name for r in api.project("alice/mnist").reports()]
+        """
+        return self._api.reports(self.path, name=name, per_page=per_page)
+
+    def update(self) -> Project:
+        """Write a changed ``description``, ``labels`` or ``visibility`` to the server
+        (changing the visibility needs an OWNER of the workspace).
+
+        Example:
+            >>> project.visibility = "PUBLIC"
+            >>> project.update()
+        """
+        body = {"description": self.description, "labels": list(self.labels),
+                "visibility": self.visibility}
+        self._attrs = self._api.client.patch_json(project_route(self.entity, self.name), body)
+        self._load(self._attrs)
+        return self
+
+    def delete(self) -> None:
+        """Delete the project with its runs, sweeps and reports (OWNERs of the workspace only).
+
+        Raises:
+            PermissionDenied: you are not an owner of the project's workspace.
+        """
+        self._api.client.delete(project_route(self.entity, self.name))
 
     def __repr__(self) -> str:
         return f"<Project {self.path}>"

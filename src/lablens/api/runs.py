@@ -25,6 +25,7 @@ from lablens.transport import decode_floats
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
+    from lablens.api.sweeps import Sweep
 
 __all__ = ["Run", "Runs"]
 
@@ -128,6 +129,24 @@ class Run(RunHistory, RunFiles, RunArtifactMethods, Attrs):
     def url(self) -> str:
         """The run's address in a browser: ``{host}/{entity}/{project}/runs/{id}``."""
         return f"{self._api.host}/{self.entity}/{self.project}/runs/{self.id}"
+
+    @property
+    def sweep(self) -> Sweep | None:
+        """The sweep that made this run (W&B's ``run.sweep``), or ``None``; read when first
+        asked."""
+        sweep_id = self._attrs.get("sweep")
+        if not sweep_id:
+            return None
+        cached = self.__dict__.get("_sweep")
+        if cached is None or cached.id != sweep_id:
+            cached = self._api.sweep(f"{self.entity}/{self.project}/{sweep_id}")
+            self.__dict__["_sweep"] = cached
+        return cached
+
+    @property
+    def sweep_id(self) -> str | None:
+        """The id of the sweep that made this run, or ``None``."""
+        return self._attrs.get("sweep")
 
     # -- SwanLab and W&B names for the same thing -----------------------------------------
 
@@ -392,16 +411,78 @@ class Runs(Paginator[Run]):
     def _convert(self, item: dict[str, Any]) -> Run:
         return Run.from_json(self._api, item)
 
-    def _table(self, columns: Sequence[str] | None = None) -> pa.Table:
+    def _table(
+        self,
+        columns: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> pa.Table:
         body = self._query()
         if columns is not None:
             body["columns"] = list(columns)
+        if offset:
+            body["offset"] = offset
+        if limit is not None:
+            body["limit"] = limit
         return self._api.client.post_arrow(
             f"{project_route(self.entity, self.project)}/runs/table", body
         )
 
-    def to_pandas(self) -> pd.DataFrame:
+    @staticmethod
+    def _pick(table: pa.Table, columns: Sequence[str] | None) -> pa.Table:
+        """The columns asked for, in the order asked (``id`` first when not asked for)."""
+        if columns is None:
+            return table
+        names = list(dict.fromkeys(columns if "id" in columns else ["id", *columns]))
+        missing = [n for n in names if n not in table.column_names]
+        if missing:
+            raise UsageError(f"no such run table column: {', '.join(missing)}", field="columns")
+        return table.select(names)
+
+    def to_arrow(
+        self,
+        columns: Sequence[str] | None = None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """The run table as Arrow, whole or one page of it, in one request.
+
+        A page is cut by position in ``order`` (``offset``, ``limit``) so that a table view can
+        jump to any row; use iteration (keyset cursors) to read every run while runs arrive.
+
+        Args:
+            columns: only these columns (``name``, ``config.lr``, ``summary.loss`` ...), in
+                this order, ``id`` first; ``None`` for every column.
+            offset: how many matching runs to skip.
+            limit: at most this many rows; ``None`` for all from ``offset`` on.
+
+        Returns:
+            An Arrow table with the columns of ``to_pandas()``. Its schema metadata ``b"total"``
+            holds the number of matching runs (all pages together).
+
+        Raises:
+            BadRequest: the filter or order is invalid.
+            UsageError: ``offset``/``limit`` is negative, or a column does not exist.
+
+        Example:
+            >>> page = api.runs("alice/mnist", order="-summary_metrics.acc").to_arrow(
+            ...     ["name", "summary.acc"], offset=100, limit=50)
+            >>> int(page.schema.metadata[b"total"]), page.num_rows
+        """
+        if not isinstance(offset, int) or offset < 0:
+            raise UsageError(f"offset must be a non-negative integer, not {offset!r}")
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise UsageError(f"limit must be a positive integer or None, not {limit!r}")
+        table = self._table(columns=columns, offset=offset, limit=limit)
+        meta = table.schema.metadata
+        return self._pick(table, columns).replace_schema_metadata(meta)
+
+    def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """One row per matching run, in one request: the whole project as a table.
+
+        Args:
+            columns: only these columns, in this order, ``id`` first (``None``: all of them).
 
         Returns:
             A DataFrame with ``id name state tags group job_type created_at finished_at
@@ -410,12 +491,13 @@ class Runs(Paginator[Run]):
 
         Raises:
             BadRequest: the filter or order is invalid.
+            UsageError: a column does not exist.
 
         Example:
             >>> df = api.runs("alice/mnist").to_pandas()
             >>> df[["name", "config.lr", "summary.loss"]]
         """
-        return self._table().to_pandas()
+        return self._pick(self._table(columns=columns), columns).to_pandas()
 
     def _ids_and_starts(self) -> tuple[list[str], dict[str, float]]:
         if self.objects and not self.more:
@@ -440,6 +522,8 @@ class Runs(Paginator[Run]):
         x_axis: str = "_step",
         format: Literal["default", "pandas", "polars"] = "default",  # noqa: A002 - W&B's name
         stream: Literal["default", "system"] = "default",
+        min_x: float | None = None,
+        max_x: float | None = None,
     ) -> list[dict[str, Any]] | pd.DataFrame | Any:
         """Metric history of every matching run, in one history request (W&B's ``histories()``).
 
@@ -450,6 +534,10 @@ class Runs(Paginator[Run]):
                 are dropped).
             format: ``default`` (a list of dicts), ``pandas`` or ``polars``.
             stream: ``default`` for logged metrics, ``system`` for machine metrics.
+            min_x: read only from this ``x_axis`` value on (inclusive); the range is cut on the
+                server before sampling, so a zoomed-in range comes at full resolution. Only for
+                ``x_axis`` ``_step`` or ``_timestamp`` (seconds).
+            max_x: read only up to this ``x_axis`` value (inclusive); as ``min_x``.
 
         Returns:
             One row per (run, step): ``run_id``, ``_step``, a column per key, ``_timestamp`` and
@@ -464,19 +552,26 @@ class Runs(Paginator[Run]):
         """
         if format not in ("default", "pandas", "polars"):
             raise UsageError(f"format must be 'default', 'pandas' or 'polars', not {format!r}")
+        ranged = min_x is not None or max_x is not None
+        if ranged and x_axis not in ("_step", "_timestamp"):
+            raise UsageError(
+                f"min_x/max_x need x_axis '_step' or '_timestamp', not {x_axis!r}", field="x_axis"
+            )
         keys = [keys] if isinstance(keys, str) else (list(keys) if keys is not None else None)
         fetch = keys
         if keys is not None and x_axis not in H.BUILTIN_X and x_axis not in keys:
             fetch = [*keys, x_axis]
+        window = dict(min_x=min_x, max_x=max_x,
+                      x_axis="timestamp" if x_axis == "_timestamp" else "step")
         if self.objects and not self.more:
             ids, created = self._ids_and_starts()
             table = H.fetch_history(self._api, self.entity, self.project, ids, keys=fetch,
-                                    samples=samples, stream=stream) if ids else None
+                                    samples=samples, stream=stream, **window) if ids else None
         else:
             # One request: the server picks the runs by this collection's filters and order.
             table = H.fetch_history(self._api, self.entity, self.project, None, keys=fetch,
                                     samples=samples, stream=stream, filters=self.filters,
-                                    order=self.order)
+                                    order=self.order, **window)
             ids, created = _runs_of(table)
         if table is None or not ids:
             table = pa.table({"run_id": pa.array([], pa.string())})

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from lablens.api._attrs import Attrs
 from lablens.api.paths import quote_segment
-from lablens.errors import UsageError
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
@@ -18,7 +17,7 @@ class User(Attrs):
     """A user of the server.
 
     ``api.user()`` (or ``api.viewer``) is the signed-in user; ``api.user("bob")`` another one.
-    API keys can be listed, made and deleted only for the signed-in user.
+    API keys can be listed, made and deleted for yourself, and by admins for anyone.
 
     Example:
         >>> me = api.user()
@@ -76,26 +75,27 @@ class User(Attrs):
             self._is_self = self.username == self._api.viewer.username
         return self._is_self
 
-    def _need_self(self, what: str) -> None:
-        if not self.is_self:
-            raise UsageError(f"{what} works only for the signed-in user, not for {self.username!r}")
+    def _keys_route(self) -> str:
+        # Your own keys, or (for admins) another user's.
+        if self.is_self:
+            return "/api/v1/viewer/api_keys"
+        return f"/api/v1/users/{quote_segment(self.username)}/api_keys"
 
     @property
     def api_keys(self) -> list[str]:
         """The ids of the user's API keys (the keys themselves are never shown again).
 
-        An id can be passed to ``delete_api_key()``. Only for the signed-in user.
+        An id can be passed to ``delete_api_key()``. Your own keys; an admin's for any user.
 
         Raises:
-            UsageError: this is not the signed-in user.
+            PermissionDenied: this is another user and you are not an admin.
         """
-        self._need_self("api_keys")
-        answer = self._api.client.get_json("/api/v1/viewer/api_keys")
+        answer = self._api.client.get_json(self._keys_route())
         items = answer.get("items", []) if isinstance(answer, dict) else answer
         return [item["id"] for item in items]
 
     def generate_api_key(self, description: str | None = None) -> str:
-        """Make a new API key for the signed-in user.
+        """Make a new API key for this user (yourself; admins for anyone).
 
         Args:
             description: a name for the key, shown in the key list.
@@ -104,17 +104,17 @@ class User(Attrs):
             The new key. This is the only time it is shown: store it now.
 
         Raises:
-            UsageError: this is not the signed-in user.
+            PermissionDenied: this is another user and you are not an admin.
 
         Example:
             >>> key = api.user().generate_api_key("ci")
         """
-        self._need_self("generate_api_key()")
         body = {"name": description} if description else {}
-        return self._api.client.post_json("/api/v1/viewer/api_keys", body)["key"]
+        return self._api.client.post_json(self._keys_route(), body)["key"]
 
     def delete_api_key(self, api_key: str) -> bool:
-        """Revoke one of the signed-in user's API keys.
+        """Revoke one of this user's API keys (yourself; admins for anyone); it stops working
+        at once.
 
         Args:
             api_key: the key itself, or its id from ``api_keys``.
@@ -123,7 +123,7 @@ class User(Attrs):
             ``True`` once the key is revoked.
 
         Raises:
-            UsageError: this is not the signed-in user.
+            PermissionDenied: this is another user and you are not an admin.
             NotFound: there is no such key.
 
         Example:
@@ -131,8 +131,7 @@ class User(Attrs):
             >>> me.delete_api_key(me.generate_api_key())
             True
         """
-        self._need_self("delete_api_key()")
-        self._api.client.delete(f"/api/v1/viewer/api_keys/{quote_segment(api_key)}")
+        self._api.client.delete(f"{self._keys_route()}/{quote_segment(api_key)}")
         return True
 
     def create(
@@ -149,23 +148,27 @@ class User(Attrs):
 
         Args:
             username: the new user's unique name (no ``/``).
-            password: accepted for SwanLab code and not used: lablens signs users in with API
-                keys, never with passwords.
+            password: at least 8 characters; lets the user sign in with ``lablens login
+                --username`` (stored as a salted scrypt hash). Without one the user signs in
+                with the API key in the answer only.
             name: the display name.
             email: the email address.
             is_admin: make the user an administrator.
 
         Returns:
-            The new ``User``.
+            The new ``User``; its ``api_key`` attribute holds a first API key, shown only now.
 
         Raises:
             PermissionDenied: the signed-in user is not an administrator.
             Conflict: the username is taken.
+            BadRequest: the password is too short.
 
         Example:
             >>> api.user().create(username="testuser", password="test123456")
         """
         body = {"username": username, "name": name, "email": email, "is_admin": is_admin}
+        if password is not None:
+            body["password"] = password
         data = self._api.client.post_json("/api/v1/users", body)
         return User.from_json(self._api, data, is_self=False)
 

@@ -18,6 +18,7 @@ from lablens.sdk.config import Config, Summary
 from lablens.sdk.lifecycle import current_run, finish, init
 from lablens.sdk.runs import Run
 from lablens.sdk.settings import Settings
+from lablens.sdk.sweeps import agent, sweep
 
 __all__ = [
     "Artifact",
@@ -26,10 +27,12 @@ __all__ = [
     "Run",
     "Settings",
     "Summary",
+    "agent",
     "current_run",
     "finish",
     "init",
     "run",
+    "sweep",
 ]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from lablens import errors as E
 from lablens._settings import resolve_api_key, resolve_host
-from lablens.sdk import metadata
+from lablens.sdk import metadata, sweeps
 from lablens.sdk.config import _as_mapping, to_json
 from lablens.sdk.runs import Run
 from lablens.sdk.settings import Settings
@@ -108,6 +108,11 @@ def init(
         ...     run.log({"loss": 0.5})
     """
     resolved = Settings.resolve(settings)
+    trial = sweeps.pending_trial()
+    if trial is not None:
+        # Called by a sweep agent's function: join the run the server made for the trial.
+        entity, project, id, resume = trial.entity, trial.project, trial.run_id, "must"
+        host, api_key = host or trial.host, api_key or trial.api_key
     if resume not in _RESUME:
         raise E.UsageError(
             f"init: resume must be one of 'allow', 'must', 'never', True, False or None, "
@@ -123,6 +128,9 @@ def init(
         entity = transport.get_json("/api/v1/viewer")["default_entity"]
     project = project or "uncategorized"
     given_config = to_json(dict(_as_mapping(config, "init: config")))
+    if trial is not None:
+        # The trial's parameters win over the defaults the function passes, as in W&B.
+        given_config = sweeps.deep_merge(given_config, trial.params)
     if isinstance(tags, str):
         tags = [tags]
     meta = metadata.collect()
@@ -156,6 +164,8 @@ def init(
     merged = {**run.config.as_dict(), **given_config}
     if merged != run.config.as_dict():
         run.config.update(given_config)
+    if trial is not None:
+        trial.run = run
     _register(run)
     run._start()
     threading.Thread(target=_send_conda, args=(run,), name="lablens-conda", daemon=True).start()

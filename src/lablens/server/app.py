@@ -8,7 +8,17 @@ from fastapi import FastAPI
 
 from lablens import __version__
 from lablens.server import problems
-from lablens.server.routers import artifacts, files, points, runs, users, workspaces
+from lablens.server.routers import (
+    artifacts,
+    files,
+    points,
+    reports,
+    runs,
+    sweeps,
+    teams,
+    users,
+    workspaces,
+)
 from lablens.store.base import Store
 
 
@@ -17,8 +27,8 @@ def create_app(store: Store) -> FastAPI:
     app = FastAPI(
         title="lablens",
         version=__version__,
-        description="A self-hosted experiment tracker. Every route but /health needs"
-        " 'Authorization: Bearer <api key>'.",
+        description="A self-hosted experiment tracker. Every route but /health and"
+        " /api/v1/login needs 'Authorization: Bearer <api key>'.",
     )
     app.state.store = store
     problems.install(app)
@@ -28,6 +38,6 @@ def create_app(store: Store) -> FastAPI:
         """Whether the server is up; needs no key."""
         return {"status": "ok", "version": __version__}
 
-    for module in (users, workspaces, runs, points, files, artifacts):
+    for module in (users, teams, workspaces, runs, points, files, sweeps, reports, artifacts):
         app.include_router(module.router)
     return app

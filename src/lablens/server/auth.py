@@ -1,4 +1,13 @@
-"""API-key authentication and the access rules every route applies."""
+"""API-key authentication and the access rules every route applies.
+
+The rules, in one place (``docs/access.md`` tells them to users):
+
+- a server admin may do everything, as if OWNER of every workspace;
+- a PRIVATE project is visible only to its workspace's members: to anyone else it answers 404,
+  as a project that does not exist, and it never shows in their lists;
+- a PUBLIC project is readable by every signed-in user, writable only by members;
+- MEMBERs write runs, sweeps and reports; OWNERs also manage members and delete projects.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +27,8 @@ def store_of(request: Request) -> Store:
 def current_user(request: Request) -> dict[str, Any]:
     """The user whose key the request carries; 401 without a key or with a wrong one.
 
-    Every route but ``/health`` depends on this. Keys are looked up by hash on each request,
-    so a revoked key stops working at once.
+    Every route but ``/health`` and ``/api/v1/login`` depends on this. Keys are looked up by hash
+    on each request, so a revoked key stops working at once.
     """
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
@@ -32,12 +41,25 @@ def current_user(request: Request) -> dict[str, Any]:
     return user
 
 
+def role_in(store: Store, user: dict[str, Any], workspace: str) -> str | None:
+    """The user's role in a workspace: ``OWNER`` (admins too), ``MEMBER`` or ``None``."""
+    if user["is_admin"]:
+        return "OWNER"
+    return store.role(workspace, user["username"])
+
+
+def require_admin(user: dict[str, Any], what: str) -> None:
+    """403 unless the user is a server admin."""
+    if not user["is_admin"]:
+        raise Problem(403, "permission_denied", f"only admins can {what}")
+
+
 def can_read_project(store: Store, user: dict[str, Any], workspace: str, project: str) -> None:
     """Members (and admins) read everything of a workspace; others only PUBLIC projects.
 
     A private project answers 404 to outsiders, so its existence does not leak.
     """
-    if user["is_admin"] or store.role(workspace, user["username"]):
+    if role_in(store, user, workspace):
         return
     info = store.get_project(workspace, project)
     if info["visibility"] != "PUBLIC":
@@ -47,8 +69,22 @@ def can_read_project(store: Store, user: dict[str, Any], workspace: str, project
 
 def can_write(store: Store, user: dict[str, Any], workspace: str) -> None:
     """Only members of a workspace (and admins) write into it."""
-    if user["is_admin"] or store.role(workspace, user["username"]):
+    if role_in(store, user, workspace):
         return
     store.get_workspace(workspace)
     raise Problem(403, "permission_denied",
                   f"{user['username']} is not a member of workspace {workspace}")
+
+
+def can_own(store: Store, user: dict[str, Any], workspace: str, what: str,
+            project: str | None = None) -> None:
+    """Only OWNERs of a workspace (and admins) may ``what``; outsiders of a private project
+    get its 404 first."""
+    role = role_in(store, user, workspace)
+    if role == "OWNER":
+        return
+    if role is None and project is not None:
+        can_read_project(store, user, workspace, project)
+    elif role is None:
+        store.get_workspace(workspace)
+    raise Problem(403, "permission_denied", f"only owners of {workspace} can {what}")

@@ -15,8 +15,8 @@ import pyarrow as pa
 
 
 class Store(abc.ABC):
-    """Users, keys, workspaces, projects, runs, metric points, files, console lines and
-    artifacts."""
+    """Users, keys, workspaces and teams, projects, runs, metric points, files, console lines,
+    sweeps, reports and artifacts."""
 
     # -- users and keys -------------------------------------------------------------------
     @abc.abstractmethod
@@ -31,8 +31,16 @@ class Store(abc.ABC):
         """One user by username; ``NotFound("user", ...)`` when absent."""
 
     @abc.abstractmethod
-    def list_users(self) -> list[dict[str, Any]]:
-        """Every user."""
+    def list_users(self, search: str | None = None) -> list[dict[str, Any]]:
+        """Every user, or those whose username or email contains ``search``."""
+
+    @abc.abstractmethod
+    def set_password(self, username: str, password_hash: str | None) -> None:
+        """Store a user's password hash (made by the server's KDF); ``None`` removes it."""
+
+    @abc.abstractmethod
+    def password_hash(self, username: str) -> tuple[str, str | None] | None:
+        """``(username, hash)`` of the user with this username or email, or ``None``."""
 
     @abc.abstractmethod
     def user_count(self) -> int:
@@ -68,6 +76,23 @@ class Store(abc.ABC):
     def role(self, workspace: str, username: str) -> str | None:
         """``OWNER``, ``MEMBER`` or ``None``."""
 
+    # -- teams ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_team(self, name: str, owner: str) -> dict[str, Any]:
+        """Create a TEAM workspace with ``owner`` as its first OWNER; ``Conflict`` if taken."""
+
+    @abc.abstractmethod
+    def list_members(self, workspace: str) -> list[dict[str, Any]]:
+        """The members of a workspace: ``{username, name, email, role}``, owners first."""
+
+    @abc.abstractmethod
+    def add_member(self, workspace: str, username: str, role: str) -> dict[str, Any]:
+        """Add a user (by username or email) to a TEAM workspace; ``Conflict`` if a member."""
+
+    @abc.abstractmethod
+    def remove_member(self, workspace: str, username: str) -> None:
+        """Remove a member from a TEAM workspace; ``Conflict`` for its last OWNER."""
+
     # -- projects -------------------------------------------------------------------------
     @abc.abstractmethod
     def create_project(
@@ -86,6 +111,15 @@ class Store(abc.ABC):
         cursor: str | None = None, limit: int = 200, viewer: str | None = None,
     ) -> dict[str, Any]:
         """A page ``{items, total, next}`` of the workspace's projects the viewer may see."""
+
+    @abc.abstractmethod
+    def update_project(self, workspace: str, name: str,
+                       changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change a project's ``description``, ``labels`` or ``visibility``."""
+
+    @abc.abstractmethod
+    def delete_project(self, workspace: str, name: str) -> None:
+        """Delete a project with its runs, sweeps and reports."""
 
     @abc.abstractmethod
     def project_fields(self, workspace: str, project: str) -> dict[str, dict[str, str]]:
@@ -130,8 +164,14 @@ class Store(abc.ABC):
     def runs_table(
         self, workspace: str, project: str, *, filters: Mapping[str, Any] | None = None,
         order: str | None = None, columns: Sequence[str] | None = None,
+        offset: int = 0, limit: int | None = None,
     ) -> pa.Table:
-        """Every matching run as one row, config and summary flattened into columns."""
+        """Every matching run as one row, config and summary flattened into columns.
+
+        ``offset``/``limit`` cut one page out of the ordered rows (a table view jumps to any row,
+        which a keyset cursor cannot do); the schema metadata ``total`` holds the number of
+        matching runs either way.
+        """
 
     # -- metric points --------------------------------------------------------------------
     @abc.abstractmethod
@@ -178,6 +218,59 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def read_console(self, workspace: str, project: str, run_id: str) -> list[dict[str, Any]]:
         """The run's console lines in order."""
+
+    # -- sweeps ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_sweep(self, workspace: str, project: str, config: Mapping[str, Any], *,
+                     username: str, name: str | None = None) -> dict[str, Any]:
+        """Create a sweep (and its project when missing) from a checked configuration."""
+
+    @abc.abstractmethod
+    def get_sweep(self, workspace: str, project: str, sweep_id: str) -> dict[str, Any]:
+        """One sweep; ``NotFound("sweep", ...)`` when absent."""
+
+    @abc.abstractmethod
+    def list_sweeps(self, workspace: str, project: str, *, cursor: str | None = None,
+                    limit: int = 50) -> dict[str, Any]:
+        """A page ``{items, total, next}`` of the project's sweeps, newest first."""
+
+    @abc.abstractmethod
+    def update_sweep(self, workspace: str, project: str, sweep_id: str,
+                     changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change a sweep's ``state`` (``RUNNING``, ``PAUSED``, ``CANCELED``), name or
+        description."""
+
+    @abc.abstractmethod
+    def claim_trial(self, workspace: str, project: str, sweep_id: str, *, username: str,
+                    agent: str | None = None) -> dict[str, Any] | None:
+        """Hand out the sweep's next trial, atomically: make its run (config = the trial's
+        parameters, ``sweep`` = the sweep id) and return ``{index, params, run}``; ``None``
+        when the sweep has no trial left or is not RUNNING."""
+
+    # -- reports --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_report(self, workspace: str, project: str, *, title: str,
+                      description: str | None, spec: Mapping[str, Any],
+                      username: str) -> dict[str, Any]:
+        """Save a report in a project."""
+
+    @abc.abstractmethod
+    def get_report(self, workspace: str, project: str, report_id: str) -> dict[str, Any]:
+        """One report; ``NotFound("report", ...)`` when absent."""
+
+    @abc.abstractmethod
+    def list_reports(self, workspace: str, project: str, *, name: str | None = None,
+                     cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """A page of the project's reports, newest first; ``name`` matches name or title."""
+
+    @abc.abstractmethod
+    def update_report(self, workspace: str, project: str, report_id: str,
+                      changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change a report's ``title``, ``description`` or ``spec``."""
+
+    @abc.abstractmethod
+    def delete_report(self, workspace: str, project: str, report_id: str) -> None:
+        """Delete a report."""
 
     # -- artifacts: blobs ------------------------------------------------------------------
     @abc.abstractmethod

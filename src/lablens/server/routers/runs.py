@@ -43,6 +43,9 @@ class RunTableQuery(BaseModel):
     filters: Any = None
     order: str | None = None
     columns: list[str] | None = None
+    # One page of rows for a table view that can jump anywhere; the whole table without them.
+    offset: int = Field(0, ge=0)
+    limit: int | None = Field(None, ge=1)
 
 
 class RunChanges(BaseModel):
@@ -94,11 +97,12 @@ def query_runs(ws: str, project: str, body: RunQuery, request: Request,
              responses={200: {"content": {ARROW: {}}}})
 def runs_table(ws: str, project: str, body: RunTableQuery, request: Request,
                user: dict = Depends(current_user)) -> Response:
-    """Every matching run as one Arrow row, config and summary flattened into columns."""
+    """Every matching run (or the page ``offset``/``limit``) as one Arrow row each, config and
+    summary flattened into columns; schema metadata ``total`` counts the matching runs."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
     table = store.runs_table(ws, project, filters=body.filters, order=body.order,
-                             columns=body.columns)
+                             columns=body.columns, offset=body.offset, limit=body.limit)
     return Response(table_to_ipc(table), media_type=ARROW)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from lablens.server.auth import can_read_project, can_write, current_user, store_of
+from lablens.server.auth import can_own, can_read_project, can_write, current_user, store_of
 
 router = APIRouter(prefix="/api/v1", tags=["workspaces", "projects"])
 
@@ -18,6 +18,13 @@ class NewProject(BaseModel):
     labels: list[str] = []
     visibility: str = "PRIVATE"
     exist_ok: bool = False
+
+
+class ProjectChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str | None = None
+    labels: list[str] | None = None
+    visibility: str | None = None
 
 
 @router.get("/workspaces")
@@ -72,3 +79,28 @@ def project_fields(ws: str, project: str, request: Request,
     store = store_of(request)
     can_read_project(store, user, ws, project)
     return store.project_fields(ws, project)
+
+
+@router.patch("/projects/{ws}/{project}")
+def update_project(ws: str, project: str, body: ProjectChanges, request: Request,
+                   user: dict = Depends(current_user)) -> dict[str, Any]:
+    """Change a project's description or labels (members), or its visibility (owners)."""
+    store = store_of(request)
+    changes = body.model_dump(exclude_unset=True)
+    can_read_project(store, user, ws, project)
+    current = store.get_project(ws, project)["visibility"]
+    if str(changes.get("visibility") or current).upper() != current:
+        can_own(store, user, ws, "change a project's visibility", project)
+    else:
+        can_write(store, user, ws)
+    return store.update_project(ws, project, changes)
+
+
+@router.delete("/projects/{ws}/{project}", status_code=204)
+def delete_project(ws: str, project: str, request: Request,
+                   user: dict = Depends(current_user)) -> Response:
+    """Delete a project with its runs, sweeps and reports (owners only)."""
+    store = store_of(request)
+    can_own(store, user, ws, "delete projects", project)
+    store.delete_project(ws, project)
+    return Response(status_code=204)

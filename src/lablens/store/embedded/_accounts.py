@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lablens.store import _json
@@ -69,11 +69,32 @@ class Accounts:
             " ORDER BY w.username", [user["username"]])]
         return user
 
-    def list_users(self) -> list[dict[str, Any]]:
+    def list_users(self, search: str | None = None) -> list[dict[str, Any]]:
+        where, params = "", []
+        if search:
+            where = " WHERE username ILIKE ? OR email ILIKE ?"
+            params = [f"%{search}%"] * 2
         rows = self.db.all(
             f"SELECT username, name, email, is_admin, {iso('created_at')} AS created_at"
-            " FROM users ORDER BY id")
-        return [_user_row(r) for r in rows]
+            f" FROM users{where} ORDER BY id", params)
+        teams: dict[str, list[str]] = {}
+        for r in self.db.all(
+                "SELECT u.username AS member, w.username AS team FROM members m"
+                " JOIN workspaces w ON w.id = m.workspace_id JOIN users u ON u.id = m.user_id"
+                " WHERE w.kind = 'TEAM' ORDER BY w.username"):
+            teams.setdefault(r["member"], []).append(r["team"])
+        return [{**_user_row(r), "teams": teams.get(r["username"], [])} for r in rows]
+
+    def set_password(self, username: str, password_hash: str | None) -> None:
+        uid = self._user_id(username)
+        with self.db.write() as con:
+            con.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, uid])
+
+    def password_hash(self, username: str) -> tuple[str, str | None] | None:
+        row = self.db.one("SELECT username, password_hash FROM users WHERE username = ?"
+                          " OR email = ? ORDER BY username = ? DESC LIMIT 1",
+                          [username, username, username])
+        return (row["username"], row["password_hash"]) if row else None
 
     def user_count(self) -> int:
         return self.db.one("SELECT count(*) AS n FROM users")["n"]
@@ -150,6 +171,61 @@ class Accounts:
             " JOIN users u ON u.id = m.user_id WHERE w.username = ? AND u.username = ?",
             [workspace, username])
         return row["role"] if row else None
+
+    # -- teams ----------------------------------------------------------------------------
+    def create_team(self, name: str, owner: str) -> dict[str, Any]:
+        uid = self._user_id(owner)
+        with self.db.write() as con:
+            if self.db.one("SELECT 1 FROM workspaces WHERE username = ?", [name]):
+                raise Conflict(f"the name {name!r} is already taken")
+            wid = con.execute(
+                "INSERT INTO workspaces (username, name, kind, profile, created_at)"
+                " VALUES (?, ?, 'TEAM', '{}', ?) RETURNING id", [name, name, now()]).fetchone()[0]
+            con.execute("INSERT INTO members VALUES (?, ?, 'OWNER')", [wid, uid])
+        return self.get_workspace(name, viewer=owner)
+
+    def _team_id(self, workspace: str) -> int:
+        row = self.db.one("SELECT id, kind FROM workspaces WHERE username = ?", [workspace])
+        if row is None or row["kind"] != "TEAM":
+            raise NotFound("team", workspace)
+        return row["id"]
+
+    def list_members(self, workspace: str) -> list[dict[str, Any]]:
+        wid = self._workspace_id(workspace)
+        return self.db.all(
+            "SELECT u.username, u.name, u.email, m.role FROM members m"
+            " JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?"
+            " ORDER BY m.role = 'OWNER' DESC, u.username", [wid])
+
+    def add_member(self, workspace: str, username: str, role: str) -> dict[str, Any]:
+        if role not in ("OWNER", "MEMBER"):
+            raise InvalidInput("role must be OWNER or MEMBER", field="role")
+        wid = self._team_id(workspace)
+        user = self.db.one("SELECT id, username FROM users WHERE username = ? OR email = ?"
+                           " ORDER BY username = ? DESC LIMIT 1", [username, username, username])
+        if user is None:
+            raise NotFound("user", username)
+        with self.db.write() as con:
+            if self.db.one("SELECT 1 FROM members WHERE workspace_id = ? AND user_id = ?",
+                           [wid, user["id"]]):
+                raise Conflict(f"{user['username']} is already a member of {workspace}")
+            con.execute("INSERT INTO members VALUES (?, ?, ?)", [wid, user["id"], role])
+        return next(m for m in self.list_members(workspace) if m["username"] == user["username"])
+
+    def remove_member(self, workspace: str, username: str) -> None:
+        wid = self._team_id(workspace)
+        uid = self._user_id(username)
+        with self.db.write() as con:
+            row = self.db.one("SELECT role FROM members WHERE workspace_id = ? AND user_id = ?",
+                              [wid, uid])
+            if row is None:
+                raise NotFound("member", f"{workspace}/{username}")
+            owners = self.db.one("SELECT count(*) AS n FROM members WHERE workspace_id = ?"
+                                 " AND role = 'OWNER'", [wid])["n"]
+            if row["role"] == "OWNER" and owners == 1:
+                raise Conflict(f"{username} is the last owner of {workspace}; make another"
+                               " member an owner first")
+            con.execute("DELETE FROM members WHERE workspace_id = ? AND user_id = ?", [wid, uid])
 
     def _workspace_id(self, username: str) -> int:
         row = self.db.one("SELECT id FROM workspaces WHERE username = ?", [username])
@@ -246,6 +322,48 @@ class Accounts:
             rows = rows[:limit]
             nxt = encode_cursor([rows[-1]["_sort"], rows[-1]["id"]])
         return {"items": [self._project_out(r) for r in rows], "total": total, "next": nxt}
+
+    def update_project(self, workspace: str, name: str,
+                       changes: Mapping[str, Any]) -> dict[str, Any]:
+        pid = self._project_id(workspace, name)
+        sets: list[str] = []
+        params: list[Any] = []
+        if "description" in changes:
+            value = changes["description"]
+            if value is not None and not isinstance(value, str):
+                raise InvalidInput("description must be a string", field="description")
+            sets.append("description = ?")
+            params.append(value)
+        if "labels" in changes:
+            labels = changes["labels"] or []
+            if not isinstance(labels, list) or not all(isinstance(v, str) for v in labels):
+                raise InvalidInput("labels must be a list of strings", field="labels")
+            sets.append("labels = ?")
+            params.append(labels)
+        if "visibility" in changes:
+            visibility = str(changes["visibility"] or "").upper()
+            if visibility not in ("PUBLIC", "PRIVATE"):
+                raise InvalidInput("visibility must be PUBLIC or PRIVATE", field="visibility")
+            sets.append("visibility = ?")
+            params.append(visibility)
+        if sets:
+            with self.db.write() as con:
+                con.execute(f"UPDATE projects SET {', '.join(sets)}, updated_at = ? WHERE id = ?",
+                            [*params, now(), pid])
+        return self.get_project(workspace, name)
+
+    def delete_project(self, workspace: str, name: str) -> None:
+        pid = self._project_id(workspace, name)
+        runs = "(SELECT pk FROM runs WHERE project_id = ?)"
+        with self.db.write() as con:
+            self._delete_project_artifacts(con, pid, f"{workspace}/{name}")  # type: ignore[attr-defined]
+            for table in ("points", "point_tiles", "run_keys", "batches", "files", "console"):
+                con.execute(f"DELETE FROM {table} WHERE run_pk IN {runs}", [pid])
+            con.execute("DELETE FROM sweep_trials WHERE sweep_pk IN"
+                        " (SELECT pk FROM sweeps WHERE project_id = ?)", [pid])
+            for table in ("runs", "sweeps", "reports", "project_fields"):
+                con.execute(f"DELETE FROM {table} WHERE project_id = ?", [pid])
+            con.execute("DELETE FROM projects WHERE id = ?", [pid])
 
     def project_fields(self, workspace: str, project: str) -> dict[str, dict[str, str]]:
         pid = self._project_id(workspace, project)

@@ -214,14 +214,37 @@ class ArtifactCollections:
             con.execute("DELETE FROM artifact_collections WHERE id = ?", [row["id"]])
             self._forget_collections()
 
-    def _refuse_if_linked(self, pks: Sequence[int], what: str) -> None:
+    def _delete_project_artifacts(self, con: Any, pid: int, what: str) -> None:
+        """Delete a project's artifacts, inside the transaction deleting the project; refused
+        (``Conflict``) while one of its versions is linked from another project."""
+        pks = [r["pk"] for r in self.db.all(
+            "SELECT a.pk FROM artifacts a JOIN artifact_collections c ON c.id = a.collection_id"
+            " WHERE c.project_id = ?", [pid])]
+        self._refuse_if_linked(pks, f"an artifact of project {what}", outside=pid)
+        self._delete_versions(con, pks)
+        runs = "(SELECT pk FROM runs WHERE project_id = ?)"
+        con.execute(f"DELETE FROM artifact_usage WHERE run_pk IN {runs}", [pid])
+        con.execute(f"UPDATE artifacts SET run_pk = NULL WHERE run_pk IN {runs}", [pid])
+        con.execute("DELETE FROM artifact_aliases WHERE collection_id IN"
+                    " (SELECT id FROM artifact_collections WHERE project_id = ?)", [pid])
+        con.execute("DELETE FROM artifact_collections WHERE project_id = ?", [pid])
+        con.execute("DELETE FROM artifact_types WHERE project_id = ?", [pid])
+        self._forget_collections()
+
+    def _refuse_if_linked(self, pks: Sequence[int], what: str, outside: int | None = None) -> None:
+        """``Conflict`` if a link points at one of these versions (only links in other projects
+        than ``outside``, when given)."""
         if not pks:
             return
+        where, params = "list_contains(?::BIGINT[], a.source_pk)", [list(pks)]
+        if outside is not None:
+            where += " AND c.project_id <> ?"
+            params.append(outside)
         link = self.db.one(
             "SELECT w.username AS entity, p.name AS project, c.name, a.version FROM artifacts a"
             " JOIN artifact_collections c ON c.id = a.collection_id"
             " JOIN projects p ON p.id = c.project_id JOIN workspaces w ON w.id = p.workspace_id"
-            " WHERE list_contains(?::BIGINT[], a.source_pk) LIMIT 1", [list(pks)])
+            f" WHERE {where} LIMIT 1", params)
         if link:
             raise Conflict(f"{what} is linked as {link['entity']}/{link['project']}/"
                            f"{link['name']}:v{link['version']}; delete that link first")

@@ -176,19 +176,29 @@ class Runs:
             else:
                 if resume == "must":
                     raise NotFound("run", f"{workspace}/{project}/{run_id}")
-                flat = _json.flatten(config)
-                con.execute(
-                    "INSERT INTO runs (project_id, id, name, notes, state, group_name, job_type,"
-                    " tags, created_at, heartbeat_at, username, host, config, config_flat,"
-                    " summary, metadata, requirements, conda)"
-                    " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?)",
-                    [pid, run_id, data.get("name") or run_id, data.get("notes"),
-                     data.get("group"), data.get("job_type"), tags, t, t, username,
-                     data.get("host"), _json.dumps(config), _json.dumps(flat),
-                     _json.dumps(metadata), data.get("requirements"), data.get("conda")])
-                self._record_fields(con, pid, "config", flat)
-                con.execute("UPDATE projects SET updated_at = ? WHERE id = ?", [t, pid])
+                self._insert_run(con, pid, run_id, data, config=config, metadata=metadata,
+                                 tags=tags, username=username, t=t)
         return self.get_run(workspace, project, run_id), not existing
+
+    def _insert_run(self, con: Any, pid: int, run_id: str, data: Mapping[str, Any], *,
+                    config: dict[str, Any], metadata: dict[str, Any], tags: list[str],
+                    username: str, t: Any, sweep: str | None = None) -> int:
+        """Insert a new RUNNING run inside the caller's transaction; returns its pk."""
+        flat = _json.flatten(config)
+        pk = con.execute(
+            "INSERT INTO runs (project_id, id, name, notes, state, group_name, job_type,"
+            " tags, created_at, heartbeat_at, username, host, config, config_flat,"
+            " summary, metadata, requirements, conda, sweep)"
+            " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)"
+            " RETURNING pk",
+            [pid, run_id, data.get("name") or run_id, data.get("notes"),
+             data.get("group"), data.get("job_type"), tags, t, t, username,
+             data.get("host"), _json.dumps(config), _json.dumps(flat),
+             _json.dumps(metadata), data.get("requirements"), data.get("conda"), sweep],
+        ).fetchone()[0]
+        self._record_fields(con, pid, "config", flat)
+        con.execute("UPDATE projects SET updated_at = ? WHERE id = ?", [t, pid])
+        return pk
 
     def insert_runs(self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]],
                     *, username: str) -> int:
@@ -354,7 +364,10 @@ class Runs:
 
     def runs_table(self, workspace: str, project: str, *,
                    filters: Mapping[str, Any] | None = None, order: str | None = None,
-                   columns: Sequence[str] | None = None) -> pa.Table:
+                   columns: Sequence[str] | None = None, offset: int = 0,
+                   limit: int | None = None) -> pa.Table:
+        if offset < 0 or (limit is not None and limit < 0):
+            raise InvalidInput("offset and limit must not be negative", field="limit")
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         fields = self.project_fields(workspace, project)  # type: ignore[attr-defined]
         where, params = compile_filters(filters, alias="r")
@@ -386,6 +399,21 @@ class Runs:
         inner = ", ".join(["r.*", *structs])
         sql = (f"SELECT {', '.join(select)} FROM (SELECT {inner} FROM runs r"
                f" WHERE r.project_id = ? AND ({where})) r ORDER BY {order_by_sql(terms)}")
+        page: list[Any] = []
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            page = [int(limit), int(offset)]
+        elif offset:
+            sql += " OFFSET ?"
+            page = [int(offset)]
         # The JSON-typed (mixed) columns go out as text, which every Arrow reader can take.
-        table = self.db.reader().sql(sql, params=[pid, *params]).to_arrow_table()
-        return table
+        table = self.db.reader().sql(sql, params=[pid, *params, *page]).to_arrow_table()
+        if limit is None and not offset:
+            total = table.num_rows
+        else:
+            total = self.db.one(
+                f"SELECT count(*) AS n FROM runs r WHERE r.project_id = ? AND ({where})",
+                [pid, *params])["n"]
+        meta = dict(table.schema.metadata or {})
+        meta[b"total"] = str(total).encode()
+        return table.replace_schema_metadata(meta)

@@ -163,7 +163,54 @@ MIGRATIONS: list[str] = [
         line VARCHAR NOT NULL
     );
     """,
-    # 2: artifacts. A type and a collection belong to a project; a version (``artifacts``) to a
+    # 2: sweeps and the trials agents claimed from them; reports (saved explorer views).
+    """
+    CREATE SEQUENCE sweep_pks START 1;
+    CREATE TABLE sweeps (
+        pk INTEGER PRIMARY KEY DEFAULT nextval('sweep_pks'),
+        project_id INTEGER NOT NULL,
+        id VARCHAR NOT NULL,               -- 8 characters, unique in its project
+        name VARCHAR,
+        description VARCHAR,
+        method VARCHAR NOT NULL,           -- grid | random
+        config JSON NOT NULL,              -- the sweep configuration as given (W&B's form)
+        state VARCHAR NOT NULL,            -- RUNNING | PAUSED | CANCELED (FINISHED is derived)
+        seed BIGINT NOT NULL,              -- random trials are drawn from (seed, trial index)
+        expected_run_count INTEGER,        -- grid size or run_cap; NULL when unbounded
+        claimed INTEGER NOT NULL DEFAULT 0,-- trials handed out so far; the next index
+        user_id INTEGER,
+        username VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (project_id, id)
+    );
+    -- One row per trial handed to an agent; the run made for it carries the sweep id.
+    CREATE TABLE sweep_trials (
+        sweep_pk INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        run_pk BIGINT NOT NULL,
+        params JSON NOT NULL,              -- nested, as the run's config got them
+        agent VARCHAR,
+        claimed_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (sweep_pk, idx)
+    );
+    CREATE SEQUENCE report_pks START 1;
+    CREATE TABLE reports (
+        pk INTEGER PRIMARY KEY DEFAULT nextval('report_pks'),
+        project_id INTEGER NOT NULL,
+        id VARCHAR NOT NULL,               -- 8 characters, unique in its project
+        name VARCHAR NOT NULL,             -- a slug of the title, for paths and URLs
+        display_name VARCHAR NOT NULL,     -- the title
+        description VARCHAR,
+        spec JSON NOT NULL,                -- run sets (filters) and panels (chart settings)
+        user_id INTEGER,
+        username VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (project_id, id)
+    );
+    """,
+    # 3: artifacts. A type and a collection belong to a project; a version (``artifacts``) to a
     # collection. A version's files are its manifest (``artifact_files``), whose contents are
     # blobs named by their sha256 in the blob dir, shared with run files: a file in many versions
     # is stored once. A version row is written in the same transaction as its manifest, so a

@@ -11,10 +11,13 @@ from lablens.store.embedded._artifacts import Artifacts
 from lablens.store.embedded._blobs import Blobs
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._points import Points
+from lablens.store.embedded._reports import Reports
 from lablens.store.embedded._runs import Runs
+from lablens.store.embedded._sweeps import Sweeps
 
 
-class EmbeddedStore(Accounts, Runs, Points, ArtifactCollections, Artifacts, Blobs, Store):
+class EmbeddedStore(Accounts, Runs, Points, Sweeps, Reports, ArtifactCollections, Artifacts,
+                    Blobs, Store):
     """The default store: ``DATA/lablens.duckdb`` and content-addressed ``DATA/blobs/``.
 
     The server that opens it is its single writer; nothing else opens the file meanwhile.

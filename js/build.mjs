@@ -1,0 +1,21 @@
+// Bundles each widget module into one self-contained ES module in src/lablens/static/.
+// No code splitting: anywidget loads a widget from a single file (`_esm`).
+import { build } from "esbuild";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const widgets = ["run_table", "workspace_tree", "action_log"];
+
+await build({
+  entryPoints: widgets.map((w) => path.join(here, "src", `${w}.ts`)),
+  outdir: path.join(here, "..", "src", "lablens", "static"),
+  bundle: true,
+  splitting: false,
+  format: "esm",
+  target: "es2020",
+  minify: true,
+  sourcemap: false,
+  legalComments: "none",
+  logLevel: "warning",
+});

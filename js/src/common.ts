@@ -1,0 +1,66 @@
+// What every lablens widget view shares: its CSS and how a cell value reads.
+
+export const STYLE = `
+.lablens-widget { font: 12px/1.4 var(--jp-ui-font-family, system-ui, sans-serif);
+  color: var(--jp-ui-font-color1, #222); }
+.lablens-widget button { font: inherit; padding: 1px 8px; margin-right: 4px; cursor: pointer; }
+.ll-bar { display: flex; align-items: center; gap: 6px; margin-bottom: 4px; }
+.ll-total { font-weight: 600; }
+.ll-selcount { color: #1a73e8; }
+.ll-error { color: #b00020; white-space: pre-wrap; margin: 4px 0; }
+.ll-filter, .ll-picker { border: 1px solid #ddd; padding: 6px; margin-bottom: 4px; }
+.ll-picker { max-height: 160px; overflow: auto; columns: 3; }
+.ll-picker label { display: block; white-space: nowrap; }
+.ll-group { border-left: 3px solid #c7d7f5; padding-left: 6px; margin: 3px 0; }
+.ll-group-head { margin-bottom: 3px; }
+.ll-cond, .ll-raw { display: flex; gap: 4px; margin: 2px 0; align-items: center; }
+.ll-raw-json { font-family: monospace; flex: 1; min-width: 200px; }
+.ll-invalid { outline: 2px solid #b00020; }
+.ll-head, .ll-row { display: flex; }
+.ll-head { font-weight: 600; border-bottom: 1px solid #bbb; background: #f6f6f6; }
+.ll-cell { flex: 0 0 120px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  padding: 4px 6px; box-sizing: border-box; }
+.ll-check { flex: 0 0 28px; }
+.ll-sortable { cursor: pointer; }
+.ll-sortable:hover { background: #e8eefc; }
+.ll-viewport { overflow: auto; position: relative; border-bottom: 1px solid #ddd; }
+.ll-spacer { position: relative; }
+.ll-rows { position: absolute; top: 0; left: 0; right: 0; will-change: transform; }
+.ll-row { border-bottom: 1px solid #eee; cursor: pointer; box-sizing: border-box; }
+.ll-row:hover { background: #f3f6fd; }
+.ll-row.ll-selected { background: #dce7fb; }
+.ll-loading { color: #999; }
+.ll-badge { border-radius: 8px; padding: 0 6px; font-size: 11px; }
+.ll-state-finished { background: #d7f0dd; color: #17612b; }
+.ll-state-running { background: #dbe8fd; color: #1a4fa0; }
+.ll-state-crashed { background: #fbdada; color: #8c1d1d; }
+.ll-state-aborted { background: #eee; color: #555; }
+.ll-tree ul { list-style: none; padding-left: 14px; margin: 0; }
+.ll-tree > ul { padding-left: 0; }
+.ll-node { cursor: pointer; padding: 1px 4px; border-radius: 3px; white-space: nowrap; }
+.ll-node:hover { background: #eef2fb; }
+.ll-node.ll-selected { background: #dce7fb; }
+.ll-twisty { display: inline-block; width: 12px; color: #666; }
+.ll-meta { color: #777; margin-left: 6px; font-size: 11px; }
+.ll-log { max-height: 220px; overflow: auto; }
+.ll-log-entry { display: flex; gap: 6px; align-items: flex-start; border-bottom: 1px solid #eee;
+  padding: 3px 0; }
+.ll-log-entry pre { margin: 0; flex: 1; white-space: pre-wrap; font-size: 11px; }
+`;
+
+/** A cell's text: numbers to 6 significant digits, times as UTC, lists joined. */
+export function formatCell(v: unknown, isTime = false): string {
+  if (v === null || v === undefined) return "";
+  if (isTime && (typeof v === "number" || typeof v === "bigint")) {
+    return new Date(Number(v)).toISOString().replace("T", " ").slice(0, 19); // Arrow gives ms
+  }
+  if (typeof v === "number") {
+    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+  }
+  if (typeof v === "bigint") return v.toString();
+  if (v instanceof Date) return v.toISOString().replace("T", " ").slice(0, 19);
+  if (typeof v === "object" && v !== null && Symbol.iterator in v && typeof v !== "string") {
+    return Array.from(v as Iterable<unknown>, (x) => formatCell(x)).join(", ");
+  }
+  return String(v);
+}

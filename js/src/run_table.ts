@@ -1,0 +1,351 @@
+// RunTable: a virtually scrolled table of runs. Python owns the query (path, filters, order,
+// columns) and answers page requests with Arrow IPC buffers; this view keeps only the rows in
+// sight in the DOM and asks for the pages it is about to show.
+
+import { DataType, tableFromIPC, type Table } from "apache-arrow";
+import { FilterBuilder, fieldsFrom } from "./filter_builder";
+import type { JsonObject } from "./filter_model";
+import { STYLE, formatCell } from "./common";
+
+/** The synced traits; names match widgets/run_table.py (tests/unit/test_widget_traits.py). */
+export interface Model {
+  path: string;
+  filters: JsonObject;
+  order: string;
+  columns: string[];
+  selected: string[];
+  total: number;
+  code: string;
+  error: string;
+  _fields: { config?: Record<string, string>; summary?: Record<string, string> };
+  _project: string;
+  _query: number;
+  _page_size: number;
+}
+
+interface AnyModel {
+  get<K extends keyof Model>(key: K): Model[K];
+  set<K extends keyof Model>(key: K, value: Model[K]): void;
+  save_changes(): void;
+  on(event: string, cb: (...args: unknown[]) => void): void;
+  off(event?: string, cb?: (...args: unknown[]) => void): void;
+  send(content: unknown): void;
+}
+
+interface PageMsg {
+  type: "page";
+  query: number;
+  offset: number;
+  total: number;
+}
+
+const ROW_H = 26;
+const VIEW_ROWS = 14;
+const BASE_COLUMNS = ["name", "state", "tags", "group", "job_type", "created_at", "finished_at", "username", "host", "notes"];
+
+/** The order field of a column: W&B's `summary_metrics.` for summary columns. */
+export function orderField(column: string): string {
+  return column.startsWith("summary.") ? `summary_metrics.${column.slice(8)}` : column;
+}
+
+/** The next order when a header is clicked: descending first, then ascending, then back. */
+export function nextOrder(current: string, column: string): string {
+  const f = orderField(column);
+  if (current === `-${f}`) return `+${f}`;
+  return `-${f}`;
+}
+
+class Pages {
+  pages = new Map<number, Table>();
+  pending = new Set<number>();
+  query = -1;
+
+  reset(query: number): void {
+    this.pages.clear();
+    this.pending.clear();
+    this.query = query;
+  }
+}
+
+function render({ model, el }: { model: AnyModel; el: HTMLElement }): () => void {
+  el.classList.add("lablens-widget", "ll-run-table");
+  const style = document.createElement("style");
+  style.textContent = STYLE;
+  const bar = document.createElement("div");
+  bar.className = "ll-bar";
+  const filterToggle = document.createElement("button");
+  filterToggle.className = "ll-filter-toggle";
+  const columnsToggle = document.createElement("button");
+  columnsToggle.className = "ll-columns-toggle";
+  columnsToggle.textContent = "Columns";
+  const totalEl = document.createElement("span");
+  totalEl.className = "ll-total";
+  const selEl = document.createElement("span");
+  selEl.className = "ll-selcount";
+  const errEl = document.createElement("div");
+  errEl.className = "ll-error";
+  bar.append(filterToggle, columnsToggle, totalEl, selEl);
+
+  const builder = new FilterBuilder((f) => {
+    model.set("filters", f);
+    model.save_changes();
+  });
+  builder.element.style.display = "none";
+  const picker = document.createElement("div");
+  picker.className = "ll-picker";
+  picker.style.display = "none";
+
+  const head = document.createElement("div");
+  head.className = "ll-head";
+  const viewport = document.createElement("div");
+  viewport.className = "ll-viewport";
+  viewport.style.height = `${ROW_H * VIEW_ROWS}px`;
+  const spacer = document.createElement("div");
+  spacer.className = "ll-spacer";
+  const rowsEl = document.createElement("div");
+  rowsEl.className = "ll-rows";
+  spacer.append(rowsEl);
+  viewport.append(spacer);
+  el.replaceChildren(style, bar, errEl, builder.element, picker, head, viewport);
+
+  const pages = new Pages();
+  let anchor = -1; // last clicked row, for shift-click ranges
+
+  const cols = () => model.get("columns");
+  const pageSize = () => model.get("_page_size") || 100;
+  const runPath = (id: string) => `${model.get("_project")}/${id}`;
+
+  function updateFilterLabel(): void {
+    const n = Object.keys(model.get("filters") ?? {}).length;
+    filterToggle.textContent = n ? `Filter (${n})` : "Filter";
+  }
+
+  function drawHead(): void {
+    const order = model.get("order");
+    head.replaceChildren();
+    head.append(cell("", "ll-check ll-h"));
+    for (const c of cols()) {
+      const h = cell(c, "ll-h");
+      h.dataset.column = c;
+      const f = orderField(c);
+      if (order === `-${f}`) h.textContent = `${c} ▼`;
+      else if (order === `+${f}` || order === f) h.textContent = `${c} ▲`;
+      if (c !== "tags") {
+        h.classList.add("ll-sortable");
+        h.addEventListener("click", () => {
+          model.set("order", nextOrder(model.get("order"), c));
+          model.save_changes();
+        });
+      }
+      head.append(h);
+    }
+  }
+
+  function cell(text: string, cls: string): HTMLDivElement {
+    const d = document.createElement("div");
+    d.className = `ll-cell ${cls}`;
+    d.textContent = text;
+    return d;
+  }
+
+  function drawPicker(): void {
+    const f = model.get("_fields") ?? {};
+    const all = [
+      ...BASE_COLUMNS,
+      ...Object.keys(f.config ?? {}).map((k) => `config.${k}`),
+      ...Object.keys(f.summary ?? {}).map((k) => `summary.${k}`),
+    ];
+    const shown = new Set(cols());
+    picker.replaceChildren();
+    for (const name of all) {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.checked = shown.has(name);
+      box.dataset.column = name;
+      box.addEventListener("change", () => {
+        const now = cols().filter((c) => c !== name);
+        // A column turned on goes where it stands in the full list, not at the end.
+        const next = box.checked ? all.filter((c) => now.includes(c) || c === name) : now;
+        model.set("columns", next);
+        model.save_changes();
+      });
+      label.append(box, ` ${name}`);
+      picker.append(label);
+    }
+  }
+
+  function request(page: number): void {
+    const total = model.get("total");
+    if (page < 0 || page * pageSize() >= Math.max(total, 1) && page > 0) return;
+    if (pages.pages.has(page) || pages.pending.has(page)) return;
+    pages.pending.add(page);
+    model.send({ type: "page", query: pages.query, offset: page * pageSize(), limit: pageSize() });
+  }
+
+  function rowAt(i: number): { table: Table; index: number } | null {
+    const p = Math.floor(i / pageSize());
+    const t = pages.pages.get(p);
+    if (!t) return null;
+    const index = i - p * pageSize();
+    return index < t.numRows ? { table: t, index } : null;
+  }
+
+  function drawRows(): void {
+    const total = model.get("total");
+    spacer.style.height = `${Math.max(total, 0) * ROW_H}px`;
+    const first = Math.max(0, Math.floor(viewport.scrollTop / ROW_H) - 2);
+    const last = Math.min(total, first + VIEW_ROWS + 4);
+    const firstPage = Math.floor(first / pageSize());
+    const lastPage = Math.floor(Math.max(last - 1, 0) / pageSize());
+    for (let p = firstPage; p <= lastPage; p++) request(p);
+    request(lastPage + 1); // prefetch: the next page is usually wanted next
+    const selected = new Set(model.get("selected"));
+    rowsEl.style.transform = `translateY(${first * ROW_H}px)`;
+    const frag = document.createDocumentFragment();
+    for (let i = first; i < last; i++) {
+      const r = document.createElement("div");
+      r.className = "ll-row";
+      r.dataset.index = String(i);
+      r.style.height = `${ROW_H}px`;
+      const hit = rowAt(i);
+      if (!hit) {
+        r.classList.add("ll-loading");
+        r.append(cell("…", "ll-check"));
+        frag.append(r);
+        continue;
+      }
+      const id = String(hit.table.getChild("id")?.get(hit.index) ?? "");
+      const path = runPath(id);
+      r.dataset.path = path;
+      if (selected.has(path)) r.classList.add("ll-selected");
+      const check = document.createElement("input");
+      check.type = "checkbox";
+      check.checked = selected.has(path);
+      const c0 = cell("", "ll-check");
+      c0.append(check);
+      r.append(c0);
+      for (const c of cols()) {
+        const child = hit.table.getChild(c);
+        const v = child?.get(hit.index);
+        const d = cell(formatCell(v, child ? DataType.isTimestamp(child.type) : false), "");
+        if (c === "state" && v != null) {
+          d.textContent = "";
+          const badge = document.createElement("span");
+          badge.className = `ll-badge ll-state-${String(v).toLowerCase()}`;
+          badge.textContent = String(v).toLowerCase();
+          d.append(badge);
+        }
+        d.title = d.textContent ?? "";
+        r.append(d);
+      }
+      r.addEventListener("click", (ev) => toggle(i, path, ev as MouseEvent));
+      frag.append(r);
+    }
+    rowsEl.replaceChildren(frag);
+  }
+
+  function toggle(i: number, path: string, ev: MouseEvent): void {
+    const sel = new Set(model.get("selected"));
+    if (ev.shiftKey && anchor >= 0) {
+      const [a, b] = anchor < i ? [anchor, i] : [i, anchor];
+      for (let k = a; k <= b; k++) {
+        const hit = rowAt(k);
+        if (hit) sel.add(runPath(String(hit.table.getChild("id")?.get(hit.index))));
+      }
+    } else if (sel.has(path)) {
+      sel.delete(path);
+    } else {
+      sel.add(path);
+    }
+    anchor = i;
+    model.set("selected", Array.from(sel));
+    model.save_changes();
+  }
+
+  function drawBar(): void {
+    const total = model.get("total");
+    totalEl.textContent = `${total.toLocaleString()} run${total === 1 ? "" : "s"}`;
+    const n = model.get("selected").length;
+    selEl.textContent = n ? `${n} selected` : "";
+    errEl.textContent = model.get("error");
+    errEl.style.display = model.get("error") ? "" : "none";
+  }
+
+  function newQuery(): void {
+    pages.reset(model.get("_query"));
+    viewport.scrollTop = 0;
+    drawHead();
+    drawBar();
+    drawRows();
+  }
+
+  filterToggle.addEventListener("click", () => {
+    builder.element.style.display = builder.element.style.display === "none" ? "" : "none";
+  });
+  columnsToggle.addEventListener("click", () => {
+    picker.style.display = picker.style.display === "none" ? "" : "none";
+  });
+  let frame = 0;
+  viewport.addEventListener("scroll", () => {
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      drawRows();
+    });
+  });
+
+  const onMsg = (msg: unknown, buffers: unknown) => {
+    const m = msg as PageMsg;
+    if (m.type !== "page" || m.query !== pages.query) return; // an answer to an old query
+    const bufs = buffers as (ArrayBuffer | DataView)[];
+    const buf = bufs[0];
+    const bytes = buf instanceof DataView ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : new Uint8Array(buf);
+    const page = Math.floor(m.offset / pageSize());
+    pages.pending.delete(page);
+    pages.pages.set(page, tableFromIPC(bytes));
+    drawRows();
+    el.dataset.painted = String(performance.now());
+  };
+  const onFields = () => {
+    builder.setFields(fieldsFrom(model.get("_fields") ?? {}));
+    builder.show(model.get("filters"));
+    drawPicker();
+  };
+  const onFilters = () => {
+    updateFilterLabel();
+    // Redraw only when Python set it; the builder already shows what the user typed.
+    if (JSON.stringify(builder.read()) !== JSON.stringify(model.get("filters") ?? {})) {
+      builder.show(model.get("filters"));
+    }
+  };
+  const onSelected = () => {
+    drawBar();
+    drawRows();
+  };
+  model.on("msg:custom", onMsg);
+  model.on("change:_query", newQuery);
+  model.on("change:total", () => {
+    drawBar();
+    drawRows();
+  });
+  model.on("change:_fields", onFields);
+  model.on("change:filters", onFilters);
+  model.on("change:columns", () => {
+    drawHead();
+    drawPicker();
+  });
+  model.on("change:order", drawHead);
+  model.on("change:selected", onSelected);
+  model.on("change:error", drawBar);
+
+  onFields();
+  updateFilterLabel();
+  newQuery();
+  return () => {
+    model.off("msg:custom", onMsg);
+    if (frame) cancelAnimationFrame(frame);
+  };
+}
+
+export default { render };

@@ -1,0 +1,197 @@
+"""``Sweep`` and ``Sweeps``: a hyperparameter search and the runs it made."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from lablens.api._attrs import Attrs, html_table
+from lablens.api.paging import Paginator
+from lablens.api.paths import project_route, quote_segment
+from lablens.errors import UsageError
+
+if TYPE_CHECKING:
+    from lablens.api.api import Api
+    from lablens.api.runs import Run, Runs
+
+__all__ = ["Sweep", "Sweeps"]
+
+# The lowest finite float: a bound that keeps NaN (and -inf) out of a "best" run.
+_LOWEST = -sys.float_info.max
+
+
+class Sweep(Attrs):
+    """A sweep: a set of runs exploring hyperparameters, made by ``lablens.sweep()`` and run by
+    ``lablens.agent()`` (W&B's ``Sweep``).
+
+    Get one with ``api.sweep("alice/mnist/x1y2z3w4")``; list a project's with
+    ``project.sweeps()``.
+
+    Example:
+        >>> sweep = api.sweep("alice/mnist/x1y2z3w4")
+        >>> sweep.method, sweep.state, sweep.expected_run_count, len(sweep.runs)
+        ('grid', 'FINISHED', 6, 6)
+        >>> sweep.best_run().summary["val/acc"]
+    """
+
+    id: str
+    """The sweep id, unique in its project."""
+    name: str
+    """The sweep's name (its id when it was given none)."""
+    entity: str
+    """The workspace (entity) of the sweep's project."""
+    project: str
+    """The name of the sweep's project."""
+    config: dict[str, Any]
+    """The sweep configuration as given: ``method``, ``metric``, ``parameters`` ..."""
+    method: str
+    """``grid`` or ``random``."""
+    state: str
+    """``RUNNING``, ``PAUSED``, ``CANCELED``, or ``FINISHED`` once every trial is done."""
+    expected_run_count: int | None
+    """How many runs the sweep will make (grid size or ``run_cap``); ``None`` if unbounded."""
+    run_count: int
+    """How many runs the sweep has made so far."""
+    description: str | None
+    """What the sweep is about."""
+    created_at: str | None
+    """When the sweep was made, ISO 8601 UTC."""
+    updated_at: str | None
+    """When a trial was last handed out or the sweep last changed, ISO 8601 UTC."""
+
+    def _load(self, data: dict[str, Any]) -> None:
+        self.id = data.get("id") or ""
+        self.name = data.get("name") or self.id
+        self.entity = data.get("entity") or ""
+        self.project = data.get("project") or ""
+        self.config = dict(data.get("config") or {})
+        self.method = data.get("method") or self.config.get("method") or ""
+        self.state = data.get("state") or "RUNNING"
+        self.expected_run_count = data.get("expected_run_count")
+        self.run_count = int(data.get("run_count") or 0)
+        self.description = data.get("description")
+        self.created_at = data.get("created_at")
+        self.updated_at = data.get("updated_at")
+
+    @property
+    def path(self) -> str:
+        """``entity/project/sweep_id``, what ``api.sweep()`` takes."""
+        return f"{self.entity}/{self.project}/{self.id}"
+
+    @property
+    def url(self) -> str:
+        """The sweep's address in a browser: ``{host}/{entity}/{project}/sweeps/{id}``."""
+        return f"{self._api.host}/{self.entity}/{self.project}/sweeps/{self.id}"
+
+    @property
+    def order(self) -> str | None:
+        """The order of the sweep's metric, best first (``-summary_metrics.acc`` to maximize);
+        ``None`` when the configuration names no metric."""
+        metric = self.config.get("metric") or {}
+        if not metric.get("name"):
+            return None
+        sign = "-" if metric.get("goal") == "maximize" else "+"
+        return f"{sign}summary_metrics.{metric['name']}"
+
+    @property
+    def runs(self) -> Runs:
+        """The sweep's runs (a lazy ``Runs``), oldest first."""
+        return self._api.runs(f"{self.entity}/{self.project}", filters={"sweep": self.id})
+
+    def best_run(self, order: str | None = None) -> Run | None:
+        """The best run: the first by ``order``, else by the metric of the configuration.
+
+        Runs without a value (or with NaN) for the ordering metric are never the best.
+
+        Args:
+            order: ``+`` or ``-`` and a field, e.g. ``-summary_metrics.val/acc``; by default
+                the configuration's ``metric`` (``goal`` maximize or minimize).
+
+        Returns:
+            The best ``Run``, or ``None`` when no run qualifies.
+
+        Raises:
+            UsageError: no order is given and the configuration names no metric.
+
+        Example:
+            >>> api.sweep("alice/mnist/x1y2z3w4").best_run().config
+            >>> sweep.best_run(order="+summary_metrics.loss")
+        """
+        order = order or self.order
+        if not order:
+            raise UsageError(f"sweep {self.path} names no metric: pass best_run(order=...)")
+        filters: dict[str, Any] = {"sweep": self.id}
+        key = order.lstrip("+-")
+        if key.startswith(("summary_metrics.", "summary.", "config.")):
+            filters[key] = {"$gte": _LOWEST}
+        runs = self._api.runs(f"{self.entity}/{self.project}", filters=filters, order=order,
+                              per_page=1)
+        return runs[0] if len(runs) else None
+
+    def _route(self) -> str:
+        return f"{project_route(self.entity, self.project)}/sweeps/{quote_segment(self.id)}"
+
+    def load(self, force: bool = False) -> Sweep:
+        """Read the sweep from the server again (its state and run count change as it runs).
+
+        Returns:
+            The sweep itself, refreshed.
+        """
+        self._attrs = self._api.client.get_json(self._route())
+        self._load(self._attrs)
+        return self
+
+    def _set_state(self, state: str) -> Sweep:
+        self._attrs = self._api.client.patch_json(self._route(), {"state": state})
+        self._load(self._attrs)
+        return self
+
+    def pause(self) -> Sweep:
+        """Stop handing out trials until ``resume()``; running trials go on."""
+        return self._set_state("PAUSED")
+
+    def resume(self) -> Sweep:
+        """Hand out trials again after ``pause()``."""
+        return self._set_state("RUNNING")
+
+    def cancel(self) -> Sweep:
+        """Hand out no more trials, for good."""
+        return self._set_state("CANCELED")
+
+    def __repr__(self) -> str:
+        return f"<Sweep {self.path} {self.state}>"
+
+    def _repr_html_(self) -> str:
+        return html_table(
+            [("method", self.method), ("state", self.state),
+             ("runs", f"{self.run_count} / {self.expected_run_count or '∞'}"),
+             ("metric", self.config.get("metric")), ("parameters", self.config.get("parameters")),
+             ("url", self.url)],
+            title=f"Sweep {self.path}",
+        )
+
+
+class Sweeps(Paginator[Sweep]):
+    """The sweeps of one project, newest first, read lazily.
+
+    Example:
+        >>> [s.id for s in api.project("alice/mnist").sweeps()]
+    """
+
+    def __init__(self, api: Api, entity: str, project: str, per_page: int = 50) -> None:
+        super().__init__(api, per_page)
+        self.entity = entity
+        self.project = project
+
+    def _fetch(self, cursor: str | None, limit: int) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return self._api.client.get_json(
+            f"{project_route(self.entity, self.project)}/sweeps", params=params)
+
+    def _convert(self, item: dict[str, Any]) -> Sweep:
+        return Sweep.from_json(self._api, item)
+
+    def __repr__(self) -> str:
+        return f"<Sweeps {self.entity}/{self.project}>"

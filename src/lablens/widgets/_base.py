@@ -1,0 +1,140 @@
+"""``LablensWidget``: what every widget shares, and how an Api call becomes copyable code.
+
+Widgets know only the public ``Api``. Each action is one ``Api`` call; ``_call()`` makes it and
+records its Python source, so ``widget.code`` (and the explorer's action log) can be copied and
+run again. The source assumes a variable ``api`` bound to the same ``Api``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import anywidget
+import traitlets as t
+
+if TYPE_CHECKING:
+    from lablens.api import Api
+
+__all__ = ["STATIC", "LablensWidget", "Recorder", "call_source", "make_api"]
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+log = logging.getLogger("lablens.widgets")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def make_api(api: Api | None) -> Api:
+    """The given ``Api``, or ``lablens.Api()`` (the local or ``LABLENS_HOST`` server)."""
+    if api is not None:
+        return api
+    from lablens.api import Api
+
+    return Api()
+
+
+def _arg(value: Any) -> str:
+    return repr(value)
+
+
+def call_source(target: str, *args: Any, **kwargs: Any) -> str:
+    """``target(arg, key=value)`` as Python source; keyword arguments left at ``None`` drop out."""
+    parts = [_arg(a) for a in args]
+    parts += [f"{k}={_arg(v)}" for k, v in kwargs.items() if v is not None]
+    return f"{target}({', '.join(parts)})"
+
+
+def check_kwargs(widget: t.HasTraits, kwargs: dict[str, Any], public: tuple[str, ...]) -> None:
+    """Reject keyword arguments that are not public traits: a typo must not pass silently."""
+    unknown = sorted(k for k in kwargs if k not in public)
+    if unknown:
+        raise TypeError(
+            f"{type(widget).__name__}() got unexpected keyword argument(s): {', '.join(unknown)};"
+            f" it takes {', '.join(public)}"
+        )
+
+
+class Recorder(t.HasTraits):
+    """The ``code`` and ``error`` traits and the action listeners, for any lablens widget."""
+
+    code = t.Unicode("", read_only=True).tag(sync=True)
+    """The Python source of the last Api call that produced what the widget shows (it uses a
+    variable ``api``); ``exec`` it and ``df`` equals ``to_pandas()``."""
+
+    error = t.Unicode("").tag(sync=True)
+    """The last error of an action, shown inside the widget; empty when the last one worked."""
+
+    def _recorder_init(self) -> None:
+        self._listeners: list[Callable[[str], None]] = []
+
+    def on_api_call(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(source)`` with the Python source of every Api call this widget makes.
+
+        Args:
+            callback: takes one string, a statement that repeats the call.
+
+        Example:
+            >>> table.on_api_call(print)
+        """
+        self._listeners.append(callback)
+
+    def _called(self, source: str) -> None:
+        for cb in list(self._listeners):
+            cb(source)
+
+    def _set_code(self, source: str) -> None:
+        self.set_trait("code", source)
+
+
+def shows_errors(method: F) -> F:
+    """Run a callback; show an exception in the widget (``error``) instead of losing it in a log.
+
+    Callbacks run from the browser's events, where a raised exception would reach no one.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Recorder, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = method(self, *args, **kwargs)
+        except Exception as exc:
+            log.debug("widget callback failed", exc_info=True)
+            self.error = f"{type(exc).__name__}: {exc}"
+            return None
+        self.error = ""
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+class LablensWidget(anywidget.AnyWidget, Recorder):
+    """The base of the anywidget-based lablens widgets: bundle loading and common traits.
+
+    A subclass names its bundle (``_bundle = "run_table"`` loads ``static/run_table.js``) and
+    lists its public traits in ``_public``; other keyword arguments are a ``TypeError``.
+    """
+
+    _bundle: ClassVar[str] = ""
+    _public: ClassVar[tuple[str, ...]] = ()
+    _sources: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, **kwargs: Any) -> None:
+        check_kwargs(self, kwargs, self._public)
+        # Set per instance, not at class creation: importing lablens.widgets must work before
+        # the bundle is built (anywidget reads a class-level _esm path at import time).
+        self._esm = self._bundle_source()
+        self._recorder_init()
+        super().__init__(**kwargs)
+
+    @classmethod
+    def _bundle_source(cls) -> str:
+        if cls._bundle not in LablensWidget._sources:
+            path = STATIC / f"{cls._bundle}.js"
+            if not path.is_file():
+                raise RuntimeError(
+                    f"the widget bundle {path} is missing: build it with `make js`"
+                    " (or `npm ci && npm run build` in js/), or reinstall lablens"
+                )
+            LablensWidget._sources[cls._bundle] = path.read_text(encoding="utf-8")
+        return LablensWidget._sources[cls._bundle]

@@ -1,0 +1,141 @@
+"""``Explorer``: the tree, the run table and the chart in one layout, with an action log."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import pandas as pd
+import traitlets as t
+
+from lablens.widgets._base import LablensWidget, Recorder, call_source, check_kwargs, make_api
+from lablens.widgets.metric_chart import MetricChart
+from lablens.widgets.run_table import RunTable
+from lablens.widgets.workspace_tree import WorkspaceTree
+
+if TYPE_CHECKING:
+    from lablens.api import Api
+
+__all__ = ["ActionLog", "Explorer"]
+
+_LOG_KEEP = 200  # entries kept; scrolling a big table adds one per page read
+_CHART_KEYS = 2  # metrics drawn when rows are selected, from the project's summary keys
+
+
+class ActionLog(LablensWidget):
+    """The Python source of each Api call, newest last, each with a copy button."""
+
+    _bundle = "action_log"
+    _public = ("entries",)
+
+    entries = t.List(t.Unicode()).tag(sync=True)
+    """The source of each Api call, oldest first (the last 200 are kept)."""
+
+    def add(self, source: str) -> None:
+        """Append one entry."""
+        self.entries = [*self.entries[-(_LOG_KEEP - 1):], source]
+
+
+class Explorer(w.VBox, Recorder):
+    """Browse workspaces, filter and sort runs, and compare their curves, in one widget.
+
+    Selecting a project in the tree fills the table; selecting rows draws them in the chart.
+    Every Api call the parts make is listed in the action log, ready to copy.
+
+    Args:
+        api: the ``Api`` to query (default: ``lablens.Api()``).
+        path: a workspace (``"alice"``) to open, or a project (``"alice/mnist"``) to show.
+
+    Raises:
+        TypeError: an unknown keyword argument.
+
+    Example:
+        >>> ex = Explorer(api, path="alice/mnist")
+        >>> ex.table.filters = {"state": "FINISHED"}
+        >>> ex.actions[-1]
+    """
+
+    _public = ("path",)
+
+    path = t.Unicode("")
+    """The workspace or project shown."""
+
+    def __init__(self, api: Api | None = None, path: str | None = None, **kwargs: Any) -> None:
+        check_kwargs(self, kwargs, ())
+        self._api = make_api(api)
+        self._recorder_init()
+        self.action_log = ActionLog()
+        """The ``ActionLog`` of every Api call."""
+        self.tree = WorkspaceTree(self._api)
+        """The ``WorkspaceTree``."""
+        self.table = RunTable(self._api)
+        """The ``RunTable``."""
+        self.chart = MetricChart(self._api)
+        """The ``MetricChart``."""
+        for part in (self.tree, self.table, self.chart):
+            part.on_api_call(self._logged)
+        # The tree listed workspaces before the log was listening.
+        if self.tree.code:
+            self._logged(self.tree.code)
+        self.tree.observe(self._tree_selected, "selected")
+        self.table.observe(self._rows_selected, "selected")
+        self.tree.layout = w.Layout(width="28%", max_height="420px", overflow="auto")
+        self.table.layout = w.Layout(width="72%")
+        super().__init__(
+            children=[w.HBox([self.tree, self.table]), self.chart.widget, self.action_log],
+        )
+        if path:
+            self.path = path
+            self._show(path)
+
+    def _logged(self, source: str) -> None:
+        self.action_log.add(source)
+
+    def _show(self, path: str) -> None:
+        parts = path.split("/")
+        self.tree.expand(parts[0])
+        if len(parts) >= 2:
+            self.tree.selected = "/".join(parts[:2])
+
+    def _tree_selected(self, change: dict[str, Any]) -> None:
+        path = change["new"]
+        parts = path.split("/")
+        if len(parts) < 2:
+            return
+        project = "/".join(parts[:2])
+        if project != self.table._project:
+            self.table.selected = []
+            self.table.columns = []
+            self.table.path = project
+        if len(parts) == 3:
+            self.table.selected = [path]
+
+    def _rows_selected(self, change: dict[str, Any]) -> None:
+        if not self.chart.keys and change["new"]:
+            # The metrics the first selected run logged (summary keys may be set, not logged).
+            first = change["new"][0]
+            run = self._api.run(first)
+            self._logged(f"run = {call_source('api.run', first)}")
+            logged = sorted(run.history_keys)
+            preferred = [k for k in logged if "loss" in k] or logged
+            self.chart.keys = preferred[:_CHART_KEYS]
+        self.chart.runs = list(change["new"])
+
+    @property
+    def actions(self) -> list[str]:
+        """The source of every Api call made so far, oldest first."""
+        return list(self.action_log.entries)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """What the table shows (see ``RunTable.to_pandas``); the chart's points are
+        ``explorer.chart.to_pandas()``."""
+        return self.table.to_pandas()
+
+    @property
+    def code(self) -> str:  # type: ignore[override]
+        """The source that gives ``to_pandas()``: the table's query."""
+        return self.table.code
+
+    def __repr__(self) -> str:
+        return (f"<Explorer {self.table._project or self.path or '-'}: "
+                f"{self.table.total} runs, {len(self.table.selected)} selected>")

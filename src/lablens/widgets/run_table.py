@@ -1,0 +1,180 @@
+"""``RunTable``: the runs of a project as a virtually scrolled table with a filter builder."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import traitlets as t
+
+from lablens._arrow import table_to_ipc
+from lablens.widgets._base import LablensWidget, call_source, make_api, shows_errors
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from lablens.api import Api
+    from lablens.api.runs import Runs
+
+__all__ = ["RunTable"]
+
+# Columns shown when none are asked for: these, then up to this many config and summary keys.
+_DEFAULT_BASE = ["name", "state", "created_at"]
+_DEFAULT_PER_KIND = 8
+
+
+class RunTable(LablensWidget):
+    """The runs of one project as a table: filter, sort, pick columns, select runs.
+
+    Only the rows in sight are in the page; the browser asks for pages of rows as it scrolls
+    and Python answers each with one ``Runs.to_arrow(offset=..., limit=...)`` call, sent as
+    Arrow IPC. Setting ``filters``, ``order`` or ``columns`` from Python or in the table runs
+    the query again; ``total`` and the rows follow.
+
+    Args:
+        api: the ``Api`` to query (default: ``lablens.Api()``).
+        path: the project, ``"entity/project"`` (or ``"project"`` in the default entity).
+        filters: a MongoDB-style filter (see docs/filters.md).
+        order: a field with ``+`` or ``-``, e.g. ``"-summary_metrics.loss"``.
+        columns: the columns to show; empty for a default choice from the project's keys.
+        selected: run paths to select.
+
+    Raises:
+        TypeError: an unknown keyword argument.
+
+    Example:
+        >>> table = RunTable(api, path="alice/mnist", filters={"state": "FINISHED"},
+        ...                  order="-summary_metrics.val/acc")
+        >>> table.total, table.to_pandas().head()
+    """
+
+    _bundle = "run_table"
+    _public = ("path", "filters", "order", "columns", "selected")
+
+    path = t.Unicode("").tag(sync=True)
+    """The project whose runs are shown, ``entity/project``."""
+
+    filters = t.Dict().tag(sync=True)
+    """The MongoDB-style filter the rows match (``{}`` for all runs); the builder edits it."""
+
+    order = t.Unicode("+created_at").tag(sync=True)
+    """The sort order: a field with ``+`` (ascending) or ``-`` (descending); headers set it."""
+
+    columns = t.List(t.Unicode()).tag(sync=True)
+    """The columns after the run id: ``name``, ``state``, ``config.<key>``, ``summary.<key>``."""
+
+    selected = t.List(t.Unicode()).tag(sync=True)
+    """The selected runs, as run paths ``entity/project/run_id``."""
+
+    total = t.Int(0, read_only=True).tag(sync=True)
+    """How many runs match ``filters`` (all pages together)."""
+
+    _fields = t.Dict().tag(sync=True)
+    # The project's config and summary keys with their types, for the builder and the picker.
+    _project = t.Unicode("").tag(sync=True)
+    # The resolved project path, "entity/project", for building run paths in the browser.
+    _query = t.Int(0).tag(sync=True)
+    # Bumped on every new query, so the browser drops pages of the old one.
+    _page_size = t.Int(100).tag(sync=True)
+    # Rows per page request.
+
+    def __init__(self, api: Api | None = None, **kwargs: Any) -> None:
+        self._api = make_api(api)
+        self._first: pa.Table | None = None
+        super().__init__(**kwargs)
+        self.on_msg(self._on_msg)
+        if self.path:
+            self._load_project()
+
+    # -- the query ------------------------------------------------------------------------
+
+    def runs(self) -> Runs:
+        """The ``Runs`` the table shows: ``api.runs(path, filters=..., order=...)``."""
+        return self._api.runs(self._project or self.path, filters=self.filters or None,
+                              order=self.order or "+created_at")
+
+    def _runs_source(self) -> str:
+        return call_source("api.runs", self._project or self.path,
+                           filters=self.filters or None, order=self.order or "+created_at")
+
+    def to_pandas(self) -> pd.DataFrame:
+        """What the table shows, every row: the runs matching ``filters`` in ``order``, with
+        ``id`` and ``columns``. Equal to ``exec(table.code)``'s ``df``.
+
+        Returns:
+            A DataFrame, one row per run.
+
+        Example:
+            >>> table.to_pandas()[["name", "summary.loss"]]
+        """
+        return self.runs().to_pandas(columns=self.columns)
+
+    @t.observe("path")
+    def _path_changed(self, change: dict[str, Any]) -> None:
+        self._load_project()
+
+    @shows_errors
+    def _load_project(self) -> None:
+        project = self._api.project(self.path)
+        self._called(f"project = {call_source('api.project', self.path)}")
+        fields = project.fields()
+        self._called("fields = project.fields()")
+        self._project = project.path
+        self._fields = fields
+        if not self.columns:
+            with self.hold_trait_notifications():
+                self.columns = self._default_columns(fields)
+        self._requery()
+
+    @staticmethod
+    def _default_columns(fields: dict[str, dict[str, str]]) -> list[str]:
+        cols = list(_DEFAULT_BASE)
+        for kind in ("config", "summary"):
+            keys = [k for k, typ in fields.get(kind, {}).items() if typ != "json"]
+            cols += [f"{kind}.{k}" for k in keys[:_DEFAULT_PER_KIND]]
+        return cols
+
+    @t.observe("filters", "order", "columns")
+    def _query_changed(self, change: dict[str, Any]) -> None:
+        if self._project:
+            self._requery()
+
+    @shows_errors
+    def _requery(self) -> None:
+        self._first = None
+        self._set_code(f"df = {self._runs_source()}.to_pandas(columns={self.columns!r})")
+        try:
+            # The first page carries the total: one call answers both, and the browser's
+            # first page request is then served without another.
+            self._first = self._page(0)
+        except Exception:
+            self.set_trait("total", 0)
+            raise
+        finally:
+            self._query += 1
+        self.set_trait("total", int((self._first.schema.metadata or {}).get(b"total", b"0")))
+
+    def _page(self, offset: int) -> pa.Table:
+        limit = self._page_size
+        table = self.runs().to_arrow(self.columns, offset=offset, limit=limit)
+        self._called(
+            f"page = {self._runs_source()}"
+            f".to_arrow({self.columns!r}, offset={offset}, limit={limit})"
+        )
+        return table
+
+    # -- the browser's page requests ------------------------------------------------------
+
+    @shows_errors
+    def _on_msg(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        if content.get("type") != "page" or content.get("query") != self._query:
+            return  # a request for a query that has been replaced
+        offset = int(content.get("offset", 0))
+        table = self._first if offset == 0 and self._first is not None else self._page(offset)
+        self.send({"type": "page", "query": self._query, "offset": offset, "total": self.total},
+                  buffers=[table_to_ipc(table)])
+
+    def __repr__(self) -> str:
+        n = len(self.selected)
+        return (f"<RunTable {self._project or self.path or '-'}: {self.total} runs"
+                f"{f', {n} selected' if n else ''}>")

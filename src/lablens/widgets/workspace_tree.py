@@ -1,0 +1,168 @@
+"""``WorkspaceTree``: workspaces -> projects -> runs, children read when a node opens."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import traitlets as t
+
+from lablens.widgets._base import LablensWidget, call_source, make_api, shows_errors
+
+if TYPE_CHECKING:
+    from lablens.api import Api
+
+__all__ = ["WorkspaceTree"]
+
+_RUNS_SHOWN = 100  # runs listed under a project; the table is the place for more
+# What a project holds besides runs; the Api has no listing for these yet.
+_NOT_YET = ("sweeps", "artifacts", "reports")
+
+
+class WorkspaceTree(LablensWidget):
+    """A tree of the workspaces the user can see, their projects and the projects' runs.
+
+    Opening a node reads its children with one Api call (``api.projects(ws)``,
+    ``api.runs(project)``); ``code`` repeats the last one as a DataFrame of what it listed.
+
+    Args:
+        api: the ``Api`` to query (default: ``lablens.Api()``).
+        selected: the selected node's path: ``"ws"``, ``"ws/project"`` or ``"ws/project/run_id"``.
+
+    Raises:
+        TypeError: an unknown keyword argument.
+
+    Example:
+        >>> tree = WorkspaceTree(api)
+        >>> tree.expand("alice")          # as a click on the workspace does
+        >>> tree.to_pandas()            # the projects just listed
+    """
+
+    _bundle = "workspace_tree"
+    _public = ("selected",)
+
+    selected = t.Unicode("").tag(sync=True)
+    """The selected node: ``ws``, ``ws/project`` or a run path ``ws/project/run_id``."""
+
+    _nodes = t.List(t.Dict()).tag(sync=True)
+    # The tree as far as it was read: [{path, label, kind, meta, leaf, children?}].
+
+    def __init__(self, api: Api | None = None, **kwargs: Any) -> None:
+        self._api = make_api(api)
+        self._last: tuple[str, Any] = ("", None)
+        super().__init__(**kwargs)
+        self.on_msg(self._on_msg)
+        self._load_workspaces()
+
+    # -- listings: each is one Api call, and the source that repeats it ---------------------
+
+    _WORKSPACES = (
+        "df = pd.DataFrame([{{'path': ws.username, 'type': ws.workspace_type, 'role': ws.role}}"
+        " for ws in api.workspaces()])"
+    )
+    _PROJECTS = (
+        "df = pd.DataFrame([{{'path': p.path, 'visibility': p.visibility,"
+        " 'runs': p.count.get('runs')}} for p in {call}], columns=['path', 'visibility', 'runs'])"
+    )
+    _RUNS = (
+        "df = pd.DataFrame([{{'path': r.path, 'name': r.name, 'state': str(r.state)}}"
+        " for r in {call}[:{n}]], columns=['path', 'name', 'state'])"
+    )
+
+    def _record(self, template: str, **fmt: Any) -> None:
+        source = "import pandas as pd\n\n" + template.format(**fmt)
+        self._set_code(source)
+        self._called(source)
+
+    @shows_errors
+    def _load_workspaces(self) -> None:
+        workspaces = self._api.workspaces()
+        self._record(self._WORKSPACES)
+        rows = [{"path": ws.username, "type": ws.workspace_type, "role": ws.role}
+                for ws in workspaces]
+        self._last = ("workspaces", pd.DataFrame(rows))
+        self._nodes = [
+            {"path": ws.username, "label": ws.username, "kind": "workspace",
+             "meta": " · ".join(x for x in (ws.workspace_type, ws.role) if x)}
+            for ws in workspaces
+        ]
+
+    def _children(self, node: dict[str, Any]) -> list[dict[str, Any]]:
+        path, kind = node["path"], node["kind"]
+        if kind == "workspace":
+            call = call_source("api.projects", path)
+            projects = list(self._api.projects(path))
+            self._record(self._PROJECTS, call=call)
+            rows = [{"path": p.path, "visibility": p.visibility, "runs": p.count.get("runs")}
+                    for p in projects]
+            self._last = ("projects", pd.DataFrame(rows, columns=["path", "visibility", "runs"]))
+            return [
+                {"path": p.path, "label": p.name, "kind": "project",
+                 "meta": f"{p.visibility.lower()} · {p.count.get('runs', 0)} runs"}
+                for p in projects
+            ]
+        if kind == "project":
+            return [{"path": f"{path}:runs", "label": "runs", "kind": "folder"}] + [
+                {"path": f"{path}:{name}", "label": name, "kind": "empty", "leaf": True,
+                 "meta": "not served yet"}
+                for name in _NOT_YET
+            ]
+        if kind == "folder":
+            project = path.rsplit(":", 1)[0]
+            call = call_source("api.runs", project)
+            runs = self._api.runs(project, per_page=_RUNS_SHOWN)
+            shown = runs[:_RUNS_SHOWN]
+            self._record(self._RUNS, call=call, n=_RUNS_SHOWN)
+            rows = [{"path": r.path, "name": r.name, "state": str(r.state)} for r in shown]
+            self._last = ("runs", pd.DataFrame(rows, columns=["path", "name", "state"]))
+            nodes = [{"path": r.path, "label": r.name or r.id, "kind": "run", "leaf": True,
+                      "meta": str(r.state).lower()} for r in shown]
+            if len(runs) > len(shown):
+                nodes.append({"path": f"{path}:more", "label": f"… {len(runs) - len(shown)} more",
+                              "kind": "empty", "leaf": True})
+            return nodes
+        return []
+
+    def _find(self, nodes: list[dict[str, Any]], path: str) -> dict[str, Any] | None:
+        for n in nodes:
+            if n["path"] == path:
+                return n
+            found = self._find(n.get("children") or [], path)
+            if found:
+                return found
+        return None
+
+    @shows_errors
+    def expand(self, path: str) -> None:
+        """Open a node (read its children), as clicking it does.
+
+        Args:
+            path: the node's path: ``"ws"``, ``"ws/project"`` or ``"ws/project:runs"``.
+
+        Raises:
+            KeyError: no node has this path (open its parent first).
+        """
+        nodes = [dict(n) for n in self._nodes]  # a new list, so the trait change syncs
+        node = self._find(nodes, path)
+        if node is None:
+            raise KeyError(f"no node {path!r} in the tree; open its parent first")
+        if node.get("children") is None:
+            node["children"] = self._children(node)
+        self._nodes = _deep_copy(nodes)
+
+    def _on_msg(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        if content.get("type") == "expand":
+            self.expand(str(content.get("path")))
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The last listing the tree read (workspaces, projects or runs) as a DataFrame; equal
+        to ``exec(tree.code)``'s ``df``."""
+        return self._last[1].copy()
+
+    def __repr__(self) -> str:
+        return f"<WorkspaceTree {len(self._nodes)} workspaces, selected {self.selected!r}>"
+
+
+def _deep_copy(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**n, **({"children": _deep_copy(n["children"])} if n.get("children") else {})}
+            for n in nodes]
