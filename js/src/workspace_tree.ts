@@ -7,7 +7,7 @@ import { STYLE } from "./common";
 export interface TreeNode {
   path: string;
   label: string;
-  kind: "workspace" | "project" | "folder" | "run" | "empty";
+  kind: "workspace" | "project" | "folder" | "run" | "sweep" | "report" | "empty";
   meta?: string;
   leaf?: boolean;
   children?: TreeNode[];

@@ -96,10 +96,16 @@ def test_quickstart_explorer_in_jupyterlab(lab, api):
         rows.nth(0).click()
         rows.nth(1).click()
         table.locator(".ll-selcount").filter(has_text="2 selected").wait_for()
-        out = _lab.run_in_kernel(
-            page, "print(len(explorer.table.selected), explorer.chart.to_pandas()"
-            "['run_id'].nunique(), len(explorer.chart.keys), len(explorer.chart.figure.data))")
-        n_sel, n_runs, n_keys, n_traces = map(int, out.split())
+        # ipywidgets holds back a model update while the previous one is unanswered, so the
+        # kernel may see the second selection a moment after the page shows it: ask again.
+        for _ in range(20):
+            out = _lab.run_in_kernel(
+                page, "print(len(explorer.table.selected), explorer.chart.to_pandas()"
+                "['run_id'].nunique(), len(explorer.chart.keys), len(explorer.chart.figure.data))")
+            n_sel, n_runs, n_keys, n_traces = map(int, out.split())
+            if n_sel == 2 and n_runs == 2:
+                break
+            page.wait_for_timeout(250)
         assert (n_sel, n_runs) == (2, 2) and n_traces == 2 * n_keys
         plot = page.locator(".js-plotly-plot").first
         plot.scroll_into_view_if_needed()

@@ -60,3 +60,40 @@ def test_explorer_links_tree_table_chart_and_logs_calls(api, project):
     for source in log:
         compile(source, "<action>", "exec")  # each entry is runnable Python
     assert repr(ex).startswith(f"<Explorer {project.path}: 2 runs, 2 selected")
+
+
+def test_saved_report_reopens_the_same_view(api, project):
+    ex = Explorer(api, path=project.path)
+    ex.table.filters = {"config.lr": {"$gt": 0.15}}
+    ex.table.order = "-summary_metrics.loss"
+    ids = list(ex.table.to_pandas()["id"])
+    ex.table.selected = [f"{project.path}/{rid}" for rid in ids]
+    ex.chart.log_y = True
+    ex.chart.smoothing = 0.5
+    report = ex.save_report("two best", description="lr above 0.15")
+    assert any("api.create_report(" in a for a in ex.actions)
+
+    again = Explorer(api)
+    again.open_report(report.path)
+    assert again.table.path == project.path
+    assert again.table.filters == {"config.lr": {"$gt": 0.15}}
+    assert again.table.order == "-summary_metrics.loss"
+    assert sorted(again.table.selected) == sorted(ex.table.selected)
+    assert again.chart.keys == ex.chart.keys and again.chart.log_y is True
+    assert again.chart.smoothing == 0.5
+    pd.testing.assert_frame_equal(again.to_pandas(), ex.to_pandas())
+    pd.testing.assert_frame_equal(again.chart.to_pandas(), ex.chart.to_pandas())
+
+
+def test_tree_lists_sweeps_and_reports(api, project):
+    api.create_report(project.path, "empty view")
+    tree = WorkspaceTree(api)
+    tree.expand(project.entity)
+    tree.expand(project.path)
+    tree.expand(f"{project.path}:reports")
+    reports = tree.to_pandas()
+    assert list(reports["name"]) == ["empty view"]
+    pd.testing.assert_frame_equal(run_code(api, tree.code), reports)
+    tree.expand(f"{project.path}:sweeps")
+    assert tree.to_pandas().empty
+    pd.testing.assert_frame_equal(run_code(api, tree.code), tree.to_pandas())

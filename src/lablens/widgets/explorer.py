@@ -8,13 +8,14 @@ import ipywidgets as w
 import pandas as pd
 import traitlets as t
 
+from lablens.errors import UsageError
 from lablens.widgets._base import LablensWidget, Recorder, call_source, check_kwargs, make_api
 from lablens.widgets.metric_chart import MetricChart
 from lablens.widgets.run_table import RunTable
 from lablens.widgets.workspace_tree import WorkspaceTree
 
 if TYPE_CHECKING:
-    from lablens.api import Api
+    from lablens.api import Api, BetaReport
 
 __all__ = ["ActionLog", "Explorer"]
 
@@ -102,13 +103,94 @@ class Explorer(w.VBox, Recorder):
         parts = path.split("/")
         if len(parts) < 2:
             return
+        if len(parts) == 4 and parts[2] == "reports":
+            self.open_report(path)
+            return
         project = "/".join(parts[:2])
         if project != self.table._project:
             self.table.selected = []
             self.table.columns = []
             self.table.path = project
-        if len(parts) == 3:
+        if len(parts) == 4 and parts[2] == "sweeps":
+            self.table.filters = {"sweep": parts[3]}
+        elif len(parts) == 3:
             self.table.selected = [path]
+
+    def save_report(self, name: str, description: str | None = None) -> BetaReport:
+        """Save what the explorer shows as a report: the table's filters, order, columns and
+        selected runs, and the chart's settings.
+
+        The report re-opens exactly as saved with ``open_report``, and ``report.to_html()``
+        writes it as a standalone page.
+
+        Args:
+            name: the report's title.
+            description: what it shows.
+
+        Returns:
+            The saved ``BetaReport``.
+
+        Raises:
+            UsageError: no project is shown.
+
+        Example:
+            >>> report = explorer.save_report("best learning rates")
+        """
+        project = self.table._project
+        if not project:
+            raise UsageError("select a project before saving a report")
+        spec = {
+            "runsets": [{
+                "name": "explorer", "project": project, "filters": dict(self.table.filters),
+                "order": self.table.order,
+                "runs": [p.rsplit("/", 1)[-1] for p in self.table.selected],
+            }],
+            "panels": [{
+                "type": "line", "runset": 0, "x": self.chart.x_axis, "y": list(self.chart.keys),
+                "samples": self.chart.samples, "log_y": self.chart.log_y,
+                "smoothing": self.chart.smoothing, "show_band": self.chart.show_band,
+            }],
+            "explorer": {"columns": list(self.table.columns)},
+        }
+        report = self._api.create_report(project, name, description=description, spec=spec)
+        self._logged(f"report = api.create_report({project!r}, {name!r}, "
+                     f"description={description!r}, spec={spec!r})")
+        return report
+
+    def open_report(self, report: BetaReport | str) -> None:
+        """Show a saved report as it was saved: its run set in the table, its chart settings.
+
+        Args:
+            report: a ``BetaReport`` or its path ``entity/project/reports/<name>-<id>``.
+
+        Example:
+            >>> explorer.open_report(api.reports("alice/mnist", name="best learning rates")[0])
+        """
+        if isinstance(report, str):
+            path = report
+            report = self._api.report(path)
+            self._logged(f"report = api.report({path!r})")
+        spec = report.spec or {}
+        runset = (spec.get("runsets") or [{}])[0]
+        panel = next((p for p in spec.get("panels") or [] if p.get("type") == "line"), {})
+        project = runset.get("project") or f"{report.entity}/{report.project}"
+        self.table.selected = []
+        if project != self.table._project:
+            self.table.path = project
+        self.table.filters = dict(runset.get("filters") or {})
+        self.table.order = runset.get("order") or "+created_at"
+        columns = (spec.get("explorer") or {}).get("columns")
+        if columns:
+            self.table.columns = list(columns)
+        with self.chart.hold_trait_notifications():
+            self.chart.x_axis = panel.get("x", "_step")
+            y = panel.get("y") or []
+            self.chart.keys = [y] if isinstance(y, str) else list(y)
+            self.chart.samples = int(panel.get("samples", self.chart.samples))
+            self.chart.log_y = bool(panel.get("log_y", False))
+            self.chart.smoothing = float(panel.get("smoothing", 0.0))
+            self.chart.show_band = bool(panel.get("show_band", False))
+        self.table.selected = [f"{project}/{rid}" for rid in runset.get("runs") or []]
 
     def _rows_selected(self, change: dict[str, Any]) -> None:
         if not self.chart.keys and change["new"]:

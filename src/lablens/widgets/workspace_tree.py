@@ -1,4 +1,5 @@
-"""``WorkspaceTree``: workspaces -> projects -> runs, children read when a node opens."""
+"""``WorkspaceTree``: workspaces -> projects -> runs, sweeps and reports, children read when a
+node opens."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ if TYPE_CHECKING:
 __all__ = ["WorkspaceTree"]
 
 _RUNS_SHOWN = 100  # runs listed under a project; the table is the place for more
-# What a project holds besides runs; the Api has no listing for these yet.
-_NOT_YET = ("sweeps", "artifacts", "reports")
+# What a project holds besides runs and has no listing in the Api yet.
+_NOT_YET = ("artifacts",)
 
 
 class WorkspaceTree(LablensWidget):
@@ -68,6 +69,14 @@ class WorkspaceTree(LablensWidget):
         "df = pd.DataFrame([{{'path': r.path, 'name': r.name, 'state': str(r.state)}}"
         " for r in {call}[:{n}]], columns=['path', 'name', 'state'])"
     )
+    _SWEEPS = (
+        "df = pd.DataFrame([{{'id': s.id, 'name': s.name, 'state': s.state,"
+        " 'runs': s.run_count}} for s in {call}], columns=['id', 'name', 'state', 'runs'])"
+    )
+    _REPORTS = (
+        "df = pd.DataFrame([{{'id': r.id, 'name': r.display_name, 'updated_at': r.updated_at}}"
+        " for r in {call}], columns=['id', 'name', 'updated_at'])"
+    )
 
     def _record(self, template: str, **fmt: Any) -> None:
         source = "import pandas as pd\n\n" + template.format(**fmt)
@@ -102,11 +111,34 @@ class WorkspaceTree(LablensWidget):
                 for p in projects
             ]
         if kind == "project":
-            return [{"path": f"{path}:runs", "label": "runs", "kind": "folder"}] + [
+            folders = [{"path": f"{path}:{name}", "label": name, "kind": "folder"}
+                       for name in ("runs", "sweeps", "reports")]
+            return folders + [
                 {"path": f"{path}:{name}", "label": name, "kind": "empty", "leaf": True,
                  "meta": "not served yet"}
                 for name in _NOT_YET
             ]
+        if kind == "folder" and path.endswith(":sweeps"):
+            project = path.rsplit(":", 1)[0]
+            call = call_source("api.sweeps", project)
+            sweeps = list(self._api.sweeps(project))
+            self._record(self._SWEEPS, call=call)
+            rows = [{"id": w.id, "name": w.name, "state": w.state, "runs": w.run_count}
+                    for w in sweeps]
+            self._last = ("sweeps", pd.DataFrame(rows, columns=["id", "name", "state", "runs"]))
+            return [{"path": f"{project}/sweeps/{w.id}", "label": w.name or w.id,
+                     "kind": "sweep", "leaf": True,
+                     "meta": f"{str(w.state).lower()} · {w.run_count} runs"} for w in sweeps]
+        if kind == "folder" and path.endswith(":reports"):
+            project = path.rsplit(":", 1)[0]
+            call = call_source("api.reports", project)
+            reports = list(self._api.reports(project))
+            self._record(self._REPORTS, call=call)
+            rows = [{"id": r.id, "name": r.display_name, "updated_at": r.updated_at}
+                    for r in reports]
+            self._last = ("reports", pd.DataFrame(rows, columns=["id", "name", "updated_at"]))
+            return [{"path": r.path, "label": r.display_name or r.id,
+                     "kind": "report", "leaf": True} for r in reports]
         if kind == "folder":
             project = path.rsplit(":", 1)[0]
             call = call_source("api.runs", project)
