@@ -125,7 +125,8 @@ def test_reimport_adds_nothing_and_new_events_come_in(api, make_project, tmp_pat
     assert {r.name: r.history_keys for r in api.runs(project.name)} == counts
 
     # A writer started again in the same directory adds a file; only its points are new.
-    with tensorboardX.SummaryWriter(str(root / "cnn" / "seed1")) as w:
+    # (a suffix: tensorboardX names files by the second, and this may be the same second)
+    with tensorboardX.SummaryWriter(str(root / "cnn" / "seed1"), filename_suffix=".2") as w:
         for step in range(300, 310):
             w.add_scalar("loss", 1.0 / (step + 1), global_step=step)
     more = tensorboard.import_(root, project=project.name, api=api, progress=False)
@@ -191,3 +192,49 @@ def test_run_id_names_one_run_directory(api, make_project, tmp_path):
     assert report.runs == [f"{api.default_entity}/{project.name}/my-cnn"]
     with pytest.raises(Exception, match="run directories"):
         api.sync_tensorboard(root, run_id="one", project=project.name)
+
+
+def test_an_interrupted_import_resumes_where_it_stopped(api, make_project, tmp_path,
+                                                        monkeypatch):
+    from lablens.api.runs import Run
+    from lablens.importers import _writer
+
+    project = make_project()
+    root = tmp_path / "logs"
+    write_logs(root)
+    monkeypatch.setattr(_writer, "CHUNK_POINTS", 100)
+    real = Run.log_points
+    calls = []
+
+    def dies_on_the_third_batch(self, points, **kwargs):
+        calls.append(points.num_rows)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of an import
+        return real(self, points, **kwargs)
+
+    monkeypatch.setattr(Run, "log_points", dies_on_the_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        tensorboard.import_(root / "cnn", project=project.name, api=api, progress=False)
+    monkeypatch.setattr(Run, "log_points", real)
+    (cnn,) = api.runs(project.name)
+    assert cnn.history_keys["loss"]["count"] == 200 and cnn.state == "running"
+
+    resumed = tensorboard.import_(root / "cnn", project=project.name, api=api, progress=False)
+
+    assert resumed.points == 100
+    cnn = api.run(cnn.path)
+    assert cnn.state == "finished"
+    assert check_run(cnn, root / "cnn" / "seed1") == 300
+
+
+def test_a_run_of_the_same_id_from_elsewhere_is_not_written_into(api, make_project, tmp_path):
+    project = make_project()
+    root = tmp_path / "logs"
+    write_logs(root)
+    api.create_run("taken", project.name, config={"mine": True})
+
+    report = api.sync_tensorboard(root / "cnn", run_id="taken", project=project.name)
+
+    assert report.runs == [] and "not imported from" in report.problems[0].message
+    taken = api.run(f"{project.name}/taken")
+    assert taken.config == {"mine": True} and taken.history_keys == {}
