@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 
 import pytest
 
@@ -13,14 +14,25 @@ mlflow = pytest.importorskip("mlflow")
 T0 = 1_700_000_000_123  # ms
 
 
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory):
+    """An empty MLflow sqlite store, made once: creating its tables takes MLflow seconds."""
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow") / "empty.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
 @pytest.fixture
-def store(tmp_path, monkeypatch, unique):
+def store(tmp_path, monkeypatch, unique, empty_store):
     """An MLflow sqlite store with two experiments: a parent run with a child, a failed run, a
     deleted run; metrics with odd steps and timestamps, params of every kind, artifacts."""
     from mlflow import MlflowClient
     from mlflow.entities import Metric, Param, RunTag
 
     monkeypatch.chdir(tmp_path)  # MLflow's default experiment puts ./mlruns in the cwd
+    shutil.copy(empty_store, tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri)
     art = (tmp_path / "artifacts").as_uri()

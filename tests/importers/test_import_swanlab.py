@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 
 import pytest
 
@@ -15,25 +16,38 @@ from swanlab.sdk.internal.core_python.store import DataStoreReader  # noqa: E402
 LOSS = [2.5, 1 / 3, math.nan, math.inf, 1e-300, 0.1 + 0.2]
 
 
-@pytest.fixture
-def swanlog(tmp_path, monkeypatch, unique):
-    """An offline run with every kind of field, and a crashed run logged in local mode."""
-    monkeypatch.chdir(tmp_path)
-    logdir = tmp_path / "swanlog"
-    swanlab.init(project=unique, name="mlp", mode="offline", log_dir=str(logdir),
-                 description="first try", tags=["baseline", "cpu"], group="sweep-1",
-                 job_type="train",
-                 config={"lr": 0.01, "model": {"hidden": [64, 32]}, "optim": "adam"})
-    for i, v in enumerate(LOSS):
-        swanlab.log({"loss": v, "acc/top1": i / 10})
-    swanlab.log({"val/loss": 0.5}, step=10)
-    print("hello from training")
-    swanlab.finish()
-    swanlab.init(project=unique, name="bad", mode="local", log_dir=str(logdir))
-    swanlab.log({"loss": 9.0})
-    swanlab.finish(state="crashed", error="boom")
+@pytest.fixture(scope="module")
+def swanlog_template(tmp_path_factory):
+    """Logged once for the module: an offline run with every kind of field, and a crashed run
+    logged in local mode."""
+    import uuid
+
+    base = tmp_path_factory.mktemp("swanlab")
+    project = "s" + uuid.uuid4().hex[:10]
+    logdir = base / "swanlog"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(base)
+        swanlab.init(project=project, name="mlp", mode="offline", log_dir=str(logdir),
+                     description="first try", tags=["baseline", "cpu"], group="sweep-1",
+                     job_type="train",
+                     config={"lr": 0.01, "model": {"hidden": [64, 32]}, "optim": "adam"})
+        for i, v in enumerate(LOSS):
+            swanlab.log({"loss": v, "acc/top1": i / 10})
+        swanlab.log({"val/loss": 0.5}, step=10)
+        swanlab.finish()
+        swanlab.init(project=project, name="bad", mode="local", log_dir=str(logdir))
+        swanlab.log({"loss": 9.0})
+        swanlab.finish(state="crashed", error="boom")
     runs = sorted(logdir.glob("run-*"), key=lambda p: p.stat().st_mtime)
-    return logdir, [r.name.rsplit("-", 1)[1] for r in runs]
+    return logdir, project, [r.name.rsplit("-", 1)[1] for r in runs]
+
+
+@pytest.fixture
+def swanlog(swanlog_template, tmp_path):
+    """A copy of the module's runs that a test may damage."""
+    logdir, project, ids = swanlog_template
+    shutil.copytree(logdir, tmp_path / "swanlog", symlinks=True)
+    return tmp_path / "swanlog", project, ids
 
 
 def scalars(run_dir):
@@ -56,9 +70,9 @@ def same(a, b):
     return (math.isnan(a) and math.isnan(b)) or a == b
 
 
-def test_swanlab_round_trip_is_exact(api, make_project, unique, swanlog):
-    logdir, (run_id, crashed_id) = swanlog
-    make_project(unique)
+def test_swanlab_round_trip_is_exact(api, make_project, swanlog):
+    logdir, unique, (run_id, crashed_id) = swanlog
+    make_project(unique)  # the runs' own SwanLab project; the fixture deletes them afterwards
 
     report = swanlab_importer.import_(logdir, api=api, progress=False)
 
@@ -92,29 +106,28 @@ def test_swanlab_round_trip_is_exact(api, make_project, unique, swanlog):
     assert crashed.history(samples=None)["loss"].tolist() == [9.0]
 
 
-def test_swanlab_reimport_adds_nothing(api, make_project, unique, swanlog):
-    logdir, (run_id, _) = swanlog
-    make_project(unique)
-    first = swanlab_importer.import_(logdir, api=api, progress=False)
+def test_swanlab_reimport_adds_nothing(api, make_project, swanlog):
+    logdir, _, (run_id, _) = swanlog
+    unique = make_project().name
+    first = swanlab_importer.import_(logdir, project=unique, api=api, progress=False)
     keys = api.run(f"{unique}/{run_id}").history_keys
 
-    again = swanlab_importer.import_(logdir, api=api, progress=False)
+    again = swanlab_importer.import_(logdir, project=unique, api=api, progress=False)
 
     assert first.points > 0 and again.points == 0 and again.files == 0
     assert api.run(f"{unique}/{run_id}").history_keys == keys
 
 
-def test_truncated_swanlab_log_is_reported_and_the_rest_imported(api, make_project, unique,
-                                                                  swanlog):
-    logdir, (run_id, crashed_id) = swanlog
-    make_project(unique)
+def test_truncated_swanlab_log_is_reported_and_the_rest_imported(api, make_project, swanlog):
+    logdir, _, (run_id, crashed_id) = swanlog
+    unique = make_project().name
     (log,) = logdir.glob(f"run-*-{run_id}/run-*.swanlab")
     (run_dir,) = logdir.glob(f"run-*-{run_id}")
     intact = scalars(run_dir)
     data = log.read_bytes()
     log.write_bytes(data[: len(data) - 40])  # the writer died in the middle of a record
 
-    report = swanlab_importer.import_(logdir, api=api, progress=False)
+    report = swanlab_importer.import_(logdir, project=unique, api=api, progress=False)
 
     assert [p.path for p in report.problems] == [str(log.resolve())]
     cut = api.run(f"{unique}/{run_id}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -17,29 +18,43 @@ from wandb.proto import wandb_internal_pb2  # noqa: E402
 LOSS = [2.5, 1 / 3, math.nan, math.inf, 1e-300, 0.1 + 0.2]
 
 
+@pytest.fixture(scope="module")
+def wandb_logs(tmp_path_factory):
+    """Two offline runs, logged once for the module (each wandb.init starts wandb's service):
+    a finished one with every kind of field, and a crashed one."""
+    import uuid
+
+    base = tmp_path_factory.mktemp("wandb")
+    project = "w" + uuid.uuid4().hex[:10]
+    settings = wandb.Settings(x_disable_stats=True, console="off")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WANDB_DIR", str(base))
+        mp.chdir(base)
+        run = wandb.init(project=project, mode="offline", dir=str(base), name="mlp",
+                         config={"lr": 0.01, "model": {"hidden": [64, 32]}, "optim": "adam"},
+                         tags=["baseline", "cpu"], notes="first try", group="sweep-1",
+                         job_type="train", settings=settings)
+        for i, v in enumerate(LOSS):
+            run.log({"loss": v, "acc": {"top1": i / 10, "top5": True}, "phase": "train"})
+        run.log({"val/loss": 0.5}, step=10)
+        run.log({"img": wandb.Image(np.zeros((4, 4, 3), dtype=np.uint8))}, step=11)
+        run.config.update({"epochs": 3})
+        run.summary["best_loss"] = 0.25
+        run.summary["note"] = "ok"
+        run.finish()
+        crashed = wandb.init(project=project, mode="offline", dir=str(base), name="bad",
+                             settings=settings)
+        crashed.log({"loss": 9.0})
+        crashed.finish(exit_code=3)
+    return base / "wandb", project, run.id, crashed.id
+
+
 @pytest.fixture
-def wandb_dir(tmp_path, monkeypatch, unique):
-    """Two offline runs: a finished one with every kind of field, and a crashed one."""
-    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    run = wandb.init(project=unique, mode="offline", dir=str(tmp_path), name="mlp",
-                     config={"lr": 0.01, "model": {"hidden": [64, 32]}, "optim": "adam"},
-                     tags=["baseline", "cpu"], notes="first try", group="sweep-1",
-                     job_type="train", settings=wandb.Settings(x_disable_stats=True,
-                                                               console="off"))
-    for i, v in enumerate(LOSS):
-        run.log({"loss": v, "acc": {"top1": i / 10, "top5": True}, "phase": "train"})
-    run.log({"val/loss": 0.5}, step=10)
-    run.log({"img": wandb.Image(np.zeros((4, 4, 3), dtype=np.uint8))}, step=11)
-    run.config.update({"epochs": 3})
-    run.summary["best_loss"] = 0.25
-    run.summary["note"] = "ok"
-    run.finish()
-    crashed = wandb.init(project=unique, mode="offline", dir=str(tmp_path), name="bad",
-                         settings=wandb.Settings(x_disable_stats=True, console="off"))
-    crashed.log({"loss": 9.0})
-    crashed.finish(exit_code=3)
-    return tmp_path / "wandb", run.id, crashed.id
+def wandb_dir(wandb_logs, tmp_path):
+    """A copy of the module's runs that a test may damage."""
+    root, project, run_id, crashed_id = wandb_logs
+    shutil.copytree(root, tmp_path / "wandb", symlinks=True)
+    return tmp_path / "wandb", project, run_id, crashed_id
 
 
 def history_rows(run_dir):
@@ -63,9 +78,9 @@ def same(a, b):
     return (isinstance(a, float) and math.isnan(a) and math.isnan(b)) or a == b
 
 
-def test_wandb_offline_round_trip_is_exact(api, make_project, unique, wandb_dir):
-    root, run_id, crashed_id = wandb_dir
-    make_project(unique)
+def test_wandb_offline_round_trip_is_exact(api, make_project, wandb_dir):
+    root, unique, run_id, crashed_id = wandb_dir
+    make_project(unique)  # the runs' own W&B project; the fixture deletes them afterwards
 
     report = wandb_importer.import_(root, api=api, progress=False)
 
@@ -112,27 +127,26 @@ def test_wandb_offline_round_trip_is_exact(api, make_project, unique, wandb_dir)
     assert crashed.history(samples=None)["loss"].tolist() == [9.0]
 
 
-def test_wandb_reimport_adds_nothing(api, make_project, unique, wandb_dir):
-    root, run_id, _ = wandb_dir
-    make_project(unique)
-    first = wandb_importer.import_(root, api=api, progress=False)
+def test_wandb_reimport_adds_nothing(api, make_project, wandb_dir):
+    root, _, run_id, _ = wandb_dir
+    unique = make_project().name
+    first = wandb_importer.import_(root, project=unique, api=api, progress=False)
     keys = api.run(f"{unique}/{run_id}").history_keys
 
-    again = wandb_importer.import_(root, api=api, progress=False)
+    again = wandb_importer.import_(root, project=unique, api=api, progress=False)
 
     assert first.points > 0 and again.points == 0 and again.files == 0
     assert api.run(f"{unique}/{run_id}").history_keys == keys
 
 
-def test_truncated_wandb_log_is_reported_and_the_rest_imported(api, make_project, unique,
-                                                                wandb_dir):
-    root, run_id, crashed_id = wandb_dir
-    make_project(unique)
+def test_truncated_wandb_log_is_reported_and_the_rest_imported(api, make_project, wandb_dir):
+    root, _, run_id, crashed_id = wandb_dir
+    unique = make_project().name
     (log,) = root.glob(f"offline-run-*-{run_id}/run-*.wandb")
     data = log.read_bytes()
     log.write_bytes(data[: len(data) // 2])  # a run cut off half way
 
-    report = wandb_importer.import_(root, api=api, progress=False)
+    report = wandb_importer.import_(root, project=unique, api=api, progress=False)
 
     assert [p.path for p in report.problems] == [str(log.resolve())]
     assert len(report.runs) == 2  # the damaged run's readable part, and the other run whole
