@@ -37,15 +37,24 @@ def _import(args: argparse.Namespace) -> int:
     import importlib
 
     from lablens.api import Api
+    from lablens.errors import LablensError
 
     module = importlib.import_module(f"lablens.importers.{args.source}")
-    api = Api(host=args.host, api_key=args.api_key)
-    report = module.import_(args.path, project=args.project, entity=args.entity, api=api,
-                            progress=not args.quiet)
+    try:
+        api = Api(host=args.host, api_key=args.api_key)
+        report = module.import_(args.path, project=args.project, entity=args.entity, api=api,
+                                progress=not args.quiet)
+    except LablensError as exc:
+        print(f"lablens import: {exc}", file=sys.stderr)
+        return 2
     print(f"Imported {len(report.runs)} {args.source} runs: {report.points:,} new points,"
           f" {report.files} new files.")
-    for problem in report.problems:
-        print(f"skipped: {problem}", file=sys.stderr)
+    if report.problems and not args.quiet:
+        print(f"{len(report.problems)} source files could not be read in full (listed above).",
+              file=sys.stderr)
+    elif report.problems:
+        for problem in report.problems:
+            print(f"skipped: {problem}", file=sys.stderr)
     return 1 if report.problems and not report.runs else 0
 
 

@@ -238,3 +238,21 @@ def test_a_run_of_the_same_id_from_elsewhere_is_not_written_into(api, make_proje
     assert report.runs == [] and "not imported from" in report.problems[0].message
     taken = api.run(f"{project.name}/taken")
     assert taken.config == {"mine": True} and taken.history_keys == {}
+
+
+def test_cli_says_what_it_could_not_read(server, make_project, tmp_path, capsys):
+    project = make_project()
+    root = tmp_path / "logs"
+    write_logs(root)
+    (event_file,) = (root / "cnn" / "seed1").glob("events.out.tfevents.*")
+    event_file.write_bytes(event_file.read_bytes()[:-30])
+    args = ["import", "tensorboard", "--project", project.name, "--host", server.url,
+            "--api-key", server.api_key]
+
+    assert cli.main([*args[:2], str(root), *args[2:]]) == 0
+    out, err = capsys.readouterr()
+    assert str(event_file.resolve()) in err and "truncated" in err
+    assert "1 source files could not be read in full" in err
+
+    assert cli.main([*args[:2], str(tmp_path / "missing"), *args[2:], "--quiet"]) == 2
+    assert "is not a directory" in capsys.readouterr().err
