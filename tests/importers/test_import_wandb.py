@@ -46,6 +46,8 @@ def wandb_logs(tmp_path_factory):
                              settings=settings)
         crashed.log({"loss": 9.0})
         crashed.finish(exit_code=3)
+        # wandb's service writes the logs in another process: stopping it flushes them.
+        wandb.teardown()
     return base / "wandb", project, run.id, crashed.id
 
 

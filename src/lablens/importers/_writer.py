@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from lablens import __version__
-from lablens.errors import Conflict, RunNotFound, UsageError
+from lablens.errors import Conflict, NotFound, UsageError
 
 if TYPE_CHECKING:
     from lablens.api import Api, Run
@@ -219,7 +219,7 @@ def _open_run(api: Api, src: SourceRun, workspace: str, project: str) -> Run:
     path = f"{workspace}/{project}/{src.run_id}"
     try:
         run = api.run(path)
-    except RunNotFound:
+    except NotFound:  # the run, or its whole project
         try:
             return api.create_run(
                 src.run_id,
