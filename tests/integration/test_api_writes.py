@@ -79,3 +79,14 @@ def test_finish_sets_state_and_end_time(api, make_project):
     assert api.run(run.path).finished_at > "2024"
     with pytest.raises(lablens.UsageError):
         run.finish("done")
+
+
+def test_a_bad_time_is_a_bad_request_naming_it(api, make_project):
+    project = make_project()
+    with pytest.raises(lablens.BadRequest) as caught:
+        api.create_run(project=project.name, created_at="yesterday")
+    assert "created_at" in str(caught.value.field)
+    run = api.create_run(project=project.name)
+    with pytest.raises(lablens.BadRequest) as caught:
+        run.finish(finished_at="soon")
+    assert "finished_at" in str(caught.value.field)

@@ -12,7 +12,7 @@ from lablens._settings import resolve_api_key, resolve_host
 from lablens.api import paths
 from lablens.api.paths import project_route, quote_segment
 from lablens.api.projects import Project, Projects
-from lablens.api.run_writes import _iso
+from lablens.api.run_writes import to_iso
 from lablens.api.runs import Run, Runs
 from lablens.api.users import User
 from lablens.api.workspaces import Workspace
@@ -437,7 +437,7 @@ class Api:
             body["tags"] = [tags] if isinstance(tags, str) else list(tags)
         if metadata is not None:
             body["metadata"] = dict(metadata)
-        when = _iso(created_at, "created_at")
+        when = to_iso(created_at, "created_at")
         if when is not None:
             body["created_at"] = when
         data = self._transport.post_json(f"{project_route(ws, proj)}/runs", body)
@@ -455,8 +455,8 @@ class Api:
         Every directory under ``root_dir`` that holds event files (from tensorboard,
         tensorboardX or ``torch.utils.tensorboard``) becomes one run: scalars exactly as stored,
         with their step and wall time; hparams as config; text as files. Running it again adds
-        only what is new. Same as ``lablens import tensorboard ROOT_DIR``; see
-        ``lablens.importers.tensorboard``.
+        only what is new. Same as ``lablens import tensorboard ROOT_DIR`` without the progress
+        bars; see ``lablens.importers.tensorboard``.
 
         Args:
             root_dir: the directory to search, recursively.

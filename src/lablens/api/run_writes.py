@@ -55,7 +55,8 @@ def _points_table(points: Any) -> pa.Table:
         raise UsageError(f"points cannot be read as {POINT_SCHEMA}: {exc}") from exc
 
 
-def _iso(value: dt.datetime | float | str | None, name: str) -> str | None:
+def to_iso(value: dt.datetime | float | str | None, name: str) -> str | None:
+    """A time given as a datetime, seconds since the epoch or ISO 8601, as ISO 8601 UTC."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -157,7 +158,7 @@ class RunWrites:
         if upper not in _STATES:
             raise UsageError(f"state must be one of {', '.join(_STATES)}, not {state!r}")
         body: dict[str, Any] = {"state": upper}
-        when = _iso(finished_at, "finished_at")
+        when = to_iso(finished_at, "finished_at")
         if when is not None:
             body["finished_at"] = when
         if exit_code is not None:

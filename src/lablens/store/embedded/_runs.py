@@ -312,7 +312,7 @@ class Runs:
             # An imported run ends when it ended at its source; that was its last sign of life.
             finished = _time(changes["finished_at"], "finished_at")
             put("finished_at", finished)
-            if finished is not None:
+            if finished is not None and not changes.get("heartbeat"):
                 put("heartbeat_at", finished)
         config = flat = None
         if "config" in changes:
