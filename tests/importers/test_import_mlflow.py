@@ -161,3 +161,26 @@ def test_params_are_parsed_back():
     assert parse("True") is True and parse("false") is False and parse("None") is None
     assert math.isnan(parse("nan")) and parse("-inf") == -math.inf
     assert parse("007") == "007" and parse("1_000") == "1_000" and parse("adam") == "adam"
+
+
+def test_an_mlruns_file_store_directory_comes_in(api, make_project, tmp_path, monkeypatch):
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 writes one only so
+    client = MlflowClient(tracking_uri=(tmp_path / "mlruns").as_uri())
+    exp = client.create_experiment("legacy")
+    run = client.create_run(exp, run_name="old", start_time=T0)
+    client.log_metric(run.info.run_id, "loss", 0.5, timestamp=T0 + 1, step=3)
+    client.log_param(run.info.run_id, "lr", "0.1")
+    client.set_terminated(run.info.run_id, end_time=T0 + 2)
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")
+    project = make_project()
+
+    report = mlflow_importer.import_(tmp_path / "mlruns", project=project.name, api=api,
+                                     progress=False)
+
+    assert report.problems == [] and report.points == 1
+    got = api.run(f"{project.name}/{run.info.run_id}")
+    assert got.config == {"lr": 0.1} and got.name == "old"
+    loss = got.history(samples=None)
+    assert loss["_step"].tolist() == [3] and loss["_timestamp"].tolist() == [(T0 + 1) / 1000]

@@ -13,6 +13,8 @@ store path, or an ``http://`` tracking server, read with MLflow's own ``MlflowCl
 - every metric point comes in with its step and timestamp (milliseconds -> seconds);
 - artifacts become run files under their artifact path.
 
+A file store (`mlruns/`) is read even where MLflow 3 keeps it in maintenance mode.
+
 Deleted experiments and runs are left out. A run, metric or artifact MLflow cannot read is
 reported and skipped.
 
@@ -24,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -236,8 +239,24 @@ def import_(
 
         api = Api()
     uri = tracking_uri(path)
-    client = MlflowClient(tracking_uri=uri)
-    report = ImportReport("mlflow")
-    runs = _find_runs(client, uri, report, progress)
-    return write_runs(api, runs, source="mlflow", project=project, entity=entity,
-                      default_project=DEFAULT_PROJECT, progress=progress, report=report)
+    with _file_store_allowed(uri):
+        client = MlflowClient(tracking_uri=uri)
+        report = ImportReport("mlflow")
+        runs = _find_runs(client, uri, report, progress)
+        return write_runs(api, runs, source="mlflow", project=project, entity=entity,
+                          default_project=DEFAULT_PROJECT, progress=progress, report=report)
+
+
+@contextlib.contextmanager
+def _file_store_allowed(uri: str) -> Iterator[None]:
+    """MLflow 3 opens its file store (``mlruns/``) only with ``MLFLOW_ALLOW_FILE_STORE``; the
+    import only reads it, so it is allowed while the import runs."""
+    name = "MLFLOW_ALLOW_FILE_STORE"
+    before = os.environ.get(name)
+    if uri.startswith("file:") and before is None:
+        os.environ[name] = "true"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
