@@ -16,7 +16,7 @@ CHROMIUM := /usr/bin/chromium
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	LABLENS_SKIP_JS_BUILD=1 $(PY) -m pip install --quiet -e '.[dev]'
+	LABLENS_SKIP_JS_BUILD=1 $(PY) -m pip install --quiet -e '.[dev,import-test]'
 	touch $(STAMP)
 
 install: $(STAMP)

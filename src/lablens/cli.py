@@ -1,4 +1,4 @@
-"""The ``lablens`` command: ``server``, ``login``, ``user``, ``key``, ``demo``."""
+"""The ``lablens`` command: ``server``, ``login``, ``user``, ``key``, ``demo``, ``import``."""
 
 from __future__ import annotations
 
@@ -95,6 +95,31 @@ def _demo(args: argparse.Namespace) -> int:
     return demo_main(args)
 
 
+def _import(args: argparse.Namespace) -> int:
+    import importlib
+
+    from lablens.api import Api
+    from lablens.errors import LablensError
+
+    module = importlib.import_module(f"lablens.importers.{args.source}")
+    try:
+        api = Api(host=args.host, api_key=args.api_key)
+        report = module.import_(args.path, project=args.project, entity=args.entity, api=api,
+                                progress=not args.quiet)
+    except LablensError as exc:
+        print(f"lablens import: {exc}", file=sys.stderr)
+        return 2
+    print(f"Imported {len(report.runs)} {args.source} runs: {report.points:,} new points,"
+          f" {report.files} new files.")
+    if report.problems and not args.quiet:
+        print(f"{len(report.problems)} source files could not be read in full (listed above).",
+              file=sys.stderr)
+    elif report.problems:
+        for problem in report.problems:
+            print(f"skipped: {problem}", file=sys.stderr)
+    return 1 if report.problems and not report.runs else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lablens`` command."""
     parser = argparse.ArgumentParser(prog="lablens", description=__doc__)
@@ -151,6 +176,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=100, help="epochs per model")
     p.add_argument("--headless", action="store_true", help="execute the notebook, no JupyterLab")
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser(
+        "import",
+        help="import runs from TensorBoard, MLflow, W&B offline runs or SwanLab logs",
+        description="Import runs from another tool. Importing the same source again adds only"
+        " what is new; broken source files are reported and skipped.",
+    )
+    p.add_argument("source", choices=["tensorboard", "mlflow", "wandb", "swanlab"],
+                   help="the tool the runs come from")
+    p.add_argument("path", help="a TensorBoard log dir, an MLflow tracking URI or store path,"
+                   " a W&B run dir (wandb/), or a SwanLab log dir (swanlog/)")
+    p.add_argument("--project", default=None, help="the project to import into (default: the"
+                   " source's own project or experiment name)")
+    p.add_argument("--entity", default=None, help="the workspace (default: your own)")
+    p.add_argument("--host", default=None, help="the server (default LABLENS_HOST, else the"
+                   " local server)")
+    p.add_argument("--api-key", default=None, help="the API key (default LABLENS_API_KEY, else"
+                   " the stored one)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_import)
     return parser
 
 

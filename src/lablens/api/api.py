@@ -3,8 +3,10 @@ resource from its own module."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import datetime as dt
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from lablens._settings import resolve_api_key, resolve_host
 from lablens.api import paths
@@ -12,6 +14,7 @@ from lablens.api._api_artifacts import ApiArtifacts
 from lablens.api.paths import project_route, quote_segment
 from lablens.api.projects import Project, Projects
 from lablens.api.reports import BetaReport, Reports
+from lablens.api.run_writes import to_iso
 from lablens.api.runs import Run, Runs
 from lablens.api.sweeps import Sweep, Sweeps
 from lablens.api.teams import Team
@@ -19,6 +22,9 @@ from lablens.api.users import User
 from lablens.api.workspaces import Workspace
 from lablens.errors import LablensError, UsageError, UserNotFound
 from lablens.transport import Transport
+
+if TYPE_CHECKING:
+    from lablens.importers import ImportReport
 
 __all__ = ["Api"]
 
@@ -361,6 +367,132 @@ class Api(ApiArtifacts):
         )
         data = self._transport.get_json(paths.run_route(entity, project, run_id))
         return Run.from_json(self, data)
+
+    def create_run(
+        self,
+        run_id: str | None = None,
+        project: str | None = None,
+        entity: str | None = None,
+        *,
+        name: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        tags: Sequence[str] | None = None,
+        notes: str | None = None,
+        group: str | None = None,
+        job_type: str | None = None,
+        host: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        created_at: dt.datetime | float | str | None = None,
+    ) -> Run:
+        """Create a new run, as W&B's ``Api.create_run``; it is ``RUNNING`` until ``finish()``.
+
+        For training code, ``lablens.init()`` is the way to log a run. This is for runs whose
+        data exists elsewhere: write their points with ``run.log_points()`` (each with its own
+        step and time) and end them with ``run.finish(finished_at=...)``.
+
+        Args:
+            run_id: the ID to assign to the run (1 to 64 characters, no ``/``). By default a
+                random one.
+            project: the project of the new run (made if missing). By default the ``project``
+                of ``overrides``, else ``uncategorized``.
+            entity: the workspace of the project. By default the default entity.
+            name: the display name; by default the id.
+            config: the hyperparameters (nested dicts are kept).
+            tags: the run's tags.
+            notes: a description.
+            group: the group the run belongs to.
+            job_type: the kind of run, e.g. ``train``.
+            host: the machine it ran on.
+            metadata: anything else worth keeping, e.g. where the run came from.
+            created_at: when the run started: a datetime, seconds since the epoch, or ISO 8601;
+                by default now.
+
+        Returns:
+            The new ``Run``.
+
+        Raises:
+            Conflict: the project already has a run with this id.
+            BadRequest: a field is invalid (``.field`` names it).
+
+        Example:
+            >>> run = api.create_run(run_id="tb-3f2a9c1b", project="mnist",
+            ...                      config={"lr": 0.01}, created_at=1.7e9)
+            >>> run.log_points({"key": ["loss"], "step": [0], "timestamp": [1.7e9],
+            ...                 "value": [0.5]}, batch_id="tb-3f2a9c1b:0")
+            >>> run.finish(finished_at=1.7e9 + 60)
+        """
+        ws = self._workspace_arg(None, entity)
+        proj = project or self._default_project() or "uncategorized"
+        if not isinstance(proj, str) or not proj.strip() or "/" in proj:
+            raise UsageError(f"a project name must be a non-empty name without '/', not {proj!r}")
+        body: dict[str, Any] = {}
+        for key, value in (
+            ("id", run_id),
+            ("name", name),
+            ("notes", notes),
+            ("group", group),
+            ("job_type", job_type),
+            ("host", host),
+        ):
+            if value is not None:
+                body[key] = value
+        if config is not None:
+            body["config"] = dict(config)
+        if tags is not None:
+            body["tags"] = [tags] if isinstance(tags, str) else list(tags)
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
+        when = to_iso(created_at, "created_at")
+        if when is not None:
+            body["created_at"] = when
+        data = self._transport.post_json(f"{project_route(ws, proj)}/runs", body)
+        return Run.from_json(self, data)
+
+    def sync_tensorboard(
+        self,
+        root_dir: str | os.PathLike[str],
+        run_id: str | None = None,
+        project: str | None = None,
+        entity: str | None = None,
+    ) -> ImportReport:
+        """Import a local directory of TensorBoard event files, as W&B's ``sync_tensorboard``.
+
+        Every directory under ``root_dir`` that holds event files (from tensorboard,
+        tensorboardX or ``torch.utils.tensorboard``) becomes one run: scalars exactly as stored,
+        with their step and wall time; hparams as config; text as files. Running it again adds
+        only what is new. Same as ``lablens import tensorboard ROOT_DIR`` without the progress
+        bars; see ``lablens.importers.tensorboard``.
+
+        Args:
+            root_dir: the directory to search, recursively.
+            run_id: the id of the run, when ``root_dir`` holds one run directory; by default
+                one derived from the event files, so importing again finds the same run.
+            project: the project to import into; by default ``overrides["project"]``, else
+                ``tensorboard``.
+            entity: the workspace; by default the default entity.
+
+        Returns:
+            An ``ImportReport``: the runs written, the points stored, and the files that could
+            not be read (each with its path and why).
+
+        Raises:
+            UsageError: ``root_dir`` is not a directory, or ``run_id`` is given and it holds
+                several run directories.
+
+        Example:
+            >>> report = api.sync_tensorboard("runs/", project="mnist")
+            >>> report.runs, report.points, report.problems
+        """
+        from lablens.importers import tensorboard
+
+        return tensorboard.import_(
+            root_dir,
+            api=self,
+            run_id=run_id,
+            project=project or self._default_project(),
+            entity=entity,
+            progress=False,
+        )
 
     def from_path(self, path: str) -> Project | Run | Sweep | BetaReport:
         """The project, run, sweep or report a path names, as W&B's ``from_path``.

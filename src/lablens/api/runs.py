@@ -20,6 +20,7 @@ from lablens.api.history import RunHistory
 from lablens.api.paging import Paginator
 from lablens.api.paths import project_route, run_route
 from lablens.api.run_fields import Profile, RunState, Summary
+from lablens.api.run_writes import RunWrites
 from lablens.errors import UsageError
 from lablens.transport import decode_floats
 
@@ -33,13 +34,14 @@ __all__ = ["Run", "Runs"]
 _HEAVY = ("config", "summary", "system_metrics", "metadata", "requirements", "conda")
 
 
-class Run(RunHistory, RunFiles, RunArtifactMethods, Attrs):
+class Run(RunHistory, RunFiles, RunWrites, RunArtifactMethods, Attrs):
     """A single run: its metadata, config, summary, metric history and files.
 
     Get one with ``api.run("alice/mnist/3f2a9c1b")`` or by iterating ``api.runs()``.
     Attributes cover both seeds: SwanLab's (``description``, ``labels``, ``profile``, ``show``,
     ``user``, ``metrics()``) and W&B's (``notes``, ``tags``, ``summary``, ``history()``,
-    ``scan_history()``, ``update()``).
+    ``scan_history()``, ``update()``), and ``log_points()``/``finish()`` to write data that
+    exists elsewhere with its own steps and times.
 
     ``path`` is the string ``entity/project/run_id`` (SwanLab), not W&B's list: a string is what
     every path argument takes. ``path_parts`` gives the list.

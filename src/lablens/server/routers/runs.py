@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -27,6 +28,7 @@ class NewRun(BaseModel):
     requirements: str | None = None
     conda: str | None = None
     resume: str | bool | None = None
+    created_at: dt.datetime | None = None
 
 
 class RunQuery(BaseModel):
@@ -60,6 +62,7 @@ class RunChanges(BaseModel):
     summary: dict[str, Any] | None = None
     state: str | None = None
     exit_code: int | None = None
+    finished_at: dt.datetime | None = None
     heartbeat: bool | None = None
     metadata: dict[str, Any] | None = None
     requirements: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import string
@@ -89,6 +90,20 @@ def _str_list(value: Any, field: str) -> list[str]:
     return list(value)
 
 
+def _time(value: Any, field: str) -> dt.datetime | None:
+    """A point in time given as a datetime or an ISO 8601 string; naive means UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(f"{field} must be an ISO 8601 time", field=field) from None
+    if not isinstance(value, dt.datetime):
+        raise InvalidInput(f"{field} must be an ISO 8601 time", field=field)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 def _mapping(value: Any, field: str) -> dict[str, Any]:
     if value is None:
         return {}
@@ -161,6 +176,8 @@ class Runs:
         config = _mapping(data.get("config"), "config")
         metadata = _mapping(data.get("metadata"), "metadata")
         tags = _str_list(data.get("tags"), "tags")
+        # An imported run keeps the time it started at its source.
+        created = _time(data.get("created_at"), "created_at")
         pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
         t = now()
         with self.db.write() as con:
@@ -177,12 +194,14 @@ class Runs:
                 if resume == "must":
                     raise NotFound("run", f"{workspace}/{project}/{run_id}")
                 self._insert_run(con, pid, run_id, data, config=config, metadata=metadata,
-                                 tags=tags, username=username, t=t)
+                                 tags=tags, username=username, t=t,
+                                 created=created)
         return self.get_run(workspace, project, run_id), not existing
 
     def _insert_run(self, con: Any, pid: int, run_id: str, data: Mapping[str, Any], *,
                     config: dict[str, Any], metadata: dict[str, Any], tags: list[str],
-                    username: str, t: Any, sweep: str | None = None) -> int:
+                    username: str, t: Any, sweep: str | None = None,
+                    created: Any = None) -> int:
         """Insert a new RUNNING run inside the caller's transaction; returns its pk."""
         flat = _json.flatten(config)
         pk = con.execute(
@@ -192,7 +211,7 @@ class Runs:
             " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)"
             " RETURNING pk",
             [pid, run_id, data.get("name") or run_id, data.get("notes"),
-             data.get("group"), data.get("job_type"), tags, t, t, username,
+             data.get("group"), data.get("job_type"), tags, created or t, t, username,
              data.get("host"), _json.dumps(config), _json.dumps(flat),
              _json.dumps(metadata), data.get("requirements"), data.get("conda"), sweep],
         ).fetchone()[0]
@@ -297,9 +316,16 @@ class Runs:
             if state not in STATES:
                 raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
             put("state", state)
-            put("finished_at", None if state == "RUNNING" else t)
+            if "finished_at" not in changes:
+                put("finished_at", None if state == "RUNNING" else t)
         if changes.get("heartbeat"):
             put("heartbeat_at", t)
+        if "finished_at" in changes:
+            # An imported run ends when it ended at its source; that was its last sign of life.
+            finished = _time(changes["finished_at"], "finished_at")
+            put("finished_at", finished)
+            if finished is not None and not changes.get("heartbeat"):
+                put("heartbeat_at", finished)
         config = flat = None
         if "config" in changes:
             config = _mapping(changes["config"], "config")

@@ -1,0 +1,25 @@
+"""Bring runs in from other tools: TensorBoard event files, MLflow tracking stores, W&B offline
+run directories and SwanLab logs.
+
+Each source has a module with one function, ``import_``::
+
+    from lablens.importers import mlflow, swanlab, tensorboard, wandb
+
+    tensorboard.import_("runs/", project="mnist")          # also Api.sync_tensorboard()
+    mlflow.import_("sqlite:///mlflow.db")
+    wandb.import_("wandb/")
+    swanlab.import_("swanlog/")
+
+or, from a shell, ``lablens import tensorboard|mlflow|wandb|swanlab PATH [--project P]
+[--entity E]``. Imported data takes the same path as logged data: HTTP to the server, points as
+Arrow batches with batch ids. Importing the same source again adds only what is new, and an
+interrupted import resumes where it stopped; every run keeps where it came from in
+``run.metadata["source"]``. A broken or half-written source file is reported, with its path, in
+the returned ``ImportReport`` and skipped; everything readable still comes in.
+"""
+
+from lablens.importers._writer import ImportReport, Problem
+
+SOURCES = ("tensorboard", "mlflow", "wandb", "swanlab")
+
+__all__ = ["SOURCES", "ImportReport", "Problem"]
