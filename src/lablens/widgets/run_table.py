@@ -153,6 +153,9 @@ class RunTable(LablensWidget):
         finally:
             self._query += 1
         self.set_trait("total", int((self._first.schema.metadata or {}).get(b"total", b"0")))
+        # Push the first page with the new query rather than wait for the view to ask: one
+        # kernel round trip less for every sort and filter.
+        self._send_page(0, self._first)
 
     def _page(self, offset: int) -> pa.Table:
         limit = self._page_size
@@ -171,6 +174,9 @@ class RunTable(LablensWidget):
             return  # a request for a query that has been replaced
         offset = int(content.get("offset", 0))
         table = self._first if offset == 0 and self._first is not None else self._page(offset)
+        self._send_page(offset, table)
+
+    def _send_page(self, offset: int, table: pa.Table) -> None:
         self.send({"type": "page", "query": self._query, "offset": offset, "total": self.total},
                   buffers=[table_to_ipc(table)])
 
