@@ -9,12 +9,13 @@ from lablens.api.artifact_collections import (
     ArtifactTypes,
 )
 from lablens.api.artifact_files import ArtifactFiles, ArtifactManifest, ArtifactManifestEntry
-from lablens.api.artifacts import Artifact, Artifacts, RunArtifacts
+from lablens.api.artifacts import Artifact, Artifacts
 from lablens.api.files import File, Files
 from lablens.api.history import HistoryScan
 from lablens.api.paging import Paginator
 from lablens.api.projects import Project, Projects
 from lablens.api.reports import BetaReport, Reports
+from lablens.api.run_artifacts import RunArtifacts
 from lablens.api.run_fields import Profile, RunState, Summary
 from lablens.api.runs import Run, Runs
 from lablens.api.sweeps import Sweep, Sweeps

@@ -1,8 +1,8 @@
 """``Artifact``: one stored version of a dataset, model or result, with its files and lineage.
 
-Also ``Artifacts`` (the versions of a collection) and ``RunArtifacts`` (what a run logged or
-used). The files themselves are in ``artifact_files.py``, types and collections in
-``artifact_collections.py``.
+Also ``Artifacts``, the versions of a collection. The files themselves are in
+``artifact_files.py``, types and collections in ``artifact_collections.py``, what a run logged or
+used in ``run_artifacts.py``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from lablens.api.artifact_collections import ArtifactCollection
     from lablens.api.runs import Run
 
-__all__ = ["Artifact", "Artifacts", "RunArtifacts"]
+__all__ = ["Artifact", "Artifacts"]
 
 # Where download() puts an artifact when no root is given, as W&B does.
 ARTIFACT_DIR = "artifacts"
@@ -574,39 +574,6 @@ class Artifacts(Paginator[Artifact]):
                               len(self))
 
 
-class RunArtifacts(Paginator[Artifact]):
-    """The versions a run logged, or used, oldest first.
-
-    Returned by ``run.logged_artifacts()`` and ``run.used_artifacts()``.
-
-    Example:
-        >>> [a.name for a in api.run("alice/mnist/3f2a9c1b").logged_artifacts()]
-    """
-
-    def __init__(self, api: Api, run: Run, mode: str = "logged", per_page: int = 50) -> None:
-        super().__init__(api, per_page)
-        if mode not in ("logged", "used"):
-            raise UsageError(f"mode must be 'logged' or 'used', not {mode!r}")
-        self.run = run
-        self.mode = mode
-
-    def _fetch(self, cursor: str | None, limit: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        route = f"{run_route(self.run.entity, self.run.project, self.run.id)}/{self.mode}_artifacts"
-        return self._api.client.get_json(route, params=params)
-
-    def _convert(self, item: dict[str, Any]) -> Artifact:
-        return Artifact.from_json(self._api, item)
-
-    def __repr__(self) -> str:
-        return f"<RunArtifacts {self.run.path} {self.mode}>"
-
-    def _repr_html_(self) -> str:
-        return _versions_html(f"{self.run.path} ({self.mode})", self[:20], len(self))
-
-
 def _versions_html(title: str, shown: list[Artifact], total: int) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("name", "type", "aliases", "size", "created_at"))
     rows = "".join(
@@ -617,40 +584,3 @@ def _versions_html(title: str, shown: list[Artifact], total: int) -> str:
             if total > len(shown) else "")
     return (f"<div class='lablens'><b>Artifacts {html.escape(title)}</b> ({total})"
             f"<table><tr>{head}</tr>{rows}{more}</table></div>")
-
-
-class RunArtifactMethods:
-    """The artifact methods of ``Run`` (W&B's ``logged_artifacts()``, ``used_artifacts()``).
-    A mixin, so ``runs.py`` stays one resource's size."""
-
-    if TYPE_CHECKING:
-        _api: Api
-
-    def logged_artifacts(self, per_page: int = 100) -> RunArtifacts:
-        """The artifact versions this run logged.
-
-        Args:
-            per_page: versions per request.
-
-        Returns:
-            A lazy ``RunArtifacts``, oldest first.
-
-        Example:
-            >>> for artifact in api.run("alice/mnist/3f2a9c1b").logged_artifacts():
-            ...     print(artifact.name, artifact.type, artifact.aliases)
-        """
-        return RunArtifacts(self._api, self, "logged", per_page)  # type: ignore[arg-type]
-
-    def used_artifacts(self, per_page: int = 100) -> RunArtifacts:
-        """The artifact versions this run used (``run.use_artifact()`` in the SDK).
-
-        Args:
-            per_page: versions per request.
-
-        Returns:
-            A lazy ``RunArtifacts``, oldest first.
-
-        Example:
-            >>> [a.qualified_name for a in api.run("alice/mnist/3f2a9c1b").used_artifacts()]
-        """
-        return RunArtifacts(self._api, self, "used", per_page)  # type: ignore[arg-type]
