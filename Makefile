@@ -7,7 +7,8 @@ DEMO_DATA ?= demo-data
 HEADLESS ?=
 STATIC := src/lablens/static
 JS_DEPS := js/node_modules/.package-lock.json
-JS_BUNDLES := $(STATIC)/run_table.js $(STATIC)/workspace_tree.js $(STATIC)/action_log.js
+JS_BUNDLES := $(STATIC)/run_table.js $(STATIC)/workspace_tree.js $(STATIC)/action_log.js \
+	$(STATIC)/artifact_browser.js
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: install js demo test lint bench clean

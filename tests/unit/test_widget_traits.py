@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lablens.widgets import ActionLog, RunTable, WorkspaceTree
+from lablens.widgets import ActionLog, ArtifactBrowser, RunTable, WorkspaceTree
 
 JS = Path(__file__).resolve().parents[2] / "js" / "src"
 # Traits that ipywidgets/anywidget add to every widget; not ours to mirror.
@@ -22,7 +22,8 @@ def ts_model_keys(module: str) -> set[str]:
     return set(re.findall(r"^\s+(\w+)\??:", body.group(1), re.M))
 
 
-@pytest.mark.parametrize("cls", [RunTable, WorkspaceTree, ActionLog], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [RunTable, WorkspaceTree, ActionLog, ArtifactBrowser],
+                         ids=lambda c: c.__name__)
 def test_ts_model_matches_python_traits(cls):
     synced = {name for name, trait in cls.class_traits(sync=True).items()
               if name not in FRAMEWORK and not name.startswith(("_model_", "_view_"))}

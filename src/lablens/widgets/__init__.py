@@ -1,13 +1,15 @@
-"""Jupyter widgets over the ``Api``: ``WorkspaceTree``, ``RunTable``, ``MetricChart``, ``Explorer``.
+"""Jupyter widgets over the ``Api``: ``WorkspaceTree``, ``RunTable``, ``MetricChart``,
+``ArtifactBrowser``, ``Explorer``.
 
 Each widget shows what public ``Api`` calls return, keeps the source of the call behind what it
 shows in ``code`` (using a variable ``api``), and gives what it shows as a DataFrame with
 ``to_pandas()``. They are standard anywidget/ipywidgets: JupyterLab, Notebook 7 and VS Code.
 """
 
+from lablens.widgets.artifact_browser import ArtifactBrowser
 from lablens.widgets.explorer import ActionLog, Explorer
 from lablens.widgets.metric_chart import MetricChart
 from lablens.widgets.run_table import RunTable
 from lablens.widgets.workspace_tree import WorkspaceTree
 
-__all__ = ["ActionLog", "Explorer", "MetricChart", "RunTable", "WorkspaceTree"]
+__all__ = ["ActionLog", "ArtifactBrowser", "Explorer", "MetricChart", "RunTable", "WorkspaceTree"]

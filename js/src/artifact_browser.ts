@@ -1,0 +1,255 @@
+// ArtifactBrowser: a project's artifact types -> collections -> versions -> files, children
+// asked of Python when a node opens. Beside the tree: the selected version (aliases, tags,
+// metadata, size, lineage: producing run -> version -> consuming runs) or the file's preview.
+
+import { STYLE } from "./common";
+
+/** One node as Python describes it; `children` is absent until the node was opened. */
+export interface TreeNode {
+  path: string;
+  label: string;
+  kind: "type" | "collection" | "version" | "file";
+  meta?: string;
+  leaf?: boolean;
+  children?: TreeNode[];
+}
+
+export interface RunRef {
+  path: string;
+  name: string;
+  state: string;
+}
+
+export interface Detail {
+  path?: string;
+  version?: string;
+  type?: string;
+  description?: string;
+  aliases?: string[];
+  tags?: string[];
+  metadata?: Record<string, unknown>;
+  size_text?: string;
+  file_count?: number;
+  created_at?: string;
+  logged_by?: RunRef | null;
+  used_by?: RunRef[];
+}
+
+export interface Preview {
+  path?: string;
+  kind?: "text" | "image" | "table" | "other";
+  size?: string;
+  text?: string;
+  url?: string;
+  html?: string; // a small table rendered (and escaped) by pandas
+  rows?: number;
+  note?: string;
+}
+
+/** The synced traits; names match widgets/artifact_browser.py. */
+export interface Model {
+  path: string;
+  selected: string;
+  selected_run: string;
+  code: string;
+  error: string;
+  _nodes: TreeNode[];
+  _detail: Detail;
+  _preview: Preview;
+}
+
+interface AnyModel {
+  get<K extends keyof Model>(key: K): Model[K];
+  set<K extends keyof Model>(key: K, value: Model[K]): void;
+  save_changes(): void;
+  on(event: string, cb: (...args: unknown[]) => void): void;
+  send(content: unknown): void;
+}
+
+const LOCAL_STYLE = `
+.ll-ab { display: flex; gap: 10px; align-items: flex-start; }
+.ll-ab-tree { flex: 0 0 38%; max-height: 420px; overflow: auto; }
+.ll-ab-side { flex: 1; min-width: 0; max-height: 420px; overflow: auto; }
+.ll-ab-side h4 { margin: 2px 0 6px; font-size: 13px; }
+.ll-ab-kv { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin-bottom: 6px; }
+.ll-ab-kv dt { color: #666; }
+.ll-ab-kv dd { margin: 0; word-break: break-all; }
+.ll-lineage { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; margin: 6px 0; }
+.ll-lineage-col { display: flex; flex-direction: column; gap: 3px; }
+.ll-run-link { color: #1a73e8; cursor: pointer; border: 1px solid #c7d7f5; border-radius: 4px;
+  padding: 2px 6px; background: #f5f8fe; }
+.ll-run-link:hover { background: #dce7fb; }
+.ll-version-box { border: 2px solid #1a73e8; border-radius: 4px; padding: 2px 8px; font-weight: 600; }
+.ll-arrow { color: #888; }
+.ll-preview pre { background: #f7f7f7; padding: 6px; max-height: 300px; overflow: auto; margin: 0; }
+.ll-preview img { max-width: 100%; max-height: 300px; }
+.ll-preview table { border-collapse: collapse; font-size: 11px; }
+.ll-preview th, .ll-preview td { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: right; }
+.ll-preview th { background: #f6f6f6; }
+.ll-tag { background: #eee; border-radius: 8px; padding: 0 6px; margin-right: 3px; font-size: 11px; }
+.ll-alias { background: #dbe8fd; color: #1a4fa0; }
+`;
+
+function render({ model, el }: { model: AnyModel; el: HTMLElement }): void {
+  el.classList.add("lablens-widget", "ll-tree", "ll-artifacts");
+  const style = document.createElement("style");
+  style.textContent = STYLE + LOCAL_STYLE;
+  const err = document.createElement("div");
+  err.className = "ll-error";
+  const tree = document.createElement("div");
+  tree.className = "ll-ab-tree";
+  const side = document.createElement("div");
+  side.className = "ll-ab-side";
+  const wrap = document.createElement("div");
+  wrap.className = "ll-ab";
+  wrap.append(tree, side);
+  el.replaceChildren(style, err, wrap);
+  const open = new Set<string>();
+
+  function text(tag: string, s: string, cls?: string): HTMLElement {
+    const e = document.createElement(tag);
+    e.textContent = s;
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function nodeEl(n: TreeNode): HTMLLIElement {
+    const li = document.createElement("li");
+    const row = document.createElement("div");
+    row.className = `ll-node ll-kind-${n.kind}`;
+    row.dataset.path = n.path;
+    if (n.path === model.get("selected")) row.classList.add("ll-selected");
+    const twisty = text("span", n.leaf ? "" : open.has(n.path) ? "▾" : "▸", "ll-twisty");
+    row.append(twisty, text("span", n.label));
+    if (n.meta) row.append(text("span", n.meta, "ll-meta"));
+    row.addEventListener("click", () => {
+      if (!n.leaf) {
+        if (open.has(n.path)) open.delete(n.path);
+        else {
+          open.add(n.path);
+          if (!n.children) model.send({ type: "expand", path: n.path });
+        }
+      }
+      model.set("selected", n.path);
+      model.save_changes();
+      drawTree();
+    });
+    li.append(row);
+    if (open.has(n.path) && n.children) {
+      const ul = document.createElement("ul");
+      for (const c of n.children) ul.append(nodeEl(c));
+      li.append(ul);
+    }
+    return li;
+  }
+
+  function runLink(r: RunRef): HTMLElement {
+    const a = text("span", `${r.name || r.path.split("/").pop()} (${r.state.toLowerCase()})`,
+      "ll-run-link");
+    a.dataset.run = r.path;
+    a.title = r.path;
+    a.addEventListener("click", () => {
+      model.set("selected_run", r.path);
+      model.save_changes();
+    });
+    return a;
+  }
+
+  function drawDetail(d: Detail): HTMLElement {
+    const box = document.createElement("div");
+    box.className = "ll-detail";
+    box.append(text("h4", `${d.path} (${d.type})`));
+    const dl = document.createElement("dl");
+    dl.className = "ll-ab-kv";
+    const add = (k: string, v: Node | string): void => {
+      const dd = document.createElement("dd");
+      dd.append(v);
+      dl.append(text("dt", k), dd);
+    };
+    const chips = (xs: string[] | undefined, cls: string): HTMLElement => {
+      const s = document.createElement("span");
+      for (const x of xs ?? []) s.append(text("span", x, `ll-tag ${cls}`));
+      return s;
+    };
+    if (d.description) add("description", d.description);
+    add("aliases", chips(d.aliases, "ll-alias"));
+    add("tags", chips(d.tags, ""));
+    add("size", `${d.size_text ?? ""} · ${d.file_count ?? 0} files`);
+    add("created", (d.created_at ?? "").replace("T", " ").slice(0, 19));
+    const meta = d.metadata ?? {};
+    for (const k of Object.keys(meta)) add(k, JSON.stringify(meta[k]));
+    box.append(dl);
+    // Lineage: producing run -> this version -> consuming runs.
+    box.append(text("h4", "Lineage"));
+    const line = document.createElement("div");
+    line.className = "ll-lineage";
+    const left = document.createElement("div");
+    left.className = "ll-lineage-col ll-logged-by";
+    left.append(d.logged_by ? runLink(d.logged_by) : text("span", "no run", "ll-meta"));
+    const right = document.createElement("div");
+    right.className = "ll-lineage-col ll-used-by";
+    for (const r of d.used_by ?? []) right.append(runLink(r));
+    if (!(d.used_by ?? []).length) right.append(text("span", "not used yet", "ll-meta"));
+    line.append(left, text("span", "→", "ll-arrow"), text("span", d.version ?? "", "ll-version-box"),
+      text("span", "→", "ll-arrow"), right);
+    box.append(line);
+    const dl2 = document.createElement("button");
+    dl2.textContent = "Download";
+    dl2.className = "ll-download";
+    dl2.addEventListener("click", () => model.send({ type: "download", path: d.path }));
+    box.append(dl2);
+    return box;
+  }
+
+  function drawPreview(p: Preview): HTMLElement {
+    const box = document.createElement("div");
+    box.className = `ll-preview ll-preview-${p.kind}`;
+    box.append(text("h4", `${(p.path ?? "").split("/").slice(3).join("/")} ${p.size ?? ""}`));
+    if (p.kind === "text") box.append(text("pre", p.text ?? ""));
+    else if (p.kind === "image") {
+      const img = document.createElement("img");
+      img.src = p.url ?? "";
+      box.append(img);
+    } else if (p.kind === "table") {
+      const t = document.createElement("div");
+      t.innerHTML = p.html ?? ""; // pandas escapes the cells
+      box.append(t, text("div", `first ${p.rows} rows`, "ll-meta"));
+    } else box.append(text("div", p.note ?? "", "ll-meta"));
+    return box;
+  }
+
+  function drawTree(): void {
+    const ul = document.createElement("ul");
+    for (const n of model.get("_nodes")) ul.append(nodeEl(n));
+    if (!model.get("_nodes").length) {
+      ul.append(text("li", model.get("path") ? "no artifacts" : "no project", "ll-meta"));
+    }
+    tree.replaceChildren(ul);
+    err.textContent = model.get("error");
+    err.style.display = model.get("error") ? "" : "none";
+  }
+
+  function drawSide(): void {
+    const p = model.get("_preview");
+    const d = model.get("_detail");
+    const sel = model.get("selected");
+    if (p && p.path && p.path === sel) side.replaceChildren(drawPreview(p));
+    else if (d && d.path && d.path === sel) side.replaceChildren(drawDetail(d));
+    else if (p && p.path && p.kind === "other") side.replaceChildren(drawPreview(p));
+    else side.replaceChildren(text("div", "select a version or a file", "ll-meta"));
+  }
+
+  function draw(): void {
+    drawTree();
+    drawSide();
+  }
+
+  model.on("change:_nodes", drawTree);
+  model.on("change:selected", draw);
+  model.on("change:error", drawTree);
+  model.on("change:_detail", drawSide);
+  model.on("change:_preview", drawSide);
+  draw();
+}
+
+export default { render };
