@@ -141,3 +141,22 @@ def test_download_and_errors(api, logged, tmp_path):
     assert "missing.txt" in b.error
     with pytest.raises(TypeError, match="nope"):
         ArtifactBrowser(api, nope=1)
+
+
+def test_explorer_shows_artifacts_and_lineage_selects_the_run(api, logged):
+    from lablens.widgets import Explorer
+
+    project = logged["project"]
+    ex = Explorer(api, path=project)
+    assert ex.artifacts in ex.children
+    assert ex.artifacts.path == project
+    assert sorted(ex.artifacts.to_pandas()["type"]) == ["dataset", "model"]
+    assert any("api.artifact_types(" in a for a in ex.actions)
+    ex.artifacts.expand(f"{project}/model")
+    ex.artifacts.expand(f"{project}/model/net")
+    ex.artifacts.selected = f"{project}/net:v0"
+    assert any(".logged_by()" in a for a in ex.actions)
+    # Clicking the producing run in the lineage view selects it in the table.
+    ex.artifacts.selected_run = logged["consumer"]
+    assert ex.table.selected == [logged["consumer"]]
+    assert ex.chart.runs == [logged["consumer"]]

@@ -1,4 +1,5 @@
-"""``Explorer``: the tree, the run table and the chart in one layout, with an action log."""
+"""``Explorer``: the tree, the run table, the chart and the artifact browser in one layout, with
+an action log."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import traitlets as t
 
 from lablens.errors import UsageError
 from lablens.widgets._base import LablensWidget, Recorder, call_source, check_kwargs, make_api
+from lablens.widgets.artifact_browser import ArtifactBrowser
 from lablens.widgets.metric_chart import MetricChart
 from lablens.widgets.run_table import RunTable
 from lablens.widgets.workspace_tree import WorkspaceTree
@@ -73,17 +75,21 @@ class Explorer(w.VBox, Recorder):
         """The ``RunTable``."""
         self.chart = MetricChart(self._api)
         """The ``MetricChart``."""
-        for part in (self.tree, self.table, self.chart):
+        self.artifacts = ArtifactBrowser(self._api)
+        """The ``ArtifactBrowser`` of the project shown."""
+        for part in (self.tree, self.table, self.chart, self.artifacts):
             part.on_api_call(self._logged)
         # The tree listed workspaces before the log was listening.
         if self.tree.code:
             self._logged(self.tree.code)
         self.tree.observe(self._tree_selected, "selected")
         self.table.observe(self._rows_selected, "selected")
+        self.artifacts.observe(self._lineage_run, "selected_run")
         self.tree.layout = w.Layout(width="28%", max_height="420px", overflow="auto")
         self.table.layout = w.Layout(width="72%")
         super().__init__(
-            children=[w.HBox([self.tree, self.table]), self.chart.widget, self.action_log],
+            children=[w.HBox([self.tree, self.table]), self.chart.widget, self.artifacts,
+                      self.action_log],
         )
         if path:
             self.path = path
@@ -111,10 +117,23 @@ class Explorer(w.VBox, Recorder):
             self.table.selected = []
             self.table.columns = []
             self.table.path = project
+        if project != self.artifacts.path:
+            self.artifacts.path = project
         if len(parts) == 4 and parts[2] == "sweeps":
             self.table.filters = {"sweep": parts[3]}
         elif len(parts) == 3:
             self.table.selected = [path]
+
+    def _lineage_run(self, change: dict[str, Any]) -> None:
+        """A run clicked in the artifact browser's lineage view: select it in the table."""
+        path = change["new"]
+        if not path or path.count("/") != 2:
+            return
+        project = path.rsplit("/", 1)[0]
+        if project != self.table._project:
+            self.table.filters = {}
+            self.table.path = project
+        self.table.selected = [path]
 
     def save_report(self, name: str, description: str | None = None) -> BetaReport:
         """Save what the explorer shows as a report: the table's filters, order, columns and
