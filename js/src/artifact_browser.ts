@@ -2,7 +2,7 @@
 // asked of Python when a node opens. Beside the tree: the selected version (aliases, tags,
 // metadata, size, lineage: producing run -> version -> consuming runs) or the file's preview.
 
-import { STYLE } from "./common";
+import { STYLE, formatCell } from "./common";
 
 /** One node as Python describes it; `children` is absent until the node was opened. */
 export interface TreeNode {
@@ -71,9 +71,10 @@ const LOCAL_STYLE = `
 .ll-ab-tree { flex: 0 0 38%; max-height: 420px; overflow: auto; }
 .ll-ab-side { flex: 1; min-width: 0; max-height: 420px; overflow: auto; }
 .ll-ab-side h4 { margin: 2px 0 6px; font-size: 13px; }
-.ll-ab-kv { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin-bottom: 6px; }
-.ll-ab-kv dt { color: #666; }
-.ll-ab-kv dd { margin: 0; word-break: break-all; }
+.ll-ab-kv { border-collapse: collapse; margin-bottom: 6px; }
+.ll-ab-kv th { color: #666; font-weight: normal; text-align: left; padding: 1px 12px 1px 0;
+  vertical-align: top; white-space: nowrap; }
+.ll-ab-kv td { padding: 1px 0; word-break: break-all; }
 .ll-lineage { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; margin: 6px 0; }
 .ll-lineage-col { display: flex; flex-direction: column; gap: 3px; }
 .ll-run-link { color: #1a73e8; cursor: pointer; border: 1px solid #c7d7f5; border-radius: 4px;
@@ -84,7 +85,8 @@ const LOCAL_STYLE = `
 .ll-preview pre { background: #f7f7f7; padding: 6px; max-height: 300px; overflow: auto; margin: 0; }
 .ll-preview img { max-width: 100%; max-height: 300px; }
 .ll-preview table { border-collapse: collapse; font-size: 11px; }
-.ll-preview th, .ll-preview td { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: right; }
+.ll-preview th, .ll-preview td { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: right;
+  white-space: nowrap; }
 .ll-preview th { background: #f6f6f6; }
 .ll-tag { background: #eee; border-radius: 8px; padding: 0 6px; margin-right: 3px; font-size: 11px; }
 .ll-alias { background: #dbe8fd; color: #1a4fa0; }
@@ -159,12 +161,14 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): void {
     const box = document.createElement("div");
     box.className = "ll-detail";
     box.append(text("h4", `${d.path} (${d.type})`));
-    const dl = document.createElement("dl");
+    const dl = document.createElement("table");
     dl.className = "ll-ab-kv";
     const add = (k: string, v: Node | string): void => {
-      const dd = document.createElement("dd");
-      dd.append(v);
-      dl.append(text("dt", k), dd);
+      const tr = document.createElement("tr");
+      const td = document.createElement("td");
+      td.append(v);
+      tr.append(text("th", k), td);
+      dl.append(tr);
     };
     const chips = (xs: string[] | undefined, cls: string): HTMLElement => {
       const s = document.createElement("span");
@@ -177,7 +181,10 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): void {
     add("size", `${d.size_text ?? ""} · ${d.file_count ?? 0} files`);
     add("created", (d.created_at ?? "").replace("T", " ").slice(0, 19));
     const meta = d.metadata ?? {};
-    for (const k of Object.keys(meta)) add(k, JSON.stringify(meta[k]));
+    for (const k of Object.keys(meta)) {
+      const v = meta[k];
+      add(k, typeof v === "object" && v !== null ? JSON.stringify(v) : formatCell(v));
+    }
     box.append(dl);
     // Lineage: producing run -> this version -> consuming runs.
     box.append(text("h4", "Lineage"));

@@ -301,7 +301,8 @@ class ArtifactBrowser(LablensWidget):
         elif ext in (".parquet", ".csv"):
             frame = artifact.get(name).head(_PREVIEW_ROWS)
             self._called(f"df = {call}.get({name!r}).head({_PREVIEW_ROWS})")
-            out.update(kind="table", html=frame.to_html(index=False, border=0, max_cols=30),
+            html = frame.to_html(index=False, border=0, max_cols=30, float_format="{:.6g}".format)
+            out.update(kind="table", html=html,
                        rows=len(frame))
         else:
             data = entry.read()

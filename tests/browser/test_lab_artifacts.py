@@ -1,0 +1,103 @@
+"""The artifact browser in real JupyterLab (Debian's chromium through Playwright): open a demo
+artifact, preview its table, follow its lineage to the run that logged it.
+
+Screenshots go to ``test-output/browser/``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # benchmarks/_lab.py: the same driver the benchmark uses
+
+from benchmarks import _lab  # noqa: E402
+
+from lablens.demo import build_demo  # noqa: E402
+
+SHOTS = ROOT / "test-output" / "browser"
+PROJECT = "artifact-browser-demo"  # its own project: the quickstart test counts its demo's runs
+
+pytestmark = pytest.mark.skipif(not Path(_lab.CHROMIUM).exists(),
+                                reason="needs Debian's chromium (make test installs it)")
+
+CELL = (
+    "import lablens\n"
+    "from lablens.widgets import Explorer\n"
+    "api = lablens.Api()\n"
+    f"explorer = Explorer(api, path=f'{{api.default_entity}}/{PROJECT}')\n"
+    "explorer"
+)
+
+
+@pytest.fixture(scope="module")
+def lab(server, tmp_path_factory):
+    build_demo(server.url, server.api_key, runs=3, epochs=3, project=PROJECT, progress=False)
+    root = tmp_path_factory.mktemp("lab-artifacts")
+    notebook = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": "explorer",
+                   "metadata": {}, "outputs": [], "source": CELL}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    (root / "artifacts.ipynb").write_text(json.dumps(notebook))
+    with _lab.jupyterlab(root, _lab.env_for_kernel(server.url, server.api_key)) as url:
+        yield url
+
+
+def shot(locator, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    locator.scroll_into_view_if_needed()
+    locator.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_browse_preview_and_follow_lineage(lab, api):
+    project = f"{api.default_entity}/{PROJECT}"
+    with _lab.browser_page() as page:
+        _lab.open_notebook(page, lab, "artifacts.ipynb")
+        _lab.run_all(page)
+        _lab.wait_idle(page)
+        browser = page.locator(".ll-artifacts").first
+        node = browser.locator(f".ll-node[data-path='{project}/predictions']")
+        node.wait_for(state="attached")
+        node.scroll_into_view_if_needed()
+        node.click()
+        browser.locator(f".ll-node[data-path='{project}/predictions/val-predictions']").click()
+        version = browser.locator(".ll-node.ll-kind-version").first
+        version.wait_for()
+        vpath = version.get_attribute("data-path")
+        assert vpath and vpath.startswith(f"{project}/val-predictions:v")
+        version.click()  # opens its files and shows its details and lineage
+        producer = browser.locator(".ll-detail .ll-logged-by .ll-run-link")
+        producer.wait_for()
+
+        # Preview the predictions table: its first rows, as a small table.
+        browser.locator(f".ll-node[data-path='{vpath}/predictions.parquet']").click()
+        table = browser.locator(".ll-preview-table table")
+        table.wait_for()
+        assert table.locator("tbody tr").count() == 20
+        assert "predicted" in table.locator("thead").inner_text()
+        shot(browser, "artifact_preview")
+
+        # Back to the version: follow the lineage to the run that logged it.
+        browser.locator(f".ll-node[data-path='{vpath}']").click()
+        producer.wait_for()
+        run_path = producer.get_attribute("data-run")
+        assert run_path and run_path.startswith(f"{project}/")
+        shot(browser, "artifact_lineage")
+        producer.click()
+        for _ in range(20):
+            out = _lab.run_in_kernel(
+                page, "print(explorer.artifacts.selected_run, explorer.table.selected)")
+            if out == f"{run_path} {[run_path]}":
+                break
+            page.wait_for_timeout(250)
+        assert out == f"{run_path} {[run_path]}"
+        row = page.locator(f".ll-run-table .ll-row.ll-selected[data-path='{run_path}']")
+        row.wait_for(state="attached")
+        page.screenshot(path=str(SHOTS / "artifact_explorer_page.png"), full_page=True)
