@@ -100,4 +100,13 @@ def test_browse_preview_and_follow_lineage(lab, api):
         assert out == f"{run_path} {[run_path]}"
         row = page.locator(f".ll-run-table .ll-row.ll-selected[data-path='{run_path}']")
         row.wait_for(state="attached")
-        page.screenshot(path=str(SHOTS / "artifact_explorer_page.png"), full_page=True)
+        shot(page.locator(".ll-run-table").first, "artifact_run_selected")
+
+        # The data set every run used: its lineage lists them as users.
+        browser.locator(f".ll-node[data-path='{project}/dataset']").click()
+        browser.locator(f".ll-node[data-path='{project}/dataset/digits']").click()
+        browser.locator(f".ll-node[data-path='{project}/digits:v0']").click()
+        users = browser.locator(".ll-detail .ll-used-by .ll-run-link")
+        users.first.wait_for()
+        assert users.count() == len(api.artifact(f"{project}/digits:v0").used_by()) > 0
+        shot(browser, "artifact_dataset_lineage")

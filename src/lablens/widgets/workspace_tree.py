@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 __all__ = ["WorkspaceTree"]
 
 _RUNS_SHOWN = 100  # runs listed under a project; the table is the place for more
-# What a project holds besides runs and has no listing in the Api yet.
-_NOT_YET = ("artifacts",)
+# What a project holds that another widget lists (the ArtifactBrowser, below in the Explorer).
+_ELSEWHERE = ("artifacts",)
 
 
 class WorkspaceTree(LablensWidget):
@@ -115,8 +115,8 @@ class WorkspaceTree(LablensWidget):
                        for name in ("runs", "sweeps", "reports")]
             return folders + [
                 {"path": f"{path}:{name}", "label": name, "kind": "empty", "leaf": True,
-                 "meta": "not served yet"}
-                for name in _NOT_YET
+                 "meta": "in the artifact browser"}
+                for name in _ELSEWHERE
             ]
         if kind == "folder" and path.endswith(":sweeps"):
             project = path.rsplit(":", 1)[0]
