@@ -137,6 +137,10 @@ def test_download_and_errors(api, logged, tmp_path):
     assert root == str(tmp_path / "dl")
     assert calls[-1].startswith(f"root = api.artifact('{project}/data:v0').download(")
     api.artifact(f"{project}/data:v0").verify(root)
+    b.selected = f"{project}/net:v0"  # set from Python, its collection not opened
+    assert b._detail["path"] == f"{project}/net:v0" and b._detail["metadata"] == {"acc": 0.9}
+    b.selected = f"{project}/net:v0/notes.txt"
+    assert b._preview["kind"] == "text"
     b.preview(f"{project}/data:v0/missing.txt")
     assert "missing.txt" in b.error
     with pytest.raises(TypeError, match="nope"):

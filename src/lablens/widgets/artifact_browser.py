@@ -227,13 +227,17 @@ class ArtifactBrowser(LablensWidget):
     # -- a version's details and lineage, a file's preview ----------------------------------
 
     def _on_selected(self, change: dict[str, Any]) -> None:
-        node = self._find(self._nodes, change["new"]) if change["new"] else None
-        kind = node["kind"] if node else ""
-        if kind == "version":
+        # The kind follows from the path, so a version or file set from Python needs no open
+        # parent: a version is entity/project/name:v, a file has more parts after it.
+        path = change["new"]
+        parts = path.split("/")
+        if len(parts) < 3 or ":" not in parts[2]:
+            return
+        if len(parts) == 3:
             self._preview = {}
-            self.lineage(node["path"])
-        elif kind == "file":
-            self.preview(node["path"])
+            self.lineage(path)
+        else:
+            self.preview(path)
 
     def _split_file(self, path: str) -> tuple[str, str]:
         """``entity/project/name:v3/a/b.csv`` -> (``entity/project/name:v3``, ``a/b.csv``)."""
