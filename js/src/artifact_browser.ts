@@ -8,7 +8,7 @@ import { STYLE, formatCell } from "./common";
 export interface TreeNode {
   path: string;
   label: string;
-  kind: "type" | "collection" | "version" | "file";
+  kind: "type" | "collection" | "version" | "file" | "more";
   meta?: string;
   leaf?: boolean;
   children?: TreeNode[];
@@ -132,8 +132,10 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): void {
           if (!n.children) model.send({ type: "expand", path: n.path });
         }
       }
-      model.set("selected", n.path);
-      model.save_changes();
+      if (n.kind !== "more") {
+        model.set("selected", n.path);
+        model.save_changes();
+      }
       drawTree();
     });
     li.append(row);

@@ -164,3 +164,18 @@ def test_explorer_shows_artifacts_and_lineage_selects_the_run(api, logged):
     ex.artifacts.selected_run = logged["consumer"]
     assert ex.table.selected == [logged["consumer"]]
     assert ex.chart.runs == [logged["consumer"]]
+
+
+def test_long_listings_are_cut_and_code_says_so(api, logged, monkeypatch):
+    from lablens.widgets import artifact_browser
+
+    monkeypatch.setattr(artifact_browser, "_FILES_SHOWN", 2)
+    project = logged["project"]
+    b = ArtifactBrowser(api, path=project)
+    b.selected = ""
+    b._nodes = [{"path": f"{project}/data:v0", "label": "v0", "kind": "version"}]
+    b.expand(f"{project}/data:v0")
+    files = same(api, b)
+    assert len(files) == 2
+    children = b._nodes[0]["children"]
+    assert children[-1]["kind"] == "more" and children[-1]["label"] == "… 2 more"

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ArtifactBrowser"]
 
+_VERSIONS_SHOWN = 100  # versions listed under a collection, newest first
+_FILES_SHOWN = 500  # files listed under a version
 _PREVIEW_ROWS = 20  # rows of a table preview
 _PREVIEW_LINES = 40  # lines of a text preview
 _PREVIEW_MAX = 8 * 1024 * 1024  # files larger than this are not read for a preview
@@ -111,13 +113,13 @@ class ArtifactBrowser(LablensWidget):
         "df = pd.DataFrame([{{'name': a.qualified_name, 'version': a.version,"
         " 'aliases': ', '.join(a.aliases), 'tags': ', '.join(a.tags), 'size': a.size,"
         " 'files': a.file_count, 'created_at': a.created_at,"
-        " 'metadata': json.dumps(a.metadata, sort_keys=True)}} for a in {call}],"
+        " 'metadata': json.dumps(a.metadata, sort_keys=True)}} for a in {call}[:{n}]],"
         " columns=['name', 'version', 'aliases', 'tags', 'size', 'files', 'created_at',"
         " 'metadata'])"
     )
     _FILES = (
         "df = pd.DataFrame([{{'path': f.path, 'size': f.size, 'digest': f.digest, 'ref': f.ref}}"
-        " for f in {call}.files()], columns=['path', 'size', 'digest', 'ref'])"
+        " for f in {call}.files()[:{n}]], columns=['path', 'size', 'digest', 'ref'])"
     )
     _LINEAGE = (
         "artifact = {call}\n"
@@ -174,26 +176,30 @@ class ArtifactBrowser(LablensWidget):
         if kind == "collection":
             type_name, name = path.rsplit("/", 2)[1:]
             call = call_source("api.artifacts", type_name, f"{project}/{name}")
-            versions = list(self._api.artifacts(type_name, f"{project}/{name}"))
-            self._record(self._VERSIONS, call=call)
+            pager = self._api.artifacts(type_name, f"{project}/{name}")
+            versions = pager[:_VERSIONS_SHOWN]
+            self._record(self._VERSIONS, call=call, n=_VERSIONS_SHOWN)
             rows = [{"name": a.qualified_name, "version": a.version,
                      "aliases": ", ".join(a.aliases), "tags": ", ".join(a.tags), "size": a.size,
                      "files": a.file_count, "created_at": a.created_at,
                      "metadata": json.dumps(a.metadata, sort_keys=True)} for a in versions]
             self._last = pd.DataFrame(rows, columns=["name", "version", "aliases", "tags",
                                                      "size", "files", "created_at", "metadata"])
-            return [{"path": a.qualified_name, "label": a.version or a.name, "kind": "version",
-                     "meta": " · ".join(x for x in (", ".join(a.aliases), _size(a.size)) if x)}
-                    for a in versions]
+            nodes = [{"path": a.qualified_name, "label": a.version or a.name, "kind": "version",
+                      "meta": " · ".join(x for x in (", ".join(a.aliases), _size(a.size)) if x)}
+                     for a in versions]
+            return nodes + _more(path, len(pager) - len(versions))
         if kind == "version":
             call = call_source("api.artifact", path)
-            files = list(self._api.artifact(path).files())
-            self._record(self._FILES, call=call)
+            pager = self._api.artifact(path).files()
+            files = pager[:_FILES_SHOWN]
+            self._record(self._FILES, call=call, n=_FILES_SHOWN)
             rows = [{"path": f.path, "size": f.size, "digest": f.digest, "ref": f.ref}
                     for f in files]
             self._last = pd.DataFrame(rows, columns=["path", "size", "digest", "ref"])
-            return [{"path": f"{path}/{f.path}", "label": f.path, "kind": "file", "leaf": True,
-                     "meta": f.ref or _size(f.size)} for f in files]
+            nodes = [{"path": f"{path}/{f.path}", "label": f.path, "kind": "file", "leaf": True,
+                      "meta": f.ref or _size(f.size)} for f in files]
+            return nodes + _more(path, len(pager) - len(files))
         return []
 
     def _find(self, nodes: list[dict[str, Any]], path: str) -> dict[str, Any] | None:
@@ -365,6 +371,13 @@ class ArtifactBrowser(LablensWidget):
 
     def __repr__(self) -> str:
         return f"<ArtifactBrowser {self.path or '-'}, selected {self.selected!r}>"
+
+
+def _more(path: str, left: int) -> list[dict[str, Any]]:
+    """A last node saying how many were not listed (the Api gives them all)."""
+    if left <= 0:
+        return []
+    return [{"path": f"{path}#more", "label": f"… {left} more", "kind": "more", "leaf": True}]
 
 
 def _looks_text(data: bytes) -> bool:
