@@ -12,6 +12,7 @@ import pandas as pd
 import traitlets as t
 
 from lablens.widgets._base import LablensWidget, call_source, make_api, shows_errors
+from lablens.widgets._tree import copy_nodes, find_node
 
 if TYPE_CHECKING:
     from lablens.api import Api
@@ -202,15 +203,6 @@ class ArtifactBrowser(LablensWidget):
             return nodes + _more(path, len(pager) - len(files))
         return []
 
-    def _find(self, nodes: list[dict[str, Any]], path: str) -> dict[str, Any] | None:
-        for n in nodes:
-            if n["path"] == path:
-                return n
-            found = self._find(n.get("children") or [], path)
-            if found:
-                return found
-        return None
-
     @shows_errors
     def expand(self, path: str) -> None:
         """Open a node (read its children), as clicking it does.
@@ -222,8 +214,8 @@ class ArtifactBrowser(LablensWidget):
         Raises:
             KeyError: no node has this path (open its parent first).
         """
-        nodes = _deep_copy(self._nodes)
-        node = self._find(nodes, path)
+        nodes = copy_nodes(self._nodes)
+        node = find_node(nodes, path)
         if node is None:
             raise KeyError(f"no node {path!r} in the browser; open its parent first")
         if node.get("children") is None:
@@ -390,8 +382,4 @@ def _looks_text(data: bytes) -> bool:
         return False
     return True
 
-
-def _deep_copy(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**n, **({"children": _deep_copy(n["children"])} if n.get("children") else {})}
-            for n in nodes]
 

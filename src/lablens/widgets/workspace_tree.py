@@ -9,6 +9,7 @@ import pandas as pd
 import traitlets as t
 
 from lablens.widgets._base import LablensWidget, call_source, make_api, shows_errors
+from lablens.widgets._tree import copy_nodes, find_node
 
 if TYPE_CHECKING:
     from lablens.api import Api
@@ -155,15 +156,6 @@ class WorkspaceTree(LablensWidget):
             return nodes
         return []
 
-    def _find(self, nodes: list[dict[str, Any]], path: str) -> dict[str, Any] | None:
-        for n in nodes:
-            if n["path"] == path:
-                return n
-            found = self._find(n.get("children") or [], path)
-            if found:
-                return found
-        return None
-
     @shows_errors
     def expand(self, path: str) -> None:
         """Open a node (read its children), as clicking it does.
@@ -175,12 +167,12 @@ class WorkspaceTree(LablensWidget):
             KeyError: no node has this path (open its parent first).
         """
         nodes = [dict(n) for n in self._nodes]  # a new list, so the trait change syncs
-        node = self._find(nodes, path)
+        node = find_node(nodes, path)
         if node is None:
             raise KeyError(f"no node {path!r} in the tree; open its parent first")
         if node.get("children") is None:
             node["children"] = self._children(node)
-        self._nodes = _deep_copy(nodes)
+        self._nodes = copy_nodes(nodes)
 
     def _on_msg(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
         if content.get("type") == "expand":
@@ -194,7 +186,3 @@ class WorkspaceTree(LablensWidget):
     def __repr__(self) -> str:
         return f"<WorkspaceTree {len(self._nodes)} workspaces, selected {self.selected!r}>"
 
-
-def _deep_copy(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**n, **({"children": _deep_copy(n["children"])} if n.get("children") else {})}
-            for n in nodes]
