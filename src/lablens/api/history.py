@@ -68,7 +68,8 @@ def fetch_history(
         x_axis: what ``min_x``/``max_x`` measure: ``step`` or ``timestamp`` (seconds).
 
     Returns:
-        An Arrow table in long form: ``run_id key step timestamp value runtime``; the
+        An Arrow table in long form: ``run_id key step timestamp value`` (the schema
+        metadata ``started`` holds each run's start, for ``_runtime``); the
         ``run_id`` dictionary lists the runs in order.
 
     Raises:

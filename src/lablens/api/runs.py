@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -347,13 +348,8 @@ def _runs_of(table: pa.Table) -> tuple[list[str], dict[str, float]]:
     """The runs of a history answer in order, and when each was created (for ``_runtime``)."""
     column = table.column("run_id").combine_chunks()
     ids = [str(v) for v in column.dictionary.to_pylist()]
-    created: dict[str, float] = {}
-    if table.num_rows:
-        first = pc.index_in(pa.array(range(len(ids)), pa.int32()), column.indices)
-        for rid, row in zip(ids, first.to_pylist(), strict=True):
-            if row is not None:
-                created[rid] = table["timestamp"][row].as_py() - table["runtime"][row].as_py()
-    return ids, created
+    started = json.loads((table.schema.metadata or {}).get(b"started", b"{}"))
+    return ids, {rid: float(started[rid]) for rid in ids if rid in started}
 
 
 class Runs(Paginator[Run]):

@@ -188,7 +188,8 @@ class Store(abc.ABC):
         stream: str = "default", x_axis: str = "step",
         filters: Mapping[str, Any] | None = None, order: str | None = None,
     ) -> pa.Table:
-        """Points of several runs, long form ``run_id key step timestamp value runtime``.
+        """Points of several runs, long form ``run_id key step timestamp value``; the schema
+        metadata ``started`` maps each run id to its start (seconds since the epoch).
 
         The runs are ``run_ids``, or (when ``None``) every run ``filters`` matches.
         """

@@ -110,7 +110,8 @@ async def append_points(
 @router.post("/history", response_class=Response, responses={200: {"content": {ARROW: {}}}})
 def history(ws: str, project: str, body: HistoryQuery, request: Request,
             user: dict = Depends(current_user)) -> Response:
-    """Points of many runs in one answer, long form ``run_id key step timestamp value runtime``.
+    """Points of many runs in one answer, long form ``run_id key step timestamp value``
+    (the schema metadata ``started`` maps each run id to its start, seconds since the epoch).
 
     The runs are ``runs`` (ids), or every run that ``filters`` matches, in ``order``.
 
