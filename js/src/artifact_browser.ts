@@ -2,7 +2,7 @@
 // asked of Python when a node opens. Beside the tree: the selected version (aliases, tags,
 // metadata, size, lineage: producing run -> version -> consuming runs) or the file's preview.
 
-import { STYLE, formatCell } from "./common";
+import { STYLE, formatCell, treeNode } from "./common";
 
 /** One node as Python describes it; `children` is absent until the node was opened. */
 export interface TreeNode {
@@ -115,37 +115,8 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): void {
     return e;
   }
 
-  function nodeEl(n: TreeNode): HTMLLIElement {
-    const li = document.createElement("li");
-    const row = document.createElement("div");
-    row.className = `ll-node ll-kind-${n.kind}`;
-    row.dataset.path = n.path;
-    if (n.path === model.get("selected")) row.classList.add("ll-selected");
-    const twisty = text("span", n.leaf ? "" : open.has(n.path) ? "▾" : "▸", "ll-twisty");
-    row.append(twisty, text("span", n.label));
-    if (n.meta) row.append(text("span", n.meta, "ll-meta"));
-    row.addEventListener("click", () => {
-      if (!n.leaf) {
-        if (open.has(n.path)) open.delete(n.path);
-        else {
-          open.add(n.path);
-          if (!n.children) model.send({ type: "expand", path: n.path });
-        }
-      }
-      if (n.kind !== "more") {
-        model.set("selected", n.path);
-        model.save_changes();
-      }
-      drawTree();
-    });
-    li.append(row);
-    if (open.has(n.path) && n.children) {
-      const ul = document.createElement("ul");
-      for (const c of n.children) ul.append(nodeEl(c));
-      li.append(ul);
-    }
-    return li;
-  }
+  const nodeEl = (n: TreeNode): HTMLLIElement =>
+    treeNode(n, { model, open, selectable: (m) => m.kind !== "more", redraw: drawTree });
 
   function runLink(r: RunRef): HTMLElement {
     const a = text("span", `${r.name || r.path.split("/").pop()} (${r.state.toLowerCase()})`,

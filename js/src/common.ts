@@ -64,3 +64,69 @@ export function formatCell(v: unknown, isTime = false): string {
   }
   return String(v);
 }
+
+/** What a tree node needs from Python's description of it (workspace tree, artifact browser). */
+export interface TreeNodeBase {
+  path: string;
+  label: string;
+  kind: string;
+  meta?: string;
+  leaf?: boolean;
+  children?: TreeNodeBase[];
+}
+
+/** The model calls a tree node makes: read and set `selected`, ask Python to expand a node. */
+export interface TreeModel {
+  get(key: "selected"): string;
+  set(key: "selected", value: string): void;
+  save_changes(): void;
+  send(content: unknown): void;
+}
+
+/**
+ * One node of a lazily read tree, with its open children. Clicking a closed node asks Python
+ * for its children (`{type: "expand", path}`); clicking a `selectable` node sets `selected`.
+ */
+export function treeNode<N extends TreeNodeBase>(
+  n: N,
+  ctx: { model: TreeModel; open: Set<string>; selectable: (n: N) => boolean; redraw: () => void },
+): HTMLLIElement {
+  const li = document.createElement("li");
+  const row = document.createElement("div");
+  row.className = `ll-node ll-kind-${n.kind}`;
+  row.dataset.path = n.path;
+  if (n.path === ctx.model.get("selected")) row.classList.add("ll-selected");
+  const twisty = document.createElement("span");
+  twisty.className = "ll-twisty";
+  twisty.textContent = n.leaf ? "" : ctx.open.has(n.path) ? "▾" : "▸";
+  const label = document.createElement("span");
+  label.textContent = n.label;
+  row.append(twisty, label);
+  if (n.meta) {
+    const meta = document.createElement("span");
+    meta.className = "ll-meta";
+    meta.textContent = n.meta;
+    row.append(meta);
+  }
+  row.addEventListener("click", () => {
+    if (!n.leaf) {
+      if (ctx.open.has(n.path)) ctx.open.delete(n.path);
+      else {
+        ctx.open.add(n.path);
+        if (!n.children) ctx.model.send({ type: "expand", path: n.path });
+      }
+    }
+    if (ctx.selectable(n)) {
+      ctx.model.set("selected", n.path);
+      ctx.model.save_changes();
+    }
+    ctx.redraw();
+  });
+  li.append(row);
+  if (ctx.open.has(n.path) && n.children) {
+    const ul = document.createElement("ul");
+    for (const c of n.children) ul.append(treeNode(c as N, ctx));
+    li.append(ul);
+  }
+  return li;
+}

@@ -1,7 +1,7 @@
 // WorkspaceTree: workspaces -> projects -> runs / sweeps / artifacts / reports. Children are
 // asked of Python when a node opens (Python answers with the Api), never all up front.
 
-import { STYLE } from "./common";
+import { STYLE, treeNode } from "./common";
 
 /** One node as Python describes it; `children` is absent until the node was opened. */
 export interface TreeNode {
@@ -39,46 +39,13 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): void {
   el.replaceChildren(style, err, body);
   const open = new Set<string>();
 
-  function nodeEl(n: TreeNode): HTMLLIElement {
-    const li = document.createElement("li");
-    const row = document.createElement("div");
-    row.className = `ll-node ll-kind-${n.kind}`;
-    row.dataset.path = n.path;
-    if (n.path === model.get("selected")) row.classList.add("ll-selected");
-    const twisty = document.createElement("span");
-    twisty.className = "ll-twisty";
-    twisty.textContent = n.leaf ? "" : open.has(n.path) ? "▾" : "▸";
-    const label = document.createElement("span");
-    label.textContent = n.label;
-    row.append(twisty, label);
-    if (n.meta) {
-      const meta = document.createElement("span");
-      meta.className = "ll-meta";
-      meta.textContent = n.meta;
-      row.append(meta);
-    }
-    row.addEventListener("click", () => {
-      if (!n.leaf) {
-        if (open.has(n.path)) open.delete(n.path);
-        else {
-          open.add(n.path);
-          if (!n.children) model.send({ type: "expand", path: n.path });
-        }
-      }
-      if (n.kind !== "empty" && n.kind !== "folder") {
-        model.set("selected", n.path);
-        model.save_changes();
-      }
-      draw();
+  const nodeEl = (n: TreeNode): HTMLLIElement =>
+    treeNode(n, {
+      model,
+      open,
+      selectable: (m) => m.kind !== "empty" && m.kind !== "folder",
+      redraw: draw,
     });
-    li.append(row);
-    if (open.has(n.path) && n.children) {
-      const ul = document.createElement("ul");
-      for (const c of n.children) ul.append(nodeEl(c));
-      li.append(ul);
-    }
-    return li;
-  }
 
   function draw(): void {
     const ul = document.createElement("ul");
