@@ -41,6 +41,8 @@ interface PageMsg {
 
 const ROW_H = 26;
 const VIEW_ROWS = 14;
+// Pages the kernel sends with every new query (widgets/run_table.py, _PUSHED_PAGES).
+const PUSHED_PAGES = 2;
 const BASE_COLUMNS = ["name", "state", "tags", "group", "job_type", "created_at", "finished_at", "username", "host", "notes"];
 
 /** The order field of a column: W&B's `summary_metrics.` for summary columns. */
@@ -175,12 +177,19 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): () => void
     }
   }
 
-  function request(page: number): void {
-    const total = model.get("total");
-    if (page < 0 || page * pageSize() >= Math.max(total, 1) && page > 0) return;
-    if (pages.pages.has(page) || pages.pending.has(page)) return;
-    pages.pending.add(page);
-    model.send({ type: "page", query: pages.query, offset: page * pageSize(), limit: pageSize() });
+  /** Ask for the pages in [from, to] that are neither here nor on their way, as one range:
+   * one message, one Api call in the kernel. */
+  function request(from: number, to: number): void {
+    const pagesInAll = Math.max(Math.ceil(model.get("total") / pageSize()), 1);
+    const missing: number[] = [];
+    for (let p = Math.max(from, 0); p <= Math.min(to, pagesInAll - 1); p++) {
+      if (!pages.pages.has(p) && !pages.pending.has(p)) missing.push(p);
+    }
+    if (!missing.length) return;
+    const lo = missing[0];
+    const hi = missing[missing.length - 1];
+    for (let p = lo; p <= hi; p++) pages.pending.add(p);
+    model.send({ type: "page", query: pages.query, offset: lo * pageSize(), limit: (hi - lo + 1) * pageSize() });
   }
 
   function rowAt(i: number): { table: Table; index: number } | null {
@@ -198,8 +207,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): () => void
     const last = Math.min(total, first + VIEW_ROWS + 4);
     const firstPage = Math.floor(first / pageSize());
     const lastPage = Math.floor(Math.max(last - 1, 0) / pageSize());
-    for (let p = firstPage; p <= lastPage; p++) request(p);
-    request(lastPage + 1); // prefetch: the next page is usually wanted next
+    request(firstPage, lastPage + 1); // and the next page: it is usually wanted next
     const selected = new Set(model.get("selected"));
     rowsEl.style.transform = `translateY(${first * ROW_H}px)`;
     const frag = document.createDocumentFragment();
@@ -272,8 +280,11 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): () => void
     errEl.style.display = model.get("error") ? "" : "none";
   }
 
-  function newQuery(): void {
+  /** A new query: drop the old rows. `pushed` when the kernel sends the first pages with it
+   * (a query changed while this view is shown), so they are not asked for again. */
+  function newQuery(pushed: boolean): void {
     pages.reset(model.get("_query"));
+    if (pushed) for (let p = 0; p < PUSHED_PAGES; p++) pages.pending.add(p);
     viewport.scrollTop = 0;
     drawHead();
     drawBar();
@@ -301,9 +312,15 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): () => void
     const bufs = buffers as (ArrayBuffer | DataView)[];
     const buf = bufs[0];
     const bytes = buf instanceof DataView ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : new Uint8Array(buf);
-    const page = Math.floor(m.offset / pageSize());
-    pages.pending.delete(page);
-    pages.pages.set(page, tableFromIPC(bytes));
+    // One answer may hold several pages: keep each apart, as the view reads them.
+    const rows = tableFromIPC(bytes);
+    const size = pageSize();
+    const first = Math.floor(m.offset / size);
+    const count = Math.max(Math.ceil(rows.numRows / size), 1);
+    for (let k = 0; k < count; k++) {
+      pages.pending.delete(first + k);
+      pages.pages.set(first + k, rows.slice(k * size, (k + 1) * size));
+    }
     drawRows();
     el.dataset.painted = String(performance.now());
   };
@@ -324,7 +341,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): () => void
     drawRows();
   };
   model.on("msg:custom", onMsg);
-  model.on("change:_query", newQuery);
+  model.on("change:_query", () => newQuery(true));
   model.on("change:total", () => {
     drawBar();
     drawRows();
@@ -341,7 +358,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): () => void
 
   onFields();
   updateFilterLabel();
-  newQuery();
+  newQuery(false);
   return () => {
     model.off("msg:custom", onMsg);
     if (frame) cancelAnimationFrame(frame);

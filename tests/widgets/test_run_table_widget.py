@@ -23,11 +23,15 @@ def project(make_project, make_run):
     return project
 
 
-def pages(table: RunTable, offset: int = 0) -> pa.Table:
-    """Ask for a page as the browser does, and read the Arrow buffer sent back."""
+def pages(table: RunTable, offset: int = 0, limit: int | None = None) -> pa.Table:
+    """Ask for a page (or a range of pages) as the browser does, and read the Arrow buffer
+    sent back."""
     sent = []
     table.send = lambda content, buffers=None: sent.append((content, buffers))
-    table._on_msg(table, {"type": "page", "query": table._query, "offset": offset}, [])
+    msg = {"type": "page", "query": table._query, "offset": offset}
+    if limit is not None:
+        msg["limit"] = limit
+    table._on_msg(table, msg, [])
     assert sent, table.error
     content, buffers = sent[0]
     assert content["offset"] == offset
@@ -73,6 +77,29 @@ def test_pages_follow_the_scroll(api, project):
     first, third = pages(table, 0), pages(table, 10)
     assert first.column("name").to_pylist() == [f"run-{i:02d}" for i in range(5)]
     assert third.column("name").to_pylist() == ["run-10", "run-11"]
+
+
+def test_pages_in_sight_come_in_one_call_and_new_queries_push_two(api, project):
+    table = RunTable(api, path=project.path, columns=["name"])
+    calls: list[str] = []
+    table.on_api_call(calls.append)
+    sent = []
+    table.send = lambda content, buffers=None: sent.append((content, buffers))
+    table._page_size = 4
+    table.order = "+name"
+    # A new query pushes the page in sight and the next one, from one Api call.
+    assert len(calls) == 1 and "offset=0, limit=8" in calls[0]
+    (content, buffers), = sent
+    pushed = pa.ipc.open_stream(pa.py_buffer(buffers[0])).read_all()
+    assert content == {"type": "page", "query": table._query, "offset": 0, "total": 12}
+    assert pushed.column("name").to_pylist() == [f"run-{i:02d}" for i in range(8)]
+    # A view shown later asks for them again: served without another call.
+    assert pages(table, 4, 4).column("name").to_pylist() == [f"run-{i:02d}" for i in (4, 5, 6, 7)]
+    assert len(calls) == 1
+    # Three pages the view lacks: one call.
+    rows = pages(table, 4, 12)
+    assert rows.column("name").to_pylist() == [f"run-{i:02d}" for i in range(4, 12)]
+    assert len(calls) == 2 and "offset=4, limit=12" in calls[1]
 
 
 def test_a_bad_filter_shows_in_the_widget(api, project):

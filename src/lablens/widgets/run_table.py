@@ -21,6 +21,10 @@ __all__ = ["RunTable"]
 # Columns shown when none are asked for: these, then up to this many config and summary keys.
 _DEFAULT_BASE = ["name", "state", "created_at"]
 _DEFAULT_PER_KIND = 8
+# Pages pushed with every new query (the one in sight and the next), and the most one request
+# of the view may ask for.
+_PUSHED_PAGES = 2
+_MAX_PAGES = 10
 
 
 class RunTable(LablensWidget):
@@ -144,21 +148,21 @@ class RunTable(LablensWidget):
         self._first = None
         self._set_code(f"df = {self._runs_source()}.to_pandas(columns={self.columns!r})")
         try:
-            # The first page carries the total: one call answers both, and the browser's
-            # first page request is then served without another.
-            self._first = self._page(0)
+            # The first pages carry the total: one call answers both, and the view's first
+            # requests (the page in sight and the one prefetched after it) need no other.
+            self._first = self._rows(0, _PUSHED_PAGES * self._page_size)
         except Exception:
             self.set_trait("total", 0)
             raise
         finally:
             self._query += 1
         self.set_trait("total", int((self._first.schema.metadata or {}).get(b"total", b"0")))
-        # Push the first page with the new query rather than wait for the view to ask: one
-        # kernel round trip less for every sort and filter.
-        self._send_page(0, self._first)
+        # Push them with the new query rather than wait for the view to ask: one kernel round
+        # trip less for every sort and filter. A view shown later asks, and is served from
+        # ``_first``.
+        self._send_rows(0, self._first)
 
-    def _page(self, offset: int) -> pa.Table:
-        limit = self._page_size
+    def _rows(self, offset: int, limit: int) -> pa.Table:
         table = self.runs().to_arrow(self.columns, offset=offset, limit=limit)
         self._called(
             f"page = {self._runs_source()}"
@@ -172,11 +176,19 @@ class RunTable(LablensWidget):
     def _on_msg(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
         if content.get("type") != "page" or content.get("query") != self._query:
             return  # a request for a query that has been replaced
-        offset = int(content.get("offset", 0))
-        table = self._first if offset == 0 and self._first is not None else self._page(offset)
-        self._send_page(offset, table)
+        offset = max(int(content.get("offset", 0)), 0)
+        # The view asks for the pages it lacks as one range (those in sight and the next):
+        # one Api call, however many pages.
+        limit = min(max(int(content.get("limit", self._page_size)), 1),
+                    _MAX_PAGES * self._page_size)
+        first = self._first
+        if first is not None and offset + limit <= first.num_rows:
+            table = first.slice(offset, limit)
+        else:
+            table = self._rows(offset, limit)
+        self._send_rows(offset, table)
 
-    def _send_page(self, offset: int, table: pa.Table) -> None:
+    def _send_rows(self, offset: int, table: pa.Table) -> None:
         self.send({"type": "page", "query": self._query, "offset": offset, "total": self.total},
                   buffers=[table_to_ipc(table)])
 

@@ -422,24 +422,31 @@ class Runs:
             for k in keys:
                 quoted = k.replace('"', '""')
                 select.append(f'{alias}."{quoted}" AS "{kind}.{quoted}"')
-        inner = ", ".join(["r.*", *structs])
-        sql = (f"SELECT {', '.join(select)} FROM (SELECT {inner} FROM runs r"
-               f" WHERE r.project_id = ? AND ({where})) r ORDER BY {order_by_sql(terms)}")
-        page: list[Any] = []
+        # The page is cut first, on the sort keys alone, and counted in the same pass (a window
+        # over the matching runs): the filter runs once, and the JSON of only the page's runs
+        # is spread into columns.
+        page_sql, page = "", []
         if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            page = [int(limit), int(offset)]
+            page_sql, page = " LIMIT ? OFFSET ?", [int(limit), int(offset)]
         elif offset:
-            sql += " OFFSET ?"
-            page = [int(offset)]
+            page_sql, page = " OFFSET ?", [int(offset)]
+        inner = ", ".join(["r.*", "m._total", *structs])
+        order_sql = order_by_sql(terms)
+        sql = (f"WITH m AS (SELECT r.pk, count(*) OVER () AS _total FROM runs r"
+               f" WHERE r.project_id = ? AND ({where}) ORDER BY {order_sql}{page_sql})"
+               f" SELECT {', '.join(select)}, r._total AS _total"
+               f" FROM (SELECT {inner} FROM runs r JOIN m ON r.pk = m.pk) r ORDER BY {order_sql}")
         # The JSON-typed (mixed) columns go out as text, which every Arrow reader can take.
         table = self.db.reader().sql(sql, params=[pid, *params, *page]).to_arrow_table()
-        if limit is None and not offset:
-            total = table.num_rows
-        else:
+        if table.num_rows:
+            total = table.column("_total")[0].as_py()
+        elif offset:  # past the end: the window saw no row, so count apart
             total = self.db.one(
                 f"SELECT count(*) AS n FROM runs r WHERE r.project_id = ? AND ({where})",
                 [pid, *params])["n"]
+        else:
+            total = 0
+        table = table.drop_columns(["_total"])
         meta = dict(table.schema.metadata or {})
         meta[b"total"] = str(total).encode()
         return table.replace_schema_metadata(meta)

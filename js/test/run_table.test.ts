@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { tableFromArrays, tableToIPC } from "apache-arrow";
+import widget, { type Model } from "../src/run_table";
+
+type Handler = (...args: unknown[]) => void;
+
+/** A model as anywidget gives it: records what the view sends, and can deliver messages. */
+function fakeModel(init: Partial<Model>) {
+  const state: Model = {
+    path: "alice/p", filters: {}, order: "+created_at", columns: ["name"], selected: [],
+    total: 0, code: "", error: "", _fields: {}, _project: "alice/p", _query: 1, _page_size: 100,
+    ...init,
+  };
+  const handlers: Record<string, Handler[]> = {};
+  const sent: Record<string, unknown>[] = [];
+  const model = {
+    get: <K extends keyof Model>(k: K) => state[k],
+    set: <K extends keyof Model>(k: K, v: Model[K]) => {
+      state[k] = v;
+      for (const h of handlers[`change:${k}`] ?? []) h();
+    },
+    save_changes: () => undefined,
+    on: (e: string, cb: Handler) => { (handlers[e] ??= []).push(cb); },
+    off: () => undefined,
+    send: (c: unknown) => { sent.push(c as Record<string, unknown>); },
+  };
+  /** The kernel's answer: rows `from`..`from + n - 1` of the query, as one Arrow buffer. */
+  const answer = (query: number, from: number, n: number) => {
+    const ids = Array.from({ length: n }, (_, i) => `r${from + i}`);
+    const ipc = tableToIPC(tableFromArrays({ id: ids, name: ids.map((id) => `run ${id}`) }));
+    for (const h of handlers["msg:custom"] ?? []) {
+      h({ type: "page", query, offset: from, total: state.total }, [new DataView(ipc.buffer)]);
+    }
+  };
+  return { model, state, sent, answer };
+}
+
+const frame = () => new Promise((r) => requestAnimationFrame(() => r(null)));
+
+describe("RunTable view", () => {
+  it("asks for the page in sight and the next one as one range", () => {
+    const { model, sent } = fakeModel({ total: 10_000 });
+    widget.render({ model, el: document.createElement("div") });
+    expect(sent).toEqual([{ type: "page", query: 1, offset: 0, limit: 200 }]);
+  });
+
+  it("keeps each page of a many-page answer, and asks for none of them again", async () => {
+    const { model, sent, answer } = fakeModel({ total: 10_000 });
+    const el = document.createElement("div");
+    widget.render({ model, el });
+    answer(1, 0, 200);
+    const row = el.querySelector(".ll-row[data-index='0']") as HTMLElement;
+    expect(row.dataset.path).toBe("alice/p/r0");
+    expect(row.textContent).toContain("run r0");
+    // Scroll into the second page: it is here; only the one after it is asked for.
+    const viewport = el.querySelector(".ll-viewport") as HTMLElement;
+    viewport.scrollTop = 150 * 26;
+    viewport.dispatchEvent(new Event("scroll"));
+    await frame();
+    expect(sent.slice(1)).toEqual([{ type: "page", query: 1, offset: 200, limit: 100 }]);
+    expect((el.querySelector(".ll-row[data-index='150']") as HTMLElement).dataset.path)
+      .toBe("alice/p/r150");
+  });
+
+  it("asks for the pages of a far jump in one message", async () => {
+    const { model, sent } = fakeModel({ total: 10_000 });
+    const el = document.createElement("div");
+    widget.render({ model, el });
+    const viewport = el.querySelector(".ll-viewport") as HTMLElement;
+    viewport.scrollTop = 5000 * 26;
+    viewport.dispatchEvent(new Event("scroll"));
+    await frame();
+    // Rows 4998..5015 are in sight (pages 49 and 50), and page 51 is prefetched.
+    expect(sent.slice(1)).toEqual([{ type: "page", query: 1, offset: 4900, limit: 300 }]);
+  });
+
+  it("waits for the pages pushed with a new query, and drops answers to the old one", () => {
+    const { model, state, sent, answer } = fakeModel({ total: 10_000 });
+    const el = document.createElement("div");
+    widget.render({ model, el });
+    model.set("order", "-summary_metrics.loss");
+    state.total = 3;
+    model.set("_query", 2);
+    expect(sent).toHaveLength(1); // only the first render's request
+    answer(1, 0, 200); // late: the old query's rows
+    expect(el.querySelector(".ll-row[data-path]")).toBeNull();
+    answer(2, 0, 3);
+    const paths = Array.from(el.querySelectorAll<HTMLElement>(".ll-row[data-path]"))
+      .map((r) => r.dataset.path);
+    expect(paths).toEqual(["alice/p/r0", "alice/p/r1", "alice/p/r2"]);
+  });
+});
