@@ -12,12 +12,13 @@ export const STYLE = `
 .ll-picker { max-height: 160px; overflow: auto; columns: 3; }
 .ll-picker label { display: block; white-space: nowrap; }
 .ll-group { border-left: 3px solid #c7d7f5; padding-left: 6px; margin: 3px 0; }
-.ll-group-head { margin-bottom: 3px; }
+.ll-group-head { margin-bottom: 3px; display: flex; gap: 4px; align-items: center; }
 .ll-cond, .ll-raw { display: flex; gap: 4px; margin: 2px 0; align-items: center; }
 .ll-raw-json { font-family: monospace; flex: 1; min-width: 200px; }
 .ll-invalid { outline: 2px solid #b00020; }
 .ll-head, .ll-row { display: flex; }
-.ll-head { font-weight: 600; border-bottom: 1px solid #bbb; background: #f6f6f6; }
+.ll-head { font-weight: 600; border-bottom: 1px solid #bbb; background: #f6f6f6;
+  overflow: hidden; }
 .ll-cell { flex: 0 0 120px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
   padding: 4px 6px; box-sizing: border-box; }
 .ll-check { flex: 0 0 28px; }

@@ -41,6 +41,7 @@ interface PageMsg {
 
 const ROW_H = 26;
 const VIEW_ROWS = 14;
+const SCROLLBAR = 16;
 // Pages the kernel sends with every new query (widgets/run_table.py, _PUSHED_PAGES).
 const PUSHED_PAGES = 2;
 const BASE_COLUMNS = ["name", "state", "tags", "group", "job_type", "created_at", "finished_at", "username", "host", "notes"];
@@ -101,7 +102,6 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): () => void
   head.className = "ll-head";
   const viewport = document.createElement("div");
   viewport.className = "ll-viewport";
-  viewport.style.height = `${ROW_H * VIEW_ROWS}px`;
   const spacer = document.createElement("div");
   spacer.className = "ll-spacer";
   const rowsEl = document.createElement("div");
@@ -203,6 +203,8 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): () => void
   function drawRows(): void {
     const total = model.get("total");
     spacer.style.height = `${Math.max(total, 0) * ROW_H}px`;
+    // A short result takes only the room it needs (and a horizontal scroll bar's).
+    viewport.style.height = `${Math.min(Math.max(total, 1), VIEW_ROWS) * ROW_H + SCROLLBAR}px`;
     const first = Math.max(0, Math.floor(viewport.scrollTop / ROW_H) - 2);
     const last = Math.min(total, first + VIEW_ROWS + 4);
     const firstPage = Math.floor(first / pageSize());
@@ -298,7 +300,12 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): () => void
     picker.style.display = picker.style.display === "none" ? "" : "none";
   });
   let frame = 0;
+  // The header and the rows scroll sideways together, whichever of them moved.
+  head.addEventListener("scroll", () => {
+    if (viewport.scrollLeft !== head.scrollLeft) viewport.scrollLeft = head.scrollLeft;
+  });
   viewport.addEventListener("scroll", () => {
+    if (head.scrollLeft !== viewport.scrollLeft) head.scrollLeft = viewport.scrollLeft;
     if (frame) return;
     frame = requestAnimationFrame(() => {
       frame = 0;
