@@ -1,5 +1,8 @@
-"""JupyterLab on loopback driven by Debian's chromium (Playwright), for browser tests and benches.
+"""JupyterLab or Notebook 7 on loopback driven by Debian's chromium (Playwright), for browser
+tests and benches.
 
+Both frontends render a notebook with the same DOM (``.jp-Notebook``, ``.jp-Cell``) and menus, so
+one set of helpers drives either; only the server command and the notebook's URL differ.
 Playwright never downloads a browser here: it launches ``/usr/bin/chromium``.
 """
 
@@ -22,15 +25,25 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+# The server module each frontend runs as, and where it opens a notebook.
+APPS = {"lab": ("jupyterlab", "/lab/tree/{name}?token={token}&reset"),
+        "notebook": ("notebook", "/notebooks/{name}?token={token}")}
+
+
 @contextlib.contextmanager
-def jupyterlab(root_dir: Path, env: dict[str, str]) -> Iterator[str]:
-    """Start JupyterLab on 127.0.0.1 with a token; yield its base URL with ``?token=``."""
+def jupyter(root_dir: Path, env: dict[str, str], *, app: str = "lab") -> Iterator[str]:
+    """Start JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``) on 127.0.0.1 with a
+    token; yield what `open_notebook` needs: ``"url|token"``, then ``"|notebook"`` for Notebook 7.
+    """
+    module = APPS[app][0]
     port, token = free_port(), secrets.token_hex(16)
-    log = open(root_dir / "jupyterlab.log", "ab")  # noqa: SIM115 - closed below
+    log = open(root_dir / f"{module}.log", "ab")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+        [sys.executable, "-m", module, "--no-browser", "--ip=127.0.0.1",
          f"--port={port}", f"--IdentityProvider.token={token}",
          f"--ServerApp.root_dir={root_dir}", "--allow-root",  # CI machines run as root
+         # Notebook 7 serves JupyterLab's extension too, so these reach its news and update
+         # handlers in both frontends: nothing leaves the machine.
          "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
         env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
     )
@@ -43,9 +56,9 @@ def jupyterlab(root_dir: Path, env: dict[str, str]) -> Iterator[str]:
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start; see {log.name}") from None
+                    raise RuntimeError(f"{module} did not start; see {log.name}") from None
                 time.sleep(0.3)
-        yield f"{url}|{token}"
+        yield f"{url}|{token}" if app == "lab" else f"{url}|{token}|{app}"
     finally:
         proc.terminate()
         try:
@@ -53,6 +66,16 @@ def jupyterlab(root_dir: Path, env: dict[str, str]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def jupyterlab(root_dir: Path, env: dict[str, str]) -> contextlib.AbstractContextManager[str]:
+    """Start JupyterLab on 127.0.0.1 with a token (see `jupyter`)."""
+    return jupyter(root_dir, env, app="lab")
+
+
+def notebook7(root_dir: Path, env: dict[str, str]) -> contextlib.AbstractContextManager[str]:
+    """Start Jupyter Notebook 7 on 127.0.0.1 with a token (see `jupyter`)."""
+    return jupyter(root_dir, env, app="notebook")
 
 
 @contextlib.contextmanager
@@ -71,16 +94,21 @@ def browser_page(width: int = 1400, height: int = 1000) -> Iterator[Any]:
 
 
 def open_notebook(page: Any, lab: str, name: str) -> None:
-    """Open a notebook in JupyterLab and wait for its kernel to be idle."""
-    url, token = lab.split("|")
-    page.goto(f"{url}/lab/tree/{name}?token={token}&reset")
+    """Open a notebook in the frontend `jupyter` started and wait for its kernel to be idle."""
+    url, token, *app = lab.split("|")
+    page.goto(url + APPS[app[0] if app else "lab"][1].format(name=name, token=token))
     page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible")
     # A notebook without a kernelspec asks which kernel to start: the default one.
     select = page.locator(".jp-Dialog").get_by_role("button", name="Select")
     with contextlib.suppress(Exception):
         select.wait_for(timeout=5_000)
         select.click()
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    # The indicator reads "idle" before any kernel too (Notebook 7 shows it in its toolbar), so
+    # the kernel's name must be there as well.
+    page.wait_for_function(
+        "() => document.querySelector(\".jp-Notebook-ExecutionIndicator[data-status='idle']\")"
+        " && !Array.from(document.querySelectorAll('.jp-KernelName, .jp-Toolbar-kernelName'))"
+        ".some(e => e.textContent.trim() === 'No Kernel')", timeout=90_000)
     with contextlib.suppress(Exception):  # the "Jupyter news?" toast covers the widgets
         page.locator(".jp-toast-button", has_text="No").click(timeout=2_000)
 

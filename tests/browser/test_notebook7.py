@@ -1,0 +1,133 @@
+"""The widgets in Jupyter Notebook 7 (not only JupyterLab), driven in Debian's chromium through
+Playwright with the same driver as the JupyterLab tests.
+
+Screenshots go to ``test-output/browser/notebook7_*.png``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # benchmarks/_lab.py: the same driver the benchmark uses
+
+from benchmarks import _lab  # noqa: E402
+
+from lablens.api import Api  # noqa: E402
+from lablens.demo import DEMO_PROJECT, build_demo  # noqa: E402
+from lablens.errors import NotFound  # noqa: E402
+
+SHOTS = ROOT / "test-output" / "browser"
+
+pytestmark = pytest.mark.skipif(not Path(_lab.CHROMIUM).exists(),
+                                reason="needs Debian's chromium (make test installs it)")
+
+
+@pytest.fixture(scope="module")
+def notebook(server, tmp_path_factory):
+    api = Api(host=server.url, api_key=server.api_key)
+    try:  # the JupyterLab test may have trained the demo runs in this session already
+        done = {run.name for run in api.runs(f"{api.default_entity}/{DEMO_PROJECT}")}
+    except NotFound:
+        done = set()
+    build_demo(server.url, server.api_key, runs=6, epochs=5, project=DEMO_PROJECT,
+               progress=False, skip=done)
+    root = tmp_path_factory.mktemp("notebook7")
+    shutil.copy(ROOT / "notebooks" / "quickstart.ipynb", root / "quickstart.ipynb")
+    with _lab.notebook7(root, _lab.env_for_kernel(server.url, server.api_key)) as url:
+        yield url
+
+
+def shot(locator, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    locator.scroll_into_view_if_needed()
+    locator.screenshot(path=str(SHOTS / f"notebook7_{name}.png"))
+
+
+def test_quickstart_explorer_in_notebook7(notebook, api):
+    project = f"{api.default_entity}/{DEMO_PROJECT}"
+    runs = api.runs(project).to_pandas()
+    with _lab.browser_page() as page:
+        _lab.open_notebook(page, notebook, "quickstart.ipynb")
+        assert "/notebooks/quickstart.ipynb" in page.url  # Notebook 7's page, not JupyterLab's
+        _lab.run_all(page)
+        _lab.wait_idle(page)
+
+        # The explorer rendered as a widget: its tree holds the demo project, its table one row
+        # per run; no text fallback in its place.
+        explorer = page.locator(".jp-OutputArea-output").filter(has=page.locator(".ll-run-table"))
+        explorer.first.wait_for(state="attached")
+        assert "Loading widget" not in explorer.first.inner_text()
+        # The tree opens closed; its workspace opened holds the demo project and its run count.
+        tree = page.locator(".ll-tree").first
+        tree.locator(f".ll-node[data-path='{api.default_entity}']").click()
+        node = tree.locator(f".ll-node[data-path='{project}']")
+        node.wait_for()
+        assert node.locator("span").nth(1).inner_text() == DEMO_PROJECT
+        assert node.locator(".ll-meta").inner_text().endswith(f"· {len(runs)} runs")
+        table = page.locator(".ll-run-table").first
+        table.scroll_into_view_if_needed()
+        table.locator(".ll-row[data-path]").first.wait_for()
+        assert table.locator(".ll-row[data-path]").count() == len(runs)
+        assert table.locator(".ll-total").inner_text() == f"{len(runs)} runs"
+        assert sorted(table.locator(".ll-row[data-path]").evaluate_all(
+            "rows => rows.map(r => r.dataset.path)")) == sorted(
+                f"{project}/{run_id}" for run_id in runs["id"])
+        shot(tree, "workspace_tree")
+        shot(table, "run_table")
+
+        # Select two rows: two runs drawn in the chart, each with its lines.
+        rows = table.locator(".ll-row[data-path]")
+        rows.nth(0).click()
+        rows.nth(1).click()
+        table.locator(".ll-selcount").filter(has_text="2 selected").wait_for()
+        # ipywidgets holds back a model update while the previous one is unanswered, so the
+        # kernel may see the second selection a moment after the page shows it: ask again.
+        for _ in range(20):
+            out = _lab.run_in_kernel(
+                page, "print(len(explorer.table.selected), explorer.chart.to_pandas()"
+                "['run_id'].nunique(), len(explorer.chart.keys), len(explorer.chart.figure.data),"
+                " sum(t.showlegend is not False for t in explorer.chart.figure.data))")
+            n_sel, n_runs, n_keys, n_traces, n_legend = map(int, out.split())
+            if n_sel == 2 and n_runs == 2:
+                break
+            page.wait_for_timeout(250)
+        # One line per run and metric (a band's two edges are traces too, outside the legend).
+        assert (n_sel, n_runs) == (2, 2) and n_keys > 0 and n_legend == 2 * n_keys
+        plot = page.locator(".js-plotly-plot").first  # the explorer's chart comes first
+        plot.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "n => document.querySelector('.js-plotly-plot')"
+            ".querySelectorAll('.scatterlayer .trace').length === n", arg=n_traces)
+        assert plot.locator(".legend .traces").count() == n_legend
+        shot(plot, "metric_chart")
+
+        # Build a filter in the UI: the kernel's total changes.
+        lr_max = float(runs["config.optim.lr"].max())
+        expected = int((runs["config.optim.lr"] < lr_max).sum())
+        assert 0 < expected < len(runs)
+        table.scroll_into_view_if_needed()
+        table.locator(".ll-filter-toggle").click()
+        table.locator(".ll-add-cond").first.click()
+        cond = table.locator(".ll-cond").last
+        cond.locator(".ll-field").select_option("config.optim.lr")
+        cond.locator(".ll-op").select_option("$lt")
+        cond.locator(".ll-value").fill(str(lr_max))
+        cond.locator(".ll-value").press("Enter")
+        cond.locator(".ll-value").blur()
+        table.locator(".ll-total").filter(has_text=f"{expected} runs").wait_for()
+        out = _lab.run_in_kernel(page, "print(explorer.table.total, explorer.table.filters)")
+        assert out == f"{expected} {{'config.optim.lr': {{'$lt': {lr_max!r}}}}}"
+        assert table.locator(".ll-row[data-path]").count() == expected
+        shot(table, "run_table_filtered")
+
+        explorer.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "notebook7_page.png"), full_page=False)
+        assert page.locator(".jp-OutputArea-output").filter(
+            has_text="Loading widget").count() == 0
+        assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                            ).count() == 0
