@@ -106,7 +106,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): void {
   wrap.className = "ll-ab";
   wrap.append(tree, side);
   el.replaceChildren(style, err, wrap);
-  const open = new Set<string>();
+  const open = new Map<string, boolean>(); // what the user opened or closed
 
   function text(tag: string, s: string, cls?: string): HTMLElement {
     const e = document.createElement(tag);

@@ -87,11 +87,19 @@ export interface TreeModel {
 /**
  * One node of a lazily read tree, with its open children. Clicking a closed node asks Python
  * for its children (`{type: "expand", path}`); clicking a `selectable` node sets `selected`.
+ * A node Python has read the children of shows open (the explorer opens the path it selects)
+ * until the user closes it; `open` keeps what the user chose.
  */
 export function treeNode<N extends TreeNodeBase>(
   n: N,
-  ctx: { model: TreeModel; open: Set<string>; selectable: (n: N) => boolean; redraw: () => void },
+  ctx: {
+    model: TreeModel;
+    open: Map<string, boolean>;
+    selectable: (n: N) => boolean;
+    redraw: () => void;
+  },
 ): HTMLLIElement {
+  const isOpen = ctx.open.get(n.path) ?? n.children !== undefined;
   const li = document.createElement("li");
   const row = document.createElement("div");
   row.className = `ll-node ll-kind-${n.kind}`;
@@ -99,7 +107,7 @@ export function treeNode<N extends TreeNodeBase>(
   if (n.path === ctx.model.get("selected")) row.classList.add("ll-selected");
   const twisty = document.createElement("span");
   twisty.className = "ll-twisty";
-  twisty.textContent = n.leaf ? "" : ctx.open.has(n.path) ? "▾" : "▸";
+  twisty.textContent = n.leaf ? "" : isOpen ? "▾" : "▸";
   const label = document.createElement("span");
   label.textContent = n.label;
   row.append(twisty, label);
@@ -111,11 +119,8 @@ export function treeNode<N extends TreeNodeBase>(
   }
   row.addEventListener("click", () => {
     if (!n.leaf) {
-      if (ctx.open.has(n.path)) ctx.open.delete(n.path);
-      else {
-        ctx.open.add(n.path);
-        if (!n.children) ctx.model.send({ type: "expand", path: n.path });
-      }
+      ctx.open.set(n.path, !isOpen);
+      if (!isOpen && !n.children) ctx.model.send({ type: "expand", path: n.path });
     }
     if (ctx.selectable(n)) {
       ctx.model.set("selected", n.path);
@@ -124,7 +129,7 @@ export function treeNode<N extends TreeNodeBase>(
     ctx.redraw();
   });
   li.append(row);
-  if (ctx.open.has(n.path) && n.children) {
+  if (isOpen && n.children) {
     const ul = document.createElement("ul");
     for (const c of n.children) ul.append(treeNode(c as N, ctx));
     li.append(ul);

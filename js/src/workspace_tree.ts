@@ -37,7 +37,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }): void {
   err.className = "ll-error";
   const body = document.createElement("div");
   el.replaceChildren(style, err, body);
-  const open = new Set<string>();
+  const open = new Map<string, boolean>(); // what the user opened or closed
 
   const nodeEl = (n: TreeNode): HTMLLIElement =>
     treeNode(n, {

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # benchmarks/_lab.py: the same driver the benchmark uses
@@ -62,12 +63,17 @@ def test_quickstart_explorer_in_notebook7(notebook, api):
         explorer = page.locator(".jp-OutputArea-output").filter(has=page.locator(".ll-run-table"))
         explorer.first.wait_for(state="attached")
         assert "Loading widget" not in explorer.first.inner_text()
-        # The tree opens closed; its workspace opened holds the demo project and its run count.
+        # The explorer selected the project from Python: the tree shows its workspace open,
+        # with the demo project selected and its run count.
         tree = page.locator(".ll-tree").first
-        tree.locator(f".ll-node[data-path='{api.default_entity}']").click()
+        tree.scroll_into_view_if_needed()  # cells out of sight are not rendered, nor their text
         node = tree.locator(f".ll-node[data-path='{project}']")
         node.wait_for()
-        assert node.locator("span").nth(1).inner_text() == DEMO_PROJECT
+        workspace = tree.locator(f".ll-node[data-path='{api.default_entity}']")
+        # Waits for the text: a cell scrolled into sight is rendered a frame later.
+        expect(workspace.locator(".ll-twisty")).to_have_text("▾")
+        assert "ll-selected" in (node.get_attribute("class") or "")
+        expect(node.locator("span").nth(1)).to_have_text(DEMO_PROJECT)
         assert node.locator(".ll-meta").inner_text().endswith(f"· {len(runs)} runs")
         table = page.locator(".ll-run-table").first
         table.scroll_into_view_if_needed()
