@@ -6,6 +6,7 @@ gets ``metrics()``, ``history()`` and ``scan_history()`` from ``RunHistory`` her
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from lablens.api.api import Api
     from lablens.api.runs import Run
 
-__all__ = ["BUILTIN_X", "STREAMS", "HistoryScan", "RunHistory", "fetch_history"]
+__all__ = ["BUILTIN_X", "STREAMS", "HistoryScan", "RunHistory", "fetch_history", "x_window"]
 
 STREAMS = ("default", "system")
 
@@ -47,6 +48,7 @@ def fetch_history(
     min_x: float | None = None,
     max_x: float | None = None,
     x_axis: str = "step",
+    x_key: str | None = None,
     filters: dict[str, Any] | None = None,
     order: str | None = None,
 ) -> pa.Table:
@@ -65,15 +67,21 @@ def fetch_history(
         max_step: the last step to read, inclusive.
         min_x: the smallest ``x_axis`` value to read, inclusive, cut before sampling.
         max_x: the largest ``x_axis`` value to read, inclusive, cut before sampling.
-        x_axis: what ``min_x``/``max_x`` measure: ``step`` or ``timestamp`` (seconds).
+        x_axis: what ``min_x``/``max_x`` measure: ``step``, ``timestamp`` (seconds since the
+            epoch), ``runtime`` (seconds since the run started) or ``metric`` (the value of
+            ``x_key``; every key is then read only at the steps where ``x_key`` was logged, in
+            the range when one is given).
+        x_key: the metric of ``x_axis="metric"``.
 
     Returns:
         An Arrow table in long form: ``run_id key step timestamp value`` (the schema
-        metadata ``started`` holds each run's start, for ``_runtime``); the
-        ``run_id`` dictionary lists the runs in order.
+        metadata ``started`` holds each run's start, for ``_runtime``, and ``names`` its
+        display name); the ``run_id`` dictionary lists the runs in order.
 
     Raises:
         UsageError: ``stream`` or ``samples`` is invalid.
+        BadRequest: ``x_axis``, ``x_key``, ``min_x`` or ``max_x`` is invalid (``.field``
+            names it).
         RunNotFound: a run does not exist.
 
     Example:
@@ -95,13 +103,53 @@ def fetch_history(
         body["min_step"] = int(min_step)
     if max_step is not None:
         body["max_step"] = int(max_step)
-    if min_x is not None or max_x is not None:
+    # Unranged step and time queries send no x axis: they bucket on the step, which lets the
+    # server use its sampling pyramid.
+    if min_x is not None or max_x is not None or x_axis == "metric":
         body["x_axis"] = x_axis
+        if x_key is not None:
+            body["x_key"] = x_key
         if min_x is not None:
             body["min_x"] = float(min_x)
         if max_x is not None:
             body["max_x"] = float(max_x)
     return api.client.post_arrow(f"{project_route(entity, project)}/history", body)
+
+
+# W&B's x axis names and what the history route calls them; any other name is a metric.
+_ROUTE_X = {"_step": "step", "_timestamp": "timestamp", "_runtime": "runtime"}
+
+
+def x_window(x_axis: str, min_x: float | None = None, max_x: float | None = None) -> dict[str, Any]:
+    """The ``fetch_history`` arguments for a W&B x axis and an optional range on it.
+
+    Args:
+        x_axis: ``_step``, ``_timestamp``, ``_runtime`` or a metric name.
+        min_x: the smallest x to read (inclusive), or ``None``.
+        max_x: the largest x to read (inclusive), or ``None``.
+
+    Returns:
+        ``x_axis``, ``x_key``, ``min_x`` and ``max_x`` as ``fetch_history`` takes them.
+
+    Raises:
+        UsageError: ``x_axis`` is not a non-empty string, ``min_x``/``max_x`` is not a finite
+            number, or ``min_x`` is above ``max_x`` (``.field`` names it).
+    """
+    if not isinstance(x_axis, str) or not x_axis:
+        raise UsageError(f"x_axis must be '_step', '_timestamp', '_runtime' or a metric name,"
+                         f" not {x_axis!r}", field="x_axis")
+    for name, value in (("min_x", min_x), ("max_x", max_x)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
+                math.isfinite(value)):
+            raise UsageError(f"{name} must be a finite number or None, not {value!r}",
+                             field=name)
+    if min_x is not None and max_x is not None and min_x > max_x:
+        raise UsageError(f"min_x ({min_x}) is above max_x ({max_x})", field="min_x")
+    route_x = _ROUTE_X.get(x_axis, "metric")
+    return {"x_axis": route_x, "x_key": x_axis if route_x == "metric" else None,
+            "min_x": min_x, "max_x": max_x}
 
 
 class HistoryScan:
@@ -226,7 +274,8 @@ class RunHistory:
             return empty_swanlab_frame()
         keys = [keys] if isinstance(keys, str) else list(keys)
         fetch = keys if x_axis == "step" or x_axis in keys else [*keys, x_axis]
-        wide = pivot(self._fetch(fetch, samples=sample), fetch)
+        window = {} if x_axis == "step" else x_window(x_axis)
+        wide = pivot(self._fetch(fetch, samples=sample, **window), fetch)
         return swanlab_frame(wide, keys, x_axis)
 
     def history(
@@ -267,7 +316,10 @@ class RunHistory:
         fetch = keys
         if keys is not None and x_axis not in BUILTIN_X and x_axis not in keys:
             fetch = [*keys, x_axis]
-        wide = pivot(self._fetch(fetch, samples=samples, stream=stream), fetch)
+        # A metric x axis is sent along: the server then keeps the steps where it was logged,
+        # with its value at every step kept for the other keys.
+        window = {} if x_axis in BUILTIN_X else x_window(x_axis)
+        wide = pivot(self._fetch(fetch, samples=samples, stream=stream, **window), fetch)
         if x_axis not in BUILTIN_X:
             wide = wide.take(wide.present_mask(x_axis))
         created = {self.id: epoch_seconds(self.created_at)}

@@ -344,12 +344,16 @@ class Run(RunHistory, RunFiles, RunWrites, RunArtifactMethods, Attrs):
         )
 
 
-def _runs_of(table: pa.Table) -> tuple[list[str], dict[str, float]]:
-    """The runs of a history answer in order, and when each was created (for ``_runtime``)."""
+def _runs_of(table: pa.Table) -> tuple[list[str], dict[str, float], dict[str, str | None]]:
+    """The runs of a history answer in order, when each was created (for ``_runtime``) and
+    each one's display name."""
     column = table.column("run_id").combine_chunks()
     ids = [str(v) for v in column.dictionary.to_pylist()]
-    started = json.loads((table.schema.metadata or {}).get(b"started", b"{}"))
-    return ids, {rid: float(started[rid]) for rid in ids if rid in started}
+    meta = table.schema.metadata or {}
+    started = json.loads(meta.get(b"started", b"{}"))
+    names = json.loads(meta.get(b"names", b"{}"))
+    return (ids, {rid: float(started[rid]) for rid in ids if rid in started},
+            {rid: names.get(rid) for rid in ids})
 
 
 class Runs(Paginator[Run]):
@@ -529,48 +533,58 @@ class Runs(Paginator[Run]):
             samples: at most this many points per run and metric; ``None`` for every point.
             keys: only these metrics; ``None`` for all.
             x_axis: ``_step``, ``_timestamp``, ``_runtime`` or a metric name (rows without it
-                are dropped).
+                are dropped; the server reads every key at the steps where it was logged).
             format: ``default`` (a list of dicts), ``pandas`` or ``polars``.
             stream: ``default`` for logged metrics, ``system`` for machine metrics.
             min_x: read only from this ``x_axis`` value on (inclusive); the range is cut on the
-                server before sampling, so a zoomed-in range comes at full resolution. Only for
-                ``x_axis`` ``_step`` or ``_timestamp`` (seconds).
+                server before sampling, so a zoomed-in range comes at full resolution. On
+                ``_step``; ``_timestamp`` (seconds since the epoch); ``_runtime`` (seconds
+                since each run started, a point's own time); or a metric, where each run keeps
+                the steps at which that metric's value lies in the range, and every key is read
+                at those steps only.
             max_x: read only up to this ``x_axis`` value (inclusive); as ``min_x``.
 
         Returns:
             One row per (run, step): ``run_id``, ``_step``, a column per key, ``_timestamp`` and
-            ``_runtime``; runs in this collection's order, steps ascending.
+            ``_runtime``; runs in this collection's order, steps ascending. With ``pandas``,
+            ``df.attrs["run_names"]`` maps each run id to its display name (``None`` when it
+            has none), for legends; the columns stay as they are.
 
         Raises:
-            UsageError: ``format`` is unknown, or polars is not installed for ``polars``.
+            UsageError: ``format`` is unknown, polars is not installed for ``polars``, or
+                ``x_axis``, ``min_x`` or ``max_x`` is invalid (``min_x`` above ``max_x``, not a
+                finite number); ``.field`` names it.
 
         Example:
             >>> df = api.runs("alice/mnist").histories(keys=["loss"], format="pandas")
             >>> df.groupby("run_id")["loss"].min()
+            >>> late = api.runs("alice/mnist").histories(keys=["loss"], x_axis="epoch",
+            ...                                          min_x=8, max_x=10, format="pandas")
+            >>> late.attrs["run_names"]
         """
         if format not in ("default", "pandas", "polars"):
             raise UsageError(f"format must be 'default', 'pandas' or 'polars', not {format!r}")
-        ranged = min_x is not None or max_x is not None
-        if ranged and x_axis not in ("_step", "_timestamp"):
-            raise UsageError(
-                f"min_x/max_x need x_axis '_step' or '_timestamp', not {x_axis!r}", field="x_axis"
-            )
+        window = H.x_window(x_axis, min_x, max_x)
         keys = [keys] if isinstance(keys, str) else (list(keys) if keys is not None else None)
         fetch = keys
         if keys is not None and x_axis not in H.BUILTIN_X and x_axis not in keys:
             fetch = [*keys, x_axis]
-        window = dict(min_x=min_x, max_x=max_x,
-                      x_axis="timestamp" if x_axis == "_timestamp" else "step")
+        names: dict[str, str | None] = {}
         if self.objects and not self.more:
             ids, created = self._ids_and_starts()
             table = H.fetch_history(self._api, self.entity, self.project, ids, keys=fetch,
                                     samples=samples, stream=stream, **window) if ids else None
+            if table is not None:
+                # The server's starts are exact (created_at as text stops at milliseconds), so
+                # _runtime matches the range the server cut.
+                _, started, names = _runs_of(table)
+                created.update(started)
         else:
             # One request: the server picks the runs by this collection's filters and order.
             table = H.fetch_history(self._api, self.entity, self.project, None, keys=fetch,
                                     samples=samples, stream=stream, filters=self.filters,
                                     order=self.order, **window)
-            ids, created = _runs_of(table)
+            ids, created, names = _runs_of(table)
         if table is None or not ids:
             table = pa.table({"run_id": pa.array([], pa.string())})
         wide = F.pivot(table, fetch)
@@ -583,7 +597,9 @@ class Runs(Paginator[Run]):
             # order. A stable sort keeps the steps ascending inside each run.
             wide = wide.take(np.argsort(code_rank[wide.run_codes], kind="stable"))
         if format == "pandas":
-            return F.wandb_frame(wide, created, with_run_id=True)
+            frame = F.wandb_frame(wide, created, with_run_id=True)
+            frame.attrs["run_names"] = {rid: names.get(rid) for rid in ids}
+            return frame
         if format == "polars":
             return F.polars_frame(wide, created, with_run_id=True)
         return F.records(wide, created, with_run_id=True)

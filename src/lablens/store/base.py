@@ -185,13 +185,22 @@ class Store(abc.ABC):
         keys: Sequence[str] | None = None, samples: int | None = None,
         min_step: int | None = None, max_step: int | None = None,
         min_x: float | None = None, max_x: float | None = None,
-        stream: str = "default", x_axis: str = "step",
+        stream: str = "default", x_axis: str = "step", x_key: str | None = None,
         filters: Mapping[str, Any] | None = None, order: str | None = None,
     ) -> pa.Table:
         """Points of several runs, long form ``run_id key step timestamp value``; the schema
-        metadata ``started`` maps each run id to its start (seconds since the epoch).
+        metadata ``started`` maps each run id to its start (seconds since the epoch) and
+        ``names`` to its display name.
 
         The runs are ``run_ids``, or (when ``None``) every run ``filters`` matches.
+
+        ``min_x``/``max_x`` (inclusive) cut the range before sampling, measured on ``x_axis``:
+        ``step``; ``timestamp`` (seconds since the epoch); ``runtime`` (a point's timestamp
+        minus its run's ``started``); or ``metric``, the value of the metric ``x_key``: each run
+        keeps the steps where ``x_key`` lies in the range (without a range, where it was
+        logged), and every key is read at those steps only; ``x_key``'s points come too, and
+        when sampling they are those at the steps kept for the other keys. A bad ``x_axis``,
+        ``x_key`` or range is ``InvalidInput`` naming the field.
         """
 
     # -- files and console ----------------------------------------------------------------

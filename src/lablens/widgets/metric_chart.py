@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
+import numbers
+from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -18,7 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MetricChart", "ema"]
 
-_RANGED_X = ("_step", "_timestamp")  # the axes the server can cut before sampling
+_HOVER = ("%{meta[0]} <span style='color:#888'>run %{meta[1]}</span><br>"
+          "%{meta[2]}: %{y}<br>%{meta[3]}: %{x}<extra></extra>")
 _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf"]
 
@@ -46,6 +49,21 @@ def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
     return out
 
 
+def _binary_x(x: np.ndarray, x_axis: str) -> np.ndarray:
+    """x values as an array that plotly sends as a binary buffer.
+
+    plotly's FigureWidget sends 1-D numpy arrays of float and of integers up to 32 bits as
+    binary buffers, but int64, datetime and object arrays (and lists) as JSON number lists.
+    Steps that fit go as int32 (4 bytes a point), others as float64; a date axis takes
+    milliseconds since the epoch as float64.
+    """
+    if x_axis == "_timestamp":
+        return x.astype(np.float64) * 1000.0
+    if x.dtype.kind in "iu" and (not len(x) or (x.min() >= -(2**31) and x.max() < 2**31)):
+        return x.astype(np.int32)
+    return x.astype(np.float64)
+
+
 def _band(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-bucket x (middle), min and max of a sampled series, for the min/max band."""
     n = len(x)
@@ -66,8 +84,10 @@ class MetricChart(Recorder):
     """Curves of ``keys`` for each run in ``runs``, read in one history request per project.
 
     Lines are sampled on the server keeping each bucket's first, last, min and max point;
-    ``show_band`` draws the min/max band. Zooming in (``_step`` or ``_timestamp`` axis) reads
-    the visible range again at full resolution; resetting the zoom reads the whole range.
+    ``show_band`` draws the min/max band. Zooming in, on any x axis, reads the visible range
+    again at full resolution (the server cuts it before sampling); resetting the zoom reads the
+    whole range. The legend names each line by its run's display name (with the run id when
+    names repeat); the hover text gives the run id.
 
     Args:
         api: the ``Api`` to query (default: ``lablens.Api()``).
@@ -114,13 +134,15 @@ class MetricChart(Recorder):
     """Whether each line shows the min/max band of its samples."""
 
     x_range = t.Tuple(allow_none=True, default_value=None)
-    """The zoomed x range ``(lo, hi)``, or ``None`` for everything; zooming sets it."""
+    """The zoomed x range ``(lo, hi)`` in ``x_axis`` units (``_timestamp``: seconds since the
+    epoch), or ``None`` for everything; zooming sets it, and setting it zooms."""
 
     def __init__(self, api: Api | None = None, **kwargs: Any) -> None:
         check_kwargs(self, kwargs, self._public)
         self._api = make_api(api)
         self._recorder_init()
         self._frame = pd.DataFrame()
+        self._names: dict[str, str | None] = {}
         self._sources: list[str] = []
         self._quiet = False
         self.figure = go.FigureWidget(
@@ -186,6 +208,7 @@ class MetricChart(Recorder):
     @shows_errors
     def _refetch(self) -> None:
         frames, sources = [], []
+        names: dict[str, str | None] = {}
         lo, hi = self.x_range or (None, None)
         for project, ids in self._by_project().items():
             frames.append(
@@ -194,6 +217,7 @@ class MetricChart(Recorder):
                     format="pandas", min_x=lo, max_x=hi,
                 )
             )
+            names.update(frames[-1].attrs.get("run_names", {}))
             sources.append(self._call_source(project, ids))
             self._called(f"df = {sources[-1]}")
         if len(sources) == 1:
@@ -205,23 +229,68 @@ class MetricChart(Recorder):
             code = ""
         self._frame = (frames[0] if len(frames) == 1 else
                        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
+        self._names = names
         self._sources = sources
         self._set_code(code)
         self._draw()
 
+    @t.validate("x_range")
+    def _check_range(self, proposal: dict[str, Any]) -> tuple[float, float] | None:
+        rng = proposal["value"]
+        if rng is None:
+            return None
+        if len(rng) != 2 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                    and math.isfinite(v) for v in rng) or rng[0] > rng[1]:
+            raise t.TraitError(f"x_range is (lo, hi), two finite numbers, lo <= hi; not {rng!r}")
+        return (float(rng[0]), float(rng[1]))
+
+    def _seconds(self, value: Any) -> float:
+        # A date axis gives dates as strings, in UTC as drawn; a number there is milliseconds.
+        if isinstance(value, numbers.Real):
+            return float(value) / 1000.0
+        stamp = pd.Timestamp(value)
+        return (stamp if stamp.tzinfo else stamp.tz_localize("UTC")).timestamp()
+
     def _zoomed(self, _layout: Any, rng: Any) -> None:
-        if self._quiet or self.x_axis not in _RANGED_X:
-            return  # other axes zoom in the browser only: the server cannot cut them
-        new = None if rng is None else (float(rng[0]), float(rng[1]))
-        if self.x_axis == "_timestamp" and rng is not None:
-            new = tuple(pd.Timestamp(v).timestamp() for v in rng)  # plotly gives dates
+        if self._quiet:
+            return
+        new = None
+        if rng is not None:
+            try:
+                lo, hi = rng
+                new = ((self._seconds(lo), self._seconds(hi)) if self.x_axis == "_timestamp"
+                       else (float(lo), float(hi)))
+            except (TypeError, ValueError) as exc:  # from the browser: shown, not raised
+                self.error = f"cannot read the zoomed range {rng!r}: {exc}"
+                return
+            new = (min(new), max(new))  # a reversed axis gives them high to low
         if new != self.x_range:
-            self.x_range = new
+            self._quiet = True  # the figure shows it already
+            try:
+                self.x_range = new
+            finally:
+                self._quiet = False
             self._refetch()
+
+    @t.observe("x_range")
+    def _range_set(self, change: dict[str, Any]) -> None:
+        if self._quiet:
+            return
+        self._quiet = True
+        try:
+            if self.x_range is None:
+                self.figure.layout.xaxis.autorange = True
+            else:
+                scale = 1000.0 if self.x_axis == "_timestamp" else 1.0
+                self.figure.layout.xaxis.range = [v * scale for v in self.x_range]
+        finally:
+            self._quiet = False
+        self._refetch()
 
     def to_pandas(self) -> pd.DataFrame:
         """The points drawn, as read (before smoothing): ``run_id``, ``_step``, the keys,
-        ``_timestamp``, ``_runtime``. Equal to ``exec(chart.code)``'s ``df``.
+        ``_timestamp``, ``_runtime``. Equal to ``exec(chart.code)``'s ``df``; with the runs of
+        one project, ``attrs["run_names"]`` maps their ids to the names in the legend's labels.
 
         Example:
             >>> chart.to_pandas().groupby("run_id").size()
@@ -240,21 +309,30 @@ class MetricChart(Recorder):
         fixed = {"run_id", "_step", "_timestamp", "_runtime", self.x_axis}
         return [c for c in self._frame.columns if c not in fixed]
 
+    def _labels(self, run_ids: list[str]) -> dict[str, str]:
+        """Each run's legend label: its display name, with its short id when names repeat."""
+        names = {r: self._names.get(r) or r for r in run_ids}
+        seen = Counter(names.values())
+        labels = {r: f"{n} ({r[:8]})" if seen[n] > 1 else n for r, n in names.items()}
+        seen = Counter(labels.values())
+        return {r: f"{names[r]} ({r})" if seen[lab] > 1 else lab for r, lab in labels.items()}
+
     def _traces(self) -> list[go.Scatter]:
         df = self._frame
         traces: list[go.Scatter] = []
         if df.empty or self.x_axis not in df.columns:
             return traces
         keys = self._keys_drawn()
-        for i, (run_id, part) in enumerate(df.groupby("run_id", sort=False)):
+        parts = list(df.groupby("run_id", sort=False))
+        labels = self._labels([str(r) for r, _ in parts])
+        for i, (run_id, part) in enumerate(parts):
             color = _COLORS[i % len(_COLORS)]
             for j, key in enumerate(keys):
                 rows = part[part[key].notna()] if key in part else part.iloc[:0]
-                x = rows[self.x_axis].to_numpy()
-                if self.x_axis == "_timestamp":
-                    x = pd.to_datetime(x, unit="s", utc=True)
+                x = _binary_x(rows[self.x_axis].to_numpy(), self.x_axis)
                 y = rows[key].to_numpy(dtype=np.float64)
-                name = f"{run_id} · {key}" if len(keys) > 1 else str(run_id)
+                label = labels[str(run_id)]
+                name = f"{label} · {key}" if len(keys) > 1 else label
                 dash = ["solid", "dot", "dash", "dashdot"][j % 4]
                 if self.show_band and len(y):
                     bx, lo, hi = _band(np.asarray(x), y, max(len(y) // 8, 2))
@@ -265,8 +343,11 @@ class MetricChart(Recorder):
                                              fill="tonexty", fillcolor=color + "33",
                                              hoverinfo="skip", showlegend=False,
                                              legendgroup=name))
+                # Names go in meta, not in the template, so a name cannot be read as one.
                 traces.append(go.Scatter(x=x, y=ema(y, self.smoothing), mode="lines",
                                          name=name, legendgroup=name,
+                                         meta=[label, str(run_id), key, self.x_axis],
+                                         hovertemplate=_HOVER,
                                          line={"color": color, "dash": dash, "width": 1.6}))
         return traces
 
@@ -282,6 +363,7 @@ class MetricChart(Recorder):
                 for old, new in zip(fig.data, traces, strict=True):
                     old.update(new.to_plotly_json(), overwrite=True)
                 fig.layout.yaxis.type = "log" if self.log_y else "linear"
+                fig.layout.xaxis.type = "date" if self.x_axis == "_timestamp" else "linear"
                 fig.layout.xaxis.title.text = self.x_axis
         finally:
             self._quiet = False

@@ -32,6 +32,7 @@ class HistoryQuery(BaseModel):
     max_x: float | None = None
     stream: str = "default"
     x_axis: str = "step"
+    x_key: str | None = None
 
 
 def _rows_to_table(body: Any) -> pa.Table:
@@ -111,9 +112,14 @@ async def append_points(
 def history(ws: str, project: str, body: HistoryQuery, request: Request,
             user: dict = Depends(current_user)) -> Response:
     """Points of many runs in one answer, long form ``run_id key step timestamp value``
-    (the schema metadata ``started`` maps each run id to its start, seconds since the epoch).
+    (the schema metadata ``started`` maps each run id to its start, seconds since the epoch,
+    and ``names`` to its display name).
 
     The runs are ``runs`` (ids), or every run that ``filters`` matches, in ``order``.
+
+    ``min_x``/``max_x`` cut an ``x_axis`` range before sampling: ``step``, ``timestamp``,
+    ``runtime`` (seconds since the run's start) or ``metric`` with ``x_key``, the metric whose
+    value must lie in the range (every key is then read at those steps only).
 
     With ``samples``, each series keeps every bucket's first, last, min and max points.
     """
@@ -122,5 +128,5 @@ def history(ws: str, project: str, body: HistoryQuery, request: Request,
     table = store.history(ws, project, body.runs, keys=body.keys, samples=body.samples,
                           min_step=body.min_step, max_step=body.max_step, min_x=body.min_x,
                           max_x=body.max_x, stream=body.stream, x_axis=body.x_axis,
-                          filters=body.filters, order=body.order)
+                          x_key=body.x_key, filters=body.filters, order=body.order)
     return Response(table_to_ipc(table), media_type=ARROW)

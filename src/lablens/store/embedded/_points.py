@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import mimetypes
 import os
 import posixpath
@@ -23,6 +24,9 @@ from lablens.store.ordering import order_by_sql, parse_order
 from lablens.store.sampling import sampled_points_sql
 
 STREAMS = ("default", "system")
+# What min_x/max_x measure: the step, the point's time, seconds since its run started, or the
+# value of the metric x_key (the steps where it lies in the range are kept, for every key).
+X_AXES = ("step", "timestamp", "runtime", "metric")
 POINT_SCHEMA = pa.schema([("key", pa.string()), ("step", pa.int64()),
                           ("timestamp", pa.float64()), ("value", pa.float64())])
 HISTORY_SCHEMA = pa.schema([
@@ -32,11 +36,32 @@ HISTORY_SCHEMA = pa.schema([
 ])
 
 
-def _with_starts(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.Schema:
-    # When each run started (seconds since the epoch), for W&B's _runtime: in the metadata,
-    # as a column it would add 8 bytes to every point.
+def _with_runs(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.Schema:
+    # When each run started (seconds since the epoch, for W&B's _runtime) and its display name
+    # (for legends): in the metadata, as columns they would add bytes to every point.
     started = {r["id"]: float(r["started"]) for r in rows}
-    return schema.with_metadata({b"started": json.dumps(started).encode()})
+    names = {r["id"]: r["name"] for r in rows}
+    return schema.with_metadata({b"started": json.dumps(started).encode(),
+                                 b"names": json.dumps(names).encode()})
+
+
+def check_x_range(x_axis: str, x_key: str | None, min_x: float | None,
+                  max_x: float | None) -> None:
+    """Check a history query's x axis and range, naming the bad field."""
+    if x_axis not in X_AXES:
+        raise InvalidInput(f"x_axis must be one of {', '.join(X_AXES)}, not {x_axis!r}",
+                           field="x_axis")
+    if x_axis == "metric":
+        if not isinstance(x_key, str) or not x_key:
+            raise InvalidInput("x_axis 'metric' needs x_key, the metric whose value is the x axis",
+                               field="x_key")
+    elif x_key is not None:
+        raise InvalidInput(f"x_key goes with x_axis 'metric' only, not {x_axis!r}", field="x_key")
+    for name, value in (("min_x", min_x), ("max_x", max_x)):
+        if value is not None and not math.isfinite(value):
+            raise InvalidInput(f"{name} must be a finite number, not {value}", field=name)
+    if min_x is not None and max_x is not None and min_x > max_x:
+        raise InvalidInput(f"min_x ({min_x}) is above max_x ({max_x})", field="min_x")
 
 
 def conform_points(points: pa.Table) -> pa.Table:
@@ -151,17 +176,16 @@ class Points:
                 keys: Sequence[str] | None = None, samples: int | None = None,
                 min_step: int | None = None, max_step: int | None = None,
                 min_x: float | None = None, max_x: float | None = None,
-                stream: str = "default", x_axis: str = "step",
+                stream: str = "default", x_axis: str = "step", x_key: str | None = None,
                 filters: Mapping[str, Any] | None = None,
                 order: str | None = None) -> pa.Table:
         if stream not in STREAMS:
             raise InvalidInput(f"stream must be one of {STREAMS}", field="stream")
-        if x_axis not in ("step", "timestamp"):
-            raise InvalidInput("x_axis must be 'step' or 'timestamp'", field="x_axis")
+        check_x_range(x_axis, x_key, min_x, max_x)
         if samples is not None and (not isinstance(samples, int) or samples < 1):
             raise InvalidInput("samples must be a positive integer", field="samples")
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
-        select = "SELECT r.id, r.pk, epoch(r.created_at) AS started FROM runs r"
+        select = "SELECT r.id, r.pk, r.name, epoch(r.created_at) AS started FROM runs r"
         if run_ids is None:
             # The runs a filter picks, in its order: one request for any number of runs.
             where_sql, where_params = compile_filters(filters, alias="r")
@@ -179,6 +203,8 @@ class Points:
             rank = {rid: i for i, rid in enumerate(run_ids)}
             rows.sort(key=lambda r: rank[r["id"]])
         pks = {r["id"]: r["pk"] for r in rows}
+        if keys is not None and x_axis == "metric" and x_key not in keys:
+            keys = [*keys, x_key]  # the rows need their x
         if keys is None:
             key_rows = self.db.all(
                 "SELECT DISTINCT m.id, m.name FROM run_keys k JOIN metric_keys m"
@@ -189,8 +215,9 @@ class Points:
             key_rows = self.db.all("SELECT id, name FROM metric_keys WHERE stream = ?"
                                    " AND list_contains(?::VARCHAR[], name) ORDER BY name",
                                    [stream, list(keys)])
-        if not pks or not key_rows:
-            return _with_starts(HISTORY_SCHEMA, rows).empty_table()
+        x_id = next((r["id"] for r in key_rows if r["name"] == x_key), None)
+        if not pks or not key_rows or (x_axis == "metric" and x_id is None):
+            return _with_runs(HISTORY_SCHEMA, rows).empty_table()
         where = ["list_contains(?::BIGINT[], run_pk)",
                  "list_contains(?::INTEGER[], key_id)"]
         params: list[Any] = [list(pks.values()), [r["id"] for r in key_rows]]
@@ -198,11 +225,34 @@ class Points:
             if value is not None:
                 where.append(cond)
                 params.append(int(value))
-        x = "step::DOUBLE" if x_axis == "step" else "ts"
-        for cond, value in ((f"{x} >= ?", min_x), (f"{x} <= ?", max_x)):
-            if value is not None:
-                where.append(cond)
-                params.append(float(value))
+        source, source_params = "points", []
+        x = {"step": "step::DOUBLE", "timestamp": "ts", "runtime": "ts - started",
+             "metric": "step::DOUBLE"}[x_axis]
+        bounds = [(">= ?", min_x), ("<= ?", max_x)]
+        if x_axis == "runtime":
+            # The same start as the answer's `started`, so the client's _runtime is in range.
+            source = ("points JOIN (SELECT pk AS run_pk, epoch(created_at) AS started FROM runs"
+                      " WHERE list_contains(?::BIGINT[], pk)) USING (run_pk)")
+            source_params = [list(pks.values())]
+        if x_axis == "metric":
+            # The steps where x_key lies in the range (or was logged at all), per run; every
+            # key is read at those steps only. NaN ranks above every number in DuckDB, so a
+            # range leaves it out explicitly.
+            steps = ["list_contains(?::BIGINT[], run_pk)", f"key_id = {int(x_id)}"]
+            source_params = [list(pks.values())]
+            if min_x is not None or max_x is not None:
+                steps.append("NOT isnan(value)")
+            for cond, value in bounds:
+                if value is not None:
+                    steps.append(f"value {cond}")
+                    source_params.append(float(value))
+            source = (f"points SEMI JOIN (SELECT run_pk, step FROM points"
+                      f" WHERE {' AND '.join(steps)}) USING (run_pk, step)")
+        else:
+            for cond, value in bounds:
+                if value is not None:
+                    where.append(f"{x} {cond}")
+                    params.append(float(value))
         parts = []
         cur = self.db.reader()
         ranged = any(v is not None for v in (min_step, max_step, min_x, max_x))
@@ -229,10 +279,22 @@ class Points:
                 if not short:
                     where = None
         if where is not None:
-            sql = (f"WITH selected AS (SELECT run_pk, key_id, step, ts, value, {x} AS x"
-                   f" FROM points WHERE {' AND '.join(where)})"
-                   f" {sampled_points_sql(samples, x='step' if x_axis == 'step' else 'x')}")
-            parts.append(cur.sql(sql, params=params).to_arrow_table())
+            base = (f"SELECT run_pk, key_id, step, ts, value, {x} AS x FROM {source}"
+                    f" WHERE {' AND '.join(where)}")
+            sampled = sampled_points_sql(samples, x="x" if x_axis in ("timestamp", "runtime")
+                                         else "step")
+            if x_axis == "metric" and samples is not None and len(key_rows) > 1:
+                # The other keys are sampled; x_key comes at the steps they kept, so that every
+                # kept point has its x (sampled on its own, x_key would keep other steps).
+                sql = (f"WITH base AS ({base}), selected AS (SELECT * FROM base"
+                       f" WHERE key_id <> {int(x_id)}), kept AS ({sampled})"
+                       f" SELECT * FROM (SELECT * FROM kept UNION ALL"
+                       f" SELECT run_pk, key_id, step, ts, value FROM base"
+                       f" SEMI JOIN (SELECT DISTINCT run_pk, step FROM kept) USING (run_pk, step)"
+                       f" WHERE key_id = {int(x_id)}) ORDER BY run_pk, key_id, step")
+            else:
+                sql = f"WITH selected AS ({base}) {sampled}"
+            parts.append(cur.sql(sql, params=[*source_params, *params]).to_arrow_table())
         raw = parts[0]
         if len(parts) > 1:
             raw = pa.concat_tables([p.cast(raw.schema) for p in parts]).sort_by(
@@ -247,7 +309,7 @@ class Points:
                 pc.index_in(raw["key_id"].cast(pa.int32()), value_set=key_ids).combine_chunks(),
                 pa.array([r["name"] for r in key_rows], pa.string())),
             "step": raw["step"], "timestamp": raw["ts"], "value": raw["value"],
-        }, schema=_with_starts(HISTORY_SCHEMA, rows))
+        }, schema=_with_runs(HISTORY_SCHEMA, rows))
 
     # -- files ----------------------------------------------------------------------------
     def _blob_path(self, digest: str) -> Path:
