@@ -207,3 +207,13 @@ def test_points_reach_the_browser_as_binary_arrays(api, runs, figure_messages, x
     [(state, paths)] = [m for m in figure_messages if m[0].get("_py2js_update")]
     assert sorted(map(tuple, paths)) == sorted(
         ("_py2js_update", "style_data", axis, i, "buffer") for i in range(3) for axis in "xy")
+
+
+def test_metrics_read_are_offered_as_x_axes(api, runs):
+    chart = MetricChart(api, runs=[runs[0].path])
+    assert list(chart._x_control.options) == ["_step", "_timestamp", "_runtime", "acc", "loss"]
+    chart.x_axis = "acc"
+    assert list(chart._x_control.options) == ["_step", "_timestamp", "_runtime", "acc", "loss"]
+    assert chart.figure.layout.xaxis.title.text == "acc"
+    x = np.asarray(chart.figure.data[0].x)
+    assert len(x) and np.all((x >= -1) & (x <= 1))  # tanh values: acc is the x now

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MetricChart", "ema"]
 
+_BUILTIN_X = ("_step", "_timestamp", "_runtime")
+
 _HOVER = ("%{meta[0]} <span style='color:#888'>run %{meta[1]}</span><br>"
           "%{meta[2]}: %{y}<br>%{meta[3]}: %{x}<extra></extra>")
 _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -157,8 +159,9 @@ class MetricChart(Recorder):
                                continuous_update=False, layout={"width": "260px"})
         log_y = w.Checkbox(False, description="log y", indent=False, layout={"width": "70px"})
         band = w.Checkbox(False, description="min/max", indent=False, layout={"width": "80px"})
-        x_axis = w.Combobox(value="_step", options=["_step", "_timestamp", "_runtime"],
+        x_axis = w.Combobox(value="_step", options=list(_BUILTIN_X),
                             description="x", layout={"width": "200px"}, ensure_option=False)
+        self._x_control = x_axis
         for control, name in ((smooth, "smoothing"), (log_y, "log_y"), (band, "show_band"),
                               (x_axis, "x_axis")):
             w.link((control, "value"), (self, name))
@@ -232,6 +235,10 @@ class MetricChart(Recorder):
         self._names = names
         self._sources = sources
         self._set_code(code)
+        # Any metric read can be the x axis: offer them beside the built-in axes.
+        metrics = sorted(c for c in self._frame.columns
+                         if c not in _BUILTIN_X and c != "run_id")
+        self._x_control.options = [*_BUILTIN_X, *metrics]
         self._draw()
 
     @t.validate("x_range")
