@@ -148,8 +148,12 @@ class MetricChart(Recorder):
         self._sources: list[str] = []
         self._quiet = False
         self.figure = go.FigureWidget(
-            layout=go.Layout(height=360, margin={"l": 50, "r": 10, "t": 30, "b": 40},
-                             template="plotly_white", legend={"font": {"size": 10}},
+            # The legend goes above the plot, in rows: run names are long, and a legend at the
+            # side would take the width the curves need.
+            layout=go.Layout(height=380, margin={"l": 50, "r": 10, "t": 30, "b": 40},
+                             template="plotly_white",
+                             legend={"font": {"size": 10}, "orientation": "h",
+                                     "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
                              xaxis={"title": {"text": "_step"}}),
         )
         """The plotly ``FigureWidget`` (one instance, updated in place)."""
