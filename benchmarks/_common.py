@@ -31,8 +31,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def server(data_dir: Path | None = None, seed: Callable[[Path], None] | None = None
-           ) -> Iterator[Server]:
+def server(
+    data_dir: Path | None = None, seed: Callable[[Path], None] | None = None
+) -> Iterator[Server]:
     """Run ``lablens server`` on a free loopback port with a temporary home and data dir.
 
     ``seed(data_dir)`` runs before the server starts, while nothing else has the store open.
@@ -47,8 +48,21 @@ def server(data_dir: Path | None = None, seed: Callable[[Path], None] | None = N
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lablens", "server", "--host", "127.0.0.1",
-             "--port", str(port), "--data", str(data)], env=env, stdin=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "lablens",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data",
+                str(data),
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
         try:
             wait_until_alive(url, timeout=120, proc=proc)
             creds = json.loads((home / "credentials").read_text())["hosts"][normalize_host(url)]
@@ -71,8 +85,16 @@ def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
 
 def emit(name: str, value: float, unit: str, baseline: float, target: float) -> None:
     """Print one result line."""
-    print(json.dumps({
-        "name": name, "value": round(value, 4), "unit": unit,
-        "baseline": round(baseline, 4), "ratio": round(value / baseline, 2) if baseline else None,
-        "target": target,
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "name": name,
+                "value": round(value, 4),
+                "unit": unit,
+                "baseline": round(baseline, 4),
+                "ratio": round(value / baseline, 2) if baseline else None,
+                "target": target,
+            }
+        ),
+        flush=True,
+    )

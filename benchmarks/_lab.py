@@ -26,8 +26,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 # The server module each frontend runs as, and where it opens a notebook.
-APPS = {"lab": ("jupyterlab", "/lab/tree/{name}?token={token}&reset"),
-        "notebook": ("notebook", "/notebooks/{name}?token={token}")}
+APPS = {
+    "lab": ("jupyterlab", "/lab/tree/{name}?token={token}&reset"),
+    "notebook": ("notebook", "/notebooks/{name}?token={token}"),
+}
 
 
 @contextlib.contextmanager
@@ -39,13 +41,25 @@ def jupyter(root_dir: Path, env: dict[str, str], *, app: str = "lab") -> Iterato
     port, token = free_port(), secrets.token_hex(16)
     log = open(root_dir / f"{module}.log", "ab")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", module, "--no-browser", "--ip=127.0.0.1",
-         f"--port={port}", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={root_dir}", "--allow-root",  # CI machines run as root
-         # Notebook 7 serves JupyterLab's extension too, so these reach its news and update
-         # handlers in both frontends: nothing leaves the machine.
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            module,
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root_dir}",
+            "--allow-root",  # CI machines run as root
+            # Notebook 7 serves JupyterLab's extension too, so these reach its news and update
+            # handlers in both frontends: nothing leaves the machine.
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        env=env,
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -108,7 +122,9 @@ def open_notebook(page: Any, lab: str, name: str) -> None:
     page.wait_for_function(
         "() => document.querySelector(\".jp-Notebook-ExecutionIndicator[data-status='idle']\")"
         " && !Array.from(document.querySelectorAll('.jp-KernelName, .jp-Toolbar-kernelName'))"
-        ".some(e => e.textContent.trim() === 'No Kernel')", timeout=90_000)
+        ".some(e => e.textContent.trim() === 'No Kernel')",
+        timeout=90_000,
+    )
     with contextlib.suppress(Exception):  # the "Jupyter news?" toast covers the widgets
         page.locator(".jp-toast-button", has_text="No").click(timeout=2_000)
 
@@ -123,7 +139,9 @@ def wait_idle(page: Any, timeout: float = 120_000) -> None:
     """Wait until no cell is queued or running (``[*]``)."""
     page.wait_for_function(
         "() => !Array.from(document.querySelectorAll('.jp-InputPrompt'))"
-        ".some(e => e.textContent.includes('*'))", timeout=timeout)
+        ".some(e => e.textContent.includes('*'))",
+        timeout=timeout,
+    )
 
 
 def run_in_kernel(page: Any, code: str) -> str:
@@ -148,5 +166,9 @@ def env_for_kernel(host: str, api_key: str) -> dict[str, str]:
     """The environment JupyterLab (and so the kernel) runs with: the server and this checkout."""
     src = str(Path(__file__).resolve().parents[1] / "src")
     path = os.environ.get("PYTHONPATH", "")
-    return {**os.environ, "LABLENS_HOST": host, "LABLENS_API_KEY": api_key,
-            "PYTHONPATH": f"{src}{os.pathsep}{path}" if path else src}
+    return {
+        **os.environ,
+        "LABLENS_HOST": host,
+        "LABLENS_API_KEY": api_key,
+        "PYTHONPATH": f"{src}{os.pathsep}{path}" if path else src,
+    }

@@ -28,20 +28,25 @@ PROJECT = "bench-history"
 def _points(n: int, seed: int) -> pa.Table:
     rng = np.random.default_rng(seed)
     steps = np.arange(n, dtype=np.int64)
-    return pa.table({
-        "key": pa.array(["loss"] * n, pa.string()),
-        "step": steps,
-        "timestamp": 1.7e9 + steps * 0.01,
-        "value": np.cumsum(rng.normal(size=n)),
-    })
+    return pa.table(
+        {
+            "key": pa.array(["loss"] * n, pa.string()),
+            "step": steps,
+            "timestamp": 1.7e9 + steps * 0.01,
+            "value": np.cumsum(rng.normal(size=n)),
+        }
+    )
 
 
 def _log(t: Transport, entity: str, run_id: str, table: pa.Table, chunk: int = 250_000) -> None:
     t.post_json(f"/api/v1/projects/{entity}/{PROJECT}/runs", {"id": run_id})
     for start in range(0, table.num_rows, chunk):
-        t.request("POST", f"/api/v1/projects/{entity}/{PROJECT}/runs/{run_id}/points",
-                  data=table_to_ipc(table.slice(start, chunk)),
-                  headers={"Content-Type": ARROW})
+        t.request(
+            "POST",
+            f"/api/v1/projects/{entity}/{PROJECT}/runs/{run_id}/points",
+            data=table_to_ipc(table.slice(start, chunk)),
+            headers={"Content-Type": ARROW},
+        )
 
 
 def main() -> None:

@@ -29,12 +29,26 @@ def _runs() -> list[dict]:
     runs = []
     for i in range(N):
         config = {f"c{j}": float(rng.random()) for j in range(2, 16)}
-        config.update({"c0": int(i % 5), "c1": f"opt{i % 3}", "c16": bool(i % 2),
-                       "c17": int(rng.integers(1, 512)), "c18": f"model-{i % 7}",
-                       "c19": float(rng.random())})
+        config.update(
+            {
+                "c0": int(i % 5),
+                "c1": f"opt{i % 3}",
+                "c16": bool(i % 2),
+                "c17": int(rng.integers(1, 512)),
+                "c18": f"model-{i % 7}",
+                "c19": float(rng.random()),
+            }
+        )
         summary = {f"m{j}": float(rng.random()) for j in range(10)}
-        runs.append({"id": f"r{i:07d}", "name": f"run-{i}", "config": config,
-                     "summary": summary, "created_at": t0 + dt.timedelta(seconds=i)})
+        runs.append(
+            {
+                "id": f"r{i:07d}",
+                "name": f"run-{i}",
+                "config": config,
+                "summary": summary,
+                "created_at": t0 + dt.timedelta(seconds=i),
+            }
+        )
     return runs
 
 
@@ -64,8 +78,9 @@ def main() -> None:
         sel = api.runs(path, filters=filters).to_pandas()
         assert len(sel) == N // 5, len(sel)
         value = best_of(lambda: api.runs(path, filters=filters).to_pandas())
-        baseline = best_of(lambda: pq.read_table(parquet,
-                                                 filters=[("config.c0", "=", 0)]).to_pandas())
+        baseline = best_of(
+            lambda: pq.read_table(parquet, filters=[("config.c0", "=", 0)]).to_pandas()
+        )
         emit("runs_100k_filter", value * 1000, "ms", baseline * 1000, 300)
 
 

@@ -33,10 +33,16 @@ _SCROLL_ROWS = (5000, 7000, 3000, 9000, 1000)
 def _runs() -> list[dict]:
     rng = np.random.default_rng(0)
     t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    return [{"id": f"r{i:06d}", "name": f"run-{i}",
-             "config": {"lr": float(rng.random()), "layers": int(i % 5), "opt": f"opt{i % 3}"},
-             "summary": {"loss": float(rng.random()), "acc": float(rng.random())},
-             "created_at": t0 + dt.timedelta(seconds=i)} for i in range(N)]
+    return [
+        {
+            "id": f"r{i:06d}",
+            "name": f"run-{i}",
+            "config": {"lr": float(rng.random()), "layers": int(i % 5), "opt": f"opt{i % 3}"},
+            "summary": {"loss": float(rng.random()), "acc": float(rng.random())},
+            "created_at": t0 + dt.timedelta(seconds=i),
+        }
+        for i in range(N)
+    ]
 
 
 # Timed inside the page: the action runs in the browser, then the condition is checked on every
@@ -95,9 +101,14 @@ def main() -> None:
         cols = ["name", "state", "config.lr", "config.layers", "summary.loss", "summary.acc"]
         baseline = best_of(lambda: api.runs(path).to_arrow(cols, limit=100))
         root = Path(tmp)
-        nb = new_notebook(cells=[new_code_cell(
-            "import lablens\nfrom lablens.widgets import RunTable\n\n"
-            f"table = RunTable(lablens.Api(), path={path!r}, columns={cols!r})\ntable.total")])
+        nb = new_notebook(
+            cells=[
+                new_code_cell(
+                    "import lablens\nfrom lablens.widgets import RunTable\n\n"
+                    f"table = RunTable(lablens.Api(), path={path!r}, columns={cols!r})\ntable.total"
+                )
+            ]
+        )
         nbformat.write(nb, root / "bench.ipynb")
         env = _lab.env_for_kernel(srv.url, srv.api_key)
         with _lab.jupyterlab(root, env) as lab, _lab.browser_page() as page:
@@ -107,29 +118,46 @@ def main() -> None:
             t0 = time.perf_counter()
             _lab.run_in_kernel(page, "table")
             page.wait_for_function(
-                "document.querySelectorAll('.ll-row[data-path]').length > 0", polling="raf")
+                "document.querySelectorAll('.ll-row[data-path]').length > 0", polling="raf"
+            )
             first = time.perf_counter() - t0  # typing the cell and the kernel included
             # A new table, from the start of the cell that makes and displays it (its queries,
             # the widget's view, the first page) to the first frame with rows.
             page.evaluate(_WATCH_PAINT)
-            started = float(_lab.run_in_kernel(
-                page, "import time; t0 = time.time(); fresh = RunTable(lablens.Api(), "
-                f"path={path!r}, columns={cols!r}); print(repr(t0)); display(fresh)"))
+            started = float(
+                _lab.run_in_kernel(
+                    page,
+                    "import time; t0 = time.time(); fresh = RunTable(lablens.Api(), "
+                    f"path={path!r}, columns={cols!r}); print(repr(t0)); display(fresh)",
+                )
+            )
             paint = page.evaluate("window.__llPaint") / 1000 - started
             last = "Array.from(document.querySelectorAll('.ll-run-table')).pop()"
             page.locator(".ll-run-table").last.scroll_into_view_if_needed()
             # Each action is timed REPEAT times; the median is reported (the machine is noisy).
             # "painted" is set by the view when rows of the current query arrive.
-            fresh_rows = (f"Number({last}.dataset.painted) > window.__llT0 && {last}"
-                          ".querySelector('.ll-row[data-index=\"{row}\"][data-path]') !== null")
-            scroll = [_timed(
-                page, f"window.__llT0 = performance.now(); {last}.querySelector('.ll-viewport')"
-                f".scrollTop = {row} * 26;", fresh_rows.replace("{row}", str(row)))
-                for row in _SCROLL_ROWS]
-            sort = [_timed(
-                page, f"window.__llT0 = performance.now(); {last}.querySelector("
-                "\".ll-h[data-column='summary.loss']\").click();",
-                fresh_rows.replace("{row}", "0")) for _ in range(REPEAT)]
+            fresh_rows = (
+                f"Number({last}.dataset.painted) > window.__llT0 && {last}"
+                ".querySelector('.ll-row[data-index=\"{row}\"][data-path]') !== null"
+            )
+            scroll = [
+                _timed(
+                    page,
+                    f"window.__llT0 = performance.now(); {last}.querySelector('.ll-viewport')"
+                    f".scrollTop = {row} * 26;",
+                    fresh_rows.replace("{row}", str(row)),
+                )
+                for row in _SCROLL_ROWS
+            ]
+            sort = [
+                _timed(
+                    page,
+                    f"window.__llT0 = performance.now(); {last}.querySelector("
+                    "\".ll-h[data-column='summary.loss']\").click();",
+                    fresh_rows.replace("{row}", "0"),
+                )
+                for _ in range(REPEAT)
+            ]
             table = page.locator(".ll-run-table").last
             table.locator(".ll-filter-toggle").click()
             table.locator(".ll-add-cond").first.click()
@@ -137,14 +165,20 @@ def main() -> None:
             cond.locator(".ll-field").select_option("config.layers")
             value = f"{last}.querySelector('.ll-cond:last-of-type .ll-value')"
             # The fifth cell of a row is config.layers (after the check box, name, state, lr).
-            layers = (f"{last}.querySelector('.ll-row[data-index=\"0\"][data-path]"
-                      " .ll-cell:nth-child(5)')")
-            filt = [_timed(
-                page, f"window.__llT0 = performance.now(); {value}.value = '{n}';"
-                f" {value}.dispatchEvent(new Event('change'));",
-                f"{fresh_rows.replace('{row}', '0')} && {layers}.textContent === '{n}'"
-                f" && {last}.querySelector('.ll-total').textContent === '2,000 runs'")
-                for n in (1, 2, 3, 4, 0)]
+            layers = (
+                f'{last}.querySelector(\'.ll-row[data-index="0"][data-path]'
+                " .ll-cell:nth-child(5)')"
+            )
+            filt = [
+                _timed(
+                    page,
+                    f"window.__llT0 = performance.now(); {value}.value = '{n}';"
+                    f" {value}.dispatchEvent(new Event('change'));",
+                    f"{fresh_rows.replace('{row}', '0')} && {layers}.textContent === '{n}'"
+                    f" && {last}.querySelector('.ll-total').textContent === '2,000 runs'",
+                )
+                for n in (1, 2, 3, 4, 0)
+            ]
         print(f"# scroll {_ms(scroll)}, sort {_ms(sort)}, filter {_ms(filt)} ms", file=sys.stderr)
         scroll, sort, filt = (statistics.median(x) for x in (scroll, sort, filt))
         emit("table_first_paint_10k", paint * 1000, "ms", baseline * 1000, 500)

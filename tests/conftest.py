@@ -45,9 +45,22 @@ def start_server(data_dir: Path, home: Path) -> RunningServer:
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(data_dir.parent / f"server-{port}.log", "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lablens", "server", "--host", "127.0.0.1",
-             "--port", str(port), "--data", str(data_dir)],
-            env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "lablens",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data",
+                str(data_dir),
+            ],
+            env=env,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
         )
     wait_until_alive(url, timeout=60, proc=proc)
     creds = json.loads((home / "credentials").read_text())["hosts"][normalize_host(url)]

@@ -66,6 +66,7 @@ def __getattr__(name: str) -> Any:
         return value
     raise AttributeError(f"module 'lablens' has no attribute {name!r}")
 
+
 __all__ = [
     "Api",
     "ApiError",

@@ -123,11 +123,17 @@ def _spawn_detached(argv: list[str], log: Path) -> int:
     """
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        return os.posix_spawn(argv[0], argv, os.environ, setsid=True, file_actions=[
-            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_DUP2, fd, 1),
-            (os.POSIX_SPAWN_DUP2, fd, 2),
-        ])
+        return os.posix_spawn(
+            argv[0],
+            argv,
+            os.environ,
+            setsid=True,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, fd, 1),
+                (os.POSIX_SPAWN_DUP2, fd, 2),
+            ],
+        )
     finally:
         os.close(fd)
 
@@ -141,8 +147,9 @@ def _exited(pid: int) -> int | None:
     return os.waitstatus_to_exitcode(status) if done else None
 
 
-def wait_until_alive(url: str, timeout: float, proc: subprocess.Popen | None = None,
-                     pid: int | None = None) -> None:
+def wait_until_alive(
+    url: str, timeout: float, proc: subprocess.Popen | None = None, pid: int | None = None
+) -> None:
     """Wait for ``/health`` at ``url``; raise ``ConnectionFailed`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -171,8 +178,20 @@ def local_server(start: bool = True) -> str | None:
         url = f"http://{LOCAL_HOST}:{port}"
         data = home() / "data"
         pid = _spawn_detached(
-            [sys.executable, "-m", "lablens", "server", "--host", LOCAL_HOST,
-             "--port", str(port), "--data", str(data)], home() / "server.log")
+            [
+                sys.executable,
+                "-m",
+                "lablens",
+                "server",
+                "--host",
+                LOCAL_HOST,
+                "--port",
+                str(port),
+                "--data",
+                str(data),
+            ],
+            home() / "server.log",
+        )
         wait_until_alive(url, timeout=60, pid=pid)
         _write_private(home() / "server.json", {"url": url, "pid": pid, "data": str(data)})
         return url

@@ -25,8 +25,13 @@ def _login(args: argparse.Namespace) -> int:
 
         password = args.password or getpass.getpass(f"Password for {args.username} at {host}: ")
         answer = Transport(host, None).post_json(
-            "/api/v1/login", {"username": args.username, "password": password,
-                              "name": f"lablens login ({_hostname()})"})
+            "/api/v1/login",
+            {
+                "username": args.username,
+                "password": password,
+                "name": f"lablens login ({_hostname()})",
+            },
+        )
         key = answer["api_key"]
     else:
         key = args.key or input(f"API key for {host}: ").strip()
@@ -61,8 +66,9 @@ def _user(args: argparse.Namespace) -> int:
         import getpass
 
         password = getpass.getpass(f"Password for {args.username}: ")
-    user = api.create_user(args.email, args.admin, username=args.username, password=password,
-                           name=args.name)
+    user = api.create_user(
+        args.email, args.admin, username=args.username, password=password, name=args.name
+    )
     print(f"Created user {user.username}. Their first API key (shown only now):")
     print(user.api_key)
     return 0
@@ -77,8 +83,11 @@ def _key(args: argparse.Namespace) -> int:
     if args.action == "list":
         from urllib.parse import quote
 
-        route = ("/api/v1/viewer/api_keys" if user.is_self
-                 else f"/api/v1/users/{quote(user.username, safe='')}/api_keys")
+        route = (
+            "/api/v1/viewer/api_keys"
+            if user.is_self
+            else f"/api/v1/users/{quote(user.username, safe='')}/api_keys"
+        )
         for item in api.client.get_json(route)["items"]:
             print(f"{item['id']}\t{item['created_at']}\t{item.get('name') or ''}")
     elif args.action == "create":
@@ -104,16 +113,21 @@ def _import(args: argparse.Namespace) -> int:
     module = importlib.import_module(f"lablens.importers.{args.source}")
     try:
         api = Api(host=args.host, api_key=args.api_key)
-        report = module.import_(args.path, project=args.project, entity=args.entity, api=api,
-                                progress=not args.quiet)
+        report = module.import_(
+            args.path, project=args.project, entity=args.entity, api=api, progress=not args.quiet
+        )
     except LablensError as exc:
         print(f"lablens import: {exc}", file=sys.stderr)
         return 2
-    print(f"Imported {len(report.runs)} {args.source} runs: {report.points:,} new points,"
-          f" {report.files} new files.")
+    print(
+        f"Imported {len(report.runs)} {args.source} runs: {report.points:,} new points,"
+        f" {report.files} new files."
+    )
     if report.problems and not args.quiet:
-        print(f"{len(report.problems)} source files could not be read in full (listed above).",
-              file=sys.stderr)
+        print(
+            f"{len(report.problems)} source files could not be read in full (listed above).",
+            file=sys.stderr,
+        )
     elif report.problems:
         for problem in report.problems:
             print(f"skipped: {problem}", file=sys.stderr)
@@ -136,8 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("login", help="store an API key for a server")
     p.add_argument("--host", default=None, help="server address (default LABLENS_HOST)")
     p.add_argument("--key", default=None, help="the API key (asked for when missing)")
-    p.add_argument("--username", default=None,
-                   help="sign in with a username (or email) and password instead of a key")
+    p.add_argument(
+        "--username",
+        default=None,
+        help="sign in with a username (or email) and password instead of a key",
+    )
     p.add_argument("--password", default=None, help="the password (asked for when missing)")
     p.set_defaults(func=_login)
 
@@ -145,8 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("user", help="create and list users (admins)")
     users = p.add_subparsers(dest="action", required=True)
     q = users.add_parser("create", help="create a user; prints their first API key")
-    q.add_argument("username", nargs="?", default=None,
-                   help="the username (default: from --email)")
+    q.add_argument("username", nargs="?", default=None, help="the username (default: from --email)")
     q.add_argument("--email", default=None)
     q.add_argument("--name", default=None, help="display name")
     q.add_argument("--admin", action="store_true", help="make the user an admin")
@@ -183,17 +199,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Import runs from another tool. Importing the same source again adds only"
         " what is new; broken source files are reported and skipped.",
     )
-    p.add_argument("source", choices=["tensorboard", "mlflow", "wandb", "swanlab"],
-                   help="the tool the runs come from")
-    p.add_argument("path", help="a TensorBoard log dir, an MLflow tracking URI or store path,"
-                   " a W&B run dir (wandb/), or a SwanLab log dir (swanlog/)")
-    p.add_argument("--project", default=None, help="the project to import into (default: the"
-                   " source's own project or experiment name)")
+    p.add_argument(
+        "source",
+        choices=["tensorboard", "mlflow", "wandb", "swanlab"],
+        help="the tool the runs come from",
+    )
+    p.add_argument(
+        "path",
+        help="a TensorBoard log dir, an MLflow tracking URI or store path,"
+        " a W&B run dir (wandb/), or a SwanLab log dir (swanlog/)",
+    )
+    p.add_argument(
+        "--project",
+        default=None,
+        help="the project to import into (default: the source's own project or experiment name)",
+    )
     p.add_argument("--entity", default=None, help="the workspace (default: your own)")
-    p.add_argument("--host", default=None, help="the server (default LABLENS_HOST, else the"
-                   " local server)")
-    p.add_argument("--api-key", default=None, help="the API key (default LABLENS_API_KEY, else"
-                   " the stored one)")
+    p.add_argument(
+        "--host", default=None, help="the server (default LABLENS_HOST, else the local server)"
+    )
+    p.add_argument(
+        "--api-key", default=None, help="the API key (default LABLENS_API_KEY, else the stored one)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_import)
     return parser

@@ -265,8 +265,14 @@ def _log_artifacts(
     best = val_acc > best_so_far
     run.log_artifact(weights, aliases=["best"] if best else None, tags=[config["optim"]["name"]])
 
-    table = pd.DataFrame({"label": data.y_val, "predicted": predicted,
-                          "confidence": proba.max(axis=1), "correct": predicted == data.y_val})
+    table = pd.DataFrame(
+        {
+            "label": data.y_val,
+            "predicted": predicted,
+            "confidence": proba.max(axis=1),
+            "correct": predicted == data.y_val,
+        }
+    )
     for digit in range(proba.shape[1]):
         table[f"p_{digit}"] = proba[:, digit]
     predictions = Artifact(

@@ -20,14 +20,14 @@ from lablens.demo import DEMO_PROJECT, build_demo  # noqa: E402
 
 SHOTS = ROOT / "test-output" / "browser"
 
-pytestmark = pytest.mark.skipif(not Path(_lab.CHROMIUM).exists(),
-                                reason="needs Debian's chromium (make test installs it)")
+pytestmark = pytest.mark.skipif(
+    not Path(_lab.CHROMIUM).exists(), reason="needs Debian's chromium (make test installs it)"
+)
 
 
 @pytest.fixture(scope="module")
 def lab(server, tmp_path_factory):
-    build_demo(server.url, server.api_key, runs=6, epochs=5, project=DEMO_PROJECT,
-               progress=False)
+    build_demo(server.url, server.api_key, runs=6, epochs=5, project=DEMO_PROJECT, progress=False)
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(ROOT / "notebooks" / "quickstart.ipynb", root / "quickstart.ipynb")
     with _lab.jupyterlab(root, _lab.env_for_kernel(server.url, server.api_key)) as url:
@@ -65,9 +65,11 @@ def test_quickstart_explorer_in_jupyterlab(lab, api):
         table.locator(".ll-h[data-column='summary.val/acc']").click()
         page.wait_for_function(
             "() => document.querySelector(\".ll-h[data-column='summary.val/acc']\")"
-            ".textContent.endsWith('▼')")
+            ".textContent.endsWith('▼')"
+        )
         assert _lab.run_in_kernel(page, "print(explorer.table.order)") == (
-            "-summary_metrics.val/acc")
+            "-summary_metrics.val/acc"
+        )
         best = runs.sort_values("summary.val/acc", ascending=False)["id"].iloc[0]
         table.scroll_into_view_if_needed()
         table.locator(f".ll-row[data-path='{project}/{best}'][data-index='0']").wait_for()
@@ -100,8 +102,10 @@ def test_quickstart_explorer_in_jupyterlab(lab, api):
         # kernel may see the second selection a moment after the page shows it: ask again.
         for _ in range(20):
             out = _lab.run_in_kernel(
-                page, "print(len(explorer.table.selected), explorer.chart.to_pandas()"
-                "['run_id'].nunique(), len(explorer.chart.keys), len(explorer.chart.figure.data))")
+                page,
+                "print(len(explorer.table.selected), explorer.chart.to_pandas()"
+                "['run_id'].nunique(), len(explorer.chart.keys), len(explorer.chart.figure.data))",
+            )
             n_sel, n_runs, n_keys, n_traces = map(int, out.split())
             if n_sel == 2 and n_runs == 2:
                 break
@@ -111,7 +115,8 @@ def test_quickstart_explorer_in_jupyterlab(lab, api):
         plot.scroll_into_view_if_needed()
         page.wait_for_function(
             "() => document.querySelector('.js-plotly-plot')"  # the explorer's chart comes first
-            f".querySelectorAll('.scatterlayer .trace').length === {n_traces}")
+            f".querySelectorAll('.scatterlayer .trace').length === {n_traces}"
+        )
         shot(plot, "metric_chart")
         shot(page.locator(".ll-action-log").first, "action_log")
         page.screenshot(path=str(SHOTS / "explorer_page.png"), full_page=False)

@@ -22,8 +22,9 @@ from lablens.demo import build_demo  # noqa: E402
 SHOTS = ROOT / "test-output" / "browser"
 PROJECT = "artifact-browser-demo"  # its own project: the quickstart test counts its demo's runs
 
-pytestmark = pytest.mark.skipif(not Path(_lab.CHROMIUM).exists(),
-                                reason="needs Debian's chromium (make test installs it)")
+pytestmark = pytest.mark.skipif(
+    not Path(_lab.CHROMIUM).exists(), reason="needs Debian's chromium (make test installs it)"
+)
 
 CELL = (
     "import lablens\n"
@@ -39,11 +40,21 @@ def lab(server, tmp_path_factory):
     build_demo(server.url, server.api_key, runs=3, epochs=3, project=PROJECT, progress=False)
     root = tmp_path_factory.mktemp("lab-artifacts")
     notebook = {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": "explorer",
-                   "metadata": {}, "outputs": [], "source": CELL}],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "explorer",
+                "metadata": {},
+                "outputs": [],
+                "source": CELL,
+            }
+        ],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     (root / "artifacts.ipynb").write_text(json.dumps(notebook))
     with _lab.jupyterlab(root, _lab.env_for_kernel(server.url, server.api_key)) as url:
@@ -93,7 +104,8 @@ def test_browse_preview_and_follow_lineage(lab, api):
         producer.click()
         for _ in range(20):
             out = _lab.run_in_kernel(
-                page, "print(explorer.artifacts.selected_run, explorer.table.selected)")
+                page, "print(explorer.artifacts.selected_run, explorer.table.selected)"
+            )
             if out == f"{run_path} {[run_path]}":
                 break
             page.wait_for_timeout(250)

@@ -24,8 +24,9 @@ from lablens.errors import NotFound  # noqa: E402
 
 SHOTS = ROOT / "test-output" / "browser"
 
-pytestmark = pytest.mark.skipif(not Path(_lab.CHROMIUM).exists(),
-                                reason="needs Debian's chromium (make test installs it)")
+pytestmark = pytest.mark.skipif(
+    not Path(_lab.CHROMIUM).exists(), reason="needs Debian's chromium (make test installs it)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +36,15 @@ def notebook(server, tmp_path_factory):
         done = {run.name for run in api.runs(f"{api.default_entity}/{DEMO_PROJECT}")}
     except NotFound:
         done = set()
-    build_demo(server.url, server.api_key, runs=6, epochs=5, project=DEMO_PROJECT,
-               progress=False, skip=done)
+    build_demo(
+        server.url,
+        server.api_key,
+        runs=6,
+        epochs=5,
+        project=DEMO_PROJECT,
+        progress=False,
+        skip=done,
+    )
     root = tmp_path_factory.mktemp("notebook7")
     shutil.copy(ROOT / "notebooks" / "quickstart.ipynb", root / "quickstart.ipynb")
     with _lab.notebook7(root, _lab.env_for_kernel(server.url, server.api_key)) as url:
@@ -80,9 +88,11 @@ def test_quickstart_explorer_in_notebook7(notebook, api):
         table.locator(".ll-row[data-path]").first.wait_for()
         assert table.locator(".ll-row[data-path]").count() == len(runs)
         assert table.locator(".ll-total").inner_text() == f"{len(runs)} runs"
-        assert sorted(table.locator(".ll-row[data-path]").evaluate_all(
-            "rows => rows.map(r => r.dataset.path)")) == sorted(
-                f"{project}/{run_id}" for run_id in runs["id"])
+        assert sorted(
+            table.locator(".ll-row[data-path]").evaluate_all(
+                "rows => rows.map(r => r.dataset.path)"
+            )
+        ) == sorted(f"{project}/{run_id}" for run_id in runs["id"])
         shot(tree, "workspace_tree")
         shot(table, "run_table")
 
@@ -95,9 +105,11 @@ def test_quickstart_explorer_in_notebook7(notebook, api):
         # kernel may see the second selection a moment after the page shows it: ask again.
         for _ in range(20):
             out = _lab.run_in_kernel(
-                page, "print(len(explorer.table.selected), explorer.chart.to_pandas()"
+                page,
+                "print(len(explorer.table.selected), explorer.chart.to_pandas()"
                 "['run_id'].nunique(), len(explorer.chart.keys), len(explorer.chart.figure.data),"
-                " sum(t.showlegend is not False for t in explorer.chart.figure.data))")
+                " sum(t.showlegend is not False for t in explorer.chart.figure.data))",
+            )
             n_sel, n_runs, n_keys, n_traces, n_legend = map(int, out.split())
             if n_sel == 2 and n_runs == 2:
                 break
@@ -108,7 +120,9 @@ def test_quickstart_explorer_in_notebook7(notebook, api):
         plot.scroll_into_view_if_needed()
         page.wait_for_function(
             "n => document.querySelector('.js-plotly-plot')"
-            ".querySelectorAll('.scatterlayer .trace').length === n", arg=n_traces)
+            ".querySelectorAll('.scatterlayer .trace').length === n",
+            arg=n_traces,
+        )
         assert plot.locator(".legend .traces").count() == n_legend
         shot(plot, "metric_chart")
 
@@ -133,7 +147,10 @@ def test_quickstart_explorer_in_notebook7(notebook, api):
 
         explorer.first.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "notebook7_page.png"), full_page=False)
-        assert page.locator(".jp-OutputArea-output").filter(
-            has_text="Loading widget").count() == 0
-        assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
-                            ).count() == 0
+        assert page.locator(".jp-OutputArea-output").filter(has_text="Loading widget").count() == 0
+        assert (
+            page.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+            ).count()
+            == 0
+        )

@@ -39,18 +39,34 @@ def store(tmp_path, monkeypatch, unique, empty_store):
     exp = client.create_experiment(f"{unique}-vision", artifact_location=art)
     exp2 = client.create_experiment(f"team/{unique}-nlp", artifact_location=art)
 
-    parent = client.create_run(exp, run_name="resnet", start_time=T0,
-                               tags={"team": "cv", "flag": "", "mlflow.note.content": "baseline"})
+    parent = client.create_run(
+        exp,
+        run_name="resnet",
+        start_time=T0,
+        tags={"team": "cv", "flag": "", "mlflow.note.content": "baseline"},
+    )
     pid = parent.info.run_id
     metrics = [Metric("loss", 1 / (i + 1), T0 + 1000 * i, i * 5) for i in range(50)]
-    metrics += [Metric("acc", v, T0 + 7 * i, 100 - i) for i, v in
-                enumerate([0.5, math.nan, math.inf, -0.0, 1e-300])]
+    metrics += [
+        Metric("acc", v, T0 + 7 * i, 100 - i)
+        for i, v in enumerate([0.5, math.nan, math.inf, -0.0, 1e-300])
+    ]
     metrics += [Metric("loss", 0.001, T0 + 999_999, 49 * 5)]  # same step again, later
-    client.log_batch(pid, metrics=metrics, params=[
-        Param("lr", "0.01"), Param("epochs", "20"), Param("optim", "adam"),
-        Param("nesterov", "True"), Param("decay", "1e-4"), Param("layers", "[64, 32]"),
-        Param("seed", "007"), Param("empty", "None"),
-    ], tags=[RunTag("stage", "dev")])
+    client.log_batch(
+        pid,
+        metrics=metrics,
+        params=[
+            Param("lr", "0.01"),
+            Param("epochs", "20"),
+            Param("optim", "adam"),
+            Param("nesterov", "True"),
+            Param("decay", "1e-4"),
+            Param("layers", "[64, 32]"),
+            Param("seed", "007"),
+            Param("empty", "None"),
+        ],
+        tags=[RunTag("stage", "dev")],
+    )
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "weights.bin").write_bytes(bytes(range(256)) * 10)
     (tmp_path / "notes.txt").write_text("hello")
@@ -58,8 +74,9 @@ def store(tmp_path, monkeypatch, unique, empty_store):
     client.log_artifacts(pid, str(tmp_path / "model"), "model")
     client.set_terminated(pid, "FINISHED", end_time=T0 + 3_600_000)
 
-    child = client.create_run(exp, run_name="child", start_time=T0 + 10,
-                              tags={"mlflow.parentRunId": pid})
+    child = client.create_run(
+        exp, run_name="child", start_time=T0 + 10, tags={"mlflow.parentRunId": pid}
+    )
     client.log_metric(child.info.run_id, "loss", 0.25, timestamp=T0 + 11, step=0)
     client.set_terminated(child.info.run_id, "FAILED", end_time=T0 + 20)
 
@@ -80,33 +97,51 @@ def test_mlflow_round_trip_is_exact(api, make_project, unique, store, tmp_path):
 
     assert report.problems == []
     vision = f"{unique}-vision"
-    assert sorted(report.runs) == sorted([
-        f"{api.default_entity}/{vision}/{pid}", f"{api.default_entity}/{vision}/{child_id}",
-        f"{api.default_entity}/team-{unique}-nlp/{other_id}"])
+    assert sorted(report.runs) == sorted(
+        [
+            f"{api.default_entity}/{vision}/{pid}",
+            f"{api.default_entity}/{vision}/{child_id}",
+            f"{api.default_entity}/team-{unique}-nlp/{other_id}",
+        ]
+    )
     run = api.run(f"{vision}/{pid}")
     assert run.name == "resnet"
     assert run.notes == "baseline"
     assert run.tags == ["flag", "stage=dev", "team=cv"]
-    assert run.config == {"lr": 0.01, "epochs": 20, "optim": "adam", "nesterov": True,
-                          "decay": 1e-4, "layers": "[64, 32]", "seed": "007", "empty": None}
+    assert run.config == {
+        "lr": 0.01,
+        "epochs": 20,
+        "optim": "adam",
+        "nesterov": True,
+        "decay": 1e-4,
+        "layers": "[64, 32]",
+        "seed": "007",
+        "empty": None,
+    }
     assert run.state == "finished"
     assert run.created_at == "2023-11-14T22:13:20.123Z"
     assert run.finished_at == "2023-11-14T23:13:20.123Z"
-    assert run.metadata["source"] == {"type": "mlflow", "id": pid, "path": run.metadata[
-        "source"]["path"], "importer": run.metadata["source"]["importer"]}
+    assert run.metadata["source"] == {
+        "type": "mlflow",
+        "id": pid,
+        "path": run.metadata["source"]["path"],
+        "importer": run.metadata["source"]["importer"],
+    }
     assert run.metadata["mlflow"]["params"]["lr"] == "0.01"
 
     points = 0
     for key in ("loss", "acc"):
-        want = sorted(client.get_metric_history(pid, key),
-                      key=lambda m: (m.step, m.timestamp))
+        want = sorted(client.get_metric_history(pid, key), key=lambda m: (m.step, m.timestamp))
         # Two loss points share step 245: compare the long form instead of pivoted rows.
         long = sorted(_long(run, key), key=lambda p: (p[0], p[1]))
         assert [(s, round(t * 1000), t) for s, t, _ in long] == [
-            (m.step, m.timestamp, m.timestamp / 1000) for m in want]
+            (m.step, m.timestamp, m.timestamp / 1000) for m in want
+        ]
         values = [v for _, _, v in long]
-        assert all(a == b or (math.isnan(a) and math.isnan(b))
-                   for a, b in zip(values, [m.value for m in want], strict=True))
+        assert all(
+            a == b or (math.isnan(a) and math.isnan(b))
+            for a, b in zip(values, [m.value for m in want], strict=True)
+        )
         points += len(want)
     assert points == 56
 
@@ -127,8 +162,9 @@ def _long(run, key):
     from lablens.api.history import fetch_history
 
     t = fetch_history(run._api, run.entity, run.project, [run.id], keys=[key])
-    return list(zip(t["step"].to_pylist(), t["timestamp"].to_pylist(), t["value"].to_pylist(),
-                    strict=True))
+    return list(
+        zip(t["step"].to_pylist(), t["timestamp"].to_pylist(), t["value"].to_pylist(), strict=True)
+    )
 
 
 def test_mlflow_reimport_adds_nothing_and_new_points_come_in(api, make_project, unique, store):
@@ -176,8 +212,9 @@ def test_an_mlruns_file_store_directory_comes_in(api, make_project, tmp_path, mo
     monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")
     project = make_project()
 
-    report = mlflow_importer.import_(tmp_path / "mlruns", project=project.name, api=api,
-                                     progress=False)
+    report = mlflow_importer.import_(
+        tmp_path / "mlruns", project=project.name, api=api, progress=False
+    )
 
     assert report.problems == [] and report.points == 1
     got = api.run(f"{project.name}/{run.info.run_id}")

@@ -27,10 +27,17 @@ def swanlog_template(tmp_path_factory):
     logdir = base / "swanlog"
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(base)
-        swanlab.init(project=project, name="mlp", mode="offline", log_dir=str(logdir),
-                     description="first try", tags=["baseline", "cpu"], group="sweep-1",
-                     job_type="train",
-                     config={"lr": 0.01, "model": {"hidden": [64, 32]}, "optim": "adam"})
+        swanlab.init(
+            project=project,
+            name="mlp",
+            mode="offline",
+            log_dir=str(logdir),
+            description="first try",
+            tags=["baseline", "cpu"],
+            group="sweep-1",
+            job_type="train",
+            config={"lr": 0.01, "model": {"hidden": [64, 32]}, "optim": "adam"},
+        )
         for i, v in enumerate(LOSS):
             swanlab.log({"loss": v, "acc/top1": i / 10})
         swanlab.log({"val/loss": 0.5}, step=10)
@@ -78,7 +85,8 @@ def test_swanlab_round_trip_is_exact(api, make_project, swanlog):
 
     assert report.problems == []
     assert sorted(report.runs) == sorted(
-        f"{api.default_entity}/{unique}/{i}" for i in (run_id, crashed_id))
+        f"{api.default_entity}/{unique}/{i}" for i in (run_id, crashed_id)
+    )
     run = api.run(f"{unique}/{run_id}")
     assert run.name == "mlp" and run.notes == "first try"
     assert run.tags == ["baseline", "cpu"] and run.group == "sweep-1" and run.job_type == "train"

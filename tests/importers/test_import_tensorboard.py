@@ -13,9 +13,7 @@ from lablens import cli
 from lablens.importers import tensorboard
 
 tensorboardX = pytest.importorskip("tensorboardX")
-event_accumulator = pytest.importorskip(
-    "tensorboard.backend.event_processing.event_accumulator"
-)
+event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 
 LOSS = [2.5, 1 / 3, 0.1, math.nan, 1e-40, 3.4e38, -math.inf, 0.07]
 ACC = [0.1 * i for i in range(1, 6)]
@@ -30,8 +28,11 @@ def write_logs(root: Path) -> None:
             w.add_scalar("val/acc", v, global_step=i * 20 + 5)
         w.add_text("notes", "first **note**", global_step=0)
         w.add_text("notes", "second", global_step=70)
-        w.add_hparams({"lr": 0.01, "batch_size": 64, "optim": "adam", "nesterov": True},
-                      {"hparam/best_acc": 0.5}, name="hp")
+        w.add_hparams(
+            {"lr": 0.01, "batch_size": 64, "optim": "adam", "nesterov": True},
+            {"hparam/best_acc": 0.5},
+            name="hp",
+        )
     with tensorboardX.SummaryWriter(str(root / "cnn" / "seed1")) as w:
         for step in range(300):
             w.add_scalar("loss", 1.0 / (step + 1), global_step=step)
@@ -41,8 +42,10 @@ def expected(run_dir: Path) -> dict[str, list]:
     """Every scalar as TensorBoard's own EventAccumulator reads it: (step, wall_time, value)."""
     acc = event_accumulator.EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     acc.Reload()
-    return {tag: [(e.step, e.wall_time, e.value) for e in acc.Scalars(tag)]
-            for tag in acc.Tags()["scalars"]}
+    return {
+        tag: [(e.step, e.wall_time, e.value) for e in acc.Scalars(tag)]
+        for tag in acc.Tags()["scalars"]
+    }
 
 
 def same(a: float, b: float) -> bool:
@@ -172,8 +175,19 @@ def test_cli_imports_with_progress_bars(server, api, make_project, tmp_path, cap
     root = tmp_path / "logs"
     write_logs(root)
 
-    code = cli.main(["import", "tensorboard", str(root), "--project", project.name,
-                     "--host", server.url, "--api-key", server.api_key])
+    code = cli.main(
+        [
+            "import",
+            "tensorboard",
+            str(root),
+            "--project",
+            project.name,
+            "--host",
+            server.url,
+            "--api-key",
+            server.api_key,
+        ]
+    )
 
     assert code == 0
     out, err = capsys.readouterr()
@@ -194,8 +208,7 @@ def test_run_id_names_one_run_directory(api, make_project, tmp_path):
         api.sync_tensorboard(root, run_id="one", project=project.name)
 
 
-def test_an_interrupted_import_resumes_where_it_stopped(api, make_project, tmp_path,
-                                                        monkeypatch):
+def test_an_interrupted_import_resumes_where_it_stopped(api, make_project, tmp_path, monkeypatch):
     from lablens.api.runs import Run
     from lablens.importers import _writer
 
@@ -246,8 +259,16 @@ def test_cli_says_what_it_could_not_read(server, make_project, tmp_path, capsys)
     write_logs(root)
     (event_file,) = (root / "cnn" / "seed1").glob("events.out.tfevents.*")
     event_file.write_bytes(event_file.read_bytes()[:-30])
-    args = ["import", "tensorboard", "--project", project.name, "--host", server.url,
-            "--api-key", server.api_key]
+    args = [
+        "import",
+        "tensorboard",
+        "--project",
+        project.name,
+        "--host",
+        server.url,
+        "--api-key",
+        server.api_key,
+    ]
 
     assert cli.main([*args[:2], str(root), *args[2:]]) == 0
     out, err = capsys.readouterr()

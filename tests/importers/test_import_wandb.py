@@ -30,10 +30,18 @@ def wandb_logs(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WANDB_DIR", str(base))
         mp.chdir(base)
-        run = wandb.init(project=project, mode="offline", dir=str(base), name="mlp",
-                         config={"lr": 0.01, "model": {"hidden": [64, 32]}, "optim": "adam"},
-                         tags=["baseline", "cpu"], notes="first try", group="sweep-1",
-                         job_type="train", settings=settings)
+        run = wandb.init(
+            project=project,
+            mode="offline",
+            dir=str(base),
+            name="mlp",
+            config={"lr": 0.01, "model": {"hidden": [64, 32]}, "optim": "adam"},
+            tags=["baseline", "cpu"],
+            notes="first try",
+            group="sweep-1",
+            job_type="train",
+            settings=settings,
+        )
         for i, v in enumerate(LOSS):
             run.log({"loss": v, "acc": {"top1": i / 10, "top5": True}, "phase": "train"})
         run.log({"val/loss": 0.5}, step=10)
@@ -42,8 +50,9 @@ def wandb_logs(tmp_path_factory):
         run.summary["best_loss"] = 0.25
         run.summary["note"] = "ok"
         run.finish()
-        crashed = wandb.init(project=project, mode="offline", dir=str(base), name="bad",
-                             settings=settings)
+        crashed = wandb.init(
+            project=project, mode="offline", dir=str(base), name="bad", settings=settings
+        )
         crashed.log({"loss": 9.0})
         crashed.finish(exit_code=3)
         # wandb's service writes the logs in another process: stopping it flushes them.
@@ -69,8 +78,10 @@ def history_rows(run_dir):
         record = wandb_internal_pb2.Record()
         record.ParseFromString(data)
         if record.WhichOneof("record_type") == "history":
-            row = {".".join(i.nested_key) or i.key: json.loads(i.value_json)
-                   for i in record.history.item}
+            row = {
+                ".".join(i.nested_key) or i.key: json.loads(i.value_json)
+                for i in record.history.item
+            }
             rows.append((row["_step"], row["_timestamp"], row))
     store.close()
     return rows
@@ -88,12 +99,12 @@ def test_wandb_offline_round_trip_is_exact(api, make_project, wandb_dir):
 
     assert report.problems == []
     assert sorted(report.runs) == sorted(
-        f"{api.default_entity}/{unique}/{i}" for i in (run_id, crashed_id))
+        f"{api.default_entity}/{unique}/{i}" for i in (run_id, crashed_id)
+    )
     run = api.run(f"{unique}/{run_id}")
     assert run.name == "mlp" and run.notes == "first try"
     assert run.tags == ["baseline", "cpu"] and run.group == "sweep-1" and run.job_type == "train"
-    assert run.config == {"lr": 0.01, "model": {"hidden": [64, 32]}, "optim": "adam",
-                          "epochs": 3}
+    assert run.config == {"lr": 0.01, "model": {"hidden": [64, 32]}, "optim": "adam", "epochs": 3}
     assert run.state == "finished"
     assert run.metadata["source"]["type"] == "wandb"
     assert run.metadata["source"]["id"] == run_id

@@ -81,16 +81,31 @@ BLOBS = (b"weights v0", b"weights v1")
 DIGESTS = tuple(hashlib.sha256(b).hexdigest() for b in BLOBS)
 
 
-def _commit_artifact(http: Transport, path: str, name: str, blob: int = 0,
-                     run_id: str | None = None) -> dict[str, Any]:
-    return http.post_json(f"/api/v1/projects/{path}/artifacts", {
-        "name": name, "type": "model", "run_id": run_id,
-        "files": [{"path": "w.bin", "digest": DIGESTS[blob], "size": len(BLOBS[blob])}]})
+def _commit_artifact(
+    http: Transport, path: str, name: str, blob: int = 0, run_id: str | None = None
+) -> dict[str, Any]:
+    return http.post_json(
+        f"/api/v1/projects/{path}/artifacts",
+        {
+            "name": name,
+            "type": "model",
+            "run_id": run_id,
+            "files": [{"path": "w.bin", "digest": DIGESTS[blob], "size": len(BLOBS[blob])}],
+        },
+    )
 
 
 def _points_body() -> bytes:
-    return table_to_ipc(pa.table({"key": ["loss"], "step": pa.array([0], pa.int64()),
-                                  "timestamp": [1.7e9], "value": [0.5]}))
+    return table_to_ipc(
+        pa.table(
+            {
+                "key": ["loss"],
+                "step": pa.array([0], pa.int64()),
+                "timestamp": [1.7e9],
+                "value": [0.5],
+            }
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +116,10 @@ def world(server) -> World:
     for role in ("owner", "member", "outsider"):
         name = f"{role}-{tag}"
         passwords[role] = f"pw-{name}-secret"
-        made = admin.post_json("/api/v1/users", {"username": name, "email": f"{name}@lab.test",
-                                                 "password": passwords[role]})
+        made = admin.post_json(
+            "/api/v1/users",
+            {"username": name, "email": f"{name}@lab.test", "password": passwords[role]},
+        )
         users[role], keys[role] = name, made["api_key"]
     users["admin"] = server.username
     team = f"team-{tag}"
@@ -111,32 +128,50 @@ def world(server) -> World:
     as_owner.post_json(f"/api/v1/teams/{team}/members", {"username_or_email": users["member"]})
     private, public = f"{team}/secret", f"{team}/open"
     as_owner.post_json(f"/api/v1/workspaces/{team}/projects", {"name": "secret"})
-    as_owner.post_json(f"/api/v1/workspaces/{team}/projects",
-                       {"name": "open", "visibility": "PUBLIC"})
+    as_owner.post_json(
+        f"/api/v1/workspaces/{team}/projects", {"name": "open", "visibility": "PUBLIC"}
+    )
     runs, sweeps, claim, reports, artifacts = {}, {}, {}, {}, {}
     for path in (private, public):
         run = as_owner.post_json(f"/api/v1/projects/{path}/runs", {"config": {"lr": 0.1}})
         runs[path] = run["id"]
         base = f"/api/v1/projects/{path}/runs/{run['id']}"
-        as_owner.request("POST", base + "/points", data=_points_body(),
-                         headers={"Content-Type": ARROW})
+        as_owner.request(
+            "POST", base + "/points", data=_points_body(), headers={"Content-Type": ARROW}
+        )
         as_owner.request("PUT", base + "/files/notes.txt", data=b"hello")
-        as_owner.post_json(base + "/console", {"lines": [{"ts": 1.0, "stream": "stdout",
-                                                          "line": "hi"}]})
+        as_owner.post_json(
+            base + "/console", {"lines": [{"ts": 1.0, "stream": "stdout", "line": "hi"}]}
+        )
         sweeps[path] = as_owner.post_json(
             f"/api/v1/projects/{path}/sweeps",
-            {"config": {"method": "grid", "parameters": {"lr": {"values": [1, 2]}}}})["id"]
+            {"config": {"method": "grid", "parameters": {"lr": {"values": [1, 2]}}}},
+        )["id"]
         claim[path] = as_owner.post_json(
             f"/api/v1/projects/{path}/sweeps",
-            {"config": {"method": "random", "parameters": {"lr": {"min": 0.0, "max": 1.0}}}})["id"]
-        reports[path] = as_owner.post_json(f"/api/v1/projects/{path}/reports",
-                                           {"title": "Weekly", "spec": {}})["id"]
+            {"config": {"method": "random", "parameters": {"lr": {"min": 0.0, "max": 1.0}}}},
+        )["id"]
+        reports[path] = as_owner.post_json(
+            f"/api/v1/projects/{path}/reports", {"title": "Weekly", "spec": {}}
+        )["id"]
         for digest, blob in zip(DIGESTS, BLOBS, strict=True):
             as_owner.request("PUT", f"/api/v1/projects/{path}/blobs/{digest}", data=blob)
         artifacts[path] = _commit_artifact(as_owner, path, "weights", run_id=run["id"])["id"]
         as_owner.post_json(f"{base}/used_artifacts", {"id": artifacts[path]})
-    return World(server.url, keys, users, passwords, team, private, public, runs, sweeps, claim,
-                 reports, artifacts)
+    return World(
+        server.url,
+        keys,
+        users,
+        passwords,
+        team,
+        private,
+        public,
+        runs,
+        sweeps,
+        claim,
+        reports,
+        artifacts,
+    )
 
 
 # -- how to call each route: path parameters and a body ----------------------------------------
@@ -160,9 +195,10 @@ def _fresh_run(w: World, role: str, path: str) -> Call:
 
 def _fresh_project(w: World, role: str, path: str) -> Call:
     name = w.fresh("p")
-    w.http("admin").post_json(f"/api/v1/workspaces/{w.team}/projects",
-                              {"name": name, "visibility": "PUBLIC" if path == w.public
-                               else "PRIVATE"})
+    w.http("admin").post_json(
+        f"/api/v1/workspaces/{w.team}/projects",
+        {"name": name, "visibility": "PUBLIC" if path == w.public else "PRIVATE"},
+    )
     return {"ws": w.team, "project": name}
 
 
@@ -197,6 +233,7 @@ def _plain(params: Callable[[World, str, str], Call] | None = None, **body: Any)
         if body:
             out["json"] = {k: (v(w, role, path) if callable(v) else v) for k, v in body.items()}
         return out
+
     return prepare
 
 
@@ -282,27 +319,42 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("GET", V1 + "/users"): ("admin", _plain()),
     ("POST", V1 + "/users"): ("admin", _plain(username=lambda w, r, p: w.fresh("u"))),
     ("GET", V1 + "/users/{username}"): (
-        "signed_in", lambda w, r, p: {"username": w.users["owner"]}),
+        "signed_in",
+        lambda w, r, p: {"username": w.users["owner"]},
+    ),
     ("GET", V1 + "/viewer/api_keys"): ("signed_in", _plain()),
     ("POST", V1 + "/viewer/api_keys"): ("signed_in", _plain(name="k")),
     ("DELETE", V1 + "/viewer/api_keys/{id_or_key}"): ("signed_in", _own_key),
     ("GET", V1 + "/users/{username}/api_keys"): (
-        "self", lambda w, r, p: {"username": w.users["member"]}),
+        "self",
+        lambda w, r, p: {"username": w.users["member"]},
+    ),
     ("POST", V1 + "/users/{username}/api_keys"): (
-        "self", lambda w, r, p: {"username": w.users["member"], "json": {}}),
+        "self",
+        lambda w, r, p: {"username": w.users["member"], "json": {}},
+    ),
     ("DELETE", V1 + "/users/{username}/api_keys/{id_or_key}"): ("self", _member_key),
     ("POST", V1 + "/teams"): ("signed_in", _plain(name=lambda w, r, p: w.fresh("team"))),
     ("GET", V1 + "/teams/{team}"): ("team", _team),
     ("POST", V1 + "/teams/{team}/members"): (
-        "team_owner", lambda w, r, p: {"team": w.team, "json": {
-            "username_or_email": w.http("admin").post_json(
-                "/api/v1/users", {"username": w.fresh("u")})["username"]}}),
+        "team_owner",
+        lambda w, r, p: {
+            "team": w.team,
+            "json": {
+                "username_or_email": w.http("admin").post_json(
+                    "/api/v1/users", {"username": w.fresh("u")}
+                )["username"]
+            },
+        },
+    ),
     ("DELETE", V1 + "/teams/{team}/members/{username}"): ("team_owner", _fresh_team_member),
     ("GET", V1 + "/workspaces"): ("signed_in", _plain()),
     ("GET", V1 + "/workspaces/{ws}"): ("signed_in", lambda w, r, p: {"ws": w.team}),
     ("GET", V1 + "/workspaces/{ws}/projects"): ("signed_in", lambda w, r, p: {"ws": w.team}),
     ("POST", V1 + "/workspaces/{ws}/projects"): (
-        "write", lambda w, r, p: {"ws": w.team, "json": {"name": w.fresh("p")}}),
+        "write",
+        lambda w, r, p: {"ws": w.team, "json": {"name": w.fresh("p")}},
+    ),
     ("GET", P): ("read", _p),
     ("PATCH", P): ("write", _plain(_p, description="changed")),
     ("DELETE", P): ("owner", _fresh_project),
@@ -319,10 +371,14 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("PUT", R + "/files/{name}"): ("write", _file_put),
     ("GET", R + "/files/{name}"): ("read", _file_get),
     ("POST", R + "/console"): (
-        "write", _plain(_r, lines=[{"ts": 2.0, "stream": "stdout", "line": "x"}])),
+        "write",
+        _plain(_r, lines=[{"ts": 2.0, "stream": "stdout", "line": "x"}]),
+    ),
     ("GET", R + "/console"): ("read", _r),
     ("POST", P + "/sweeps"): (
-        "write", _plain(_p, config={"method": "grid", "parameters": {"a": {"value": 1}}})),
+        "write",
+        _plain(_p, config={"method": "grid", "parameters": {"a": {"value": 1}}}),
+    ),
     ("GET", P + "/sweeps"): ("read", _p),
     ("GET", P + "/sweeps/{sweep_id}"): ("read", _sweep),
     ("PATCH", P + "/sweeps/{sweep_id}"): ("write", _plain(_sweep, description="d")),
@@ -334,38 +390,59 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("DELETE", P + "/reports/{report_id}"): ("write", _fresh_report),
     ("POST", P + "/blobs/missing"): ("write", _plain(_p, digests=list(DIGESTS))),
     ("PUT", P + "/blobs/{digest}"): (
-        "write", lambda w, r, p: {**_project(w, p), "digest": DIGESTS[0], "data": BLOBS[0]}),
+        "write",
+        lambda w, r, p: {**_project(w, p), "digest": DIGESTS[0], "data": BLOBS[0]},
+    ),
     ("POST", P + "/artifacts"): (
-        "write", lambda w, r, p: {**_project(w, p), "json": {
-            "name": w.fresh("a"), "type": "model",
-            "files": [{"path": "w.bin", "digest": DIGESTS[0], "size": len(BLOBS[0])}]}}),
+        "write",
+        lambda w, r, p: {
+            **_project(w, p),
+            "json": {
+                "name": w.fresh("a"),
+                "type": "model",
+                "files": [{"path": "w.bin", "digest": DIGESTS[0], "size": len(BLOBS[0])}],
+            },
+        },
+    ),
     ("GET", P + "/artifacts/{artifact_id}"): ("read", _artifact),
     ("PATCH", P + "/artifacts/{artifact_id}"): ("write", _plain(_artifact, description="d")),
     ("DELETE", P + "/artifacts/{artifact_id}"): ("write", _old_version),
     ("GET", P + "/artifacts/{artifact_id}/files"): ("read", _artifact),
     ("GET", P + "/artifacts/{artifact_id}/files/{path}"): (
-        "read", lambda w, r, p: {**_artifact(w, r, p), "path": "w.bin"}),
+        "read",
+        lambda w, r, p: {**_artifact(w, r, p), "path": "w.bin"},
+    ),
     ("GET", P + "/artifacts/{artifact_id}/used_by"): ("read", _artifact),
     ("POST", P + "/artifacts/{artifact_id}/links"): (
-        "write", _plain(_artifact, name=lambda w, r, p: w.fresh("link"))),
+        "write",
+        _plain(_artifact, name=lambda w, r, p: w.fresh("link")),
+    ),
     ("GET", P + "/artifact_types"): ("read", _p),
     ("GET", P + "/artifact_types/{type_name}"): (
-        "read", lambda w, r, p: {**_project(w, p), "type_name": "model"}),
+        "read",
+        lambda w, r, p: {**_project(w, p), "type_name": "model"},
+    ),
     ("GET", P + "/artifact_collections"): ("read", _p),
     ("GET", P + "/artifact_collections/{name}"): (
-        "read", lambda w, r, p: {**_project(w, p), "name": "weights"}),
+        "read",
+        lambda w, r, p: {**_project(w, p), "name": "weights"},
+    ),
     ("PATCH", P + "/artifact_collections/{name}"): (
-        "write", lambda w, r, p: {**_project(w, p), "name": "weights",
-                                  "json": {"description": "d"}}),
+        "write",
+        lambda w, r, p: {**_project(w, p), "name": "weights", "json": {"description": "d"}},
+    ),
     ("DELETE", P + "/artifact_collections/{name}"): ("write", _fresh_collection),
     ("GET", P + "/artifact_collections/{name}/versions"): (
-        "read", lambda w, r, p: {**_project(w, p), "name": "weights"}),
+        "read",
+        lambda w, r, p: {**_project(w, p), "name": "weights"},
+    ),
     ("GET", P + "/artifact_collections/{name}/versions/{selector}"): (
-        "read", lambda w, r, p: {**_project(w, p), "name": "weights", "selector": "latest"}),
+        "read",
+        lambda w, r, p: {**_project(w, p), "name": "weights", "selector": "latest"},
+    ),
     ("GET", R + "/logged_artifacts"): ("read", _r),
     ("GET", R + "/used_artifacts"): ("read", _r),
-    ("POST", R + "/used_artifacts"): (
-        "write", _plain(_r, id=lambda w, r, p: w.artifact[p])),
+    ("POST", R + "/used_artifacts"): ("write", _plain(_r, id=lambda w, r, p: w.artifact[p])),
 }
 
 
@@ -380,8 +457,14 @@ def _call(w: World, method: str, route: str, role: str, call: Call) -> requests.
     headers = dict(call.get("headers") or {})
     if w.keys[role]:
         headers["Authorization"] = f"Bearer {w.keys[role]}"
-    return requests.request(method, w.url + path, json=call.get("json"), data=call.get("data"),
-                            headers=headers, timeout=30)
+    return requests.request(
+        method,
+        w.url + path,
+        json=call.get("json"),
+        data=call.get("data"),
+        headers=headers,
+        timeout=30,
+    )
 
 
 def _check(w: World, project: str, rules: dict[str, dict[str, Any]]) -> list[str]:
@@ -391,11 +474,16 @@ def _check(w: World, project: str, rules: dict[str, dict[str, Any]]) -> list[str
             expected = rules[rule][role]
             response = _call(w, method, route, role, prepare(w, role, project))
             status = response.status_code
-            good = (200 <= status < 300) if expected == OK else (
-                status in expected if isinstance(expected, tuple) else status == expected)
+            good = (
+                (200 <= status < 300)
+                if expected == OK
+                else (status in expected if isinstance(expected, tuple) else status == expected)
+            )
             if not good:
-                wrong.append(f"{method} {route} as {role}: {status}, expected {expected}"
-                             f" ({rule}): {response.text[:160]}")
+                wrong.append(
+                    f"{method} {route} as {role}: {status}, expected {expected}"
+                    f" ({rule}): {response.text[:160]}"
+                )
     return wrong
 
 
@@ -414,7 +502,10 @@ def test_every_route_on_a_private_project(world):
 
 def test_every_route_on_a_public_project(world):
     # Outsiders read a PUBLIC project like members, and still may not write into it.
-    rules = {**RULES, "read": {**RULES["read"], "outsider": OK},
-             "owner": {**RULES["owner"], "outsider": 403}}
+    rules = {
+        **RULES,
+        "read": {**RULES["read"], "outsider": OK},
+        "owner": {**RULES["owner"], "outsider": 403},
+    }
     wrong = _check(world, world.public, rules)
     assert not wrong, "\n".join(wrong)

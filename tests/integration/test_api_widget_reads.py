@@ -51,8 +51,9 @@ def test_histories_x_range_is_cut_before_sampling(api, make_project, make_run):
     zoomed = runs.histories(keys=["loss"], samples=20, format="pandas", min_x=100, max_x=119)
     assert whole["_step"].max() == 999
     assert zoomed["_step"].tolist() == list(range(100, 120))  # full resolution in the range
-    by_time = runs.histories(keys=["loss"], x_axis="_timestamp", format="pandas",
-                             min_x=1.7e9 + 10, max_x=1.7e9 + 12)
+    by_time = runs.histories(
+        keys=["loss"], x_axis="_timestamp", format="pandas", min_x=1.7e9 + 10, max_x=1.7e9 + 12
+    )
     assert by_time["_step"].tolist() == [10, 11, 12]
     assert isinstance(zoomed, pd.DataFrame) and zoomed["run_id"].eq(run.id).all()
 
@@ -62,10 +63,14 @@ def _logged(api, project, name: str, created: float, first: float, pace: float, 
     ``first + pace * step`` seconds (so ``_runtime`` = ``first - created + pace * step``)."""
     run = api.create_run(project=project.name, name=name, created_at=created)
     step = np.arange(1000)
-    run.log_points({"key": ["loss"] * 1000 + ["epoch"] * 1000,
-                    "step": np.concatenate([step, step]),
-                    "timestamp": np.concatenate([first + pace * step] * 2),
-                    "value": np.concatenate([step * step, step // per_epoch]).astype(float)})
+    run.log_points(
+        {
+            "key": ["loss"] * 1000 + ["epoch"] * 1000,
+            "step": np.concatenate([step, step]),
+            "timestamp": np.concatenate([first + pace * step] * 2),
+            "value": np.concatenate([step * step, step // per_epoch]).astype(float),
+        }
+    )
     run.finish()
     return run
 
@@ -74,8 +79,9 @@ def _logged(api, project, name: str, created: float, first: float, pace: float, 
 def two_runs(api, make_project):
     project = make_project()
     a = _logged(api, project, "alpha", created=1.7e9, first=1.7e9 + 10, pace=1.0, per_epoch=10)
-    b = _logged(api, project, "beta", created=1.7e9 + 1000.25, first=1.7e9 + 1003.25, pace=2.0,
-                per_epoch=5)
+    b = _logged(
+        api, project, "beta", created=1.7e9 + 1000.25, first=1.7e9 + 1003.25, pace=2.0, per_epoch=5
+    )
     return project, a, b
 
 
@@ -88,8 +94,9 @@ def test_histories_runtime_range_is_cut_before_sampling(api, two_runs):
     runs = api.runs(project.path, order="created_at")
     full = runs.histories(samples=None, keys=["loss"], format="pandas")
     whole = runs.histories(samples=20, keys=["loss"], x_axis="_runtime", format="pandas")
-    zoomed = runs.histories(samples=20, keys=["loss"], x_axis="_runtime", format="pandas",
-                            min_x=100, max_x=119.5)
+    zoomed = runs.histories(
+        samples=20, keys=["loss"], x_axis="_runtime", format="pandas", min_x=100, max_x=119.5
+    )
 
     assert zoomed["_runtime"].between(100, 119.5).all()
     # a: runtime 10 + step, steps 90..109; b: runtime 3 + 2 * step, steps 49..58
@@ -104,8 +111,9 @@ def test_histories_metric_range_keeps_the_steps_where_it_lies(api, two_runs):
     project, a, b = two_runs
     runs = api.runs(project.path, order="created_at")
     full = runs.histories(samples=None, keys=["loss"], x_axis="epoch", format="pandas")
-    zoomed = runs.histories(samples=20, keys=["loss"], x_axis="epoch", format="pandas",
-                            min_x=20, max_x=21)
+    zoomed = runs.histories(
+        samples=20, keys=["loss"], x_axis="epoch", format="pandas", min_x=20, max_x=21
+    )
     whole = runs.histories(samples=20, keys=["loss"], x_axis="epoch", format="pandas")
 
     assert list(zoomed.columns) == ["run_id", "_step", "loss", "epoch", "_timestamp", "_runtime"]
@@ -115,16 +123,20 @@ def test_histories_metric_range_keeps_the_steps_where_it_lies(api, two_runs):
     assert whole["epoch"].between(20, 21).sum() < 10
     pd.testing.assert_frame_equal(zoomed, _in_range(full, "epoch", 20, 21))
     assert (zoomed["loss"] == zoomed["_step"] ** 2).all()
-    only_x = runs.histories(samples=None, keys=["epoch"], x_axis="epoch", format="pandas",
-                            min_x=99, max_x=99)
+    only_x = runs.histories(
+        samples=None, keys=["epoch"], x_axis="epoch", format="pandas", min_x=99, max_x=99
+    )
     assert only_x.groupby("run_id")["_step"].agg(list).to_dict() == {
-        a.id: list(range(990, 1000)), b.id: list(range(495, 500))}
+        a.id: list(range(990, 1000)),
+        b.id: list(range(495, 500)),
+    }
 
 
 def test_histories_metric_axis_keeps_x_at_every_sampled_step(api, two_runs):
     project, a, b = two_runs
-    sampled = api.runs(project.path).histories(samples=20, keys=["loss"], x_axis="epoch",
-                                               format="pandas", min_x=0, max_x=150)
+    sampled = api.runs(project.path).histories(
+        samples=20, keys=["loss"], x_axis="epoch", format="pandas", min_x=0, max_x=150
+    )
     for run, per_epoch, last in ((a, 10, 999), (b, 5, 754)):
         rows = sampled[sampled["run_id"] == run.id]
         steps = np.arange(last + 1)
@@ -137,19 +149,23 @@ def test_histories_metric_axis_keeps_x_at_every_sampled_step(api, two_runs):
 def test_histories_bad_ranges_name_the_field(api, two_runs):
     project, a, _ = two_runs
     runs = api.runs(project.path)
-    bad = [({"x_axis": "_runtime", "min_x": 5, "max_x": 1}, "min_x"),
-           ({"min_x": math.nan}, "min_x"),
-           ({"max_x": "10"}, "max_x"),
-           ({"x_axis": "", "min_x": 1}, "x_axis")]
+    bad = [
+        ({"x_axis": "_runtime", "min_x": 5, "max_x": 1}, "min_x"),
+        ({"min_x": math.nan}, "min_x"),
+        ({"max_x": "10"}, "max_x"),
+        ({"x_axis": "", "min_x": 1}, "x_axis"),
+    ]
     for kwargs, field in bad:
         with pytest.raises(UsageError) as caught:
             runs.histories(keys=["loss"], **kwargs)
         assert caught.value.field == field
     route = f"/api/v1/projects/{project.path}/history"
-    for body, field in [({"x_axis": "metric", "min_x": 0}, "x_key"),
-                        ({"x_axis": "step", "x_key": "epoch", "min_x": 0}, "x_key"),
-                        ({"x_axis": "wallclock", "min_x": 0}, "x_axis"),
-                        ({"x_axis": "runtime", "min_x": 9, "max_x": 1}, "min_x")]:
+    for body, field in [
+        ({"x_axis": "metric", "min_x": 0}, "x_key"),
+        ({"x_axis": "step", "x_key": "epoch", "min_x": 0}, "x_key"),
+        ({"x_axis": "wallclock", "min_x": 0}, "x_axis"),
+        ({"x_axis": "runtime", "min_x": 9, "max_x": 1}, "min_x"),
+    ]:
         with pytest.raises(lablens.BadRequest) as caught:
             api.client.post_arrow(route, {"runs": [a.id], **body})
         assert caught.value.status == 400 and caught.value.field == field
@@ -166,4 +182,6 @@ def test_histories_carry_run_names_beside_the_columns(api, two_runs):
     listed = api.runs(project.path, order="-created_at")
     list(listed)  # loaded: the ids are sent instead of the filter
     assert listed.histories(samples=10, keys=["loss"], format="pandas").attrs["run_names"] == {
-        b.id: "beta", a.id: "alpha"}
+        b.id: "beta",
+        a.id: "alpha",
+    }

@@ -14,11 +14,19 @@ import lablens
 def test_create_run_keeps_its_start_time_and_fields(api, make_project):
     project = make_project()
 
-    run = api.create_run("imported-1", project.name, name="from elsewhere",
-                         config={"lr": 0.01, "model": {"depth": 3}}, tags=["old"],
-                         notes="n", group="g", job_type="train", host="box",
-                         metadata={"source": {"type": "test"}},
-                         created_at="2021-03-04T05:06:07.890Z")
+    run = api.create_run(
+        "imported-1",
+        project.name,
+        name="from elsewhere",
+        config={"lr": 0.01, "model": {"depth": 3}},
+        tags=["old"],
+        notes="n",
+        group="g",
+        job_type="train",
+        host="box",
+        metadata={"source": {"type": "test"}},
+        created_at="2021-03-04T05:06:07.890Z",
+    )
 
     assert run.path == f"{api.default_entity}/{project.name}/imported-1"
     assert run.state == "running"
@@ -40,14 +48,21 @@ def test_create_run_takes_epoch_seconds_and_defaults(api, make_project):
 
 def test_log_points_keeps_steps_and_times_and_stores_a_batch_once(api, make_project):
     run = api.create_run(project=make_project().name)
-    points = pa.table({"key": ["loss", "loss", "acc"], "step": [10, 3, 7],
-                       "timestamp": [1.5e9 + 0.125, 1.5e9, 1.4e9],
-                       "value": [0.5, math.nan, 0.25]})
+    points = pa.table(
+        {
+            "key": ["loss", "loss", "acc"],
+            "step": [10, 3, 7],
+            "timestamp": [1.5e9 + 0.125, 1.5e9, 1.4e9],
+            "value": [0.5, math.nan, 0.25],
+        }
+    )
 
     first = run.log_points(points, batch_id="b-1")
     again = run.log_points(points, batch_id="b-1")
-    frame = run.log_points(pd.DataFrame({"key": ["acc"], "step": [8], "timestamp": [1.4e9 + 1],
-                                         "value": [0.75]}), batch_id="b-2")
+    frame = run.log_points(
+        pd.DataFrame({"key": ["acc"], "step": [8], "timestamp": [1.4e9 + 1], "value": [0.75]}),
+        batch_id="b-2",
+    )
 
     assert first == {"stored": 3, "duplicate": False}
     assert again == {"stored": 0, "duplicate": True}

@@ -144,7 +144,8 @@ def test_the_same_content_again_gives_back_the_same_version(start, files, api):
 
 
 def test_download_then_verify_passes_and_a_tampered_file_fails_naming_it(
-        start, files, api, tmp_path):
+    start, files, api, tmp_path
+):
     folder = files(**{"weights.bin": "0123456789", "config__train.yaml": "lr: 0.1\n"})
     run = start()
     artifact = lablens.Artifact("checked", "model", metadata={"acc": 0.9})
@@ -248,8 +249,9 @@ def test_deleting_a_version_with_aliases_needs_delete_aliases(start, files, api)
     assert again.version == "v3"  # numbers are never reused
 
 
-@pytest.mark.parametrize("bad", ["../escape.txt", "a/../../b", "/etc/passwd", "..", "a\\b",
-                                 "C:/x", "a//b", "./a"])
+@pytest.mark.parametrize(
+    "bad", ["../escape.txt", "a/../../b", "/etc/passwd", "..", "a\\b", "C:/x", "a//b", "./a"]
+)
 def test_a_path_with_dotdot_or_absolute_is_rejected_by_the_client(bad, files):
     folder = files(x="x")
     artifact = lablens.Artifact("paths", "dataset")
@@ -270,8 +272,11 @@ def test_a_path_with_dotdot_or_absolute_is_rejected_by_the_server(bad, server, u
     digest = sha("x")
     http.request("PUT", f"{base}/blobs/{digest}", data=b"x")
     good = {"path": "fine.txt", "digest": digest, "size": 1}
-    body = {"name": "evil", "type": "dataset",
-            "files": [good, {"path": bad, "digest": digest, "size": 1}]}
+    body = {
+        "name": "evil",
+        "type": "dataset",
+        "files": [good, {"path": bad, "digest": digest, "size": 1}],
+    }
     r = http.session.post(server.url + f"{base}/artifacts", json=body)
     assert r.status_code == 400, r.text
     problem = r.json()
@@ -324,15 +329,18 @@ def test_an_upload_cut_off_mid_body_leaves_no_blob(server, unique, api):
     host, port = server.url.removeprefix("http://").split(":")
     path = f"/api/v1/projects/{api.default_entity}/{unique}/blobs/{digest}"
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer"
-                     f" {server.api_key}\r\nContent-Length: {len(content)}\r\n\r\n".encode())
+        sock.sendall(
+            f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer"
+            f" {server.api_key}\r\nContent-Length: {len(content)}\r\n\r\n".encode()
+        )
         sock.sendall(content[:30_000])  # and the connection drops
     api.flush()
     assert api.viewer.username  # the server goes on
     assert digest not in blobs(server)
     assert not partial_uploads(server, digest)
-    assert api.client.post_json(path.rsplit("/", 1)[0] + "/missing",
-                                {"digests": [digest]}) == {"missing": [digest]}
+    assert api.client.post_json(path.rsplit("/", 1)[0] + "/missing", {"digests": [digest]}) == {
+        "missing": [digest]
+    }
 
 
 def test_a_commit_naming_a_blob_never_uploaded_is_refused(server, unique, api):
@@ -341,9 +349,14 @@ def test_a_commit_naming_a_blob_never_uploaded_is_refused(server, unique, api):
     missing = api.client.post_json(f"{base}/blobs/missing", {"digests": [digest, digest]})
     assert missing == {"missing": [digest]}
     with pytest.raises(E.BadRequest) as exc:
-        api.client.post_json(f"{base}/artifacts", {
-            "name": "ghost", "type": "dataset",
-            "files": [{"path": "x", "digest": digest, "size": 3}]})
+        api.client.post_json(
+            f"{base}/artifacts",
+            {
+                "name": "ghost",
+                "type": "dataset",
+                "files": [{"path": "x", "digest": digest, "size": 3}],
+            },
+        )
     assert exc.value.field == "files[0].digest"
 
 

@@ -34,10 +34,16 @@ def projects(server, tmp_path_factory):
     (folder / "w.bin").write_bytes(b"weights")
     paths = {}
     for visibility in ("PRIVATE", "PUBLIC"):
-        project = admin.create_project(f"acc-{visibility.lower()}-{uuid.uuid4().hex[:6]}",
-                                       visibility=visibility)
-        with init(project=project.name, host=server.url, api_key=server.api_key,
-                  settings=QUIET, dir=folder) as run:
+        project = admin.create_project(
+            f"acc-{visibility.lower()}-{uuid.uuid4().hex[:6]}", visibility=visibility
+        )
+        with init(
+            project=project.name,
+            host=server.url,
+            api_key=server.api_key,
+            settings=QUIET,
+            dir=folder,
+        ) as run:
             artifact = lablens.Artifact("weights", "model")
             artifact.add_file(folder / "w.bin")
             run.log_artifact(artifact)
@@ -58,7 +64,8 @@ def test_a_private_projects_artifacts_are_not_found_by_outsiders(outsider, proje
         list(outsider.artifact_collections(project, "model"))
     r = outsider.client.session.get(
         outsider.host + f"/api/v1/projects/{run_path.rsplit('/', 1)[0]}/runs/"
-        f"{run_path.rsplit('/', 1)[1]}/logged_artifacts")
+        f"{run_path.rsplit('/', 1)[1]}/logged_artifacts"
+    )
     assert r.status_code == 404
 
 
@@ -81,26 +88,31 @@ def test_a_public_projects_artifacts_are_readable_but_not_writable(outsider, pro
         artifact.link(f"{project}/stolen")
     entity, name = project.split("/")
     with pytest.raises(E.PermissionDenied):
-        outsider.client.post_json(f"/api/v1/projects/{entity}/{name}/blobs/missing",
-                                  {"digests": []})
+        outsider.client.post_json(
+            f"/api/v1/projects/{entity}/{name}/blobs/missing", {"digests": []}
+        )
     with pytest.raises(E.PermissionDenied):
-        outsider.client.request("PUT", f"/api/v1/projects/{entity}/{name}/blobs/{'0' * 64}",
-                                data=b"")
+        outsider.client.request(
+            "PUT", f"/api/v1/projects/{entity}/{name}/blobs/{'0' * 64}", data=b""
+        )
     with pytest.raises(E.PermissionDenied):
-        outsider.client.post_json(f"/api/v1/projects/{entity}/{name}/artifacts",
-                                  {"name": "x", "type": "model", "files": []})
+        outsider.client.post_json(
+            f"/api/v1/projects/{entity}/{name}/artifacts",
+            {"name": "x", "type": "model", "files": []},
+        )
 
 
 def test_an_outsider_may_use_and_link_a_public_artifact_in_their_own_workspace(
-        server, outsider, projects, tmp_path):
+    server, outsider, projects, tmp_path
+):
     project, _ = projects["PUBLIC"]
     key = outsider.api_key
-    with init(project="mine", host=server.url, api_key=key, settings=QUIET,
-              dir=tmp_path) as run:
+    with init(project="mine", host=server.url, api_key=key, settings=QUIET, dir=tmp_path) as run:
         used = run.use_artifact(f"{project}/weights:v0")
     assert used.qualified_name == f"{project}/weights:v0"
     assert [a.qualified_name for a in outsider.run(run.path).used_artifacts()] == [
-        f"{project}/weights:v0"]
+        f"{project}/weights:v0"
+    ]
     link = used.link(f"{outsider.default_entity}/mine/weights")
     assert link.source_qualified_name == used.qualified_name
     # The owner sees the outsider's run among the users only if they may read it: the admin may.
@@ -112,21 +124,28 @@ def test_an_outsider_cannot_use_a_private_artifact(server, outsider, projects, t
     project, _ = projects["PRIVATE"]
     admin = lablens.Api(host=server.url, api_key=server.api_key)
     artifact_id = admin.artifact(f"{project}/weights:v0").id
-    with init(project="mine", host=server.url, api_key=outsider.api_key, settings=QUIET,
-              dir=tmp_path) as run:
+    with init(
+        project="mine", host=server.url, api_key=outsider.api_key, settings=QUIET, dir=tmp_path
+    ) as run:
         with pytest.raises(E.NotFound):
             run.use_artifact(f"{project}/weights:v0")
         entity, name = project.split("/")
         with pytest.raises(E.ArtifactNotFound):
             outsider.client.post_json(
                 f"/api/v1/projects/{run.entity}/{run.project}/runs/{run.id}/used_artifacts",
-                {"entity": entity, "project": name, "id": artifact_id})
+                {"entity": entity, "project": name, "id": artifact_id},
+            )
 
 
 def test_used_by_hides_runs_the_caller_may_not_read(server, outsider, projects, tmp_path):
     project, run_path = projects["PUBLIC"]
-    with init(project="hidden-" + uuid.uuid4().hex[:6], host=server.url,
-              api_key=outsider.api_key, settings=QUIET, dir=tmp_path) as run:
+    with init(
+        project="hidden-" + uuid.uuid4().hex[:6],
+        host=server.url,
+        api_key=outsider.api_key,
+        settings=QUIET,
+        dir=tmp_path,
+    ) as run:
         run.use_artifact(f"{project}/weights:v0")
     admin = lablens.Api(host=server.url, api_key=server.api_key)
     assert run.path in [r.path for r in admin.artifact(f"{project}/weights:v0").used_by()]

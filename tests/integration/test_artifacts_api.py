@@ -20,17 +20,28 @@ def logged(server, tmp_path_factory):
     tagged ``good``, v2 ``best``) and ``cnn`` (v0)."""
     folder = tmp_path_factory.mktemp("files")
     project = "arts-" + uuid.uuid4().hex[:8]
-    with init(project=project, host=server.url, api_key=server.api_key, settings=QUIET,
-              dir=folder / "runs") as run:
-        for name, type_, count in (("digits", "dataset", 1), ("mlp", "model", 3),
-                                   ("cnn", "model", 1)):
+    with init(
+        project=project,
+        host=server.url,
+        api_key=server.api_key,
+        settings=QUIET,
+        dir=folder / "runs",
+    ) as run:
+        for name, type_, count in (
+            ("digits", "dataset", 1),
+            ("mlp", "model", 3),
+            ("cnn", "model", 1),
+        ):
             for i in range(count):
                 path = folder / f"{name}-{i}.txt"
                 path.write_text(f"{name} {i} {uuid.uuid4()}")
                 artifact = lablens.Artifact(name, type_, metadata={"i": i})
                 artifact.add_file(path, name="data.txt")
-                run.log_artifact(artifact, aliases=["best"] if (name, i) == ("mlp", 2) else [],
-                                 tags=["good"] if (name, i) == ("mlp", 1) else [])
+                run.log_artifact(
+                    artifact,
+                    aliases=["best"] if (name, i) == ("mlp", 2) else [],
+                    tags=["good"] if (name, i) == ("mlp", 1) else [],
+                )
     return f"{run.entity}/{project}", run
 
 
@@ -83,8 +94,9 @@ def test_artifact_by_version_alias_digest_and_default_entity(api, logged):
     assert best.version == "v2" and best.aliases == ["best", "latest"]
     assert api.artifact(f"{project}/mlp:{best.digest}").id == best.id
     assert api.artifact(project.split("/")[1] + "/mlp:v2").id == best.id
-    scoped = lablens.Api(host=api.host, api_key=api.api_key,
-                         overrides={"project": project.split("/")[1]})
+    scoped = lablens.Api(
+        host=api.host, api_key=api.api_key, overrides={"project": project.split("/")[1]}
+    )
     assert scoped.artifact("mlp:v2").id == best.id
     assert best.name == "mlp:v2" and best.qualified_name == f"{project}/mlp:v2"
     assert best.collection.name == "mlp" and best.type == "model"
@@ -150,8 +162,9 @@ def test_save_sets_description_metadata_aliases_and_tags(api, logged):
 
 def test_collection_save_renames_and_delete_removes_every_version(api, server, tmp_path):
     project = "coll-" + uuid.uuid4().hex[:8]
-    with init(project=project, host=server.url, api_key=server.api_key, settings=QUIET,
-              dir=tmp_path) as run:
+    with init(
+        project=project, host=server.url, api_key=server.api_key, settings=QUIET, dir=tmp_path
+    ) as run:
         for i in range(2):
             (tmp_path / "f").write_text(str(i))
             artifact = lablens.Artifact("old-name", "dataset")
@@ -175,7 +188,8 @@ def test_link_makes_a_version_in_another_collection_without_copying(api, logged,
     registry = "registry-" + uuid.uuid4().hex[:6]
     link = source.link(f"{registry}/digits-classifier", aliases=["production"])
     assert link.is_link and link.qualified_name == (
-        f"{api.default_entity}/{registry}/digits-classifier:v0")
+        f"{api.default_entity}/{registry}/digits-classifier:v0"
+    )
     assert link.aliases == ["latest", "production"]
     assert link.source_qualified_name == source.qualified_name
     assert link.digest == source.digest and link.logged_by().id == source.logged_by().id
@@ -187,8 +201,9 @@ def test_link_makes_a_version_in_another_collection_without_copying(api, logged,
     assert not collection.is_sequence()
     with pytest.raises(E.Conflict, match="is linked as .*digits-classifier:v0"):
         source.delete(delete_aliases=True)
-    with init(project=registry, host=api.host, api_key=api.api_key, settings=QUIET,
-              dir=tmp_path) as run:
+    with init(
+        project=registry, host=api.host, api_key=api.api_key, settings=QUIET, dir=tmp_path
+    ) as run:
         other = lablens.Artifact("digits-classifier", "model")
         (tmp_path / "w").write_text("w")
         other.add_file(tmp_path / "w")
@@ -200,8 +215,13 @@ def test_link_makes_a_version_in_another_collection_without_copying(api, logged,
 
 
 def test_an_artifact_name_is_unique_in_its_project_whatever_its_type(server, tmp_path):
-    with init(project="u-" + uuid.uuid4().hex[:8], host=server.url, api_key=server.api_key,
-              settings=QUIET, dir=tmp_path) as run:
+    with init(
+        project="u-" + uuid.uuid4().hex[:8],
+        host=server.url,
+        api_key=server.api_key,
+        settings=QUIET,
+        dir=tmp_path,
+    ) as run:
         (tmp_path / "f").write_text("f")
         first = lablens.Artifact("thing", "dataset")
         first.add_file(tmp_path / "f")
@@ -241,12 +261,14 @@ def test_a_draft_has_no_server_side_until_logged():
 
 
 def test_deleting_a_project_takes_its_artifacts_unless_one_is_linked_elsewhere(
-        api, server, tmp_path):
+    api, server, tmp_path
+):
     projects = ["del-" + uuid.uuid4().hex[:8] for _ in range(2)]
     logged = {}
     for project in projects:
-        with init(project=project, host=server.url, api_key=server.api_key, settings=QUIET,
-                  dir=tmp_path) as run:
+        with init(
+            project=project, host=server.url, api_key=server.api_key, settings=QUIET, dir=tmp_path
+        ) as run:
             (tmp_path / "f").write_text(project)
             artifact = lablens.Artifact("weights", "model")
             artifact.add_file(tmp_path / "f")

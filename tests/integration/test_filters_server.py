@@ -9,18 +9,33 @@ import pytest
 import lablens
 
 RUNS = {
-    "a": dict(name="alpha", tags=["base", "cnn"], group="g1", job_type="train",
-              config={"lr": 0.1, "bs": 64, "opt": {"name": "adam"}, "layers": [64, 32],
-                      "aug": True},
-              summary={"loss": 0.5, "val.acc": 0.9}, state="FINISHED"),
-    "b": dict(name="beta", tags=["cnn"], group="g1", job_type="eval",
-              config={"lr": 0.01, "bs": 128, "opt": {"name": "sgd"}, "layers": [128],
-                      "aug": False},
-              summary={"loss": math.nan, "val.acc": 0.7}, state="CRASHED"),
-    "c": dict(name="gamma", tags=[], group="g2", job_type="train",
-              config={"lr": 0.001, "bs": 64, "opt": {"name": "adam"}, "layers": [],
-                      "note": "x"},
-              summary={"loss": math.inf, "val.acc": 0.8}, state="RUNNING"),
+    "a": dict(
+        name="alpha",
+        tags=["base", "cnn"],
+        group="g1",
+        job_type="train",
+        config={"lr": 0.1, "bs": 64, "opt": {"name": "adam"}, "layers": [64, 32], "aug": True},
+        summary={"loss": 0.5, "val.acc": 0.9},
+        state="FINISHED",
+    ),
+    "b": dict(
+        name="beta",
+        tags=["cnn"],
+        group="g1",
+        job_type="eval",
+        config={"lr": 0.01, "bs": 128, "opt": {"name": "sgd"}, "layers": [128], "aug": False},
+        summary={"loss": math.nan, "val.acc": 0.7},
+        state="CRASHED",
+    ),
+    "c": dict(
+        name="gamma",
+        tags=[],
+        group="g2",
+        job_type="train",
+        config={"lr": 0.001, "bs": 64, "opt": {"name": "adam"}, "layers": [], "note": "x"},
+        summary={"loss": math.inf, "val.acc": 0.8},
+        state="RUNNING",
+    ),
 }
 
 
@@ -34,13 +49,15 @@ def project(server):
         spec = dict(spec)
         state = spec.pop("state")
         summary = spec.pop("summary")
-        data = api.client.post_json(f"/api/v1/projects/{server.username}/{name}/runs",
-                                    {"id": f"run-{key}", **spec})
+        data = api.client.post_json(
+            f"/api/v1/projects/{server.username}/{name}/runs", {"id": f"run-{key}", **spec}
+        )
         changes = {"summary": summary}
         if state != "RUNNING":
             changes["state"] = state
-        api.client.patch_json(f"/api/v1/projects/{server.username}/{name}/runs/{data['id']}",
-                              changes)
+        api.client.patch_json(
+            f"/api/v1/projects/{server.username}/{name}/runs/{data['id']}", changes
+        )
         ids[key] = data["id"]
     return api, f"{server.username}/{name}"
 
@@ -97,27 +114,39 @@ def test_filter_matches_exactly(project, filters, expected):
     assert len(runs) == len(expected)
     # the run table takes the same filter in its one request
     assert sorted(api.runs(path, filters=filters).to_pandas()["id"]) == [
-        f"run-{k}" for k in sorted(expected)]
+        f"run-{k}" for k in sorted(expected)
+    ]
 
 
-@pytest.mark.parametrize(("order", "expected"), [
-    ("+config.lr", "cba"), ("-config.lr", "abc"), ("-summary_metrics.val.acc", "acb"),
-    ("+name", "abc"), ("-created_at", "cba"),
-])
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        ("+config.lr", "cba"),
+        ("-config.lr", "abc"),
+        ("-summary_metrics.val.acc", "acb"),
+        ("+name", "abc"),
+        ("-created_at", "cba"),
+    ],
+)
 def test_order(project, order, expected):
     api, path = project
     assert "".join(r.id.removeprefix("run-") for r in api.runs(path, order=order)) == expected
 
 
-@pytest.mark.parametrize(("filters", "field"), [
-    ({"colour": "red"}, "filters.colour"),
-    ({"$and": [{"state": "FINISHED"}, {"config.lr": {"$gt": [1]}}]},
-     "filters.$and[1].config.lr.$gt"),
-    ({"$or": []}, "filters.$or"),
-    ({"config.lr": {"$in": 3}}, "filters.config.lr.$in"),
-    ({"config.lr": {"$exists": "yes"}}, "filters.config.lr.$exists"),
-    ({"name": {"$regex": "("}}, "filters.name.$regex"),
-])
+@pytest.mark.parametrize(
+    ("filters", "field"),
+    [
+        ({"colour": "red"}, "filters.colour"),
+        (
+            {"$and": [{"state": "FINISHED"}, {"config.lr": {"$gt": [1]}}]},
+            "filters.$and[1].config.lr.$gt",
+        ),
+        ({"$or": []}, "filters.$or"),
+        ({"config.lr": {"$in": 3}}, "filters.config.lr.$in"),
+        ({"config.lr": {"$exists": "yes"}}, "filters.config.lr.$exists"),
+        ({"name": {"$regex": "("}}, "filters.name.$regex"),
+    ],
+)
 def test_bad_filters_name_the_bad_part(project, filters, field):
     api, path = project
     with pytest.raises(lablens.BadRequest) as exc:

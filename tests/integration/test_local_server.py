@@ -56,8 +56,22 @@ def test_server_beyond_loopback_refuses_a_data_dir_without_keys(tmp_path):
     env = {**os.environ, "LABLENS_HOME": str(tmp_path / "home")}
     env.pop("LABLENS_ADMIN_API_KEY", None)
     done = subprocess.run(
-        [sys.executable, "-m", "lablens", "server", "--host", "0.0.0.0", "--port",
-         str(_settings.free_port()), "--data", str(tmp_path / "data")],
-        env=env, capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "lablens",
+            "server",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(_settings.free_port()),
+            "--data",
+            str(tmp_path / "data"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     assert "no API keys configured" in done.stderr

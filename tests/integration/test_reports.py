@@ -12,8 +12,15 @@ from lablens.api import Api, BetaReport
 from lablens.errors import BadRequest, PermissionDenied, ReportNotFound
 
 PANELS = [
-    {"type": "line", "title": "validation accuracy", "x": "_step", "y": ["val/acc"],
-     "samples": 200, "log_y": False, "smoothing": 0.6},
+    {
+        "type": "line",
+        "title": "validation accuracy",
+        "x": "_step",
+        "y": ["val/acc"],
+        "samples": 200,
+        "log_y": False,
+        "smoothing": 0.6,
+    },
     {"type": "bar", "y": "summary_metrics.val/acc"},
     {"type": "scatter", "x": "config.lr", "y": "summary_metrics.val/acc", "log_x": True},
 ]
@@ -25,16 +32,24 @@ def runs(make_project, make_run):
     made = []
     for i, lr in enumerate((0.001, 0.01, 0.1)):
         acc = [0.5 + 0.4 * (1 - 1 / (s + 2)) * (i + 1) / 3 for s in range(30)]
-        made.append(make_run(project, config={"lr": lr}, tags=["good" if i else "bad"],
-                             points={"val/acc": acc}))
+        made.append(
+            make_run(
+                project, config={"lr": lr}, tags=["good" if i else "bad"], points={"val/acc": acc}
+            )
+        )
     return project, made
 
 
 def test_a_saved_report_reopens_with_its_filters_runs_and_charts(api, runs):
     project, made = runs
     runsets = [{"name": "good ones", "filters": {"tags": "good"}, "order": "-config.lr"}]
-    saved = api.create_report(project.path, "LR sweep: results", description="which lr wins",
-                              runsets=runsets, panels=PANELS)
+    saved = api.create_report(
+        project.path,
+        "LR sweep: results",
+        description="which lr wins",
+        runsets=runsets,
+        panels=PANELS,
+    )
     assert isinstance(saved, BetaReport)
     assert saved.name == "LR-sweep-results" and saved.display_name == "LR sweep: results"
     assert saved.user.username == api.viewer.username
@@ -91,17 +106,30 @@ def test_only_its_author_or_an_owner_deletes_a_report(api, server, runs):
 @pytest.mark.skipif(not shutil.which("chromium"), reason="needs chromium")
 def test_report_html_opens_in_chromium_and_shows_the_charts(api, runs, tmp_path):
     project, _ = runs
-    report = api.create_report(project.path, "Offline <charts>", description="no network",
-                               runsets=[{}], panels=PANELS)
+    report = api.create_report(
+        project.path, "Offline <charts>", description="no network", runsets=[{}], panels=PANELS
+    )
     page = tmp_path / "report.html"
     text = report.to_html(page)
     assert "<script src=" not in text and "cdn" not in text.lower().split("<body>")[1]
     assert "Offline &lt;charts&gt;" in text
     dom = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-dev-shm-usage", "--virtual-time-budget=10000", "--dump-dom",
-         page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True).stdout
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     # plotly drew every panel: an SVG per chart, lines, bars and markers in them
     assert dom.count('class="main-svg"') >= 2 * len(PANELS)
     assert dom.count('class="trace scatter') >= 4  # three runs' lines and the scatter

@@ -20,18 +20,30 @@ def http(server) -> Transport:
 
 @pytest.fixture
 def run_path(http, server, unique) -> str:
-    http.post_json(f"/api/v1/projects/{server.username}/{unique}/runs",
-                   {"id": "run00001", "config": {"lr": 0.1}})
+    http.post_json(
+        f"/api/v1/projects/{server.username}/{unique}/runs",
+        {"id": "run00001", "config": {"lr": 0.1}},
+    )
     return f"/api/v1/projects/{server.username}/{unique}/runs/run00001"
 
 
-def post_points(http: Transport, run_path: str, table: pa.Table, batch_id: str | None = None,
-                stream: str = "default") -> dict:
+def post_points(
+    http: Transport,
+    run_path: str,
+    table: pa.Table,
+    batch_id: str | None = None,
+    stream: str = "default",
+) -> dict:
     headers = {"Content-Type": ARROW}
     if batch_id:
         headers["X-Lablens-Batch-Id"] = batch_id
-    r = http.request("POST", run_path + "/points", data=table_to_ipc(table), headers=headers,
-                     params={"stream": stream})
+    r = http.request(
+        "POST",
+        run_path + "/points",
+        data=table_to_ipc(table),
+        headers=headers,
+        params={"stream": stream},
+    )
     return r.json()
 
 
@@ -42,12 +54,16 @@ def history(http: Transport, run_path: str, **body) -> pa.Table:
 
 def points(keys, steps, values, ts=None) -> pa.Table:
     n = len(steps)
-    return pa.table({
-        "key": pa.array(keys if isinstance(keys, list) else [keys] * n, pa.string()),
-        "step": pa.array(steps, pa.int64()),
-        "timestamp": pa.array(ts if ts is not None else [1.7e9 + s for s in steps], pa.float64()),
-        "value": pa.array(values, pa.float64()),
-    })
+    return pa.table(
+        {
+            "key": pa.array(keys if isinstance(keys, list) else [keys] * n, pa.string()),
+            "step": pa.array(steps, pa.int64()),
+            "timestamp": pa.array(
+                ts if ts is not None else [1.7e9 + s for s in steps], pa.float64()
+            ),
+            "value": pa.array(values, pa.float64()),
+        }
+    )
 
 
 def assert_problem(response: requests.Response, status: int, code: str, field: str | None):
@@ -100,8 +116,10 @@ def test_points_logged_equal_points_read_with_nan_inf_and_sparse_keys(http, run_
     assert acc["value"].to_pylist() == [0.1, 0.2, 0.3]
     assert set(table["run_id"].cast(pa.string()).to_pylist()) == {"run00001"}
     run = http.get_json(run_path)
-    assert run["history_keys"] == {"acc": {"count": 3, "last_step": 6},
-                                   "loss": {"count": 7, "last_step": 6}}
+    assert run["history_keys"] == {
+        "acc": {"count": 3, "last_step": 6},
+        "loss": {"count": 7, "last_step": 6},
+    }
     assert run["last_history_step"] == 6
     assert run["summary"]["loss"] == 3.0 and run["summary"]["acc"] == 0.3
 
@@ -111,8 +129,14 @@ def test_a_million_steps_round_trip_exactly(http, run_path):
     rng = np.random.default_rng(1)
     values = rng.normal(size=n)
     steps = np.arange(n, dtype=np.int64)
-    table = pa.table({"key": pa.array(["loss"] * n), "step": steps,
-                      "timestamp": 1.7e9 + steps * 0.001, "value": values})
+    table = pa.table(
+        {
+            "key": pa.array(["loss"] * n),
+            "step": steps,
+            "timestamp": 1.7e9 + steps * 0.001,
+            "value": values,
+        }
+    )
     for start in range(0, n, 300_000):
         post_points(http, run_path, table.slice(start, 300_000))
     got = history(http, run_path, keys=["loss"])
@@ -132,7 +156,7 @@ def test_retried_batch_is_stored_once(http, run_path):
 def test_sampling_keeps_extrema_first_and_last(http, run_path):
     n = 100_000
     values = np.sin(np.arange(n) / 1000.0)
-    values[31_337] = 50.0   # a spike
+    values[31_337] = 50.0  # a spike
     values[77_777] = -40.0  # a dip
     post_points(http, run_path, points("loss", list(range(n)), values.tolist()))
     got = history(http, run_path, keys=["loss"], samples=200)
@@ -156,10 +180,15 @@ def test_system_metrics_stream_is_separate(http, run_path):
 
 def test_non_numeric_value_is_refused_naming_the_key_and_nothing_is_lost(http, run_path):
     post_points(http, run_path, points("loss", [0, 1], [1.0, 2.0]))
-    r = http.session.post(http.base_url + run_path + "/points", json={"rows": [
-        {"step": 2, "timestamp": 1.0, "data": {"loss": 3.0}},
-        {"step": 3, "timestamp": 1.0, "data": {"loss": 4.0, "image": "cat.png"}},
-    ]})
+    r = http.session.post(
+        http.base_url + run_path + "/points",
+        json={
+            "rows": [
+                {"step": 2, "timestamp": 1.0, "data": {"loss": 3.0}},
+                {"step": 3, "timestamp": 1.0, "data": {"loss": 4.0, "image": "cat.png"}},
+            ]
+        },
+    )
     assert_problem(r, 400, "bad_request", "rows[1].data.image")
     assert "image" in r.json()["detail"]
     assert history(http, run_path)["value"].to_pylist() == [1.0, 2.0]
@@ -167,19 +196,24 @@ def test_non_numeric_value_is_refused_naming_the_key_and_nothing_is_lost(http, r
 
 def test_arrow_points_with_a_string_value_column_are_refused(http, run_path):
     bad = pa.table({"key": ["loss"], "step": [0], "timestamp": [1.0], "value": ["high"]})
-    r = http.session.post(http.base_url + run_path + "/points", data=table_to_ipc(bad),
-                          headers={"Content-Type": ARROW})
+    r = http.session.post(
+        http.base_url + run_path + "/points",
+        data=table_to_ipc(bad),
+        headers={"Content-Type": ARROW},
+    )
     assert_problem(r, 400, "bad_request", "body.value")
-    r = http.session.post(http.base_url + run_path + "/points", data=b"not arrow",
-                          headers={"Content-Type": ARROW})
+    r = http.session.post(
+        http.base_url + run_path + "/points", data=b"not arrow", headers={"Content-Type": ARROW}
+    )
     assert_problem(r, 400, "bad_request", "body")
 
 
 def test_malformed_filter_names_the_bad_part(http, server, run_path):
     project = run_path.rpartition("/runs/")[0]
     url = http.base_url + project + "/runs/query"
-    r = http.session.post(url, json={"filters": {"$and": [{"state": "FINISHED"},
-                                                          {"config.lr": {"$gt": {"x": 1}}}]}})
+    r = http.session.post(
+        url, json={"filters": {"$and": [{"state": "FINISHED"}, {"config.lr": {"$gt": {"x": 1}}}]}}
+    )
     assert_problem(r, 400, "invalid_filter", "filters.$and[1].config.lr.$gt")
     r = http.session.post(url, json={"filters": {"colour": "red"}})
     assert_problem(r, 400, "invalid_filter", "filters.colour")
@@ -220,9 +254,15 @@ def test_file_names_with_dotdot_or_absolute_paths_are_refused(http, run_path):
 
 
 def test_run_update_persists_and_validates(http, run_path):
-    run = http.patch_json(run_path, {"name": "renamed", "tags": ["a", "b"],
-                                     "config": {"lr": 0.2, "opt": {"name": "adam"}},
-                                     "summary": {"best": math.inf}})
+    run = http.patch_json(
+        run_path,
+        {
+            "name": "renamed",
+            "tags": ["a", "b"],
+            "config": {"lr": 0.2, "opt": {"name": "adam"}},
+            "summary": {"best": math.inf},
+        },
+    )
     assert run["name"] == "renamed" and run["tags"] == ["a", "b"]
     assert run["config"] == {"lr": 0.2, "opt": {"name": "adam"}}
     assert run["summary"]["best"] == "Infinity"  # JSON's spelling; the Api decodes it
@@ -246,8 +286,9 @@ def test_creating_an_existing_run_needs_resume(http, server, run_path):
 def test_run_table_is_arrow_with_flat_config_and_summary(http, server, unique):
     base = f"/api/v1/projects/{server.username}/{unique}"
     for i in range(3):
-        http.post_json(base + "/runs", {"id": f"r{i}", "config": {"lr": i / 10,
-                                                                   "opt": {"name": f"o{i}"}}})
+        http.post_json(
+            base + "/runs", {"id": f"r{i}", "config": {"lr": i / 10, "opt": {"name": f"o{i}"}}}
+        )
         http.patch_json(base + f"/runs/r{i}", {"summary": {"loss": float(i)}})
     r = http.request("POST", base + "/runs/table", json_body={"order": "-summary.loss"})
     assert r.headers["content-type"] == ARROW
@@ -257,8 +298,10 @@ def test_run_table_is_arrow_with_flat_config_and_summary(http, server, unique):
     assert table["config.opt.name"].to_pylist() == ["o2", "o1", "o0"]
     assert table["summary.loss"].to_pylist() == [2.0, 1.0, 0.0]
     fields = http.get_json(base + "/fields")
-    assert fields == {"config": {"lr": "number", "opt.name": "string"},
-                      "summary": {"loss": "number"}}
+    assert fields == {
+        "config": {"lr": "number", "opt.name": "string"},
+        "summary": {"loss": "number"},
+    }
 
 
 def test_sampling_long_series_from_tiles_keeps_every_guarantee(http, run_path):
@@ -287,13 +330,17 @@ def test_sampling_long_series_from_tiles_keeps_every_guarantee(http, run_path):
 
 
 def test_console_lines_with_a_batch_id_are_stored_once(http, run_path):
-    lines = {"lines": [{"ts": 1.0, "stream": "stdout", "line": "epoch 1"},
-                       {"ts": 2.0, "stream": "stderr", "line": "warning"}]}
+    lines = {
+        "lines": [
+            {"ts": 1.0, "stream": "stdout", "line": "epoch 1"},
+            {"ts": 2.0, "stream": "stderr", "line": "warning"},
+        ]
+    }
     for _ in range(2):
-        http.request("POST", run_path + "/console", json_body=lines,
-                     headers={"X-Lablens-Batch-Id": "c-1"})
+        http.request(
+            "POST", run_path + "/console", json_body=lines, headers={"X-Lablens-Batch-Id": "c-1"}
+        )
     got = http.get_json(run_path + "/console")["items"]
     assert [(x["stream"], x["line"]) for x in got] == [("stdout", "epoch 1"), ("stderr", "warning")]
-    r = http.session.post(http.base_url + run_path + "/console",
-                          json={"lines": [{"line": 5}]})
+    r = http.session.post(http.base_url + run_path + "/console", json={"lines": [{"line": 5}]})
     assert_problem(r, 400, "bad_request", "lines[0].line")

@@ -16,8 +16,10 @@ QUIET = {"console": False, "system_interval": 0, "flush_timeout": 20}
 GRID = {
     "method": "grid",
     "metric": {"name": "score", "goal": "maximize"},
-    "parameters": {"lr": {"values": [0.001, 0.01, 0.1]},
-                   "model": {"parameters": {"hidden": {"values": [16, 32]}}}},
+    "parameters": {
+        "lr": {"values": [0.001, 0.01, 0.1]},
+        "model": {"parameters": {"hidden": {"values": [16, 32]}}},
+    },
 }
 
 
@@ -32,8 +34,9 @@ def project_path(api, make_project) -> str:
 
 def test_two_agents_run_every_grid_trial_exactly_once(api, server, project_path):
     entity, project = project_path.split("/")
-    sweep_id = lablens.sweep(GRID, entity=entity, project=project, host=server.url,
-                             api_key=server.api_key)
+    sweep_id = lablens.sweep(
+        GRID, entity=entity, project=project, host=server.url, api_key=server.api_key
+    )
     seen: list[tuple[str, dict]] = []
     lock = threading.Lock()
 
@@ -47,11 +50,13 @@ def test_two_agents_run_every_grid_trial_exactly_once(api, server, project_path)
     counts: dict[str, int] = {}
 
     def work(name: str) -> None:
-        counts[name] = lablens.agent(sweep_id, function=train, host=server.url,
-                                     api_key=server.api_key)
+        counts[name] = lablens.agent(
+            sweep_id, function=train, host=server.url, api_key=server.api_key
+        )
 
-    agents = [threading.Thread(target=work, args=(f"agent{i}",), name=f"agent{i}")
-              for i in range(2)]
+    agents = [
+        threading.Thread(target=work, args=(f"agent{i}",), name=f"agent{i}") for i in range(2)
+    ]
     for t in agents:
         t.start()
     for t in agents:
@@ -77,21 +82,23 @@ def test_two_agents_run_every_grid_trial_exactly_once(api, server, project_path)
     assert sweep.best_run().id == ranked[0].id
     assert sweep.best_run(order="+summary_metrics.score").id == ranked[-1].id
     # no trial is left
-    assert lablens.agent(sweep_id, function=train, host=server.url,
-                         api_key=server.api_key) == 0
+    assert lablens.agent(sweep_id, function=train, host=server.url, api_key=server.api_key) == 0
 
 
 def test_runs_filter_on_their_sweep(api, server, make_run, project_path):
     other = make_run(api.project(project_path))
-    sweep_id = lablens.sweep({"method": "grid", "parameters": {"x": {"values": [1, 2]}}},
-                             *project_path.split("/"), host=server.url, api_key=server.api_key)
+    sweep_id = lablens.sweep(
+        {"method": "grid", "parameters": {"x": {"values": [1, 2]}}},
+        *project_path.split("/"),
+        host=server.url,
+        api_key=server.api_key,
+    )
 
     def train() -> None:
         with lablens.init(settings=QUIET) as run:
             run.log({"y": run.config["x"] * 2})
 
-    assert lablens.agent(sweep_id, train, count=5, host=server.url,
-                         api_key=server.api_key) == 2
+    assert lablens.agent(sweep_id, train, count=5, host=server.url, api_key=server.api_key) == 2
     sid = sweep_id.rsplit("/", 1)[1]
     in_sweep = api.runs(project_path, filters={"sweep": sid})
     assert sorted(r.config["x"] for r in in_sweep) == [1, 2]
@@ -103,8 +110,12 @@ def test_runs_filter_on_their_sweep(api, server, make_run, project_path):
 
 
 def test_a_failing_trial_is_crashed_and_the_agent_goes_on(api, server, project_path, capsys):
-    sweep_id = lablens.sweep({"method": "grid", "parameters": {"x": {"values": [0, 1, 2]}}},
-                             *project_path.split("/"), host=server.url, api_key=server.api_key)
+    sweep_id = lablens.sweep(
+        {"method": "grid", "parameters": {"x": {"values": [0, 1, 2]}}},
+        *project_path.split("/"),
+        host=server.url,
+        api_key=server.api_key,
+    )
 
     def train() -> None:
         with lablens.init(settings=QUIET) as run:
@@ -117,9 +128,12 @@ def test_a_failing_trial_is_crashed_and_the_agent_goes_on(api, server, project_p
     assert states == {0: "FINISHED", 1: "CRASHED", 2: "FINISHED"}
     assert "diverged" in capsys.readouterr().err
     # a function that never calls init() still closes its trial's run
-    sweep_id = lablens.sweep({"method": "random", "parameters": {"x": {"min": 0.0, "max": 1.0}},
-                              "run_cap": 2}, *project_path.split("/"), host=server.url,
-                             api_key=server.api_key)
+    sweep_id = lablens.sweep(
+        {"method": "random", "parameters": {"x": {"min": 0.0, "max": 1.0}}, "run_cap": 2},
+        *project_path.split("/"),
+        host=server.url,
+        api_key=server.api_key,
+    )
     assert lablens.agent(sweep_id, lambda: None, host=server.url, api_key=server.api_key) == 2
     runs = list(api.sweep(sweep_id).runs)
     assert [str(r.state) for r in runs] == ["FINISHED", "FINISHED"]
@@ -128,27 +142,30 @@ def test_a_failing_trial_is_crashed_and_the_agent_goes_on(api, server, project_p
 
 
 def test_random_sweep_stops_at_count_and_can_be_paused(api, server, project_path):
-    config = {"method": "random", "metric": {"name": "loss"},
-              "parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-4,
-                                    "max": 1e-1},
-                             "opt": {"values": ["adam", "sgd"]}}}
-    sweep_id = lablens.sweep(config, *project_path.split("/"), host=server.url,
-                             api_key=server.api_key)
+    config = {
+        "method": "random",
+        "metric": {"name": "loss"},
+        "parameters": {
+            "lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-1},
+            "opt": {"values": ["adam", "sgd"]},
+        },
+    }
+    sweep_id = lablens.sweep(
+        config, *project_path.split("/"), host=server.url, api_key=server.api_key
+    )
 
     def train() -> None:
         with lablens.init(settings=QUIET) as run:
             run.log({"loss": run.config["lr"]})
 
-    assert lablens.agent(sweep_id, train, count=3, host=server.url,
-                         api_key=server.api_key) == 3
+    assert lablens.agent(sweep_id, train, count=3, host=server.url, api_key=server.api_key) == 3
     sweep = api.sweep(sweep_id)
     assert sweep.expected_run_count is None and sweep.state == "RUNNING"
     lrs = [r.config["lr"] for r in sweep.runs]
     assert len(set(lrs)) == 3 and all(1e-4 <= lr <= 1e-1 for lr in lrs)
     assert sweep.best_run().config["lr"] == min(lrs)  # goal defaults to minimize
     assert sweep.pause().state == "PAUSED"
-    assert lablens.agent(sweep_id, train, count=1, host=server.url,
-                         api_key=server.api_key) == 0
+    assert lablens.agent(sweep_id, train, count=1, host=server.url, api_key=server.api_key) == 0
     assert sweep.resume().state == "RUNNING"
     assert sweep.cancel().state == "CANCELED"
     with pytest.raises(Conflict):
@@ -159,11 +176,12 @@ def test_bad_sweep_configs_name_the_bad_part(api, server, project_path):
     entity, project = project_path.split("/")
     cases = [
         ({"method": "bayes", "parameters": {"a": {"values": [1]}}}, "config.method"),
-        ({"method": "grid", "parameters": {"a": {"min": 0.0, "max": 1.0}}},
-         "config.parameters.a"),
+        ({"method": "grid", "parameters": {"a": {"min": 0.0, "max": 1.0}}}, "config.parameters.a"),
         ({"method": "random", "parameters": {"a": {"values": []}}}, "config.parameters.a.values"),
-        ({"method": "random", "parameters": {"a": {"distribution": "zipf"}}},
-         "config.parameters.a.distribution"),
+        (
+            {"method": "random", "parameters": {"a": {"distribution": "zipf"}}},
+            "config.parameters.a.distribution",
+        ),
         ({"method": "grid", "parameters": {}}, "config.parameters"),
     ]
     for config, field in cases:
@@ -181,10 +199,15 @@ def test_concurrent_claims_never_hand_out_a_trial_twice(api, server, project_pat
 
     from lablens.transport import Transport
 
-    sweep_id = lablens.sweep({"method": "grid", "parameters": {"i": {"min": 1, "max": 20}}},
-                             *project_path.split("/"), host=server.url, api_key=server.api_key)
-    route = f"/api/v1/projects/{sweep_id.rsplit('/', 1)[0]}/sweeps/" \
-            f"{sweep_id.rsplit('/', 1)[1]}/claim"
+    sweep_id = lablens.sweep(
+        {"method": "grid", "parameters": {"i": {"min": 1, "max": 20}}},
+        *project_path.split("/"),
+        host=server.url,
+        api_key=server.api_key,
+    )
+    route = (
+        f"/api/v1/projects/{sweep_id.rsplit('/', 1)[0]}/sweeps/{sweep_id.rsplit('/', 1)[1]}/claim"
+    )
 
     def claim_all(_: int) -> list[int]:
         http, got = Transport(server.url, server.api_key), []

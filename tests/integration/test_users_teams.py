@@ -37,8 +37,9 @@ def people(server) -> People:
     apis, passwords = {}, {}
     for who in ("alice", "bob", "carol"):
         passwords[who] = f"{who}-password-{tag}"
-        made = admin.user().create(username=f"{who}-{tag}", password=passwords[who],
-                                   email=f"{who}-{tag}@lab.test")
+        made = admin.user().create(
+            username=f"{who}-{tag}", password=passwords[who], email=f"{who}-{tag}@lab.test"
+        )
         apis[who] = Api(host=server.url, api_key=made.api_key)
     team = apis["alice"].create_team(f"vision-{tag}")
     team.invite(apis["bob"].viewer.username)
@@ -53,7 +54,9 @@ def test_team_members_invite_and_remove(people):
     team = people.alice.team(people.team)
     assert isinstance(team, Team) and team.role == "OWNER"
     assert [(m.username, m.role) for m in team.members] == [
-        (people.alice.viewer.username, "OWNER"), (people.bob.viewer.username, "MEMBER")]
+        (people.alice.viewer.username, "OWNER"),
+        (people.bob.viewer.username, "MEMBER"),
+    ]
     assert all(isinstance(m, Member) for m in team.members)
     people.bob.flush()  # the viewer was read before the invitation
     assert people.team in people.bob.user().teams
@@ -91,8 +94,12 @@ def test_private_projects_never_show_in_others_lists_or_filters(people):
     assert len(carol.projects(people.team, search="sec")) == 0
     assert people.team not in [w.username for w in carol.workspaces()]
     # the outsider's filters only ever see the public project's runs
-    for filters in ({"config.lr": 0.1}, {"tags": "x"}, {"username": alice.viewer.username},
-                    {"$or": [{"id": secret_run}, {"id": shared_run}]}):
+    for filters in (
+        {"config.lr": 0.1},
+        {"tags": "x"},
+        {"username": alice.viewer.username},
+        {"$or": [{"id": secret_run}, {"id": shared_run}]},
+    ):
         runs = carol.runs(shared.path, filters=filters)
         assert [r.id for r in runs] == [shared_run], filters
         assert runs.to_pandas()["id"].tolist() == [shared_run]
@@ -117,8 +124,9 @@ def test_private_projects_never_show_in_others_lists_or_filters(people):
         _log(carol, shared.path)
     # a report cannot reach into a project its author may not read
     with pytest.raises(ProjectNotFound):
-        carol.create_report(f"{carol.viewer.username}/mine", "peek",
-                            runsets=[{"project": secret.path}])
+        carol.create_report(
+            f"{carol.viewer.username}/mine", "peek", runsets=[{"project": secret.path}]
+        )
 
 
 def test_a_member_cannot_delete_a_project_nor_make_it_public(people):
@@ -179,36 +187,52 @@ def test_users_are_listed_and_created_by_admins_only(people):
 def test_sign_in_with_a_password(people, server):
     http = Transport(server.url, None)
     username = people.bob.viewer.username
-    answer = http.post_json("/api/v1/login", {"username": username,
-                                               "password": people.passwords["bob"]})
+    answer = http.post_json(
+        "/api/v1/login", {"username": username, "password": people.passwords["bob"]}
+    )
     assert Api(host=server.url, api_key=answer["api_key"]).viewer.username == username
-    for wrong in ({"username": username, "password": "not-it-at-all"},
-                  {"username": "nobody-at-all", "password": "whatever1"}):
+    for wrong in (
+        {"username": username, "password": "not-it-at-all"},
+        {"username": "nobody-at-all", "password": "whatever1"},
+    ):
         with pytest.raises(Unauthorized):
             http.post_json("/api/v1/login", wrong)
     # changing it needs the old one
     bob = people.bob.client
     with pytest.raises(PermissionDenied):
-        bob.request("PUT", "/api/v1/viewer/password",
-                    json_body={"password": "a-new-password", "old_password": "wrong"})
-    bob.request("PUT", "/api/v1/viewer/password",
-                json_body={"password": "a-new-password", "old_password": people.passwords["bob"]})
-    assert http.post_json("/api/v1/login", {"username": f"{username}@lab.test",
-                                             "password": "a-new-password"})["api_key"]
+        bob.request(
+            "PUT",
+            "/api/v1/viewer/password",
+            json_body={"password": "a-new-password", "old_password": "wrong"},
+        )
+    bob.request(
+        "PUT",
+        "/api/v1/viewer/password",
+        json_body={"password": "a-new-password", "old_password": people.passwords["bob"]},
+    )
+    assert http.post_json(
+        "/api/v1/login", {"username": f"{username}@lab.test", "password": "a-new-password"}
+    )["api_key"]
 
 
 def test_cli_user_key_and_login(server, tmp_path, monkeypatch, capsys):
     name = f"cli-{uuid.uuid4().hex[:6]}"
     # an admin (whose key the server stored in LABLENS_HOME) creates a user with a password
-    assert cli.main(["user", "create", name, "--password", "pw-for-cli-user",
-                     "--host", server.url]) == 0
+    assert (
+        cli.main(["user", "create", name, "--password", "pw-for-cli-user", "--host", server.url])
+        == 0
+    )
     first_key = capsys.readouterr().out.split()[-1]
     assert cli.main(["user", "list", "--search", name, "--host", server.url]) == 0
     assert name in capsys.readouterr().out
     # the user signs in on "another machine" (an empty LABLENS_HOME) with the password
     monkeypatch.setenv("LABLENS_HOME", str(tmp_path))
-    assert cli.main(["login", "--host", server.url, "--username", name,
-                     "--password", "pw-for-cli-user"]) == 0
+    assert (
+        cli.main(
+            ["login", "--host", server.url, "--username", name, "--password", "pw-for-cli-user"]
+        )
+        == 0
+    )
     assert f"as {name}" in capsys.readouterr().out
     assert Api(host=server.url).viewer.username == name
     assert cli.main(["key", "create", "--name", "ci", "--host", server.url]) == 0

@@ -9,18 +9,32 @@ from lablens.api._artifact_paths import ArtifactPath, parse_artifact_name
 from lablens.errors import UsageError
 
 
-@pytest.mark.parametrize("path", ["a.txt", "weights/model.npz", "a/b/c d.txt", "..a", "a..b",
-                                  ".hidden", "x" * 1024])
+@pytest.mark.parametrize(
+    "path", ["a.txt", "weights/model.npz", "a/b/c d.txt", "..a", "a..b", ".hidden", "x" * 1024]
+)
 def test_relative_paths_are_allowed(path):
     assert rules.check_path(path) == path
 
 
-@pytest.mark.parametrize("path, reason", [
-    ("", "non-empty"), ("..", "'..'"), ("../a", "'..'"), ("a/../../b", "'..'"),
-    ("a/..", "'..'"), ("/etc/passwd", "absolute"), ("C:/x", "absolute"), ("c:x", "absolute"),
-    ("a\\b", "'\\\\'"), ("a//b", "empty"), ("./a", "'.'"), ("a/", "empty"), ("a\x00", "NUL"),
-    ("x" * 1025, "too long"),
-])
+@pytest.mark.parametrize(
+    "path, reason",
+    [
+        ("", "non-empty"),
+        ("..", "'..'"),
+        ("../a", "'..'"),
+        ("a/../../b", "'..'"),
+        ("a/..", "'..'"),
+        ("/etc/passwd", "absolute"),
+        ("C:/x", "absolute"),
+        ("c:x", "absolute"),
+        ("a\\b", "'\\\\'"),
+        ("a//b", "empty"),
+        ("./a", "'.'"),
+        ("a/", "empty"),
+        ("a\x00", "NUL"),
+        ("x" * 1025, "too long"),
+    ],
+)
 def test_paths_that_could_leave_the_root_are_refused_naming_the_path(path, reason):
     with pytest.raises(ValueError, match=reason) as exc:
         rules.check_path(path)
@@ -58,12 +72,15 @@ def test_manifest_digest_ignores_order_and_sees_every_field():
     assert rules.manifest_digest([ref]) != rules.manifest_digest([{**ref, "ref": "s3://b/j"}])
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("alice/mnist/mlp:v3", ArtifactPath("alice", "mnist", "mlp", "v3")),
-    ("mnist/mlp:latest", ArtifactPath("me", "mnist", "mlp", "latest")),
-    ("mlp:best", ArtifactPath("me", "proj", "mlp", "best")),
-    ("mlp", ArtifactPath("me", "proj", "mlp", None)),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("alice/mnist/mlp:v3", ArtifactPath("alice", "mnist", "mlp", "v3")),
+        ("mnist/mlp:latest", ArtifactPath("me", "mnist", "mlp", "latest")),
+        ("mlp:best", ArtifactPath("me", "proj", "mlp", "best")),
+        ("mlp", ArtifactPath("me", "proj", "mlp", None)),
+    ],
+)
 def test_parse_artifact_name(name, expected):
     assert parse_artifact_name(name, "me", "proj") == expected
 
@@ -81,8 +98,9 @@ def test_parse_artifact_name_defaults_to_uncategorized_and_asks_for_an_entity_la
         parse_artifact_name("mlp:v0", None)
 
 
-@pytest.mark.parametrize("name", ["", "  ", "a/b/c/d", "a//b", "mlp:", "mlp:v1:v2", "m lp",
-                                  "mlp/:v1"])
+@pytest.mark.parametrize(
+    "name", ["", "  ", "a/b/c/d", "a//b", "mlp:", "mlp:v1:v2", "m lp", "mlp/:v1"]
+)
 def test_malformed_artifact_names_are_value_errors(name):
     with pytest.raises(ValueError):
         parse_artifact_name(name, "me", "proj")

@@ -29,6 +29,12 @@ def test_every_error_class_is_exported():
 
 def test_every_public_name_appears_in_the_docs():
     text = "\n".join(p.read_text() for p in DOCS.rglob("*.md"))
-    missing = [n for n in lablens.__all__ if n != "__version__" and f"`{n}" not in text
-               and f"{n}(" not in text and f"lablens.{n}" not in text]
+    missing = [
+        n
+        for n in lablens.__all__
+        if n != "__version__"
+        and f"`{n}" not in text
+        and f"{n}(" not in text
+        and f"lablens.{n}" not in text
+    ]
     assert not missing, f"not in docs/: {missing}"

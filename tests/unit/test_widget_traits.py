@@ -11,8 +11,18 @@ from lablens.widgets import ActionLog, ArtifactBrowser, RunTable, WorkspaceTree
 
 JS = Path(__file__).resolve().parents[2] / "js" / "src"
 # Traits that ipywidgets/anywidget add to every widget; not ours to mirror.
-FRAMEWORK = {"comm", "keys", "log", "layout", "tabbable", "tooltip", "_dom_classes", "_esm",
-             "_css", "_anywidget_id"}
+FRAMEWORK = {
+    "comm",
+    "keys",
+    "log",
+    "layout",
+    "tabbable",
+    "tooltip",
+    "_dom_classes",
+    "_esm",
+    "_css",
+    "_anywidget_id",
+}
 
 
 def ts_model_keys(module: str) -> set[str]:
@@ -22,9 +32,13 @@ def ts_model_keys(module: str) -> set[str]:
     return set(re.findall(r"^\s+(\w+)\??:", body.group(1), re.M))
 
 
-@pytest.mark.parametrize("cls", [RunTable, WorkspaceTree, ActionLog, ArtifactBrowser],
-                         ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [RunTable, WorkspaceTree, ActionLog, ArtifactBrowser], ids=lambda c: c.__name__
+)
 def test_ts_model_matches_python_traits(cls):
-    synced = {name for name, trait in cls.class_traits(sync=True).items()
-              if name not in FRAMEWORK and not name.startswith(("_model_", "_view_"))}
+    synced = {
+        name
+        for name, trait in cls.class_traits(sync=True).items()
+        if name not in FRAMEWORK and not name.startswith(("_model_", "_view_"))
+    }
     assert ts_model_keys(cls._bundle) == synced

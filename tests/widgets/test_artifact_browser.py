@@ -13,7 +13,8 @@ from lablens.widgets import ArtifactBrowser
 
 QUIET = {"system_interval": 0, "console": False}
 PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 def run_code(api, code: str) -> pd.DataFrame:
@@ -38,8 +39,14 @@ def logged(server, unique, tmp_path, api):
     (files / "pixel.png").write_bytes(PNG)
 
     def start(name):
-        return init(host=server.url, api_key=server.api_key, project=unique, name=name,
-                    settings=QUIET, dir=tmp_path / "runs")
+        return init(
+            host=server.url,
+            api_key=server.api_key,
+            project=unique,
+            name=name,
+            settings=QUIET,
+            dir=tmp_path / "runs",
+        )
 
     producer = start("producer")
     data = lablens.Artifact("data", "dataset", metadata={"rows": 50})
@@ -55,8 +62,11 @@ def logged(server, unique, tmp_path, api):
     model.add_file(str(files / "notes.txt"))
     consumer.log_artifact(model)
     consumer.finish()
-    return {"project": f"{api.default_entity}/{unique}", "producer": producer.path,
-            "consumer": consumer.path}
+    return {
+        "project": f"{api.default_entity}/{unique}",
+        "producer": producer.path,
+        "consumer": consumer.path,
+    }
 
 
 def test_listings_are_lazy_and_code_reproduces(api, logged):
@@ -93,8 +103,9 @@ def test_previews_text_image_csv_and_parquet(api, logged):
     assert p["kind"] == "table" and p["rows"] == 20
     assert "<td>19</td>" in p["html"] and "<td>361</td>" in p["html"]
     assert "<td>20</td>" not in p["html"]
-    pd.testing.assert_frame_equal(b.preview_frame(b.selected),
-                                  pd.DataFrame({"a": range(20), "b": [i * i for i in range(20)]}))
+    pd.testing.assert_frame_equal(
+        b.preview_frame(b.selected), pd.DataFrame({"a": range(20), "b": [i * i for i in range(20)]})
+    )
     assert calls and ".get('table.csv')" in calls[-1]
     assert b.preview(f"{project}/data:v0/small.parquet")["kind"] == "table"
     text = b.preview(f"{project}/data:v0/notes.txt")

@@ -18,8 +18,13 @@ def run_code(api, code: str) -> pd.DataFrame:
 def project(make_project, make_run):
     project = make_project()
     for i in range(3):
-        make_run(project, name=f"r{i}", config={"lr": 0.1 * (i + 1)},
-                 summary={"loss": 1.0 / (i + 1)}, points={"loss": [1.0, 0.5, 0.25 + i]})
+        make_run(
+            project,
+            name=f"r{i}",
+            config={"lr": 0.1 * (i + 1)},
+            summary={"loss": 1.0 / (i + 1)},
+            points={"loss": [1.0, 0.5, 0.25 + i]},
+        )
     return project
 
 

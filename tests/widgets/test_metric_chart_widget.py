@@ -18,8 +18,11 @@ def runs(make_project, make_run):
     project = make_project()
     steps = np.arange(2000)
     return [
-        make_run(project, name=f"r{i}",
-                 points={"loss": 1 / (steps + 1 + i), "acc": np.tanh(steps / 500 + i)})
+        make_run(
+            project,
+            name=f"r{i}",
+            points={"loss": 1 / (steps + 1 + i), "acc": np.tanh(steps / 500 + i)},
+        )
         for i in range(3)
     ]
 
@@ -71,7 +74,8 @@ def test_ema_skips_nan_and_debiases():
 
 def test_repr_and_unknown_keyword(api, runs):
     assert repr(MetricChart(api, runs=[runs[0].path], keys=["loss"])) == (
-        "<MetricChart 1 runs: loss vs _step>")
+        "<MetricChart 1 runs: loss vs _step>"
+    )
     with pytest.raises(TypeError):
         MetricChart(api, run=[runs[0].path])
 
@@ -82,33 +86,45 @@ def timed_runs(api, make_project):
     step // 10; ``_runtime`` is 10 + step for ``a`` and 3 + 2 * step for ``b``."""
     project = make_project()
     made = []
-    for name, created, first, pace in (("a", 1.7e9, 1.7e9 + 10, 1.0),
-                                       ("b", 1.7e9 + 1000.25, 1.7e9 + 1003.25, 2.0)):
+    for name, created, first, pace in (
+        ("a", 1.7e9, 1.7e9 + 10, 1.0),
+        ("b", 1.7e9 + 1000.25, 1.7e9 + 1003.25, 2.0),
+    ):
         run = api.create_run(project=project.name, name=name, created_at=created)
         step = np.arange(1000)
-        run.log_points({"key": ["loss"] * 1000 + ["epoch"] * 1000,
-                        "step": np.concatenate([step, step]),
-                        "timestamp": np.concatenate([first + pace * step] * 2),
-                        "value": np.concatenate([step * step, step // 10]).astype(float)})
+        run.log_points(
+            {
+                "key": ["loss"] * 1000 + ["epoch"] * 1000,
+                "step": np.concatenate([step, step]),
+                "timestamp": np.concatenate([first + pace * step] * 2),
+                "value": np.concatenate([step * step, step // 10]).astype(float),
+            }
+        )
         made.append(run)
     return made
 
 
 def full_resolution(api, runs, x_axis: str, lo: float, hi: float) -> pd.DataFrame:
     df = api.runs(f"{runs[0].entity}/{runs[0].project}", order="created_at").histories(
-        samples=None, keys=["loss"], x_axis=x_axis, format="pandas")
+        samples=None, keys=["loss"], x_axis=x_axis, format="pandas"
+    )
     return df[df[x_axis].between(lo, hi)].reset_index(drop=True)
 
 
-@pytest.mark.parametrize(("x_axis", "lo", "hi", "counts"), [
-    ("_runtime", 100.0, 119.5, {"a": 20, "b": 10}),  # a: steps 90..109, b: steps 49..58
-    ("epoch", 20.0, 21.0, {"a": 20, "b": 20}),  # steps 200..219
-    ("_step", 300.0, 314.0, {"a": 15, "b": 15}),
-])
-def test_zoom_on_any_x_axis_reads_the_range_at_full_resolution(api, timed_runs, x_axis, lo,
-                                                               hi, counts):
-    chart = MetricChart(api, runs=[r.path for r in timed_runs], keys=["loss"], x_axis=x_axis,
-                        samples=20)
+@pytest.mark.parametrize(
+    ("x_axis", "lo", "hi", "counts"),
+    [
+        ("_runtime", 100.0, 119.5, {"a": 20, "b": 10}),  # a: steps 90..109, b: steps 49..58
+        ("epoch", 20.0, 21.0, {"a": 20, "b": 20}),  # steps 200..219
+        ("_step", 300.0, 314.0, {"a": 15, "b": 15}),
+    ],
+)
+def test_zoom_on_any_x_axis_reads_the_range_at_full_resolution(
+    api, timed_runs, x_axis, lo, hi, counts
+):
+    chart = MetricChart(
+        api, runs=[r.path for r in timed_runs], keys=["loss"], x_axis=x_axis, samples=20
+    )
     whole = chart.to_pandas()
     assert whole[x_axis].between(lo, hi).sum() < 10  # sampled over 1000 steps
     chart.figure.layout.xaxis.range = [lo, hi]  # what a zoom in the browser does
@@ -141,8 +157,9 @@ def test_zoom_on_timestamp_takes_plotly_dates(api, timed_runs):
 
 
 def test_setting_x_range_zooms_the_figure(api, timed_runs):
-    chart = MetricChart(api, runs=[r.path for r in timed_runs], keys=["loss"], x_axis="epoch",
-                        samples=20)
+    chart = MetricChart(
+        api, runs=[r.path for r in timed_runs], keys=["loss"], x_axis="epoch", samples=20
+    )
     chart.x_range = (5, 5)
     assert tuple(chart.figure.layout.xaxis.range) == (5.0, 5.0)
     df = chart.to_pandas()
@@ -165,7 +182,11 @@ def test_legend_shows_run_names_and_hover_the_run_id(api, make_project, make_run
     assert "%{meta[1]}" in chart.figure.data[0].hovertemplate
     chart.keys = ["loss", "acc"]
     assert [trace.name for trace in chart.figure.data] == [
-        "baseline · loss", "baseline · acc", "wide · loss", "wide · acc"]
+        "baseline · loss",
+        "baseline · acc",
+        "wide · loss",
+        "wide · acc",
+    ]
     assert "run_names" not in chart.to_pandas().columns
 
 
@@ -192,21 +213,24 @@ def figure_messages(monkeypatch):
 
 @pytest.mark.parametrize("x_axis", ["_step", "_timestamp"])
 def test_points_reach_the_browser_as_binary_arrays(api, runs, figure_messages, x_axis):
-    chart = MetricChart(api, runs=[r.path for r in runs], keys=["loss"], x_axis=x_axis,
-                        samples=200)
+    chart = MetricChart(api, runs=[r.path for r in runs], keys=["loss"], x_axis=x_axis, samples=200)
     for trace in chart.figure.data:  # steps as int32, times as float64 milliseconds
         assert trace.x.dtype == (np.int32 if x_axis == "_step" else np.float64)
         assert trace.y.dtype == np.float64
     [(state, paths)] = [m for m in figure_messages if m[0].get("_py2js_addTraces")]
     assert sorted(map(tuple, paths)) == sorted(
         ("_py2js_addTraces", "trace_data", i, axis, "buffer")
-        for i in range(3) for axis in ("x", "y"))
+        for i in range(3)
+        for axis in ("x", "y")
+    )
     figure_messages.clear()
     chart.figure.layout.xaxis.range = (
-        ["2023-11-14 22:15:00", "2023-11-14 22:30:00"] if x_axis == "_timestamp" else [100, 900])
+        ["2023-11-14 22:15:00", "2023-11-14 22:30:00"] if x_axis == "_timestamp" else [100, 900]
+    )
     [(state, paths)] = [m for m in figure_messages if m[0].get("_py2js_update")]
     assert sorted(map(tuple, paths)) == sorted(
-        ("_py2js_update", "style_data", axis, i, "buffer") for i in range(3) for axis in "xy")
+        ("_py2js_update", "style_data", axis, i, "buffer") for i in range(3) for axis in "xy"
+    )
 
 
 def test_metrics_read_are_offered_as_x_axes(api, runs):

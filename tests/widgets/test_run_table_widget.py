@@ -61,8 +61,13 @@ def test_filters_and_order_change_total_and_rows(api, project):
 
 
 def test_code_reproduces_to_pandas(api, project):
-    table = RunTable(api, path=project.path, filters={"config.batch_size": 64},
-                     order="+config.lr", columns=["name", "config.lr", "summary.loss"])
+    table = RunTable(
+        api,
+        path=project.path,
+        filters={"config.batch_size": 64},
+        order="+config.lr",
+        columns=["name", "config.lr", "summary.loss"],
+    )
     assert table.total == 6
     df = table.to_pandas()
     assert list(df.columns) == ["id", "name", "config.lr", "summary.loss"]
@@ -89,7 +94,7 @@ def test_pages_in_sight_come_in_one_call_and_new_queries_push_two(api, project):
     table.order = "+name"
     # A new query pushes the page in sight and the next one, from one Api call.
     assert len(calls) == 1 and "offset=0, limit=8" in calls[0]
-    (content, buffers), = sent
+    ((content, buffers),) = sent
     pushed = pa.ipc.open_stream(pa.py_buffer(buffers[0])).read_all()
     assert content == {"type": "page", "query": table._query, "offset": 0, "total": 12}
     assert pushed.column("name").to_pylist() == [f"run-{i:02d}" for i in range(8)]

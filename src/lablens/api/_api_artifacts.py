@@ -34,8 +34,9 @@ class ApiArtifacts:
         def default_entity(self) -> str | None: ...
 
     def _artifact_path(self, name: str, what: str = "artifact name") -> ArtifactPath:
-        return parse_artifact_name(name, lambda: self.default_entity,
-                                   lambda: self.settings.get("project"), what=what)
+        return parse_artifact_name(
+            name, lambda: self.default_entity, lambda: self.settings.get("project"), what=what
+        )
 
     def _project_arg(self, project: str | None) -> tuple[str, str]:
         """``project`` as a name or ``entity/project`` path; by default the overrides' project,
@@ -75,16 +76,22 @@ class ApiArtifacts:
             >>> model.download()
         """
         path = self._artifact_path(name)
-        route = (f"{collection_route(path.entity, path.project, path.name)}/versions/"
-                 f"{quote_segment(path.version or 'latest')}")
+        route = (
+            f"{collection_route(path.entity, path.project, path.name)}/versions/"
+            f"{quote_segment(path.version or 'latest')}"
+        )
         artifact = Artifact.from_json(self, self._transport.get_json(route))  # type: ignore[arg-type]
         if type is not None and artifact.type != type:
-            raise UsageError(f"artifact {artifact.qualified_name} has type {artifact.type!r},"
-                             f" not {type!r}")
+            raise UsageError(
+                f"artifact {artifact.qualified_name} has type {artifact.type!r}, not {type!r}"
+            )
         return artifact
 
     def artifacts(
-        self, type_name: str, name: str, per_page: int | None = 50,
+        self,
+        type_name: str,
+        name: str,
+        per_page: int | None = 50,
         tags: list[str] | None = None,
     ) -> Artifacts:
         """Return an ``Artifacts`` collection from the given parameters.
@@ -109,8 +116,15 @@ class ApiArtifacts:
         path = self._artifact_path(name, "artifact collection name")
         if path.version:
             raise UsageError(f"{name!r} names a version; artifacts() takes a collection name")
-        return Artifacts(self, path.entity, path.project, path.name, type_name,  # type: ignore[arg-type]
-                         per_page=per_page or 50, tags=tags)
+        return Artifacts(
+            self,
+            path.entity,
+            path.project,
+            path.name,
+            type_name,  # type: ignore[arg-type]
+            per_page=per_page or 50,
+            tags=tags,
+        )
 
     def artifact_versions(self, type_name: str, name: str, per_page: int = 50) -> Artifacts:
         """Deprecated, use ``artifacts(type_name, name)`` instead.
@@ -118,8 +132,11 @@ class ApiArtifacts:
         Warns:
             DeprecationWarning: always.
         """
-        warnings.warn("Api.artifact_versions() is deprecated; use Api.artifacts(type_name,"
-                      " name) instead", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "Api.artifact_versions() is deprecated; use Api.artifacts(type_name, name) instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return self.artifacts(type_name, name, per_page=per_page)
 
     def artifact_type(self, type_name: str, project: str | None = None) -> ArtifactType:
@@ -140,7 +157,8 @@ class ApiArtifacts:
         """
         entity, proj = self._project_arg(project)
         data = self._transport.get_json(
-            f"{project_route(entity, proj)}/artifact_types/{quote_segment(type_name)}")
+            f"{project_route(entity, proj)}/artifact_types/{quote_segment(type_name)}"
+        )
         return ArtifactType.from_json(self, data)  # type: ignore[arg-type]
 
     def artifact_types(self, project: str | None = None) -> ArtifactTypes:
@@ -178,11 +196,15 @@ class ApiArtifacts:
         """
         path = self._artifact_path(name, "artifact collection name")
         data = self._transport.get_json(
-            collection_route(path.entity, path.project, path.name), params={"type": type_name})
+            collection_route(path.entity, path.project, path.name), params={"type": type_name}
+        )
         return ArtifactCollection.from_json(self, data)  # type: ignore[arg-type]
 
     def artifact_collections(
-        self, project_name: str, type_name: str, per_page: int | None = 50,
+        self,
+        project_name: str,
+        type_name: str,
+        per_page: int | None = 50,
     ) -> ArtifactCollections:
         """Return a collection of matching artifact collections.
 

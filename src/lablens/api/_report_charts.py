@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def _column(field: str) -> str:
     """A run-table column for a panel field: ``summary_metrics.acc`` -> ``summary.acc``."""
     if field.startswith("summary_metrics."):
-        return "summary." + field[len("summary_metrics."):]
+        return "summary." + field[len("summary_metrics.") :]
     return field
 
 
@@ -33,22 +33,28 @@ def _line(report: BetaReport, panel: dict[str, Any]) -> go.Figure:
     x = panel.get("x") or "_step"
     runs = report.runs(panel.get("runset", 0))
     names = {r.id: r.name or r.id for r in runs}
-    frame: pd.DataFrame = runs.histories(samples=panel.get("samples", 500), keys=keys or None,
-                                         x_axis=x, format="pandas")
+    frame: pd.DataFrame = runs.histories(
+        samples=panel.get("samples", 500), keys=keys or None, x_axis=x, format="pandas"
+    )
     if not keys:
-        keys = [c for c in frame.columns if c not in ("run_id", "_step", "_timestamp",
-                                                       "_runtime")]
+        keys = [c for c in frame.columns if c not in ("run_id", "_step", "_timestamp", "_runtime")]
     fig = go.Figure()
     for run_id, rows in frame.groupby("run_id", sort=False):
         for key in keys:
             if key not in rows:
                 continue
             part = rows[[x, key]].dropna()
-            label = names.get(run_id, run_id) if len(keys) == 1 else \
-                f"{names.get(run_id, run_id)} · {key}"
+            label = (
+                names.get(run_id, run_id)
+                if len(keys) == 1
+                else f"{names.get(run_id, run_id)} · {key}"
+            )
             fig.add_trace(go.Scatter(x=part[x], y=part[key], mode="lines", name=label))
-    fig.update_layout(title=_title(panel, ", ".join(keys)), xaxis_title=x,
-                      yaxis_title=keys[0] if len(keys) == 1 else None)
+    fig.update_layout(
+        title=_title(panel, ", ".join(keys)),
+        xaxis_title=x,
+        yaxis_title=keys[0] if len(keys) == 1 else None,
+    )
     if panel.get("log_y"):
         fig.update_yaxes(type="log")
     if panel.get("log_x"):
@@ -78,8 +84,15 @@ def _scatter(report: BetaReport, panel: dict[str, Any]) -> go.Figure:
     table = report.runs(panel.get("runset", 0)).to_pandas()
     fig = go.Figure()
     if _column(xf) in table and _column(yf) in table:
-        fig.add_trace(go.Scatter(x=table[_column(xf)], y=table[_column(yf)], mode="markers",
-                                 text=table["name"], name=yf))
+        fig.add_trace(
+            go.Scatter(
+                x=table[_column(xf)],
+                y=table[_column(yf)],
+                mode="markers",
+                text=table["name"],
+                name=yf,
+            )
+        )
     fig.update_layout(title=_title(panel, f"{yf} by {xf}"), xaxis_title=xf, yaxis_title=yf)
     if panel.get("log_x"):
         fig.update_xaxes(type="log")
@@ -93,8 +106,11 @@ _DRAW = {"line": _line, "bar": _bar, "scatter": _scatter}
 
 def figures(report: BetaReport) -> list[go.Figure]:
     """One figure per panel of a known type, in the spec's order."""
-    return [_DRAW[p.get("type", "line")](report, p) for p in report.panels
-            if p.get("type", "line") in _DRAW]
+    return [
+        _DRAW[p.get("type", "line")](report, p)
+        for p in report.panels
+        if p.get("type", "line") in _DRAW
+    ]
 
 
 def page(report: BetaReport) -> str:
@@ -105,8 +121,10 @@ def page(report: BetaReport) -> str:
     for i, panel in enumerate(report.panels):
         kind = panel.get("type", "line")
         if kind not in _DRAW:
-            parts.append(f"<p class='note'>panel {i}: type {html.escape(str(kind))!s} is not"
-                         " drawn in HTML</p>")
+            parts.append(
+                f"<p class='note'>panel {i}: type {html.escape(str(kind))!s} is not"
+                " drawn in HTML</p>"
+            )
             continue
         try:
             fig = _DRAW[kind](report, panel)
@@ -115,8 +133,14 @@ def page(report: BetaReport) -> str:
             parts.append(f"<p class='note'>panel {i}: {html.escape(str(exc))}</p>")
             continue
         fig.update_layout(template="plotly_white", height=420)
-        parts.append(fig.to_html(full_html=False, include_plotlyjs=False,
-                                 div_id=f"panel-{i}", config={"responsive": True}))
+        parts.append(
+            fig.to_html(
+                full_html=False,
+                include_plotlyjs=False,
+                div_id=f"panel-{i}",
+                config={"responsive": True},
+            )
+        )
     title = html.escape(report.display_name)
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -126,5 +150,6 @@ def page(report: BetaReport) -> str:
         f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
         f"<h1>{title}</h1><p>{html.escape(report.description)}</p>"
         f"<p class='meta'>{html.escape(report.path)} · saved {report.updated_at or ''}</p>"
-        + "\n".join(parts) + "</body></html>\n"
+        + "\n".join(parts)
+        + "</body></html>\n"
     )

@@ -525,8 +525,9 @@ class Api(ApiArtifacts):
         if found.kind == "report":
             return self.report(path)
         if found.kind == "artifact":
-            raise UsageError(f"{path!r} is an artifact path: use api.artifact("
-                             "'entity/project/name:version')")
+            raise UsageError(
+                f"{path!r} is an artifact path: use api.artifact('entity/project/name:version')"
+            )
         raise UsageError(f"{path!r} is a {found.kind} path: lablens has no {found.kind}s yet")
 
     # -- users and teams ------------------------------------------------------------------
@@ -623,10 +624,16 @@ class Api(ApiArtifacts):
         """
         if not email and not username:
             raise UsageError("create_user() needs an email or a username")
-        body = {"username": username, "email": email, "is_admin": bool(admin),
-                "password": password, "name": name}
-        data = self._transport.post_json("/api/v1/users", {k: v for k, v in body.items()
-                                                           if v is not None})
+        body = {
+            "username": username,
+            "email": email,
+            "is_admin": bool(admin),
+            "password": password,
+            "name": name,
+        }
+        data = self._transport.post_json(
+            "/api/v1/users", {k: v for k, v in body.items() if v is not None}
+        )
         return User.from_json(self, data, is_self=False)
 
     def create_team(self, team: str, admin_username: str | None = None) -> Team:
@@ -669,8 +676,9 @@ class Api(ApiArtifacts):
             >>> [(m.username, m.role) for m in api.team("vision").members]
         """
         name = paths.parse_workspace(team)
-        return Team.from_json(self, self._transport.get_json(
-            f"/api/v1/teams/{quote_segment(name)}"))
+        return Team.from_json(
+            self, self._transport.get_json(f"/api/v1/teams/{quote_segment(name)}")
+        )
 
     # -- sweeps ---------------------------------------------------------------------------
 
@@ -697,7 +705,8 @@ class Api(ApiArtifacts):
             path, lambda: self.default_entity, self._default_project
         )
         data = self._transport.get_json(
-            f"{project_route(entity, project)}/sweeps/{quote_segment(sweep_id)}")
+            f"{project_route(entity, project)}/sweeps/{quote_segment(sweep_id)}"
+        )
         return Sweep.from_json(self, data)
 
     def sweeps(self, path: str | None = None, per_page: int = 50) -> Sweeps:
@@ -714,7 +723,8 @@ class Api(ApiArtifacts):
             >>> [s.id for s in api.sweeps("alice/mnist")]
         """
         ws, proj = paths.parse_project_path(
-            path, lambda: self.default_entity, self._default_project)
+            path, lambda: self.default_entity, self._default_project
+        )
         return Sweeps(self, ws, proj, per_page=per_page)
 
     # -- reports --------------------------------------------------------------------------
@@ -735,7 +745,8 @@ class Api(ApiArtifacts):
             ...     print(report.display_name, report.updated_at, report.url)
         """
         ws, proj = paths.parse_project_path(
-            path or None, lambda: self.default_entity, self._default_project)
+            path or None, lambda: self.default_entity, self._default_project
+        )
         return Reports(self, ws, proj, name=name, per_page=per_page)
 
     def report(self, path: str) -> BetaReport:
@@ -749,7 +760,8 @@ class Api(ApiArtifacts):
         """
         entity, project, report_id = paths.parse_report_path(path, lambda: self.default_entity)
         data = self._transport.get_json(
-            f"{project_route(entity, project)}/reports/{quote_segment(report_id)}")
+            f"{project_route(entity, project)}/reports/{quote_segment(report_id)}"
+        )
         return BetaReport.from_json(self, data)
 
     def create_report(

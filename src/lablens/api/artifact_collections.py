@@ -90,7 +90,8 @@ class ArtifactType(Attrs):
             >>> api.artifact_type("model", "alice/mnist").collection("mlp").aliases
         """
         data = self._api.client.get_json(
-            collection_route(self.entity, self.project, name), params={"type": self.name})
+            collection_route(self.entity, self.project, name), params={"type": self.name}
+        )
         return ArtifactCollection.from_json(self._api, data)
 
     def __repr__(self) -> str:
@@ -98,8 +99,12 @@ class ArtifactType(Attrs):
 
     def _repr_html_(self) -> str:
         return html_table(
-            [("name", self.name), ("project", f"{self.entity}/{self.project}"),
-             ("collections", self.collection_count), ("created_at", self.created_at)],
+            [
+                ("name", self.name),
+                ("project", f"{self.entity}/{self.project}"),
+                ("collections", self.collection_count),
+                ("created_at", self.created_at),
+            ],
             title=f"ArtifactType {self.name}",
         )
 
@@ -120,7 +125,8 @@ class ArtifactTypes(Paginator[ArtifactType]):
     def _fetch(self, cursor: str | None, limit: int) -> dict[str, Any]:
         params = {"cursor": cursor} if cursor else None
         return self._api.client.get_json(
-            f"{project_route(self.entity, self.project)}/artifact_types", params=params)
+            f"{project_route(self.entity, self.project)}/artifact_types", params=params
+        )
 
     def _convert(self, item: dict[str, Any]) -> ArtifactType:
         return ArtifactType.from_json(self._api, item)
@@ -208,8 +214,15 @@ class ArtifactCollection(Attrs):
         """
         from lablens.api.artifacts import Artifacts
 
-        return Artifacts(self._api, self.entity, self.project, self._saved_name, self.type,
-                         per_page=per_page, tags=tags)
+        return Artifacts(
+            self._api,
+            self.entity,
+            self.project,
+            self._saved_name,
+            self.type,
+            per_page=per_page,
+            tags=tags,
+        )
 
     def versions(self, per_page: int = 50) -> Artifacts:
         """The versions, as ``artifacts()`` (the older W&B name)."""
@@ -253,10 +266,15 @@ class ArtifactCollection(Attrs):
 
     def _repr_html_(self) -> str:
         return html_table(
-            [("type", self.type), ("versions", self.version_count),
-             ("aliases", ", ".join(self.aliases)), ("tags", ", ".join(self.tags)),
-             ("description", self.description), ("created_at", self.created_at),
-             ("updated_at", self.updated_at)],
+            [
+                ("type", self.type),
+                ("versions", self.version_count),
+                ("aliases", ", ".join(self.aliases)),
+                ("tags", ", ".join(self.tags)),
+                ("description", self.description),
+                ("created_at", self.created_at),
+                ("updated_at", self.updated_at),
+            ],
             title=f"ArtifactCollection {self.path}",
         )
 
@@ -270,8 +288,9 @@ class ArtifactCollections(Paginator[ArtifactCollection]):
         >>> [c.name for c in api.artifact_collections("alice/mnist", "model")]
     """
 
-    def __init__(self, api: Api, entity: str, project: str, type_name: str | None = None,
-                 per_page: int = 50) -> None:
+    def __init__(
+        self, api: Api, entity: str, project: str, type_name: str | None = None, per_page: int = 50
+    ) -> None:
         super().__init__(api, per_page)
         self.entity = entity
         self.project = project
@@ -295,10 +314,17 @@ class ArtifactCollections(Paginator[ArtifactCollection]):
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                c.name, c.type, c.version_count, ", ".join(c.aliases))) + "</tr>"
-            for c in self[:20])
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(v))}</td>"
+                for v in (c.name, c.type, c.version_count, ", ".join(c.aliases))
+            )
+            + "</tr>"
+            for c in self[:20]
+        )
         head = "".join(f"<th>{h}</th>" for h in ("name", "type", "versions", "aliases"))
         title = html.escape(f"{self.entity}/{self.project}")
-        return (f"<div class='lablens'><b>Artifact collections {title}</b> ({len(self)})"
-                f"<table><tr>{head}</tr>{rows}</table></div>")
+        return (
+            f"<div class='lablens'><b>Artifact collections {title}</b> ({len(self)})"
+            f"<table><tr>{head}</tr>{rows}</table></div>"
+        )

@@ -70,7 +70,10 @@ class ArtifactManifestEntry(Attrs):
     """The content type, e.g. ``application/vnd.apache.parquet``."""
 
     def __init__(
-        self, api: Api | None, attrs: dict[str, Any] | None = None, *,
+        self,
+        api: Api | None,
+        attrs: dict[str, Any] | None = None,
+        *,
         artifact: Artifact | None = None,
     ) -> None:
         self._artifact = artifact
@@ -129,8 +132,9 @@ class ArtifactManifestEntry(Attrs):
             raise LablensError(f"{self.path}: the content received does not match its sha256")
         return data
 
-    def download(self, root: str | os.PathLike[str] | None = None,
-                 skip_cache: bool | None = None) -> str:
+    def download(
+        self, root: str | os.PathLike[str] | None = None, skip_cache: bool | None = None
+    ) -> str:
         """Download the file to ``root`` under its path in the artifact.
 
         A file already there with the right sha256 is kept as it is (pass
@@ -205,8 +209,11 @@ class ArtifactManifest:
         return {
             "digest": self.digest,
             "contents": {
-                p: {k: v for k, v in (("digest", e.digest), ("size", e.size), ("ref", e.ref))
-                    if v is not None}
+                p: {
+                    k: v
+                    for k, v in (("digest", e.digest), ("size", e.size), ("ref", e.ref))
+                    if v is not None
+                }
                 for p, e in self.entries.items()
             },
         }
@@ -231,8 +238,9 @@ class ArtifactFiles(Paginator[ArtifactManifestEntry]):
         ...     print(f.path, f.size)
     """
 
-    def __init__(self, api: Api, artifact: Artifact, names: list[str] | None = None,
-                 per_page: int = 50) -> None:
+    def __init__(
+        self, api: Api, artifact: Artifact, names: list[str] | None = None, per_page: int = 50
+    ) -> None:
         super().__init__(api, per_page)
         self.artifact = artifact
         self.names = list(names or [])
@@ -244,8 +252,9 @@ class ArtifactFiles(Paginator[ArtifactManifestEntry]):
         if cursor:
             params["cursor"] = cursor
         a = self.artifact
-        return self._api.client.get_json(f"{artifact_route(a.entity, a.project, a.id)}/files",
-                                         params=params)
+        return self._api.client.get_json(
+            f"{artifact_route(a.entity, a.project, a.id)}/files", params=params
+        )
 
     def _convert(self, item: dict[str, Any]) -> ArtifactManifestEntry:
         return ArtifactManifestEntry(self._api, item, artifact=self.artifact)

@@ -131,7 +131,8 @@ class Artifact(Attrs):
         self.aliases = list(data.get("aliases") or [])
         self.tags = list(data.get("tags") or [])
         self._collection_name = (data.get("collection") or {}).get("name") or (
-            self.name.partition(":")[0])
+            self.name.partition(":")[0]
+        )
         self._manifest: ArtifactManifest | None = None
         self._collection: ArtifactCollection | None = None
 
@@ -162,8 +163,10 @@ class Artifact(Attrs):
     @property
     def url(self) -> str:
         """The version's address in a browser."""
-        return (f"{self._api.host}/{self.entity}/{self.project}/artifacts/{self.type}/"
-                f"{self._collection_name}/{self.version}")
+        return (
+            f"{self._api.host}/{self.entity}/{self.project}/artifacts/{self.type}/"
+            f"{self._collection_name}/{self.version}"
+        )
 
     @property
     def collection(self) -> ArtifactCollection:
@@ -173,7 +176,8 @@ class Artifact(Attrs):
             from lablens.api.artifact_collections import ArtifactCollection
 
             data = self._api.client.get_json(
-                collection_route(self.entity, self.project, self._collection_name))
+                collection_route(self.entity, self.project, self._collection_name)
+            )
             self._collection = ArtifactCollection.from_json(self._api, data)
         return self._collection
 
@@ -182,8 +186,10 @@ class Artifact(Attrs):
 
     def _need_logged(self, what: str) -> None:
         if not self.id:
-            raise UsageError(f"{what}: artifact {self.name!r} is not logged yet;"
-                             " log it with run.log_artifact() first")
+            raise UsageError(
+                f"{what}: artifact {self.name!r} is not logged yet;"
+                " log it with run.log_artifact() first"
+            )
 
     def _default_root(self) -> str:
         return os.path.join(".", ARTIFACT_DIR, self.name)
@@ -274,8 +280,10 @@ class Artifact(Attrs):
             return pd.read_parquet(data)
         if path.endswith(".csv"):
             return pd.read_csv(data)
-        raise ValueError(f"{path} is not a table (.parquet or .csv); use"
-                         f" get_entry({path!r}).download() for other files")
+        raise ValueError(
+            f"{path} is not a table (.parquet or .csv); use"
+            f" get_entry({path!r}).download() for other files"
+        )
 
     def download(
         self,
@@ -357,8 +365,10 @@ class Artifact(Attrs):
         """
         self._need_logged("file")
         if self.file_count != 1:
-            raise ValueError(f"artifact {self.qualified_name} has {self.file_count} files;"
-                             " file() is for an artifact of one file: use download()")
+            raise ValueError(
+                f"artifact {self.qualified_name} has {self.file_count} files;"
+                " file() is for an artifact of one file: use download()"
+            )
         entry = next(iter(self.manifest))
         return entry.download(root)
 
@@ -391,15 +401,18 @@ class Artifact(Attrs):
             if not local.is_file():
                 problems.append(f"{entry.path}: missing")
             elif entry.size is not None and local.stat().st_size != entry.size:
-                problems.append(f"{entry.path}: changed ({local.stat().st_size} bytes, expected"
-                                f" {entry.size})")
+                problems.append(
+                    f"{entry.path}: changed ({local.stat().st_size} bytes, expected {entry.size})"
+                )
             elif sha256_of(local) != entry.digest:
                 problems.append(f"{entry.path}: content changed (sha256 differs)")
-        problems += [f"{rel}: not in the artifact" for rel in _local_files(root)
-                     if rel not in paths]
+        problems += [
+            f"{rel}: not in the artifact" for rel in _local_files(root) if rel not in paths
+        ]
         if problems:
-            raise ValueError(f"{root} does not match {self.qualified_name}: "
-                             + "; ".join(sorted(problems)))
+            raise ValueError(
+                f"{root} does not match {self.qualified_name}: " + "; ".join(sorted(problems))
+            )
 
     # -- lineage --------------------------------------------------------------------------
 
@@ -417,8 +430,9 @@ class Artifact(Attrs):
             return None
         from lablens.api.runs import Run
 
-        return Run.from_json(self._api, self._api.client.get_json(
-            run_route(by["entity"], by["project"], by["id"])))
+        return Run.from_json(
+            self._api, self._api.client.get_json(run_route(by["entity"], by["project"], by["id"]))
+        )
 
     def used_by(self) -> list[Run]:
         """The runs that used this version (``run.use_artifact()``), in the order they did.
@@ -456,8 +470,12 @@ class Artifact(Attrs):
             >>> artifact.save()
         """
         self._need_logged("save")
-        body = {"description": self.description, "metadata": self.metadata,
-                "aliases": list(self.aliases), "tags": list(self.tags)}
+        body = {
+            "description": self.description,
+            "metadata": self.metadata,
+            "aliases": list(self.aliases),
+            "tags": list(self.tags),
+        }
         self._reload(self._api.client.patch_json(self._route(), body))
         return self
 
@@ -476,8 +494,9 @@ class Artifact(Attrs):
             >>> api.artifact("alice/mnist/mlp:latest").delete(delete_aliases=True)
         """
         self._need_logged("delete")
-        self._api.client.request("DELETE", self._route(),
-                                 params={"delete_aliases": str(bool(delete_aliases)).lower()})
+        self._api.client.request(
+            "DELETE", self._route(), params={"delete_aliases": str(bool(delete_aliases)).lower()}
+        )
 
     def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
         """Link this version into another collection (made if missing), without copying it.
@@ -500,13 +519,18 @@ class Artifact(Attrs):
             ...                                           aliases=["production"])
         """
         self._need_logged("link")
-        target = parse_artifact_name(target_path, self.entity, self.project,
-                                     what="link target")
+        target = parse_artifact_name(target_path, self.entity, self.project, what="link target")
         if target.version:
             raise UsageError(f"link target {target_path!r} must not name a version")
-        data = self._api.client.post_json(f"{self._route()}/links", {
-            "entity": target.entity, "project": target.project, "name": target.name,
-            "aliases": list(aliases or [])})
+        data = self._api.client.post_json(
+            f"{self._route()}/links",
+            {
+                "entity": target.entity,
+                "project": target.project,
+                "name": target.name,
+                "aliases": list(aliases or []),
+            },
+        )
         return Artifact.from_json(self._api, data)
 
     def wait(self, timeout: float | None = None) -> Artifact:
@@ -523,11 +547,19 @@ class Artifact(Attrs):
     def _repr_html_(self) -> str:
         by = self._attrs.get("logged_by") or {}
         return html_table(
-            [("type", self.type), ("version", self.version), ("aliases", ", ".join(self.aliases)),
-             ("tags", ", ".join(self.tags)), ("size", _size(self.size)),
-             ("files", self.file_count), ("description", self.description),
-             ("metadata", self.metadata), ("logged_by", by.get("path")),
-             ("created_at", self.created_at), ("digest", self.digest)],
+            [
+                ("type", self.type),
+                ("version", self.version),
+                ("aliases", ", ".join(self.aliases)),
+                ("tags", ", ".join(self.tags)),
+                ("size", _size(self.size)),
+                ("files", self.file_count),
+                ("description", self.description),
+                ("metadata", self.metadata),
+                ("logged_by", by.get("path")),
+                ("created_at", self.created_at),
+                ("digest", self.digest),
+            ],
             title=f"Artifact {self.qualified_name if self.id else self.name}",
         )
 
@@ -542,9 +574,17 @@ class Artifacts(Paginator[Artifact]):
         >>> len(versions), versions[0].version, versions[0].aliases
     """
 
-    def __init__(self, api: Api, entity: str, project: str, collection: str,
-                 type_name: str | None = None, *, per_page: int = 50,
-                 tags: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        api: Api,
+        entity: str,
+        project: str,
+        collection: str,
+        type_name: str | None = None,
+        *,
+        per_page: int = 50,
+        tags: list[str] | None = None,
+    ) -> None:
         super().__init__(api, per_page)
         self.entity = entity
         self.project = project
@@ -570,17 +610,24 @@ class Artifacts(Paginator[Artifact]):
         return f"<Artifacts {self.entity}/{self.project}/{self.collection}>"
 
     def _repr_html_(self) -> str:
-        return _versions_html(f"{self.entity}/{self.project}/{self.collection}", self[:20],
-                              len(self))
+        return _versions_html(
+            f"{self.entity}/{self.project}/{self.collection}", self[:20], len(self)
+        )
 
 
 def _versions_html(title: str, shown: list[Artifact], total: int) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("name", "type", "aliases", "size", "created_at"))
     rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v or ''))}</td>" for v in (
-            a.name, a.type, ", ".join(a.aliases), _size(a.size), a.created_at)) + "</tr>"
-        for a in shown)
-    more = (f"<tr><td colspan=5>… {total - len(shown)} more</td></tr>"
-            if total > len(shown) else "")
-    return (f"<div class='lablens'><b>Artifacts {html.escape(title)}</b> ({total})"
-            f"<table><tr>{head}</tr>{rows}{more}</table></div>")
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(v or ''))}</td>"
+            for v in (a.name, a.type, ", ".join(a.aliases), _size(a.size), a.created_at)
+        )
+        + "</tr>"
+        for a in shown
+    )
+    more = f"<tr><td colspan=5>… {total - len(shown)} more</td></tr>" if total > len(shown) else ""
+    return (
+        f"<div class='lablens'><b>Artifacts {html.escape(title)}</b> ({total})"
+        f"<table><tr>{head}</tr>{rows}{more}</table></div>"
+    )

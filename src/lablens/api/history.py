@@ -136,20 +136,28 @@ def x_window(x_axis: str, min_x: float | None = None, max_x: float | None = None
             number, or ``min_x`` is above ``max_x`` (``.field`` names it).
     """
     if not isinstance(x_axis, str) or not x_axis:
-        raise UsageError(f"x_axis must be '_step', '_timestamp', '_runtime' or a metric name,"
-                         f" not {x_axis!r}", field="x_axis")
+        raise UsageError(
+            f"x_axis must be '_step', '_timestamp', '_runtime' or a metric name, not {x_axis!r}",
+            field="x_axis",
+        )
     for name, value in (("min_x", min_x), ("max_x", max_x)):
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
-                math.isfinite(value)):
-            raise UsageError(f"{name} must be a finite number or None, not {value!r}",
-                             field=name)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, np.number))
+            or not (math.isfinite(value))
+        ):
+            raise UsageError(f"{name} must be a finite number or None, not {value!r}", field=name)
     if min_x is not None and max_x is not None and min_x > max_x:
         raise UsageError(f"min_x ({min_x}) is above max_x ({max_x})", field="min_x")
     route_x = _ROUTE_X.get(x_axis, "metric")
-    return {"x_axis": route_x, "x_key": x_axis if route_x == "metric" else None,
-            "min_x": min_x, "max_x": max_x}
+    return {
+        "x_axis": route_x,
+        "x_key": x_axis if route_x == "metric" else None,
+        "min_x": min_x,
+        "max_x": max_x,
+    }
 
 
 class HistoryScan:

@@ -141,8 +141,11 @@ class Project(Attrs):
             >>> project.visibility = "PUBLIC"
             >>> project.update()
         """
-        body = {"description": self.description, "labels": list(self.labels),
-                "visibility": self.visibility}
+        body = {
+            "description": self.description,
+            "labels": list(self.labels),
+            "visibility": self.visibility,
+        }
         self._attrs = self._api.client.patch_json(project_route(self.entity, self.name), body)
         self._load(self._attrs)
         return self

@@ -124,12 +124,13 @@ class BetaReport(Attrs):
                 raise UsageError(f"report {self.display_name!r} has no run set {section!r}")
             return named[0]
         if not 0 <= section < len(runsets):
-            raise UsageError(f"report {self.display_name!r} has {len(runsets)} run set(s);"
-                             f" there is no run set {section}")
+            raise UsageError(
+                f"report {self.display_name!r} has {len(runsets)} run set(s);"
+                f" there is no run set {section}"
+            )
         return runsets[section]
 
-    def runs(self, section: int | str = 0, per_page: int = 50,
-             only_selected: bool = True) -> Runs:
+    def runs(self, section: int | str = 0, per_page: int = 50, only_selected: bool = True) -> Runs:
         """The runs of one of the report's run sets, filtered as saved.
 
         Args:
@@ -152,9 +153,12 @@ class BetaReport(Attrs):
         if only_selected and rs.get("runs") is not None:
             pinned = {"id": {"$in": list(rs["runs"])}}
             filters = {"$and": [filters, pinned]} if filters else pinned
-        return self._api.runs(rs.get("project") or f"{self.entity}/{self.project}",
-                              filters=filters, order=rs.get("order") or "+created_at",
-                              per_page=per_page)
+        return self._api.runs(
+            rs.get("project") or f"{self.entity}/{self.project}",
+            filters=filters,
+            order=rs.get("order") or "+created_at",
+            per_page=per_page,
+        )
 
     def save(self) -> BetaReport:
         """Write the changed title (``display_name``), description and spec to the server.
@@ -213,8 +217,13 @@ class BetaReport(Attrs):
 
     def _repr_html_(self) -> str:
         return html_table(
-            [("title", self.display_name), ("description", self.description),
-             ("panels", len(self.panels)), ("updated_at", self.updated_at), ("url", self.url)],
+            [
+                ("title", self.display_name),
+                ("description", self.description),
+                ("panels", len(self.panels)),
+                ("updated_at", self.updated_at),
+                ("url", self.url),
+            ],
             title=f"Report {html.escape(self.display_name)}",
         )
 
@@ -226,8 +235,9 @@ class Reports(Paginator[BetaReport]):
         >>> [r.display_name for r in api.reports("alice/mnist")]
     """
 
-    def __init__(self, api: Api, entity: str, project: str, *, name: str | None = None,
-                 per_page: int = 50) -> None:
+    def __init__(
+        self, api: Api, entity: str, project: str, *, name: str | None = None, per_page: int = 50
+    ) -> None:
         super().__init__(api, per_page)
         self.entity = entity
         self.project = project
@@ -240,7 +250,8 @@ class Reports(Paginator[BetaReport]):
         if cursor:
             params["cursor"] = cursor
         return self._api.client.get_json(
-            f"{project_route(self.entity, self.project)}/reports", params=params)
+            f"{project_route(self.entity, self.project)}/reports", params=params
+        )
 
     def _convert(self, item: dict[str, Any]) -> BetaReport:
         return BetaReport.from_json(self._api, item)

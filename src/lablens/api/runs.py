@@ -352,8 +352,11 @@ def _runs_of(table: pa.Table) -> tuple[list[str], dict[str, float], dict[str, st
     meta = table.schema.metadata or {}
     started = json.loads(meta.get(b"started", b"{}"))
     names = json.loads(meta.get(b"names", b"{}"))
-    return (ids, {rid: float(started[rid]) for rid in ids if rid in started},
-            {rid: names.get(rid) for rid in ids})
+    return (
+        ids,
+        {rid: float(started[rid]) for rid in ids if rid in started},
+        {rid: names.get(rid) for rid in ids},
+    )
 
 
 class Runs(Paginator[Run]):
@@ -572,8 +575,20 @@ class Runs(Paginator[Run]):
         names: dict[str, str | None] = {}
         if self.objects and not self.more:
             ids, created = self._ids_and_starts()
-            table = H.fetch_history(self._api, self.entity, self.project, ids, keys=fetch,
-                                    samples=samples, stream=stream, **window) if ids else None
+            table = (
+                H.fetch_history(
+                    self._api,
+                    self.entity,
+                    self.project,
+                    ids,
+                    keys=fetch,
+                    samples=samples,
+                    stream=stream,
+                    **window,
+                )
+                if ids
+                else None
+            )
             if table is not None:
                 # The server's starts are exact (created_at as text stops at milliseconds), so
                 # _runtime matches the range the server cut.
@@ -581,9 +596,18 @@ class Runs(Paginator[Run]):
                 created.update(started)
         else:
             # One request: the server picks the runs by this collection's filters and order.
-            table = H.fetch_history(self._api, self.entity, self.project, None, keys=fetch,
-                                    samples=samples, stream=stream, filters=self.filters,
-                                    order=self.order, **window)
+            table = H.fetch_history(
+                self._api,
+                self.entity,
+                self.project,
+                None,
+                keys=fetch,
+                samples=samples,
+                stream=stream,
+                filters=self.filters,
+                order=self.order,
+                **window,
+            )
             ids, created, names = _runs_of(table)
         if table is None or not ids:
             table = pa.table({"run_id": pa.array([], pa.string())})

@@ -124,8 +124,9 @@ class Sweep(Attrs):
         key = order.lstrip("+-")
         if key.startswith(("summary_metrics.", "summary.", "config.")):
             filters[key] = {"$gte": _LOWEST}
-        runs = self._api.runs(f"{self.entity}/{self.project}", filters=filters, order=order,
-                              per_page=1)
+        runs = self._api.runs(
+            f"{self.entity}/{self.project}", filters=filters, order=order, per_page=1
+        )
         return runs[0] if len(runs) else None
 
     def _route(self) -> str:
@@ -163,10 +164,14 @@ class Sweep(Attrs):
 
     def _repr_html_(self) -> str:
         return html_table(
-            [("method", self.method), ("state", self.state),
-             ("runs", f"{self.run_count} / {self.expected_run_count or '∞'}"),
-             ("metric", self.config.get("metric")), ("parameters", self.config.get("parameters")),
-             ("url", self.url)],
+            [
+                ("method", self.method),
+                ("state", self.state),
+                ("runs", f"{self.run_count} / {self.expected_run_count or '∞'}"),
+                ("metric", self.config.get("metric")),
+                ("parameters", self.config.get("parameters")),
+                ("url", self.url),
+            ],
             title=f"Sweep {self.path}",
         )
 
@@ -188,7 +193,8 @@ class Sweeps(Paginator[Sweep]):
         if cursor:
             params["cursor"] = cursor
         return self._api.client.get_json(
-            f"{project_route(self.entity, self.project)}/sweeps", params=params)
+            f"{project_route(self.entity, self.project)}/sweeps", params=params
+        )
 
     def _convert(self, item: dict[str, Any]) -> Sweep:
         return Sweep.from_json(self._api, item)

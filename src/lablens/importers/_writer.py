@@ -118,9 +118,7 @@ class SourceRun:
     #: Files made from the source's data: name in the run -> content.
     blobs: dict[str, bytes] = field(default_factory=dict)
     #: Callables that fetch a file only when it is needed: name -> (size or None, fetch).
-    remote_files: dict[str, tuple[int | None, Callable[[Path], Path]]] = field(
-        default_factory=dict
-    )
+    remote_files: dict[str, tuple[int | None, Callable[[Path], Path]]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     def source_info(self) -> dict[str, Any]:
@@ -142,10 +140,17 @@ def sanitize_project(name: str) -> str:
 def _bars(progress: bool, total: int | None, source: str) -> tuple[Any, Any]:
     from tqdm.auto import tqdm
 
-    runs = tqdm(total=total, desc=f"{source} runs", unit="run", disable=not progress,
-                position=0, file=sys.stderr)
-    points = tqdm(desc="points", unit="pt", unit_scale=True, disable=not progress,
-                  position=1, file=sys.stderr)
+    runs = tqdm(
+        total=total,
+        desc=f"{source} runs",
+        unit="run",
+        disable=not progress,
+        position=0,
+        file=sys.stderr,
+    )
+    points = tqdm(
+        desc="points", unit="pt", unit_scale=True, disable=not progress, position=1, file=sys.stderr
+    )
     return runs, points
 
 
@@ -266,8 +271,9 @@ def _write_run(
     if src.state == "RUNNING":
         run.finish("RUNNING")
     else:
-        run.finish(src.state, finished_at=src.finished_at or src.created_at,
-                   exit_code=src.exit_code)
+        run.finish(
+            src.state, finished_at=src.finished_at or src.created_at, exit_code=src.exit_code
+        )
     return run.path
 
 

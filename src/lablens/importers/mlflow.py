@@ -50,13 +50,23 @@ if TYPE_CHECKING:
 __all__ = ["import_", "parse_param", "tracking_uri"]
 
 DEFAULT_PROJECT = "mlflow"
-STATES = {"FINISHED": "FINISHED", "FAILED": "CRASHED", "KILLED": "ABORTED",
-          "RUNNING": "RUNNING", "SCHEDULED": "RUNNING"}
+STATES = {
+    "FINISHED": "FINISHED",
+    "FAILED": "CRASHED",
+    "KILLED": "ABORTED",
+    "RUNNING": "RUNNING",
+    "SCHEDULED": "RUNNING",
+}
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 # No leading zeros: "007" is an id, not the number 7.
 _FLOAT = re.compile(r"[-+]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
-_SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
-            "-infinity": -math.inf}
+_SPECIAL = {
+    "nan": math.nan,
+    "inf": math.inf,
+    "-inf": -math.inf,
+    "infinity": math.inf,
+    "-infinity": -math.inf,
+}
 
 
 def parse_param(text: str) -> Any:
@@ -112,8 +122,7 @@ def _points(client: Any, src: SourceRun, keys: list[str]) -> Iterator[Point]:
             src.problems.append(Problem(f"{src.location}/metrics/{key}", f"not read: {exc}"))
             continue
         # A stable order on every import: by time, then step, then value.
-        ordered = sorted(history, key=lambda m: (m.timestamp, m.step,
-                                                 math.isnan(m.value), m.value))
+        ordered = sorted(history, key=lambda m: (m.timestamp, m.step, math.isnan(m.value), m.value))
         for m in ordered:
             yield key, int(m.step), m.timestamp / 1000.0, float(m.value)
 
@@ -122,8 +131,7 @@ def _artifacts(client: Any, src: SourceRun, path: str | None = None) -> None:
     try:
         entries = client.list_artifacts(src.source_id, path)
     except Exception as exc:
-        src.problems.append(Problem(f"{src.location}/artifacts/{path or ''}",
-                                    f"not listed: {exc}"))
+        src.problems.append(Problem(f"{src.location}/artifacts/{path or ''}", f"not listed: {exc}"))
         return
     for entry in entries:
         if entry.is_dir:
@@ -154,15 +162,17 @@ def _source_run(client: Any, run: Any, experiment: Any, uri: str) -> SourceRun:
         group=tags.get("mlflow.parentRunId"),
         host=tags.get("mlflow.source.host"),
         config={k: parse_param(v) for k, v in sorted(data.params.items())},
-        metadata={"mlflow": {
-            "experiment_id": experiment.experiment_id,
-            "experiment": experiment.name,
-            "user_id": info.user_id,
-            "artifact_uri": info.artifact_uri,
-            "status": info.status,
-            "tags": tags,
-            "params": dict(data.params),
-        }},
+        metadata={
+            "mlflow": {
+                "experiment_id": experiment.experiment_id,
+                "experiment": experiment.name,
+                "user_id": info.user_id,
+                "artifact_uri": info.artifact_uri,
+                "status": info.status,
+                "tags": tags,
+                "params": dict(data.params),
+            }
+        },
         created_at=info.start_time / 1000.0 if info.start_time else None,
         finished_at=info.end_time / 1000.0 if info.end_time else None,
         state=STATES.get(info.status, "FINISHED"),
@@ -179,8 +189,9 @@ def _find_runs(client: Any, uri: str, report: ImportReport, progress: bool) -> I
     token = None
     experiments = []
     while True:
-        page = client.search_experiments(view_type=ViewType.ACTIVE_ONLY, max_results=1000,
-                                         page_token=token)
+        page = client.search_experiments(
+            view_type=ViewType.ACTIVE_ONLY, max_results=1000, page_token=token
+        )
         experiments += list(page)
         token = page.token
         if not token:
@@ -189,14 +200,19 @@ def _find_runs(client: Any, uri: str, report: ImportReport, progress: bool) -> I
         token = None
         while True:
             try:
-                page = client.search_runs([experiment.experiment_id],
-                                          run_view_type=ViewType.ACTIVE_ONLY,
-                                          max_results=1000,
-                                          order_by=["attributes.start_time ASC"],
-                                          page_token=token)
+                page = client.search_runs(
+                    [experiment.experiment_id],
+                    run_view_type=ViewType.ACTIVE_ONLY,
+                    max_results=1000,
+                    order_by=["attributes.start_time ASC"],
+                    page_token=token,
+                )
             except Exception as exc:
-                report_problem(report, Problem(f"{uri}#{experiment.experiment_id}",
-                                               f"runs not listed: {exc}"), progress)
+                report_problem(
+                    report,
+                    Problem(f"{uri}#{experiment.experiment_id}", f"runs not listed: {exc}"),
+                    progress,
+                )
                 break
             for run in page:
                 yield _source_run(client, run, experiment, uri)
@@ -243,8 +259,16 @@ def import_(
         client = MlflowClient(tracking_uri=uri)
         report = ImportReport("mlflow")
         runs = _find_runs(client, uri, report, progress)
-        return write_runs(api, runs, source="mlflow", project=project, entity=entity,
-                          default_project=DEFAULT_PROJECT, progress=progress, report=report)
+        return write_runs(
+            api,
+            runs,
+            source="mlflow",
+            project=project,
+            entity=entity,
+            default_project=DEFAULT_PROJECT,
+            progress=progress,
+            report=report,
+        )
 
 
 @contextlib.contextmanager

@@ -44,8 +44,12 @@ if TYPE_CHECKING:
 __all__ = ["find_runs", "import_"]
 
 DEFAULT_PROJECT = "swanlab"
-STATES = {"RUN_STATE_FINISHED": "FINISHED", "RUN_STATE_CRASHED": "CRASHED",
-          "RUN_STATE_ABORTED": "ABORTED", "RUN_STATE_RUNNING": "RUNNING"}
+STATES = {
+    "RUN_STATE_FINISHED": "FINISHED",
+    "RUN_STATE_CRASHED": "CRASHED",
+    "RUN_STATE_ABORTED": "ABORTED",
+    "RUN_STATE_RUNNING": "RUNNING",
+}
 
 
 def _reader() -> tuple[Any, Any]:
@@ -81,9 +85,14 @@ def _records(path: Path, problems: list[Problem]) -> Iterator[Any]:
             count += 1
             yield record
     except Exception as exc:  # DataStoreError, the reader's asserts, protobuf's DecodeError
-        problems.append(Problem(str(path), f"truncated, corrupt or unreadable after {count}"
-                                f" records ({type(exc).__name__}: {exc}); the records before"
-                                " it were imported"))
+        problems.append(
+            Problem(
+                str(path),
+                f"truncated, corrupt or unreadable after {count}"
+                f" records ({type(exc).__name__}: {exc}); the records before"
+                " it were imported",
+            )
+        )
     finally:
         with contextlib.suppress(AssertionError):  # never opened
             reader.close()
@@ -105,8 +114,7 @@ def _config(path: Path, problems: list[Problem]) -> dict[str, Any]:
     if not isinstance(data, dict):
         problems.append(Problem(str(path), "not a mapping of config keys"))
         return {}
-    return {k: (v["value"] if isinstance(v, dict) and "value" in v else v)
-            for k, v in data.items()}
+    return {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in data.items()}
 
 
 def _read(src: SourceRun, log: Path, run_dir: Path) -> Iterator[Point]:
@@ -136,8 +144,11 @@ def _read(src: SourceRun, log: Path, run_dir: Path) -> Iterator[Point]:
         src.config = _config(files / "config.yaml", src.problems)
     for folder, prefix in ((files, ""), (run_dir / "media", "media/")):
         if folder.is_dir():
-            src.files += [(prefix + p.relative_to(folder).as_posix(), p)
-                          for p in sorted(folder.rglob("*")) if p.is_file()]
+            src.files += [
+                (prefix + p.relative_to(folder).as_posix(), p)
+                for p in sorted(folder.rglob("*"))
+                if p.is_file()
+            ]
     if console:
         src.blobs["output.log"] = "".join(line + "\n" for line in console).encode()
 
@@ -191,8 +202,13 @@ def find_runs(path: str | os.PathLike[str]) -> list[SourceRun]:
     for log in sorted(root.rglob("run-*.swanlab")):
         run_dir = log.parent
         source_id = log.stem.removeprefix("run-")
-        src = SourceRun(source="swanlab", source_id=source_id, location=str(run_dir),
-                        run_id=source_id, read_points=lambda: iter(()))
+        src = SourceRun(
+            source="swanlab",
+            source_id=source_id,
+            location=str(run_dir),
+            run_id=source_id,
+            read_points=lambda: iter(()),
+        )
         _header(src, log)
         src.read_points = lambda src=src, log=log, run_dir=run_dir: _read(src, log, run_dir)
         found.append(src)
@@ -231,5 +247,13 @@ def import_(
 
         api = Api()
     runs = find_runs(path)
-    return write_runs(api, runs, source="swanlab", project=project, entity=entity,
-                      default_project=DEFAULT_PROJECT, progress=progress, total=len(runs))
+    return write_runs(
+        api,
+        runs,
+        source="swanlab",
+        project=project,
+        entity=entity,
+        default_project=DEFAULT_PROJECT,
+        progress=progress,
+        total=len(runs),
+    )

@@ -51,8 +51,7 @@ def _event_files(directory: str) -> list[str]:
     from tensorboard.backend.event_processing import io_wrapper
 
     return sorted(
-        p for p in io_wrapper.ListDirectoryAbsolute(directory)
-        if io_wrapper.IsSummaryEventsFile(p)
+        p for p in io_wrapper.ListDirectoryAbsolute(directory) if io_wrapper.IsSummaryEventsFile(p)
     )
 
 
@@ -160,14 +159,20 @@ def _read(src: SourceRun, files: list[str]) -> Iterator[Point]:
                         src.blobs[f"text/{value.tag}/{event.step}.txt"] = text.encode()
         except Exception as exc:  # the reader's own errors: unreadable file, bad proto
             src.problems.append(
-                Problem(path, f"cannot be read after {count} events ({exc}); the events before"
-                        " it were imported")
+                Problem(
+                    path,
+                    f"cannot be read after {count} events ({exc}); the events before"
+                    " it were imported",
+                )
             )
             continue
         if loader.error is not None:
             src.problems.append(
-                Problem(path, f"truncated or corrupt after {count} events ({loader.error});"
-                        f" the {count} events before it were imported")
+                Problem(
+                    path,
+                    f"truncated or corrupt after {count} events ({loader.error});"
+                    f" the {count} events before it were imported",
+                )
             )
     if first is not None:
         src.created_at = min(first, src.created_at or first)
@@ -256,5 +261,13 @@ def import_(
 
         api = Api()
     runs = find_runs(root_dir, run_id)
-    return write_runs(api, runs, source="tensorboard", project=project, entity=entity,
-                      default_project=DEFAULT_PROJECT, progress=progress, total=len(runs))
+    return write_runs(
+        api,
+        runs,
+        source="tensorboard",
+        project=project,
+        entity=entity,
+        default_project=DEFAULT_PROJECT,
+        progress=progress,
+        total=len(runs),
+    )

@@ -85,9 +85,14 @@ def _records(path: Path, problems: list[Problem]) -> Iterator[Any]:
             count += 1
             yield record
     except Exception as exc:  # the reader asserts on damage; protobuf raises DecodeError
-        problems.append(Problem(str(path), f"truncated, corrupt or unreadable after {count}"
-                                f" records ({type(exc).__name__}: {exc}); the records before"
-                                " it were imported"))
+        problems.append(
+            Problem(
+                str(path),
+                f"truncated, corrupt or unreadable after {count}"
+                f" records ({type(exc).__name__}: {exc}); the records before"
+                " it were imported",
+            )
+        )
     finally:
         store.close()
 
@@ -194,8 +199,9 @@ def _read(src: SourceRun, log: Path, run_dir: Path) -> Iterator[Point]:
     src.state = "CRASHED" if exit_code is None or exit_code != 0 else "FINISHED"
     files = run_dir / "files"
     if files.is_dir():
-        src.files = [(p.relative_to(files).as_posix(), p) for p in sorted(files.rglob("*"))
-                     if p.is_file()]
+        src.files = [
+            (p.relative_to(files).as_posix(), p) for p in sorted(files.rglob("*")) if p.is_file()
+        ]
     if console and not (files / "output.log").exists():
         src.blobs["output.log"] = "".join(console).encode()
 
@@ -218,8 +224,14 @@ def _header(src: SourceRun, log: Path) -> None:
         src.host = run.host or None
         if run.HasField("start_time"):
             src.created_at = _ts(run.start_time)
-        src.metadata = {"wandb": {"project": run.project, "entity": run.entity,
-                                  "run_id": run.run_id, "host": run.host}}
+        src.metadata = {
+            "wandb": {
+                "project": run.project,
+                "entity": run.entity,
+                "run_id": run.run_id,
+                "host": run.host,
+            }
+        }
         return
 
 
@@ -241,8 +253,13 @@ def find_runs(path: str | os.PathLike[str]) -> list[SourceRun]:
     for log in sorted(root.rglob("run-*.wandb")):
         run_dir = log.parent
         source_id = log.stem.removeprefix("run-")
-        src = SourceRun(source="wandb", source_id=source_id, location=str(run_dir),
-                        run_id=source_id, read_points=lambda: iter(()))
+        src = SourceRun(
+            source="wandb",
+            source_id=source_id,
+            location=str(run_dir),
+            run_id=source_id,
+            read_points=lambda: iter(()),
+        )
         _header(src, log)
         src.read_points = lambda src=src, log=log, run_dir=run_dir: _read(src, log, run_dir)
         found.append(src)
@@ -282,5 +299,13 @@ def import_(
 
         api = Api()
     runs = find_runs(path)
-    return write_runs(api, runs, source="wandb", project=project, entity=entity,
-                      default_project=DEFAULT_PROJECT, progress=progress, total=len(runs))
+    return write_runs(
+        api,
+        runs,
+        source="wandb",
+        project=project,
+        entity=entity,
+        default_project=DEFAULT_PROJECT,
+        progress=progress,
+        total=len(runs),
+    )

@@ -126,36 +126,47 @@ class Artifact(StoredArtifact):
         if description is not None and not isinstance(description, str):
             raise UsageError("description must be a string", field="description")
         if metadata is not None and not isinstance(metadata, Mapping):
-            raise UsageError(f"metadata must be a dict, not {metadata.__class__.__name__}",
-                             field="metadata")
+            raise UsageError(
+                f"metadata must be a dict, not {metadata.__class__.__name__}", field="metadata"
+            )
         self._entries: dict[str, _Entry] = {}
         self._staging: Path | None = None
         self._cleanup: weakref.finalize | None = None
-        super().__init__(None, {  # type: ignore[arg-type] - no server until logged
-            "name": name, "type": type, "description": description, "state": "PENDING",
-            "metadata": to_json(dict(metadata or {})),
-        })
+        super().__init__(
+            None,
+            {  # type: ignore[arg-type] - no server until logged
+                "name": name,
+                "type": type,
+                "description": description,
+                "state": "PENDING",
+                "metadata": to_json(dict(metadata or {})),
+            },
+        )
 
     # -- building -------------------------------------------------------------------------
 
     def _writable(self, what: str) -> None:
         if self.id:
-            raise UsageError(f"{what}: artifact {self.qualified_name} is logged and cannot"
-                             " change; make a new lablens.Artifact for a new version")
+            raise UsageError(
+                f"{what}: artifact {self.qualified_name} is logged and cannot"
+                " change; make a new lablens.Artifact for a new version"
+            )
 
     def _stage(self) -> Path:
         """The artifact's own temporary folder (copies, tables), removed once it is logged or
         garbage-collected."""
         if self._staging is None:
             self._staging = Path(tempfile.mkdtemp(prefix="lablens-artifact-"))
-            self._cleanup = weakref.finalize(self, shutil.rmtree, self._staging,
-                                             ignore_errors=True)
+            self._cleanup = weakref.finalize(self, shutil.rmtree, self._staging, ignore_errors=True)
         return self._staging
 
     def _put(self, entry: _Entry, overwrite: bool) -> ArtifactManifestEntry:
         if entry.path in self._entries and not overwrite:
-            raise UsageError(f"artifact {self.name!r} already has a file at {entry.path!r};"
-                             " pass overwrite=True to replace it", field="name")
+            raise UsageError(
+                f"artifact {self.name!r} already has a file at {entry.path!r};"
+                " pass overwrite=True to replace it",
+                field="name",
+            )
         self._entries[entry.path] = entry
         return ArtifactManifestEntry(None, entry.manifest_json())
 
@@ -194,14 +205,16 @@ class Artifact(StoredArtifact):
         """
         self._writable("add_file")
         if policy not in ("mutable", "immutable"):
-            raise UsageError(f"policy must be 'mutable' or 'immutable', not {policy!r}",
-                             field="policy")
+            raise UsageError(
+                f"policy must be 'mutable' or 'immutable', not {policy!r}", field="policy"
+            )
         local = Path(local_path)
         if not local.exists():
             raise FileNotFoundError(f"no such file: {local}")
         if not local.is_file():
-            raise UsageError(f"{local} is not a file; use add_dir() for a folder",
-                             field="local_path")
+            raise UsageError(
+                f"{local} is not a file; use add_dir() for a folder", field="local_path"
+            )
         path = _checked(rules.check_path, name if name is not None else local.name, "name")
         if policy == "mutable":
             copy = self._stage() / uuid.uuid4().hex
@@ -209,8 +222,10 @@ class Artifact(StoredArtifact):
             local = copy
         else:
             digest, size = _hash_file(local)
-        return self._put(_Entry(path, digest, size, local=local,
-                                mimetype=mimetypes.guess_type(path)[0]), overwrite)
+        return self._put(
+            _Entry(path, digest, size, local=local, mimetype=mimetypes.guess_type(path)[0]),
+            overwrite,
+        )
 
     def add_dir(
         self,
@@ -236,8 +251,9 @@ class Artifact(StoredArtifact):
         self._writable("add_dir")
         root = Path(local_path)
         if not root.is_dir():
-            raise UsageError(f"{root} is not a folder; use add_file() for a file",
-                             field="local_path")
+            raise UsageError(
+                f"{root} is not a folder; use add_file() for a file", field="local_path"
+            )
         prefix = ""
         if name:
             prefix = _checked(rules.check_path, name.rstrip("/"), "name") + "/"
@@ -280,8 +296,11 @@ class Artifact(StoredArtifact):
         elif isinstance(obj, pd.DataFrame):
             table = pa.Table.from_pandas(obj)
         else:
-            raise UsageError(f"add() takes a pandas DataFrame or a pyarrow Table, not"
-                             f" {type(obj).__name__}; use add_file() for a file", field="obj")
+            raise UsageError(
+                f"add() takes a pandas DataFrame or a pyarrow Table, not"
+                f" {type(obj).__name__}; use add_file() for a file",
+                field="obj",
+            )
         staged = self._stage() / uuid.uuid4().hex
         pq.write_table(table, staged)
         digest, size = _hash_file(staged)
@@ -319,8 +338,9 @@ class Artifact(StoredArtifact):
         self._writable("add_reference")
         parts = urlsplit(uri)
         if not parts.scheme or "://" not in uri:
-            raise UsageError(f"{uri!r} is not a URI; write e.g. file:///data or s3://bucket/key",
-                             field="uri")
+            raise UsageError(
+                f"{uri!r} is not a URI; write e.g. file:///data or s3://bucket/key", field="uri"
+            )
         default = Path(unquote(parts.path)).name or parts.netloc
         base = _checked(rules.check_path, name if name is not None else default, "name")
         if parts.scheme != "file":
@@ -329,21 +349,27 @@ class Artifact(StoredArtifact):
         if local.is_dir():
             files = sorted(p for p in local.rglob("*") if p.is_file())
             if max_objects is not None and len(files) > max_objects:
-                raise UsageError(f"{uri} holds {len(files)} files, more than max_objects="
-                                 f"{max_objects}", field="max_objects")
+                raise UsageError(
+                    f"{uri} holds {len(files)} files, more than max_objects={max_objects}",
+                    field="max_objects",
+                )
             added = []
             for f in files:
                 rel = f.relative_to(local).as_posix()
                 digest, size = _hash_file(f) if checksum else (None, None)
-                added.append(self._put(_Entry(f"{base}/{rel}", digest, size,
-                                              ref="file://" + quote(str(f))), True))
+                added.append(
+                    self._put(
+                        _Entry(f"{base}/{rel}", digest, size, ref="file://" + quote(str(f))), True
+                    )
+                )
             return added
         digest, size = _hash_file(local) if checksum and local.is_file() else (None, None)
         return [self._put(_Entry(base, digest, size, ref=uri), True)]
 
     @contextlib.contextmanager
-    def new_file(self, name: str, mode: str = "x",
-                 encoding: str | None = None) -> Iterator[IO[Any]]:
+    def new_file(
+        self, name: str, mode: str = "x", encoding: str | None = None
+    ) -> Iterator[IO[Any]]:
         """Open a new file to write into the artifact; it is added when the block ends.
 
         Args:
@@ -361,8 +387,9 @@ class Artifact(StoredArtifact):
             raise UsageError(f"mode must be 'x', 'xb', 'w' or 'wb', not {mode!r}", field="mode")
         staged = self._stage() / uuid.uuid4().hex
         binary = "b" in mode
-        with open(staged, "wb" if binary else "w",
-                  encoding=None if binary else (encoding or "utf-8")) as f:
+        with open(
+            staged, "wb" if binary else "w", encoding=None if binary else (encoding or "utf-8")
+        ) as f:
             yield f
         self.add_file(staged, name=name, policy="immutable", overwrite="w" in mode)
 
@@ -385,8 +412,10 @@ class Artifact(StoredArtifact):
         """The files: those added so far, or once logged, the stored version's."""
         if self.id:
             return StoredArtifact.manifest.fget(self)  # type: ignore[attr-defined]
-        entries = {p: ArtifactManifestEntry(None, e.manifest_json())
-                   for p, e in sorted(self._entries.items())}
+        entries = {
+            p: ArtifactManifestEntry(None, e.manifest_json())
+            for p, e in sorted(self._entries.items())
+        }
         return ArtifactManifest(entries)
 
     def get_entry(self, name: str) -> ArtifactManifestEntry:
@@ -399,27 +428,48 @@ class Artifact(StoredArtifact):
 
     # -- logging ----------------------------------------------------------------------------
 
-    def _commit(self, api: Api, entity: str, project: str, *, run_id: str | None,
-                aliases: Sequence[str] = (), tags: Sequence[str] = ()) -> None:
+    def _commit(
+        self,
+        api: Api,
+        entity: str,
+        project: str,
+        *,
+        run_id: str | None,
+        aliases: Sequence[str] = (),
+        tags: Sequence[str] = (),
+    ) -> None:
         """Upload what the server lacks, commit the manifest, and become the stored version."""
         self._writable("log_artifact")
-        aliases = [_checked(rules.check_alias, a, f"aliases[{i}]")
-                   for i, a in enumerate([*self.aliases, *aliases])]
+        aliases = [
+            _checked(rules.check_alias, a, f"aliases[{i}]")
+            for i, a in enumerate([*self.aliases, *aliases])
+        ]
         tags = [_checked(rules.check_tag, t, f"tags[{i}]") for i, t in enumerate(tags)]
         http: Transport = api.client
         base = f"/api/v1/projects/{quote(entity, safe='')}/{quote(project, safe='')}"
-        local = {e.digest: e.local for e in self._entries.values()
-                 if e.ref is None and e.local is not None}
+        local = {
+            e.digest: e.local
+            for e in self._entries.values()
+            if e.ref is None and e.local is not None
+        }
         if local:
             missing = http.post_json(f"{base}/blobs/missing", {"digests": list(local)})
             for digest in missing["missing"]:
                 with open(local[digest], "rb") as f:
-                    http.request("PUT", f"{base}/blobs/{digest}", data=f,  # type: ignore[arg-type]
-                                 headers={"Content-Type": "application/octet-stream"})
+                    http.request(
+                        "PUT",
+                        f"{base}/blobs/{digest}",
+                        data=f,  # type: ignore[arg-type]
+                        headers={"Content-Type": "application/octet-stream"},
+                    )
         body = {
-            "name": self.name, "type": self.type, "description": self.description,
-            "metadata": to_json(self.metadata), "aliases": aliases,
-            "tags": sorted(set(self.tags) | set(tags)), "run_id": run_id,
+            "name": self.name,
+            "type": self.type,
+            "description": self.description,
+            "metadata": to_json(self.metadata),
+            "aliases": aliases,
+            "tags": sorted(set(self.tags) | set(tags)),
+            "run_id": run_id,
             "files": [e.manifest_json() for _, e in sorted(self._entries.items())],
         }
         data = http.post_json(f"{base}/artifacts", body)

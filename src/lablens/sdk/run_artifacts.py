@@ -45,15 +45,19 @@ class RunArtifactLogging:
 
             # Its own session, with the transport's usual retries: uploads are safe to repeat
             # (blobs are named by content, and a commit of the same content is that version).
-            api = Api(host=self.host, api_key=self._transport.api_key,
-                      overrides={"entity": self.entity, "project": self.project})
+            api = Api(
+                host=self.host,
+                api_key=self._transport.api_key,
+                overrides={"entity": self.entity, "project": self.project},
+            )
             self._artifacts_api = api
         return api
 
     def _open(self, what: str) -> None:
         if self._closed:
-            raise UsageError(f"run.{what}: run {self.path} is finished; start a new one"
-                             " with init()")
+            raise UsageError(
+                f"run.{what}: run {self.path} is finished; start a new one with init()"
+            )
 
     def log_artifact(
         self,
@@ -107,10 +111,18 @@ class RunArtifactLogging:
         elif isinstance(artifact_or_path, Artifact):
             artifact = artifact_or_path
         else:
-            raise UsageError("log_artifact() takes a lablens.Artifact or a path, not"
-                             f" {artifact_or_path.__class__.__name__}")
-        artifact._commit(self._artifact_api(), self.entity, self.project, run_id=self.id,
-                         aliases=list(aliases or []), tags=list(tags or []))
+            raise UsageError(
+                "log_artifact() takes a lablens.Artifact or a path, not"
+                f" {artifact_or_path.__class__.__name__}"
+            )
+        artifact._commit(
+            self._artifact_api(),
+            self.entity,
+            self.project,
+            run_id=self.id,
+            aliases=list(aliases or []),
+            tags=list(tags or []),
+        )
         return artifact
 
     def use_artifact(
@@ -152,17 +164,23 @@ class RunArtifactLogging:
         elif isinstance(artifact_or_name, StoredArtifact):
             artifact = artifact_or_name
             if isinstance(artifact, Artifact) and not artifact.id:
-                artifact._commit(api, self.entity, self.project, run_id=None,
-                                 aliases=list(aliases or []))
+                artifact._commit(
+                    api, self.entity, self.project, run_id=None, aliases=list(aliases or [])
+                )
             if type is not None and artifact.type != type:
-                raise UsageError(f"artifact {artifact.qualified_name} has type"
-                                 f" {artifact.type!r}, not {type!r}")
+                raise UsageError(
+                    f"artifact {artifact.qualified_name} has type {artifact.type!r}, not {type!r}"
+                )
         else:
-            raise UsageError("use_artifact() takes an artifact name or an Artifact, not"
-                             f" {artifact_or_name.__class__.__name__}")
+            raise UsageError(
+                "use_artifact() takes an artifact name or an Artifact, not"
+                f" {artifact_or_name.__class__.__name__}"
+            )
         base = f"/api/v1/projects/{quote(self.entity, safe='')}/{quote(self.project, safe='')}"
-        data = api.client.post_json(f"{base}/runs/{quote(self.id, safe='')}/used_artifacts", {
-            "entity": artifact.entity, "project": artifact.project, "id": artifact.id})
+        data = api.client.post_json(
+            f"{base}/runs/{quote(self.id, safe='')}/used_artifacts",
+            {"entity": artifact.entity, "project": artifact.project, "id": artifact.id},
+        )
         artifact._attrs = dict(data)
         artifact._load(artifact._attrs)
         return artifact

@@ -331,8 +331,11 @@ class Sender:
         with self._lock:
             queued = any(c.points for c in self._streams.values())
             patches = bool(self._fields) or bool(self._summary)
-        lines = (bool(self._lines) or self._console_chunk is not None
-                 or bool(self._console and self._peek_console()))
+        lines = (
+            bool(self._lines)
+            or self._console_chunk is not None
+            or bool(self._console and self._peek_console())
+        )
         return not (queued or patches or self._outbox or lines)
 
     def _peek_console(self) -> bool:
@@ -450,9 +453,12 @@ class Sender:
                 self._console_chunk = (uuid.uuid4().hex, chunk)
             chunk_id, chunk = self._console_chunk
             try:
-                self._transport.request("POST", self._run_path + "/console",
-                                        json_body={"lines": chunk},
-                                        headers={"X-Lablens-Batch-Id": chunk_id})
+                self._transport.request(
+                    "POST",
+                    self._run_path + "/console",
+                    json_body={"lines": chunk},
+                    headers={"X-Lablens-Batch-Id": chunk_id},
+                )
             except (E.ApiError, E.ConnectionFailed) as exc:
                 if _retryable(exc):
                     self._last_error = exc

@@ -67,8 +67,9 @@ def quote_segment(part: str) -> str:
     return quote(part, safe="")
 
 
-def parse_sweep_path(path: str, entity: Callable[[], str], project: str | None
-                     ) -> tuple[str, str, str]:
+def parse_sweep_path(
+    path: str, entity: Callable[[], str], project: str | None
+) -> tuple[str, str, str]:
     """``entity/project/id``, ``entity/project/sweeps/id``, ``project/id`` or ``id``.
 
     (The SDK does not import ``lablens.api``, which would load pandas into training code.)
@@ -82,8 +83,10 @@ def parse_sweep_path(path: str, entity: Callable[[], str], project: str | None
         return entity(), parts[0], parts[1]
     if len(parts) == 1 and project:
         return entity(), project, parts[0]
-    raise E.UsageError(f"malformed sweep path {path!r}: expected 'entity/project/sweep_id'"
-                       " (what lablens.sweep() returns), or a bare id with project=")
+    raise E.UsageError(
+        f"malformed sweep path {path!r}: expected 'entity/project/sweep_id'"
+        " (what lablens.sweep() returns), or a bare id with project="
+    )
 
 
 def _client(host: str | None, api_key: str | None) -> tuple[str, Transport]:
@@ -140,7 +143,8 @@ def sweep(
     ws, proj = entity, project
     data = transport.post_json(
         f"/api/v1/projects/{quote_segment(ws)}/{quote_segment(proj)}/sweeps",
-        {"config": dict(sweep)})
+        {"config": dict(sweep)},
+    )
     return data["path"]
 
 
@@ -196,8 +200,10 @@ def agent(
         return entity or transport.get_json("/api/v1/viewer")["default_entity"]
 
     ws, proj, sid = parse_sweep_path(sweep_id, default_entity, project)
-    route = (f"/api/v1/projects/{quote_segment(ws)}/{quote_segment(proj)}/sweeps/"
-             f"{quote_segment(sid)}/claim")
+    route = (
+        f"/api/v1/projects/{quote_segment(ws)}/{quote_segment(proj)}/sweeps/"
+        f"{quote_segment(sid)}/claim"
+    )
     name = f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
     done = 0
     while count is None or done < count:
@@ -205,8 +211,15 @@ def agent(
         if trial_data is None:
             break
         run = trial_data["run"]
-        trial = Trial(ws, proj, run["id"], trial_data["params"], server, transport.api_key,
-                      trial_data["index"])
+        trial = Trial(
+            ws,
+            proj,
+            run["id"],
+            trial_data["params"],
+            server,
+            transport.api_key,
+            trial_data["index"],
+        )
         _local.trial = trial
         state = "FINISHED"
         try:
@@ -216,8 +229,9 @@ def agent(
             raise
         except Exception:  # a failed trial must not stop the sweep, as in W&B
             state = "CRASHED"
-            print(f"lablens: trial {trial.index} of sweep {ws}/{proj}/{sid} failed:",
-                  file=sys.stderr)
+            print(
+                f"lablens: trial {trial.index} of sweep {ws}/{proj}/{sid} failed:", file=sys.stderr
+            )
             traceback.print_exc()
         finally:
             _local.trial = None
@@ -234,4 +248,6 @@ def _end_trial(trial: Trial, transport: Transport, state: str) -> None:
     with contextlib.suppress(E.ApiError, E.ConnectionFailed):
         transport.patch_json(
             f"/api/v1/projects/{quote_segment(trial.entity)}/{quote_segment(trial.project)}"
-            f"/runs/{quote_segment(trial.run_id)}", {"state": state})
+            f"/runs/{quote_segment(trial.run_id)}",
+            {"state": state},
+        )

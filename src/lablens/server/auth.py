@@ -33,8 +33,11 @@ def current_user(request: Request) -> dict[str, Any]:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise Problem(401, "unauthorized", "an API key is required: send 'Authorization: Bearer"
-                      " <key>' (lablens login stores one)")
+        raise Problem(
+            401,
+            "unauthorized",
+            "an API key is required: send 'Authorization: Bearer <key>' (lablens login stores one)",
+        )
     user = store_of(request).user_for_key(key.strip())
     if user is None:
         raise Problem(401, "unauthorized", "the API key is wrong or was revoked")
@@ -63,8 +66,12 @@ def can_read_project(store: Store, user: dict[str, Any], workspace: str, project
         return
     info = store.get_project(workspace, project)
     if info["visibility"] != "PUBLIC":
-        raise Problem(404, "project_not_found", f"project not found: {workspace}/{project}",
-                      path=f"{workspace}/{project}")
+        raise Problem(
+            404,
+            "project_not_found",
+            f"project not found: {workspace}/{project}",
+            path=f"{workspace}/{project}",
+        )
 
 
 def can_write(store: Store, user: dict[str, Any], workspace: str) -> None:
@@ -72,12 +79,14 @@ def can_write(store: Store, user: dict[str, Any], workspace: str) -> None:
     if role_in(store, user, workspace):
         return
     store.get_workspace(workspace)
-    raise Problem(403, "permission_denied",
-                  f"{user['username']} is not a member of workspace {workspace}")
+    raise Problem(
+        403, "permission_denied", f"{user['username']} is not a member of workspace {workspace}"
+    )
 
 
-def can_own(store: Store, user: dict[str, Any], workspace: str, what: str,
-            project: str | None = None) -> None:
+def can_own(
+    store: Store, user: dict[str, Any], workspace: str, what: str, project: str | None = None
+) -> None:
     """Only OWNERs of a workspace (and admins) may ``what``; outsiders of a private project
     get its 404 first."""
     role = role_in(store, user, workspace)

@@ -43,11 +43,13 @@ def ensure_admin(store: Store, data_dir: Path, *, allow_create: bool) -> str | N
             raise SystemExit(
                 "lablens server: refusing to listen beyond the loopback with no API keys"
                 " configured. Start it once on 127.0.0.1 to create the admin, or set"
-                " LABLENS_ADMIN_API_KEY.")
+                " LABLENS_ADMIN_API_KEY."
+            )
         username = getpass.getuser() or "admin"
         store.create_user(username, is_admin=True)
-        created = store.create_api_key(username, name="admin",
-                                       key=os.environ.get("LABLENS_ADMIN_API_KEY") or None)
+        created = store.create_api_key(
+            username, name="admin", key=os.environ.get("LABLENS_ADMIN_API_KEY") or None
+        )
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(f"{username}\n{created['key']}\n")

@@ -18,29 +18,60 @@ from lablens.store import errors as store_errors
 log = logging.getLogger("lablens.server")
 
 PROBLEM = "application/problem+json"
-TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-          405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
-          415: "Unsupported Media Type", 500: "Internal Server Error"}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+}
 
 
 class Problem(Exception):
     """An error answer raised from a route: ``raise Problem(403, "permission_denied", ...)``."""
 
-    def __init__(self, status: int, code: str, detail: str, *, field: str | None = None,
-                 path: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        field: str | None = None,
+        path: str | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail, self.field, self.path = (
-            status, code, detail, field, path)
+            status,
+            code,
+            detail,
+            field,
+            path,
+        )
 
 
-def problem(status: int, code: str, detail: str, *, field: str | None = None,
-            path: str | None = None, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    path: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
     """Build a problem+json answer."""
     if errors is None:
         errors = [{"field": field, "message": detail}] if field else []
     body: dict[str, Any] = {
-        "type": f"https://lablens.dev/problems/{code}", "title": TITLES.get(status, "Error"),
-        "status": status, "detail": detail, "code": code, "errors": errors,
+        "type": f"https://lablens.dev/problems/{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": errors,
     }
     if path:
         body["path"] = path
@@ -65,8 +96,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(store_errors.NotFound)
     async def _not_found(_: Request, exc: store_errors.NotFound) -> JSONResponse:
-        return problem(404, f"{exc.kind}_not_found" if exc.kind != "key" else "not_found",
-                       str(exc), path=exc.path)
+        return problem(
+            404,
+            f"{exc.kind}_not_found" if exc.kind != "key" else "not_found",
+            str(exc),
+            path=exc.path,
+        )
 
     @app.exception_handler(store_errors.Conflict)
     async def _conflict(_: Request, exc: store_errors.Conflict) -> JSONResponse:
@@ -82,16 +117,22 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field_of(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
-                  for e in exc.errors()]
+        errors = [
+            {"field": _field_of(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
         detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         return problem(400, "bad_request", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "permission_denied", 404: "not_found",
-                409: "conflict"}.get(exc.status_code, "bad_request")
+        code = {
+            401: "unauthorized",
+            403: "permission_denied",
+            404: "not_found",
+            409: "conflict",
+        }.get(exc.status_code, "bad_request")
         return problem(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)

@@ -15,7 +15,7 @@ def open_store(url: str | Path) -> Store:
     """
     text = str(url)
     if text.startswith("duckdb://"):
-        text = text[len("duckdb://"):]
+        text = text[len("duckdb://") :]
     elif "://" in text:
         raise ValueError(f"no store engine for {text!r}; use a directory or duckdb:///dir")
     from lablens.store.embedded.store import EmbeddedStore

@@ -21,8 +21,13 @@ class Store(abc.ABC):
     # -- users and keys -------------------------------------------------------------------
     @abc.abstractmethod
     def create_user(
-        self, username: str, *, name: str | None = None, email: str | None = None,
-        is_admin: bool = False, password_hash: str | None = None,
+        self,
+        username: str,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        is_admin: bool = False,
+        password_hash: str | None = None,
     ) -> dict[str, Any]:
         """Create a user and its PERSON workspace (owned by it)."""
 
@@ -47,8 +52,9 @@ class Store(abc.ABC):
         """How many users exist (0 on a new data dir)."""
 
     @abc.abstractmethod
-    def create_api_key(self, username: str, *, name: str | None = None,
-                       key: str | None = None) -> dict[str, Any]:
+    def create_api_key(
+        self, username: str, *, name: str | None = None, key: str | None = None
+    ) -> dict[str, Any]:
         """Make a key (or store the one given); the answer holds it, the store only its hash."""
 
     @abc.abstractmethod
@@ -96,8 +102,14 @@ class Store(abc.ABC):
     # -- projects -------------------------------------------------------------------------
     @abc.abstractmethod
     def create_project(
-        self, workspace: str, name: str, *, description: str | None = None,
-        labels: Sequence[str] = (), visibility: str = "PRIVATE", exist_ok: bool = False,
+        self,
+        workspace: str,
+        name: str,
+        *,
+        description: str | None = None,
+        labels: Sequence[str] = (),
+        visibility: str = "PRIVATE",
+        exist_ok: bool = False,
     ) -> dict[str, Any]:
         """Create a project; ``Conflict`` if the name is taken and not ``exist_ok``."""
 
@@ -107,14 +119,21 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def list_projects(
-        self, workspace: str, *, sort: str | None = None, search: str | None = None,
-        cursor: str | None = None, limit: int = 200, viewer: str | None = None,
+        self,
+        workspace: str,
+        *,
+        sort: str | None = None,
+        search: str | None = None,
+        cursor: str | None = None,
+        limit: int = 200,
+        viewer: str | None = None,
     ) -> dict[str, Any]:
         """A page ``{items, total, next}`` of the workspace's projects the viewer may see."""
 
     @abc.abstractmethod
-    def update_project(self, workspace: str, name: str,
-                       changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update_project(
+        self, workspace: str, name: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Change a project's ``description``, ``labels`` or ``visibility``."""
 
     @abc.abstractmethod
@@ -127,13 +146,15 @@ class Store(abc.ABC):
 
     # -- runs -----------------------------------------------------------------------------
     @abc.abstractmethod
-    def create_run(self, workspace: str, project: str, data: Mapping[str, Any],
-                   *, username: str) -> tuple[dict[str, Any], bool]:
+    def create_run(
+        self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
+    ) -> tuple[dict[str, Any], bool]:
         """Create (or resume) a run; returns the run and whether it was created."""
 
     @abc.abstractmethod
-    def insert_runs(self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]],
-                    *, username: str) -> int:
+    def insert_runs(
+        self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]], *, username: str
+    ) -> int:
         """Store many finished runs in one transaction (imports, benchmarks); returns how many.
 
         Each run is a mapping like ``create_run``'s, plus optional ``state``, ``summary``,
@@ -145,8 +166,9 @@ class Store(abc.ABC):
         """One run; ``NotFound("run", ...)`` when absent."""
 
     @abc.abstractmethod
-    def update_run(self, workspace: str, project: str, run_id: str,
-                   changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update_run(
+        self, workspace: str, project: str, run_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Apply the given changes (name, notes, tags, config, summary merge, state ...)."""
 
     @abc.abstractmethod
@@ -155,16 +177,28 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def query_runs(
-        self, workspace: str, project: str, *, filters: Mapping[str, Any] | None = None,
-        order: str | None = None, cursor: str | None = None, limit: int = 50,
+        self,
+        workspace: str,
+        project: str,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        order: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
     ) -> dict[str, Any]:
         """A page ``{items, total, next}`` of matching runs, keyset-paged."""
 
     @abc.abstractmethod
     def runs_table(
-        self, workspace: str, project: str, *, filters: Mapping[str, Any] | None = None,
-        order: str | None = None, columns: Sequence[str] | None = None,
-        offset: int = 0, limit: int | None = None,
+        self,
+        workspace: str,
+        project: str,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        order: str | None = None,
+        columns: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> pa.Table:
         """Every matching run as one row, config and summary flattened into columns.
 
@@ -175,18 +209,36 @@ class Store(abc.ABC):
 
     # -- metric points --------------------------------------------------------------------
     @abc.abstractmethod
-    def append_points(self, workspace: str, project: str, run_id: str, points: pa.Table,
-                      *, stream: str = "default", batch_id: str | None = None) -> dict[str, Any]:
+    def append_points(
+        self,
+        workspace: str,
+        project: str,
+        run_id: str,
+        points: pa.Table,
+        *,
+        stream: str = "default",
+        batch_id: str | None = None,
+    ) -> dict[str, Any]:
         """Store a batch (``key step timestamp value``); a known ``batch_id`` stores nothing."""
 
     @abc.abstractmethod
     def history(
-        self, workspace: str, project: str, run_ids: Sequence[str] | None, *,
-        keys: Sequence[str] | None = None, samples: int | None = None,
-        min_step: int | None = None, max_step: int | None = None,
-        min_x: float | None = None, max_x: float | None = None,
-        stream: str = "default", x_axis: str = "step", x_key: str | None = None,
-        filters: Mapping[str, Any] | None = None, order: str | None = None,
+        self,
+        workspace: str,
+        project: str,
+        run_ids: Sequence[str] | None,
+        *,
+        keys: Sequence[str] | None = None,
+        samples: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+        min_x: float | None = None,
+        max_x: float | None = None,
+        stream: str = "default",
+        x_axis: str = "step",
+        x_key: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        order: str | None = None,
     ) -> pa.Table:
         """Points of several runs, long form ``run_id key step timestamp value``; the schema
         metadata ``started`` maps each run id to its start (seconds since the epoch) and
@@ -205,24 +257,33 @@ class Store(abc.ABC):
 
     # -- files and console ----------------------------------------------------------------
     @abc.abstractmethod
-    def put_file(self, workspace: str, project: str, run_id: str, name: str,
-                 content: bytes) -> dict[str, Any]:
+    def put_file(
+        self, workspace: str, project: str, run_id: str, name: str, content: bytes
+    ) -> dict[str, Any]:
         """Store (or replace) a run file."""
 
     @abc.abstractmethod
-    def list_files(self, workspace: str, project: str, run_id: str,
-                   names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    def list_files(
+        self, workspace: str, project: str, run_id: str, names: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
         """The run's files, optionally only those named."""
 
     @abc.abstractmethod
-    def read_file(self, workspace: str, project: str, run_id: str,
-                  name: str) -> tuple[dict[str, Any], bytes]:
+    def read_file(
+        self, workspace: str, project: str, run_id: str, name: str
+    ) -> tuple[dict[str, Any], bytes]:
         """A run file's description and content."""
 
     @abc.abstractmethod
-    def append_console(self, workspace: str, project: str, run_id: str,
-                       lines: Sequence[Mapping[str, Any]], *,
-                       batch_id: str | None = None) -> dict[str, Any]:
+    def append_console(
+        self,
+        workspace: str,
+        project: str,
+        run_id: str,
+        lines: Sequence[Mapping[str, Any]],
+        *,
+        batch_id: str | None = None,
+    ) -> dict[str, Any]:
         """Store console lines ``{ts, stream, line}``; a known ``batch_id`` stores nothing."""
 
     @abc.abstractmethod
@@ -231,8 +292,15 @@ class Store(abc.ABC):
 
     # -- sweeps ---------------------------------------------------------------------------
     @abc.abstractmethod
-    def create_sweep(self, workspace: str, project: str, config: Mapping[str, Any], *,
-                     username: str, name: str | None = None) -> dict[str, Any]:
+    def create_sweep(
+        self,
+        workspace: str,
+        project: str,
+        config: Mapping[str, Any],
+        *,
+        username: str,
+        name: str | None = None,
+    ) -> dict[str, Any]:
         """Create a sweep (and its project when missing) from a checked configuration."""
 
     @abc.abstractmethod
@@ -240,28 +308,44 @@ class Store(abc.ABC):
         """One sweep; ``NotFound("sweep", ...)`` when absent."""
 
     @abc.abstractmethod
-    def list_sweeps(self, workspace: str, project: str, *, cursor: str | None = None,
-                    limit: int = 50) -> dict[str, Any]:
+    def list_sweeps(
+        self, workspace: str, project: str, *, cursor: str | None = None, limit: int = 50
+    ) -> dict[str, Any]:
         """A page ``{items, total, next}`` of the project's sweeps, newest first."""
 
     @abc.abstractmethod
-    def update_sweep(self, workspace: str, project: str, sweep_id: str,
-                     changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update_sweep(
+        self, workspace: str, project: str, sweep_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Change a sweep's ``state`` (``RUNNING``, ``PAUSED``, ``CANCELED``), name or
         description."""
 
     @abc.abstractmethod
-    def claim_trial(self, workspace: str, project: str, sweep_id: str, *, username: str,
-                    agent: str | None = None) -> dict[str, Any] | None:
+    def claim_trial(
+        self,
+        workspace: str,
+        project: str,
+        sweep_id: str,
+        *,
+        username: str,
+        agent: str | None = None,
+    ) -> dict[str, Any] | None:
         """Hand out the sweep's next trial, atomically: make its run (config = the trial's
         parameters, ``sweep`` = the sweep id) and return ``{index, params, run}``; ``None``
         when the sweep has no trial left or is not RUNNING."""
 
     # -- reports --------------------------------------------------------------------------
     @abc.abstractmethod
-    def create_report(self, workspace: str, project: str, *, title: str,
-                      description: str | None, spec: Mapping[str, Any],
-                      username: str) -> dict[str, Any]:
+    def create_report(
+        self,
+        workspace: str,
+        project: str,
+        *,
+        title: str,
+        description: str | None,
+        spec: Mapping[str, Any],
+        username: str,
+    ) -> dict[str, Any]:
         """Save a report in a project."""
 
     @abc.abstractmethod
@@ -269,13 +353,21 @@ class Store(abc.ABC):
         """One report; ``NotFound("report", ...)`` when absent."""
 
     @abc.abstractmethod
-    def list_reports(self, workspace: str, project: str, *, name: str | None = None,
-                     cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+    def list_reports(
+        self,
+        workspace: str,
+        project: str,
+        *,
+        name: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
         """A page of the project's reports, newest first; ``name`` matches name or title."""
 
     @abc.abstractmethod
-    def update_report(self, workspace: str, project: str, report_id: str,
-                      changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update_report(
+        self, workspace: str, project: str, report_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Change a report's ``title``, ``description`` or ``spec``."""
 
     @abc.abstractmethod
@@ -303,19 +395,26 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def list_artifact_collections(
-        self, workspace: str, project: str, *, type_name: str | None = None,
-        cursor: str | None = None, limit: int = 50,
+        self,
+        workspace: str,
+        project: str,
+        *,
+        type_name: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
     ) -> dict[str, Any]:
         """A page ``{items, total, next}`` of the project's collections, by name."""
 
     @abc.abstractmethod
-    def get_artifact_collection(self, workspace: str, project: str, name: str, *,
-                                type_name: str | None = None) -> dict[str, Any]:
+    def get_artifact_collection(
+        self, workspace: str, project: str, name: str, *, type_name: str | None = None
+    ) -> dict[str, Any]:
         """One collection (of that type, when given); ``NotFound("artifact_collection")``."""
 
     @abc.abstractmethod
-    def update_artifact_collection(self, workspace: str, project: str, name: str,
-                                   changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update_artifact_collection(
+        self, workspace: str, project: str, name: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Change a collection's ``name``, ``description`` or ``tags``."""
 
     @abc.abstractmethod
@@ -324,8 +423,9 @@ class Store(abc.ABC):
 
     # -- artifacts: versions --------------------------------------------------------------
     @abc.abstractmethod
-    def commit_artifact(self, workspace: str, project: str, data: Mapping[str, Any], *,
-                        username: str) -> tuple[dict[str, Any], bool]:
+    def commit_artifact(
+        self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
+    ) -> tuple[dict[str, Any], bool]:
         """Commit a version ``{name, type, files, description?, metadata?, aliases?, tags?,
         run_id?}`` with its manifest in one transaction; returns it and whether it is new.
 
@@ -336,67 +436,114 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def list_artifacts(
-        self, workspace: str, project: str, collection: str, *, type_name: str | None = None,
-        tags: Sequence[str] | None = None, cursor: str | None = None, limit: int = 50,
+        self,
+        workspace: str,
+        project: str,
+        collection: str,
+        *,
+        type_name: str | None = None,
+        tags: Sequence[str] | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
     ) -> dict[str, Any]:
         """A page of a collection's versions, newest first (``tags``: having all of them)."""
 
     @abc.abstractmethod
-    def get_artifact(self, workspace: str, project: str, collection: str, selector: str, *,
-                     type_name: str | None = None) -> dict[str, Any]:
+    def get_artifact(
+        self,
+        workspace: str,
+        project: str,
+        collection: str,
+        selector: str,
+        *,
+        type_name: str | None = None,
+    ) -> dict[str, Any]:
         """One version by ``vN``, alias or manifest digest; ``NotFound("artifact")``."""
 
     @abc.abstractmethod
-    def get_artifact_by_id(self, workspace: str, project: str,
-                           artifact_id: str) -> dict[str, Any]:
+    def get_artifact_by_id(self, workspace: str, project: str, artifact_id: str) -> dict[str, Any]:
         """One version by its id."""
 
     @abc.abstractmethod
-    def update_artifact(self, workspace: str, project: str, artifact_id: str,
-                        changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update_artifact(
+        self, workspace: str, project: str, artifact_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Set a version's ``description``, ``metadata``, ``tags`` or ``aliases`` (the whole
         list; an alias held by another version moves here; ``latest`` is the server's)."""
 
     @abc.abstractmethod
-    def delete_artifact(self, workspace: str, project: str, artifact_id: str, *,
-                        delete_aliases: bool = False) -> None:
+    def delete_artifact(
+        self, workspace: str, project: str, artifact_id: str, *, delete_aliases: bool = False
+    ) -> None:
         """Delete a version; ``Conflict`` if it has aliases and not ``delete_aliases``, or
         while it is linked. ``latest`` moves to the newest version left."""
 
     @abc.abstractmethod
-    def link_artifact(self, workspace: str, project: str, artifact_id: str, *,
-                      target_workspace: str, target_project: str, target_name: str,
-                      aliases: Sequence[str] = (), username: str) -> dict[str, Any]:
+    def link_artifact(
+        self,
+        workspace: str,
+        project: str,
+        artifact_id: str,
+        *,
+        target_workspace: str,
+        target_project: str,
+        target_name: str,
+        aliases: Sequence[str] = (),
+        username: str,
+    ) -> dict[str, Any]:
         """Link a version into a portfolio collection (made if missing); returns the link."""
 
     @abc.abstractmethod
     def list_artifact_files(
-        self, workspace: str, project: str, artifact_id: str, *,
-        names: Sequence[str] | None = None, prefix: str | None = None,
-        cursor: str | None = None, limit: int = 1000,
+        self,
+        workspace: str,
+        project: str,
+        artifact_id: str,
+        *,
+        names: Sequence[str] | None = None,
+        prefix: str | None = None,
+        cursor: str | None = None,
+        limit: int = 1000,
     ) -> dict[str, Any]:
         """A page of a version's manifest ``{path, digest, size, ref, mimetype}``, by path."""
 
     @abc.abstractmethod
-    def open_artifact_file(self, workspace: str, project: str, artifact_id: str,
-                           path: str) -> tuple[dict[str, Any], BinaryIO]:
+    def open_artifact_file(
+        self, workspace: str, project: str, artifact_id: str, path: str
+    ) -> tuple[dict[str, Any], BinaryIO]:
         """A version's file: its manifest entry and its content, open for reading."""
 
     # -- artifacts: lineage ---------------------------------------------------------------
     @abc.abstractmethod
-    def use_artifact(self, workspace: str, project: str, run_id: str, *,
-                     artifact_workspace: str, artifact_project: str,
-                     artifact_id: str) -> dict[str, Any]:
+    def use_artifact(
+        self,
+        workspace: str,
+        project: str,
+        run_id: str,
+        *,
+        artifact_workspace: str,
+        artifact_project: str,
+        artifact_id: str,
+    ) -> dict[str, Any]:
         """Record that a run used a version (once); returns the version."""
 
     @abc.abstractmethod
-    def artifact_users(self, workspace: str, project: str,
-                       artifact_id: str) -> list[dict[str, Any]]:
+    def artifact_users(
+        self, workspace: str, project: str, artifact_id: str
+    ) -> list[dict[str, Any]]:
         """The runs that used a version, in the order they did."""
 
     @abc.abstractmethod
-    def run_artifacts(self, workspace: str, project: str, run_id: str, *, used: bool = False,
-                      cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+    def run_artifacts(
+        self,
+        workspace: str,
+        project: str,
+        run_id: str,
+        *,
+        used: bool = False,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
         """A page of the versions a run logged (or, with ``used``, used)."""
 
     @abc.abstractmethod

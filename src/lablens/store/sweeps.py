@@ -42,13 +42,35 @@ METHODS = ("grid", "random")
 GOALS = ("minimize", "maximize")
 MAX_GRID = 100_000
 DISTRIBUTIONS = (
-    "constant", "categorical", "int_uniform", "uniform", "q_uniform", "log_uniform",
-    "log_uniform_values", "q_log_uniform", "q_log_uniform_values", "inv_log_uniform",
-    "inv_log_uniform_values", "normal", "q_normal", "log_normal", "q_log_normal",
+    "constant",
+    "categorical",
+    "int_uniform",
+    "uniform",
+    "q_uniform",
+    "log_uniform",
+    "log_uniform_values",
+    "q_log_uniform",
+    "q_log_uniform_values",
+    "inv_log_uniform",
+    "inv_log_uniform_values",
+    "normal",
+    "q_normal",
+    "log_normal",
+    "q_log_normal",
 )
 _DISCRETE = ("constant", "categorical", "int_uniform", "q_uniform")
-_SPEC_KEYS = {"value", "values", "probabilities", "distribution", "min", "max", "mu", "sigma",
-              "q", "parameters"}
+_SPEC_KEYS = {
+    "value",
+    "values",
+    "probabilities",
+    "distribution",
+    "min",
+    "max",
+    "mu",
+    "sigma",
+    "q",
+    "parameters",
+}
 
 
 @dataclass(frozen=True)
@@ -91,8 +113,9 @@ class Param:
         elif d == "inv_log_uniform":
             x = 1.0 / math.exp(rng.uniform(float(s["min"]), float(s["max"])))
         elif d == "inv_log_uniform_values":
-            x = 1.0 / math.exp(rng.uniform(math.log(1.0 / float(s["max"])),
-                                           math.log(1.0 / float(s["min"]))))
+            x = 1.0 / math.exp(
+                rng.uniform(math.log(1.0 / float(s["max"])), math.log(1.0 / float(s["min"])))
+            )
         elif d in ("normal", "q_normal"):
             x = rng.gauss(float(s.get("mu", 0.0)), float(s.get("sigma", 1.0)))
         else:  # log_normal, q_log_normal
@@ -135,8 +158,10 @@ def _leaf(path: tuple[str, ...], spec: Any, field: str) -> Param:
         raise InvalidInput("a parameter must be an object such as {'values': [...]}", field=field)
     unknown = sorted(set(spec) - _SPEC_KEYS)
     if unknown:
-        raise InvalidInput(f"unknown key {unknown[0]!r} in a parameter; allowed: "
-                           f"{', '.join(sorted(_SPEC_KEYS))}", field=f"{field}.{unknown[0]}")
+        raise InvalidInput(
+            f"unknown key {unknown[0]!r} in a parameter; allowed: {', '.join(sorted(_SPEC_KEYS))}",
+            field=f"{field}.{unknown[0]}",
+        )
     dist = spec.get("distribution")
     if dist is None:
         if "value" in spec:
@@ -144,15 +169,19 @@ def _leaf(path: tuple[str, ...], spec: Any, field: str) -> Param:
         elif "values" in spec:
             dist = "categorical"
         elif "min" in spec and "max" in spec:
-            both_int = all(isinstance(spec[k], int) and not isinstance(spec[k], bool)
-                           for k in ("min", "max"))
+            both_int = all(
+                isinstance(spec[k], int) and not isinstance(spec[k], bool) for k in ("min", "max")
+            )
             dist = "int_uniform" if both_int else "uniform"
         else:
-            raise InvalidInput("a parameter needs 'value', 'values', or 'min' and 'max'",
-                               field=field)
+            raise InvalidInput(
+                "a parameter needs 'value', 'values', or 'min' and 'max'", field=field
+            )
     if dist not in DISTRIBUTIONS:
-        raise InvalidInput(f"unknown distribution {dist!r}; one of {', '.join(DISTRIBUTIONS)}",
-                           field=f"{field}.distribution")
+        raise InvalidInput(
+            f"unknown distribution {dist!r}; one of {', '.join(DISTRIBUTIONS)}",
+            field=f"{field}.distribution",
+        )
     if dist == "constant" and "value" not in spec:
         raise InvalidInput("a constant parameter needs 'value'", field=f"{field}.value")
     if dist == "categorical":
@@ -161,15 +190,31 @@ def _leaf(path: tuple[str, ...], spec: Any, field: str) -> Param:
             raise InvalidInput("values must be a non-empty list", field=f"{field}.values")
         probs = spec.get("probabilities")
         if probs is not None:
-            ok = (isinstance(probs, list) and len(probs) == len(values)
-                  and all(isinstance(p, (int, float)) and not isinstance(p, bool) and p >= 0
-                          for p in probs) and sum(probs) > 0)
+            ok = (
+                isinstance(probs, list)
+                and len(probs) == len(values)
+                and all(
+                    isinstance(p, (int, float)) and not isinstance(p, bool) and p >= 0
+                    for p in probs
+                )
+                and sum(probs) > 0
+            )
             if not ok:
-                raise InvalidInput("probabilities must be as many non-negative numbers as"
-                                   " values, not all zero", field=f"{field}.probabilities")
-    if dist in ("int_uniform", "uniform", "q_uniform", "log_uniform", "q_log_uniform",
-                "log_uniform_values", "q_log_uniform_values", "inv_log_uniform",
-                "inv_log_uniform_values"):
+                raise InvalidInput(
+                    "probabilities must be as many non-negative numbers as values, not all zero",
+                    field=f"{field}.probabilities",
+                )
+    if dist in (
+        "int_uniform",
+        "uniform",
+        "q_uniform",
+        "log_uniform",
+        "q_log_uniform",
+        "log_uniform_values",
+        "q_log_uniform_values",
+        "inv_log_uniform",
+        "inv_log_uniform_values",
+    ):
         lo, hi = _number(spec, "min", field), _number(spec, "max", field)
         if lo > hi:
             raise InvalidInput("min must not be above max", field=f"{field}.min")
@@ -189,13 +234,13 @@ def _leaf(path: tuple[str, ...], spec: Any, field: str) -> Param:
 
 def _params(parameters: Any, prefix: tuple[str, ...], field: str) -> list[Param]:
     if not isinstance(parameters, Mapping) or not parameters:
-        raise InvalidInput("parameters must be a non-empty object of parameter names",
-                           field=field)
+        raise InvalidInput("parameters must be a non-empty object of parameter names", field=field)
     out: list[Param] = []
     for name, spec in parameters.items():
         if not isinstance(name, str) or not name or "." in name:
-            raise InvalidInput(f"bad parameter name {name!r}: no dots, not empty",
-                               field=f"{field}.{name}")
+            raise InvalidInput(
+                f"bad parameter name {name!r}: no dots, not empty", field=f"{field}.{name}"
+            )
         if isinstance(spec, Mapping) and "parameters" in spec:
             out += _params(spec["parameters"], (*prefix, name), f"{field}.{name}.parameters")
         else:
@@ -213,22 +258,27 @@ def plan(config: Any, *, field: str = "config") -> SweepPlan:
         raise InvalidInput("a sweep configuration must be an object", field=field)
     method = config.get("method")
     if method == "bayes":
-        raise InvalidInput("method 'bayes' is not supported; use 'grid' or 'random'",
-                           field=f"{field}.method")
+        raise InvalidInput(
+            "method 'bayes' is not supported; use 'grid' or 'random'", field=f"{field}.method"
+        )
     if method not in METHODS:
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}", field=f"{field}.method")
     params = _params(config.get("parameters"), (), f"{field}.parameters")
     metric = config.get("metric")
     if metric is not None:
         if not isinstance(metric, Mapping) or not isinstance(metric.get("name"), str):
-            raise InvalidInput("metric must be {'name': ..., 'goal': 'minimize'|'maximize'}",
-                               field=f"{field}.metric")
+            raise InvalidInput(
+                "metric must be {'name': ..., 'goal': 'minimize'|'maximize'}",
+                field=f"{field}.metric",
+            )
         if metric.get("goal", "minimize") not in GOALS:
-            raise InvalidInput("goal must be 'minimize' or 'maximize'",
-                               field=f"{field}.metric.goal")
+            raise InvalidInput(
+                "goal must be 'minimize' or 'maximize'", field=f"{field}.metric.goal"
+            )
     run_cap = config.get("run_cap")
-    if run_cap is not None and (isinstance(run_cap, bool) or not isinstance(run_cap, int)
-                                or run_cap < 1):
+    if run_cap is not None and (
+        isinstance(run_cap, bool) or not isinstance(run_cap, int) or run_cap < 1
+    ):
         raise InvalidInput("run_cap must be a positive integer", field=f"{field}.run_cap")
     expected = run_cap
     if method == "grid":
@@ -238,11 +288,13 @@ def plan(config: Any, *, field: str = "config") -> SweepPlan:
                 raise InvalidInput(
                     f"a grid needs discrete parameters (value, values, int_uniform, q_uniform);"
                     f" {'.'.join(p.path)} is {p.distribution}",
-                    field=f"{field}.parameters.{'.parameters.'.join(p.path)}")
+                    field=f"{field}.parameters.{'.parameters.'.join(p.path)}",
+                )
             size *= len(p.grid_values())
             if size > MAX_GRID:
-                raise InvalidInput(f"the grid has more than {MAX_GRID} trials",
-                                   field=f"{field}.parameters")
+                raise InvalidInput(
+                    f"the grid has more than {MAX_GRID} trials", field=f"{field}.parameters"
+                )
         expected = size if run_cap is None else min(size, run_cap)
     return SweepPlan(method, tuple(params), metric, run_cap, expected)
 

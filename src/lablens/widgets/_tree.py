@@ -24,5 +24,7 @@ def find_node(nodes: list[Node], path: str) -> Node | None:
 
 def copy_nodes(nodes: list[Node]) -> list[Node]:
     """A deep copy, so that assigning it to a trait is a change the page hears of."""
-    return [{**n, **({"children": copy_nodes(n["children"])} if n.get("children") else {})}
-            for n in nodes]
+    return [
+        {**n, **({"children": copy_nodes(n["children"])} if n.get("children") else {})}
+        for n in nodes
+    ]

@@ -24,10 +24,30 @@ _FILES_SHOWN = 500  # files listed under a version
 _PREVIEW_ROWS = 20  # rows of a table preview
 _PREVIEW_LINES = 40  # lines of a text preview
 _PREVIEW_MAX = 8 * 1024 * 1024  # files larger than this are not read for a preview
-_IMAGES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-           ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}
-_TEXT = {".txt", ".json", ".md", ".yaml", ".yml", ".py", ".log", ".toml", ".cfg", ".ini",
-         ".csv", ".tsv", ".html", ".xml"}
+_IMAGES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}
+_TEXT = {
+    ".txt",
+    ".json",
+    ".md",
+    ".yaml",
+    ".yml",
+    ".py",
+    ".log",
+    ".toml",
+    ".cfg",
+    ".ini",
+    ".csv",
+    ".tsv",
+    ".html",
+    ".xml",
+}
 
 
 def _size(n: int | None) -> str:
@@ -154,8 +174,12 @@ class ArtifactBrowser(LablensWidget):
         rows = [{"type": a.name, "collections": a.collection_count} for a in types]
         self._last = pd.DataFrame(rows, columns=["type", "collections"])
         self._nodes = [
-            {"path": f"{project}/{a.name}", "label": a.name, "kind": "type",
-             "meta": f"{a.collection_count} collections"}
+            {
+                "path": f"{project}/{a.name}",
+                "label": a.name,
+                "kind": "type",
+                "meta": f"{a.collection_count} collections",
+            }
             for a in types
         ]
 
@@ -167,39 +191,86 @@ class ArtifactBrowser(LablensWidget):
             call = call_source("api.artifact_collections", project, type_name)
             collections = list(self._api.artifact_collections(project, type_name))
             self._record(self._COLLECTIONS, call=call)
-            rows = [{"name": c.name, "versions": c.version_count,
-                     "aliases": ", ".join(c.aliases), "description": c.description}
-                    for c in collections]
-            self._last = pd.DataFrame(rows, columns=["name", "versions", "aliases",
-                                                     "description"])
-            return [{"path": f"{path}/{c.name}", "label": c.name, "kind": "collection",
-                     "meta": f"{c.version_count} versions"} for c in collections]
+            rows = [
+                {
+                    "name": c.name,
+                    "versions": c.version_count,
+                    "aliases": ", ".join(c.aliases),
+                    "description": c.description,
+                }
+                for c in collections
+            ]
+            self._last = pd.DataFrame(rows, columns=["name", "versions", "aliases", "description"])
+            return [
+                {
+                    "path": f"{path}/{c.name}",
+                    "label": c.name,
+                    "kind": "collection",
+                    "meta": f"{c.version_count} versions",
+                }
+                for c in collections
+            ]
         if kind == "collection":
             type_name, name = path.rsplit("/", 2)[1:]
             call = call_source("api.artifacts", type_name, f"{project}/{name}")
             pager = self._api.artifacts(type_name, f"{project}/{name}")
             versions = pager[:_VERSIONS_SHOWN]
             self._record(self._VERSIONS, call=call, n=_VERSIONS_SHOWN)
-            rows = [{"name": a.qualified_name, "version": a.version,
-                     "aliases": ", ".join(a.aliases), "tags": ", ".join(a.tags), "size": a.size,
-                     "files": a.file_count, "created_at": a.created_at,
-                     "metadata": json.dumps(a.metadata, sort_keys=True)} for a in versions]
-            self._last = pd.DataFrame(rows, columns=["name", "version", "aliases", "tags",
-                                                     "size", "files", "created_at", "metadata"])
-            nodes = [{"path": a.qualified_name, "label": a.version or a.name, "kind": "version",
-                      "meta": " · ".join(x for x in (", ".join(a.aliases), _size(a.size)) if x)}
-                     for a in versions]
+            rows = [
+                {
+                    "name": a.qualified_name,
+                    "version": a.version,
+                    "aliases": ", ".join(a.aliases),
+                    "tags": ", ".join(a.tags),
+                    "size": a.size,
+                    "files": a.file_count,
+                    "created_at": a.created_at,
+                    "metadata": json.dumps(a.metadata, sort_keys=True),
+                }
+                for a in versions
+            ]
+            self._last = pd.DataFrame(
+                rows,
+                columns=[
+                    "name",
+                    "version",
+                    "aliases",
+                    "tags",
+                    "size",
+                    "files",
+                    "created_at",
+                    "metadata",
+                ],
+            )
+            nodes = [
+                {
+                    "path": a.qualified_name,
+                    "label": a.version or a.name,
+                    "kind": "version",
+                    "meta": " · ".join(x for x in (", ".join(a.aliases), _size(a.size)) if x),
+                }
+                for a in versions
+            ]
             return nodes + _more(path, len(pager) - len(versions))
         if kind == "version":
             call = call_source("api.artifact", path)
             pager = self._api.artifact(path).files()
             files = pager[:_FILES_SHOWN]
             self._record(self._FILES, call=call, n=_FILES_SHOWN)
-            rows = [{"path": f.path, "size": f.size, "digest": f.digest, "ref": f.ref}
-                    for f in files]
+            rows = [
+                {"path": f.path, "size": f.size, "digest": f.digest, "ref": f.ref} for f in files
+            ]
             self._last = pd.DataFrame(rows, columns=["path", "size", "digest", "ref"])
-            nodes = [{"path": f"{path}/{f.path}", "label": f.path, "kind": "file", "leaf": True,
-                      "meta": f.ref or _size(f.size)} for f in files]
+            nodes = [
+                {
+                    "path": f"{path}/{f.path}",
+                    "label": f.path,
+                    "kind": "file",
+                    "leaf": True,
+                    "meta": f.ref or _size(f.size),
+                }
+                for f in files
+            ]
             return nodes + _more(path, len(pager) - len(files))
         return []
 
@@ -267,12 +338,17 @@ class ArtifactBrowser(LablensWidget):
         rows += [{"role": "used_by", **run_row(r)} for r in users]
         self._last = pd.DataFrame(rows, columns=["role", "path", "name", "state"])
         self._detail = {
-            "path": artifact.qualified_name, "version": artifact.version or "",
-            "type": artifact.type, "description": artifact.description or "",
-            "aliases": list(artifact.aliases), "tags": list(artifact.tags),
+            "path": artifact.qualified_name,
+            "version": artifact.version or "",
+            "type": artifact.type,
+            "description": artifact.description or "",
+            "aliases": list(artifact.aliases),
+            "tags": list(artifact.tags),
             "metadata": json.loads(json.dumps(artifact.metadata, default=str)),
-            "size": artifact.size, "size_text": _size(artifact.size),
-            "file_count": artifact.file_count, "created_at": artifact.created_at or "",
+            "size": artifact.size,
+            "size_text": _size(artifact.size),
+            "file_count": artifact.file_count,
+            "created_at": artifact.created_at or "",
             "digest": artifact.digest or "",
             "logged_by": run_row(producer) if producer else None,
             "used_by": [run_row(r) for r in users],
@@ -304,14 +380,15 @@ class ArtifactBrowser(LablensWidget):
             frame = artifact.get(name).head(_PREVIEW_ROWS)
             self._called(f"df = {call}.get({name!r}).head({_PREVIEW_ROWS})")
             html = frame.to_html(index=False, border=0, max_cols=30, float_format="{:.6g}".format)
-            out.update(kind="table", html=html,
-                       rows=len(frame))
+            out.update(kind="table", html=html, rows=len(frame))
         else:
             data = entry.read()
             self._called(f"data = {call}.get_entry({name!r}).read()")
             if ext in _IMAGES:
-                out.update(kind="image", url=f"data:{_IMAGES[ext]};base64,"
-                           + base64.b64encode(data).decode("ascii"))
+                out.update(
+                    kind="image",
+                    url=f"data:{_IMAGES[ext]};base64," + base64.b64encode(data).decode("ascii"),
+                )
             elif ext in _TEXT or _looks_text(data):
                 lines = data.decode("utf-8", errors="replace").splitlines()
                 more = len(lines) - _PREVIEW_LINES
@@ -381,5 +458,3 @@ def _looks_text(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
-
-

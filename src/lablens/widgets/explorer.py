@@ -36,7 +36,7 @@ class ActionLog(LablensWidget):
 
     def add(self, source: str) -> None:
         """Append one entry."""
-        self.entries = [*self.entries[-(_LOG_KEEP - 1):], source]
+        self.entries = [*self.entries[-(_LOG_KEEP - 1) :], source]
 
 
 class Explorer(w.VBox, Recorder):
@@ -88,8 +88,12 @@ class Explorer(w.VBox, Recorder):
         self.tree.layout = w.Layout(width="28%", max_height="420px", overflow="auto")
         self.table.layout = w.Layout(width="72%")
         super().__init__(
-            children=[w.HBox([self.tree, self.table]), self.chart.widget, self.artifacts,
-                      self.action_log],
+            children=[
+                w.HBox([self.tree, self.table]),
+                self.chart.widget,
+                self.artifacts,
+                self.action_log,
+            ],
         )
         if path:
             self.path = path
@@ -159,21 +163,34 @@ class Explorer(w.VBox, Recorder):
         if not project:
             raise UsageError("select a project before saving a report")
         spec = {
-            "runsets": [{
-                "name": "explorer", "project": project, "filters": dict(self.table.filters),
-                "order": self.table.order,
-                "runs": [p.rsplit("/", 1)[-1] for p in self.table.selected],
-            }],
-            "panels": [{
-                "type": "line", "runset": 0, "x": self.chart.x_axis, "y": list(self.chart.keys),
-                "samples": self.chart.samples, "log_y": self.chart.log_y,
-                "smoothing": self.chart.smoothing, "show_band": self.chart.show_band,
-            }],
+            "runsets": [
+                {
+                    "name": "explorer",
+                    "project": project,
+                    "filters": dict(self.table.filters),
+                    "order": self.table.order,
+                    "runs": [p.rsplit("/", 1)[-1] for p in self.table.selected],
+                }
+            ],
+            "panels": [
+                {
+                    "type": "line",
+                    "runset": 0,
+                    "x": self.chart.x_axis,
+                    "y": list(self.chart.keys),
+                    "samples": self.chart.samples,
+                    "log_y": self.chart.log_y,
+                    "smoothing": self.chart.smoothing,
+                    "show_band": self.chart.show_band,
+                }
+            ],
             "explorer": {"columns": list(self.table.columns)},
         }
         report = self._api.create_report(project, name, description=description, spec=spec)
-        self._logged(f"report = api.create_report({project!r}, {name!r}, "
-                     f"description={description!r}, spec={spec!r})")
+        self._logged(
+            f"report = api.create_report({project!r}, {name!r}, "
+            f"description={description!r}, spec={spec!r})"
+        )
         return report
 
     def open_report(self, report: BetaReport | str) -> None:
@@ -238,5 +255,7 @@ class Explorer(w.VBox, Recorder):
         return self.table.code
 
     def __repr__(self) -> str:
-        return (f"<Explorer {self.table._project or self.path or '-'}: "
-                f"{self.table.total} runs, {len(self.table.selected)} selected>")
+        return (
+            f"<Explorer {self.table._project or self.path or '-'}: "
+            f"{self.table.total} runs, {len(self.table.selected)} selected>"
+        )

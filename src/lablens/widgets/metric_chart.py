@@ -22,10 +22,22 @@ __all__ = ["MetricChart", "ema"]
 
 _BUILTIN_X = ("_step", "_timestamp", "_runtime")
 
-_HOVER = ("%{meta[0]} <span style='color:#888'>run %{meta[1]}</span><br>"
-          "%{meta[2]}: %{y}<br>%{meta[3]}: %{x}<extra></extra>")
-_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf"]
+_HOVER = (
+    "%{meta[0]} <span style='color:#888'>run %{meta[1]}</span><br>"
+    "%{meta[2]}: %{y}<br>%{meta[3]}: %{x}<extra></extra>"
+)
+_COLORS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 
 
 def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
@@ -150,24 +162,49 @@ class MetricChart(Recorder):
         self.figure = go.FigureWidget(
             # The legend goes above the plot, in rows: run names are long, and a legend at the
             # side would take the width the curves need.
-            layout=go.Layout(height=380, margin={"l": 50, "r": 10, "t": 30, "b": 40},
-                             template="plotly_white",
-                             legend={"font": {"size": 10}, "orientation": "h",
-                                     "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
-                             xaxis={"title": {"text": "_step"}}),
+            layout=go.Layout(
+                height=380,
+                margin={"l": 50, "r": 10, "t": 30, "b": 40},
+                template="plotly_white",
+                legend={
+                    "font": {"size": 10},
+                    "orientation": "h",
+                    "yanchor": "bottom",
+                    "y": 1.02,
+                    "xanchor": "left",
+                    "x": 0,
+                },
+                xaxis={"title": {"text": "_step"}},
+            ),
         )
         """The plotly ``FigureWidget`` (one instance, updated in place)."""
         self.figure.layout.xaxis.on_change(self._zoomed, "range")
         self._status = w.HTML()
-        smooth = w.FloatSlider(0.0, min=0.0, max=0.99, step=0.01, description="smoothing",
-                               continuous_update=False, layout={"width": "260px"})
+        smooth = w.FloatSlider(
+            0.0,
+            min=0.0,
+            max=0.99,
+            step=0.01,
+            description="smoothing",
+            continuous_update=False,
+            layout={"width": "260px"},
+        )
         log_y = w.Checkbox(False, description="log y", indent=False, layout={"width": "70px"})
         band = w.Checkbox(False, description="min/max", indent=False, layout={"width": "80px"})
-        x_axis = w.Combobox(value="_step", options=list(_BUILTIN_X),
-                            description="x", layout={"width": "200px"}, ensure_option=False)
+        x_axis = w.Combobox(
+            value="_step",
+            options=list(_BUILTIN_X),
+            description="x",
+            layout={"width": "200px"},
+            ensure_option=False,
+        )
         self._x_control = x_axis
-        for control, name in ((smooth, "smoothing"), (log_y, "log_y"), (band, "show_band"),
-                              (x_axis, "x_axis")):
+        for control, name in (
+            (smooth, "smoothing"),
+            (log_y, "log_y"),
+            (band, "show_band"),
+            (x_axis, "x_axis"),
+        ):
             w.link((control, "value"), (self, name))
         self.widget = w.VBox([w.HBox([x_axis, smooth, log_y, band, self._status]), self.figure])
         """The displayed widget: the controls above the figure."""
@@ -196,8 +233,13 @@ class MetricChart(Recorder):
             call_source("api.runs", project, filters={"id": {"$in": ids}})
             + "."
             + call_source(
-                "histories", samples=self.samples, keys=list(self.keys) or None,
-                x_axis=self.x_axis, format="pandas", min_x=lo, max_x=hi,
+                "histories",
+                samples=self.samples,
+                keys=list(self.keys) or None,
+                x_axis=self.x_axis,
+                format="pandas",
+                min_x=lo,
+                max_x=hi,
             )
         )
 
@@ -220,8 +262,12 @@ class MetricChart(Recorder):
         for project, ids in self._by_project().items():
             frames.append(
                 self._api.runs(project, filters={"id": {"$in": ids}}).histories(
-                    samples=self.samples, keys=list(self.keys) or None, x_axis=self.x_axis,
-                    format="pandas", min_x=lo, max_x=hi,
+                    samples=self.samples,
+                    keys=list(self.keys) or None,
+                    x_axis=self.x_axis,
+                    format="pandas",
+                    min_x=lo,
+                    max_x=hi,
                 )
             )
             names.update(frames[-1].attrs.get("run_names", {}))
@@ -234,14 +280,18 @@ class MetricChart(Recorder):
             code = f"import pandas as pd\n\ndf = pd.concat([\n    {joined},\n], ignore_index=True)"
         else:
             code = ""
-        self._frame = (frames[0] if len(frames) == 1 else
-                       pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
+        self._frame = (
+            frames[0]
+            if len(frames) == 1
+            else pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame()
+        )
         self._names = names
         self._sources = sources
         self._set_code(code)
         # Any metric read can be the x axis: offer them beside the built-in axes.
-        metrics = sorted(c for c in self._frame.columns
-                         if c not in _BUILTIN_X and c != "run_id")
+        metrics = sorted(c for c in self._frame.columns if c not in _BUILTIN_X and c != "run_id")
         self._x_control.options = [*_BUILTIN_X, *metrics]
         self._draw()
 
@@ -250,8 +300,14 @@ class MetricChart(Recorder):
         rng = proposal["value"]
         if rng is None:
             return None
-        if len(rng) != 2 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
-                                    and math.isfinite(v) for v in rng) or rng[0] > rng[1]:
+        if (
+            len(rng) != 2
+            or not all(
+                isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+                for v in rng
+            )
+            or rng[0] > rng[1]
+        ):
             raise t.TraitError(f"x_range is (lo, hi), two finite numbers, lo <= hi; not {rng!r}")
         return (float(rng[0]), float(rng[1]))
 
@@ -269,8 +325,11 @@ class MetricChart(Recorder):
         if rng is not None:
             try:
                 lo, hi = rng
-                new = ((self._seconds(lo), self._seconds(hi)) if self.x_axis == "_timestamp"
-                       else (float(lo), float(hi)))
+                new = (
+                    (self._seconds(lo), self._seconds(hi))
+                    if self.x_axis == "_timestamp"
+                    else (float(lo), float(hi))
+                )
             except (TypeError, ValueError) as exc:  # from the browser: shown, not raised
                 self.error = f"cannot read the zoomed range {rng!r}: {exc}"
                 return
@@ -347,19 +406,43 @@ class MetricChart(Recorder):
                 dash = ["solid", "dot", "dash", "dashdot"][j % 4]
                 if self.show_band and len(y):
                     bx, lo, hi = _band(np.asarray(x), y, max(len(y) // 8, 2))
-                    traces.append(go.Scatter(x=bx, y=hi, mode="lines", line={"width": 0},
-                                             hoverinfo="skip", showlegend=False,
-                                             legendgroup=name))
-                    traces.append(go.Scatter(x=bx, y=lo, mode="lines", line={"width": 0},
-                                             fill="tonexty", fillcolor=color + "33",
-                                             hoverinfo="skip", showlegend=False,
-                                             legendgroup=name))
+                    traces.append(
+                        go.Scatter(
+                            x=bx,
+                            y=hi,
+                            mode="lines",
+                            line={"width": 0},
+                            hoverinfo="skip",
+                            showlegend=False,
+                            legendgroup=name,
+                        )
+                    )
+                    traces.append(
+                        go.Scatter(
+                            x=bx,
+                            y=lo,
+                            mode="lines",
+                            line={"width": 0},
+                            fill="tonexty",
+                            fillcolor=color + "33",
+                            hoverinfo="skip",
+                            showlegend=False,
+                            legendgroup=name,
+                        )
+                    )
                 # Names go in meta, not in the template, so a name cannot be read as one.
-                traces.append(go.Scatter(x=x, y=ema(y, self.smoothing), mode="lines",
-                                         name=name, legendgroup=name,
-                                         meta=[label, str(run_id), key, self.x_axis],
-                                         hovertemplate=_HOVER,
-                                         line={"color": color, "dash": dash, "width": 1.6}))
+                traces.append(
+                    go.Scatter(
+                        x=x,
+                        y=ema(y, self.smoothing),
+                        mode="lines",
+                        name=name,
+                        legendgroup=name,
+                        meta=[label, str(run_id), key, self.x_axis],
+                        hovertemplate=_HOVER,
+                        line={"color": color, "dash": dash, "width": 1.6},
+                    )
+                )
         return traces
 
     def _draw(self) -> None:
@@ -379,8 +462,11 @@ class MetricChart(Recorder):
         finally:
             self._quiet = False
         n = self._frame["run_id"].nunique() if "run_id" in self._frame else 0
-        self._status.value = (f"<span style='color:#b00020'>{self.error}</span>" if self.error
-                              else f"<small>{n} runs · {len(self._frame):,} points</small>")
+        self._status.value = (
+            f"<span style='color:#b00020'>{self.error}</span>"
+            if self.error
+            else f"<small>{n} runs · {len(self._frame):,} points</small>"
+        )
 
     def __repr__(self) -> str:
         keys = ", ".join(self.keys) or "all metrics"

@@ -94,12 +94,19 @@ class RunTable(LablensWidget):
 
     def runs(self) -> Runs:
         """The ``Runs`` the table shows: ``api.runs(path, filters=..., order=...)``."""
-        return self._api.runs(self._project or self.path, filters=self.filters or None,
-                              order=self.order or "+created_at")
+        return self._api.runs(
+            self._project or self.path,
+            filters=self.filters or None,
+            order=self.order or "+created_at",
+        )
 
     def _runs_source(self) -> str:
-        return call_source("api.runs", self._project or self.path,
-                           filters=self.filters or None, order=self.order or "+created_at")
+        return call_source(
+            "api.runs",
+            self._project or self.path,
+            filters=self.filters or None,
+            order=self.order or "+created_at",
+        )
 
     def to_pandas(self) -> pd.DataFrame:
         """What the table shows, every row: the runs matching ``filters`` in ``order``, with
@@ -179,8 +186,9 @@ class RunTable(LablensWidget):
         offset = max(int(content.get("offset", 0)), 0)
         # The view asks for the pages it lacks as one range (those in sight and the next):
         # one Api call, however many pages.
-        limit = min(max(int(content.get("limit", self._page_size)), 1),
-                    _MAX_PAGES * self._page_size)
+        limit = min(
+            max(int(content.get("limit", self._page_size)), 1), _MAX_PAGES * self._page_size
+        )
         first = self._first
         if first is not None and offset + limit <= first.num_rows:
             table = first.slice(offset, limit)
@@ -189,10 +197,14 @@ class RunTable(LablensWidget):
         self._send_rows(offset, table)
 
     def _send_rows(self, offset: int, table: pa.Table) -> None:
-        self.send({"type": "page", "query": self._query, "offset": offset, "total": self.total},
-                  buffers=[table_to_ipc(table)])
+        self.send(
+            {"type": "page", "query": self._query, "offset": offset, "total": self.total},
+            buffers=[table_to_ipc(table)],
+        )
 
     def __repr__(self) -> str:
         n = len(self.selected)
-        return (f"<RunTable {self._project or self.path or '-'}: {self.total} runs"
-                f"{f', {n} selected' if n else ''}>")
+        return (
+            f"<RunTable {self._project or self.path or '-'}: {self.total} runs"
+            f"{f', {n} selected' if n else ''}>"
+        )

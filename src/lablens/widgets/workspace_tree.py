@@ -88,12 +88,17 @@ class WorkspaceTree(LablensWidget):
     def _load_workspaces(self) -> None:
         workspaces = self._api.workspaces()
         self._record(self._WORKSPACES)
-        rows = [{"path": ws.username, "type": ws.workspace_type, "role": ws.role}
-                for ws in workspaces]
+        rows = [
+            {"path": ws.username, "type": ws.workspace_type, "role": ws.role} for ws in workspaces
+        ]
         self._last = ("workspaces", pd.DataFrame(rows))
         self._nodes = [
-            {"path": ws.username, "label": ws.username, "kind": "workspace",
-             "meta": " · ".join(x for x in (ws.workspace_type, ws.role) if x)}
+            {
+                "path": ws.username,
+                "label": ws.username,
+                "kind": "workspace",
+                "meta": " · ".join(x for x in (ws.workspace_type, ws.role) if x),
+            }
             for ws in workspaces
         ]
 
@@ -103,20 +108,33 @@ class WorkspaceTree(LablensWidget):
             call = call_source("api.projects", path)
             projects = list(self._api.projects(path))
             self._record(self._PROJECTS, call=call)
-            rows = [{"path": p.path, "visibility": p.visibility, "runs": p.count.get("runs")}
-                    for p in projects]
+            rows = [
+                {"path": p.path, "visibility": p.visibility, "runs": p.count.get("runs")}
+                for p in projects
+            ]
             self._last = ("projects", pd.DataFrame(rows, columns=["path", "visibility", "runs"]))
             return [
-                {"path": p.path, "label": p.name, "kind": "project",
-                 "meta": f"{p.visibility.lower()} · {p.count.get('runs', 0)} runs"}
+                {
+                    "path": p.path,
+                    "label": p.name,
+                    "kind": "project",
+                    "meta": f"{p.visibility.lower()} · {p.count.get('runs', 0)} runs",
+                }
                 for p in projects
             ]
         if kind == "project":
-            folders = [{"path": f"{path}:{name}", "label": name, "kind": "folder"}
-                       for name in ("runs", "sweeps", "reports")]
+            folders = [
+                {"path": f"{path}:{name}", "label": name, "kind": "folder"}
+                for name in ("runs", "sweeps", "reports")
+            ]
             return folders + [
-                {"path": f"{path}:{name}", "label": name, "kind": "empty", "leaf": True,
-                 "meta": "in the artifact browser"}
+                {
+                    "path": f"{path}:{name}",
+                    "label": name,
+                    "kind": "empty",
+                    "leaf": True,
+                    "meta": "in the artifact browser",
+                }
                 for name in _ELSEWHERE
             ]
         if kind == "folder" and path.endswith(":sweeps"):
@@ -124,22 +142,33 @@ class WorkspaceTree(LablensWidget):
             call = call_source("api.sweeps", project)
             sweeps = list(self._api.sweeps(project))
             self._record(self._SWEEPS, call=call)
-            rows = [{"id": w.id, "name": w.name, "state": w.state, "runs": w.run_count}
-                    for w in sweeps]
+            rows = [
+                {"id": w.id, "name": w.name, "state": w.state, "runs": w.run_count} for w in sweeps
+            ]
             self._last = ("sweeps", pd.DataFrame(rows, columns=["id", "name", "state", "runs"]))
-            return [{"path": f"{project}/sweeps/{w.id}", "label": w.name or w.id,
-                     "kind": "sweep", "leaf": True,
-                     "meta": f"{str(w.state).lower()} · {w.run_count} runs"} for w in sweeps]
+            return [
+                {
+                    "path": f"{project}/sweeps/{w.id}",
+                    "label": w.name or w.id,
+                    "kind": "sweep",
+                    "leaf": True,
+                    "meta": f"{str(w.state).lower()} · {w.run_count} runs",
+                }
+                for w in sweeps
+            ]
         if kind == "folder" and path.endswith(":reports"):
             project = path.rsplit(":", 1)[0]
             call = call_source("api.reports", project)
             reports = list(self._api.reports(project))
             self._record(self._REPORTS, call=call)
-            rows = [{"id": r.id, "name": r.display_name, "updated_at": r.updated_at}
-                    for r in reports]
+            rows = [
+                {"id": r.id, "name": r.display_name, "updated_at": r.updated_at} for r in reports
+            ]
             self._last = ("reports", pd.DataFrame(rows, columns=["id", "name", "updated_at"]))
-            return [{"path": r.path, "label": r.display_name or r.id,
-                     "kind": "report", "leaf": True} for r in reports]
+            return [
+                {"path": r.path, "label": r.display_name or r.id, "kind": "report", "leaf": True}
+                for r in reports
+            ]
         if kind == "folder":
             project = path.rsplit(":", 1)[0]
             call = call_source("api.runs", project)
@@ -148,11 +177,25 @@ class WorkspaceTree(LablensWidget):
             self._record(self._RUNS, call=call, n=_RUNS_SHOWN)
             rows = [{"path": r.path, "name": r.name, "state": str(r.state)} for r in shown]
             self._last = ("runs", pd.DataFrame(rows, columns=["path", "name", "state"]))
-            nodes = [{"path": r.path, "label": r.name or r.id, "kind": "run", "leaf": True,
-                      "meta": str(r.state).lower()} for r in shown]
+            nodes = [
+                {
+                    "path": r.path,
+                    "label": r.name or r.id,
+                    "kind": "run",
+                    "leaf": True,
+                    "meta": str(r.state).lower(),
+                }
+                for r in shown
+            ]
             if len(runs) > len(shown):
-                nodes.append({"path": f"{path}:more", "label": f"… {len(runs) - len(shown)} more",
-                              "kind": "empty", "leaf": True})
+                nodes.append(
+                    {
+                        "path": f"{path}:more",
+                        "label": f"… {len(runs) - len(shown)} more",
+                        "kind": "empty",
+                        "leaf": True,
+                    }
+                )
             return nodes
         return []
 
@@ -185,4 +228,3 @@ class WorkspaceTree(LablensWidget):
 
     def __repr__(self) -> str:
         return f"<WorkspaceTree {len(self._nodes)} workspaces, selected {self.selected!r}>"
-

@@ -94,8 +94,9 @@ def _page(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @router.post("/blobs/missing")
-def missing_blobs(ws: str, project: str, body: Digests, request: Request,
-                  user: dict = Depends(current_user)) -> dict[str, Any]:
+def missing_blobs(
+    ws: str, project: str, body: Digests, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """Which of these sha256 digests the server has no blob for: upload only those."""
     store = store_of(request)
     can_write(store, user, ws)
@@ -103,8 +104,14 @@ def missing_blobs(ws: str, project: str, body: Digests, request: Request,
 
 
 @router.put("/blobs/{digest}", status_code=201)
-async def put_blob(ws: str, project: str, digest: str, request: Request, response: Response,
-                   user: dict = Depends(current_user)) -> dict[str, Any]:
+async def put_blob(
+    ws: str,
+    project: str,
+    digest: str,
+    request: Request,
+    response: Response,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Upload one blob; the body is its bytes and ``digest`` their sha256 (checked).
 
     201 when stored, 200 when the server had it already.
@@ -117,8 +124,9 @@ async def put_blob(ws: str, project: str, digest: str, request: Request, respons
                 spool.write(chunk)
         except ClientDisconnect:
             # Nothing of a cut upload is kept; the client sends it again.
-            raise Problem(400, "bad_request", f"the upload of {digest} was cut short",
-                          field="body") from None
+            raise Problem(
+                400, "bad_request", f"the upload of {digest} was cut short", field="body"
+            ) from None
         spool.seek(0)
         stored = await run_in_threadpool(store.put_blob, digest, spool)
     response.status_code = 201 if stored["stored"] else 200
@@ -129,21 +137,29 @@ async def put_blob(ws: str, project: str, digest: str, request: Request, respons
 
 
 @router.post("/artifacts", status_code=201)
-def commit_artifact(ws: str, project: str, body: NewArtifact, request: Request,
-                    response: Response, user: dict = Depends(current_user)) -> dict[str, Any]:
+def commit_artifact(
+    ws: str,
+    project: str,
+    body: NewArtifact,
+    request: Request,
+    response: Response,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Commit a version from its manifest (every blob uploaded first); 200 when the same
     content is already a version of the collection, which is then the answer."""
     store = store_of(request)
     can_write(store, user, ws)
-    artifact, created = store.commit_artifact(ws, project, body.model_dump(),
-                                              username=user["username"])
+    artifact, created = store.commit_artifact(
+        ws, project, body.model_dump(), username=user["username"]
+    )
     response.status_code = 201 if created else 200
     return artifact
 
 
 @router.get("/artifacts/{artifact_id}")
-def get_artifact(ws: str, project: str, artifact_id: str, request: Request,
-                 user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_artifact(
+    ws: str, project: str, artifact_id: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """One version by id."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -151,8 +167,14 @@ def get_artifact(ws: str, project: str, artifact_id: str, request: Request,
 
 
 @router.patch("/artifacts/{artifact_id}")
-def update_artifact(ws: str, project: str, artifact_id: str, body: ArtifactChanges,
-                    request: Request, user: dict = Depends(current_user)) -> dict[str, Any]:
+def update_artifact(
+    ws: str,
+    project: str,
+    artifact_id: str,
+    body: ArtifactChanges,
+    request: Request,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Set ``description``, ``metadata``, ``tags`` or ``aliases`` (the whole list)."""
     store = store_of(request)
     can_write(store, user, ws)
@@ -160,9 +182,14 @@ def update_artifact(ws: str, project: str, artifact_id: str, body: ArtifactChang
 
 
 @router.delete("/artifacts/{artifact_id}", status_code=204)
-def delete_artifact(ws: str, project: str, artifact_id: str, request: Request,
-                    delete_aliases: bool = False,
-                    user: dict = Depends(current_user)) -> Response:
+def delete_artifact(
+    ws: str,
+    project: str,
+    artifact_id: str,
+    request: Request,
+    delete_aliases: bool = False,
+    user: dict = Depends(current_user),
+) -> Response:
     """Delete a version; one with aliases only with ``delete_aliases=true``."""
     store = store_of(request)
     can_write(store, user, ws)
@@ -171,15 +198,23 @@ def delete_artifact(ws: str, project: str, artifact_id: str, request: Request,
 
 
 @router.get("/artifacts/{artifact_id}/files")
-def list_artifact_files(ws: str, project: str, artifact_id: str, request: Request,
-                        names: list[str] | None = Query(None), prefix: str | None = None,
-                        cursor: str | None = None, limit: int = Query(1000, ge=1, le=10000),
-                        user: dict = Depends(current_user)) -> dict[str, Any]:
+def list_artifact_files(
+    ws: str,
+    project: str,
+    artifact_id: str,
+    request: Request,
+    names: list[str] | None = Query(None),
+    prefix: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(1000, ge=1, le=10000),
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """A page of the version's manifest: ``{path, digest, size, ref, mimetype}`` by path."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
-    return store.list_artifact_files(ws, project, artifact_id, names=names, prefix=prefix,
-                                     cursor=cursor, limit=limit)
+    return store.list_artifact_files(
+        ws, project, artifact_id, names=names, prefix=prefix, cursor=cursor, limit=limit
+    )
 
 
 def _chunks(f: BinaryIO) -> Iterator[bytes]:
@@ -191,48 +226,74 @@ def _chunks(f: BinaryIO) -> Iterator[bytes]:
 
 
 @router.get("/artifacts/{artifact_id}/files/{path:path}", response_class=Response)
-def get_artifact_file(ws: str, project: str, artifact_id: str, path: str, request: Request,
-                      user: dict = Depends(current_user)) -> Response:
+def get_artifact_file(
+    ws: str,
+    project: str,
+    artifact_id: str,
+    path: str,
+    request: Request,
+    user: dict = Depends(current_user),
+) -> Response:
     """A file's bytes; the ``ETag`` is their sha256."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
     entry, content = store.open_artifact_file(ws, project, artifact_id, path)
     return StreamingResponse(
-        _chunks(content), media_type=entry["mimetype"] or "application/octet-stream",
-        headers={"ETag": f'"{entry["digest"]}"', "Content-Length": str(entry["size"])})
+        _chunks(content),
+        media_type=entry["mimetype"] or "application/octet-stream",
+        headers={"ETag": f'"{entry["digest"]}"', "Content-Length": str(entry["size"])},
+    )
 
 
 @router.get("/artifacts/{artifact_id}/used_by")
-def artifact_users(ws: str, project: str, artifact_id: str, request: Request,
-                   user: dict = Depends(current_user)) -> dict[str, Any]:
+def artifact_users(
+    ws: str, project: str, artifact_id: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """The runs that used the version (those the caller may read)."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
-    runs = [r for r in store.artifact_users(ws, project, artifact_id)
-            if _readable(store, user, r["entity"], r["project"])]
+    runs = [
+        r
+        for r in store.artifact_users(ws, project, artifact_id)
+        if _readable(store, user, r["entity"], r["project"])
+    ]
     return _page(runs)
 
 
 @router.post("/artifacts/{artifact_id}/links", status_code=201)
-def link_artifact(ws: str, project: str, artifact_id: str, body: NewLink, request: Request,
-                  user: dict = Depends(current_user)) -> dict[str, Any]:
+def link_artifact(
+    ws: str,
+    project: str,
+    artifact_id: str,
+    body: NewLink,
+    request: Request,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Link the version into collection ``name`` of project ``entity/project`` (default: this
     one), a collection of links made when missing; the link gets ``latest`` and ``aliases``."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
     target_ws, target_project = body.entity or ws, body.project or project
     can_write(store, user, target_ws)
-    return store.link_artifact(ws, project, artifact_id, target_workspace=target_ws,
-                               target_project=target_project, target_name=body.name,
-                               aliases=body.aliases or [], username=user["username"])
+    return store.link_artifact(
+        ws,
+        project,
+        artifact_id,
+        target_workspace=target_ws,
+        target_project=target_project,
+        target_name=body.name,
+        aliases=body.aliases or [],
+        username=user["username"],
+    )
 
 
 # -- types and collections -------------------------------------------------------------------
 
 
 @router.get("/artifact_types")
-def list_artifact_types(ws: str, project: str, request: Request,
-                        user: dict = Depends(current_user)) -> dict[str, Any]:
+def list_artifact_types(
+    ws: str, project: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """The project's artifact types."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -240,8 +301,9 @@ def list_artifact_types(ws: str, project: str, request: Request,
 
 
 @router.get("/artifact_types/{type_name}")
-def get_artifact_type(ws: str, project: str, type_name: str, request: Request,
-                      user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_artifact_type(
+    ws: str, project: str, type_name: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """One artifact type."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -249,22 +311,30 @@ def get_artifact_type(ws: str, project: str, type_name: str, request: Request,
 
 
 @router.get("/artifact_collections")
-def list_artifact_collections(ws: str, project: str, request: Request,
-                              type: str | None = None,  # noqa: A002 - the query's name
-                              cursor: str | None = None,
-                              limit: int = Query(50, ge=1, le=1000),
-                              user: dict = Depends(current_user)) -> dict[str, Any]:
+def list_artifact_collections(
+    ws: str,
+    project: str,
+    request: Request,
+    type: str | None = None,  # noqa: A002 - the query's name
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """A page of the project's collections by name, of one ``type`` if given."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
-    return store.list_artifact_collections(ws, project, type_name=type, cursor=cursor,
-                                           limit=limit)
+    return store.list_artifact_collections(ws, project, type_name=type, cursor=cursor, limit=limit)
 
 
 @router.get("/artifact_collections/{name}")
-def get_artifact_collection(ws: str, project: str, name: str, request: Request,
-                            type: str | None = None,  # noqa: A002 - the query's name
-                            user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_artifact_collection(
+    ws: str,
+    project: str,
+    name: str,
+    request: Request,
+    type: str | None = None,  # noqa: A002 - the query's name
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """One collection (404 unless of ``type``, if given)."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -272,19 +342,24 @@ def get_artifact_collection(ws: str, project: str, name: str, request: Request,
 
 
 @router.patch("/artifact_collections/{name}")
-def update_artifact_collection(ws: str, project: str, name: str, body: CollectionChanges,
-                               request: Request,
-                               user: dict = Depends(current_user)) -> dict[str, Any]:
+def update_artifact_collection(
+    ws: str,
+    project: str,
+    name: str,
+    body: CollectionChanges,
+    request: Request,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Rename a collection or set its ``description`` or ``tags``."""
     store = store_of(request)
     can_write(store, user, ws)
-    return store.update_artifact_collection(ws, project, name,
-                                            body.model_dump(exclude_unset=True))
+    return store.update_artifact_collection(ws, project, name, body.model_dump(exclude_unset=True))
 
 
 @router.delete("/artifact_collections/{name}", status_code=204)
-def delete_artifact_collection(ws: str, project: str, name: str, request: Request,
-                               user: dict = Depends(current_user)) -> Response:
+def delete_artifact_collection(
+    ws: str, project: str, name: str, request: Request, user: dict = Depends(current_user)
+) -> Response:
     """Delete a collection and every version in it."""
     store = store_of(request)
     can_write(store, user, ws)
@@ -293,22 +368,35 @@ def delete_artifact_collection(ws: str, project: str, name: str, request: Reques
 
 
 @router.get("/artifact_collections/{name}/versions")
-def list_artifacts(ws: str, project: str, name: str, request: Request,
-                   type: str | None = None,  # noqa: A002 - the query's name
-                   tags: list[str] | None = Query(None), cursor: str | None = None,
-                   limit: int = Query(50, ge=1, le=1000),
-                   user: dict = Depends(current_user)) -> dict[str, Any]:
+def list_artifacts(
+    ws: str,
+    project: str,
+    name: str,
+    request: Request,
+    type: str | None = None,  # noqa: A002 - the query's name
+    tags: list[str] | None = Query(None),
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """A page of the collection's versions, newest first; ``tags``: only those with all."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
-    return store.list_artifacts(ws, project, name, type_name=type, tags=tags, cursor=cursor,
-                                limit=limit)
+    return store.list_artifacts(
+        ws, project, name, type_name=type, tags=tags, cursor=cursor, limit=limit
+    )
 
 
 @router.get("/artifact_collections/{name}/versions/{selector}")
-def get_artifact_version(ws: str, project: str, name: str, selector: str, request: Request,
-                         type: str | None = None,  # noqa: A002 - the query's name
-                         user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_artifact_version(
+    ws: str,
+    project: str,
+    name: str,
+    selector: str,
+    request: Request,
+    type: str | None = None,  # noqa: A002 - the query's name
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """One version by ``v3``, an alias such as ``latest``, or its manifest digest."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -319,9 +407,15 @@ def get_artifact_version(ws: str, project: str, name: str, selector: str, reques
 
 
 @router.get("/runs/{run_id}/logged_artifacts")
-def logged_artifacts(ws: str, project: str, run_id: str, request: Request,
-                     cursor: str | None = None, limit: int = Query(50, ge=1, le=1000),
-                     user: dict = Depends(current_user)) -> dict[str, Any]:
+def logged_artifacts(
+    ws: str,
+    project: str,
+    run_id: str,
+    request: Request,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """A page of the versions the run logged, oldest first."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -329,29 +423,49 @@ def logged_artifacts(ws: str, project: str, run_id: str, request: Request,
 
 
 @router.get("/runs/{run_id}/used_artifacts")
-def used_artifacts(ws: str, project: str, run_id: str, request: Request,
-                   cursor: str | None = None, limit: int = Query(50, ge=1, le=1000),
-                   user: dict = Depends(current_user)) -> dict[str, Any]:
+def used_artifacts(
+    ws: str,
+    project: str,
+    run_id: str,
+    request: Request,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """A page of the versions the run used (those the caller may read)."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
     page = store.run_artifacts(ws, project, run_id, used=True, cursor=cursor, limit=limit)
-    page["items"] = [a for a in page["items"]
-                     if _readable(store, user, a["entity"], a["project"])]
+    page["items"] = [a for a in page["items"] if _readable(store, user, a["entity"], a["project"])]
     return page
 
 
 @router.post("/runs/{run_id}/used_artifacts")
-def use_artifact(ws: str, project: str, run_id: str, body: Use, request: Request,
-                 user: dict = Depends(current_user)) -> dict[str, Any]:
+def use_artifact(
+    ws: str,
+    project: str,
+    run_id: str,
+    body: Use,
+    request: Request,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Record that the run used version ``id`` of project ``entity/project`` (default: the
     run's); the answer is that version."""
     store = store_of(request)
     can_write(store, user, ws)
     art_ws, art_project = body.entity or ws, body.project or project
     if not _readable(store, user, art_ws, art_project):
-        raise Problem(404, "artifact_not_found",
-                      f"artifact not found: {art_ws}/{art_project}/{body.id}",
-                      path=f"{art_ws}/{art_project}/{body.id}")
-    return store.use_artifact(ws, project, run_id, artifact_workspace=art_ws,
-                              artifact_project=art_project, artifact_id=body.id)
+        raise Problem(
+            404,
+            "artifact_not_found",
+            f"artifact not found: {art_ws}/{art_project}/{body.id}",
+            path=f"{art_ws}/{art_project}/{body.id}",
+        )
+    return store.use_artifact(
+        ws,
+        project,
+        run_id,
+        artifact_workspace=art_ws,
+        artifact_project=art_project,
+        artifact_id=body.id,
+    )

@@ -17,8 +17,9 @@ class ConsoleLines(BaseModel):
     lines: list[dict[str, Any]]
 
 
-def _file_out(request: Request, ws: str, project: str, run_id: str,
-              f: dict[str, Any]) -> dict[str, Any]:
+def _file_out(
+    request: Request, ws: str, project: str, run_id: str, f: dict[str, Any]
+) -> dict[str, Any]:
     out = {k: f[k] for k in ("name", "size", "md5", "mimetype", "updated_at")}
     base = str(request.base_url).rstrip("/")
     name = quote(f["name"])
@@ -27,20 +28,33 @@ def _file_out(request: Request, ws: str, project: str, run_id: str,
 
 
 @router.get("/files")
-def list_files(ws: str, project: str, run_id: str, request: Request,
-               names: list[str] | None = Query(None),
-               user: dict = Depends(current_user)) -> dict[str, Any]:
+def list_files(
+    ws: str,
+    project: str,
+    run_id: str,
+    request: Request,
+    names: list[str] | None = Query(None),
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """The run's files (optionally only those named)."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
-    items = [_file_out(request, ws, project, run_id, f)
-             for f in store.list_files(ws, project, run_id, names)]
+    items = [
+        _file_out(request, ws, project, run_id, f)
+        for f in store.list_files(ws, project, run_id, names)
+    ]
     return {"items": items, "total": len(items), "next": None}
 
 
 @router.put("/files/{name:path}", status_code=201)
-async def put_file(ws: str, project: str, run_id: str, name: str, request: Request,
-                   user: dict = Depends(current_user)) -> dict[str, Any]:
+async def put_file(
+    ws: str,
+    project: str,
+    run_id: str,
+    name: str,
+    request: Request,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Store or replace a run file; the body is its bytes."""
     store = store_of(request)
     can_write(store, user, ws)
@@ -50,20 +64,31 @@ async def put_file(ws: str, project: str, run_id: str, name: str, request: Reque
 
 
 @router.get("/files/{name:path}")
-def get_file(ws: str, project: str, run_id: str, name: str, request: Request,
-             user: dict = Depends(current_user)) -> Response:
+def get_file(
+    ws: str,
+    project: str,
+    run_id: str,
+    name: str,
+    request: Request,
+    user: dict = Depends(current_user),
+) -> Response:
     """A run file's bytes."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
     info, content = store.read_file(ws, project, run_id, name)
-    return Response(content, media_type=info["mimetype"],
-                    headers={"ETag": f'"{info["md5"]}"'})
+    return Response(content, media_type=info["mimetype"], headers={"ETag": f'"{info["md5"]}"'})
 
 
 @router.post("/console")
-def append_console(ws: str, project: str, run_id: str, body: ConsoleLines, request: Request,
-                   batch_id: str | None = Header(None, alias="X-Lablens-Batch-Id"),
-                   user: dict = Depends(current_user)) -> dict[str, Any]:
+def append_console(
+    ws: str,
+    project: str,
+    run_id: str,
+    body: ConsoleLines,
+    request: Request,
+    batch_id: str | None = Header(None, alias="X-Lablens-Batch-Id"),
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Store console lines ``{ts, stream, line}``; a batch id already stored stores nothing."""
     store = store_of(request)
     can_write(store, user, ws)
@@ -71,8 +96,9 @@ def append_console(ws: str, project: str, run_id: str, body: ConsoleLines, reque
 
 
 @router.get("/console")
-def read_console(ws: str, project: str, run_id: str, request: Request,
-                 user: dict = Depends(current_user)) -> dict[str, Any]:
+def read_console(
+    ws: str, project: str, run_id: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """The run's console lines in order."""
     store = store_of(request)
     can_read_project(store, user, ws, project)

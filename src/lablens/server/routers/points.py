@@ -38,42 +38,56 @@ class HistoryQuery(BaseModel):
 def _rows_to_table(body: Any) -> pa.Table:
     """JSON rows ``{"rows": [{"step", "timestamp", "data": {key: number}}]}`` to points."""
     if not isinstance(body, dict) or not isinstance(body.get("rows"), list):
-        raise Problem(400, "bad_request", "expected {'rows': [{'step', 'timestamp', 'data'}]}",
-                      field="rows")
+        raise Problem(
+            400, "bad_request", "expected {'rows': [{'step', 'timestamp', 'data'}]}", field="rows"
+        )
     keys: list[str] = []
     steps: list[int] = []
     times: list[float] = []
     values: list[float] = []
     for i, row in enumerate(body["rows"]):
         if not isinstance(row, dict) or not isinstance(row.get("data"), dict):
-            raise Problem(400, "bad_request", "each row needs a 'data' object",
-                          field=f"rows[{i}].data")
+            raise Problem(
+                400, "bad_request", "each row needs a 'data' object", field=f"rows[{i}].data"
+            )
         step = row.get("step")
         if not isinstance(step, int) or isinstance(step, bool):
             raise Problem(400, "bad_request", "step must be an integer", field=f"rows[{i}].step")
         ts = row.get("timestamp")
         if not isinstance(ts, (int, float)) or isinstance(ts, bool):
-            raise Problem(400, "bad_request", "timestamp must be a number",
-                          field=f"rows[{i}].timestamp")
+            raise Problem(
+                400, "bad_request", "timestamp must be a number", field=f"rows[{i}].timestamp"
+            )
         for key, value in row["data"].items():
             if isinstance(value, str) and value in _NONFINITE:
                 value = _NONFINITE[value]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise Problem(400, "bad_request",
-                              f"the value of {key!r} is {type(value).__name__}; only numbers"
-                              " can be logged", field=f"rows[{i}].data.{key}")
+                raise Problem(
+                    400,
+                    "bad_request",
+                    f"the value of {key!r} is {type(value).__name__}; only numbers can be logged",
+                    field=f"rows[{i}].data.{key}",
+                )
             keys.append(key)
             steps.append(step)
             times.append(float(ts))
             values.append(float(value))
-    return pa.table({"key": pa.array(keys, pa.string()), "step": pa.array(steps, pa.int64()),
-                     "timestamp": pa.array(times, pa.float64()),
-                     "value": pa.array(values, pa.float64())})
+    return pa.table(
+        {
+            "key": pa.array(keys, pa.string()),
+            "step": pa.array(steps, pa.int64()),
+            "timestamp": pa.array(times, pa.float64()),
+            "value": pa.array(values, pa.float64()),
+        }
+    )
 
 
 @router.post("/runs/{run_id}/points")
 async def append_points(
-    ws: str, project: str, run_id: str, request: Request,
+    ws: str,
+    project: str,
+    run_id: str,
+    request: Request,
     stream: str = Query("default"),
     batch_id: str | None = Header(None, alias="X-Lablens-Batch-Id"),
     user: dict = Depends(current_user),
@@ -91,26 +105,29 @@ async def append_points(
         try:
             table = ipc_to_table(raw)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise Problem(400, "bad_request", f"the body is not an Arrow IPC stream: {exc}",
-                          field="body") from exc
+            raise Problem(
+                400, "bad_request", f"the body is not an Arrow IPC stream: {exc}", field="body"
+            ) from exc
     elif ctype.startswith("application/json"):
         try:
             table = _rows_to_table(json.loads(raw))
         except ValueError as exc:
-            raise Problem(400, "bad_request", f"the body is not JSON: {exc}",
-                          field="body") from exc
+            raise Problem(400, "bad_request", f"the body is not JSON: {exc}", field="body") from exc
     else:
-        raise Problem(415, "bad_request", f"send points as {ARROW} or application/json",
-                      field="content-type")
+        raise Problem(
+            415, "bad_request", f"send points as {ARROW} or application/json", field="content-type"
+        )
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(store.append_points, ws, project, run_id, table,
-                                   stream=stream, batch_id=batch_id)
+    return await run_in_threadpool(
+        store.append_points, ws, project, run_id, table, stream=stream, batch_id=batch_id
+    )
 
 
 @router.post("/history", response_class=Response, responses={200: {"content": {ARROW: {}}}})
-def history(ws: str, project: str, body: HistoryQuery, request: Request,
-            user: dict = Depends(current_user)) -> Response:
+def history(
+    ws: str, project: str, body: HistoryQuery, request: Request, user: dict = Depends(current_user)
+) -> Response:
     """Points of many runs in one answer, long form ``run_id key step timestamp value``
     (the schema metadata ``started`` maps each run id to its start, seconds since the epoch,
     and ``names`` to its display name).
@@ -125,8 +142,20 @@ def history(ws: str, project: str, body: HistoryQuery, request: Request,
     """
     store = store_of(request)
     can_read_project(store, user, ws, project)
-    table = store.history(ws, project, body.runs, keys=body.keys, samples=body.samples,
-                          min_step=body.min_step, max_step=body.max_step, min_x=body.min_x,
-                          max_x=body.max_x, stream=body.stream, x_axis=body.x_axis,
-                          x_key=body.x_key, filters=body.filters, order=body.order)
+    table = store.history(
+        ws,
+        project,
+        body.runs,
+        keys=body.keys,
+        samples=body.samples,
+        min_step=body.min_step,
+        max_step=body.max_step,
+        min_x=body.min_x,
+        max_x=body.max_x,
+        stream=body.stream,
+        x_axis=body.x_axis,
+        x_key=body.x_key,
+        filters=body.filters,
+        order=body.order,
+    )
     return Response(table_to_ipc(table), media_type=ARROW)

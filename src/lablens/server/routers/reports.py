@@ -36,8 +36,9 @@ def _report_id(report_id: str) -> str:
     return report_id.rsplit("-", 1)[-1]
 
 
-def check_spec(store: Store, user: dict[str, Any], ws: str, project: str,
-               spec: dict[str, Any]) -> None:
+def check_spec(
+    store: Store, user: dict[str, Any], ws: str, project: str, spec: dict[str, Any]
+) -> None:
     """Check a report's run sets: each project readable by the author, filters and order valid,
     and each panel's ``runset`` an index of one."""
     runsets = spec.get("runsets", [])
@@ -50,8 +51,9 @@ def check_spec(store: Store, user: dict[str, Any], ws: str, project: str,
         path = rs.get("project") or f"{ws}/{project}"
         parts = path.split("/") if isinstance(path, str) else []
         if len(parts) != 2 or not all(parts):
-            raise Problem(400, "bad_request", "project must be 'entity/project'",
-                          field=f"{field}.project")
+            raise Problem(
+                400, "bad_request", "project must be 'entity/project'", field=f"{field}.project"
+            )
         try:
             can_read_project(store, user, *parts)
         except Problem as exc:
@@ -64,39 +66,59 @@ def check_spec(store: Store, user: dict[str, Any], ws: str, project: str,
         except InvalidFilter as exc:
             raise InvalidFilter(exc.message, field=f"{field}.{exc.field}") from exc
         runs = rs.get("runs")
-        if runs is not None and not (isinstance(runs, list)
-                                     and all(isinstance(r, str) for r in runs)):
-            raise Problem(400, "bad_request", "runs must be a list of run ids",
-                          field=f"{field}.runs")
+        if runs is not None and not (
+            isinstance(runs, list) and all(isinstance(r, str) for r in runs)
+        ):
+            raise Problem(
+                400, "bad_request", "runs must be a list of run ids", field=f"{field}.runs"
+            )
     panels = spec.get("panels", [])
     if not isinstance(panels, list):
         raise Problem(400, "bad_request", "panels must be a list", field="spec.panels")
     for i, panel in enumerate(panels):
         if not isinstance(panel, dict):
-            raise Problem(400, "bad_request", "a panel must be an object",
-                          field=f"spec.panels[{i}]")
+            raise Problem(
+                400, "bad_request", "a panel must be an object", field=f"spec.panels[{i}]"
+            )
         index = panel.get("runset", 0)
         if runsets and (not isinstance(index, int) or not 0 <= index < len(runsets)):
-            raise Problem(400, "bad_request", f"runset must be an index below {len(runsets)}",
-                          field=f"spec.panels[{i}].runset")
+            raise Problem(
+                400,
+                "bad_request",
+                f"runset must be an index below {len(runsets)}",
+                field=f"spec.panels[{i}].runset",
+            )
 
 
 @router.post("", status_code=201)
-def create_report(ws: str, project: str, body: NewReport, request: Request,
-                  user: dict = Depends(current_user)) -> dict[str, Any]:
+def create_report(
+    ws: str, project: str, body: NewReport, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """Save a report in the project (members)."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
     can_write(store, user, ws)
     check_spec(store, user, ws, project, body.spec)
-    return store.create_report(ws, project, title=body.title, description=body.description,
-                               spec=body.spec, username=user["username"])
+    return store.create_report(
+        ws,
+        project,
+        title=body.title,
+        description=body.description,
+        spec=body.spec,
+        username=user["username"],
+    )
 
 
 @router.get("")
-def list_reports(ws: str, project: str, request: Request, name: str | None = None,
-                 cursor: str | None = None, limit: int = Query(50, ge=1, le=1000),
-                 user: dict = Depends(current_user)) -> dict[str, Any]:
+def list_reports(
+    ws: str,
+    project: str,
+    request: Request,
+    name: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """A page of the project's reports, newest first; ``name`` matches name, title or id."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -104,8 +126,9 @@ def list_reports(ws: str, project: str, request: Request, name: str | None = Non
 
 
 @router.get("/{report_id}")
-def get_report(ws: str, project: str, report_id: str, request: Request,
-               user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_report(
+    ws: str, project: str, report_id: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """One report, by id or by ``<name>-<id>``."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -113,8 +136,14 @@ def get_report(ws: str, project: str, report_id: str, request: Request,
 
 
 @router.patch("/{report_id}")
-def update_report(ws: str, project: str, report_id: str, body: ReportChanges,
-                  request: Request, user: dict = Depends(current_user)) -> dict[str, Any]:
+def update_report(
+    ws: str,
+    project: str,
+    report_id: str,
+    body: ReportChanges,
+    request: Request,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Change a report's title, description or spec (members)."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -126,8 +155,9 @@ def update_report(ws: str, project: str, report_id: str, body: ReportChanges,
 
 
 @router.delete("/{report_id}", status_code=204)
-def delete_report(ws: str, project: str, report_id: str, request: Request,
-                  user: dict = Depends(current_user)) -> Response:
+def delete_report(
+    ws: str, project: str, report_id: str, request: Request, user: dict = Depends(current_user)
+) -> Response:
     """Delete a report (its author, and the workspace's owners)."""
     store = store_of(request)
     can_read_project(store, user, ws, project)

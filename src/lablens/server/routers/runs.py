@@ -71,8 +71,14 @@ class RunChanges(BaseModel):
 
 
 @router.post("/runs", status_code=201)
-def create_run(ws: str, project: str, body: NewRun, request: Request, response: Response,
-               user: dict = Depends(current_user)) -> dict[str, Any]:
+def create_run(
+    ws: str,
+    project: str,
+    body: NewRun,
+    request: Request,
+    response: Response,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Create a run (and its project when missing), or resume one by id."""
     store = store_of(request)
     can_write(store, user, ws)
@@ -82,8 +88,9 @@ def create_run(ws: str, project: str, body: NewRun, request: Request, response: 
 
 
 @router.post("/runs/query")
-def query_runs(ws: str, project: str, body: RunQuery, request: Request,
-               user: dict = Depends(current_user)) -> dict[str, Any]:
+def query_runs(
+    ws: str, project: str, body: RunQuery, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """A page of the runs matching MongoDB-style ``filters``, in ``order``."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -92,26 +99,35 @@ def query_runs(ws: str, project: str, body: RunQuery, request: Request,
         filters = {"$and": [filters, {"sweep": {"$exists": False}}]}
     elif not body.include_sweeps:
         filters = {"sweep": {"$exists": False}}
-    return store.query_runs(ws, project, filters=filters, order=body.order, cursor=body.cursor,
-                            limit=body.limit)
+    return store.query_runs(
+        ws, project, filters=filters, order=body.order, cursor=body.cursor, limit=body.limit
+    )
 
 
-@router.post("/runs/table", response_class=Response,
-             responses={200: {"content": {ARROW: {}}}})
-def runs_table(ws: str, project: str, body: RunTableQuery, request: Request,
-               user: dict = Depends(current_user)) -> Response:
+@router.post("/runs/table", response_class=Response, responses={200: {"content": {ARROW: {}}}})
+def runs_table(
+    ws: str, project: str, body: RunTableQuery, request: Request, user: dict = Depends(current_user)
+) -> Response:
     """Every matching run (or the page ``offset``/``limit``) as one Arrow row each, config and
     summary flattened into columns; schema metadata ``total`` counts the matching runs."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
-    table = store.runs_table(ws, project, filters=body.filters, order=body.order,
-                             columns=body.columns, offset=body.offset, limit=body.limit)
+    table = store.runs_table(
+        ws,
+        project,
+        filters=body.filters,
+        order=body.order,
+        columns=body.columns,
+        offset=body.offset,
+        limit=body.limit,
+    )
     return Response(table_to_ipc(table), media_type=ARROW)
 
 
 @router.get("/runs/{run_id}")
-def get_run(ws: str, project: str, run_id: str, request: Request,
-            user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_run(
+    ws: str, project: str, run_id: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """One run."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -119,8 +135,14 @@ def get_run(ws: str, project: str, run_id: str, request: Request,
 
 
 @router.patch("/runs/{run_id}")
-def update_run(ws: str, project: str, run_id: str, body: RunChanges, request: Request,
-               user: dict = Depends(current_user)) -> dict[str, Any]:
+def update_run(
+    ws: str,
+    project: str,
+    run_id: str,
+    body: RunChanges,
+    request: Request,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Change a run: the fields given are set; ``summary`` is merged; ``state`` finishes it."""
     store = store_of(request)
     can_write(store, user, ws)
@@ -128,8 +150,9 @@ def update_run(ws: str, project: str, run_id: str, body: RunChanges, request: Re
 
 
 @router.delete("/runs/{run_id}", status_code=204)
-def delete_run(ws: str, project: str, run_id: str, request: Request,
-               user: dict = Depends(current_user)) -> Response:
+def delete_run(
+    ws: str, project: str, run_id: str, request: Request, user: dict = Depends(current_user)
+) -> Response:
     """Delete a run with its points, files and console lines."""
     store = store_of(request)
     can_write(store, user, ws)

@@ -31,19 +31,24 @@ class Claim(BaseModel):
 
 
 @router.post("", status_code=201)
-def create_sweep(ws: str, project: str, body: NewSweep, request: Request,
-                 user: dict = Depends(current_user)) -> dict[str, Any]:
+def create_sweep(
+    ws: str, project: str, body: NewSweep, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """Create a sweep from a W&B-style configuration (and the project when missing)."""
     store = store_of(request)
     can_write(store, user, ws)
-    return store.create_sweep(ws, project, body.config, username=user["username"],
-                              name=body.name)
+    return store.create_sweep(ws, project, body.config, username=user["username"], name=body.name)
 
 
 @router.get("")
-def list_sweeps(ws: str, project: str, request: Request, cursor: str | None = None,
-                limit: int = Query(50, ge=1, le=1000),
-                user: dict = Depends(current_user)) -> dict[str, Any]:
+def list_sweeps(
+    ws: str,
+    project: str,
+    request: Request,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """A page of the project's sweeps, newest first."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -51,8 +56,9 @@ def list_sweeps(ws: str, project: str, request: Request, cursor: str | None = No
 
 
 @router.get("/{sweep_id}")
-def get_sweep(ws: str, project: str, sweep_id: str, request: Request,
-              user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_sweep(
+    ws: str, project: str, sweep_id: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """One sweep, with its state and how many trials it has handed out."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -60,8 +66,14 @@ def get_sweep(ws: str, project: str, sweep_id: str, request: Request,
 
 
 @router.patch("/{sweep_id}")
-def update_sweep(ws: str, project: str, sweep_id: str, body: SweepChanges, request: Request,
-                 user: dict = Depends(current_user)) -> dict[str, Any]:
+def update_sweep(
+    ws: str,
+    project: str,
+    sweep_id: str,
+    body: SweepChanges,
+    request: Request,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Pause (``PAUSED``), resume (``RUNNING``) or cancel (``CANCELED``) a sweep, or rename it."""
     store = store_of(request)
     can_write(store, user, ws)
@@ -69,8 +81,14 @@ def update_sweep(ws: str, project: str, sweep_id: str, body: SweepChanges, reque
 
 
 @router.post("/{sweep_id}/claim")
-def claim(ws: str, project: str, sweep_id: str, request: Request, body: Claim | None = None,
-          user: dict = Depends(current_user)) -> dict[str, Any]:
+def claim(
+    ws: str,
+    project: str,
+    sweep_id: str,
+    request: Request,
+    body: Claim | None = None,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Hand the caller the sweep's next trial, with the run made for it.
 
     Answers ``{"trial": {"index", "params", "run"}}``, or ``{"trial": null}`` when the sweep has
@@ -79,6 +97,7 @@ def claim(ws: str, project: str, sweep_id: str, request: Request, body: Claim | 
     """
     store = store_of(request)
     can_write(store, user, ws)
-    trial = store.claim_trial(ws, project, sweep_id, username=user["username"],
-                              agent=body.agent if body else None)
+    trial = store.claim_trial(
+        ws, project, sweep_id, username=user["username"], agent=body.agent if body else None
+    )
     return {"trial": trial, "sweep": store.get_sweep(ws, project, sweep_id)}

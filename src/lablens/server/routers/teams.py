@@ -43,8 +43,9 @@ def _need_member(store: Store, user: dict[str, Any], team: str) -> str:
 
 
 @router.post("", status_code=201)
-def create_team(body: NewTeam, request: Request,
-                user: dict = Depends(current_user)) -> dict[str, Any]:
+def create_team(
+    body: NewTeam, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """Create a team; ``admin_username`` (default: you) becomes its first OWNER.
 
     Any signed-in user may create a team for themself; naming someone else needs an admin.
@@ -52,8 +53,12 @@ def create_team(body: NewTeam, request: Request,
     store = store_of(request)
     owner = body.admin_username or user["username"]
     if owner != user["username"] and not user["is_admin"]:
-        raise Problem(403, "permission_denied", "only admins create teams for someone else",
-                      field="admin_username")
+        raise Problem(
+            403,
+            "permission_denied",
+            "only admins create teams for someone else",
+            field="admin_username",
+        )
     owner = store.get_user(owner)["username"]
     store.create_team(body.name, owner)
     return _team_out(store, body.name, user)
@@ -68,8 +73,9 @@ def get_team(team: str, request: Request, user: dict = Depends(current_user)) ->
 
 
 @router.post("/{team}/members", status_code=201)
-def invite(team: str, body: Invite, request: Request,
-           user: dict = Depends(current_user)) -> dict[str, Any]:
+def invite(
+    team: str, body: Invite, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """Add a user to the team, as OWNER when ``admin`` (team owners and admins only)."""
     store = store_of(request)
     if _need_member(store, user, team) != "OWNER":
@@ -78,8 +84,9 @@ def invite(team: str, body: Invite, request: Request,
 
 
 @router.delete("/{team}/members/{username}", status_code=204)
-def remove_member(team: str, username: str, request: Request,
-                  user: dict = Depends(current_user)) -> Response:
+def remove_member(
+    team: str, username: str, request: Request, user: dict = Depends(current_user)
+) -> Response:
     """Remove a member (team owners and admins; any member may leave)."""
     store = store_of(request)
     role = _need_member(store, user, team)

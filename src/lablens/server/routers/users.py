@@ -45,8 +45,12 @@ class NewPassword(BaseModel):
 
 def _check_password(password: str, field: str = "password") -> None:
     if len(password) < passwords.MIN_LENGTH:
-        raise Problem(400, "bad_request",
-                      f"a password needs at least {passwords.MIN_LENGTH} characters", field=field)
+        raise Problem(
+            400,
+            "bad_request",
+            f"a password needs at least {passwords.MIN_LENGTH} characters",
+            field=field,
+        )
 
 
 def _username_from_email(store: Any, email: str) -> str:
@@ -83,16 +87,17 @@ def viewer(request: Request, user: dict = Depends(current_user)) -> dict[str, An
 
 
 @router.put("/viewer/password", status_code=204)
-async def set_password(body: NewPassword, request: Request,
-                       user: dict = Depends(current_user)) -> Response:
+async def set_password(
+    body: NewPassword, request: Request, user: dict = Depends(current_user)
+) -> Response:
     """Set the signed-in user's password; ``old_password`` must match when one is set."""
     store = store_of(request)
     _check_password(body.password)
     _, stored = store.password_hash(user["username"]) or (None, None)
-    if stored and not await run_in_threadpool(passwords.verify_password,
-                                              body.old_password or "", stored):
-        raise Problem(403, "permission_denied", "the old password is wrong",
-                      field="old_password")
+    if stored and not await run_in_threadpool(
+        passwords.verify_password, body.old_password or "", stored
+    ):
+        raise Problem(403, "permission_denied", "the old password is wrong", field="old_password")
     hashed = await run_in_threadpool(passwords.hash_password, body.password)
     store.set_password(user["username"], hashed)
     return Response(status_code=204)
@@ -111,13 +116,18 @@ async def login(body: Login, request: Request) -> dict[str, Any]:
     if not ok or username is None:
         raise Problem(401, "unauthorized", "wrong username or password")
     key = store.create_api_key(username, name=body.name or "login")
-    return {"username": username, "id": key["id"], "api_key": key["key"],
-            "created_at": key["created_at"]}
+    return {
+        "username": username,
+        "id": key["id"],
+        "api_key": key["key"],
+        "created_at": key["created_at"],
+    }
 
 
 @router.get("/users")
-def list_users(request: Request, search: str | None = None,
-               user: dict = Depends(current_user)) -> dict[str, Any]:
+def list_users(
+    request: Request, search: str | None = None, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """Every user, or those whose username or email contains ``search`` (admins only)."""
     require_admin(user, "list users")
     items = store_of(request).list_users(search)
@@ -127,8 +137,9 @@ def list_users(request: Request, search: str | None = None,
 
 
 @router.post("/users", status_code=201)
-async def create_user(body: NewUser, request: Request,
-                      user: dict = Depends(current_user)) -> dict[str, Any]:
+async def create_user(
+    body: NewUser, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """Create a user with its personal workspace and a first API key (admins only).
 
     ``username`` may be left out when ``email`` is given (W&B's ``create_user(email)``): it is
@@ -141,27 +152,38 @@ async def create_user(body: NewUser, request: Request,
     if username is None and body.email:
         username = _username_from_email(store, body.email)
     if not username or "/" in username or username != username.strip():
-        raise Problem(400, "bad_request", "username must be non-empty, without '/' or"
-                      " surrounding spaces", field="username")
+        raise Problem(
+            400,
+            "bad_request",
+            "username must be non-empty, without '/' or surrounding spaces",
+            field="username",
+        )
     if body.password is not None:
         _check_password(body.password)
-    hashed = (await run_in_threadpool(passwords.hash_password, body.password)
-              if body.password is not None else None)
-    created = store.create_user(username, name=body.name, email=body.email,
-                                is_admin=body.is_admin, password_hash=hashed)
+    hashed = (
+        await run_in_threadpool(passwords.hash_password, body.password)
+        if body.password is not None
+        else None
+    )
+    created = store.create_user(
+        username, name=body.name, email=body.email, is_admin=body.is_admin, password_hash=hashed
+    )
     # The new user's first key, shown once: hand it to them so they can sign in.
     key = store.create_api_key(username, name="first key")
     return {**created, "is_self": False, "api_key": key["key"]}
 
 
 @router.get("/users/{username}")
-def get_user(username: str, request: Request,
-             user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_user(username: str, request: Request, user: dict = Depends(current_user)) -> dict[str, Any]:
     """One user by username or email; others' email and private teams are not shown."""
     store = store_of(request)
     found = store.get_user(username)
-    if not user["is_admin"] and found["username"] != user["username"] and found["email"] \
-            and username == found["email"]:
+    if (
+        not user["is_admin"]
+        and found["username"] != user["username"]
+        and found["email"]
+        and username == found["email"]
+    ):
         # Looking a user up by email would tell non-admins who owns an address.
         raise NotFound("user", username)
     return _visible(found, store.get_user(user["username"]))
@@ -182,8 +204,9 @@ def list_keys(request: Request, user: dict = Depends(current_user)) -> dict[str,
 
 
 @router.post("/viewer/api_keys", status_code=201)
-def create_key(request: Request, body: NewKey | None = None,
-               user: dict = Depends(current_user)) -> dict[str, Any]:
+def create_key(
+    request: Request, body: NewKey | None = None, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """Make a new key; the answer is the only time it is shown."""
     return store_of(request).create_api_key(user["username"], name=body.name if body else None)
 
@@ -196,8 +219,9 @@ def delete_key(id_or_key: str, request: Request, user: dict = Depends(current_us
 
 
 @router.get("/users/{username}/api_keys")
-def list_user_keys(username: str, request: Request,
-                   user: dict = Depends(current_user)) -> dict[str, Any]:
+def list_user_keys(
+    username: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """A user's keys (ids and names); admins, or the user themself."""
     target = _self_or_admin(user, username, request)
     items = store_of(request).list_api_keys(target)
@@ -205,16 +229,18 @@ def list_user_keys(username: str, request: Request,
 
 
 @router.post("/users/{username}/api_keys", status_code=201)
-def create_user_key(username: str, request: Request, body: NewKey | None = None,
-                    user: dict = Depends(current_user)) -> dict[str, Any]:
+def create_user_key(
+    username: str, request: Request, body: NewKey | None = None, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """Make a key for a user (admins, or the user themself); shown only in this answer."""
     target = _self_or_admin(user, username, request)
     return store_of(request).create_api_key(target, name=body.name if body else None)
 
 
 @router.delete("/users/{username}/api_keys/{id_or_key}", status_code=204)
-def delete_user_key(username: str, id_or_key: str, request: Request,
-                    user: dict = Depends(current_user)) -> Response:
+def delete_user_key(
+    username: str, id_or_key: str, request: Request, user: dict = Depends(current_user)
+) -> Response:
     """Revoke a user's key (admins, or the user themself); it stops working at once."""
     target = _self_or_admin(user, username, request)
     store_of(request).delete_api_key(target, id_or_key)

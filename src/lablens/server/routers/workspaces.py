@@ -35,37 +35,49 @@ def list_workspaces(request: Request, user: dict = Depends(current_user)) -> dic
 
 
 @router.get("/workspaces/{ws}")
-def get_workspace(ws: str, request: Request,
-                  user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_workspace(ws: str, request: Request, user: dict = Depends(current_user)) -> dict[str, Any]:
     """One workspace, with the signed-in user's role in it."""
     return store_of(request).get_workspace(ws, viewer=user["username"])
 
 
 @router.get("/workspaces/{ws}/projects")
-def list_projects(ws: str, request: Request, sort: str | None = None,
-                  search: str | None = None, cursor: str | None = None,
-                  limit: int = Query(200, ge=1, le=1000),
-                  user: dict = Depends(current_user)) -> dict[str, Any]:
+def list_projects(
+    ws: str,
+    request: Request,
+    sort: str | None = None,
+    search: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(200, ge=1, le=1000),
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """A page of the workspace's projects (only PUBLIC ones for non-members)."""
     viewer = None if user["is_admin"] else user["username"]
-    return store_of(request).list_projects(ws, sort=sort, search=search, cursor=cursor,
-                                           limit=limit, viewer=viewer)
+    return store_of(request).list_projects(
+        ws, sort=sort, search=search, cursor=cursor, limit=limit, viewer=viewer
+    )
 
 
 @router.post("/workspaces/{ws}/projects", status_code=201)
-def create_project(ws: str, body: NewProject, request: Request,
-                   user: dict = Depends(current_user)) -> dict[str, Any]:
+def create_project(
+    ws: str, body: NewProject, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """Create a project (members only); ``exist_ok`` returns an existing one instead of 409."""
     store = store_of(request)
     can_write(store, user, ws)
-    return store.create_project(ws, body.name, description=body.description,
-                                labels=body.labels, visibility=body.visibility,
-                                exist_ok=body.exist_ok)
+    return store.create_project(
+        ws,
+        body.name,
+        description=body.description,
+        labels=body.labels,
+        visibility=body.visibility,
+        exist_ok=body.exist_ok,
+    )
 
 
 @router.get("/projects/{ws}/{project}")
-def get_project(ws: str, project: str, request: Request,
-                user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_project(
+    ws: str, project: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """One project with its run count."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -73,8 +85,9 @@ def get_project(ws: str, project: str, request: Request,
 
 
 @router.get("/projects/{ws}/{project}/fields")
-def project_fields(ws: str, project: str, request: Request,
-                   user: dict = Depends(current_user)) -> dict[str, Any]:
+def project_fields(
+    ws: str, project: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
     """The project's config and summary keys with their types."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
@@ -82,8 +95,13 @@ def project_fields(ws: str, project: str, request: Request,
 
 
 @router.patch("/projects/{ws}/{project}")
-def update_project(ws: str, project: str, body: ProjectChanges, request: Request,
-                   user: dict = Depends(current_user)) -> dict[str, Any]:
+def update_project(
+    ws: str,
+    project: str,
+    body: ProjectChanges,
+    request: Request,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
     """Change a project's description or labels (members), or its visibility (owners)."""
     store = store_of(request)
     changes = body.model_dump(exclude_unset=True)
@@ -97,8 +115,9 @@ def update_project(ws: str, project: str, body: ProjectChanges, request: Request
 
 
 @router.delete("/projects/{ws}/{project}", status_code=204)
-def delete_project(ws: str, project: str, request: Request,
-                   user: dict = Depends(current_user)) -> Response:
+def delete_project(
+    ws: str, project: str, request: Request, user: dict = Depends(current_user)
+) -> Response:
     """Delete a project with its runs, sweeps and reports (owners only)."""
     store = store_of(request)
     can_own(store, user, ws, "delete projects", project)

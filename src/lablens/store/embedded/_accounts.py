@@ -37,8 +37,15 @@ class Accounts:
     db: Database
 
     # -- users ----------------------------------------------------------------------------
-    def create_user(self, username: str, *, name: str | None = None, email: str | None = None,
-                    is_admin: bool = False, password_hash: str | None = None) -> dict[str, Any]:
+    def create_user(
+        self,
+        username: str,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        is_admin: bool = False,
+        password_hash: str | None = None,
+    ) -> dict[str, Any]:
         with self.db.write() as con:
             if self.db.one("SELECT 1 FROM workspaces WHERE username = ?", [username]):
                 raise Conflict(f"the name {username!r} is already taken")
@@ -59,14 +66,21 @@ class Accounts:
     def get_user(self, username: str) -> dict[str, Any]:
         row = self.db.one(
             f"SELECT username, name, email, is_admin, {iso('created_at')} AS created_at"
-            " FROM users WHERE username = ? OR email = ?", [username, username])
+            " FROM users WHERE username = ? OR email = ?",
+            [username, username],
+        )
         if row is None:
             raise NotFound("user", username)
         user = _user_row(row)
-        user["teams"] = [r["username"] for r in self.db.all(
-            "SELECT w.username FROM workspaces w JOIN members m ON m.workspace_id = w.id"
-            " JOIN users u ON u.id = m.user_id WHERE u.username = ? AND w.kind = 'TEAM'"
-            " ORDER BY w.username", [user["username"]])]
+        user["teams"] = [
+            r["username"]
+            for r in self.db.all(
+                "SELECT w.username FROM workspaces w JOIN members m ON m.workspace_id = w.id"
+                " JOIN users u ON u.id = m.user_id WHERE u.username = ? AND w.kind = 'TEAM'"
+                " ORDER BY w.username",
+                [user["username"]],
+            )
+        ]
         return user
 
     def list_users(self, search: str | None = None) -> list[dict[str, Any]]:
@@ -76,12 +90,15 @@ class Accounts:
             params = [f"%{search}%"] * 2
         rows = self.db.all(
             f"SELECT username, name, email, is_admin, {iso('created_at')} AS created_at"
-            f" FROM users{where} ORDER BY id", params)
+            f" FROM users{where} ORDER BY id",
+            params,
+        )
         teams: dict[str, list[str]] = {}
         for r in self.db.all(
-                "SELECT u.username AS member, w.username AS team FROM members m"
-                " JOIN workspaces w ON w.id = m.workspace_id JOIN users u ON u.id = m.user_id"
-                " WHERE w.kind = 'TEAM' ORDER BY w.username"):
+            "SELECT u.username AS member, w.username AS team FROM members m"
+            " JOIN workspaces w ON w.id = m.workspace_id JOIN users u ON u.id = m.user_id"
+            " WHERE w.kind = 'TEAM' ORDER BY w.username"
+        ):
             teams.setdefault(r["member"], []).append(r["team"])
         return [{**_user_row(r), "teams": teams.get(r["username"], [])} for r in rows]
 
@@ -91,9 +108,11 @@ class Accounts:
             con.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, uid])
 
     def password_hash(self, username: str) -> tuple[str, str | None] | None:
-        row = self.db.one("SELECT username, password_hash FROM users WHERE username = ?"
-                          " OR email = ? ORDER BY username = ? DESC LIMIT 1",
-                          [username, username, username])
+        row = self.db.one(
+            "SELECT username, password_hash FROM users WHERE username = ?"
+            " OR email = ? ORDER BY username = ? DESC LIMIT 1",
+            [username, username, username],
+        )
         return (row["username"], row["password_hash"]) if row else None
 
     def user_count(self) -> int:
@@ -106,31 +125,40 @@ class Accounts:
         return row["id"]
 
     # -- API keys -------------------------------------------------------------------------
-    def create_api_key(self, username: str, *, name: str | None = None,
-                       key: str | None = None) -> dict[str, Any]:
+    def create_api_key(
+        self, username: str, *, name: str | None = None, key: str | None = None
+    ) -> dict[str, Any]:
         uid = self._user_id(username)
         key = key or KEY_PREFIX + secrets.token_urlsafe(30)
-        key_id = key[len(KEY_PREFIX):][:8] if key.startswith(KEY_PREFIX) else key[:8]
+        key_id = key[len(KEY_PREFIX) :][:8] if key.startswith(KEY_PREFIX) else key[:8]
         key_id = f"{key_id}-{secrets.token_hex(2)}"
         t = now()
         with self.db.write() as con:
-            con.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?)",
-                        [key_id, uid, hash_key(key), name, t])
-        return {"id": key_id, "key": key, "name": name,
-                "created_at": t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"}
+            con.execute(
+                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?)", [key_id, uid, hash_key(key), name, t]
+            )
+        return {
+            "id": key_id,
+            "key": key,
+            "name": name,
+            "created_at": t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        }
 
     def list_api_keys(self, username: str) -> list[dict[str, Any]]:
         uid = self._user_id(username)
         return self.db.all(
             f"SELECT id, name, {iso('created_at')} AS created_at FROM api_keys"
-            " WHERE user_id = ? ORDER BY created_at", [uid])
+            " WHERE user_id = ? ORDER BY created_at",
+            [uid],
+        )
 
     def delete_api_key(self, username: str, id_or_key: str) -> None:
         uid = self._user_id(username)
         with self.db.write() as con:
             gone = con.execute(
                 "DELETE FROM api_keys WHERE user_id = ? AND (id = ? OR key_hash = ?) RETURNING id",
-                [uid, id_or_key, hash_key(id_or_key)]).fetchall()
+                [uid, id_or_key, hash_key(id_or_key)],
+            ).fetchall()
         if not gone:
             raise NotFound("key", id_or_key)
 
@@ -138,13 +166,16 @@ class Accounts:
         row = self.db.one(
             f"SELECT u.username, u.name, u.email, u.is_admin, {iso('u.created_at')} AS created_at"
             " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",
-            [hash_key(key)])
+            [hash_key(key)],
+        )
         return _user_row(row) if row else None
 
     # -- workspaces -----------------------------------------------------------------------
     def _workspace_sql(self) -> str:
-        return (f"SELECT w.id, w.username, w.name, w.kind AS workspace_type, w.profile,"
-                f" {iso('w.created_at')} AS created_at FROM workspaces w")
+        return (
+            f"SELECT w.id, w.username, w.name, w.kind AS workspace_type, w.profile,"
+            f" {iso('w.created_at')} AS created_at FROM workspaces w"
+        )
 
     def _workspace_out(self, row: dict[str, Any], role: str | None) -> dict[str, Any]:
         out = {k: row[k] for k in ("username", "name", "workspace_type", "created_at")}
@@ -162,14 +193,17 @@ class Accounts:
         rows = self.db.all(
             self._workspace_sql().replace("FROM workspaces w", ", m.role FROM workspaces w")
             + " JOIN members m ON m.workspace_id = w.id JOIN users u ON u.id = m.user_id"
-            " WHERE u.username = ? ORDER BY w.kind = 'TEAM', w.username", [viewer])
+            " WHERE u.username = ? ORDER BY w.kind = 'TEAM', w.username",
+            [viewer],
+        )
         return [self._workspace_out(r, r["role"]) for r in rows]
 
     def role(self, workspace: str, username: str) -> str | None:
         row = self.db.one(
             "SELECT m.role FROM members m JOIN workspaces w ON w.id = m.workspace_id"
             " JOIN users u ON u.id = m.user_id WHERE w.username = ? AND u.username = ?",
-            [workspace, username])
+            [workspace, username],
+        )
         return row["role"] if row else None
 
     # -- teams ----------------------------------------------------------------------------
@@ -180,7 +214,9 @@ class Accounts:
                 raise Conflict(f"the name {name!r} is already taken")
             wid = con.execute(
                 "INSERT INTO workspaces (username, name, kind, profile, created_at)"
-                " VALUES (?, ?, 'TEAM', '{}', ?) RETURNING id", [name, name, now()]).fetchone()[0]
+                " VALUES (?, ?, 'TEAM', '{}', ?) RETURNING id",
+                [name, name, now()],
+            ).fetchone()[0]
             con.execute("INSERT INTO members VALUES (?, ?, 'OWNER')", [wid, uid])
         return self.get_workspace(name, viewer=owner)
 
@@ -195,19 +231,25 @@ class Accounts:
         return self.db.all(
             "SELECT u.username, u.name, u.email, m.role FROM members m"
             " JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?"
-            " ORDER BY m.role = 'OWNER' DESC, u.username", [wid])
+            " ORDER BY m.role = 'OWNER' DESC, u.username",
+            [wid],
+        )
 
     def add_member(self, workspace: str, username: str, role: str) -> dict[str, Any]:
         if role not in ("OWNER", "MEMBER"):
             raise InvalidInput("role must be OWNER or MEMBER", field="role")
         wid = self._team_id(workspace)
-        user = self.db.one("SELECT id, username FROM users WHERE username = ? OR email = ?"
-                           " ORDER BY username = ? DESC LIMIT 1", [username, username, username])
+        user = self.db.one(
+            "SELECT id, username FROM users WHERE username = ? OR email = ?"
+            " ORDER BY username = ? DESC LIMIT 1",
+            [username, username, username],
+        )
         if user is None:
             raise NotFound("user", username)
         with self.db.write() as con:
-            if self.db.one("SELECT 1 FROM members WHERE workspace_id = ? AND user_id = ?",
-                           [wid, user["id"]]):
+            if self.db.one(
+                "SELECT 1 FROM members WHERE workspace_id = ? AND user_id = ?", [wid, user["id"]]
+            ):
                 raise Conflict(f"{user['username']} is already a member of {workspace}")
             con.execute("INSERT INTO members VALUES (?, ?, ?)", [wid, user["id"], role])
         return next(m for m in self.list_members(workspace) if m["username"] == user["username"])
@@ -216,15 +258,19 @@ class Accounts:
         wid = self._team_id(workspace)
         uid = self._user_id(username)
         with self.db.write() as con:
-            row = self.db.one("SELECT role FROM members WHERE workspace_id = ? AND user_id = ?",
-                              [wid, uid])
+            row = self.db.one(
+                "SELECT role FROM members WHERE workspace_id = ? AND user_id = ?", [wid, uid]
+            )
             if row is None:
                 raise NotFound("member", f"{workspace}/{username}")
-            owners = self.db.one("SELECT count(*) AS n FROM members WHERE workspace_id = ?"
-                                 " AND role = 'OWNER'", [wid])["n"]
+            owners = self.db.one(
+                "SELECT count(*) AS n FROM members WHERE workspace_id = ? AND role = 'OWNER'", [wid]
+            )["n"]
             if row["role"] == "OWNER" and owners == 1:
-                raise Conflict(f"{username} is the last owner of {workspace}; make another"
-                               " member an owner first")
+                raise Conflict(
+                    f"{username} is the last owner of {workspace}; make another"
+                    " member an owner first"
+                )
             con.execute("DELETE FROM members WHERE workspace_id = ? AND user_id = ?", [wid, uid])
 
     def _workspace_id(self, username: str) -> int:
@@ -239,28 +285,42 @@ class Accounts:
             "SELECT p.id, w.username AS entity, p.name, p.description, p.labels, p.visibility,"
             f" {iso('p.created_at')} AS created_at, {iso('p.updated_at')} AS updated_at,"
             " (SELECT count(*) FROM runs r WHERE r.project_id = p.id) AS run_count"
-            " FROM projects p JOIN workspaces w ON w.id = p.workspace_id")
+            " FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
+        )
 
     @staticmethod
     def _project_out(row: dict[str, Any]) -> dict[str, Any]:
         return {
-            "id": row["id"], "name": row["name"], "entity": row["entity"],
-            "path": f"{row['entity']}/{row['name']}", "description": row["description"],
-            "labels": list(row["labels"] or []), "visibility": row["visibility"],
-            "created_at": row["created_at"], "updated_at": row["updated_at"],
+            "id": row["id"],
+            "name": row["name"],
+            "entity": row["entity"],
+            "path": f"{row['entity']}/{row['name']}",
+            "description": row["description"],
+            "labels": list(row["labels"] or []),
+            "visibility": row["visibility"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
             "count": {"runs": row["run_count"]},
         }
 
-    def create_project(self, workspace: str, name: str, *, description: str | None = None,
-                       labels: Sequence[str] = (), visibility: str = "PRIVATE",
-                       exist_ok: bool = False) -> dict[str, Any]:
+    def create_project(
+        self,
+        workspace: str,
+        name: str,
+        *,
+        description: str | None = None,
+        labels: Sequence[str] = (),
+        visibility: str = "PRIVATE",
+        exist_ok: bool = False,
+    ) -> dict[str, Any]:
         visibility = (visibility or "PRIVATE").upper()
         if visibility not in ("PUBLIC", "PRIVATE"):
             raise InvalidInput("visibility must be PUBLIC or PRIVATE", field="visibility")
         wid = self._workspace_id(workspace)
         with self.db.write() as con:
-            if self.db.one("SELECT 1 FROM projects WHERE workspace_id = ? AND name = ?",
-                           [wid, name]):
+            if self.db.one(
+                "SELECT 1 FROM projects WHERE workspace_id = ? AND name = ?", [wid, name]
+            ):
                 if not exist_ok:
                     raise Conflict(f"project {workspace}/{name} already exists")
             else:
@@ -268,12 +328,14 @@ class Accounts:
                 con.execute(
                     "INSERT INTO projects (workspace_id, name, description, labels, visibility,"
                     " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [wid, name, description, list(labels), visibility, t, t])
+                    [wid, name, description, list(labels), visibility, t, t],
+                )
         return self.get_project(workspace, name)
 
     def get_project(self, workspace: str, name: str) -> dict[str, Any]:
-        row = self.db.one(self._project_sql() + " WHERE w.username = ? AND p.name = ?",
-                          [workspace, name])
+        row = self.db.one(
+            self._project_sql() + " WHERE w.username = ? AND p.name = ?", [workspace, name]
+        )
         if row is None:
             self._workspace_id(workspace)
             raise NotFound("project", f"{workspace}/{name}")
@@ -282,15 +344,24 @@ class Accounts:
     def _project_id(self, workspace: str, name: str) -> int:
         row = self.db.one(
             "SELECT p.id FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
-            " WHERE w.username = ? AND p.name = ?", [workspace, name])
+            " WHERE w.username = ? AND p.name = ?",
+            [workspace, name],
+        )
         if row is None:
             self._workspace_id(workspace)
             raise NotFound("project", f"{workspace}/{name}")
         return row["id"]
 
-    def list_projects(self, workspace: str, *, sort: str | None = None,
-                      search: str | None = None, cursor: str | None = None, limit: int = 200,
-                      viewer: str | None = None) -> dict[str, Any]:
+    def list_projects(
+        self,
+        workspace: str,
+        *,
+        sort: str | None = None,
+        search: str | None = None,
+        cursor: str | None = None,
+        limit: int = 200,
+        viewer: str | None = None,
+    ) -> dict[str, Any]:
         self._workspace_id(workspace)
         desc = bool(sort) and sort.startswith("-")
         key = (sort or "created_at").lstrip("+-")
@@ -306,7 +377,9 @@ class Accounts:
             params.append(f"%{search}%")
         total = self.db.one(
             "SELECT count(*) AS n FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
-            f" WHERE {' AND '.join(where)}", params)["n"]
+            f" WHERE {' AND '.join(where)}",
+            params,
+        )["n"]
         op = "<" if desc else ">"
         if cursor:
             last_value, last_id = decode_cursor(cursor)
@@ -316,15 +389,18 @@ class Accounts:
         rows = self.db.all(
             self._project_sql().replace(" FROM projects p", f", {col} AS _sort FROM projects p")
             + f" WHERE {' AND '.join(where)} ORDER BY {col} {direction}, p.id {direction}"
-            " LIMIT ?", [*params, limit + 1])
+            " LIMIT ?",
+            [*params, limit + 1],
+        )
         nxt = None
         if len(rows) > limit:
             rows = rows[:limit]
             nxt = encode_cursor([rows[-1]["_sort"], rows[-1]["id"]])
         return {"items": [self._project_out(r) for r in rows], "total": total, "next": nxt}
 
-    def update_project(self, workspace: str, name: str,
-                       changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update_project(
+        self, workspace: str, name: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
         pid = self._project_id(workspace, name)
         sets: list[str] = []
         params: list[Any] = []
@@ -348,8 +424,10 @@ class Accounts:
             params.append(visibility)
         if sets:
             with self.db.write() as con:
-                con.execute(f"UPDATE projects SET {', '.join(sets)}, updated_at = ? WHERE id = ?",
-                            [*params, now(), pid])
+                con.execute(
+                    f"UPDATE projects SET {', '.join(sets)}, updated_at = ? WHERE id = ?",
+                    [*params, now(), pid],
+                )
         return self.get_project(workspace, name)
 
     def delete_project(self, workspace: str, name: str) -> None:
@@ -359,8 +437,11 @@ class Accounts:
             self._delete_project_artifacts(con, pid, f"{workspace}/{name}")  # type: ignore[attr-defined]
             for table in ("points", "point_tiles", "run_keys", "batches", "files", "console"):
                 con.execute(f"DELETE FROM {table} WHERE run_pk IN {runs}", [pid])
-            con.execute("DELETE FROM sweep_trials WHERE sweep_pk IN"
-                        " (SELECT pk FROM sweeps WHERE project_id = ?)", [pid])
+            con.execute(
+                "DELETE FROM sweep_trials WHERE sweep_pk IN"
+                " (SELECT pk FROM sweeps WHERE project_id = ?)",
+                [pid],
+            )
             for table in ("runs", "sweeps", "reports", "project_fields"):
                 con.execute(f"DELETE FROM {table} WHERE project_id = ?", [pid])
             con.execute("DELETE FROM projects WHERE id = ?", [pid])
@@ -368,7 +449,8 @@ class Accounts:
     def project_fields(self, workspace: str, project: str) -> dict[str, dict[str, str]]:
         pid = self._project_id(workspace, project)
         out: dict[str, dict[str, str]] = {"config": {}, "summary": {}}
-        for r in self.db.all("SELECT kind, key, type FROM project_fields WHERE project_id = ?"
-                             " ORDER BY key", [pid]):
+        for r in self.db.all(
+            "SELECT kind, key, type FROM project_fields WHERE project_id = ? ORDER BY key", [pid]
+        ):
             out[r["kind"]][r["key"]] = r["type"]
         return out

@@ -31,12 +31,19 @@ def _collection_select() -> str:
 
 def _collection_out(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": row["id"], "name": row["name"], "type": row["type"], "kind": row["kind"],
-        "entity": row["entity"], "project": row["project"],
+        "id": row["id"],
+        "name": row["name"],
+        "type": row["type"],
+        "kind": row["kind"],
+        "entity": row["entity"],
+        "project": row["project"],
         "path": f"{row['entity']}/{row['project']}/{row['name']}",
-        "description": row["description"], "tags": list(row["tags"] or []),
-        "aliases": list(row["aliases"] or []), "version_count": row["version_count"],
-        "created_at": row["created_at"], "updated_at": row["updated_at"],
+        "description": row["description"],
+        "tags": list(row["tags"] or []),
+        "aliases": list(row["aliases"] or []),
+        "version_count": row["version_count"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
 
 
@@ -89,7 +96,9 @@ class ArtifactCollections:
                 "SELECT c.name, c.kind, t.name AS type, w.username AS entity, p.name AS project"
                 " FROM artifact_collections c JOIN artifact_types t ON t.id = c.type_id"
                 " JOIN projects p ON p.id = c.project_id JOIN workspaces w ON w.id = p.workspace_id"
-                " WHERE c.id = ?", [cid])
+                " WHERE c.id = ?",
+                [cid],
+            )
             if row is None:
                 raise NotFound("artifact_collection", str(cid))
             # Read before a rename committed, it must not be kept after that rename cleared it.
@@ -112,16 +121,20 @@ class ArtifactCollections:
         return self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
 
     def _type_row(self, pid: int, name: str) -> dict[str, Any] | None:
-        return self.db.one("SELECT id, name FROM artifact_types WHERE project_id = ? AND name = ?",
-                           [pid, name])
+        return self.db.one(
+            "SELECT id, name FROM artifact_types WHERE project_id = ? AND name = ?", [pid, name]
+        )
 
-    def _collection_row(self, workspace: str, project: str, name: str,
-                        type_name: str | None = None) -> dict[str, Any]:
+    def _collection_row(
+        self, workspace: str, project: str, name: str, type_name: str | None = None
+    ) -> dict[str, Any]:
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         row = self.db.one(
             "SELECT c.id, c.name, c.kind, c.type_id, c.next_version, t.name AS type"
             " FROM artifact_collections c JOIN artifact_types t ON t.id = c.type_id"
-            " WHERE c.project_id = ? AND c.name = ?", [pid, name])
+            " WHERE c.project_id = ? AND c.name = ?",
+            [pid, name],
+        )
         if row is None or (type_name is not None and row["type"] != type_name):
             typed = f" of type {type_name}" if type_name else ""
             raise NotFound("artifact_collection", f"{workspace}/{project}/{name}{typed}")
@@ -134,7 +147,8 @@ class ArtifactCollections:
             f"SELECT t.id, t.name, {iso('t.created_at')} AS created_at,"
             " (SELECT count(*) FROM artifact_collections c WHERE c.type_id = t.id)"
             " AS collection_count FROM artifact_types t WHERE t.project_id = ? ORDER BY t.name",
-            [pid])
+            [pid],
+        )
         return [{**r, "entity": workspace, "project": project} for r in rows]
 
     def get_artifact_type(self, workspace: str, project: str, type_name: str) -> dict[str, Any]:
@@ -145,8 +159,13 @@ class ArtifactCollections:
 
     # -- collections ----------------------------------------------------------------------
     def list_artifact_collections(
-        self, workspace: str, project: str, *, type_name: str | None = None,
-        cursor: str | None = None, limit: int = 50,
+        self,
+        workspace: str,
+        project: str,
+        *,
+        type_name: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
     ) -> dict[str, Any]:
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         where, params = "c.project_id = ?", [pid]
@@ -157,26 +176,31 @@ class ArtifactCollections:
             params.append(type_name)
         total = self.db.one(
             "SELECT count(*) AS n FROM artifact_collections c JOIN artifact_types t"
-            f" ON t.id = c.type_id WHERE {where}", params)["n"]
+            f" ON t.id = c.type_id WHERE {where}",
+            params,
+        )["n"]
         if cursor:
             (last,) = decode_cursor(cursor)
             where += " AND c.name > ?"
             params.append(str(last))
-        rows = self.db.all(_collection_select() + f" WHERE {where} ORDER BY c.name LIMIT ?",
-                           [*params, limit + 1])
+        rows = self.db.all(
+            _collection_select() + f" WHERE {where} ORDER BY c.name LIMIT ?", [*params, limit + 1]
+        )
         nxt = None
         if len(rows) > limit:
             rows = rows[:limit]
             nxt = encode_cursor([rows[-1]["name"]])
         return {"items": [_collection_out(r) for r in rows], "total": total, "next": nxt}
 
-    def get_artifact_collection(self, workspace: str, project: str, name: str, *,
-                                type_name: str | None = None) -> dict[str, Any]:
+    def get_artifact_collection(
+        self, workspace: str, project: str, name: str, *, type_name: str | None = None
+    ) -> dict[str, Any]:
         cid = self._collection_row(workspace, project, name, type_name)["id"]
         return _collection_out(self.db.one(_collection_select() + " WHERE c.id = ?", [cid]))
 
-    def update_artifact_collection(self, workspace: str, project: str, name: str,
-                                   changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update_artifact_collection(
+        self, workspace: str, project: str, name: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
         row = self._collection_row(workspace, project, name)
         sets: list[str] = []
         params: list[Any] = []
@@ -193,21 +217,30 @@ class ArtifactCollections:
             params.append(_str_list(changes["tags"], "tags", rules.check_tag))
         with self.db.write() as con:
             if new_name != name and self.db.one(
-                    "SELECT 1 FROM artifact_collections WHERE project_id = ? AND name = ?",
-                    [self._project_id(workspace, project), new_name]):  # type: ignore[attr-defined]
-                raise Conflict(f"an artifact collection {workspace}/{project}/{new_name}"
-                               " already exists")
+                "SELECT 1 FROM artifact_collections WHERE project_id = ? AND name = ?",
+                [self._project_id(workspace, project), new_name],
+            ):  # type: ignore[attr-defined]
+                raise Conflict(
+                    f"an artifact collection {workspace}/{project}/{new_name} already exists"
+                )
             if sets:
-                con.execute(f"UPDATE artifact_collections SET {', '.join(sets)}, updated_at = ?"
-                            " WHERE id = ?", [*params, now(), row["id"]])
+                con.execute(
+                    f"UPDATE artifact_collections SET {', '.join(sets)}, updated_at = ?"
+                    " WHERE id = ?",
+                    [*params, now(), row["id"]],
+                )
                 self._forget_collections()
         return self.get_artifact_collection(workspace, project, new_name)
 
     def delete_artifact_collection(self, workspace: str, project: str, name: str) -> None:
         row = self._collection_row(workspace, project, name)
         with self.db.write() as con:
-            pks = [r["pk"] for r in self.db.all(
-                "SELECT pk FROM artifacts WHERE collection_id = ?", [row["id"]])]
+            pks = [
+                r["pk"]
+                for r in self.db.all(
+                    "SELECT pk FROM artifacts WHERE collection_id = ?", [row["id"]]
+                )
+            ]
             self._refuse_if_linked(pks, f"{workspace}/{project}/{name}")
             self._delete_versions(con, pks)
             con.execute("DELETE FROM artifact_aliases WHERE collection_id = ?", [row["id"]])
@@ -217,16 +250,24 @@ class ArtifactCollections:
     def _delete_project_artifacts(self, con: Any, pid: int, what: str) -> None:
         """Delete a project's artifacts, inside the transaction deleting the project; refused
         (``Conflict``) while one of its versions is linked from another project."""
-        pks = [r["pk"] for r in self.db.all(
-            "SELECT a.pk FROM artifacts a JOIN artifact_collections c ON c.id = a.collection_id"
-            " WHERE c.project_id = ?", [pid])]
+        pks = [
+            r["pk"]
+            for r in self.db.all(
+                "SELECT a.pk FROM artifacts a JOIN artifact_collections c ON c.id = a.collection_id"
+                " WHERE c.project_id = ?",
+                [pid],
+            )
+        ]
         self._refuse_if_linked(pks, f"an artifact of project {what}", outside=pid)
         self._delete_versions(con, pks)
         runs = "(SELECT pk FROM runs WHERE project_id = ?)"
         con.execute(f"DELETE FROM artifact_usage WHERE run_pk IN {runs}", [pid])
         con.execute(f"UPDATE artifacts SET run_pk = NULL WHERE run_pk IN {runs}", [pid])
-        con.execute("DELETE FROM artifact_aliases WHERE collection_id IN"
-                    " (SELECT id FROM artifact_collections WHERE project_id = ?)", [pid])
+        con.execute(
+            "DELETE FROM artifact_aliases WHERE collection_id IN"
+            " (SELECT id FROM artifact_collections WHERE project_id = ?)",
+            [pid],
+        )
         con.execute("DELETE FROM artifact_collections WHERE project_id = ?", [pid])
         con.execute("DELETE FROM artifact_types WHERE project_id = ?", [pid])
         self._forget_collections()
@@ -244,44 +285,72 @@ class ArtifactCollections:
             "SELECT w.username AS entity, p.name AS project, c.name, a.version FROM artifacts a"
             " JOIN artifact_collections c ON c.id = a.collection_id"
             " JOIN projects p ON p.id = c.project_id JOIN workspaces w ON w.id = p.workspace_id"
-            f" WHERE {where} LIMIT 1", params)
+            f" WHERE {where} LIMIT 1",
+            params,
+        )
         if link:
-            raise Conflict(f"{what} is linked as {link['entity']}/{link['project']}/"
-                           f"{link['name']}:v{link['version']}; delete that link first")
+            raise Conflict(
+                f"{what} is linked as {link['entity']}/{link['project']}/"
+                f"{link['name']}:v{link['version']}; delete that link first"
+            )
 
     @staticmethod
     def _delete_versions(con: Any, pks: Sequence[int]) -> None:
         if not pks:
             return
-        for table, column in (("artifact_files", "artifact_pk"), ("artifact_usage", "artifact_pk"),
-                              ("artifact_aliases", "artifact_pk"), ("artifacts", "pk")):
-            con.execute(f"DELETE FROM {table} WHERE list_contains(?::BIGINT[], {column})",
-                        [list(pks)])
+        for table, column in (
+            ("artifact_files", "artifact_pk"),
+            ("artifact_usage", "artifact_pk"),
+            ("artifact_aliases", "artifact_pk"),
+            ("artifacts", "pk"),
+        ):
+            con.execute(
+                f"DELETE FROM {table} WHERE list_contains(?::BIGINT[], {column})", [list(pks)]
+            )
 
-    def _collection_for_commit(self, con: Any, pid: int, workspace: str, project: str,
-                               name: str, type_name: str, t: Any, kind: str = "sequence") -> int:
+    def _collection_for_commit(
+        self,
+        con: Any,
+        pid: int,
+        workspace: str,
+        project: str,
+        name: str,
+        type_name: str,
+        t: Any,
+        kind: str = "sequence",
+    ) -> int:
         row = self.db.one(
             "SELECT c.id, c.kind, t.name AS type FROM artifact_collections c"
             " JOIN artifact_types t ON t.id = c.type_id WHERE c.project_id = ? AND c.name = ?",
-            [pid, name])
+            [pid, name],
+        )
         if row is not None:
             if row["type"] != type_name:
-                raise Conflict(f"artifact {workspace}/{project}/{name} has type {row['type']!r},"
-                               f" not {type_name!r}; an artifact name is unique in its project")
+                raise Conflict(
+                    f"artifact {workspace}/{project}/{name} has type {row['type']!r},"
+                    f" not {type_name!r}; an artifact name is unique in its project"
+                )
             if row["kind"] != kind:
-                what = ("holds links (link() into it)" if row["kind"] == "portfolio"
-                        else "holds logged versions")
-                raise Conflict(f"artifact collection {workspace}/{project}/{name} {what};"
-                               " use another name")
+                what = (
+                    "holds links (link() into it)"
+                    if row["kind"] == "portfolio"
+                    else "holds logged versions"
+                )
+                raise Conflict(
+                    f"artifact collection {workspace}/{project}/{name} {what}; use another name"
+                )
             return row["id"]
         type_row = self._type_row(pid, type_name)
         if type_row is None:
-            type_id = con.execute("INSERT INTO artifact_types (project_id, name, created_at)"
-                                  " VALUES (?, ?, ?) RETURNING id",
-                                  [pid, type_name, t]).fetchone()[0]
+            type_id = con.execute(
+                "INSERT INTO artifact_types (project_id, name, created_at)"
+                " VALUES (?, ?, ?) RETURNING id",
+                [pid, type_name, t],
+            ).fetchone()[0]
         else:
             type_id = type_row["id"]
         return con.execute(
             "INSERT INTO artifact_collections (project_id, type_id, name, kind, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            [pid, type_id, name, kind, t, t]).fetchone()[0]
+            [pid, type_id, name, kind, t, t],
+        ).fetchone()[0]

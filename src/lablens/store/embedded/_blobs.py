@@ -56,7 +56,9 @@ class Blobs:
             if h.hexdigest() != digest:
                 raise InvalidInput(
                     f"the uploaded bytes have sha256 {h.hexdigest()}, not {digest}: the upload"
-                    " was cut short or changed on the way; send it again", field="digest")
+                    " was cut short or changed on the way; send it again",
+                    field="digest",
+                )
             os.replace(tmp, path)  # a reader never sees half a blob
         finally:
             tmp.unlink(missing_ok=True)

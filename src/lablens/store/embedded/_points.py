@@ -27,13 +27,23 @@ STREAMS = ("default", "system")
 # What min_x/max_x measure: the step, the point's time, seconds since its run started, or the
 # value of the metric x_key (the steps where it lies in the range are kept, for every key).
 X_AXES = ("step", "timestamp", "runtime", "metric")
-POINT_SCHEMA = pa.schema([("key", pa.string()), ("step", pa.int64()),
-                          ("timestamp", pa.float64()), ("value", pa.float64())])
-HISTORY_SCHEMA = pa.schema([
-    ("run_id", pa.dictionary(pa.int32(), pa.string())),
-    ("key", pa.dictionary(pa.int32(), pa.string())),
-    ("step", pa.int64()), ("timestamp", pa.float64()), ("value", pa.float64()),
-])
+POINT_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("step", pa.int64()),
+        ("timestamp", pa.float64()),
+        ("value", pa.float64()),
+    ]
+)
+HISTORY_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.dictionary(pa.int32(), pa.string())),
+        ("key", pa.dictionary(pa.int32(), pa.string())),
+        ("step", pa.int64()),
+        ("timestamp", pa.float64()),
+        ("value", pa.float64()),
+    ]
+)
 
 
 def _with_runs(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.Schema:
@@ -41,20 +51,22 @@ def _with_runs(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.Schema:
     # (for legends): in the metadata, as columns they would add bytes to every point.
     started = {r["id"]: float(r["started"]) for r in rows}
     names = {r["id"]: r["name"] for r in rows}
-    return schema.with_metadata({b"started": json.dumps(started).encode(),
-                                 b"names": json.dumps(names).encode()})
+    return schema.with_metadata(
+        {b"started": json.dumps(started).encode(), b"names": json.dumps(names).encode()}
+    )
 
 
-def check_x_range(x_axis: str, x_key: str | None, min_x: float | None,
-                  max_x: float | None) -> None:
+def check_x_range(x_axis: str, x_key: str | None, min_x: float | None, max_x: float | None) -> None:
     """Check a history query's x axis and range, naming the bad field."""
     if x_axis not in X_AXES:
-        raise InvalidInput(f"x_axis must be one of {', '.join(X_AXES)}, not {x_axis!r}",
-                           field="x_axis")
+        raise InvalidInput(
+            f"x_axis must be one of {', '.join(X_AXES)}, not {x_axis!r}", field="x_axis"
+        )
     if x_axis == "metric":
         if not isinstance(x_key, str) or not x_key:
-            raise InvalidInput("x_axis 'metric' needs x_key, the metric whose value is the x axis",
-                               field="x_key")
+            raise InvalidInput(
+                "x_axis 'metric' needs x_key, the metric whose value is the x axis", field="x_key"
+            )
     elif x_key is not None:
         raise InvalidInput(f"x_key goes with x_axis 'metric' only, not {x_axis!r}", field="x_key")
     for name, value in (("min_x", min_x), ("max_x", max_x)):
@@ -71,15 +83,20 @@ def conform_points(points: pa.Table) -> pa.Table:
             raise InvalidInput(f"points need a column {field.name!r}", field=f"body.{field.name}")
         col = points.column(field.name)
         if field.name == "key":
-            ok = pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or (
-                pa.types.is_dictionary(col.type))
+            ok = (
+                pa.types.is_string(col.type)
+                or pa.types.is_large_string(col.type)
+                or (pa.types.is_dictionary(col.type))
+            )
         elif field.name == "step":
             ok = pa.types.is_integer(col.type)
         else:
             ok = pa.types.is_floating(col.type) or pa.types.is_integer(col.type)
         if not ok:
-            raise InvalidInput(f"column {field.name!r} has type {col.type}; expected"
-                               f" {field.type}", field=f"body.{field.name}")
+            raise InvalidInput(
+                f"column {field.name!r} has type {col.type}; expected {field.type}",
+                field=f"body.{field.name}",
+            )
         if field.name in ("key", "step", "timestamp") and col.null_count:
             raise InvalidInput(f"column {field.name!r} has nulls", field=f"body.{field.name}")
     table = points.select(POINT_SCHEMA.names).cast(POINT_SCHEMA)
@@ -105,39 +122,60 @@ class Points:
     blob_dir: Path
 
     def _key_ids(self, con: Any, stream: str, names: list[str]) -> dict[str, int]:
-        rows = self.db.all("SELECT name, id FROM metric_keys WHERE stream = ?"
-                           " AND list_contains(?::VARCHAR[], name)", [stream, names])
+        rows = self.db.all(
+            "SELECT name, id FROM metric_keys WHERE stream = ?"
+            " AND list_contains(?::VARCHAR[], name)",
+            [stream, names],
+        )
         ids = {r["name"]: r["id"] for r in rows}
         missing = [n for n in names if n not in ids]
         if missing:
-            con.executemany("INSERT INTO metric_keys (stream, name) VALUES (?, ?)",
-                            [[stream, n] for n in missing])
-            for r in self.db.all("SELECT name, id FROM metric_keys WHERE stream = ?"
-                                 " AND list_contains(?::VARCHAR[], name)", [stream, missing]):
+            con.executemany(
+                "INSERT INTO metric_keys (stream, name) VALUES (?, ?)",
+                [[stream, n] for n in missing],
+            )
+            for r in self.db.all(
+                "SELECT name, id FROM metric_keys WHERE stream = ?"
+                " AND list_contains(?::VARCHAR[], name)",
+                [stream, missing],
+            ):
                 ids[r["name"]] = r["id"]
         return ids
 
-    def append_points(self, workspace: str, project: str, run_id: str, points: pa.Table,
-                      *, stream: str = "default", batch_id: str | None = None) -> dict[str, Any]:
+    def append_points(
+        self,
+        workspace: str,
+        project: str,
+        run_id: str,
+        points: pa.Table,
+        *,
+        stream: str = "default",
+        batch_id: str | None = None,
+    ) -> dict[str, Any]:
         if stream not in STREAMS:
             raise InvalidInput(f"stream must be one of {STREAMS}", field="stream")
         table = conform_points(points)
         pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         with self.db.write() as con:
-            if batch_id and self.db.one("SELECT 1 FROM batches WHERE run_pk = ? AND batch_id = ?",
-                                        [pk, batch_id]):
+            if batch_id and self.db.one(
+                "SELECT 1 FROM batches WHERE run_pk = ? AND batch_id = ?", [pk, batch_id]
+            ):
                 return {"stored": 0, "duplicate": True}
             if table.num_rows:
                 names = pc.unique(table["key"]).to_pylist()
                 ids = self._key_ids(con, stream, names)
                 key_ids = pc.index_in(table["key"], value_set=pa.array(names))
                 id_map = pa.array([ids[n] for n in names], pa.int32())
-                batch = pa.table({
-                    "run_pk": pa.repeat(pa.scalar(pk, pa.int64()), table.num_rows),
-                    "key_id": pc.take(id_map, key_ids),
-                    "step": table["step"], "ts": table["timestamp"], "value": table["value"],
-                })
+                batch = pa.table(
+                    {
+                        "run_pk": pa.repeat(pa.scalar(pk, pa.int64()), table.num_rows),
+                        "key_id": pc.take(id_map, key_ids),
+                        "step": table["step"],
+                        "ts": table["timestamp"],
+                        "value": table["value"],
+                    }
+                )
                 con.register("_batch", batch)
                 try:
                     con.execute("INSERT INTO points SELECT * FROM _batch")
@@ -149,36 +187,58 @@ class Points:
                     ).fetchall()
                 finally:
                     con.unregister("_batch")
-                prior = {r["key_id"]: r["last_step"] for r in self.db.all(
-                    "SELECT key_id, last_step FROM run_keys WHERE run_pk = ?", [pk])}
+                prior = {
+                    r["key_id"]: r["last_step"]
+                    for r in self.db.all(
+                        "SELECT key_id, last_step FROM run_keys WHERE run_pk = ?", [pk]
+                    )
+                }
                 con.executemany(
                     "INSERT INTO run_keys VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_pk, key_id)"
                     " DO UPDATE SET n = run_keys.n + excluded.n,"
                     " first_step = least(run_keys.first_step, excluded.first_step),"
                     " last_step = greatest(run_keys.last_step, excluded.last_step),"
                     " nans = run_keys.nans + excluded.nans",
-                    [[pk, k, n, s0, s1, nans] for k, n, s0, s1, _, nans in lasts])
+                    [[pk, k, n, s0, s1, nans] for k, n, s0, s1, _, nans in lasts],
+                )
                 names_by_id = {v: k for k, v in ids.items()}
                 latest = {names_by_id[k]: v for k, _, _, s, v, _ in lasts if s >= prior.get(k, s)}
                 column = "summary" if stream == "default" else "system_metrics"
-                current = _json.loads(self.db.one(f"SELECT {column} AS c FROM runs WHERE pk = ?",
-                                                  [pk])["c"]) or {}
+                current = (
+                    _json.loads(
+                        self.db.one(f"SELECT {column} AS c FROM runs WHERE pk = ?", [pk])["c"]
+                    )
+                    or {}
+                )
                 current.update(latest)
-                con.execute(f"UPDATE runs SET {column} = ?, heartbeat_at = ? WHERE pk = ?",
-                            [_json.dumps(current), now(), pk])
+                con.execute(
+                    f"UPDATE runs SET {column} = ?, heartbeat_at = ? WHERE pk = ?",
+                    [_json.dumps(current), now(), pk],
+                )
                 if stream == "default":
                     self._record_fields(con, pid, "summary", latest)  # type: ignore[attr-defined]
             if batch_id:
                 con.execute("INSERT INTO batches VALUES (?, ?, ?)", [pk, batch_id, table.num_rows])
         return {"stored": table.num_rows, "duplicate": False}
 
-    def history(self, workspace: str, project: str, run_ids: Sequence[str] | None, *,
-                keys: Sequence[str] | None = None, samples: int | None = None,
-                min_step: int | None = None, max_step: int | None = None,
-                min_x: float | None = None, max_x: float | None = None,
-                stream: str = "default", x_axis: str = "step", x_key: str | None = None,
-                filters: Mapping[str, Any] | None = None,
-                order: str | None = None) -> pa.Table:
+    def history(
+        self,
+        workspace: str,
+        project: str,
+        run_ids: Sequence[str] | None,
+        *,
+        keys: Sequence[str] | None = None,
+        samples: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+        min_x: float | None = None,
+        max_x: float | None = None,
+        stream: str = "default",
+        x_axis: str = "step",
+        x_key: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        order: str | None = None,
+    ) -> pa.Table:
         if stream not in STREAMS:
             raise InvalidInput(f"stream must be one of {STREAMS}", field="stream")
         check_x_range(x_axis, x_key, min_x, max_x)
@@ -189,13 +249,17 @@ class Points:
         if run_ids is None:
             # The runs a filter picks, in its order: one request for any number of runs.
             where_sql, where_params = compile_filters(filters, alias="r")
-            rows = self.db.all(f"{select} WHERE r.project_id = ? AND ({where_sql})"
-                               f" ORDER BY {order_by_sql(parse_order(order, alias='r'))}",
-                               [pid, *where_params])
+            rows = self.db.all(
+                f"{select} WHERE r.project_id = ? AND ({where_sql})"
+                f" ORDER BY {order_by_sql(parse_order(order, alias='r'))}",
+                [pid, *where_params],
+            )
         else:
             run_ids = list(dict.fromkeys(run_ids))
-            rows = self.db.all(f"{select} WHERE r.project_id = ?"
-                               " AND list_contains(?::VARCHAR[], r.id)", [pid, run_ids])
+            rows = self.db.all(
+                f"{select} WHERE r.project_id = ? AND list_contains(?::VARCHAR[], r.id)",
+                [pid, run_ids],
+            )
             found = {r["id"] for r in rows}
             for rid in run_ids:
                 if rid not in found:
@@ -210,29 +274,37 @@ class Points:
                 "SELECT DISTINCT m.id, m.name FROM run_keys k JOIN metric_keys m"
                 " ON m.id = k.key_id WHERE m.stream = ?"
                 " AND list_contains(?::BIGINT[], k.run_pk) ORDER BY m.name",
-                [stream, list(pks.values())])
+                [stream, list(pks.values())],
+            )
         else:
-            key_rows = self.db.all("SELECT id, name FROM metric_keys WHERE stream = ?"
-                                   " AND list_contains(?::VARCHAR[], name) ORDER BY name",
-                                   [stream, list(keys)])
+            key_rows = self.db.all(
+                "SELECT id, name FROM metric_keys WHERE stream = ?"
+                " AND list_contains(?::VARCHAR[], name) ORDER BY name",
+                [stream, list(keys)],
+            )
         x_id = next((r["id"] for r in key_rows if r["name"] == x_key), None)
         if not pks or not key_rows or (x_axis == "metric" and x_id is None):
             return _with_runs(HISTORY_SCHEMA, rows).empty_table()
-        where = ["list_contains(?::BIGINT[], run_pk)",
-                 "list_contains(?::INTEGER[], key_id)"]
+        where = ["list_contains(?::BIGINT[], run_pk)", "list_contains(?::INTEGER[], key_id)"]
         params: list[Any] = [list(pks.values()), [r["id"] for r in key_rows]]
         for cond, value in (("step >= ?", min_step), ("step <= ?", max_step)):
             if value is not None:
                 where.append(cond)
                 params.append(int(value))
         source, source_params = "points", []
-        x = {"step": "step::DOUBLE", "timestamp": "ts", "runtime": "ts - started",
-             "metric": "step::DOUBLE"}[x_axis]
+        x = {
+            "step": "step::DOUBLE",
+            "timestamp": "ts",
+            "runtime": "ts - started",
+            "metric": "step::DOUBLE",
+        }[x_axis]
         bounds = [(">= ?", min_x), ("<= ?", max_x)]
         if x_axis == "runtime":
             # The same start as the answer's `started`, so the client's _runtime is in range.
-            source = ("points JOIN (SELECT pk AS run_pk, epoch(created_at) AS started FROM runs"
-                      " WHERE list_contains(?::BIGINT[], pk)) USING (run_pk)")
+            source = (
+                "points JOIN (SELECT pk AS run_pk, epoch(created_at) AS started FROM runs"
+                " WHERE list_contains(?::BIGINT[], pk)) USING (run_pk)"
+            )
             source_params = [list(pks.values())]
         if x_axis == "metric":
             # The steps where x_key lies in the range (or was logged at all), per run; every
@@ -246,8 +318,10 @@ class Points:
                 if value is not None:
                     steps.append(f"value {cond}")
                     source_params.append(float(value))
-            source = (f"points SEMI JOIN (SELECT run_pk, step FROM points"
-                      f" WHERE {' AND '.join(steps)}) USING (run_pk, step)")
+            source = (
+                f"points SEMI JOIN (SELECT run_pk, step FROM points"
+                f" WHERE {' AND '.join(steps)}) USING (run_pk, step)"
+            )
         else:
             for cond, value in bounds:
                 if value is not None:
@@ -260,7 +334,8 @@ class Points:
             series = self.db.all(
                 "SELECT run_pk, key_id, n, first_step, last_step, nans FROM run_keys"
                 " WHERE list_contains(?::BIGINT[], run_pk) AND list_contains(?::INTEGER[], key_id)",
-                params[:2])
+                params[:2],
+            )
             long = [s for s in series if s["n"] > max(samples, _tiles.RAW_LIMIT)]
             if long:
                 cur.register("_plan", _tiles.plan(long, samples))
@@ -270,53 +345,71 @@ class Points:
                     cur.unregister("_plan")
                 short = [s for s in series if s not in long]
                 # Only the short series are left for the raw scan.
-                where[:2] = ["list_contains(?::BIGINT[], run_pk)",
-                             "list_contains(?::INTEGER[], key_id)",
-                             "list_contains(?::VARCHAR[], run_pk::VARCHAR || '/' || key_id)"]
-                params[:2] = [sorted({s["run_pk"] for s in short}),
-                              sorted({s["key_id"] for s in short}),
-                              [f"{s['run_pk']}/{s['key_id']}" for s in short]]
+                where[:2] = [
+                    "list_contains(?::BIGINT[], run_pk)",
+                    "list_contains(?::INTEGER[], key_id)",
+                    "list_contains(?::VARCHAR[], run_pk::VARCHAR || '/' || key_id)",
+                ]
+                params[:2] = [
+                    sorted({s["run_pk"] for s in short}),
+                    sorted({s["key_id"] for s in short}),
+                    [f"{s['run_pk']}/{s['key_id']}" for s in short],
+                ]
                 if not short:
                     where = None
         if where is not None:
-            base = (f"SELECT run_pk, key_id, step, ts, value, {x} AS x FROM {source}"
-                    f" WHERE {' AND '.join(where)}")
-            sampled = sampled_points_sql(samples, x="x" if x_axis in ("timestamp", "runtime")
-                                         else "step")
+            base = (
+                f"SELECT run_pk, key_id, step, ts, value, {x} AS x FROM {source}"
+                f" WHERE {' AND '.join(where)}"
+            )
+            sampled = sampled_points_sql(
+                samples, x="x" if x_axis in ("timestamp", "runtime") else "step"
+            )
             if x_axis == "metric" and samples is not None and len(key_rows) > 1:
                 # The other keys are sampled; x_key comes at the steps they kept, so that every
                 # kept point has its x (sampled on its own, x_key would keep other steps).
-                sql = (f"WITH base AS ({base}), selected AS (SELECT * FROM base"
-                       f" WHERE key_id <> {int(x_id)}), kept AS ({sampled})"
-                       f" SELECT * FROM (SELECT * FROM kept UNION ALL"
-                       f" SELECT run_pk, key_id, step, ts, value FROM base"
-                       f" SEMI JOIN (SELECT DISTINCT run_pk, step FROM kept) USING (run_pk, step)"
-                       f" WHERE key_id = {int(x_id)}) ORDER BY run_pk, key_id, step")
+                sql = (
+                    f"WITH base AS ({base}), selected AS (SELECT * FROM base"
+                    f" WHERE key_id <> {int(x_id)}), kept AS ({sampled})"
+                    f" SELECT * FROM (SELECT * FROM kept UNION ALL"
+                    f" SELECT run_pk, key_id, step, ts, value FROM base"
+                    f" SEMI JOIN (SELECT DISTINCT run_pk, step FROM kept) USING (run_pk, step)"
+                    f" WHERE key_id = {int(x_id)}) ORDER BY run_pk, key_id, step"
+                )
             else:
                 sql = f"WITH selected AS ({base}) {sampled}"
             parts.append(cur.sql(sql, params=[*source_params, *params]).to_arrow_table())
         raw = parts[0]
         if len(parts) > 1:
             raw = pa.concat_tables([p.cast(raw.schema) for p in parts]).sort_by(
-                [("run_pk", "ascending"), ("key_id", "ascending"), ("step", "ascending")])
+                [("run_pk", "ascending"), ("key_id", "ascending"), ("step", "ascending")]
+            )
         run_pks = pa.array(list(pks.values()), pa.int64())
         key_ids = pa.array([r["id"] for r in key_rows], pa.int32())
         run_index = pc.index_in(raw["run_pk"], value_set=run_pks).combine_chunks()
-        return pa.table({
-            "run_id": pa.DictionaryArray.from_arrays(
-                run_index, pa.array(list(pks.keys()), pa.string())),
-            "key": pa.DictionaryArray.from_arrays(
-                pc.index_in(raw["key_id"].cast(pa.int32()), value_set=key_ids).combine_chunks(),
-                pa.array([r["name"] for r in key_rows], pa.string())),
-            "step": raw["step"], "timestamp": raw["ts"], "value": raw["value"],
-        }, schema=_with_runs(HISTORY_SCHEMA, rows))
+        return pa.table(
+            {
+                "run_id": pa.DictionaryArray.from_arrays(
+                    run_index, pa.array(list(pks.keys()), pa.string())
+                ),
+                "key": pa.DictionaryArray.from_arrays(
+                    pc.index_in(raw["key_id"].cast(pa.int32()), value_set=key_ids).combine_chunks(),
+                    pa.array([r["name"] for r in key_rows], pa.string()),
+                ),
+                "step": raw["step"],
+                "timestamp": raw["ts"],
+                "value": raw["value"],
+            },
+            schema=_with_runs(HISTORY_SCHEMA, rows),
+        )
 
     # -- files ----------------------------------------------------------------------------
     def _blob_path(self, digest: str) -> Path:
         return self.blob_dir / digest[:2] / digest[2:]
 
-    def put_file(self, workspace: str, project: str, run_id: str, name: str,
-                 content: bytes) -> dict[str, Any]:
+    def put_file(
+        self, workspace: str, project: str, run_id: str, name: str, content: bytes
+    ) -> dict[str, Any]:
         name = check_file_name(name)
         pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
         digest = hashlib.sha256(content).hexdigest()
@@ -328,39 +421,51 @@ class Points:
             os.replace(tmp, path)  # a reader never sees half a blob
         mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         with self.db.write() as con:
-            con.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [pk, name, len(content), hashlib.md5(content).hexdigest(), mimetype,
-                         digest, now()])
+            con.execute(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [pk, name, len(content), hashlib.md5(content).hexdigest(), mimetype, digest, now()],
+            )
         return self.list_files(workspace, project, run_id, [name])[0]
 
-    def list_files(self, workspace: str, project: str, run_id: str,
-                   names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    def list_files(
+        self, workspace: str, project: str, run_id: str, names: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
         pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
-        sql = (f"SELECT name, size, md5, mimetype, {iso('updated_at')} AS updated_at, blob"
-               " FROM files WHERE run_pk = ?")
+        sql = (
+            f"SELECT name, size, md5, mimetype, {iso('updated_at')} AS updated_at, blob"
+            " FROM files WHERE run_pk = ?"
+        )
         params: list[Any] = [pk]
         if names:
             sql += " AND list_contains(?::VARCHAR[], name)"
             params.append(list(names))
         return self.db.all(sql + " ORDER BY name", params)
 
-    def read_file(self, workspace: str, project: str, run_id: str,
-                  name: str) -> tuple[dict[str, Any], bytes]:
+    def read_file(
+        self, workspace: str, project: str, run_id: str, name: str
+    ) -> tuple[dict[str, Any], bytes]:
         found = self.list_files(workspace, project, run_id, [name])
         if not found:
             raise NotFound("file", f"{workspace}/{project}/{run_id}/{name}")
         return found[0], self._blob_path(found[0]["blob"]).read_bytes()
 
     # -- console --------------------------------------------------------------------------
-    def append_console(self, workspace: str, project: str, run_id: str,
-                       lines: Sequence[Mapping[str, Any]], *,
-                       batch_id: str | None = None) -> dict[str, Any]:
+    def append_console(
+        self,
+        workspace: str,
+        project: str,
+        run_id: str,
+        lines: Sequence[Mapping[str, Any]],
+        *,
+        batch_id: str | None = None,
+    ) -> dict[str, Any]:
         pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
         rows = []
         for i, item in enumerate(lines):
             if not isinstance(item, Mapping) or not isinstance(item.get("line"), str):
-                raise InvalidInput("each console line needs a string 'line'",
-                                   field=f"lines[{i}].line")
+                raise InvalidInput(
+                    "each console line needs a string 'line'", field=f"lines[{i}].line"
+                )
             stream = item.get("stream", "stdout")
             if stream not in ("stdout", "stderr"):
                 raise InvalidInput("stream must be stdout or stderr", field=f"lines[{i}].stream")
@@ -368,18 +473,23 @@ class Points:
         # Console batch ids share the points' table, in their own namespace.
         key = f"console:{batch_id}" if batch_id else None
         with self.db.write() as con:
-            if key and self.db.one("SELECT 1 FROM batches WHERE run_pk = ? AND batch_id = ?",
-                                   [pk, key]):
+            if key and self.db.one(
+                "SELECT 1 FROM batches WHERE run_pk = ? AND batch_id = ?", [pk, key]
+            ):
                 return {"stored": 0, "duplicate": True}
-            start = self.db.one("SELECT coalesce(max(seq), -1) + 1 AS s FROM console"
-                                " WHERE run_pk = ?", [pk])["s"]
-            con.executemany("INSERT INTO console VALUES (?, ?, ?, ?, ?)",
-                            [[pk, start + i, *row] for i, row in enumerate(rows)])
+            start = self.db.one(
+                "SELECT coalesce(max(seq), -1) + 1 AS s FROM console WHERE run_pk = ?", [pk]
+            )["s"]
+            con.executemany(
+                "INSERT INTO console VALUES (?, ?, ?, ?, ?)",
+                [[pk, start + i, *row] for i, row in enumerate(rows)],
+            )
             if key:
                 con.execute("INSERT INTO batches VALUES (?, ?, ?)", [pk, key, len(rows)])
         return {"stored": len(rows), "duplicate": False}
 
     def read_console(self, workspace: str, project: str, run_id: str) -> list[dict[str, Any]]:
         pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
-        return self.db.all("SELECT ts, stream, line FROM console WHERE run_pk = ? ORDER BY seq",
-                           [pk])
+        return self.db.all(
+            "SELECT ts, stream, line FROM console WHERE run_pk = ? ORDER BY seq", [pk]
+        )

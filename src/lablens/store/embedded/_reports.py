@@ -31,12 +31,18 @@ def _report_select() -> str:
 
 def _report_out(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": row["id"], "entity": row["entity"], "project": row["project"],
-        "name": row["name"], "display_name": row["display_name"],
-        "title": row["display_name"], "description": row["description"] or "",
-        "spec": _json.loads(row["spec"]) or {}, "username": row["username"],
+        "id": row["id"],
+        "entity": row["entity"],
+        "project": row["project"],
+        "name": row["name"],
+        "display_name": row["display_name"],
+        "title": row["display_name"],
+        "description": row["description"] or "",
+        "spec": _json.loads(row["spec"]) or {},
+        "username": row["username"],
         "path": f"{row['entity']}/{row['project']}/reports/{row['name']}-{row['id']}",
-        "created_at": row["created_at"], "updated_at": row["updated_at"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
 
 
@@ -54,54 +60,85 @@ class Reports:
 
     db: Database
 
-    def create_report(self, workspace: str, project: str, *, title: str,
-                      description: str | None, spec: Mapping[str, Any],
-                      username: str) -> dict[str, Any]:
+    def create_report(
+        self,
+        workspace: str,
+        project: str,
+        *,
+        title: str,
+        description: str | None,
+        spec: Mapping[str, Any],
+        username: str,
+    ) -> dict[str, Any]:
         _check(title, description, spec)
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         t = now()
         with self.db.write() as con:
             report_id = new_run_id()
-            while self.db.one("SELECT 1 FROM reports WHERE project_id = ? AND id = ?",
-                              [pid, report_id]):
+            while self.db.one(
+                "SELECT 1 FROM reports WHERE project_id = ? AND id = ?", [pid, report_id]
+            ):
                 report_id = new_run_id()
             con.execute(
                 "INSERT INTO reports (project_id, id, name, display_name, description, spec,"
                 " username, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [pid, report_id, slug(title), title, description, _json.dumps(dict(spec)),
-                 username, t, t])
+                [
+                    pid,
+                    report_id,
+                    slug(title),
+                    title,
+                    description,
+                    _json.dumps(dict(spec)),
+                    username,
+                    t,
+                    t,
+                ],
+            )
         return self.get_report(workspace, project, report_id)
 
     def get_report(self, workspace: str, project: str, report_id: str) -> dict[str, Any]:
-        row = self.db.one(_report_select() + " WHERE w.username = ? AND p.name = ? AND r.id = ?",
-                          [workspace, project, report_id])
+        row = self.db.one(
+            _report_select() + " WHERE w.username = ? AND p.name = ? AND r.id = ?",
+            [workspace, project, report_id],
+        )
         if row is None:
             self._project_id(workspace, project)  # type: ignore[attr-defined]
             raise NotFound("report", f"{workspace}/{project}/reports/{report_id}")
         return _report_out(row)
 
-    def list_reports(self, workspace: str, project: str, *, name: str | None = None,
-                     cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+    def list_reports(
+        self,
+        workspace: str,
+        project: str,
+        *,
+        name: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         where, params = ["r.project_id = ?"], [pid]
         if name:
             where.append("(r.name = ? OR r.display_name = ? OR r.id = ?)")
             params += [name, name, name]
-        total = self.db.one(f"SELECT count(*) AS n FROM reports r WHERE {' AND '.join(where)}",
-                            params)["n"]
+        total = self.db.one(
+            f"SELECT count(*) AS n FROM reports r WHERE {' AND '.join(where)}", params
+        )["n"]
         if cursor:
             where.append("r.pk < ?")
             params.append(int(decode_cursor(cursor)[0]))
-        rows = self.db.all(_report_select() + f" WHERE {' AND '.join(where)}"
-                           " ORDER BY r.pk DESC LIMIT ?", [*params, limit + 1])
+        rows = self.db.all(
+            _report_select() + f" WHERE {' AND '.join(where)} ORDER BY r.pk DESC LIMIT ?",
+            [*params, limit + 1],
+        )
         nxt = None
         if len(rows) > limit:
             rows = rows[:limit]
             nxt = encode_cursor([rows[-1]["pk"]])
         return {"items": [_report_out(r) for r in rows], "total": total, "next": nxt}
 
-    def update_report(self, workspace: str, project: str, report_id: str,
-                      changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update_report(
+        self, workspace: str, project: str, report_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
         current = self.get_report(workspace, project, report_id)
         title = changes.get("title", current["display_name"])
         description = changes.get("description", current["description"])
@@ -112,8 +149,8 @@ class Reports:
             con.execute(
                 "UPDATE reports SET name = ?, display_name = ?, description = ?, spec = ?,"
                 " updated_at = ? WHERE project_id = ? AND id = ?",
-                [slug(title), title, description, _json.dumps(dict(spec)), now(), pid,
-                 report_id])
+                [slug(title), title, description, _json.dumps(dict(spec)), now(), pid, report_id],
+            )
         return self.get_report(workspace, project, report_id)
 
     def delete_report(self, workspace: str, project: str, report_id: str) -> None:

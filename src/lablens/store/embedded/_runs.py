@@ -27,11 +27,26 @@ STATES = ("RUNNING", "FINISHED", "CRASHED", "ABORTED")
 RUN_ID_CHARS = string.ascii_lowercase + string.digits
 # Columns every run table starts with, before config.* and summary.*.
 TABLE_COLUMNS = (
-    "id", "name", "state", "tags", "group", "job_type", "created_at", "finished_at",
-    "heartbeat_at", "username", "host", "notes",
+    "id",
+    "name",
+    "state",
+    "tags",
+    "group",
+    "job_type",
+    "created_at",
+    "finished_at",
+    "heartbeat_at",
+    "username",
+    "host",
+    "notes",
 )
-_DUCK_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "bool": "BOOLEAN", "string": "VARCHAR",
-               "json": "VARCHAR"}
+_DUCK_TYPES = {
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "bool": "BOOLEAN",
+    "string": "VARCHAR",
+    "json": "VARCHAR",
+}
 
 
 def new_run_id() -> str:
@@ -52,26 +67,38 @@ def _run_select() -> str:
 
 
 def _run_out(row: dict[str, Any], keys: list[dict[str, Any]] | None) -> dict[str, Any]:
-    history_keys = {k["name"]: {"count": k["n"], "last_step": k["last_step"]}
-                    for k in (keys or [])}
+    history_keys = {k["name"]: {"count": k["n"], "last_step": k["last_step"]} for k in (keys or [])}
     return {
-        "id": row["id"], "entity": row["entity"], "project": row["project"],
+        "id": row["id"],
+        "entity": row["entity"],
+        "project": row["project"],
         "path": f"{row['entity']}/{row['project']}/{row['id']}",
-        "name": row["name"], "notes": row["notes"] or "", "state": row["state"],
-        "group": row["group_name"], "job_type": row["job_type"], "tags": list(row["tags"] or []),
-        "created_at": row["created_at"], "finished_at": row["finished_at"],
-        "heartbeat_at": row["heartbeat_at"], "username": row["username"], "host": row["host"],
-        "config": _json.loads(row["config"]) or {}, "summary": _json.loads(row["summary"]) or {},
+        "name": row["name"],
+        "notes": row["notes"] or "",
+        "state": row["state"],
+        "group": row["group_name"],
+        "job_type": row["job_type"],
+        "tags": list(row["tags"] or []),
+        "created_at": row["created_at"],
+        "finished_at": row["finished_at"],
+        "heartbeat_at": row["heartbeat_at"],
+        "username": row["username"],
+        "host": row["host"],
+        "config": _json.loads(row["config"]) or {},
+        "summary": _json.loads(row["summary"]) or {},
         "system_metrics": _json.loads(row["system_metrics"]) or {},
-        "metadata": _json.loads(row["metadata"]) or {}, "requirements": row["requirements"],
-        "conda": row["conda"], "show": bool(row["shown"]), "exit_code": row["exit_code"],
-        "sweep": row["sweep"], "history_keys": history_keys,
+        "metadata": _json.loads(row["metadata"]) or {},
+        "requirements": row["requirements"],
+        "conda": row["conda"],
+        "show": bool(row["shown"]),
+        "exit_code": row["exit_code"],
+        "sweep": row["sweep"],
+        "history_keys": history_keys,
         "last_history_step": max((k["last_step"] for k in keys or []), default=-1),
     }
 
 
-def value_types(flat: Mapping[str, Any],
-                types: dict[str, str] | None = None) -> dict[str, str]:
+def value_types(flat: Mapping[str, Any], types: dict[str, str] | None = None) -> dict[str, str]:
     """The field type of each non-null value, merged into ``types`` when given."""
     types = {} if types is None else types
     for key, value in flat.items():
@@ -121,7 +148,9 @@ class Runs:
         row = self.db.one(
             "SELECT r.pk FROM runs r JOIN projects p ON p.id = r.project_id"
             " JOIN workspaces w ON w.id = p.workspace_id"
-            " WHERE w.username = ? AND p.name = ? AND r.id = ?", [workspace, project, run_id])
+            " WHERE w.username = ? AND p.name = ? AND r.id = ?",
+            [workspace, project, run_id],
+        )
         if row is None:
             self._project_id(workspace, project)  # type: ignore[attr-defined]
             raise NotFound("run", f"{workspace}/{project}/{run_id}")
@@ -135,22 +164,26 @@ class Runs:
             "SELECT k.run_pk, m.name, k.n, k.last_step FROM run_keys k"
             " JOIN metric_keys m ON m.id = k.key_id"
             " WHERE m.stream = 'default' AND list_contains(?::BIGINT[], k.run_pk)"
-            " ORDER BY m.name", [pks]):
+            " ORDER BY m.name",
+            [pks],
+        ):
             out[r["run_pk"]].append(r)
         return out
 
-    def _record_fields(self, con: Any, project_id: int, kind: str,
-                       flat: Mapping[str, Any]) -> None:
+    def _record_fields(self, con: Any, project_id: int, kind: str, flat: Mapping[str, Any]) -> None:
         """Note each key's type in ``project_fields``, widening it on a clash."""
         self._record_types(con, project_id, kind, value_types(flat))
 
-    def _record_types(self, con: Any, project_id: int, kind: str,
-                      types: Mapping[str, str]) -> None:
+    def _record_types(self, con: Any, project_id: int, kind: str, types: Mapping[str, str]) -> None:
         if not types:
             return
-        known = {r["key"]: r["type"] for r in self.db.all(
-            "SELECT key, type FROM project_fields WHERE project_id = ? AND kind = ?",
-            [project_id, kind])}
+        known = {
+            r["key"]: r["type"]
+            for r in self.db.all(
+                "SELECT key, type FROM project_fields WHERE project_id = ? AND kind = ?",
+                [project_id, kind],
+            )
+        }
         rows = []
         for key, new in types.items():
             merged = _json.merge_type(known.get(key), new)
@@ -160,12 +193,12 @@ class Runs:
             con.executemany("INSERT OR REPLACE INTO project_fields VALUES (?, ?, ?, ?)", rows)
 
     # -- create, read, update, delete -----------------------------------------------------
-    def create_run(self, workspace: str, project: str, data: Mapping[str, Any],
-                   *, username: str) -> tuple[dict[str, Any], bool]:
+    def create_run(
+        self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
+    ) -> tuple[dict[str, Any], bool]:
         run_id = data.get("id") or new_run_id()
         if not isinstance(run_id, str) or not run_id or "/" in run_id or len(run_id) > 64:
-            raise InvalidInput("id must be a string of 1 to 64 characters without '/'",
-                               field="id")
+            raise InvalidInput("id must be a string of 1 to 64 characters without '/'", field="id")
         resume = data.get("resume")
         if resume is True:
             resume = "allow"
@@ -181,27 +214,52 @@ class Runs:
         pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
         t = now()
         with self.db.write() as con:
-            existing = self.db.one("SELECT pk FROM runs WHERE project_id = ? AND id = ?",
-                                   [pid, run_id])
+            existing = self.db.one(
+                "SELECT pk FROM runs WHERE project_id = ? AND id = ?", [pid, run_id]
+            )
             if existing:
                 if resume == "never":
-                    raise Conflict(f"run {workspace}/{project}/{run_id} already exists;"
-                                   " pass resume='allow' to continue it")
-                con.execute("UPDATE runs SET state = 'RUNNING', heartbeat_at = ?,"
-                            " finished_at = NULL, exit_code = NULL WHERE pk = ?",
-                            [t, existing["pk"]])
+                    raise Conflict(
+                        f"run {workspace}/{project}/{run_id} already exists;"
+                        " pass resume='allow' to continue it"
+                    )
+                con.execute(
+                    "UPDATE runs SET state = 'RUNNING', heartbeat_at = ?,"
+                    " finished_at = NULL, exit_code = NULL WHERE pk = ?",
+                    [t, existing["pk"]],
+                )
             else:
                 if resume == "must":
                     raise NotFound("run", f"{workspace}/{project}/{run_id}")
-                self._insert_run(con, pid, run_id, data, config=config, metadata=metadata,
-                                 tags=tags, username=username, t=t,
-                                 created=created)
+                self._insert_run(
+                    con,
+                    pid,
+                    run_id,
+                    data,
+                    config=config,
+                    metadata=metadata,
+                    tags=tags,
+                    username=username,
+                    t=t,
+                    created=created,
+                )
         return self.get_run(workspace, project, run_id), not existing
 
-    def _insert_run(self, con: Any, pid: int, run_id: str, data: Mapping[str, Any], *,
-                    config: dict[str, Any], metadata: dict[str, Any], tags: list[str],
-                    username: str, t: Any, sweep: str | None = None,
-                    created: Any = None) -> int:
+    def _insert_run(
+        self,
+        con: Any,
+        pid: int,
+        run_id: str,
+        data: Mapping[str, Any],
+        *,
+        config: dict[str, Any],
+        metadata: dict[str, Any],
+        tags: list[str],
+        username: str,
+        t: Any,
+        sweep: str | None = None,
+        created: Any = None,
+    ) -> int:
         """Insert a new RUNNING run inside the caller's transaction; returns its pk."""
         flat = _json.flatten(config)
         pk = con.execute(
@@ -210,23 +268,57 @@ class Runs:
             " summary, metadata, requirements, conda, sweep)"
             " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)"
             " RETURNING pk",
-            [pid, run_id, data.get("name") or run_id, data.get("notes"),
-             data.get("group"), data.get("job_type"), tags, created or t, t, username,
-             data.get("host"), _json.dumps(config), _json.dumps(flat),
-             _json.dumps(metadata), data.get("requirements"), data.get("conda"), sweep],
+            [
+                pid,
+                run_id,
+                data.get("name") or run_id,
+                data.get("notes"),
+                data.get("group"),
+                data.get("job_type"),
+                tags,
+                created or t,
+                t,
+                username,
+                data.get("host"),
+                _json.dumps(config),
+                _json.dumps(flat),
+                _json.dumps(metadata),
+                data.get("requirements"),
+                data.get("conda"),
+                sweep,
+            ],
         ).fetchone()[0]
         self._record_fields(con, pid, "config", flat)
         con.execute("UPDATE projects SET updated_at = ? WHERE id = ?", [t, pid])
         return pk
 
-    def insert_runs(self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]],
-                    *, username: str) -> int:
+    def insert_runs(
+        self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]], *, username: str
+    ) -> int:
         pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
         t = now()
-        cols: dict[str, list[Any]] = {c: [] for c in (
-            "project_id", "id", "name", "notes", "state", "group_name", "job_type", "tags",
-            "created_at", "finished_at", "heartbeat_at", "username", "host", "config",
-            "config_flat", "summary", "metadata")}
+        cols: dict[str, list[Any]] = {
+            c: []
+            for c in (
+                "project_id",
+                "id",
+                "name",
+                "notes",
+                "state",
+                "group_name",
+                "job_type",
+                "tags",
+                "created_at",
+                "finished_at",
+                "heartbeat_at",
+                "username",
+                "host",
+                "config",
+                "config_flat",
+                "summary",
+                "metadata",
+            )
+        }
         config_types: dict[str, str] = {}
         summary_types: dict[str, str] = {}
         for i, run in enumerate(runs):
@@ -235,37 +327,58 @@ class Runs:
             flat = _json.flatten(config)
             state = str(run.get("state") or "FINISHED").upper()
             if state not in STATES:
-                raise InvalidInput(f"state must be one of {', '.join(STATES)}",
-                                   field=f"runs[{i}].state")
+                raise InvalidInput(
+                    f"state must be one of {', '.join(STATES)}", field=f"runs[{i}].state"
+                )
             created = run.get("created_at") or t
-            values = [pid, run.get("id") or new_run_id(), run.get("name"), run.get("notes"),
-                      state, run.get("group"), run.get("job_type"),
-                      _str_list(run.get("tags"), f"runs[{i}].tags"), created,
-                      run.get("finished_at") or (None if state == "RUNNING" else created),
-                      created, username, run.get("host"), _json.dumps(config),
-                      _json.dumps(flat), _json.dumps(summary),
-                      _json.dumps(_mapping(run.get("metadata"), f"runs[{i}].metadata"))]
+            values = [
+                pid,
+                run.get("id") or new_run_id(),
+                run.get("name"),
+                run.get("notes"),
+                state,
+                run.get("group"),
+                run.get("job_type"),
+                _str_list(run.get("tags"), f"runs[{i}].tags"),
+                created,
+                run.get("finished_at") or (None if state == "RUNNING" else created),
+                created,
+                username,
+                run.get("host"),
+                _json.dumps(config),
+                _json.dumps(flat),
+                _json.dumps(summary),
+                _json.dumps(_mapping(run.get("metadata"), f"runs[{i}].metadata")),
+            ]
             values[2] = values[2] or values[1]
             for col, value in zip(cols, values, strict=True):
                 cols[col].append(value)
             value_types(flat, config_types)
             value_types(summary, summary_types)
-        table = pa.table({
-            **{c: v for c, v in cols.items() if c not in ("created_at", "finished_at",
-                                                             "heartbeat_at", "tags")},
-            "tags": pa.array(cols["tags"], pa.list_(pa.string())),
-            **{c: pa.array(cols[c], pa.timestamp("us", tz="UTC"))
-               for c in ("created_at", "finished_at", "heartbeat_at")},
-        })
+        table = pa.table(
+            {
+                **{
+                    c: v
+                    for c, v in cols.items()
+                    if c not in ("created_at", "finished_at", "heartbeat_at", "tags")
+                },
+                "tags": pa.array(cols["tags"], pa.list_(pa.string())),
+                **{
+                    c: pa.array(cols[c], pa.timestamp("us", tz="UTC"))
+                    for c in ("created_at", "finished_at", "heartbeat_at")
+                },
+            }
+        )
         names = ", ".join(cols)
         with self.db.write() as con:
             con.register("_runs", table)
             try:
-                dup = con.execute("SELECT count(*) FROM _runs n JOIN runs r ON r.id = n.id"
-                                  " AND r.project_id = n.project_id").fetchone()[0]
+                dup = con.execute(
+                    "SELECT count(*) FROM _runs n JOIN runs r ON r.id = n.id"
+                    " AND r.project_id = n.project_id"
+                ).fetchone()[0]
                 if dup:
-                    raise Conflict(f"{dup} of these run ids already exist in"
-                                   f" {workspace}/{project}")
+                    raise Conflict(f"{dup} of these run ids already exist in {workspace}/{project}")
                 con.execute(f"INSERT INTO runs ({names}) SELECT {names} FROM _runs")
             finally:
                 con.unregister("_runs")
@@ -274,15 +387,18 @@ class Runs:
         return table.num_rows
 
     def get_run(self, workspace: str, project: str, run_id: str) -> dict[str, Any]:
-        row = self.db.one(_run_select() + " WHERE w.username = ? AND p.name = ? AND r.id = ?",
-                          [workspace, project, run_id])
+        row = self.db.one(
+            _run_select() + " WHERE w.username = ? AND p.name = ? AND r.id = ?",
+            [workspace, project, run_id],
+        )
         if row is None:
             self._project_id(workspace, project)  # type: ignore[attr-defined]
             raise NotFound("run", f"{workspace}/{project}/{run_id}")
         return _run_out(row, self._history_keys([row["pk"]])[row["pk"]])
 
-    def update_run(self, workspace: str, project: str, run_id: str,
-                   changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update_run(
+        self, workspace: str, project: str, run_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
         pk = self._run_pk(workspace, project, run_id)
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         sets: list[str] = []
@@ -293,9 +409,14 @@ class Runs:
             sets.append(f"{column} = ?")
             params.append(value)
 
-        for field, column in (("name", "name"), ("notes", "notes"), ("group", "group_name"),
-                              ("job_type", "job_type"), ("requirements", "requirements"),
-                              ("conda", "conda")):
+        for field, column in (
+            ("name", "name"),
+            ("notes", "notes"),
+            ("group", "group_name"),
+            ("job_type", "job_type"),
+            ("requirements", "requirements"),
+            ("conda", "conda"),
+        ):
             if field in changes:
                 value = changes[field]
                 if value is not None and not isinstance(value, str):
@@ -337,8 +458,12 @@ class Runs:
             summary_changes = _json.flatten(_mapping(changes["summary"], "summary"))
         with self.db.write() as con:
             if summary_changes is not None:
-                current = _json.loads(self.db.one("SELECT summary FROM runs WHERE pk = ?",
-                                                  [pk])["summary"]) or {}
+                current = (
+                    _json.loads(
+                        self.db.one("SELECT summary FROM runs WHERE pk = ?", [pk])["summary"]
+                    )
+                    or {}
+                )
                 current.update(summary_changes)
                 # A key set to None is removed, as deleting from W&B's summary does.
                 current = {k: v for k, v in current.items() if v is not None}
@@ -353,23 +478,37 @@ class Runs:
     def delete_run(self, workspace: str, project: str, run_id: str) -> None:
         pk = self._run_pk(workspace, project, run_id)
         with self.db.write() as con:
-            for table in ("points", "point_tiles", "run_keys", "batches", "files", "console",
-                          "artifact_usage"):
+            for table in (
+                "points",
+                "point_tiles",
+                "run_keys",
+                "batches",
+                "files",
+                "console",
+                "artifact_usage",
+            ):
                 con.execute(f"DELETE FROM {table} WHERE run_pk = ?", [pk])
             # The artifacts it logged stay; they no longer name the run that made them.
             con.execute("UPDATE artifacts SET run_pk = NULL WHERE run_pk = ?", [pk])
             con.execute("DELETE FROM runs WHERE pk = ?", [pk])
 
     # -- queries --------------------------------------------------------------------------
-    def query_runs(self, workspace: str, project: str, *,
-                   filters: Mapping[str, Any] | None = None, order: str | None = None,
-                   cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+    def query_runs(
+        self,
+        workspace: str,
+        project: str,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        order: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         where, params = compile_filters(filters, alias="r")
         terms = parse_order(order, alias="r")
         total = self.db.one(
-            f"SELECT count(*) AS n FROM runs r WHERE r.project_id = ? AND ({where})",
-            [pid, *params])["n"]
+            f"SELECT count(*) AS n FROM runs r WHERE r.project_id = ? AND ({where})", [pid, *params]
+        )["n"]
         page_where, page_params = f"({where})", list(params)
         if cursor:
             cond, cond_params = keyset_condition(terms, decode_cursor(cursor))
@@ -379,19 +518,26 @@ class Runs:
         rows = self.db.all(
             _run_select().replace(" FROM runs r", f", {sort_cols} FROM runs r")
             + f" WHERE r.project_id = ? AND {page_where} ORDER BY {order_by_sql(terms)} LIMIT ?",
-            [pid, *page_params, limit + 1])
+            [pid, *page_params, limit + 1],
+        )
         nxt = None
         if len(rows) > limit:
             rows = rows[:limit]
             nxt = encode_cursor([rows[-1][f"_o{i}"] for i in range(len(terms))])
         keys = self._history_keys([r["pk"] for r in rows])
-        return {"items": [_run_out(r, keys[r["pk"]]) for r in rows], "total": total,
-                "next": nxt}
+        return {"items": [_run_out(r, keys[r["pk"]]) for r in rows], "total": total, "next": nxt}
 
-    def runs_table(self, workspace: str, project: str, *,
-                   filters: Mapping[str, Any] | None = None, order: str | None = None,
-                   columns: Sequence[str] | None = None, offset: int = 0,
-                   limit: int | None = None) -> pa.Table:
+    def runs_table(
+        self,
+        workspace: str,
+        project: str,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        order: str | None = None,
+        columns: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> pa.Table:
         if offset < 0 or (limit is not None and limit < 0):
             raise InvalidInput("offset and limit must not be negative", field="limit")
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
@@ -400,25 +546,41 @@ class Runs:
         terms = parse_order(order, alias="r")
         wanted = set(columns) if columns else None
         base = {
-            "id": "r.id", "name": "r.name", "state": "r.state", "tags": "r.tags",
-            "group": "r.group_name", "job_type": "r.job_type",
-            "created_at": "r.created_at", "finished_at": "r.finished_at",
-            "heartbeat_at": "r.heartbeat_at", "username": "r.username", "host": "r.host",
+            "id": "r.id",
+            "name": "r.name",
+            "state": "r.state",
+            "tags": "r.tags",
+            "group": "r.group_name",
+            "job_type": "r.job_type",
+            "created_at": "r.created_at",
+            "finished_at": "r.finished_at",
+            "heartbeat_at": "r.heartbeat_at",
+            "username": "r.username",
+            "host": "r.host",
             "notes": "r.notes",
         }
-        select = [f'{sql} AS "{name}"' for name, sql in base.items()
-                  if wanted is None or name in wanted or name == "id"]
+        select = [
+            f'{sql} AS "{name}"'
+            for name, sql in base.items()
+            if wanted is None or name in wanted or name == "id"
+        ]
         structs = []
-        for kind, column, alias in (("config", "r.config_flat", "_c"),
-                                    ("summary", "r.summary", "_s")):
-            keys = [k for k in fields[kind]
-                    if wanted is None or f"{kind}.{k}" in wanted or kind in wanted]
+        for kind, column, alias in (
+            ("config", "r.config_flat", "_c"),
+            ("summary", "r.summary", "_s"),
+        ):
+            keys = [
+                k
+                for k in fields[kind]
+                if wanted is None or f"{kind}.{k}" in wanted or kind in wanted
+            ]
             if not keys:
                 continue
             # One JSON parse per row for all keys (json_transform), not one per key.
             spec = json.dumps({k: _DUCK_TYPES[fields[kind][k]] for k in keys})
-            structs.append(f"json_transform({column}, '{spec.replace(chr(39), chr(39) * 2)}')"
-                           f" AS {alias}")
+            structs.append(
+                f"json_transform({column}, '{spec.replace(chr(39), chr(39) * 2)}') AS {alias}"
+            )
             for k in keys:
                 quoted = k.replace('"', '""')
                 select.append(f'{alias}."{quoted}" AS "{kind}.{quoted}"')
@@ -432,10 +594,12 @@ class Runs:
             page_sql, page = " OFFSET ?", [int(offset)]
         inner = ", ".join(["r.*", "m._total", *structs])
         order_sql = order_by_sql(terms)
-        sql = (f"WITH m AS (SELECT r.pk, count(*) OVER () AS _total FROM runs r"
-               f" WHERE r.project_id = ? AND ({where}) ORDER BY {order_sql}{page_sql})"
-               f" SELECT {', '.join(select)}, r._total AS _total"
-               f" FROM (SELECT {inner} FROM runs r JOIN m ON r.pk = m.pk) r ORDER BY {order_sql}")
+        sql = (
+            f"WITH m AS (SELECT r.pk, count(*) OVER () AS _total FROM runs r"
+            f" WHERE r.project_id = ? AND ({where}) ORDER BY {order_sql}{page_sql})"
+            f" SELECT {', '.join(select)}, r._total AS _total"
+            f" FROM (SELECT {inner} FROM runs r JOIN m ON r.pk = m.pk) r ORDER BY {order_sql}"
+        )
         # The JSON-typed (mixed) columns go out as text, which every Arrow reader can take.
         table = self.db.reader().sql(sql, params=[pid, *params, *page]).to_arrow_table()
         if table.num_rows:
@@ -443,7 +607,8 @@ class Runs:
         elif offset:  # past the end: the window saw no row, so count apart
             total = self.db.one(
                 f"SELECT count(*) AS n FROM runs r WHERE r.project_id = ? AND ({where})",
-                [pid, *params])["n"]
+                [pid, *params],
+            )["n"]
         else:
             total = 0
         table = table.drop_columns(["_total"])

@@ -34,17 +34,29 @@ def _sweep_out(row: dict[str, Any]) -> dict[str, Any]:
     state = row["state"]
     expected = row["expected_run_count"]
     # Every trial handed out and none still running: the sweep is over.
-    if state == "RUNNING" and expected is not None and row["claimed"] >= expected \
-            and not row["running"]:
+    if (
+        state == "RUNNING"
+        and expected is not None
+        and row["claimed"] >= expected
+        and not row["running"]
+    ):
         state = "FINISHED"
     return {
-        "id": row["id"], "entity": row["entity"], "project": row["project"],
+        "id": row["id"],
+        "entity": row["entity"],
+        "project": row["project"],
         "path": f"{row['entity']}/{row['project']}/{row['id']}",
-        "name": row["name"] or row["id"], "description": row["description"],
-        "method": row["method"], "config": _json.loads(row["config"]) or {}, "state": state,
-        "expected_run_count": expected, "claimed": row["claimed"],
-        "run_count": row["run_count"], "username": row["username"],
-        "created_at": row["created_at"], "updated_at": row["updated_at"],
+        "name": row["name"] or row["id"],
+        "description": row["description"],
+        "method": row["method"],
+        "config": _json.loads(row["config"]) or {},
+        "state": state,
+        "expected_run_count": expected,
+        "claimed": row["claimed"],
+        "run_count": row["run_count"],
+        "username": row["username"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
 
 
@@ -53,64 +65,89 @@ class Sweeps:
 
     db: Database
 
-    def create_sweep(self, workspace: str, project: str, config: Mapping[str, Any], *,
-                     username: str, name: str | None = None) -> dict[str, Any]:
+    def create_sweep(
+        self,
+        workspace: str,
+        project: str,
+        config: Mapping[str, Any],
+        *,
+        username: str,
+        name: str | None = None,
+    ) -> dict[str, Any]:
         plan = sweep_config.plan(config)
         pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
         t = now()
         with self.db.write() as con:
             sweep_id = new_run_id()
-            while self.db.one("SELECT 1 FROM sweeps WHERE project_id = ? AND id = ?",
-                              [pid, sweep_id]):
+            while self.db.one(
+                "SELECT 1 FROM sweeps WHERE project_id = ? AND id = ?", [pid, sweep_id]
+            ):
                 sweep_id = new_run_id()
             con.execute(
                 "INSERT INTO sweeps (project_id, id, name, description, method, config, state,"
                 " seed, expected_run_count, claimed, username, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, 0, ?, ?, ?)",
-                [pid, sweep_id, name or config.get("name"), config.get("description"),
-                 plan.method, _json.dumps(dict(config)), secrets.randbits(62),
-                 plan.expected_run_count, username, t, t])
+                [
+                    pid,
+                    sweep_id,
+                    name or config.get("name"),
+                    config.get("description"),
+                    plan.method,
+                    _json.dumps(dict(config)),
+                    secrets.randbits(62),
+                    plan.expected_run_count,
+                    username,
+                    t,
+                    t,
+                ],
+            )
         return self.get_sweep(workspace, project, sweep_id)
 
     def get_sweep(self, workspace: str, project: str, sweep_id: str) -> dict[str, Any]:
-        row = self.db.one(_sweep_select() + " WHERE w.username = ? AND p.name = ? AND s.id = ?",
-                          [workspace, project, sweep_id])
+        row = self.db.one(
+            _sweep_select() + " WHERE w.username = ? AND p.name = ? AND s.id = ?",
+            [workspace, project, sweep_id],
+        )
         if row is None:
             self._project_id(workspace, project)  # type: ignore[attr-defined]
             raise NotFound("sweep", f"{workspace}/{project}/{sweep_id}")
         return _sweep_out(row)
 
-    def list_sweeps(self, workspace: str, project: str, *, cursor: str | None = None,
-                    limit: int = 50) -> dict[str, Any]:
+    def list_sweeps(
+        self, workspace: str, project: str, *, cursor: str | None = None, limit: int = 50
+    ) -> dict[str, Any]:
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         total = self.db.one("SELECT count(*) AS n FROM sweeps WHERE project_id = ?", [pid])["n"]
         where, params = "s.project_id = ?", [pid]
         if cursor:
             where += " AND s.pk < ?"
             params.append(int(decode_cursor(cursor)[0]))
-        rows = self.db.all(_sweep_select() + f" WHERE {where} ORDER BY s.pk DESC LIMIT ?",
-                           [*params, limit + 1])
+        rows = self.db.all(
+            _sweep_select() + f" WHERE {where} ORDER BY s.pk DESC LIMIT ?", [*params, limit + 1]
+        )
         nxt = None
         if len(rows) > limit:
             rows = rows[:limit]
             nxt = encode_cursor([rows[-1]["pk"]])
         return {"items": [_sweep_out(r) for r in rows], "total": total, "next": nxt}
 
-    def update_sweep(self, workspace: str, project: str, sweep_id: str,
-                     changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update_sweep(
+        self, workspace: str, project: str, sweep_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
         self.get_sweep(workspace, project, sweep_id)
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         sets, params = [], []
         if "state" in changes:
             state = str(changes["state"] or "").upper()
             if state not in SWEEP_STATES:
-                raise InvalidInput(f"state must be one of {', '.join(SWEEP_STATES)}",
-                                   field="state")
-            current = self.db.one("SELECT state FROM sweeps WHERE project_id = ? AND id = ?",
-                                  [pid, sweep_id])["state"]
+                raise InvalidInput(f"state must be one of {', '.join(SWEEP_STATES)}", field="state")
+            current = self.db.one(
+                "SELECT state FROM sweeps WHERE project_id = ? AND id = ?", [pid, sweep_id]
+            )["state"]
             if current == "CANCELED" and state != "CANCELED":
-                raise Conflict(f"sweep {workspace}/{project}/{sweep_id} is canceled for good;"
-                               " make a new one")
+                raise Conflict(
+                    f"sweep {workspace}/{project}/{sweep_id} is canceled for good; make a new one"
+                )
             sets.append("state = ?")
             params.append(state)
         for field in ("name", "description"):
@@ -121,20 +158,32 @@ class Sweeps:
                 params.append(changes[field])
         if sets:
             with self.db.write() as con:
-                con.execute(f"UPDATE sweeps SET {', '.join(sets)}, updated_at = ?"
-                            " WHERE project_id = ? AND id = ?", [*params, now(), pid, sweep_id])
+                con.execute(
+                    f"UPDATE sweeps SET {', '.join(sets)}, updated_at = ?"
+                    " WHERE project_id = ? AND id = ?",
+                    [*params, now(), pid, sweep_id],
+                )
         return self.get_sweep(workspace, project, sweep_id)
 
-    def claim_trial(self, workspace: str, project: str, sweep_id: str, *, username: str,
-                    agent: str | None = None) -> dict[str, Any] | None:
+    def claim_trial(
+        self,
+        workspace: str,
+        project: str,
+        sweep_id: str,
+        *,
+        username: str,
+        agent: str | None = None,
+    ) -> dict[str, Any] | None:
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         t = now()
         # Under the write lock: reading `claimed` and moving it on is one step, so two agents
         # never get the same trial.
         with self.db.write() as con:
-            row = self.db.one("SELECT pk, name, method, config, state, seed, expected_run_count,"
-                              " claimed FROM sweeps WHERE project_id = ? AND id = ?",
-                              [pid, sweep_id])
+            row = self.db.one(
+                "SELECT pk, name, method, config, state, seed, expected_run_count,"
+                " claimed FROM sweeps WHERE project_id = ? AND id = ?",
+                [pid, sweep_id],
+            )
             if row is None:
                 raise NotFound("sweep", f"{workspace}/{project}/{sweep_id}")
             index = row["claimed"]
@@ -144,15 +193,27 @@ class Sweeps:
             plan = sweep_config.plan(_json.loads(row["config"]))
             params = sweep_config.trial_params(plan, index, row["seed"])
             run_id = new_run_id()
-            while self.db.one("SELECT 1 FROM runs WHERE project_id = ? AND id = ?",
-                              [pid, run_id]):
+            while self.db.one("SELECT 1 FROM runs WHERE project_id = ? AND id = ?", [pid, run_id]):
                 run_id = new_run_id()
             run_pk = self._insert_run(  # type: ignore[attr-defined]
-                con, pid, run_id, {"name": f"{row['name'] or sweep_id}-{index}"},
-                config=params, metadata={}, tags=[], username=username, t=t, sweep=sweep_id)
-            con.execute("INSERT INTO sweep_trials VALUES (?, ?, ?, ?, ?, ?)",
-                        [row["pk"], index, run_pk, _json.dumps(params), agent, t])
-            con.execute("UPDATE sweeps SET claimed = ?, updated_at = ? WHERE pk = ?",
-                        [index + 1, t, row["pk"]])
+                con,
+                pid,
+                run_id,
+                {"name": f"{row['name'] or sweep_id}-{index}"},
+                config=params,
+                metadata={},
+                tags=[],
+                username=username,
+                t=t,
+                sweep=sweep_id,
+            )
+            con.execute(
+                "INSERT INTO sweep_trials VALUES (?, ?, ?, ?, ?, ?)",
+                [row["pk"], index, run_pk, _json.dumps(params), agent, t],
+            )
+            con.execute(
+                "UPDATE sweeps SET claimed = ?, updated_at = ? WHERE pk = ?",
+                [index + 1, t, row["pk"]],
+            )
         run = self.get_run(workspace, project, run_id)  # type: ignore[attr-defined]
         return {"index": index, "params": params, "run": run}

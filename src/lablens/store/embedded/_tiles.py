@@ -15,15 +15,15 @@ from typing import Any
 
 import pyarrow as pa
 
-BASE = 64          # steps per tile at level 0
-LEVELS = 8         # 64 * 4**7 = 1M steps per tile at the top
+BASE = 64  # steps per tile at level 0
+LEVELS = 8  # 64 * 4**7 = 1M steps per tile at the top
 TILES_PER_BUCKET = 8  # read at most this many tiles per target bucket
 # Series with fewer points than this are sampled from the raw points: exact, and fast enough.
 RAW_LIMIT = 50_000
 
 _ROLE = "{{'step': {p}_step, 'ts': {p}_ts, 'value': {p}_value}}"
 
-_UP_LEVELS_SQL = ", ".join(f"({lvl}, {4 ** lvl})" for lvl in range(1, LEVELS))
+_UP_LEVELS_SQL = ", ".join(f"({lvl}, {4**lvl})" for lvl in range(1, LEVELS))
 
 # Summaries of a batch (registered as ``_batch``), one row per key, level and bucket. Level 0
 # comes from the points; the levels above from level 0's tiles, which are 64 times fewer.
@@ -57,11 +57,17 @@ GROUP BY t.run_pk, t.key_id, lv.level, t.bucket // lv.factor
 
 
 def _pick(role: str, better: str) -> str:
-    cols = {"f": ("step", "ts", "value"), "l": ("step", "ts", "value"),
-            "mn": ("step", "ts", "value"), "mx": ("step", "ts", "value"), "nn": ("step", "ts")}
+    cols = {
+        "f": ("step", "ts", "value"),
+        "l": ("step", "ts", "value"),
+        "mn": ("step", "ts", "value"),
+        "mx": ("step", "ts", "value"),
+        "nn": ("step", "ts"),
+    }
     return ", ".join(
         f"{role}_{c} = CASE WHEN {better} THEN excluded.{role}_{c} ELSE point_tiles.{role}_{c} END"
-        for c in cols[role])
+        for c in cols[role]
+    )
 
 
 # Merge a batch's tiles into the stored ones: counts add up, each role keeps the better point.
@@ -83,28 +89,39 @@ def plan(series: list[dict[str, Any]], samples: int) -> pa.Table:
     ``series`` rows carry ``run_pk key_id n first_step last_step nans``. The level is the finest
     whose tiles number at most ``TILES_PER_BUCKET`` per target bucket.
     """
-    rows: dict[str, list[Any]] = {k: [] for k in ("run_pk", "key_id", "level", "b0", "ntiles",
-                                                   "nb")}
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ("run_pk", "key_id", "level", "b0", "ntiles", "nb")
+    }
     for s in series:
         nb = max(1, samples // (5 if s["nans"] else 4))
         level = 0
         while level < LEVELS - 1:
-            width = BASE * 4 ** level
+            width = BASE * 4**level
             if s["last_step"] // width - s["first_step"] // width + 1 <= TILES_PER_BUCKET * nb:
                 break
             level += 1
-        width = BASE * 4 ** level
+        width = BASE * 4**level
         b0 = s["first_step"] // width
         ntiles = s["last_step"] // width - b0 + 1
-        for key, value in (("run_pk", s["run_pk"]), ("key_id", s["key_id"]), ("level", level),
-                           ("b0", b0), ("ntiles", ntiles), ("nb", min(nb, ntiles))):
+        for key, value in (
+            ("run_pk", s["run_pk"]),
+            ("key_id", s["key_id"]),
+            ("level", level),
+            ("b0", b0),
+            ("ntiles", ntiles),
+            ("nb", min(nb, ntiles)),
+        ):
             rows[key].append(value)
-    return pa.table({"run_pk": pa.array(rows["run_pk"], pa.int64()),
-                     "key_id": pa.array(rows["key_id"], pa.int32()),
-                     "level": pa.array(rows["level"], pa.int8()),
-                     "b0": pa.array(rows["b0"], pa.int64()),
-                     "ntiles": pa.array(rows["ntiles"], pa.int64()),
-                     "nb": pa.array(rows["nb"], pa.int64())})
+    return pa.table(
+        {
+            "run_pk": pa.array(rows["run_pk"], pa.int64()),
+            "key_id": pa.array(rows["key_id"], pa.int32()),
+            "level": pa.array(rows["level"], pa.int8()),
+            "b0": pa.array(rows["b0"], pa.int64()),
+            "ntiles": pa.array(rows["ntiles"], pa.int64()),
+            "nb": pa.array(rows["nb"], pa.int64()),
+        }
+    )
 
 
 # Sampled points of the planned series (registered as ``_plan``): tiles are grouped into ``nb``

@@ -16,8 +16,9 @@ from lablens.store.embedded._runs import Runs
 from lablens.store.embedded._sweeps import Sweeps
 
 
-class EmbeddedStore(Accounts, Runs, Points, Sweeps, Reports, ArtifactCollections, Artifacts,
-                    Blobs, Store):
+class EmbeddedStore(
+    Accounts, Runs, Points, Sweeps, Reports, ArtifactCollections, Artifacts, Blobs, Store
+):
     """The default store: ``DATA/lablens.duckdb`` and content-addressed ``DATA/blobs/``.
 
     The server that opens it is its single writer; nothing else opens the file meanwhile.
