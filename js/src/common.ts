@@ -16,6 +16,7 @@ export const STYLE = `
 .ll-cond, .ll-raw { display: flex; gap: 4px; margin: 2px 0; align-items: center; }
 .ll-raw-json { font-family: monospace; flex: 1; min-width: 200px; }
 .ll-invalid { outline: 2px solid #b00020; }
+.ll-pending .ll-value { outline: 1px dashed #999; }
 .ll-head, .ll-row { display: flex; }
 .ll-head { font-weight: 600; border-bottom: 1px solid #bbb; background: #f6f6f6;
   overflow: hidden; }

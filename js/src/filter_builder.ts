@@ -187,7 +187,11 @@ export class FilterBuilder {
     const kids = el("div", "ll-children");
     addCond.addEventListener("click", () => {
       const f = this.fields[0]?.name ?? "state";
-      kids.append(this.condEl({ kind: "cond", field: f, op: "=", value: "" }));
+      const row = this.condEl({ kind: "cond", field: f, op: "=", value: "" });
+      // A new condition filters nothing until it has a value: choosing its field or operator
+      // must not run a query for `field = ""` (and empty the table) on the way.
+      row.classList.add("ll-pending");
+      kids.append(row);
     });
     addGroup.addEventListener("click", () => {
       kids.append(this.groupEl({ kind: "group", mode: "$or", form: "list", children: [] }, false));
@@ -256,7 +260,10 @@ export class FilterBuilder {
       retype();
       this.changed();
     });
-    value.addEventListener("change", () => this.changed());
+    value.addEventListener("change", () => {
+      if (value.value !== "") row.classList.remove("ll-pending");
+      this.changed();
+    });
     options.addEventListener("change", () => {
       options.dataset.present = "1";
       this.changed();
@@ -284,6 +291,7 @@ export class FilterBuilder {
     for (const child of Array.from(kids?.children ?? [])) {
       const c = child as HTMLElement;
       if (c.classList.contains("ll-group")) children.push(this.readGroup(c));
+      else if (c.classList.contains("ll-pending")) continue; // no value yet
       else if (c.classList.contains("ll-cond")) children.push(this.readCond(c));
       else if (c.classList.contains("ll-raw")) children.push(this.readRaw(c));
     }

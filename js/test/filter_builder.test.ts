@@ -84,23 +84,26 @@ describe("filter builder round trip (dict -> UI -> dict)", () => {
 });
 
 describe("editing in the UI writes the filter", () => {
-  it("adds a condition typed from the field", () => {
+  it("adds a condition typed from the field, applied once it has a value", () => {
     let last: JsonObject | undefined;
-    const b = new FilterBuilder((f) => (last = f));
+    const sent: JsonObject[] = [];
+    const b = new FilterBuilder((f) => sent.push((last = f)));
     b.setFields(fields);
     document.body.replaceChildren(b.element);
-    b.show({});
+    b.show({ state: "FINISHED" });
     (document.querySelector(".ll-add-cond") as HTMLButtonElement).click();
-    const field = document.querySelector(".ll-field") as HTMLSelectElement;
+    const field = document.querySelectorAll(".ll-field")[1] as HTMLSelectElement;
     field.value = "config.lr";
     field.dispatchEvent(new Event("change"));
-    const op = document.querySelector(".ll-op") as HTMLSelectElement;
+    const op = document.querySelectorAll(".ll-op")[1] as HTMLSelectElement;
     op.value = "$gte";
     op.dispatchEvent(new Event("change"));
-    const value = document.querySelector(".ll-value") as HTMLInputElement;
+    // Without a value the new condition is left out: the filter stays what it was.
+    expect(sent).toEqual([{ state: "FINISHED" }, { state: "FINISHED" }]);
+    const value = document.querySelectorAll(".ll-value")[1] as HTMLInputElement;
     value.value = "0.01";
     value.dispatchEvent(new Event("change"));
-    expect(last).toEqual({ "config.lr": { $gte: 0.01 } });
+    expect(last).toEqual({ state: "FINISHED", "config.lr": { $gte: 0.01 } });
   });
 
   it("says two equalities on one field with $and", () => {
@@ -112,7 +115,9 @@ describe("editing in the UI writes the filter", () => {
     const rows = document.querySelectorAll(".ll-cond");
     const field = rows[1].querySelector(".ll-field") as HTMLSelectElement;
     field.value = "tags";
-    (rows[1].querySelector(".ll-value") as HTMLInputElement).value = "b";
+    const value = rows[1].querySelector(".ll-value") as HTMLInputElement;
+    value.value = "b";
+    value.dispatchEvent(new Event("change"));
     expect(b.read()).toEqual({ $and: [{ tags: "a" }, { tags: "b" }] });
   });
 
