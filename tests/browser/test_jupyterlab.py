@@ -5,45 +5,19 @@ Screenshots of each widget go to ``test-output/browser/``.
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
-
 import pytest
+from benchmarks import _lab
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # benchmarks/_lab.py: the same driver the benchmark uses
-
-from benchmarks import _lab  # noqa: E402
-
-from lablens.demo import DEMO_PROJECT, build_demo  # noqa: E402
-
-SHOTS = ROOT / "test-output" / "browser"
-
-pytestmark = pytest.mark.skipif(
-    not Path(_lab.CHROMIUM).exists(), reason="needs Debian's chromium (make test installs it)"
-)
+from lablens.demo import DEMO_PROJECT
 
 
-@pytest.fixture(scope="module")
-def lab(server, tmp_path_factory):
-    build_demo(server.url, server.api_key, runs=6, epochs=5, project=DEMO_PROJECT, progress=False)
-    root = tmp_path_factory.mktemp("lab")
-    shutil.copy(ROOT / "notebooks" / "quickstart.ipynb", root / "quickstart.ipynb")
-    with _lab.jupyterlab(root, _lab.env_for_kernel(server.url, server.api_key)) as url:
+@pytest.fixture
+def lab(server, quickstart_dir):
+    with _lab.jupyterlab(quickstart_dir, _lab.env_for_kernel(server.url, server.api_key)) as url:
         yield url
 
 
-def shot(locator, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    locator.scroll_into_view_if_needed()
-    locator.screenshot(path=str(SHOTS / f"{name}.png"))
-
-
-def test_quickstart_explorer_in_jupyterlab(lab, api):
-    from lablens.api import Api
-
-    del Api
+def test_quickstart_explorer_in_jupyterlab(lab, api, shot):
     project = f"{api.default_entity}/{DEMO_PROJECT}"
     runs = api.runs(project).to_pandas()
     with _lab.browser_page() as page:
@@ -119,4 +93,4 @@ def test_quickstart_explorer_in_jupyterlab(lab, api):
         )
         shot(plot, "metric_chart")
         shot(page.locator(".ll-action-log").first, "action_log")
-        page.screenshot(path=str(SHOTS / "explorer_page.png"), full_page=False)
+        shot(page, "explorer_page")

@@ -7,24 +7,13 @@ Screenshots go to ``test-output/browser/``.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from benchmarks import _lab
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # benchmarks/_lab.py: the same driver the benchmark uses
+from lablens.demo import build_demo
 
-from benchmarks import _lab  # noqa: E402
-
-from lablens.demo import build_demo  # noqa: E402
-
-SHOTS = ROOT / "test-output" / "browser"
 PROJECT = "artifact-browser-demo"  # its own project: the quickstart test counts its demo's runs
-
-pytestmark = pytest.mark.skipif(
-    not Path(_lab.CHROMIUM).exists(), reason="needs Debian's chromium (make test installs it)"
-)
 
 CELL = (
     "import lablens\n"
@@ -61,13 +50,7 @@ def lab(server, tmp_path_factory):
         yield url
 
 
-def shot(locator, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    locator.scroll_into_view_if_needed()
-    locator.screenshot(path=str(SHOTS / f"{name}.png"))
-
-
-def test_browse_preview_and_follow_lineage(lab, api):
+def test_browse_preview_and_follow_lineage(lab, api, shot):
     project = f"{api.default_entity}/{PROJECT}"
     with _lab.browser_page() as page:
         _lab.open_notebook(page, lab, "artifacts.ipynb")

@@ -6,58 +6,20 @@ Screenshots go to ``test-output/browser/notebook7_*.png``.
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
-
 import pytest
+from benchmarks import _lab
 from playwright.sync_api import expect
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # benchmarks/_lab.py: the same driver the benchmark uses
-
-from benchmarks import _lab  # noqa: E402
-
-from lablens.api import Api  # noqa: E402
-from lablens.demo import DEMO_PROJECT, build_demo  # noqa: E402
-from lablens.errors import NotFound  # noqa: E402
-
-SHOTS = ROOT / "test-output" / "browser"
-
-pytestmark = pytest.mark.skipif(
-    not Path(_lab.CHROMIUM).exists(), reason="needs Debian's chromium (make test installs it)"
-)
+from lablens.demo import DEMO_PROJECT
 
 
-@pytest.fixture(scope="module")
-def notebook(server, tmp_path_factory):
-    api = Api(host=server.url, api_key=server.api_key)
-    try:  # the JupyterLab test may have trained the demo runs in this session already
-        done = {run.name for run in api.runs(f"{api.default_entity}/{DEMO_PROJECT}")}
-    except NotFound:
-        done = set()
-    build_demo(
-        server.url,
-        server.api_key,
-        runs=6,
-        epochs=5,
-        project=DEMO_PROJECT,
-        progress=False,
-        skip=done,
-    )
-    root = tmp_path_factory.mktemp("notebook7")
-    shutil.copy(ROOT / "notebooks" / "quickstart.ipynb", root / "quickstart.ipynb")
-    with _lab.notebook7(root, _lab.env_for_kernel(server.url, server.api_key)) as url:
+@pytest.fixture
+def notebook(server, quickstart_dir):
+    with _lab.notebook7(quickstart_dir, _lab.env_for_kernel(server.url, server.api_key)) as url:
         yield url
 
 
-def shot(locator, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    locator.scroll_into_view_if_needed()
-    locator.screenshot(path=str(SHOTS / f"notebook7_{name}.png"))
-
-
-def test_quickstart_explorer_in_notebook7(notebook, api):
+def test_quickstart_explorer_in_notebook7(notebook, api, shot):
     project = f"{api.default_entity}/{DEMO_PROJECT}"
     runs = api.runs(project).to_pandas()
     with _lab.browser_page() as page:
@@ -93,8 +55,8 @@ def test_quickstart_explorer_in_notebook7(notebook, api):
                 "rows => rows.map(r => r.dataset.path)"
             )
         ) == sorted(f"{project}/{run_id}" for run_id in runs["id"])
-        shot(tree, "workspace_tree")
-        shot(table, "run_table")
+        shot(tree, "notebook7_workspace_tree")
+        shot(table, "notebook7_run_table")
 
         # Select two rows: two runs drawn in the chart, each with its lines.
         rows = table.locator(".ll-row[data-path]")
@@ -124,7 +86,7 @@ def test_quickstart_explorer_in_notebook7(notebook, api):
             arg=n_traces,
         )
         assert plot.locator(".legend .traces").count() == n_legend
-        shot(plot, "metric_chart")
+        shot(plot, "notebook7_metric_chart")
 
         # Build a filter in the UI: the kernel's total changes.
         lr_max = float(runs["config.optim.lr"].max())
@@ -143,10 +105,10 @@ def test_quickstart_explorer_in_notebook7(notebook, api):
         out = _lab.run_in_kernel(page, "print(explorer.table.total, explorer.table.filters)")
         assert out == f"{expected} {{'config.optim.lr': {{'$lt': {lr_max!r}}}}}"
         assert table.locator(".ll-row[data-path]").count() == expected
-        shot(table, "run_table_filtered")
+        shot(table, "notebook7_run_table_filtered")
 
         explorer.first.scroll_into_view_if_needed()
-        page.screenshot(path=str(SHOTS / "notebook7_page.png"), full_page=False)
+        shot(page, "notebook7_page")
         assert page.locator(".jp-OutputArea-output").filter(has_text="Loading widget").count() == 0
         assert (
             page.locator(
