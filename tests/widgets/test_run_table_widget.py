@@ -128,3 +128,14 @@ def test_repr_and_api_call_log(api, project):
     table.order = "-config.lr"
     assert any(".to_arrow(" in c for c in calls)
     assert repr(table) == f"<RunTable {project.path}: 12 runs, 1 selected>"
+
+
+def test_a_short_result_is_served_from_the_first_read(api, project):
+    table = RunTable(api, path=project.path, columns=["name"], filters={"state": "CRASHED"})
+    calls: list[str] = []
+    table.on_api_call(calls.append)
+    # The view asks for a whole page; the 4 matching runs all came with the query.
+    rows = pages(table, 0, 100)
+    assert rows.column("name").to_pylist() == ["run-00", "run-03", "run-06", "run-09"]
+    assert calls == []
+

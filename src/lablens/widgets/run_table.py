@@ -190,7 +190,9 @@ class RunTable(LablensWidget):
             max(int(content.get("limit", self._page_size)), 1), _MAX_PAGES * self._page_size
         )
         first = self._first
-        if first is not None and offset + limit <= first.num_rows:
+        # The first read holds what it covers, or every matching run when it came back short.
+        whole = first is not None and first.num_rows < _PUSHED_PAGES * self._page_size
+        if first is not None and (whole or offset + limit <= first.num_rows):
             table = first.slice(offset, limit)
         else:
             table = self._rows(offset, limit)
