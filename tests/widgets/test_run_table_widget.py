@@ -138,4 +138,3 @@ def test_a_short_result_is_served_from_the_first_read(api, project):
     rows = pages(table, 0, 100)
     assert rows.column("name").to_pylist() == ["run-00", "run-03", "run-06", "run-09"]
     assert calls == []
-
