@@ -87,11 +87,6 @@ def jupyterlab(root_dir: Path, env: dict[str, str]) -> contextlib.AbstractContex
     return jupyter(root_dir, env, app="lab")
 
 
-def notebook7(root_dir: Path, env: dict[str, str]) -> contextlib.AbstractContextManager[str]:
-    """Start Jupyter Notebook 7 on 127.0.0.1 with a token (see `jupyter`)."""
-    return jupyter(root_dir, env, app="notebook")
-
-
 @contextlib.contextmanager
 def browser_page(width: int = 1400, height: int = 1000) -> Iterator[Any]:
     """A Playwright page in Debian's headless chromium."""

@@ -1,7 +1,7 @@
-"""The widgets in Jupyter Notebook 7 (not only JupyterLab), driven in Debian's chromium through
-Playwright with the same driver as the JupyterLab tests.
+"""The quickstart's explorer in real JupyterLab and in Jupyter Notebook 7, driven in Debian's
+chromium through Playwright: the same steps and checks in both frontends.
 
-Screenshots go to ``test-output/browser/notebook7_*.png``.
+Screenshots of each widget go to ``test-output/browser/`` (``notebook7_*`` for Notebook 7).
 """
 
 from __future__ import annotations
@@ -12,24 +12,31 @@ from playwright.sync_api import expect
 
 from lablens.demo import DEMO_PROJECT
 
-
-@pytest.fixture
-def notebook(server, quickstart_dir):
-    with _lab.notebook7(quickstart_dir, _lab.env_for_kernel(server.url, server.api_key)) as url:
-        yield url
+# Each frontend the widgets are tested in, and the prefix of its screenshots.
+FRONTENDS = {"lab": "", "notebook": "notebook7_"}
 
 
-def test_quickstart_explorer_in_notebook7(notebook, api, shot):
+@pytest.fixture(params=list(FRONTENDS))
+def frontend(request, server, quickstart_dir):
+    """``(app, url)``: JupyterLab or Notebook 7 serving a copy of the quickstart."""
+    env = _lab.env_for_kernel(server.url, server.api_key)
+    with _lab.jupyter(quickstart_dir, env, app=request.param) as url:
+        yield request.param, url
+
+
+def test_quickstart_explorer(frontend, api, shot):
+    app, url = frontend
+    prefix = FRONTENDS[app]
     project = f"{api.default_entity}/{DEMO_PROJECT}"
     runs = api.runs(project).to_pandas()
     with _lab.browser_page() as page:
-        _lab.open_notebook(page, notebook, "quickstart.ipynb")
-        assert "/notebooks/quickstart.ipynb" in page.url  # Notebook 7's page, not JupyterLab's
+        _lab.open_notebook(page, url, "quickstart.ipynb")
+        if app == "notebook":
+            assert "/notebooks/quickstart.ipynb" in page.url  # Notebook 7's page, not the lab's
         _lab.run_all(page)
         _lab.wait_idle(page)
 
-        # The explorer rendered as a widget: its tree holds the demo project, its table one row
-        # per run; no text fallback in its place.
+        # The explorer rendered as a widget: no text fallback in its place.
         explorer = page.locator(".jp-OutputArea-output").filter(has=page.locator(".ll-run-table"))
         explorer.first.wait_for(state="attached")
         assert "Loading widget" not in explorer.first.inner_text()
@@ -45,7 +52,10 @@ def test_quickstart_explorer_in_notebook7(notebook, api, shot):
         assert "ll-selected" in (node.get_attribute("class") or "")
         expect(node.locator("span").nth(1)).to_have_text(DEMO_PROJECT)
         assert node.locator(".ll-meta").inner_text().endswith(f"· {len(runs)} runs")
+
+        # The table: one row per run.
         table = page.locator(".ll-run-table").first
+        table.locator(".ll-row[data-path]").first.wait_for(state="attached")
         table.scroll_into_view_if_needed()
         table.locator(".ll-row[data-path]").first.wait_for()
         assert table.locator(".ll-row[data-path]").count() == len(runs)
@@ -55,10 +65,44 @@ def test_quickstart_explorer_in_notebook7(notebook, api, shot):
                 "rows => rows.map(r => r.dataset.path)"
             )
         ) == sorted(f"{project}/{run_id}" for run_id in runs["id"])
-        shot(tree, "notebook7_workspace_tree")
-        shot(table, "notebook7_run_table")
+        shot(tree, f"{prefix}workspace_tree")
+        shot(table, f"{prefix}run_table")
+
+        # Sort by a header: the kernel's order changes and the rows follow.
+        table.scroll_into_view_if_needed()
+        table.locator(".ll-h[data-column='summary.val/acc']").click()
+        page.wait_for_function(
+            "() => document.querySelector(\".ll-h[data-column='summary.val/acc']\")"
+            ".textContent.endsWith('▼')"
+        )
+        assert _lab.run_in_kernel(page, "print(explorer.table.order)") == (
+            "-summary_metrics.val/acc"
+        )
+        best = runs.sort_values("summary.val/acc", ascending=False)["id"].iloc[0]
+        table.scroll_into_view_if_needed()
+        table.locator(f".ll-row[data-path='{project}/{best}'][data-index='0']").wait_for()
+
+        # Build a filter in the UI: the kernel's total changes, and the rows with it.
+        lr_max = float(runs["config.optim.lr"].max())
+        expected = int((runs["config.optim.lr"] < lr_max).sum())
+        assert 0 < expected < len(runs)
+        table.scroll_into_view_if_needed()
+        table.locator(".ll-filter-toggle").click()
+        table.locator(".ll-add-cond").first.click()
+        cond = table.locator(".ll-cond").last
+        cond.locator(".ll-field").select_option("config.optim.lr")
+        cond.locator(".ll-op").select_option("$lt")
+        cond.locator(".ll-value").fill(str(lr_max))
+        cond.locator(".ll-value").press("Enter")
+        cond.locator(".ll-value").blur()
+        table.locator(".ll-total").filter(has_text=f"{expected} runs").wait_for()
+        out = _lab.run_in_kernel(page, "print(explorer.table.total, explorer.table.filters)")
+        assert out == f"{expected} {{'config.optim.lr': {{'$lt': {lr_max!r}}}}}"
+        assert table.locator(".ll-row[data-path]").count() == expected
+        shot(table, f"{prefix}run_table_filtered")
 
         # Select two rows: two runs drawn in the chart, each with its lines.
+        table.scroll_into_view_if_needed()
         rows = table.locator(".ll-row[data-path]")
         rows.nth(0).click()
         rows.nth(1).click()
@@ -77,7 +121,8 @@ def test_quickstart_explorer_in_notebook7(notebook, api, shot):
                 break
             page.wait_for_timeout(250)
         # One line per run and metric (a band's two edges are traces too, outside the legend).
-        assert (n_sel, n_runs) == (2, 2) and n_keys > 0 and n_legend == 2 * n_keys
+        assert (n_sel, n_runs) == (2, 2) and n_keys > 0
+        assert n_traces == 2 * n_keys and n_legend == 2 * n_keys
         plot = page.locator(".js-plotly-plot").first  # the explorer's chart comes first
         plot.scroll_into_view_if_needed()
         page.wait_for_function(
@@ -86,33 +131,11 @@ def test_quickstart_explorer_in_notebook7(notebook, api, shot):
             arg=n_traces,
         )
         assert plot.locator(".legend .traces").count() == n_legend
-        shot(plot, "notebook7_metric_chart")
-
-        # Build a filter in the UI: the kernel's total changes.
-        lr_max = float(runs["config.optim.lr"].max())
-        expected = int((runs["config.optim.lr"] < lr_max).sum())
-        assert 0 < expected < len(runs)
-        table.scroll_into_view_if_needed()
-        table.locator(".ll-filter-toggle").click()
-        table.locator(".ll-add-cond").first.click()
-        cond = table.locator(".ll-cond").last
-        cond.locator(".ll-field").select_option("config.optim.lr")
-        cond.locator(".ll-op").select_option("$lt")
-        cond.locator(".ll-value").fill(str(lr_max))
-        cond.locator(".ll-value").press("Enter")
-        cond.locator(".ll-value").blur()
-        table.locator(".ll-total").filter(has_text=f"{expected} runs").wait_for()
-        out = _lab.run_in_kernel(page, "print(explorer.table.total, explorer.table.filters)")
-        assert out == f"{expected} {{'config.optim.lr': {{'$lt': {lr_max!r}}}}}"
-        assert table.locator(".ll-row[data-path]").count() == expected
-        shot(table, "notebook7_run_table_filtered")
+        shot(plot, f"{prefix}metric_chart")
+        shot(page.locator(".ll-action-log").first, f"{prefix}action_log")
 
         explorer.first.scroll_into_view_if_needed()
-        shot(page, "notebook7_page")
+        shot(page, f"{prefix}explorer_page")
         assert page.locator(".jp-OutputArea-output").filter(has_text="Loading widget").count() == 0
-        assert (
-            page.locator(
-                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
-            ).count()
-            == 0
-        )
+        stderr = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        assert page.locator(stderr).count() == 0
