@@ -1,6 +1,6 @@
 // ActionLog: the Python source of every Api call the explorer's widgets made, each copyable.
 
-import { STYLE } from "./common";
+import { STYLE, type WidgetModel } from "./common";
 
 /** The synced traits; names match widgets/explorer.py's ActionLog. */
 export interface Model {
@@ -9,12 +9,7 @@ export interface Model {
   error: string;
 }
 
-interface AnyModel {
-  get<K extends keyof Model>(key: K): Model[K];
-  on(event: string, cb: (...args: unknown[]) => void): void;
-}
-
-function render({ model, el }: { model: AnyModel; el: HTMLElement }): void {
+function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): void {
   el.classList.add("lablens-widget", "ll-action-log");
   const style = document.createElement("style");
   style.textContent = STYLE;

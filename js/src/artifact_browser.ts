@@ -2,7 +2,7 @@
 // asked of Python when a node opens. Beside the tree: the selected version (aliases, tags,
 // metadata, size, lineage: producing run -> version -> consuming runs) or the file's preview.
 
-import { STYLE, formatCell, treeNode } from "./common";
+import { STYLE, formatCell, treeNode, type WidgetModel } from "./common";
 
 /** One node as Python describes it; `children` is absent until the node was opened. */
 export interface TreeNode {
@@ -58,14 +58,6 @@ export interface Model {
   _preview: Preview;
 }
 
-interface AnyModel {
-  get<K extends keyof Model>(key: K): Model[K];
-  set<K extends keyof Model>(key: K, value: Model[K]): void;
-  save_changes(): void;
-  on(event: string, cb: (...args: unknown[]) => void): void;
-  send(content: unknown): void;
-}
-
 const LOCAL_STYLE = `
 .ll-ab { display: flex; gap: 10px; align-items: flex-start; }
 .ll-ab-tree { flex: 0 0 38%; max-height: 420px; overflow: auto; }
@@ -92,7 +84,7 @@ const LOCAL_STYLE = `
 .ll-alias { background: #dbe8fd; color: #1a4fa0; }
 `;
 
-function render({ model, el }: { model: AnyModel; el: HTMLElement }): void {
+function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): void {
   el.classList.add("lablens-widget", "ll-tree", "ll-artifacts");
   const style = document.createElement("style");
   style.textContent = STYLE + LOCAL_STYLE;

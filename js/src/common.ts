@@ -1,4 +1,12 @@
 // What every lablens widget view shares: its CSS and how a cell value reads.
+import type { AnyModel } from "@anywidget/types";
+
+/** What a lablens view uses of anywidget's model, typed by the widget's synced traits. */
+// `any`, as anywidget's own AnyModel constraint has it.
+export type WidgetModel<M extends Record<string, any>> = Pick<
+  AnyModel<M>,
+  "get" | "set" | "save_changes" | "on" | "off" | "send"
+>;
 
 export const STYLE = `
 .lablens-widget { font: 12px/1.4 var(--jp-ui-font-family, system-ui, sans-serif);

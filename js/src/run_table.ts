@@ -5,7 +5,7 @@
 import { DataType, tableFromIPC, type Table } from "apache-arrow";
 import { FilterBuilder, fieldsFrom } from "./filter_builder";
 import type { JsonObject } from "./filter_model";
-import { STYLE, formatCell } from "./common";
+import { STYLE, formatCell, type WidgetModel } from "./common";
 
 /** The synced traits; names match widgets/run_table.py (tests/unit/test_widget_traits.py). */
 export interface Model {
@@ -21,15 +21,6 @@ export interface Model {
   _project: string;
   _query: number;
   _page_size: number;
-}
-
-interface AnyModel {
-  get<K extends keyof Model>(key: K): Model[K];
-  set<K extends keyof Model>(key: K, value: Model[K]): void;
-  save_changes(): void;
-  on(event: string, cb: (...args: unknown[]) => void): void;
-  off(event?: string, cb?: (...args: unknown[]) => void): void;
-  send(content: unknown): void;
 }
 
 interface PageMsg {
@@ -70,7 +61,7 @@ class Pages {
   }
 }
 
-function render({ model, el }: { model: AnyModel; el: HTMLElement }): () => void {
+function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): () => void {
   el.classList.add("lablens-widget", "ll-run-table");
   const style = document.createElement("style");
   style.textContent = STYLE;

@@ -1,7 +1,7 @@
 // WorkspaceTree: workspaces -> projects -> runs / sweeps / artifacts / reports. Children are
 // asked of Python when a node opens (Python answers with the Api), never all up front.
 
-import { STYLE, treeNode } from "./common";
+import { STYLE, treeNode, type WidgetModel } from "./common";
 
 /** One node as Python describes it; `children` is absent until the node was opened. */
 export interface TreeNode {
@@ -21,15 +21,7 @@ export interface Model {
   _nodes: TreeNode[];
 }
 
-interface AnyModel {
-  get<K extends keyof Model>(key: K): Model[K];
-  set<K extends keyof Model>(key: K, value: Model[K]): void;
-  save_changes(): void;
-  on(event: string, cb: (...args: unknown[]) => void): void;
-  send(content: unknown): void;
-}
-
-function render({ model, el }: { model: AnyModel; el: HTMLElement }): void {
+function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): void {
   el.classList.add("lablens-widget", "ll-tree");
   const style = document.createElement("style");
   style.textContent = STYLE;

@@ -1,32 +1,19 @@
 import { describe, expect, it } from "vitest";
 import widget, { type Model } from "../src/artifact_browser";
+import { fakeModel } from "./fake_model";
 
-/** A model as anywidget gives it, recording what the view sets and sends. */
-function fakeModel(init: Partial<Model>) {
-  const state: Model = {
+/** The browser's model, with these traits set. */
+const fake = (init: Partial<Model>) =>
+  fakeModel<Model>({
     path: "alice/p", selected: "", selected_run: "", code: "", error: "",
     _nodes: [], _detail: {}, _preview: {}, ...init,
-  };
-  const handlers: Record<string, Array<() => void>> = {};
-  const sent: unknown[] = [];
-  const model = {
-    get: <K extends keyof Model>(k: K) => state[k],
-    set: <K extends keyof Model>(k: K, v: Model[K]) => {
-      state[k] = v;
-      for (const h of handlers[`change:${k}`] ?? []) h();
-    },
-    save_changes: () => undefined,
-    on: (e: string, cb: () => void) => { (handlers[e] ??= []).push(cb); },
-    send: (c: unknown) => { sent.push(c); },
-  };
-  return { model, state, sent };
-}
+  });
 
 const RUN = { path: "alice/p/r1", name: "trainer", state: "FINISHED" };
 
 describe("ArtifactBrowser view", () => {
   it("asks Python for children when a node opens, and selects it", () => {
-    const { model, state, sent } = fakeModel({
+    const { model, state, sent } = fake({
       _nodes: [{ path: "alice/p/model", label: "model", kind: "type" }],
     });
     const el = document.createElement("div");
@@ -37,7 +24,7 @@ describe("ArtifactBrowser view", () => {
   });
 
   it("shows a version's lineage; clicking a run sets selected_run", () => {
-    const { model, state } = fakeModel({
+    const { model, state } = fake({
       selected: "alice/p/mlp:v0",
       _detail: { path: "alice/p/mlp:v0", version: "v0", type: "model", aliases: ["latest"],
         tags: [], metadata: { acc: 0.9123456789 }, logged_by: RUN, used_by: [] },
@@ -51,7 +38,7 @@ describe("ArtifactBrowser view", () => {
   });
 
   it("previews text as text, never as HTML", () => {
-    const { model } = fakeModel({
+    const { model } = fake({
       selected: "alice/p/mlp:v0/a.txt",
       _preview: { path: "alice/p/mlp:v0/a.txt", kind: "text", text: "<b>x</b>" },
     });

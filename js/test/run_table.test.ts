@@ -1,51 +1,36 @@
 import { describe, expect, it } from "vitest";
 import { tableFromArrays, tableToIPC } from "apache-arrow";
 import widget, { type Model } from "../src/run_table";
+import { fakeModel } from "./fake_model";
 
-type Handler = (...args: unknown[]) => void;
-
-/** A model as anywidget gives it: records what the view sends, and can deliver messages. */
-function fakeModel(init: Partial<Model>) {
-  const state: Model = {
+/** The table's model with these traits set, and `answer`: the kernel's reply to a page
+ * request, rows `from`..`from + n - 1` of the query as one Arrow buffer. */
+function fake(init: Partial<Model>) {
+  const f = fakeModel<Model>({
     path: "alice/p", filters: {}, order: "+created_at", columns: ["name"], selected: [],
     total: 0, code: "", error: "", _fields: {}, _project: "alice/p", _query: 1, _page_size: 100,
     ...init,
-  };
-  const handlers: Record<string, Handler[]> = {};
-  const sent: Record<string, unknown>[] = [];
-  const model = {
-    get: <K extends keyof Model>(k: K) => state[k],
-    set: <K extends keyof Model>(k: K, v: Model[K]) => {
-      state[k] = v;
-      for (const h of handlers[`change:${k}`] ?? []) h();
-    },
-    save_changes: () => undefined,
-    on: (e: string, cb: Handler) => { (handlers[e] ??= []).push(cb); },
-    off: () => undefined,
-    send: (c: unknown) => { sent.push(c as Record<string, unknown>); },
-  };
-  /** The kernel's answer: rows `from`..`from + n - 1` of the query, as one Arrow buffer. */
+  });
   const answer = (query: number, from: number, n: number) => {
     const ids = Array.from({ length: n }, (_, i) => `r${from + i}`);
     const ipc = tableToIPC(tableFromArrays({ id: ids, name: ids.map((id) => `run ${id}`) }));
-    for (const h of handlers["msg:custom"] ?? []) {
-      h({ type: "page", query, offset: from, total: state.total }, [new DataView(ipc.buffer)]);
-    }
+    const msg = { type: "page", query, offset: from, total: f.state.total };
+    f.emit("msg:custom", msg, [new DataView(ipc.buffer)]);
   };
-  return { model, state, sent, answer };
+  return { ...f, answer };
 }
 
 const frame = () => new Promise((r) => requestAnimationFrame(() => r(null)));
 
 describe("RunTable view", () => {
   it("asks for the page in sight and the next one as one range", () => {
-    const { model, sent } = fakeModel({ total: 10_000 });
+    const { model, sent } = fake({ total: 10_000 });
     widget.render({ model, el: document.createElement("div") });
     expect(sent).toEqual([{ type: "page", query: 1, offset: 0, limit: 200 }]);
   });
 
   it("keeps each page of a many-page answer, and asks for none of them again", async () => {
-    const { model, sent, answer } = fakeModel({ total: 10_000 });
+    const { model, sent, answer } = fake({ total: 10_000 });
     const el = document.createElement("div");
     widget.render({ model, el });
     answer(1, 0, 200);
@@ -63,7 +48,7 @@ describe("RunTable view", () => {
   });
 
   it("asks for the pages of a far jump in one message", async () => {
-    const { model, sent } = fakeModel({ total: 10_000 });
+    const { model, sent } = fake({ total: 10_000 });
     const el = document.createElement("div");
     widget.render({ model, el });
     const viewport = el.querySelector(".ll-viewport") as HTMLElement;
@@ -75,7 +60,7 @@ describe("RunTable view", () => {
   });
 
   it("waits for the pages pushed with a new query, and drops answers to the old one", () => {
-    const { model, state, sent, answer } = fakeModel({ total: 10_000 });
+    const { model, state, sent, answer } = fake({ total: 10_000 });
     const el = document.createElement("div");
     widget.render({ model, el });
     model.set("order", "-summary_metrics.loss");
