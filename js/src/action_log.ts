@@ -1,6 +1,6 @@
 // ActionLog: the Python source of every Api call the explorer's widgets made, each copyable.
 
-import { STYLE, type WidgetModel } from "./common";
+import { h, STYLE, type WidgetModel } from "./common";
 
 /** The synced traits; names match widgets/explorer.py's ActionLog. */
 export interface Model {
@@ -13,10 +13,8 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
   el.classList.add("lablens-widget", "ll-action-log");
   const style = document.createElement("style");
   style.textContent = STYLE;
-  const title = document.createElement("div");
-  title.className = "ll-bar";
-  const list = document.createElement("div");
-  list.className = "ll-log";
+  const title = h("div", "ll-bar");
+  const list = h("div", "ll-log");
   el.replaceChildren(style, title, list);
 
   function draw(): void {
@@ -24,8 +22,7 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
     title.textContent = `Api calls (${entries.length})`;
     list.replaceChildren();
     for (const code of entries) {
-      const row = document.createElement("div");
-      row.className = "ll-log-entry";
+      const row = h("div", "ll-log-entry");
       const pre = document.createElement("pre");
       pre.textContent = code;
       const copy = document.createElement("button");

@@ -2,7 +2,7 @@
 // asked of Python when a node opens. Beside the tree: the selected version (aliases, tags,
 // metadata, size, lineage: producing run -> version -> consuming runs) or the file's preview.
 
-import { STYLE, formatCell, treeNode, type WidgetModel } from "./common";
+import { h, STYLE, formatCell, treeNode, type WidgetModel } from "./common";
 
 /** One node as Python describes it; `children` is absent until the node was opened. */
 export interface TreeNode {
@@ -88,24 +88,16 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
   el.classList.add("lablens-widget", "ll-tree", "ll-artifacts");
   const style = document.createElement("style");
   style.textContent = STYLE + LOCAL_STYLE;
-  const err = document.createElement("div");
-  err.className = "ll-error";
-  const tree = document.createElement("div");
-  tree.className = "ll-ab-tree";
-  const side = document.createElement("div");
-  side.className = "ll-ab-side";
-  const wrap = document.createElement("div");
-  wrap.className = "ll-ab";
+  const err = h("div", "ll-error");
+  const tree = h("div", "ll-ab-tree");
+  const side = h("div", "ll-ab-side");
+  const wrap = h("div", "ll-ab");
   wrap.append(tree, side);
   el.replaceChildren(style, err, wrap);
   const open = new Map<string, boolean>(); // what the user opened or closed
 
-  function text(tag: string, s: string, cls?: string): HTMLElement {
-    const e = document.createElement(tag);
-    e.textContent = s;
-    if (cls) e.className = cls;
-    return e;
-  }
+  const text = (tag: keyof HTMLElementTagNameMap, s: string, cls = ""): HTMLElement =>
+    h(tag, cls, s);
 
   const nodeEl = (n: TreeNode): HTMLLIElement =>
     treeNode(n, { model, open, selectable: (m) => m.kind !== "more", redraw: drawTree });
@@ -123,11 +115,9 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
   }
 
   function drawDetail(d: Detail): HTMLElement {
-    const box = document.createElement("div");
-    box.className = "ll-detail";
+    const box = h("div", "ll-detail");
     box.append(text("h4", `${d.path} (${d.type})`));
-    const dl = document.createElement("table");
-    dl.className = "ll-ab-kv";
+    const dl = h("table", "ll-ab-kv");
     const add = (k: string, v: Node | string): void => {
       const tr = document.createElement("tr");
       const td = document.createElement("td");
@@ -153,13 +143,10 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
     box.append(dl);
     // Lineage: producing run -> this version -> consuming runs.
     box.append(text("h4", "Lineage"));
-    const line = document.createElement("div");
-    line.className = "ll-lineage";
-    const left = document.createElement("div");
-    left.className = "ll-lineage-col ll-logged-by";
+    const line = h("div", "ll-lineage");
+    const left = h("div", "ll-lineage-col ll-logged-by");
     left.append(d.logged_by ? runLink(d.logged_by) : text("span", "no run", "ll-meta"));
-    const right = document.createElement("div");
-    right.className = "ll-lineage-col ll-used-by";
+    const right = h("div", "ll-lineage-col ll-used-by");
     for (const r of d.used_by ?? []) right.append(runLink(r));
     if (!(d.used_by ?? []).length) right.append(text("span", "not used yet", "ll-meta"));
     line.append(left, text("span", "→", "ll-arrow"), text("span", d.version ?? "", "ll-version-box"),
@@ -174,8 +161,7 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
   }
 
   function drawPreview(p: Preview): HTMLElement {
-    const box = document.createElement("div");
-    box.className = `ll-preview ll-preview-${p.kind}`;
+    const box = h("div", `ll-preview ll-preview-${p.kind}`);
     box.append(text("h4", `${(p.path ?? "").split("/").slice(3).join("/")} ${p.size ?? ""}`));
     if (p.kind === "text") box.append(text("pre", p.text ?? ""));
     else if (p.kind === "image") {

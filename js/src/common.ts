@@ -8,6 +8,18 @@ export type WidgetModel<M extends Record<string, any>> = Pick<
   "get" | "set" | "save_changes" | "on" | "off" | "send"
 >;
 
+/** A new element with a class (and text). */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  cls: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
 export const STYLE = `
 .lablens-widget { font: 12px/1.4 var(--jp-ui-font-family, system-ui, sans-serif);
   color: var(--jp-ui-font-color1, #222); }
@@ -110,20 +122,15 @@ export function treeNode<N extends TreeNodeBase>(
 ): HTMLLIElement {
   const isOpen = ctx.open.get(n.path) ?? n.children !== undefined;
   const li = document.createElement("li");
-  const row = document.createElement("div");
-  row.className = `ll-node ll-kind-${n.kind}`;
+  const row = h("div", `ll-node ll-kind-${n.kind}`);
   row.dataset.path = n.path;
   if (n.path === ctx.model.get("selected")) row.classList.add("ll-selected");
-  const twisty = document.createElement("span");
-  twisty.className = "ll-twisty";
-  twisty.textContent = n.leaf ? "" : isOpen ? "▾" : "▸";
+  const twisty = h("span", "ll-twisty", n.leaf ? "" : isOpen ? "▾" : "▸");
   const label = document.createElement("span");
   label.textContent = n.label;
   row.append(twisty, label);
   if (n.meta) {
-    const meta = document.createElement("span");
-    meta.className = "ll-meta";
-    meta.textContent = n.meta;
+    const meta = h("span", "ll-meta", n.meta);
     row.append(meta);
   }
   row.addEventListener("click", () => {

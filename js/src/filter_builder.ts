@@ -15,6 +15,7 @@ import {
   type Node,
   type Operator,
 } from "./filter_model";
+import { h } from "./common";
 
 /** A field the builder offers, with the type the server reported. */
 export interface FieldInfo {
@@ -125,17 +126,6 @@ function fromText(text: string, kind: Kind): Json {
   }
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  cls: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 export class FilterBuilder {
   readonly element: HTMLDivElement;
   private fields: FieldInfo[] = [...BASE_FIELDS];
@@ -143,7 +133,7 @@ export class FilterBuilder {
 
   constructor(onChange: (filter: JsonObject) => void) {
     this.onChange = onChange;
-    this.element = el("div", "ll-filter");
+    this.element = h("div", "ll-filter");
   }
 
   setFields(fields: FieldInfo[]): void {
@@ -171,20 +161,20 @@ export class FilterBuilder {
   }
 
   private groupEl(group: Group, root: boolean): HTMLElement {
-    const box = el("div", "ll-group");
+    const box = h("div", "ll-group");
     box.dataset.form = group.form;
-    const head = el("div", "ll-group-head");
-    const mode = el("select", "ll-mode");
+    const head = h("div", "ll-group-head");
+    const mode = h("select", "ll-mode");
     for (const m of GROUP_MODES) {
-      const o = el("option", "", { $and: "all of (AND)", $or: "any of (OR)", $nor: "none of (NOR)" }[m]);
+      const o = h("option", "", { $and: "all of (AND)", $or: "any of (OR)", $nor: "none of (NOR)" }[m]);
       o.value = m;
       mode.append(o);
     }
     mode.value = group.mode;
     mode.addEventListener("change", () => this.changed());
-    const addCond = el("button", "ll-add-cond", "+ condition");
-    const addGroup = el("button", "ll-add-group", "+ group");
-    const kids = el("div", "ll-children");
+    const addCond = h("button", "ll-add-cond", "+ condition");
+    const addGroup = h("button", "ll-add-group", "+ group");
+    const kids = h("div", "ll-children");
     addCond.addEventListener("click", () => {
       const f = this.fields[0]?.name ?? "state";
       const row = this.condEl({ kind: "cond", field: f, op: "=", value: "" });
@@ -210,7 +200,7 @@ export class FilterBuilder {
   }
 
   private removeButton(target: HTMLElement): HTMLButtonElement {
-    const b = el("button", "ll-remove", "×");
+    const b = h("button", "ll-remove", "×");
     b.title = "remove";
     b.addEventListener("click", () => {
       target.remove();
@@ -220,29 +210,29 @@ export class FilterBuilder {
   }
 
   private condEl(cond: Cond): HTMLElement {
-    const row = el("div", "ll-cond");
-    const field = el("select", "ll-field");
+    const row = h("div", "ll-cond");
+    const field = h("select", "ll-field");
     const names = this.fields.map((f) => f.name);
     // A field the project does not list (yet) is still shown, never silently replaced.
     if (!names.includes(cond.field)) names.unshift(cond.field);
     for (const n of names) {
-      const o = el("option", "", n);
+      const o = h("option", "", n);
       o.value = n;
       field.append(o);
     }
     field.value = cond.field;
-    const op = el("select", "ll-op");
+    const op = h("select", "ll-op");
     for (const o of OPERATORS) {
-      const opt = el("option", "", OP_LABELS[o]);
+      const opt = h("option", "", OP_LABELS[o]);
       opt.value = o;
       op.append(opt);
     }
     op.value = cond.op;
-    const value = el("input", "ll-value");
+    const value = h("input", "ll-value");
     value.value = toText(cond.value);
     value.dataset.kind = kindOf(cond.value);
     value.placeholder = "value";
-    const options = el("input", "ll-options");
+    const options = h("input", "ll-options");
     options.placeholder = "flags";
     options.size = 3;
     options.value = cond.options ?? "";
@@ -273,9 +263,9 @@ export class FilterBuilder {
   }
 
   private rawEl(json: JsonObject): HTMLElement {
-    const row = el("div", "ll-raw");
-    const label = el("span", "ll-raw-label", "kept as JSON:");
-    const text = el("textarea", "ll-raw-json");
+    const row = h("div", "ll-raw");
+    const label = h("span", "ll-raw-label", "kept as JSON:");
+    const text = h("textarea", "ll-raw-json");
     text.value = JSON.stringify(json);
     text.dataset.orig = text.value;
     text.rows = 1;

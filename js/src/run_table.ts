@@ -5,7 +5,7 @@
 import { DataType, tableFromIPC, type Table } from "apache-arrow";
 import { FilterBuilder, fieldsFrom } from "./filter_builder";
 import type { JsonObject } from "./filter_model";
-import { STYLE, formatCell, type WidgetModel } from "./common";
+import { h, STYLE, formatCell, type WidgetModel } from "./common";
 
 /** The synced traits; names match widgets/run_table.py (tests/unit/test_widget_traits.py). */
 export interface Model {
@@ -65,19 +65,12 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
   el.classList.add("lablens-widget", "ll-run-table");
   const style = document.createElement("style");
   style.textContent = STYLE;
-  const bar = document.createElement("div");
-  bar.className = "ll-bar";
-  const filterToggle = document.createElement("button");
-  filterToggle.className = "ll-filter-toggle";
-  const columnsToggle = document.createElement("button");
-  columnsToggle.className = "ll-columns-toggle";
-  columnsToggle.textContent = "Columns";
-  const totalEl = document.createElement("span");
-  totalEl.className = "ll-total";
-  const selEl = document.createElement("span");
-  selEl.className = "ll-selcount";
-  const errEl = document.createElement("div");
-  errEl.className = "ll-error";
+  const bar = h("div", "ll-bar");
+  const filterToggle = h("button", "ll-filter-toggle");
+  const columnsToggle = h("button", "ll-columns-toggle", "Columns");
+  const totalEl = h("span", "ll-total");
+  const selEl = h("span", "ll-selcount");
+  const errEl = h("div", "ll-error");
   bar.append(filterToggle, columnsToggle, totalEl, selEl);
 
   const builder = new FilterBuilder((f) => {
@@ -85,18 +78,13 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
     model.save_changes();
   });
   builder.element.style.display = "none";
-  const picker = document.createElement("div");
-  picker.className = "ll-picker";
+  const picker = h("div", "ll-picker");
   picker.style.display = "none";
 
-  const head = document.createElement("div");
-  head.className = "ll-head";
-  const viewport = document.createElement("div");
-  viewport.className = "ll-viewport";
-  const spacer = document.createElement("div");
-  spacer.className = "ll-spacer";
-  const rowsEl = document.createElement("div");
-  rowsEl.className = "ll-rows";
+  const head = h("div", "ll-head");
+  const viewport = h("div", "ll-viewport");
+  const spacer = h("div", "ll-spacer");
+  const rowsEl = h("div", "ll-rows");
   spacer.append(rowsEl);
   viewport.append(spacer);
   el.replaceChildren(style, bar, errEl, builder.element, picker, head, viewport);
@@ -134,12 +122,7 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
     }
   }
 
-  function cell(text: string, cls: string): HTMLDivElement {
-    const d = document.createElement("div");
-    d.className = `ll-cell ${cls}`;
-    d.textContent = text;
-    return d;
-  }
+  const cell = (text: string, cls: string): HTMLDivElement => h("div", `ll-cell ${cls}`, text);
 
   function drawPicker(): void {
     const f = model.get("_fields") ?? {};
@@ -205,8 +188,7 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
     rowsEl.style.transform = `translateY(${first * ROW_H}px)`;
     const frag = document.createDocumentFragment();
     for (let i = first; i < last; i++) {
-      const r = document.createElement("div");
-      r.className = "ll-row";
+      const r = h("div", "ll-row");
       r.dataset.index = String(i);
       r.style.height = `${ROW_H}px`;
       const hit = rowAt(i);
@@ -232,9 +214,7 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
         const d = cell(formatCell(v, child ? DataType.isTimestamp(child.type) : false), "");
         if (c === "state" && v != null) {
           d.textContent = "";
-          const badge = document.createElement("span");
-          badge.className = `ll-badge ll-state-${String(v).toLowerCase()}`;
-          badge.textContent = String(v).toLowerCase();
+          const badge = h("span", `ll-badge ll-state-${String(v).toLowerCase()}`, String(v).toLowerCase());
           d.append(badge);
         }
         d.title = d.textContent ?? "";

@@ -1,7 +1,7 @@
 // WorkspaceTree: workspaces -> projects -> runs / sweeps / artifacts / reports. Children are
 // asked of Python when a node opens (Python answers with the Api), never all up front.
 
-import { STYLE, treeNode, type WidgetModel } from "./common";
+import { h, STYLE, treeNode, type WidgetModel } from "./common";
 
 /** One node as Python describes it; `children` is absent until the node was opened. */
 export interface TreeNode {
@@ -25,8 +25,7 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
   el.classList.add("lablens-widget", "ll-tree");
   const style = document.createElement("style");
   style.textContent = STYLE;
-  const err = document.createElement("div");
-  err.className = "ll-error";
+  const err = h("div", "ll-error");
   const body = document.createElement("div");
   el.replaceChildren(style, err, body);
   const open = new Map<string, boolean>(); // what the user opened or closed
