@@ -27,7 +27,9 @@ TITLES = {
     409: "Conflict",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
+    429: "Too Many Requests",
     500: "Internal Server Error",
+    507: "Insufficient Storage",
 }
 
 
@@ -106,6 +108,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(store_errors.Conflict)
     async def _conflict(_: Request, exc: store_errors.Conflict) -> JSONResponse:
         return problem(409, "conflict", str(exc))
+
+    @app.exception_handler(store_errors.LimitExceeded)
+    async def _limit(_: Request, exc: store_errors.LimitExceeded) -> JSONResponse:
+        errors = [{"field": exc.field, "message": exc.message, "limit": exc.limit}]
+        return problem(exc.status, "limit_exceeded", exc.message, errors=errors)
 
     @app.exception_handler(store_errors.InvalidFilter)
     async def _invalid_filter(_: Request, exc: store_errors.InvalidFilter) -> JSONResponse:

@@ -35,3 +35,16 @@ class InvalidInput(StoreError):
 
 class InvalidFilter(InvalidInput):
     """A filter that cannot be compiled; ``field`` names the bad part (``filters.$and[1].$gt``)."""
+
+
+class LimitExceeded(InvalidInput):
+    """A request past one of the server's limits (``store/limits.py``); ``limit`` is its value.
+
+    ``status`` is the HTTP status the server answers: 400, or 413 for sizes.
+    """
+
+    def __init__(self, message: str, field: str | None = None, *, limit: int | float,
+                 status: int = 400) -> None:
+        super().__init__(message, field)
+        self.limit = limit
+        self.status = status
