@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from lablens import __version__
 from lablens.server import problems
+from lablens.server.guards import RequestGuard
 from lablens.server.routers import (
     artifacts,
     files,
@@ -32,6 +33,8 @@ def create_app(store: Store) -> FastAPI:
     )
     app.state.store = store
     problems.install(app)
+    # Before any route: body size, JSON nesting and lone surrogates (guards.py).
+    app.add_middleware(RequestGuard)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:

@@ -5,13 +5,16 @@ A client mistake is a 4xx with ``errors: [{field, message}]``; only a bug of our
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
+import duckdb
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from lablens.store import errors as store_errors
 
@@ -89,6 +92,34 @@ def _field_of(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an error (or one it was raised from) is a full disk: ENOSPC from a file write,
+    or DuckDB's I/O error saying the same."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(seen, duckdb.Error) and (
+            "No space left on device" in str(seen) or "Disk quota exceeded" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _disk_full() -> JSONResponse:
+    # A failed write rolled its transaction back (and a blob is renamed into place only whole),
+    # so nothing is stored half: the client may send the same request again once there is room.
+    return problem(
+        507,
+        "insufficient_storage",
+        "the server's disk is full: nothing of this request was stored; try again once an"
+        " operator has made room",
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every exception into problem+json."""
 
@@ -142,7 +173,30 @@ def install(app: FastAPI) -> None:
         }.get(exc.status_code, "bad_request")
         return problem(exc.status_code, code, str(exc.detail))
 
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect) -> JSONResponse:
+        # Routine (a client killed mid-upload): one line, no traceback. The answer reaches no one.
+        log.warning(
+            "client went away during %s %s; nothing of it was stored",
+            request.method,
+            request.url.path,
+        )
+        return problem(400, "bad_request", "the client went away before its request was read")
+
+    # OSError and DuckDB's errors get handlers of their own (not only the catch-all below), so a
+    # full disk is a 507 and is not also re-raised to the ASGI server's traceback log.
+    @app.exception_handler(OSError)
+    @app.exception_handler(duckdb.Error)
+    async def _io(request: Request, exc: Exception) -> JSONResponse:
+        if is_disk_full(exc):
+            log.error("disk full during %s %s: %s", request.method, request.url.path, exc)
+            return _disk_full()
+        log.error("unhandled error", exc_info=exc)
+        return problem(500, "internal_error", f"internal error: {type(exc).__name__}")
+
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        if is_disk_full(exc):
+            return _disk_full()
         log.exception("unhandled error")
         return problem(500, "internal_error", f"internal error: {type(exc).__name__}")
