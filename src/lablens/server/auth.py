@@ -41,6 +41,12 @@ def current_user(request: Request) -> dict[str, Any]:
     user = store_of(request).user_for_key(key.strip())
     if user is None:
         raise Problem(401, "unauthorized", "the API key is wrong or was revoked")
+    if user.pop("key_expired", False):
+        raise Problem(
+            401,
+            "expired",
+            "the API key has expired: sign in again (lablens login) or make a new key",
+        )
     return user
 
 

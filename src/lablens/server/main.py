@@ -14,10 +14,23 @@ from lablens import _settings
 from lablens.server.app import create_app
 from lablens.store import open_store
 from lablens.store.base import Store
+from lablens.store.errors import StoreError
 
 log = logging.getLogger("lablens.server")
 
 ADMIN_KEY_FILE = "admin.key"
+#: The shortest ``LABLENS_ADMIN_API_KEY`` a server accepts: a key is the admin's password.
+MIN_ADMIN_KEY_LENGTH = 32
+
+
+def check_admin_key(key: str | None) -> None:
+    """Refuse a chosen admin key too short to withstand guessing (``hunter2``)."""
+    if key is not None and len(key) < MIN_ADMIN_KEY_LENGTH:
+        raise SystemExit(
+            f"lablens server: LABLENS_ADMIN_API_KEY has {len(key)} characters; an admin key needs"
+            f" at least {MIN_ADMIN_KEY_LENGTH}. Make one with:"
+            " python -c 'import secrets; print(\"ll_\" + secrets.token_hex(24))'"
+        )
 
 
 def is_loopback(host: str) -> bool:
@@ -66,8 +79,17 @@ def serve(host: str, port: int, data_dir: Path | str, *, log_level: str = "warni
     On a new data dir it creates the admin and stores the key in ``LABLENS_HOME/credentials``
     for this server's address, so local clients need no key.
     """
+    # One line per event, for the operator: the ASGI server's own loggers are set by uvicorn.
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.DEBUG),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    check_admin_key(os.environ.get("LABLENS_ADMIN_API_KEY") or None)
     data_dir = Path(data_dir).expanduser().resolve()
-    store = open_store(data_dir)
+    try:
+        store = open_store(data_dir)
+    except StoreError as exc:
+        raise SystemExit(f"lablens server: {exc}") from None
     allow = is_loopback(host) or bool(os.environ.get("LABLENS_ADMIN_API_KEY"))
     admin = ensure_admin(store, data_dir, allow_create=allow)
     if admin and is_loopback(host):

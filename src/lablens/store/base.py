@@ -8,6 +8,7 @@ as plain dicts with ISO 8601 UTC times; bulk results (run tables, history) as Ar
 from __future__ import annotations
 
 import abc
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, BinaryIO
 
@@ -53,9 +54,19 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def create_api_key(
-        self, username: str, *, name: str | None = None, key: str | None = None
+        self,
+        username: str,
+        *,
+        name: str | None = None,
+        key: str | None = None,
+        expires_in: dt.timedelta | None = None,
     ) -> dict[str, Any]:
-        """Make a key (or store the one given); the answer holds it, the store only its hash."""
+        """Make a key (or store the one given); the answer holds it, the store only its hash.
+
+        A new key is ``ll_`` and 48 hex characters (no ``-``, 40+ characters, as every client
+        wants); its public ``id`` is random, nothing of the key. ``expires_in`` from now ends it
+        (``expires_at`` in the answer); ``None``: it lasts until revoked.
+        """
 
     @abc.abstractmethod
     def list_api_keys(self, username: str) -> list[dict[str, Any]]:
@@ -67,7 +78,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def user_for_key(self, key: str) -> dict[str, Any] | None:
-        """The user a key belongs to, or ``None`` for an unknown or revoked key."""
+        """The user a key belongs to, or ``None`` for an unknown or revoked key.
+
+        ``key_expired`` in the answer is true for a key past its ``expires_at``.
+        """
 
     # -- workspaces -----------------------------------------------------------------------
     @abc.abstractmethod

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from lablens.server import passwords
 from lablens.server.auth import current_user, require_admin, store_of
-from lablens.server.problems import Problem
+from lablens.server.problems import Problem, problem
+from lablens.server.ratelimit import LoginLimiter
 from lablens.store.errors import NotFound
+from lablens.store.limits import LIMITS
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
 
 class NewKey(BaseModel):
     name: str | None = None
+    #: days until the key stops working; leave out for a key that lasts until revoked.
+    expires_in_days: float | None = Field(None, gt=0, le=36_500)
+
+
+def _expiry(days: float | None) -> dt.timedelta | None:
+    return dt.timedelta(days=days) if days else None
 
 
 class NewUser(BaseModel):
@@ -103,24 +112,56 @@ async def set_password(
     return Response(status_code=204)
 
 
-@router.post("/login", status_code=201)
-async def login(body: Login, request: Request) -> dict[str, Any]:
+def _limiter(request: Request) -> LoginLimiter:
+    app_state = request.app.state
+    if getattr(app_state, "login_limiter", None) is None:
+        app_state.login_limiter = LoginLimiter(LIMITS.login_rate)
+    return app_state.login_limiter
+
+
+@router.post("/login", status_code=201, response_model=None)
+async def login(body: Login, request: Request) -> dict[str, Any] | Response:
     """Trade a username (or email) and password for a new API key; needs no key.
 
-    A wrong username and a wrong password get the same 401 after the same work.
+    A wrong username and a wrong password get the same 401 after the same work. After
+    ``LIMITS.login_rate`` failures in a minute for a username, or from one client address, the
+    next tries are 429 with ``Retry-After`` until the oldest failure is a minute old. The key
+    expires after ``LIMITS.login_key_days`` days (``expires_at`` in the answer).
     """
     store = store_of(request)
+    limiter = _limiter(request)
+    user_key = "user:" + body.username.casefold()
+    keys = [user_key, "addr:" + (request.client.host if request.client else "?")]
+    if (wait := limiter.retry_after(keys)) is not None:
+        limit = LIMITS.login_rate
+        message = (
+            f"too many failed logins (limit {limit} a minute per username and per address);"
+            f" try again in {wait} s"
+        )
+        answer = problem(
+            429,
+            "too_many_requests",
+            message,
+            errors=[{"field": "username", "message": message, "limit": limit}],
+        )
+        answer.headers["Retry-After"] = str(wait)
+        return answer
     found = store.password_hash(body.username)
     username, stored = found if found else (None, None)
     ok = await run_in_threadpool(passwords.verify_password, body.password, stored)
     if not ok or username is None:
+        limiter.failed(keys)
         raise Problem(401, "unauthorized", "wrong username or password")
-    key = store.create_api_key(username, name=body.name or "login")
+    limiter.succeeded(user_key)
+    key = store.create_api_key(
+        username, name=body.name or "login", expires_in=_expiry(LIMITS.login_key_days)
+    )
     return {
         "username": username,
         "id": key["id"],
         "api_key": key["key"],
         "created_at": key["created_at"],
+        "expires_at": key["expires_at"],
     }
 
 
@@ -207,8 +248,15 @@ def list_keys(request: Request, user: dict = Depends(current_user)) -> dict[str,
 def create_key(
     request: Request, body: NewKey | None = None, user: dict = Depends(current_user)
 ) -> dict[str, Any]:
-    """Make a new key; the answer is the only time it is shown."""
-    return store_of(request).create_api_key(user["username"], name=body.name if body else None)
+    """Make a new key; the answer is the only time it is shown.
+
+    ``expires_in_days`` ends it after that many days; without it, it lasts until revoked.
+    """
+    return store_of(request).create_api_key(
+        user["username"],
+        name=body.name if body else None,
+        expires_in=_expiry(body.expires_in_days if body else None),
+    )
 
 
 @router.delete("/viewer/api_keys/{id_or_key}", status_code=204)
@@ -234,7 +282,11 @@ def create_user_key(
 ) -> dict[str, Any]:
     """Make a key for a user (admins, or the user themself); shown only in this answer."""
     target = _self_or_admin(user, username, request)
-    return store_of(request).create_api_key(target, name=body.name if body else None)
+    return store_of(request).create_api_key(
+        target,
+        name=body.name if body else None,
+        expires_in=_expiry(body.expires_in_days if body else None),
+    )
 
 
 @router.delete("/users/{username}/api_keys/{id_or_key}", status_code=204)

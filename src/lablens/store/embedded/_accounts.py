@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
@@ -13,12 +14,19 @@ from lablens.store.errors import Conflict, InvalidInput, NotFound
 from lablens.store.ordering import decode_cursor, encode_cursor
 
 KEY_PREFIX = "ll_"
+# 24 random bytes as 48 hex characters: W&B's client takes a key's part after its first '-' as
+# the secret and wants 40+ word characters of it, so a key has no '-' and is long enough.
+KEY_BYTES = 24
 PROJECT_SORTS = {"created_at": "p.created_at", "updated_at": "p.updated_at", "name": "p.name"}
 
 
 def hash_key(key: str) -> str:
     """sha256 of an API key: keys are long random strings, so a fast hash is safe."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _user_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -126,28 +134,39 @@ class Accounts:
 
     # -- API keys -------------------------------------------------------------------------
     def create_api_key(
-        self, username: str, *, name: str | None = None, key: str | None = None
+        self,
+        username: str,
+        *,
+        name: str | None = None,
+        key: str | None = None,
+        expires_in: dt.timedelta | None = None,
     ) -> dict[str, Any]:
         uid = self._user_id(username)
-        key = key or KEY_PREFIX + secrets.token_urlsafe(30)
-        key_id = key[len(KEY_PREFIX) :][:8] if key.startswith(KEY_PREFIX) else key[:8]
-        key_id = f"{key_id}-{secrets.token_hex(2)}"
+        key = key or KEY_PREFIX + secrets.token_hex(KEY_BYTES)
+        # The public id is random: an id shown in lists and logs tells nothing of the key.
+        # (Keys made before schema 4 keep their ids, which held the key's first 8 characters.)
+        key_id = secrets.token_hex(6)
         t = now()
+        expires_at = t + expires_in if expires_in else None
         with self.db.write() as con:
             con.execute(
-                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?)", [key_id, uid, hash_key(key), name, t]
+                "INSERT INTO api_keys (id, user_id, key_hash, name, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [key_id, uid, hash_key(key), name, t, expires_at],
             )
         return {
             "id": key_id,
             "key": key,
             "name": name,
-            "created_at": t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "created_at": _iso(t),
+            "expires_at": _iso(expires_at) if expires_at else None,
         }
 
     def list_api_keys(self, username: str) -> list[dict[str, Any]]:
         uid = self._user_id(username)
         return self.db.all(
-            f"SELECT id, name, {iso('created_at')} AS created_at FROM api_keys"
+            f"SELECT id, name, {iso('created_at')} AS created_at,"
+            f" {iso('expires_at')} AS expires_at FROM api_keys"
             " WHERE user_id = ? ORDER BY created_at",
             [uid],
         )
@@ -164,11 +183,14 @@ class Accounts:
 
     def user_for_key(self, key: str) -> dict[str, Any] | None:
         row = self.db.one(
-            f"SELECT u.username, u.name, u.email, u.is_admin, {iso('u.created_at')} AS created_at"
+            f"SELECT u.username, u.name, u.email, u.is_admin, {iso('u.created_at')} AS created_at,"
+            " coalesce(k.expires_at <= now(), false) AS key_expired"
             " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",
             [hash_key(key)],
         )
-        return _user_row(row) if row else None
+        if row is None:
+            return None
+        return {**_user_row(row), "key_expired": bool(row["key_expired"])}
 
     # -- workspaces -----------------------------------------------------------------------
     def _workspace_sql(self) -> str:

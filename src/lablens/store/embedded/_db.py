@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
+import os
+import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from lablens.store.embedded.schema import MIGRATIONS
+from lablens.store.errors import StoreError
+
+log = logging.getLogger("lablens.store")
+
+# A WAL entry's payload starts with field 100 (its type); WAL_FLUSH, type 100, closes a commit.
+_WAL_FLUSH = b"\x64\x00\x64"
 
 # Times go out as ISO 8601 UTC with milliseconds, as the seeds show them.
 ISO = "'%Y-%m-%dT%H:%M:%S.%gZ'"
@@ -27,6 +36,39 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class DataDirTooNew(StoreError):
+    """The data dir was written by a newer lablens, whose schema this code does not know."""
+
+
+def torn_wal_tail(wal: Path) -> int:
+    """How many bytes at the end of a DuckDB write-ahead log DuckDB will not replay (0: none).
+
+    After its version header (a serialized object closed by the end marker ``ff ff``), DuckDB's WAL
+    is a chain of entries ``[u64 size][u64 checksum][size bytes]``. A commit appends its entries
+    and a closing flush entry (type 100) in one write, and syncs it before it is acknowledged;
+    replay applies the entries up to the last flush and silently drops what follows. So the
+    bytes after the last complete flush entry are a transaction cut short. Returns 0 for a log
+    whose layout is not recognised, so nothing is claimed that was not seen.
+    """
+    try:
+        data = wal.read_bytes()
+    except OSError:
+        return 0
+    head = data.find(b"\xff\xff", 0, 128)
+    if not data.startswith(b"d\x00") or head < 0:
+        return 0
+    pos = committed = head + 2
+    end = len(data)
+    while pos + 16 <= end:
+        (size,) = struct.unpack_from("<Q", data, pos)
+        if pos + 16 + size > end:
+            break
+        if data[pos + 16 : pos + 19] == _WAL_FLUSH:
+            committed = pos + 16 + size
+        pos += 16 + size
+    return end - committed
+
+
 class Database:
     """One DuckDB file owned by this process.
 
@@ -34,22 +76,72 @@ class Database:
     reads run on their own cursors without it, and see a consistent snapshot.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, migrations: Sequence[str] = MIGRATIONS) -> None:
         self.path = str(path)
+        self._check_wal()
+        if os.path.exists(self.path):
+            # Read-only first: a data dir of a newer lablens is refused with nothing written.
+            self._check_version(migrations)
         self.con = duckdb.connect(self.path)
         self.lock = threading.RLock()
         self._local = threading.local()
         self.con.execute("SET TimeZone = 'UTC'")
-        self._migrate()
+        try:
+            self._migrate(migrations)
+        except BaseException:
+            self.con.close()
+            raise
 
-    def _migrate(self) -> None:
-        self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = self.con.execute("SELECT max(version) FROM schema_version").fetchone()
-        current = row[0] or 0
-        for number, sql in enumerate(MIGRATIONS[current:], start=current + 1):
-            with self.write() as con:
-                con.execute(sql)
-                con.execute("INSERT INTO schema_version VALUES (?)", [number])
+    def _check_wal(self) -> None:
+        wal = Path(self.path + ".wal")
+        if torn := torn_wal_tail(wal):
+            log.warning(
+                "%s ends in %d bytes (of %d) of a commit cut short, which DuckDB drops on replay."
+                " A write in flight when the server stopped was never acknowledged; an"
+                " acknowledged one is lost only if the disk dropped data it had reported synced",
+                wal,
+                torn,
+                wal.stat().st_size,
+            )
+
+    def _check_version(self, migrations: Sequence[str]) -> None:
+        con = duckdb.connect(self.path, read_only=True)
+        try:
+            has = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+            ).fetchone()[0]
+            found = (
+                con.execute("SELECT max(version) FROM schema_version").fetchone()[0] if has else 0
+            )
+        finally:
+            con.close()
+        if (found or 0) > len(migrations):
+            raise DataDirTooNew(
+                f"{self.path} has schema version {found}, newer than the {len(migrations)} this"
+                " lablens knows: it was written by a newer lablens. Upgrade lablens to open it;"
+                " nothing was written to it."
+            )
+
+    def _migrate(self, migrations: Sequence[str]) -> None:
+        """Apply every pending migration, and the version row, in one transaction: a data dir
+        upgrades whole or stays as it was (DuckDB's DDL is transactional)."""
+        with self.write() as con:
+            con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            current = con.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
+            if current > len(migrations):
+                raise DataDirTooNew(
+                    f"{self.path} has schema version {current}, newer than the"
+                    f" {len(migrations)} this lablens knows"
+                )
+            for number, sql in enumerate(migrations[current:], start=current + 1):
+                try:
+                    con.execute(sql)
+                    con.execute("INSERT INTO schema_version VALUES (?)", [number])
+                except duckdb.Error as exc:
+                    raise StoreError(
+                        f"migrating {self.path} to schema version {number} failed, so it stays"
+                        f" at version {current}, unchanged: {exc}"
+                    ) from exc
 
     @property
     def version(self) -> int:

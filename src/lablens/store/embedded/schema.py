@@ -23,7 +23,7 @@ MIGRATIONS: list[str] = [
         created_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     CREATE TABLE api_keys (
-        id VARCHAR PRIMARY KEY,            -- public id: the key's first characters
+        id VARCHAR PRIMARY KEY,            -- public id (random since schema 4)
         user_id INTEGER NOT NULL,
         key_hash VARCHAR NOT NULL UNIQUE,  -- sha256 of the whole key; keys are random, so no KDF
         name VARCHAR,
@@ -281,5 +281,9 @@ MIGRATIONS: list[str] = [
         run_pk BIGINT NOT NULL,
         used_at TIMESTAMPTZ NOT NULL
     );
+    """,
+    # 4: API keys may expire (keys minted by a password login do; NULL: until revoked).
+    """
+    ALTER TABLE api_keys ADD COLUMN expires_at TIMESTAMPTZ;
     """,
 ]
