@@ -4,6 +4,7 @@ half-migrated data dir and a torn write-ahead log do to a real server (issue 18,
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -318,5 +319,139 @@ def test_a_full_disk_is_507_and_nothing_is_stored_half(tiny_disk, tmp_path):
         log = _log_of(srv)
         assert "Traceback" not in log
         assert "disk full" in log
+    finally:
+        stop_server(srv)
+
+
+# -- item 11: a newer data dir is refused; migrations are all-or-nothing -----------------------
+
+
+def _digest(path: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else ""
+        for p in sorted(path.rglob("*"))
+    }
+
+
+def test_a_data_dir_with_a_newer_schema_is_refused_with_nothing_written(tmp_path):
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from lablens.store.embedded.schema import MIGRATIONS
+    from lablens.store.embedded.store import EmbeddedStore
+
+    data = tmp_path / "data"
+    EmbeddedStore(data).close()
+    con = duckdb.connect(str(data / "lablens.duckdb"))
+    con.execute("INSERT INTO schema_version VALUES (?)", [len(MIGRATIONS) + 5])
+    con.close()
+    before = _digest(data)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lablens",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data",
+            str(data),
+        ],
+        env={**__import__("os").environ, "LABLENS_HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode != 0
+    assert f"schema version {len(MIGRATIONS) + 5}, newer than the {len(MIGRATIONS)}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert _digest(data) == before  # not a byte written, no admin made, no WAL left
+
+
+def _tables(path: Path) -> tuple[int, list[str], list[str]]:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        version = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        columns = [r[0] for r in con.execute("DESCRIBE api_keys").fetchall()]
+        return version, sorted(tables), columns
+    finally:
+        con.close()
+
+
+def test_a_failing_migration_leaves_the_data_dir_as_it_was(tmp_path):
+    import duckdb
+
+    from lablens.store.embedded._db import Database
+    from lablens.store.embedded.schema import MIGRATIONS
+    from lablens.store.errors import StoreError
+
+    path = tmp_path / "lablens.duckdb"
+    Database(path, MIGRATIONS[:3]).close()
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO users (username, is_admin) VALUES ('kept', true)")
+    con.close()
+    before = _tables(path)
+    # Two pending: the real migration 4 (which alone would succeed), then one that fails halfway.
+    broken = [*MIGRATIONS[:4], "CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table;"]
+    with pytest.raises(StoreError, match="to schema version 5 failed, so it stays at version 3"):
+        Database(path, broken)
+    after = _tables(path)
+    assert after == before
+    assert after[0] == 3 and "half" not in after[1] and "expires_at" not in after[2]
+    # And the real list still upgrades it, keeping what it held.
+    db = Database(path)
+    assert db.version == len(MIGRATIONS)
+    assert db.one("SELECT username FROM users") == {"username": "kept"}
+    db.close()
+
+
+# -- item 13: a torn write-ahead log tail is said at start --------------------------------------
+
+
+def _kill(srv: RunningServer) -> None:
+    srv.proc.kill()
+    srv.proc.wait(timeout=20)
+
+
+@pytest.mark.parametrize("cut", [0, 1, 7])
+def test_a_torn_wal_tail_is_logged_at_start(tmp_path, cut):
+    data, home = tmp_path / "data", tmp_path / "home"
+    srv = start_server(data, home)
+    project = _project(srv, "wal")
+    made = [_run(srv, project, config={"i": i}) for i in range(4)]
+    _kill(srv)  # kill -9: no checkpoint, the commits are in the WAL only
+    wal = data / "lablens.duckdb.wal"
+    size = wal.stat().st_size
+    assert size > 0
+    with open(wal, "r+b") as f:
+        f.truncate(size - cut)
+    srv = start_server(data, home)
+    try:
+        log = _log_of(srv)
+        kept = sorted(x["id"] for x in _runs(srv, project))
+        if cut == 0:
+            # kill -9 alone loses nothing acknowledged, and there is nothing to say.
+            assert kept == sorted(made)
+            assert "lablens.duckdb.wal" not in log
+        else:
+            # DuckDB drops the last commit, whose tail is torn; the server says so, once.
+            assert kept == sorted(made[:-1])
+            lines = [line for line in log.splitlines() if "lablens.duckdb.wal" in line]
+            assert len(lines) == 1, log
+            assert "WARNING" in lines[0]
+            assert str(wal) in lines[0]
+            assert f"(of {size - cut})" in lines[0]
+            torn = int(re.search(r"ends in (\d+) bytes", lines[0]).group(1))
+            assert cut < torn < size - cut
     finally:
         stop_server(srv)
