@@ -455,3 +455,119 @@ def test_a_torn_wal_tail_is_logged_at_start(tmp_path, cut):
             assert cut < torn < size - cut
     finally:
         stop_server(srv)
+
+
+# -- item 12: names ------------------------------------------------------------------------------
+
+LONG = "n" * 129
+
+NAMES = [
+    # (route, name sent, expected status, expected field)
+    ("users", "a\x00b", 400, "username"),
+    ("users", "tab\there", 400, "username"),
+    ("users", "with space", 400, "username"),
+    ("users", "a/b", 400, "username"),
+    ("users", ".hidden", 400, "username"),
+    ("users", "-dash", 400, "username"),
+    ("users", "ünï", 400, "username"),
+    ("users", "", 400, "username"),
+    ("users", LONG, 400, "username"),
+    ("users", "ok.name-1_", 201, None),
+    ("teams", "t\x00", 400, "name"),
+    ("teams", "line\nbreak", 400, "name"),
+    ("teams", "a b", 400, "name"),
+    ("teams", LONG, 400, "name"),
+    ("teams", "Team_1.x-y", 201, None),
+    ("projects", "p\x00", 400, "name"),
+    ("projects", "p\x1f", 400, "name"),
+    ("projects", "p\x7f", 400, "name"),
+    ("projects", "p\x85", 400, "name"),
+    ("projects", "a/b", 400, "name"),
+    ("projects", "a\\b", 400, "name"),
+    ("projects", "a:b", 400, "name"),
+    ("projects", "a#b", 400, "name"),
+    ("projects", "a?b", 400, "name"),
+    ("projects", "a%b", 400, "name"),
+    ("projects", " lead", 400, "name"),
+    ("projects", "trail ", 400, "name"),
+    ("projects", ".", 400, "name"),
+    ("projects", "..", 400, "name"),
+    ("projects", "", 400, "name"),
+    ("projects", LONG, 400, "name"),
+    ("projects", "Mixed Case ünïcode+1.2", 201, None),
+]
+
+
+@pytest.mark.parametrize(("route", "name", "status", "field"), NAMES)
+def test_names_outside_the_rule_are_refused(server, unique, route, name, status, field):
+    suffix = unique[-6:]
+    name = name + suffix if status == 201 else name
+    url, body = {
+        "users": ("/api/v1/users", {"username": name}),
+        "teams": ("/api/v1/teams", {"name": name}),
+        "projects": (f"/api/v1/workspaces/{server.username}/projects", {"name": name}),
+    }[route]
+    r = requests.post(server.url + url, json=body, headers=_h(server), timeout=30)
+    assert r.status_code == status, r.text
+    if status == 400:
+        problem = r.json()
+        assert [e["field"] for e in problem["errors"]] == [field]
+        if name == LONG:
+            assert problem["code"] == "limit_exceeded"
+            assert problem["errors"][0]["limit"] == 128
+
+
+def test_a_project_named_in_a_run_path_keeps_the_rule(server, unique):
+    r = requests.post(
+        f"{server.url}/api/v1/projects/{server.username}/{unique}%00x/runs",
+        json={},
+        headers=_h(server),
+        timeout=30,
+    )
+    assert r.status_code == 400, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["name"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("users", "teams"), ("teams", "users"), ("users", "users"), ("teams", "teams")],
+)
+def test_user_and_team_names_are_unique_whatever_the_case(server, unique, first, second):
+    def make(route: str, name: str) -> requests.Response:
+        body = {"username": name} if route == "users" else {"name": name}
+        return requests.post(
+            f"{server.url}/api/v1/{route}", json=body, headers=_h(server), timeout=30
+        )
+
+    assert make(first, f"alice-{unique}").status_code == 201
+    r = make(second, f"Alice-{unique.upper()}")
+    assert r.status_code == 409, r.text
+    assert f"alice-{unique}" in r.json()["detail"]
+
+
+def test_names_made_before_the_rule_keep_working(tmp_path):
+    import duckdb
+
+    data, home = tmp_path / "data", tmp_path / "home"
+    srv = start_server(data, home)
+    stop_server(srv)
+    con = duckdb.connect(str(data / "lablens.duckdb"))
+    wid = con.execute("SELECT id FROM workspaces WHERE username = ?", [srv.username]).fetchone()[0]
+    con.execute(
+        "INSERT INTO projects (workspace_id, name) VALUES (?, 'old:name'), (?, 'Old:Name')",
+        [wid, wid],
+    )
+    con.close()
+    srv = start_server(data, home)
+    try:
+        for name in ("old:name", "Old:Name"):
+            r = requests.get(
+                f"{srv.url}/api/v1/projects/{srv.username}/{name}", headers=_h(srv), timeout=30
+            )
+            assert r.status_code == 200, r.text
+            assert r.json()["name"] == name
+            # Logging into it still works: it exists, so its name is not checked again.
+            _run(srv, f"{srv.username}/{name}", config={"ok": 1})
+            assert len(_runs(srv, f"{srv.username}/{name}")) == 1
+    finally:
+        stop_server(srv)

@@ -6,6 +6,7 @@ import getpass
 import ipaddress
 import logging
 import os
+import re
 from pathlib import Path
 
 import uvicorn
@@ -15,6 +16,7 @@ from lablens.server.app import create_app
 from lablens.store import open_store
 from lablens.store.base import Store
 from lablens.store.errors import StoreError
+from lablens.store.limits import LIMITS
 
 log = logging.getLogger("lablens.server")
 
@@ -43,6 +45,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def admin_name(os_user: str | None) -> str:
+    """The OS user's name made a valid username (``store/names.py``): ``John Smith`` becomes
+    ``John-Smith``; ``admin`` when nothing is left."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", os_user or "").strip("-.")
+    return name[: LIMITS.max_name_length] or "admin"
+
+
 def ensure_admin(store: Store, data_dir: Path, *, allow_create: bool) -> str | None:
     """Make the admin on a new data dir; return its key.
 
@@ -58,7 +67,7 @@ def ensure_admin(store: Store, data_dir: Path, *, allow_create: bool) -> str | N
                 " configured. Start it once on 127.0.0.1 to create the admin, or set"
                 " LABLENS_ADMIN_API_KEY."
             )
-        username = getpass.getuser() or "admin"
+        username = admin_name(getpass.getuser())
         store.create_user(username, is_admin=True)
         created = store.create_api_key(
             username, name="admin", key=os.environ.get("LABLENS_ADMIN_API_KEY") or None

@@ -16,6 +16,7 @@ from lablens.server.problems import Problem, problem
 from lablens.server.ratelimit import LoginLimiter
 from lablens.store.errors import NotFound
 from lablens.store.limits import LIMITS
+from lablens.store.names import check_account_name
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -65,9 +66,10 @@ def _check_password(password: str, field: str = "password") -> None:
 def _username_from_email(store: Any, email: str) -> str:
     """W&B's ``create_user(email)``: the part before the @, made unique with a number."""
     base = re.sub(r"[^A-Za-z0-9_.-]+", "-", email.split("@")[0]).strip("-.") or "user"
-    taken = {u["username"] for u in store.list_users(base)}
+    base = base[: LIMITS.max_name_length - 6]
+    taken = {u["username"].lower() for u in store.list_users(base)}
     name, n = base, 1
-    while name in taken:
+    while name.lower() in taken:
         n += 1
         name = f"{base}{n}"
     return name
@@ -192,13 +194,9 @@ async def create_user(
     username = body.username
     if username is None and body.email:
         username = _username_from_email(store, body.email)
-    if not username or "/" in username or username != username.strip():
-        raise Problem(
-            400,
-            "bad_request",
-            "username must be non-empty, without '/' or surrounding spaces",
-            field="username",
-        )
+    if not username:
+        raise Problem(400, "bad_request", "give a username or an email", field="username")
+    check_account_name(username, "username")  # before the password is hashed
     if body.password is not None:
         _check_password(body.password)
     hashed = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from lablens.server.auth import can_own, can_read_project, can_write, current_user, store_of
 
@@ -13,7 +13,8 @@ router = APIRouter(prefix="/api/v1", tags=["workspaces", "projects"])
 
 
 class NewProject(BaseModel):
-    name: str = Field(min_length=1, max_length=128, pattern=r"^[^/\s][^/]*$")
+    #: the rule is the store's (store/names.py), so a project made by logging a run keeps it too.
+    name: str
     description: str | None = None
     labels: list[str] = []
     visibility: str = "PRIVATE"

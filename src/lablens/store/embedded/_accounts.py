@@ -11,6 +11,7 @@ from typing import Any
 from lablens.store import _json
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.errors import Conflict, InvalidInput, NotFound
+from lablens.store.names import check_account_name, check_project_name
 from lablens.store.ordering import decode_cursor, encode_cursor
 
 KEY_PREFIX = "ll_"
@@ -54,9 +55,9 @@ class Accounts:
         is_admin: bool = False,
         password_hash: str | None = None,
     ) -> dict[str, Any]:
+        check_account_name(username, "username")
         with self.db.write() as con:
-            if self.db.one("SELECT 1 FROM workspaces WHERE username = ?", [username]):
-                raise Conflict(f"the name {username!r} is already taken")
+            self._name_free(username)
             t = now()
             uid = con.execute(
                 "INSERT INTO users (username, name, email, is_admin, password_hash, created_at)"
@@ -229,11 +230,24 @@ class Accounts:
         return row["role"] if row else None
 
     # -- teams ----------------------------------------------------------------------------
+    def _name_free(self, name: str) -> None:
+        # Under the write lock: users and teams share one namespace, whatever the case.
+        taken = self.db.one(
+            "SELECT username FROM workspaces WHERE lower(username) = lower(?)", [name]
+        )
+        if taken and taken["username"] == name:
+            raise Conflict(f"the name {name!r} is already taken")
+        if taken:
+            raise Conflict(
+                f"the name {name!r} is already taken as {taken['username']!r}: names that differ"
+                " only in case are one name"
+            )
+
     def create_team(self, name: str, owner: str) -> dict[str, Any]:
+        check_account_name(name, "name")
         uid = self._user_id(owner)
         with self.db.write() as con:
-            if self.db.one("SELECT 1 FROM workspaces WHERE username = ?", [name]):
-                raise Conflict(f"the name {name!r} is already taken")
+            self._name_free(name)
             wid = con.execute(
                 "INSERT INTO workspaces (username, name, kind, profile, created_at)"
                 " VALUES (?, ?, 'TEAM', '{}', ?) RETURNING id",
@@ -346,6 +360,8 @@ class Accounts:
                 if not exist_ok:
                     raise Conflict(f"project {workspace}/{name} already exists")
             else:
+                # Only a new name is checked, so projects named before the rule keep working.
+                check_project_name(name)
                 t = now()
                 con.execute(
                     "INSERT INTO projects (workspace_id, name, description, labels, visibility,"
