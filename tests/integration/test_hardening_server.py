@@ -571,3 +571,31 @@ def test_names_made_before_the_rule_keep_working(tmp_path):
             assert len(_runs(srv, f"{srv.username}/{name}")) == 1
     finally:
         stop_server(srv)
+
+
+def test_an_arrow_string_that_is_not_utf8_is_400_not_500(server, unique):
+    import pyarrow as pa
+
+    from lablens.transport import ARROW, table_to_ipc
+
+    project = _project(server, unique)
+    run_id = _run(server, project)
+    # "l" + a surrogate written as UTF-8 bytes (which UTF-8 forbids) + "oss"
+    keys = pa.Array.from_buffers(
+        pa.string(), 1, [None, pa.py_buffer(b"\0\0\0\0\7\0\0\0"), pa.py_buffer(b"l\xed\xa0\x80oss")]
+    )
+    table = pa.table(
+        {"key": keys, "step": pa.array([0], pa.int64()), "timestamp": [1.0], "value": [1.0]}
+    )
+    run_url = f"{server.url}/api/v1/projects/{project}/runs/{run_id}"
+    before = requests.get(run_url, headers=_h(server), timeout=30).json()
+    r = requests.post(
+        f"{run_url}/points",
+        data=table_to_ipc(table),
+        headers={**_h(server, ARROW), "X-Lablens-Batch-Id": unique},
+        timeout=30,
+    )
+    assert r.status_code == 400, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["body"]
+    after = requests.get(run_url, headers=_h(server), timeout=30).json()
+    assert after["summary"] == before["summary"]  # no point stored: a summary holds each last one

@@ -173,6 +173,18 @@ def install(app: FastAPI) -> None:
         }.get(exc.status_code, "bad_request")
         return problem(exc.status_code, code, str(exc.detail))
 
+    @app.exception_handler(UnicodeError)
+    async def _not_text(request: Request, exc: UnicodeError) -> JSONResponse:
+        # Text that is not Unicode can only come from a request (the store refuses to keep it):
+        # an Arrow string column of invalid UTF-8, a lone surrogate past the JSON guard.
+        log.warning("not text in %s %s: %s", request.method, request.url.path, exc)
+        return problem(
+            400,
+            "bad_request",
+            f"the request holds text that is not valid Unicode: {exc.reason}",
+            field="body",
+        )
+
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, _: ClientDisconnect) -> JSONResponse:
         # Routine (a client killed mid-upload): one line, no traceback. The answer reaches no one.
