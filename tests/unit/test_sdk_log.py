@@ -14,6 +14,7 @@ import pytest
 
 from lablens.sdk import InvalidValue, Run, Settings
 from lablens.sdk.sender import _Columns, build_table
+from lablens.sdk.wal import read_log
 from lablens.transport import ipc_to_table
 
 # Port 9 (discard) on loopback: nothing answers, and these runs are never started anyway.
@@ -133,21 +134,21 @@ def test_build_table_has_the_points_schema():
     assert table.column("value").to_pylist() == [1.0, float(2**80), math.inf]
 
 
-def test_finish_without_a_server_spools_what_is_left(tmp_path):
+def test_finish_without_a_server_leaves_everything_in_the_runs_log(tmp_path):
     run = make_run(tmp_path)
     run._start()
     run.log({"loss": 1.0, "acc": math.nan})
     run.summary["best"] = 1.0
     with pytest.warns(RuntimeWarning, match="2 points and the run's last updates are kept in"):
         run.finish(timeout=0.5)
-    files = sorted(p.name for p in (run.dir / "spool").iterdir())
-    batch = next(p for p in (run.dir / "spool").iterdir() if p.suffix == ".arrows")
-    assert batch.name.startswith("default-")
-    assert "patches.jsonl" in files and "run.json" in files
-    table = ipc_to_table(batch.read_bytes())
+    log = read_log(run.dir)
+    assert log.run["id"] == "abcd1234" and log.run["entity"] == "alice"
+    assert [r.kind for r in log.records] == ["points", "patch", "finish"]
+    assert not log.acked  # nothing reached a server
+    table = ipc_to_table(log.records[0].body)
     assert table.column("key").to_pylist() == ["loss", "acc"]
-    patches = (run.dir / "spool" / "patches.jsonl").read_text().splitlines()
-    assert '"best": 1.0' in patches[0] and '"state": "FINISHED"' in patches[-1]
+    assert log.records[1].header["body"] == {"summary": {"best": 1.0}}
+    assert log.finish.header["state"] == "FINISHED"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         run.finish()  # a second finish does nothing

@@ -11,17 +11,23 @@ Delivery:
   request (unreachable server, timeout, 5xx, 408, 429) is sent again with the same body and the same
   id, with backoff from 0.5 s up to 10 s, until it goes through or ``finish()``'s flush timeout
   passes. The server stores a batch id once, so a retry never stores a point twice.
-- Any other 4xx answer means a bug of ours or data the server refuses: the batch is dropped and
-  the server's detail is logged as a warning (logger ``lablens.sdk``).
+- Any other 4xx answer means a bug of ours or data the server refuses: that batch is dropped, the
+  server's detail is logged as a warning (logger ``lablens.sdk``), the batches after it are sent
+  as usual, and ``finish()`` warns with the count of points lost.
 - Back-pressure: the points logged but not yet taken by the server are bounded by
   ``max_buffered_points`` (5 million by default). Past it, ``run.log()`` blocks until the sender has
   brought the backlog under the limit, and warns once per run. Memory stays bounded however long
   the server is away; the price is that training waits for it.
-- When ``finish()``'s flush timeout passes with data still unsent, it goes to the offline spool
-  (``spool.py``), and ``finish()`` says where in a warning.
+- Every batch, update and console chunk is written to the run's log (``wal.py``) by this thread
+  before it is sent, and acknowledged there once the server has it, so ``run.log()`` pays nothing
+  for it. When ``finish()``'s flush timeout passes with data still unsent (or the process dies),
+  ``lablens sync`` uploads it from the log later.
+- Offline (no transport): everything goes to the log only.
 
 Config and summary changes, the heartbeat and console lines travel on the same thread as ``PATCH``
-and ``POST .../console`` requests, retried the same way.
+and ``POST .../console`` requests, retried the same way. A heartbeat answered with the state
+``CRASHED`` (the server gave up on the run while the network was down) sets the run back to
+``RUNNING``.
 """
 
 from __future__ import annotations
@@ -35,7 +41,6 @@ import math
 import random
 import threading
 import time
-import uuid
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -46,7 +51,7 @@ import numpy as np
 import pyarrow as pa
 
 from lablens import errors as E
-from lablens.sdk.spool import Spool
+from lablens.sdk.wal import WriteAheadLog, new_id
 from lablens.transport import ARROW, Transport, table_to_ipc
 
 log = logging.getLogger("lablens.sdk")
@@ -124,18 +129,18 @@ class Sender:
 
     Args:
         transport: a ``Transport`` used by this thread only (``requests`` sessions are not meant
-            to be shared between threads).
+            to be shared between threads); ``None`` for an offline run.
         run_path: ``/api/v1/projects/{entity}/{project}/runs/{id}``.
-        spool: where unsent data goes when ``close()`` times out.
+        wal: the run's log, where every record goes before it is sent.
         flush_interval, batch_points, max_buffered_points, heartbeat_interval: see ``Settings``.
         console: a callable returning the console lines to send, or ``None``.
     """
 
     def __init__(
         self,
-        transport: Transport,
+        transport: Transport | None,
         run_path: str,
-        spool: Spool,
+        wal: WriteAheadLog,
         *,
         flush_interval: float = 0.25,
         batch_points: int = 200_000,
@@ -145,7 +150,7 @@ class Sender:
     ) -> None:
         self._transport = transport
         self._run_path = run_path
-        self._spool = spool
+        self._wal = wal
         self._flush_interval = flush_interval
         self._batch_points = max(1, batch_points)
         self._max_buffered = max(self._batch_points, max_buffered_points)
@@ -165,6 +170,7 @@ class Sender:
         # Run fields to PATCH, the latest value of each (config is sent whole, the server keeps it).
         self._fields: dict[str, Any] = {}
         self._summary: dict[str, Any] = {}
+        self._patch: tuple[str, dict[str, Any]] | None = None
         self._lines: list[dict[str, Any]] = []
         self._console_chunk: tuple[str, list[dict[str, Any]]] | None = None
         self._next_heartbeat = time.monotonic() + heartbeat_interval
@@ -176,7 +182,10 @@ class Sender:
 
         self.sent_points = 0
         self.dropped_points = 0
-        self._host = transport.base_url
+        #: points (and whether any record) still unsent when ``close()`` gave up: in the log.
+        self.unsent_points = 0
+        self.unsent = False
+        self._host = transport.base_url if transport is not None else None
         self._last_error: Exception | None = None
 
     # -- caller side ---------------------------------------------------------------------------
@@ -257,20 +266,16 @@ class Sender:
     def close(self, timeout: float) -> None:
         """Send everything still queued, for at most ``timeout`` seconds, then stop the thread.
 
-        What is left after the timeout goes to the spool (``self.spooled_points``).
+        What is left after the timeout stays in the log (``unsent_points``, ``unsent``).
         """
         self._deadline = time.monotonic() + timeout
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout + 30)
-        if self._thread.is_alive():  # stuck in a request past its own timeout: spool what we can
+        if self._thread.is_alive():  # stuck in a request past its own timeout
             log.warning("lablens: the sender did not stop in time")
-
-    @property
-    def spooled_points(self) -> int:
-        """How many points went to the offline spool."""
-        return self._spool.points
+            self.unsent = True
 
     # -- sender thread -------------------------------------------------------------------------
 
@@ -286,7 +291,7 @@ class Sender:
             self._collect()
             try:
                 ok = self._send_all()
-            except Exception as exc:  # a bug here must not lose the data: keep it for the spool
+            except Exception as exc:  # a bug here must not lose the data: it is in the log
                 log.warning("lablens: the sender failed", exc_info=True)
                 self._last_error = exc
                 ok = False
@@ -295,12 +300,7 @@ class Sender:
                 return
             if stopping and time.monotonic() >= self._deadline:
                 self._collect()
-                try:
-                    self._spool_rest()
-                except OSError as exc:
-                    log.warning(
-                        "lablens: cannot write the offline spool %s: %s", self._spool.path, exc
-                    )
+                self._save_rest()
                 return
             if ok:
                 if backoff:
@@ -336,7 +336,7 @@ class Sender:
             or self._console_chunk is not None
             or bool(self._console and self._peek_console())
         )
-        return not (queued or patches or self._outbox or lines)
+        return not (queued or patches or self._patch or self._outbox or lines)
 
     def _peek_console(self) -> bool:
         if self._console is None:
@@ -367,9 +367,11 @@ class Sender:
                 continue
             for offset in range(0, table.num_rows, self._batch_points):
                 part = table.slice(offset, self._batch_points)
-                self._outbox.append(
-                    Batch(uuid.uuid4().hex, stream, table_to_ipc(part), part.num_rows)
-                )
+                batch = Batch(new_id(), stream, table_to_ipc(part), part.num_rows)
+                # Into the log before the first attempt: from now on a dead process loses nothing
+                # of it.
+                self._wal.add_points(batch.id, batch.stream, batch.body, batch.points)
+                self._outbox.append(batch)
 
     def _acked(self, points: int) -> None:
         with self._room:
@@ -392,6 +394,8 @@ class Sender:
         return self._send_console()
 
     def _send_batch(self, batch: Batch) -> bool:
+        if self._transport is None:  # offline: the log is where it goes
+            return True
         try:
             self._transport.request(
                 "POST",
@@ -404,6 +408,7 @@ class Sender:
             if _retryable(exc):
                 self._last_error = exc
                 return False
+            # Refused for good (a 4xx): this batch is lost, the ones after it are not.
             log.warning(
                 "lablens: the server refused %d points (batch %s) and they are dropped: %s",
                 batch.points,
@@ -411,81 +416,114 @@ class Sender:
                 exc,
             )
             self.dropped_points += batch.points
+            self._wal.add_ack(batch.id)  # a sync would only be refused again
             return True
         self.sent_points += batch.points
+        self._wal.add_ack(batch.id)
         return True
 
-    def _send_patch(self) -> bool:
+    def _take_patch(self) -> None:
+        """Make the pending update from the fields and summary set since the last one."""
         with self._lock:
-            fields, self._fields = self._fields, {}
-            summary, self._summary = self._summary, {}
-        body: dict[str, Any] = dict(fields)
-        if summary:
-            body["summary"] = summary
-        now = time.monotonic()
-        if now >= self._next_heartbeat and not self._stop.is_set():
-            body["heartbeat"] = True
-        if not body:
-            return True
-        try:
-            self._transport.patch_json(self._run_path, body)
-        except (E.ApiError, E.ConnectionFailed) as exc:
-            if _retryable(exc):
-                self._last_error = exc
-                with self._lock:  # put it back under anything newer
-                    self._fields = {**fields, **self._fields}
-                    self._summary = {**summary, **self._summary}
-                return False
-            log.warning("lablens: the server refused a run update %s: %s", sorted(body), exc)
-        if "heartbeat" in body:
-            self._next_heartbeat = now + self._heartbeat_interval
-        return True
-
-    def _send_console(self) -> bool:
-        if self._console is not None:
-            self._lines.extend(self._console())
-        while self._console_chunk is not None or self._lines:
-            if self._console_chunk is None:
-                # A chunk keeps its lines and id until acknowledged, so a retry after a lost
-                # answer carries the same id and the server stores the lines once.
-                chunk = self._lines[:5000]
-                del self._lines[: len(chunk)]
-                self._console_chunk = (uuid.uuid4().hex, chunk)
-            chunk_id, chunk = self._console_chunk
-            try:
-                self._transport.request(
-                    "POST",
-                    self._run_path + "/console",
-                    json_body={"lines": chunk},
-                    headers={"X-Lablens-Batch-Id": chunk_id},
-                )
-            except (E.ApiError, E.ConnectionFailed) as exc:
-                if _retryable(exc):
-                    self._last_error = exc
-                    return False
-                log.warning("lablens: the server refused %d console lines: %s", len(chunk), exc)
-            self._console_chunk = None
-        return True
-
-    def _spool_rest(self) -> None:
-        points = 0
-        for batch in self._outbox:
-            self._spool.add_batch(batch.stream, batch.id, batch.body, batch.points)
-            points += batch.points
-        self._outbox.clear()
-        with self._lock:
+            if self._patch is not None or not (self._fields or self._summary):
+                return
             body: dict[str, Any] = dict(self._fields)
             if self._summary:
                 body["summary"] = self._summary
             self._fields, self._summary = {}, {}
-        if body:
-            self._spool.add_json("patches", body)
+        patch_id = new_id()
+        self._wal.add_patch(patch_id, body)
+        self._patch = (patch_id, body)
+
+    def _send_patch(self) -> bool:
+        self._take_patch()
+        if self._transport is None:
+            self._patch = None
+            return True
+        now = time.monotonic()
+        heartbeat = now >= self._next_heartbeat and not self._stop.is_set()
+        if self._patch is None and not heartbeat:
+            return True
+        # An update keeps its body until the server has it, so a retry sends the same one; what
+        # is set meanwhile goes in the next update.
+        body = dict(self._patch[1]) if self._patch is not None else {}
+        if heartbeat:
+            body["heartbeat"] = True
+        try:
+            answer = self._transport.patch_json(self._run_path, body)
+        except (E.ApiError, E.ConnectionFailed) as exc:
+            if _retryable(exc):
+                self._last_error = exc
+                return False
+            log.warning("lablens: the server refused a run update %s: %s", sorted(body), exc)
+            answer = None
+        if self._patch is not None:
+            self._wal.add_ack(self._patch[0])
+            self._patch = None
+        if heartbeat:
+            self._next_heartbeat = now + self._heartbeat_interval
+            if isinstance(answer, dict) and answer.get("state") == "CRASHED":
+                self._revive()
+        return True
+
+    def _revive(self) -> None:
+        # The server marked the run CRASHED because no heartbeat came in time (a network
+        # partition, a suspended laptop): this process is alive, so the run is running again.
+        try:
+            self._transport.patch_json(self._run_path, {"state": "RUNNING"})  # type: ignore[union-attr]
+        except (E.ApiError, E.ConnectionFailed) as exc:
+            log.warning("lablens: cannot mark the run RUNNING again: %s", exc)
+            return
+        log.warning(
+            "lablens: the server at %s had marked this run CRASHED after missing heartbeats; "
+            "it is RUNNING again",
+            self._host,
+        )
+
+    def _take_console(self) -> None:
         if self._console is not None:
             self._lines.extend(self._console())
-        if self._console_chunk is not None:
-            self._lines[:0] = self._console_chunk[1]
+        if self._console_chunk is None and self._lines:
+            # A chunk keeps its lines and id until acknowledged, so a retry after a lost
+            # answer carries the same id and the server stores the lines once.
+            chunk = self._lines[:5000]
+            del self._lines[: len(chunk)]
+            self._console_chunk = (new_id(), chunk)
+            self._wal.add_console(*self._console_chunk)
+
+    def _send_console(self) -> bool:
+        self._take_console()
+        while self._console_chunk is not None:
+            chunk_id, chunk = self._console_chunk
+            if self._transport is not None:
+                try:
+                    self._transport.request(
+                        "POST",
+                        self._run_path + "/console",
+                        json_body={"lines": chunk},
+                        headers={"X-Lablens-Batch-Id": chunk_id},
+                    )
+                except (E.ApiError, E.ConnectionFailed) as exc:
+                    if _retryable(exc):
+                        self._last_error = exc
+                        return False
+                    log.warning("lablens: the server refused %d console lines: %s", len(chunk), exc)
+                self._wal.add_ack(chunk_id)
             self._console_chunk = None
-        if self._lines:
-            self._spool.add_json("console", {"lines": self._lines})
-            self._lines = []
+            self._take_console()
+        return True
+
+    def _save_rest(self) -> None:
+        """At the deadline: put what was never written into the log, and count what is unsent."""
+        self._take_patch()
+        self._take_console()
+        unsent = bool(self._outbox) or self._patch is not None or self._console_chunk is not None
+        while self._console_chunk is not None:  # every line left, into the log in chunks
+            self._console_chunk = None
+            self._take_console()
+        points = sum(batch.points for batch in self._outbox)
+        self.unsent_points += points
+        self.unsent = self.unsent or unsent
+        self._outbox.clear()
+        self._patch = None
         self._acked(points)
