@@ -268,13 +268,13 @@ def test_a_batch_the_server_refuses_does_not_stop_later_batches(
 ):
     from lablens.sdk import sender
 
-    real = sender.table_to_ipc
+    real = sender.encode_batch
 
     def encode(table: pa.Table) -> bytes:
         # One batch the server cannot read: it answers 400, as for any data it refuses.
         return b"not arrow" if "poison" in table.column("key").to_pylist() else real(table)
 
-    monkeypatch.setattr(sender, "table_to_ipc", encode)
+    monkeypatch.setattr(sender, "encode_batch", encode)
     run = lablens.sdk.init(
         project=unique, host=srv.url, api_key=srv.api_key, settings=QUIET, dir=tmp_path
     )

@@ -53,10 +53,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.ipc
 
 from lablens import errors as E
 from lablens.sdk.wal import WriteAheadLog, new_id
-from lablens.transport import ARROW, Transport, table_to_ipc
+from lablens.transport import ARROW, Transport
 
 log = logging.getLogger("lablens.sdk")
 
@@ -124,6 +125,19 @@ def build_table(cols: _Columns) -> pa.Table:
     return pa.Table.from_arrays(
         [keys, pa.array(steps), pa.array(times), pa.array(values)], schema=SCHEMA
     )
+
+
+# zstd shrinks a batch about 9-fold (to ~4.5 bytes a point) for ~15 ms per 200,000 points: less
+# to write to the run's log, and to send. Any Arrow reader reads it as it is.
+_IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd" if pa.Codec.is_available("zstd") else None)
+
+
+def encode_batch(table: pa.Table) -> bytes:
+    """A batch's request body: the Arrow IPC stream of ``table``, compressed."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
 def _retryable(exc: Exception) -> bool:
@@ -353,7 +367,7 @@ class Sender:
                 continue
             for offset in range(0, table.num_rows, self._batch_points):
                 part = table.slice(offset, self._batch_points)
-                item = Item("points", new_id(), stream, table_to_ipc(part), part.num_rows)
+                item = Item("points", new_id(), stream, encode_batch(part), part.num_rows)
                 # Into the log before the first attempt: from now on a dead process loses nothing
                 # of it.
                 self._wal.add_points(item.id, item.stream, item.body, item.points)
