@@ -229,7 +229,8 @@ class Run(RunArtifactLogging):
             step = self._step
             if step > MAX_STEP:
                 raise E.UsageError(
-                    f"run.log: the step counter is past 2**63 - 1 (step {step}); pass step=",
+                    f"run.log: the run's step counter is at {step}, past the largest step "
+                    "2**63 - 1",
                     field="step",
                 )
             if commit is not False:
