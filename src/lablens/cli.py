@@ -142,7 +142,7 @@ def _sync(args: argparse.Namespace) -> int:
     try:
         dirs = run_dirs(args.path)
     except LablensError as exc:
-        print(f"lablens sync: {exc}", file=sys.stderr)
+        print(f"lablens {exc}", file=sys.stderr)  # the message starts with "sync:"
         return 2
     failed = 0
     for run_dir in dirs:
