@@ -79,10 +79,21 @@ def train(run) -> None:
     """The same logging, online or offline."""
     for step in range(300):
         run.log({"loss": 1 / (step + 1), "val": {"acc": step / 300}})
+        if step % 100 == 0:
+            print(f"epoch {step // 100}")
     run.log({"odd": math.nan, "big": math.inf})
     run.config.update({"epochs": 3})
     run.summary["best_acc"] = 0.99
     run.log({"loss": 0.001}, step=1000)
+
+
+CONSOLE = {"system_interval": 0, "console": True}
+
+
+def console(http: Transport, path: str) -> list[str]:
+    entity, project, run_id = path.split("/")
+    route = f"/api/v1/projects/{entity}/{project}/runs/{run_id}/console"
+    return [item["line"] for item in http.get_json(route)["items"]]
 
 
 CONFIG = {"lr": 0.01, "optim": {"name": "adam", "betas": [0.9, 0.999]}}
@@ -92,13 +103,13 @@ def test_an_offline_run_synced_is_the_same_as_the_same_run_online(server, unique
     http = Transport(server.url, server.api_key)
     online = lablens.sdk.init(
         project=unique, host=server.url, api_key=server.api_key, config=CONFIG,
-        tags=["t1"], settings=QUIET, dir=tmp_path / "online",
+        tags=["t1"], settings=CONSOLE, dir=tmp_path / "online",
     )  # fmt: skip
     train(online)
     online.finish()
 
     offline = lablens.sdk.init(
-        project=unique, host=NOWHERE, config=CONFIG, tags=["t1"], settings=QUIET,
+        project=unique, host=NOWHERE, config=CONFIG, tags=["t1"], settings=CONSOLE,
         dir=tmp_path / "offline", mode="offline",
     )  # fmt: skip
     train(offline)
@@ -118,6 +129,7 @@ def test_an_offline_run_synced_is_the_same_as_the_same_run_online(server, unique
     assert b["state"] == "FINISHED" and b["config"]["epochs"] == 3
     assert b["summary"]["best_acc"] == 0.99 and b["summary"]["loss"] == 0.001
     assert b["finished_at"] is not None
+    assert console(http, path) == console(http, online.path) == ["epoch 0", "epoch 1", "epoch 2"]
 
     again = sync(str(tmp_path / "offline"), "--host", server.url, "--api-key", server.api_key)
     assert again.returncode == 0, again.stderr
