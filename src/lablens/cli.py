@@ -1,4 +1,5 @@
-"""The ``lablens`` command: ``server``, ``login``, ``user``, ``key``, ``demo``, ``import``."""
+"""The ``lablens`` command: ``server``, ``login``, ``user``, ``key``, ``demo``, ``import``,
+``sync``."""
 
 from __future__ import annotations
 
@@ -134,6 +135,34 @@ def _import(args: argparse.Namespace) -> int:
     return 1 if report.problems and not report.runs else 0
 
 
+def _sync(args: argparse.Namespace) -> int:
+    from lablens.errors import LablensError
+    from lablens.sdk.sync import run_dirs, sync_run
+
+    try:
+        dirs = run_dirs(args.path)
+    except LablensError as exc:
+        print(f"lablens {exc}", file=sys.stderr)  # the message starts with "sync:"
+        return 2
+    failed = 0
+    for run_dir in dirs:
+        try:
+            result = sync_run(
+                run_dir,
+                host=args.host,
+                api_key=args.api_key,
+                entity=args.entity,
+                project=args.project,
+            )
+        except (LablensError, OSError, ValueError) as exc:
+            # One bad run must not keep the others from being uploaded.
+            print(f"lablens sync: {run_dir}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{run_dir}: {result.describe()}")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lablens`` command."""
     parser = argparse.ArgumentParser(prog="lablens", description=__doc__)
@@ -223,6 +252,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_import)
+
+    p = sub.add_parser(
+        "sync",
+        help="upload runs from their local logs (offline runs, killed or cut-off processes)",
+        description="Upload runs from their logs (run.wal): offline runs, and what a killed or"
+        " cut-off process had logged. Safe to run again: nothing is stored twice.",
+    )
+    p.add_argument("path", help="a run directory (run-<time>-<id>) or a folder of them")
+    p.add_argument(
+        "--host", default=None, help="the server (default: the run's own, else LABLENS_HOST)"
+    )
+    p.add_argument(
+        "--api-key", default=None, help="the API key (default LABLENS_API_KEY, else the stored one)"
+    )
+    p.add_argument("--entity", default=None, help="the workspace (default: the run's own)")
+    p.add_argument("--project", default=None, help="the project (default: the run's own)")
+    p.set_defaults(func=_sync)
     return parser
 
 

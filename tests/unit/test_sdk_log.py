@@ -14,6 +14,7 @@ import pytest
 
 from lablens.sdk import InvalidValue, Run, Settings
 from lablens.sdk.sender import _Columns, build_table
+from lablens.sdk.wal import read_log
 from lablens.transport import ipc_to_table
 
 # Port 9 (discard) on loopback: nothing answers, and these runs are never started anyway.
@@ -133,21 +134,21 @@ def test_build_table_has_the_points_schema():
     assert table.column("value").to_pylist() == [1.0, float(2**80), math.inf]
 
 
-def test_finish_without_a_server_spools_what_is_left(tmp_path):
+def test_finish_without_a_server_leaves_everything_in_the_runs_log(tmp_path):
     run = make_run(tmp_path)
     run._start()
     run.log({"loss": 1.0, "acc": math.nan})
     run.summary["best"] = 1.0
     with pytest.warns(RuntimeWarning, match="2 points and the run's last updates are kept in"):
         run.finish(timeout=0.5)
-    files = sorted(p.name for p in (run.dir / "spool").iterdir())
-    batch = next(p for p in (run.dir / "spool").iterdir() if p.suffix == ".arrows")
-    assert batch.name.startswith("default-")
-    assert "patches.jsonl" in files and "run.json" in files
-    table = ipc_to_table(batch.read_bytes())
+    log = read_log(run.dir)
+    assert log.run["id"] == "abcd1234" and log.run["entity"] == "alice"
+    assert [r.kind for r in log.records] == ["points", "patch", "finish"]
+    assert not log.acked  # nothing reached a server
+    table = ipc_to_table(log.records[0].body)
     assert table.column("key").to_pylist() == ["loss", "acc"]
-    patches = (run.dir / "spool" / "patches.jsonl").read_text().splitlines()
-    assert '"best": 1.0' in patches[0] and '"state": "FINISHED"' in patches[-1]
+    assert log.records[1].header["body"] == {"summary": {"best": 1.0}}
+    assert log.finish.header["state"] == "FINISHED"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         run.finish()  # a second finish does nothing
@@ -178,3 +179,34 @@ def test_log_blocks_when_too_many_points_wait_and_warns_once(tmp_path):
     closer.join()
     with pytest.warns(RuntimeWarning, match="kept in"):
         run.finish(timeout=0.1)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [2**63, 2**64, -1, -(2**63), np.uint64(2**63), 1.5, "3", True, None.__class__],
+    ids=["2**63", "2**64", "-1", "-2**63", "uint64 2**63", "float", "str", "bool", "type"],
+)
+def test_a_step_the_server_cannot_store_is_refused_naming_step(tmp_path, step):
+    run = make_run(tmp_path)
+    run.log({"a": 1})
+    with pytest.raises(ValueError) as info:
+        run.log({"a": 2, "b": 3}, step=step)
+    assert info.value.field == "step"
+    assert queued(run) == [("a", 0, 1.0)] and run.step == 1
+
+
+def test_the_largest_step_is_accepted_and_the_counter_stops_past_it(tmp_path):
+    run = make_run(tmp_path)
+    run.log({"a": 1}, step=2**63 - 1, commit=True)
+    with pytest.raises(ValueError) as info:
+        run.log({"a": 2})
+    assert info.value.field == "step"
+    assert queued(run) == [("a", 2**63 - 1, 1.0)]
+
+
+def test_an_empty_key_is_refused_at_the_call(tmp_path):
+    run = make_run(tmp_path)
+    with pytest.raises(InvalidValue, match="a key is empty under 'train'") as info:
+        run.log({"loss": 1.0, "train": {"": 2.0}})
+    assert info.value.field == "train."
+    assert queued(run) == []

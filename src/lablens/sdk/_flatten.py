@@ -16,6 +16,11 @@ import numpy as np
 
 from lablens.errors import UsageError
 
+#: How deep logged data, a config or a summary may nest (dicts and lists): the server's default
+#: ``LABLENS_MAX_DEPTH``. The SDK cannot read the server's settings, so it keeps its own copy and
+#: refuses deeper data at the call, naming the key path, before anything is sent.
+MAX_DEPTH = 32
+
 
 class InvalidValue(UsageError, TypeError):
     """A value that cannot be logged; ``field`` names its key.
@@ -126,11 +131,13 @@ def flatten_metrics(data: Any, *, caller: str = "run.log") -> dict[str, float | 
             f"{caller}: data must be a dict of {{name: number}}, not {_type_name(data)}"
         )
     out: dict[str, float | int | bool] = {}
-    _flatten_into(out, "", data, caller)
+    _flatten_into(out, "", data, caller, 1)
     return out
 
 
-def _flatten_into(out: dict[str, Any], prefix: str, data: Mapping[Any, Any], caller: str) -> None:
+def _flatten_into(
+    out: dict[str, Any], prefix: str, data: Mapping[Any, Any], caller: str, depth: int
+) -> None:
     for key, value in data.items():
         if not isinstance(key, str):
             where = f" under {prefix[:-1]!r}" if prefix else ""
@@ -138,20 +145,46 @@ def _flatten_into(out: dict[str, Any], prefix: str, data: Mapping[Any, Any], cal
                 f"{caller}: key {key!r}{where} is {_type_name(key)}; keys must be strings",
                 field=prefix + str(key),
             )
+        if not key:
+            raise InvalidValue(f"{caller}: a key is empty{_under(prefix)}", field=prefix + key)
         name = prefix + key
         if isinstance(value, Mapping):
-            _flatten_into(out, name + ".", value, caller)
+            if depth >= MAX_DEPTH:
+                raise too_deep(caller, name)
+            _flatten_into(out, name + ".", value, caller, depth + 1)
         else:
             out[name] = to_number(name, value)
 
 
-def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Flatten nested dicts with dots, leaving the values as they are (for summaries)."""
+def _under(prefix: str) -> str:
+    return f" under {prefix[:-1]!r}" if prefix else ""
+
+
+def too_deep(caller: str, path: str) -> UsageError:
+    """The error for data nested deeper than ``MAX_DEPTH`` at ``path``."""
+    shown = path if len(path) <= 300 else path[:150] + "..." + path[-150:]
+    return UsageError(
+        f"{caller}: {shown} is nested deeper than {MAX_DEPTH} levels, the most lablens keeps;"
+        " flatten it or store it as a file",
+        field=path,
+    )
+
+
+def flatten(
+    data: Mapping[str, Any], prefix: str = "", *, caller: str = "summary", _depth: int = 1
+) -> dict[str, Any]:
+    """Flatten nested dicts with dots, leaving the values as they are (for summaries).
+
+    Raises:
+        lablens.errors.UsageError: ``data`` nests deeper than ``MAX_DEPTH`` levels.
+    """
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping) and value:
-            out.update(flatten(value, name + "."))
+            if _depth >= MAX_DEPTH:
+                raise too_deep(caller, name)
+            out.update(flatten(value, name + ".", caller=caller, _depth=_depth + 1))
         else:
             out[name] = value
     return out

@@ -13,32 +13,45 @@ from typing import Any
 
 import numpy as np
 
-from lablens.sdk._flatten import flatten
+from lablens.errors import UsageError
+from lablens.sdk._flatten import MAX_DEPTH, flatten
 
 
-def to_json(value: Any) -> Any:
+def to_json(value: Any, *, path: str = "config") -> Any:
     """A JSON-friendly copy of a config or summary value.
 
     numpy scalars and arrays become numbers and lists, tuples and sets become lists, paths,
     dates and enums become what they stand for, ``argparse.Namespace`` and dataclasses become
     dicts, and any other object its ``str()`` (as W&B does), so a config never fails to save.
+
+    Raises:
+        lablens.errors.UsageError: the value nests deeper than ``MAX_DEPTH`` levels (or holds
+            itself); the message and ``.field`` name the key path where it goes too deep.
     """
+    return _to_json(value, path, 0)
+
+
+def _to_json(value: Any, path: str, depth: int) -> Any:
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
+        if value.ndim > MAX_DEPTH - depth:
+            _too_deep(path)
         return value.tolist()
+    if isinstance(value, (Mapping, list, tuple, set, frozenset)) and depth >= MAX_DEPTH:
+        _too_deep(path)
     if isinstance(value, Mapping):
-        return {str(k): to_json(v) for k, v in value.items()}
+        return {str(k): _to_json(v, f"{path}.{k}", depth + 1) for k, v in value.items()}
     if isinstance(value, argparse.Namespace):
-        return to_json(vars(value))
+        return _to_json(vars(value), path, depth)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_json(dataclasses.asdict(value))
+        return _to_json(dataclasses.asdict(value), path, depth)
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_json(v) for v in value]
+        return [_to_json(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
     if isinstance(value, enum.Enum):
-        return to_json(value.value)
+        return _to_json(value.value, path, depth)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, os.PathLike):
@@ -47,10 +60,25 @@ def to_json(value: Any) -> Any:
         fn = getattr(value, method, None)
         if callable(fn):
             try:
-                return to_json(fn())
+                result = fn()
             except Exception:  # noqa: S112 - try the next way, then str()
                 continue
+            return _to_json(result, path, depth)
     return str(value)
+
+
+def _item(key: Any, value: Any) -> Any:
+    # One value of the config: one level below the config itself.
+    return _to_json(value, f"config.{key}", 1)
+
+
+def _too_deep(path: str) -> None:
+    shown = path if len(path) <= 300 else path[:150] + "..." + path[-150:]
+    raise UsageError(
+        f"{shown} is nested deeper than {MAX_DEPTH} levels, the most a config or summary may"
+        " have; flatten it or store it as a file",
+        field=path,
+    )
 
 
 def _as_mapping(data: Any, what: str) -> Mapping[str, Any]:
@@ -83,7 +111,8 @@ class Config:
         data: Mapping[str, Any] | None = None,
         on_change: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        object.__setattr__(self, "_data", {str(k): to_json(v) for k, v in (data or {}).items()})
+        items = (data or {}).items()
+        object.__setattr__(self, "_data", {str(k): _item(k, v) for k, v in items})
         object.__setattr__(self, "_on_change", on_change)
         object.__setattr__(self, "_lock", threading.Lock())
 
@@ -96,7 +125,7 @@ class Config:
 
     def __setitem__(self, key: str, value: Any) -> None:
         with self._lock:
-            self._data[str(key)] = to_json(value)
+            self._data[str(key)] = _item(key, value)
             self._changed()
 
     def __delitem__(self, key: str) -> None:
@@ -162,16 +191,17 @@ class Config:
             **kwargs: more keys.
         """
         given = {**_as_mapping(data, "config.update()"), **kwargs}
+        values = {str(key): _item(key, value) for key, value in given.items()}
         with self._lock:
-            for key, value in given.items():
-                self._data[str(key)] = to_json(value)
+            for key, value in values.items():
+                self._data[key] = value
             self._changed()
 
     def setdefaults(self, data: Mapping[str, Any]) -> None:
         """Set the keys of ``data`` that are not set yet."""
         with self._lock:
             for key, value in data.items():
-                self._data.setdefault(str(key), to_json(value))
+                self._data.setdefault(str(key), _item(key, value))
             self._changed()
 
     def as_dict(self) -> dict[str, Any]:
@@ -233,7 +263,7 @@ class Summary(Mapping[str, Any]):
             **kwargs: more keys.
         """
         given = {**_as_mapping(data, "summary.update()"), **kwargs}
-        flat = {str(k): to_json(v) for k, v in flatten(given).items()}
+        flat = {str(k): _to_json(v, f"summary.{k}", 1) for k, v in flatten(given).items()}
         self._values.update(flat)
         if self._on_update is not None and flat:
             self._on_update(flat)

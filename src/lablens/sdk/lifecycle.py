@@ -13,12 +13,13 @@ import secrets
 import string
 import sys
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from lablens import errors as E
-from lablens._settings import resolve_api_key, resolve_host
+from lablens._settings import normalize_host, resolve_api_key, resolve_host
 from lablens.sdk import metadata, sweeps
 from lablens.sdk.config import _as_mapping, to_json
 from lablens.sdk.runs import Run
@@ -65,6 +66,7 @@ def init(
     resume: bool | str | None = None,
     dir: str | os.PathLike[str] | None = None,  # noqa: A002 - W&B's name
     *,
+    mode: str | None = None,
     host: str | None = None,
     api_key: str | None = None,
     settings: Settings | dict[str, Any] | None = None,
@@ -74,7 +76,8 @@ def init(
     Args:
         project: the project to log to; created if missing. Default ``"uncategorized"``.
         name: a short display name for the run.
-        config: the run's hyperparameters, a dict (or an ``argparse.Namespace``).
+        config: the run's hyperparameters, a dict (or an ``argparse.Namespace``), nested at most
+            32 levels deep.
         tags: labels to find the run by.
         group: the group the run belongs to (e.g. one distributed training).
         job_type: the kind of run, e.g. ``"train"`` or ``"eval"``.
@@ -86,21 +89,28 @@ def init(
         resume: ``"allow"`` (or ``True``): continue the run ``id`` if it exists, else create it;
             ``"must"``: continue it, fail if it does not exist; ``"never"`` (or ``None``): fail
             if it exists. A resumed run's step goes on after its last logged step.
-        dir: where local files go (the console copy ``output.log``, the offline spool): a
-            ``run-<time>-<id>`` directory in it. Default ``./lablens`` (or ``LABLENS_DIR``).
+        dir: where local files go (the run's log ``run.wal``, the console copy ``output.log``):
+            a ``run-<time>-<id>`` directory in it. Default ``./lablens`` (or ``LABLENS_DIR``).
+        mode: ``"online"`` (the default, or ``LABLENS_MODE``) sends to the server as the run
+            goes; ``"offline"`` needs no server: everything goes to the run's log, and
+            ``lablens sync <run dir>`` uploads it later.
         host: the server's address. Default ``LABLENS_HOST``, else the local server (started
             if none runs).
         api_key: the API key. Default ``LABLENS_API_KEY``, else the one stored for ``host``.
         settings: a ``Settings`` (or a dict of its fields): system metrics interval, console
-            copy, batching, flush timeout.
+            copy, batching, flush and init timeouts.
 
     Returns:
         The ``Run``; use it as a context manager to finish it, or call ``run.finish()``.
 
     Raises:
-        lablens.errors.ConnectionFailed: the server cannot be reached.
+        lablens.errors.ConnectionFailed: the server did not answer within
+            ``settings.init_timeout`` seconds (90, or ``LABLENS_INIT_TIMEOUT``); ``init()``
+            retries with backoff until then.
         lablens.errors.Conflict: a run with this ``id`` exists and ``resume`` is ``"never"``.
         lablens.errors.RunNotFound: ``resume="must"`` and there is no such run.
+        lablens.errors.UsageError: a bad argument (``.field`` names it), e.g. a config nested
+            too deep.
 
     Example:
         >>> import lablens
@@ -108,8 +118,13 @@ def init(
         ...     run.log({"loss": 0.5})
     """
     resolved = Settings.resolve(settings)
+    offline = _mode(mode) == "offline"
     trial = sweeps.pending_trial()
     if trial is not None:
+        if offline:
+            raise E.UsageError(
+                "init: a sweep's trial needs a server, not mode='offline'", field="mode"
+            )
         # Called by a sweep agent's function: join the run the server made for the trial.
         entity, project, id, resume = trial.entity, trial.project, trial.run_id, "must"
         host, api_key = host or trial.host, api_key or trial.api_key
@@ -119,15 +134,11 @@ def init(
             f"not {resume!r}",
             field="resume",
         )
-    mode = _RESUME[resume]
-    if mode == "must" and not id:
+    resume_mode = _RESUME[resume]
+    if resume_mode == "must" and not id:
         raise E.UsageError("init: resume='must' needs the id of the run to resume", field="id")
-    server = resolve_host(host)
-    transport = Transport(server, resolve_api_key(server, api_key))
-    if entity is None:
-        entity = transport.get_json("/api/v1/viewer")["default_entity"]
     project = project or "uncategorized"
-    given_config = to_json(dict(_as_mapping(config, "init: config")))
+    given_config = to_json(dict(_as_mapping(config, "init: config")), path="config")
     if trial is not None:
         # The trial's parameters win over the defaults the function passes, as in W&B.
         given_config = sweeps.deep_merge(given_config, trial.params)
@@ -146,30 +157,124 @@ def init(
         "metadata": meta,
         "requirements": metadata.requirements(),
         "conda": None,
-        "resume": mode,
+        "resume": resume_mode,
     }
     body = {k: v for k, v in body.items() if v is not None}
-    runs = f"/api/v1/projects/{entity}/{project}/runs"
-    try:
-        data = transport.post_json(runs, body)
-    except E.Conflict:
-        if id:
-            raise
-        # Our own fresh random id can only exist because the transport retried a create whose
-        # answer was lost: that run is this one.
-        data = transport.get_json(f"{runs}/{body['id']}")
     root = Path(dir or os.environ.get("LABLENS_DIR") or "lablens").absolute()
-    run = Run(data, host=server, api_key=transport.api_key, settings=resolved, root_dir=root)
-    # A resumed run keeps its stored config; what init() was given is laid over it.
-    merged = {**run.config.as_dict(), **given_config}
-    if merged != run.config.as_dict():
-        run.config.update(given_config)
+    if offline:
+        # No server is asked anything, not even to start: the host (if known) is only a default
+        # for `lablens sync`.
+        where = host or os.environ.get("LABLENS_HOST")
+        data = {k: body.get(k) for k in ("id", "name", "notes", "config", "tags", "group")}
+        data.update(entity=entity, project=project, job_type=job_type)
+        run = Run(
+            data,
+            host=normalize_host(where) if where else None,
+            api_key=None,
+            settings=resolved,
+            root_dir=root,
+            offline=True,
+            create=body,
+        )
+    else:
+        run = _init_online(
+            body, project, entity, host, api_key, resolved, root, given_config, explicit_id=id
+        )
     if trial is not None:
         trial.run = run
     _register(run)
     run._start()
-    threading.Thread(target=_send_conda, args=(run,), name="lablens-conda", daemon=True).start()
+    if not offline:
+        threading.Thread(target=_send_conda, args=(run,), name="lablens-conda", daemon=True).start()
     return run
+
+
+def _mode(mode: str | None) -> str:
+    value = mode if mode is not None else (os.environ.get("LABLENS_MODE") or "online")
+    if value not in ("online", "offline"):
+        where = "init: mode" if mode is not None else "LABLENS_MODE"
+        raise E.UsageError(f"{where} must be 'online' or 'offline', not {value!r}", field="mode")
+    return value
+
+
+def _init_online(
+    body: dict[str, Any],
+    project: str,
+    entity: str | None,
+    host: str | None,
+    api_key: str | None,
+    settings: Settings,
+    root: Path,
+    given_config: dict[str, Any],
+    *,
+    explicit_id: str | None,
+) -> Run:
+    server = resolve_host(host)
+    deadline = time.monotonic() + settings.init_timeout
+    # retries=0: the waiting is done here, with backoff, up to init_timeout.
+    transport = Transport(server, resolve_api_key(server, api_key), retries=0)
+    health = _retrying(transport, deadline, settings.init_timeout, lambda: _health(transport))
+    # A heartbeat well within the server's timeout: missing one must not make the run CRASHED.
+    heartbeat = settings.heartbeat_interval
+    timeout = health.get("heartbeat_timeout") if isinstance(health, dict) else None
+    if isinstance(timeout, (int, float)) and timeout > 0:
+        heartbeat = min(heartbeat, timeout / 4)
+    if entity is None:
+        viewer = _retrying(
+            transport, deadline, settings.init_timeout, lambda: transport.get_json("/api/v1/viewer")
+        )
+        entity = viewer["default_entity"]
+    runs = f"/api/v1/projects/{entity}/{project}/runs"
+    try:
+        data = _retrying(
+            transport, deadline, settings.init_timeout, lambda: transport.post_json(runs, body)
+        )
+    except E.Conflict:
+        if explicit_id:
+            raise
+        # Our own fresh random id can only exist because a create was retried after its answer
+        # was lost: that run is this one.
+        data = transport.get_json(f"{runs}/{body['id']}")
+    run = Run(
+        data,
+        host=server,
+        api_key=transport.api_key,
+        settings=settings,
+        root_dir=root,
+        create=body,
+        heartbeat_interval=heartbeat,
+    )
+    # A resumed run keeps its stored config; what init() was given is laid over it.
+    merged = {**run.config.as_dict(), **given_config}
+    if merged != run.config.as_dict():
+        run.config.update(given_config)
+    return run
+
+
+def _health(transport: Transport) -> Any:
+    return transport.request("GET", "/health", timeout=10).json()
+
+
+def _retrying(transport: Transport, deadline: float, timeout: float, call: Any) -> Any:
+    """``call()``, again with backoff while the server is unreachable or answers 5xx/408/429."""
+    delay = 0.5
+    while True:
+        try:
+            return call()
+        except (E.ConnectionFailed, E.ApiError) as exc:
+            if isinstance(exc, E.ApiError) and not (
+                exc.status is None or exc.status >= 500 or exc.status in (408, 429)
+            ):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise E.ConnectionFailed(
+                    f"init: no answer from the lablens server at {transport.base_url} within "
+                    f"{timeout:g}s ({exc}). Start the server, wait longer (Settings.init_timeout,"
+                    " LABLENS_INIT_TIMEOUT), or log without it: init(mode='offline'), then "
+                    "`lablens sync <run dir>`"
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 8.0)
 
 
 def _send_conda(run: Run) -> None:

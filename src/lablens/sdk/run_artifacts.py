@@ -39,6 +39,11 @@ class RunArtifactLogging:
         _transport: Transport
 
     def _artifact_api(self) -> Api:
+        if getattr(self, "offline", False):
+            raise UsageError(
+                f"run {self.path} is offline: artifacts need a server (log them from an online"
+                " run, or after `lablens sync`)"
+            )
         api = getattr(self, "_artifacts_api", None)
         if api is None:
             from lablens.api.api import Api

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import numbers
 import os
+import sys
 import threading
 import time
 import warnings
@@ -19,9 +21,12 @@ from lablens.sdk.console import ConsoleCapture
 from lablens.sdk.run_artifacts import RunArtifactLogging
 from lablens.sdk.sender import Sender
 from lablens.sdk.settings import Settings
-from lablens.sdk.spool import Spool
 from lablens.sdk.system import SystemMonitor
+from lablens.sdk.wal import FILE_NAME, WriteAheadLog
 from lablens.transport import Transport, decode_floats
+
+# The steps the server stores: int64, from 0.
+MAX_STEP = 2**63 - 1
 
 # Exit codes sent with the final state when none is given.
 EXIT_CODES = {"FINISHED": 0, "CRASHED": 1, "ABORTED": 130}  # 130 = 128 + SIGINT, as shells do
@@ -44,8 +49,10 @@ class Run(RunArtifactLogging):
         config: the hyperparameters, a dict with attribute access; changes are saved.
         summary: the last value of each logged key, plus what you set; changes are saved.
         step: the step the next ``log()`` without ``step=`` records at.
-        dir: the local directory of the run's files (console copy, offline spool).
-        host: the server's address.
+        dir: the local directory of the run's files: its log ``run.wal`` (every record, for
+            ``lablens sync``) and the console copy ``output.log``.
+        host: the server's address (``None`` for an offline run that was given none).
+        offline: whether the run only writes its log, for ``lablens sync`` to upload later.
 
     Example:
         >>> with lablens.init(project="mnist", config={"lr": 0.01}) as run:
@@ -57,15 +64,18 @@ class Run(RunArtifactLogging):
         self,
         data: dict[str, Any],
         *,
-        host: str,
+        host: str | None,
         api_key: str | None,
         settings: Settings,
         root_dir: Path,
+        offline: bool = False,
+        create: dict[str, Any] | None = None,
+        heartbeat_interval: float | None = None,
     ) -> None:
         data = decode_floats(data)
         self._data = data
         self.id: str = data["id"]
-        self.entity: str = data["entity"]
+        self.entity: str | None = data.get("entity")
         self.project: str = data["project"]
         self._name: str = data.get("name") or self.id
         self._notes: str | None = data.get("notes")
@@ -73,9 +83,10 @@ class Run(RunArtifactLogging):
         self.group: str | None = data.get("group")
         self.job_type: str | None = data.get("job_type")
         self.host = host
-        self.path = f"{self.entity}/{self.project}/{self.id}"
+        self.offline = offline
+        self.path = f"{self.entity or '-'}/{self.project}/{self.id}"
         self._api_path = f"/api/v1/projects/{self.entity}/{self.project}/runs/{self.id}"
-        self.url: str = data.get("url") or f"{host}{self._api_path}"
+        self.url: str | None = data.get("url") or (None if offline else f"{host}{self._api_path}")
         self.settings = settings
         self._state = "running"
         self._closed = False
@@ -89,10 +100,18 @@ class Run(RunArtifactLogging):
         stamp = time.strftime("%Y%m%d_%H%M%S")
         self.dir = root_dir / f"run-{stamp}-{self.id}"
         # retries=0: finish() retries by itself, within its own deadline.
-        self._transport = Transport(host, api_key, retries=0)
-        self._spool = Spool(
-            self.dir / "spool",
-            {"host": host, "entity": self.entity, "project": self.project, "id": self.id},
+        self._transport = Transport(host or "http://offline.invalid", api_key, retries=0)
+        self._wal = WriteAheadLog(self.dir / FILE_NAME)
+        self._wal.add_run(
+            {
+                "host": host,
+                "entity": self.entity,
+                "project": self.project,
+                "id": self.id,
+                "offline": offline,
+                "created_at": dt.datetime.now(dt.UTC).isoformat(),
+                "create": create or {"id": self.id},
+            }
         )
         self._console: ConsoleCapture | None = None
         if settings.console:
@@ -100,13 +119,13 @@ class Run(RunArtifactLogging):
         # The sender's own session: requests sessions are not meant to be shared across threads,
         # and it retries by itself (same batch id), so the transport must not retry underneath.
         self._sender = Sender(
-            Transport(host, api_key, timeout=60.0, retries=0),
+            None if offline else Transport(host or "", api_key, timeout=60.0, retries=0),
             self._api_path,
-            self._spool,
+            self._wal,
             flush_interval=settings.flush_interval,
             batch_points=settings.batch_points,
             max_buffered_points=settings.max_buffered_points,
-            heartbeat_interval=settings.heartbeat_interval,
+            heartbeat_interval=heartbeat_interval or settings.heartbeat_interval,
             console=self._console.take if self._console else None,
         )
         self.config = Config(data.get("config") or {}, on_change=self._sender.set_config)
@@ -176,9 +195,10 @@ class Run(RunArtifactLogging):
                 (``{"train": {"loss": 1}}`` logs ``train.loss``). A number is an ``int``,
                 ``float``, ``bool``, numpy number, 0-d numpy array, or a scalar tensor (anything
                 whose ``.item()`` gives a number). NaN and ±inf are kept.
-            step: the step to record at. By default the run's own counter, which goes up by one
-                with every ``log()`` call. Steps must not go backwards: a step lower than the
-                current one is ignored with a warning, as in W&B.
+            step: the step to record at, an integer from 0 to 2**63 - 1. By default the run's own
+                counter, which goes up by one with every ``log()`` call. Steps must not go
+                backwards: a step lower than the current one is ignored with a warning, as in
+                W&B.
             commit: whether this call ends the step, so that the next call without ``step=``
                 records at the next one. Defaults to ``True`` without ``step=`` and to ``False``
                 with it (so several calls with the same ``step=`` are fine); ``commit=False``
@@ -188,7 +208,8 @@ class Run(RunArtifactLogging):
             TypeError: a value is not a number; the message and ``.field`` name its key, and
                 nothing of the call is logged. (The class is ``InvalidValue``, a
                 ``lablens.errors.UsageError`` too.)
-            lablens.errors.UsageError: the run is finished.
+            lablens.errors.UsageError: the run is finished, or ``step`` is not an integer from 0
+                to 2**63 - 1 (``.field`` is ``"step"``); nothing of the call is logged.
 
         Example:
             >>> run.log({"loss": 0.5, "val": {"acc": 0.9}})
@@ -206,6 +227,12 @@ class Run(RunArtifactLogging):
             self._known.update(data)
         if step is None:
             step = self._step
+            if step > MAX_STEP:
+                raise E.UsageError(
+                    f"run.log: the run's step counter is at {step}, past the largest step "
+                    "2**63 - 1",
+                    field="step",
+                )
             if commit is not False:
                 self._step = step + 1
         else:
@@ -215,6 +242,12 @@ class Run(RunArtifactLogging):
                         f"run.log: step must be an int, not {type(step).__name__}", field="step"
                     )
                 step = int(step)
+            if not 0 <= step <= MAX_STEP:
+                # The server keeps steps as int64: a step past it could never be stored, and the
+                # counter would carry every later step past it too.
+                raise E.UsageError(
+                    f"run.log: step must be from 0 to 2**63 - 1, not {step}", field="step"
+                )
             if step < self._step:
                 warnings.warn(
                     f"lablens: run.log: step {step} is lower than the current step "
@@ -248,8 +281,12 @@ class Run(RunArtifactLogging):
         Args:
             exit_code: the script's exit code; anything but 0 marks the run ``CRASHED``.
             timeout: seconds to keep trying to reach the server (default
-                ``settings.flush_timeout``, 60). What is still unsent then is written to the
-                run's offline spool under ``run.dir``, and a warning says so.
+                ``settings.flush_timeout``, 60). What is still unsent then stays in the run's log
+                under ``run.dir``, and a warning says to upload it with ``lablens sync``.
+
+        Warns:
+            RuntimeWarning: when the server refused points (they are lost, and counted), or
+                when data is left for ``lablens sync``.
         """
         state = "FINISHED" if not exit_code else "CRASHED"
         self._finish(state, exit_code, timeout=timeout)
@@ -268,25 +305,40 @@ class Run(RunArtifactLogging):
         if self._console is not None:
             self._console.stop()
         self._sender.close(timeout)
-        body = {"state": state, "exit_code": exit_code}
-        if not self._patch_until(body, deadline):
-            self._spool.add_json("patches", body)
+        finished_at = dt.datetime.now(dt.UTC).isoformat()
+        finish_id = self._wal.add_finish(state, exit_code, finished_at)
+        unsent = self._sender.unsent
+        if not self.offline:
+            body = {"state": state, "exit_code": exit_code}
+            if self._patch_until(body, deadline):
+                self._wal.add_ack(finish_id)
+            else:
+                unsent = True
+        self._wal.close()
         self._state = state.lower()
         from lablens.sdk import lifecycle  # here: lifecycle imports this module
 
         lifecycle._forget(self)
-        if self._spool.items:
+        if self.offline:
+            print(
+                f"lablens: offline run {self.id} ({self._wal.points:,} points) is kept in "
+                f"{self.dir}; upload it with: lablens sync {self.dir}",
+                file=sys.stderr,
+            )
+        elif unsent:
+            points = self._sender.unsent_points
+            what = f"{points:,} points and the run's last updates" if points else "its last updates"
             warnings.warn(
                 f"lablens: the server at {self.host} could not be reached in {timeout:g}s; "
-                f"{self._spool.points:,} points and the run's last updates are kept in "
-                f"{self._spool.path}",
+                f"{what} are kept in the run's log {self._wal.path}; upload them with: "
+                f"lablens sync {self.dir}",
                 RuntimeWarning,
                 stacklevel=3,
             )
         if self._sender.dropped_points:
             warnings.warn(
                 f"lablens: the server refused {self._sender.dropped_points:,} points of run "
-                f"{self.path} (see the warnings logged above)",
+                f"{self.path}; they are lost (see the warnings logged above)",
                 RuntimeWarning,
                 stacklevel=3,
             )

@@ -1,9 +1,16 @@
 """The background sender: takes logged points off the caller's thread and gets them to the server.
 
-``run.log()`` only appends to column lists under a lock (``Sender.add``); this module's thread
-wakes every ``flush_interval`` seconds (or as soon as a batch is full), turns the lists into Arrow
-columns ``key: string, step: int64, timestamp: float64, value: float64``, and POSTs them to
-``.../runs/{id}/points`` as Arrow IPC streams of at most ``batch_points`` points.
+``run.log()`` only appends to column lists under a lock (``Sender.add``). Two threads do the rest:
+
+- the log writer wakes every ``flush_interval`` seconds (or as soon as a batch is full), turns the
+  lists into Arrow columns ``key: string, step: int64, timestamp: float64, value: float64`` in
+  batches of at most ``batch_points`` points, turns config and summary changes into updates and
+  console output into chunks, writes each to the run's log (``wal.py``) and queues it. It never
+  waits for the network, so whatever happens to the server, a point logged is on disk at most
+  ``flush_interval`` later, and ``run.log()`` pays nothing for it;
+- the sender sends the queue in order: batches as Arrow IPC to ``.../runs/{id}/points``, updates
+  as ``PATCH``, console chunks to ``.../console``, each acknowledged in the log once the server
+  has it.
 
 Delivery:
 
@@ -11,17 +18,20 @@ Delivery:
   request (unreachable server, timeout, 5xx, 408, 429) is sent again with the same body and the same
   id, with backoff from 0.5 s up to 10 s, until it goes through or ``finish()``'s flush timeout
   passes. The server stores a batch id once, so a retry never stores a point twice.
-- Any other 4xx answer means a bug of ours or data the server refuses: the batch is dropped and
-  the server's detail is logged as a warning (logger ``lablens.sdk``).
+- Any other 4xx answer means a bug of ours or data the server refuses: that batch is dropped, the
+  server's detail is logged as a warning (logger ``lablens.sdk``), the batches after it are sent
+  as usual, and ``finish()`` warns with the count of points lost.
 - Back-pressure: the points logged but not yet taken by the server are bounded by
   ``max_buffered_points`` (5 million by default). Past it, ``run.log()`` blocks until the sender has
   brought the backlog under the limit, and warns once per run. Memory stays bounded however long
   the server is away; the price is that training waits for it.
-- When ``finish()``'s flush timeout passes with data still unsent, it goes to the offline spool
-  (``spool.py``), and ``finish()`` says where in a warning.
+- When ``finish()``'s flush timeout passes with data still unsent (or the process dies), it is in
+  the log, and ``lablens sync`` uploads it later.
+- Offline (no transport): everything goes to the log only; there is no sender thread.
 
-Config and summary changes, the heartbeat and console lines travel on the same thread as ``PATCH``
-and ``POST .../console`` requests, retried the same way.
+Updates and console chunks are retried like batches. Every ``heartbeat_interval`` the sender
+tells the server the run is alive; a heartbeat answered with the state ``CRASHED`` (the server
+gave up on the run while the network was down) sets the run back to ``RUNNING``.
 """
 
 from __future__ import annotations
@@ -35,7 +45,6 @@ import math
 import random
 import threading
 import time
-import uuid
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -44,10 +53,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.ipc
 
 from lablens import errors as E
-from lablens.sdk.spool import Spool
-from lablens.transport import ARROW, Transport, table_to_ipc
+from lablens.sdk.wal import WriteAheadLog, new_id
+from lablens.transport import ARROW, Transport
 
 log = logging.getLogger("lablens.sdk")
 
@@ -80,13 +90,19 @@ class _Columns:
 
 
 @dataclass
-class Batch:
-    """One request's worth of points, with the id that makes sending it again safe."""
+class Item:
+    """One request waiting to be sent, with the id that makes sending it again safe.
 
+    ``kind`` is ``"points"`` (``body`` the Arrow IPC stream of ``points`` points of ``stream``),
+    ``"patch"`` (``json`` the update) or ``"console"`` (``json`` the lines).
+    """
+
+    kind: str
     id: str
-    stream: str
-    body: bytes
-    points: int
+    stream: str = "default"
+    body: bytes = b""
+    points: int = 0
+    json: Any = None
 
 
 def _safe_float(value: Any) -> float:
@@ -111,6 +127,19 @@ def build_table(cols: _Columns) -> pa.Table:
     )
 
 
+# zstd shrinks a batch about 9-fold (to ~4.5 bytes a point) for ~15 ms per 200,000 points: less
+# to write to the run's log, and to send. Any Arrow reader reads it as it is.
+_IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd" if pa.Codec.is_available("zstd") else None)
+
+
+def encode_batch(table: pa.Table) -> bytes:
+    """A batch's request body: the Arrow IPC stream of ``table``, compressed."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
 def _retryable(exc: Exception) -> bool:
     if isinstance(exc, E.ConnectionFailed):
         return True
@@ -120,22 +149,22 @@ def _retryable(exc: Exception) -> bool:
 
 
 class Sender:
-    """Sends one run's points, updates and console lines from a daemon thread.
+    """Writes one run's points, updates and console lines to its log and sends them.
 
     Args:
-        transport: a ``Transport`` used by this thread only (``requests`` sessions are not meant
-            to be shared between threads).
+        transport: a ``Transport`` used by the sender thread only (``requests`` sessions are not
+            meant to be shared between threads); ``None`` for an offline run.
         run_path: ``/api/v1/projects/{entity}/{project}/runs/{id}``.
-        spool: where unsent data goes when ``close()`` times out.
+        wal: the run's log, where every record goes before it is sent.
         flush_interval, batch_points, max_buffered_points, heartbeat_interval: see ``Settings``.
         console: a callable returning the console lines to send, or ``None``.
     """
 
     def __init__(
         self,
-        transport: Transport,
+        transport: Transport | None,
         run_path: str,
-        spool: Spool,
+        wal: WriteAheadLog,
         *,
         flush_interval: float = 0.25,
         batch_points: int = 200_000,
@@ -145,7 +174,7 @@ class Sender:
     ) -> None:
         self._transport = transport
         self._run_path = run_path
-        self._spool = spool
+        self._wal = wal
         self._flush_interval = flush_interval
         self._batch_points = max(1, batch_points)
         self._max_buffered = max(self._batch_points, max_buffered_points)
@@ -156,34 +185,41 @@ class Sender:
         self._room = threading.Condition(self._lock)
         self._streams: dict[str, _Columns] = {"default": _Columns(), "system": _Columns()}
         self._default = self._streams["default"]
-        # Points accepted by add() and not yet taken by the server (or dropped, or spooled).
+        # Points accepted by add() and not yet taken by the server (or dropped, or given up on).
         self.unacked = 0
         self._woken = False
         self._warned_full = False
-
-        self._outbox: deque[Batch] = deque()
         # Run fields to PATCH, the latest value of each (config is sent whole, the server keeps it).
         self._fields: dict[str, Any] = {}
         self._summary: dict[str, Any] = {}
-        self._lines: list[dict[str, Any]] = []
-        self._console_chunk: tuple[str, list[dict[str, Any]]] | None = None
+
+        # Written to the log, waiting to be sent, in order; the writer appends, the sender pops.
+        self._outbox: deque[Item] = deque()
         self._next_heartbeat = time.monotonic() + heartbeat_interval
 
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # wakes the writer
+        self._queued = threading.Event()  # wakes the sender
         self._stop = threading.Event()
+        self._written = threading.Event()  # the writer has written its last records
         self._deadline = math.inf
-        self._thread = threading.Thread(target=self._run, name="lablens-sender", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="lablens-log", daemon=True)
+        self._thread = threading.Thread(target=self._send_loop, name="lablens-sender", daemon=True)
 
         self.sent_points = 0
         self.dropped_points = 0
-        self._host = transport.base_url
+        #: points (and whether any record) still unsent when ``close()`` gave up: in the log.
+        self.unsent_points = 0
+        self.unsent = False
+        self._host = transport.base_url if transport is not None else None
         self._last_error: Exception | None = None
 
     # -- caller side ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the sender thread."""
-        self._thread.start()
+        """Start the log writer and (online) the sender thread."""
+        self._writer.start()
+        if self._transport is not None:
+            self._thread.start()
 
     def add(self, data: dict[str, Any], step: int, ts: float) -> None:
         """Queue the points of one ``log()`` call; ``data`` is flat, its values plain numbers."""
@@ -255,97 +291,57 @@ class Sender:
         self._wake.set()
 
     def close(self, timeout: float) -> None:
-        """Send everything still queued, for at most ``timeout`` seconds, then stop the thread.
+        """Write and send everything still queued, for at most ``timeout`` seconds; stop.
 
-        What is left after the timeout goes to the spool (``self.spooled_points``).
+        What is left after the timeout stays in the log (``unsent_points``, ``unsent``).
         """
         self._deadline = time.monotonic() + timeout
         self._stop.set()
         self._wake.set()
+        self._queued.set()
+        if self._writer.is_alive():
+            self._writer.join(timeout + 30)
         if self._thread.is_alive():
             self._thread.join(timeout + 30)
-        if self._thread.is_alive():  # stuck in a request past its own timeout: spool what we can
+        if self._thread.is_alive():  # stuck in a request past its own timeout
             log.warning("lablens: the sender did not stop in time")
+            self.unsent = True
 
-    @property
-    def spooled_points(self) -> int:
-        """How many points went to the offline spool."""
-        return self._spool.points
+    # -- log writer thread ---------------------------------------------------------------------
 
-    # -- sender thread -------------------------------------------------------------------------
-
-    def _run(self) -> None:
+    def _write_loop(self) -> None:
         # The first conversion imports pandas (a quarter of a second): do it now, off the
         # caller's thread, rather than when the first batch is due or at exit.
         try:
             build_table(_Columns())
         except Exception:
             log.debug("lablens: warming up pyarrow failed", exc_info=True)
-        backoff = 0.0
         while True:
-            self._collect()
-            try:
-                ok = self._send_all()
-            except Exception as exc:  # a bug here must not lose the data: keep it for the spool
-                log.warning("lablens: the sender failed", exc_info=True)
-                self._last_error = exc
-                ok = False
+            self._wake.wait(self._flush_interval)
+            self._wake.clear()
+            with self._lock:
+                self._woken = False
+            # Read before writing: what is logged before close() is written after it.
             stopping = self._stop.is_set()
-            if stopping and ok and self._idle():
-                return
-            if stopping and time.monotonic() >= self._deadline:
-                self._collect()
-                try:
-                    self._spool_rest()
-                except OSError as exc:
-                    log.warning(
-                        "lablens: cannot write the offline spool %s: %s", self._spool.path, exc
-                    )
-                return
-            if ok:
-                if backoff:
-                    log.warning("lablens: the server at %s answers again", self._host)
-                backoff = 0.0
-                if self._outbox or stopping:
-                    continue
-                self._wake.wait(self._flush_interval)
-                self._wake.clear()
-                with self._lock:
-                    self._woken = False
-                continue
-            if not backoff:
-                log.warning(
-                    "lablens: cannot send to the server at %s (%s); retrying in the background",
-                    self._host,
-                    self._last_error,
-                )
-            backoff = min(_BACKOFF_MAX, backoff * 2 if backoff else _BACKOFF_FIRST)
-            wait = backoff * (0.75 + 0.5 * random.random())
+            try:
+                self._write_pending()
+            except Exception:  # a bug here must not stop the run: say so, and go on
+                log.warning("lablens: writing the run's log failed", exc_info=True)
             if stopping:
-                time.sleep(min(wait, max(0.0, self._deadline - time.monotonic())))
-            else:
-                # Not self._wake: new points must not cut the backoff short. finish() does.
-                self._stop.wait(wait)
+                self._written.set()
+                self._queued.set()
+                return
 
-    def _idle(self) -> bool:
-        with self._lock:
-            queued = any(c.points for c in self._streams.values())
-            patches = bool(self._fields) or bool(self._summary)
-        lines = (
-            bool(self._lines)
-            or self._console_chunk is not None
-            or bool(self._console and self._peek_console())
-        )
-        return not (queued or patches or self._outbox or lines)
+    def _queue(self, item: Item) -> None:
+        if self._transport is None:  # offline: the log is where it goes
+            if item.points:
+                self._acked(item.points)
+            return
+        self._outbox.append(item)
+        self._queued.set()
 
-    def _peek_console(self) -> bool:
-        if self._console is None:
-            return False
-        self._lines.extend(self._console())
-        return bool(self._lines)
-
-    def _collect(self) -> None:
-        """Move the queued points into batches."""
+    def _write_pending(self) -> None:
+        """Write what was logged since the last call to the log, and queue it for sending."""
         with self._lock:
             taken = []
             for stream, c in self._streams.items():
@@ -353,6 +349,10 @@ class Sender:
                     taken.append((stream, c))
                     self._streams[stream] = _Columns()
             self._default = self._streams["default"]
+            body: dict[str, Any] = dict(self._fields)
+            if self._summary:
+                body["summary"] = self._summary
+            self._fields, self._summary = {}, {}
         for stream, c in taken:
             try:
                 table = build_table(c)
@@ -367,125 +367,159 @@ class Sender:
                 continue
             for offset in range(0, table.num_rows, self._batch_points):
                 part = table.slice(offset, self._batch_points)
-                self._outbox.append(
-                    Batch(uuid.uuid4().hex, stream, table_to_ipc(part), part.num_rows)
-                )
+                item = Item("points", new_id(), stream, encode_batch(part), part.num_rows)
+                # Into the log before the first attempt: from now on a dead process loses nothing
+                # of it.
+                self._wal.add_points(item.id, item.stream, item.body, item.points)
+                self._queue(item)
+        if body:
+            item = Item("patch", new_id(), json=body)
+            self._wal.add_patch(item.id, body)
+            self._queue(item)
+        lines = self._console() if self._console is not None else []
+        for start in range(0, len(lines), 5000):
+            item = Item("console", new_id(), json=lines[start : start + 5000])
+            self._wal.add_console(item.id, item.json)
+            self._queue(item)
 
     def _acked(self, points: int) -> None:
         with self._room:
             self.unacked -= points
             self._room.notify_all()
 
-    def _send_all(self) -> bool:
-        """Send what is ready; False when a request failed and should be tried again later."""
+    # -- sender thread -------------------------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        backoff = 0.0
+        while True:
+            try:
+                ok = self._send_ready()
+            except Exception as exc:  # a bug here must not lose the data: it is in the log
+                log.warning("lablens: the sender failed", exc_info=True)
+                self._last_error = exc
+                ok = False
+            stopping = self._stop.is_set()
+            if ok and not self._outbox and self._written.is_set():
+                return
+            # Past the deadline, once the writer has queued its last records (it never waits on
+            # the network, so that is soon).
+            if stopping and time.monotonic() >= self._deadline and self._written.is_set():
+                self._give_up()
+                return
+            if ok:
+                if backoff:
+                    log.warning("lablens: the server at %s answers again", self._host)
+                backoff = 0.0
+                if self._outbox:
+                    continue
+                wait = max(0.0, self._next_heartbeat - time.monotonic())
+                self._queued.wait(min(wait, self._flush_interval * 4) if not stopping else 0.05)
+                self._queued.clear()
+                continue
+            if not backoff:
+                log.warning(
+                    "lablens: cannot send to the server at %s (%s); retrying in the background",
+                    self._host,
+                    self._last_error,
+                )
+            backoff = min(_BACKOFF_MAX, backoff * 2 if backoff else _BACKOFF_FIRST)
+            wait = backoff * (0.75 + 0.5 * random.random())
+            if stopping:
+                time.sleep(min(wait, max(0.0, self._deadline - time.monotonic())))
+            else:
+                # Not self._queued: new points must not cut the backoff short. finish() does.
+                self._stop.wait(wait)
+
+    def _send_ready(self) -> bool:
+        """Send what is queued, in order; False when a request failed and should be retried."""
         while self._outbox:
-            batch = self._outbox[0]
-            if not self._send_batch(batch):
+            if not self._heartbeat():
+                return False
+            item = self._outbox[0]
+            if not self._send(item):
                 return False
             self._outbox.popleft()
-            self._acked(batch.points)
-            # Between batches of a long backlog: keep the heartbeat and newly logged points going.
-            if time.monotonic() >= self._next_heartbeat:
-                break
-        if not self._send_patch():
-            return False
-        return self._send_console()
+            if item.points:
+                self._acked(item.points)
+        return self._heartbeat()
 
-    def _send_batch(self, batch: Batch) -> bool:
+    def _send(self, item: Item) -> bool:
+        assert self._transport is not None
         try:
-            self._transport.request(
-                "POST",
-                self._run_path + "/points",
-                params={"stream": batch.stream},
-                data=batch.body,
-                headers={"Content-Type": ARROW, "X-Lablens-Batch-Id": batch.id},
-            )
-        except (E.ApiError, E.ConnectionFailed) as exc:
-            if _retryable(exc):
-                self._last_error = exc
-                return False
-            log.warning(
-                "lablens: the server refused %d points (batch %s) and they are dropped: %s",
-                batch.points,
-                batch.id,
-                exc,
-            )
-            self.dropped_points += batch.points
-            return True
-        self.sent_points += batch.points
-        return True
-
-    def _send_patch(self) -> bool:
-        with self._lock:
-            fields, self._fields = self._fields, {}
-            summary, self._summary = self._summary, {}
-        body: dict[str, Any] = dict(fields)
-        if summary:
-            body["summary"] = summary
-        now = time.monotonic()
-        if now >= self._next_heartbeat and not self._stop.is_set():
-            body["heartbeat"] = True
-        if not body:
-            return True
-        try:
-            self._transport.patch_json(self._run_path, body)
-        except (E.ApiError, E.ConnectionFailed) as exc:
-            if _retryable(exc):
-                self._last_error = exc
-                with self._lock:  # put it back under anything newer
-                    self._fields = {**fields, **self._fields}
-                    self._summary = {**summary, **self._summary}
-                return False
-            log.warning("lablens: the server refused a run update %s: %s", sorted(body), exc)
-        if "heartbeat" in body:
-            self._next_heartbeat = now + self._heartbeat_interval
-        return True
-
-    def _send_console(self) -> bool:
-        if self._console is not None:
-            self._lines.extend(self._console())
-        while self._console_chunk is not None or self._lines:
-            if self._console_chunk is None:
-                # A chunk keeps its lines and id until acknowledged, so a retry after a lost
-                # answer carries the same id and the server stores the lines once.
-                chunk = self._lines[:5000]
-                del self._lines[: len(chunk)]
-                self._console_chunk = (uuid.uuid4().hex, chunk)
-            chunk_id, chunk = self._console_chunk
-            try:
+            if item.kind == "points":
+                self._transport.request(
+                    "POST",
+                    self._run_path + "/points",
+                    params={"stream": item.stream},
+                    data=item.body,
+                    headers={"Content-Type": ARROW, "X-Lablens-Batch-Id": item.id},
+                )
+                self.sent_points += item.points
+            elif item.kind == "patch":
+                self._transport.patch_json(self._run_path, item.json)
+            else:
                 self._transport.request(
                     "POST",
                     self._run_path + "/console",
-                    json_body={"lines": chunk},
-                    headers={"X-Lablens-Batch-Id": chunk_id},
+                    json_body={"lines": item.json},
+                    headers={"X-Lablens-Batch-Id": item.id},
                 )
-            except (E.ApiError, E.ConnectionFailed) as exc:
-                if _retryable(exc):
-                    self._last_error = exc
-                    return False
-                log.warning("lablens: the server refused %d console lines: %s", len(chunk), exc)
-            self._console_chunk = None
+        except (E.ApiError, E.ConnectionFailed) as exc:
+            if _retryable(exc):
+                self._last_error = exc
+                return False
+            # Refused for good (a 4xx): this record is lost, the ones after it are not.
+            if item.kind == "points":
+                log.warning(
+                    "lablens: the server refused %d points (batch %s) and they are dropped: %s",
+                    item.points,
+                    item.id,
+                    exc,
+                )
+                self.dropped_points += item.points
+            else:
+                log.warning("lablens: the server refused a %s request: %s", item.kind, exc)
+        # Taken, or refused for good (a sync would only be refused again).
+        self._wal.add_ack(item.id)
         return True
 
-    def _spool_rest(self) -> None:
-        points = 0
-        for batch in self._outbox:
-            self._spool.add_batch(batch.stream, batch.id, batch.body, batch.points)
-            points += batch.points
+    def _heartbeat(self) -> bool:
+        now = time.monotonic()
+        if now < self._next_heartbeat or self._stop.is_set():
+            return True
+        assert self._transport is not None
+        try:
+            answer = self._transport.patch_json(self._run_path, {"heartbeat": True})
+        except (E.ApiError, E.ConnectionFailed) as exc:
+            if _retryable(exc):
+                self._last_error = exc
+                return False
+            log.warning("lablens: the server refused a heartbeat: %s", exc)
+            answer = None
+        self._next_heartbeat = now + self._heartbeat_interval
+        if isinstance(answer, dict) and answer.get("state") == "CRASHED":
+            self._revive()
+        return True
+
+    def _revive(self) -> None:
+        # The server marked the run CRASHED because no heartbeat came in time (a network
+        # partition, a suspended laptop): this process is alive, so the run is running again.
+        assert self._transport is not None
+        try:
+            self._transport.patch_json(self._run_path, {"state": "RUNNING"})
+        except (E.ApiError, E.ConnectionFailed) as exc:
+            log.warning("lablens: cannot mark the run RUNNING again: %s", exc)
+            return
+        log.warning(
+            "lablens: the server at %s had marked this run CRASHED after missing heartbeats; "
+            "it is RUNNING again",
+            self._host,
+        )
+
+    def _give_up(self) -> None:
+        """At the deadline: what is still unsent stays in the log; count it."""
+        points = sum(item.points for item in self._outbox)
+        self.unsent_points += points
+        self.unsent = self.unsent or bool(self._outbox)
         self._outbox.clear()
-        with self._lock:
-            body: dict[str, Any] = dict(self._fields)
-            if self._summary:
-                body["summary"] = self._summary
-            self._fields, self._summary = {}, {}
-        if body:
-            self._spool.add_json("patches", body)
-        if self._console is not None:
-            self._lines.extend(self._console())
-        if self._console_chunk is not None:
-            self._lines[:0] = self._console_chunk[1]
-            self._console_chunk = None
-        if self._lines:
-            self._spool.add_json("console", {"lines": self._lines})
-            self._lines = []
         self._acked(points)

@@ -26,8 +26,13 @@ class Settings:
             the server has taken some (back-pressure, so a slow or unreachable server cannot fill
             the memory).
         flush_timeout: how many seconds ``finish()`` keeps trying to send what is left before it
-            writes the rest to the run's offline spool. Default 60, or ``LABLENS_FLUSH_TIMEOUT``.
+            leaves the rest in the run's log for ``lablens sync``. Default 60, or
+            ``LABLENS_FLUSH_TIMEOUT``.
         heartbeat_interval: seconds between two heartbeats that tell the server the run is alive.
+            Default 30; never more than a quarter of the server's heartbeat timeout (which it
+            reports), so a live run is not taken for a dead one.
+        init_timeout: how many seconds ``init()`` keeps trying to reach the server (retrying
+            with backoff) before it fails. Default 90, or ``LABLENS_INIT_TIMEOUT``.
     """
 
     system_interval: float = 10.0
@@ -37,6 +42,7 @@ class Settings:
     max_buffered_points: int = 5_000_000
     flush_timeout: float = 60.0
     heartbeat_interval: float = 30.0
+    init_timeout: float = 90.0
 
     @classmethod
     def resolve(cls, given: Settings | dict[str, Any] | None) -> Settings:
@@ -46,6 +52,8 @@ class Settings:
             settings.system_interval = float(os.environ["LABLENS_SYSTEM_INTERVAL"])
         if os.environ.get("LABLENS_FLUSH_TIMEOUT"):
             settings.flush_timeout = float(os.environ["LABLENS_FLUSH_TIMEOUT"])
+        if os.environ.get("LABLENS_INIT_TIMEOUT"):
+            settings.init_timeout = float(os.environ["LABLENS_INIT_TIMEOUT"])
         if os.environ.get("LABLENS_CONSOLE", "").lower() in ("off", "0", "false", "no"):
             settings.console = False
         if given is None:

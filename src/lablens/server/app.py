@@ -21,6 +21,7 @@ from lablens.server.routers import (
     workspaces,
 )
 from lablens.store.base import Store
+from lablens.store.limits import LIMITS
 
 
 def create_app(store: Store) -> FastAPI:
@@ -38,8 +39,13 @@ def create_app(store: Store) -> FastAPI:
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:
-        """Whether the server is up; needs no key."""
-        return {"status": "ok", "version": __version__}
+        """Whether the server is up; needs no key. ``heartbeat_timeout``: the seconds of silence
+        after which a RUNNING run is marked CRASHED (clients heartbeat well within it)."""
+        return {
+            "status": "ok",
+            "version": __version__,
+            "heartbeat_timeout": LIMITS.heartbeat_timeout,
+        }
 
     for module in (users, teams, workspaces, runs, points, files, sweeps, reports, artifacts):
         app.include_router(module.router)

@@ -13,6 +13,7 @@ import uvicorn
 
 from lablens import _settings
 from lablens.server.app import create_app
+from lablens.server.liveness import LivenessWatch
 from lablens.store import open_store
 from lablens.store.base import Store
 from lablens.store.errors import StoreError
@@ -105,7 +106,9 @@ def serve(host: str, port: int, data_dir: Path | str, *, log_level: str = "warni
         username, key = admin.split()
         _settings.store_credentials(f"http://{host}:{port}", key, username)
     app = create_app(store)
+    watch = LivenessWatch(store).start()
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     finally:
+        watch.stop()
         store.close()

@@ -190,6 +190,15 @@ class Store(abc.ABC):
         """Delete a run with its points, files and console lines."""
 
     @abc.abstractmethod
+    def crash_silent_runs(self, timeout: float) -> int:
+        """Mark ``CRASHED`` every ``RUNNING`` run with no heartbeat or write for ``timeout``
+        seconds, its ``finished_at`` its last sign of life; returns how many were marked.
+
+        A run's ``heartbeat_at`` moves with each heartbeat and each batch of points, so only a
+        run whose process is gone (or cut off) falls silent that long.
+        """
+
+    @abc.abstractmethod
     def query_runs(
         self,
         workspace: str,

@@ -10,6 +10,7 @@ from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifacts import Artifacts
 from lablens.store.embedded._blobs import Blobs
 from lablens.store.embedded._db import Database
+from lablens.store.embedded._liveness import Liveness
 from lablens.store.embedded._points import Points
 from lablens.store.embedded._reports import Reports
 from lablens.store.embedded._runs import Runs
@@ -17,7 +18,16 @@ from lablens.store.embedded._sweeps import Sweeps
 
 
 class EmbeddedStore(
-    Accounts, Runs, Points, Sweeps, Reports, ArtifactCollections, Artifacts, Blobs, Store
+    Accounts,
+    Runs,
+    Points,
+    Liveness,
+    Sweeps,
+    Reports,
+    ArtifactCollections,
+    Artifacts,
+    Blobs,
+    Store,
 ):
     """The default store: ``DATA/lablens.duckdb`` and content-addressed ``DATA/blobs/``.
 
