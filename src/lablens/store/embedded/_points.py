@@ -27,6 +27,8 @@ from lablens.store.sampling import sampled_points_sql
 
 STREAMS = ("default", "system")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# Up to this many changed keys a summary is merged in SQL, past it in Python.
+_SQL_PATCH_KEYS = 256
 # What min_x/max_x measure: the step, the point's time, seconds since its run started, or the
 # value of the metric x_key (the steps where it lies in the range are kept, for every key).
 X_AXES = ("step", "timestamp", "runtime", "metric")
@@ -265,15 +267,26 @@ class Points:
             )
         )
         column = "summary" if stream == "default" else "system_metrics"
-        current = (
-            _json.loads(self.db.one(f"SELECT {column} AS c FROM runs WHERE pk = ?", [pk])["c"])
-            or {}
-        )
-        current.update(latest)
-        con.execute(
-            f"UPDATE runs SET {column} = ?, heartbeat_at = ? WHERE pk = ?",
-            [_json.dumps(current), now(), pk],
-        )
+        # A key whose every value in the batch is null keeps its summary value (DuckDB's
+        # arg_max skips nulls, so its last value is null only then).
+        patch = {k: v for k, v in latest.items() if v is not None}
+        if len(patch) <= _SQL_PATCH_KEYS:
+            # The usual batch, a few keys: merged in SQL, without parsing a summary of maybe
+            # many thousand keys in Python (50 ms a batch at 20,000 keys, against 5 ms).
+            con.execute(
+                f"UPDATE runs SET {column} = json_merge_patch(coalesce({column}, '{{}}'),"
+                " ?::JSON), heartbeat_at = ? WHERE pk = ?",
+                [_json.dumps(patch), now(), pk],
+            )
+        else:
+            # DuckDB's merge looks up each key of the patch in turn: quadratic for a wide one.
+            ((text,),) = con.execute(f"SELECT {column} FROM runs WHERE pk = ?", [pk]).fetchall()
+            current = _json.loads(text) or {}
+            current.update(_json.encode(patch))  # the stored values are encoded already
+            con.execute(
+                f"UPDATE runs SET {column} = ?, heartbeat_at = ? WHERE pk = ?",
+                [json.dumps(current, separators=(",", ":")), now(), pk],
+            )
         if stream != "default" or not latest:
             return
         # The summary fields the project knows, widened where a key was another type: the
