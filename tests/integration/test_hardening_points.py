@@ -333,6 +333,20 @@ HOSTILE: list[tuple[str, str, str, Callable[[], bytes | str], int, str]] = [
         "rows[2].step",
     ),
     (
+        "json nested 5,000 deep",
+        "points",
+        JSON,
+        lambda: (
+            '{"rows": [{"step": 1, "timestamp": 1, "data": '
+            + '{"a": ' * 5000
+            + "1"
+            + "}" * 5000
+            + "}]}"
+        ),
+        400,
+        "body",
+    ),
+    (
         "arrow uint64 step 2^63",
         "points",
         ARROW,

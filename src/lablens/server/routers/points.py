@@ -170,9 +170,17 @@ async def append_points(
             ) from exc
     elif ctype.startswith("application/json"):
         try:
-            table = _rows_to_table(json.loads(raw))
+            body = json.loads(raw)
         except ValueError as exc:
             raise Problem(400, "bad_request", f"the body is not JSON: {exc}", field="body") from exc
+        except RecursionError:
+            raise Problem(
+                400,
+                "bad_request",
+                "the body is not JSON rows: it is nested too deeply",
+                field="body",
+            ) from None
+        table = _rows_to_table(body)
     else:
         raise Problem(
             415, "bad_request", f"send points as {ARROW} or application/json", field="content-type"
