@@ -543,3 +543,35 @@ def test_history_bounds_out_of_range_keep_every_step_or_none(
     run = client.new_run()
     assert client.points(run, arrow_points(["x", "x"], [0, 1])).ok
     assert client.history(run, **query)["step"].to_pylist() == kept
+
+
+def test_a_series_growing_past_the_tile_threshold_samples_like_one_logged_at_once(
+    client: Client,
+) -> None:
+    # Short series have no tiles; one that reaches 25,000 points gets them built from its
+    # points, and merged from each batch after. "short" rides along in every batch, so batches
+    # mix both kinds. Sampling reads the tiles once a series passes 50,000 points.
+    run = client.new_run()
+    n = 90_000
+    values = [math.sin(i / 500) for i in range(n)]
+    values[7_777], values[61_000], values[30_000] = 50.0, -50.0, math.nan
+    for lo in range(0, n, 15_000):
+        steps = list(range(lo, lo + 15_000))
+        table = pa.table(
+            {
+                "key": pa.array(["long"] * len(steps) + ["short"] * 3, pa.string()),
+                "step": pa.array(steps + [lo, lo + 1, lo + 2], pa.int64()),
+                "timestamp": pa.array([1.7e9 + s for s in steps + [lo, lo + 1, lo + 2]]),
+                "value": pa.array(values[lo : lo + 15_000] + [1.0, 2.0, 3.0]),
+            }
+        )
+        assert client.points(run, table).ok
+    got = client.history(run, keys=["long"], samples=400).to_pylist()
+    steps = [p["step"] for p in got]
+    assert 200 <= len(steps) <= 400 and steps == sorted(set(steps))
+    assert {0, n - 1, 7_777, 61_000, 30_000} <= set(steps)
+    for p in got:
+        expected = values[p["step"]]
+        assert p["value"] == expected or (math.isnan(expected) and math.isnan(p["value"]))
+    short = client.series(run)["short"]
+    assert len(short) == 18 and [p[2] for p in short] == [1.0, 2.0, 3.0] * 6

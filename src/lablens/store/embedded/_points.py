@@ -209,7 +209,8 @@ class Points:
                     # Per key of the batch: its count, steps and last value, beside what the
                     # run held before (NULL for a key new to the run).
                     lasts = con.sql(
-                        "SELECT b.*, r.last_step AS prior FROM (SELECT key_id, count(*) AS n,"
+                        "SELECT b.*, r.last_step AS prior, coalesce(r.n, 0) AS prior_n"
+                        " FROM (SELECT key_id, count(*) AS n,"
                         " min(step) AS first_step, max(step) AS last_step,"
                         " arg_max(value, step) AS last_value,"
                         " count(*) FILTER (WHERE isnan(value)) AS nans FROM _batch"
@@ -221,7 +222,7 @@ class Points:
                     if new:
                         self._check_keys_per_run(con, pk, new)
                     con.execute("INSERT INTO points SELECT * FROM _batch")
-                    con.execute(_tiles.MERGE_SQL)
+                    self._update_tiles(con, pk, lasts)
                 finally:
                     con.unregister("_batch")
                 con.register("_lasts", lasts)
@@ -241,6 +242,38 @@ class Points:
             if batch_id:
                 con.execute("INSERT INTO batches VALUES (?, ?, ?)", [pk, batch_id, table.num_rows])
         return {"stored": table.num_rows, "duplicate": False}
+
+    def _update_tiles(self, con: Any, pk: int, lasts: pa.Table) -> None:
+        # Series that have tiles merge the batch's. A series reaching TILE_FROM points gets
+        # them: from the batch when it brings all of the series' points, else built from all
+        # its stored points (overwriting tiles an older version kept for short series).
+        # Shorter series have none: history samples them from their points.
+        before = lasts["prior_n"]
+        reach = pc.greater_equal(pc.add(before, lasts["n"]), _tiles.TILE_FROM)
+        merge = pc.or_(
+            pc.greater_equal(before, _tiles.TILE_FROM), pc.and_(reach, pc.equal(before, 0))
+        )
+        build = pc.and_(pc.and_(reach, pc.invert(merge)), pc.greater(before, 0))
+        if pc.all(merge).as_py():
+            con.execute(_tiles.MERGE_SQL)
+        elif pc.any(merge).as_py():
+            con.register("_merge", pa.table({"key_id": pc.filter(lasts["key_id"], merge)}))
+            try:
+                con.execute(
+                    _tiles.merge_sql("(SELECT * FROM _batch SEMI JOIN _merge USING (key_id))")
+                )
+            finally:
+                con.unregister("_merge")
+        if pc.any(build).as_py():
+            con.register("_build", pa.table({"key_id": pc.filter(lasts["key_id"], build)}))
+            try:
+                source = (
+                    f"(SELECT * FROM points WHERE run_pk = {int(pk)}"
+                    " AND key_id IN (SELECT key_id FROM _build))"
+                )
+                con.execute(f"INSERT OR REPLACE INTO point_tiles {_tiles.tiles_sql(source)}")
+            finally:
+                con.unregister("_build")
 
     def _update_summary(
         self,
