@@ -259,11 +259,12 @@ def test_scan_history_keys_need_all(api, make_run):
 
 
 def test_scan_history_sparse_steps_and_bounds(api, make_run):
-    steps = np.array([-3, 0, 5, 10_000, 10_001, 2_000_000])
+    # Steps start at 0: the server refuses a negative one.
+    steps = np.array([0, 3, 5, 10_000, 10_001, 2_000_000])
     run = make_run(points={"x": (steps, steps.astype(float))})
     assert [r["_step"] for r in run.scan_history(page_size=2)] == steps.tolist()
     # W&B's max_step is exclusive.
-    assert [r["_step"] for r in run.scan_history(min_step=0, max_step=10_001)] == [0, 5, 10_000]
+    assert [r["_step"] for r in run.scan_history(min_step=3, max_step=10_001)] == [3, 5, 10_000]
     assert list(make_run().scan_history()) == []
     assert list(run.scan_history(keys=["missing"])) == []
 

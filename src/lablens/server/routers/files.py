@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lablens.server.auth import can_read_project, can_write, current_user, store_of
 
@@ -14,7 +14,8 @@ router = APIRouter(prefix="/api/v1/projects/{ws}/{project}/runs/{run_id}", tags=
 
 
 class ConsoleLines(BaseModel):
-    lines: list[dict[str, Any]]
+    # An empty batch is a client's mistake (a flush with nothing to say), refused as such.
+    lines: list[dict[str, Any]] = Field(min_length=1)
 
 
 def _file_out(

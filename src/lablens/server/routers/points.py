@@ -8,11 +8,12 @@ from typing import Any
 
 import pyarrow as pa
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lablens._arrow import ARROW, ipc_to_table, table_to_ipc
 from lablens.server.auth import can_read_project, can_write, current_user, store_of
 from lablens.server.problems import Problem
+from lablens.store.points import MAX_STEP
 
 router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["history"])
 
@@ -34,9 +35,48 @@ class HistoryQuery(BaseModel):
     x_axis: str = "step"
     x_key: str | None = None
 
+    @model_validator(mode="after")
+    def _text(self) -> HistoryQuery:
+        # JSON may carry lone surrogates ("\\ud800"): a 400 naming the field, not a 500 from
+        # the database that cannot encode them.
+        for name in ("runs", "filters", "order", "keys", "stream", "x_axis", "x_key"):
+            value = getattr(self, name)
+            try:
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise Problem(
+                    400,
+                    "bad_request",
+                    f"{name} is not valid Unicode text (it holds a lone surrogate)",
+                    field=name,
+                ) from None
+        return self
+
+
+def _is_text(value: str) -> bool:
+    # JSON may carry lone surrogates ("\\ud800"), which no UTF-8 store can hold.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _number(value: Any) -> float | None:
+    """A JSON number as a double, or ``None`` when it is not one (or too large for one)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer past 1.8e308
+        return None
+
 
 def _rows_to_table(body: Any) -> pa.Table:
-    """JSON rows ``{"rows": [{"step", "timestamp", "data": {key: number}}]}`` to points."""
+    """JSON rows ``{"rows": [{"step", "timestamp", "data": {key: number}}]}`` to points.
+
+    A bad row is a 400 naming it (``rows[3].step``), before anything is stored.
+    """
     if not isinstance(body, dict) or not isinstance(body.get("rows"), list):
         raise Problem(
             400, "bad_request", "expected {'rows': [{'step', 'timestamp', 'data'}]}", field="rows"
@@ -51,27 +91,47 @@ def _rows_to_table(body: Any) -> pa.Table:
                 400, "bad_request", "each row needs a 'data' object", field=f"rows[{i}].data"
             )
         step = row.get("step")
-        if not isinstance(step, int) or isinstance(step, bool):
-            raise Problem(400, "bad_request", "step must be an integer", field=f"rows[{i}].step")
-        ts = row.get("timestamp")
-        if not isinstance(ts, (int, float)) or isinstance(ts, bool):
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
             raise Problem(
-                400, "bad_request", "timestamp must be a number", field=f"rows[{i}].timestamp"
+                400,
+                "bad_request",
+                f"step must be an integer from 0 to {MAX_STEP:,}",
+                field=f"rows[{i}].step",
+            )
+        ts = _number(row.get("timestamp"))
+        if ts is None or not math.isfinite(ts):
+            raise Problem(
+                400,
+                "bad_request",
+                "timestamp must be a finite number (seconds since the epoch)",
+                field=f"rows[{i}].timestamp",
             )
         for key, value in row["data"].items():
-            if isinstance(value, str) and value in _NONFINITE:
-                value = _NONFINITE[value]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if not _is_text(key):
                 raise Problem(
                     400,
                     "bad_request",
-                    f"the value of {key!r} is {type(value).__name__}; only numbers can be logged",
+                    "a metric key is not valid Unicode text (it holds a lone surrogate)",
+                    field=f"rows[{i}].data",
+                )
+            if isinstance(value, str) and value in _NONFINITE:
+                value = _NONFINITE[value]
+            number = _number(value)
+            if number is None:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    why = "an integer too large for a double (at most about 1.8e308)"
+                else:
+                    why = f"{type(value).__name__}; only numbers can be logged"
+                raise Problem(
+                    400,
+                    "bad_request",
+                    f"the value of {key!r} is {why}",
                     field=f"rows[{i}].data.{key}",
                 )
             keys.append(key)
             steps.append(step)
-            times.append(float(ts))
-            values.append(float(value))
+            times.append(ts)
+            values.append(number)
     return pa.table(
         {
             "key": pa.array(keys, pa.string()),
@@ -110,9 +170,17 @@ async def append_points(
             ) from exc
     elif ctype.startswith("application/json"):
         try:
-            table = _rows_to_table(json.loads(raw))
+            body = json.loads(raw)
         except ValueError as exc:
             raise Problem(400, "bad_request", f"the body is not JSON: {exc}", field="body") from exc
+        except RecursionError:
+            raise Problem(
+                400,
+                "bad_request",
+                "the body is not JSON rows: it is nested too deeply",
+                field="body",
+            ) from None
+        table = _rows_to_table(body)
     else:
         raise Problem(
             415, "bad_request", f"send points as {ARROW} or application/json", field="content-type"

@@ -1,5 +1,8 @@
 """The sampling pyramid: per-bucket summaries of long series, kept up to date on ingest.
 
+Only series of at least ``TILE_FROM`` points have tiles (built when they reach it); shorter
+ones are sampled from their points, which is exact and fast at that size.
+
 Sampling 100 runs of 100k steps by scanning 10M points costs seconds on two cores; the same
 chart from tiles reads ~1,600 rows per series. Each tile keeps the roles the sampler keeps
 (first, last, min, max, first NaN; see ``lablens.store.sampling``), so sampling from tiles keeps
@@ -20,6 +23,10 @@ LEVELS = 8  # 64 * 4**7 = 1M steps per tile at the top
 TILES_PER_BUCKET = 8  # read at most this many tiles per target bucket
 # Series with fewer points than this are sampled from the raw points: exact, and fast enough.
 RAW_LIMIT = 50_000
+# A series gets its tiles once it holds this many points (built then from its points, and kept
+# up to date from each batch after): below RAW_LIMIT tiles are never read, and building eight
+# tiles for each point of a batch of thousands of new short series was most of its cost.
+TILE_FROM = RAW_LIMIT // 2
 
 _ROLE = "{{'step': {p}_step, 'ts': {p}_ts, 'value': {p}_value}}"
 
@@ -27,7 +34,7 @@ _UP_LEVELS_SQL = ", ".join(f"({lvl}, {4**lvl})" for lvl in range(1, LEVELS))
 
 # Summaries of a batch (registered as ``_batch``), one row per key, level and bucket. Level 0
 # comes from the points; the levels above from level 0's tiles, which are 64 times fewer.
-BATCH_TILES_SQL = f"""
+_TILES_SQL = f"""
 WITH t0 AS (
   SELECT b.run_pk, b.key_id, 0::TINYINT AS level, b.step // {BASE} AS bucket, count(*) AS n,
     min(b.step) AS f_step, arg_min(b.ts, b.step) AS f_ts, arg_min(b.value, b.step) AS f_value,
@@ -40,7 +47,7 @@ WITH t0 AS (
     max(b.value) FILTER (WHERE NOT isnan(b.value)) AS mx_value,
     min(b.step) FILTER (WHERE isnan(b.value)) AS nn_step,
     arg_min(b.ts, b.step) FILTER (WHERE isnan(b.value)) AS nn_ts
-  FROM _batch b WHERE b.value IS NOT NULL
+  FROM {{source}} b WHERE b.value IS NOT NULL
   GROUP BY b.run_pk, b.key_id, b.step // {BASE}
 )
 SELECT * FROM t0
@@ -54,6 +61,14 @@ SELECT t.run_pk, t.key_id, lv.level::TINYINT, t.bucket // lv.factor, sum(t.n)::B
 FROM t0 t CROSS JOIN (VALUES {_UP_LEVELS_SQL}) lv(level, factor)
 GROUP BY t.run_pk, t.key_id, lv.level, t.bucket // lv.factor
 """
+
+
+def tiles_sql(source: str = "_batch") -> str:
+    """The tiles of the points in ``source`` (a relation ``run_pk key_id step ts value``)."""
+    return _TILES_SQL.replace("{source}", source)
+
+
+BATCH_TILES_SQL = tiles_sql()
 
 
 def _pick(role: str, better: str) -> str:
@@ -71,8 +86,8 @@ def _pick(role: str, better: str) -> str:
 
 
 # Merge a batch's tiles into the stored ones: counts add up, each role keeps the better point.
-MERGE_SQL = f"""
-INSERT INTO point_tiles {BATCH_TILES_SQL}
+_MERGE_SQL = f"""
+INSERT INTO point_tiles {{tiles}}
 ON CONFLICT (run_pk, key_id, level, bucket) DO UPDATE SET
   n = point_tiles.n + excluded.n,
   {_pick("f", "excluded.f_step < point_tiles.f_step")},
@@ -81,6 +96,14 @@ ON CONFLICT (run_pk, key_id, level, bucket) DO UPDATE SET
   {_pick("mx", "point_tiles.mx_value IS NULL OR excluded.mx_value > point_tiles.mx_value")},
   {_pick("nn", "point_tiles.nn_step IS NULL OR excluded.nn_step < point_tiles.nn_step")}
 """
+
+
+def merge_sql(source: str = "_batch") -> str:
+    """SQL merging the tiles of the points in ``source`` into the stored tiles."""
+    return _MERGE_SQL.replace("{tiles}", tiles_sql(source))
+
+
+MERGE_SQL = merge_sql()
 
 
 def plan(series: list[dict[str, Any]], samples: int) -> pa.Table:

@@ -1,0 +1,122 @@
+"""Metric points as every engine takes them: the batch schema, its checks, the step range."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lablens.store.errors import InvalidInput, LimitExceeded
+from lablens.store.limits import LIMITS
+
+__all__ = ["MAX_SAMPLES", "MAX_STEP", "POINT_SCHEMA", "conform_points"]
+
+# The largest step: every client reads steps as doubles (JSON, the widgets' charts), and past
+# 2**53 a double cannot tell a step from its neighbour.
+MAX_STEP = 2**53 - 1
+# The most points per series a history query may ask to sample to; more is every point (leave
+# ``samples`` out), and the tile plan's integer arithmetic stays far from int64.
+MAX_SAMPLES = 1_000_000
+POINT_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("step", pa.int64()),
+        ("timestamp", pa.float64()),
+        ("value", pa.float64()),
+    ]
+)
+
+
+def _cast(col: pa.ChunkedArray, name: str, type_: pa.DataType, *, safe: bool) -> pa.ChunkedArray:
+    try:
+        return col.cast(type_, safe=safe)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InvalidInput(
+            f"column {name!r} cannot be read as {type_}: {exc}", field=f"body.{name}"
+        ) from exc
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def conform_points(points: pa.Table) -> pa.Table:
+    """Check and cast a batch to ``key step timestamp value``, naming a bad column.
+
+    A batch is refused whole (``InvalidInput`` naming ``body.<column>``, or ``LimitExceeded``
+    naming ``key``) when a column is missing or of a type that is not what it says (a key that
+    is not text, a step that is not an integer), a key or step or timestamp is null, a key is
+    empty, not UTF-8 or longer than ``LIMITS.max_key_length``, a step is outside
+    ``0..MAX_STEP``, a timestamp is not finite, or the batch brings more distinct keys than
+    ``LIMITS.max_keys_per_request``.
+    """
+    for field in POINT_SCHEMA:
+        if field.name not in points.column_names:
+            raise InvalidInput(f"points need a column {field.name!r}", field=f"body.{field.name}")
+        col = points.column(field.name)
+        if field.name == "key":
+            ok = _is_text(col.type) or (
+                pa.types.is_dictionary(col.type) and _is_text(col.type.value_type)
+            )
+        elif field.name == "step":
+            ok = pa.types.is_integer(col.type)
+        else:
+            ok = pa.types.is_floating(col.type) or pa.types.is_integer(col.type)
+        if not ok:
+            raise InvalidInput(
+                f"column {field.name!r} has type {col.type}; expected {field.type}",
+                field=f"body.{field.name}",
+            )
+        if field.name in ("key", "step", "timestamp") and col.null_count:
+            raise InvalidInput(f"column {field.name!r} has nulls", field=f"body.{field.name}")
+    try:
+        # An IPC body's strings are not checked on read; DuckDB must not get broken UTF-8.
+        points.column("key").validate(full=True)
+    except pa.ArrowInvalid as exc:
+        raise InvalidInput(
+            f"column 'key' is not valid UTF-8 text: {exc}", field="body.key"
+        ) from exc
+    # A step past int64 is refused, not wrapped; values and times are doubles, so a large
+    # integer becomes the nearest double, as it would in JSON.
+    step = _cast(points.column("step"), "step", pa.int64(), safe=True)
+    table = pa.table(
+        {
+            "key": _cast(points.column("key"), "key", pa.string(), safe=True),
+            "step": step,
+            "timestamp": _cast(points.column("timestamp"), "timestamp", pa.float64(), safe=False),
+            "value": _cast(points.column("value"), "value", pa.float64(), safe=False),
+        },
+        schema=POINT_SCHEMA,
+    )
+    if not table.num_rows:
+        return table
+    bounds = pc.min_max(table["step"]).as_py()
+    if bounds["min"] < 0 or bounds["max"] > MAX_STEP:
+        bad = bounds["min"] if bounds["min"] < 0 else bounds["max"]
+        raise InvalidInput(
+            f"step {bad} is out of range: steps are integers from 0 to {MAX_STEP:,}",
+            field="body.step",
+        )
+    if not pc.all(pc.is_finite(table["timestamp"])).as_py():
+        raise InvalidInput(
+            "a timestamp is not finite: timestamps are seconds since the epoch",
+            field="body.timestamp",
+        )
+    lengths = pc.min_max(pc.utf8_length(table["key"])).as_py()
+    if lengths["min"] == 0:
+        raise InvalidInput("a metric key is empty", field="body.key")
+    if lengths["max"] > LIMITS.max_key_length:
+        raise LimitExceeded(
+            f"a metric key has {lengths['max']:,} characters; at most"
+            f" {LIMITS.max_key_length:,} are allowed",
+            field="key",
+            limit=LIMITS.max_key_length,
+        )
+    distinct = pc.count_distinct(table["key"]).as_py()
+    if distinct > LIMITS.max_keys_per_request:
+        raise LimitExceeded(
+            f"the batch brings {distinct:,} distinct metric keys; at most"
+            f" {LIMITS.max_keys_per_request:,} are allowed in one request",
+            field="key",
+            limit=LIMITS.max_keys_per_request,
+        )
+    return table
