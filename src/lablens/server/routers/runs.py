@@ -131,34 +131,17 @@ def runs_table(
     return StreamingResponse(_ipc_stream(table), media_type=ARROW)
 
 
-class _Chunks:
-    """A file pyarrow writes IPC messages into, handed out as they are written."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        """Nothing is buffered."""
-
-    def take(self) -> bytes:
-        out, self.parts = b"".join(self.parts), []
-        return out
+#: The end-of-stream marker of the Arrow IPC stream format.
+_IPC_EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 
 
 def _ipc_stream(reader: pa.RecordBatchReader) -> Iterator[bytes]:
-    """The Arrow IPC stream of ``reader``, one batch at a time, so a wide table is never held
-    whole (as a table and again as bytes) by the server."""
-    sink = _Chunks()
-    with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), reader.schema) as writer:
-        for batch in reader:
-            writer.write_batch(batch)
-            yield sink.take()
-    yield sink.take()
+    """The Arrow IPC stream of ``reader``, a message per batch as it comes, so a wide table is
+    never held whole (as a table and again as bytes) by the server."""
+    yield reader.schema.serialize().to_pybytes()
+    for batch in reader:
+        yield batch.serialize().to_pybytes()
+    yield _IPC_EOS
 
 
 @router.get("/runs/{run_id}")
