@@ -73,6 +73,51 @@ def test_a_table_of_20000_keys_per_run_answers_every_value(api, make_project):
     assert some["summary.m12345"].tolist() == [_wide_value(i, 12_345) for i in range(3)]
 
 
+def test_a_wide_table_streams_in_batches_with_every_row_in_order(tmp_path):
+    # 3,000 runs x 300 keys: past WIDE_KEYS and two batches of BATCH_CELLS, read over HTTP, so
+    # the batches are built by the server's threads as the answer streams.
+    import getpass
+
+    from lablens.api import Api
+    from lablens.server.main import ensure_admin
+    from lablens.store import open_store
+
+    data = tmp_path / "data"
+    data.mkdir()
+    store = open_store(data)
+    try:
+        ensure_admin(store, data, allow_create=True)
+        user = getpass.getuser() or "admin"
+        runs = [
+            {
+                "id": f"s{i:05d}",
+                "config": {f"c{j:03d}": i * 1_000 + j for j in range(150)},
+                "summary": {f"m{j:03d}": f"{i}:{j}" for j in range(150) if (i + j) % 7},
+            }
+            for i in range(3_000)
+        ]
+        store.insert_runs(user, "stream", runs, username=user)
+    finally:
+        store.close()
+    srv = start_server(data, tmp_path / "home")
+    try:
+        api = Api(host=srv.url, api_key=srv.api_key)
+        table = api.runs(f"{srv.username}/stream", order="-id").to_arrow()
+        page = api.runs(f"{srv.username}/stream", order="+id").to_arrow(offset=2_990, limit=20)
+    finally:
+        stop_server(srv)
+    assert table.num_rows == 3_000 and table.num_columns == 12 + 300
+    assert table.column("id").to_pylist() == [f"s{i:05d}" for i in reversed(range(3_000))]
+    assert table.column("config.c149").to_pylist() == [
+        i * 1_000 + 149 for i in reversed(range(3_000))
+    ]
+    assert table.column("summary.m003").to_pylist() == [
+        f"{i}:3" if (i + 3) % 7 else None for i in reversed(range(3_000))
+    ]
+    assert int(page.schema.metadata[b"total"]) == 3_000
+    assert page.column("id").to_pylist() == [f"s{i:05d}" for i in range(2_990, 3_000)]
+
+
 def test_wide_and_narrow_tables_read_every_value_the_same(tmp_path, monkeypatch):
     from lablens.store import open_store
     from lablens.store.embedded import _run_table
