@@ -222,12 +222,14 @@ class Store(abc.ABC):
         columns: Sequence[str] | None = None,
         offset: int = 0,
         limit: int | None = None,
-    ) -> pa.Table:
+    ) -> pa.RecordBatchReader:
         """Every matching run as one row, config and summary flattened into columns.
 
         ``offset``/``limit`` cut one page out of the ordered rows (a table view jumps to any row,
         which a keyset cursor cannot do); the schema metadata ``total`` holds the number of
-        matching runs either way.
+        matching runs either way. The rows come as a stream of batches of bounded size, so a
+        table of many runs or many keys is never built whole; a bad filter, order, offset or
+        limit raises before the first batch.
         """
 
     # -- metric points --------------------------------------------------------------------

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
+import pyarrow as pa
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from lablens._arrow import ARROW, table_to_ipc
+from lablens._arrow import ARROW
 from lablens.server.auth import can_read_project, can_write, current_user, store_of
+
+#: The largest offset or limit of a run table (DuckDB's signed 64-bit LIMIT/OFFSET).
+MAX_ROWS = 2**63 - 1
 
 router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["runs"])
 
@@ -46,8 +52,8 @@ class RunTableQuery(BaseModel):
     order: str | None = None
     columns: list[str] | None = None
     # One page of rows for a table view that can jump anywhere; the whole table without them.
-    offset: int = Field(0, ge=0)
-    limit: int | None = Field(None, ge=1)
+    offset: int = Field(0, ge=0, le=MAX_ROWS)
+    limit: int | None = Field(None, ge=1, le=MAX_ROWS)
 
 
 class RunChanges(BaseModel):
@@ -61,7 +67,8 @@ class RunChanges(BaseModel):
     config: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
     state: str | None = None
-    exit_code: int | None = None
+    # A process's exit status, as the 32-bit column keeps it.
+    exit_code: int | None = Field(None, ge=-(2**31), le=2**31 - 1)
     finished_at: dt.datetime | None = None
     heartbeat: bool | None = None
     metadata: dict[str, Any] | None = None
@@ -121,7 +128,20 @@ def runs_table(
         offset=body.offset,
         limit=body.limit,
     )
-    return Response(table_to_ipc(table), media_type=ARROW)
+    return StreamingResponse(_ipc_stream(table), media_type=ARROW)
+
+
+#: The end-of-stream marker of the Arrow IPC stream format.
+_IPC_EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"
+
+
+def _ipc_stream(reader: pa.RecordBatchReader) -> Iterator[bytes]:
+    """The Arrow IPC stream of ``reader``, a message per batch as it comes, so a wide table is
+    never held whole (as a table and again as bytes) by the server."""
+    yield reader.schema.serialize().to_pybytes()
+    for batch in reader:
+        yield batch.serialize().to_pybytes()
+    yield _IPC_EOS
 
 
 @router.get("/runs/{run_id}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
 import string
 from collections.abc import Mapping, Sequence
@@ -12,9 +11,11 @@ from typing import Any
 import pyarrow as pa
 
 from lablens.store import _json
+from lablens.store.embedded import _run_table
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.errors import Conflict, InvalidInput, NotFound
+from lablens.store.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from lablens.store.filters import compile_filters
+from lablens.store.limits import LIMITS
 from lablens.store.ordering import (
     decode_cursor,
     encode_cursor,
@@ -25,28 +26,65 @@ from lablens.store.ordering import (
 
 STATES = ("RUNNING", "FINISHED", "CRASHED", "ABORTED")
 RUN_ID_CHARS = string.ascii_lowercase + string.digits
-# Columns every run table starts with, before config.* and summary.*.
-TABLE_COLUMNS = (
-    "id",
+#: Characters a run id may not hold: it is one segment of every run URL, so it must survive
+#: quoting and unquoting as itself (no ``/``, and no ``\\`` that some clients and proxies turn
+#: into ``/``) and be text a log line and a terminal show as it is (no control characters).
+_ID_FORBIDDEN = frozenset("/\\") | {chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))}
+#: The SQL exit code column is a 32-bit integer, as a process's exit status is.
+_EXIT_CODE_RANGE = (-(2**31), 2**31 - 1)
+#: A string column's text (name, notes, group ...) may not hold NUL or lone surrogates.
+_TEXT_FIELDS = (
     "name",
-    "state",
-    "tags",
+    "notes",
+    "description",
     "group",
     "job_type",
-    "created_at",
-    "finished_at",
-    "heartbeat_at",
-    "username",
     "host",
-    "notes",
+    "requirements",
+    "conda",
 )
-_DUCK_TYPES = {
-    "integer": "BIGINT",
-    "number": "DOUBLE",
-    "bool": "BOOLEAN",
-    "string": "VARCHAR",
-    "json": "VARCHAR",
-}
+
+
+def check_run_id(run_id: Any, field: str = "id") -> str:
+    """A run id that can round-trip through a URL path segment, or ``InvalidInput``.
+
+    The rule: 1 to 64 characters, not ``.`` or ``..`` (a path resolves them away), no ``/`` or
+    ``\\``, no control characters (NUL, newline, DEL ...) and no lone surrogates.
+    """
+    if (
+        not isinstance(run_id, str)
+        or not 1 <= len(run_id) <= 64
+        or run_id in (".", "..")
+        or not _ID_FORBIDDEN.isdisjoint(run_id)
+        or _json._bad_text(run_id)
+    ):
+        raise InvalidInput(
+            "id must be 1 to 64 characters, not '.' or '..', without '/', '\\' or control"
+            " characters",
+            field=field,
+        )
+    return run_id
+
+
+def _check_texts(data: Mapping[str, Any], prefix: str = "") -> None:
+    for name in _TEXT_FIELDS:
+        _json.check_text(data.get(name), f"{prefix}{name}")
+
+
+def _checked_fields(value: dict[str, Any], field: str) -> dict[str, Any]:
+    """``value`` flattened, once it is within the limits of depth, key length and key count."""
+    leaves = _json.check_fields(value, field)
+    _check_field_count(leaves, field)
+    return _json.flatten(value)
+
+
+def _check_field_count(count: int, field: str) -> None:
+    if count > LIMITS.max_fields_per_run:
+        raise LimitExceeded(
+            f"{field} would hold {count} keys, more than {LIMITS.max_fields_per_run} per run",
+            field=field,
+            limit=LIMITS.max_fields_per_run,
+        )
 
 
 def new_run_id() -> str:
@@ -114,6 +152,8 @@ def _str_list(value: Any, field: str) -> list[str]:
         raise InvalidInput(f"{field} must be a list of strings", field=field)
     if not all(isinstance(v, str) for v in value):
         raise InvalidInput(f"{field} must be a list of strings", field=field)
+    for i, v in enumerate(value):
+        _json.check_text(v, f"{field}[{i}]")
     return list(value)
 
 
@@ -196,9 +236,8 @@ class Runs:
     def create_run(
         self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
     ) -> tuple[dict[str, Any], bool]:
-        run_id = data.get("id") or new_run_id()
-        if not isinstance(run_id, str) or not run_id or "/" in run_id or len(run_id) > 64:
-            raise InvalidInput("id must be a string of 1 to 64 characters without '/'", field="id")
+        run_id = check_run_id(data["id"]) if data.get("id") else new_run_id()
+        _check_texts(data)
         resume = data.get("resume")
         if resume is True:
             resume = "allow"
@@ -207,7 +246,9 @@ class Runs:
         if resume not in ("allow", "must", "never"):
             raise InvalidInput("resume must be 'allow', 'must' or 'never'", field="resume")
         config = _mapping(data.get("config"), "config")
+        _checked_fields(config, "config")
         metadata = _mapping(data.get("metadata"), "metadata")
+        _json.check_fields(metadata, "metadata")
         tags = _str_list(data.get("tags"), "tags")
         # An imported run keeps the time it started at its source.
         created = _time(data.get("created_at"), "created_at")
@@ -323,8 +364,13 @@ class Runs:
         summary_types: dict[str, str] = {}
         for i, run in enumerate(runs):
             config = _mapping(run.get("config"), f"runs[{i}].config")
-            summary = _json.flatten(_mapping(run.get("summary"), f"runs[{i}].summary"))
-            flat = _json.flatten(config)
+            flat = _checked_fields(config, f"runs[{i}].config")
+            summary = _checked_fields(
+                _mapping(run.get("summary"), f"runs[{i}].summary"), f"runs[{i}].summary"
+            )
+            metadata = _mapping(run.get("metadata"), f"runs[{i}].metadata")
+            _json.check_fields(metadata, f"runs[{i}].metadata")
+            _check_texts(run, f"runs[{i}].")
             state = str(run.get("state") or "FINISHED").upper()
             if state not in STATES:
                 raise InvalidInput(
@@ -333,7 +379,7 @@ class Runs:
             created = run.get("created_at") or t
             values = [
                 pid,
-                run.get("id") or new_run_id(),
+                check_run_id(run["id"], f"runs[{i}].id") if run.get("id") else new_run_id(),
                 run.get("name"),
                 run.get("notes"),
                 state,
@@ -348,7 +394,7 @@ class Runs:
                 _json.dumps(config),
                 _json.dumps(flat),
                 _json.dumps(summary),
-                _json.dumps(_mapping(run.get("metadata"), f"runs[{i}].metadata")),
+                _json.dumps(metadata),
             ]
             values[2] = values[2] or values[1]
             for col, value in zip(cols, values, strict=True):
@@ -421,17 +467,29 @@ class Runs:
                 value = changes[field]
                 if value is not None and not isinstance(value, str):
                     raise InvalidInput(f"{field} must be a string", field=field)
+                _json.check_text(value, field)
                 put(column, value)
         if "description" in changes and "notes" not in changes:
+            _json.check_text(changes["description"], "description")
             put("notes", changes["description"])
         if "tags" in changes:
             put("tags", _str_list(changes["tags"], "tags"))
         if "show" in changes:
             put("shown", bool(changes["show"]))
         if "exit_code" in changes:
-            put("exit_code", changes["exit_code"])
+            code = changes["exit_code"]
+            lo, hi = _EXIT_CODE_RANGE
+            if code is not None and (
+                isinstance(code, bool) or not isinstance(code, int) or not lo <= code <= hi
+            ):
+                raise InvalidInput(
+                    f"exit_code must be an integer from {lo} to {hi}, or null", field="exit_code"
+                )
+            put("exit_code", code)
         if "metadata" in changes:
-            put("metadata", _json.dumps(_mapping(changes["metadata"], "metadata")))
+            metadata = _mapping(changes["metadata"], "metadata")
+            _json.check_fields(metadata, "metadata")
+            put("metadata", _json.dumps(metadata))
         if "state" in changes:
             state = str(changes["state"] or "").upper()
             if state not in STATES:
@@ -450,12 +508,14 @@ class Runs:
         config = flat = None
         if "config" in changes:
             config = _mapping(changes["config"], "config")
-            flat = _json.flatten(config)
+            flat = _checked_fields(config, "config")
             put("config", _json.dumps(config))
             put("config_flat", _json.dumps(flat))
         summary_changes = None
         if "summary" in changes:
-            summary_changes = _json.flatten(_mapping(changes["summary"], "summary"))
+            summary_changes = _mapping(changes["summary"], "summary")
+            _json.check_fields(summary_changes, "summary")
+            summary_changes = _json.flatten(summary_changes)
         with self.db.write() as con:
             if summary_changes is not None:
                 current = (
@@ -467,6 +527,7 @@ class Runs:
                 current.update(summary_changes)
                 # A key set to None is removed, as deleting from W&B's summary does.
                 current = {k: v for k, v in current.items() if v is not None}
+                _check_field_count(len(current), "summary")
                 put("summary", _json.dumps(current))
                 self._record_fields(con, pid, "summary", summary_changes)
             if flat is not None:
@@ -537,81 +598,17 @@ class Runs:
         columns: Sequence[str] | None = None,
         offset: int = 0,
         limit: int | None = None,
-    ) -> pa.Table:
-        if offset < 0 or (limit is not None and limit < 0):
-            raise InvalidInput("offset and limit must not be negative", field="limit")
+    ) -> pa.RecordBatchReader:
+        _run_table.check_page(offset, limit)
         pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
         fields = self.project_fields(workspace, project)  # type: ignore[attr-defined]
-        where, params = compile_filters(filters, alias="r")
-        terms = parse_order(order, alias="r")
-        wanted = set(columns) if columns else None
-        base = {
-            "id": "r.id",
-            "name": "r.name",
-            "state": "r.state",
-            "tags": "r.tags",
-            "group": "r.group_name",
-            "job_type": "r.job_type",
-            "created_at": "r.created_at",
-            "finished_at": "r.finished_at",
-            "heartbeat_at": "r.heartbeat_at",
-            "username": "r.username",
-            "host": "r.host",
-            "notes": "r.notes",
-        }
-        select = [
-            f'{sql} AS "{name}"'
-            for name, sql in base.items()
-            if wanted is None or name in wanted or name == "id"
-        ]
-        structs = []
-        for kind, column, alias in (
-            ("config", "r.config_flat", "_c"),
-            ("summary", "r.summary", "_s"),
-        ):
-            keys = [
-                k
-                for k in fields[kind]
-                if wanted is None or f"{kind}.{k}" in wanted or kind in wanted
-            ]
-            if not keys:
-                continue
-            # One JSON parse per row for all keys (json_transform), not one per key.
-            spec = json.dumps({k: _DUCK_TYPES[fields[kind][k]] for k in keys})
-            structs.append(
-                f"json_transform({column}, '{spec.replace(chr(39), chr(39) * 2)}') AS {alias}"
-            )
-            for k in keys:
-                quoted = k.replace('"', '""')
-                select.append(f'{alias}."{quoted}" AS "{kind}.{quoted}"')
-        # The page is cut first, on the sort keys alone, and counted in the same pass (a window
-        # over the matching runs): the filter runs once, and the JSON of only the page's runs
-        # is spread into columns.
-        page_sql, page = "", []
-        if limit is not None:
-            page_sql, page = " LIMIT ? OFFSET ?", [int(limit), int(offset)]
-        elif offset:
-            page_sql, page = " OFFSET ?", [int(offset)]
-        inner = ", ".join(["r.*", "m._total", *structs])
-        order_sql = order_by_sql(terms)
-        sql = (
-            f"WITH m AS (SELECT r.pk, count(*) OVER () AS _total FROM runs r"
-            f" WHERE r.project_id = ? AND ({where}) ORDER BY {order_sql}{page_sql})"
-            f" SELECT {', '.join(select)}, r._total AS _total"
-            f" FROM (SELECT {inner} FROM runs r JOIN m ON r.pk = m.pk) r ORDER BY {order_sql}"
+        return _run_table.runs_table(
+            self.db,
+            pid,
+            fields,
+            filters=filters,
+            order=order,
+            columns=columns,
+            offset=offset,
+            limit=limit,
         )
-        # The JSON-typed (mixed) columns go out as text, which every Arrow reader can take.
-        table = self.db.reader().sql(sql, params=[pid, *params, *page]).to_arrow_table()
-        if table.num_rows:
-            total = table.column("_total")[0].as_py()
-        elif offset:  # past the end: the window saw no row, so count apart
-            total = self.db.one(
-                f"SELECT count(*) AS n FROM runs r WHERE r.project_id = ? AND ({where})",
-                [pid, *params],
-            )["n"]
-        else:
-            total = 0
-        table = table.drop_columns(["_total"])
-        meta = dict(table.schema.metadata or {})
-        meta[b"total"] = str(total).encode()
-        return table.replace_schema_metadata(meta)

@@ -1,0 +1,304 @@
+"""The flat run table of the embedded store, built in bounded pieces and streamed as batches.
+
+A run table has a row per run and a column per config and summary key of the project. Two ways
+to build it, both reading each value with DuckDB's ``json_transform`` (so a value reads the same
+either way):
+
+- **narrow** (at most ``WIDE_KEYS`` key columns, every key a plain name): one query spreads each
+  run's JSON into a struct of all the keys. Fastest for the usual table (100k runs, 30 keys).
+- **wide** (more keys, or keys a struct cannot carry: ``""``, names equal but for case, control
+  characters): a struct of K fields costs DuckDB memory and time growing with K², so the page's
+  runs are read ``BATCH_CELLS // K`` at a time in long form (run, key, value) and pivoted to
+  columns with pyarrow. Memory then grows with one batch, not with the square of the keys.
+
+Either way the answer is a ``RecordBatchReader`` whose schema is known before the first batch is
+sent (so a bad filter is still a 400, not a broken stream) and whose metadata ``total`` counts
+the matching runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from lablens.store.embedded._db import Database
+from lablens.store.errors import InvalidInput
+from lablens.store.filters import compile_filters
+from lablens.store.ordering import order_by_sql, parse_order
+
+#: Key columns past which a table is built in long form (see the module docstring).
+WIDE_KEYS = 256
+#: Cells (runs x key columns) of one batch of a wide table.
+BATCH_CELLS = 500_000
+#: Rows of one batch of a narrow table as it goes out.
+NARROW_BATCH_ROWS = 65_536
+#: The largest offset or limit: DuckDB takes them as signed 64-bit integers.
+MAX_ROWS = 2**63 - 1
+
+#: The base columns every run table starts with, before config.* and summary.*.
+BASE = {
+    "id": "r.id",
+    "name": "r.name",
+    "state": "r.state",
+    "tags": "r.tags",
+    "group": "r.group_name",
+    "job_type": "r.job_type",
+    "created_at": "r.created_at",
+    "finished_at": "r.finished_at",
+    "heartbeat_at": "r.heartbeat_at",
+    "username": "r.username",
+    "host": "r.host",
+    "notes": "r.notes",
+}
+_DUCK_TYPES = {
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "bool": "BOOLEAN",
+    "string": "VARCHAR",
+    "json": "VARCHAR",
+}
+_ARROW_TYPES = {
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "bool": pa.bool_(),
+    "string": pa.string(),
+    "json": pa.string(),
+}
+# The long form's value, as the key's type (one typed column per type; the others are NULL).
+_TYPED = {"integer": "i", "number": "d", "bool": "b", "string": "s", "json": "s"}
+_LONG_SQL = """
+SELECT e.row, k.idx,
+  CASE WHEN k.type = 'integer' THEN json_transform(e.v, '"BIGINT"') END AS i,
+  CASE WHEN k.type = 'number' THEN json_transform(e.v, '"DOUBLE"') END AS d,
+  CASE WHEN k.type = 'bool' THEN json_transform(e.v, '"BOOLEAN"') END AS b,
+  CASE WHEN k.type IN ('string', 'json') THEN json_transform(e.v, '"VARCHAR"') END AS s
+FROM (
+  SELECT row, kind, unnest(map_keys(m)) AS key, unnest(map_values(m)) AS v FROM (
+    SELECT p.ord - ? AS row, 'config' AS kind, CAST(r.config_flat AS MAP(VARCHAR, JSON)) AS m
+    FROM _page p JOIN runs r ON r.pk = p.pk WHERE p.ord >= ? AND p.ord < ? AND ?
+    UNION ALL
+    SELECT p.ord - ? AS row, 'summary' AS kind, CAST(r.summary AS MAP(VARCHAR, JSON)) AS m
+    FROM _page p JOIN runs r ON r.pk = p.pk WHERE p.ord >= ? AND p.ord < ? AND ?
+  )
+) e JOIN _keys k ON k.kind = e.kind AND k.key = e.key
+ORDER BY k.idx, e.row
+"""
+
+
+def _plain(keys: Sequence[str]) -> bool:
+    """Whether a DuckDB struct can carry these keys as fields (non-empty, printable, and
+    distinct ignoring case, as DuckDB compares names)."""
+    seen = set()
+    for k in keys:
+        low = k.lower()
+        if not k or not k.isprintable() or low in seen:
+            return False
+        seen.add(low)
+    return True
+
+
+def check_page(offset: Any, limit: Any) -> None:
+    """Refuse an offset or limit that is not a whole number from 0 (1 for limit) to 2^63 - 1."""
+    for name, value, low in (("offset", offset, 0), ("limit", limit, 1)):
+        if value is None and name == "limit":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_ROWS:
+            raise InvalidInput(f"{name} must be an integer from {low} to {MAX_ROWS}", field=name)
+
+
+def runs_table(
+    db: Database,
+    pid: int,
+    fields: Mapping[str, Mapping[str, str]],
+    *,
+    filters: Mapping[str, Any] | None,
+    order: str | None,
+    columns: Sequence[str] | None,
+    offset: int,
+    limit: int | None,
+) -> pa.RecordBatchReader:
+    """The run table of project ``pid`` (see ``Store.runs_table``) as a stream of batches."""
+    check_page(offset, limit)
+    where, params = compile_filters(filters, alias="r")
+    terms = parse_order(order, alias="r")
+    wanted = set(columns) if columns else None
+    base = {
+        name: sql for name, sql in BASE.items() if wanted is None or name in wanted or name == "id"
+    }
+    keys = {
+        kind: [
+            k for k in fields[kind] if wanted is None or f"{kind}.{k}" in wanted or kind in wanted
+        ]
+        for kind in ("config", "summary")
+    }
+    page_sql, page = "", []
+    if limit is not None:
+        page_sql, page = " LIMIT ? OFFSET ?", [int(limit), int(offset)]
+    elif offset:
+        page_sql, page = " OFFSET ?", [int(offset)]
+    query = (where, [pid, *params], order_by_sql(terms), page_sql, page)
+    n_keys = len(keys["config"]) + len(keys["summary"])
+    if n_keys <= WIDE_KEYS and all(_plain(keys[kind]) for kind in keys):
+        return _narrow(db, base, keys, fields, query)
+    return _wide(db, base, keys, fields, query)
+
+
+def _total(cur: Any, where: str, params: list[Any]) -> int:
+    sql = f"SELECT count(*) FROM runs r WHERE r.project_id = ? AND ({where})"
+    return int(cur.execute(sql, params).fetchall()[0][0])
+
+
+def _with_total(schema: pa.Schema, total: int) -> pa.Schema:
+    meta = dict(schema.metadata or {})
+    meta[b"total"] = str(total).encode()
+    return schema.with_metadata(meta)
+
+
+def _narrow(
+    db: Database,
+    base: Mapping[str, str],
+    keys: Mapping[str, list[str]],
+    fields: Mapping[str, Mapping[str, str]],
+    query: tuple[str, list[Any], str, str, list[Any]],
+) -> pa.RecordBatchReader:
+    where, params, order_sql, page_sql, page = query
+    select = [f'{sql} AS "{name}"' for name, sql in base.items()]
+    structs = []
+    for kind, column, alias in (("config", "r.config_flat", "_c"), ("summary", "r.summary", "_s")):
+        if not keys[kind]:
+            continue
+        # One JSON parse per row for all keys (json_transform), not one per key.
+        spec = json.dumps({k: _DUCK_TYPES[fields[kind][k]] for k in keys[kind]})
+        structs.append(
+            f"json_transform({column}, '{spec.replace(chr(39), chr(39) * 2)}') AS {alias}"
+        )
+        for k in keys[kind]:
+            quoted = k.replace('"', '""')
+            select.append(f'{alias}."{quoted}" AS "{kind}.{quoted}"')
+    # The page is cut first, on the sort keys alone, and counted in the same pass (a window
+    # over the matching runs): the filter runs once, and the JSON of only the page's runs
+    # is spread into columns.
+    inner = ", ".join(["r.*", "m._total", *structs])
+    sql = (
+        f"WITH m AS (SELECT r.pk, count(*) OVER () AS _total FROM runs r"
+        f" WHERE r.project_id = ? AND ({where}) ORDER BY {order_sql}{page_sql})"
+        f" SELECT {', '.join(select)}, r._total AS _total"
+        f" FROM (SELECT {inner} FROM runs r JOIN m ON r.pk = m.pk) r ORDER BY {order_sql}"
+    )
+    table = db.reader().sql(sql, params=[*params, *page]).to_arrow_table()
+    if table.num_rows:
+        total = table.column("_total")[0].as_py()
+    elif page and page[-1]:  # past the end: the window saw no row, so count apart
+        total = _total(db.reader(), where, params)
+    else:
+        total = 0
+    table = table.drop_columns(["_total"])
+    schema = _with_total(table.schema, total)
+    batches = table.replace_schema_metadata(schema.metadata).to_batches(NARROW_BATCH_ROWS)
+    return pa.RecordBatchReader.from_batches(schema, batches)
+
+
+def _wide(
+    db: Database,
+    base: Mapping[str, str],
+    keys: Mapping[str, list[str]],
+    fields: Mapping[str, Mapping[str, str]],
+    query: tuple[str, list[Any], str, str, list[Any]],
+) -> pa.RecordBatchReader:
+    where, params, order_sql, page_sql, page = query
+    names = [(kind, k, fields[kind][k]) for kind in ("config", "summary") for k in keys[kind]]
+    # A cursor of its own, in one transaction: every batch reads the same snapshot, whichever
+    # server thread asks for the next one.
+    cur = db.con.cursor()
+    try:
+        cur.execute("SET TimeZone = 'UTC'")
+        cur.execute("BEGIN TRANSACTION")
+        pks = cur.sql(
+            f"SELECT r.pk FROM runs r WHERE r.project_id = ? AND ({where})"
+            f" ORDER BY {order_sql}{page_sql}",
+            params=[*params, *page],
+        ).to_arrow_table()
+        n = pks.num_rows
+        total = _total(cur, where, params) if page else n
+        cur.register(
+            "_page", pa.table({"pk": pks.column("pk"), "ord": pa.array(np.arange(n), pa.int64())})
+        )
+        cur.register(
+            "_keys",
+            pa.table(
+                {
+                    "kind": pa.array([kind for kind, _, _ in names], pa.string()),
+                    "key": pa.array([k for _, k, _ in names], pa.string()),
+                    "idx": pa.array(np.arange(len(names)), pa.int32()),
+                    "type": pa.array([t for _, _, t in names], pa.string()),
+                }
+            ),
+        )
+        step = max(1, BATCH_CELLS // max(1, len(names)))
+        base_cols = ", ".join(f'{sql} AS "{name}"' for name, sql in base.items())
+        base_sql = (
+            f"SELECT {base_cols}"
+            " FROM _page p JOIN runs r ON r.pk = p.pk WHERE p.ord >= ? AND p.ord < ?"
+            " ORDER BY p.ord"
+        )
+        first = _wide_batch(cur, base_sql, names, 0, min(step, n), keys)
+    except BaseException:
+        cur.close()
+        raise
+    schema = _with_total(first.schema, total)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield first.replace_schema_metadata(schema.metadata)
+            for start in range(step, n, step):
+                batch = _wide_batch(cur, base_sql, names, start, min(start + step, n), keys)
+                yield batch.replace_schema_metadata(schema.metadata)
+        finally:
+            cur.close()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _wide_batch(
+    cur: Any,
+    base_sql: str,
+    names: list[tuple[str, str, str]],
+    start: int,
+    stop: int,
+    keys: Mapping[str, list[str]],
+) -> pa.RecordBatch:
+    """Rows ``start:stop`` of the page: base columns, then each key pivoted from long form."""
+    rows = stop - start
+    base = cur.sql(base_sql, params=[start, stop]).to_arrow_table()
+    arrays = [base.column(i).combine_chunks() for i in range(base.num_columns)]
+    out_names = list(base.column_names)
+    if names:
+        has = [bool(keys["config"]), bool(keys["summary"])]
+        long = cur.sql(
+            _LONG_SQL,
+            params=[start, start, stop, has[0], start, start, stop, has[1]],
+        ).to_arrow_table()
+        idx = long.column("idx").to_numpy()
+        row = long.column("row").to_numpy()
+        typed = {c: long.column(c).combine_chunks() for c in ("i", "d", "b", "s")}
+        bounds = np.searchsorted(idx, np.arange(len(names) + 1))
+        for j, (kind, key, type_) in enumerate(names):
+            a, b = int(bounds[j]), int(bounds[j + 1])
+            arrow_type = _ARROW_TYPES[type_]
+            if a == b:
+                col = pa.nulls(rows, arrow_type)
+            else:
+                src = typed[_TYPED[type_]].slice(a, b - a)
+                if b - a == rows:  # a value in every row, rows in order
+                    col = src
+                else:
+                    take = np.full(rows, -1, np.int64)
+                    take[row[a:b]] = np.arange(b - a)
+                    col = src.take(pa.array(take, mask=take < 0))
+            arrays.append(col.cast(arrow_type) if col.type != arrow_type else col)
+            out_names.append(f"{kind}.{key}")
+    return pa.RecordBatch.from_arrays(arrays, names=out_names)
