@@ -3,6 +3,19 @@
 Run files already live there (``_points.py``); artifacts share the directory, so the same bytes
 are stored once whoever saved them. An upload is written beside its final name and renamed only
 once its sha256 is checked, so a cut or altered upload never becomes a blob.
+
+Because the bytes are shared, knowing a sha256 must not be a way to read them: a user may name a
+digest in a commit only if it is *usable* by them in the target workspace (``blob_grants`` in
+``schema.py``):
+
+- they uploaded those bytes themselves (to any workspace), or a member of the target workspace
+  uploaded them into it: an upload of bytes the server already has is hashed and checked like
+  any other, and only records the right (no second copy);
+- or they can already read those bytes: a stored file (not a reference) of an artifact, or a
+  run file, in a project they may read.
+
+``missing_blobs`` answers with the same rule, so it tells a caller nothing about what others
+stored.
 """
 
 from __future__ import annotations
@@ -15,51 +28,160 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from lablens import _artifact_names as rules
+from lablens.store.embedded._db import Database, now
 from lablens.store.errors import InvalidInput
 
 CHUNK = 1 << 20
 
+# The projects a user may read, as the server's rule says (``server/auth.py``, can_read_project):
+# admins every project, members every project of their workspaces, anyone a PUBLIC project.
+# Kept here as SQL because a manifest of 100,000 files is checked in one query, not per project.
+_READABLE = """
+    SELECT p.id FROM projects p
+    WHERE p.visibility = 'PUBLIC'
+       OR (SELECT is_admin FROM users WHERE id = $user)
+       OR p.workspace_id IN (SELECT workspace_id FROM members WHERE user_id = $user)
+"""
+
+_USABLE = f"""
+    WITH wanted AS (SELECT DISTINCT unnest($digests::VARCHAR[]) AS digest),
+    readable AS ({_READABLE})
+    SELECT g.digest FROM blob_grants g
+    WHERE g.digest IN (SELECT digest FROM wanted)
+      AND (g.workspace_id = $workspace OR g.user_id = $user)
+    UNION
+    SELECT f.digest FROM artifacts a
+    JOIN artifact_collections c ON c.id = a.collection_id
+    JOIN artifact_files f ON f.artifact_pk = coalesce(a.source_pk, a.pk)
+    WHERE f.ref IS NULL AND f.digest IN (SELECT digest FROM wanted)
+      AND c.project_id IN (SELECT id FROM readable)
+    UNION
+    SELECT f.blob FROM files f JOIN runs r ON r.pk = f.run_pk
+    WHERE f.blob IN (SELECT digest FROM wanted) AND r.project_id IN (SELECT id FROM readable)
+"""
+
+
+def checked_digest(value: Any, field: str) -> str:
+    """``value`` if it is a sha256 (64 lowercase hex characters), else ``InvalidInput``."""
+    try:
+        return rules.check_digest(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field=field) from None
+
 
 class Blobs:
-    """Mixin of ``EmbeddedStore``: which blobs exist, and storing one."""
+    """Mixin of ``EmbeddedStore``: which blobs a user may use, and storing one."""
 
+    db: Database
     blob_dir: Path
 
-    def missing_blobs(self, digests: Sequence[str]) -> list[str]:
-        out: list[str] = []
-        for i, digest in enumerate(digests):
-            try:
-                rules.check_digest(digest)
-            except ValueError as exc:
-                raise InvalidInput(str(exc), field=f"digests[{i}]") from None
-            if digest not in out and not self._blob_path(digest).exists():  # type: ignore[attr-defined]
-                out.append(digest)
-        return out
+    def _usable_blobs(self, digests: Sequence[str], workspace_id: int, user_id: int) -> set[str]:
+        """Those of ``digests`` that the user may name in a commit into the workspace."""
+        if not digests:
+            return set()
+        rows = self.db.all(
+            _USABLE,
+            {"digests": list(digests), "workspace": workspace_id, "user": user_id},  # type: ignore[arg-type]
+        )
+        return {r["digest"] for r in rows}
 
-    def put_blob(self, digest: str, content: BinaryIO) -> dict[str, Any]:
-        try:
-            rules.check_digest(digest)
-        except ValueError as exc:
-            raise InvalidInput(str(exc), field="digest") from None
+    def _ids(self, workspace: str, username: str) -> tuple[int, int]:
+        return (
+            self._workspace_id(workspace),  # type: ignore[attr-defined]
+            self._user_id(username),  # type: ignore[attr-defined]
+        )
+
+    def missing_blobs(self, workspace: str, digests: Sequence[str], *, username: str) -> list[str]:
+        wanted: list[str] = []
+        for i, digest in enumerate(digests):
+            digest = checked_digest(digest, f"digests[{i}]")
+            if digest not in wanted:
+                wanted.append(digest)
+        usable = self._usable_blobs(wanted, *self._ids(workspace, username))
+        return [
+            d
+            for d in wanted
+            if d not in usable or not self._blob_path(d).exists()  # type: ignore[attr-defined]
+        ]
+
+    def check_blobs(
+        self, workspace: str, files: Sequence[dict[str, Any]], *, username: str
+    ) -> None:
+        """Refuse a manifest naming a blob the user may not use, or a size not the blob's.
+
+        ``files`` are checked manifest entries; references (``ref``) name no blob here.
+        """
+        stored = [(i, f) for i, f in enumerate(files) if f["ref"] is None]
+        usable = self._usable_blobs(
+            [f["digest"] for _, f in stored], *self._ids(workspace, username)
+        )
+        # One message whether the blob exists elsewhere or nowhere: the answer is no oracle.
+        missing = [
+            i
+            for i, f in stored
+            if f["digest"] not in usable or not self._blob_path(f["digest"]).exists()  # type: ignore[attr-defined]
+        ]
+        if missing:
+            i = missing[0]
+            raise InvalidInput(
+                f"the content of {files[i]['path']!r} (sha256 {files[i]['digest']}) was"
+                f" not uploaded; {len(missing)} file(s) are missing: PUT them to"
+                " .../blobs/{sha256} first",
+                field=f"files[{i}].digest",
+            )
+        for i, f in stored:
+            real = self._blob_path(f["digest"]).stat().st_size  # type: ignore[attr-defined]
+            if f["size"] != real:
+                raise InvalidInput(
+                    f"files[{i}] ({f['path']!r}) declares {f['size']} bytes, but its content"
+                    f" (sha256 {f['digest']}) has {real}",
+                    field=f"files[{i}].size",
+                )
+
+    def put_blob(
+        self, workspace: str, digest: str, content: BinaryIO, *, username: str
+    ) -> dict[str, Any]:
+        digest = checked_digest(digest, "digest")
+        workspace_id, user_id = self._ids(workspace, username)
         path: Path = self._blob_path(digest)  # type: ignore[attr-defined]
         if path.exists():
-            return {"digest": digest, "size": path.stat().st_size, "stored": False}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
-        h, size = hashlib.sha256(), 0
-        try:
-            with tmp.open("wb") as out:
-                while chunk := content.read(CHUNK):
-                    h.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-            if h.hexdigest() != digest:
-                raise InvalidInput(
-                    f"the uploaded bytes have sha256 {h.hexdigest()}, not {digest}: the upload"
-                    " was cut short or changed on the way; send it again",
-                    field="digest",
+            # The bytes are here already: hash them without keeping them, so the upload proves
+            # the caller has the content before it earns the right to use it.
+            size = _hash_into(content, digest, None)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
+            try:
+                with tmp.open("wb") as out:
+                    size = _hash_into(content, digest, out)
+                os.replace(tmp, path)  # a reader never sees half a blob
+            finally:
+                tmp.unlink(missing_ok=True)
+        had = digest in self._usable_blobs([digest], workspace_id, user_id)
+        if not had:
+            with self.db.write() as con:
+                con.execute(
+                    "INSERT INTO blob_grants VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [digest, workspace_id, user_id, now()],
                 )
-            os.replace(tmp, path)  # a reader never sees half a blob
-        finally:
-            tmp.unlink(missing_ok=True)
-        return {"digest": digest, "size": size, "stored": True}
+        # "stored" says whether the caller could not use it before, not whether the server had
+        # the bytes: that would tell anyone who guesses a file whether someone else stored it.
+        return {"digest": digest, "size": size, "stored": not had}
+
+
+def _hash_into(content: BinaryIO, digest: str, out: BinaryIO | None) -> int:
+    """Read ``content`` to its end (into ``out``, if given); its size, or ``InvalidInput`` when
+    its sha256 is not ``digest``."""
+    h, size = hashlib.sha256(), 0
+    while chunk := content.read(CHUNK):
+        h.update(chunk)
+        if out is not None:
+            out.write(chunk)
+        size += len(chunk)
+    if h.hexdigest() != digest:
+        raise InvalidInput(
+            f"the uploaded bytes have sha256 {h.hexdigest()}, not {digest}: the upload"
+            " was cut short or changed on the way; send it again",
+            field="digest",
+        )
+    return size
