@@ -233,30 +233,30 @@ DIGEST = sha(FOURTEEN)
 @pytest.mark.parametrize(
     ("entry", "field"),
     [
-        ({"path": "f", "digest": DIGEST, "size": 10**12}, "files[0].size"),
-        ({"path": "f", "digest": DIGEST, "size": 13}, "files[0].size"),
-        ({"path": "f", "digest": DIGEST, "size": 0}, "files[0].size"),
-        ({"path": "f", "digest": DIGEST, "size": -14}, "files[0].size"),
-        ({"path": "f", "digest": DIGEST, "size": 2**63}, "files[0].size"),
-        ({"path": "f", "digest": DIGEST, "size": 14.0}, "files[0].size"),
-        ({"path": "f", "digest": DIGEST, "size": "14"}, "files[0].size"),
-        ({"path": "f", "digest": DIGEST, "size": True}, "files[0].size"),
-        ({"path": "f", "digest": DIGEST}, "files[0].size"),
-        ({"path": "f", "digest": DIGEST.upper(), "size": 14}, "files[0].digest"),
-        ({"path": "f", "digest": DIGEST[:-1], "size": 14}, "files[0].digest"),
-        ({"path": "f", "digest": "../" + DIGEST[3:], "size": 14}, "files[0].digest"),
-        ({"path": "f", "digest": 14, "size": 14}, "files[0].digest"),
-        ({"path": "f", "ref": "s3://b/k", "size": 2**63}, "files[0].size"),
+        pytest.param({"digest": DIGEST, "size": 10**12}, "size", id="size-10^12"),
+        pytest.param({"digest": DIGEST, "size": 13}, "size", id="size-one-short"),
+        pytest.param({"digest": DIGEST, "size": 0}, "size", id="size-0"),
+        pytest.param({"digest": DIGEST, "size": -14}, "size", id="size-negative"),
+        pytest.param({"digest": DIGEST, "size": 2**63}, "size", id="size-2^63"),
+        pytest.param({"digest": DIGEST, "size": 14.0}, "size", id="size-float"),
+        pytest.param({"digest": DIGEST, "size": "14"}, "size", id="size-string"),
+        pytest.param({"digest": DIGEST, "size": True}, "size", id="size-bool"),
+        pytest.param({"digest": DIGEST}, "size", id="size-absent"),
+        pytest.param({"digest": DIGEST.upper(), "size": 14}, "digest", id="digest-upper"),
+        pytest.param({"digest": DIGEST[:-1], "size": 14}, "digest", id="digest-short"),
+        pytest.param({"digest": "../" + DIGEST[3:], "size": 14}, "digest", id="digest-dotdot"),
+        pytest.param({"digest": 14, "size": 14}, "digest", id="digest-number"),
+        pytest.param({"ref": "s3://b/k", "size": 2**63}, "size", id="ref-size-2^63"),
     ],
-    ids=lambda v: repr(v)[:60] if isinstance(v, dict) else v,
 )
 def test_hostile_manifest_entries_are_refused_naming_the_field(alice, unique, entry, field):
     project = alice.project(unique)
     assert alice.put(project, FOURTEEN).status_code in (200, 201)
-    r = alice.commit(project, "sized", [{"path": "ok", "digest": DIGEST, "size": 14}, entry])
+    files = [{"path": "ok", "digest": DIGEST, "size": 14}, {"path": "f", **entry}]
+    r = alice.commit(project, "sized", files)
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "bad_request"
-    assert _field(r) == field.replace("files[0]", "files[1]")
+    assert _field(r) == f"files[1].{field}"
     assert alice.call("GET", f"{project}/artifact_collections/sized").status_code == 404
 
 

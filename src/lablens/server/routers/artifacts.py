@@ -125,15 +125,26 @@ class _Body:
         self._chunks = request.stream().__aiter__()
         self.size = 0
 
-    def read(self, _: int = -1) -> bytes:
-        try:
-            chunk = anyio.from_thread.run(self._chunks.__anext__)
-        except StopAsyncIteration:
-            return b""
-        self.size += len(chunk)
-        if self.size > LIMITS.max_body_bytes:
-            raise _too_large()
-        return chunk
+    async def _gather(self, n: int) -> bytes:
+        # A request arrives in chunks of some 64 KiB: gather ``n`` bytes per hop to the event
+        # loop rather than hop per chunk.
+        parts: list[bytes] = []
+        got = 0
+        while got < n:
+            try:
+                chunk = await self._chunks.__anext__()
+            except StopAsyncIteration:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+            if self.size + got > LIMITS.max_body_bytes:
+                raise _too_large()
+        self.size += got
+        return b"".join(parts)
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to about ``n`` bytes (at least one chunk); ``b""`` at the end."""
+        return anyio.from_thread.run(self._gather, n if n > 0 else _CHUNK)
 
 
 @router.put("/blobs/{digest}", status_code=201)

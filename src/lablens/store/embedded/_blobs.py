@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 
 from lablens import _artifact_names as rules
 from lablens.store.embedded._db import Database, now
-from lablens.store.errors import InvalidInput
+from lablens.store.errors import InvalidInput, NotFound
 
 CHUNK = 1 << 20
 
@@ -43,13 +43,18 @@ _READABLE = """
        OR p.workspace_id IN (SELECT workspace_id FROM members WHERE user_id = $user)
 """
 
-_USABLE = f"""
+# Rights recorded by uploads: into the target workspace by anyone, or anywhere by the user.
+_GRANTED = """
+    SELECT DISTINCT digest FROM blob_grants
+    WHERE digest IN (SELECT unnest($digests::VARCHAR[]))
+      AND (workspace_id = $workspace OR user_id = $user)
+"""
+
+# Contents the user can read already: stored files (not references) of the versions in projects
+# they may read (a link shows its source's files), and run files there.
+_READ = f"""
     WITH wanted AS (SELECT DISTINCT unnest($digests::VARCHAR[]) AS digest),
     readable AS ({_READABLE})
-    SELECT g.digest FROM blob_grants g
-    WHERE g.digest IN (SELECT digest FROM wanted)
-      AND (g.workspace_id = $workspace OR g.user_id = $user)
-    UNION
     SELECT f.digest FROM artifacts a
     JOIN artifact_collections c ON c.id = a.collection_id
     JOIN artifact_files f ON f.artifact_pk = coalesce(a.source_pk, a.pk)
@@ -77,19 +82,34 @@ class Blobs:
 
     def _usable_blobs(self, digests: Sequence[str], workspace_id: int, user_id: int) -> set[str]:
         """Those of ``digests`` that the user may name in a commit into the workspace."""
-        if not digests:
+        wanted = list(dict.fromkeys(digests))
+        if not wanted:
             return set()
-        rows = self.db.all(
-            _USABLE,
-            {"digests": list(digests), "workspace": workspace_id, "user": user_id},  # type: ignore[arg-type]
-        )
-        return {r["digest"] for r in rows}
+        # Grants first: they cover what the SDK just uploaded, so the scan of every project's
+        # files below is usually skipped.
+        params: Any = {"digests": wanted, "workspace": workspace_id, "user": user_id}
+        usable = {r["digest"] for r in self.db.all(_GRANTED, params)}
+        rest = [d for d in wanted if d not in usable]
+        if rest:
+            params = {"digests": rest, "user": user_id}
+            usable |= {r["digest"] for r in self.db.all(_READ, params)}
+        return usable
 
-    def _ids(self, workspace: str, username: str) -> tuple[int, int]:
-        return (
-            self._workspace_id(workspace),  # type: ignore[attr-defined]
-            self._user_id(username),  # type: ignore[attr-defined]
+    def _ids(self, workspace: str, username: str, digest: str = "") -> tuple[int, int, bool]:
+        """The ids of a workspace and a user (``NotFound`` for either missing), and whether the
+        user uploaded ``digest`` into the workspace before; one query, as uploads are many."""
+        row = self.db.one(
+            "SELECT w.id AS w, u.id AS u, EXISTS (SELECT 1 FROM blob_grants g WHERE g.digest = ?"
+            " AND g.workspace_id = w.id AND g.user_id = u.id) AS had"
+            " FROM (SELECT 1) LEFT JOIN workspaces w ON w.username = ?"
+            " LEFT JOIN users u ON u.username = ?",
+            [digest, workspace, username],
         )
+        if row is None or row["w"] is None:
+            raise NotFound("workspace", workspace)
+        if row["u"] is None:
+            raise NotFound("user", username)
+        return row["w"], row["u"], bool(row["had"])
 
     def missing_blobs(self, workspace: str, digests: Sequence[str], *, username: str) -> list[str]:
         wanted: list[str] = []
@@ -97,7 +117,7 @@ class Blobs:
             digest = checked_digest(digest, f"digests[{i}]")
             if digest not in wanted:
                 wanted.append(digest)
-        usable = self._usable_blobs(wanted, *self._ids(workspace, username))
+        usable = self._usable_blobs(wanted, *self._ids(workspace, username)[:2])
         return [
             d
             for d in wanted
@@ -113,14 +133,19 @@ class Blobs:
         """
         stored = [(i, f) for i, f in enumerate(files) if f["ref"] is None]
         usable = self._usable_blobs(
-            [f["digest"] for _, f in stored], *self._ids(workspace, username)
+            [f["digest"] for _, f in stored], *self._ids(workspace, username)[:2]
         )
+        sizes: dict[int, int] = {}
+        missing: list[int] = []
+        for i, f in stored:
+            try:
+                if f["digest"] in usable:
+                    sizes[i] = self._blob_path(f["digest"]).stat().st_size  # type: ignore[attr-defined]
+                    continue
+            except FileNotFoundError:
+                pass
+            missing.append(i)
         # One message whether the blob exists elsewhere or nowhere: the answer is no oracle.
-        missing = [
-            i
-            for i, f in stored
-            if f["digest"] not in usable or not self._blob_path(f["digest"]).exists()  # type: ignore[attr-defined]
-        ]
         if missing:
             i = missing[0]
             raise InvalidInput(
@@ -130,7 +155,7 @@ class Blobs:
                 field=f"files[{i}].digest",
             )
         for i, f in stored:
-            real = self._blob_path(f["digest"]).stat().st_size  # type: ignore[attr-defined]
+            real = sizes[i]
             if f["size"] != real:
                 raise InvalidInput(
                     f"files[{i}] ({f['path']!r}) declares {f['size']} bytes, but its content"
@@ -142,7 +167,7 @@ class Blobs:
         self, workspace: str, digest: str, content: BinaryIO, *, username: str
     ) -> dict[str, Any]:
         digest = checked_digest(digest, "digest")
-        workspace_id, user_id = self._ids(workspace, username)
+        workspace_id, user_id, had = self._ids(workspace, username, digest)
         path: Path = self._blob_path(digest)  # type: ignore[attr-defined]
         if path.exists():
             # The bytes are here already: hash them without keeping them, so the upload proves
@@ -157,15 +182,17 @@ class Blobs:
                 os.replace(tmp, path)  # a reader never sees half a blob
             finally:
                 tmp.unlink(missing_ok=True)
-        had = digest in self._usable_blobs([digest], workspace_id, user_id)
         if not had:
+            # No unique index: two racing uploads may both insert, which the readers' DISTINCT
+            # absorbs, and a plain insert costs a third of one checked against an index.
             with self.db.write() as con:
                 con.execute(
-                    "INSERT INTO blob_grants VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    "INSERT INTO blob_grants VALUES (?, ?, ?, ?)",
                     [digest, workspace_id, user_id, now()],
                 )
-        # "stored" says whether the caller could not use it before, not whether the server had
-        # the bytes: that would tell anyone who guesses a file whether someone else stored it.
+        # "stored" says whether this is the caller's first upload of these bytes into this
+        # workspace, not whether the server had them: that would tell anyone who guesses a
+        # file's content whether someone else stored it.
         return {"digest": digest, "size": size, "stored": not had}
 
 
