@@ -332,6 +332,22 @@ def test_hostile_blob_uploads_are_refused_naming_the_digest(
         assert not _blob_files(server, digest)
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({"digests": "abc"}, "digests", id="not-a-list"),
+        pytest.param({"digests": [DIGEST, "abc"]}, "digests[1]", id="short"),
+        pytest.param({"digests": [DIGEST.upper()]}, "digests[0]", id="upper"),
+        pytest.param({"digests": [None]}, "digests[0]", id="null"),
+        pytest.param({"digests": [DIGEST], "extra": 1}, "extra", id="unknown-key"),
+    ],
+)
+def test_hostile_missing_questions_are_refused_naming_the_field(alice, unique, body, field):
+    r = alice.call("POST", f"{alice.project(unique)}/blobs/missing", json=body)
+    assert r.status_code == 400, r.text
+    assert _field(r) == field
+
+
 @pytest.fixture(scope="module")
 def small_server(tmp_path_factory):
     """A server whose request bodies may hold at most 1,000 bytes."""

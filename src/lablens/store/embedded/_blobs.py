@@ -112,11 +112,11 @@ class Blobs:
         return row["w"], row["u"], bool(row["had"])
 
     def missing_blobs(self, workspace: str, digests: Sequence[str], *, username: str) -> list[str]:
-        wanted: list[str] = []
-        for i, digest in enumerate(digests):
-            digest = checked_digest(digest, f"digests[{i}]")
-            if digest not in wanted:
-                wanted.append(digest)
+        # A dict keeps the first-seen order and dedups in linear time (a manifest may hold
+        # 100,000 files).
+        wanted = list(
+            dict.fromkeys(checked_digest(d, f"digests[{i}]") for i, d in enumerate(digests))
+        )
         usable = self._usable_blobs(wanted, *self._ids(workspace, username)[:2])
         return [
             d
