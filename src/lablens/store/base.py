@@ -14,6 +14,29 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 
 
+class BlobUpload(abc.ABC):
+    """A blob upload in progress (``Store.open_blob_upload``): fed chunk by chunk as they
+    arrive, so a server never holds a whole upload in memory, nor a thread while it waits."""
+
+    @abc.abstractmethod
+    def write(self, chunk: bytes) -> None:
+        """The next bytes."""
+
+    @abc.abstractmethod
+    def finish(self) -> dict[str, Any]:
+        """Check the bytes against the digest and keep them: ``{digest, size, stored}``.
+
+        Records the user's right to use the blob in the workspace; ``stored`` is true on the
+        user's first upload of it there (whatever others stored: no oracle). Bytes already
+        stored are hashed, not written again. Bytes whose sha256 differs are refused
+        (``InvalidInput`` naming ``digest``) and not kept.
+        """
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Drop what was written (a cut or refused upload); harmless after ``finish``."""
+
+
 class Store(abc.ABC):
     """Users, keys, workspaces and teams, projects, runs, metric points, files, console lines,
     sweeps, reports and artifacts."""
@@ -385,13 +408,23 @@ class Store(abc.ABC):
         order): those to upload. A digest stored for someone else is missing all the same."""
 
     @abc.abstractmethod
+    def open_blob_upload(self, workspace: str, digest: str, *, username: str) -> BlobUpload:
+        """Begin the upload of a blob named by its sha256 ``digest`` (``InvalidInput`` naming
+        ``digest`` for a malformed one): write its bytes to the answer, then ``finish()`` it."""
+
     def put_blob(
         self, workspace: str, digest: str, content: BinaryIO, *, username: str
     ) -> dict[str, Any]:
-        """Store a blob read from ``content`` under its sha256 ``digest`` and record the user's
-        right to use it in ``workspace``: ``{digest, size, stored}``, ``stored`` true when the
-        user could not use it before. Bytes already stored are hashed, not written again; bytes
-        whose sha256 differs are refused (``InvalidInput``) and not kept."""
+        """Upload a whole blob read from ``content``: ``open_blob_upload``, every chunk, then
+        ``finish()``, whose answer this is."""
+        upload = self.open_blob_upload(workspace, digest, username=username)
+        try:
+            while chunk := content.read(1 << 20):
+                upload.write(chunk)
+        except BaseException:
+            upload.abort()
+            raise
+        return upload.finish()
 
     @abc.abstractmethod
     def check_blobs(

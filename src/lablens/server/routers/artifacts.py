@@ -10,9 +10,8 @@ Reads need read access to the project, writes membership of the workspace, as fo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO
 
-import anyio.from_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
@@ -117,36 +116,6 @@ def _too_large(size: int | None = None) -> LimitExceeded:
     )
 
 
-class _Body:
-    """The request body as a file that the store reads in a worker thread, chunk by chunk as it
-    arrives: nothing is buffered or spooled, and reading stops past the body limit."""
-
-    def __init__(self, request: Request) -> None:
-        self._chunks = request.stream().__aiter__()
-        self.size = 0
-
-    async def _gather(self, n: int) -> bytes:
-        # A request arrives in chunks of some 64 KiB: gather ``n`` bytes per hop to the event
-        # loop rather than hop per chunk.
-        parts: list[bytes] = []
-        got = 0
-        while got < n:
-            try:
-                chunk = await self._chunks.__anext__()
-            except StopAsyncIteration:
-                break
-            parts.append(chunk)
-            got += len(chunk)
-            if self.size + got > LIMITS.max_body_bytes:
-                raise _too_large()
-        self.size += got
-        return b"".join(parts)
-
-    def read(self, n: int = -1) -> bytes:
-        """Up to about ``n`` bytes (at least one chunk); ``b""`` at the end."""
-        return anyio.from_thread.run(self._gather, n if n > 0 else _CHUNK)
-
-
 @router.put("/blobs/{digest}", status_code=201)
 async def put_blob(
     ws: str,
@@ -167,16 +136,31 @@ async def put_blob(
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > LIMITS.max_body_bytes:
         raise _too_large(int(declared))
-    body = _Body(request)
+    upload = await run_in_threadpool(store.open_blob_upload, ws, digest, username=user["username"])
+    # The body goes to the store as it arrives, a block at a time: no copy of it is kept in
+    # memory or a temporary file, and no worker thread waits on a slow client.
     try:
-        stored = await run_in_threadpool(
-            store.put_blob, ws, digest, cast(BinaryIO, body), username=user["username"]
-        )
+        size, block = 0, bytearray()
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > LIMITS.max_body_bytes:
+                raise _too_large()
+            block += chunk
+            if len(block) >= _CHUNK:
+                await run_in_threadpool(upload.write, bytes(block))
+                block.clear()
+        if block:
+            await run_in_threadpool(upload.write, bytes(block))
+        stored = await run_in_threadpool(upload.finish)
     except ClientDisconnect:
         # Nothing of a cut upload is kept; the client sends it again.
+        upload.abort()
         raise Problem(
             400, "bad_request", f"the upload of {digest} was cut short", field="body"
         ) from None
+    except BaseException:
+        upload.abort()
+        raise
     response.status_code = 201 if stored["stored"] else 200
     return stored
 

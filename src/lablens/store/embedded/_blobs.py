@@ -23,15 +23,14 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from lablens import _artifact_names as rules
+from lablens.store.base import BlobUpload
 from lablens.store.embedded._db import Database, now
 from lablens.store.errors import InvalidInput, NotFound
-
-CHUNK = 1 << 20
 
 # The projects a user may read, as the server's rule says (``server/auth.py``, can_read_project):
 # admins every project, members every project of their workspaces, anyone a PUBLIC project.
@@ -163,52 +162,73 @@ class Blobs:
                     field=f"files[{i}].size",
                 )
 
-    def put_blob(
-        self, workspace: str, digest: str, content: BinaryIO, *, username: str
-    ) -> dict[str, Any]:
+    def open_blob_upload(self, workspace: str, digest: str, *, username: str) -> BlobUpload:
         digest = checked_digest(digest, "digest")
         workspace_id, user_id, had = self._ids(workspace, username, digest)
         path: Path = self._blob_path(digest)  # type: ignore[attr-defined]
-        if path.exists():
-            # The bytes are here already: hash them without keeping them, so the upload proves
-            # the caller has the content before it earns the right to use it.
-            size = _hash_into(content, digest, None)
-        else:
+
+        def grant() -> None:
+            if not had:
+                # No unique index: two racing uploads may both insert, which the readers'
+                # DISTINCT absorbs, and a plain insert costs a third of one checked against an
+                # index.
+                with self.db.write() as con:
+                    con.execute(
+                        "INSERT INTO blob_grants VALUES (?, ?, ?, ?)",
+                        [digest, workspace_id, user_id, now()],
+                    )
+
+        return _Upload(digest, path, grant, first=not had)
+
+
+class _Upload(BlobUpload):
+    """One upload in progress: hashed as it comes, written beside the blob's name unless the
+    blob exists already, renamed into place only once its sha256 is right."""
+
+    def __init__(self, digest: str, path: Path, grant: Callable[[], None], *, first: bool):
+        self.digest, self.path, self._grant, self._first = digest, path, grant, first
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self._tmp: Path | None = None
+        self._out: BinaryIO | None = None
+        if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
-            try:
-                with tmp.open("wb") as out:
-                    size = _hash_into(content, digest, out)
-                os.replace(tmp, path)  # a reader never sees half a blob
-            finally:
-                tmp.unlink(missing_ok=True)
-        if not had:
-            # No unique index: two racing uploads may both insert, which the readers' DISTINCT
-            # absorbs, and a plain insert costs a third of one checked against an index.
-            with self.db.write() as con:
-                con.execute(
-                    "INSERT INTO blob_grants VALUES (?, ?, ?, ?)",
-                    [digest, workspace_id, user_id, now()],
+            self._tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
+            self._out = self._tmp.open("wb")
+        # else the bytes are here already: they are hashed without being kept, so the upload
+        # proves the caller has the content before it earns the right to use it.
+
+    def write(self, chunk: bytes) -> None:
+        self._hash.update(chunk)
+        if self._out is not None:
+            self._out.write(chunk)
+        self.size += len(chunk)
+
+    def finish(self) -> dict[str, Any]:
+        try:
+            got = self._hash.hexdigest()
+            if got != self.digest:
+                raise InvalidInput(
+                    f"the uploaded bytes have sha256 {got}, not {self.digest}: the upload"
+                    " was cut short or changed on the way; send it again",
+                    field="digest",
                 )
+            if self._out is not None and self._tmp is not None:
+                self._out.close()
+                os.replace(self._tmp, self.path)  # a reader never sees half a blob
+                self._tmp = None
+        finally:
+            self.abort()
+        self._grant()
         # "stored" says whether this is the caller's first upload of these bytes into this
         # workspace, not whether the server had them: that would tell anyone who guesses a
         # file's content whether someone else stored it.
-        return {"digest": digest, "size": size, "stored": not had}
+        return {"digest": self.digest, "size": self.size, "stored": self._first}
 
-
-def _hash_into(content: BinaryIO, digest: str, out: BinaryIO | None) -> int:
-    """Read ``content`` to its end (into ``out``, if given); its size, or ``InvalidInput`` when
-    its sha256 is not ``digest``."""
-    h, size = hashlib.sha256(), 0
-    while chunk := content.read(CHUNK):
-        h.update(chunk)
-        if out is not None:
-            out.write(chunk)
-        size += len(chunk)
-    if h.hexdigest() != digest:
-        raise InvalidInput(
-            f"the uploaded bytes have sha256 {h.hexdigest()}, not {digest}: the upload"
-            " was cut short or changed on the way; send it again",
-            field="digest",
-        )
-    return size
+    def abort(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
