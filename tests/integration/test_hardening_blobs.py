@@ -10,6 +10,7 @@ others stored. Two users on a real server: Alice keeps a private file, Bob tries
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -380,3 +381,36 @@ def test_an_upload_past_the_body_limit_is_a_413_naming_it(small_server, chunked)
     assert owner.missing(project, [sha(data)]) == [sha(data)]
     fits = data[:1000]
     assert owner.put(project, fits).status_code == 201
+
+
+def test_slow_uploads_hold_no_worker_thread(server, alice, unique):
+    """Sixty uploads that stall mid-body (more than the server's 40 worker threads) leave the
+    server answering, and once cut they leave nothing behind."""
+    import socket
+
+    host, port = server.url.removeprefix("http://").split(":")
+    key = alice.http.headers["Authorization"]
+    data = uuid.uuid4().bytes * 1000
+    path = f"{alice.project(unique)}/blobs/{sha(data)}"
+    socks = []
+    try:
+        for _ in range(60):
+            sock = socket.create_connection((host, int(port)), timeout=30)
+            sock.sendall(
+                f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {key}\r\n"
+                f"Content-Length: {len(data)}\r\n\r\n".encode()
+                + data[:100]
+            )
+            socks.append(sock)
+        r = alice.call("GET", "/api/v1/viewer")
+        assert r.status_code == 200 and r.json()["username"] == alice.name
+        assert alice.missing(alice.project(unique), [sha(data)]) == [sha(data)]
+    finally:
+        for sock in socks:
+            sock.close()
+    # The server sees the disconnects in its own time: wait for it (bounded), then look.
+    for _ in range(300):
+        if not _blob_files(server, sha(data)):
+            break
+        time.sleep(0.1)
+    assert not _blob_files(server, sha(data))
