@@ -15,6 +15,29 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 
 
+class BlobUpload(abc.ABC):
+    """A blob upload in progress (``Store.open_blob_upload``): fed chunk by chunk as they
+    arrive, so a server never holds a whole upload in memory, nor a thread while it waits."""
+
+    @abc.abstractmethod
+    def write(self, chunk: bytes) -> None:
+        """The next bytes."""
+
+    @abc.abstractmethod
+    def finish(self) -> dict[str, Any]:
+        """Check the bytes against the digest and keep them: ``{digest, size, stored}``.
+
+        Records the user's right to use the blob in the workspace; ``stored`` is true on the
+        user's first upload of it there (whatever others stored: no oracle). Bytes already
+        stored are hashed, not written again. Bytes whose sha256 differs are refused
+        (``InvalidInput`` naming ``digest``) and not kept.
+        """
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Drop what was written (a cut or refused upload); harmless after ``finish``."""
+
+
 class Store(abc.ABC):
     """Users, keys, workspaces and teams, projects, runs, metric points, files, console lines,
     sweeps, reports and artifacts."""
@@ -400,14 +423,41 @@ class Store(abc.ABC):
         """Delete a report."""
 
     # -- artifacts: blobs ------------------------------------------------------------------
+    # Blobs are stored once per server, but a user may *use* one (name it in a commit into a
+    # workspace) only if they uploaded it, a member of that workspace uploaded it into it, or
+    # they can read it already (a stored artifact file or run file of a project they may read).
+    # Knowing a sha256 is no right: every method below answers per user.
     @abc.abstractmethod
-    def missing_blobs(self, digests: Sequence[str]) -> list[str]:
-        """Which of these sha256 digests have no stored blob yet (each once, in order)."""
+    def missing_blobs(self, workspace: str, digests: Sequence[str], *, username: str) -> list[str]:
+        """Which of these sha256 digests the user may not use in ``workspace`` (each once, in
+        order): those to upload. A digest stored for someone else is missing all the same."""
 
     @abc.abstractmethod
-    def put_blob(self, digest: str, content: BinaryIO) -> dict[str, Any]:
-        """Store a blob read from ``content`` under its sha256 ``digest``: ``{digest, size,
-        stored}``. Bytes whose sha256 differs are refused (``InvalidInput``) and not kept."""
+    def open_blob_upload(self, workspace: str, digest: str, *, username: str) -> BlobUpload:
+        """Begin the upload of a blob named by its sha256 ``digest`` (``InvalidInput`` naming
+        ``digest`` for a malformed one): write its bytes to the answer, then ``finish()`` it."""
+
+    def put_blob(
+        self, workspace: str, digest: str, content: BinaryIO, *, username: str
+    ) -> dict[str, Any]:
+        """Upload a whole blob read from ``content``: ``open_blob_upload``, every chunk, then
+        ``finish()``, whose answer this is."""
+        upload = self.open_blob_upload(workspace, digest, username=username)
+        try:
+            while chunk := content.read(1 << 20):
+                upload.write(chunk)
+        except BaseException:
+            upload.abort()
+            raise
+        return upload.finish()
+
+    @abc.abstractmethod
+    def check_blobs(
+        self, workspace: str, files: Sequence[dict[str, Any]], *, username: str
+    ) -> None:
+        """Refuse (``InvalidInput`` naming ``files[i].digest`` or ``files[i].size``) checked
+        manifest entries naming a blob the user may not use in ``workspace``, or declaring a
+        size other than the blob's."""
 
     # -- artifacts: types and collections -------------------------------------------------
     @abc.abstractmethod
@@ -454,7 +504,8 @@ class Store(abc.ABC):
         """Commit a version ``{name, type, files, description?, metadata?, aliases?, tags?,
         run_id?}`` with its manifest in one transaction; returns it and whether it is new.
 
-        Every blob must be stored already. Content equal to a version of the collection gives
+        Every blob must be stored already and usable by ``username`` (``check_blobs``), each
+        declared size its blob's. Content equal to a version of the collection gives
         that version back (its aliases moved as asked) instead of a new one. The new version
         takes the next number and the ``latest`` alias.
         """

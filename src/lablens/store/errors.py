@@ -43,8 +43,9 @@ class LimitExceeded(InvalidInput):
     ``status`` is the HTTP status the server answers: 400, or 413 for sizes.
     """
 
-    def __init__(self, message: str, field: str | None = None, *, limit: int | float,
-                 status: int = 400) -> None:
+    def __init__(
+        self, message: str, field: str | None = None, *, limit: int | float, status: int = 400
+    ) -> None:
         super().__init__(message, field)
         self.limit = limit
         self.status = status

@@ -9,7 +9,6 @@ Reads need read access to the project, writes membership of the workspace, as fo
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -22,12 +21,11 @@ from starlette.requests import ClientDisconnect
 from lablens.server.auth import can_read_project, can_write, current_user, store_of
 from lablens.server.problems import Problem
 from lablens.store.base import Store
-from lablens.store.errors import NotFound
+from lablens.store.errors import LimitExceeded, NotFound
+from lablens.store.limits import LIMITS
 
 router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"])
 
-# Uploads are kept in memory up to this size, then spill to a temporary file.
-_SPOOL = 8 << 20
 _CHUNK = 1 << 20
 
 
@@ -97,10 +95,25 @@ def _page(items: list[dict[str, Any]]) -> dict[str, Any]:
 def missing_blobs(
     ws: str, project: str, body: Digests, request: Request, user: dict = Depends(current_user)
 ) -> dict[str, Any]:
-    """Which of these sha256 digests the server has no blob for: upload only those."""
+    """Which of these sha256 digests the caller must upload before committing them here.
+
+    Answered for the caller: a blob stored for someone else, which the caller cannot read, is
+    missing all the same, so the answer tells nothing about what others stored.
+    """
     store = store_of(request)
     can_write(store, user, ws)
-    return {"missing": store.missing_blobs(body.digests)}
+    return {"missing": store.missing_blobs(ws, body.digests, username=user["username"])}
+
+
+def _too_large(size: int | None = None) -> LimitExceeded:
+    got = f" ({size} bytes)" if size is not None else ""
+    return LimitExceeded(
+        f"the upload{got} is larger than the server's limit of {LIMITS.max_body_bytes} bytes"
+        " (LABLENS_MAX_BODY_BYTES)",
+        field="body",
+        limit=LIMITS.max_body_bytes,
+        status=413,
+    )
 
 
 @router.put("/blobs/{digest}", status_code=201)
@@ -114,21 +127,40 @@ async def put_blob(
 ) -> dict[str, Any]:
     """Upload one blob; the body is its bytes and ``digest`` their sha256 (checked).
 
-    201 when stored, 200 when the server had it already.
+    201 when the caller could not use those bytes before, 200 when they could (answered for
+    the caller, whatever others stored). Bytes the server has already are checked and not
+    stored twice. A body past ``LABLENS_MAX_BODY_BYTES`` is a 413.
     """
     store = store_of(request)
     can_write(store, user, ws)
-    with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
-        try:
-            async for chunk in request.stream():
-                spool.write(chunk)
-        except ClientDisconnect:
-            # Nothing of a cut upload is kept; the client sends it again.
-            raise Problem(
-                400, "bad_request", f"the upload of {digest} was cut short", field="body"
-            ) from None
-        spool.seek(0)
-        stored = await run_in_threadpool(store.put_blob, digest, spool)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > LIMITS.max_body_bytes:
+        raise _too_large(int(declared))
+    upload = await run_in_threadpool(store.open_blob_upload, ws, digest, username=user["username"])
+    # The body goes to the store as it arrives, a block at a time: no copy of it is kept in
+    # memory or a temporary file, and no worker thread waits on a slow client.
+    try:
+        size, block = 0, bytearray()
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > LIMITS.max_body_bytes:
+                raise _too_large()
+            block += chunk
+            if len(block) >= _CHUNK:
+                await run_in_threadpool(upload.write, bytes(block))
+                block.clear()
+        if block:
+            await run_in_threadpool(upload.write, bytes(block))
+        stored = await run_in_threadpool(upload.finish)
+    except ClientDisconnect:
+        # Nothing of a cut upload is kept; the client sends it again.
+        upload.abort()
+        raise Problem(
+            400, "bad_request", f"the upload of {digest} was cut short", field="body"
+        ) from None
+    except BaseException:
+        upload.abort()
+        raise
     response.status_code = 201 if stored["stored"] else 200
     return stored
 

@@ -8,6 +8,7 @@ and paths are checked with ``lablens._artifact_names``, the same rules the SDK a
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,9 @@ from lablens.store.errors import Conflict, InvalidInput, NotFound
 from lablens.store.ordering import decode_cursor, encode_cursor
 
 _VERSION = re.compile(r"v(\d+)")
+
+#: The largest byte count a manifest may declare: what a BIGINT column holds.
+MAX_BYTES = 2**63 - 1
 
 
 # A version's own columns. Names (collection, type, project, entity) and the producing run's path
@@ -71,9 +75,11 @@ def _manifest(files: Any) -> list[dict[str, Any]]:
         if digest is not None or ref is None:
             digest = _checked(rules.check_digest, digest, f"{where}.digest")
         size = entry.get("size")
-        bad_size = isinstance(size, bool) or not isinstance(size, int) or size < 0
+        bad_size = isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_BYTES
         if (size is not None or ref is None) and bad_size:
-            raise InvalidInput(f"{where}.size must be a byte count", field=f"{where}.size")
+            raise InvalidInput(
+                f"{where}.size must be a byte count (0 to {MAX_BYTES})", field=f"{where}.size"
+            )
         mimetype = entry.get("mimetype")
         if mimetype is not None and not isinstance(mimetype, str):
             raise InvalidInput(f"{where}.mimetype must be a string", field=f"{where}.mimetype")
@@ -86,6 +92,10 @@ def _manifest(files: Any) -> list[dict[str, Any]]:
                 "mimetype": mimetype or mimetypes.guess_type(path)[0],
             }
         )
+    if sum(f["size"] or 0 for f in out) > MAX_BYTES:
+        # Only references can get here (a stored file's size is its blob's): their sizes are
+        # declared, and their total must still fit the version's byte count.
+        raise InvalidInput(f"the files' sizes add up past {MAX_BYTES} bytes", field="files")
     return out
 
 
@@ -268,6 +278,10 @@ class Artifacts:
         ]
         tags = _str_list(data.get("tags"), "tags", rules.check_tag)
         files = _manifest(data.get("files"))
+        # Before the write lock, and before the project is made: a refused commit stores
+        # nothing. Rights to blobs are only ever added and blobs never deleted, so what holds
+        # here still holds in the transaction below.
+        self.check_blobs(workspace, files, username=username)  # type: ignore[attr-defined]
         digest = rules.manifest_digest(files)
         run_id = data.get("run_id")
         pid = self._project_for_write(workspace, project)  # type: ignore[attr-defined]
@@ -276,19 +290,6 @@ class Artifacts:
             run_pk = self._run_pk(workspace, project, str(run_id))  # type: ignore[attr-defined]
         t = now()
         with self.db.write() as con:
-            missing = [
-                i
-                for i, f in enumerate(files)
-                if f["ref"] is None and not self._blob_path(f["digest"]).exists()
-            ]  # type: ignore[attr-defined]
-            if missing:
-                i = missing[0]
-                raise InvalidInput(
-                    f"the content of {files[i]['path']!r} (sha256 {files[i]['digest']}) was"
-                    f" not uploaded; {len(missing)} file(s) are missing: PUT them to"
-                    " .../blobs/{sha256} first",
-                    field=f"files[{i}].digest",
-                )
             cid = self._collection_for_commit(con, pid, workspace, project, name, type_name, t)
             same = self.db.one(
                 "SELECT pk FROM artifacts WHERE collection_id = ? AND digest = ?"
@@ -566,7 +567,10 @@ class Artifacts:
                 " stored on this server",
                 field="path",
             )
-        return entry, self._blob_path(entry["digest"]).open("rb")  # type: ignore[attr-defined]
+        content = self._blob_path(entry["digest"]).open("rb")  # type: ignore[attr-defined]
+        # The blob's own length, whatever the manifest says (data dirs written before sizes
+        # were checked at commit may hold a wrong one).
+        return {**entry, "size": os.fstat(content.fileno()).st_size}, content
 
     # -- lineage --------------------------------------------------------------------------
     def use_artifact(

@@ -286,4 +286,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE api_keys ADD COLUMN expires_at TIMESTAMPTZ;
     """,
+    # 5: who may use which blob. Contents are stored once per server, so the bytes alone prove
+    # nothing: a commit may name a sha256 only if the committer uploaded those bytes, or a member
+    # of the target workspace did (a grant below), or if the committer can already read them in
+    # an artifact or run file. One row per first upload of a content by a user into a workspace.
+    """
+    CREATE TABLE blob_grants (
+        digest VARCHAR NOT NULL,           -- sha256 of the content, the blob's name
+        workspace_id INTEGER NOT NULL,     -- uploaded into this workspace: its members may use it
+        user_id INTEGER NOT NULL,          -- by this user, who may use it wherever they write
+        granted_at TIMESTAMPTZ NOT NULL
+    );
+    """,
 ]
