@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,7 +168,7 @@ def pinned(fuzz_server: RunningServer) -> Pinned:
     report = call("POST", f"{base}/reports", json={"title": "Loss", "spec": spec})
     doomed_report = call("POST", f"{base}/reports", json={"title": "Doomed", "spec": spec})
 
-    username = "bob-" + uuid.uuid4().hex[:6]
+    username = "bob"
     call(
         "POST",
         "/api/v1/users",
@@ -324,6 +323,8 @@ schema = schemathesis.openapi.from_dict(
         {
             # "all": valid requests and invalid ones (wrong types, missing fields, ...).
             "generation": {"max-examples": MAX_EXAMPLES, "mode": "all"},
+            # Fixed, so that what schemathesis draws outside Hypothesis is the same every run.
+            "seed": 18,
             "request-timeout": 30,
             "operations": _few_examples(FUZZED),
         }
@@ -471,3 +472,22 @@ def test_the_widest_sweeps_accepted_draw_finite_trials(server, api, make_project
         assert claim.status_code == 200, claim.text
         x = claim.json()["trial"]["params"]["x"]
         assert isinstance(x, (int, float)) and math.isfinite(x), x
+
+
+@pytest.mark.parametrize("samples", [1, 4, 100])
+def test_history_samples_a_series_whose_steps_span_the_whole_int64_range(
+    server, api, make_project, samples
+):
+    from lablens._arrow import ipc_to_table
+
+    project = make_project()
+    base = f"{server.url}/api/v1/projects/{project.path}"
+    assert api.client.session.post(f"{base}/runs", json={"id": "wide"}).status_code == 201
+    steps = [-(2**63) + 1, -5, 0, 7, 2**63 - 1]
+    log_points(api, f"{project.path}/wide", {"loss": (steps, [5.0, 4.0, 3.0, 2.0, 1.0])})
+    r = api.client.session.post(f"{base}/history", json={"keys": ["loss"], "samples": samples})
+    assert r.status_code == 200, r.text
+    kept = ipc_to_table(r.content).column("step").to_pylist()
+    # One bucket keeps its first, last, min and max (here the two ends); one sample, the first.
+    expected = {1: steps[:1], 4: [steps[0], steps[-1]]}.get(samples, steps)
+    assert sorted(kept) == expected
