@@ -84,8 +84,9 @@ def sampled_points_sql(samples: int | None, *, x: str = "step") -> str:
     # buckets when the series has a NaN, whose bucket keeps a fifth point.
     buckets = f"CASE WHEN bool_or(isnan(value)) THEN {max(1, s // 5)} ELSE {max(1, s // 4)} END"
     if x == "step":
-        stats = f"min(step) AS lo, (max(step) - min(step)) // {buckets} + 1 AS width"
-        bucket = "(p.step - st.lo) // st.width"
+        # In 128 bits: steps from -2^63 to 2^63 - 1 span more than a BIGINT holds.
+        stats = f"min(step) AS lo, (max(step)::HUGEINT - min(step)) // {buckets} + 1 AS width"
+        bucket = "((p.step::HUGEINT - st.lo) // st.width)::BIGINT"
         finite = ""
     else:
         stats = f"min(x) AS lo, max(x) AS hi, {buckets} AS nb"

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,12 @@ __all__ = ["METHODS", "SweepPlan", "plan", "trial_params"]
 METHODS = ("grid", "random")
 GOALS = ("minimize", "maximize")
 MAX_GRID = 100_000
+# ``run_cap`` is kept in a 32-bit column.
+MAX_RUN_CAP = 2**31 - 1
+# exp() of more than this overflows a float.
+_LOG_MAX = math.log(sys.float_info.max)
+# random.gauss never strays further than ~8.6 sigmas: Box-Muller over 53-bit uniforms.
+_GAUSS_REACH = 9.0
 DISTRIBUTIONS = (
     "constant",
     "categorical",
@@ -80,6 +87,19 @@ class Param:
     path: tuple[str, ...]
     distribution: str
     spec: Mapping[str, Any]
+
+    def grid_size(self) -> float:
+        """How many values the parameter has in a grid, without listing them (``inf`` if
+        past counting)."""
+        d, s = self.distribution, self.spec
+        if d == "constant":
+            return 1
+        if d == "categorical":
+            return len(s["values"])
+        if d == "int_uniform":
+            return int(s["max"]) - int(s["min"]) + 1
+        steps = (float(s["max"]) - float(s["min"])) / float(s.get("q", 1.0))
+        return math.floor(steps + 1e-9) + 1 if math.isfinite(steps) else math.inf
 
     def grid_values(self) -> list[Any]:
         d, s = self.distribution, self.spec
@@ -197,11 +217,12 @@ def _leaf(path: tuple[str, ...], spec: Any, field: str) -> Param:
                     isinstance(p, (int, float)) and not isinstance(p, bool) and p >= 0
                     for p in probs
                 )
-                and sum(probs) > 0
+                and 0 < sum(probs) < math.inf
             )
             if not ok:
                 raise InvalidInput(
-                    "probabilities must be as many non-negative numbers as values, not all zero",
+                    "probabilities must be as many non-negative numbers as values, not all"
+                    " zero, with a finite sum",
                     field=f"{field}.probabilities",
                 )
     if dist in (
@@ -229,7 +250,51 @@ def _leaf(path: tuple[str, ...], spec: Any, field: str) -> Param:
             raise InvalidInput("sigma must not be negative", field=f"{field}.sigma")
     if "q" in spec and _number(spec, "q", field) <= 0:
         raise InvalidInput("q must be positive", field=f"{field}.q")
+    reach = _reach(dist, spec, field)
+    if "q" in spec and not math.isfinite(reach / float(spec["q"])):
+        raise InvalidInput("q is too small for the parameter's range", field=f"{field}.q")
     return Param(path, dist, dict(spec))
+
+
+def _reach(dist: str, spec: Mapping[str, Any], field: str) -> float:
+    """The largest magnitude a draw can take; refuses ranges whose draws overflow a float.
+
+    Checked here, when the sweep is made, so that no trial fails later when it is claimed.
+    """
+    if dist in ("constant", "categorical"):
+        return 0.0
+    if dist in ("normal", "q_normal", "log_normal", "q_log_normal"):
+        mu, sigma = float(spec.get("mu", 0.0)), float(spec.get("sigma", 1.0))
+        spread = abs(mu) + _GAUSS_REACH * sigma
+        if dist.endswith("log_normal"):
+            if spread > _LOG_MAX:
+                raise InvalidInput(
+                    f"{dist} draws exp(x): |mu| + {_GAUSS_REACH:g} sigma must be at most"
+                    f" {_LOG_MAX:.2f}",
+                    field=f"{field}.sigma" if "sigma" in spec else f"{field}.mu",
+                )
+            return math.exp(spread)
+        if not math.isfinite(spread):
+            raise InvalidInput("|mu| + 9 sigma must be a finite number", field=f"{field}.sigma")
+        return spread
+    lo, hi = float(spec["min"]), float(spec["max"])
+    if dist in ("log_uniform", "q_log_uniform", "inv_log_uniform"):
+        # log_uniform draws exp(x) and inv_log_uniform 1/exp(x), x between min and max.
+        low = -_LOG_MAX if dist == "inv_log_uniform" else -math.inf
+        if not (low <= lo and hi <= _LOG_MAX):
+            raise InvalidInput(
+                f"{dist} draws exp(x): min and max must be at most {_LOG_MAX:.2f}"
+                + (f" and at least {low:.2f}" if low > -math.inf else ""),
+                field=f"{field}.max" if hi > _LOG_MAX else f"{field}.min",
+            )
+        return math.exp(-lo) if dist == "inv_log_uniform" else math.exp(hi)
+    if dist == "inv_log_uniform_values" and not math.isfinite(1.0 / lo):
+        raise InvalidInput("1/min must be a finite number", field=f"{field}.min")
+    if dist == "inv_log_uniform_values":
+        return 1.0 / lo
+    if not math.isfinite(hi - lo):
+        raise InvalidInput("max - min must be a finite number", field=f"{field}.max")
+    return max(abs(lo), abs(hi))
 
 
 def _params(parameters: Any, prefix: tuple[str, ...], field: str) -> list[Param]:
@@ -277,9 +342,11 @@ def plan(config: Any, *, field: str = "config") -> SweepPlan:
             )
     run_cap = config.get("run_cap")
     if run_cap is not None and (
-        isinstance(run_cap, bool) or not isinstance(run_cap, int) or run_cap < 1
+        isinstance(run_cap, bool) or not isinstance(run_cap, int) or not 1 <= run_cap <= MAX_RUN_CAP
     ):
-        raise InvalidInput("run_cap must be a positive integer", field=f"{field}.run_cap")
+        raise InvalidInput(
+            f"run_cap must be a positive integer up to {MAX_RUN_CAP}", field=f"{field}.run_cap"
+        )
     expected = run_cap
     if method == "grid":
         size = 1
@@ -290,12 +357,13 @@ def plan(config: Any, *, field: str = "config") -> SweepPlan:
                     f" {'.'.join(p.path)} is {p.distribution}",
                     field=f"{field}.parameters.{'.parameters.'.join(p.path)}",
                 )
-            size *= len(p.grid_values())
+            # Counted, not listed: a range of 10^12 values must not be built to be refused.
+            size *= p.grid_size()
             if size > MAX_GRID:
                 raise InvalidInput(
                     f"the grid has more than {MAX_GRID} trials", field=f"{field}.parameters"
                 )
-        expected = size if run_cap is None else min(size, run_cap)
+        expected = int(size) if run_cap is None else min(int(size), run_cap)
     return SweepPlan(method, tuple(params), metric, run_cap, expected)
 
 
