@@ -25,8 +25,9 @@ from lablens.sdk.system import SystemMonitor
 from lablens.sdk.wal import FILE_NAME, WriteAheadLog
 from lablens.transport import Transport, decode_floats
 
-# The steps the server stores: int64, from 0.
-MAX_STEP = 2**63 - 1
+# The steps the server stores: from 0 to 2**53 - 1, the largest integer a float64 (and so every
+# chart and JSON reader) holds exactly.
+MAX_STEP = 2**53 - 1
 
 # Exit codes sent with the final state when none is given.
 EXIT_CODES = {"FINISHED": 0, "CRASHED": 1, "ABORTED": 130}  # 130 = 128 + SIGINT, as shells do
@@ -195,7 +196,7 @@ class Run(RunArtifactLogging):
                 (``{"train": {"loss": 1}}`` logs ``train.loss``). A number is an ``int``,
                 ``float``, ``bool``, numpy number, 0-d numpy array, or a scalar tensor (anything
                 whose ``.item()`` gives a number). NaN and ±inf are kept.
-            step: the step to record at, an integer from 0 to 2**63 - 1. By default the run's own
+            step: the step to record at, an integer from 0 to 2**53 - 1. By default the run's own
                 counter, which goes up by one with every ``log()`` call. Steps must not go
                 backwards: a step lower than the current one is ignored with a warning, as in
                 W&B.
@@ -209,7 +210,7 @@ class Run(RunArtifactLogging):
                 nothing of the call is logged. (The class is ``InvalidValue``, a
                 ``lablens.errors.UsageError`` too.)
             lablens.errors.UsageError: the run is finished, or ``step`` is not an integer from 0
-                to 2**63 - 1 (``.field`` is ``"step"``); nothing of the call is logged.
+                to 2**53 - 1 (``.field`` is ``"step"``); nothing of the call is logged.
 
         Example:
             >>> run.log({"loss": 0.5, "val": {"acc": 0.9}})
@@ -230,7 +231,7 @@ class Run(RunArtifactLogging):
             if step > MAX_STEP:
                 raise E.UsageError(
                     f"run.log: the run's step counter is at {step}, past the largest step "
-                    "2**63 - 1",
+                    "2**53 - 1",
                     field="step",
                 )
             if commit is not False:
@@ -243,10 +244,10 @@ class Run(RunArtifactLogging):
                     )
                 step = int(step)
             if not 0 <= step <= MAX_STEP:
-                # The server keeps steps as int64: a step past it could never be stored, and the
+                # The server keeps steps up to 2**53 - 1: a step past it could never be stored, and the
                 # counter would carry every later step past it too.
                 raise E.UsageError(
-                    f"run.log: step must be from 0 to 2**63 - 1, not {step}", field="step"
+                    f"run.log: step must be from 0 to 2**53 - 1, not {step}", field="step"
                 )
             if step < self._step:
                 warnings.warn(
