@@ -244,8 +244,8 @@ class Run(RunArtifactLogging):
                     )
                 step = int(step)
             if not 0 <= step <= MAX_STEP:
-                # The server keeps steps up to 2**53 - 1: a step past it could never be stored, and the
-                # counter would carry every later step past it too.
+                # The server keeps steps up to 2**53 - 1: a step past it could never be stored,
+                # and the counter would carry every later step past it too.
                 raise E.UsageError(
                     f"run.log: step must be from 0 to 2**53 - 1, not {step}", field="step"
                 )
