@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,60 +15,7 @@ os.environ["LABLENS_HOME"] = tempfile.mkdtemp(prefix="lablens-home-")
 os.environ.pop("LABLENS_HOST", None)
 os.environ.pop("LABLENS_API_KEY", None)
 
-from lablens._settings import free_port, normalize_host, wait_until_alive  # noqa: E402
-
-
-@dataclass
-class RunningServer:
-    """A ``lablens server`` subprocess: its address, admin key, data dir and LABLENS_HOME."""
-
-    url: str
-    api_key: str
-    username: str
-    data_dir: Path
-    home: Path
-    proc: subprocess.Popen
-
-    def __repr__(self) -> str:
-        return f"<RunningServer {self.url}>"
-
-
-def start_server(data_dir: Path, home: Path) -> RunningServer:
-    """Start ``lablens server`` on a free loopback port and wait until it answers."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "LABLENS_HOME": str(home)}
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(data_dir.parent / f"server-{port}.log", "ab") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "lablens",
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--data",
-                str(data_dir),
-            ],
-            env=env,
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-        )
-    wait_until_alive(url, timeout=60, proc=proc)
-    creds = json.loads((home / "credentials").read_text())["hosts"][normalize_host(url)]
-    return RunningServer(url, creds["api_key"], creds["username"], data_dir, home, proc)
-
-
-def stop_server(srv: RunningServer) -> None:
-    srv.proc.terminate()
-    try:
-        srv.proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        srv.proc.kill()
+from servers import RunningServer, log_points, start_server, stop_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -130,47 +73,6 @@ def _delete_quietly(run) -> None:
 
     with contextlib.suppress(NotFound):
         run.delete()
-
-
-def log_points(api, path: str, points, *, stream: str = "default", start: float = 1.7e9) -> None:
-    """POST points to a run as Arrow IPC, the way the SDK sends them.
-
-    ``points`` is an Arrow table ``key step timestamp value``, or ``{key: values}`` (steps 0..n-1,
-    or ``{key: (steps, values)}``), timestamped one second per step from ``start``.
-    """
-    import numpy as np
-    import pyarrow as pa
-
-    from lablens.transport import ARROW, table_to_ipc
-
-    if not isinstance(points, pa.Table):
-        keys, steps, values = [], [], []
-        for key, series in points.items():
-            if isinstance(series, tuple):
-                s, v = np.asarray(series[0], np.int64), np.asarray(series[1], np.float64)
-            else:
-                v = np.asarray(series, np.float64)
-                s = np.arange(len(v), dtype=np.int64)
-            keys += [key] * len(v)
-            steps.append(s)
-            values.append(v)
-        step = np.concatenate(steps) if steps else np.empty(0, np.int64)
-        points = pa.table(
-            {
-                "key": pa.array(keys, pa.string()),
-                "step": step,
-                "timestamp": start + step.astype(np.float64),
-                "value": np.concatenate(values) if values else np.empty(0),
-            }
-        )
-    entity, project, run_id = path.split("/")
-    api.client.request(
-        "POST",
-        f"/api/v1/projects/{entity}/{project}/runs/{run_id}/points",
-        params={"stream": stream},
-        data=table_to_ipc(points),
-        headers={"Content-Type": ARROW, "X-Lablens-Batch-Id": uuid.uuid4().hex},
-    )
 
 
 @pytest.fixture

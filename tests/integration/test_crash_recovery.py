@@ -20,10 +20,10 @@ import pyarrow as pa
 import pytest
 
 import lablens.sdk
-from conftest import start_server, stop_server
 from lablens import errors as E
 from lablens.sdk.wal import read_log
 from lablens.transport import Transport
+from servers import start_server, stop_server
 
 QUIET = {"system_interval": 0, "console": False}
 TIMEOUT = 3  # seconds: the servers' LABLENS_HEARTBEAT_TIMEOUT

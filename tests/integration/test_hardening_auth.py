@@ -8,7 +8,6 @@ import hashlib
 import os
 import re
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from conftest import RunningServer, start_server, stop_server
+from servers import RunningServer, server_argv, start_server, stop_server
 
 RATE = 3
 KEY_DAYS = 7
@@ -262,18 +261,7 @@ def test_keys_of_the_old_format_keep_working(tmp_path):
 def test_a_short_admin_key_is_refused_at_start(tmp_path, key):
     env = {**os.environ, "LABLENS_HOME": str(tmp_path / "home"), "LABLENS_ADMIN_API_KEY": key}
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lablens",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--data",
-            str(tmp_path / "data"),
-        ],
+        server_argv("0", str(tmp_path / "data")),
         env=env,
         capture_output=True,
         text=True,

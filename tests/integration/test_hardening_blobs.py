@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import start_server, stop_server
+from servers import start_server, stop_server
 
 
 def sha(data: bytes) -> str:

@@ -13,7 +13,6 @@ import json
 import math
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -21,20 +20,9 @@ import pytest
 import requests
 
 from lablens.transport import ARROW, ipc_to_table, table_to_ipc
+from servers import start_server, stop_server
 
 JSON = "application/json"
-ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
-
-
-def _root_conftest(config: pytest.Config) -> Any:
-    """tests/conftest.py as pytest loaded it (``import conftest`` may find another one)."""
-    for module in config.pluginmanager.get_plugins():
-        path = getattr(module, "__file__", None)
-        if path and Path(path).resolve() == ROOT_CONFTEST:
-            return module
-    raise RuntimeError("tests/conftest.py is not loaded")
-
-
 # -- helpers ----------------------------------------------------------------------------------
 
 
@@ -197,20 +185,17 @@ def test_a_logged_number_widens_a_summary_string_field(client: Client) -> None:
 
 
 @pytest.fixture(scope="module")
-def limited(
-    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
-) -> Iterator[Client]:
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     """A server allowing 50 keys per request, 80 per run and keys of 16 characters."""
     tmp = tmp_path_factory.mktemp("limited")
-    conftest = _root_conftest(pytestconfig)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LABLENS_MAX_KEYS_PER_REQUEST", "50")
         mp.setenv("LABLENS_MAX_KEYS_PER_RUN", "80")
         mp.setenv("LABLENS_MAX_KEY_LENGTH", "16")
         (tmp / "home").mkdir()
-        srv = conftest.start_server(tmp / "data", tmp / "home")
+        srv = start_server(tmp / "data", tmp / "home")
     yield Client(srv)
-    conftest.stop_server(srv)
+    stop_server(srv)
 
 
 def _limit(r: requests.Response, limit: int) -> None:

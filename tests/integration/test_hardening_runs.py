@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from conftest import RunningServer, start_server, stop_server
+from servers import RunningServer, start_server, stop_server
 
 # -- a run table of 20,000 keys per run ----------------------------------------------------------
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import RunningServer, start_server, stop_server
+from servers import RunningServer, server_argv, start_server, stop_server
 
 SMALL_BODY = 4096
 
@@ -337,7 +337,6 @@ def _digest(path: Path) -> dict[str, str]:
 
 def test_a_data_dir_with_a_newer_schema_is_refused_with_nothing_written(tmp_path):
     import subprocess
-    import sys
 
     import duckdb
 
@@ -351,18 +350,7 @@ def test_a_data_dir_with_a_newer_schema_is_refused_with_nothing_written(tmp_path
     con.close()
     before = _digest(data)
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lablens",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--data",
-            str(data),
-        ],
+        server_argv("0", str(data)),
         env={**__import__("os").environ, "LABLENS_HOME": str(tmp_path / "home")},
         capture_output=True,
         text=True,

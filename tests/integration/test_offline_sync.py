@@ -4,47 +4,22 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 import lablens.sdk
 from lablens import errors as E
-from lablens._settings import free_port, wait_until_alive
+from lablens._settings import free_port
 from lablens.sdk.wal import FILE_NAME, read_log
 from lablens.transport import Transport
+from servers import spawn_server, stop_process
 
 QUIET = {"system_interval": 0, "console": False}
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing ever answers there
-
-
-def spawn_server(port: int, data: Path, home: Path) -> subprocess.Popen:
-    """A server on a port chosen in advance, so a client can be pointed at it before it runs."""
-    with open(data.parent / f"server-{port}.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lablens", "server", "--host", "127.0.0.1",
-             "--port", str(port), "--data", str(data)],
-            env={**os.environ, "LABLENS_HOME": str(home)},
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    wait_until_alive(f"http://127.0.0.1:{port}", timeout=60, proc=proc)
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def sync(*args: str) -> subprocess.CompletedProcess:
@@ -172,7 +147,7 @@ def test_points_left_unsent_at_finish_are_uploaded_by_sync(tmp_path):
         key = json.loads((home / "credentials").read_text())["hosts"][url]["api_key"]
         run = lablens.sdk.init(project="away", host=url, api_key=key, settings=QUIET, dir=tmp_path)
         run.log({"a": 0.0})
-        stop(proc)
+        stop_process(proc)
         for step in range(1, 50):
             run.log({"a": float(step)})
         run.summary["note"] = "kept"
@@ -187,13 +162,13 @@ def test_points_left_unsent_at_finish_are_uploaded_by_sync(tmp_path):
         after = stored(http, run.path)
         assert after["state"] == "FINISHED" and after["summary"]["note"] == "kept"
     finally:
-        stop(proc)
+        stop_process(proc)
 
 
 def test_init_waits_for_a_server_that_starts_late(tmp_path):
     port, data, home = free_port(), tmp_path / "data", tmp_path / "home"
     url = f"http://127.0.0.1:{port}"
-    stop(spawn_server(port, data, home))  # once, to make the admin and its key
+    stop_process(spawn_server(port, data, home))  # once, to make the admin and its key
     key = json.loads((home / "credentials").read_text())["hosts"][url]["api_key"]
     result: dict = {}
 
@@ -220,7 +195,7 @@ def test_init_waits_for_a_server_that_starts_late(tmp_path):
         assert stored(http, run.path)["state"] == "FINISHED"
         assert rows(http, run.path) == [("a", 0, 1.0)]
     finally:
-        stop(proc)
+        stop_process(proc)
 
 
 def test_init_gives_up_after_init_timeout_naming_the_host(monkeypatch, tmp_path):

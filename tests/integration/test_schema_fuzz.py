@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.errors import FailureGroup
 
-from conftest import RunningServer, log_points, start_server, stop_server
+from servers import RunningServer, log_points, start_server, stop_server
 
 # Generated cases per operation (the coverage phase adds its own fixed cases): about 3,500
 # requests in all, some 100 s of CPU; under 3 minutes even on a two-core machine busy with

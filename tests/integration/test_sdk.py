@@ -10,7 +10,6 @@ import sys
 import textwrap
 import time
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -18,10 +17,11 @@ import pytest
 
 import lablens.sdk
 from lablens import errors as E
-from lablens._settings import free_port, wait_until_alive
+from lablens._settings import free_port
 from lablens.sdk import init
 from lablens.sdk.sender import SCHEMA
 from lablens.transport import ARROW, Transport, table_to_ipc
+from servers import spawn_server, stop_process
 
 QUIET = {"system_interval": 0, "console": False}
 
@@ -345,41 +345,6 @@ def test_the_heartbeat_is_sent(start, http):
     assert stored_run(http, run)["heartbeat_at"] != first
 
 
-def spawn_server(port: int, data: Path, home: Path) -> subprocess.Popen:
-    """A server of our own on a fixed port, so that it can be stopped and started again."""
-    log = open(data.parent / f"server-{port}.log", "ab")  # noqa: SIM115 - closed by the child
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lablens",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data",
-            str(data),
-        ],  # fmt: skip
-        env={**os.environ, "LABLENS_HOME": str(home)},
-        stdout=log,
-        stderr=log,
-        stdin=subprocess.DEVNULL,
-    )
-    log.close()
-    wait_until_alive(f"http://127.0.0.1:{port}", timeout=60, proc=proc)
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def test_points_logged_while_the_server_is_away_arrive_once_it_is_back(tmp_path, caplog):
     port, data, home = free_port(), tmp_path / "data", tmp_path / "home"
     url = f"http://127.0.0.1:{port}"
@@ -388,7 +353,7 @@ def test_points_logged_while_the_server_is_away_arrive_once_it_is_back(tmp_path,
         key = json.loads((home / "credentials").read_text())["hosts"][url]["api_key"]
         run = init(project="outage", host=url, api_key=key, settings=QUIET, dir=tmp_path)
         run.log({"a": 0.0})
-        stop(proc)
+        stop_process(proc)
         for step in range(1, 100):
             run.log({"a": float(step), "b": math.nan})
         time.sleep(1.0)  # the sender meets the closed port and backs off
@@ -402,4 +367,4 @@ def test_points_logged_while_the_server_is_away_arrive_once_it_is_back(tmp_path,
         assert stored_run(http, run)["state"] == "FINISHED"
         assert "retrying in the background" in caplog.text
     finally:
-        stop(proc)
+        stop_process(proc)
