@@ -584,6 +584,6 @@ def test_an_arrow_string_that_is_not_utf8_is_400_not_500(server, unique):
         timeout=30,
     )
     assert r.status_code == 400, r.text
-    assert [e["field"] for e in r.json()["errors"]] == ["body"]
+    assert [e["field"] for e in r.json()["errors"]] == ["body.key"]
     after = requests.get(run_url, headers=_h(server), timeout=30).json()
     assert after["summary"] == before["summary"]  # no point stored: a summary holds each last one
