@@ -34,8 +34,6 @@ from lablens.store.ordering import order_by_sql, parse_order
 WIDE_KEYS = 256
 #: Cells (runs x key columns) of one batch of a wide table.
 BATCH_CELLS = 500_000
-#: Rows of one batch of a narrow table as it goes out.
-NARROW_BATCH_ROWS = 65_536
 #: The largest offset or limit: DuckDB takes them as signed 64-bit integers.
 MAX_ROWS = 2**63 - 1
 
@@ -198,7 +196,9 @@ def _narrow(
         total = 0
     table = table.drop_columns(["_total"])
     schema = _with_total(table.schema, total)
-    batches = table.replace_schema_metadata(schema.metadata).to_batches(NARROW_BATCH_ROWS)
+    # A narrow table is whole in memory already: its own chunks go out as they are (one for most
+    # answers), so the route can send it with its length instead of re-cut and streamed.
+    batches = table.replace_schema_metadata(schema.metadata).to_batches()
     return pa.RecordBatchReader.from_batches(schema, batches)
 
 
