@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from lablens._arrow import ARROW, ipc_to_table, table_to_ipc
 from lablens.server.auth import can_read_project, can_write, current_user, store_of
@@ -34,32 +34,6 @@ class HistoryQuery(BaseModel):
     stream: str = "default"
     x_axis: str = "step"
     x_key: str | None = None
-
-    @model_validator(mode="after")
-    def _text(self) -> HistoryQuery:
-        # JSON may carry lone surrogates ("\\ud800"): a 400 naming the field, not a 500 from
-        # the database that cannot encode them.
-        for name in ("runs", "filters", "order", "keys", "stream", "x_axis", "x_key"):
-            value = getattr(self, name)
-            try:
-                json.dumps(value, ensure_ascii=False).encode("utf-8")
-            except UnicodeEncodeError:
-                raise Problem(
-                    400,
-                    "bad_request",
-                    f"{name} is not valid Unicode text (it holds a lone surrogate)",
-                    field=name,
-                ) from None
-        return self
-
-
-def _is_text(value: str) -> bool:
-    # JSON may carry lone surrogates ("\\ud800"), which no UTF-8 store can hold.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _number(value: Any) -> float | None:
@@ -107,13 +81,6 @@ def _rows_to_table(body: Any) -> pa.Table:
                 field=f"rows[{i}].timestamp",
             )
         for key, value in row["data"].items():
-            if not _is_text(key):
-                raise Problem(
-                    400,
-                    "bad_request",
-                    "a metric key is not valid Unicode text (it holds a lone surrogate)",
-                    field=f"rows[{i}].data",
-                )
             if isinstance(value, str) and value in _NONFINITE:
                 value = _NONFINITE[value]
             number = _number(value)
