@@ -90,6 +90,17 @@ def stop_server(srv: RunningServer) -> None:
     stop_process(srv.proc)
 
 
+def sync(*args: str) -> subprocess.CompletedProcess:
+    """``lablens sync ARGS`` in a child process, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "lablens", "sync", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def log_points(api, path: str, points, *, stream: str = "default", start: float = 1.7e9) -> None:
     """POST points to a run as Arrow IPC, the way the SDK sends them.
 

@@ -23,7 +23,7 @@ import lablens.sdk
 from lablens import errors as E
 from lablens.sdk.wal import read_log
 from lablens.transport import Transport
-from servers import start_server, stop_server
+from servers import start_server, stop_server, sync
 
 QUIET = {"system_interval": 0, "console": False}
 TIMEOUT = 3  # seconds: the servers' LABLENS_HEARTBEAT_TIMEOUT
@@ -76,16 +76,6 @@ def wait_for(predicate, what: str, limit: float = 60.0):
         if time.monotonic() > deadline:
             pytest.fail(f"still waiting for {what} after {limit:g}s")
         time.sleep(0.1)
-
-
-def sync(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "lablens", "sync", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 # A training script: logs steps 0..999 and waits until the server has them; then its network

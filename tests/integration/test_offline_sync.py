@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import threading
 import time
 
@@ -16,20 +14,10 @@ from lablens import errors as E
 from lablens._settings import free_port
 from lablens.sdk.wal import FILE_NAME, read_log
 from lablens.transport import Transport
-from servers import spawn_server, stop_process
+from servers import spawn_server, stop_process, sync
 
 QUIET = {"system_interval": 0, "console": False}
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing ever answers there
-
-
-def sync(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "lablens", "sync", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def stored(http: Transport, path: str) -> dict:
