@@ -13,10 +13,9 @@ and query them, as with ``swanlab.Api`` or ``wandb.Api``::
     df = runs.to_pandas()
 """
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING, Any
 
-from typing import TYPE_CHECKING, Any  # noqa: E402
-
+from lablens._version import __version__
 from lablens.errors import (  # noqa: E402
     ApiError,
     ArtifactNotFound,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lablens import __version__
+from lablens._version import __version__
 
 
 def _server(args: argparse.Namespace) -> int:

@@ -298,10 +298,13 @@ def test_run_table_is_arrow_with_flat_config_and_summary(http, server, unique):
     assert table["config.opt.name"].to_pylist() == ["o2", "o1", "o0"]
     assert table["summary.loss"].to_pylist() == [2.0, 1.0, 0.0]
     fields = http.get_json(base + "/fields")
-    assert fields == {
-        "config": {"lr": "number", "opt.name": "string"},
-        "summary": {"loss": "number"},
-    }
+    assert fields["config"] == {"lr": "number", "opt.name": "string"}
+    assert fields["summary"] == {"loss": "number"}
+    # The plain run fields come from the one catalogue, in its order, with the widgets' types.
+    assert list(fields["run"])[:3] == ["state", "name", "id"]
+    assert fields["run"]["tags"] == "list"
+    assert fields["run"]["created_at"] == "time"
+    assert "display_name" not in fields["run"]
 
 
 def test_sampling_long_series_from_tiles_keeps_every_guarantee(http, run_path):

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lablens.api.paths import (
+from lablens.contract.paths import (
     ParsedPath,
     RunPath,
     parse_path,
     parse_project_path,
     parse_run_path,
     parse_workspace,
-    project_route,
-    run_route,
 )
+from lablens.contract.routes import project_route, run_route
 from lablens.errors import UsageError
 
 

@@ -15,7 +15,7 @@ from lablens.api.artifact_collections import (
     ArtifactTypes,
 )
 from lablens.api.artifacts import Artifact, Artifacts
-from lablens.api.paths import project_route, quote_segment
+from lablens.contract.routes import project_route, quote_segment
 from lablens.errors import ArtifactNotFound, LablensError, UsageError
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from lablens import _artifact_names as rules
-from lablens.api.paths import project_route, quote_segment
+from lablens.contract.routes import project_route, quote_segment
 from lablens.errors import UsageError
 
 DEFAULT_PROJECT = "uncategorized"

@@ -9,9 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lablens._settings import resolve_api_key, resolve_host
-from lablens.api import paths
 from lablens.api._api_artifacts import ApiArtifacts
-from lablens.api.paths import project_route, quote_segment
 from lablens.api.projects import Project, Projects
 from lablens.api.reports import BetaReport, Reports
 from lablens.api.run_writes import to_iso
@@ -20,6 +18,8 @@ from lablens.api.sweeps import Sweep, Sweeps
 from lablens.api.teams import Team
 from lablens.api.users import User
 from lablens.api.workspaces import Workspace
+from lablens.contract import paths
+from lablens.contract.routes import project_route, quote_segment, run_route
 from lablens.errors import LablensError, UsageError, UserNotFound
 from lablens.transport import Transport
 
@@ -365,7 +365,7 @@ class Api(ApiArtifacts):
         entity, project, run_id = paths.parse_run_path(
             path, lambda: self.default_entity, self._default_project
         )
-        data = self._transport.get_json(paths.run_route(entity, project, run_id))
+        data = self._transport.get_json(run_route(entity, project, run_id))
         return Run.from_json(self, data)
 
     def create_run(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from lablens.api._artifact_paths import collection_route
 from lablens.api._attrs import Attrs, html_table
 from lablens.api.paging import Paginator
-from lablens.api.paths import project_route
+from lablens.contract.routes import project_route
 
 if TYPE_CHECKING:
     from lablens.api.api import Api

@@ -23,7 +23,7 @@ from lablens.api.artifact_files import (
     sha256_of,
 )
 from lablens.api.paging import Paginator
-from lablens.api.paths import run_route
+from lablens.contract.routes import run_route
 from lablens.errors import UsageError
 from lablens.transport import decode_floats
 

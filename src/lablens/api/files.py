@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from lablens.api._attrs import Attrs
 from lablens.api.paging import Paginator
-from lablens.api.paths import quote_segment, run_route
+from lablens.contract.routes import quote_segment, run_route
 from lablens.errors import FileNotFound, UsageError
 
 if TYPE_CHECKING:

@@ -22,7 +22,9 @@ from lablens.api._frames import (
     swanlab_frame,
     wandb_frame,
 )
-from lablens.api.paths import project_route
+from lablens.contract.names import BUILTIN_X, ROUTE_X
+from lablens.contract.names import POINT_STREAMS as STREAMS
+from lablens.contract.routes import project_route
 from lablens.errors import UsageError
 
 if TYPE_CHECKING:
@@ -30,8 +32,6 @@ if TYPE_CHECKING:
     from lablens.api.runs import Run
 
 __all__ = ["BUILTIN_X", "STREAMS", "HistoryScan", "RunHistory", "fetch_history", "x_window"]
-
-STREAMS = ("default", "system")
 
 
 def fetch_history(
@@ -116,10 +116,6 @@ def fetch_history(
     return api.client.post_arrow(f"{project_route(entity, project)}/history", body)
 
 
-# W&B's x axis names and what the history route calls them; any other name is a metric.
-_ROUTE_X = {"_step": "step", "_timestamp": "timestamp", "_runtime": "runtime"}
-
-
 def x_window(x_axis: str, min_x: float | None = None, max_x: float | None = None) -> dict[str, Any]:
     """The ``fetch_history`` arguments for a W&B x axis and an optional range on it.
 
@@ -151,7 +147,7 @@ def x_window(x_axis: str, min_x: float | None = None, max_x: float | None = None
             raise UsageError(f"{name} must be a finite number or None, not {value!r}", field=name)
     if min_x is not None and max_x is not None and min_x > max_x:
         raise UsageError(f"min_x ({min_x}) is above max_x ({max_x})", field="min_x")
-    route_x = _ROUTE_X.get(x_axis, "metric")
+    route_x = ROUTE_X.get(x_axis, "metric")
     return {
         "x_axis": route_x,
         "x_key": x_axis if route_x == "metric" else None,
@@ -232,10 +228,6 @@ class HistoryScan:
             window = window * 2 if rows == 0 else max(1, int(window * self.page_size / rows))
             window = min(window, 2**40)
             start = upper + 1
-
-
-# x axes that every history row has, so they need no extra key from the server.
-BUILTIN_X = ("_step", "_timestamp", "_runtime")
 
 
 class RunHistory:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from lablens.api._attrs import Attrs, html_table
 from lablens.api.paging import Paginator
-from lablens.api.paths import project_route, quote_segment
+from lablens.contract.routes import project_route, quote_segment
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
@@ -96,13 +96,15 @@ class Project(Attrs):
         return self._api.runs(self.path, filters=filters, order=order, per_page=per_page)
 
     def fields(self) -> dict[str, dict[str, str]]:
-        """The config and summary keys logged in this project, with their types.
+        """The fields of this project's runs, with their types.
 
         Returns:
-            ``{"config": {key: type}, "summary": {key: type}}``, nested keys dotted, each type
-            one of ``integer number string bool json`` (``json`` for lists, objects and keys
-            seen with mixed types). These are the ``config.<key>`` and ``summary.<key>`` that
-            filters, orders and ``Runs.to_pandas()`` columns take.
+            ``{"run": {field: type}, "config": {key: type}, "summary": {key: type}}``. ``run``
+            is the plain run fields every project has (``state``, ``name``, ``tags`` ...; types
+            ``string time list``); ``config`` and ``summary`` are the keys logged in this
+            project, nested keys dotted, each type one of ``integer number string bool json``
+            (``json`` for lists, objects and keys seen with mixed types). These are the fields
+            that filters, orders and ``Runs.to_pandas()`` columns take.
 
         Raises:
             ProjectNotFound: the project does not exist.
@@ -113,6 +115,7 @@ class Project(Attrs):
         """
         data = self._api.client.get_json(f"{project_route(self.entity, self.name)}/fields")
         return {
+            "run": dict(data.get("run") or {}),
             "config": dict(data.get("config") or {}),
             "summary": dict(data.get("summary") or {}),
         }

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from lablens.api.artifacts import Artifact, _versions_html
 from lablens.api.paging import Paginator
-from lablens.api.paths import run_route
+from lablens.contract.routes import run_route
 from lablens.errors import UsageError
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
-from lablens.api.paths import run_route
+from lablens.contract.routes import run_route
 from lablens.errors import UsageError
 from lablens.transport import ARROW, table_to_ipc
 

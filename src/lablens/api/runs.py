@@ -18,10 +18,10 @@ from lablens.api._attrs import Attrs, html_table
 from lablens.api.files import RunFiles
 from lablens.api.history import RunHistory
 from lablens.api.paging import Paginator
-from lablens.api.paths import project_route, run_route
 from lablens.api.run_artifacts import RunArtifactMethods
 from lablens.api.run_fields import Profile, RunState, Summary
 from lablens.api.run_writes import RunWrites
+from lablens.contract.routes import project_route, run_route
 from lablens.errors import UsageError
 from lablens.transport import decode_floats
 

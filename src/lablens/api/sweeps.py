@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from lablens.api._attrs import Attrs, html_table
 from lablens.api.paging import Paginator
-from lablens.api.paths import project_route, quote_segment
+from lablens.contract.routes import project_route, quote_segment
 from lablens.errors import UsageError
 
 if TYPE_CHECKING:

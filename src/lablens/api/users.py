@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lablens.api._attrs import Attrs
-from lablens.api.paths import quote_segment
+from lablens.contract.routes import quote_segment
 
 if TYPE_CHECKING:
     from lablens.api.api import Api

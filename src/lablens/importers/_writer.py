@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from lablens import __version__
+from lablens._version import __version__
 from lablens.errors import Conflict, NotFound, UsageError
 
 if TYPE_CHECKING:

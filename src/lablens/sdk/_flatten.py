@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from lablens.contract.flatten import flatten as flat_dict
 from lablens.errors import UsageError
 
 #: How deep logged data, a config or a summary may nest (dicts and lists): the server's default
@@ -171,20 +172,13 @@ def too_deep(caller: str, path: str) -> UsageError:
 
 
 def flatten(
-    data: Mapping[str, Any], prefix: str = "", *, caller: str = "summary", _depth: int = 1
+    data: Mapping[str, Any], prefix: str = "", *, caller: str = "summary"
 ) -> dict[str, Any]:
     """Flatten nested dicts with dots, leaving the values as they are (for summaries).
 
     Raises:
         lablens.errors.UsageError: ``data`` nests deeper than ``MAX_DEPTH`` levels.
     """
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            if _depth >= MAX_DEPTH:
-                raise too_deep(caller, name)
-            out.update(flatten(value, name + ".", caller=caller, _depth=_depth + 1))
-        else:
-            out[name] = value
-    return out
+    return flat_dict(
+        data, prefix, max_depth=MAX_DEPTH, too_deep=lambda path: too_deep(caller, path)
+    )

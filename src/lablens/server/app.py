@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from lablens import __version__
+from lablens._version import __version__
 from lablens.server import problems
 from lablens.server.guards import RequestGuard
 from lablens.server.routers import (

@@ -35,18 +35,6 @@ def loads(text: str | None) -> Any:
     return json.loads(text)
 
 
-def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"data": {"bs": 64}}`` -> ``{"data.bs": 64}``; lists and scalars are leaves."""
-    out: dict[str, Any] = {}
-    for k, v in value.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping) and v:
-            out.update(flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
 def type_of(value: Any) -> str:
     """The field type a value gives its key: ``integer``, ``number``, ``string``, ``bool`` or
     ``json``."""

@@ -57,11 +57,12 @@ from typing import Any, Literal, NamedTuple
 
 import duckdb
 
+from lablens.contract.fields import FIELD_HELP, JSON_PREFIXES, canonical_field
 from lablens.store.errors import InvalidFilter
 
 __all__ = ["FIELD_HELP", "Field", "FieldKind", "compile_filters", "json_path", "resolve_field"]
 
-FieldKind = Literal["text", "state", "time", "tags", "json"]
+FieldKind = Literal["text", "state", "time", "tags", "json"]  # the catalogue's kinds and json
 
 
 @dataclass(frozen=True)
@@ -79,54 +80,19 @@ class Field:
     keys: tuple[str, ...] = ()
 
 
-# Aliases: W&B's API spells fields in snake_case and camelCase, SwanLab has its own names.
-_COLUMNS: dict[str, tuple[FieldKind, str]] = {
-    "state": ("state", "state"),
-    "name": ("text", "name"),
-    "display_name": ("text", "name"),
-    "displayName": ("text", "name"),
-    "id": ("text", "id"),
-    "run_id": ("text", "id"),
-    "group": ("text", "group_name"),
-    "job_type": ("text", "job_type"),
-    "jobType": ("text", "job_type"),
-    "notes": ("text", "notes"),
-    "description": ("text", "notes"),
-    "username": ("text", "username"),
-    "user": ("text", "username"),
-    "entity": ("text", "username"),
-    "host": ("text", "host"),
-    "sweep": ("text", "sweep"),
-    "tags": ("tags", "tags"),
-    "labels": ("tags", "tags"),
-    "created_at": ("time", "created_at"),
-    "createdAt": ("time", "created_at"),
-    "heartbeat_at": ("time", "heartbeat_at"),
-    "heartbeatAt": ("time", "heartbeat_at"),
-    "finished_at": ("time", "finished_at"),
-    "finishedAt": ("time", "finished_at"),
-}
-_JSON_PREFIXES: dict[str, str] = {
-    "config.": "config_flat",
-    "summary_metrics.": "summary",
-    "summary.": "summary",
-}
-
-FIELD_HELP = (
-    "state, name (display_name, displayName), id (run_id), group, job_type (jobType), "
-    "notes (description), username (user, entity), host, sweep, tags (labels), "
-    "created_at (createdAt), heartbeat_at (heartbeatAt), finished_at (finishedAt), "
-    "config.<key>, summary_metrics.<key> (summary.<key>)"
-)
+# Where each field of the catalogue (``lablens.contract.fields``) lives in the ``runs`` table.
+_COLUMN_OF: dict[str, str] = {"group": "group_name"}
+_JSON_COLUMN_OF: dict[str, str] = {"config": "config_flat", "summary": "summary"}
 
 
 def resolve_field(name: str) -> Field | None:
     """Return where the field ``name`` lives, or ``None`` when there is no such field."""
-    if name in _COLUMNS:
-        kind, column = _COLUMNS[name]
-        return Field(name, kind, column)
-    for prefix, column in _JSON_PREFIXES.items():
+    plain = canonical_field(name)
+    if plain is not None:
+        return Field(name, plain.kind, _COLUMN_OF.get(plain.name, plain.name))
+    for prefix, document in JSON_PREFIXES.items():
         if name.startswith(prefix) and len(name) > len(prefix):
+            column = _JSON_COLUMN_OF[document]
             return Field(name, "json", column, _key_variants(name[len(prefix) :]))
     return None
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from lablens._arrow import ARROW, ipc_to_table, table_to_ipc
+from lablens.contract.names import PointStream, WireXAxis
 from lablens.server.auth import can_read_project, can_write, current_user, store_of
 from lablens.server.problems import Problem
 from lablens.store.points import MAX_STEP
@@ -31,8 +32,8 @@ class HistoryQuery(BaseModel):
     max_step: int | None = None
     min_x: float | None = None
     max_x: float | None = None
-    stream: str = "default"
-    x_axis: str = "step"
+    stream: PointStream = "default"
+    x_axis: WireXAxis = "step"
     x_key: str | None = None
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
+from lablens.contract.fields import run_field_types
 from lablens.server.auth import can_own, can_read_project, can_write, current_user, store_of
 
 router = APIRouter(prefix="/api/v1", tags=["workspaces", "projects"])
@@ -89,10 +90,10 @@ def get_project(
 def project_fields(
     ws: str, project: str, request: Request, user: dict = Depends(current_user)
 ) -> dict[str, Any]:
-    """The project's config and summary keys with their types."""
+    """The project's fields: the plain run fields of the catalogue, the config and summary keys."""
     store = store_of(request)
     can_read_project(store, user, ws, project)
-    return store.project_fields(ws, project)
+    return {"run": run_field_types(), **store.project_fields(ws, project)}
 
 
 @router.patch("/projects/{ws}/{project}")

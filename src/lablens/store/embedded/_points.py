@@ -15,6 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lablens.contract.names import CONSOLE_STREAMS, WIRE_X_AXES
+from lablens.contract.names import POINT_STREAMS as STREAMS
 from lablens.store import _json
 from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database, iso, now
@@ -25,13 +27,11 @@ from lablens.store.ordering import order_by_sql, parse_order
 from lablens.store.points import MAX_SAMPLES, conform_points
 from lablens.store.sampling import sampled_points_sql
 
-STREAMS = ("default", "system")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Up to this many changed keys a summary is merged in SQL, past it in Python.
 _SQL_PATCH_KEYS = 256
 # What min_x/max_x measure: the step, the point's time, seconds since its run started, or the
 # value of the metric x_key (the steps where it lies in the range are kept, for every key).
-X_AXES = ("step", "timestamp", "runtime", "metric")
 HISTORY_SCHEMA = pa.schema(
     [
         ("run_id", pa.dictionary(pa.int32(), pa.string())),
@@ -55,9 +55,9 @@ def _with_runs(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.Schema:
 
 def check_x_range(x_axis: str, x_key: str | None, min_x: float | None, max_x: float | None) -> None:
     """Check a history query's x axis and range, naming the bad field."""
-    if x_axis not in X_AXES:
+    if x_axis not in WIRE_X_AXES:
         raise InvalidInput(
-            f"x_axis must be one of {', '.join(X_AXES)}, not {x_axis!r}", field="x_axis"
+            f"x_axis must be one of {', '.join(WIRE_X_AXES)}, not {x_axis!r}", field="x_axis"
         )
     if x_axis == "metric":
         if not isinstance(x_key, str) or not x_key:
@@ -97,7 +97,7 @@ def _console_table(lines: Sequence[Mapping[str, Any]]) -> pa.Table:
                 field=f"lines[{i}].line",
             ) from None
         stream = item.get("stream", "stdout")
-        if stream not in ("stdout", "stderr"):
+        if stream not in CONSOLE_STREAMS:
             raise InvalidInput("stream must be stdout or stderr", field=f"lines[{i}].stream")
         ts = item.get("ts")
         if ts is None:

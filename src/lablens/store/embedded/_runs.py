@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from lablens.contract.flatten import flatten
 from lablens.store import _json
 from lablens.store.embedded import _run_table
 from lablens.store.embedded._db import Database, iso, now
@@ -75,7 +76,7 @@ def _checked_fields(value: dict[str, Any], field: str) -> dict[str, Any]:
     """``value`` flattened, once it is within the limits of depth, key length and key count."""
     leaves = _json.check_fields(value, field)
     _check_field_count(leaves, field)
-    return _json.flatten(value)
+    return flatten(value)
 
 
 def _check_field_count(count: int, field: str) -> None:
@@ -302,7 +303,7 @@ class Runs:
         created: Any = None,
     ) -> int:
         """Insert a new RUNNING run inside the caller's transaction; returns its pk."""
-        flat = _json.flatten(config)
+        flat = flatten(config)
         pk = con.execute(
             "INSERT INTO runs (project_id, id, name, notes, state, group_name, job_type,"
             " tags, created_at, heartbeat_at, username, host, config, config_flat,"
@@ -515,7 +516,7 @@ class Runs:
         if "summary" in changes:
             summary_changes = _mapping(changes["summary"], "summary")
             _json.check_fields(summary_changes, "summary")
-            summary_changes = _json.flatten(summary_changes)
+            summary_changes = flatten(summary_changes)
         with self.db.write() as con:
             if summary_changes is not None:
                 current = (

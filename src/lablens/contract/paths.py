@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import NamedTuple
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from lablens.errors import UsageError
 
@@ -27,9 +27,6 @@ __all__ = [
     "parse_run_path",
     "parse_sweep_path",
     "parse_workspace",
-    "project_route",
-    "quote_segment",
-    "run_route",
 ]
 
 # A default is given either as a value or as a callable that finds it (``Api.default_entity``
@@ -312,23 +309,3 @@ def parse_path(path: str, default_entity: Default = None) -> ParsedPath:
         f"malformed path {path!r}: expected 'project', 'entity/project', "
         "'entity/project/runs/run_id', 'entity/project/sweeps/id' or 'entity/project/reports/name'"
     )
-
-
-def _q(part: str) -> str:
-    # Every segment is quoted whole: a name with "/" or "?" must not change the route.
-    return quote(part, safe="")
-
-
-def project_route(entity: str, project: str) -> str:
-    """The server route of a project: ``/api/v1/projects/{entity}/{project}``."""
-    return f"/api/v1/projects/{_q(entity)}/{_q(project)}"
-
-
-def run_route(entity: str, project: str, run_id: str) -> str:
-    """The server route of a run: ``/api/v1/projects/{entity}/{project}/runs/{run_id}``."""
-    return f"{project_route(entity, project)}/runs/{_q(run_id)}"
-
-
-def quote_segment(part: str) -> str:
-    """Quote one path segment for a server route (``/`` included)."""
-    return _q(part)

@@ -1,0 +1,61 @@
+"""The server's routes as the clients build them, each segment quoted whole.
+
+A name with ``/``, ``?`` or ``%`` in it must not change the route, so every segment goes through
+:func:`quote_segment`; the SDK, the ``Api`` and the importers build routes only here.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+__all__ = [
+    "API",
+    "VIEWER",
+    "project_route",
+    "quote_segment",
+    "run_route",
+    "sweep_route",
+    "team_route",
+    "user_route",
+    "workspace_route",
+]
+
+#: The prefix of every route of the lablens API.
+API = "/api/v1"
+#: Who the key belongs to, and their default entity.
+VIEWER = f"{API}/viewer"
+
+
+def quote_segment(part: str) -> str:
+    """Quote one path segment for a server route (``/`` included)."""
+    return quote(part, safe="")
+
+
+def workspace_route(workspace: str) -> str:
+    """The route of a workspace: ``/api/v1/workspaces/{workspace}``."""
+    return f"{API}/workspaces/{quote_segment(workspace)}"
+
+
+def project_route(entity: str, project: str) -> str:
+    """The route of a project: ``/api/v1/projects/{entity}/{project}``."""
+    return f"{API}/projects/{quote_segment(entity)}/{quote_segment(project)}"
+
+
+def run_route(entity: str, project: str, run_id: str) -> str:
+    """The route of a run: ``/api/v1/projects/{entity}/{project}/runs/{run_id}``."""
+    return f"{project_route(entity, project)}/runs/{quote_segment(run_id)}"
+
+
+def sweep_route(entity: str, project: str, sweep_id: str) -> str:
+    """The route of a sweep: ``/api/v1/projects/{entity}/{project}/sweeps/{sweep_id}``."""
+    return f"{project_route(entity, project)}/sweeps/{quote_segment(sweep_id)}"
+
+
+def user_route(username: str) -> str:
+    """The route of a user: ``/api/v1/users/{username}``."""
+    return f"{API}/users/{quote_segment(username)}"
+
+
+def team_route(team: str) -> str:
+    """The route of a team: ``/api/v1/teams/{team}``."""
+    return f"{API}/teams/{quote_segment(team)}"
