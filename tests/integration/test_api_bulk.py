@@ -140,3 +140,48 @@ def test_many_points_of_one_key(api, make_run):
     assert frame["_step"].to_numpy().tolist() == list(range(n))
     metrics = run.metrics(keys=["loss"])
     np.testing.assert_array_equal(metrics["loss"].to_numpy(), values)
+
+
+def test_histories_long_one_row_per_point_in_one_request(api, three_runs, counted):
+    project, runs = three_runs
+    frame = api.runs(project.path, order="-created_at").histories(samples=None, format="long")
+    assert len(counted) == 1 and counted[0].endswith("/history")
+    assert list(frame.columns) == ["run_id", "key", "_step", "_timestamp", "_runtime", "value"]
+    a, b = runs[0].id, runs[1].id
+    # Runs in the collection's order, then keys by name, then steps.
+    assert list(zip(frame["run_id"], frame["key"], frame["_step"], frame["value"])) == [
+        (b, "loss", 0, 4.0),
+        (b, "loss", 5, math.inf),
+        (a, "acc", 1, 0.5),
+        (a, "acc", 2, 0.75),
+        (a, "loss", 0, 3.0),
+        (a, "loss", 1, 2.0),
+        (a, "loss", 2, 1.0),
+    ]
+    assert frame["_timestamp"].tolist()[:2] == [1.7e9, 1.7e9 + 5]
+    started = {r.id: pd.Timestamp(r.created_at).timestamp() for r in runs}
+    expected = frame["_timestamp"] - frame["run_id"].map(started)
+    np.testing.assert_allclose(frame["_runtime"], expected, atol=1e-3)
+    assert frame.attrs["run_names"] == {runs[2].id: "c", b: "b", a: "a"}
+
+
+def test_histories_long_on_a_metric_x_axis(api, three_runs):
+    project, runs = three_runs
+    frame = api.runs(project.path).histories(
+        keys=["loss"], x_axis="acc", samples=None, format="long"
+    )
+    # Only the steps where acc was logged, acc as the x column, no rows of acc itself.
+    assert frame["key"].unique().tolist() == ["loss"]
+    assert list(zip(frame["_step"], frame["acc"], frame["value"])) == [
+        (1, 0.5, 2.0),
+        (2, 0.75, 1.0),
+    ]
+    assert set(frame["run_id"]) == {runs[0].id}
+
+
+def test_histories_long_of_no_runs_and_a_bad_format(api, make_project):
+    empty = api.runs(make_project().path).histories(format="long")
+    assert empty.empty and "value" in empty.columns
+    with pytest.raises(UsageError) as info:
+        api.runs(make_project().path).histories(format="wide")
+    assert info.value.field == "format"

@@ -290,3 +290,58 @@ def swanlab_frame(wide: Wide, keys: Sequence[str], x_axis: str = "step") -> pd.D
 def empty_swanlab_frame() -> pd.DataFrame:
     """What ``metrics()`` answers when no keys are asked for."""
     return pd.DataFrame(index=pd.Index(np.empty(0, np.int64), name="step"))
+
+
+def long_frame(
+    table: pa.Table,
+    keys: Sequence[str] | None,
+    x_axis: str,
+    created_at: dict[str, float],
+    run_order: Sequence[str],
+) -> pd.DataFrame:
+    """The history in long form, one row per point, as plots take it.
+
+    Columns ``run_id key _step _timestamp _runtime value``, and for a metric ``x_axis`` a column
+    of that name holding the x metric's value at the point's step (points at steps where it was
+    not logged are dropped). Runs come in ``run_order``, keys in ``keys`` order (by name when
+    ``None``), steps ascending; the x metric has no rows of its own unless ``keys`` names it.
+    """
+    columns = ["run_id", "key", "_step", "_timestamp", "_runtime", "value"]
+    if table.num_rows == 0:
+        extra = [] if x_axis.startswith("_") else [x_axis]
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns + extra}).astype(
+            {"run_id": "str", "key": "str", "_step": "int64"}
+        )
+    if table.column("key").num_chunks > 1:
+        table = table.unify_dictionaries().combine_chunks()
+    run_codes, run_names = _factorize(table.column("run_id"))
+    key_codes, key_names = _factorize(table.column("key"))
+    ts = _column(table, "timestamp", pa.float64())
+    starts = np.array([created_at.get(r, math.nan) for r in run_names], dtype=np.float64)
+    frame = pd.DataFrame(
+        {
+            "run_id": pd.array(np.asarray(run_names, dtype=object)[run_codes], dtype="str"),
+            "key": pd.array(np.asarray(key_names, dtype=object)[key_codes], dtype="str"),
+            "_step": _column(table, "step", pa.int64()),
+            "_timestamp": ts,
+            "_runtime": ts - starts[run_codes],
+            "value": _column(table, "value", pa.float64()),
+        },
+        copy=False,
+    )
+    if not x_axis.startswith("_"):
+        xs = frame.loc[frame["key"] == x_axis, ["run_id", "_step", "value"]]
+        xs = xs.rename(columns={"value": x_axis}).drop_duplicates(["run_id", "_step"])
+        frame = frame.merge(xs, on=["run_id", "_step"], how="inner")
+    wanted = list(keys) if keys is not None else sorted(key_names)
+    frame = frame[frame["key"].isin(wanted)]
+    run_rank = {r: i for i, r in enumerate(run_order)}
+    key_rank = {k: i for i, k in enumerate(wanted)}
+    order = np.lexsort(
+        (
+            frame["_step"].to_numpy(),
+            frame["key"].map(key_rank).to_numpy(),
+            frame["run_id"].map(lambda r: run_rank.get(r, len(run_rank))).to_numpy(),
+        )
+    )
+    return frame.iloc[order].reset_index(drop=True)

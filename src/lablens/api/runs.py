@@ -525,7 +525,7 @@ class Runs(Paginator[Run]):
         samples: int | None = 500,
         keys: Sequence[str] | None = None,
         x_axis: str = "_step",
-        format: Literal["default", "pandas", "polars"] = "default",  # noqa: A002 - W&B's name
+        format: Literal["default", "pandas", "polars", "long"] = "default",  # noqa: A002 - W&B's name
         stream: Literal["default", "system"] = "default",
         min_x: float | None = None,
         max_x: float | None = None,
@@ -537,7 +537,10 @@ class Runs(Paginator[Run]):
             keys: only these metrics; ``None`` for all.
             x_axis: ``_step``, ``_timestamp``, ``_runtime`` or a metric name (rows without it
                 are dropped; the server reads every key at the steps where it was logged).
-            format: ``default`` (a list of dicts), ``pandas`` or ``polars``.
+            format: ``default`` (a list of dicts), ``pandas``, ``polars``, or ``long``: a
+                pandas DataFrame with one row per point, ``run_id key _step _timestamp
+                _runtime value`` (and a column named after a metric ``x_axis``), the form
+                plotting libraries take.
             stream: ``default`` for logged metrics, ``system`` for machine metrics.
             min_x: read only from this ``x_axis`` value on (inclusive); the range is cut on the
                 server before sampling, so a zoomed-in range comes at full resolution. On
@@ -565,8 +568,11 @@ class Runs(Paginator[Run]):
             ...                                          min_x=8, max_x=10, format="pandas")
             >>> late.attrs["run_names"]
         """
-        if format not in ("default", "pandas", "polars"):
-            raise UsageError(f"format must be 'default', 'pandas' or 'polars', not {format!r}")
+        if format not in ("default", "pandas", "polars", "long"):
+            raise UsageError(
+                f"format must be 'default', 'pandas', 'polars' or 'long', not {format!r}",
+                field="format",
+            )
         window = H.x_window(x_axis, min_x, max_x)
         keys = [keys] if isinstance(keys, str) else (list(keys) if keys is not None else None)
         fetch = keys
@@ -611,6 +617,10 @@ class Runs(Paginator[Run]):
             ids, created, names = _runs_of(table)
         if table is None or not ids:
             table = pa.table({"run_id": pa.array([], pa.string())})
+        if format == "long":
+            frame = F.long_frame(table, keys, x_axis, created, ids)
+            frame.attrs["run_names"] = {rid: names.get(rid) for rid in ids}
+            return frame
         wide = F.pivot(table, fetch)
         if x_axis not in H.BUILTIN_X:
             wide = wide.take(wide.present_mask(x_axis))
