@@ -56,6 +56,7 @@ function opSelect(cond: Cond): HTMLSelectElement {
   return op;
 }
 
+/** A condition row; its selects and input call `ctx.changed()` when the user edits them. */
 export function condEl(cond: Cond, ctx: CondContext): HTMLElement {
   const row = h("div", "ll-cond");
   const field = fieldSelect(cond, ctx.fields());
@@ -95,6 +96,7 @@ export function condEl(cond: Cond, ctx: CondContext): HTMLElement {
   return row;
 }
 
+/** The condition a row shows, read from its DOM. */
 export function readCond(row: HTMLElement): Cond {
   const q = <T extends Element>(s: string) => row.querySelector(s) as T;
   const value = q<HTMLInputElement>(".ll-value");

@@ -8,6 +8,7 @@ import type { Json, Operator } from "../filter_model";
 /** The JSON kind of a value, as kept on its input box. */
 export type Kind = "string" | "number" | "boolean" | "null" | "array" | "object";
 
+/** The kind of a value as Python set it, so it reads back as the same kind. */
 export function kindOf(v: Json): Kind {
   if (v === null) return "null";
   if (Array.isArray(v)) return "array";
@@ -31,10 +32,13 @@ export function defaultKind(field: FieldInfo | undefined, op: Operator): Kind {
   }
 }
 
+/** A value as the text of its input box: strings as they are, the rest as JSON. */
 export function toText(v: Json): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
+/** The text of an input box as a value of `kind` (a number, null or JSON that does not parse
+ * stays text; a list may also be written "a, b, 3"). */
 export function fromText(text: string, kind: Kind): Json {
   switch (kind) {
     case "string":

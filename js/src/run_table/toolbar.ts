@@ -20,6 +20,7 @@ export class Toolbar {
     this.filterToggle.textContent = n ? `Filter (${n})` : "Filter";
   }
 
+  /** Show the number of runs, how many are selected, and the error (hidden when none). */
   draw(total: number, selected: number, error: string): void {
     this.total.textContent = `${total.toLocaleString()} run${total === 1 ? "" : "s"}`;
     this.selCount.textContent = selected ? `${selected} selected` : "";
