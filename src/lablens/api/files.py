@@ -14,7 +14,7 @@ from lablens.errors import FileNotFound, UsageError
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
-    from lablens.api.runs import Run
+    from lablens.api.run import Run
 
 __all__ = ["File", "Files"]
 

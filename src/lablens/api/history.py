@@ -29,7 +29,7 @@ from lablens.errors import UsageError
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
-    from lablens.api.runs import Run
+    from lablens.api.run import Run
 
 __all__ = ["BUILTIN_X", "STREAMS", "HistoryScan", "RunHistory", "fetch_history", "x_window"]
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lablens.api.artifacts import Artifact, _versions_html
+from lablens.api._artifact_html import versions_html
+from lablens.api.artifacts import Artifact
 from lablens.api.paging import Paginator
 from lablens.contract.routes import run_route
 from lablens.errors import UsageError
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
-    from lablens.api.runs import Run
+    from lablens.api.run import Run
 
 __all__ = ["RunArtifactMethods", "RunArtifacts"]
 
@@ -47,7 +48,7 @@ class RunArtifacts(Paginator[Artifact]):
         return f"<RunArtifacts {self.run.path} {self.mode}>"
 
     def _repr_html_(self) -> str:
-        return _versions_html(f"{self.run.path} ({self.mode})", self[:20], len(self))
+        return versions_html(f"{self.run.path} ({self.mode})", self[:20], len(self))
 
 
 class RunArtifactMethods:
