@@ -154,7 +154,7 @@ class Files(Paginator[File]):
 
 class RunFiles:
     """The file methods of ``Run`` (W&B's ``files()``, ``file()``, ``upload_file()``). A mixin, so
-    ``runs.py`` stays one resource's size."""
+    ``run.py`` stays one resource's size."""
 
     if TYPE_CHECKING:
         _api: Api

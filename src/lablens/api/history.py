@@ -232,7 +232,7 @@ class HistoryScan:
 
 class RunHistory:
     """The metric methods of ``Run``: SwanLab's ``metrics()``, W&B's ``history()`` and
-    ``scan_history()``. A mixin, so ``runs.py`` stays one resource's size."""
+    ``scan_history()``. A mixin, so ``run.py`` stays one resource's size."""
 
     if TYPE_CHECKING:
         _api: Api
