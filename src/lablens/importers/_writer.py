@@ -1,5 +1,7 @@
 """What every importer shares: the run read from a source, the report, and writing it through the
-``Api`` the way logged data travels (HTTP, Arrow batches with ids).
+``Api`` the way logged data travels (HTTP, Arrow batches with ids). ``ImportReport`` and
+``Problem`` are defined in ``lablens.api.import_report``, since ``Api.sync_tensorboard()``
+returns them.
 
 Re-importing is idempotent and resumable without any bookkeeping of our own: a source gives each
 metric's points in the same order every time, and the server knows how many points of each
