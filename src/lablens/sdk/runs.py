@@ -15,6 +15,8 @@ from types import TracebackType
 from typing import Any
 
 from lablens import errors as E
+from lablens.contract.routes import run_route
+from lablens.sdk import live_runs
 from lablens.sdk._flatten import PLAIN_TYPES, flatten_metrics
 from lablens.sdk.config import Config, Summary
 from lablens.sdk.console import ConsoleCapture
@@ -86,7 +88,7 @@ class Run(RunArtifactLogging):
         self.host = host
         self.offline = offline
         self.path = f"{self.entity or '-'}/{self.project}/{self.id}"
-        self._api_path = f"/api/v1/projects/{self.entity}/{self.project}/runs/{self.id}"
+        self._api_path = run_route(self.entity or "-", self.project, self.id)
         self.url: str | None = data.get("url") or (None if offline else f"{host}{self._api_path}")
         self.settings = settings
         self._state = "running"
@@ -317,9 +319,7 @@ class Run(RunArtifactLogging):
                 unsent = True
         self._wal.close()
         self._state = state.lower()
-        from lablens.sdk import lifecycle  # here: lifecycle imports this module
-
-        lifecycle._forget(self)
+        live_runs.forget(self)
         if self.offline:
             print(
                 f"lablens: offline run {self.id} ({self._wal.points:,} points) is kept in "
