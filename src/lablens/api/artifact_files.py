@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lablens import _artifact_names as rules
 from lablens.api._artifact_paths import artifact_route, file_route
 from lablens.api._attrs import Attrs
 from lablens.api.paging import Paginator
@@ -21,10 +23,10 @@ from lablens.contract.manifest import (
     ArtifactManifest,
     ManifestEntry,
     is_current,
-    local_target,
     sha256_of,
     write_checked,
 )
+from lablens.contract.manifest import local_target as _local_target
 from lablens.errors import LablensError
 
 if TYPE_CHECKING:
@@ -40,6 +42,11 @@ __all__ = [
     "local_target",
     "sha256_of",
 ]
+
+
+def local_target(root: str | os.PathLike[str], path: str) -> Path:
+    """Where a manifest path lands under ``root``; never outside it, whatever the manifest says."""
+    return _local_target(root, path, check_path=rules.check_path)
 
 
 class ArtifactManifestEntry(ManifestEntry, Attrs):

@@ -6,8 +6,10 @@ its content, or a reference (a URI) to content kept elsewhere. The SDK builds ma
 written beside its final name, its sha256 compared with the manifest, and only then renamed, so
 neither a cut connection nor a corrupted transfer leaves a file that looks complete.
 
-Like the rest of the contract this imports nothing from lablens but ``lablens.errors`` and the
-leaf ``lablens._artifact_names`` (the path rules the server applies too).
+Like the rest of the contract this imports nothing from lablens but ``lablens.errors``. The rule
+for a path inside an artifact (``lablens._artifact_names.check_path``, which the server applies
+too) sits beside the contract, so the functions that place a manifest path on disk take it as
+``check_path``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from lablens import _artifact_names as rules
 from lablens.errors import LablensError
 
 __all__ = [
@@ -57,10 +58,22 @@ def hash_file(path: Path, copy_to: Path | None = None) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def local_target(root: str | os.PathLike[str], path: str) -> Path:
-    """Where a manifest path lands under ``root``; never outside it, whatever the manifest says."""
+def local_target(
+    root: str | os.PathLike[str], path: str, *, check_path: Callable[[str], object]
+) -> Path:
+    """Where a manifest path lands under ``root``; never outside it, whatever the manifest says.
+
+    Args:
+        root: the folder of the local copy.
+        path: the path in the manifest.
+        check_path: the rule for paths in an artifact (``_artifact_names.check_path``); raises
+            ``ValueError`` for a path that could climb out of ``root``.
+
+    Raises:
+        LablensError: the path is not allowed.
+    """
     try:
-        rules.check_path(path)
+        check_path(path)
     except ValueError as exc:
         raise LablensError(f"the server sent an unsafe path: {exc}") from None
     return Path(root) / path
@@ -209,7 +222,13 @@ def is_current(target: Path, entry: ManifestEntry) -> bool:
     return target.is_file() and bool(entry.digest) and sha256_of(target) == entry.digest
 
 
-def verify_copy(entries: Iterable[ManifestEntry], root: str, label: str) -> None:
+def verify_copy(
+    entries: Iterable[ManifestEntry],
+    root: str,
+    label: str,
+    *,
+    check_path: Callable[[str], object],
+) -> None:
     """Check that the folder ``root`` holds exactly the files of a manifest.
 
     Every file is checksummed (sha256) and compared with its entry; references are not checked.
@@ -218,6 +237,7 @@ def verify_copy(entries: Iterable[ManifestEntry], root: str, label: str) -> None
         entries: the manifest's entries.
         root: the local copy.
         label: how the message names the artifact (its qualified name).
+        check_path: the rule for paths in an artifact, as for ``local_target``.
 
     Raises:
         ValueError: the message names every file missing, changed, or not in the artifact.
@@ -228,7 +248,7 @@ def verify_copy(entries: Iterable[ManifestEntry], root: str, label: str) -> None
         paths.add(entry.path)
         if entry.ref is not None:
             continue
-        local = local_target(root, entry.path)
+        local = local_target(root, entry.path, check_path=check_path)
         if not local.is_file():
             problems.append(f"{entry.path}: missing")
         elif entry.size is not None and local.stat().st_size != entry.size:
