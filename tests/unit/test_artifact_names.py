@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lablens import _artifact_names as rules
-from lablens.api._artifact_paths import ArtifactPath, parse_artifact_name
+from lablens.contract import artifact_names as rules
+from lablens.contract.artifact_paths import ArtifactPath, parse_artifact_name
 from lablens.errors import UsageError
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import warnings
 
 from lablens.api._api_part import ApiPart
-from lablens.api._artifact_paths import ArtifactPath, collection_route, parse_artifact_name
 from lablens.api.artifact_collections import (
     ArtifactCollection,
     ArtifactCollections,
@@ -15,6 +14,7 @@ from lablens.api.artifact_collections import (
     ArtifactTypes,
 )
 from lablens.api.artifacts import Artifact, Artifacts
+from lablens.contract.artifact_paths import ArtifactPath, collection_route, parse_artifact_name
 from lablens.contract.routes import project_route, quote_segment
 from lablens.errors import ArtifactNotFound, LablensError, UsageError
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from lablens.api._artifact_paths import collection_route
 from lablens.api._attrs import Attrs, html_table
 from lablens.api.paging import Paginator
+from lablens.contract.artifact_paths import collection_route
 from lablens.contract.routes import project_route
 
 if TYPE_CHECKING:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import io
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lablens.api.artifact_files import ArtifactManifest, local_target, sha256_of
+from lablens.api.artifact_files import ArtifactManifest
+from lablens.contract.manifest import prune_copy, verify_copy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,16 +25,6 @@ __all__ = ["ARTIFACT_DIR", "ArtifactContents"]
 
 # Where download() puts an artifact when no root is given, as W&B does.
 ARTIFACT_DIR = "artifacts"
-
-
-def _local_files(root: str) -> list[str]:
-    """Every file under ``root``, as ``/``-separated paths relative to it."""
-    out = []
-    for dirpath, _, filenames in os.walk(root):
-        for filename in filenames:
-            rel = os.path.relpath(os.path.join(dirpath, filename), root)
-            out.append(Path(rel).as_posix())
-    return out
 
 
 class ArtifactContents:
@@ -185,14 +175,7 @@ class ArtifactContents:
         """
         self._need_logged("checkout")
         root = str(root) if root is not None else self._default_root()
-        keep = {e.path for e in self.manifest}
-        for rel in _local_files(root):
-            if rel not in keep:
-                os.remove(os.path.join(root, rel))
-        if os.path.isdir(root):
-            for dirpath, _, _ in os.walk(root, topdown=False):
-                if dirpath != root and not os.listdir(dirpath):
-                    os.rmdir(dirpath)
+        prune_copy(root, {e.path for e in self.manifest})
         return self.download(root)
 
     def file(self, root: str | os.PathLike[str] | None = None) -> str:
@@ -238,25 +221,4 @@ class ArtifactContents:
         """
         self._need_logged("verify")
         root = str(root) if root is not None else self._default_root()
-        problems: list[str] = []
-        paths = set()
-        for entry in self.manifest:
-            paths.add(entry.path)
-            if entry.ref is not None:
-                continue
-            local = local_target(root, entry.path)
-            if not local.is_file():
-                problems.append(f"{entry.path}: missing")
-            elif entry.size is not None and local.stat().st_size != entry.size:
-                problems.append(
-                    f"{entry.path}: changed ({local.stat().st_size} bytes, expected {entry.size})"
-                )
-            elif sha256_of(local) != entry.digest:
-                problems.append(f"{entry.path}: content changed (sha256 differs)")
-        problems += [
-            f"{rel}: not in the artifact" for rel in _local_files(root) if rel not in paths
-        ]
-        if problems:
-            raise ValueError(
-                f"{root} does not match {self.qualified_name}: " + "; ".join(sorted(problems))
-            )
+        verify_copy(self.manifest, root, self.qualified_name)

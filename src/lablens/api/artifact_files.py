@@ -11,42 +11,27 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lablens import _artifact_names as rules
-from lablens.api._artifact_paths import artifact_route, file_route
 from lablens.api._attrs import Attrs
 from lablens.api.paging import Paginator
+from lablens.contract.artifact_paths import artifact_route, file_route
 from lablens.contract.manifest import (
     CHUNK,
     ArtifactManifest,
     ManifestEntry,
     is_current,
-    sha256_of,
+    local_target,
     write_checked,
 )
-from lablens.contract.manifest import local_target as _local_target
 from lablens.errors import LablensError
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
     from lablens.api.artifacts import Artifact
 
-# The manifest and the local-copy helpers are the client contract's, shared with the SDK;
-# ``local_target`` and ``sha256_of`` are imported from here by the Artifact resource.
-__all__ = [
-    "ArtifactFiles",
-    "ArtifactManifest",
-    "ArtifactManifestEntry",
-    "local_target",
-    "sha256_of",
-]
-
-
-def local_target(root: str | os.PathLike[str], path: str) -> Path:
-    """Where a manifest path lands under ``root``; never outside it, whatever the manifest says."""
-    return _local_target(root, path, check_path=rules.check_path)
+# The manifest and the local-copy helpers are the client contract's, shared with the SDK.
+__all__ = ["ArtifactFiles", "ArtifactManifest", "ArtifactManifestEntry"]
 
 
 class ArtifactManifestEntry(ManifestEntry, Attrs):

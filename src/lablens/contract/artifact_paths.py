@@ -5,9 +5,8 @@ An artifact name is ``entity/project/collection:version`` (W&B's form): the vers
 ``project/collection`` uses the default entity and a bare ``collection`` also the default
 project, else ``uncategorized`` as in W&B.
 
-Part of the client contract, so the SDK and the ``Api`` parse names and build routes alike. The
-rule for a collection's name (``lablens._artifact_names.check_name``, the server's too) sits
-beside the contract, so ``parse_artifact_name`` takes it as ``check_name``.
+Part of the client contract, so the SDK and the ``Api`` parse names and build routes alike; a
+collection's name is checked by ``artifact_names.check_name``, the rule the server applies too.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from lablens.contract import artifact_names as rules
 from lablens.contract.routes import project_route, quote_segment
 from lablens.errors import UsageError
 
@@ -36,7 +36,6 @@ def parse_artifact_name(
     default_project: Callable[[], str | None] | str | None = None,
     *,
     what: str = "artifact name",
-    check_name: Callable[[str, str], object] | None = None,
 ) -> ArtifactPath:
     """Split ``entity/project/collection:version`` into its parts.
 
@@ -45,8 +44,6 @@ def parse_artifact_name(
         default_entity: the entity when the name has none (a value or a callable giving it).
         default_project: the project when the name has none; by default ``uncategorized``.
         what: how errors call the name.
-        check_name: the rule for a collection's name, called as ``check_name(name, what)``;
-            its ``ValueError`` becomes a ``UsageError``. ``None`` checks only the form.
 
     Returns:
         ``ArtifactPath(entity, project, name, version)``.
@@ -73,11 +70,10 @@ def parse_artifact_name(
     project = parts[-2] if len(parts) >= 2 else (_resolve(default_project) or DEFAULT_PROJECT)
     if not entity:
         raise UsageError(f"{name!r} has no entity and the Api has none: write 'entity/project/...'")
-    if check_name is not None:
-        try:
-            check_name(parts[-1], what)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+    try:
+        rules.check_name(parts[-1], what)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if sep and not version:
         raise UsageError(f"malformed {what} {name!r}: nothing after ':'")
     return ArtifactPath(entity, project, parts[-1], version or None)

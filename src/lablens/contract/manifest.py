@@ -6,10 +6,8 @@ its content, or a reference (a URI) to content kept elsewhere. The SDK builds ma
 written beside its final name, its sha256 compared with the manifest, and only then renamed, so
 neither a cut connection nor a corrupted transfer leaves a file that looks complete.
 
-Like the rest of the contract this imports nothing from lablens but ``lablens.errors``. The rule
-for a path inside an artifact (``lablens._artifact_names.check_path``, which the server applies
-too) sits beside the contract, so the functions that place a manifest path on disk take it as
-``check_path``.
+Like the rest of the contract this imports nothing from lablens but ``lablens.errors``. A path
+inside an artifact is checked by ``artifact_names.check_path``, the rule the server applies too.
 """
 
 from __future__ import annotations
@@ -17,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from lablens.contract import artifact_names as rules
 from lablens.errors import LablensError
 
 __all__ = [
@@ -58,22 +57,18 @@ def hash_file(path: Path, copy_to: Path | None = None) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def local_target(
-    root: str | os.PathLike[str], path: str, *, check_path: Callable[[str], object]
-) -> Path:
+def local_target(root: str | os.PathLike[str], path: str) -> Path:
     """Where a manifest path lands under ``root``; never outside it, whatever the manifest says.
 
     Args:
         root: the folder of the local copy.
         path: the path in the manifest.
-        check_path: the rule for paths in an artifact (``_artifact_names.check_path``); raises
-            ``ValueError`` for a path that could climb out of ``root``.
 
     Raises:
         LablensError: the path is not allowed.
     """
     try:
-        check_path(path)
+        rules.check_path(path)
     except ValueError as exc:
         raise LablensError(f"the server sent an unsafe path: {exc}") from None
     return Path(root) / path
@@ -226,8 +221,6 @@ def verify_copy(
     entries: Iterable[ManifestEntry],
     root: str,
     label: str,
-    *,
-    check_path: Callable[[str], object],
 ) -> None:
     """Check that the folder ``root`` holds exactly the files of a manifest.
 
@@ -237,7 +230,6 @@ def verify_copy(
         entries: the manifest's entries.
         root: the local copy.
         label: how the message names the artifact (its qualified name).
-        check_path: the rule for paths in an artifact, as for ``local_target``.
 
     Raises:
         ValueError: the message names every file missing, changed, or not in the artifact.
@@ -248,7 +240,7 @@ def verify_copy(
         paths.add(entry.path)
         if entry.ref is not None:
             continue
-        local = local_target(root, entry.path, check_path=check_path)
+        local = local_target(root, entry.path)
         if not local.is_file():
             problems.append(f"{entry.path}: missing")
         elif entry.size is not None and local.stat().st_size != entry.size:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
-from lablens import _artifact_names as rules
+from lablens.contract import artifact_names as rules
 from lablens.contract.manifest import ManifestEntry, hash_file
 from lablens.errors import UsageError
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from lablens import _artifact_names as rules
 from lablens.contract.artifact_paths import artifact_route, file_route, parse_artifact_name
 from lablens.contract.manifest import (
     CHUNK,
@@ -125,7 +124,7 @@ class StoredVersion:
         return self._manifest
 
     def _download_entry(self, entry: ManifestEntry, root: str, skip_cache: bool | None) -> str:
-        target = local_target(root, entry.path, check_path=rules.check_path)
+        target = local_target(root, entry.path)
         if not skip_cache and is_current(target, entry):
             return str(target)
         http = self._need_logged("download")
@@ -201,7 +200,7 @@ class StoredVersion:
         """
         self._need_logged("verify")
         root = str(root) if root is not None else self._default_root()
-        verify_copy(self._stored_manifest(), root, self.qualified_name, check_path=rules.check_path)
+        verify_copy(self._stored_manifest(), root, self.qualified_name)
 
     # -- changes --------------------------------------------------------------------------
 
@@ -245,13 +244,7 @@ class StoredVersion:
             Conflict: the target holds logged versions, or has another type.
         """
         http = self._need_logged("link")
-        target = parse_artifact_name(
-            target_path,
-            self.entity,
-            self.project,
-            what="link target",
-            check_name=rules.check_name,
-        )
+        target = parse_artifact_name(target_path, self.entity, self.project, what="link target")
         if target.version:
             raise UsageError(f"link target {target_path!r} must not name a version")
         body = {

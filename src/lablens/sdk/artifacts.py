@@ -19,7 +19,7 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from lablens import _artifact_names as rules
+from lablens.contract import artifact_names as rules
 from lablens.contract.artifact_paths import blobs_route
 from lablens.contract.manifest import ArtifactManifest, ManifestEntry
 from lablens.contract.routes import project_route

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lablens import _artifact_names as rules
 from lablens.contract.artifact_paths import parse_artifact_name, version_route
 from lablens.contract.routes import run_route
 from lablens.errors import UsageError
@@ -154,9 +153,7 @@ class RunArtifactLogging:
         self._open("use_artifact")
         http = self._artifact_http()
         if isinstance(artifact_or_name, str):
-            path = parse_artifact_name(
-                artifact_or_name, self.entity, self.project, check_name=rules.check_name
-            )
+            path = parse_artifact_name(artifact_or_name, self.entity, self.project)
             route = version_route(path.entity, path.project, path.name, path.version)
             artifact = Artifact._stored(http, http.get_json(route))
         elif isinstance(artifact_or_name, Artifact) or _is_stored_artifact(artifact_or_name):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lablens import _artifact_names as rules
+from lablens.contract import artifact_names as rules
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.errors import Conflict, InvalidInput, NotFound
 from lablens.store.ordering import decode_cursor, encode_cursor

@@ -2,7 +2,7 @@
 
 A version is committed in one transaction with its whole manifest, after its blobs were uploaded
 (``_blobs.py``), so an interrupted upload leaves blobs but never half a version. Names, aliases
-and paths are checked with ``lablens._artifact_names``, the same rules the SDK applies.
+and paths are checked with ``lablens.contract.artifact_names``, the same rules the SDK applies.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-from lablens import _artifact_names as rules
+from lablens.contract import artifact_names as rules
 from lablens.store import _json
 from lablens.store.embedded._artifact_collections import (
     _checked,

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from lablens import _artifact_names as rules
+from lablens.contract import artifact_names as rules
 from lablens.store.base import BlobUpload
 from lablens.store.embedded._db import Database, now
 from lablens.store.errors import InvalidInput, NotFound
