@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
@@ -124,7 +125,7 @@ def report_problem(report: ImportReport, problem: Problem, progress: bool) -> No
 
 
 def write_runs(
-    api: Api,
+    api: Api | None,
     runs: Iterable[SourceRun],
     *,
     source: str,
@@ -138,7 +139,7 @@ def write_runs(
     """Write each source run through ``api`` and say what was done.
 
     Args:
-        api: the client to write through.
+        api: the client to write through; ``None`` for ``lablens.Api()``.
         runs: the runs read from the source (read lazily, one at a time).
         source: the source's name, for the report and the progress bars.
         project: the project to write into; by default each run's own, else
@@ -146,12 +147,19 @@ def write_runs(
         entity: the workspace; by default the api's default entity.
         default_project: the project of runs whose source names none.
         progress: show progress bars (runs and points) on stderr.
-        total: how many runs there are, when known, for the progress bar.
+        total: how many runs there are, for the progress bar; by default ``len(runs)`` for a
+            list.
         report: a report to add to (problems found while finding the runs are in it).
 
     Returns:
         The ``ImportReport``.
     """
+    if api is None:
+        from lablens.api import Api
+
+        api = Api()
+    if total is None and isinstance(runs, list):
+        total = len(runs)
     report = report or ImportReport(source)
     for problem in report.problems:
         log.warning("lablens import: %s", problem)
@@ -351,6 +359,45 @@ def _upload(run: Run, name: str, local: Path, tmp: Path) -> int:
     run.upload_file(staged, root=tmp / "stage")
     staged.unlink()
     return 1
+
+
+def find_log_runs(
+    path: str | os.PathLike[str],
+    *,
+    source: str,
+    what: str,
+    read_header: Callable[[SourceRun, Path], None],
+    read: Callable[[SourceRun, Path, Path], Iterable[Point]],
+) -> list[SourceRun]:
+    """The runs under ``path`` of a source that keeps one ``run-<id>.<source>`` log per run
+    directory (W&B's ``.wandb``, SwanLab's ``.swanlab``), in path order.
+
+    Args:
+        path: a run directory, the source's log directory, or any directory above them.
+        source: the source's name, which is also the log files' extension.
+        what: how an error names the directory expected.
+        read_header: reads what a run's log says up front into its ``SourceRun``.
+        read: reads the points of a run as ``read(src, log, run_dir)``, once writing starts.
+
+    Raises:
+        UsageError: ``path`` is not a directory.
+    """
+    root = check_dir(path, what)
+    found = []
+    for log in sorted(root.rglob(f"run-*.{source}")):
+        run_dir = log.parent
+        source_id = log.stem.removeprefix("run-")
+        src = SourceRun(
+            source=source,
+            source_id=source_id,
+            location=str(run_dir),
+            run_id=source_id,
+            read_points=lambda: iter(()),
+        )
+        read_header(src, log)
+        src.read_points = lambda src=src, log=log, run_dir=run_dir: read(src, log, run_dir)
+        found.append(src)
+    return found
 
 
 def check_dir(path: Any, what: str) -> Path:

@@ -250,10 +250,6 @@ def import_(
     """
     from mlflow import MlflowClient
 
-    if api is None:
-        from lablens.api import Api
-
-        api = Api()
     uri = tracking_uri(path)
     with _file_store_allowed(uri):
         client = MlflowClient(tracking_uri=uri)

@@ -34,7 +34,7 @@ from lablens.importers._writer import (
     Point,
     Problem,
     SourceRun,
-    check_dir,
+    find_log_runs,
     write_runs,
 )
 
@@ -197,22 +197,13 @@ def find_runs(path: str | os.PathLike[str]) -> list[SourceRun]:
         UsageError: ``path`` is not a directory, or swanlab's reader is missing.
     """
     _reader()
-    root = check_dir(path, "a SwanLab run directory or a swanlog/ directory")
-    found = []
-    for log in sorted(root.rglob("run-*.swanlab")):
-        run_dir = log.parent
-        source_id = log.stem.removeprefix("run-")
-        src = SourceRun(
-            source="swanlab",
-            source_id=source_id,
-            location=str(run_dir),
-            run_id=source_id,
-            read_points=lambda: iter(()),
-        )
-        _header(src, log)
-        src.read_points = lambda src=src, log=log, run_dir=run_dir: _read(src, log, run_dir)
-        found.append(src)
-    return found
+    return find_log_runs(
+        path,
+        source="swanlab",
+        what="a SwanLab run directory or a swanlog/ directory",
+        read_header=_header,
+        read=_read,
+    )
 
 
 def import_(
@@ -242,18 +233,12 @@ def import_(
     Example:
         >>> swanlab.import_("swanlog/", project="mnist").runs
     """
-    if api is None:
-        from lablens.api import Api
-
-        api = Api()
-    runs = find_runs(path)
     return write_runs(
         api,
-        runs,
+        find_runs(path),
         source="swanlab",
         project=project,
         entity=entity,
         default_project=DEFAULT_PROJECT,
         progress=progress,
-        total=len(runs),
     )

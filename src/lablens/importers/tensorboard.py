@@ -256,18 +256,12 @@ def import_(
     Example:
         >>> tensorboard.import_("runs/", project="mnist").runs
     """
-    if api is None:
-        from lablens.api import Api
-
-        api = Api()
-    runs = find_runs(root_dir, run_id)
     return write_runs(
         api,
-        runs,
+        find_runs(root_dir, run_id),
         source="tensorboard",
         project=project,
         entity=entity,
         default_project=DEFAULT_PROJECT,
         progress=progress,
-        total=len(runs),
     )

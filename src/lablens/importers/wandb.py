@@ -42,7 +42,7 @@ from lablens.importers._writer import (
     Point,
     Problem,
     SourceRun,
-    check_dir,
+    find_log_runs,
     write_runs,
 )
 
@@ -248,22 +248,13 @@ def find_runs(path: str | os.PathLike[str]) -> list[SourceRun]:
         UsageError: ``path`` is not a directory, or wandb's reader is missing.
     """
     _reader()
-    root = check_dir(path, "a W&B run directory or a wandb/ directory")
-    found = []
-    for log in sorted(root.rglob("run-*.wandb")):
-        run_dir = log.parent
-        source_id = log.stem.removeprefix("run-")
-        src = SourceRun(
-            source="wandb",
-            source_id=source_id,
-            location=str(run_dir),
-            run_id=source_id,
-            read_points=lambda: iter(()),
-        )
-        _header(src, log)
-        src.read_points = lambda src=src, log=log, run_dir=run_dir: _read(src, log, run_dir)
-        found.append(src)
-    return found
+    return find_log_runs(
+        path,
+        source="wandb",
+        what="a W&B run directory or a wandb/ directory",
+        read_header=_header,
+        read=_read,
+    )
 
 
 def import_(
@@ -294,18 +285,12 @@ def import_(
     Example:
         >>> wandb.import_("wandb/", project="mnist").runs
     """
-    if api is None:
-        from lablens.api import Api
-
-        api = Api()
-    runs = find_runs(path)
     return write_runs(
         api,
-        runs,
+        find_runs(path),
         source="wandb",
         project=project,
         entity=entity,
         default_project=DEFAULT_PROJECT,
         progress=progress,
-        total=len(runs),
     )
