@@ -5,6 +5,7 @@ resource from ``artifacts.py`` or ``artifact_collections.py``."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 from lablens.api._api_part import ApiPart
 from lablens.api.artifact_collections import (
@@ -227,16 +228,7 @@ class ApiArtifacts(ApiPart):
         Example:
             >>> api.artifact_exists("alice/mnist/mlp:v3")
         """
-        try:
-            self.artifact(name, type=type)
-        except (ArtifactNotFound, UsageError):
-            return False
-        except LablensError as exc:
-            # A project or workspace that does not exist holds no artifact either.
-            if getattr(exc, "status", None) == 404:
-                return False
-            raise
-        return True
+        return _exists(lambda: self.artifact(name, type=type))
 
     def artifact_collection_exists(self, name: str, type: str) -> bool:  # noqa: A002
         """Return whether an artifact collection exists within a specified project and entity.
@@ -251,12 +243,18 @@ class ApiArtifacts(ApiPart):
         Example:
             >>> api.artifact_collection_exists("alice/mnist/mlp", "model")
         """
-        try:
-            self.artifact_collection(type, name)
-        except (ArtifactNotFound, UsageError):
+        return _exists(lambda: self.artifact_collection(type, name))
+
+
+def _exists(read: Callable[[], object]) -> bool:
+    """Whether ``read()`` finds what it reads: ``False`` on a not-found answer (a project or
+    workspace that does not exist holds no artifact either) or a malformed name."""
+    try:
+        read()
+    except (ArtifactNotFound, UsageError):
+        return False
+    except LablensError as exc:
+        if getattr(exc, "status", None) == 404:
             return False
-        except LablensError as exc:
-            if getattr(exc, "status", None) == 404:
-                return False
-            raise
-        return True
+        raise
+    return True

@@ -297,13 +297,8 @@ class ArtifactCollections(Paginator[ArtifactCollection]):
         self.type_name = type_name
 
     def _fetch(self, cursor: str | None, limit: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if self.type_name:
-            params["type"] = self.type_name
-        if cursor:
-            params["cursor"] = cursor
         route = f"{project_route(self.entity, self.project)}/artifact_collections"
-        return self._api.client.get_json(route, params=params)
+        return self._get_page(route, cursor, limit, type=self.type_name)
 
     def _convert(self, item: dict[str, Any]) -> ArtifactCollection:
         return ArtifactCollection.from_json(self._api, item)

@@ -140,15 +140,9 @@ class ArtifactFiles(Paginator[ArtifactManifestEntry]):
         self.names = list(names or [])
 
     def _fetch(self, cursor: str | None, limit: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if self.names:
-            params["names"] = self.names
-        if cursor:
-            params["cursor"] = cursor
         a = self.artifact
-        return self._api.client.get_json(
-            f"{artifact_route(a.entity, a.project, a.id)}/files", params=params
-        )
+        route = f"{artifact_route(a.entity, a.project, a.id)}/files"
+        return self._get_page(route, cursor, limit, names=self.names)
 
     def _convert(self, item: dict[str, Any]) -> ArtifactManifestEntry:
         return ArtifactManifestEntry(self._api, item, artifact=self.artifact)

@@ -15,7 +15,12 @@ from lablens.api._attrs import Attrs, html_table
 from lablens.api.artifact_contents import ArtifactContents
 from lablens.api.artifact_files import ArtifactFiles, ArtifactManifest
 from lablens.api.paging import Paginator
-from lablens.contract.artifact_paths import artifact_route, collection_route, parse_artifact_name
+from lablens.contract.artifact_paths import (
+    LinkedVersion,
+    artifact_route,
+    collection_route,
+    parse_artifact_name,
+)
 from lablens.contract.routes import run_route
 from lablens.errors import UsageError
 from lablens.transport import decode_floats
@@ -28,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Artifact", "Artifacts"]
 
 
-class Artifact(ArtifactContents, Attrs):
+class Artifact(ArtifactContents, LinkedVersion, Attrs):
     """A version of an artifact: a versioned set of files (a dataset, a model, predictions)
     with its metadata, aliases and lineage.
 
@@ -115,17 +120,6 @@ class Artifact(ArtifactContents, Attrs):
         """For a link, the name of the version it points to; else ``name``."""
         source = self._attrs.get("source")
         return f"{source['collection']}:{source['version']}" if source else self.name
-
-    @property
-    def source_qualified_name(self) -> str:
-        """For a link, the qualified name of the version it points to; else ``qualified_name``."""
-        source = self._attrs.get("source")
-        return source["qualified_name"] if source else self.qualified_name
-
-    @property
-    def is_link(self) -> bool:
-        """Whether this version is a link (made by ``link()``) to a version logged elsewhere."""
-        return bool(self._attrs.get("is_link"))
 
     @property
     def url(self) -> str:
@@ -355,15 +349,8 @@ class Artifacts(Paginator[Artifact]):
         self.tags = list(tags or [])
 
     def _fetch(self, cursor: str | None, limit: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if self.type_name:
-            params["type"] = self.type_name
-        if self.tags:
-            params["tags"] = self.tags
-        if cursor:
-            params["cursor"] = cursor
         route = collection_route(self.entity, self.project, self.collection) + "/versions"
-        return self._api.client.get_json(route, params=params)
+        return self._get_page(route, cursor, limit, type=self.type_name, tags=self.tags)
 
     def _convert(self, item: dict[str, Any]) -> Artifact:
         return Artifact.from_json(self._api, item)

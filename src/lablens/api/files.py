@@ -137,13 +137,8 @@ class Files(Paginator[File]):
         self.names = list(names or [])
 
     def _fetch(self, cursor: str | None, limit: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if self.names:
-            params["names"] = self.names
-        if cursor:
-            params["cursor"] = cursor
         route = f"{run_route(self.run.entity, self.run.project, self.run.id)}/files"
-        return self._api.client.get_json(route, params=params)
+        return self._get_page(route, cursor, limit, names=self.names)
 
     def _convert(self, item: dict[str, Any]) -> File:
         return File.from_json(self._api, item, run=self.run)

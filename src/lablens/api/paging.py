@@ -58,6 +58,15 @@ class Paginator(abc.ABC, Generic[T]):
     def _convert(self, item: dict[str, Any]) -> T:
         """Turn one JSON item into a resource."""
 
+    def _get_page(self, route: str, cursor: str | None, limit: int, **query: Any) -> dict[str, Any]:
+        """GET one page of ``route``: ``limit``, the cursor when there is one, and each
+        ``query`` parameter that is set (``None`` and empty ones are left out)."""
+        params: dict[str, Any] = {"limit": limit}
+        params.update((k, v) for k, v in query.items() if v)
+        if cursor:
+            params["cursor"] = cursor
+        return self._api.client.get_json(route, params=params)
+
     def _load_page(self) -> None:
         page = self._fetch(self._cursor, self.per_page)
         if isinstance(page, list):  # a plain list is one complete page

@@ -205,15 +205,8 @@ class Projects(Paginator[Project]):
         self.search = search
 
     def _fetch(self, cursor: str | None, limit: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if self.sort:
-            params["sort"] = self.sort
-        if self.search:
-            params["search"] = self.search
-        if cursor:
-            params["cursor"] = cursor
         route = f"{workspace_route(self.entity)}/projects"
-        return self._api.client.get_json(route, params=params)
+        return self._get_page(route, cursor, limit, sort=self.sort, search=self.search)
 
     def _convert(self, item: dict[str, Any]) -> Project:
         return Project.from_json(self._api, item)

@@ -244,14 +244,8 @@ class Reports(Paginator[BetaReport]):
         self.name = name
 
     def _fetch(self, cursor: str | None, limit: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if self.name:
-            params["name"] = self.name
-        if cursor:
-            params["cursor"] = cursor
-        return self._api.client.get_json(
-            f"{project_route(self.entity, self.project)}/reports", params=params
-        )
+        route = f"{project_route(self.entity, self.project)}/reports"
+        return self._get_page(route, cursor, limit, name=self.name)
 
     def _convert(self, item: dict[str, Any]) -> BetaReport:
         return BetaReport.from_json(self._api, item)

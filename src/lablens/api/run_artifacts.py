@@ -35,11 +35,8 @@ class RunArtifacts(Paginator[Artifact]):
         self.mode = mode
 
     def _fetch(self, cursor: str | None, limit: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
         route = f"{run_route(self.run.entity, self.run.project, self.run.id)}/{self.mode}_artifacts"
-        return self._api.client.get_json(route, params=params)
+        return self._get_page(route, cursor, limit)
 
     def _convert(self, item: dict[str, Any]) -> Artifact:
         return Artifact.from_json(self._api, item)

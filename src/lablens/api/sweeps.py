@@ -190,12 +190,7 @@ class Sweeps(Paginator[Sweep]):
         self.project = project
 
     def _fetch(self, cursor: str | None, limit: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        return self._api.client.get_json(
-            f"{project_route(self.entity, self.project)}/sweeps", params=params
-        )
+        return self._get_page(f"{project_route(self.entity, self.project)}/sweeps", cursor, limit)
 
     def _convert(self, item: dict[str, Any]) -> Sweep:
         return Sweep.from_json(self._api, item)

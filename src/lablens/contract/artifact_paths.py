@@ -12,7 +12,7 @@ collection's name is checked by ``artifact_names.check_name``, the rule the serv
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from lablens.contract import artifact_names as rules
 from lablens.contract.routes import project_route, quote_segment
@@ -109,3 +109,22 @@ def version_route(entity: str, project: str, name: str, version: str | None) -> 
     """The route of one version of a collection by version, alias or digest (default latest)."""
     versions = f"{collection_route(entity, project, name)}/versions"
     return f"{versions}/{quote_segment(version or 'latest')}"
+
+
+class LinkedVersion:
+    """What a stored artifact version says of links, from the server's answer (``_attrs``):
+    the same for the SDK's logged artifact and the ``Api``'s."""
+
+    _attrs: dict[str, Any]
+    qualified_name: str
+
+    @property
+    def source_qualified_name(self) -> str:
+        """For a link, the qualified name of the version it points to; else ``qualified_name``."""
+        source = self._attrs.get("source")
+        return source["qualified_name"] if source else self.qualified_name
+
+    @property
+    def is_link(self) -> bool:
+        """Whether this version is a link (made by ``link()``) to a version logged elsewhere."""
+        return bool(self._attrs.get("is_link"))

@@ -12,7 +12,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from lablens.contract.artifact_paths import artifact_route, file_route, parse_artifact_name
+from lablens.contract.artifact_paths import (
+    LinkedVersion,
+    artifact_route,
+    file_route,
+    parse_artifact_name,
+)
 from lablens.contract.manifest import (
     CHUNK,
     ArtifactManifest,
@@ -36,7 +41,7 @@ __all__ = ["StoredVersion"]
 ARTIFACT_DIR = "artifacts"
 
 
-class StoredVersion:
+class StoredVersion(LinkedVersion):
     """The stored-version half of ``lablens.Artifact``. A mixin, so ``artifacts.py`` stays the
     size of one resource."""
 
@@ -79,17 +84,6 @@ class StoredVersion:
     def qualified_name(self) -> str:
         """``entity/project/name:version``: the full name, for ``api.artifact()``."""
         return f"{self.entity}/{self.project}/{self.name}"
-
-    @property
-    def source_qualified_name(self) -> str:
-        """For a link, the qualified name of the version it points to; else ``qualified_name``."""
-        source = self._attrs.get("source")
-        return source["qualified_name"] if source else self.qualified_name
-
-    @property
-    def is_link(self) -> bool:
-        """Whether this version is a link (made by ``link()``) to a version logged elsewhere."""
-        return bool(self._attrs.get("is_link"))
 
     def _route(self) -> str:
         return artifact_route(self.entity, self.project, self.id or "")

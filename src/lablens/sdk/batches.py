@@ -46,6 +46,18 @@ class Columns:
         self.counts: list[int] = []
         self.points = 0
 
+    def add(self, data: dict[str, Any], step: int, ts: float) -> int:
+        """Queue the points of one ``log()`` call (the caller holds the sender's lock);
+        return how many there were."""
+        n = len(data)
+        self.keys.extend(data)
+        self.values.extend(data.values())
+        self.steps.append(step)
+        self.times.append(ts)
+        self.counts.append(n)
+        self.points += n
+        return n
+
 
 @dataclass
 class Item:

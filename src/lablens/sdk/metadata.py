@@ -21,18 +21,20 @@ from typing import Any
 import psutil
 
 
-def _git(*args: str, timeout: float = 2.0) -> str | None:
+def _output(argv: list[str], timeout: float) -> str | None:
+    """What a command printed, or ``None`` when it failed, printed nothing or took too long."""
     try:
         out = subprocess.run(
-            ["git", *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
+            argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+    return out.stdout if out.returncode == 0 and out.stdout.strip() else None
+
+
+def _git(*args: str, timeout: float = 2.0) -> str | None:
+    out = _output(["git", *args], timeout)
+    return out.strip() if out is not None else None
 
 
 @functools.cache
@@ -134,14 +136,4 @@ def conda(timeout: float = 15.0) -> str | None:
     exe = shutil.which("conda")
     if not prefix or not exe:
         return None
-    try:
-        out = subprocess.run(
-            [exe, "env", "export", "--prefix", prefix],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout if out.returncode == 0 and out.stdout.strip() else None
+    return _output([exe, "env", "export", "--prefix", prefix], timeout)

@@ -118,16 +118,9 @@ class Sender(SendLoop):
 
     def add(self, data: dict[str, Any], step: int, ts: float) -> None:
         """Queue the points of one ``log()`` call; ``data`` is flat, its values plain numbers."""
-        n = len(data)
         with self._lock:
             c = self._default
-            c.keys.extend(data)
-            c.values.extend(data.values())
-            c.steps.append(step)
-            c.times.append(ts)
-            c.counts.append(n)
-            c.points += n
-            self.unacked += n
+            self.unacked += c.add(data, step, ts)
             full = c.points >= self._batch_points and not self._woken
             if full:
                 self._woken = True
@@ -139,16 +132,8 @@ class Sender(SendLoop):
 
     def add_stream(self, stream: str, data: dict[str, float], step: int, ts: float) -> None:
         """Queue points of another stream (``system``); never blocks, as those are few."""
-        n = len(data)
         with self._lock:
-            c = self._streams.setdefault(stream, Columns())
-            c.keys.extend(data)
-            c.values.extend(data.values())
-            c.steps.append(step)
-            c.times.append(ts)
-            c.counts.append(n)
-            c.points += n
-            self.unacked += n
+            self.unacked += self._streams.setdefault(stream, Columns()).add(data, step, ts)
 
     def _wait_for_room(self) -> None:
         if not self._warned_full:
