@@ -106,7 +106,7 @@ def timed_runs(api, make_project):
 
 def full_resolution(api, runs, x_axis: str, lo: float, hi: float) -> pd.DataFrame:
     df = api.runs(f"{runs[0].entity}/{runs[0].project}", order="created_at").histories(
-        samples=None, keys=["loss"], x_axis=x_axis, format="pandas"
+        samples=None, keys=["loss"], x_axis=x_axis, format="long"
     )
     return df[df[x_axis].between(lo, hi)].reset_index(drop=True)
 
