@@ -80,7 +80,8 @@ def binary_x(x: np.ndarray, x_axis: str) -> np.ndarray:
 
 def metrics_read(frame: pd.DataFrame) -> list[str]:
     """The metrics in a long frame, sorted: its keys and a metric x axis."""
-    keys = set(frame["key"]) if "key" in frame else set()
+    # unique() first: iterating an Arrow-backed column row by row is slow.
+    keys = {str(k) for k in frame["key"].unique()} if "key" in frame else set()
     return sorted(keys | (set(frame.columns) - _LONG))
 
 
@@ -115,19 +116,20 @@ def traces(
     out: list[go.Scatter] = []
     if frame.empty or x_axis not in frame.columns:
         return out
-    keys = list(keys) or sorted(set(frame["key"]) - {x_axis})
-    run_ids = [str(r) for r in pd.unique(frame["run_id"])]
-    rows_of = frame.groupby(["run_id", "key"], sort=False).indices
+    keys = list(keys) or sorted({str(k) for k in frame["key"].unique()} - {x_axis})
+    run_ids, rows_of = _lines(frame)
     none = np.zeros(0, dtype=np.intp)
+    xs = frame[x_axis].to_numpy()
+    values = frame["value"].to_numpy(dtype=np.float64)
     label_of = labels(run_ids, names)
     for i, run_id in enumerate(run_ids):
         color = _COLORS[i % len(_COLORS)]
         label = label_of[run_id]
         for j, key in enumerate(keys):
-            rows = frame.iloc[rows_of.get((run_id, key), none)]
-            rows = rows[rows["value"].notna()]
-            x = binary_x(rows[x_axis].to_numpy(), x_axis)
-            y = rows["value"].to_numpy(dtype=np.float64)
+            rows = rows_of.get((run_id, key), none)
+            rows = rows[~np.isnan(values[rows])]
+            x = binary_x(xs[rows], x_axis)
+            y = values[rows]
             name = f"{label} · {key}" if len(keys) > 1 else label
             if show_band and len(y):
                 out += _band_edges(x, y, name, color)
@@ -145,6 +147,24 @@ def traces(
                 )
             )
     return out
+
+
+def _lines(frame: pd.DataFrame) -> tuple[list[str], dict[tuple[str, str], np.ndarray]]:
+    """The runs in order of appearance, and the row numbers of each (run, key), in row order."""
+    run_codes, run_ids = pd.factorize(frame["run_id"])
+    key_codes, key_names = pd.factorize(frame["key"])
+    n = max(len(key_names), 1)
+    # Sort by (run, key) code as one number; a stable sort keeps the steps ascending inside.
+    pair = run_codes.astype(np.int64) * n + key_codes
+    order = np.argsort(pair, kind="stable")
+    bounds = np.searchsorted(pair[order], np.arange(len(run_ids) * n + 1))
+    runs = [str(r) for r in run_ids]
+    rows = {
+        (runs[p // n], str(key_names[p % n])): order[bounds[p] : bounds[p + 1]]
+        for p in range(len(run_ids) * n)
+        if bounds[p + 1] > bounds[p]
+    }
+    return runs, rows
 
 
 def _band_edges(x: np.ndarray, y: np.ndarray, name: str, color: str) -> list[go.Scatter]:
