@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from lablens.widgets._call import ApiCall, api_call
 from lablens.widgets._listing import Listing
 from lablens.widgets.artifacts.listings import size_text
+
+if TYPE_CHECKING:
+    from lablens.api import Api
 
 __all__ = ["Lineage", "detail", "read_lineage"]
 
@@ -43,7 +46,7 @@ class Lineage:
         return _ROWS.frame(_pairs(self.producer, self.users))
 
 
-def read_lineage(api: Any, version: str) -> Lineage:
+def read_lineage(api: Api, version: str) -> Lineage:
     """Read a version and its lineage: ``api.artifact(version)``, ``.logged_by()``,
     ``.used_by()``."""
     call = api_call("artifact", version)

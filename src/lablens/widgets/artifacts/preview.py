@@ -6,10 +6,13 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lablens.widgets._call import ApiCall
 from lablens.widgets.artifacts.listings import size_text
+
+if TYPE_CHECKING:
+    from lablens.api import Api
 
 __all__ = ["PREVIEW_ROWS", "preview"]
 
@@ -43,7 +46,7 @@ _TEXT = {
 
 
 def preview(
-    api: Any, version: ApiCall, name: str, path: str, record: Callable[[str], None]
+    api: Api, version: ApiCall, name: str, path: str, record: Callable[[str], None]
 ) -> dict[str, Any]:
     """The preview of file ``name`` of the version that ``version`` reads.
 

@@ -3,9 +3,8 @@ the chart trait of the same name, and a status line."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import ipywidgets as w
+import traitlets as t
 
 from lablens.contract.names import BUILTIN_X
 
@@ -16,7 +15,7 @@ class Controls:
     """The chart's controls, linked to ``chart``'s ``x_axis``, ``smoothing``, ``log_y`` and
     ``show_band``; ``box`` is the row that shows them."""
 
-    def __init__(self, chart: Any) -> None:
+    def __init__(self, chart: t.HasTraits) -> None:
         smooth = w.FloatSlider(
             0.0,
             min=0.0,
