@@ -78,6 +78,11 @@ class Recorder(t.HasTraits):
     def _set_code(self, source: str) -> None:
         self.set_trait("code", source)
 
+    def _record(self, source: str) -> None:
+        """``source`` is what the widget shows now: set it as ``code`` and tell the listeners."""
+        self._set_code(source)
+        self._called(source)
+
 
 def shows_errors(method: F) -> F:
     """Run a callback; show an exception in the widget (``error``) instead of losing it in a log.

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lablens.widgets._base import Recorder
 from lablens.widgets._call import ApiCall
 
-__all__ = ["Listing"]
+if TYPE_CHECKING:
+    from lablens.api import Api
+
+__all__ = ["Listing", "ShowsListings"]
 
 # The names a column expression may use, besides the item and the builtins.
 _GLOBALS = {"json": json, "pd": pd}
@@ -66,3 +70,22 @@ class Listing:
         else:
             rows = [self._row(item) for item in items]
         return pd.DataFrame(rows, columns=list(self.columns))
+
+
+class ShowsListings(Recorder):
+    """A widget that shows what listings return (the tree widgets): ``_list`` runs a call and
+    keeps what it listed as ``code`` and as the DataFrame ``to_pandas()`` gives."""
+
+    _api: Api
+    _last: pd.DataFrame
+
+    def _list(self, call: ApiCall, listing: Listing, items: Any = None) -> list[Any]:
+        """Run ``call`` (or take ``items``, what it returned), record its listing as ``code``."""
+        items = list(call.run(self._api) if items is None else items)
+        self._record(listing.code(call))
+        self._last = listing.frame(items)
+        return items
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The last listing shown, as a DataFrame; equal to ``exec(widget.code)``'s ``df``."""
+        return self._last.copy()

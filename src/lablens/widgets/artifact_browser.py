@@ -14,8 +14,8 @@ import pandas as pd
 import traitlets as t
 
 from lablens.widgets._base import LablensWidget, make_api, shows_errors
-from lablens.widgets._call import ApiCall, api_call
-from lablens.widgets._listing import Listing
+from lablens.widgets._call import api_call
+from lablens.widgets._listing import ShowsListings
 from lablens.widgets._tree import copy_nodes, find_node
 from lablens.widgets.artifacts.lineage import detail, read_lineage
 from lablens.widgets.artifacts.listings import (
@@ -41,7 +41,7 @@ _VERSIONS_SHOWN = 100  # versions listed under a collection, newest first
 _FILES_SHOWN = 500  # files listed under a version
 
 
-class ArtifactBrowser(LablensWidget):
+class ArtifactBrowser(LablensWidget, ShowsListings):
     """Browse a project's artifacts: types, collections, versions and their files.
 
     Opening a node reads its children with one Api call (``api.artifact_types(project)``,
@@ -100,17 +100,6 @@ class ArtifactBrowser(LablensWidget):
             self.path = path
 
     # -- listings: each one Api call, and the source that repeats it ------------------------
-
-    def _list(self, call: ApiCall, listing: Listing, items: Any = None) -> list[Any]:
-        """Run ``call`` (or take ``items``, what it returned), record its listing as ``code``."""
-        items = list(call.run(self._api) if items is None else items)
-        self._record(listing.code(call))
-        self._last = listing.frame(items)
-        return items
-
-    def _record(self, source: str) -> None:
-        self._set_code(source)
-        self._called(source)
 
     def _on_path(self, change: dict[str, Any]) -> None:
         self._nodes = []

@@ -9,8 +9,8 @@ import pandas as pd
 import traitlets as t
 
 from lablens.widgets._base import LablensWidget, make_api, shows_errors
-from lablens.widgets._call import ApiCall, api_call
-from lablens.widgets._listing import Listing
+from lablens.widgets._call import api_call
+from lablens.widgets._listing import Listing, ShowsListings
 from lablens.widgets._tree import copy_nodes, find_node
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ _SWEEPS = Listing("s", id="s.id", name="s.name", state="s.state", runs="s.run_co
 _REPORTS = Listing("r", id="r.id", name="r.display_name", updated_at="r.updated_at")
 
 
-class WorkspaceTree(LablensWidget):
+class WorkspaceTree(LablensWidget, ShowsListings):
     """A tree of the workspaces the user can see, their projects and the projects' runs.
 
     Opening a node reads its children with one Api call (``api.projects(ws)``,
@@ -60,27 +60,16 @@ class WorkspaceTree(LablensWidget):
 
     def __init__(self, api: Api | None = None, **kwargs: Any) -> None:
         self._api = make_api(api)
-        self._last: tuple[str, Any] = ("", None)
+        self._last = pd.DataFrame()
         super().__init__(**kwargs)
         self.on_msg(self._on_msg)
         self._load_workspaces()
 
     # -- listings: each is one Api call, and the source that repeats it ---------------------
 
-    def _list(self, call: ApiCall, listing: Listing, name: str, items: Any = None) -> Any:
-        """Run ``call`` (or take ``items``, what it returned), record its listing as ``code``."""
-        if items is None:
-            items = call.run(self._api)
-        items = list(items)
-        source = listing.code(call)
-        self._set_code(source)
-        self._called(source)
-        self._last = (name, listing.frame(items))
-        return items
-
     @shows_errors
     def _load_workspaces(self) -> None:
-        workspaces = self._list(api_call("workspaces"), _WORKSPACES, "workspaces")
+        workspaces = self._list(api_call("workspaces"), _WORKSPACES)
         self._nodes = [
             {
                 "path": ws.username,
@@ -94,7 +83,7 @@ class WorkspaceTree(LablensWidget):
     def _children(self, node: dict[str, Any]) -> list[dict[str, Any]]:
         path, kind = node["path"], node["kind"]
         if kind == "workspace":
-            projects = self._list(api_call("projects", path), _PROJECTS, "projects")
+            projects = self._list(api_call("projects", path), _PROJECTS)
             return [
                 {
                     "path": p.path,
@@ -121,7 +110,7 @@ class WorkspaceTree(LablensWidget):
             ]
         if kind == "folder" and path.endswith(":sweeps"):
             project = path.rsplit(":", 1)[0]
-            sweeps = self._list(api_call("sweeps", project), _SWEEPS, "sweeps")
+            sweeps = self._list(api_call("sweeps", project), _SWEEPS)
             return [
                 {
                     "path": f"{project}/sweeps/{w.id}",
@@ -134,7 +123,7 @@ class WorkspaceTree(LablensWidget):
             ]
         if kind == "folder" and path.endswith(":reports"):
             project = path.rsplit(":", 1)[0]
-            reports = self._list(api_call("reports", project), _REPORTS, "reports")
+            reports = self._list(api_call("reports", project), _REPORTS)
             return [
                 {"path": r.path, "label": r.display_name or r.id, "kind": "report", "leaf": True}
                 for r in reports
@@ -144,7 +133,7 @@ class WorkspaceTree(LablensWidget):
             all_runs = api_call("runs", project, per_page=_RUNS_SHOWN)
             runs = all_runs.run(self._api)
             first = all_runs[:_RUNS_SHOWN]
-            shown = self._list(first, _RUNS, "runs", first.run_after(all_runs, runs))
+            shown = self._list(first, _RUNS, first.run_after(all_runs, runs))
             nodes = [
                 {
                     "path": r.path,
@@ -194,7 +183,7 @@ class WorkspaceTree(LablensWidget):
     def to_pandas(self) -> pd.DataFrame:
         """The last listing the tree read (workspaces, projects or runs) as a DataFrame; equal
         to ``exec(tree.code)``'s ``df``."""
-        return self._last[1].copy()
+        return self._last.copy()
 
     def __repr__(self) -> str:
         return f"<WorkspaceTree {len(self._nodes)} workspaces, selected {self.selected!r}>"
