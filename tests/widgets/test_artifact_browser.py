@@ -190,3 +190,25 @@ def test_long_listings_are_cut_and_code_says_so(api, logged, monkeypatch):
     assert len(files) == 2
     children = b._nodes[0]["children"]
     assert children[-1]["kind"] == "more" and children[-1]["label"] == "… 2 more"
+
+
+def test_preview_and_download_calls_run_again(api, logged, tmp_path):
+    project = logged["project"]
+    b = ArtifactBrowser(api, path=project)
+    calls = []
+    b.on_api_call(calls.append)
+    b.preview(f"{project}/data:v0/table.csv")
+    assert calls[-1] == f"df = api.artifact('{project}/data:v0').get('table.csv').head(20)"
+    pd.testing.assert_frame_equal(run_code(api, calls[-1]), b.preview_frame(b._preview["path"]))
+    text = b.preview(f"{project}/data:v0/notes.txt")
+    scope = {"api": api}
+    exec(calls[-1], scope)
+    assert scope["data"].decode().splitlines()[:40] == text["text"].splitlines()[:40]
+    b.download(f"{project}/data:v0", tmp_path / "dl")
+    assert (
+        calls[-1] == f"root = api.artifact('{project}/data:v0').download({str(tmp_path / 'dl')!r})"
+    )
+    exec(calls[-1].replace("dl'", "again'"), scope)
+    assert (tmp_path / "again" / "table.csv").read_text() == (
+        tmp_path / "dl" / "table.csv"
+    ).read_text()

@@ -102,3 +102,44 @@ def test_tree_lists_sweeps_and_reports(api, project):
     tree.expand(f"{project.path}:sweeps")
     assert tree.to_pandas().empty
     pd.testing.assert_frame_equal(run_code(api, tree.code), tree.to_pandas())
+
+
+def test_tree_expand_syncs_the_opened_nodes(api, project):
+    tree = WorkspaceTree(api)
+    tree.expand(project.entity)
+    changes = []
+    tree.observe(changes.append, "_nodes")
+    tree.expand(project.path)  # a node nested under the workspace
+    # The change reaches traitlets (and so the page): the old value does not hold the children.
+    assert len(changes) == 1
+    [old_ws] = [n for n in changes[0]["old"] if n["path"] == project.entity]
+    assert all("children" not in p for p in old_ws["children"])
+    [ws] = [n for n in tree._nodes if n["path"] == project.entity]
+    [node] = [p for p in ws["children"] if p["path"] == project.path]
+    assert [c["path"] for c in node["children"]] == [
+        f"{project.path}:runs",
+        f"{project.path}:sweeps",
+        f"{project.path}:reports",
+        f"{project.path}:artifacts",
+    ]
+    tree.expand(f"{project.path}:runs")
+    assert len(changes) == 2
+    [ws] = [n for n in tree._nodes if n["path"] == project.entity]
+    [node] = [p for p in ws["children"] if p["path"] == project.path]
+    runs = node["children"][0]["children"]
+    assert sorted(r["label"] for r in runs) == ["r0", "r1", "r2"]
+    assert tree.code.count("api.runs(") == 1 and "per_page=100)[:100]" in tree.code
+
+
+def test_every_logged_action_runs_again(api, project):
+    """Each statement in the action log, run in order in a fresh namespace with ``api``, works
+    and gives what the widgets read."""
+    ex = Explorer(api, path=project.path)
+    ids = list(ex.table.to_pandas()["id"])
+    ex.table.selected = [f"{project.path}/{rid}" for rid in ids[:2]]
+    scope = {"api": api}
+    for source in ex.actions:
+        exec(source, scope)
+    assert scope["run"].id == ids[0]  # the run whose metrics the chart picked
+    assert sorted(scope["fields"]["config"]) == ["lr"] and "state" in scope["fields"]["run"]
+    pd.testing.assert_frame_equal(scope["df"], ex.chart.to_pandas())

@@ -106,7 +106,7 @@ def timed_runs(api, make_project):
 
 def full_resolution(api, runs, x_axis: str, lo: float, hi: float) -> pd.DataFrame:
     df = api.runs(f"{runs[0].entity}/{runs[0].project}", order="created_at").histories(
-        samples=None, keys=["loss"], x_axis=x_axis, format="pandas"
+        samples=None, keys=["loss"], x_axis=x_axis, format="long"
     )
     return df[df[x_axis].between(lo, hi)].reset_index(drop=True)
 
@@ -241,3 +241,27 @@ def test_metrics_read_are_offered_as_x_axes(api, runs):
     assert chart.figure.layout.xaxis.title.text == "acc"
     x = np.asarray(chart.figure.data[0].x)
     assert len(x) and np.all((x >= -1) & (x <= 1))  # tanh values: acc is the x now
+
+
+def test_lines_are_the_long_history_as_read(api, runs, make_project, make_run):
+    other = make_run(make_project(), name="elsewhere", points={"loss": [3.0, 2.0, np.nan, 1.0]})
+    chart = MetricChart(api, runs=[runs[0].path, other.path], keys=["loss", "acc"], samples=50)
+    df = chart.to_pandas()
+    assert list(df.columns) == ["run_id", "key", "_step", "_timestamp", "_runtime", "value"]
+    assert chart.code.startswith("import pandas as pd\n\ndf = pd.concat([")  # two projects
+    assert chart.code.count("format='long'") == 2
+    pd.testing.assert_frame_equal(run_code(api, chart.code), df)
+    lines = {(t.meta[1], t.meta[2]): t for t in chart.figure.data}
+    assert set(lines) == {(r, k) for r in (runs[0].id, other.id) for k in ("loss", "acc")}
+    for (run_id, key), trace in lines.items():
+        points = df[(df["run_id"] == run_id) & (df["key"] == key) & df["value"].notna()]
+        assert np.array_equal(trace.x, points["_step"].to_numpy())
+        assert np.array_equal(trace.y, points["value"].to_numpy())
+    assert len(lines[(other.id, "loss")].y) == 3 and len(lines[(other.id, "acc")].y) == 0
+    # A metric x axis: its values at each point's step, the other metric against it.
+    chart.runs, chart.keys, chart.x_axis = [runs[0].path], ["loss"], "acc"
+    df = chart.to_pandas()
+    assert list(df.columns)[-1] == "acc" and set(df["key"]) == {"loss"}
+    [trace] = chart.figure.data
+    assert np.array_equal(trace.x, df["acc"].to_numpy())
+    assert np.array_equal(trace.y, df["value"].to_numpy())

@@ -138,3 +138,12 @@ def test_a_short_result_is_served_from_the_first_read(api, project):
     rows = pages(table, 0, 100)
     assert rows.column("name").to_pylist() == ["run-00", "run-03", "run-06", "run-09"]
     assert calls == []
+
+
+def test_fields_carry_the_run_fields(api, project):
+    table = RunTable(api, path=project.path)
+    fields = table._fields
+    assert set(fields) == {"run", "config", "summary"}
+    assert fields == api.project(project.path).fields()
+    assert {"name", "state", "created_at", "tags"} <= set(fields["run"])
+    assert fields["config"] == {"lr": "number", "batch_size": "integer"}

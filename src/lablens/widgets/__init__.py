@@ -4,6 +4,11 @@
 Each widget shows what public ``Api`` calls return, keeps the source of the call behind what it
 shows in ``code`` (using a variable ``api``), and gives what it shows as a DataFrame with
 ``to_pandas()``. They are standard anywidget/ipywidgets: JupyterLab, Notebook 7 and VS Code.
+
+Inside: each widget's module holds its class; ``_base`` what they share; ``_call`` the
+``ApiCall`` every widget runs its Api calls through, which also renders them as ``code``;
+``_listing`` the DataFrame of a listing and its code; ``chart/`` and ``artifacts/`` the parts of
+``MetricChart`` and ``ArtifactBrowser``.
 """
 
 from lablens.widgets.artifact_browser import ArtifactBrowser

@@ -1,8 +1,10 @@
-"""``LablensWidget``: what every widget shares, and how an Api call becomes copyable code.
+"""``LablensWidget`` and ``Recorder``: what every widget shares, and where its code goes.
 
-Widgets know only the public ``Api``. Each action is one ``Api`` call; ``_call()`` makes it and
-records its Python source, so ``widget.code`` (and the explorer's action log) can be copied and
-run again. The source assumes a variable ``api`` bound to the same ``Api``.
+Widgets know only the public ``Api``. Each action is one ``Api`` call, built as an ``ApiCall``
+(``widgets/_call.py``) that both runs against the widget's ``Api`` and renders itself as Python
+source. The widget sets that source as ``code`` (``_set_code``) and hands it to the listeners
+(``_called``; the explorer's action log is one), so it can be copied and run again. The source
+assumes a variable ``api`` bound to the same ``Api``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import traitlets as t
 if TYPE_CHECKING:
     from lablens.api import Api
 
-__all__ = ["STATIC", "LablensWidget", "Recorder", "call_source", "make_api"]
+__all__ = ["STATIC", "LablensWidget", "Recorder", "make_api"]
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("lablens.widgets")
@@ -33,17 +35,6 @@ def make_api(api: Api | None) -> Api:
     from lablens.api import Api
 
     return Api()
-
-
-def _arg(value: Any) -> str:
-    return repr(value)
-
-
-def call_source(target: str, *args: Any, **kwargs: Any) -> str:
-    """``target(arg, key=value)`` as Python source; keyword arguments left at ``None`` drop out."""
-    parts = [_arg(a) for a in args]
-    parts += [f"{k}={_arg(v)}" for k, v in kwargs.items() if v is not None]
-    return f"{target}({', '.join(parts)})"
 
 
 def check_kwargs(widget: t.HasTraits, kwargs: dict[str, Any], public: tuple[str, ...]) -> None:
@@ -86,6 +77,11 @@ class Recorder(t.HasTraits):
 
     def _set_code(self, source: str) -> None:
         self.set_trait("code", source)
+
+    def _record(self, source: str) -> None:
+        """``source`` is what the widget shows now: set it as ``code`` and tell the listeners."""
+        self._set_code(source)
+        self._called(source)
 
 
 def shows_errors(method: F) -> F:

@@ -1,18 +1,36 @@
 """``ArtifactBrowser``: a project's artifact types -> collections -> versions -> files, read
-when a node opens, with a preview of a file and the lineage of a version."""
+when a node opens, with a preview of a file and the lineage of a version.
+
+The widget (its traits, the tree it opens, selection and download) is here; what each level
+lists, the lineage and the previews are in ``lablens.widgets.artifacts``.
+"""
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import traitlets as t
 
-from lablens.widgets._base import LablensWidget, call_source, make_api, shows_errors
+from lablens.widgets._base import LablensWidget, make_api, shows_errors
+from lablens.widgets._call import api_call
+from lablens.widgets._listing import ShowsListings
 from lablens.widgets._tree import copy_nodes, find_node
+from lablens.widgets.artifacts.lineage import detail, read_lineage
+from lablens.widgets.artifacts.listings import (
+    COLLECTIONS,
+    FILES,
+    TYPES,
+    VERSIONS,
+    collection_nodes,
+    file_nodes,
+    more,
+    type_nodes,
+    version_nodes,
+)
+from lablens.widgets.artifacts.preview import PREVIEW_ROWS
+from lablens.widgets.artifacts.preview import preview as read_preview
 
 if TYPE_CHECKING:
     from lablens.api import Api
@@ -21,47 +39,9 @@ __all__ = ["ArtifactBrowser"]
 
 _VERSIONS_SHOWN = 100  # versions listed under a collection, newest first
 _FILES_SHOWN = 500  # files listed under a version
-_PREVIEW_ROWS = 20  # rows of a table preview
-_PREVIEW_LINES = 40  # lines of a text preview
-_PREVIEW_MAX = 8 * 1024 * 1024  # files larger than this are not read for a preview
-_IMAGES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".svg": "image/svg+xml",
-    ".webp": "image/webp",
-}
-_TEXT = {
-    ".txt",
-    ".json",
-    ".md",
-    ".yaml",
-    ".yml",
-    ".py",
-    ".log",
-    ".toml",
-    ".cfg",
-    ".ini",
-    ".csv",
-    ".tsv",
-    ".html",
-    ".xml",
-}
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return ""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return str(n)
-
-
-class ArtifactBrowser(LablensWidget):
+class ArtifactBrowser(LablensWidget, ShowsListings):
     """Browse a project's artifacts: types, collections, versions and their files.
 
     Opening a node reads its children with one Api call (``api.artifact_types(project)``,
@@ -121,41 +101,6 @@ class ArtifactBrowser(LablensWidget):
 
     # -- listings: each one Api call, and the source that repeats it ------------------------
 
-    _TYPES = (
-        "df = pd.DataFrame([{{'type': t.name, 'collections': t.collection_count}}"
-        " for t in {call}], columns=['type', 'collections'])"
-    )
-    _COLLECTIONS = (
-        "df = pd.DataFrame([{{'name': c.name, 'versions': c.version_count,"
-        " 'aliases': ', '.join(c.aliases), 'description': c.description}}"
-        " for c in {call}], columns=['name', 'versions', 'aliases', 'description'])"
-    )
-    _VERSIONS = (
-        "df = pd.DataFrame([{{'name': a.qualified_name, 'version': a.version,"
-        " 'aliases': ', '.join(a.aliases), 'tags': ', '.join(a.tags), 'size': a.size,"
-        " 'files': a.file_count, 'created_at': a.created_at,"
-        " 'metadata': json.dumps(a.metadata, sort_keys=True)}} for a in {call}[:{n}]],"
-        " columns=['name', 'version', 'aliases', 'tags', 'size', 'files', 'created_at',"
-        " 'metadata'])"
-    )
-    _FILES = (
-        "df = pd.DataFrame([{{'path': f.path, 'size': f.size, 'digest': f.digest, 'ref': f.ref}}"
-        " for f in {call}.files()[:{n}]], columns=['path', 'size', 'digest', 'ref'])"
-    )
-    _LINEAGE = (
-        "artifact = {call}\n"
-        "producer = artifact.logged_by()\n"
-        "df = pd.DataFrame([{{'role': role, 'path': r.path, 'name': r.name,"
-        " 'state': str(r.state)}} for role, runs in"
-        " (('logged_by', [producer] if producer else []), ('used_by', artifact.used_by()))"
-        " for r in runs], columns=['role', 'path', 'name', 'state'])"
-    )
-
-    def _record(self, template: str, **fmt: Any) -> None:
-        source = "import json\n\nimport pandas as pd\n\n" + template.format(**fmt)
-        self._set_code(source)
-        self._called(source)
-
     def _on_path(self, change: dict[str, Any]) -> None:
         self._nodes = []
         self._detail = {}
@@ -168,110 +113,29 @@ class ArtifactBrowser(LablensWidget):
         project = self.path
         if not project:
             return
-        call = call_source("api.artifact_types", project)
-        types = list(self._api.artifact_types(project))
-        self._record(self._TYPES, call=call)
-        rows = [{"type": a.name, "collections": a.collection_count} for a in types]
-        self._last = pd.DataFrame(rows, columns=["type", "collections"])
-        self._nodes = [
-            {
-                "path": f"{project}/{a.name}",
-                "label": a.name,
-                "kind": "type",
-                "meta": f"{a.collection_count} collections",
-            }
-            for a in types
-        ]
+        types = self._list(api_call("artifact_types", project), TYPES)
+        self._nodes = type_nodes(project, types)
 
     def _children(self, node: dict[str, Any]) -> list[dict[str, Any]]:
         path, kind = node["path"], node["kind"]
         project = self.path
         if kind == "type":
             type_name = path.rsplit("/", 1)[1]
-            call = call_source("api.artifact_collections", project, type_name)
-            collections = list(self._api.artifact_collections(project, type_name))
-            self._record(self._COLLECTIONS, call=call)
-            rows = [
-                {
-                    "name": c.name,
-                    "versions": c.version_count,
-                    "aliases": ", ".join(c.aliases),
-                    "description": c.description,
-                }
-                for c in collections
-            ]
-            self._last = pd.DataFrame(rows, columns=["name", "versions", "aliases", "description"])
-            return [
-                {
-                    "path": f"{path}/{c.name}",
-                    "label": c.name,
-                    "kind": "collection",
-                    "meta": f"{c.version_count} versions",
-                }
-                for c in collections
-            ]
+            call = api_call("artifact_collections", project, type_name)
+            return collection_nodes(path, self._list(call, COLLECTIONS))
         if kind == "collection":
             type_name, name = path.rsplit("/", 2)[1:]
-            call = call_source("api.artifacts", type_name, f"{project}/{name}")
-            pager = self._api.artifacts(type_name, f"{project}/{name}")
-            versions = pager[:_VERSIONS_SHOWN]
-            self._record(self._VERSIONS, call=call, n=_VERSIONS_SHOWN)
-            rows = [
-                {
-                    "name": a.qualified_name,
-                    "version": a.version,
-                    "aliases": ", ".join(a.aliases),
-                    "tags": ", ".join(a.tags),
-                    "size": a.size,
-                    "files": a.file_count,
-                    "created_at": a.created_at,
-                    "metadata": json.dumps(a.metadata, sort_keys=True),
-                }
-                for a in versions
-            ]
-            self._last = pd.DataFrame(
-                rows,
-                columns=[
-                    "name",
-                    "version",
-                    "aliases",
-                    "tags",
-                    "size",
-                    "files",
-                    "created_at",
-                    "metadata",
-                ],
-            )
-            nodes = [
-                {
-                    "path": a.qualified_name,
-                    "label": a.version or a.name,
-                    "kind": "version",
-                    "meta": " · ".join(x for x in (", ".join(a.aliases), _size(a.size)) if x),
-                }
-                for a in versions
-            ]
-            return nodes + _more(path, len(pager) - len(versions))
+            call = api_call("artifacts", type_name, f"{project}/{name}")
+            pager = call.run(self._api)
+            first = call[:_VERSIONS_SHOWN]
+            versions = self._list(first, VERSIONS, first.run_after(call, pager))
+            return version_nodes(versions) + more(path, len(pager) - len(versions))
         if kind == "version":
-            call = call_source("api.artifact", path)
-            pager = self._api.artifact(path).files()
-            files = pager[:_FILES_SHOWN]
-            self._record(self._FILES, call=call, n=_FILES_SHOWN)
-            rows = [
-                {"path": f.path, "size": f.size, "digest": f.digest, "ref": f.ref} for f in files
-            ]
-            self._last = pd.DataFrame(rows, columns=["path", "size", "digest", "ref"])
-            nodes = [
-                {
-                    "path": f"{path}/{f.path}",
-                    "label": f.path,
-                    "kind": "file",
-                    "leaf": True,
-                    "meta": f.ref or _size(f.size),
-                }
-                for f in files
-            ]
-            return nodes + _more(path, len(pager) - len(files))
+            call = api_call("artifact", path).then("files")
+            pager = call.run(self._api)
+            first = call[:_FILES_SHOWN]
+            files = self._list(first, FILES, first.run_after(call, pager))
+            return file_nodes(path, files) + more(path, len(pager) - len(files))
         return []
 
     @shows_errors
@@ -326,33 +190,10 @@ class ArtifactBrowser(LablensWidget):
         Returns:
             The runs as a DataFrame ``role path name state`` (also ``to_pandas()``).
         """
-        artifact = self._api.artifact(version)
-        producer = artifact.logged_by()
-        users = artifact.used_by()
-        self._record(self._LINEAGE, call=call_source("api.artifact", version))
-
-        def run_row(r: Any) -> dict[str, Any]:
-            return {"path": r.path, "name": r.name, "state": str(r.state)}
-
-        rows = [{"role": "logged_by", **run_row(producer)}] if producer else []
-        rows += [{"role": "used_by", **run_row(r)} for r in users]
-        self._last = pd.DataFrame(rows, columns=["role", "path", "name", "state"])
-        self._detail = {
-            "path": artifact.qualified_name,
-            "version": artifact.version or "",
-            "type": artifact.type,
-            "description": artifact.description or "",
-            "aliases": list(artifact.aliases),
-            "tags": list(artifact.tags),
-            "metadata": json.loads(json.dumps(artifact.metadata, default=str)),
-            "size": artifact.size,
-            "size_text": _size(artifact.size),
-            "file_count": artifact.file_count,
-            "created_at": artifact.created_at or "",
-            "digest": artifact.digest or "",
-            "logged_by": run_row(producer) if producer else None,
-            "used_by": [run_row(r) for r in users],
-        }
+        lineage = read_lineage(self._api, version)
+        self._record(lineage.source)
+        self._last = lineage.frame()
+        self._detail = detail(lineage)
         return self._last.copy()
 
     @shows_errors
@@ -367,42 +208,19 @@ class ArtifactBrowser(LablensWidget):
             The preview: ``{path, kind, ...}`` with ``kind`` one of text, image, table, other.
         """
         version, name = self._split_file(path)
-        artifact = self._api.artifact(version)
-        entry = artifact.get_entry(name)
-        call = call_source("api.artifact", version)
-        ext = os.path.splitext(name)[1].lower()
-        out: dict[str, Any] = {"path": path, "size": _size(entry.size)}
-        if entry.ref:
-            out.update(kind="other", note=f"a reference to {entry.ref}; only its URI is stored")
-        elif (entry.size or 0) > _PREVIEW_MAX:
-            out.update(kind="other", note=f"{_size(entry.size)}: too large to preview")
-        elif ext in (".parquet", ".csv"):
-            frame = artifact.get(name).head(_PREVIEW_ROWS)
-            self._called(f"df = {call}.get({name!r}).head({_PREVIEW_ROWS})")
-            html = frame.to_html(index=False, border=0, max_cols=30, float_format="{:.6g}".format)
-            out.update(kind="table", html=html, rows=len(frame))
-        else:
-            data = entry.read()
-            self._called(f"data = {call}.get_entry({name!r}).read()")
-            if ext in _IMAGES:
-                out.update(
-                    kind="image",
-                    url=f"data:{_IMAGES[ext]};base64," + base64.b64encode(data).decode("ascii"),
-                )
-            elif ext in _TEXT or _looks_text(data):
-                lines = data.decode("utf-8", errors="replace").splitlines()
-                more = len(lines) - _PREVIEW_LINES
-                text = "\n".join(lines[:_PREVIEW_LINES])
-                out.update(kind="text", text=text + (f"\n… {more} more lines" if more > 0 else ""))
-            else:
-                out.update(kind="other", note=f"{_size(entry.size)} of binary data")
+        out = read_preview(self._api, api_call("artifact", version), name, path, self._called)
         self._preview = out
         return out
 
     def preview_frame(self, path: str) -> pd.DataFrame:
         """The first 20 rows of a table file as the preview shows them."""
         version, name = self._split_file(path)
-        return self._api.artifact(version).get(name).head(_PREVIEW_ROWS)
+        return (
+            api_call("artifact", version)
+            .then("get", name)
+            .then("head", PREVIEW_ROWS)
+            .run(self._api)
+        )
 
     def download(self, path: str, root: str | os.PathLike[str] | None = None) -> str:
         """Download a version's files (``Artifact.download``).
@@ -416,9 +234,10 @@ class ArtifactBrowser(LablensWidget):
         """
         parts = path.split("/")
         version = "/".join(parts[:3])
-        folder = self._api.artifact(version).download(root)
-        root_arg = repr(os.fspath(root)) if root is not None else ""
-        self._called(f"root = {call_source('api.artifact', version)}.download({root_arg})")
+        args = () if root is None else (os.fspath(root),)
+        call = api_call("artifact", version).then("download", *args)
+        folder = call.run(self._api)
+        self._called(call.assign("root"))
         return folder
 
     def _on_msg(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
@@ -440,21 +259,3 @@ class ArtifactBrowser(LablensWidget):
 
     def __repr__(self) -> str:
         return f"<ArtifactBrowser {self.path or '-'}, selected {self.selected!r}>"
-
-
-def _more(path: str, left: int) -> list[dict[str, Any]]:
-    """A last node saying how many were not listed (the Api gives them all)."""
-    if left <= 0:
-        return []
-    return [{"path": f"{path}#more", "label": f"… {left} more", "kind": "more", "leaf": True}]
-
-
-def _looks_text(data: bytes) -> bool:
-    head = data[:2048]
-    if b"\0" in head:
-        return False
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True

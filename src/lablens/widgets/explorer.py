@@ -10,7 +10,8 @@ import pandas as pd
 import traitlets as t
 
 from lablens.errors import UsageError
-from lablens.widgets._base import LablensWidget, Recorder, call_source, check_kwargs, make_api
+from lablens.widgets._base import LablensWidget, Recorder, check_kwargs, make_api
+from lablens.widgets._call import api_call
 from lablens.widgets.artifact_browser import ArtifactBrowser
 from lablens.widgets.metric_chart import MetricChart
 from lablens.widgets.run_table import RunTable
@@ -186,11 +187,9 @@ class Explorer(w.VBox, Recorder):
             ],
             "explorer": {"columns": list(self.table.columns)},
         }
-        report = self._api.create_report(project, name, description=description, spec=spec)
-        self._logged(
-            f"report = api.create_report({project!r}, {name!r}, "
-            f"description={description!r}, spec={spec!r})"
-        )
+        call = api_call("create_report", project, name, description=description, spec=spec)
+        report = call.run(self._api)
+        self._logged(call.assign("report"))
         return report
 
     def open_report(self, report: BetaReport | str) -> None:
@@ -203,9 +202,9 @@ class Explorer(w.VBox, Recorder):
             >>> explorer.open_report(api.reports("alice/mnist", name="best learning rates")[0])
         """
         if isinstance(report, str):
-            path = report
-            report = self._api.report(path)
-            self._logged(f"report = api.report({path!r})")
+            call = api_call("report", report)
+            report = call.run(self._api)
+            self._logged(call.assign("report"))
         spec = report.spec or {}
         runset = (spec.get("runsets") or [{}])[0]
         panel = next((p for p in spec.get("panels") or [] if p.get("type") == "line"), {})
@@ -232,8 +231,9 @@ class Explorer(w.VBox, Recorder):
         if not self.chart.keys and change["new"]:
             # The metrics the first selected run logged (summary keys may be set, not logged).
             first = change["new"][0]
-            run = self._api.run(first)
-            self._logged(f"run = {call_source('api.run', first)}")
+            call = api_call("run", first)
+            run = call.run(self._api)
+            self._logged(call.assign("run"))
             logged = sorted(run.history_keys)
             preferred = [k for k in logged if "loss" in k] or logged
             self.chart.keys = preferred[:_CHART_KEYS]

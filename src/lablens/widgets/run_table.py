@@ -8,7 +8,8 @@ import pandas as pd
 import traitlets as t
 
 from lablens._arrow import table_to_ipc
-from lablens.widgets._base import LablensWidget, call_source, make_api, shows_errors
+from lablens.widgets._base import LablensWidget, make_api, shows_errors
+from lablens.widgets._call import ApiCall, api_call
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -74,7 +75,8 @@ class RunTable(LablensWidget):
     """How many runs match ``filters`` (all pages together)."""
 
     _fields = t.Dict().tag(sync=True)
-    # The project's config and summary keys with their types, for the builder and the picker.
+    # ``project.fields()``: the plain run fields (``run``) and the project's config and summary
+    # keys, with their types, for the builder and the picker.
     _project = t.Unicode("").tag(sync=True)
     # The resolved project path, "entity/project", for building run paths in the browser.
     _query = t.Int(0).tag(sync=True)
@@ -94,19 +96,18 @@ class RunTable(LablensWidget):
 
     def runs(self) -> Runs:
         """The ``Runs`` the table shows: ``api.runs(path, filters=..., order=...)``."""
-        return self._api.runs(
+        return self._runs_call().run(self._api)
+
+    def _runs_call(self) -> ApiCall:
+        return api_call(
+            "runs",
             self._project or self.path,
             filters=self.filters or None,
             order=self.order or "+created_at",
         )
 
-    def _runs_source(self) -> str:
-        return call_source(
-            "api.runs",
-            self._project or self.path,
-            filters=self.filters or None,
-            order=self.order or "+created_at",
-        )
+    def _frame_call(self) -> ApiCall:
+        return self._runs_call().then("to_pandas", columns=self.columns)
 
     def to_pandas(self) -> pd.DataFrame:
         """What the table shows, every row: the runs matching ``filters`` in ``order``, with
@@ -118,7 +119,7 @@ class RunTable(LablensWidget):
         Example:
             >>> table.to_pandas()[["name", "summary.loss"]]
         """
-        return self.runs().to_pandas(columns=self.columns)
+        return self._frame_call().run(self._api)
 
     @t.observe("path")
     def _path_changed(self, change: dict[str, Any]) -> None:
@@ -126,10 +127,13 @@ class RunTable(LablensWidget):
 
     @shows_errors
     def _load_project(self) -> None:
-        project = self._api.project(self.path)
-        self._called(f"project = {call_source('api.project', self.path)}")
-        fields = project.fields()
-        self._called("fields = project.fields()")
+        project_call = api_call("project", self.path)
+        project = project_call.run(self._api)
+        self._called(project_call.assign("project"))
+        # The fields of the project just read: the source names it by its variable.
+        fields_call = ApiCall("project").then("fields")
+        fields = fields_call.run(project)
+        self._called(fields_call.assign("fields"))
         self._project = project.path
         self._fields = fields
         if not self.columns:
@@ -153,7 +157,7 @@ class RunTable(LablensWidget):
     @shows_errors
     def _requery(self) -> None:
         self._first = None
-        self._set_code(f"df = {self._runs_source()}.to_pandas(columns={self.columns!r})")
+        self._set_code(self._frame_call().assign("df"))
         try:
             # The first pages carry the total: one call answers both, and the view's first
             # requests (the page in sight and the one prefetched after it) need no other.
@@ -170,11 +174,9 @@ class RunTable(LablensWidget):
         self._send_rows(0, self._first)
 
     def _rows(self, offset: int, limit: int) -> pa.Table:
-        table = self.runs().to_arrow(self.columns, offset=offset, limit=limit)
-        self._called(
-            f"page = {self._runs_source()}"
-            f".to_arrow({self.columns!r}, offset={offset}, limit={limit})"
-        )
+        call = self._runs_call().then("to_arrow", self.columns, offset=offset, limit=limit)
+        table = call.run(self._api)
+        self._called(call.assign("page"))
         return table
 
     # -- the browser's page requests ------------------------------------------------------

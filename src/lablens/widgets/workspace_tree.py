@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import traitlets as t
 
-from lablens.widgets._base import LablensWidget, call_source, make_api, shows_errors
+from lablens.widgets._base import LablensWidget, make_api, shows_errors
+from lablens.widgets._call import api_call
+from lablens.widgets._listing import Listing, ShowsListings
 from lablens.widgets._tree import copy_nodes, find_node
 
 if TYPE_CHECKING:
@@ -20,8 +22,15 @@ _RUNS_SHOWN = 100  # runs listed under a project; the table is the place for mor
 # What a project holds that another widget lists (the ArtifactBrowser, below in the Explorer).
 _ELSEWHERE = ("artifacts",)
 
+# What ``code`` and ``to_pandas()`` give of each listing.
+_WORKSPACES = Listing("ws", path="ws.username", type="ws.workspace_type", role="ws.role")
+_PROJECTS = Listing("p", path="p.path", visibility="p.visibility", runs="p.count.get('runs')")
+_RUNS = Listing("r", path="r.path", name="r.name", state="str(r.state)")
+_SWEEPS = Listing("s", id="s.id", name="s.name", state="s.state", runs="s.run_count")
+_REPORTS = Listing("r", id="r.id", name="r.display_name", updated_at="r.updated_at")
 
-class WorkspaceTree(LablensWidget):
+
+class WorkspaceTree(LablensWidget, ShowsListings):
     """A tree of the workspaces the user can see, their projects and the projects' runs.
 
     Opening a node reads its children with one Api call (``api.projects(ws)``,
@@ -51,47 +60,16 @@ class WorkspaceTree(LablensWidget):
 
     def __init__(self, api: Api | None = None, **kwargs: Any) -> None:
         self._api = make_api(api)
-        self._last: tuple[str, Any] = ("", None)
+        self._last = pd.DataFrame()
         super().__init__(**kwargs)
         self.on_msg(self._on_msg)
         self._load_workspaces()
 
     # -- listings: each is one Api call, and the source that repeats it ---------------------
 
-    _WORKSPACES = (
-        "df = pd.DataFrame([{{'path': ws.username, 'type': ws.workspace_type, 'role': ws.role}}"
-        " for ws in api.workspaces()])"
-    )
-    _PROJECTS = (
-        "df = pd.DataFrame([{{'path': p.path, 'visibility': p.visibility,"
-        " 'runs': p.count.get('runs')}} for p in {call}], columns=['path', 'visibility', 'runs'])"
-    )
-    _RUNS = (
-        "df = pd.DataFrame([{{'path': r.path, 'name': r.name, 'state': str(r.state)}}"
-        " for r in {call}[:{n}]], columns=['path', 'name', 'state'])"
-    )
-    _SWEEPS = (
-        "df = pd.DataFrame([{{'id': s.id, 'name': s.name, 'state': s.state,"
-        " 'runs': s.run_count}} for s in {call}], columns=['id', 'name', 'state', 'runs'])"
-    )
-    _REPORTS = (
-        "df = pd.DataFrame([{{'id': r.id, 'name': r.display_name, 'updated_at': r.updated_at}}"
-        " for r in {call}], columns=['id', 'name', 'updated_at'])"
-    )
-
-    def _record(self, template: str, **fmt: Any) -> None:
-        source = "import pandas as pd\n\n" + template.format(**fmt)
-        self._set_code(source)
-        self._called(source)
-
     @shows_errors
     def _load_workspaces(self) -> None:
-        workspaces = self._api.workspaces()
-        self._record(self._WORKSPACES)
-        rows = [
-            {"path": ws.username, "type": ws.workspace_type, "role": ws.role} for ws in workspaces
-        ]
-        self._last = ("workspaces", pd.DataFrame(rows))
+        workspaces = self._list(api_call("workspaces"), _WORKSPACES)
         self._nodes = [
             {
                 "path": ws.username,
@@ -105,14 +83,7 @@ class WorkspaceTree(LablensWidget):
     def _children(self, node: dict[str, Any]) -> list[dict[str, Any]]:
         path, kind = node["path"], node["kind"]
         if kind == "workspace":
-            call = call_source("api.projects", path)
-            projects = list(self._api.projects(path))
-            self._record(self._PROJECTS, call=call)
-            rows = [
-                {"path": p.path, "visibility": p.visibility, "runs": p.count.get("runs")}
-                for p in projects
-            ]
-            self._last = ("projects", pd.DataFrame(rows, columns=["path", "visibility", "runs"]))
+            projects = self._list(api_call("projects", path), _PROJECTS)
             return [
                 {
                     "path": p.path,
@@ -139,13 +110,7 @@ class WorkspaceTree(LablensWidget):
             ]
         if kind == "folder" and path.endswith(":sweeps"):
             project = path.rsplit(":", 1)[0]
-            call = call_source("api.sweeps", project)
-            sweeps = list(self._api.sweeps(project))
-            self._record(self._SWEEPS, call=call)
-            rows = [
-                {"id": w.id, "name": w.name, "state": w.state, "runs": w.run_count} for w in sweeps
-            ]
-            self._last = ("sweeps", pd.DataFrame(rows, columns=["id", "name", "state", "runs"]))
+            sweeps = self._list(api_call("sweeps", project), _SWEEPS)
             return [
                 {
                     "path": f"{project}/sweeps/{w.id}",
@@ -158,25 +123,17 @@ class WorkspaceTree(LablensWidget):
             ]
         if kind == "folder" and path.endswith(":reports"):
             project = path.rsplit(":", 1)[0]
-            call = call_source("api.reports", project)
-            reports = list(self._api.reports(project))
-            self._record(self._REPORTS, call=call)
-            rows = [
-                {"id": r.id, "name": r.display_name, "updated_at": r.updated_at} for r in reports
-            ]
-            self._last = ("reports", pd.DataFrame(rows, columns=["id", "name", "updated_at"]))
+            reports = self._list(api_call("reports", project), _REPORTS)
             return [
                 {"path": r.path, "label": r.display_name or r.id, "kind": "report", "leaf": True}
                 for r in reports
             ]
         if kind == "folder":
             project = path.rsplit(":", 1)[0]
-            call = call_source("api.runs", project)
-            runs = self._api.runs(project, per_page=_RUNS_SHOWN)
-            shown = runs[:_RUNS_SHOWN]
-            self._record(self._RUNS, call=call, n=_RUNS_SHOWN)
-            rows = [{"path": r.path, "name": r.name, "state": str(r.state)} for r in shown]
-            self._last = ("runs", pd.DataFrame(rows, columns=["path", "name", "state"]))
+            all_runs = api_call("runs", project, per_page=_RUNS_SHOWN)
+            runs = all_runs.run(self._api)
+            first = all_runs[:_RUNS_SHOWN]
+            shown = self._list(first, _RUNS, first.run_after(all_runs, runs))
             nodes = [
                 {
                     "path": r.path,
@@ -209,13 +166,15 @@ class WorkspaceTree(LablensWidget):
         Raises:
             KeyError: no node has this path (open its parent first).
         """
-        nodes = [dict(n) for n in self._nodes]  # a new list, so the trait change syncs
+        # A deep copy: a node edited in place inside the old list would make the new list equal
+        # to the old, and traitlets would see no change to sync.
+        nodes = copy_nodes(self._nodes)
         node = find_node(nodes, path)
         if node is None:
             raise KeyError(f"no node {path!r} in the tree; open its parent first")
         if node.get("children") is None:
             node["children"] = self._children(node)
-        self._nodes = copy_nodes(nodes)
+        self._nodes = nodes
 
     def _on_msg(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
         if content.get("type") == "expand":
@@ -224,7 +183,7 @@ class WorkspaceTree(LablensWidget):
     def to_pandas(self) -> pd.DataFrame:
         """The last listing the tree read (workspaces, projects or runs) as a DataFrame; equal
         to ``exec(tree.code)``'s ``df``."""
-        return self._last[1].copy()
+        return self._last.copy()
 
     def __repr__(self) -> str:
         return f"<WorkspaceTree {len(self._nodes)} workspaces, selected {self.selected!r}>"

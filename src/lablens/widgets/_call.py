@@ -1,0 +1,128 @@
+"""``ApiCall``: one ``Api`` call that both runs itself and renders itself as Python source.
+
+A widget never writes a call twice (once to make it, once as the code it shows): it builds an
+``ApiCall`` and asks it for both, so what ``widget.code`` shows and what the widget ran cannot
+differ. A call is a receiver expression (``api``, or a variable such as ``project``) and a chain
+of steps, each a method call or an index::
+
+    call = api_call("runs", "alice/mnist", filters={"state": "FINISHED"})
+    call = call.then("histories", keys=["loss"], samples=500, format="long")
+    call.source()   # "api.runs('alice/mnist', filters={'state': 'FINISHED'}).histories(...)"
+    call.run(api)   # the DataFrame that source gives, run against this Api
+
+Arguments render with ``repr``. A keyword argument given as ``None`` is left out of the source
+and of the call alike, so a widget can pass an unset option without spelling a default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ApiCall", "Step", "api_call"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One link of a call chain: ``.method(*args, **kwargs)``, or ``[key]`` when ``method`` is
+    empty (``key`` in ``args[0]``)."""
+
+    method: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    def source(self) -> str:
+        """This step as Python source, appended to its receiver's."""
+        if not self.method:
+            return f"[{_index_source(self.args[0])}]"
+        parts = [repr(a) for a in self.args]
+        parts += [f"{k}={v!r}" for k, v in self.kwargs]
+        return f".{self.method}({', '.join(parts)})"
+
+    def run(self, target: Any) -> Any:
+        """Apply this step to ``target``."""
+        if not self.method:
+            return target[self.args[0]]
+        return getattr(target, self.method)(*self.args, **dict(self.kwargs))
+
+
+def _index_source(key: Any) -> str:
+    if isinstance(key, slice):
+        if key.step is not None:
+            return f"{_bound(key.start)}:{_bound(key.stop)}:{key.step!r}"
+        return f"{_bound(key.start)}:{_bound(key.stop)}"
+    return repr(key)
+
+
+def _bound(value: Any) -> str:
+    return "" if value is None else repr(value)
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """A receiver and a chain of method calls and indexes on it.
+
+    Immutable: ``then`` and ``[...]`` give a longer call and leave this one as it is, so a widget
+    can keep a base call (``api.runs(...)``) and chain different ends onto it.
+
+    Args:
+        receiver: the Python expression the chain starts from; ``run`` takes its value.
+        steps: the chain.
+
+    Example:
+        >>> call = ApiCall("api").then("artifact", "alice/mnist/mlp:v3").then("files")[:500]
+        >>> call.source()
+        "api.artifact('alice/mnist/mlp:v3').files()[:500]"
+    """
+
+    receiver: str = "api"
+    steps: tuple[Step, ...] = ()
+
+    def then(self, method: str, *args: Any, **kwargs: Any) -> ApiCall:
+        """This call followed by ``.method(*args, **kwargs)`` (``None`` keywords left out)."""
+        if not method:
+            raise ValueError("a method call needs a method name")
+        kept = tuple((k, v) for k, v in kwargs.items() if v is not None)
+        return ApiCall(self.receiver, (*self.steps, Step(method, args, kept)))
+
+    def __getitem__(self, key: Any) -> ApiCall:
+        """This call followed by ``[key]`` (an index or a slice)."""
+        return ApiCall(self.receiver, (*self.steps, Step("", (key,))))
+
+    def source(self) -> str:
+        """The call as a Python expression."""
+        return self.receiver + "".join(step.source() for step in self.steps)
+
+    def assign(self, name: str) -> str:
+        """The call as a statement, ``name = <source>``."""
+        return f"{name} = {self.source()}"
+
+    def run(self, receiver: Any) -> Any:
+        """Run the chain on ``receiver``, the value of the receiver expression (an ``Api`` for
+        ``api``), and return what the last step returns."""
+        value = receiver
+        for step in self.steps:
+            value = step.run(value)
+        return value
+
+    def run_after(self, head: ApiCall, value: Any) -> Any:
+        """Run the steps of this call that follow ``head``, on ``value``, what ``head`` returned.
+
+        A widget that holds an intermediate result (an artifact, a paginator) goes on from it
+        without asking the server again, and the source still shows the whole chain.
+
+        Raises:
+            ValueError: this call does not start with ``head``.
+        """
+        n = len(head.steps)
+        if head.receiver != self.receiver or self.steps[:n] != head.steps:
+            raise ValueError(f"{self.source()} does not start with {head.source()}")
+        return ApiCall(self.receiver, self.steps[n:]).run(value)
+
+    def __str__(self) -> str:
+        return self.source()
+
+
+def api_call(method: str, *args: Any, **kwargs: Any) -> ApiCall:
+    """``api.method(*args, **kwargs)``: the first link of a call on the ``Api`` named ``api``."""
+    return ApiCall("api").then(method, *args, **kwargs)
