@@ -315,34 +315,42 @@ def long_frame(
         )
     if table.column("key").num_chunks > 1:
         table = table.unify_dictionaries().combine_chunks()
+    # Everything is selected and sorted on integer codes; the strings are made once, at the end.
     run_codes, run_names = _factorize(table.column("run_id"))
     key_codes, key_names = _factorize(table.column("key"))
+    step = _column(table, "step", pa.int64())
     ts = _column(table, "timestamp", pa.float64())
+    value = _column(table, "value", pa.float64())
     starts = np.array([created_at.get(r, math.nan) for r in run_names], dtype=np.float64)
+    wanted = list(keys) if keys is not None else sorted(key_names)
+    rank_of = {k: i for i, k in enumerate(wanted)}
+    key_rank = np.array([rank_of.get(k, -1) for k in key_names], dtype=np.int64)
+    order_of = {r: i for i, r in enumerate(run_order)}
+    run_rank = np.array([order_of.get(r, len(order_of)) for r in run_names], dtype=np.int64)
+    keep = key_rank[key_codes] >= 0
+    x = None
+    if x_axis not in BUILTIN_X:
+        # The x metric's value at each (run, step), the first one logged there.
+        is_x = key_codes == (key_names.index(x_axis) if x_axis in key_names else -1)
+        xs = pd.DataFrame({"r": run_codes[is_x], "s": step[is_x], "x": value[is_x]})
+        xs = xs.drop_duplicates(["r", "s"])
+        at = pd.MultiIndex.from_arrays([xs["r"].to_numpy(), xs["s"].to_numpy()])
+        pos = at.get_indexer(pd.MultiIndex.from_arrays([run_codes, step]))
+        keep &= pos >= 0
+        x = xs["x"].to_numpy()[np.maximum(pos, 0)]
+    sel = np.flatnonzero(keep)
+    order = sel[np.lexsort((step[sel], key_rank[key_codes[sel]], run_rank[run_codes[sel]]))]
+    rc = run_codes[order]
     frame = pd.DataFrame(
         {
-            "run_id": pd.array(np.asarray(run_names, dtype=object)[run_codes], dtype="str"),
-            "key": pd.array(np.asarray(key_names, dtype=object)[key_codes], dtype="str"),
-            "_step": _column(table, "step", pa.int64()),
-            "_timestamp": ts,
-            "_runtime": ts - starts[run_codes],
-            "value": _column(table, "value", pa.float64()),
-        },
-        copy=False,
+            "run_id": pd.array(np.asarray(run_names, dtype=object)[rc], dtype="str"),
+            "key": pd.array(np.asarray(key_names, dtype=object)[key_codes[order]], dtype="str"),
+            "_step": step[order],
+            "_timestamp": ts[order],
+            "_runtime": ts[order] - starts[rc],
+            "value": value[order],
+        }
     )
-    if x_axis not in BUILTIN_X:
-        xs = frame.loc[frame["key"] == x_axis, ["run_id", "_step", "value"]]
-        xs = xs.rename(columns={"value": x_axis}).drop_duplicates(["run_id", "_step"])
-        frame = frame.merge(xs, on=["run_id", "_step"], how="inner")
-    wanted = list(keys) if keys is not None else sorted(key_names)
-    frame = frame[frame["key"].isin(wanted)]
-    run_rank = {r: i for i, r in enumerate(run_order)}
-    key_rank = {k: i for i, k in enumerate(wanted)}
-    order = np.lexsort(
-        (
-            frame["_step"].to_numpy(),
-            frame["key"].map(key_rank).to_numpy(),
-            frame["run_id"].map(lambda r: run_rank.get(r, len(run_rank))).to_numpy(),
-        )
-    )
-    return frame.iloc[order].reset_index(drop=True)
+    if x is not None:
+        frame[x_axis] = x[order]
+    return frame
