@@ -14,8 +14,8 @@ from lablens.contract.flatten import flatten
 from lablens.store import _json
 from lablens.store.embedded import _run_table
 from lablens.store.embedded._db import Database, iso, now
+from lablens.store.embedded._filter_sql import compile_filters
 from lablens.store.errors import Conflict, InvalidInput, LimitExceeded, NotFound
-from lablens.store.filters import compile_filters
 from lablens.store.limits import LIMITS
 from lablens.store.ordering import (
     decode_cursor,

@@ -10,9 +10,11 @@ from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifacts import Artifacts
 from lablens.store.embedded._blobs import Blobs
 from lablens.store.embedded._db import Database
+from lablens.store.embedded._history import History
 from lablens.store.embedded._liveness import Liveness
 from lablens.store.embedded._points import Points
 from lablens.store.embedded._reports import Reports
+from lablens.store.embedded._run_files import RunFiles
 from lablens.store.embedded._runs import Runs
 from lablens.store.embedded._sweeps import Sweeps
 
@@ -21,6 +23,8 @@ class EmbeddedStore(
     Accounts,
     Runs,
     Points,
+    History,
+    RunFiles,
     Liveness,
     Sweeps,
     Reports,
