@@ -29,7 +29,7 @@ $(JS_DEPS): js/package.json js/package-lock.json
 	cd js && npm ci --no-audit --no-fund
 	touch $(JS_DEPS)
 
-$(JS_BUNDLES) &: $(JS_DEPS) $(wildcard js/src/*.ts) js/build.mjs
+$(JS_BUNDLES) &: $(JS_DEPS) $(shell find js/src -name '*.ts') js/build.mjs
 	cd js && npm run build
 
 js: $(JS_BUNDLES)

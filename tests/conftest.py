@@ -15,6 +15,7 @@ os.environ["LABLENS_HOME"] = tempfile.mkdtemp(prefix="lablens-home-")
 os.environ.pop("LABLENS_HOST", None)
 os.environ.pop("LABLENS_API_KEY", None)
 
+from lablens.contract.routes import project_route, run_route  # noqa: E402
 from servers import RunningServer, log_points, start_server, stop_server  # noqa: E402
 
 
@@ -48,7 +49,7 @@ def api(server: RunningServer):
 def make_project(api, unique: str):
     """Make projects with unique names: ``make_project()`` or ``make_project("name", ...)``.
 
-    There is no route to delete a project, so cleanup deletes the runs made in them.
+    Cleanup deletes each project made, with its runs, sweeps and reports.
     """
     import itertools
 
@@ -62,17 +63,17 @@ def make_project(api, unique: str):
 
     yield make
     for project in made:
-        for run in list(api.runs(project.path, per_page=200)):
-            _delete_quietly(run)
+        _delete_quietly(project)
 
 
-def _delete_quietly(run) -> None:
+def _delete_quietly(resource) -> None:
+    """Delete a run or project a test made, unless the test deleted it already."""
     import contextlib
 
     from lablens.errors import NotFound
 
     with contextlib.suppress(NotFound):
-        run.delete()
+        resource.delete()
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def make_run(api, make_project):
         **fields,
     ):
         project = project or make_project()
-        data = api.client.post_json(f"/api/v1/projects/{project.path}/runs", fields)
+        data = api.client.post_json(f"{project_route(project.entity, project.name)}/runs", fields)
         path = data["path"]
         if points:
             log_points(api, path, points)
@@ -107,7 +108,7 @@ def make_run(api, make_project):
         if state:
             changes["state"] = state
         if changes:
-            api.client.patch_json(f"/api/v1/projects/{project.path}/runs/{data['id']}", changes)
+            api.client.patch_json(run_route(project.entity, project.name, data["id"]), changes)
         run = api.run(path)
         made.append(run)
         return run
