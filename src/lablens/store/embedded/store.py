@@ -7,6 +7,8 @@ from pathlib import Path
 from lablens.store.base import Store
 from lablens.store.embedded._accounts import Accounts
 from lablens.store.embedded._artifact_collections import ArtifactCollections
+from lablens.store.embedded._artifact_files import ArtifactFiles
+from lablens.store.embedded._artifact_lineage import ArtifactLineage
 from lablens.store.embedded._artifacts import Artifacts
 from lablens.store.embedded._blobs import Blobs
 from lablens.store.embedded._db import Database
@@ -30,6 +32,8 @@ class EmbeddedStore(
     Reports,
     ArtifactCollections,
     Artifacts,
+    ArtifactFiles,
+    ArtifactLineage,
     Blobs,
     Store,
 ):
