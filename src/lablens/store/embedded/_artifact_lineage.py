@@ -7,7 +7,7 @@ from typing import Any
 
 from lablens.store.embedded._artifact_versions import _ROWS, ArtifactVersions
 from lablens.store.embedded._db import Database, now
-from lablens.store.embedded._runs import _run_out, _run_select
+from lablens.store.embedded._run_values import _run_out, _run_select
 from lablens.store.errors import InvalidInput
 from lablens.store.ordering import decode_cursor, encode_cursor
 

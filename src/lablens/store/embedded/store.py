@@ -16,14 +16,16 @@ from lablens.store.embedded._history import History
 from lablens.store.embedded._liveness import Liveness
 from lablens.store.embedded._points import Points
 from lablens.store.embedded._reports import Reports
+from lablens.store.embedded._run_creation import RunCreation
 from lablens.store.embedded._run_files import RunFiles
-from lablens.store.embedded._runs import Runs
+from lablens.store.embedded._run_updates import RunUpdates
 from lablens.store.embedded._sweeps import Sweeps
 
 
 class EmbeddedStore(
     Accounts,
-    Runs,
+    RunCreation,
+    RunUpdates,
     Points,
     History,
     RunFiles,
