@@ -17,13 +17,13 @@ from lablens import _artifact_names as rules
 from lablens.store import _json
 from lablens.store.embedded._artifact_collections import (
     _checked,
-    _mapping,
     _optional_str,
     _str_list,
 )
 from lablens.store.embedded._artifact_files import _manifest
 from lablens.store.embedded._artifact_versions import ArtifactVersions
 from lablens.store.embedded._db import Database, now
+from lablens.store.embedded._run_values import _mapping
 from lablens.store.errors import Conflict
 
 
