@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { FilterBuilder, fieldsFrom } from "../src/filter_builder";
 import { parse, serialize, type JsonObject } from "../src/filter_model";
+import { RUN } from "./run_fields";
 
 const fields = fieldsFrom({
+  run: RUN,
   config: { lr: "number", batch_size: "integer", "optim.name": "string", layers: "json" },
   summary: { loss: "number", done: "bool" },
 });
@@ -128,5 +130,50 @@ describe("editing in the UI writes the filter", () => {
     const mode = document.querySelector(".ll-mode") as HTMLSelectElement;
     mode.value = "$or";
     expect(b.read()).toEqual({ $or: [{ state: "FINISHED" }, { tags: "x" }] });
+  });
+});
+
+describe("the builder's fields come from the model's `_fields`", () => {
+  const options = (b: FilterBuilder) => {
+    document.body.replaceChildren(b.element);
+    b.show({});
+    (document.querySelector(".ll-add-cond") as HTMLButtonElement).click();
+    const field = document.querySelector(".ll-field") as HTMLSelectElement;
+    return { names: Array.from(field.options).map((o) => o.value), chosen: field.value };
+  };
+
+  it("offers the run fields of `_fields.run` in their order, then config and summary keys", () => {
+    const b = new FilterBuilder(() => undefined);
+    b.setFields(fieldsFrom({ run: { state: "string", sweep: "string", heartbeat_at: "time" },
+      config: { lr: "number" }, summary: { loss: "number" } }));
+    expect(options(b)).toEqual({
+      names: ["state", "sweep", "heartbeat_at", "config.lr", "summary_metrics.loss"],
+      chosen: "state",
+    });
+  });
+
+  it("keeps each field's type, so a new value reads as its field's kind", () => {
+    expect(fieldsFrom({ run: { tags: "list", created_at: "time" }, config: { bs: "integer" } }))
+      .toEqual([
+        { name: "tags", type: "list" },
+        { name: "created_at", type: "time" },
+        { name: "config.bs", type: "integer" },
+      ]);
+    const b = new FilterBuilder(() => undefined);
+    b.setFields(fields);
+    options(b);
+    const field = document.querySelector(".ll-field") as HTMLSelectElement;
+    field.value = "config.batch_size";
+    field.dispatchEvent(new Event("change"));
+    const value = document.querySelector(".ll-value") as HTMLInputElement;
+    value.value = "64";
+    value.dispatchEvent(new Event("change"));
+    expect(b.read()).toEqual({ "config.batch_size": 64 });
+  });
+
+  it("falls back to name, state and created_at when the server sends no `run`", () => {
+    expect(fieldsFrom({ config: { lr: "number" } }).map((f) => f.name))
+      .toEqual(["state", "name", "created_at", "config.lr"]);
+    expect(options(new FilterBuilder(() => undefined)).names).toEqual(["state", "name", "created_at"]);
   });
 });

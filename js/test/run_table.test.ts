@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { tableFromArrays, tableToIPC } from "apache-arrow";
 import widget, { type Model } from "../src/run_table";
 import { fakeModel } from "./fake_model";
+import { RUN } from "./run_fields";
 
 /** The table's model with these traits set, and `answer`: the kernel's reply to a page
  * request, rows `from`..`from + n - 1` of the query as one Arrow buffer. */
@@ -73,5 +74,46 @@ describe("RunTable view", () => {
     const paths = Array.from(el.querySelectorAll<HTMLElement>(".ll-row[data-path]"))
       .map((r) => r.dataset.path);
     expect(paths).toEqual(["alice/p/r0", "alice/p/r1", "alice/p/r2"]);
+  });
+});
+
+describe("RunTable view, wired to its model", () => {
+  it("offers the run fields of `_fields.run` in the column picker and the filter builder", () => {
+    const { model } = fake({ total: 0 });
+    const el = document.createElement("div");
+    widget.render({ model, el });
+    const picked = () =>
+      Array.from(el.querySelectorAll<HTMLInputElement>(".ll-picker input"), (b) => b.dataset.column);
+    const offered = () => {
+      (el.querySelector(".ll-add-cond") as HTMLElement).click();
+      const fields = el.querySelectorAll<HTMLSelectElement>(".ll-field");
+      return Array.from(fields[fields.length - 1].options, (o) => o.value);
+    };
+    // An older server sends no `run`: the three fields every server has.
+    expect(picked()).toEqual(["state", "name", "created_at"]);
+    expect(offered()).toEqual(["state", "name", "created_at"]);
+    model.set("_fields", { run: RUN, config: { lr: "number" }, summary: { loss: "number" } });
+    expect(picked()).toEqual([...Object.keys(RUN), "config.lr", "summary.loss"]);
+    expect(offered()).toEqual([...Object.keys(RUN), "config.lr", "summary_metrics.loss"]);
+  });
+
+  it("sets columns, order and selected on the model from the picker, header and rows", () => {
+    const { model, state, answer } = fake({ total: 3, _fields: { run: RUN } });
+    const el = document.createElement("div");
+    widget.render({ model, el });
+    const box = el.querySelector(".ll-picker input[data-column='state']") as HTMLInputElement;
+    box.checked = true;
+    box.dispatchEvent(new Event("change"));
+    expect(state.columns).toEqual(["state", "name"]);
+    (el.querySelector(".ll-h[data-column='name']") as HTMLElement).click();
+    expect(state.order).toBe("-name");
+    expect(el.querySelector(".ll-h[data-column='name']")?.textContent).toBe("name ▼");
+    answer(1, 0, 3);
+    (el.querySelector(".ll-row[data-index='0']") as HTMLElement).click();
+    const last = el.querySelector(".ll-row[data-index='2']") as HTMLElement;
+    last.dispatchEvent(new MouseEvent("click", { shiftKey: true }));
+    expect(state.selected).toEqual(["alice/p/r0", "alice/p/r1", "alice/p/r2"]);
+    expect(el.querySelector(".ll-selcount")?.textContent).toBe("3 selected");
+    expect(el.querySelectorAll(".ll-row.ll-selected").length).toBe(3);
   });
 });

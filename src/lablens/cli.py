@@ -18,6 +18,7 @@ def _server(args: argparse.Namespace) -> int:
 
 def _login(args: argparse.Namespace) -> int:
     from lablens import _settings
+    from lablens.contract.routes import API, VIEWER
     from lablens.transport import Transport
 
     host = _settings.resolve_host(args.host)
@@ -26,7 +27,7 @@ def _login(args: argparse.Namespace) -> int:
 
         password = args.password or getpass.getpass(f"Password for {args.username} at {host}: ")
         answer = Transport(host, None).post_json(
-            "/api/v1/login",
+            f"{API}/login",
             {
                 "username": args.username,
                 "password": password,
@@ -36,7 +37,7 @@ def _login(args: argparse.Namespace) -> int:
         key = answer["api_key"]
     else:
         key = args.key or input(f"API key for {host}: ").strip()
-    viewer = Transport(host, key).get_json("/api/v1/viewer")
+    viewer = Transport(host, key).get_json(VIEWER)
     _settings.store_credentials(host, key, viewer["username"])
     print(f"Logged in to {host} as {viewer['username']}.")
     return 0
@@ -82,13 +83,9 @@ def _key(args: argparse.Namespace) -> int:
         print(f"lablens: no user {args.user!r}", file=sys.stderr)
         return 1
     if args.action == "list":
-        from urllib.parse import quote
+        from lablens.contract.routes import VIEWER, user_route
 
-        route = (
-            "/api/v1/viewer/api_keys"
-            if user.is_self
-            else f"/api/v1/users/{quote(user.username, safe='')}/api_keys"
-        )
+        route = f"{VIEWER}/api_keys" if user.is_self else f"{user_route(user.username)}/api_keys"
         for item in api.client.get_json(route)["items"]:
             print(f"{item['id']}\t{item['created_at']}\t{item.get('name') or ''}")
     elif args.action == "create":

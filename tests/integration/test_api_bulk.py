@@ -149,7 +149,9 @@ def test_histories_long_one_row_per_point_in_one_request(api, three_runs, counte
     assert list(frame.columns) == ["run_id", "key", "_step", "_timestamp", "_runtime", "value"]
     a, b = runs[0].id, runs[1].id
     # Runs in the collection's order, then keys by name, then steps.
-    assert list(zip(frame["run_id"], frame["key"], frame["_step"], frame["value"])) == [
+    assert list(
+        zip(frame["run_id"], frame["key"], frame["_step"], frame["value"], strict=True)
+    ) == [
         (b, "loss", 0, 4.0),
         (b, "loss", 5, math.inf),
         (a, "acc", 1, 0.5),
@@ -172,7 +174,7 @@ def test_histories_long_on_a_metric_x_axis(api, three_runs):
     )
     # Only the steps where acc was logged, acc as the x column, no rows of acc itself.
     assert frame["key"].unique().tolist() == ["loss"]
-    assert list(zip(frame["_step"], frame["acc"], frame["value"])) == [
+    assert list(zip(frame["_step"], frame["acc"], frame["value"], strict=True)) == [
         (1, 0.5, 2.0),
         (2, 0.75, 1.0),
     ]

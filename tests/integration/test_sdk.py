@@ -19,7 +19,7 @@ import lablens.sdk
 from lablens import errors as E
 from lablens._settings import free_port
 from lablens.sdk import init
-from lablens.sdk.sender import SCHEMA
+from lablens.sdk.batches import SCHEMA
 from lablens.transport import ARROW, Transport, table_to_ipc
 from servers import spawn_server, stop_process
 

@@ -13,7 +13,8 @@ import pyarrow as pa
 import pytest
 
 from lablens.sdk import InvalidValue, Run, Settings
-from lablens.sdk.sender import _Columns, build_table
+from lablens.sdk.batches import Columns as _Columns
+from lablens.sdk.batches import build_table
 from lablens.sdk.wal import read_log
 from lablens.transport import ipc_to_table
 

@@ -15,9 +15,10 @@ from lablens.api.history import HistoryScan
 from lablens.api.paging import Paginator
 from lablens.api.projects import Project, Projects
 from lablens.api.reports import BetaReport, Reports
+from lablens.api.run import Run
 from lablens.api.run_artifacts import RunArtifacts
 from lablens.api.run_fields import Profile, RunState, Summary
-from lablens.api.runs import Run, Runs
+from lablens.api.runs import Runs
 from lablens.api.sweeps import Sweep, Sweeps
 from lablens.api.teams import Member, Team
 from lablens.api.users import User

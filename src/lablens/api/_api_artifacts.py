@@ -1,12 +1,12 @@
-"""The artifact methods of ``Api``, as the W&B public API names them. A mixin, so ``api.py``
-stays one resource's size; each method builds a route, calls the transport, and returns a
+"""The artifact methods of ``Api``, as the W&B public API names them. A part of ``Api`` (see
+``_api_part.py``); each method builds a route, calls the transport, and returns a
 resource from ``artifacts.py`` or ``artifact_collections.py``."""
 
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
 
+from lablens.api._api_part import ApiPart
 from lablens.api._artifact_paths import ArtifactPath, collection_route, parse_artifact_name
 from lablens.api.artifact_collections import (
     ArtifactCollection,
@@ -18,20 +18,10 @@ from lablens.api.artifacts import Artifact, Artifacts
 from lablens.contract.routes import project_route, quote_segment
 from lablens.errors import ArtifactNotFound, LablensError, UsageError
 
-if TYPE_CHECKING:
-    from lablens.transport import Transport
 
-
-class ApiArtifacts:
+class ApiArtifacts(ApiPart):
     """``Api.artifact()``, ``artifacts()``, ``artifact_type(s)()``, ``artifact_collection(s)()``
     and the ``..._exists()`` checks."""
-
-    if TYPE_CHECKING:
-        _transport: Transport
-        settings: dict[str, Any]
-
-        @property
-        def default_entity(self) -> str | None: ...
 
     def _artifact_path(self, name: str, what: str = "artifact name") -> ArtifactPath:
         return parse_artifact_name(
@@ -80,7 +70,7 @@ class ApiArtifacts:
             f"{collection_route(path.entity, path.project, path.name)}/versions/"
             f"{quote_segment(path.version or 'latest')}"
         )
-        artifact = Artifact.from_json(self, self._transport.get_json(route))  # type: ignore[arg-type]
+        artifact = Artifact.from_json(self._api, self._transport.get_json(route))
         if type is not None and artifact.type != type:
             raise UsageError(
                 f"artifact {artifact.qualified_name} has type {artifact.type!r}, not {type!r}"
@@ -117,11 +107,11 @@ class ApiArtifacts:
         if path.version:
             raise UsageError(f"{name!r} names a version; artifacts() takes a collection name")
         return Artifacts(
-            self,
+            self._api,
             path.entity,
             path.project,
             path.name,
-            type_name,  # type: ignore[arg-type]
+            type_name,
             per_page=per_page or 50,
             tags=tags,
         )
@@ -159,7 +149,7 @@ class ApiArtifacts:
         data = self._transport.get_json(
             f"{project_route(entity, proj)}/artifact_types/{quote_segment(type_name)}"
         )
-        return ArtifactType.from_json(self, data)  # type: ignore[arg-type]
+        return ArtifactType.from_json(self._api, data)
 
     def artifact_types(self, project: str | None = None) -> ArtifactTypes:
         """Return a collection of matching artifact types.
@@ -174,7 +164,7 @@ class ApiArtifacts:
             >>> [t.name for t in api.artifact_types("alice/mnist")]
         """
         entity, proj = self._project_arg(project)
-        return ArtifactTypes(self, entity, proj)  # type: ignore[arg-type]
+        return ArtifactTypes(self._api, entity, proj)
 
     def artifact_collection(self, type_name: str, name: str) -> ArtifactCollection:
         """Return a single artifact collection by type and parsing path in the form
@@ -198,7 +188,7 @@ class ApiArtifacts:
         data = self._transport.get_json(
             collection_route(path.entity, path.project, path.name), params={"type": type_name}
         )
-        return ArtifactCollection.from_json(self, data)  # type: ignore[arg-type]
+        return ArtifactCollection.from_json(self._api, data)
 
     def artifact_collections(
         self,
@@ -221,7 +211,7 @@ class ApiArtifacts:
             >>> [c.name for c in api.artifact_collections("alice/mnist", "model")]
         """
         entity, proj = self._project_arg(project_name)
-        return ArtifactCollections(self, entity, proj, type_name, per_page or 50)  # type: ignore[arg-type]
+        return ArtifactCollections(self._api, entity, proj, type_name, per_page or 50)
 
     def artifact_exists(self, name: str, type: str | None = None) -> bool:  # noqa: A002
         """Return whether an artifact version exists within a specified project and entity.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from lablens import _artifact_names as rules
+import lablens._artifact_names as rules
 from lablens.contract.routes import project_route, quote_segment
 from lablens.errors import UsageError
 

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lablens.contract.names import BUILTIN_X
 from lablens.errors import UsageError
 
 
@@ -246,7 +247,7 @@ def records(
     """W&B's rows as dicts: ``_step _timestamp _runtime`` and only the keys logged at that step."""
     cols = wandb_columns(wide, created_at, with_run_id=with_run_id)
     fixed = ["run_id"] if with_run_id else []
-    fixed += ["_step", "_timestamp", "_runtime"]
+    fixed += BUILTIN_X
     fixed_lists = [(name, np.asarray(cols[name]).tolist()) for name in fixed]
     key_lists = [
         (k, wide.values[k].tolist(), None if wide.present[k] is None else wide.present[k].tolist())
@@ -306,9 +307,9 @@ def long_frame(
     not logged are dropped). Runs come in ``run_order``, keys in ``keys`` order (by name when
     ``None``), steps ascending; the x metric has no rows of its own unless ``keys`` names it.
     """
-    columns = ["run_id", "key", "_step", "_timestamp", "_runtime", "value"]
+    columns = ["run_id", "key", *BUILTIN_X, "value"]
     if table.num_rows == 0:
-        extra = [] if x_axis.startswith("_") else [x_axis]
+        extra = [] if x_axis in BUILTIN_X else [x_axis]
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns + extra}).astype(
             {"run_id": "str", "key": "str", "_step": "int64"}
         )
@@ -329,7 +330,7 @@ def long_frame(
         },
         copy=False,
     )
-    if not x_axis.startswith("_"):
+    if x_axis not in BUILTIN_X:
         xs = frame.loc[frame["key"] == x_axis, ["run_id", "_step", "value"]]
         xs = xs.rename(columns={"value": x_axis}).drop_duplicates(["run_id", "_step"])
         frame = frame.merge(xs, on=["run_id", "_step"], how="inner")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from lablens.contract.names import BUILTIN_X
 from lablens.errors import LablensError
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def _line(report: BetaReport, panel: dict[str, Any]) -> go.Figure:
         samples=panel.get("samples", 500), keys=keys or None, x_axis=x, format="pandas"
     )
     if not keys:
-        keys = [c for c in frame.columns if c not in ("run_id", "_step", "_timestamp", "_runtime")]
+        keys = [c for c in frame.columns if c != "run_id" and c not in BUILTIN_X]
     fig = go.Figure()
     for run_id, rows in frame.groupby("run_id", sort=False):
         for key in keys:

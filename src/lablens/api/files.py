@@ -14,7 +14,7 @@ from lablens.errors import FileNotFound, UsageError
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
-    from lablens.api.runs import Run
+    from lablens.api.run import Run
 
 __all__ = ["File", "Files"]
 
@@ -154,7 +154,7 @@ class Files(Paginator[File]):
 
 class RunFiles:
     """The file methods of ``Run`` (W&B's ``files()``, ``file()``, ``upload_file()``). A mixin, so
-    ``runs.py`` stays one resource's size."""
+    ``run.py`` stays one resource's size."""
 
     if TYPE_CHECKING:
         _api: Api

@@ -29,7 +29,7 @@ from lablens.errors import UsageError
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
-    from lablens.api.runs import Run
+    from lablens.api.run import Run
 
 __all__ = ["BUILTIN_X", "STREAMS", "HistoryScan", "RunHistory", "fetch_history", "x_window"]
 
@@ -232,7 +232,7 @@ class HistoryScan:
 
 class RunHistory:
     """The metric methods of ``Run``: SwanLab's ``metrics()``, W&B's ``history()`` and
-    ``scan_history()``. A mixin, so ``runs.py`` stays one resource's size."""
+    ``scan_history()``. A mixin, so ``run.py`` stays one resource's size."""
 
     if TYPE_CHECKING:
         _api: Api

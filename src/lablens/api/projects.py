@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from lablens.api._attrs import Attrs, html_table
 from lablens.api.paging import Paginator
-from lablens.contract.routes import project_route, quote_segment
+from lablens.contract.routes import project_route, workspace_route
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
@@ -212,7 +212,7 @@ class Projects(Paginator[Project]):
             params["search"] = self.search
         if cursor:
             params["cursor"] = cursor
-        route = f"/api/v1/workspaces/{quote_segment(self.entity)}/projects"
+        route = f"{workspace_route(self.entity)}/projects"
         return self._api.client.get_json(route, params=params)
 
     def _convert(self, item: dict[str, Any]) -> Project:

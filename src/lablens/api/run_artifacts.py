@@ -3,16 +3,17 @@ list them (W&B's ``logged_artifacts()`` and ``used_artifacts()``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from lablens.api.artifacts import Artifact, _versions_html
+from lablens.api._artifact_html import versions_html
+from lablens.api.artifacts import Artifact
 from lablens.api.paging import Paginator
 from lablens.contract.routes import run_route
 from lablens.errors import UsageError
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
-    from lablens.api.runs import Run
+    from lablens.api.run import Run
 
 __all__ = ["RunArtifactMethods", "RunArtifacts"]
 
@@ -47,15 +48,19 @@ class RunArtifacts(Paginator[Artifact]):
         return f"<RunArtifacts {self.run.path} {self.mode}>"
 
     def _repr_html_(self) -> str:
-        return _versions_html(f"{self.run.path} ({self.mode})", self[:20], len(self))
+        return versions_html(f"{self.run.path} ({self.mode})", self[:20], len(self))
 
 
 class RunArtifactMethods:
     """The artifact methods of ``Run`` (W&B's ``logged_artifacts()``, ``used_artifacts()``).
-    A mixin, so ``runs.py`` stays one resource's size."""
+    A mixin, so ``run.py`` stays one resource's size."""
 
     if TYPE_CHECKING:
         _api: Api
+
+    def _run(self) -> Run:
+        # This is only ever a part of Run.
+        return cast("Run", self)
 
     def logged_artifacts(self, per_page: int = 100) -> RunArtifacts:
         """The artifact versions this run logged.
@@ -70,7 +75,7 @@ class RunArtifactMethods:
             >>> for artifact in api.run("alice/mnist/3f2a9c1b").logged_artifacts():
             ...     print(artifact.name, artifact.type, artifact.aliases)
         """
-        return RunArtifacts(self._api, self, "logged", per_page)  # type: ignore[arg-type]
+        return RunArtifacts(self._api, self._run(), "logged", per_page)
 
     def used_artifacts(self, per_page: int = 100) -> RunArtifacts:
         """The artifact versions this run used (``run.use_artifact()`` in the SDK).
@@ -84,4 +89,4 @@ class RunArtifactMethods:
         Example:
             >>> [a.qualified_name for a in api.run("alice/mnist/3f2a9c1b").used_artifacts()]
         """
-        return RunArtifacts(self._api, self, "used", per_page)  # type: ignore[arg-type]
+        return RunArtifacts(self._api, self._run(), "used", per_page)

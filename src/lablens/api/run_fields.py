@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from lablens.transport import decode_floats
 
 if TYPE_CHECKING:
-    from lablens.api.runs import Run
+    from lablens.api.run import Run
 
 __all__ = ["Profile", "RunState", "Summary"]
 

@@ -71,7 +71,7 @@ def to_iso(value: dt.datetime | float | str | None, name: str) -> str | None:
 
 
 class RunWrites:
-    """The write methods of ``Run``: ``log_points()`` and ``finish()``. A mixin, so ``runs.py``
+    """The write methods of ``Run``: ``log_points()`` and ``finish()``. A mixin, so ``run.py``
     stays one resource's size."""
 
     if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from lablens.errors import UsageError
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
-    from lablens.api.runs import Run, Runs
+    from lablens.api.run import Run
+    from lablens.api.runs import Runs
 
 __all__ = ["Sweep", "Sweeps"]
 

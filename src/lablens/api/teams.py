@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lablens.api._attrs import Attrs, html_table
-from lablens.contract.routes import quote_segment
+from lablens.contract.routes import quote_segment, team_route
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
@@ -65,9 +65,7 @@ class Member(Attrs):
             >>> api.team("vision").members[1].delete()
             True
         """
-        self._api.client.delete(
-            f"/api/v1/teams/{quote_segment(self.team)}/members/{quote_segment(self.username)}"
-        )
+        self._api.client.delete(f"{team_route(self.team)}/members/{quote_segment(self.username)}")
         return True
 
     def __repr__(self) -> str:
@@ -125,7 +123,7 @@ class Team(Attrs):
         Returns:
             The team itself, refreshed.
         """
-        self._attrs = self._api.client.get_json(f"/api/v1/teams/{quote_segment(self.name)}")
+        self._attrs = self._api.client.get_json(team_route(self.name))
         self._load(self._attrs)
         return self
 
@@ -151,7 +149,7 @@ class Team(Attrs):
             True
         """
         self._api.client.post_json(
-            f"/api/v1/teams/{quote_segment(self.name)}/members",
+            f"{team_route(self.name)}/members",
             {"username_or_email": username_or_email, "admin": bool(admin)},
         )
         self.load()

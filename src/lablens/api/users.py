@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lablens.api._attrs import Attrs
-from lablens.contract.routes import quote_segment
+from lablens.contract.routes import API, VIEWER, quote_segment, user_route
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
@@ -78,8 +78,8 @@ class User(Attrs):
     def _keys_route(self) -> str:
         # Your own keys, or (for admins) another user's.
         if self.is_self:
-            return "/api/v1/viewer/api_keys"
-        return f"/api/v1/users/{quote_segment(self.username)}/api_keys"
+            return f"{VIEWER}/api_keys"
+        return f"{user_route(self.username)}/api_keys"
 
     @property
     def api_keys(self) -> list[str]:
@@ -169,7 +169,7 @@ class User(Attrs):
         body = {"username": username, "name": name, "email": email, "is_admin": is_admin}
         if password is not None:
             body["password"] = password
-        data = self._api.client.post_json("/api/v1/users", body)
+        data = self._api.client.post_json(f"{API}/users", body)
         return User.from_json(self._api, data, is_self=False)
 
     def __repr__(self) -> str:

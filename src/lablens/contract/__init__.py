@@ -8,6 +8,7 @@ needs another layer for it. It holds the paths users type (:mod:`.paths`), the s
 
 from lablens.contract.fields import FIELD_HELP, RUN_FIELDS, RunField, canonical_field
 from lablens.contract.flatten import flatten
+from lablens.contract.manifest import ArtifactManifest, ManifestEntry
 from lablens.contract.names import BUILTIN_X, ROUTE_X, PointStream, WireXAxis, XAxis
 from lablens.contract.paths import (
     ParsedPath,
@@ -23,7 +24,9 @@ from lablens.contract.routes import project_route, quote_segment, run_route, swe
 
 __all__ = [
     "BUILTIN_X",
+    "ArtifactManifest",
     "FIELD_HELP",
+    "ManifestEntry",
     "ROUTE_X",
     "RUN_FIELDS",
     "ParsedPath",

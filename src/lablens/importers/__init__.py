@@ -11,8 +11,12 @@ Each source has a module with one function, ``import_``::
     swanlab.import_("swanlog/")
 
 or, from a shell, ``lablens import tensorboard|mlflow|wandb|swanlab PATH [--project P]
-[--entity E]``. Imported data takes the same path as logged data: HTTP to the server, points as
-Arrow batches with batch ids. Importing the same source again adds only what is new, and an
+[--entity E]``. Each ``import_`` is also registered by its source name in the entry-point group
+``lablens.importers`` (``pyproject.toml``): that is how ``Api.sync_tensorboard()`` finds its
+importer, since the api layer below the importers never imports them.
+
+Imported data takes the same path as logged data: HTTP to the server, points as Arrow batches
+with batch ids. Importing the same source again adds only what is new, and an
 interrupted import resumes where it stopped; every run keeps where it came from in
 ``run.metadata["source"]``. A broken or half-written source file is reported, with its path, in
 the returned ``ImportReport`` and skipped; everything readable still comes in.

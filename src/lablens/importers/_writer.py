@@ -1,5 +1,7 @@
 """What every importer shares: the run read from a source, the report, and writing it through the
-``Api`` the way logged data travels (HTTP, Arrow batches with ids).
+``Api`` the way logged data travels (HTTP, Arrow batches with ids). ``ImportReport`` and
+``Problem`` are defined in ``lablens.api.import_report``, since ``Api.sync_tensorboard()``
+returns them.
 
 Re-importing is idempotent and resumable without any bookkeeping of our own: a source gives each
 metric's points in the same order every time, and the server knows how many points of each
@@ -25,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from lablens._version import __version__
+from lablens.api.import_report import ImportReport, Problem
 from lablens.errors import Conflict, NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -38,50 +41,6 @@ log = logging.getLogger("lablens.importers")
 CHUNK_POINTS = 100_000
 
 Point = tuple[str, int, float, float]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A source file or object that could not be read (or not wholly): where, and why."""
-
-    path: str
-    """The file (or URI) that could not be read."""
-    message: str
-    """What went wrong, and what was imported nonetheless."""
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
-@dataclass
-class ImportReport:
-    """What an import did: the runs it wrote, the points and files it stored, what it skipped.
-
-    Example:
-        >>> report = lablens.importers.wandb.import_("wandb/", project="mnist")
-        >>> report.runs          # ['alice/mnist/3f2a9c1b', ...]
-        >>> report.points        # points stored by this import (0 when nothing was new)
-        >>> for problem in report.problems:
-        ...     print(problem.path, problem.message)
-    """
-
-    source: str
-    """``tensorboard``, ``mlflow``, ``wandb`` or ``swanlab``."""
-    runs: list[str] = field(default_factory=list)
-    """The path (``entity/project/run_id``) of every run written or brought up to date."""
-    points: int = 0
-    """How many metric points this import stored; a repeated import stores none."""
-    files: int = 0
-    """How many files this import uploaded (files already there with the same content are not)."""
-    problems: list[Problem] = field(default_factory=list)
-    """Every source file that was broken or half-written, with its path: skipped, or read up to
-    where it broke."""
-
-    def __repr__(self) -> str:
-        return (
-            f"<ImportReport {self.source}: {len(self.runs)} runs, {self.points:,} points,"
-            f" {self.files} files, {len(self.problems)} problems>"
-        )
 
 
 @dataclass

@@ -1,26 +1,22 @@
-"""Starting and ending runs: ``init()``, ``finish()``, the current run, and the exit hooks.
+"""Starting and ending runs: ``init()``, ``finish()`` and the current run.
 
-Runs still open when the interpreter exits are finished by an ``atexit`` handler: ``CRASHED`` if
-it exits because of an uncaught exception, ``ABORTED`` after ``KeyboardInterrupt`` (Ctrl-C), else
-``FINISHED``. A chained ``sys.excepthook`` tells which, since ``atexit`` alone cannot.
+The runs not finished yet, and the exit hooks that finish them, are in ``live_runs.py``.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import secrets
 import string
-import sys
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from lablens import errors as E
 from lablens._settings import normalize_host, resolve_api_key, resolve_host
-from lablens.sdk import metadata, sweeps
+from lablens.contract.routes import VIEWER, project_route, run_route
+from lablens.sdk import live_runs, metadata, sweeps
 from lablens.sdk.config import _as_mapping, to_json
 from lablens.sdk.runs import Run
 from lablens.sdk.settings import Settings
@@ -36,11 +32,6 @@ _RESUME = {
     "must": "must",
 }
 
-_lock = threading.Lock()
-_open: list[Run] = []
-_exit_state: str | None = None
-_hooks_installed = False
-
 
 def new_run_id() -> str:
     """8 random lowercase letters and digits: made here, so a retried create is the same run."""
@@ -49,8 +40,7 @@ def new_run_id() -> str:
 
 def current_run() -> Run | None:
     """The run started last by ``init()`` and not finished yet, or ``None``."""
-    with _lock:
-        return _open[-1] if _open else None
+    return live_runs.current_run()
 
 
 def init(
@@ -182,7 +172,7 @@ def init(
         )
     if trial is not None:
         trial.run = run
-    _register(run)
+    live_runs.register(run)
     run._start()
     if not offline:
         threading.Thread(target=_send_conda, args=(run,), name="lablens-conda", daemon=True).start()
@@ -221,10 +211,10 @@ def _init_online(
         heartbeat = min(heartbeat, timeout / 4)
     if entity is None:
         viewer = _retrying(
-            transport, deadline, settings.init_timeout, lambda: transport.get_json("/api/v1/viewer")
+            transport, deadline, settings.init_timeout, lambda: transport.get_json(VIEWER)
         )
         entity = viewer["default_entity"]
-    runs = f"/api/v1/projects/{entity}/{project}/runs"
+    runs = f"{project_route(entity, project)}/runs"
     try:
         data = _retrying(
             transport, deadline, settings.init_timeout, lambda: transport.post_json(runs, body)
@@ -234,7 +224,7 @@ def _init_online(
             raise
         # Our own fresh random id can only exist because a create was retried after its answer
         # was lost: that run is this one.
-        data = transport.get_json(f"{runs}/{body['id']}")
+        data = transport.get_json(run_route(entity, project, body["id"]))
     run = Run(
         data,
         host=server,
@@ -289,39 +279,3 @@ def finish(exit_code: int | None = None, *, timeout: float | None = None) -> Non
     run = current_run()
     if run is not None:
         run.finish(exit_code, timeout=timeout)
-
-
-def _register(run: Run) -> None:
-    global _hooks_installed
-    with _lock:
-        _open.append(run)
-        if not _hooks_installed:
-            _hooks_installed = True
-            _previous = sys.excepthook
-
-            def excepthook(
-                exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
-            ) -> None:
-                global _exit_state
-                _exit_state = "ABORTED" if issubclass(exc_type, KeyboardInterrupt) else "CRASHED"
-                _previous(exc_type, exc, tb)
-
-            sys.excepthook = excepthook
-            atexit.register(_at_exit)
-
-
-def _forget(run: Run) -> None:
-    with _lock:
-        if run in _open:
-            _open.remove(run)
-
-
-def _at_exit() -> None:
-    state = _exit_state or "FINISHED"
-    with _lock:
-        runs = [r for r in reversed(_open) if r._pid == os.getpid()]  # not a fork's parent runs
-    for run in runs:
-        try:
-            run._finish(state, None)
-        except Exception as exc:  # the next run must still be finished
-            print(f"lablens: could not finish run {run.path}: {exc}", file=sys.stderr)

@@ -2,8 +2,8 @@
 
 ``log_artifact`` uploads a ``lablens.Artifact`` (see ``artifacts.py``) as the run's output;
 ``use_artifact("name:alias")`` records that the run used a version (its lineage) and returns it,
-ready to ``download()``. The Api and pandas are imported on first use only, so ``import
-lablens`` and ``init()`` stay fast for runs that log no artifact.
+ready to ``download()``. Both talk HTTP through the client contract; the SDK never imports the
+``Api`` (nor pandas), so ``import lablens`` and ``init()`` stay fast.
 """
 
 from __future__ import annotations
@@ -11,16 +11,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
+from lablens import _artifact_names as rules
+from lablens.contract.artifact_paths import parse_artifact_name, version_route
+from lablens.contract.routes import run_route
 from lablens.errors import UsageError
-
-if TYPE_CHECKING:
-    from lablens.api.api import Api
-    from lablens.api.artifacts import Artifact as StoredArtifact
-    from lablens.sdk.artifacts import Artifact
-    from lablens.transport import Transport
+from lablens.sdk.artifacts import Artifact
+from lablens.transport import Transport
 
 __all__ = ["RunArtifactLogging"]
 
@@ -38,25 +36,19 @@ class RunArtifactLogging:
         _closed: bool
         _transport: Transport
 
-    def _artifact_api(self) -> Api:
+    def _artifact_http(self) -> Transport:
         if getattr(self, "offline", False):
             raise UsageError(
                 f"run {self.path} is offline: artifacts need a server (log them from an online"
                 " run, or after `lablens sync`)"
             )
-        api = getattr(self, "_artifacts_api", None)
-        if api is None:
-            from lablens.api.api import Api
-
+        http = getattr(self, "_artifacts_http", None)
+        if http is None:
             # Its own session, with the transport's usual retries: uploads are safe to repeat
             # (blobs are named by content, and a commit of the same content is that version).
-            api = Api(
-                host=self.host,
-                api_key=self._transport.api_key,
-                overrides={"entity": self.entity, "project": self.project},
-            )
-            self._artifacts_api = api
-        return api
+            http = Transport(self.host, self._transport.api_key)
+            self._artifacts_http = http
+        return http
 
     def _open(self, what: str) -> None:
         if self._closed:
@@ -104,8 +96,6 @@ class RunArtifactLogging:
             'v0'
         """
         self._open("log_artifact")
-        from lablens.sdk.artifacts import Artifact
-
         if isinstance(artifact_or_path, (str, os.PathLike)):
             local = Path(artifact_or_path)
             artifact = Artifact(name or f"run-{self.id}-{local.name}", type or "unspecified")
@@ -121,7 +111,7 @@ class RunArtifactLogging:
                 f" {artifact_or_path.__class__.__name__}"
             )
         artifact._commit(
-            self._artifact_api(),
+            self._artifact_http(),
             self.entity,
             self.project,
             run_id=self.id,
@@ -132,24 +122,26 @@ class RunArtifactLogging:
 
     def use_artifact(
         self,
-        artifact_or_name: str | StoredArtifact,
+        artifact_or_name: str | Any,
         type: str | None = None,  # noqa: A002 - W&B's name
         aliases: Sequence[str] | None = None,
         use_as: str | None = None,
-    ) -> StoredArtifact:
+    ) -> Any:
         """Declare an artifact as an input to this run, recording the lineage, and return it.
 
         Args:
             artifact_or_name: ``name:alias`` or ``name:v3`` (in this run's project unless
-                prefixed with ``project/`` or ``entity/project/``), a stored ``Artifact``, or
-                a ``lablens.Artifact`` not logged yet, which is then committed (without a run
+                prefixed with ``project/`` or ``entity/project/``), a stored artifact (a
+                ``lablens.Artifact`` logged, or the ``Api``'s ``Artifact``), or a
+                ``lablens.Artifact`` not logged yet, which is then committed (without a run
                 that logged it) and used.
             type: the artifact's type; checked when given.
             aliases: for an artifact not logged yet, aliases to give it.
             use_as: accepted for W&B.
 
         Returns:
-            The ``Artifact`` used, ready to ``download()``.
+            The artifact used, ready to ``download()``: a ``lablens.Artifact`` for a name, else
+            the object given.
 
         Raises:
             UsageError: the run is finished, or ``type`` does not match.
@@ -160,32 +152,41 @@ class RunArtifactLogging:
             >>> root = data.download()
         """
         self._open("use_artifact")
-        from lablens.api.artifacts import Artifact as StoredArtifact
-        from lablens.sdk.artifacts import Artifact
-
-        api = self._artifact_api()
+        http = self._artifact_http()
         if isinstance(artifact_or_name, str):
-            artifact = api.artifact(artifact_or_name, type=type)
-        elif isinstance(artifact_or_name, StoredArtifact):
+            path = parse_artifact_name(
+                artifact_or_name, self.entity, self.project, check_name=rules.check_name
+            )
+            route = version_route(path.entity, path.project, path.name, path.version)
+            artifact = Artifact._stored(http, http.get_json(route))
+        elif isinstance(artifact_or_name, Artifact) or _is_stored_artifact(artifact_or_name):
             artifact = artifact_or_name
             if isinstance(artifact, Artifact) and not artifact.id:
                 artifact._commit(
-                    api, self.entity, self.project, run_id=None, aliases=list(aliases or [])
-                )
-            if type is not None and artifact.type != type:
-                raise UsageError(
-                    f"artifact {artifact.qualified_name} has type {artifact.type!r}, not {type!r}"
+                    http, self.entity, self.project, run_id=None, aliases=list(aliases or [])
                 )
         else:
             raise UsageError(
                 "use_artifact() takes an artifact name or an Artifact, not"
                 f" {artifact_or_name.__class__.__name__}"
             )
-        base = f"/api/v1/projects/{quote(self.entity, safe='')}/{quote(self.project, safe='')}"
-        data = api.client.post_json(
-            f"{base}/runs/{quote(self.id, safe='')}/used_artifacts",
+        if type is not None and artifact.type != type:
+            raise UsageError(
+                f"artifact {artifact.qualified_name} has type {artifact.type!r}, not {type!r}"
+            )
+        data = http.post_json(
+            f"{run_route(self.entity, self.project, self.id)}/used_artifacts",
             {"entity": artifact.entity, "project": artifact.project, "id": artifact.id},
         )
-        artifact._attrs = dict(data)
-        artifact._load(artifact._attrs)
+        if isinstance(artifact, Artifact):
+            artifact._load(data)
+        else:  # the Api's Artifact: the same JSON, its own loader
+            artifact._attrs = dict(data)
+            artifact._load(artifact._attrs)
         return artifact
+
+
+def _is_stored_artifact(obj: object) -> bool:
+    """Whether ``obj`` is an artifact version read with the ``Api`` (known by its shape: the SDK
+    does not import the ``Api``)."""
+    return all(hasattr(obj, a) for a in ("id", "entity", "project", "type", "_load"))

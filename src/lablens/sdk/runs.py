@@ -5,20 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import numbers
 import os
-import sys
 import threading
 import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from lablens import errors as E
+from lablens.contract.routes import run_route
 from lablens.sdk._flatten import PLAIN_TYPES, flatten_metrics
 from lablens.sdk.config import Config, Summary
 from lablens.sdk.console import ConsoleCapture
 from lablens.sdk.run_artifacts import RunArtifactLogging
+from lablens.sdk.run_end import RunEnding
 from lablens.sdk.sender import Sender
 from lablens.sdk.settings import Settings
 from lablens.sdk.system import SystemMonitor
@@ -29,11 +29,8 @@ from lablens.transport import Transport, decode_floats
 # chart and JSON reader) holds exactly.
 MAX_STEP = 2**53 - 1
 
-# Exit codes sent with the final state when none is given.
-EXIT_CODES = {"FINISHED": 0, "CRASHED": 1, "ABORTED": 130}  # 130 = 128 + SIGINT, as shells do
 
-
-class Run(RunArtifactLogging):
+class Run(RunEnding, RunArtifactLogging):
     """A run being logged: made by ``lablens.init()``, ended by ``run.finish()``.
 
     Attributes:
@@ -86,7 +83,7 @@ class Run(RunArtifactLogging):
         self.host = host
         self.offline = offline
         self.path = f"{self.entity or '-'}/{self.project}/{self.id}"
-        self._api_path = f"/api/v1/projects/{self.entity}/{self.project}/runs/{self.id}"
+        self._api_path = run_route(self.entity or "-", self.project, self.id)
         self.url: str | None = data.get("url") or (None if offline else f"{host}{self._api_path}")
         self.settings = settings
         self._state = "running"
@@ -264,124 +261,6 @@ class Run(RunArtifactLogging):
 
     def _log_system(self, metrics: dict[str, float], step: int, ts: float) -> None:
         self._sender.add_stream("system", metrics, step, ts)
-
-    # -- end -----------------------------------------------------------------------------------
-
-    @property
-    def state(self) -> str:
-        """``"running"``, or how it ended: ``"finished"``, ``"crashed"`` or ``"aborted"``."""
-        return self._state
-
-    def finish(self, exit_code: int | None = None, *, timeout: float | None = None) -> None:
-        """Send everything still queued, mark the run finished, and stop its threads.
-
-        Safe to call twice; the second call does nothing. At interpreter exit, runs still open
-        are finished this way (``CRASHED`` after an uncaught exception, ``ABORTED`` after
-        Ctrl-C).
-
-        Args:
-            exit_code: the script's exit code; anything but 0 marks the run ``CRASHED``.
-            timeout: seconds to keep trying to reach the server (default
-                ``settings.flush_timeout``, 60). What is still unsent then stays in the run's log
-                under ``run.dir``, and a warning says to upload it with ``lablens sync``.
-
-        Warns:
-            RuntimeWarning: when the server refused points (they are lost, and counted), or
-                when data is left for ``lablens sync``.
-        """
-        state = "FINISHED" if not exit_code else "CRASHED"
-        self._finish(state, exit_code, timeout=timeout)
-
-    def _finish(self, state: str, exit_code: int | None, *, timeout: float | None = None) -> None:
-        with self._finish_lock:
-            if self._closed:
-                return
-            self._closed = True
-        if exit_code is None:
-            exit_code = EXIT_CODES[state]
-        timeout = self.settings.flush_timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        if self._system is not None:
-            self._system.stop()
-        if self._console is not None:
-            self._console.stop()
-        self._sender.close(timeout)
-        finished_at = dt.datetime.now(dt.UTC).isoformat()
-        finish_id = self._wal.add_finish(state, exit_code, finished_at)
-        unsent = self._sender.unsent
-        if not self.offline:
-            body = {"state": state, "exit_code": exit_code}
-            if self._patch_until(body, deadline):
-                self._wal.add_ack(finish_id)
-            else:
-                unsent = True
-        self._wal.close()
-        self._state = state.lower()
-        from lablens.sdk import lifecycle  # here: lifecycle imports this module
-
-        lifecycle._forget(self)
-        if self.offline:
-            print(
-                f"lablens: offline run {self.id} ({self._wal.points:,} points) is kept in "
-                f"{self.dir}; upload it with: lablens sync {self.dir}",
-                file=sys.stderr,
-            )
-        elif unsent:
-            points = self._sender.unsent_points
-            what = f"{points:,} points and the run's last updates" if points else "its last updates"
-            warnings.warn(
-                f"lablens: the server at {self.host} could not be reached in {timeout:g}s; "
-                f"{what} are kept in the run's log {self._wal.path}; upload them with: "
-                f"lablens sync {self.dir}",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        if self._sender.dropped_points:
-            warnings.warn(
-                f"lablens: the server refused {self._sender.dropped_points:,} points of run "
-                f"{self.path}; they are lost (see the warnings logged above)",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-
-    def _patch_until(self, body: dict[str, Any], deadline: float) -> bool:
-        delay = 0.5
-        while True:
-            try:
-                wait = max(1.0, min(30.0, deadline - time.monotonic()))
-                self._transport.request("PATCH", self._api_path, json_body=body, timeout=wait)
-                return True
-            except E.ConnectionFailed:
-                pass
-            except E.ApiError as exc:
-                if exc.status is not None and exc.status < 500 and exc.status not in (408, 429):
-                    warnings.warn(
-                        f"lablens: the server refused to mark run {self.path} {body['state']}: "
-                        f"{exc}",
-                        RuntimeWarning,
-                        stacklevel=4,
-                    )
-                    return True
-            if time.monotonic() + delay > deadline:
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 10.0)
-
-    def __enter__(self) -> Run:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self._finish("FINISHED", None)
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self._finish("ABORTED", None)
-        else:
-            self._finish("CRASHED", None)
 
     def __repr__(self) -> str:
         return f"<Run {self.path} {self._state}>"

@@ -12,143 +12,38 @@
   as ``PATCH``, console chunks to ``.../console``, each acknowledged in the log once the server
   has it.
 
-Delivery:
+How each record is delivered (retries with the same batch id, drops, heartbeats) is the sender
+thread's, in ``send_loop.py``; how points become batches is in ``batches.py``. Here:
 
-- Each batch gets a uuid, sent as ``X-Lablens-Batch-Id``, once, when it is built. A failed
-  request (unreachable server, timeout, 5xx, 408, 429) is sent again with the same body and the same
-  id, with backoff from 0.5 s up to 10 s, until it goes through or ``finish()``'s flush timeout
-  passes. The server stores a batch id once, so a retry never stores a point twice.
-- Any other 4xx answer means a bug of ours or data the server refuses: that batch is dropped, the
-  server's detail is logged as a warning (logger ``lablens.sdk``), the batches after it are sent
-  as usual, and ``finish()`` warns with the count of points lost.
 - Back-pressure: the points logged but not yet taken by the server are bounded by
   ``max_buffered_points`` (5 million by default). Past it, ``run.log()`` blocks until the sender has
   brought the backlog under the limit, and warns once per run. Memory stays bounded however long
   the server is away; the price is that training waits for it.
-- When ``finish()``'s flush timeout passes with data still unsent (or the process dies), it is in
-  the log, and ``lablens sync`` uploads it later.
 - Offline (no transport): everything goes to the log only; there is no sender thread.
-
-Updates and console chunks are retried like batches. Every ``heartbeat_interval`` the sender
-tells the server the run is alive; a heartbeat answered with the state ``CRASHED`` (the server
-gave up on the run while the network was down) sets the run back to ``RUNNING``.
 """
 
 from __future__ import annotations
 
-# pyarrow imports pandas on its first conversion, and pandas imports concurrent.futures.thread,
-# which cannot be imported once the interpreter is shutting down, when an atexit finish() may
-# build the first batch. Imported here, it is already there then.
-import concurrent.futures.thread  # noqa: F401
 import logging
 import math
-import random
 import threading
 import time
 import warnings
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.ipc
-
-from lablens import errors as E
+from lablens.sdk.batches import SCHEMA, Columns, Item, build_table, encode_batch
+from lablens.sdk.send_loop import SendLoop
 from lablens.sdk.wal import WriteAheadLog, new_id
-from lablens.transport import ARROW, Transport
+from lablens.transport import Transport
+
+__all__ = ["SCHEMA", "Sender", "build_table", "encode_batch"]
 
 log = logging.getLogger("lablens.sdk")
 
-SCHEMA = pa.schema(
-    [
-        ("key", pa.string()),
-        ("step", pa.int64()),
-        ("timestamp", pa.float64()),
-        ("value", pa.float64()),
-    ]
-)
 
-_BACKOFF_FIRST = 0.5
-_BACKOFF_MAX = 10.0
-
-
-class _Columns:
-    """Points of one stream waiting to be built into batches: one entry per ``log()`` call for
-    ``steps``/``times``/``counts``, one per point for ``keys``/``values``."""
-
-    __slots__ = ("keys", "values", "steps", "times", "counts", "points")
-
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-        self.values: list[Any] = []
-        self.steps: list[int] = []
-        self.times: list[float] = []
-        self.counts: list[int] = []
-        self.points = 0
-
-
-@dataclass
-class Item:
-    """One request waiting to be sent, with the id that makes sending it again safe.
-
-    ``kind`` is ``"points"`` (``body`` the Arrow IPC stream of ``points`` points of ``stream``),
-    ``"patch"`` (``json`` the update) or ``"console"`` (``json`` the lines).
-    """
-
-    kind: str
-    id: str
-    stream: str = "default"
-    body: bytes = b""
-    points: int = 0
-    json: Any = None
-
-
-def _safe_float(value: Any) -> float:
-    try:
-        return float(value)
-    except OverflowError:  # an int beyond float64: keep its sign
-        return math.inf if value > 0 else -math.inf
-
-
-def build_table(cols: _Columns) -> pa.Table:
-    """The Arrow table of the points in ``cols``."""
-    counts = np.array(cols.counts, dtype=np.int64)
-    steps = np.repeat(np.array(cols.steps, dtype=np.int64), counts)
-    times = np.repeat(np.array(cols.times, dtype=np.float64), counts)
-    try:
-        values = np.array(cols.values, dtype=np.float64)
-    except (OverflowError, TypeError, ValueError):
-        values = np.array([_safe_float(v) for v in cols.values], dtype=np.float64)
-    keys = pa.array(cols.keys, type=pa.string())
-    return pa.Table.from_arrays(
-        [keys, pa.array(steps), pa.array(times), pa.array(values)], schema=SCHEMA
-    )
-
-
-# zstd shrinks a batch about 9-fold (to ~4.5 bytes a point) for ~15 ms per 200,000 points: less
-# to write to the run's log, and to send. Any Arrow reader reads it as it is.
-_IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd" if pa.Codec.is_available("zstd") else None)
-
-
-def encode_batch(table: pa.Table) -> bytes:
-    """A batch's request body: the Arrow IPC stream of ``table``, compressed."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
-        writer.write_table(table)
-    return sink.getvalue().to_pybytes()
-
-
-def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, E.ConnectionFailed):
-        return True
-    if isinstance(exc, E.ApiError):
-        return exc.status is None or exc.status >= 500 or exc.status in (408, 429)
-    return False
-
-
-class Sender:
+class Sender(SendLoop):
     """Writes one run's points, updates and console lines to its log and sends them.
 
     Args:
@@ -183,7 +78,7 @@ class Sender:
 
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
-        self._streams: dict[str, _Columns] = {"default": _Columns(), "system": _Columns()}
+        self._streams: dict[str, Columns] = {"default": Columns(), "system": Columns()}
         self._default = self._streams["default"]
         # Points accepted by add() and not yet taken by the server (or dropped, or given up on).
         self.unacked = 0
@@ -246,7 +141,7 @@ class Sender:
         """Queue points of another stream (``system``); never blocks, as those are few."""
         n = len(data)
         with self._lock:
-            c = self._streams.setdefault(stream, _Columns())
+            c = self._streams.setdefault(stream, Columns())
             c.keys.extend(data)
             c.values.extend(data.values())
             c.steps.append(step)
@@ -313,7 +208,7 @@ class Sender:
         # The first conversion imports pandas (a quarter of a second): do it now, off the
         # caller's thread, rather than when the first batch is due or at exit.
         try:
-            build_table(_Columns())
+            build_table(Columns())
         except Exception:
             log.debug("lablens: warming up pyarrow failed", exc_info=True)
         while True:
@@ -347,7 +242,7 @@ class Sender:
             for stream, c in self._streams.items():
                 if c.points:
                     taken.append((stream, c))
-                    self._streams[stream] = _Columns()
+                    self._streams[stream] = Columns()
             self._default = self._streams["default"]
             body: dict[str, Any] = dict(self._fields)
             if self._summary:
@@ -386,140 +281,3 @@ class Sender:
         with self._room:
             self.unacked -= points
             self._room.notify_all()
-
-    # -- sender thread -------------------------------------------------------------------------
-
-    def _send_loop(self) -> None:
-        backoff = 0.0
-        while True:
-            try:
-                ok = self._send_ready()
-            except Exception as exc:  # a bug here must not lose the data: it is in the log
-                log.warning("lablens: the sender failed", exc_info=True)
-                self._last_error = exc
-                ok = False
-            stopping = self._stop.is_set()
-            if ok and not self._outbox and self._written.is_set():
-                return
-            # Past the deadline, once the writer has queued its last records (it never waits on
-            # the network, so that is soon).
-            if stopping and time.monotonic() >= self._deadline and self._written.is_set():
-                self._give_up()
-                return
-            if ok:
-                if backoff:
-                    log.warning("lablens: the server at %s answers again", self._host)
-                backoff = 0.0
-                if self._outbox:
-                    continue
-                wait = max(0.0, self._next_heartbeat - time.monotonic())
-                self._queued.wait(min(wait, self._flush_interval * 4) if not stopping else 0.05)
-                self._queued.clear()
-                continue
-            if not backoff:
-                log.warning(
-                    "lablens: cannot send to the server at %s (%s); retrying in the background",
-                    self._host,
-                    self._last_error,
-                )
-            backoff = min(_BACKOFF_MAX, backoff * 2 if backoff else _BACKOFF_FIRST)
-            wait = backoff * (0.75 + 0.5 * random.random())
-            if stopping:
-                time.sleep(min(wait, max(0.0, self._deadline - time.monotonic())))
-            else:
-                # Not self._queued: new points must not cut the backoff short. finish() does.
-                self._stop.wait(wait)
-
-    def _send_ready(self) -> bool:
-        """Send what is queued, in order; False when a request failed and should be retried."""
-        while self._outbox:
-            if not self._heartbeat():
-                return False
-            item = self._outbox[0]
-            if not self._send(item):
-                return False
-            self._outbox.popleft()
-            if item.points:
-                self._acked(item.points)
-        return self._heartbeat()
-
-    def _send(self, item: Item) -> bool:
-        assert self._transport is not None
-        try:
-            if item.kind == "points":
-                self._transport.request(
-                    "POST",
-                    self._run_path + "/points",
-                    params={"stream": item.stream},
-                    data=item.body,
-                    headers={"Content-Type": ARROW, "X-Lablens-Batch-Id": item.id},
-                )
-                self.sent_points += item.points
-            elif item.kind == "patch":
-                self._transport.patch_json(self._run_path, item.json)
-            else:
-                self._transport.request(
-                    "POST",
-                    self._run_path + "/console",
-                    json_body={"lines": item.json},
-                    headers={"X-Lablens-Batch-Id": item.id},
-                )
-        except (E.ApiError, E.ConnectionFailed) as exc:
-            if _retryable(exc):
-                self._last_error = exc
-                return False
-            # Refused for good (a 4xx): this record is lost, the ones after it are not.
-            if item.kind == "points":
-                log.warning(
-                    "lablens: the server refused %d points (batch %s) and they are dropped: %s",
-                    item.points,
-                    item.id,
-                    exc,
-                )
-                self.dropped_points += item.points
-            else:
-                log.warning("lablens: the server refused a %s request: %s", item.kind, exc)
-        # Taken, or refused for good (a sync would only be refused again).
-        self._wal.add_ack(item.id)
-        return True
-
-    def _heartbeat(self) -> bool:
-        now = time.monotonic()
-        if now < self._next_heartbeat or self._stop.is_set():
-            return True
-        assert self._transport is not None
-        try:
-            answer = self._transport.patch_json(self._run_path, {"heartbeat": True})
-        except (E.ApiError, E.ConnectionFailed) as exc:
-            if _retryable(exc):
-                self._last_error = exc
-                return False
-            log.warning("lablens: the server refused a heartbeat: %s", exc)
-            answer = None
-        self._next_heartbeat = now + self._heartbeat_interval
-        if isinstance(answer, dict) and answer.get("state") == "CRASHED":
-            self._revive()
-        return True
-
-    def _revive(self) -> None:
-        # The server marked the run CRASHED because no heartbeat came in time (a network
-        # partition, a suspended laptop): this process is alive, so the run is running again.
-        assert self._transport is not None
-        try:
-            self._transport.patch_json(self._run_path, {"state": "RUNNING"})
-        except (E.ApiError, E.ConnectionFailed) as exc:
-            log.warning("lablens: cannot mark the run RUNNING again: %s", exc)
-            return
-        log.warning(
-            "lablens: the server at %s had marked this run CRASHED after missing heartbeats; "
-            "it is RUNNING again",
-            self._host,
-        )
-
-    def _give_up(self) -> None:
-        """At the deadline: what is still unsent stays in the log; count it."""
-        points = sum(item.points for item in self._outbox)
-        self.unsent_points += points
-        self.unsent = self.unsent or bool(self._outbox)
-        self._outbox.clear()
-        self._acked(points)

@@ -20,10 +20,11 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from lablens import errors as E
 from lablens._settings import resolve_api_key, resolve_host
+from lablens.contract.paths import RunPath, parse_sweep_path
+from lablens.contract.routes import VIEWER, project_route, run_route, sweep_route
 from lablens.transport import Transport
 
 __all__ = ["agent", "sweep"]
@@ -62,31 +63,15 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
     return out
 
 
-def quote_segment(part: str) -> str:
-    """Quote one path segment for a route (``/`` too)."""
-    return quote(part, safe="")
-
-
-def parse_sweep_path(
-    path: str, entity: Callable[[], str], project: str | None
-) -> tuple[str, str, str]:
-    """``entity/project/id``, ``entity/project/sweeps/id``, ``project/id`` or ``id``.
-
-    (The SDK does not import ``lablens.api``, which would load pandas into training code.)
-    """
-    parts = [p for p in str(path).strip().strip("/").split("/") if p]
-    if len(parts) == 4 and parts[2] in ("sweeps", "sweep"):
-        parts = [parts[0], parts[1], parts[3]]
-    if len(parts) == 3:
-        return parts[0], parts[1], parts[2]
-    if len(parts) == 2:
-        return entity(), parts[0], parts[1]
-    if len(parts) == 1 and project:
-        return entity(), project, parts[0]
-    raise E.UsageError(
-        f"malformed sweep path {path!r}: expected 'entity/project/sweep_id'"
-        " (what lablens.sweep() returns), or a bare id with project="
-    )
+def _sweep_path(path: str, entity: Callable[[], str], project: str | None) -> RunPath:
+    """``entity/project/id``, ``entity/project/sweeps/id``, ``project/id`` or ``id`` (with
+    ``project``), parsed by the client contract as the ``Api`` parses it."""
+    if not project and isinstance(path, str) and "/" not in path.strip().strip("/"):
+        raise E.UsageError(
+            f"malformed sweep path {path!r}: expected 'entity/project/sweep_id'"
+            " (what lablens.sweep() returns), or a bare id with project="
+        )
+    return parse_sweep_path(path, entity, project)
 
 
 def _client(host: str | None, api_key: str | None) -> tuple[str, Transport]:
@@ -136,13 +121,13 @@ def sweep(
         raise E.UsageError(f"sweep() takes a configuration dict, not {type(sweep).__name__}")
     _, transport = _client(host, api_key)
     if entity is None:
-        entity = transport.get_json("/api/v1/viewer")["default_entity"]
+        entity = transport.get_json(VIEWER)["default_entity"]
     project = project or "uncategorized"
     if "/" in project:
         raise E.UsageError(f"project must be a name without '/', not {project!r}")
     ws, proj = entity, project
     data = transport.post_json(
-        f"/api/v1/projects/{quote_segment(ws)}/{quote_segment(proj)}/sweeps",
+        f"{project_route(ws, proj)}/sweeps",
         {"config": dict(sweep)},
     )
     return data["path"]
@@ -197,13 +182,10 @@ def agent(
     server, transport = _client(host, api_key)
 
     def default_entity() -> str:
-        return entity or transport.get_json("/api/v1/viewer")["default_entity"]
+        return entity or transport.get_json(VIEWER)["default_entity"]
 
-    ws, proj, sid = parse_sweep_path(sweep_id, default_entity, project)
-    route = (
-        f"/api/v1/projects/{quote_segment(ws)}/{quote_segment(proj)}/sweeps/"
-        f"{quote_segment(sid)}/claim"
-    )
+    ws, proj, sid = _sweep_path(sweep_id, default_entity, project)
+    route = f"{sweep_route(ws, proj, sid)}/claim"
     name = f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
     done = 0
     while count is None or done < count:
@@ -247,7 +229,6 @@ def _end_trial(trial: Trial, transport: Transport, state: str) -> None:
     # The function never called init(): close the run the server made for the trial.
     with contextlib.suppress(E.ApiError, E.ConnectionFailed):
         transport.patch_json(
-            f"/api/v1/projects/{quote_segment(trial.entity)}/{quote_segment(trial.project)}"
-            f"/runs/{quote_segment(trial.run_id)}",
+            run_route(trial.entity, trial.project, trial.run_id),
             {"state": state},
         )

@@ -23,6 +23,7 @@ from typing import Any
 
 from lablens import errors as E
 from lablens._settings import resolve_api_key, resolve_host
+from lablens.contract.routes import VIEWER, project_route, run_route
 from lablens.sdk.wal import FILE_NAME, Record, WriteAheadLog, read_log
 from lablens.transport import ARROW, Transport
 
@@ -128,10 +129,10 @@ def sync_run(
     server = resolve_host(host or info.get("host"))
     transport = Transport(server, resolve_api_key(server, api_key))
     if not entity:
-        entity = info.get("entity") or transport.get_json("/api/v1/viewer")["default_entity"]
+        entity = info.get("entity") or transport.get_json(VIEWER)["default_entity"]
     project = project or info["project"]
-    runs = f"/api/v1/projects/{entity}/{project}/runs"
-    run_path = f"{runs}/{info['id']}"
+    runs = f"{project_route(entity, project)}/runs"
+    run_path = run_route(entity, project, info["id"])
     result = SyncResult(run_dir, f"{entity}/{project}/{info['id']}", torn_bytes=log.torn_bytes)
     try:
         transport.get_json(run_path)

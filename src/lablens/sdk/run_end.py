@@ -1,0 +1,169 @@
+"""How a run ends: ``run.finish()``, the ``with`` block, and the exit hook's finish.
+
+Finishing stops the run's threads, sends what is still queued within the flush timeout, writes
+the final state to the run's log, then marks the run on the server (retrying until the same
+deadline). What cannot be sent in time stays in the log for ``lablens sync``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from lablens import errors as E
+from lablens.sdk import live_runs
+
+if TYPE_CHECKING:
+    from lablens.sdk.console import ConsoleCapture
+    from lablens.sdk.sender import Sender
+    from lablens.sdk.settings import Settings
+    from lablens.sdk.system import SystemMonitor
+    from lablens.sdk.wal import WriteAheadLog
+    from lablens.transport import Transport
+
+__all__ = ["EXIT_CODES", "RunEnding"]
+
+# Exit codes sent with the final state when none is given.
+EXIT_CODES = {"FINISHED": 0, "CRASHED": 1, "ABORTED": 130}  # 130 = 128 + SIGINT, as shells do
+
+
+class RunEnding:
+    """``finish()`` and the context manager of the SDK's ``Run``. A mixin, so ``runs.py`` stays
+    the size of one resource."""
+
+    if TYPE_CHECKING:
+        id: str
+        path: str
+        host: str | None
+        offline: bool
+        dir: Path
+        settings: Settings
+        _state: str
+        _closed: bool
+        _finish_lock: threading.Lock
+        _api_path: str
+        _transport: Transport
+        _sender: Sender
+        _wal: WriteAheadLog
+        _system: SystemMonitor | None
+        _console: ConsoleCapture | None
+
+    @property
+    def state(self) -> str:
+        """``"running"``, or how it ended: ``"finished"``, ``"crashed"`` or ``"aborted"``."""
+        return self._state
+
+    def finish(self, exit_code: int | None = None, *, timeout: float | None = None) -> None:
+        """Send everything still queued, mark the run finished, and stop its threads.
+
+        Safe to call twice; the second call does nothing. At interpreter exit, runs still open
+        are finished this way (``CRASHED`` after an uncaught exception, ``ABORTED`` after
+        Ctrl-C).
+
+        Args:
+            exit_code: the script's exit code; anything but 0 marks the run ``CRASHED``.
+            timeout: seconds to keep trying to reach the server (default
+                ``settings.flush_timeout``, 60). What is still unsent then stays in the run's log
+                under ``run.dir``, and a warning says to upload it with ``lablens sync``.
+
+        Warns:
+            RuntimeWarning: when the server refused points (they are lost, and counted), or
+                when data is left for ``lablens sync``.
+        """
+        state = "FINISHED" if not exit_code else "CRASHED"
+        self._finish(state, exit_code, timeout=timeout)
+
+    def _finish(self, state: str, exit_code: int | None, *, timeout: float | None = None) -> None:
+        with self._finish_lock:
+            if self._closed:
+                return
+            self._closed = True
+        if exit_code is None:
+            exit_code = EXIT_CODES[state]
+        timeout = self.settings.flush_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        if self._system is not None:
+            self._system.stop()
+        if self._console is not None:
+            self._console.stop()
+        self._sender.close(timeout)
+        finished_at = dt.datetime.now(dt.UTC).isoformat()
+        finish_id = self._wal.add_finish(state, exit_code, finished_at)
+        unsent = self._sender.unsent
+        if not self.offline:
+            body = {"state": state, "exit_code": exit_code}
+            if self._patch_until(body, deadline):
+                self._wal.add_ack(finish_id)
+            else:
+                unsent = True
+        self._wal.close()
+        self._state = state.lower()
+        live_runs.forget(self)
+        if self.offline:
+            print(
+                f"lablens: offline run {self.id} ({self._wal.points:,} points) is kept in "
+                f"{self.dir}; upload it with: lablens sync {self.dir}",
+                file=sys.stderr,
+            )
+        elif unsent:
+            points = self._sender.unsent_points
+            what = f"{points:,} points and the run's last updates" if points else "its last updates"
+            warnings.warn(
+                f"lablens: the server at {self.host} could not be reached in {timeout:g}s; "
+                f"{what} are kept in the run's log {self._wal.path}; upload them with: "
+                f"lablens sync {self.dir}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        if self._sender.dropped_points:
+            warnings.warn(
+                f"lablens: the server refused {self._sender.dropped_points:,} points of run "
+                f"{self.path}; they are lost (see the warnings logged above)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+    def _patch_until(self, body: dict[str, Any], deadline: float) -> bool:
+        delay = 0.5
+        while True:
+            try:
+                wait = max(1.0, min(30.0, deadline - time.monotonic()))
+                self._transport.request("PATCH", self._api_path, json_body=body, timeout=wait)
+                return True
+            except E.ConnectionFailed:
+                pass
+            except E.ApiError as exc:
+                if exc.status is not None and exc.status < 500 and exc.status not in (408, 429):
+                    warnings.warn(
+                        f"lablens: the server refused to mark run {self.path} {body['state']}: "
+                        f"{exc}",
+                        RuntimeWarning,
+                        stacklevel=4,
+                    )
+                    return True
+            if time.monotonic() + delay > deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self._finish("FINISHED", None)
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self._finish("ABORTED", None)
+        else:
+            self._finish("CRASHED", None)
