@@ -16,8 +16,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from lablens import errors as E
-from lablens._arrow import ARROW, ipc_to_table, table_to_ipc
 from lablens._version import __version__
+from lablens.contract.arrow import ARROW, ipc_to_table, table_to_ipc
 
 __all__ = ["ARROW", "Transport", "ipc_to_table", "raise_for_problem", "table_to_ipc"]
 

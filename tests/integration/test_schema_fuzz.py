@@ -478,7 +478,7 @@ def test_the_widest_sweeps_accepted_draw_finite_trials(server, api, make_project
 def test_history_samples_a_series_whose_steps_span_the_whole_step_range(
     server, api, make_project, samples
 ):
-    from lablens._arrow import ipc_to_table
+    from lablens.contract.arrow import ipc_to_table
 
     project = make_project()
     base = f"{server.url}/api/v1/projects/{project.path}"

@@ -1,7 +1,7 @@
 """What names, aliases and file paths an artifact may have, and the digest of its manifest.
 
 The SDK checks an artifact before uploading anything and the server checks it again before
-committing it, with these same functions: a leaf module like ``_arrow.py``, importing nothing
+committing it, with these same functions: part of the client contract, importing nothing
 from lablens, so neither side reaches into the other's layer. Each function raises a plain
 ``ValueError`` whose message names the bad value; the caller turns it into its own error class
 (``UsageError`` in the client, a 400 naming the field on the server).

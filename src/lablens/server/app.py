@@ -10,7 +10,9 @@ from lablens._version import __version__
 from lablens.server import problems
 from lablens.server.guards import RequestGuard
 from lablens.server.routers import (
+    artifact_collections,
     artifacts,
+    blobs,
     files,
     points,
     reports,
@@ -47,6 +49,18 @@ def create_app(store: Store) -> FastAPI:
             "heartbeat_timeout": LIMITS.heartbeat_timeout,
         }
 
-    for module in (users, teams, workspaces, runs, points, files, sweeps, reports, artifacts):
+    for module in (
+        users,
+        teams,
+        workspaces,
+        runs,
+        points,
+        files,
+        sweeps,
+        reports,
+        blobs,
+        artifacts,
+        artifact_collections,
+    ):
         app.include_router(module.router)
     return app

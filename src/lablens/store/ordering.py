@@ -2,8 +2,9 @@
 
 An order string is a field of :mod:`lablens.store.filters` with an optional sign, as in W&B:
 ``"-summary_metrics.loss"`` (descending), ``"+created_at"`` or ``"created_at"`` (ascending).
-:func:`parse_order` turns it into :class:`OrderTerm` s, always ending with the run's ``pk`` so the
-order is total; :func:`order_by_sql` renders them (``NULLS LAST`` throughout).
+:func:`~lablens.store.order_tree.parse_order_key` reads it, the same for every engine;
+:func:`parse_order` turns it into DuckDB :class:`OrderTerm` s, always ending with the run's
+``pk`` so the order is total; :func:`order_by_sql` renders them (``NULLS LAST`` throughout).
 
 Paging is by keyset, not offset: select each term's ``sql`` next to the row (``SELECT ...,
 t.sql AS _o0, ...``), put the last row's values in the page's cursor (:func:`encode_cursor`), and
@@ -33,8 +34,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from lablens.store.errors import InvalidFilter, InvalidInput
-from lablens.store.filters import FIELD_HELP, json_path, resolve_field
+from lablens.store.embedded._filter_sql import column_of, json_path
+from lablens.store.errors import InvalidInput
+from lablens.store.order_tree import parse_order_key
 
 __all__ = [
     "OrderTerm",
@@ -44,8 +46,6 @@ __all__ = [
     "order_by_sql",
     "parse_order",
 ]
-
-DEFAULT_ORDER = "+created_at"
 
 
 @dataclass(frozen=True)
@@ -70,22 +70,8 @@ def parse_order(order: str | None, *, alias: str = "r") -> list[OrderTerm]:
     """
     if not alias.isidentifier():
         raise ValueError(f"alias must be an SQL identifier, got {alias!r}")
-    if order is not None and not isinstance(order, str):
-        raise InvalidFilter(
-            f"order must be a string like '-created_at', got {order!r}", field="order"
-        )
-    text = (order or "").strip() or DEFAULT_ORDER
-    descending = text.startswith("-")
-    name = text[1:].strip() if text[0] in "+-" else text
-    field = resolve_field(name)
-    if field is None or field.kind == "tags" or "\x00" in name:
-        reason = "tags cannot be sorted on" if field is not None else f"unknown field {name!r}"
-        raise InvalidFilter(
-            f"{reason}; sort on {FIELD_HELP.replace(', tags (labels)', '')}, "
-            "with '-' in front for descending",
-            field="order",
-        )
-    col = f"{alias}.{field.column}"
+    field, descending = parse_order_key(order)
+    col = f"{alias}.{column_of(field)}"
     terms: list[OrderTerm]
     if field.kind == "json":
         # order_by_sql returns bare SQL, so the key travels as a string literal; doubling single

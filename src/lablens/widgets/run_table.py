@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import traitlets as t
 
-from lablens._arrow import table_to_ipc
+from lablens.contract.arrow import table_to_ipc
 from lablens.widgets._base import LablensWidget, make_api, shows_errors
 from lablens.widgets._call import ApiCall, api_call
 

@@ -1,9 +1,9 @@
-"""Artifacts: blobs, types, collections, versions, their files, links and lineage.
+"""Artifact versions: committed, read, changed, deleted, their files, links and lineage.
 
-A version is made in steps, so an interrupted upload leaves no half version: the client asks
-which blobs the server lacks (``POST .../blobs/missing``), uploads those
-(``PUT .../blobs/{sha256}``), then commits the manifest (``POST .../artifacts``), which the store
-writes in one transaction.
+A version is made in steps, so an interrupted upload leaves no half version: the client uploads
+the blobs the server lacks (``routers/blobs.py``), then commits the manifest
+(``POST .../artifacts``), which the store writes in one transaction. Types and collections are in
+``routers/artifact_collections.py``.
 Reads need read access to the project, writes membership of the workspace, as for runs.
 """
 
@@ -15,23 +15,14 @@ from typing import Any, BinaryIO
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from lablens.server.auth import can_read_project, can_write, current_user, store_of
 from lablens.server.problems import Problem
+from lablens.server.routers.blobs import CHUNK
 from lablens.store.base import Store
-from lablens.store.errors import LimitExceeded, NotFound
-from lablens.store.limits import LIMITS
+from lablens.store.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"])
-
-_CHUNK = 1 << 20
-
-
-class Digests(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    digests: list[Any]
 
 
 class NewArtifact(BaseModel):
@@ -51,13 +42,6 @@ class ArtifactChanges(BaseModel):
     description: Any = None
     metadata: Any = None
     aliases: Any = None
-    tags: Any = None
-
-
-class CollectionChanges(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Any = None
-    description: Any = None
     tags: Any = None
 
 
@@ -84,85 +68,9 @@ def _readable(store: Store, user: dict[str, Any], ws: str, project: str) -> bool
     return True
 
 
-def _page(items: list[dict[str, Any]]) -> dict[str, Any]:
+def whole_page(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A page holding every item: the answer of a list that is never paged."""
     return {"items": items, "total": len(items), "next": None}
-
-
-# -- blobs -----------------------------------------------------------------------------------
-
-
-@router.post("/blobs/missing")
-def missing_blobs(
-    ws: str, project: str, body: Digests, request: Request, user: dict = Depends(current_user)
-) -> dict[str, Any]:
-    """Which of these sha256 digests the caller must upload before committing them here.
-
-    Answered for the caller: a blob stored for someone else, which the caller cannot read, is
-    missing all the same, so the answer tells nothing about what others stored.
-    """
-    store = store_of(request)
-    can_write(store, user, ws)
-    return {"missing": store.missing_blobs(ws, body.digests, username=user["username"])}
-
-
-def _too_large(size: int | None = None) -> LimitExceeded:
-    got = f" ({size} bytes)" if size is not None else ""
-    return LimitExceeded(
-        f"the upload{got} is larger than the server's limit of {LIMITS.max_body_bytes} bytes"
-        " (LABLENS_MAX_BODY_BYTES)",
-        field="body",
-        limit=LIMITS.max_body_bytes,
-        status=413,
-    )
-
-
-@router.put("/blobs/{digest}", status_code=201)
-async def put_blob(
-    ws: str,
-    project: str,
-    digest: str,
-    request: Request,
-    response: Response,
-    user: dict = Depends(current_user),
-) -> dict[str, Any]:
-    """Upload one blob; the body is its bytes and ``digest`` their sha256 (checked).
-
-    201 when the caller could not use those bytes before, 200 when they could (answered for
-    the caller, whatever others stored). Bytes the server has already are checked and not
-    stored twice. A body past ``LABLENS_MAX_BODY_BYTES`` is a 413.
-    """
-    store = store_of(request)
-    can_write(store, user, ws)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > LIMITS.max_body_bytes:
-        raise _too_large(int(declared))
-    upload = await run_in_threadpool(store.open_blob_upload, ws, digest, username=user["username"])
-    # The body goes to the store as it arrives, a block at a time: no copy of it is kept in
-    # memory or a temporary file, and no worker thread waits on a slow client.
-    try:
-        size, block = 0, bytearray()
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > LIMITS.max_body_bytes:
-                raise _too_large()
-            block += chunk
-            if len(block) >= _CHUNK:
-                await run_in_threadpool(upload.write, bytes(block))
-                block.clear()
-        if block:
-            await run_in_threadpool(upload.write, bytes(block))
-        stored = await run_in_threadpool(upload.finish)
-    except ClientDisconnect:
-        # Nothing of a cut upload is kept; the client sends it again.
-        upload.abort()
-        raise Problem(
-            400, "bad_request", f"the upload of {digest} was cut short", field="body"
-        ) from None
-    except BaseException:
-        upload.abort()
-        raise
-    response.status_code = 201 if stored["stored"] else 200
-    return stored
 
 
 # -- versions --------------------------------------------------------------------------------
@@ -251,7 +159,7 @@ def list_artifact_files(
 
 def _chunks(f: BinaryIO) -> Iterator[bytes]:
     try:
-        while chunk := f.read(_CHUNK):
+        while chunk := f.read(CHUNK):
             yield chunk
     finally:
         f.close()
@@ -289,7 +197,7 @@ def artifact_users(
         for r in store.artifact_users(ws, project, artifact_id)
         if _readable(store, user, r["entity"], r["project"])
     ]
-    return _page(runs)
+    return whole_page(runs)
 
 
 @router.post("/artifacts/{artifact_id}/links", status_code=201)
@@ -317,122 +225,6 @@ def link_artifact(
         aliases=body.aliases or [],
         username=user["username"],
     )
-
-
-# -- types and collections -------------------------------------------------------------------
-
-
-@router.get("/artifact_types")
-def list_artifact_types(
-    ws: str, project: str, request: Request, user: dict = Depends(current_user)
-) -> dict[str, Any]:
-    """The project's artifact types."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
-    return _page(store.list_artifact_types(ws, project))
-
-
-@router.get("/artifact_types/{type_name}")
-def get_artifact_type(
-    ws: str, project: str, type_name: str, request: Request, user: dict = Depends(current_user)
-) -> dict[str, Any]:
-    """One artifact type."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
-    return store.get_artifact_type(ws, project, type_name)
-
-
-@router.get("/artifact_collections")
-def list_artifact_collections(
-    ws: str,
-    project: str,
-    request: Request,
-    type: str | None = None,  # noqa: A002 - the query's name
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=1000),
-    user: dict = Depends(current_user),
-) -> dict[str, Any]:
-    """A page of the project's collections by name, of one ``type`` if given."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
-    return store.list_artifact_collections(ws, project, type_name=type, cursor=cursor, limit=limit)
-
-
-@router.get("/artifact_collections/{name}")
-def get_artifact_collection(
-    ws: str,
-    project: str,
-    name: str,
-    request: Request,
-    type: str | None = None,  # noqa: A002 - the query's name
-    user: dict = Depends(current_user),
-) -> dict[str, Any]:
-    """One collection (404 unless of ``type``, if given)."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
-    return store.get_artifact_collection(ws, project, name, type_name=type)
-
-
-@router.patch("/artifact_collections/{name}")
-def update_artifact_collection(
-    ws: str,
-    project: str,
-    name: str,
-    body: CollectionChanges,
-    request: Request,
-    user: dict = Depends(current_user),
-) -> dict[str, Any]:
-    """Rename a collection or set its ``description`` or ``tags``."""
-    store = store_of(request)
-    can_write(store, user, ws)
-    return store.update_artifact_collection(ws, project, name, body.model_dump(exclude_unset=True))
-
-
-@router.delete("/artifact_collections/{name}", status_code=204)
-def delete_artifact_collection(
-    ws: str, project: str, name: str, request: Request, user: dict = Depends(current_user)
-) -> Response:
-    """Delete a collection and every version in it."""
-    store = store_of(request)
-    can_write(store, user, ws)
-    store.delete_artifact_collection(ws, project, name)
-    return Response(status_code=204)
-
-
-@router.get("/artifact_collections/{name}/versions")
-def list_artifacts(
-    ws: str,
-    project: str,
-    name: str,
-    request: Request,
-    type: str | None = None,  # noqa: A002 - the query's name
-    tags: list[str] | None = Query(None),
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=1000),
-    user: dict = Depends(current_user),
-) -> dict[str, Any]:
-    """A page of the collection's versions, newest first; ``tags``: only those with all."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
-    return store.list_artifacts(
-        ws, project, name, type_name=type, tags=tags, cursor=cursor, limit=limit
-    )
-
-
-@router.get("/artifact_collections/{name}/versions/{selector}")
-def get_artifact_version(
-    ws: str,
-    project: str,
-    name: str,
-    selector: str,
-    request: Request,
-    type: str | None = None,  # noqa: A002 - the query's name
-    user: dict = Depends(current_user),
-) -> dict[str, Any]:
-    """One version by ``v3``, an alias such as ``latest``, or its manifest digest."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
-    return store.get_artifact(ws, project, name, selector, type_name=type)
 
 
 # -- lineage of runs -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pyarrow as pa
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from lablens._arrow import ARROW, ipc_to_table, table_to_ipc
+from lablens.contract.arrow import ARROW, ipc_to_table, table_to_ipc
 from lablens.contract.names import PointStream, WireXAxis
 from lablens.server.auth import can_read_project, can_write, current_user, store_of
 from lablens.server.problems import Problem

@@ -11,8 +11,6 @@ from lablens.server.auth import can_read_project, can_write, current_user, role_
 from lablens.server.problems import Problem
 from lablens.store.base import Store
 from lablens.store.errors import InvalidFilter
-from lablens.store.filters import compile_filters
-from lablens.store.ordering import parse_order
 
 router = APIRouter(prefix="/api/v1/projects/{ws}/{project}/reports", tags=["reports"])
 
@@ -60,9 +58,7 @@ def check_spec(
             exc.field = f"{field}.project"
             raise
         try:
-            compile_filters(rs.get("filters"))
-            if rs.get("order") is not None:
-                parse_order(rs.get("order"))
+            store.check_run_query(rs.get("filters"), rs.get("order"))
         except InvalidFilter as exc:
             raise InvalidFilter(exc.message, field=f"{field}.{exc.field}") from exc
         runs = rs.get("runs")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from lablens._arrow import ARROW
+from lablens.contract.arrow import ARROW
 from lablens.server.auth import can_read_project, can_write, current_user, store_of
 
 #: The largest offset or limit of a run table (DuckDB's signed 64-bit LIMIT/OFFSET).

@@ -73,14 +73,6 @@ def _optional_str(value: Any, field: str) -> str | None:
     return value
 
 
-def _mapping(value: Any, field: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"{field} must be an object", field=field)
-    return dict(value)
-
-
 class ArtifactCollections:
     """Mixin of ``EmbeddedStore``: artifact types and collections."""
 

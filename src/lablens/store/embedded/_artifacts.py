@@ -1,4 +1,4 @@
-"""Artifacts in the embedded store: types, collections, versions, their manifests and lineage.
+"""Artifact versions committed and changed in the embedded store: commits, aliases, links, edits.
 
 A version is committed in one transaction with its whole manifest, after its blobs were uploaded
 (``_blobs.py``), so an interrupted upload leaves blobs but never half a version. Names, aliases
@@ -7,13 +7,10 @@ and paths are checked with ``lablens.contract.artifact_names``, the same rules t
 
 from __future__ import annotations
 
-import mimetypes
-import os
-import re
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pyarrow as pa
 
@@ -21,246 +18,21 @@ from lablens.contract import artifact_names as rules
 from lablens.store import _json
 from lablens.store.embedded._artifact_collections import (
     _checked,
-    _mapping,
     _optional_str,
     _str_list,
 )
-from lablens.store.embedded._db import Database, iso, now
-from lablens.store.embedded._runs import _run_out, _run_select
-from lablens.store.errors import Conflict, InvalidInput, NotFound
-from lablens.store.ordering import decode_cursor, encode_cursor
-
-_VERSION = re.compile(r"v(\d+)")
-
-#: The largest byte count a manifest may declare: what a BIGINT column holds.
-MAX_BYTES = 2**63 - 1
+from lablens.store.embedded._artifact_files import _manifest
+from lablens.store.embedded._artifact_versions import ArtifactVersions
+from lablens.store.embedded._db import Database, now
+from lablens.store.embedded._run_values import _mapping
+from lablens.store.errors import Conflict
 
 
-# A version's own columns. Names (collection, type, project, entity) and the producing run's path
-# come from small cached lookups: in DuckDB a point query joining five tables costs ten times
-# one without joins, and those names never change under a version (a rename clears the cache).
-_ROWS = (
-    "SELECT a.pk, a.id, a.collection_id, a.version, a.digest, a.size, a.file_count,"
-    " a.description, a.metadata, a.tags, a.state, a.source_pk, a.run_pk, a.created_by,"
-    f" {iso('a.created_at')} AS created_at, {iso('a.updated_at')} AS updated_at"
-    " FROM artifacts a"
-)
-
-
-def _manifest(files: Any) -> list[dict[str, Any]]:
-    """Check a manifest ``[{path, digest, size} | {path, ref, digest?, size?}]``."""
-    if not isinstance(files, Sequence) or isinstance(files, str):
-        raise InvalidInput("files must be a list of {path, digest, size}", field="files")
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for i, entry in enumerate(files):
-        where = f"files[{i}]"
-        if not isinstance(entry, Mapping):
-            raise InvalidInput(f"{where} must be an object {{path, digest, size}}", field=where)
-        unknown = set(entry) - {"path", "digest", "size", "ref", "mimetype"}
-        if unknown:
-            raise InvalidInput(
-                f"{where} has unknown keys {sorted(unknown)}", field=f"{where}.{sorted(unknown)[0]}"
-            )
-        path = _checked(rules.check_path, entry.get("path"), f"{where}.path")
-        if path in seen:
-            raise InvalidInput(f"the path {path!r} is in the manifest twice", field=f"{where}.path")
-        seen.add(path)
-        ref = entry.get("ref")
-        if ref is not None and (not isinstance(ref, str) or "://" not in ref):
-            raise InvalidInput(
-                f"{where}.ref must be an URI such as s3://bucket/key", field=f"{where}.ref"
-            )
-        digest = entry.get("digest")
-        if digest is not None or ref is None:
-            digest = _checked(rules.check_digest, digest, f"{where}.digest")
-        size = entry.get("size")
-        bad_size = isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_BYTES
-        if (size is not None or ref is None) and bad_size:
-            raise InvalidInput(
-                f"{where}.size must be a byte count (0 to {MAX_BYTES})", field=f"{where}.size"
-            )
-        mimetype = entry.get("mimetype")
-        if mimetype is not None and not isinstance(mimetype, str):
-            raise InvalidInput(f"{where}.mimetype must be a string", field=f"{where}.mimetype")
-        out.append(
-            {
-                "path": path,
-                "digest": digest,
-                "size": size,
-                "ref": ref,
-                "mimetype": mimetype or mimetypes.guess_type(path)[0],
-            }
-        )
-    if sum(f["size"] or 0 for f in out) > MAX_BYTES:
-        # Only references can get here (a stored file's size is its blob's): their sizes are
-        # declared, and their total must still fit the version's byte count.
-        raise InvalidInput(f"the files' sizes add up past {MAX_BYTES} bytes", field="files")
-    return out
-
-
-class Artifacts:
-    """Mixin of ``EmbeddedStore``: artifact versions, their files, links and lineage."""
+class Artifacts(ArtifactVersions):
+    """Mixin of ``EmbeddedStore``: artifact versions committed, edited, linked and deleted."""
 
     db: Database
     blob_dir: Path
-
-    def _artifact_row(self, workspace: str, project: str, artifact_id: str) -> dict[str, Any]:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
-        row = self.db.one(
-            "SELECT a.pk, a.id, a.version, a.collection_id, a.source_pk, a.run_pk, c.name,"
-            " c.kind FROM artifacts a JOIN artifact_collections c ON c.id = a.collection_id"
-            " WHERE c.project_id = ? AND a.id = ?",
-            [pid, artifact_id],
-        )
-        if row is None:
-            raise NotFound("artifact", f"{workspace}/{project}/{artifact_id}")
-        return row
-
-    def _run_path(self, run_pk: int) -> dict[str, Any] | None:
-        """``{entity, project, id, path}`` of a run; cached, as a run never moves (and its pk is
-        never reused: a deleted run's artifacts forget its pk)."""
-        cache: dict[int, dict[str, Any] | None] = self.__dict__.setdefault("_run_paths", {})
-        if run_pk not in cache:
-            row = self.db.one(
-                "SELECT w.username AS entity, p.name AS project, r.id FROM runs r"
-                " JOIN projects p ON p.id = r.project_id JOIN workspaces w ON w.id = p.workspace_id"
-                " WHERE r.pk = ?",
-                [run_pk],
-            )
-            if row is None:
-                return None
-            cache[run_pk] = {**row, "path": f"{row['entity']}/{row['project']}/{row['id']}"}
-        return cache[run_pk]
-
-    def _artifacts_out(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The JSON of versions selected with ``_ROWS``."""
-        pks = [r["pk"] for r in rows]
-        aliases: dict[int, list[str]] = {pk: [] for pk in pks}
-        if pks:
-            for r in self.db.all(
-                "SELECT artifact_pk, alias FROM artifact_aliases"
-                " WHERE list_contains(?::BIGINT[], artifact_pk) ORDER BY alias",
-                [pks],
-            ):
-                aliases[r["artifact_pk"]].append(r["alias"])
-        return [self._artifact_out(r, aliases[r["pk"]]) for r in rows]
-
-    def _artifact_out(self, row: dict[str, Any], aliases: list[str]) -> dict[str, Any]:
-        info = self._collection_info(row["collection_id"])  # type: ignore[attr-defined]
-        entity, project, collection = info["entity"], info["project"], info["name"]
-        name = f"{collection}:v{row['version']}"
-        source = None
-        if row["source_pk"] is not None:
-            src = self.db.one(_ROWS + " WHERE a.pk = ?", [row["source_pk"]])
-            if src is not None:
-                s = self._collection_info(src["collection_id"])  # type: ignore[attr-defined]
-                source = {
-                    "id": src["id"],
-                    "entity": s["entity"],
-                    "project": s["project"],
-                    "collection": s["name"],
-                    "version": f"v{src['version']}",
-                    "qualified_name": f"{s['entity']}/{s['project']}/{s['name']}:v{src['version']}",
-                }
-        logged_by = self._run_path(row["run_pk"]) if row["run_pk"] is not None else None
-        return {
-            "id": row["id"],
-            "entity": entity,
-            "project": project,
-            "name": name,
-            "qualified_name": f"{entity}/{project}/{name}",
-            "version": f"v{row['version']}",
-            "version_index": row["version"],
-            "collection": {"id": row["collection_id"], "name": collection, "kind": info["kind"]},
-            "type": info["type"],
-            "state": row["state"],
-            "digest": row["digest"],
-            "size": row["size"],
-            "file_count": row["file_count"],
-            "description": row["description"],
-            "metadata": _json.loads(row["metadata"]) or {},
-            "aliases": aliases,
-            "tags": list(row["tags"] or []),
-            "created_at": row["created_at"],
-            "updated_at": row["updated_at"],
-            "created_by": row["created_by"],
-            "logged_by": logged_by,
-            "is_link": source is not None,
-            "source": source,
-        }
-
-    def _artifact_by_pk(self, pk: int) -> dict[str, Any]:
-        return self._artifacts_out([self.db.one(_ROWS + " WHERE a.pk = ?", [pk])])[0]
-
-    # -- versions -------------------------------------------------------------------------
-    def list_artifacts(
-        self,
-        workspace: str,
-        project: str,
-        collection: str,
-        *,
-        type_name: str | None = None,
-        tags: Sequence[str] | None = None,
-        cursor: str | None = None,
-        limit: int = 50,
-    ) -> dict[str, Any]:
-        cid = self._collection_row(workspace, project, collection, type_name)["id"]
-        where, params = "a.collection_id = ?", [cid]
-        if tags:
-            where += " AND list_has_all(a.tags, ?::VARCHAR[])"
-            params.append(list(tags))
-        total = self.db.one(f"SELECT count(*) AS n FROM artifacts a WHERE {where}", params)["n"]
-        if cursor:
-            (last,) = decode_cursor(cursor)
-            if isinstance(last, bool) or not isinstance(last, int):
-                raise InvalidInput("malformed cursor", field="cursor")
-            where += " AND a.version < ?"
-            params.append(last)
-        # Newest first: the version a user wants is usually the last one logged.
-        rows = self.db.all(
-            _ROWS + f" WHERE {where} ORDER BY a.version DESC LIMIT ?", [*params, limit + 1]
-        )
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["version"]])
-        return {"items": self._artifacts_out(rows), "total": total, "next": nxt}
-
-    def get_artifact(
-        self,
-        workspace: str,
-        project: str,
-        collection: str,
-        selector: str,
-        *,
-        type_name: str | None = None,
-    ) -> dict[str, Any]:
-        cid = self._collection_row(workspace, project, collection, type_name)["id"]
-        row = None
-        match = _VERSION.fullmatch(selector)
-        if match:
-            row = self.db.one(
-                _ROWS + " WHERE a.collection_id = ? AND a.version = ?", [cid, int(match.group(1))]
-            )
-        if row is None:
-            row = self.db.one(
-                _ROWS + " WHERE a.pk = (SELECT artifact_pk FROM artifact_aliases"
-                " WHERE collection_id = ? AND alias = ?)",
-                [cid, selector],
-            )
-        if row is None and re.fullmatch(r"[0-9a-f]{64}", selector):
-            row = self.db.one(
-                _ROWS + " WHERE a.collection_id = ? AND a.digest = ?"
-                " ORDER BY a.version DESC LIMIT 1",
-                [cid, selector],
-            )
-        if row is None:
-            raise NotFound("artifact", f"{workspace}/{project}/{collection}:{selector}")
-        return self._artifacts_out([row])[0]
-
-    def get_artifact_by_id(self, workspace: str, project: str, artifact_id: str) -> dict[str, Any]:
-        return self._artifact_by_pk(self._artifact_row(workspace, project, artifact_id)["pk"])
 
     def commit_artifact(
         self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
@@ -517,120 +289,3 @@ class Artifacts:
                 )
                 self._move_aliases(con, cid, pk, [rules.LATEST, *aliases])
         return self._artifact_by_pk(pk)
-
-    # -- files ----------------------------------------------------------------------------
-    def list_artifact_files(
-        self,
-        workspace: str,
-        project: str,
-        artifact_id: str,
-        *,
-        names: Sequence[str] | None = None,
-        prefix: str | None = None,
-        cursor: str | None = None,
-        limit: int = 1000,
-    ) -> dict[str, Any]:
-        row = self._artifact_row(workspace, project, artifact_id)
-        where, params = "artifact_pk = ?", [row["source_pk"] or row["pk"]]
-        if names:
-            where += " AND list_contains(?::VARCHAR[], path)"
-            params.append(list(names))
-        if prefix:
-            where += " AND starts_with(path, ?)"
-            params.append(prefix)
-        total = self.db.one(f"SELECT count(*) AS n FROM artifact_files WHERE {where}", params)["n"]
-        if cursor:
-            (last,) = decode_cursor(cursor)
-            where += " AND path > ?"
-            params.append(str(last))
-        rows = self.db.all(
-            f"SELECT path, digest, size, ref, mimetype FROM artifact_files"
-            f" WHERE {where} ORDER BY path LIMIT ?",
-            [*params, limit + 1],
-        )
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["path"]])
-        return {"items": rows, "total": total, "next": nxt}
-
-    def open_artifact_file(
-        self, workspace: str, project: str, artifact_id: str, path: str
-    ) -> tuple[dict[str, Any], BinaryIO]:
-        found = self.list_artifact_files(workspace, project, artifact_id, names=[path])["items"]
-        if not found:
-            raise NotFound("file", f"{workspace}/{project}/{artifact_id}/{path}")
-        entry = found[0]
-        if entry["ref"] is not None:
-            raise InvalidInput(
-                f"{path!r} is a reference to {entry['ref']}; its content is not"
-                " stored on this server",
-                field="path",
-            )
-        content = self._blob_path(entry["digest"]).open("rb")  # type: ignore[attr-defined]
-        # The blob's own length, whatever the manifest says (data dirs written before sizes
-        # were checked at commit may hold a wrong one).
-        return {**entry, "size": os.fstat(content.fileno()).st_size}, content
-
-    # -- lineage --------------------------------------------------------------------------
-    def use_artifact(
-        self,
-        workspace: str,
-        project: str,
-        run_id: str,
-        *,
-        artifact_workspace: str,
-        artifact_project: str,
-        artifact_id: str,
-    ) -> dict[str, Any]:
-        run_pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
-        pk = self._artifact_row(artifact_workspace, artifact_project, artifact_id)["pk"]
-        with self.db.write() as con:
-            if not self.db.one(
-                "SELECT 1 FROM artifact_usage WHERE artifact_pk = ? AND run_pk = ?", [pk, run_pk]
-            ):
-                con.execute("INSERT INTO artifact_usage VALUES (?, ?, ?)", [pk, run_pk, now()])
-        return self._artifact_by_pk(pk)
-
-    def artifact_users(
-        self, workspace: str, project: str, artifact_id: str
-    ) -> list[dict[str, Any]]:
-        pk = self._artifact_row(workspace, project, artifact_id)["pk"]
-        rows = self.db.all(
-            _run_select() + " JOIN artifact_usage u ON u.run_pk = r.pk WHERE u.artifact_pk = ?"
-            " ORDER BY u.used_at, r.pk",
-            [pk],
-        )
-        keys = self._history_keys([r["pk"] for r in rows])  # type: ignore[attr-defined]
-        return [_run_out(r, keys[r["pk"]]) for r in rows]
-
-    def run_artifacts(
-        self,
-        workspace: str,
-        project: str,
-        run_id: str,
-        *,
-        used: bool = False,
-        cursor: str | None = None,
-        limit: int = 50,
-    ) -> dict[str, Any]:
-        run_pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
-        if used:
-            where = "a.pk IN (SELECT artifact_pk FROM artifact_usage WHERE run_pk = ?)"
-        else:
-            # What the run logged, not the links others made to it.
-            where = "a.run_pk = ? AND a.source_pk IS NULL"
-        params: list[Any] = [run_pk]
-        total = self.db.one(f"SELECT count(*) AS n FROM artifacts a WHERE {where}", params)["n"]
-        if cursor:
-            (last,) = decode_cursor(cursor)
-            if isinstance(last, bool) or not isinstance(last, int):
-                raise InvalidInput("malformed cursor", field="cursor")
-            where += " AND a.pk > ?"
-            params.append(last)
-        rows = self.db.all(_ROWS + f" WHERE {where} ORDER BY a.pk LIMIT ?", [*params, limit + 1])
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["pk"]])
-        return {"items": self._artifacts_out(rows), "total": total, "next": nxt}

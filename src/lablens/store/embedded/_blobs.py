@@ -1,6 +1,6 @@
 """Content-addressed blobs: artifact file contents named by their sha256 in ``DATA/blobs/``.
 
-Run files already live there (``_points.py``); artifacts share the directory, so the same bytes
+Run files already live there (``_run_files.py``); artifacts share the directory, so the same bytes
 are stored once whoever saved them. An upload is written beside its final name and renamed only
 once its sha256 is checked, so a cut or altered upload never becomes a blob.
 

@@ -26,8 +26,8 @@ import numpy as np
 import pyarrow as pa
 
 from lablens.store.embedded._db import Database
+from lablens.store.embedded._filter_sql import compile_filters
 from lablens.store.errors import InvalidInput
-from lablens.store.filters import compile_filters
 from lablens.store.ordering import order_by_sql, parse_order
 
 #: Key columns past which a table is built in long form (see the module docstring).
@@ -51,6 +51,7 @@ BASE = {
     "username": "r.username",
     "host": "r.host",
     "notes": "r.notes",
+    "sweep": "r.sweep",
 }
 _DUCK_TYPES = {
     "integer": "BIGINT",

@@ -9,7 +9,7 @@ from typing import Any
 from lablens.store import _json
 from lablens.store import sweeps as sweep_config
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.embedded._runs import new_run_id
+from lablens.store.embedded._run_values import new_run_id
 from lablens.store.errors import Conflict, InvalidInput, NotFound
 from lablens.store.ordering import decode_cursor, encode_cursor
 

@@ -7,25 +7,35 @@ from pathlib import Path
 from lablens.store.base import Store
 from lablens.store.embedded._accounts import Accounts
 from lablens.store.embedded._artifact_collections import ArtifactCollections
+from lablens.store.embedded._artifact_files import ArtifactFiles
+from lablens.store.embedded._artifact_lineage import ArtifactLineage
 from lablens.store.embedded._artifacts import Artifacts
 from lablens.store.embedded._blobs import Blobs
 from lablens.store.embedded._db import Database
+from lablens.store.embedded._history import History
 from lablens.store.embedded._liveness import Liveness
 from lablens.store.embedded._points import Points
 from lablens.store.embedded._reports import Reports
-from lablens.store.embedded._runs import Runs
+from lablens.store.embedded._run_creation import RunCreation
+from lablens.store.embedded._run_files import RunFiles
+from lablens.store.embedded._run_updates import RunUpdates
 from lablens.store.embedded._sweeps import Sweeps
 
 
 class EmbeddedStore(
     Accounts,
-    Runs,
+    RunCreation,
+    RunUpdates,
     Points,
+    History,
+    RunFiles,
     Liveness,
     Sweeps,
     Reports,
     ArtifactCollections,
     Artifacts,
+    ArtifactFiles,
+    ArtifactLineage,
     Blobs,
     Store,
 ):

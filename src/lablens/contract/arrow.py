@@ -1,4 +1,5 @@
-"""Arrow IPC streams: how bulk data travels between server and clients."""
+"""Arrow IPC streams: how bulk data (history, run tables, exports) travels between server and
+clients, as ``application/vnd.apache.arrow.stream``."""
 
 from __future__ import annotations
 

@@ -1,0 +1,136 @@
+"""Artifact types and collections: listed, read, renamed, deleted, and the versions of each.
+
+Reads need read access to the project, writes membership of the workspace, as for runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict
+
+from lablens.server.auth import can_read_project, can_write, current_user, store_of
+from lablens.server.routers.artifacts import whole_page
+
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"])
+
+
+class CollectionChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Any = None
+    description: Any = None
+    tags: Any = None
+
+
+@router.get("/artifact_types")
+def list_artifact_types(
+    ws: str, project: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
+    """The project's artifact types."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return whole_page(store.list_artifact_types(ws, project))
+
+
+@router.get("/artifact_types/{type_name}")
+def get_artifact_type(
+    ws: str, project: str, type_name: str, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
+    """One artifact type."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.get_artifact_type(ws, project, type_name)
+
+
+@router.get("/artifact_collections")
+def list_artifact_collections(
+    ws: str,
+    project: str,
+    request: Request,
+    type: str | None = None,  # noqa: A002 - the query's name
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
+    """A page of the project's collections by name, of one ``type`` if given."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.list_artifact_collections(ws, project, type_name=type, cursor=cursor, limit=limit)
+
+
+@router.get("/artifact_collections/{name}")
+def get_artifact_collection(
+    ws: str,
+    project: str,
+    name: str,
+    request: Request,
+    type: str | None = None,  # noqa: A002 - the query's name
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
+    """One collection (404 unless of ``type``, if given)."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.get_artifact_collection(ws, project, name, type_name=type)
+
+
+@router.patch("/artifact_collections/{name}")
+def update_artifact_collection(
+    ws: str,
+    project: str,
+    name: str,
+    body: CollectionChanges,
+    request: Request,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
+    """Rename a collection or set its ``description`` or ``tags``."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    return store.update_artifact_collection(ws, project, name, body.model_dump(exclude_unset=True))
+
+
+@router.delete("/artifact_collections/{name}", status_code=204)
+def delete_artifact_collection(
+    ws: str, project: str, name: str, request: Request, user: dict = Depends(current_user)
+) -> Response:
+    """Delete a collection and every version in it."""
+    store = store_of(request)
+    can_write(store, user, ws)
+    store.delete_artifact_collection(ws, project, name)
+    return Response(status_code=204)
+
+
+@router.get("/artifact_collections/{name}/versions")
+def list_artifacts(
+    ws: str,
+    project: str,
+    name: str,
+    request: Request,
+    type: str | None = None,  # noqa: A002 - the query's name
+    tags: list[str] | None = Query(None),
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
+    """A page of the collection's versions, newest first; ``tags``: only those with all."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.list_artifacts(
+        ws, project, name, type_name=type, tags=tags, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/artifact_collections/{name}/versions/{selector}")
+def get_artifact_version(
+    ws: str,
+    project: str,
+    name: str,
+    selector: str,
+    request: Request,
+    type: str | None = None,  # noqa: A002 - the query's name
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
+    """One version by ``v3``, an alias such as ``latest``, or its manifest digest."""
+    store = store_of(request)
+    can_read_project(store, user, ws, project)
+    return store.get_artifact(ws, project, name, selector, type_name=type)

@@ -1,0 +1,105 @@
+"""Blobs: the content of artifact files, uploaded by sha256 before a version names them.
+
+An artifact version is made in steps, so an interrupted upload leaves no half version: the client
+asks which blobs the server lacks (``POST .../blobs/missing``), uploads those
+(``PUT .../blobs/{sha256}``), then commits the manifest (``POST .../artifacts``). Uploading needs
+membership of the workspace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from lablens.server.auth import can_write, current_user, store_of
+from lablens.server.problems import Problem
+from lablens.store.errors import LimitExceeded
+from lablens.store.limits import LIMITS
+
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"])
+
+#: Bytes handed to the store (uploads) or to the client (downloads) at a time.
+CHUNK = 1 << 20
+
+
+class Digests(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    digests: list[Any]
+
+
+@router.post("/blobs/missing")
+def missing_blobs(
+    ws: str, project: str, body: Digests, request: Request, user: dict = Depends(current_user)
+) -> dict[str, Any]:
+    """Which of these sha256 digests the caller must upload before committing them here.
+
+    Answered for the caller: a blob stored for someone else, which the caller cannot read, is
+    missing all the same, so the answer tells nothing about what others stored.
+    """
+    store = store_of(request)
+    can_write(store, user, ws)
+    return {"missing": store.missing_blobs(ws, body.digests, username=user["username"])}
+
+
+def _too_large(size: int | None = None) -> LimitExceeded:
+    got = f" ({size} bytes)" if size is not None else ""
+    return LimitExceeded(
+        f"the upload{got} is larger than the server's limit of {LIMITS.max_body_bytes} bytes"
+        " (LABLENS_MAX_BODY_BYTES)",
+        field="body",
+        limit=LIMITS.max_body_bytes,
+        status=413,
+    )
+
+
+@router.put("/blobs/{digest}", status_code=201)
+async def put_blob(
+    ws: str,
+    project: str,
+    digest: str,
+    request: Request,
+    response: Response,
+    user: dict = Depends(current_user),
+) -> dict[str, Any]:
+    """Upload one blob; the body is its bytes and ``digest`` their sha256 (checked).
+
+    201 when the caller could not use those bytes before, 200 when they could (answered for
+    the caller, whatever others stored). Bytes the server has already are checked and not
+    stored twice. A body past ``LABLENS_MAX_BODY_BYTES`` is a 413.
+    """
+    store = store_of(request)
+    can_write(store, user, ws)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > LIMITS.max_body_bytes:
+        raise _too_large(int(declared))
+    upload = await run_in_threadpool(store.open_blob_upload, ws, digest, username=user["username"])
+    # The body goes to the store as it arrives, a block at a time: no copy of it is kept in
+    # memory or a temporary file, and no worker thread waits on a slow client.
+    try:
+        size, block = 0, bytearray()
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > LIMITS.max_body_bytes:
+                raise _too_large()
+            block += chunk
+            if len(block) >= CHUNK:
+                await run_in_threadpool(upload.write, bytes(block))
+                block.clear()
+        if block:
+            await run_in_threadpool(upload.write, bytes(block))
+        stored = await run_in_threadpool(upload.finish)
+    except ClientDisconnect:
+        # Nothing of a cut upload is kept; the client sends it again.
+        upload.abort()
+        raise Problem(
+            400, "bad_request", f"the upload of {digest} was cut short", field="body"
+        ) from None
+    except BaseException:
+        upload.abort()
+        raise
+    response.status_code = 201 if stored["stored"] else 200
+    return stored

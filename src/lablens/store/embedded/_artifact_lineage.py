@@ -1,0 +1,81 @@
+"""Artifact lineage in the embedded store: the runs that used a version, and the versions a run
+logged or used."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lablens.store.embedded._artifact_versions import _ROWS, ArtifactVersions
+from lablens.store.embedded._db import Database, now
+from lablens.store.embedded._run_values import _run_out, _run_select
+from lablens.store.errors import InvalidInput
+from lablens.store.ordering import decode_cursor, encode_cursor
+
+
+class ArtifactLineage(ArtifactVersions):
+    """Mixin of ``EmbeddedStore``: the runs that used versions and the versions of a run."""
+
+    db: Database
+
+    # -- lineage --------------------------------------------------------------------------
+    def use_artifact(
+        self,
+        workspace: str,
+        project: str,
+        run_id: str,
+        *,
+        artifact_workspace: str,
+        artifact_project: str,
+        artifact_id: str,
+    ) -> dict[str, Any]:
+        run_pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        pk = self._artifact_row(artifact_workspace, artifact_project, artifact_id)["pk"]
+        with self.db.write() as con:
+            if not self.db.one(
+                "SELECT 1 FROM artifact_usage WHERE artifact_pk = ? AND run_pk = ?", [pk, run_pk]
+            ):
+                con.execute("INSERT INTO artifact_usage VALUES (?, ?, ?)", [pk, run_pk, now()])
+        return self._artifact_by_pk(pk)
+
+    def artifact_users(
+        self, workspace: str, project: str, artifact_id: str
+    ) -> list[dict[str, Any]]:
+        pk = self._artifact_row(workspace, project, artifact_id)["pk"]
+        rows = self.db.all(
+            _run_select() + " JOIN artifact_usage u ON u.run_pk = r.pk WHERE u.artifact_pk = ?"
+            " ORDER BY u.used_at, r.pk",
+            [pk],
+        )
+        keys = self._history_keys([r["pk"] for r in rows])  # type: ignore[attr-defined]
+        return [_run_out(r, keys[r["pk"]]) for r in rows]
+
+    def run_artifacts(
+        self,
+        workspace: str,
+        project: str,
+        run_id: str,
+        *,
+        used: bool = False,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        run_pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        if used:
+            where = "a.pk IN (SELECT artifact_pk FROM artifact_usage WHERE run_pk = ?)"
+        else:
+            # What the run logged, not the links others made to it.
+            where = "a.run_pk = ? AND a.source_pk IS NULL"
+        params: list[Any] = [run_pk]
+        total = self.db.one(f"SELECT count(*) AS n FROM artifacts a WHERE {where}", params)["n"]
+        if cursor:
+            (last,) = decode_cursor(cursor)
+            if isinstance(last, bool) or not isinstance(last, int):
+                raise InvalidInput("malformed cursor", field="cursor")
+            where += " AND a.pk > ?"
+            params.append(last)
+        rows = self.db.all(_ROWS + f" WHERE {where} ORDER BY a.pk LIMIT ?", [*params, limit + 1])
+        nxt = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            nxt = encode_cursor([rows[-1]["pk"]])
+        return {"items": self._artifacts_out(rows), "total": total, "next": nxt}

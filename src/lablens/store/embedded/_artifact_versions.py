@@ -1,0 +1,190 @@
+"""Artifact versions read from the embedded store: one by id or name, a collection's list, and
+the JSON they travel as."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lablens.store import _json
+from lablens.store.embedded._db import Database, iso
+from lablens.store.errors import InvalidInput, NotFound
+from lablens.store.ordering import decode_cursor, encode_cursor
+
+_VERSION = re.compile(r"v(\d+)")
+
+# A version's own columns. Names (collection, type, project, entity) and the producing run's path
+# come from small cached lookups: in DuckDB a point query joining five tables costs ten times
+# one without joins, and those names never change under a version (a rename clears the cache).
+_ROWS = (
+    "SELECT a.pk, a.id, a.collection_id, a.version, a.digest, a.size, a.file_count,"
+    " a.description, a.metadata, a.tags, a.state, a.source_pk, a.run_pk, a.created_by,"
+    f" {iso('a.created_at')} AS created_at, {iso('a.updated_at')} AS updated_at"
+    " FROM artifacts a"
+)
+
+
+class ArtifactVersions:
+    """Mixin of ``EmbeddedStore``: artifact versions, read."""
+
+    db: Database
+    blob_dir: Path
+
+    def _artifact_row(self, workspace: str, project: str, artifact_id: str) -> dict[str, Any]:
+        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        row = self.db.one(
+            "SELECT a.pk, a.id, a.version, a.collection_id, a.source_pk, a.run_pk, c.name,"
+            " c.kind FROM artifacts a JOIN artifact_collections c ON c.id = a.collection_id"
+            " WHERE c.project_id = ? AND a.id = ?",
+            [pid, artifact_id],
+        )
+        if row is None:
+            raise NotFound("artifact", f"{workspace}/{project}/{artifact_id}")
+        return row
+
+    def _run_path(self, run_pk: int) -> dict[str, Any] | None:
+        """``{entity, project, id, path}`` of a run; cached, as a run never moves (and its pk is
+        never reused: a deleted run's artifacts forget its pk)."""
+        cache: dict[int, dict[str, Any] | None] = self.__dict__.setdefault("_run_paths", {})
+        if run_pk not in cache:
+            row = self.db.one(
+                "SELECT w.username AS entity, p.name AS project, r.id FROM runs r"
+                " JOIN projects p ON p.id = r.project_id JOIN workspaces w ON w.id = p.workspace_id"
+                " WHERE r.pk = ?",
+                [run_pk],
+            )
+            if row is None:
+                return None
+            cache[run_pk] = {**row, "path": f"{row['entity']}/{row['project']}/{row['id']}"}
+        return cache[run_pk]
+
+    def _artifacts_out(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The JSON of versions selected with ``_ROWS``."""
+        pks = [r["pk"] for r in rows]
+        aliases: dict[int, list[str]] = {pk: [] for pk in pks}
+        if pks:
+            for r in self.db.all(
+                "SELECT artifact_pk, alias FROM artifact_aliases"
+                " WHERE list_contains(?::BIGINT[], artifact_pk) ORDER BY alias",
+                [pks],
+            ):
+                aliases[r["artifact_pk"]].append(r["alias"])
+        return [self._artifact_out(r, aliases[r["pk"]]) for r in rows]
+
+    def _artifact_out(self, row: dict[str, Any], aliases: list[str]) -> dict[str, Any]:
+        info = self._collection_info(row["collection_id"])  # type: ignore[attr-defined]
+        entity, project, collection = info["entity"], info["project"], info["name"]
+        name = f"{collection}:v{row['version']}"
+        source = None
+        if row["source_pk"] is not None:
+            src = self.db.one(_ROWS + " WHERE a.pk = ?", [row["source_pk"]])
+            if src is not None:
+                s = self._collection_info(src["collection_id"])  # type: ignore[attr-defined]
+                source = {
+                    "id": src["id"],
+                    "entity": s["entity"],
+                    "project": s["project"],
+                    "collection": s["name"],
+                    "version": f"v{src['version']}",
+                    "qualified_name": f"{s['entity']}/{s['project']}/{s['name']}:v{src['version']}",
+                }
+        logged_by = self._run_path(row["run_pk"]) if row["run_pk"] is not None else None
+        return {
+            "id": row["id"],
+            "entity": entity,
+            "project": project,
+            "name": name,
+            "qualified_name": f"{entity}/{project}/{name}",
+            "version": f"v{row['version']}",
+            "version_index": row["version"],
+            "collection": {"id": row["collection_id"], "name": collection, "kind": info["kind"]},
+            "type": info["type"],
+            "state": row["state"],
+            "digest": row["digest"],
+            "size": row["size"],
+            "file_count": row["file_count"],
+            "description": row["description"],
+            "metadata": _json.loads(row["metadata"]) or {},
+            "aliases": aliases,
+            "tags": list(row["tags"] or []),
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+            "created_by": row["created_by"],
+            "logged_by": logged_by,
+            "is_link": source is not None,
+            "source": source,
+        }
+
+    def _artifact_by_pk(self, pk: int) -> dict[str, Any]:
+        return self._artifacts_out([self.db.one(_ROWS + " WHERE a.pk = ?", [pk])])[0]
+
+    # -- versions -------------------------------------------------------------------------
+    def list_artifacts(
+        self,
+        workspace: str,
+        project: str,
+        collection: str,
+        *,
+        type_name: str | None = None,
+        tags: Sequence[str] | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        cid = self._collection_row(workspace, project, collection, type_name)["id"]
+        where, params = "a.collection_id = ?", [cid]
+        if tags:
+            where += " AND list_has_all(a.tags, ?::VARCHAR[])"
+            params.append(list(tags))
+        total = self.db.one(f"SELECT count(*) AS n FROM artifacts a WHERE {where}", params)["n"]
+        if cursor:
+            (last,) = decode_cursor(cursor)
+            if isinstance(last, bool) or not isinstance(last, int):
+                raise InvalidInput("malformed cursor", field="cursor")
+            where += " AND a.version < ?"
+            params.append(last)
+        # Newest first: the version a user wants is usually the last one logged.
+        rows = self.db.all(
+            _ROWS + f" WHERE {where} ORDER BY a.version DESC LIMIT ?", [*params, limit + 1]
+        )
+        nxt = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            nxt = encode_cursor([rows[-1]["version"]])
+        return {"items": self._artifacts_out(rows), "total": total, "next": nxt}
+
+    def get_artifact(
+        self,
+        workspace: str,
+        project: str,
+        collection: str,
+        selector: str,
+        *,
+        type_name: str | None = None,
+    ) -> dict[str, Any]:
+        cid = self._collection_row(workspace, project, collection, type_name)["id"]
+        row = None
+        match = _VERSION.fullmatch(selector)
+        if match:
+            row = self.db.one(
+                _ROWS + " WHERE a.collection_id = ? AND a.version = ?", [cid, int(match.group(1))]
+            )
+        if row is None:
+            row = self.db.one(
+                _ROWS + " WHERE a.pk = (SELECT artifact_pk FROM artifact_aliases"
+                " WHERE collection_id = ? AND alias = ?)",
+                [cid, selector],
+            )
+        if row is None and re.fullmatch(r"[0-9a-f]{64}", selector):
+            row = self.db.one(
+                _ROWS + " WHERE a.collection_id = ? AND a.digest = ?"
+                " ORDER BY a.version DESC LIMIT 1",
+                [cid, selector],
+            )
+        if row is None:
+            raise NotFound("artifact", f"{workspace}/{project}/{collection}:{selector}")
+        return self._artifacts_out([row])[0]
+
+    def get_artifact_by_id(self, workspace: str, project: str, artifact_id: str) -> dict[str, Any]:
+        return self._artifact_by_pk(self._artifact_row(workspace, project, artifact_id)["pk"])

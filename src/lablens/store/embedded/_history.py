@@ -1,0 +1,271 @@
+"""History reads of the embedded store: the metric points of runs, whole, ranged or sampled."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lablens.contract.names import POINT_STREAMS as STREAMS
+from lablens.contract.names import WIRE_X_AXES
+from lablens.store.embedded import _tiles
+from lablens.store.embedded._db import Database
+from lablens.store.embedded._filter_sql import compile_filters
+from lablens.store.errors import InvalidInput, LimitExceeded, NotFound
+from lablens.store.ordering import order_by_sql, parse_order
+from lablens.store.points import MAX_SAMPLES
+from lablens.store.sampling import sampled_points_sql
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# What min_x/max_x measure: the step, the point's time, seconds since its run started, or the
+# value of the metric x_key (the steps where it lies in the range are kept, for every key).
+HISTORY_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.dictionary(pa.int32(), pa.string())),
+        ("key", pa.dictionary(pa.int32(), pa.string())),
+        ("step", pa.int64()),
+        ("timestamp", pa.float64()),
+        ("value", pa.float64()),
+    ]
+)
+
+
+def _with_runs(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.Schema:
+    # When each run started (seconds since the epoch, for W&B's _runtime) and its display name
+    # (for legends): in the metadata, as columns they would add bytes to every point.
+    started = {r["id"]: float(r["started"]) for r in rows}
+    names = {r["id"]: r["name"] for r in rows}
+    return schema.with_metadata(
+        {b"started": json.dumps(started).encode(), b"names": json.dumps(names).encode()}
+    )
+
+
+def check_x_range(x_axis: str, x_key: str | None, min_x: float | None, max_x: float | None) -> None:
+    """Check a history query's x axis and range, naming the bad field."""
+    if x_axis not in WIRE_X_AXES:
+        raise InvalidInput(
+            f"x_axis must be one of {', '.join(WIRE_X_AXES)}, not {x_axis!r}", field="x_axis"
+        )
+    if x_axis == "metric":
+        if not isinstance(x_key, str) or not x_key:
+            raise InvalidInput(
+                "x_axis 'metric' needs x_key, the metric whose value is the x axis", field="x_key"
+            )
+    elif x_key is not None:
+        raise InvalidInput(f"x_key goes with x_axis 'metric' only, not {x_axis!r}", field="x_key")
+    for name, value in (("min_x", min_x), ("max_x", max_x)):
+        if value is not None and not math.isfinite(value):
+            raise InvalidInput(f"{name} must be a finite number, not {value}", field=name)
+    if min_x is not None and max_x is not None and min_x > max_x:
+        raise InvalidInput(f"min_x ({min_x}) is above max_x ({max_x})", field="min_x")
+
+
+class History:
+    """Mixin of ``EmbeddedStore``: the history of runs, read back."""
+
+    db: Database
+
+    def history(
+        self,
+        workspace: str,
+        project: str,
+        run_ids: Sequence[str] | None,
+        *,
+        keys: Sequence[str] | None = None,
+        samples: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+        min_x: float | None = None,
+        max_x: float | None = None,
+        stream: str = "default",
+        x_axis: str = "step",
+        x_key: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        order: str | None = None,
+    ) -> pa.Table:
+        if stream not in STREAMS:
+            raise InvalidInput(f"stream must be one of {STREAMS}", field="stream")
+        check_x_range(x_axis, x_key, min_x, max_x)
+        if samples is not None and (
+            not isinstance(samples, int) or isinstance(samples, bool) or samples < 1
+        ):
+            raise InvalidInput("samples must be a positive integer", field="samples")
+        if samples is not None and samples > MAX_SAMPLES:
+            raise LimitExceeded(
+                f"samples is at most {MAX_SAMPLES:,}; leave it out for every point",
+                field="samples",
+                limit=MAX_SAMPLES,
+            )
+        # Steps are int64: a bound past that range either keeps every step or none.
+        for name, value in (("min_step", min_step), ("max_step", max_step)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise InvalidInput(f"{name} must be an integer", field=name)
+        empty = (min_step is not None and min_step > _INT64_MAX) or (
+            max_step is not None and max_step < _INT64_MIN
+        )
+        if min_step is not None:
+            min_step = max(min_step, _INT64_MIN)
+        if max_step is not None:
+            max_step = min(max_step, _INT64_MAX)
+        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        select = "SELECT r.id, r.pk, r.name, epoch(r.created_at) AS started FROM runs r"
+        if run_ids is None:
+            # The runs a filter picks, in its order: one request for any number of runs.
+            where_sql, where_params = compile_filters(filters, alias="r")
+            rows = self.db.all(
+                f"{select} WHERE r.project_id = ? AND ({where_sql})"
+                f" ORDER BY {order_by_sql(parse_order(order, alias='r'))}",
+                [pid, *where_params],
+            )
+        else:
+            run_ids = list(dict.fromkeys(run_ids))
+            rows = self.db.all(
+                f"{select} WHERE r.project_id = ? AND list_contains(?::VARCHAR[], r.id)",
+                [pid, run_ids],
+            )
+            found = {r["id"] for r in rows}
+            for rid in run_ids:
+                if rid not in found:
+                    raise NotFound("run", f"{workspace}/{project}/{rid}")
+            rank = {rid: i for i, rid in enumerate(run_ids)}
+            rows.sort(key=lambda r: rank[r["id"]])
+        pks = {r["id"]: r["pk"] for r in rows}
+        if keys is not None and x_axis == "metric" and x_key not in keys:
+            keys = [*keys, x_key]  # the rows need their x
+        if keys is None:
+            key_rows = self.db.all(
+                "SELECT DISTINCT m.id, m.name FROM run_keys k JOIN metric_keys m"
+                " ON m.id = k.key_id WHERE m.stream = ?"
+                " AND list_contains(?::BIGINT[], k.run_pk) ORDER BY m.name",
+                [stream, list(pks.values())],
+            )
+        else:
+            key_rows = self.db.all(
+                "SELECT id, name FROM metric_keys WHERE stream = ?"
+                " AND list_contains(?::VARCHAR[], name) ORDER BY name",
+                [stream, list(keys)],
+            )
+        x_id = next((r["id"] for r in key_rows if r["name"] == x_key), None)
+        if empty or not pks or not key_rows or (x_axis == "metric" and x_id is None):
+            return _with_runs(HISTORY_SCHEMA, rows).empty_table()
+        where = ["list_contains(?::BIGINT[], run_pk)", "list_contains(?::INTEGER[], key_id)"]
+        params: list[Any] = [list(pks.values()), [r["id"] for r in key_rows]]
+        for cond, value in (("step >= ?", min_step), ("step <= ?", max_step)):
+            if value is not None:
+                where.append(cond)
+                params.append(int(value))
+        source, source_params = "points", []
+        x = {
+            "step": "step::DOUBLE",
+            "timestamp": "ts",
+            "runtime": "ts - started",
+            "metric": "step::DOUBLE",
+        }[x_axis]
+        bounds = [(">= ?", min_x), ("<= ?", max_x)]
+        if x_axis == "runtime":
+            # The same start as the answer's `started`, so the client's _runtime is in range.
+            source = (
+                "points JOIN (SELECT pk AS run_pk, epoch(created_at) AS started FROM runs"
+                " WHERE list_contains(?::BIGINT[], pk)) USING (run_pk)"
+            )
+            source_params = [list(pks.values())]
+        if x_axis == "metric":
+            # The steps where x_key lies in the range (or was logged at all), per run; every
+            # key is read at those steps only. NaN ranks above every number in DuckDB, so a
+            # range leaves it out explicitly.
+            steps = ["list_contains(?::BIGINT[], run_pk)", f"key_id = {int(x_id)}"]
+            source_params = [list(pks.values())]
+            if min_x is not None or max_x is not None:
+                steps.append("NOT isnan(value)")
+            for cond, value in bounds:
+                if value is not None:
+                    steps.append(f"value {cond}")
+                    source_params.append(float(value))
+            source = (
+                f"points SEMI JOIN (SELECT run_pk, step FROM points"
+                f" WHERE {' AND '.join(steps)}) USING (run_pk, step)"
+            )
+        else:
+            for cond, value in bounds:
+                if value is not None:
+                    where.append(f"{x} {cond}")
+                    params.append(float(value))
+        parts = []
+        cur = self.db.reader()
+        ranged = any(v is not None for v in (min_step, max_step, min_x, max_x))
+        if samples is not None and samples >= 20 and x_axis == "step" and not ranged:
+            series = self.db.all(
+                "SELECT run_pk, key_id, n, first_step, last_step, nans FROM run_keys"
+                " WHERE list_contains(?::BIGINT[], run_pk) AND list_contains(?::INTEGER[], key_id)",
+                params[:2],
+            )
+            long = [s for s in series if s["n"] > max(samples, _tiles.RAW_LIMIT)]
+            if long:
+                cur.register("_plan", _tiles.plan(long, samples))
+                try:
+                    parts.append(cur.sql(_tiles.SAMPLE_SQL).to_arrow_table())
+                finally:
+                    cur.unregister("_plan")
+                short = [s for s in series if s not in long]
+                # Only the short series are left for the raw scan.
+                where[:2] = [
+                    "list_contains(?::BIGINT[], run_pk)",
+                    "list_contains(?::INTEGER[], key_id)",
+                    "list_contains(?::VARCHAR[], run_pk::VARCHAR || '/' || key_id)",
+                ]
+                params[:2] = [
+                    sorted({s["run_pk"] for s in short}),
+                    sorted({s["key_id"] for s in short}),
+                    [f"{s['run_pk']}/{s['key_id']}" for s in short],
+                ]
+                if not short:
+                    where = None
+        if where is not None:
+            base = (
+                f"SELECT run_pk, key_id, step, ts, value, {x} AS x FROM {source}"
+                f" WHERE {' AND '.join(where)}"
+            )
+            sampled = sampled_points_sql(
+                samples, x="x" if x_axis in ("timestamp", "runtime") else "step"
+            )
+            if x_axis == "metric" and samples is not None and len(key_rows) > 1:
+                # The other keys are sampled; x_key comes at the steps they kept, so that every
+                # kept point has its x (sampled on its own, x_key would keep other steps).
+                sql = (
+                    f"WITH base AS ({base}), selected AS (SELECT * FROM base"
+                    f" WHERE key_id <> {int(x_id)}), kept AS ({sampled})"
+                    f" SELECT * FROM (SELECT * FROM kept UNION ALL"
+                    f" SELECT run_pk, key_id, step, ts, value FROM base"
+                    f" SEMI JOIN (SELECT DISTINCT run_pk, step FROM kept) USING (run_pk, step)"
+                    f" WHERE key_id = {int(x_id)}) ORDER BY run_pk, key_id, step"
+                )
+            else:
+                sql = f"WITH selected AS ({base}) {sampled}"
+            parts.append(cur.sql(sql, params=[*source_params, *params]).to_arrow_table())
+        raw = parts[0]
+        if len(parts) > 1:
+            raw = pa.concat_tables([p.cast(raw.schema) for p in parts]).sort_by(
+                [("run_pk", "ascending"), ("key_id", "ascending"), ("step", "ascending")]
+            )
+        run_pks = pa.array(list(pks.values()), pa.int64())
+        key_ids = pa.array([r["id"] for r in key_rows], pa.int32())
+        run_index = pc.index_in(raw["run_pk"], value_set=run_pks).combine_chunks()
+        return pa.table(
+            {
+                "run_id": pa.DictionaryArray.from_arrays(
+                    run_index, pa.array(list(pks.keys()), pa.string())
+                ),
+                "key": pa.DictionaryArray.from_arrays(
+                    pc.index_in(raw["key_id"].cast(pa.int32()), value_set=key_ids).combine_chunks(),
+                    pa.array([r["name"] for r in key_rows], pa.string()),
+                ),
+                "step": raw["step"],
+                "timestamp": raw["ts"],
+                "value": raw["value"],
+            },
+            schema=_with_runs(HISTORY_SCHEMA, rows),
+        )

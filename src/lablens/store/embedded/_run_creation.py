@@ -1,0 +1,231 @@
+"""Runs created in the embedded store: one as a run starts (or resumes), or many at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from lablens.contract.flatten import flatten
+from lablens.store import _json
+from lablens.store.embedded._db import Database, now
+from lablens.store.embedded._run_values import (
+    STATES,
+    _check_texts,
+    _checked_fields,
+    _mapping,
+    _str_list,
+    _time,
+    check_run_id,
+    new_run_id,
+    value_types,
+)
+from lablens.store.embedded._runs import Runs
+from lablens.store.errors import Conflict, InvalidInput, NotFound
+
+
+class RunCreation(Runs):
+    """Mixin of ``EmbeddedStore``: runs created, one or many."""
+
+    db: Database
+
+    # -- create, read, update, delete -----------------------------------------------------
+    def create_run(
+        self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
+    ) -> tuple[dict[str, Any], bool]:
+        run_id = check_run_id(data["id"]) if data.get("id") else new_run_id()
+        _check_texts(data)
+        resume = data.get("resume")
+        if resume is True:
+            resume = "allow"
+        if resume in (None, False):
+            resume = "never"
+        if resume not in ("allow", "must", "never"):
+            raise InvalidInput("resume must be 'allow', 'must' or 'never'", field="resume")
+        config = _mapping(data.get("config"), "config")
+        _checked_fields(config, "config")
+        metadata = _mapping(data.get("metadata"), "metadata")
+        _json.check_fields(metadata, "metadata")
+        tags = _str_list(data.get("tags"), "tags")
+        # An imported run keeps the time it started at its source.
+        created = _time(data.get("created_at"), "created_at")
+        pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
+        t = now()
+        with self.db.write() as con:
+            existing = self.db.one(
+                "SELECT pk FROM runs WHERE project_id = ? AND id = ?", [pid, run_id]
+            )
+            if existing:
+                if resume == "never":
+                    raise Conflict(
+                        f"run {workspace}/{project}/{run_id} already exists;"
+                        " pass resume='allow' to continue it"
+                    )
+                con.execute(
+                    "UPDATE runs SET state = 'RUNNING', heartbeat_at = ?,"
+                    " finished_at = NULL, exit_code = NULL WHERE pk = ?",
+                    [t, existing["pk"]],
+                )
+            else:
+                if resume == "must":
+                    raise NotFound("run", f"{workspace}/{project}/{run_id}")
+                self._insert_run(
+                    con,
+                    pid,
+                    run_id,
+                    data,
+                    config=config,
+                    metadata=metadata,
+                    tags=tags,
+                    username=username,
+                    t=t,
+                    created=created,
+                )
+        return self.get_run(workspace, project, run_id), not existing
+
+    def _insert_run(
+        self,
+        con: Any,
+        pid: int,
+        run_id: str,
+        data: Mapping[str, Any],
+        *,
+        config: dict[str, Any],
+        metadata: dict[str, Any],
+        tags: list[str],
+        username: str,
+        t: Any,
+        sweep: str | None = None,
+        created: Any = None,
+    ) -> int:
+        """Insert a new RUNNING run inside the caller's transaction; returns its pk."""
+        flat = flatten(config)
+        pk = con.execute(
+            "INSERT INTO runs (project_id, id, name, notes, state, group_name, job_type,"
+            " tags, created_at, heartbeat_at, username, host, config, config_flat,"
+            " summary, metadata, requirements, conda, sweep)"
+            " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)"
+            " RETURNING pk",
+            [
+                pid,
+                run_id,
+                data.get("name") or run_id,
+                data.get("notes"),
+                data.get("group"),
+                data.get("job_type"),
+                tags,
+                created or t,
+                t,
+                username,
+                data.get("host"),
+                _json.dumps(config),
+                _json.dumps(flat),
+                _json.dumps(metadata),
+                data.get("requirements"),
+                data.get("conda"),
+                sweep,
+            ],
+        ).fetchone()[0]
+        self._record_fields(con, pid, "config", flat)
+        con.execute("UPDATE projects SET updated_at = ? WHERE id = ?", [t, pid])
+        return pk
+
+    def insert_runs(
+        self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]], *, username: str
+    ) -> int:
+        pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
+        t = now()
+        cols: dict[str, list[Any]] = {
+            c: []
+            for c in (
+                "project_id",
+                "id",
+                "name",
+                "notes",
+                "state",
+                "group_name",
+                "job_type",
+                "tags",
+                "created_at",
+                "finished_at",
+                "heartbeat_at",
+                "username",
+                "host",
+                "config",
+                "config_flat",
+                "summary",
+                "metadata",
+            )
+        }
+        config_types: dict[str, str] = {}
+        summary_types: dict[str, str] = {}
+        for i, run in enumerate(runs):
+            config = _mapping(run.get("config"), f"runs[{i}].config")
+            flat = _checked_fields(config, f"runs[{i}].config")
+            summary = _checked_fields(
+                _mapping(run.get("summary"), f"runs[{i}].summary"), f"runs[{i}].summary"
+            )
+            metadata = _mapping(run.get("metadata"), f"runs[{i}].metadata")
+            _json.check_fields(metadata, f"runs[{i}].metadata")
+            _check_texts(run, f"runs[{i}].")
+            state = str(run.get("state") or "FINISHED").upper()
+            if state not in STATES:
+                raise InvalidInput(
+                    f"state must be one of {', '.join(STATES)}", field=f"runs[{i}].state"
+                )
+            created = run.get("created_at") or t
+            values = [
+                pid,
+                check_run_id(run["id"], f"runs[{i}].id") if run.get("id") else new_run_id(),
+                run.get("name"),
+                run.get("notes"),
+                state,
+                run.get("group"),
+                run.get("job_type"),
+                _str_list(run.get("tags"), f"runs[{i}].tags"),
+                created,
+                run.get("finished_at") or (None if state == "RUNNING" else created),
+                created,
+                username,
+                run.get("host"),
+                _json.dumps(config),
+                _json.dumps(flat),
+                _json.dumps(summary),
+                _json.dumps(metadata),
+            ]
+            values[2] = values[2] or values[1]
+            for col, value in zip(cols, values, strict=True):
+                cols[col].append(value)
+            value_types(flat, config_types)
+            value_types(summary, summary_types)
+        table = pa.table(
+            {
+                **{
+                    c: v
+                    for c, v in cols.items()
+                    if c not in ("created_at", "finished_at", "heartbeat_at", "tags")
+                },
+                "tags": pa.array(cols["tags"], pa.list_(pa.string())),
+                **{
+                    c: pa.array(cols[c], pa.timestamp("us", tz="UTC"))
+                    for c in ("created_at", "finished_at", "heartbeat_at")
+                },
+            }
+        )
+        names = ", ".join(cols)
+        with self.db.write() as con:
+            con.register("_runs", table)
+            try:
+                dup = con.execute(
+                    "SELECT count(*) FROM _runs n JOIN runs r ON r.id = n.id"
+                    " AND r.project_id = n.project_id"
+                ).fetchone()[0]
+                if dup:
+                    raise Conflict(f"{dup} of these run ids already exist in {workspace}/{project}")
+                con.execute(f"INSERT INTO runs ({names}) SELECT {names} FROM _runs")
+            finally:
+                con.unregister("_runs")
+            self._record_types(con, pid, "config", config_types)
+            self._record_types(con, pid, "summary", summary_types)
+        return table.num_rows

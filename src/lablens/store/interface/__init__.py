@@ -1,0 +1,21 @@
+"""The ``Store`` interface by concept, one abstract class each; ``lablens.store.base.Store`` is
+all of them together."""
+
+from lablens.store.interface.accounts import AccountStore
+from lablens.store.interface.artifacts import ArtifactStore, BlobUpload
+from lablens.store.interface.points import PointStore
+from lablens.store.interface.projects import ProjectStore
+from lablens.store.interface.reports import ReportStore
+from lablens.store.interface.runs import RunStore
+from lablens.store.interface.sweeps import SweepStore
+
+__all__ = [
+    "AccountStore",
+    "ArtifactStore",
+    "BlobUpload",
+    "PointStore",
+    "ProjectStore",
+    "ReportStore",
+    "RunStore",
+    "SweepStore",
+]
