@@ -55,10 +55,11 @@ def test_to_pandas_one_row_per_run_in_one_request(api, three_runs, counted):
     frame = api.runs(project.path).to_pandas()
     assert len(counted) == 1 and counted[0].endswith("/runs/table")
     assert frame["id"].tolist() == [r.id for r in runs]
-    assert list(frame.columns[:12]) == [
+    assert list(frame.columns[:13]) == [
         "id", "name", "state", "tags", "group", "job_type", "created_at", "finished_at",
-        "heartbeat_at", "username", "host", "notes",
+        "heartbeat_at", "username", "host", "notes", "sweep",
     ]  # fmt: skip
+    assert frame["sweep"].isna().all()  # none of these runs came from a sweep
     assert frame["name"].tolist() == ["a", "b", "c"]
     assert frame["state"].tolist() == ["FINISHED", "FINISHED", "RUNNING"]
     assert list(frame["tags"][0]) == ["x", "y"]
