@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lablens.api._artifact_html import size_text, versions_html
 from lablens.api._attrs import Attrs, html_table
 from lablens.api.artifact_contents import ArtifactContents
+from lablens.api.artifact_display import size_text, versions_html
 from lablens.api.artifact_files import ArtifactFiles, ArtifactManifest
 from lablens.api.paging import Paginator
 from lablens.contract.artifact_paths import (

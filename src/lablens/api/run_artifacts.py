@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from lablens.api._artifact_html import versions_html
+from lablens.api.artifact_display import versions_html
 from lablens.api.artifacts import Artifact
 from lablens.api.paging import Paginator
 from lablens.contract.routes import run_route

@@ -10,8 +10,12 @@ Each source has a module with one function, ``import_``::
     wandb.import_("wandb/")
     swanlab.import_("swanlog/")
 
-or, from a shell, ``lablens import tensorboard|mlflow|wandb|swanlab PATH [--project P]
-[--entity E]``. Each ``import_`` is also registered by its source name in the entry-point group
+Every ``import_`` also takes ``entity`` (the workspace; by default the signed-in user's),
+``api`` (the client to write through; by default ``lablens.Api()``) and ``progress`` (show
+progress bars of runs and points on stderr), and returns an ``ImportReport``. From a shell:
+``lablens import tensorboard|mlflow|wandb|swanlab PATH [--project P] [--entity E]``.
+
+Each ``import_`` is also registered by its source name in the entry-point group
 ``lablens.importers`` (``pyproject.toml``): that is how ``Api.sync_tensorboard()`` finds its
 importer, since the api layer below the importers never imports them.
 

@@ -235,9 +235,7 @@ def import_(
         path: a tracking URI (``sqlite:///mlflow.db``, ``http://host:5000``, ``file:///...``),
             a file store directory (``mlruns/``), or a sqlite file.
         project: the project to put every run in; by default each experiment's own name.
-        entity: the workspace; by default the signed-in user's.
-        api: the client to write through; by default ``lablens.Api()``.
-        progress: show progress bars (runs and points) on stderr.
+        entity, api, progress: as every importer takes them (``lablens.importers``).
 
     Returns:
         An ``ImportReport``.

@@ -220,9 +220,7 @@ def import_(
         path: a run directory (``swanlog/run-...``), a ``swanlog/`` directory, or any
             directory above them.
         project: the project to import into; by default each run's SwanLab project.
-        entity: the workspace; by default the signed-in user's.
-        api: the client to write through; by default ``lablens.Api()``.
-        progress: show progress bars (runs and points) on stderr.
+        entity, api, progress: as every importer takes them (``lablens.importers``).
 
     Returns:
         An ``ImportReport``.

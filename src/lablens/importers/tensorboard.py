@@ -241,11 +241,9 @@ def import_(
     Args:
         root_dir: the directory to search for event files, recursively.
         project: the project to import into (default ``tensorboard``).
-        entity: the workspace; by default the signed-in user's.
         run_id: the id of the run, when ``root_dir`` holds one run directory; by default
             ``tb-`` and a hash of the directory's name and first event file.
-        api: the client to write through; by default ``lablens.Api()``.
-        progress: show progress bars (runs and points) on stderr.
+        entity, api, progress: as every importer takes them (``lablens.importers``).
 
     Returns:
         An ``ImportReport``.

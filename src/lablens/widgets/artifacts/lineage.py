@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lablens.api.artifact_display import size_text
 from lablens.widgets._call import ApiCall, api_call
 from lablens.widgets._listing import Listing
-from lablens.widgets.artifacts.listings import size_text
 
 if TYPE_CHECKING:
     from lablens.api import Api

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from lablens.api.artifact_display import size_text
 from lablens.widgets._listing import Listing
 
 __all__ = [
@@ -19,7 +20,6 @@ __all__ = [
     "collection_nodes",
     "file_nodes",
     "more",
-    "size_text",
     "type_nodes",
     "version_nodes",
 ]
@@ -46,18 +46,6 @@ VERSIONS = Listing(
     metadata="json.dumps(a.metadata, sort_keys=True)",
 )
 FILES = Listing("f", path="f.path", size="f.size", digest="f.digest", ref="f.ref")
-
-
-def size_text(n: int | None) -> str:
-    """A byte count for people: ``512 B``, ``1.5 MB``; empty for ``None``."""
-    if n is None:
-        return ""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return str(n)
 
 
 def type_nodes(project: str, types: Sequence[Any]) -> list[Node]:

@@ -8,8 +8,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from lablens.api.artifact_display import size_text
 from lablens.widgets._call import ApiCall
-from lablens.widgets.artifacts.listings import size_text
 
 if TYPE_CHECKING:
     from lablens.api import Api

@@ -1,4 +1,7 @@
-"""How artifacts show in a notebook: sizes as text, and the table of a list of versions."""
+"""How artifacts show in a notebook: sizes as text, and the table of a list of versions.
+
+The ``Api``'s reprs and the artifact browser widget both show sizes with ``size_text``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ if TYPE_CHECKING:
 
 
 def size_text(n: int | None) -> str:
+    """A byte count for people: ``512 B``, ``1.5 MB``; empty for ``None``."""
     if n is None:
         return ""
     value = float(n)
@@ -21,6 +25,7 @@ def size_text(n: int | None) -> str:
 
 
 def versions_html(title: str, shown: list[Artifact], total: int) -> str:
+    """The HTML table of a list of versions: the first ``shown`` of ``total``."""
     head = "".join(f"<th>{h}</th>" for h in ("name", "type", "aliases", "size", "created_at"))
     rows = "".join(
         "<tr>"
