@@ -73,3 +73,17 @@ def test_a_forbidden_import_breaks_its_contract(copy, module, line, contract):
     broken = result.stdout.split("Broken contracts", 1)[-1]
     assert contract in broken
     assert module.replace("/", ".").removesuffix(".py") in broken
+
+
+def test_the_architecture_page_names_every_module():
+    """docs/architecture.md maps every module, so a new one is placed (and named) on purpose."""
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    package = SRC / "lablens"
+    modules = [
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*.py")
+        if "static" not in p.parts and p.name != "__init__.py"
+    ]
+    assert len(modules) > 100
+    missing = sorted(m for m in modules if f"`{m}`" not in page)
+    assert not missing, f"docs/architecture.md does not name: {missing}"
