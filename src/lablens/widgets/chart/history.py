@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from lablens.contract.paths import parse_run_path
 from lablens.widgets._call import ApiCall, api_call
 
 __all__ = ["by_project", "code_of", "history_call", "join", "run_names"]
@@ -18,16 +19,13 @@ def by_project(runs: Sequence[str]) -> dict[str, list[str]]:
     """Run paths grouped by project: ``{"entity/project": [run_id, ...]}``.
 
     Raises:
-        ValueError: a path is not ``entity/project/run_id`` (or ``entity/project/runs/run_id``).
+        UsageError: a path is not a whole run path (``entity/project/run_id``, W&B's
+            ``entity/project/runs/run_id`` or a run URL).
     """
     groups: dict[str, list[str]] = defaultdict(list)
     for path in runs:
-        parts = path.split("/")
-        if len(parts) == 4 and parts[2] == "runs":
-            parts = [parts[0], parts[1], parts[3]]
-        if len(parts) != 3:
-            raise ValueError(f"a run path is entity/project/run_id, not {path!r}")
-        groups[f"{parts[0]}/{parts[1]}"].append(parts[2])
+        entity, project, run_id = parse_run_path(path)
+        groups[f"{entity}/{project}"].append(run_id)
     return groups
 
 
