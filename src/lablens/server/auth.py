@@ -11,9 +11,9 @@ The rules, in one place (``docs/access.md`` tells them to users):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from lablens.server.problems import Problem
 from lablens.store.base import Store
@@ -50,6 +50,10 @@ def current_user(request: Request) -> dict[str, Any]:
     return user
 
 
+#: The signed-in user, as a route's parameter: ``user: CurrentUser``.
+CurrentUser = Annotated[dict, Depends(current_user)]
+
+
 def role_in(store: Store, user: dict[str, Any], workspace: str) -> str | None:
     """The user's role in a workspace: ``OWNER`` (admins too), ``MEMBER`` or ``None``."""
     if user["is_admin"]:
@@ -80,6 +84,13 @@ def can_read_project(store: Store, user: dict[str, Any], workspace: str, project
         )
 
 
+def readable_store(request: Request, user: dict[str, Any], workspace: str, project: str) -> Store:
+    """The store, once ``can_read_project`` lets the user read the project."""
+    store = store_of(request)
+    can_read_project(store, user, workspace, project)
+    return store
+
+
 def can_write(store: Store, user: dict[str, Any], workspace: str) -> None:
     """Only members of a workspace (and admins) write into it."""
     if role_in(store, user, workspace):
@@ -88,6 +99,13 @@ def can_write(store: Store, user: dict[str, Any], workspace: str) -> None:
     raise Problem(
         403, "permission_denied", f"{user['username']} is not a member of workspace {workspace}"
     )
+
+
+def writable_store(request: Request, user: dict[str, Any], workspace: str) -> Store:
+    """The store, once ``can_write`` lets the user write into the workspace."""
+    store = store_of(request)
+    can_write(store, user, workspace)
+    return store
 
 
 def can_own(

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from lablens.server.auth import can_read_project, can_write, current_user, store_of
-from lablens.server.routers.artifacts import whole_page
+from lablens.server.auth import CurrentUser, readable_store, writable_store
+from lablens.server.paging import PageQuery, whole_page
 
 router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"])
 
@@ -25,21 +25,19 @@ class CollectionChanges(BaseModel):
 
 @router.get("/artifact_types")
 def list_artifact_types(
-    ws: str, project: str, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """The project's artifact types."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     return whole_page(store.list_artifact_types(ws, project))
 
 
 @router.get("/artifact_types/{type_name}")
 def get_artifact_type(
-    ws: str, project: str, type_name: str, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, type_name: str, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """One artifact type."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     return store.get_artifact_type(ws, project, type_name)
 
 
@@ -48,15 +46,15 @@ def list_artifact_collections(
     ws: str,
     project: str,
     request: Request,
+    user: CurrentUser,
+    page: PageQuery,
     type: str | None = None,  # noqa: A002 - the query's name
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=1000),
-    user: dict = Depends(current_user),
 ) -> dict[str, Any]:
     """A page of the project's collections by name, of one ``type`` if given."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
-    return store.list_artifact_collections(ws, project, type_name=type, cursor=cursor, limit=limit)
+    store = readable_store(request, user, ws, project)
+    return store.list_artifact_collections(
+        ws, project, type_name=type, cursor=page.cursor, limit=page.limit
+    )
 
 
 @router.get("/artifact_collections/{name}")
@@ -65,37 +63,29 @@ def get_artifact_collection(
     project: str,
     name: str,
     request: Request,
+    user: CurrentUser,
     type: str | None = None,  # noqa: A002 - the query's name
-    user: dict = Depends(current_user),
 ) -> dict[str, Any]:
     """One collection (404 unless of ``type``, if given)."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     return store.get_artifact_collection(ws, project, name, type_name=type)
 
 
 @router.patch("/artifact_collections/{name}")
 def update_artifact_collection(
-    ws: str,
-    project: str,
-    name: str,
-    body: CollectionChanges,
-    request: Request,
-    user: dict = Depends(current_user),
+    ws: str, project: str, name: str, body: CollectionChanges, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Rename a collection or set its ``description`` or ``tags``."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     return store.update_artifact_collection(ws, project, name, body.model_dump(exclude_unset=True))
 
 
 @router.delete("/artifact_collections/{name}", status_code=204)
 def delete_artifact_collection(
-    ws: str, project: str, name: str, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, name: str, request: Request, user: CurrentUser
 ) -> Response:
     """Delete a collection and every version in it."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     store.delete_artifact_collection(ws, project, name)
     return Response(status_code=204)
 
@@ -106,17 +96,15 @@ def list_artifacts(
     project: str,
     name: str,
     request: Request,
+    user: CurrentUser,
+    page: PageQuery,
     type: str | None = None,  # noqa: A002 - the query's name
     tags: list[str] | None = Query(None),
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=1000),
-    user: dict = Depends(current_user),
 ) -> dict[str, Any]:
     """A page of the collection's versions, newest first; ``tags``: only those with all."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     return store.list_artifacts(
-        ws, project, name, type_name=type, tags=tags, cursor=cursor, limit=limit
+        ws, project, name, type_name=type, tags=tags, cursor=page.cursor, limit=page.limit
     )
 
 
@@ -127,10 +115,9 @@ def get_artifact_version(
     name: str,
     selector: str,
     request: Request,
+    user: CurrentUser,
     type: str | None = None,  # noqa: A002 - the query's name
-    user: dict = Depends(current_user),
 ) -> dict[str, Any]:
     """One version by ``v3``, an alias such as ``latest``, or its manifest digest."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     return store.get_artifact(ws, project, name, selector, type_name=type)

@@ -12,11 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from lablens.server.auth import can_read_project, can_write, current_user, store_of
+from lablens.server.auth import (
+    CurrentUser,
+    can_read_project,
+    can_write,
+    readable_store,
+    writable_store,
+)
+from lablens.server.paging import PageQuery, whole_page
 from lablens.server.problems import Problem
 from lablens.server.routers.blobs import CHUNK
 from lablens.store.base import Store
@@ -68,11 +75,6 @@ def _readable(store: Store, user: dict[str, Any], ws: str, project: str) -> bool
     return True
 
 
-def whole_page(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """A page holding every item: the answer of a list that is never paged."""
-    return {"items": items, "total": len(items), "next": None}
-
-
 # -- versions --------------------------------------------------------------------------------
 
 
@@ -82,13 +84,12 @@ def commit_artifact(
     project: str,
     body: NewArtifact,
     request: Request,
+    user: CurrentUser,
     response: Response,
-    user: dict = Depends(current_user),
 ) -> dict[str, Any]:
     """Commit a version from its manifest (every blob uploaded first); 200 when the same
     content is already a version of the collection, which is then the answer."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     artifact, created = store.commit_artifact(
         ws, project, body.model_dump(), username=user["username"]
     )
@@ -98,11 +99,10 @@ def commit_artifact(
 
 @router.get("/artifacts/{artifact_id}")
 def get_artifact(
-    ws: str, project: str, artifact_id: str, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, artifact_id: str, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """One version by id."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     return store.get_artifact_by_id(ws, project, artifact_id)
 
 
@@ -113,11 +113,10 @@ def update_artifact(
     artifact_id: str,
     body: ArtifactChanges,
     request: Request,
-    user: dict = Depends(current_user),
+    user: CurrentUser,
 ) -> dict[str, Any]:
     """Set ``description``, ``metadata``, ``tags`` or ``aliases`` (the whole list)."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     return store.update_artifact(ws, project, artifact_id, body.model_dump(exclude_unset=True))
 
 
@@ -127,12 +126,11 @@ def delete_artifact(
     project: str,
     artifact_id: str,
     request: Request,
+    user: CurrentUser,
     delete_aliases: bool = False,
-    user: dict = Depends(current_user),
 ) -> Response:
     """Delete a version; one with aliases only with ``delete_aliases=true``."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     store.delete_artifact(ws, project, artifact_id, delete_aliases=delete_aliases)
     return Response(status_code=204)
 
@@ -143,15 +141,14 @@ def list_artifact_files(
     project: str,
     artifact_id: str,
     request: Request,
+    user: CurrentUser,
     names: list[str] | None = Query(None),
     prefix: str | None = None,
     cursor: str | None = None,
     limit: int = Query(1000, ge=1, le=10000),
-    user: dict = Depends(current_user),
 ) -> dict[str, Any]:
     """A page of the version's manifest: ``{path, digest, size, ref, mimetype}`` by path."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     return store.list_artifact_files(
         ws, project, artifact_id, names=names, prefix=prefix, cursor=cursor, limit=limit
     )
@@ -167,16 +164,10 @@ def _chunks(f: BinaryIO) -> Iterator[bytes]:
 
 @router.get("/artifacts/{artifact_id}/files/{path:path}", response_class=Response)
 def get_artifact_file(
-    ws: str,
-    project: str,
-    artifact_id: str,
-    path: str,
-    request: Request,
-    user: dict = Depends(current_user),
+    ws: str, project: str, artifact_id: str, path: str, request: Request, user: CurrentUser
 ) -> Response:
     """A file's bytes; the ``ETag`` is their sha256."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     entry, content = store.open_artifact_file(ws, project, artifact_id, path)
     return StreamingResponse(
         _chunks(content),
@@ -187,11 +178,10 @@ def get_artifact_file(
 
 @router.get("/artifacts/{artifact_id}/used_by")
 def artifact_users(
-    ws: str, project: str, artifact_id: str, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, artifact_id: str, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """The runs that used the version (those the caller may read)."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     runs = [
         r
         for r in store.artifact_users(ws, project, artifact_id)
@@ -202,17 +192,11 @@ def artifact_users(
 
 @router.post("/artifacts/{artifact_id}/links", status_code=201)
 def link_artifact(
-    ws: str,
-    project: str,
-    artifact_id: str,
-    body: NewLink,
-    request: Request,
-    user: dict = Depends(current_user),
+    ws: str, project: str, artifact_id: str, body: NewLink, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Link the version into collection ``name`` of project ``entity/project`` (default: this
     one), a collection of links made when missing; the link gets ``latest`` and ``aliases``."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     target_ws, target_project = body.entity or ws, body.project or project
     can_write(store, user, target_ws)
     return store.link_artifact(
@@ -232,51 +216,35 @@ def link_artifact(
 
 @router.get("/runs/{run_id}/logged_artifacts")
 def logged_artifacts(
-    ws: str,
-    project: str,
-    run_id: str,
-    request: Request,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=1000),
-    user: dict = Depends(current_user),
+    ws: str, project: str, run_id: str, request: Request, user: CurrentUser, page: PageQuery
 ) -> dict[str, Any]:
     """A page of the versions the run logged, oldest first."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
-    return store.run_artifacts(ws, project, run_id, cursor=cursor, limit=limit)
+    store = readable_store(request, user, ws, project)
+    return store.run_artifacts(ws, project, run_id, cursor=page.cursor, limit=page.limit)
 
 
 @router.get("/runs/{run_id}/used_artifacts")
 def used_artifacts(
-    ws: str,
-    project: str,
-    run_id: str,
-    request: Request,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=1000),
-    user: dict = Depends(current_user),
+    ws: str, project: str, run_id: str, request: Request, user: CurrentUser, page: PageQuery
 ) -> dict[str, Any]:
     """A page of the versions the run used (those the caller may read)."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
-    page = store.run_artifacts(ws, project, run_id, used=True, cursor=cursor, limit=limit)
-    page["items"] = [a for a in page["items"] if _readable(store, user, a["entity"], a["project"])]
-    return page
+    store = readable_store(request, user, ws, project)
+    answer = store.run_artifacts(
+        ws, project, run_id, used=True, cursor=page.cursor, limit=page.limit
+    )
+    answer["items"] = [
+        a for a in answer["items"] if _readable(store, user, a["entity"], a["project"])
+    ]
+    return answer
 
 
 @router.post("/runs/{run_id}/used_artifacts")
 def use_artifact(
-    ws: str,
-    project: str,
-    run_id: str,
-    body: Use,
-    request: Request,
-    user: dict = Depends(current_user),
+    ws: str, project: str, run_id: str, body: Use, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Record that the run used version ``id`` of project ``entity/project`` (default: the
     run's); the answer is that version."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     art_ws, art_project = body.entity or ws, body.project or project
     if not _readable(store, user, art_ws, art_project):
         raise Problem(

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from lablens.server.auth import can_write, current_user, store_of
+from lablens.server.auth import CurrentUser, writable_store
 from lablens.server.problems import Problem
 from lablens.store.errors import LimitExceeded
 from lablens.store.limits import LIMITS
@@ -33,15 +33,14 @@ class Digests(BaseModel):
 
 @router.post("/blobs/missing")
 def missing_blobs(
-    ws: str, project: str, body: Digests, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, body: Digests, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Which of these sha256 digests the caller must upload before committing them here.
 
     Answered for the caller: a blob stored for someone else, which the caller cannot read, is
     missing all the same, so the answer tells nothing about what others stored.
     """
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     return {"missing": store.missing_blobs(ws, body.digests, username=user["username"])}
 
 
@@ -58,12 +57,7 @@ def _too_large(size: int | None = None) -> LimitExceeded:
 
 @router.put("/blobs/{digest}", status_code=201)
 async def put_blob(
-    ws: str,
-    project: str,
-    digest: str,
-    request: Request,
-    response: Response,
-    user: dict = Depends(current_user),
+    ws: str, project: str, digest: str, request: Request, user: CurrentUser, response: Response
 ) -> dict[str, Any]:
     """Upload one blob; the body is its bytes and ``digest`` their sha256 (checked).
 
@@ -71,8 +65,7 @@ async def put_blob(
     the caller, whatever others stored). Bytes the server has already are checked and not
     stored twice. A body past ``LABLENS_MAX_BODY_BYTES`` is a 413.
     """
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > LIMITS.max_body_bytes:
         raise _too_large(int(declared))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from lablens.server.auth import can_read_project, can_write, current_user, store_of
+from lablens.server.auth import CurrentUser, readable_store, writable_store
+from lablens.server.paging import whole_page
 
 router = APIRouter(prefix="/api/v1/projects/{ws}/{project}/runs/{run_id}", tags=["files"])
 
@@ -34,31 +35,24 @@ def list_files(
     project: str,
     run_id: str,
     request: Request,
+    user: CurrentUser,
     names: list[str] | None = Query(None),
-    user: dict = Depends(current_user),
 ) -> dict[str, Any]:
     """The run's files (optionally only those named)."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     items = [
         _file_out(request, ws, project, run_id, f)
         for f in store.list_files(ws, project, run_id, names)
     ]
-    return {"items": items, "total": len(items), "next": None}
+    return whole_page(items)
 
 
 @router.put("/files/{name:path}", status_code=201)
 async def put_file(
-    ws: str,
-    project: str,
-    run_id: str,
-    name: str,
-    request: Request,
-    user: dict = Depends(current_user),
+    ws: str, project: str, run_id: str, name: str, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Store or replace a run file; the body is its bytes."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     content = await request.body()
     f = store.put_file(ws, project, run_id, name, content)
     return _file_out(request, ws, project, run_id, f)
@@ -66,16 +60,10 @@ async def put_file(
 
 @router.get("/files/{name:path}")
 def get_file(
-    ws: str,
-    project: str,
-    run_id: str,
-    name: str,
-    request: Request,
-    user: dict = Depends(current_user),
+    ws: str, project: str, run_id: str, name: str, request: Request, user: CurrentUser
 ) -> Response:
     """A run file's bytes."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     info, content = store.read_file(ws, project, run_id, name)
     return Response(content, media_type=info["mimetype"], headers={"ETag": f'"{info["md5"]}"'})
 
@@ -87,21 +75,19 @@ def append_console(
     run_id: str,
     body: ConsoleLines,
     request: Request,
+    user: CurrentUser,
     batch_id: str | None = Header(None, alias="X-Lablens-Batch-Id"),
-    user: dict = Depends(current_user),
 ) -> dict[str, Any]:
     """Store console lines ``{ts, stream, line}``; a batch id already stored stores nothing."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     return store.append_console(ws, project, run_id, body.lines, batch_id=batch_id)
 
 
 @router.get("/console")
 def read_console(
-    ws: str, project: str, run_id: str, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, run_id: str, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """The run's console lines in order."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     items = store.read_console(ws, project, run_id)
-    return {"items": items, "total": len(items), "next": None}
+    return whole_page(items)

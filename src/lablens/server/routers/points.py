@@ -7,12 +7,12 @@ import math
 from typing import Any
 
 import pyarrow as pa
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from lablens.contract.arrow import ARROW, ipc_to_table, table_to_ipc
 from lablens.contract.names import PointStream, WireXAxis
-from lablens.server.auth import can_read_project, can_write, current_user, store_of
+from lablens.server.auth import CurrentUser, readable_store, writable_store
 from lablens.server.problems import Problem
 from lablens.store.points import MAX_STEP
 
@@ -116,17 +116,16 @@ async def append_points(
     project: str,
     run_id: str,
     request: Request,
+    user: CurrentUser,
     stream: str = Query("default"),
     batch_id: str | None = Header(None, alias="X-Lablens-Batch-Id"),
-    user: dict = Depends(current_user),
 ) -> dict[str, Any]:
     """Store a batch of points: an Arrow IPC stream, or JSON rows.
 
     A batch id already stored for this run is acknowledged and stores nothing, so a client
     may retry a batch without duplicating a point.
     """
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     raw = await request.body()
     ctype = request.headers.get("content-type", "")
     if ctype.startswith(ARROW):
@@ -162,7 +161,7 @@ async def append_points(
 
 @router.post("/history", response_class=Response, responses={200: {"content": {ARROW: {}}}})
 def history(
-    ws: str, project: str, body: HistoryQuery, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, body: HistoryQuery, request: Request, user: CurrentUser
 ) -> Response:
     """Points of many runs in one answer, long form ``run_id key step timestamp value``
     (the schema metadata ``started`` maps each run id to its start, seconds since the epoch,
@@ -176,8 +175,7 @@ def history(
 
     With ``samples``, each series keeps every bucket's first, last, min and max points.
     """
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     table = store.history(
         ws,
         project,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from lablens.server.auth import can_read_project, can_write, current_user, role_in, store_of
+from lablens.server.auth import CurrentUser, can_read_project, can_write, readable_store, role_in
+from lablens.server.paging import PageQuery
 from lablens.server.problems import Problem
 from lablens.store.base import Store
 from lablens.store.errors import InvalidFilter
@@ -88,11 +89,10 @@ def check_spec(
 
 @router.post("", status_code=201)
 def create_report(
-    ws: str, project: str, body: NewReport, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, body: NewReport, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Save a report in the project (members)."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     can_write(store, user, ws)
     check_spec(store, user, ws, project, body.spec)
     return store.create_report(
@@ -110,39 +110,30 @@ def list_reports(
     ws: str,
     project: str,
     request: Request,
+    user: CurrentUser,
+    page: PageQuery,
     name: str | None = None,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=1000),
-    user: dict = Depends(current_user),
 ) -> dict[str, Any]:
     """A page of the project's reports, newest first; ``name`` matches name, title or id."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
-    return store.list_reports(ws, project, name=name, cursor=cursor, limit=limit)
+    store = readable_store(request, user, ws, project)
+    return store.list_reports(ws, project, name=name, cursor=page.cursor, limit=page.limit)
 
 
 @router.get("/{report_id}")
 def get_report(
-    ws: str, project: str, report_id: str, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, report_id: str, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """One report, by id or by ``<name>-<id>``."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     return store.get_report(ws, project, _report_id(report_id))
 
 
 @router.patch("/{report_id}")
 def update_report(
-    ws: str,
-    project: str,
-    report_id: str,
-    body: ReportChanges,
-    request: Request,
-    user: dict = Depends(current_user),
+    ws: str, project: str, report_id: str, body: ReportChanges, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Change a report's title, description or spec (members)."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     can_write(store, user, ws)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("spec") is not None:
@@ -152,11 +143,10 @@ def update_report(
 
 @router.delete("/{report_id}", status_code=204)
 def delete_report(
-    ws: str, project: str, report_id: str, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, report_id: str, request: Request, user: CurrentUser
 ) -> Response:
     """Delete a report (its author, and the workspace's owners)."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     can_write(store, user, ws)
     report = store.get_report(ws, project, _report_id(report_id))
     if report["username"] != user["username"] and role_in(store, user, ws) != "OWNER":

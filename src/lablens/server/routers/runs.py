@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from lablens.contract.arrow import ARROW
-from lablens.server.auth import can_read_project, can_write, current_user, store_of
+from lablens.server.auth import CurrentUser, readable_store, writable_store
 
 #: The largest offset or limit of a run table (DuckDB's signed 64-bit LIMIT/OFFSET).
 MAX_ROWS = 2**63 - 1
@@ -80,16 +80,10 @@ class RunChanges(BaseModel):
 
 @router.post("/runs", status_code=201)
 def create_run(
-    ws: str,
-    project: str,
-    body: NewRun,
-    request: Request,
-    response: Response,
-    user: dict = Depends(current_user),
+    ws: str, project: str, body: NewRun, request: Request, user: CurrentUser, response: Response
 ) -> dict[str, Any]:
     """Create a run (and its project when missing), or resume one by id."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     run, created = store.create_run(ws, project, body.model_dump(), username=user["username"])
     response.status_code = 201 if created else 200
     return run
@@ -97,11 +91,10 @@ def create_run(
 
 @router.post("/runs/query")
 def query_runs(
-    ws: str, project: str, body: RunQuery, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, body: RunQuery, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """A page of the runs matching MongoDB-style ``filters``, in ``order``."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     filters = body.filters
     if filters is not None and not body.include_sweeps:
         filters = {"$and": [filters, {"sweep": {"$exists": False}}]}
@@ -114,12 +107,11 @@ def query_runs(
 
 @router.post("/runs/table", response_class=Response, responses={200: {"content": {ARROW: {}}}})
 def runs_table(
-    ws: str, project: str, body: RunTableQuery, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, body: RunTableQuery, request: Request, user: CurrentUser
 ) -> Response:
     """Every matching run (or the page ``offset``/``limit``) as one Arrow row each, config and
     summary flattened into columns; schema metadata ``total`` counts the matching runs."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     table = store.runs_table(
         ws,
         project,
@@ -161,35 +153,25 @@ def _ipc_bytes(schema: pa.Schema, batches: list[pa.RecordBatch]) -> bytes:
 
 @router.get("/runs/{run_id}")
 def get_run(
-    ws: str, project: str, run_id: str, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, run_id: str, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """One run."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     return store.get_run(ws, project, run_id)
 
 
 @router.patch("/runs/{run_id}")
 def update_run(
-    ws: str,
-    project: str,
-    run_id: str,
-    body: RunChanges,
-    request: Request,
-    user: dict = Depends(current_user),
+    ws: str, project: str, run_id: str, body: RunChanges, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Change a run: the fields given are set; ``summary`` is merged; ``state`` finishes it."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     return store.update_run(ws, project, run_id, body.model_dump(exclude_unset=True))
 
 
 @router.delete("/runs/{run_id}", status_code=204)
-def delete_run(
-    ws: str, project: str, run_id: str, request: Request, user: dict = Depends(current_user)
-) -> Response:
+def delete_run(ws: str, project: str, run_id: str, request: Request, user: CurrentUser) -> Response:
     """Delete a run with its points, files and console lines."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     store.delete_run(ws, project, run_id)
     return Response(status_code=204)

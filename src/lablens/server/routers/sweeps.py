@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
-from lablens.server.auth import can_read_project, can_write, current_user, store_of
+from lablens.server.auth import CurrentUser, readable_store, writable_store
+from lablens.server.paging import PageQuery
 
 router = APIRouter(prefix="/api/v1/projects/{ws}/{project}/sweeps", tags=["sweeps"])
 
@@ -32,51 +33,37 @@ class Claim(BaseModel):
 
 @router.post("", status_code=201)
 def create_sweep(
-    ws: str, project: str, body: NewSweep, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, body: NewSweep, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Create a sweep from a W&B-style configuration (and the project when missing)."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     return store.create_sweep(ws, project, body.config, username=user["username"], name=body.name)
 
 
 @router.get("")
 def list_sweeps(
-    ws: str,
-    project: str,
-    request: Request,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=1000),
-    user: dict = Depends(current_user),
+    ws: str, project: str, request: Request, user: CurrentUser, page: PageQuery
 ) -> dict[str, Any]:
     """A page of the project's sweeps, newest first."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
-    return store.list_sweeps(ws, project, cursor=cursor, limit=limit)
+    store = readable_store(request, user, ws, project)
+    return store.list_sweeps(ws, project, cursor=page.cursor, limit=page.limit)
 
 
 @router.get("/{sweep_id}")
 def get_sweep(
-    ws: str, project: str, sweep_id: str, request: Request, user: dict = Depends(current_user)
+    ws: str, project: str, sweep_id: str, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """One sweep, with its state and how many trials it has handed out."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     return store.get_sweep(ws, project, sweep_id)
 
 
 @router.patch("/{sweep_id}")
 def update_sweep(
-    ws: str,
-    project: str,
-    sweep_id: str,
-    body: SweepChanges,
-    request: Request,
-    user: dict = Depends(current_user),
+    ws: str, project: str, sweep_id: str, body: SweepChanges, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Pause (``PAUSED``), resume (``RUNNING``) or cancel (``CANCELED``) a sweep, or rename it."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     return store.update_sweep(ws, project, sweep_id, body.model_dump(exclude_unset=True))
 
 
@@ -86,8 +73,8 @@ def claim(
     project: str,
     sweep_id: str,
     request: Request,
+    user: CurrentUser,
     body: Claim | None = None,
-    user: dict = Depends(current_user),
 ) -> dict[str, Any]:
     """Hand the caller the sweep's next trial, with the run made for it.
 
@@ -95,8 +82,7 @@ def claim(
     no trial left (or is paused or canceled). Trials are handed out under the store's write lock:
     two agents never get the same one.
     """
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     trial = store.claim_trial(
         ws, project, sweep_id, username=user["username"], agent=body.agent if body else None
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from lablens.server.auth import current_user, role_in, store_of
+from lablens.server.auth import CurrentUser, role_in, store_of
 from lablens.server.problems import Problem
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
@@ -44,9 +44,7 @@ def _need_member(store: Store, user: dict[str, Any], team: str) -> str:
 
 
 @router.post("", status_code=201)
-def create_team(
-    body: NewTeam, request: Request, user: dict = Depends(current_user)
-) -> dict[str, Any]:
+def create_team(body: NewTeam, request: Request, user: CurrentUser) -> dict[str, Any]:
     """Create a team; ``admin_username`` (default: you) becomes its first OWNER.
 
     Any signed-in user may create a team for themself; naming someone else needs an admin.
@@ -66,7 +64,7 @@ def create_team(
 
 
 @router.get("/{team}")
-def get_team(team: str, request: Request, user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_team(team: str, request: Request, user: CurrentUser) -> dict[str, Any]:
     """A team with its members (members and admins only)."""
     store = store_of(request)
     _need_member(store, user, team)
@@ -74,9 +72,7 @@ def get_team(team: str, request: Request, user: dict = Depends(current_user)) ->
 
 
 @router.post("/{team}/members", status_code=201)
-def invite(
-    team: str, body: Invite, request: Request, user: dict = Depends(current_user)
-) -> dict[str, Any]:
+def invite(team: str, body: Invite, request: Request, user: CurrentUser) -> dict[str, Any]:
     """Add a user to the team, as OWNER when ``admin`` (team owners and admins only)."""
     store = store_of(request)
     if _need_member(store, user, team) != "OWNER":
@@ -85,9 +81,7 @@ def invite(
 
 
 @router.delete("/{team}/members/{username}", status_code=204)
-def remove_member(
-    team: str, username: str, request: Request, user: dict = Depends(current_user)
-) -> Response:
+def remove_member(team: str, username: str, request: Request, user: CurrentUser) -> Response:
     """Remove a member (team owners and admins; any member may leave)."""
     store = store_of(request)
     role = _need_member(store, user, team)

@@ -6,12 +6,13 @@ import datetime as dt
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from lablens.server import passwords
-from lablens.server.auth import current_user, require_admin, store_of
+from lablens.server.auth import CurrentUser, require_admin, store_of
+from lablens.server.paging import whole_page
 from lablens.server.problems import Problem, problem
 from lablens.server.ratelimit import LoginLimiter
 from lablens.store.errors import NotFound
@@ -92,15 +93,13 @@ def _viewer_out(request: Request, user: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/viewer")
-def viewer(request: Request, user: dict = Depends(current_user)) -> dict[str, Any]:
+def viewer(request: Request, user: CurrentUser) -> dict[str, Any]:
     """The signed-in user, with ``default_entity`` (their own workspace)."""
     return _viewer_out(request, user)
 
 
 @router.put("/viewer/password", status_code=204)
-async def set_password(
-    body: NewPassword, request: Request, user: dict = Depends(current_user)
-) -> Response:
+async def set_password(body: NewPassword, request: Request, user: CurrentUser) -> Response:
     """Set the signed-in user's password; ``old_password`` must match when one is set."""
     store = store_of(request)
     _check_password(body.password)
@@ -168,21 +167,17 @@ async def login(body: Login, request: Request) -> dict[str, Any] | Response:
 
 
 @router.get("/users")
-def list_users(
-    request: Request, search: str | None = None, user: dict = Depends(current_user)
-) -> dict[str, Any]:
+def list_users(request: Request, user: CurrentUser, search: str | None = None) -> dict[str, Any]:
     """Every user, or those whose username or email contains ``search`` (admins only)."""
     require_admin(user, "list users")
     items = store_of(request).list_users(search)
     for item in items:
         item["is_self"] = item["username"] == user["username"]
-    return {"items": items, "total": len(items), "next": None}
+    return whole_page(items)
 
 
 @router.post("/users", status_code=201)
-async def create_user(
-    body: NewUser, request: Request, user: dict = Depends(current_user)
-) -> dict[str, Any]:
+async def create_user(body: NewUser, request: Request, user: CurrentUser) -> dict[str, Any]:
     """Create a user with its personal workspace and a first API key (admins only).
 
     ``username`` may be left out when ``email`` is given (W&B's ``create_user(email)``): it is
@@ -213,7 +208,7 @@ async def create_user(
 
 
 @router.get("/users/{username}")
-def get_user(username: str, request: Request, user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_user(username: str, request: Request, user: CurrentUser) -> dict[str, Any]:
     """One user by username or email; others' email and private teams are not shown."""
     store = store_of(request)
     found = store.get_user(username)
@@ -236,16 +231,14 @@ def _self_or_admin(user: dict[str, Any], username: str, request: Request) -> str
 
 
 @router.get("/viewer/api_keys")
-def list_keys(request: Request, user: dict = Depends(current_user)) -> dict[str, Any]:
+def list_keys(request: Request, user: CurrentUser) -> dict[str, Any]:
     """The signed-in user's keys (ids and names, never the keys)."""
     items = store_of(request).list_api_keys(user["username"])
-    return {"items": items, "total": len(items), "next": None}
+    return whole_page(items)
 
 
 @router.post("/viewer/api_keys", status_code=201)
-def create_key(
-    request: Request, body: NewKey | None = None, user: dict = Depends(current_user)
-) -> dict[str, Any]:
+def create_key(request: Request, user: CurrentUser, body: NewKey | None = None) -> dict[str, Any]:
     """Make a new key; the answer is the only time it is shown.
 
     ``expires_in_days`` ends it after that many days; without it, it lasts until revoked.
@@ -258,25 +251,23 @@ def create_key(
 
 
 @router.delete("/viewer/api_keys/{id_or_key}", status_code=204)
-def delete_key(id_or_key: str, request: Request, user: dict = Depends(current_user)) -> Response:
+def delete_key(id_or_key: str, request: Request, user: CurrentUser) -> Response:
     """Revoke a key, named by its id or the key itself; it stops working at once."""
     store_of(request).delete_api_key(user["username"], id_or_key)
     return Response(status_code=204)
 
 
 @router.get("/users/{username}/api_keys")
-def list_user_keys(
-    username: str, request: Request, user: dict = Depends(current_user)
-) -> dict[str, Any]:
+def list_user_keys(username: str, request: Request, user: CurrentUser) -> dict[str, Any]:
     """A user's keys (ids and names); admins, or the user themself."""
     target = _self_or_admin(user, username, request)
     items = store_of(request).list_api_keys(target)
-    return {"items": items, "total": len(items), "next": None}
+    return whole_page(items)
 
 
 @router.post("/users/{username}/api_keys", status_code=201)
 def create_user_key(
-    username: str, request: Request, body: NewKey | None = None, user: dict = Depends(current_user)
+    username: str, request: Request, user: CurrentUser, body: NewKey | None = None
 ) -> dict[str, Any]:
     """Make a key for a user (admins, or the user themself); shown only in this answer."""
     target = _self_or_admin(user, username, request)
@@ -288,9 +279,7 @@ def create_user_key(
 
 
 @router.delete("/users/{username}/api_keys/{id_or_key}", status_code=204)
-def delete_user_key(
-    username: str, id_or_key: str, request: Request, user: dict = Depends(current_user)
-) -> Response:
+def delete_user_key(username: str, id_or_key: str, request: Request, user: CurrentUser) -> Response:
     """Revoke a user's key (admins, or the user themself); it stops working at once."""
     target = _self_or_admin(user, username, request)
     store_of(request).delete_api_key(target, id_or_key)

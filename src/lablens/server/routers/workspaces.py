@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from lablens.contract.fields import run_field_types
-from lablens.server.auth import can_own, can_read_project, can_write, current_user, store_of
+from lablens.server.auth import (
+    CurrentUser,
+    can_own,
+    can_read_project,
+    can_write,
+    readable_store,
+    store_of,
+    writable_store,
+)
+from lablens.server.paging import whole_page
 
 router = APIRouter(prefix="/api/v1", tags=["workspaces", "projects"])
 
@@ -30,14 +39,14 @@ class ProjectChanges(BaseModel):
 
 
 @router.get("/workspaces")
-def list_workspaces(request: Request, user: dict = Depends(current_user)) -> dict[str, Any]:
+def list_workspaces(request: Request, user: CurrentUser) -> dict[str, Any]:
     """The workspaces the signed-in user belongs to, personal first."""
     items = store_of(request).list_workspaces(user["username"])
-    return {"items": items, "total": len(items), "next": None}
+    return whole_page(items)
 
 
 @router.get("/workspaces/{ws}")
-def get_workspace(ws: str, request: Request, user: dict = Depends(current_user)) -> dict[str, Any]:
+def get_workspace(ws: str, request: Request, user: CurrentUser) -> dict[str, Any]:
     """One workspace, with the signed-in user's role in it."""
     return store_of(request).get_workspace(ws, viewer=user["username"])
 
@@ -46,11 +55,11 @@ def get_workspace(ws: str, request: Request, user: dict = Depends(current_user))
 def list_projects(
     ws: str,
     request: Request,
+    user: CurrentUser,
     sort: str | None = None,
     search: str | None = None,
     cursor: str | None = None,
     limit: int = Query(200, ge=1, le=1000),
-    user: dict = Depends(current_user),
 ) -> dict[str, Any]:
     """A page of the workspace's projects (only PUBLIC ones for non-members)."""
     viewer = None if user["is_admin"] else user["username"]
@@ -61,11 +70,10 @@ def list_projects(
 
 @router.post("/workspaces/{ws}/projects", status_code=201)
 def create_project(
-    ws: str, body: NewProject, request: Request, user: dict = Depends(current_user)
+    ws: str, body: NewProject, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Create a project (members only); ``exist_ok`` returns an existing one instead of 409."""
-    store = store_of(request)
-    can_write(store, user, ws)
+    store = writable_store(request, user, ws)
     return store.create_project(
         ws,
         body.name,
@@ -77,32 +85,22 @@ def create_project(
 
 
 @router.get("/projects/{ws}/{project}")
-def get_project(
-    ws: str, project: str, request: Request, user: dict = Depends(current_user)
-) -> dict[str, Any]:
+def get_project(ws: str, project: str, request: Request, user: CurrentUser) -> dict[str, Any]:
     """One project with its run count."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     return store.get_project(ws, project)
 
 
 @router.get("/projects/{ws}/{project}/fields")
-def project_fields(
-    ws: str, project: str, request: Request, user: dict = Depends(current_user)
-) -> dict[str, Any]:
+def project_fields(ws: str, project: str, request: Request, user: CurrentUser) -> dict[str, Any]:
     """The project's fields: the plain run fields of the catalogue, the config and summary keys."""
-    store = store_of(request)
-    can_read_project(store, user, ws, project)
+    store = readable_store(request, user, ws, project)
     return {"run": run_field_types(), **store.project_fields(ws, project)}
 
 
 @router.patch("/projects/{ws}/{project}")
 def update_project(
-    ws: str,
-    project: str,
-    body: ProjectChanges,
-    request: Request,
-    user: dict = Depends(current_user),
+    ws: str, project: str, body: ProjectChanges, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Change a project's description or labels (members), or its visibility (owners)."""
     store = store_of(request)
@@ -117,9 +115,7 @@ def update_project(
 
 
 @router.delete("/projects/{ws}/{project}", status_code=204)
-def delete_project(
-    ws: str, project: str, request: Request, user: dict = Depends(current_user)
-) -> Response:
+def delete_project(ws: str, project: str, request: Request, user: CurrentUser) -> Response:
     """Delete a project with its runs, sweeps and reports (owners only)."""
     store = store_of(request)
     can_own(store, user, ws, "delete projects", project)
