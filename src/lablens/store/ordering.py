@@ -160,6 +160,17 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
+def cut_page(
+    rows: list[dict[str, Any]], limit: int, *keys: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Rows read with ``LIMIT limit + 1`` cut to the page, and the cursor of the next page (the
+    last row's ``keys``), or None when no row is past the page."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor([rows[-1][k] for k in keys])
+
+
 def decode_cursor(cursor: str) -> list[Any]:
     """Decode :func:`encode_cursor`'s output; raises ``InvalidInput("malformed cursor")``."""
     try:

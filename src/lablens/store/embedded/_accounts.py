@@ -12,7 +12,7 @@ from lablens.store import _json
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.errors import Conflict, InvalidInput, NotFound
 from lablens.store.names import check_account_name, check_project_name
-from lablens.store.ordering import decode_cursor, encode_cursor
+from lablens.store.ordering import cut_page, decode_cursor
 
 KEY_PREFIX = "ll_"
 # 24 random bytes as 48 hex characters: W&B's client takes a key's part after its first '-' as
@@ -430,10 +430,7 @@ class Accounts:
             " LIMIT ?",
             [*params, limit + 1],
         )
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["_sort"], rows[-1]["id"]])
+        rows, nxt = cut_page(rows, limit, "_sort", "id")
         return {"items": [self._project_out(r) for r in rows], "total": total, "next": nxt}
 
     def update_project(

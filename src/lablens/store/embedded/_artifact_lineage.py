@@ -9,7 +9,7 @@ from lablens.store.embedded._artifact_versions import _ROWS, ArtifactVersions
 from lablens.store.embedded._db import Database, now
 from lablens.store.embedded._run_values import _run_out, _run_select
 from lablens.store.errors import InvalidInput
-from lablens.store.ordering import decode_cursor, encode_cursor
+from lablens.store.ordering import cut_page, decode_cursor
 
 
 class ArtifactLineage(ArtifactVersions):
@@ -74,8 +74,5 @@ class ArtifactLineage(ArtifactVersions):
             where += " AND a.pk > ?"
             params.append(last)
         rows = self.db.all(_ROWS + f" WHERE {where} ORDER BY a.pk LIMIT ?", [*params, limit + 1])
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["pk"]])
+        rows, nxt = cut_page(rows, limit, "pk")
         return {"items": self._artifacts_out(rows), "total": total, "next": nxt}

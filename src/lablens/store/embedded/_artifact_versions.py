@@ -11,7 +11,7 @@ from typing import Any
 from lablens.store import _json
 from lablens.store.embedded._db import Database, iso
 from lablens.store.errors import InvalidInput, NotFound
-from lablens.store.ordering import decode_cursor, encode_cursor
+from lablens.store.ordering import cut_page, decode_cursor
 
 _VERSION = re.compile(r"v(\d+)")
 
@@ -148,10 +148,7 @@ class ArtifactVersions:
         rows = self.db.all(
             _ROWS + f" WHERE {where} ORDER BY a.version DESC LIMIT ?", [*params, limit + 1]
         )
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["version"]])
+        rows, nxt = cut_page(rows, limit, "version")
         return {"items": self._artifacts_out(rows), "total": total, "next": nxt}
 
     def get_artifact(

@@ -10,7 +10,7 @@ from lablens.store import _json
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._run_values import new_run_id
 from lablens.store.errors import InvalidInput, NotFound
-from lablens.store.ordering import decode_cursor, encode_cursor
+from lablens.store.ordering import cut_page, decode_cursor
 
 
 def slug(title: str) -> str:
@@ -130,10 +130,7 @@ class Reports:
             _report_select() + f" WHERE {' AND '.join(where)} ORDER BY r.pk DESC LIMIT ?",
             [*params, limit + 1],
         )
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["pk"]])
+        rows, nxt = cut_page(rows, limit, "pk")
         return {"items": [_report_out(r) for r in rows], "total": total, "next": nxt}
 
     def update_report(

@@ -15,8 +15,8 @@ from lablens.store.embedded._filter_sql import compile_filters
 from lablens.store.embedded._run_values import _run_out, _run_select, value_types
 from lablens.store.errors import NotFound
 from lablens.store.ordering import (
+    cut_page,
     decode_cursor,
-    encode_cursor,
     keyset_condition,
     order_by_sql,
     parse_order,
@@ -131,10 +131,7 @@ class Runs:
             + f" WHERE r.project_id = ? AND {page_where} ORDER BY {order_by_sql(terms)} LIMIT ?",
             [pid, *page_params, limit + 1],
         )
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1][f"_o{i}"] for i in range(len(terms))])
+        rows, nxt = cut_page(rows, limit, *(f"_o{i}" for i in range(len(terms))))
         keys = self._history_keys([r["pk"] for r in rows])
         return {"items": [_run_out(r, keys[r["pk"]]) for r in rows], "total": total, "next": nxt}
 
