@@ -185,6 +185,15 @@ def decode_cursor(cursor: str) -> list[Any]:
         raise InvalidInput("malformed cursor", field="cursor") from None
 
 
+def decode_int_cursor(cursor: str) -> int:
+    """Decode a cursor of one integer (a version or a pk); raises ``InvalidInput("malformed
+    cursor")`` when its value is not an integer."""
+    (last,) = decode_cursor(cursor)
+    if isinstance(last, bool) or not isinstance(last, int):
+        raise InvalidInput("malformed cursor", field="cursor")
+    return last
+
+
 def _encode(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
