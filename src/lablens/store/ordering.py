@@ -9,7 +9,8 @@ An order string is a field of :mod:`lablens.store.filters` with an optional sign
 Paging is by keyset, not offset: select each term's ``sql`` next to the row (``SELECT ...,
 t.sql AS _o0, ...``), put the last row's values in the page's cursor (:func:`encode_cursor`), and
 select the next page with :func:`keyset_condition` on the decoded values. Runs created or deleted
-between pages never make a page skip or repeat one of the other runs.
+between pages never make a page skip or repeat one of the other runs. Every list of the embedded
+store reads one row past its page and lets :func:`cut_page` cut it and make the next cursor.
 
 How terms sort:
 
