@@ -9,7 +9,7 @@ from typing import Any
 from lablens.store import _json
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._run_values import new_run_id
-from lablens.store.errors import InvalidInput, NotFound
+from lablens.store.errors import InvalidInput
 from lablens.store.ordering import cut_page, decode_cursor
 
 
@@ -97,13 +97,10 @@ class Reports:
         return self.get_report(workspace, project, report_id)
 
     def get_report(self, workspace: str, project: str, report_id: str) -> dict[str, Any]:
-        row = self.db.one(
-            _report_select() + " WHERE w.username = ? AND p.name = ? AND r.id = ?",
-            [workspace, project, report_id],
+        what = f"{workspace}/{project}/reports/{report_id}"
+        row = self._in_project(  # type: ignore[attr-defined]
+            _report_select(), "r.id", workspace, project, report_id, kind="report", what=what
         )
-        if row is None:
-            self._project_id(workspace, project)  # type: ignore[attr-defined]
-            raise NotFound("report", f"{workspace}/{project}/reports/{report_id}")
         return _report_out(row)
 
     def list_reports(

@@ -13,7 +13,6 @@ from lablens.store.embedded import _run_table
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._filter_sql import compile_filters
 from lablens.store.embedded._run_values import _run_out, _run_select, value_types
-from lablens.store.errors import NotFound
 from lablens.store.ordering import (
     cut_page,
     decode_cursor,
@@ -29,15 +28,14 @@ class Runs:
     db: Database
 
     def _run_pk(self, workspace: str, project: str, run_id: str) -> int:
-        row = self.db.one(
+        select = (
             "SELECT r.pk FROM runs r JOIN projects p ON p.id = r.project_id"
             " JOIN workspaces w ON w.id = p.workspace_id"
-            " WHERE w.username = ? AND p.name = ? AND r.id = ?",
-            [workspace, project, run_id],
         )
-        if row is None:
-            self._project_id(workspace, project)  # type: ignore[attr-defined]
-            raise NotFound("run", f"{workspace}/{project}/{run_id}")
+        what = f"{workspace}/{project}/{run_id}"
+        row = self._in_project(  # type: ignore[attr-defined]
+            select, "r.id", workspace, project, run_id, kind="run", what=what
+        )
         return row["pk"]
 
     def _history_keys(self, pks: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -77,13 +75,10 @@ class Runs:
             con.executemany("INSERT OR REPLACE INTO project_fields VALUES (?, ?, ?, ?)", rows)
 
     def get_run(self, workspace: str, project: str, run_id: str) -> dict[str, Any]:
-        row = self.db.one(
-            _run_select() + " WHERE w.username = ? AND p.name = ? AND r.id = ?",
-            [workspace, project, run_id],
+        what = f"{workspace}/{project}/{run_id}"
+        row = self._in_project(  # type: ignore[attr-defined]
+            _run_select(), "r.id", workspace, project, run_id, kind="run", what=what
         )
-        if row is None:
-            self._project_id(workspace, project)  # type: ignore[attr-defined]
-            raise NotFound("run", f"{workspace}/{project}/{run_id}")
         return _run_out(row, self._history_keys([row["pk"]])[row["pk"]])
 
     def delete_run(self, workspace: str, project: str, run_id: str) -> None:

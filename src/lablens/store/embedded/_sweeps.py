@@ -104,13 +104,10 @@ class Sweeps:
         return self.get_sweep(workspace, project, sweep_id)
 
     def get_sweep(self, workspace: str, project: str, sweep_id: str) -> dict[str, Any]:
-        row = self.db.one(
-            _sweep_select() + " WHERE w.username = ? AND p.name = ? AND s.id = ?",
-            [workspace, project, sweep_id],
+        what = f"{workspace}/{project}/{sweep_id}"
+        row = self._in_project(  # type: ignore[attr-defined]
+            _sweep_select(), "s.id", workspace, project, sweep_id, kind="sweep", what=what
         )
-        if row is None:
-            self._project_id(workspace, project)  # type: ignore[attr-defined]
-            raise NotFound("sweep", f"{workspace}/{project}/{sweep_id}")
         return _sweep_out(row)
 
     def list_sweeps(
