@@ -9,7 +9,8 @@ An order string is a field of :mod:`lablens.store.filters` with an optional sign
 Paging is by keyset, not offset: select each term's ``sql`` next to the row (``SELECT ...,
 t.sql AS _o0, ...``), put the last row's values in the page's cursor (:func:`encode_cursor`), and
 select the next page with :func:`keyset_condition` on the decoded values. Runs created or deleted
-between pages never make a page skip or repeat one of the other runs.
+between pages never make a page skip or repeat one of the other runs. Every list of the embedded
+store reads one row past its page and lets :func:`cut_page` cut it and make the next cursor.
 
 How terms sort:
 
@@ -160,6 +161,17 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
+def cut_page(
+    rows: list[dict[str, Any]], limit: int, *keys: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Rows read with ``LIMIT limit + 1`` cut to the page, and the cursor of the next page (the
+    last row's ``keys``), or None when no row is past the page."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor([rows[-1][k] for k in keys])
+
+
 def decode_cursor(cursor: str) -> list[Any]:
     """Decode :func:`encode_cursor`'s output; raises ``InvalidInput("malformed cursor")``."""
     try:
@@ -172,6 +184,15 @@ def decode_cursor(cursor: str) -> list[Any]:
         return [_decode(v) for v in data]
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise InvalidInput("malformed cursor", field="cursor") from None
+
+
+def decode_int_cursor(cursor: str) -> int:
+    """Decode a cursor of one integer (a version or a pk); raises ``InvalidInput("malformed
+    cursor")`` when its value is not an integer."""
+    (last,) = decode_cursor(cursor)
+    if isinstance(last, bool) or not isinstance(last, int):
+        raise InvalidInput("malformed cursor", field="cursor")
+    return last
 
 
 def _encode(value: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 from lablens.contract import artifact_names as rules
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.errors import Conflict, InvalidInput, NotFound
-from lablens.store.ordering import decode_cursor, encode_cursor
+from lablens.store.ordering import cut_page, decode_cursor
 
 
 def _collection_select() -> str:
@@ -178,10 +178,7 @@ class ArtifactCollections:
         rows = self.db.all(
             _collection_select() + f" WHERE {where} ORDER BY c.name LIMIT ?", [*params, limit + 1]
         )
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["name"]])
+        rows, nxt = cut_page(rows, limit, "name")
         return {"items": [_collection_out(r) for r in rows], "total": total, "next": nxt}
 
     def get_artifact_collection(

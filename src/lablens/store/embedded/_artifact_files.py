@@ -15,7 +15,7 @@ from lablens.store.embedded._artifact_collections import (
 from lablens.store.embedded._artifact_versions import ArtifactVersions
 from lablens.store.embedded._db import Database
 from lablens.store.errors import InvalidInput, NotFound
-from lablens.store.ordering import decode_cursor, encode_cursor
+from lablens.store.ordering import cut_page, decode_cursor
 
 #: The largest byte count a manifest may declare: what a BIGINT column holds.
 MAX_BYTES = 2**63 - 1
@@ -109,10 +109,7 @@ class ArtifactFiles(ArtifactVersions):
             f" WHERE {where} ORDER BY path LIMIT ?",
             [*params, limit + 1],
         )
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["path"]])
+        rows, nxt = cut_page(rows, limit, "path")
         return {"items": rows, "total": total, "next": nxt}
 
     def open_artifact_file(

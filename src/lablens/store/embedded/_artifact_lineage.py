@@ -8,8 +8,7 @@ from typing import Any
 from lablens.store.embedded._artifact_versions import _ROWS, ArtifactVersions
 from lablens.store.embedded._db import Database, now
 from lablens.store.embedded._run_values import _run_out, _run_select
-from lablens.store.errors import InvalidInput
-from lablens.store.ordering import decode_cursor, encode_cursor
+from lablens.store.ordering import cut_page, decode_int_cursor
 
 
 class ArtifactLineage(ArtifactVersions):
@@ -68,14 +67,9 @@ class ArtifactLineage(ArtifactVersions):
         params: list[Any] = [run_pk]
         total = self.db.one(f"SELECT count(*) AS n FROM artifacts a WHERE {where}", params)["n"]
         if cursor:
-            (last,) = decode_cursor(cursor)
-            if isinstance(last, bool) or not isinstance(last, int):
-                raise InvalidInput("malformed cursor", field="cursor")
+            last = decode_int_cursor(cursor)
             where += " AND a.pk > ?"
             params.append(last)
         rows = self.db.all(_ROWS + f" WHERE {where} ORDER BY a.pk LIMIT ?", [*params, limit + 1])
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["pk"]])
+        rows, nxt = cut_page(rows, limit, "pk")
         return {"items": self._artifacts_out(rows), "total": total, "next": nxt}

@@ -10,8 +10,8 @@ from typing import Any
 
 from lablens.store import _json
 from lablens.store.embedded._db import Database, iso
-from lablens.store.errors import InvalidInput, NotFound
-from lablens.store.ordering import decode_cursor, encode_cursor
+from lablens.store.errors import NotFound
+from lablens.store.ordering import cut_page, decode_int_cursor
 
 _VERSION = re.compile(r"v(\d+)")
 
@@ -139,19 +139,14 @@ class ArtifactVersions:
             params.append(list(tags))
         total = self.db.one(f"SELECT count(*) AS n FROM artifacts a WHERE {where}", params)["n"]
         if cursor:
-            (last,) = decode_cursor(cursor)
-            if isinstance(last, bool) or not isinstance(last, int):
-                raise InvalidInput("malformed cursor", field="cursor")
+            last = decode_int_cursor(cursor)
             where += " AND a.version < ?"
             params.append(last)
         # Newest first: the version a user wants is usually the last one logged.
         rows = self.db.all(
             _ROWS + f" WHERE {where} ORDER BY a.version DESC LIMIT ?", [*params, limit + 1]
         )
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["version"]])
+        rows, nxt = cut_page(rows, limit, "version")
         return {"items": self._artifacts_out(rows), "total": total, "next": nxt}
 
     def get_artifact(

@@ -7,6 +7,7 @@ and paths are checked with ``lablens.contract.artifact_names``, the same rules t
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,6 +27,19 @@ from lablens.store.embedded._artifact_versions import ArtifactVersions
 from lablens.store.embedded._db import Database, now
 from lablens.store.embedded._run_values import _mapping
 from lablens.store.errors import Conflict
+
+# The columns of a new version that depend on what made it (a commit or a link).
+_VERSION_COLUMNS = (
+    "digest",
+    "size",
+    "file_count",
+    "description",
+    "metadata",
+    "tags",
+    "run_pk",
+    "source_pk",
+    "created_by",
+)
 
 
 class Artifacts(ArtifactVersions):
@@ -74,38 +88,42 @@ class Artifacts(ArtifactVersions):
                 self._move_aliases(con, cid, same["pk"], aliases)
                 created, pk = False, same["pk"]
             else:
-                version = self.db.one(
-                    "SELECT next_version FROM artifact_collections WHERE id = ?", [cid]
-                )["next_version"]
-                pk = con.execute(
-                    "INSERT INTO artifacts (id, collection_id, version, digest, size, file_count,"
-                    " description, metadata, tags, state, run_pk, created_by, created_at,"
-                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'COMMITTED', ?, ?, ?, ?)"
-                    " RETURNING pk",
-                    [
-                        secrets.token_hex(8),
-                        cid,
-                        version,
-                        digest,
-                        sum(f["size"] or 0 for f in files),
-                        len(files),
-                        description,
-                        _json.dumps(metadata),
-                        tags,
-                        run_pk,
-                        username,
-                        t,
-                        t,
-                    ],
-                ).fetchone()[0]
+                values = {
+                    "digest": digest,
+                    "size": sum(f["size"] or 0 for f in files),
+                    "file_count": len(files),
+                    "description": description,
+                    "metadata": _json.dumps(metadata),
+                    "tags": tags,
+                    "run_pk": run_pk,
+                    "source_pk": None,
+                    "created_by": username,
+                }
+                pk = self._insert_version(con, cid, values, aliases, t)
                 self._insert_files(con, pk, files)
-                con.execute(
-                    "UPDATE artifact_collections SET next_version = ?, updated_at = ? WHERE id = ?",
-                    [version + 1, t, cid],
-                )
-                self._move_aliases(con, cid, pk, [rules.LATEST, *aliases])
                 created = True
         return self._artifact_by_pk(pk), created
+
+    def _insert_version(
+        self, con: Any, cid: int, values: Mapping[str, Any], aliases: Sequence[str], t: dt.datetime
+    ) -> int:
+        """Add collection ``cid``'s next version with the columns ``values`` (all of
+        ``_VERSION_COLUMNS``) and give it ``latest`` and ``aliases``; its pk."""
+        version = self.db.one("SELECT next_version FROM artifact_collections WHERE id = ?", [cid])[
+            "next_version"
+        ]
+        pk = con.execute(
+            "INSERT INTO artifacts (id, collection_id, version, state, created_at, updated_at,"
+            f" {', '.join(_VERSION_COLUMNS)}) VALUES (?, ?, ?, 'COMMITTED', ?, ?"
+            f"{', ?' * len(_VERSION_COLUMNS)}) RETURNING pk",
+            [secrets.token_hex(8), cid, version, t, t, *(values[c] for c in _VERSION_COLUMNS)],
+        ).fetchone()[0]
+        con.execute(
+            "UPDATE artifact_collections SET next_version = ?, updated_at = ? WHERE id = ?",
+            [version + 1, t, cid],
+        )
+        self._move_aliases(con, cid, pk, [rules.LATEST, *aliases])
+        return pk
 
     @staticmethod
     def _insert_files(con: Any, pk: int, files: Sequence[Mapping[str, Any]]) -> None:
@@ -259,33 +277,8 @@ class Artifacts(ArtifactVersions):
                 self._move_aliases(con, cid, same["pk"], aliases)
                 pk = same["pk"]
             else:
-                version = self.db.one(
-                    "SELECT next_version FROM artifact_collections WHERE id = ?", [cid]
-                )["next_version"]
-                pk = con.execute(
-                    "INSERT INTO artifacts (id, collection_id, version, digest, size, file_count,"
-                    " description, metadata, tags, state, run_pk, source_pk, created_by,"
-                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, [], 'COMMITTED',"
-                    " ?, ?, ?, ?, ?) RETURNING pk",
-                    [
-                        secrets.token_hex(8),
-                        cid,
-                        version,
-                        source["digest"],
-                        source["size"],
-                        source["file_count"],
-                        source["description"],
-                        source["metadata"],
-                        source["run_pk"],
-                        source["pk"],
-                        username,
-                        t,
-                        t,
-                    ],
-                ).fetchone()[0]
-                con.execute(
-                    "UPDATE artifact_collections SET next_version = ?, updated_at = ? WHERE id = ?",
-                    [version + 1, t, cid],
-                )
-                self._move_aliases(con, cid, pk, [rules.LATEST, *aliases])
+                # A link shows its source's files and data, with tags of its own (none yet).
+                values = {c: source[c] for c in _VERSION_COLUMNS}
+                values.update(tags=[], source_pk=source["pk"], created_by=username)
+                pk = self._insert_version(con, cid, values, aliases, t)
         return self._artifact_by_pk(pk)

@@ -9,8 +9,8 @@ from typing import Any
 from lablens.store import _json
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._run_values import new_run_id
-from lablens.store.errors import InvalidInput, NotFound
-from lablens.store.ordering import decode_cursor, encode_cursor
+from lablens.store.errors import InvalidInput
+from lablens.store.ordering import cut_page, decode_cursor
 
 
 def slug(title: str) -> str:
@@ -97,13 +97,10 @@ class Reports:
         return self.get_report(workspace, project, report_id)
 
     def get_report(self, workspace: str, project: str, report_id: str) -> dict[str, Any]:
-        row = self.db.one(
-            _report_select() + " WHERE w.username = ? AND p.name = ? AND r.id = ?",
-            [workspace, project, report_id],
+        what = f"{workspace}/{project}/reports/{report_id}"
+        row = self._in_project(  # type: ignore[attr-defined]
+            _report_select(), "r.id", workspace, project, report_id, kind="report", what=what
         )
-        if row is None:
-            self._project_id(workspace, project)  # type: ignore[attr-defined]
-            raise NotFound("report", f"{workspace}/{project}/reports/{report_id}")
         return _report_out(row)
 
     def list_reports(
@@ -130,10 +127,7 @@ class Reports:
             _report_select() + f" WHERE {' AND '.join(where)} ORDER BY r.pk DESC LIMIT ?",
             [*params, limit + 1],
         )
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["pk"]])
+        rows, nxt = cut_page(rows, limit, "pk")
         return {"items": [_report_out(r) for r in rows], "total": total, "next": nxt}
 
     def update_report(

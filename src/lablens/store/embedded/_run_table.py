@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -88,6 +88,19 @@ ORDER BY k.idx, e.row
 """
 
 
+class _Plan(NamedTuple):
+    """A run table to build: its columns and the SQL that picks and orders its page of runs."""
+
+    base: Mapping[str, str]  # column name -> SQL, of ``BASE``
+    keys: Mapping[str, list[str]]  # "config" / "summary" -> the keys shown
+    fields: Mapping[str, Mapping[str, str]]  # "config" / "summary" -> key -> type
+    where: str  # the filter, on ``runs r``
+    params: list[Any]  # the project id, then the filter's
+    order_sql: str
+    page_sql: str  # "", " LIMIT ? OFFSET ?" or " OFFSET ?"
+    page: list[Any]  # the page's parameters
+
+
 def _plain(keys: Sequence[str]) -> bool:
     """Whether a DuckDB struct can carry these keys as fields (non-empty, printable, and
     distinct ignoring case, as DuckDB compares names)."""
@@ -139,11 +152,11 @@ def runs_table(
         page_sql, page = " LIMIT ? OFFSET ?", [int(limit), int(offset)]
     elif offset:
         page_sql, page = " OFFSET ?", [int(offset)]
-    query = (where, [pid, *params], order_by_sql(terms), page_sql, page)
+    plan = _Plan(base, keys, fields, where, [pid, *params], order_by_sql(terms), page_sql, page)
     n_keys = len(keys["config"]) + len(keys["summary"])
     if n_keys <= WIDE_KEYS and all(_plain(keys[kind]) for kind in keys):
-        return _narrow(db, base, keys, fields, query)
-    return _wide(db, base, keys, fields, query)
+        return _narrow(db, plan)
+    return _wide(db, plan)
 
 
 def _total(cur: Any, where: str, params: list[Any]) -> int:
@@ -157,14 +170,8 @@ def _with_total(schema: pa.Schema, total: int) -> pa.Schema:
     return schema.with_metadata(meta)
 
 
-def _narrow(
-    db: Database,
-    base: Mapping[str, str],
-    keys: Mapping[str, list[str]],
-    fields: Mapping[str, Mapping[str, str]],
-    query: tuple[str, list[Any], str, str, list[Any]],
-) -> pa.RecordBatchReader:
-    where, params, order_sql, page_sql, page = query
+def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
+    base, keys, fields, where, params, order_sql, page_sql, page = plan
     select = [f'{sql} AS "{name}"' for name, sql in base.items()]
     structs = []
     for kind, column, alias in (("config", "r.config_flat", "_c"), ("summary", "r.summary", "_s")):
@@ -203,14 +210,8 @@ def _narrow(
     return pa.RecordBatchReader.from_batches(schema, batches)
 
 
-def _wide(
-    db: Database,
-    base: Mapping[str, str],
-    keys: Mapping[str, list[str]],
-    fields: Mapping[str, Mapping[str, str]],
-    query: tuple[str, list[Any], str, str, list[Any]],
-) -> pa.RecordBatchReader:
-    where, params, order_sql, page_sql, page = query
+def _wide(db: Database, plan: _Plan) -> pa.RecordBatchReader:
+    base, keys, fields, where, params, order_sql, page_sql, page = plan
     names = [(kind, k, fields[kind][k]) for kind in ("config", "summary") for k in keys[kind]]
     # A cursor of its own, in one transaction: every batch reads the same snapshot, whichever
     # server thread asks for the next one.

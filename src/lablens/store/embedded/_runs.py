@@ -13,10 +13,9 @@ from lablens.store.embedded import _run_table
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._filter_sql import compile_filters
 from lablens.store.embedded._run_values import _run_out, _run_select, value_types
-from lablens.store.errors import NotFound
 from lablens.store.ordering import (
+    cut_page,
     decode_cursor,
-    encode_cursor,
     keyset_condition,
     order_by_sql,
     parse_order,
@@ -29,15 +28,14 @@ class Runs:
     db: Database
 
     def _run_pk(self, workspace: str, project: str, run_id: str) -> int:
-        row = self.db.one(
+        select = (
             "SELECT r.pk FROM runs r JOIN projects p ON p.id = r.project_id"
             " JOIN workspaces w ON w.id = p.workspace_id"
-            " WHERE w.username = ? AND p.name = ? AND r.id = ?",
-            [workspace, project, run_id],
         )
-        if row is None:
-            self._project_id(workspace, project)  # type: ignore[attr-defined]
-            raise NotFound("run", f"{workspace}/{project}/{run_id}")
+        what = f"{workspace}/{project}/{run_id}"
+        row = self._in_project(  # type: ignore[attr-defined]
+            select, "r.id", workspace, project, run_id, kind="run", what=what
+        )
         return row["pk"]
 
     def _history_keys(self, pks: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -77,13 +75,10 @@ class Runs:
             con.executemany("INSERT OR REPLACE INTO project_fields VALUES (?, ?, ?, ?)", rows)
 
     def get_run(self, workspace: str, project: str, run_id: str) -> dict[str, Any]:
-        row = self.db.one(
-            _run_select() + " WHERE w.username = ? AND p.name = ? AND r.id = ?",
-            [workspace, project, run_id],
+        what = f"{workspace}/{project}/{run_id}"
+        row = self._in_project(  # type: ignore[attr-defined]
+            _run_select(), "r.id", workspace, project, run_id, kind="run", what=what
         )
-        if row is None:
-            self._project_id(workspace, project)  # type: ignore[attr-defined]
-            raise NotFound("run", f"{workspace}/{project}/{run_id}")
         return _run_out(row, self._history_keys([row["pk"]])[row["pk"]])
 
     def delete_run(self, workspace: str, project: str, run_id: str) -> None:
@@ -131,10 +126,7 @@ class Runs:
             + f" WHERE r.project_id = ? AND {page_where} ORDER BY {order_by_sql(terms)} LIMIT ?",
             [pid, *page_params, limit + 1],
         )
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1][f"_o{i}"] for i in range(len(terms))])
+        rows, nxt = cut_page(rows, limit, *(f"_o{i}" for i in range(len(terms))))
         keys = self._history_keys([r["pk"] for r in rows])
         return {"items": [_run_out(r, keys[r["pk"]]) for r in rows], "total": total, "next": nxt}
 

@@ -11,7 +11,7 @@ from lablens.store import sweeps as sweep_config
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._run_values import new_run_id
 from lablens.store.errors import Conflict, InvalidInput, NotFound
-from lablens.store.ordering import decode_cursor, encode_cursor
+from lablens.store.ordering import cut_page, decode_cursor
 
 SWEEP_STATES = ("RUNNING", "PAUSED", "CANCELED")
 
@@ -104,13 +104,10 @@ class Sweeps:
         return self.get_sweep(workspace, project, sweep_id)
 
     def get_sweep(self, workspace: str, project: str, sweep_id: str) -> dict[str, Any]:
-        row = self.db.one(
-            _sweep_select() + " WHERE w.username = ? AND p.name = ? AND s.id = ?",
-            [workspace, project, sweep_id],
+        what = f"{workspace}/{project}/{sweep_id}"
+        row = self._in_project(  # type: ignore[attr-defined]
+            _sweep_select(), "s.id", workspace, project, sweep_id, kind="sweep", what=what
         )
-        if row is None:
-            self._project_id(workspace, project)  # type: ignore[attr-defined]
-            raise NotFound("sweep", f"{workspace}/{project}/{sweep_id}")
         return _sweep_out(row)
 
     def list_sweeps(
@@ -125,10 +122,7 @@ class Sweeps:
         rows = self.db.all(
             _sweep_select() + f" WHERE {where} ORDER BY s.pk DESC LIMIT ?", [*params, limit + 1]
         )
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            nxt = encode_cursor([rows[-1]["pk"]])
+        rows, nxt = cut_page(rows, limit, "pk")
         return {"items": [_sweep_out(r) for r in rows], "total": total, "next": nxt}
 
     def update_sweep(

@@ -15,6 +15,7 @@ from lablens.store.embedded._db import Database
 from lablens.store.embedded._history import History
 from lablens.store.embedded._liveness import Liveness
 from lablens.store.embedded._points import Points
+from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._reports import Reports
 from lablens.store.embedded._run_creation import RunCreation
 from lablens.store.embedded._run_files import RunFiles
@@ -24,6 +25,7 @@ from lablens.store.embedded._sweeps import Sweeps
 
 class EmbeddedStore(
     Accounts,
+    Projects,
     RunCreation,
     RunUpdates,
     Points,

@@ -1,0 +1,217 @@
+"""Projects in the embedded store: made, listed, changed and deleted, and the lookup of a row
+inside one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from lablens.store.embedded._db import Database, iso, now
+from lablens.store.errors import Conflict, InvalidInput, NotFound
+from lablens.store.names import check_project_name
+from lablens.store.ordering import cut_page, decode_cursor
+
+PROJECT_SORTS = {"created_at": "p.created_at", "updated_at": "p.updated_at", "name": "p.name"}
+
+
+class Projects:
+    """Mixin of ``EmbeddedStore``: the projects of workspaces."""
+
+    db: Database
+
+    def _project_sql(self) -> str:
+        return (
+            "SELECT p.id, w.username AS entity, p.name, p.description, p.labels, p.visibility,"
+            f" {iso('p.created_at')} AS created_at, {iso('p.updated_at')} AS updated_at,"
+            " (SELECT count(*) FROM runs r WHERE r.project_id = p.id) AS run_count"
+            " FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
+        )
+
+    @staticmethod
+    def _project_out(row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "entity": row["entity"],
+            "path": f"{row['entity']}/{row['name']}",
+            "description": row["description"],
+            "labels": list(row["labels"] or []),
+            "visibility": row["visibility"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+            "count": {"runs": row["run_count"]},
+        }
+
+    def create_project(
+        self,
+        workspace: str,
+        name: str,
+        *,
+        description: str | None = None,
+        labels: Sequence[str] = (),
+        visibility: str = "PRIVATE",
+        exist_ok: bool = False,
+    ) -> dict[str, Any]:
+        visibility = (visibility or "PRIVATE").upper()
+        if visibility not in ("PUBLIC", "PRIVATE"):
+            raise InvalidInput("visibility must be PUBLIC or PRIVATE", field="visibility")
+        wid = self._workspace_id(workspace)  # type: ignore[attr-defined]
+        with self.db.write() as con:
+            if self.db.one(
+                "SELECT 1 FROM projects WHERE workspace_id = ? AND name = ?", [wid, name]
+            ):
+                if not exist_ok:
+                    raise Conflict(f"project {workspace}/{name} already exists")
+            else:
+                # Only a new name is checked, so projects named before the rule keep working.
+                check_project_name(name)
+                t = now()
+                con.execute(
+                    "INSERT INTO projects (workspace_id, name, description, labels, visibility,"
+                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [wid, name, description, list(labels), visibility, t, t],
+                )
+        return self.get_project(workspace, name)
+
+    def get_project(self, workspace: str, name: str) -> dict[str, Any]:
+        row = self.db.one(
+            self._project_sql() + " WHERE w.username = ? AND p.name = ?", [workspace, name]
+        )
+        if row is None:
+            self._workspace_id(workspace)  # type: ignore[attr-defined]
+            raise NotFound("project", f"{workspace}/{name}")
+        return self._project_out(row)
+
+    def _project_id(self, workspace: str, name: str) -> int:
+        row = self.db.one(
+            "SELECT p.id FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
+            " WHERE w.username = ? AND p.name = ?",
+            [workspace, name],
+        )
+        if row is None:
+            self._workspace_id(workspace)  # type: ignore[attr-defined]
+            raise NotFound("project", f"{workspace}/{name}")
+        return row["id"]
+
+    def _in_project(
+        self,
+        select: str,
+        id_sql: str,
+        workspace: str,
+        project: str,
+        id_: str,
+        *,
+        kind: str,
+        what: str,
+    ) -> dict[str, Any]:
+        """The row of ``select`` (joined to ``projects p`` and ``workspaces w``) whose ``id_sql``
+        is ``id_`` in the project. NotFound names what is missing: the workspace, the project,
+        else ``kind`` ``what``."""
+        row = self.db.one(
+            select + f" WHERE w.username = ? AND p.name = ? AND {id_sql} = ?",
+            [workspace, project, id_],
+        )
+        if row is None:
+            self._project_id(workspace, project)
+            raise NotFound(kind, what)
+        return row
+
+    def list_projects(
+        self,
+        workspace: str,
+        *,
+        sort: str | None = None,
+        search: str | None = None,
+        cursor: str | None = None,
+        limit: int = 200,
+        viewer: str | None = None,
+    ) -> dict[str, Any]:
+        self._workspace_id(workspace)  # type: ignore[attr-defined]
+        desc = bool(sort) and sort.startswith("-")
+        key = (sort or "created_at").lstrip("+-")
+        if key not in PROJECT_SORTS:
+            raise InvalidInput(f"sort must be one of {sorted(PROJECT_SORTS)}", field="sort")
+        col = PROJECT_SORTS[key]
+        where = ["w.username = ?"]
+        params: list[Any] = [workspace]
+        if viewer is not None and self.role(workspace, viewer) is None:  # type: ignore[attr-defined]
+            where.append("p.visibility = 'PUBLIC'")
+        if search:
+            where.append("p.name ILIKE ?")
+            params.append(f"%{search}%")
+        total = self.db.one(
+            "SELECT count(*) AS n FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
+            f" WHERE {' AND '.join(where)}",
+            params,
+        )["n"]
+        op = "<" if desc else ">"
+        if cursor:
+            last_value, last_id = decode_cursor(cursor)
+            where.append(f"({col}, p.id) {op} (?, ?)")
+            params += [last_value, last_id]
+        direction = "DESC" if desc else "ASC"
+        rows = self.db.all(
+            self._project_sql().replace(" FROM projects p", f", {col} AS _sort FROM projects p")
+            + f" WHERE {' AND '.join(where)} ORDER BY {col} {direction}, p.id {direction}"
+            " LIMIT ?",
+            [*params, limit + 1],
+        )
+        rows, nxt = cut_page(rows, limit, "_sort", "id")
+        return {"items": [self._project_out(r) for r in rows], "total": total, "next": nxt}
+
+    def update_project(
+        self, workspace: str, name: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        pid = self._project_id(workspace, name)
+        sets: list[str] = []
+        params: list[Any] = []
+        if "description" in changes:
+            value = changes["description"]
+            if value is not None and not isinstance(value, str):
+                raise InvalidInput("description must be a string", field="description")
+            sets.append("description = ?")
+            params.append(value)
+        if "labels" in changes:
+            labels = changes["labels"] or []
+            if not isinstance(labels, list) or not all(isinstance(v, str) for v in labels):
+                raise InvalidInput("labels must be a list of strings", field="labels")
+            sets.append("labels = ?")
+            params.append(labels)
+        if "visibility" in changes:
+            visibility = str(changes["visibility"] or "").upper()
+            if visibility not in ("PUBLIC", "PRIVATE"):
+                raise InvalidInput("visibility must be PUBLIC or PRIVATE", field="visibility")
+            sets.append("visibility = ?")
+            params.append(visibility)
+        if sets:
+            with self.db.write() as con:
+                con.execute(
+                    f"UPDATE projects SET {', '.join(sets)}, updated_at = ? WHERE id = ?",
+                    [*params, now(), pid],
+                )
+        return self.get_project(workspace, name)
+
+    def delete_project(self, workspace: str, name: str) -> None:
+        pid = self._project_id(workspace, name)
+        runs = "(SELECT pk FROM runs WHERE project_id = ?)"
+        with self.db.write() as con:
+            self._delete_project_artifacts(con, pid, f"{workspace}/{name}")  # type: ignore[attr-defined]
+            for table in ("points", "point_tiles", "run_keys", "batches", "files", "console"):
+                con.execute(f"DELETE FROM {table} WHERE run_pk IN {runs}", [pid])
+            con.execute(
+                "DELETE FROM sweep_trials WHERE sweep_pk IN"
+                " (SELECT pk FROM sweeps WHERE project_id = ?)",
+                [pid],
+            )
+            for table in ("runs", "sweeps", "reports", "project_fields"):
+                con.execute(f"DELETE FROM {table} WHERE project_id = ?", [pid])
+            con.execute("DELETE FROM projects WHERE id = ?", [pid])
+
+    def project_fields(self, workspace: str, project: str) -> dict[str, dict[str, str]]:
+        pid = self._project_id(workspace, project)
+        out: dict[str, dict[str, str]] = {"config": {}, "summary": {}}
+        for r in self.db.all(
+            "SELECT kind, key, type FROM project_fields WHERE project_id = ? ORDER BY key", [pid]
+        ):
+            out[r["kind"]][r["key"]] = r["type"]
+        return out
