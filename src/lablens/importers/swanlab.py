@@ -185,13 +185,8 @@ def _header(src: SourceRun, log: Path) -> None:
 
 
 def find_runs(path: str | os.PathLike[str]) -> list[SourceRun]:
-    """The SwanLab runs under ``path``: every directory holding a ``run-<id>.swanlab`` file.
-
-    Args:
-        path: a run directory, a ``swanlog/`` directory, or any directory above them.
-
-    Returns:
-        A ``SourceRun`` per run directory, its header read (the rest is read while writing).
+    """The SwanLab runs under ``path`` (a run directory, a ``swanlog/`` directory, or any directory
+    above them), each with its header read, as ``find_log_runs`` finds them.
 
     Raises:
         UsageError: ``path`` is not a directory, or swanlab's reader is missing.

@@ -236,13 +236,8 @@ def _header(src: SourceRun, log: Path) -> None:
 
 
 def find_runs(path: str | os.PathLike[str]) -> list[SourceRun]:
-    """The W&B runs under ``path``: every directory holding a ``run-<id>.wandb`` file.
-
-    Args:
-        path: a run directory, a ``wandb/`` directory, or any directory above them.
-
-    Returns:
-        A ``SourceRun`` per run directory, its header read (the rest is read while writing).
+    """The W&B runs under ``path`` (a run directory, a ``wandb/`` directory, or any directory
+    above them), each with its header read, as ``find_log_runs`` finds them.
 
     Raises:
         UsageError: ``path`` is not a directory, or wandb's reader is missing.
