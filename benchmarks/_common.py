@@ -12,14 +12,13 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from lablens._settings import free_port, normalize_host, wait_until_alive
+from lablens._settings import free_port, normalize_host, server_argv, wait_until_alive
 
 
 @dataclass
@@ -47,22 +46,7 @@ def server(
             seed(data)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "lablens",
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--data",
-                str(data),
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
+        proc = subprocess.Popen(server_argv(port, data), env=env, stdin=subprocess.DEVNULL)
         try:
             wait_until_alive(url, timeout=120, proc=proc)
             creds = json.loads((home / "credentials").read_text())["hosts"][normalize_host(url)]

@@ -14,23 +14,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from lablens._settings import free_port, normalize_host, wait_until_alive
-
-
-def server_argv(port: int | str, data_dir: Path | str) -> list[str]:
-    """The command line of ``lablens server`` on 127.0.0.1 at ``port`` over ``data_dir``."""
-    return [
-        sys.executable,
-        "-m",
-        "lablens",
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--data",
-        str(data_dir),
-    ]
+from lablens._settings import (
+    free_port,
+    normalize_host,
+    server_argv,
+    stop_process,
+    wait_until_alive,
+)
 
 
 @dataclass
@@ -64,16 +54,6 @@ def spawn_server(port: int, data_dir: Path, home: Path) -> subprocess.Popen:
         )
     wait_until_alive(f"http://127.0.0.1:{port}", timeout=60, proc=proc)
     return proc
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    """Stop a server: SIGTERM, then SIGKILL after 20 s."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def start_server(data_dir: Path, home: Path) -> RunningServer:

@@ -162,6 +162,35 @@ def wait_until_alive(
     raise ConnectionFailed(f"the lablens server at {url} did not start within {timeout:.0f}s")
 
 
+def server_argv(port: int | str, data_dir: Path | str, host: str = LOCAL_HOST) -> list[str]:
+    """The command line of ``lablens server`` on ``host:port`` over ``data_dir``, run by this
+    Python (the local server, the demo's, the tests' and the benchmarks' all start this way)."""
+    return [
+        sys.executable,
+        "-m",
+        "lablens",
+        "server",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--data",
+        str(data_dir),
+    ]
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL if it is still there after 20 seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def local_server(start: bool = True) -> str | None:
     """The URL of this user's local server; start one detached when none runs.
 
@@ -178,18 +207,7 @@ def local_server(start: bool = True) -> str | None:
         url = f"http://{LOCAL_HOST}:{port}"
         data = home() / "data"
         pid = _spawn_detached(
-            [
-                sys.executable,
-                "-m",
-                "lablens",
-                "server",
-                "--host",
-                LOCAL_HOST,
-                "--port",
-                str(port),
-                "--data",
-                str(data),
-            ],
+            server_argv(port, data),
             home() / "server.log",
         )
         wait_until_alive(url, timeout=60, pid=pid)

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from lablens._settings import stop_process
 from lablens.demo.notebook import REPO_ROOT
-from lablens.demo.server import stop
 
 __all__ = ["jupyter_lab"]
 
@@ -29,4 +29,4 @@ def jupyter_lab(notebook: Path, env: Mapping[str, str]) -> int:
         print("\nlablens demo: stopping JupyterLab and the server ...")
         return 0
     finally:
-        stop(proc)
+        stop_process(proc)

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from lablens import _settings
 
-__all__ = ["demo_server", "finished_run_names", "stop"]
+__all__ = ["demo_server", "finished_run_names"]
 
 
 def finished_run_names(host: str, api_key: str | None, project: str) -> list[str]:
@@ -42,18 +41,7 @@ def demo_server(data_dir: Path, log_path: Path) -> Iterator[tuple[str, str | Non
     url = f"http://{_settings.LOCAL_HOST}:{port}"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "lablens",
-                "server",
-                "--host",
-                _settings.LOCAL_HOST,
-                "--port",
-                str(port),
-                "--data",
-                str(data_dir),
-            ],
+            _settings.server_argv(port, data_dir),
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -71,16 +59,4 @@ def demo_server(data_dir: Path, log_path: Path) -> Iterator[tuple[str, str | Non
         creds = _settings.stored_credentials(url) or {}
         yield url, creds.get("api_key")
     finally:
-        stop(proc)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a child process: SIGTERM, then SIGKILL if it is still there after 20 seconds."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        _settings.stop_process(proc)
