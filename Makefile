@@ -10,8 +10,11 @@ JS_DEPS := js/node_modules/.package-lock.json
 JS_BUNDLES := $(STATIC)/run_table.js $(STATIC)/workspace_tree.js $(STATIC)/action_log.js \
 	$(STATIC)/artifact_browser.js
 CHROMIUM := /usr/bin/chromium
+# The real wandb and swanlab clients, each in its own venv (git-ignored), pinned in tests/compat.
+COMPAT := .compat
+COMPAT_VENVS := $(COMPAT)/wandb/.installed $(COMPAT)/swanlab/.installed
 
-.PHONY: install js demo test lint bench clean
+.PHONY: install js demo test lint bench clean compat compat-newest
 
 # The JS is built here (below), so the editable install skips the build hook's own build.
 $(STAMP): pyproject.toml
@@ -43,7 +46,22 @@ $(CHROMIUM):
 demo: $(STAMP) $(JS_BUNDLES)
 	$(PY) -m lablens demo --data $(DEMO_DATA) $(if $(HEADLESS),--headless,)
 
-test: $(STAMP) $(JS_BUNDLES) $(CHROMIUM)
+$(COMPAT)/%/.installed: tests/compat/requirements-%.txt
+	test -x $(COMPAT)/$*/bin/python || $(PYTHON) -m venv $(COMPAT)/$*
+	$(COMPAT)/$*/bin/python -m pip install --quiet -r $<
+	touch $@
+
+compat: $(COMPAT_VENVS)
+
+# The same compatibility tests against the newest wandb and swanlab on PyPI, in their own venvs.
+compat-newest: $(STAMP)
+	test -x $(COMPAT)/newest/wandb/bin/python || $(PYTHON) -m venv $(COMPAT)/newest/wandb
+	test -x $(COMPAT)/newest/swanlab/bin/python || $(PYTHON) -m venv $(COMPAT)/newest/swanlab
+	$(COMPAT)/newest/wandb/bin/python -m pip install --quiet --upgrade wandb
+	$(COMPAT)/newest/swanlab/bin/python -m pip install --quiet --upgrade swanlab
+	LABLENS_COMPAT_DIR=$(COMPAT)/newest $(VENV)/bin/pytest -q -p no:cacheprovider tests/compat
+
+test: $(STAMP) $(JS_BUNDLES) $(CHROMIUM) $(COMPAT_VENVS)
 	$(VENV)/bin/ruff check src tests benchmarks
 	cd js && npx tsc --noEmit -p . && npx vitest run
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests
@@ -56,4 +74,4 @@ bench: $(STAMP) $(JS_BUNDLES) $(CHROMIUM)
 	@for f in benchmarks/[a-z]*.py; do $(PY) -m benchmarks.$$(basename $$f .py) || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(DEMO_DATA) .pytest_cache js/node_modules $(STATIC) test-output
+	rm -rf $(VENV) $(COMPAT) $(DEMO_DATA) .pytest_cache js/node_modules $(STATIC) test-output

@@ -22,6 +22,7 @@ from lablens.server.routers import (
     users,
     workspaces,
 )
+from lablens.server.wandb.routers import ROUTERS as WANDB_ROUTERS
 from lablens.store.base import Store
 from lablens.store.limits import LIMITS
 
@@ -63,4 +64,7 @@ def create_app(store: Store) -> FastAPI:
         artifact_collections,
     ):
         app.include_router(module.router)
+    # The W&B wire protocol (POST /graphql, file_stream, uploads) for the real wandb package.
+    for router in WANDB_ROUTERS:
+        app.include_router(router)
     return app

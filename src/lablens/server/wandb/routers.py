@@ -1,0 +1,7 @@
+"""Every route of the W&B wire protocol, for ``create_app`` to include."""
+
+from __future__ import annotations
+
+from lablens.server.wandb import graphql
+
+ROUTERS = [graphql.router]
