@@ -57,8 +57,11 @@ def answer_error(exc: Exception) -> JSONResponse | None:
     if isinstance(exc, RequestValidationError):
         parts = []
         for e in exc.errors():
-            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
-            parts.append(f"{where}: {e.get('msg', '')}" if where else str(e.get("msg", "")))
+            if e.get("type") == "json_invalid":
+                parts.append(f"the request body is not JSON: {e.get('msg', '')}")
+                continue
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+            parts.append(f"{where}: {e.get('msg', '')}")
         return error_body(400, "bad_request", "; ".join(parts) or "invalid request")
     return None
 
