@@ -365,3 +365,68 @@ def test_swanlab_login_errors_private_projects_and_revoked_keys(api, server, uni
     assert not got["after_revoke"]["ok"]
     assert "wrong or was revoked" in got["after_revoke"]["errmsg"]
     assert got["relogin"][0] == "AuthenticationError"
+
+
+INIT_SCRIPT = """
+import json, math, os
+import swanlab
+
+host, key, ws, project = (os.environ[k] for k in ("LL_HOST", "LL_KEY", "LL_WS", "LL_PROJECT"))
+swanlab.login(api_key=key, host=host)
+run = swanlab.init(
+    workspace=ws, project=project, name="trained", description="logged by swanlab",
+    tags=["swan", "init"], group="g", job_type="train",
+    config={"lr": 0.1, "batch_size": 64, "opt": {"name": "adam"}},
+)
+run_id = run.id
+for i in range(30):
+    swanlab.log({"loss": 1.0 / (i + 1), "acc": i / 30}, step=i)
+print("hello from training")
+swanlab.finish()
+swanlab.init(workspace=ws, project=project, id=run_id, resume="must")
+for i in range(30, 40):
+    swanlab.log({"loss": 1.0 / (i + 1)}, step=i)
+swanlab.finish()
+api = swanlab.Api(api_key=key, host=host)
+exp = api.run(f"{ws}/{project}/{run_id}")
+out = {"id": run_id, "run": exp.json(), "loss": exp.metrics(keys=["loss"], all=True)}
+print(json.dumps(out))
+"""
+
+
+def test_swanlab_init_logs_a_lablens_run(api, server, unique, tmp_path):
+    """``swanlab.init()``, ``log()``, ``finish()`` and a resume write an ordinary lablens run."""
+    project = f"{unique}-init"
+    got = _client(
+        INIT_SCRIPT,
+        tmp_path,
+        LL_HOST=server.url,
+        LL_KEY=server.api_key,
+        LL_WS=server.username,
+        LL_PROJECT=project,
+        SWANLAB_SAVE_DIR=str(tmp_path / "swanlog"),
+    )
+    try:
+        run = api.run(f"{server.username}/{project}/{got['id']}")
+        assert run.name == "trained"
+        assert run.notes == "logged by swanlab"
+        assert run.tags == ["swan", "init"]
+        assert (run.group, run.job_type) == ("g", "train")
+        assert run.config == {"lr": 0.1, "batch_size": 64, "opt": {"name": "adam"}}
+        assert run.state == "FINISHED" and run.finished_at
+        assert run.metadata  # the client's environment probe
+        frame = run.metrics(keys=["loss", "acc"])
+        assert list(frame.index) == list(range(40))
+        assert list(frame["loss"]) == [1.0 / (i + 1) for i in range(40)]
+        assert list(frame["acc"].dropna()) == [i / 30 for i in range(30)]
+        console = api.client.get_json(
+            f"/api/v1/projects/{run.entity}/{run.project}/runs/{run.id}/console"
+        )
+        assert "hello from training" in [line["line"] for line in console["items"]]
+        # And the swanlab client reads back what it wrote.
+        assert got["run"]["name"] == "trained"
+        assert got["run"]["profile"]["config"] == run.config
+        points = _entry(got["loss"], "loss")["metrics"]
+        assert [(p["step"], p["value"], p["timestamp"]) for p in points] == _rows(frame, "loss")
+    finally:
+        api.project(f"{server.username}/{project}").delete()

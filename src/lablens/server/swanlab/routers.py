@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lablens.server.swanlab import accounts, metrics, projects, session
+from lablens.server.swanlab import accounts, metrics, projects, session, writes
 
 router = APIRouter()
-for _part in (session, accounts, projects, metrics):
+for _part in (session, accounts, projects, metrics, writes):
     router.include_router(_part.router)

@@ -46,6 +46,8 @@ def project(data: dict[str, Any], role: str | None = None) -> dict[str, Any]:
         "_count": {"experiments": int((data.get("count") or {}).get("runs", 0))},
         "createdAt": data.get("created_at") or "",
         "updatedAt": data.get("updated_at") or "",
+        # Version 1: a project "with views", whose columns the client posts to .../series.
+        "version": 1,
     }
     if role:
         out["role"] = role
