@@ -62,6 +62,8 @@ out["metrics_default"] = run.metrics(keys=["loss", "acc"])
 out["metrics_by_acc"] = run.metrics(keys=["loss"], x_axis="acc", sample=1500)
 out["summary"] = run.summary()
 out["series"] = run.series().json()
+out["system_series"] = run.series(metric_class="SYSTEM").json()
+out["system_metrics"] = run.metrics(keys=["__swanlab__.cpu", "__swanlab__.gpu.0.util"], all=True)
 out["export_csv"] = next(iter(run.series())).export_csv().json()
 out["user"] = api.user().json()
 out["self_hosted"] = api.self_hosted().json()
@@ -156,6 +158,7 @@ def project_of_runs(api, make_project, make_run):
         job_type="train",
         notes="the long one",
         points=_long_points(),
+        system={"system.cpu": [10.0, 12.5, 11.0], "system.gpu.0.util": [0.0, 99.5, 50.0]},
         summary={"best_acc": 0.99},
     )
     runs["crashed"] = make_run(
@@ -313,6 +316,17 @@ def test_swanlab_api_reads_what_lablens_reads(api, server, make_project, project
     assert summary["acc"]["min"] == full["acc"].min()
     assert math.isclose(summary["acc"]["avg"], full["acc"].mean())
     assert got["series"]["keys"] == sorted(long.history_keys)
+    # System metrics, under SwanLab's names (``system.cpu`` is ``__swanlab__.cpu``).
+    assert got["system_series"]["keys"] == ["__swanlab__.cpu", "__swanlab__.gpu.0.util"]
+    system = long.history(samples=None, stream="system")
+    for ours, theirs in (
+        ("system.cpu", "__swanlab__.cpu"),
+        ("system.gpu.0.util", "__swanlab__.gpu.0.util"),
+    ):
+        points = _entry(got["system_metrics"], theirs)["metrics"]
+        assert [(p["step"], p["value"]) for p in points] == list(
+            zip(system["_step"], system[ours], strict=True)
+        )
     assert got["export_csv"]["ok"] and got["export_csv"]["data"]["url"].startswith(server.url)
 
     # -- user --

@@ -34,12 +34,14 @@ MAX_SAMPLES = 1500
 #: Where export files live in the client's eyes: ``cosKey`` is this and a token.
 EXPORT_PREFIX = "exports/"
 X_TYPES = ("step", "time", "relative_time", "timestamp")
+#: SwanLab's prefix of system metrics (CPU, memory, GPU) among a run's keys.
+SYSTEM_PREFIX = "__swanlab__."
 
 
 # -- reading the request -------------------------------------------------------------------------
 
 
-def _project(value: Any, where: str) -> tuple[str, str]:
+def project_of(value: Any, where: str) -> tuple[str, str]:
     """``workspace, project`` from a SwanLab project id (our ``workspace/project``)."""
     if not isinstance(value, str) or value.count("/") != 1 or "" in value.split("/"):
         raise bad_request(f"{where} must be a project id 'workspace/project', got {value!r}")
@@ -82,7 +84,7 @@ def _experiments(body: dict[str, Any]) -> list[tuple[str, str, str]]:
     for i, ref in enumerate(experiments):
         if not isinstance(ref, dict):
             raise bad_request(f"experiments[{i}] must be an object {{projectId, experimentId}}")
-        ws, project = _project(ref.get("projectId"), f"experiments[{i}].projectId")
+        ws, project = project_of(ref.get("projectId"), f"experiments[{i}].projectId")
         run_id = ref.get("experimentId")
         if not isinstance(run_id, str) or not run_id:
             raise bad_request(f"experiments[{i}].experimentId must be a run id")
@@ -122,6 +124,37 @@ def _started(table: pa.Table, run_id: str) -> float:
     return float(json.loads(meta.get(b"started", b"{}")).get(run_id) or 0.0)
 
 
+def stream_key(key: str) -> tuple[str, str]:
+    """Our point stream and key for a SwanLab key: ``__swanlab__.<rest>`` is a system metric,
+    ``system.<rest>`` in the ``system`` stream; every other key is a logged one."""
+    if key.startswith(SYSTEM_PREFIX):
+        return "system", "system." + key[len(SYSTEM_PREFIX) :]
+    return "default", key
+
+
+def swanlab_system_key(key: str) -> str:
+    """SwanLab's name of one of our system metrics (``system.cpu`` -> ``__swanlab__.cpu``)."""
+    return SYSTEM_PREFIX + (key[len("system.") :] if key.startswith("system.") else key)
+
+
+def _read(
+    store: Store, ws: str, project: str, run_id: str, keys: list[str], samples: int | None = None
+) -> tuple[dict[str, list[Point]], float]:
+    """Each SwanLab key's points (at most ``samples`` a series), and the run's start."""
+    by_stream: dict[str, list[str]] = defaultdict(list)
+    for key in keys:
+        stream, ours = stream_key(key)
+        by_stream[stream].append(ours)
+    out: dict[str, list[Point]] = {}
+    started = 0.0
+    for stream, ours in by_stream.items():
+        table = store.history(ws, project, [run_id], keys=ours, samples=samples, stream=stream)
+        started = _started(table, run_id) or started
+        for key, points in _series(table).items():
+            out[key if stream == "default" else swanlab_system_key(key)] = points
+    return out, started
+
+
 def _ms(seconds: float | None) -> int | None:
     return None if seconds is None or not math.isfinite(seconds) else round(seconds * 1000)
 
@@ -140,7 +173,7 @@ def scalar(request: Request, user: SwanlabUser, raw: Any = Body(None)) -> list[d
     start (ms) or, with ``xKey``, that metric's value at the point's step. Points whose value
     is not finite are left out, as JSON cannot carry them."""
     body = as_object(raw)
-    ws, project = _project(body.get("projectId"), "projectId")
+    ws, project = project_of(body.get("projectId"), "projectId")
     pairs = _columns(body)
     num = body.get("num", MAX_SAMPLES)
     if not isinstance(num, int) or isinstance(num, bool) or not 1 <= num <= MAX_SAMPLES:
@@ -156,6 +189,10 @@ def scalar(request: Request, user: SwanlabUser, raw: Any = Body(None)) -> list[d
     for run_id, keys in _by_run(pairs).items():
         store.get_run(ws, project, run_id)
         if x_key:
+            # Against another metric: both logged ones (the store reads them at shared steps).
+            for key in [*keys, x_key]:
+                if stream_key(key)[0] != "default":
+                    raise bad_request(f"xKey: {key!r} is a system metric; plot logged ones only")
             table = store.history(
                 ws,
                 project,
@@ -165,11 +202,10 @@ def scalar(request: Request, user: SwanlabUser, raw: Any = Body(None)) -> list[d
                 x_axis="metric",
                 x_key=x_key,
             )
+            series, started = _series(table), _started(table, run_id)
         else:
-            table = store.history(ws, project, [run_id], keys=keys, samples=num)
-        series = _series(table)
+            series, started = _read(store, ws, project, run_id, keys, samples=num)
         x_at = {s: v for s, _, v in series.get(x_key, [])} if x_key else {}
-        started = _started(table, run_id)
         for key in keys:
             points = []
             for step, ts, value in series.get(key, []):
@@ -227,7 +263,7 @@ def scalar_values(
     """Each column's min, max, avg, median and latest over all its points; ``index`` is the
     step (``xType`` ``step``) or the time in ms (``timestamp``)."""
     body = as_object(raw)
-    ws, project = _project(body.get("projectId"), "projectId")
+    ws, project = project_of(body.get("projectId"), "projectId")
     pairs = _columns(body)
     x_type = body.get("xType", "step")
     if x_type not in X_TYPES:
@@ -236,7 +272,7 @@ def scalar_values(
     out = []
     for run_id, keys in _by_run(pairs).items():
         store.get_run(ws, project, run_id)
-        series = _series(store.history(ws, project, [run_id], keys=keys))
+        series, _ = _read(store, ws, project, run_id, keys)
         for key in keys:
             out.append({"experimentId": run_id, "key": key, **_stats(series.get(key, []), x_type)})
     return out
@@ -255,7 +291,7 @@ def summaries(
         store = readable_store(request, user, ws, project)
         run = store.get_run(ws, project, run_id)
         keys = wanted if wanted is not None else sorted(run.get("history_keys") or {})
-        series = _series(store.history(ws, project, [run_id], keys=keys)) if keys else {}
+        series = _read(store, ws, project, run_id, keys)[0] if keys else {}
         per_key: dict[str, Any] = {}
         for key in keys:
             points = series.get(key, [])
@@ -284,7 +320,9 @@ def _run_keys(request: Request, user: dict[str, Any], body: dict[str, Any]) -> d
     out: dict[str, set[str]] = {}
     for ws, project, run_id in _experiments(body):
         store: Store = readable_store(request, user, ws, project)
-        out[run_id] = set(store.get_run(ws, project, run_id).get("history_keys") or {})
+        run = store.get_run(ws, project, run_id)
+        system = {swanlab_system_key(k) for k in run.get("system_metrics") or {}}
+        out[run_id] = set(run.get("history_keys") or {}) | system
     return out
 
 
@@ -344,7 +382,7 @@ def _untoken(token: str) -> tuple[str, str, list[tuple[str, str, str]]]:
 def scalar_export(request: Request, user: SwanlabUser, raw: Any = Body(None)) -> dict[str, Any]:
     """An export of every point of the columns, as a ``cosKey`` to ask a download link for."""
     body = as_object(raw)
-    ws, project = _project(body.get("projectId"), "projectId")
+    ws, project = project_of(body.get("projectId"), "projectId")
     pairs = _columns(body)
     names = [str(c.get("experimentName") or c["experimentId"]) for c in body["columns"]]
     store = readable_store(request, user, ws, project)
@@ -384,7 +422,7 @@ def download_export(token: str, request: Request, user: SwanlabUser) -> Response
     store = readable_store(request, user, ws, project)
     cells: dict[int, dict[int, tuple[float, int | None]]] = defaultdict(dict)
     for run_id, keys in _by_run([(r, k) for r, k, _ in columns]).items():
-        series = _series(store.history(ws, project, [run_id], keys=keys))
+        series, _ = _read(store, ws, project, run_id, keys)
         for i, (r, k, _) in enumerate(columns):
             if r != run_id:
                 continue
@@ -412,7 +450,7 @@ def download_export(token: str, request: Request, user: SwanlabUser) -> Response
 def media(request: Request, user: SwanlabUser, raw: Any = Body(None)) -> dict[str, Any]:
     """Media of a step: lablens keeps no media, so there are none."""
     body = as_object(raw)
-    ws, project = _project(body.get("projectId"), "projectId")
+    ws, project = project_of(body.get("projectId"), "projectId")
     readable_store(request, user, ws, project)
     return {"steps": [], "metrics": []}
 
@@ -421,7 +459,7 @@ def media(request: Request, user: SwanlabUser, raw: Any = Body(None)) -> dict[st
 def media_all(request: Request, user: SwanlabUser, raw: Any = Body(None)) -> list[Any]:
     """Every step's media: none, as above."""
     body = as_object(raw)
-    ws, project = _project(body.get("projectId"), "projectId")
+    ws, project = project_of(body.get("projectId"), "projectId")
     readable_store(request, user, ws, project)
     return []
 
@@ -443,7 +481,7 @@ def logs(
     lines from shard ``epoch``; ``count`` is how many match in all."""
     if level not in _LEVELS:
         raise bad_request(f"level must be one of {', '.join(_LEVELS)}, got {level!r}")
-    ws, project = _project(projectId, "projectId")
+    ws, project = project_of(projectId, "projectId")
     store = readable_store(request, user, ws, project)
     lines = []
     for n, line in enumerate(store.read_console(ws, project, experimentId)):

@@ -3,8 +3,9 @@ experiment it creates (or resumes), config and environment, scalar points and co
 run's end state, and, when resuming, the last step of each key.
 
 A run logged this way is an ordinary lablens run. SwanLab's system metrics (keys under
-``__swanlab__.``) go to the ``system`` point stream as ``system.<rest>``. A retried batch of
-points or lines is stored once: its batch id is a digest of its content.
+``__swanlab__.``) go to the ``system`` point stream as ``system.<rest>``
+(``metrics.stream_key``). A retried batch of points or lines is stored once: its batch id is a
+digest of its content.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from fastapi import APIRouter, Body, Request, Response
 
 from lablens.server.auth import readable_store, writable_store
 from lablens.server.swanlab import shapes
-from lablens.server.swanlab.metrics import _project
+from lablens.server.swanlab.metrics import project_of, stream_key
 from lablens.server.swanlab.session import SwanlabUser
 from lablens.server.swanlab.wire import SwanlabRoute, as_object, bad_request
 from lablens.store.errors import NotFound
 
 router = APIRouter(prefix="/api", route_class=SwanlabRoute, tags=["swanlab"])
 
-SYSTEM_PREFIX = "__swanlab__."
 STATES = ("FINISHED", "CRASHED", "ABORTED")
 
 
@@ -201,9 +201,7 @@ def _scalars(metrics: list[Any]) -> dict[str, pa.Table]:
             value = float(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise bad_request(f"{where}.data must be a number or 'nan'")
-        key, stream = m["key"], "default"
-        if key.startswith(SYSTEM_PREFIX):
-            key, stream = "system." + key[len(SYSTEM_PREFIX) :], "system"
+        stream, key = stream_key(m["key"])
         keys, steps, stamps, values = rows.setdefault(stream, ([], [], [], []))
         keys.append(key)
         steps.append(step)
@@ -246,7 +244,7 @@ def upload_metrics(request: Request, user: SwanlabUser, raw: Any = Body(None)) -
     """A batch of ``scalar`` points or ``log`` lines of one run. Media are refused: lablens
     keeps scalar metrics only."""
     body = as_object(raw)
-    ws, project = _project(body.get("projectId"), "projectId")
+    ws, project = project_of(body.get("projectId"), "projectId")
     run_id = _text(body, "experimentId")
     if not run_id:
         raise bad_request("experimentId is required")
