@@ -27,13 +27,16 @@ import json, os, warnings
 import swanlab
 
 host, key, path = os.environ["LL_HOST"], os.environ["LL_KEY"], os.environ["LL_PROJECT"]
-long_id, private = os.environ["LL_LONG"], os.environ["LL_PRIVATE_OF_ADMIN"]
+long_id = os.environ["LL_LONG"]
 api = swanlab.Api(api_key=key, host=host)
 out = {"username": api.username}
 out["workspaces"] = [w.json() for w in api.workspaces()]
 out["workspace"] = api.workspace().json()
 out["projects"] = [p.json() for p in api.projects(path=api.username, size=100, all=True)]
 out["project"] = api.project(path).json()
+out["workspace_projects"] = [p.name for p in api.workspace().projects()]
+out["searched"] = [p.name for p in api.projects(path=api.username, search=path.split("/")[1])]
+out["projects_page2"] = [p.name for p in api.projects(path=api.username, size=10, page=2)]
 out["runs"] = [r.json() for r in api.runs(path=path)]
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
@@ -184,7 +187,9 @@ def project_of_runs(api, make_project, make_run):
 
 def test_swanlab_api_reads_what_lablens_reads(api, server, make_project, project_of_runs, tmp_path):
     project, runs = project_of_runs
-    private_of_admin = make_project(visibility="PRIVATE")
+    make_project(visibility="PRIVATE")  # the admin's own private projects are listed too
+    for _ in range(10):  # enough projects for a second page of ten
+        make_project()
     path = project.path
     long = api.run(runs["long"].path)
     got = _client(
@@ -194,7 +199,6 @@ def test_swanlab_api_reads_what_lablens_reads(api, server, make_project, project
         LL_KEY=server.api_key,
         LL_PROJECT=path,
         LL_LONG=long.id,
-        LL_PRIVATE_OF_ADMIN=private_of_admin.path,
     )
     me = api.viewer
     assert got["username"] == me.username == server.username
@@ -227,6 +231,10 @@ def test_swanlab_api_reads_what_lablens_reads(api, server, make_project, project
         assert p["updated_at"] == mine.updated_at
         assert p["count"]["experiments"] == mine.count["runs"]
     assert got["project"]["name"] == project.name
+    assert sorted(got["workspace_projects"]) == sorted(our_projects)
+    assert got["searched"] == [project.name]
+    assert len(got["projects"]) >= 12
+    assert got["projects_page2"] == [p["name"] for p in got["projects"]][10:20]
     assert got["project"]["count"]["experiments"] == 12
     assert got["project"]["labels"] == [{"name": "vision"}, {"name": "cnn"}]
 
