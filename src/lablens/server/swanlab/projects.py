@@ -14,7 +14,7 @@ from lablens.server.auth import readable_store, role_in, store_of
 from lablens.server.swanlab import shapes
 from lablens.server.swanlab.filters import check_groups, to_store_filters, to_store_order
 from lablens.server.swanlab.session import SwanlabUser
-from lablens.server.swanlab.wire import SwanlabRoute, as_object
+from lablens.server.swanlab.wire import SwanlabError, SwanlabRoute, as_object
 
 router = APIRouter(prefix="/api/project", route_class=SwanlabRoute, tags=["swanlab"])
 
@@ -27,17 +27,15 @@ STORE_PAGE = 1000
 def _page(
     fetch: Callable[[str | None, int], dict[str, Any]], page: int, size: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """Page ``page`` (from 1) of ``size`` items out of a keyset-paged listing, and the total."""
-    cursor: str | None = None
-    total = 0
-    for _ in range(page):
-        answer = fetch(cursor, size)
-        total = answer["total"]
-        items = answer["items"]
-        cursor = answer["next"]
-        if cursor is None and _ < page - 1:
-            return [], total
-    return items, total
+    """Page ``page`` (from 1) of ``size`` items out of a keyset-paged listing, and the total.
+
+    The listing is walked page by page up to the one asked for (a keyset cannot jump)."""
+    answer = fetch(None, size)
+    for _ in range(page - 1):
+        if answer["next"] is None:
+            return [], answer["total"]
+        answer = fetch(answer["next"], size)
+    return answer["items"], answer["total"]
 
 
 def _paged(items: list[dict[str, Any]], total: int, page: int, size: int) -> dict[str, Any]:
@@ -121,9 +119,16 @@ def show_runs(
         )
         runs.extend(answer["items"])
         cursor = answer["next"]
-        if cursor is None or len(runs) >= SHOWS_LIMIT:
+        if cursor is None:
             break
-    return [shapes.run(r, user["username"]) for r in runs[:SHOWS_LIMIT]]
+        if len(runs) >= SHOWS_LIMIT:
+            raise SwanlabError(
+                400,
+                "limit_exceeded",
+                f"filters: more than {SHOWS_LIMIT} runs match, more than one answer holds;"
+                " narrow the filters, or page with runs_get()",
+            )
+    return [shapes.run(r, user["username"]) for r in runs]
 
 
 @router.get("/{ws}/{project}/runs/{run_id}")
