@@ -411,7 +411,8 @@ for i in range(30, 40):
 swanlab.finish()
 api = swanlab.Api(api_key=key, host=host)
 exp = api.run(f"{ws}/{project}/{run_id}")
-out = {"id": run_id, "run": exp.json(), "loss": exp.metrics(keys=["loss"], all=True)}
+out = {"id": run_id, "run": exp.json(), "loss": exp.metrics(keys=["loss"], all=True),
+       "logs": exp.logs()}
 print(json.dumps(out))
 """
 
@@ -445,6 +446,11 @@ def test_swanlab_init_logs_a_lablens_run(api, server, unique, tmp_path):
             f"/api/v1/projects/{run.entity}/{run.project}/runs/{run.id}/console"
         )
         assert "hello from training" in [line["line"] for line in console["items"]]
+        logs = got["logs"]["logs"]
+        assert [entry["message"] for entry in logs] == [
+            line["line"] for line in console["items"] if line["stream"] == "stdout"
+        ]
+        assert all(entry["timestamp"].endswith("Z") for entry in logs)
         # And the swanlab client reads back what it wrote.
         assert got["run"]["name"] == "trained"
         assert got["run"]["profile"]["config"] == run.config

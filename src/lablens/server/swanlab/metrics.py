@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -163,6 +164,15 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
+def _statistic(fn: Any, values: list[float]) -> float | None:
+    """``fn(values)``, or ``None`` when it does not fit a float (JSON carries finite ones only)."""
+    try:
+        out = fn(values)
+    except (OverflowError, ValueError):
+        return None
+    return out if _finite(out) else None
+
+
 # -- sampled series and their statistics ---------------------------------------------------------
 
 
@@ -250,8 +260,8 @@ def _stats(points: list[Point], x_type: str) -> dict[str, Any]:
     return {
         "min": at(min(finite, key=lambda p: p[2])),
         "max": at(max(finite, key=lambda p: p[2])),
-        "avg": {"data": statistics.fmean(values)},
-        "median": {"data": statistics.median(values)},
+        "avg": {"data": _statistic(statistics.fmean, values)},
+        "median": {"data": _statistic(statistics.median, values)},
         "latest": at(finite[-1]),
     }
 
@@ -305,9 +315,9 @@ def summaries(
                 "min": lo,
                 "max": hi,
                 "minMax": [lo, hi],
-                "avg": statistics.fmean(values),
-                "median": statistics.median(values),
-                "stdDev": statistics.pstdev(values),
+                "avg": _statistic(statistics.fmean, values),
+                "median": _statistic(statistics.median, values),
+                "stdDev": _statistic(statistics.pstdev, values),
             }
         out[run_id] = per_key
     return out
@@ -467,6 +477,14 @@ def media_all(request: Request, user: SwanlabUser, raw: Any = Body(None)) -> lis
 _LEVELS = {"DEBUG": 0, "INFO": 1, "WARN": 2, "ERROR": 3}
 
 
+def _iso(seconds: Any) -> str:
+    """A console line's time (seconds since the epoch) as ISO 8601 UTC with milliseconds."""
+    if not _finite(seconds):
+        return ""
+    when = dt.datetime.fromtimestamp(seconds, dt.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
 @router.get("/house/metrics/log")
 def logs(
     request: Request,
@@ -487,13 +505,12 @@ def logs(
     for n, line in enumerate(store.read_console(ws, project, experimentId)):
         line_level = "ERROR" if line.get("stream") == "stderr" else "INFO"
         if _LEVELS[line_level] >= _LEVELS[level]:
-            ts = line.get("ts")
             lines.append(
                 {
                     "epoch": n + 1,
                     "level": line_level,
                     "message": line.get("line") or "",
-                    "timestamp": ts.isoformat() if hasattr(ts, "isoformat") else str(ts or ""),
+                    "timestamp": _iso(line.get("ts")),
                 }
             )
     return {"logs": lines[epoch * size : (epoch + 1) * size], "count": len(lines)}
