@@ -71,6 +71,11 @@ out["export_csv"] = next(iter(run.series())).export_csv().json()
 out["user"] = api.user().json()
 out["self_hosted"] = api.self_hosted().json()
 out["users"] = [u["username"] for u in api.self_hosted().get_users()]
+new_user = os.environ["LL_NEW_USER"]
+hosted = api.self_hosted()
+out["created"] = hosted.create_user(username=new_user, password="test123456").json()
+out["created_again"] = hosted.create_user(username=new_user, password="test123456").json()
+out["short_password"] = hosted.create_user(username=new_user + "x", password="short").json()
 out["missing_project"] = api.project(path + "-nope").wrapper().json()
 out["missing_run"] = api.run(path=f"{path}/nope1234").wrapper().json()
 print(json.dumps(out))
@@ -185,7 +190,9 @@ def project_of_runs(api, make_project, make_run):
     return project, runs
 
 
-def test_swanlab_api_reads_what_lablens_reads(api, server, make_project, project_of_runs, tmp_path):
+def test_swanlab_api_reads_what_lablens_reads(
+    api, server, make_project, project_of_runs, unique, tmp_path
+):
     project, runs = project_of_runs
     make_project(visibility="PRIVATE")  # the admin's own private projects are listed too
     for _ in range(10):  # enough projects for a second page of ten
@@ -199,6 +206,7 @@ def test_swanlab_api_reads_what_lablens_reads(api, server, make_project, project
         LL_KEY=server.api_key,
         LL_PROJECT=path,
         LL_LONG=long.id,
+        LL_NEW_USER=f"sw-{unique}",
     )
     me = api.viewer
     assert got["username"] == me.username == server.username
@@ -342,7 +350,12 @@ def test_swanlab_api_reads_what_lablens_reads(api, server, make_project, project
     assert got["user"]["name"] == (me.name or "")
     assert got["user"]["email"] == (me.email or "")
     assert got["self_hosted"]["root"] is True
-    assert sorted(got["users"]) == sorted(u.username for u in api.users())
+    assert sorted(got["users"]) == sorted(
+        u.username for u in api.users() if u.username != f"sw-{unique}"
+    )
+    assert got["created"]["ok"] and api.user(username=f"sw-{unique}").username == f"sw-{unique}"
+    assert not got["created_again"]["ok"] and "is taken" in got["created_again"]["errmsg"]
+    assert "users[0].password" in got["short_password"]["errmsg"]
 
     # -- what is not there --
     assert not got["missing_project"]["ok"]

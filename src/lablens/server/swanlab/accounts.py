@@ -1,18 +1,22 @@
 """SwanLab's account routes: workspaces (``/api/group/{username}``,
 ``/api/user/{username}/groups``), the signed-in user's profile (``/api/user/profile``) and the
-self-hosted admin's user list (``/api/self_hosted/info``, ``/api/self_hosted/users``)."""
+self-hosted admin's users, listed and created (``/api/self_hosted/info``,
+``/api/self_hosted/users``)."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 
+from lablens.server import passwords
 from lablens.server.auth import store_of
 from lablens.server.swanlab import shapes
 from lablens.server.swanlab.session import SwanlabUser
-from lablens.server.swanlab.wire import SwanlabError, SwanlabRoute
+from lablens.server.swanlab.wire import SwanlabError, SwanlabRoute, as_object, bad_request
+from lablens.store.errors import NotFound
+from lablens.store.names import check_account_name
 
 router = APIRouter(prefix="/api", route_class=SwanlabRoute, tags=["swanlab"])
 
@@ -85,3 +89,36 @@ def list_users(
         "page": page,
         "pages": max(1, math.ceil(len(users) / size)),
     }
+
+
+@router.post("/self_hosted/users", status_code=201)
+def create_users(user: SwanlabUser, request: Request, raw: Any = Body(None)) -> dict[str, Any]:
+    """Create users ``{users: [{username, password}]}`` (admins only), each with its personal
+    workspace; all are checked before any is made."""
+    if not user["is_admin"]:
+        raise SwanlabError(403, "permission_denied", "only admins can create users")
+    body = as_object(raw)
+    wanted = body.get("users")
+    if not isinstance(wanted, list) or not wanted:
+        raise bad_request("users must be a non-empty list of {username, password}")
+    store = store_of(request)
+    for i, item in enumerate(wanted):
+        where = f"users[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("username"), str):
+            raise bad_request(f"{where}.username must be a string")
+        password = item.get("password")
+        if not isinstance(password, str) or len(password) < passwords.MIN_LENGTH:
+            raise bad_request(
+                f"{where}.password must be a string of at least {passwords.MIN_LENGTH} characters"
+            )
+        check_account_name(item["username"], f"{where}.username")
+        try:
+            store.get_user(item["username"])
+        except NotFound:
+            continue
+        raise SwanlabError(409, "conflict", f"{where}.username: {item['username']!r} is taken")
+    made = []
+    for item in wanted:
+        hashed = passwords.hash_password(item["password"])
+        made.append(store.create_user(item["username"], password_hash=hashed)["username"])
+    return {"users": made}
