@@ -481,7 +481,10 @@ def _iso(seconds: Any) -> str:
     """A console line's time (seconds since the epoch) as ISO 8601 UTC with milliseconds."""
     if not _finite(seconds):
         return ""
-    when = dt.datetime.fromtimestamp(seconds, dt.UTC)
+    try:
+        when = dt.datetime.fromtimestamp(seconds, dt.UTC)
+    except (OverflowError, ValueError, OSError):  # past what a datetime holds
+        return ""
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 

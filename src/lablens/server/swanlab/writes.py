@@ -24,6 +24,7 @@ from lablens.server.swanlab.metrics import project_of, stream_key
 from lablens.server.swanlab.session import SwanlabUser
 from lablens.server.swanlab.wire import SwanlabRoute, as_object, bad_request
 from lablens.store.errors import NotFound
+from lablens.store.points import MAX_STEP
 
 router = APIRouter(prefix="/api", route_class=SwanlabRoute, tags=["swanlab"])
 
@@ -194,8 +195,8 @@ def _scalars(metrics: list[Any]) -> dict[str, pa.Table]:
         if not isinstance(m, dict) or not isinstance(m.get("key"), str) or not m["key"]:
             raise bad_request(f"{where}.key must be a non-empty string")
         step = m.get("index")
-        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
-            raise bad_request(f"{where}.index must be a step (an integer >= 0)")
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
+            raise bad_request(f"{where}.index must be a step, an integer from 0 to {MAX_STEP:,}")
         value = m.get("data")
         if isinstance(value, str) and value.lower() in ("nan", "inf", "-inf"):
             value = float(value)
