@@ -22,6 +22,7 @@ from lablens.server.routers import (
     users,
     workspaces,
 )
+from lablens.server.swanlab import router as swanlab_router
 from lablens.server.wandb.routers import ROUTERS as WANDB_ROUTERS
 from lablens.store.base import Store
 from lablens.store.limits import LIMITS
@@ -67,4 +68,5 @@ def create_app(store: Store) -> FastAPI:
     # The W&B wire protocol (POST /graphql, file_stream, uploads) for the real wandb package.
     for router in WANDB_ROUTERS:
         app.include_router(router)
+    app.include_router(swanlab_router)  # SwanLab's protocol (/api/login, /api/project, ...)
     return app

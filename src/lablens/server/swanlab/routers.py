@@ -1,0 +1,11 @@
+"""Every route of SwanLab's protocol, as one router for ``create_app`` to include."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from lablens.server.swanlab import accounts, metrics, projects, session, writes
+
+router = APIRouter()
+for _part in (session, accounts, projects, metrics, writes):
+    router.include_router(_part.router)
