@@ -40,6 +40,8 @@ __all__ = [
 
 #: Points a sparkline keeps per metric: every n-th logged point, n doubling as the run grows.
 SPARK_POINTS = 120
+#: The width of a sparkline in the card, in pixels.
+SPARK_WIDTH = 220
 #: Metrics the card shows; the rest are counted.
 CARD_METRICS = 16
 #: Metrics the terminal's last line names.
@@ -218,7 +220,8 @@ def card_html(view: CardView) -> str:
         "color: var(--jp-ui-font-color1, #1f2328); "
         "background: var(--jp-layout-color1, #fff); "
         "border: 1px solid var(--jp-border-color2, #d0d7de); border-radius: 6px; "
-        'padding: 8px 12px; max-width: 680px; box-sizing: border-box">',
+        "padding: 8px 12px; width: fit-content; min-width: 440px; max-width: 100%; "
+        'box-sizing: border-box">',
         '<div style="display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 10px">',
         f'<span style="font-weight: 600; {muted}">lablens</span>',
         f'<span class="ll-card-state" style="color: #fff; background: {color}; '
@@ -235,17 +238,23 @@ def card_html(view: CardView) -> str:
         )
     if view.metrics:
         parts.append(
-            '<table class="ll-card-metrics" style="border-collapse: collapse; margin-top: 6px">'
+            # JupyterLab styles rendered tables (stripes, centring, right-aligned cells): undone
+            # inline, so the card looks the same in every frontend.
+            '<table class="ll-card-metrics" style="border-collapse: collapse; border: none; '
+            'margin: 6px 0 0 0; font-size: 13px">'
         )
         for key, points, last, step in view.metrics[:CARD_METRICS]:
             parts.append(
-                f'<tr class="ll-card-metric" data-key="{e(key)}">'
-                f'<td style="padding: 1px 10px 1px 0; text-align: left; max-width: 220px; '
+                f'<tr class="ll-card-metric" data-key="{e(key)}" '
+                'style="background: transparent; border: none">'
+                f'<td style="padding: 3px 10px 3px 0; text-align: left; max-width: 240px; '
                 f'overflow: hidden; text-overflow: ellipsis; white-space: nowrap">{e(key)}</td>'
-                f'<td style="padding: 1px 10px 1px 0">{sparkline_svg(points)}</td>'
-                '<td class="ll-card-value" style="padding: 1px 10px 1px 0; text-align: right; '
+                f'<td style="padding: 3px 10px 3px 0; width: {SPARK_WIDTH}px">'
+                f"{sparkline_svg(points, SPARK_WIDTH, 26)}</td>"
+                '<td class="ll-card-value" style="padding: 3px 10px 3px 0; text-align: right; '
                 f'font-variant-numeric: tabular-nums">{e(format_value(last))}</td>'
-                f'<td style="padding: 1px 0; {muted}; font-size: 12px">step {step}</td>'
+                f'<td style="padding: 3px 0; text-align: left; {muted}; font-size: 12px; '
+                f'white-space: nowrap">step {step}</td>'
                 "</tr>"
             )
         parts.append("</table>")
