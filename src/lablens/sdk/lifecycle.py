@@ -198,12 +198,13 @@ def init(
     if trial is not None:
         trial.run = run
     live_runs.register(run)
-    run._start()
+    # Before the console copy starts: the card's line is lablens's, not the script's output.
     card = run_card.start_card(run, silent=resolved.silent)
     if card is not None:
         run._card = card
         if card.notebook:
             run._observe = card.observe
+    run._start()
     if not offline:
         threading.Thread(target=_send_conda, args=(run,), name="lablens-conda", daemon=True).start()
     return run
