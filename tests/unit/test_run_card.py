@@ -169,6 +169,7 @@ class FakeRun:
         self.offline = False
         self.dir = Path("/d/run-x")
         self.start_time = time.time() - 3
+        self.url = "http://h:1/alice/mnist/runs/ab12cd34"
         self.name = "bright-fox"
         self.state = "running"
         self.summary = {"loss": 0.5, "note": "text", "_private": 1.0}

@@ -63,10 +63,11 @@ class CardRun(Protocol):
     id: str
     entity: str | None
     project: str
-    host: str | None
     offline: bool
     dir: Path
     start_time: float
+    #: its address in a browser, as ``lablens.Api().run(path).url`` prints it; ``None`` offline
+    url: str | None
 
     @property
     def name(self) -> str: ...
@@ -126,13 +127,6 @@ class CardView:
     dir: str | None = None
     #: ``(key, points to draw, last value, last step)``, in the order first logged.
     metrics: list[tuple[str, list[tuple[int, float]], Any, int]] = field(default_factory=list)
-
-
-def run_url(run: CardRun) -> str | None:
-    """The run's address in a browser, as ``lablens.Api().run(path).url`` prints it."""
-    if run.offline or not run.host:
-        return None
-    return f"{run.host}/{run.entity}/{run.project}/runs/{run.id}"
 
 
 def format_value(value: Any) -> str:
@@ -373,7 +367,7 @@ class RunCard:
             id=run.id,
             project=run.project,
             entity=run.entity,
-            url=run_url(run),
+            url=run.url,
             state=run.state,
             seconds=time.time() - run.start_time,
             offline=run.offline,
