@@ -350,9 +350,10 @@ class RunCard:
         if self.notebook:
             self._drain()
             with self._lock:
+                # Only the metrics the card shows need their points copied.
                 metrics = [
-                    (key, s.drawn(), s.last[1], s.last[0])
-                    for key, s in self._series.items()
+                    (key, s.drawn() if i < CARD_METRICS else [], s.last[1], s.last[0])
+                    for i, (key, s) in enumerate(self._series.items())
                     if s.last is not None
                 ]
         else:
