@@ -12,6 +12,17 @@ or in W&B's module-level style::
     lablens.log({"loss": 0.5})
     lablens.finish()
 
+``lablens.run`` is the current run: the one ``init()`` started last and not finished yet, or
+``None``.
+
+``lablens.config`` is the current run's config, a dict with attribute access whose changes are
+saved. Before ``init()``, any use of it raises a ``UsageError`` saying to call ``lablens.init()``
+first.
+
+``lablens.summary`` is the current run's summary: the last value of each logged metric, plus what
+you set. Before ``init()``, any use of it raises a ``UsageError`` saying to call
+``lablens.init()`` first.
+
 and query them, as with ``swanlab.Api`` or ``wandb.Api``::
 
     api = lablens.Api()
