@@ -12,6 +12,12 @@ or in W&B's module-level style::
     lablens.log({"loss": 0.5})
     lablens.finish()
 
+and query them, as with ``swanlab.Api`` or ``wandb.Api``::
+
+    api = lablens.Api()
+    runs = api.runs("alice/mnist", filters={"state": "FINISHED"})
+    df = runs.to_pandas()
+
 ``lablens.run`` is the current run: the one ``init()`` started last and not finished yet, or
 ``None``.
 
@@ -22,12 +28,6 @@ first.
 ``lablens.summary`` is the current run's summary: the last value of each logged metric, plus what
 you set. Before ``init()``, any use of it raises a ``UsageError`` saying to call
 ``lablens.init()`` first.
-
-and query them, as with ``swanlab.Api`` or ``wandb.Api``::
-
-    api = lablens.Api()
-    runs = api.runs("alice/mnist", filters={"state": "FINISHED"})
-    df = runs.to_pandas()
 """
 
 from typing import TYPE_CHECKING, Any
