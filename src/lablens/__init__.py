@@ -6,11 +6,28 @@ Log runs from training code::
     with lablens.init(project="mnist", config={"lr": 0.01}) as run:
         run.log({"loss": 0.5})
 
+or in W&B's module-level style::
+
+    lablens.init(project="mnist", config={"lr": 0.01})
+    lablens.log({"loss": 0.5})
+    lablens.finish()
+
 and query them, as with ``swanlab.Api`` or ``wandb.Api``::
 
     api = lablens.Api()
     runs = api.runs("alice/mnist", filters={"state": "FINISHED"})
     df = runs.to_pandas()
+
+``lablens.run`` is the current run: the one ``init()`` started last and not finished yet, or
+``None``.
+
+``lablens.config`` is the current run's config, a dict with attribute access whose changes are
+saved. Before ``init()``, any use of it raises a ``UsageError`` saying to call ``lablens.init()``
+first.
+
+``lablens.summary`` is the current run's summary: the last value of each logged metric, plus what
+you set. Before ``init()``, any use of it raises a ``UsageError`` saying to call
+``lablens.init()`` first.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -41,7 +58,7 @@ from lablens.errors import (  # noqa: E402
 
 if TYPE_CHECKING:
     from lablens.api import Api
-    from lablens.sdk import agent, finish, init, sweep
+    from lablens.sdk import agent, define_metric, finish, init, log, sweep
     from lablens.sdk.artifacts import Artifact
 
 # Loaded on first use: the server and the CLI import this package too, and need neither pandas
@@ -53,10 +70,20 @@ _LAZY = {
     "finish": "lablens.sdk",
     "sweep": "lablens.sdk",
     "agent": "lablens.sdk",
+    "log": "lablens.sdk",
+    "define_metric": "lablens.sdk",
 }
+# The current run and its parts, looked up on each access (never cached in the module): W&B's
+# `wandb.run`, `wandb.config`, `wandb.summary`. Before init(), `run` is None and the other two
+# raise a UsageError on use that says to call lablens.init() first.
+_CURRENT = ("run", "config", "summary")
 
 
 def __getattr__(name: str) -> Any:
+    if name in _CURRENT:
+        from lablens.sdk import module_level
+
+        return getattr(module_level, f"current_{name}")()
     if name in _LAZY:
         import importlib
 
@@ -91,7 +118,11 @@ __all__ = [
     "WorkspaceNotFound",
     "__version__",
     "agent",
+    "config",
+    "define_metric",
     "finish",
     "init",
+    "log",
+    "summary",
     "sweep",
 ]

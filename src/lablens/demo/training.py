@@ -268,8 +268,8 @@ def build_demo(
     dataset = _dataset_artifact()
     best = _best_logged(host, api_key, project) if configs else -math.inf
     # The console copy would only capture the progress bar; system metrics are of no interest
-    # for runs that last a second.
-    settings = {"console": False, "system_interval": 0}
+    # for runs that last a second; the progress bar says what the runs' own lines would.
+    settings = {"console": False, "system_interval": 0, "silent": True}
     # One BLAS thread: the matrices are tiny, and more threads only contend for the cores.
     with (
         threadpool_limits(1),

@@ -6,7 +6,9 @@ Example:
     ...     for step in range(100):
     ...         run.log({"loss": 1 / (step + 1)})
 
-``lablens.sdk.run`` is the current run (the last one started and not finished), or ``None``.
+``lablens.sdk.run`` is the current run (the last one started and not finished), or ``None``;
+``log()`` and ``define_metric()`` act on it, as W&B's module-level calls (``lablens.config`` and
+``lablens.summary`` are its parts; see ``module_level.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Any
 
 from lablens.sdk._flatten import InvalidValue
 from lablens.sdk.config import Config, Summary
+from lablens.sdk.disabled import DisabledRun
 from lablens.sdk.lifecycle import current_run, finish, init
+from lablens.sdk.metric_defs import MetricDefinition
+from lablens.sdk.module_level import define_metric, log
 from lablens.sdk.runs import Run
 from lablens.sdk.settings import Settings
 from lablens.sdk.sweeps import agent, sweep
@@ -23,14 +28,18 @@ from lablens.sdk.sweeps import agent, sweep
 __all__ = [
     "Artifact",
     "Config",
+    "DisabledRun",
     "InvalidValue",
+    "MetricDefinition",
     "Run",
     "Settings",
     "Summary",
     "agent",
     "current_run",
+    "define_metric",
     "finish",
     "init",
+    "log",
     "run",
     "sweep",
 ]

@@ -16,8 +16,9 @@ from typing import Any
 from lablens import errors as E
 from lablens._settings import normalize_host, resolve_api_key, resolve_host
 from lablens.contract.routes import VIEWER, project_route, run_route
-from lablens.sdk import live_runs, metadata, sweeps
+from lablens.sdk import live_runs, metadata, run_card, sweeps
 from lablens.sdk.config import _as_mapping, to_json
+from lablens.sdk.disabled import DisabledRun
 from lablens.sdk.runs import Run
 from lablens.sdk.settings import Settings
 from lablens.transport import Transport
@@ -31,6 +32,10 @@ _RESUME = {
     "allow": "allow",
     "must": "must",
 }
+
+
+#: What ``init(mode=...)`` (or ``LABLENS_MODE``) may be.
+MODES = ("online", "offline", "disabled")
 
 
 def new_run_id() -> str:
@@ -83,15 +88,20 @@ def init(
             a ``run-<time>-<id>`` directory in it. Default ``./lablens`` (or ``LABLENS_DIR``).
         mode: ``"online"`` (the default, or ``LABLENS_MODE``) sends to the server as the run
             goes; ``"offline"`` needs no server: everything goes to the run's log, and
-            ``lablens sync <run dir>`` uploads it later.
+            ``lablens sync <run dir>`` uploads it later; ``"disabled"`` needs no server and
+            writes nothing: the run's calls do nothing (a ``DisabledRun``).
         host: the server's address. Default ``LABLENS_HOST``, else the local server (started
             if none runs).
         api_key: the API key. Default ``LABLENS_API_KEY``, else the one stored for ``host``.
         settings: a ``Settings`` (or a dict of its fields): system metrics interval, console
-            copy, batching, flush and init timeouts.
+            copy, batching, flush and init timeouts, ``silent``.
 
     Returns:
         The ``Run``; use it as a context manager to finish it, or call ``run.finish()``.
+        In a notebook, ``init()`` shows the run's card (a link to it, and a sparkline per
+        logged metric, redrawn as it logs); in a terminal it prints one line, ``lablens: run
+        NAME (ID) → URL``. ``settings={"silent": True}`` (or ``LABLENS_SILENT=true``) shows
+        nothing.
 
     Raises:
         lablens.errors.ConnectionFailed: the server did not answer within
@@ -108,12 +118,13 @@ def init(
         ...     run.log({"loss": 0.5})
     """
     resolved = Settings.resolve(settings)
-    offline = _mode(mode) == "offline"
+    chosen = _mode(mode)
+    offline = chosen == "offline"
     trial = sweeps.pending_trial()
     if trial is not None:
-        if offline:
+        if chosen != "online":
             raise E.UsageError(
-                "init: a sweep's trial needs a server, not mode='offline'", field="mode"
+                f"init: a sweep's trial needs a server, not mode={chosen!r}", field="mode"
             )
         # Called by a sweep agent's function: join the run the server made for the trial.
         entity, project, id, resume = trial.entity, trial.project, trial.run_id, "must"
@@ -134,6 +145,20 @@ def init(
         given_config = sweeps.deep_merge(given_config, trial.params)
     if isinstance(tags, str):
         tags = [tags]
+    if chosen == "disabled":
+        disabled = DisabledRun(
+            id=id or new_run_id(),
+            project=project,
+            name=name,
+            entity=entity,
+            config=given_config,
+            tags=tuple(tags or ()),
+            group=group,
+            job_type=job_type,
+            notes=notes,
+        )
+        live_runs.register(disabled)
+        return disabled  # type: ignore[return-value]  # a Run whose calls do nothing, as W&B's
     meta = metadata.collect()
     body = {
         "id": id or new_run_id(),
@@ -173,6 +198,12 @@ def init(
     if trial is not None:
         trial.run = run
     live_runs.register(run)
+    # Before the console copy starts: the card's line is lablens's, not the script's output.
+    card = run_card.start_card(run, silent=resolved.silent)
+    if card is not None:
+        run._card = card
+        if card.notebook:
+            run._observe = card.observe
     run._start()
     if not offline:
         threading.Thread(target=_send_conda, args=(run,), name="lablens-conda", daemon=True).start()
@@ -181,9 +212,11 @@ def init(
 
 def _mode(mode: str | None) -> str:
     value = mode if mode is not None else (os.environ.get("LABLENS_MODE") or "online")
-    if value not in ("online", "offline"):
+    if value not in MODES:
         where = "init: mode" if mode is not None else "LABLENS_MODE"
-        raise E.UsageError(f"{where} must be 'online' or 'offline', not {value!r}", field="mode")
+        raise E.UsageError(
+            f"{where} must be 'online', 'offline' or 'disabled', not {value!r}", field="mode"
+        )
     return value
 
 

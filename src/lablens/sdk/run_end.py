@@ -53,6 +53,7 @@ class RunEnding:
         _wal: WriteAheadLog
         _system: SystemMonitor | None
         _console: ConsoleCapture | None
+        _card: Any
 
     @property
     def state(self) -> str:
@@ -105,13 +106,21 @@ class RunEnding:
         self._wal.close()
         self._state = state.lower()
         live_runs.forget(self)
-        if self.offline:
+        card = self._card
+        if card is not None:
+            # The notebook's card becomes the run's summary; a terminal gets its last line
+            # (for an offline run, with the command that uploads it).
+            try:
+                card.finish(points=self._wal.points)
+            except Exception as exc:  # showing it must not fail the finish
+                print(f"lablens: could not show how run {self.path} ended: {exc}", file=sys.stderr)
+        elif self.offline and not self.settings.silent:
             print(
                 f"lablens: offline run {self.id} ({self._wal.points:,} points) is kept in "
                 f"{self.dir}; upload it with: lablens sync {self.dir}",
                 file=sys.stderr,
             )
-        elif unsent:
+        if unsent and not self.offline:
             points = self._sender.unsent_points
             what = f"{points:,} points and the run's last updates" if points else "its last updates"
             warnings.warn(

@@ -17,6 +17,7 @@ from lablens.contract.routes import run_route
 from lablens.sdk._flatten import PLAIN_TYPES, flatten_metrics
 from lablens.sdk.config import Config, Summary
 from lablens.sdk.console import ConsoleCapture
+from lablens.sdk.metric_defs import MetricDefinition, MetricDefinitions, parse_definition
 from lablens.sdk.run_artifacts import RunArtifactLogging
 from lablens.sdk.run_end import RunEnding
 from lablens.sdk.sender import Sender
@@ -43,7 +44,8 @@ class Run(RunEnding, RunArtifactLogging):
         entity: the workspace (user or team) it belongs to.
         project: its project.
         path: ``"entity/project/id"``, what ``Api().run()`` takes.
-        url: the run's address on the server.
+        url: the run's address in a browser, ``{host}/{entity}/{project}/runs/{id}`` (as
+            ``lablens.Api().run(path).url``); ``None`` for an offline run.
         config: the hyperparameters, a dict with attribute access; changes are saved.
         summary: the last value of each logged key, plus what you set; changes are saved.
         step: the step the next ``log()`` without ``step=`` records at.
@@ -84,7 +86,9 @@ class Run(RunEnding, RunArtifactLogging):
         self.offline = offline
         self.path = f"{self.entity or '-'}/{self.project}/{self.id}"
         self._api_path = run_route(self.entity or "-", self.project, self.id)
-        self.url: str | None = data.get("url") or (None if offline else f"{host}{self._api_path}")
+        self.url: str | None = (
+            None if offline or not host else f"{host}/{self.entity}/{self.project}/runs/{self.id}"
+        )
         self.settings = settings
         self._state = "running"
         self._closed = False
@@ -94,6 +98,15 @@ class Run(RunEnding, RunArtifactLogging):
         last = data.get("last_history_step")
         self._step = last + 1 if isinstance(last, int) and last >= 0 else 0
         self._known: set[str] = set()
+        # What run.define_metric() asked for; None until it is first called, so log() pays
+        # nothing for it otherwise.
+        self._metrics: MetricDefinitions | None = None
+        self._metadata: dict[str, Any] = dict(
+            data.get("metadata") or (create or {}).get("metadata") or {}
+        )
+        # The notebook card's observe(), set by init() in a notebook.
+        self._observe: Any = None
+        self._card: Any = None
 
         stamp = time.strftime("%Y%m%d_%H%M%S")
         self.dir = root_dir / f"run-{stamp}-{self.id}"
@@ -256,8 +269,64 @@ class Run(RunEnding, RunArtifactLogging):
                 return
             self._step = step + 1 if commit else step
         if data:
+            if self._metrics is not None:
+                data, aggregates = self._metrics.observe(data, self._last)
+                if aggregates:
+                    self.summary._observe(aggregates)
+                    self._sender.update_summary(aggregates)
             self._last.update(data)
             self._sender.add(data, step, time.time())
+            if self._observe is not None:
+                self._observe(data, step)
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+    ) -> MetricDefinition:
+        """Say how a metric is summarized and which metric is its x axis, as W&B's.
+
+        Args:
+            name: the metric's key, or a glob naming many (``"val/*"``).
+            step_metric: the metric to plot this one against (e.g. ``"epoch"``); recorded in
+                the run's metadata under ``"metrics"``.
+            step_sync: with ``step_metric``, add its last value to each ``log()`` of this
+                metric that lacks it, so both share steps. Default ``True``.
+            hidden: mark the metric for readers to leave out of default views.
+            summary: the aggregates to keep in the summary, one of ``"min"``, ``"max"``,
+                ``"mean"``, ``"first"``, ``"last"`` or several comma-separated; each is kept
+                under ``<key>.<aggregate>`` (``val/acc.max``), the plain key keeping the last
+                value.
+            goal: ``"minimize"`` or ``"maximize"``, recorded for readers.
+
+        Returns:
+            The ``MetricDefinition``.
+
+        Raises:
+            lablens.errors.UsageError: a bad argument (``.field`` names it), or the run is
+                finished.
+
+        Example:
+            >>> run.define_metric("epoch")
+            >>> run.define_metric("val/*", step_metric="epoch", summary="max")
+            >>> run.log({"epoch": 1, "val/acc": 0.91})
+        """
+        if self._closed:
+            raise E.UsageError(
+                f"run.define_metric: run {self.path} is finished; start a new one with init()"
+            )
+        definition = parse_definition(name, step_metric, step_sync, summary, goal, hidden)
+        if self._metrics is None:
+            self._metrics = MetricDefinitions()
+        self._metrics.add(definition)
+        # The metadata is replaced whole on the server: send all of it.
+        self._metadata["metrics"] = self._metrics.as_json()
+        self._sender.set_fields({"metadata": dict(self._metadata)})
+        return definition
 
     def _log_system(self, metrics: dict[str, float], step: int, ts: float) -> None:
         self._sender.add_stream("system", metrics, step, ts)

@@ -33,6 +33,8 @@ class Settings:
             reports), so a live run is not taken for a dead one.
         init_timeout: how many seconds ``init()`` keeps trying to reach the server (retrying
             with backoff) before it fails. Default 90, or ``LABLENS_INIT_TIMEOUT``.
+        silent: show nothing: no run card in a notebook, no line at ``init()`` and ``finish()``
+            in a terminal. Default ``False``, or ``LABLENS_SILENT=true``.
     """
 
     system_interval: float = 10.0
@@ -43,6 +45,7 @@ class Settings:
     flush_timeout: float = 60.0
     heartbeat_interval: float = 30.0
     init_timeout: float = 90.0
+    silent: bool = False
 
     @classmethod
     def resolve(cls, given: Settings | dict[str, Any] | None) -> Settings:
@@ -56,6 +59,8 @@ class Settings:
             settings.init_timeout = float(os.environ["LABLENS_INIT_TIMEOUT"])
         if os.environ.get("LABLENS_CONSOLE", "").lower() in ("off", "0", "false", "no"):
             settings.console = False
+        if os.environ.get("LABLENS_SILENT", "").lower() in ("1", "true", "yes", "on"):
+            settings.silent = True
         if given is None:
             return settings
         if isinstance(given, Settings):
