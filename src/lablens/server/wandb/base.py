@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ariadne import QueryType
+from ariadne import ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
 query = QueryType()
+user_type = ObjectType("User")
 
 
 def context_user(info: GraphQLResolveInfo) -> dict[str, Any]:
@@ -31,7 +32,19 @@ def resolve_viewer(_: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
 
 @query.field("serverInfo")
 def resolve_server_info(*_: Any) -> dict[str, Any]:
-    return {"latestLocalVersionInfo": None}
+    return {"latestLocalVersionInfo": None, "features": []}
 
 
-BINDABLES = [query]
+@user_type.field("teams")
+def resolve_teams(viewer: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    workspaces = info.context["store"].list_workspaces(viewer["username"])
+    return {
+        "edges": [
+            {"node": {"id": w["username"], "name": w["username"]}}
+            for w in workspaces
+            if w["workspace_type"] == "TEAM"
+        ]
+    }
+
+
+BINDABLES = [query, user_type]

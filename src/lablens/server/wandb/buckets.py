@@ -1,0 +1,251 @@
+"""Starting and changing a run from ``wandb.init()``: ``upsertBucket`` and the ``model`` query
+that a resuming run reads.
+
+W&B calls a run a bucket and a project a model. Its config travels as
+``{"key": {"value": v, "desc": ...}, "_wandb": {...}}``; lablens keeps the plain nested config
+without ``_wandb`` (the client's own bookkeeping), and a summary without W&B's underscore keys.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ariadne import MutationType, ObjectType, QueryType
+from graphql import GraphQLResolveInfo
+
+from lablens.server.auth import can_read_project
+from lablens.server.problems import Problem
+from lablens.server.wandb.access import (
+    DEFAULT_PROJECT,
+    check_writable,
+    entity_for,
+    parse_storage_id,
+    storage_id,
+)
+from lablens.store.base import Store
+from lablens.store.errors import NotFound
+
+mutation = MutationType()
+query = QueryType()
+bucket_type = ObjectType("Bucket")
+
+#: Keys of a W&B summary or history row that are the client's bookkeeping, not logged values.
+INTERNAL_KEYS = frozenset({"_wandb", "_runtime", "_step", "_timestamp"})
+
+
+def plain_config(config: Any) -> dict[str, Any]:
+    """W&B's ``{"key": {"value": v, "desc": d}}`` config as ``{"key": v}``, without ``_wandb``."""
+    if not isinstance(config, Mapping):
+        return {}
+    out: dict[str, Any] = {}
+    for key, item in config.items():
+        if key == "_wandb":
+            continue
+        out[key] = item["value"] if isinstance(item, Mapping) and "value" in item else item
+    return out
+
+
+def wandb_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain config in W&B's form, each value under ``value``."""
+    return {key: {"value": value, "desc": None} for key, value in config.items()}
+
+
+def plain_summary(summary: Any) -> dict[str, Any]:
+    """A W&B summary without the client's bookkeeping keys (``_wandb``, ``_runtime`` ...)."""
+    if not isinstance(summary, Mapping):
+        return {}
+    return {k: v for k, v in summary.items() if k not in INTERNAL_KEYS}
+
+
+def _json_value(value: Any, field: str) -> Any:
+    """A JSONString argument: the scalar decodes it; a client may also send it already parsed."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise Problem(400, "bad_request", f"{field} is not JSON: {exc}", field=field) from exc
+    return value
+
+
+def project_out(entity: str, project: str) -> dict[str, Any]:
+    """A project as ``BucketProject``."""
+    return {
+        "id": f"{entity}/{project}",
+        "name": project,
+        "entityName": entity,
+        "entity": {"id": entity, "name": entity},
+        "_store_key": (entity, project),
+    }
+
+
+def bucket_out(run: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored run as a ``Bucket``; the line counts are resolved only when asked for."""
+    return {
+        "id": storage_id(run["entity"], run["project"], run["id"]),
+        "name": run["id"],
+        "displayName": run["name"],
+        "description": run["notes"],
+        "notes": run["notes"],
+        "config": wandb_config(run["config"]),
+        "summaryMetrics": run["summary"],
+        "tags": run["tags"],
+        "group": run["group"],
+        "jobType": run["job_type"],
+        "state": str(run["state"]).lower(),
+        "sweepName": run["sweep"],
+        "project": project_out(run["entity"], run["project"]),
+        "_run": run,
+    }
+
+
+def _changes(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The run changes an ``upsertBucket`` input asks for (only the fields it sets)."""
+    out: dict[str, Any] = {}
+    for field, name in (
+        ("displayName", "name"),
+        ("notes", "notes"),
+        ("groupName", "group"),
+        ("jobType", "job_type"),
+        ("tags", "tags"),
+        ("host", "host"),
+    ):
+        if data.get(field) is not None:
+            out[name] = data[field]
+    if "notes" not in out and data.get("description") is not None:
+        out["notes"] = data["description"]
+    if data.get("config") is not None:
+        out["config"] = plain_config(_json_value(data["config"], "input.config"))
+    if data.get("summaryMetrics") is not None:
+        out["summary"] = plain_summary(_json_value(data["summaryMetrics"], "input.summaryMetrics"))
+    return out
+
+
+def _locate(user: dict[str, Any], data: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    """``(entity, project, run_id)`` an input names: by ``name`` or by storage ``id``."""
+    if data.get("id") and not data.get("name"):
+        return parse_storage_id(data["id"])
+    entity = entity_for(user, data.get("entityName"))
+    return entity, data.get("modelName") or DEFAULT_PROJECT, data.get("name")
+
+
+def upsert_bucket(store: Store, user: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Create the run an ``upsertBucket`` input names (and its project), or change it."""
+    entity, project, run_id = _locate(user, data)
+    check_writable(store, user, entity)
+    changes = _changes(data)
+    existing = None
+    if run_id:
+        try:
+            existing = store.get_run(entity, project, run_id)
+        except NotFound:
+            existing = None
+    if existing is None:
+        new = {k: v for k, v in changes.items() if k != "summary"}
+        metadata = {
+            key: data[field]
+            for field, key in (("jobProgram", "program"), ("commit", "commit"), ("jobRepo", "repo"))
+            if data.get(field)
+        }
+        run, inserted = store.create_run(
+            entity,
+            project,
+            {**new, "id": run_id, "metadata": metadata or None, "resume": "allow"},
+            username=user["username"],
+        )
+        run_id = run["id"]
+        changes = {"summary": changes["summary"]} if "summary" in changes else {}
+    else:
+        inserted = False
+        if data.get("host") is not None and existing["state"] != "RUNNING":
+            # A client starting up again (wandb.init with resume): the run runs again.
+            store.create_run(
+                entity, project, {"id": run_id, "resume": "allow"}, username=user["username"]
+            )
+        changes.pop("host", None)
+    run = store.update_run(entity, project, run_id, changes) if changes else None
+    run = run or store.get_run(entity, project, run_id)
+    return {"bucket": bucket_out(run), "inserted": inserted}
+
+
+@mutation.field("upsertBucket")
+def resolve_upsert_bucket(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    return upsert_bucket(info.context["store"], info.context["user"], input)
+
+
+@query.field("model")
+def resolve_model(
+    _: Any, info: GraphQLResolveInfo, name: str | None = None, entityName: str | None = None
+) -> dict[str, Any] | None:
+    store: Store = info.context["store"]
+    user = info.context["user"]
+    entity = entity_for(user, entityName)
+    project = name or DEFAULT_PROJECT
+    try:
+        can_read_project(store, user, entity, project)
+        store.get_project(entity, project)
+    except (NotFound, Problem):
+        return None
+    return project_out(entity, project)
+
+
+bucket_project = ObjectType("BucketProject")
+
+
+@bucket_project.field("bucket")
+def resolve_project_bucket(
+    project: dict[str, Any], info: GraphQLResolveInfo, name: str, missingOk: bool | None = None
+) -> dict[str, Any] | None:
+    entity, project_name = project["_store_key"]
+    try:
+        return bucket_out(info.context["store"].get_run(entity, project_name, name))
+    except NotFound:
+        if missingOk:
+            return None
+        raise
+
+
+def _history_steps(store: Store, run: Mapping[str, Any], stream: str) -> list[int]:
+    table = store.history(run["entity"], run["project"], [run["id"]], stream=stream)
+    return sorted(set(table.column("step").to_pylist())) if table.num_rows else []
+
+
+@bucket_type.field("historyLineCount")
+def resolve_history_line_count(bucket: dict[str, Any], info: GraphQLResolveInfo) -> int:
+    return len(_history_steps(info.context["store"], bucket["_run"], "default"))
+
+
+@bucket_type.field("eventsLineCount")
+def resolve_events_line_count(bucket: dict[str, Any], info: GraphQLResolveInfo) -> int:
+    return len(_history_steps(info.context["store"], bucket["_run"], "system"))
+
+
+@bucket_type.field("logLineCount")
+def resolve_log_line_count(bucket: dict[str, Any], info: GraphQLResolveInfo) -> int:
+    run = bucket["_run"]
+    return len(info.context["store"].read_console(run["entity"], run["project"], run["id"]))
+
+
+def _tail(store: Store, run: Mapping[str, Any], stream: str) -> list[str]:
+    steps = _history_steps(store, run, stream)
+    return [json.dumps({"_step": steps[-1]})] if steps else []
+
+
+@bucket_type.field("historyTail")
+def resolve_history_tail(bucket: dict[str, Any], info: GraphQLResolveInfo) -> str:
+    return json.dumps(_tail(info.context["store"], bucket["_run"], "default"))
+
+
+@bucket_type.field("eventsTail")
+def resolve_events_tail(bucket: dict[str, Any], info: GraphQLResolveInfo) -> str:
+    return json.dumps(_tail(info.context["store"], bucket["_run"], "system"))
+
+
+@bucket_type.field("wandbConfig")
+def resolve_wandb_config(_: Any, __: GraphQLResolveInfo, keys: list[str] | None = None) -> Any:
+    # The client's own ``_wandb`` config is not kept.
+    return {}
+
+
+BINDABLES = [mutation, query, bucket_type, bucket_project]
