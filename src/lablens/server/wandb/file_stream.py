@@ -14,11 +14,13 @@ console line the client rewrote in place (a progress bar) is a new batch.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -121,12 +123,8 @@ def console_line(text: str, now: float) -> dict[str, Any]:
         return {"ts": now, "stream": "stdout", "line": text.rstrip("\n")}
     ts = now
     stamp = match["ts"].rstrip("Z")
-    try:
-        from datetime import datetime, timezone
-
-        ts = datetime.fromisoformat(stamp).replace(tzinfo=timezone.utc).timestamp()
-    except ValueError:
-        pass
+    with contextlib.suppress(ValueError):
+        ts = datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp()
     stream = "stderr" if match["err"] else "stdout"
     return {"ts": ts, "stream": stream, "line": match["line"].rstrip("\n")}
 
