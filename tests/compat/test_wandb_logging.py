@@ -68,6 +68,15 @@ first = wandb.init(entity=sys.argv[1], project=sys.argv[2], name="finished badly
 first.log({"x": 1.0})
 first.finish(exit_code=2)
 print(json.dumps({"id": first.id}))
+resumed = wandb.init(entity=sys.argv[1], project=sys.argv[2], config={"a": 1})
+for i in range(3):
+    resumed.log({"y": float(i)})
+resumed.finish()
+again = wandb.init(entity=sys.argv[1], project=sys.argv[2], id=resumed.id, resume="allow")
+print(json.dumps({"id": again.id, "config": dict(again.config)}))
+for i in range(3, 5):
+    again.log({"y": float(i)})
+again.finish()
 sys.stdout.flush()
 second = wandb.init(entity=sys.argv[1], project=sys.argv[2], name="raises")
 second.log({"x": 2.0})
@@ -200,20 +209,28 @@ def test_console_lines(logged, server) -> None:
     ]
 
 
-def test_bad_endings_are_crashed_with_their_exit_code(server, tmp_path) -> None:
+def test_bad_endings_crash_and_a_resumed_run_continues(server, tmp_path) -> None:
     project = "wandb-end-" + uuid.uuid4().hex[:8]
     env = wandb_env(server.url, server.api_key, tmp_path / "home")
     args = [server.username, project]
     done = _run_raw(ENDINGS_SCRIPT, args, env, tmp_path)
     assert done.returncode == 1
     assert "the training broke" in done.stderr
-    ids = [json.loads(x)["id"] for x in done.stdout.splitlines() if x.startswith("{")]
+    printed = [json.loads(x) for x in done.stdout.splitlines() if x.startswith("{")]
+    ids = [p["id"] for p in printed]
     api = Api(api_key=server.api_key, host=server.url)
     first = api.run(f"{server.username}/{project}/{ids[0]}")
-    second = api.run(f"{server.username}/{project}/{ids[1]}")
+    second = api.run(f"{server.username}/{project}/{ids[2]}")
     assert (first.state, first._attrs["exit_code"]) == ("CRASHED", 2)
     assert (second.state, second._attrs["exit_code"]) == ("CRASHED", 1)
     assert [r["x"] for r in second.scan_history()] == [2.0]
+    # A resumed run gets its config back, continues its steps, and runs to its end again.
+    assert printed[1]["config"] == {"a": 1}
+    resumed = api.run(f"{server.username}/{project}/{ids[1]}")
+    assert [(r["_step"], r["y"]) for r in resumed.scan_history()] == [
+        (i, float(i)) for i in range(5)
+    ]
+    assert (resumed.state, resumed._attrs["exit_code"], resumed.config) == ("FINISHED", 0, {"a": 1})
 
 
 def test_a_retried_file_stream_post_stores_once(server, api) -> None:

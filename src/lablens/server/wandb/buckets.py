@@ -33,6 +33,8 @@ bucket_type = ObjectType("Bucket")
 
 #: Keys of a W&B summary or history row that are the client's bookkeeping, not logged values.
 INTERNAL_KEYS = frozenset({"_wandb", "_runtime", "_step", "_timestamp"})
+#: The keys of one W&B config item: ``{"value": v, "desc": d}``.
+_WRAPPER_KEYS = frozenset({"value", "desc"})
 
 
 def plain_config(config: Any) -> dict[str, Any]:
@@ -43,7 +45,8 @@ def plain_config(config: Any) -> dict[str, Any]:
     for key, item in config.items():
         if key == "_wandb":
             continue
-        out[key] = item["value"] if isinstance(item, Mapping) and "value" in item else item
+        wrapped = isinstance(item, Mapping) and "value" in item and set(item) <= _WRAPPER_KEYS
+        out[key] = item["value"] if wrapped else item
     return out
 
 
@@ -244,8 +247,9 @@ def resolve_events_tail(bucket: dict[str, Any], info: GraphQLResolveInfo) -> str
 
 @bucket_type.field("wandbConfig")
 def resolve_wandb_config(_: Any, __: GraphQLResolveInfo, keys: list[str] | None = None) -> Any:
-    # The client's own ``_wandb`` config is not kept.
-    return {}
+    # The client's own ``_wandb`` config is not kept; a ``t`` key tells a resuming client that
+    # the run has started, so it takes back the run's config, steps and line offsets.
+    return {"t": {}}
 
 
 BINDABLES = [mutation, query, bucket_type, bucket_project]
