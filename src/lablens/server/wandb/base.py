@@ -1,4 +1,4 @@
-"""The root resolvers every W&B client needs: ``viewer`` and ``serverInfo``."""
+"""The root resolvers every W&B client needs: ``viewer``, ``serverInfo`` and ``entity``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any
 
 from ariadne import ObjectType, QueryType
 from graphql import GraphQLResolveInfo
+
+from lablens.store.errors import NotFound
 
 query = QueryType()
 user_type = ObjectType("User")
@@ -33,6 +35,20 @@ def resolve_viewer(_: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
 @query.field("serverInfo")
 def resolve_server_info(*_: Any) -> dict[str, Any]:
     return {"latestLocalVersionInfo": None, "features": []}
+
+
+@query.field("entity")
+def resolve_entity(_: Any, info: GraphQLResolveInfo, name: str) -> dict[str, Any] | None:
+    try:
+        workspace = info.context["store"].get_workspace(name)
+    except NotFound:
+        return None
+    return {
+        "id": workspace["username"],
+        "name": workspace["username"],
+        "isTeam": workspace["workspace_type"] == "TEAM",
+        "organization": None,
+    }
 
 
 @user_type.field("teams")
