@@ -8,6 +8,7 @@ without ``_wandb`` (the client's own bookkeeping), and a summary without W&B's u
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -31,6 +32,8 @@ mutation = MutationType()
 query = QueryType()
 bucket_type = ObjectType("Bucket")
 
+#: The run file that keeps the media references of the history (see ``file_stream``).
+MEDIA = "wandb-media.jsonl"
 #: Keys of a W&B summary or history row that are the client's bookkeeping, not logged values.
 INTERNAL_KEYS = frozenset({"_wandb", "_runtime", "_step", "_timestamp"})
 #: The keys of one W&B config item: ``{"value": v, "desc": d}``.
@@ -209,40 +212,51 @@ def resolve_project_bucket(
         raise
 
 
-def _history_steps(store: Store, run: Mapping[str, Any], stream: str) -> list[int]:
-    table = store.history(run["entity"], run["project"], [run["id"]], stream=stream)
-    return sorted(set(table.column("step").to_pylist())) if table.num_rows else []
-
-
 @bucket_type.field("historyLineCount")
-def resolve_history_line_count(bucket: dict[str, Any], info: GraphQLResolveInfo) -> int:
-    return len(_history_steps(info.context["store"], bucket["_run"], "default"))
+def resolve_history_line_count(bucket: dict[str, Any], _: GraphQLResolveInfo) -> int:
+    # Every init asks for this, so it comes from the run's key counts, not a history read: a
+    # key logged in every row counts the rows. It is the client's offset in the history file,
+    # and a batch's id also holds its content's digest, so a short count stores nothing twice.
+    counts = [k["count"] for k in bucket["_run"]["history_keys"].values()]
+    return max(counts, default=0)
+
+
+@bucket_type.field("historyTail")
+def resolve_history_tail(bucket: dict[str, Any], info: GraphQLResolveInfo) -> str:
+    # The last row's step, from which a resuming client counts on (media rows included).
+    run = bucket["_run"]
+    last = run["last_history_step"]
+    try:
+        _, media = info.context["store"].read_file(run["entity"], run["project"], run["id"], MEDIA)
+    except NotFound:
+        media = b""
+    for line in media.decode("utf-8", "replace").splitlines():
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            last = max(last, int(json.loads(line)["step"]))
+    return json.dumps([json.dumps({"_step": last})] if last >= 0 else [])
+
+
+def _last_system_step(store: Store, run: Mapping[str, Any]) -> int:
+    # System samples are numbered 0, 1, 2 ... by their line; a sampled read keeps the last.
+    table = store.history(run["entity"], run["project"], [run["id"]], stream="system", samples=1)
+    return max(table.column("step").to_pylist(), default=-1)
 
 
 @bucket_type.field("eventsLineCount")
 def resolve_events_line_count(bucket: dict[str, Any], info: GraphQLResolveInfo) -> int:
-    return len(_history_steps(info.context["store"], bucket["_run"], "system"))
+    return _last_system_step(info.context["store"], bucket["_run"]) + 1
+
+
+@bucket_type.field("eventsTail")
+def resolve_events_tail(bucket: dict[str, Any], info: GraphQLResolveInfo) -> str:
+    last = _last_system_step(info.context["store"], bucket["_run"])
+    return json.dumps([json.dumps({"_step": last})] if last >= 0 else [])
 
 
 @bucket_type.field("logLineCount")
 def resolve_log_line_count(bucket: dict[str, Any], info: GraphQLResolveInfo) -> int:
     run = bucket["_run"]
     return len(info.context["store"].read_console(run["entity"], run["project"], run["id"]))
-
-
-def _tail(store: Store, run: Mapping[str, Any], stream: str) -> list[str]:
-    steps = _history_steps(store, run, stream)
-    return [json.dumps({"_step": steps[-1]})] if steps else []
-
-
-@bucket_type.field("historyTail")
-def resolve_history_tail(bucket: dict[str, Any], info: GraphQLResolveInfo) -> str:
-    return json.dumps(_tail(info.context["store"], bucket["_run"], "default"))
-
-
-@bucket_type.field("eventsTail")
-def resolve_events_tail(bucket: dict[str, Any], info: GraphQLResolveInfo) -> str:
-    return json.dumps(_tail(info.context["store"], bucket["_run"], "system"))
 
 
 @bucket_type.field("wandbConfig")

@@ -30,7 +30,7 @@ from lablens.server.auth import store_of
 from lablens.server.problems import Problem
 from lablens.server.wandb.access import WandbError, check_writable
 from lablens.server.wandb.auth import WandbUser
-from lablens.server.wandb.buckets import plain_summary
+from lablens.server.wandb.buckets import MEDIA, plain_summary
 from lablens.server.wandb.rows import BadRow, Points, add_row, parse_line, row_step, row_time
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
@@ -41,8 +41,6 @@ HISTORY = "wandb-history.jsonl"
 SUMMARY = "wandb-summary.json"
 EVENTS = "wandb-events.jsonl"
 OUTPUT = "output.log"
-#: The run file that keeps the media references of the history, one JSON line each.
-MEDIA = "wandb-media.jsonl"
 
 # A console line as the client sends it: "[ERROR ]<ISO time> <text>" (ERROR marks stderr).
 _CONSOLE = re.compile(
