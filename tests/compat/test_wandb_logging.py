@@ -319,3 +319,47 @@ def _read(file) -> bytes:
 def _run_raw(script: str, args: list[str], env: dict[str, str], cwd: Path):
     argv = "import sys; sys.argv = [''] + " + json.dumps(args) + "\n"
     return run_client("wandb", argv + script, env=env, cwd=cwd, timeout=240)
+
+
+def test_bad_posts_are_refused_naming_the_problem(server, api) -> None:
+    project = "wandb-bad-" + uuid.uuid4().hex[:8]
+    auth = ("api", server.api_key)
+    query = """mutation CreateRunFiles($entity: String!, $project: String!, $run: String!) {
+        createRunFiles(input: {entityName: $entity, projectName: $project, runName: $run,
+            files: ["a.txt"]}) { runID files { name uploadUrl } } }"""
+    upsert = """mutation { upsertBucket(input: {name: "bad1", modelName: "%s"}) {
+        bucket { name } } }"""
+    requests.post(
+        f"{server.url}/graphql", json={"query": upsert % project}, auth=auth, timeout=30
+    ).raise_for_status()
+    url = f"{server.url}/files/{server.username}/{project}/bad1/file_stream"
+    post = {"files": {"wandb-history.jsonl": {"offset": 0, "content": ["not json"]}}}
+    done = requests.post(url, json=post, auth=auth, timeout=30)
+    assert done.status_code == 400
+    assert "files.wandb-history.jsonl.content[0] is not JSON" in done.json()["detail"]
+    # A user who is not a member streams nothing into the run.
+    outsider = api.create_user(f"wo{uuid.uuid4().hex[:8]}@lab.test")
+    key = outsider.generate_api_key("wandb")
+    post = {"files": {"wandb-history.jsonl": {"offset": 0, "content": ['{"_step": 0, "x": 1}']}}}
+    done = requests.post(url, json=post, auth=("api", key), timeout=30)
+    assert done.status_code == 403
+    assert outsider.username in done.json()["detail"]
+    assert list(api.run(f"{server.username}/{project}/bad1").scan_history()) == []
+    # An upload URL works for its file only, and not once its signature is changed.
+    variables = {"entity": server.username, "project": project, "run": "bad1"}
+    answer = requests.post(
+        f"{server.url}/graphql",
+        json={"query": query, "variables": variables},
+        auth=auth,
+        timeout=30,
+    ).json()
+    upload = answer["data"]["createRunFiles"]["files"][0]["uploadUrl"]
+    assert requests.put(upload.replace("a.txt", "b.txt"), data=b"x", timeout=30).status_code == 403
+    assert requests.put(upload[:-2] + "xx", data=b"x", timeout=30).status_code == 403
+    assert requests.put(upload, data=b"kept", timeout=30).status_code == 200
+    run = api.run(f"{server.username}/{project}/bad1")
+    assert [f.name for f in run.files()] == ["a.txt"]
+    assert _read(run.file("a.txt")) == b"kept"
+    # The client's own telemetry is taken and dropped.
+    otel = requests.post(f"{server.url}/sdk/otel/v1/metrics", data=b"\x00", timeout=30)
+    assert otel.status_code == 200 and otel.content == b""
