@@ -79,9 +79,11 @@ def _history(
         row = parse_line(line, where)
         step = row_step(row, offset + i, where)
         add_row(points, row, step, row_time(row, now))
-    done = store.append_points(*path, points.table(), batch_id=batch_id(HISTORY, offset, lines))
-    if points.media and not done.get("duplicate"):
+    # Media first: it is kept once per (step, key) whatever the batch, so a retry after a
+    # failure between the two writes still finds both stored.
+    if points.media:
         _append_media(store, path, points.media)
+    store.append_points(*path, points.table(), batch_id=batch_id(HISTORY, offset, lines))
 
 
 def _append_media(store: Store, path: tuple[str, str, str], media: list[dict[str, Any]]) -> None:
