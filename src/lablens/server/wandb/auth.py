@@ -38,12 +38,17 @@ def wandb_user(request: Request) -> dict[str, Any]:
             "unauthorized",
             "an API key is required: W&B clients send it as HTTP Basic 'api:<key>'"
             " (set WANDB_API_KEY to a lablens key)",
+            field="authorization",
         )
     user = store_of(request).user_for_key(key)
     if user is None:
-        raise Problem(401, "unauthorized", "the API key is wrong or was revoked")
+        raise Problem(
+            401, "unauthorized", "the API key is wrong or was revoked", field="authorization"
+        )
     if user.pop("key_expired", False):
-        raise Problem(401, "expired", "the API key has expired: make a new key")
+        raise Problem(
+            401, "expired", "the API key has expired: make a new key", field="authorization"
+        )
     return user
 
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from lablens.server.wandb import graphql
+from lablens.server.wandb import file_stream, graphql, telemetry, uploads
 
-ROUTERS = [graphql.router]
+ROUTERS = [graphql.router, file_stream.router, uploads.router, telemetry.router]

@@ -1,0 +1,143 @@
+"""A W&B run's files: ``createRunFiles`` hands out an upload URL per file, and the PUT to that
+URL stores the bytes as a run file under the path the client gave (``media/images/x.png``,
+``wandb-metadata.json``, ``requirements.txt``, ``config.yaml``, ``output.log`` ...).
+
+``wandb-metadata.json`` also becomes the run's metadata and ``requirements.txt`` its
+requirements, as lablens's own SDK records them.
+
+The client PUTs to an upload URL without its key (W&B's URLs are presigned storage URLs), so
+each URL carries a token: who may upload which file until when, signed with HMAC-SHA256. The
+signing secret is ``LABLENS_UPLOAD_SECRET``, or a random one per server process; several servers
+behind one address need the variable set alike, else a URL from one fails at another.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from typing import Any
+from urllib.parse import quote
+
+from ariadne import MutationType
+from fastapi import APIRouter, Query, Request
+from graphql import GraphQLResolveInfo
+from starlette.concurrency import run_in_threadpool
+
+from lablens.server.auth import store_of
+from lablens.server.problems import Problem
+from lablens.server.wandb.access import WandbError, check_writable, storage_id
+from lablens.store.base import Store
+from lablens.store.errors import NotFound
+
+mutation = MutationType()
+router = APIRouter(tags=["wandb"])
+
+#: Where the upload URLs point, below the server's base URL.
+UPLOAD_PREFIX = "/wandb/uploads"
+#: How long an upload URL works: a client uploads at once, and retries for a while.
+URL_LIFETIME = 24 * 3600
+_SECRET = os.environ.get("LABLENS_UPLOAD_SECRET", "").encode() or secrets.token_bytes(32)
+
+
+def _signature(username: str, path: tuple[str, str, str], name: str, expires: int) -> str:
+    message = "\n".join([username, *path, name, str(expires)]).encode("utf-8", "surrogatepass")
+    digest = hmac.new(_SECRET, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def upload_url(base: str, username: str, path: tuple[str, str, str], name: str) -> str:
+    """The URL a run file is PUT to, signed for ``username`` for ``URL_LIFETIME`` seconds."""
+    expires = int(time.time()) + URL_LIFETIME
+    parts = "/".join(quote(p, safe="") for p in path)
+    sig = _signature(username, path, name, expires)
+    query = f"user={quote(username, safe='')}&expires={expires}&signature={sig}"
+    return f"{base.rstrip('/')}{UPLOAD_PREFIX}/{parts}/{quote(name)}?{query}"
+
+
+def check_signature(
+    username: str, path: tuple[str, str, str], name: str, expires: str, signature: str
+) -> None:
+    """Refuse (403) an upload whose URL was not signed here for this file, or has expired."""
+    try:
+        until = int(expires)
+    except ValueError:
+        until = 0
+    good = _signature(username, path, name, until)
+    if not hmac.compare_digest(good, signature):
+        raise Problem(403, "permission_denied", "the upload URL is not valid for this file")
+    if until < time.time():
+        raise Problem(403, "permission_denied", "the upload URL has expired: ask for a new one")
+
+
+@mutation.field("createRunFiles")
+def resolve_create_run_files(
+    _: Any, info: GraphQLResolveInfo, input: dict[str, Any]
+) -> dict[str, Any]:
+    store: Store = info.context["store"]
+    entity, project, run_id = input["entityName"], input["projectName"], input["runName"]
+    check_writable(store, info.context["user"], entity)
+    store.get_run(entity, project, run_id)
+    base = str(info.context["request"].base_url)
+    username = info.context["user"]["username"]
+    path = (entity, project, run_id)
+    return {
+        "runID": storage_id(entity, project, run_id),
+        "uploadHeaders": [],
+        "files": [
+            {"name": name, "uploadUrl": upload_url(base, username, path, name)}
+            for name in input["files"]
+        ],
+    }
+
+
+@mutation.field("markRunFilesUploaded")
+def resolve_mark_uploaded(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    check_writable(info.context["store"], info.context["user"], input["entityName"])
+    return {"success": True}
+
+
+def store_upload(store: Store, path: tuple[str, str, str], name: str, content: bytes) -> None:
+    """Keep an uploaded file; the metadata and requirements also fill the run's fields."""
+    store.put_file(*path, name, content)
+    if name == "wandb-metadata.json":
+        try:
+            metadata = json.loads(content)
+        except ValueError:
+            return
+        if isinstance(metadata, dict):
+            store.update_run(*path, {"metadata": metadata})
+    elif name == "requirements.txt":
+        store.update_run(*path, {"requirements": content.decode("utf-8", "replace")})
+
+
+@router.put(UPLOAD_PREFIX + "/{entity}/{project}/{run_id}/{name:path}", include_in_schema=False)
+async def upload(
+    entity: str,
+    project: str,
+    run_id: str,
+    name: str,
+    request: Request,
+    user: str = Query(...),
+    expires: str = Query(...),
+    signature: str = Query(...),
+) -> dict[str, Any]:
+    """Store the body as the run file ``name``; the URL's signature stands for the key."""
+    path = (entity, project, run_id)
+    check_signature(user, path, name, expires, signature)
+    store = store_of(request)
+    try:
+        # The signer may have lost the right to write since: check again.
+        check_writable(store, store.get_user(user), entity)
+    except (WandbError, NotFound) as exc:
+        raise Problem(403, "permission_denied", str(exc)) from exc
+    content = await request.body()
+    await run_in_threadpool(store_upload, store, path, name, content)
+    return {"name": name, "size": len(content)}
+
+
+BINDABLES = [mutation]
