@@ -144,4 +144,6 @@ class ConnectionFailed(LablensError):
 
 # Aliases that code written for the W&B public API catches.
 CommError = ApiError
+"""W&B's name for an error the server answered: ``ApiError``."""
 Error = LablensError
+"""W&B's name for its base error: ``LablensError``."""
