@@ -12,6 +12,7 @@ import subprocess
 import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,6 +44,14 @@ SHOTS = {
     "zz_new_view": (0, 255, 0),
     "notebook7_metric_chart": (0, 0, 255),
 }
+
+
+def _hooks() -> Any:
+    """``docs/hooks.py``, the build hook, as a module."""
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    return hooks
 
 
 @pytest.fixture(scope="module")
@@ -151,9 +160,7 @@ def test_gallery_shows_the_screenshots_with_captions(site: Path, shots: Path):
 
 
 def test_gallery_without_screenshots_says_how_to_make_them(tmp_path: Path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
-    hooks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hooks)
+    hooks = _hooks()
     monkeypatch.setattr(hooks, "SHOTS", tmp_path / "none")
     text = hooks._gallery()
     assert "pytest tests/browser" in text and "make docs" in text and "<figure" not in text
@@ -169,3 +176,18 @@ def test_notebooks_and_readme_are_pages(site: Path):
     assert 'href="quickstart/"' in home and 'href="docs/' not in home
     quickstart = (site / "quickstart" / "index.html").read_text()
     assert 'href="../notebooks/quickstart/"' in quickstart
+
+
+def test_optional_pages_join_the_nav_when_present(tmp_path: Path):
+    hooks = _hooks()
+    nav = [
+        {"Home": "index.md"},
+        {"Quickstart": "quickstart.md"},
+        {"Guides": [{"I": "importers.md"}]},
+    ]
+    assert hooks.on_config({"docs_dir": str(tmp_path), "nav": nav})["nav"] == nav
+    (tmp_path / "cli.md").write_text("# Command line\n")
+    (tmp_path / "compat.md").write_text("# Compat\n")
+    hooks.on_config({"docs_dir": str(tmp_path), "nav": nav})
+    assert nav[2] == {"Command line": "cli.md"}
+    assert nav[3]["Guides"] == [{"I": "importers.md"}, {"W&B and SwanLab clients": "compat.md"}]
