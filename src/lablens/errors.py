@@ -1,7 +1,7 @@
 """The exceptions lablens raises, shared by every layer.
 
 This module imports nothing from lablens, so the transport, the ``Api`` and the SDK raise the
-same classes::
+same classes:
 
     LablensError
     ├── ApiError            .status .code .detail .field .request_id
