@@ -191,3 +191,31 @@ def test_optional_pages_join_the_nav_when_present(tmp_path: Path):
     hooks.on_config({"docs_dir": str(tmp_path), "nav": nav})
     assert nav[2] == {"Command line": "cli.md"}
     assert nav[3]["Guides"] == [{"I": "importers.md"}, {"W&B and SwanLab clients": "compat.md"}]
+
+
+def test_http_page_lists_every_route(tmp_path: Path):
+    """docs/http.md's route table is the server's own (``/openapi.json``), no more, no less."""
+    from lablens.server.app import create_app
+    from lablens.store import open_store
+
+    store = open_store(tmp_path)
+    try:
+        spec = create_app(store).openapi()
+    finally:
+        store.close()
+    served = {
+        (method.upper(), re.sub(r"\{[^}]+\}", "{}", path))
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if path == "/health" or path.startswith("/api/v1/")
+    }
+    page = (ROOT / "docs" / "http.md").read_text()
+    rows = re.findall(r"^\| ([A-Z, ]+) \| `([^`]+)` \|", page, flags=re.M)
+    listed = {
+        (method.strip(), re.sub(r"\{[^}]+\}", "{}", path))
+        for methods, path in rows
+        for method in methods.split(",")
+    }
+    assert len(served) > 60
+    assert sorted(served - listed) == [], "routes docs/http.md does not list"
+    assert sorted(listed - served) == [], "routes docs/http.md lists that the server lacks"
