@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import os
 import re
 import sys
@@ -165,23 +166,42 @@ def _members(module_name: str, names: str | None) -> str:
 
 
 def _member(module_name: str, name: str) -> str:
-    """mkdocstrings' ``::: module.name``, or, for a name the module makes only when it is looked
-    up (in its ``__getattr__``, which griffe cannot read), a heading and what the module's
-    docstring says of it."""
+    """mkdocstrings' ``::: module.name``; or, for a name griffe cannot follow (one the module
+    makes in its ``__getattr__``), a heading of that name over the docs of what it is at run time
+    (a function or class), else over what the module's docstring says of it."""
     if name in _static_members(module_name):
         return f"::: {module_name}.{name}"
     path = f"{module_name}.{name}"
+    heading = f"## `{path}` {{ #{path} }}\n\n"
     module = importlib.import_module(module_name)
+    value = getattr(module, name, None)
+    if inspect.isfunction(value) or inspect.isclass(value):
+        where = value.__module__
+        if where.startswith("lablens.") and value.__qualname__ in _static_members(where):
+            options = "    options:\n      show_root_heading: false\n      heading_level: 3"
+            return f"{heading}::: {where}.{value.__qualname__}\n{options}"
     said = [p for p in (module.__doc__ or "").split("\n\n") if f"``{path}``" in p]
     text = " ".join(said[0].split()) if said else "Looked up each time it is used."
-    return f"## `{path}` {{ #{path} }}\n\n{text.replace('``', '`')}"
+    return heading + text.replace("``", "`")
 
 
 @functools.cache
 def _static_members(module_name: str) -> frozenset[str]:
+    """The names of a module that griffe can document: its own, and imports it can follow."""
     package = griffe.load("lablens", search_paths=[str(ROOT / "src")])
-    module = package if module_name == "lablens" else package[module_name.split(".", 1)[1]]
-    return frozenset(module.members)
+    try:
+        module = package if module_name == "lablens" else package[module_name.split(".", 1)[1]]
+    except KeyError:
+        return frozenset()
+    names = set()
+    for name, member in module.members.items():
+        try:
+            if member.is_alias:
+                member.final_target  # noqa: B018 - raises when griffe cannot follow the import
+        except (griffe.AliasResolutionError, griffe.CyclicAliasError):
+            continue
+        names.add(name)
+    return frozenset(names)
 
 
 def _listed_names() -> dict[str, set[str]]:

@@ -1,5 +1,6 @@
 """The docs site (``mkdocs.yml``): the strict build passes, its reference has every public name,
-its gallery shows the screenshots it is given, and the notebooks and the README are pages."""
+its gallery shows the screenshots it is given, the notebooks and the README are pages, and
+``docs/http.md`` lists the server's routes."""
 
 from __future__ import annotations
 
@@ -121,6 +122,8 @@ def test_reference_has_every_public_name(site: Path):
     assert not missing, f"not in the site's reference: {missing}"
     # The W&B aliases are documented as such, not only present.
     assert {"lablens.errors.CommError", "lablens.errors.Error"} <= anchors
+    # What lablens.init() returns, and the current run the SDK module looks up on access.
+    assert {"lablens.sdk.Run", "lablens.sdk.Run.log", "lablens.sdk.run"} <= anchors
 
 
 def test_reference_documents_members_and_examples(site: Path):
@@ -219,3 +222,16 @@ def test_http_page_lists_every_route(tmp_path: Path):
     assert len(served) > 60
     assert sorted(served - listed) == [], "routes docs/http.md does not list"
     assert sorted(listed - served) == [], "routes docs/http.md lists that the server lacks"
+
+
+def test_names_made_on_lookup_get_a_heading_and_their_docs():
+    """A name a module makes in its ``__getattr__`` (griffe cannot follow it) still gets its
+    anchor: over the docs of the function or class it is, else over what the module says of it."""
+    hooks = _hooks()
+    run = hooks._member("lablens.sdk", "run")
+    assert run.startswith("## `lablens.sdk.run` { #lablens.sdk.run }")
+    assert "the current run" in run and ":::" not in run
+    artifact = hooks._member("lablens.sdk", "Artifact")
+    assert artifact.startswith("## `lablens.sdk.Artifact` { #lablens.sdk.Artifact }")
+    assert "::: lablens.sdk.artifacts.Artifact\n" in artifact
+    assert hooks._member("lablens", "init") == "::: lablens.init"
