@@ -73,7 +73,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, shots: Path) -> Path:
         "NO_MKDOCS_2_WARNING": "1",
         "LABLENS_DOCS_SHOTS": str(shots),
         # The reference is of this checkout's source, whichever lablens is installed.
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            p for p in [str(ROOT / "src"), os.environ.get("PYTHONPATH")] if p
+        ),
     }
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
