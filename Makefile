@@ -13,14 +13,16 @@ CHROMIUM := /usr/bin/chromium
 # The real wandb and swanlab clients, each in its own venv (git-ignored), pinned in tests/compat.
 COMPAT := .compat
 COMPAT_VENVS := $(COMPAT)/wandb/.installed $(COMPAT)/swanlab/.installed $(COMPAT)/hf/.installed
+# The docs site; the variable quiets mkdocs-material's notice about its successor.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
-.PHONY: install js demo test lint bench clean compat compat-newest
+.PHONY: install js demo test docs lint bench clean compat compat-newest
 
 # The JS is built here (below), so the editable install skips the build hook's own build.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	LABLENS_SKIP_JS_BUILD=1 $(PY) -m pip install --quiet -e '.[dev,import-test]'
+	LABLENS_SKIP_JS_BUILD=1 $(PY) -m pip install --quiet -e '.[dev,import-test,docs]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -66,6 +68,12 @@ test: $(STAMP) $(JS_BUNDLES) $(CHROMIUM) $(COMPAT_VENVS)
 	$(VENV)/bin/ruff check src tests benchmarks
 	cd js && npx tsc --noEmit -p . && npx vitest run
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests
+	$(MKDOCS)
+
+# The docs site (mkdocs.yml) into site/; after the browser tests in `make test`, so its gallery
+# has their screenshots (test-output/browser/).
+docs: $(STAMP)
+	$(MKDOCS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
@@ -75,4 +83,4 @@ bench: $(STAMP) $(JS_BUNDLES) $(CHROMIUM)
 	@for f in benchmarks/[a-z]*.py; do $(PY) -m benchmarks.$$(basename $$f .py) || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(COMPAT) $(DEMO_DATA) .pytest_cache js/node_modules $(STATIC) test-output
+	rm -rf $(VENV) $(COMPAT) $(DEMO_DATA) .pytest_cache js/node_modules $(STATIC) test-output site

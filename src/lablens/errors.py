@@ -1,7 +1,7 @@
 """The exceptions lablens raises, shared by every layer.
 
 This module imports nothing from lablens, so the transport, the ``Api`` and the SDK raise the
-same classes::
+same classes:
 
     LablensError
     ├── ApiError            .status .code .detail .field .request_id
@@ -144,4 +144,6 @@ class ConnectionFailed(LablensError):
 
 # Aliases that code written for the W&B public API catches.
 CommError = ApiError
+"""W&B's name for an error the server answered: ``ApiError``."""
 Error = LablensError
+"""W&B's name for its base error: ``LablensError``."""

@@ -235,7 +235,9 @@ def import_(
         path: a tracking URI (``sqlite:///mlflow.db``, ``http://host:5000``, ``file:///...``),
             a file store directory (``mlruns/``), or a sqlite file.
         project: the project to put every run in; by default each experiment's own name.
-        entity, api, progress: as every importer takes them (``lablens.importers``).
+        entity: the workspace to import into (default: the signed-in user's).
+        api: the client to write through (default: ``lablens.Api()``).
+        progress: show progress bars of runs and points on stderr.
 
     Returns:
         An ``ImportReport``.

@@ -215,7 +215,9 @@ def import_(
         path: a run directory (``swanlog/run-...``), a ``swanlog/`` directory, or any
             directory above them.
         project: the project to import into; by default each run's SwanLab project.
-        entity, api, progress: as every importer takes them (``lablens.importers``).
+        entity: the workspace to import into (default: the signed-in user's).
+        api: the client to write through (default: ``lablens.Api()``).
+        progress: show progress bars of runs and points on stderr.
 
     Returns:
         An ``ImportReport``.

@@ -243,7 +243,9 @@ def import_(
         project: the project to import into (default ``tensorboard``).
         run_id: the id of the run, when ``root_dir`` holds one run directory; by default
             ``tb-`` and a hash of the directory's name and first event file.
-        entity, api, progress: as every importer takes them (``lablens.importers``).
+        entity: the workspace to import into (default: the signed-in user's).
+        api: the client to write through (default: ``lablens.Api()``).
+        progress: show progress bars of runs and points on stderr.
 
     Returns:
         An ``ImportReport``.

@@ -266,7 +266,9 @@ def import_(
         path: a run directory (``wandb/offline-run-...``), a ``wandb/`` directory, or any
             directory above them.
         project: the project to import into; by default each run's W&B project.
-        entity, api, progress: as every importer takes them (``lablens.importers``).
+        entity: the workspace to import into (default: the signed-in user's).
+        api: the client to write through (default: ``lablens.Api()``).
+        progress: show progress bars of runs and points on stderr.
 
     Returns:
         An ``ImportReport``.

@@ -54,6 +54,8 @@ class ArtifactBrowser(LablensWidget, ShowsListings):
     Args:
         api: the ``Api`` to query (default: ``lablens.Api()``).
         path: the project, ``"entity/project"``.
+
+    Keyword Args:
         selected: the selected node's path (see ``selected``).
 
     Raises:

@@ -36,6 +36,8 @@ class MetricChart(Recorder):
 
     Args:
         api: the ``Api`` to query (default: ``lablens.Api()``).
+
+    Keyword Args:
         runs: run paths ``entity/project/run_id``.
         keys: metric names; empty for every metric the runs logged.
         x_axis: ``_step``, ``_timestamp``, ``_runtime`` or a metric name.

@@ -38,6 +38,8 @@ class RunTable(LablensWidget):
 
     Args:
         api: the ``Api`` to query (default: ``lablens.Api()``).
+
+    Keyword Args:
         path: the project, ``"entity/project"`` (or ``"project"`` in the default entity).
         filters: a MongoDB-style filter (see docs/filters.md).
         order: a field with ``+`` or ``-``, e.g. ``"-summary_metrics.loss"``.

@@ -38,6 +38,8 @@ class WorkspaceTree(LablensWidget, ShowsListings):
 
     Args:
         api: the ``Api`` to query (default: ``lablens.Api()``).
+
+    Keyword Args:
         selected: the selected node's path: ``"ws"``, ``"ws/project"`` or ``"ws/project/run_id"``.
 
     Raises:
