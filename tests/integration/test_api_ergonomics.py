@@ -170,9 +170,11 @@ def test_known_keys_do_not_warn(api, three_runs):
         warnings.simplefilter("error")
         assert run.history(keys=["loss", "acc"])["acc"].count() == 2
         # A key that exists, but has no point in the range read: no warning.
-        assert api.runs(f"{run.entity}/{run.project}").histories(
-            keys=["acc"], min_x=50, max_x=60, format="pandas"
-        ).empty
+        assert (
+            api.runs(f"{run.entity}/{run.project}")
+            .histories(keys=["acc"], min_x=50, max_x=60, format="pandas")
+            .empty
+        )
 
 
 def test_runs_histories_warn_for_unknown_keys(api, three_runs):
