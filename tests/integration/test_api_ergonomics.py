@@ -238,3 +238,103 @@ def test_repr_of_an_unreachable_server_says_what_it_can():
     runs = api.runs("alice/mnist")
     assert repr(runs) == "<Runs alice/mnist>"
     assert runs.objects == []
+
+
+# -- widgets take what the Api returns ---------------------------------------------------------
+
+
+def test_chart_takes_run_objects_and_their_api(api, three_runs):
+    from lablens.widgets import MetricChart
+
+    project, made = three_runs
+    runs = api.runs(project.path)
+    chart = MetricChart(runs=[runs[0], made[1].path], keys="loss")
+    assert chart._api is api  # the Api of the Run objects, not a default one
+    assert chart.runs == [made[0].path, made[1].path] and chart.keys == ["loss"]
+    assert chart.error == "" and len(chart.figure.data) == 2
+    chart.runs = runs[[1]]  # a Runs collection works too
+    assert chart.runs == [made[1].path] and len(chart.figure.data) == 1
+    chart.runs = made[0]  # one run alone is a list of one
+    assert chart.runs == [made[0].path]
+
+
+def test_widgets_name_the_argument_of_a_wrong_type(api, three_runs):
+    from lablens.widgets import ArtifactBrowser, Explorer, MetricChart, RunTable
+
+    project, made = three_runs
+    with pytest.raises(TypeError, match=r"MetricChart\.runs takes run paths .*Run objects.*item 1"):
+        MetricChart(api, runs=[made[0], 5])
+    with pytest.raises(TypeError, match=r"MetricChart\.keys takes .*metric names.*int"):
+        MetricChart(api, runs=[made[0]], keys=[3])
+    with pytest.raises(
+        TypeError, match=r"MetricChart\(api=\.\.\.\) takes a lablens\.Api, not list"
+    ):
+        MetricChart([made[0]])
+    with pytest.raises(
+        TypeError, match=r"RunTable\.path takes a project path.*not Run.*run\.project"
+    ):
+        RunTable(api, path=made[0])
+    with pytest.raises(TypeError, match=r"RunTable\.selected takes run paths"):
+        RunTable(api, path=project, selected=[project])
+    with pytest.raises(TypeError, match=r"ArtifactBrowser\.path takes a project path.*not int"):
+        ArtifactBrowser(api, path=7)
+    with pytest.raises(TypeError, match=r"Explorer\(path=\.\.\.\) takes a workspace"):
+        Explorer(api, path=3.5)
+
+
+def test_run_table_takes_a_project_or_a_runs(api, three_runs):
+    from lablens.widgets import RunTable
+
+    project, made = three_runs
+    table = RunTable(path=project, selected=[made[2], made[0]])
+    assert table._api is api and table.path == project.path and table.total == 3
+    assert table.selected == [made[2].path, made[0].path]
+    cut = RunTable(path=api.runs(project.path)[[0, 2]])  # a slice: those runs
+    assert cut.total == 2 and cut.to_pandas()["name"].tolist() == ["a", "c"]
+    only_a = RunTable(path=api.runs(project.path, filters={"name": "a"}, order="-name"))
+    assert only_a.filters == {"name": "a"} and only_a.order == "-name" and only_a.total == 1
+
+
+def test_run_table_selection_as_runs_and_as_a_frame(api, three_runs):
+    from lablens.widgets import RunTable
+
+    project, made = three_runs
+    table = RunTable(api, path=project.path, order="-name", columns=["name", "config.lr"])
+    assert table.to_pandas(selected=True).empty and len(table.selected_runs()) == 0
+    table.selected = [made[0].path, made[2].path]
+    picked = table.selected_runs()
+    assert [r.name for r in picked] == ["c", "a"]  # the table's order
+    frame = table.to_pandas(selected=True)
+    assert list(frame.columns) == ["id", "name", "config.lr"]
+    assert frame["name"].tolist() == ["c", "a"] and frame["config.lr"].tolist() == [0.3, 0.1]
+    assert len(table.to_pandas()) == 3  # the whole table, as before
+    assert list(picked.compare().index) == ["config.data.bs", "config.lr", "config.opt"] + [
+        "summary.acc",
+        "summary.loss",
+    ]
+
+
+def test_chart_names_an_unknown_key_in_its_status(api, three_runs):
+    from lablens.widgets import MetricChart
+
+    project, made = three_runs
+    chart = MetricChart(api, runs=[made[0].path, made[1].path], keys=["los"])
+    assert "no metric 'los' in these runs; did you mean 'loss'?" in chart.error
+    assert "The metrics logged: loss, acc" in chart.error
+    assert "did you mean 'loss'" in chart._controls.status.value  # shown, in red
+    chart.keys = ["loss", "acc_"]  # the known key is drawn; the typo is named
+    drawn = [t for t in chart.figure.data if len(t.x)]
+    assert "'acc_'" in chart.error and {t.meta[2] for t in drawn} == {"loss"} and len(drawn) == 2
+    chart.keys = ["loss"]
+    assert chart.error == "" and "2 runs" in chart._controls.status.value
+
+
+def test_explorer_takes_a_run_or_a_runs(api, three_runs):
+    from lablens.widgets import Explorer
+
+    project, made = three_runs
+    ex = Explorer(path=made[1])
+    assert ex._api is api and ex.table.path == project.path
+    assert ex.table.selected == [made[1].path] and ex.chart.runs == [made[1].path]
+    ex = Explorer(path=api.runs(project.path, filters={"state": "RUNNING"}))
+    assert ex.table.filters == {"state": "RUNNING"} and ex.table.total == 1
