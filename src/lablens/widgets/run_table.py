@@ -130,7 +130,9 @@ class RunTable(LablensWidget):
         ids = []
         for path in self.selected:
             entity, name, run_id = parse_run_path(path)
-            if f"{entity}/{name}" == project or not project.count("/"):
+            # Runs of another project are not rows of this table (before the project is read,
+            # its path may still be short: every selected run counts).
+            if not self._project or f"{entity}/{name}" == self._project:
                 ids.append(run_id)
         return api_call(
             "runs", project, filters={"id": {"$in": ids}}, order=self.order or "+created_at"
