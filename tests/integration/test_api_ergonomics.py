@@ -338,3 +338,8 @@ def test_explorer_takes_a_run_or_a_runs(api, three_runs):
     assert ex.table.selected == [made[1].path] and ex.chart.runs == [made[1].path]
     ex = Explorer(path=api.runs(project.path, filters={"state": "RUNNING"}))
     assert ex.table.filters == {"state": "RUNNING"} and ex.table.total == 1
+
+
+def test_project_repr_counts_its_runs(api, three_runs):
+    project, _ = three_runs
+    assert repr(api.project(project.path)) == f"<Project {project.path}: 3 runs>"

@@ -138,3 +138,21 @@ def test_explorer_code_and_action_log_run_in_an_empty_namespace(api, server, pro
     scope: dict = {}
     exec(ex.actions[0] + "\n" + ex.actions[-1], scope)
     pd.testing.assert_frame_equal(scope["df"], ex.chart.to_pandas())
+
+
+def test_the_api_line_names_what_the_api_was_made_with(server):
+    from lablens.api import Api
+    from lablens.widgets._call import api_source, kernel_code
+
+    api = Api(host=server.url)  # the key from LABLENS_HOME's credentials
+    assert api_source(api) == f"api = lablens.Api(host={server.url!r})"
+    overrides = {"entity": "root", "project": "mnist"}
+    scoped = Api(host=server.url, overrides=overrides)
+    assert api_source(scoped) == f"api = lablens.Api(host={server.url!r}, overrides={overrides!r})"
+    api._local = True  # as when Api() found the local server by itself
+    assert api_source(api) == "api = lablens.Api()"
+    code = kernel_code(api, "import pandas as pd\n\nimport json\n\ndf = pd.DataFrame([json])")
+    assert code == (
+        "import json\nimport lablens\nimport pandas as pd\n\n"
+        "api = lablens.Api()\ndf = pd.DataFrame([json])"
+    )
