@@ -231,6 +231,11 @@ class Runs(Paginator[Run]):
                 ``x_axis``, ``min_x`` or ``max_x`` is invalid (``min_x`` above ``max_x``, not a
                 finite number); ``.field`` names it.
 
+        Warns:
+            UnknownKeyWarning: a key (or a metric ``x_axis``) that none of the runs logged, a
+                typo: it comes back empty, as in W&B, and the warning names the metrics that
+                were logged, closest first.
+
         Example:
             >>> df = api.runs("alice/mnist").histories(keys=["loss"], format="pandas")
             >>> df.groupby("run_id")["loss"].min()
