@@ -147,5 +147,5 @@ def test_runs_display(api, make_project):
     page = runs._repr_html_()
     assert page.count("<tr>") == 1 + 10 + 1  # header, ten runs, "2 more"
     assert "2 more" in page
-    assert repr(runs) == f"<Runs {project.path}>"
+    assert repr(runs) == f"<Runs {project.path}: 12 runs>"
     assert project.path in api.project(project.path)._repr_html_()

@@ -123,7 +123,7 @@ def test_run_attributes(api, make_run):
     )
     run = api.run(run.path)
     assert run.state == "finished" and run.state == "FINISHED"  # both spellings
-    assert repr(run) == f"<Run {run.path} FINISHED>"
+    assert repr(run) == f'<Run {run.path} "{run.name}" finished>'
     assert run.path.count("/") == 2 and run.path_parts == run.path.split("/")
     assert (run.entity, run.project) == tuple(run.path_parts[:2])
     assert run.tags == run.labels == ["baseline"]

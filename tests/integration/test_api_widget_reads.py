@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import lablens
+from lablens.api import UnknownKeyWarning
 from lablens.errors import UsageError
 from lablens.store.sampling import sample_numpy
 
@@ -169,7 +170,8 @@ def test_histories_bad_ranges_name_the_field(api, two_runs):
         with pytest.raises(lablens.BadRequest) as caught:
             api.client.post_arrow(route, {"runs": [a.id], **body})
         assert caught.value.status == 400 and caught.value.field == field
-    none = runs.histories(keys=["loss"], x_axis="never_logged", min_x=0, format="pandas")
+    with pytest.warns(UnknownKeyWarning, match="no metric 'never_logged'"):
+        none = runs.histories(keys=["loss"], x_axis="never_logged", min_x=0, format="pandas")
     assert none.empty
 
 

@@ -72,7 +72,8 @@ def test_code_reproduces_to_pandas(api, project):
     df = table.to_pandas()
     assert list(df.columns) == ["id", "name", "config.lr", "summary.loss"]
     pd.testing.assert_frame_equal(run_code(api, table.code), df)
-    assert table.code.startswith("df = api.runs(")
+    assert table.code.startswith(f"import lablens\n\napi = lablens.Api(host={api.host!r})\n")
+    assert "\ndf = api.runs(" in table.code
 
 
 def test_pages_follow_the_scroll(api, project):

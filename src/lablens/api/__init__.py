@@ -11,7 +11,7 @@ from lablens.api.artifact_collections import (
 from lablens.api.artifact_files import ArtifactFiles, ArtifactManifest, ArtifactManifestEntry
 from lablens.api.artifacts import Artifact, Artifacts
 from lablens.api.files import File, Files
-from lablens.api.history import HistoryScan
+from lablens.api.history import HistoryScan, UnknownKeyWarning
 from lablens.api.paging import Paginator
 from lablens.api.projects import Project, Projects
 from lablens.api.reports import BetaReport, Reports
@@ -53,6 +53,7 @@ __all__ = [
     "Sweep",
     "Sweeps",
     "Team",
+    "UnknownKeyWarning",
     "User",
     "Workspace",
 ]

@@ -10,6 +10,7 @@ teams) and ``_api_imports.py`` (``sync_tensorboard``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,6 +71,8 @@ class Api(ApiProjects, ApiRuns, ApiSweeps, ApiReports, ApiArtifacts, ApiAccounts
         if isinstance(api_key, Mapping) and overrides is None:
             overrides, api_key = api_key, None
         settings = dict(overrides or {})
+        # Found on its own: no host given and none in the environment, so the local server.
+        self._local = not (host or settings.get("base_url") or os.environ.get("LABLENS_HOST"))
         self._host = resolve_host(host or settings.get("base_url"))
         #: W&B's settings: ``base_url``, ``entity``, ``project`` (defaults for short paths).
         self.settings: dict[str, Any] = {

@@ -6,13 +6,16 @@ gets ``metrics()``, ``history()`` and ``scan_history()`` from ``RunHistory`` her
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lablens.api._frames import (
     empty_swanlab_frame,
@@ -24,14 +27,102 @@ from lablens.api._frames import (
 )
 from lablens.contract.names import BUILTIN_X, ROUTE_X
 from lablens.contract.names import POINT_STREAMS as STREAMS
-from lablens.contract.routes import project_route
+from lablens.contract.routes import project_route, run_route
 from lablens.errors import UsageError
 
 if TYPE_CHECKING:
     from lablens.api.api import Api
     from lablens.api.run import Run
 
-__all__ = ["BUILTIN_X", "STREAMS", "HistoryScan", "RunHistory", "fetch_history", "x_window"]
+__all__ = [
+    "BUILTIN_X",
+    "STREAMS",
+    "HistoryScan",
+    "RunHistory",
+    "UnknownKeyWarning",
+    "check_keys",
+    "fetch_history",
+    "x_window",
+]
+
+# How many existing keys an unknown-key message names (closest first).
+_KEYS_NAMED = 10
+
+
+class UnknownKeyWarning(UserWarning):
+    """A metric key was asked for that no run logged, so no points came back for it.
+
+    W&B's ``history()`` answers such a key with empty data and says nothing; lablens answers
+    the same, and warns, naming the keys that exist, closest first. Make it an error with
+    ``warnings.simplefilter("error", UnknownKeyWarning)``.
+
+    Attributes:
+        unknown: the keys asked for that were never logged.
+        known: the keys that were logged, closest to the first unknown key first.
+
+    Example:
+        >>> run.history(keys=["los"])  # warns: no metric 'los' ...; did you mean 'loss'?
+    """
+
+    def __init__(self, unknown: Sequence[str], known: Sequence[str], where: str) -> None:
+        self.unknown = list(unknown)
+        self.known = closest(self.unknown, known)
+        super().__init__(unknown_keys_message(self.unknown, self.known, where))
+
+
+def closest(unknown: Sequence[str], known: Iterable[str]) -> list[str]:
+    """``known``, the keys most like the first of ``unknown`` first (the rest by name)."""
+    names = sorted(set(known))
+    if not unknown or not names:
+        return names
+    near = difflib.get_close_matches(unknown[0], names, n=len(names), cutoff=0.5)
+    return near + [k for k in names if k not in near]
+
+
+def unknown_keys_message(unknown: Sequence[str], known: Sequence[str], where: str) -> str:
+    """``no metric 'los' in <where>; did you mean 'loss'? The metrics logged: loss, acc``."""
+    what = "metric" if len(unknown) == 1 else "metrics"
+    text = f"no {what} {', '.join(map(repr, unknown))} in {where}"
+    if not known:
+        return text + "; nothing was logged there"
+    near = difflib.get_close_matches(unknown[0], known, n=1, cutoff=0.5)
+    text += f"; did you mean {near[0]!r}?" if near else "."
+    shown = ", ".join(known[:_KEYS_NAMED])
+    more = f" (and {len(known) - _KEYS_NAMED} more)" if len(known) > _KEYS_NAMED else ""
+    return f"{text} The metrics logged: {shown}{more}"
+
+
+def keys_found(table: pa.Table) -> set[str]:
+    """The keys that have at least one point in a history answer (long form)."""
+    if "key" not in table.column_names:
+        return set()
+    return {str(k) for k in pc.unique(table.column("key")).to_pylist() if k is not None}
+
+
+def check_keys(
+    asked: Sequence[str] | None,
+    found: set[str],
+    known: Callable[[], Iterable[str]],
+    where: str,
+    *,
+    stacklevel: int = 3,
+) -> None:
+    """Warn (``UnknownKeyWarning``) about the keys of ``asked`` that came back without points
+    and that ``known()`` (read only then) does not list.
+
+    A key that exists but has no point in the range read is not warned about. ``stacklevel``
+    counts from this function (3: the caller of its caller, the user's line).
+    """
+    if not asked:
+        return
+    missing = [k for k in dict.fromkeys(asked) if k not in found and k not in BUILTIN_X]
+    if not missing:
+        return
+    names = list(known())
+    logged = set(names)
+    unknown = [k for k in missing if k not in logged]
+    if unknown:
+        warnings.warn(UnknownKeyWarning(unknown, names, where), stacklevel=stacklevel)
 
 
 def fetch_history(
@@ -240,9 +331,20 @@ class RunHistory:
         entity: str
         project: str
         created_at: str | None
+        path: str
 
     def _fetch(self, keys: Sequence[str] | None, **kwargs: Any) -> pa.Table:
         return fetch_history(self._api, self.entity, self.project, [self.id], keys=keys, **kwargs)
+
+    def _check_keys(self, keys: Sequence[str] | None, table: pa.Table) -> None:
+        """Warn about asked keys this run never logged (its keys read afresh, only then: a
+        running run may have logged them since it was read)."""
+
+        def logged() -> list[str]:
+            data = self._api.client.get_json(run_route(self.entity, self.project, self.id))
+            return list(data.get("history_keys") or {})
+
+        check_keys(keys, keys_found(table), logged, f"run {self.path}", stacklevel=4)
 
     def metrics(
         self,
@@ -266,6 +368,10 @@ class RunHistory:
         Raises:
             UsageError: ``sample`` is not a positive integer.
 
+        Warns:
+            UnknownKeyWarning: a key the run never logged (a typo): its column is all NaN,
+                and the warning names the keys that exist, closest first.
+
         Example:
             >>> run.metrics(keys=["loss", "acc"])
             >>> run.metrics(keys=["loss"], x_axis="acc", sample=100)
@@ -275,7 +381,9 @@ class RunHistory:
         keys = [keys] if isinstance(keys, str) else list(keys)
         fetch = keys if x_axis == "step" or x_axis in keys else [*keys, x_axis]
         window = {} if x_axis == "step" else x_window(x_axis)
-        wide = pivot(self._fetch(fetch, samples=sample, **window), fetch)
+        table = self._fetch(fetch, samples=sample, **window)
+        self._check_keys(fetch, table)
+        wide = pivot(table, fetch)
         return swanlab_frame(wide, keys, x_axis)
 
     def history(
@@ -307,6 +415,11 @@ class RunHistory:
         Raises:
             UsageError: ``samples`` or ``stream`` is invalid.
 
+        Warns:
+            UnknownKeyWarning: a key the run never logged (a typo such as ``"los"``): W&B
+                gives no column for it and says nothing; lablens does the same and warns,
+                naming the keys the run logged, closest first.
+
         Example:
             >>> run.history(keys=["loss", "acc"])
             >>> run.history(samples=None, keys=["loss"])  # every point
@@ -319,7 +432,10 @@ class RunHistory:
         # A metric x axis is sent along: the server then keeps the steps where it was logged,
         # with its value at every step kept for the other keys.
         window = {} if x_axis in BUILTIN_X else x_window(x_axis)
-        wide = pivot(self._fetch(fetch, samples=samples, stream=stream, **window), fetch)
+        table = self._fetch(fetch, samples=samples, stream=stream, **window)
+        if stream == "default":
+            self._check_keys(fetch, table)
+        wide = pivot(table, fetch)
         if x_axis not in BUILTIN_X:
             wide = wide.take(wide.present_mask(x_axis))
         created = {self.id: epoch_seconds(self.created_at)}

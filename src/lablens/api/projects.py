@@ -162,7 +162,11 @@ class Project(Attrs):
         self._api.client.delete(project_route(self.entity, self.name))
 
     def __repr__(self) -> str:
-        return f"<Project {self.path}>"
+        # The count the server sent with the project: no request.
+        runs = self.count.get("runs")
+        if not isinstance(runs, int):
+            return f"<Project {self.path}>"
+        return f"<Project {self.path}: {runs} run{'' if runs == 1 else 's'}>"
 
     def _repr_html_(self) -> str:
         return html_table(

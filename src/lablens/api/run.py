@@ -315,10 +315,30 @@ class Run(RunHistory, RunFiles, RunWrites, RunArtifactMethods, Attrs):
     # -- display --------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        return f"<Run {self.path} {self.state}>"
+        # A run without a name of its own is named by its id, already in the path.
+        named = self.name and self.name != self.id
+        name = ' "' + self.name.replace('"', '\\"') + '"' if named else ""
+        return f"<Run {self.path}{name} {str(self.state).lower()}>"
+
+    def _summary_read(self) -> dict[str, Any]:
+        """The summary as far as it was read (no request: a listing may have left it out)."""
+        if self._summary is not None:
+            return dict(self._summary)
+        return dict(decode_floats(self._attrs.get("summary") or {}))
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        # IPython in a terminal: the one-line repr, then the summary as a small table.
+        p.text(repr(self))
+        if cycle:
+            return
+        rows = _summary_rows(self._summary_read())
+        width = max((len(k) for k, _ in rows), default=0)
+        for key, value in rows:
+            p.break_()
+            p.text(f"  {key.ljust(width)}  {value}")
 
     def _repr_html_(self) -> str:
-        summary = self._summary if self._summary is not None else self._attrs.get("summary", {})
+        summary = self._summary_read()
         return html_table(
             [
                 ("name", self.name),
@@ -330,8 +350,28 @@ class Run(RunHistory, RunFiles, RunWrites, RunArtifactMethods, Attrs):
                 ("job_type", self.job_type),
                 ("notes", self.notes),
                 ("config", self._config if self._config is not None else self._attrs.get("config")),
-                ("summary", dict(summary or {})),
                 ("url", self.url),
             ],
             title=f"Run {self.path}",
-        )
+        ) + (html_table(_summary_rows(summary), title="summary") if summary else "")
+
+
+# Rows of the summary shown in a run's repr; the rest are counted.
+_SUMMARY_SHOWN = 20
+
+
+def _summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A run's summary as (key, value) rows for display: numbers short, keys by name, system
+    metrics last, at most 20 (then a count of the rest)."""
+    keys = sorted(summary, key=lambda k: (k.startswith("system."), k))
+    rows = [(k, _short_value(summary[k])) for k in keys[:_SUMMARY_SHOWN]]
+    if len(keys) > _SUMMARY_SHOWN:
+        rows.append(("…", f"{len(keys) - _SUMMARY_SHOWN} more"))
+    return rows
+
+
+def _short_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = str(value)
+    return text if len(text) <= 60 else text[:59] + "…"

@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 
-from lablens.api.history import x_window
+from lablens.api.history import check_keys, closest, keys_found, x_window
 from lablens.api.paging import Paginator
 from lablens.api.run import Run
 from lablens.api.run_histories import HistoryFormat, check_format, keys_to_fetch, read, shape
 from lablens.contract.names import PointStream
 from lablens.contract.routes import project_route
-from lablens.errors import UsageError
+from lablens.errors import LablensError, UsageError
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from lablens.api.api import Api
 
 __all__ = ["Run", "Runs"]
@@ -33,13 +33,18 @@ class Runs(Paginator[Run]):
 
     Returned by ``api.runs()``. Pages follow the server's keyset cursor, so runs created while
     the list is read are never skipped or repeated. Bulk reads take one request each:
-    ``to_pandas()`` for config and summary of every run, ``histories()`` for their metrics.
+    ``to_pandas()`` for config and summary of every run, ``histories()`` for their metrics,
+    ``compare()`` for what differs between them.
+
+    ``runs[i]`` is one ``Run``; a slice (``runs[:5]``) or a list of positions (``runs[[0, 2]]``)
+    is a ``Runs`` of just those runs, in that order, with the same bulk reads.
 
     Example:
         >>> runs = api.runs("alice/mnist", filters={"state": "FINISHED"})
         >>> len(runs)
         >>> df = runs.to_pandas()
         >>> hist = runs.histories(keys=["loss"], format="pandas")
+        >>> runs[:5].compare()
     """
 
     def __init__(
@@ -62,6 +67,8 @@ class Runs(Paginator[Run]):
         self.order = order
         self.include_sweeps = include_sweeps
         self.lazy = lazy
+        # The run ids of a collection cut from another (a slice), in its order; None otherwise.
+        self._fixed: list[str] | None = None
 
     @property
     def path(self) -> str:
@@ -94,13 +101,23 @@ class Runs(Paginator[Run]):
         body = self._query()
         if columns is not None:
             body["columns"] = list(columns)
-        if offset:
-            body["offset"] = offset
-        if limit is not None:
-            body["limit"] = limit
-        return self._api.client.post_arrow(
+        if self._fixed is None:
+            if offset:
+                body["offset"] = offset
+            if limit is not None:
+                body["limit"] = limit
+        table = self._api.client.post_arrow(
             f"{project_route(self.entity, self.project)}/runs/table", body
         )
+        if self._fixed is None:
+            return table
+        # A cut collection: its rows in its own order, and a page cut here (it is small).
+        meta = table.schema.metadata
+        where = {rid: i for i, rid in enumerate(table.column("id").to_pylist())}
+        rows = [where[rid] for rid in self._fixed if rid in where]
+        stop = None if limit is None else offset + limit
+        table = table.take(pa.array(rows[offset:stop], pa.int64()))
+        return table.replace_schema_metadata({**(meta or {}), b"total": str(len(rows)).encode()})
 
     @staticmethod
     def _pick(table: pa.Table, columns: Sequence[str] | None) -> pa.Table:
@@ -214,6 +231,11 @@ class Runs(Paginator[Run]):
                 ``x_axis``, ``min_x`` or ``max_x`` is invalid (``min_x`` above ``max_x``, not a
                 finite number); ``.field`` names it.
 
+        Warns:
+            UnknownKeyWarning: a key (or a metric ``x_axis``) that none of the runs logged, a
+                typo: it comes back empty, as in W&B, and the warning names the metrics that
+                were logged, closest first.
+
         Example:
             >>> df = api.runs("alice/mnist").histories(keys=["loss"], format="pandas")
             >>> df.groupby("run_id")["loss"].min()
@@ -225,13 +247,151 @@ class Runs(Paginator[Run]):
         window = x_window(x_axis, min_x, max_x)
         keys, fetch = keys_to_fetch(keys, x_axis)
         found = read(self, fetch, samples=samples, stream=stream, window=window)
+        if stream == "default":
+            check_keys(fetch, keys_found(found.table), self._logged_keys, self._where())
         return shape(found, keys, fetch, x_axis, format)
 
+    def _logged_keys(self) -> list[str]:
+        """The metrics these runs logged: from the runs read, or else the project's summary
+        keys (a logged metric's last value is in the summary). Read only for a message."""
+        if self.objects and not self.more:
+            return sorted({k for r in self.objects for k in r.history_keys})
+        fields = self._api.client.get_json(f"{project_route(self.entity, self.project)}/fields")
+        return sorted((fields.get("summary") or {}).keys())
+
+    def _where(self) -> str:
+        return f"the runs of {self.path}" if self._fixed is None else f"these runs of {self.path}"
+
+    # -- indexing: one run, or a collection of some of them -----------------------------------
+
+    @overload
+    def __getitem__(self, index: int) -> Run: ...
+
+    @overload
+    def __getitem__(self, index: slice | Sequence[int]) -> Runs: ...
+
+    def __getitem__(self, index: int | slice | Sequence[int]) -> Run | Runs:
+        """``runs[i]`` is a ``Run``; ``runs[a:b]`` and ``runs[[i, j]]`` are a ``Runs`` of those
+        runs (in that order), with ``to_pandas()``, ``histories()`` and ``compare()``."""
+        if isinstance(index, slice):
+            return self._cut(super().__getitem__(index))
+        if isinstance(index, (list, tuple, np.ndarray)):
+            positions = list(index)
+            for p in positions:
+                if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+                    raise TypeError(
+                        "runs[...] takes an integer, a slice or a list of integers,"
+                        f" not a list holding {type(p).__name__} ({p!r})"
+                    )
+            if any(p < 0 for p in positions):
+                self._load_until(None)
+            elif positions:
+                self._load_until(max(int(p) for p in positions) + 1)
+            try:
+                return self._cut([self.objects[int(p)] for p in positions])
+            except IndexError:
+                raise IndexError(
+                    f"runs[{positions!r}]: {len(self.objects)} runs, positions"
+                    f" 0 to {len(self.objects) - 1}"
+                ) from None
+        return super().__getitem__(index)
+
+    def _cut(self, runs: Sequence[Run]) -> Runs:
+        """A collection of just these runs (each once), already read, in this order."""
+        picked = list({r.id: r for r in runs}.values())
+        ids = [r.id for r in picked]
+        cut = Runs(
+            self._api,
+            self.entity,
+            self.project,
+            filters={"id": {"$in": ids}},
+            order=self.order,
+            per_page=max(len(ids), 1),
+            include_sweeps=True,
+            lazy=self.lazy,
+        )
+        cut.objects = picked
+        cut._total = len(picked)
+        cut._done = True
+        cut._fixed = ids
+        return cut
+
+    # -- comparing runs ---------------------------------------------------------------------
+
+    def compare(self, keys: Sequence[str] | None = None) -> pd.DataFrame:
+        """The config and summary of these runs side by side: what differs between them.
+
+        One request (the run table). Each column is a run, each row a ``config.<key>`` or
+        ``summary.<key>`` (the names of ``to_pandas()``'s columns) whose values are not the
+        same in every run; a key some runs lack differs too. Use a slice to compare a few
+        runs: ``runs[:5].compare()``.
+
+        Args:
+            keys: these rows instead, whether they differ or not: ``config.lr``,
+                ``summary.loss`` (``summary_metrics.loss`` too), or a bare ``lr`` for the
+                config and summary keys of that name.
+
+        Returns:
+            A DataFrame indexed by key, one column per run named by the run's display name
+            (with its id in brackets when names repeat, the id when it has none), in this
+            collection's order. ``df.attrs["run_ids"]`` maps each column to its run id.
+
+        Raises:
+            UsageError: a key of ``keys`` is in neither config nor summary (the message names
+                the closest ones).
+            BadRequest: the filter or order is invalid.
+
+        Example:
+            >>> api.runs("alice/mnist")[:3].compare()
+            >>> api.runs("alice/mnist").compare(keys=["lr", "summary.loss"])
+        """
+        frame = self.to_pandas()
+        fields = [c for c in frame.columns if c.startswith(("config.", "summary."))]
+        rows = _compare_rows(frame, fields, keys)
+        labels = _run_labels(frame)
+        out = frame[rows].T
+        out.columns = pd.Index(labels, name="run")
+        out.index.name = "key"
+        out.attrs["run_ids"] = dict(zip(labels, frame["id"], strict=True))
+        return out
+
+    # -- display ----------------------------------------------------------------------------
+
+    def _count(self) -> int | None:
+        """How many runs match, when that costs no request beyond the first page (which
+        iterating reads anyway, and keeps); ``None`` when the server cannot be reached."""
+        if self._total is None and not self._done:
+            try:
+                self._load_page()
+            except LablensError:
+                return None
+        return self._total if self._total is not None else len(self.objects)
+
     def __repr__(self) -> str:
-        return f"<Runs {self.path}>"
+        count = self._count()
+        if count is None:
+            return f"<Runs {self.path}>"
+        return f"<Runs {self.path}: {count} run{'' if count == 1 else 's'}>"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        # IPython in a terminal: the count, then the first runs as a small table.
+        p.text(repr(self))
+        if cycle or not self.objects:
+            return
+        shown = self.objects[:10]
+        rows = [("id", "name", "state", "created_at")]
+        rows += [(r.id, r.name or "", str(r.state).lower(), r.created_at or "") for r in shown]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            p.break_()
+            p.text("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+        count = self._count() or 0
+        if count > len(shown):
+            p.break_()
+            p.text(f"  … {count - len(shown)} more")
 
     def _repr_html_(self) -> str:
-        shown = self[:10]
+        shown = list(self[:10])
         total = len(self)
         head = "".join(f"<th>{h}</th>" for h in ("id", "name", "state", "created_at", "tags"))
         rows = "".join(
@@ -247,6 +407,56 @@ class Runs(Paginator[Run]):
             f"<tr><td colspan=5>… {total - len(shown)} more</td></tr>" if total > len(shown) else ""
         )
         return (
-            f"<div class='lablens'><b>Runs {html.escape(self.path)}</b> ({total} runs)"
+            f"<div class='lablens'><b>Runs {html.escape(self.path)}</b>"
+            f" ({total} run{'' if total == 1 else 's'})"
             f"<table><tr>{head}</tr>{rows}{more}</table></div>"
         )
+
+
+def _same(value: Any) -> Any:
+    """A value as compared: missing (None, NaN) alike, lists and dicts by their text."""
+    if isinstance(value, (list, dict, np.ndarray)):
+        return repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    if value is None or pd.isna(value):
+        return None
+    return value
+
+
+def _compare_rows(frame: pd.DataFrame, fields: list[str], keys: Sequence[str] | None) -> list[str]:
+    """The rows of ``compare()``: ``keys`` resolved to columns, or the columns that differ."""
+    if keys is None:
+        return [c for c in fields if len({_same(v) for v in frame[c]}) > 1]
+    if isinstance(keys, str):
+        keys = [keys]
+    rows: list[str] = []
+    for key in keys:
+        if not isinstance(key, str):
+            raise UsageError(f"keys must be strings, not {type(key).__name__}", field="keys")
+        name = (
+            "summary." + key.removeprefix("summary_metrics.")
+            if key.startswith("summary_metrics.")
+            else key
+        )
+        found = [name] if name in fields else [f"{k}.{name}" for k in ("config", "summary")]
+        found = [c for c in found if c in fields]
+        if not found:
+            near = closest([name], fields)[:5]
+            hint = f"; the closest: {', '.join(near)}" if near else "; these runs have none"
+            raise UsageError(f"no config or summary key {key!r}{hint}", field="keys")
+        rows += [c for c in found if c not in rows]
+    return rows
+
+
+def _run_labels(frame: pd.DataFrame) -> list[str]:
+    """Each run's column name: its display name, with its id when names repeat."""
+    names = [
+        n if isinstance(n, str) and n else None for n in frame.get("name", [None] * len(frame))
+    ]
+    ids = [str(i) for i in frame["id"]]
+    counts: dict[str | None, int] = {}
+    for n in names:
+        counts[n] = counts.get(n, 0) + 1
+    return [
+        rid if n is None else (n if counts[n] == 1 else f"{n} ({rid})")
+        for n, rid in zip(names, ids, strict=True)
+    ]

@@ -3,8 +3,9 @@
 Widgets know only the public ``Api``. Each action is one ``Api`` call, built as an ``ApiCall``
 (``widgets/_call.py``) that both runs against the widget's ``Api`` and renders itself as Python
 source. The widget sets that source as ``code`` (``_set_code``) and hands it to the listeners
-(``_called``; the explorer's action log is one), so it can be copied and run again. The source
-assumes a variable ``api`` bound to the same ``Api``.
+(``_called``; the explorer's action log is one), so it can be copied and run again. ``code``
+runs in a fresh kernel: it starts with ``import lablens`` and ``api = lablens.Api(host=...)``
+(``_call.kernel_code``); what the listeners get is the call alone, on a variable ``api``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import anywidget
 import traitlets as t
 
+from lablens.widgets._call import kernel_code
+from lablens.widgets._traits import api_of, check_api
+
 if TYPE_CHECKING:
     from lablens.api import Api
 
@@ -28,10 +32,20 @@ log = logging.getLogger("lablens.widgets")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def make_api(api: Api | None) -> Api:
-    """The given ``Api``, or ``lablens.Api()`` (the local or ``LABLENS_HOST`` server)."""
+def make_api(api: Api | None, *given: Any, widget: str = "widget") -> Api:
+    """The given ``Api``; else the ``Api`` of the first resource among ``given`` (a widget
+    given Run objects reads from their server); else ``lablens.Api()`` (the local or
+    ``LABLENS_HOST`` server).
+
+    Raises:
+        TypeError: ``api`` is not an ``Api`` (the message names what the widget takes).
+    """
+    check_api(api, widget)
     if api is not None:
         return api
+    found = api_of(*given)
+    if found is not None:
+        return found
     from lablens.api import Api
 
     return Api()
@@ -51,8 +65,10 @@ class Recorder(t.HasTraits):
     """The ``code`` and ``error`` traits and the action listeners, for any lablens widget."""
 
     code = t.Unicode("", read_only=True).tag(sync=True)
-    """The Python source of the last Api call that produced what the widget shows (it uses a
-    variable ``api``); ``exec`` it and ``df`` equals ``to_pandas()``."""
+    """The Python source of the last Api call that produced what the widget shows, as a fresh
+    kernel runs it: ``import lablens``, ``api = lablens.Api(host=...)`` (the key comes from the
+    stored credentials or ``LABLENS_API_KEY``), then the call; ``exec`` it and ``df`` equals
+    ``to_pandas()``."""
 
     error = t.Unicode("").tag(sync=True)
     """The last error of an action, shown inside the widget; empty when the last one worked."""
@@ -76,7 +92,8 @@ class Recorder(t.HasTraits):
             cb(source)
 
     def _set_code(self, source: str) -> None:
-        self.set_trait("code", source)
+        api = getattr(self, "_api", None)
+        self.set_trait("code", kernel_code(api, source) if source and api is not None else source)
 
     def _record(self, source: str) -> None:
         """``source`` is what the widget shows now: set it as ``code`` and tell the listeners."""

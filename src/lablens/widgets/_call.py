@@ -17,9 +17,12 @@ and of the call alike, so a widget can pass an unset option without spelling a d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["ApiCall", "Step", "api_call"]
+if TYPE_CHECKING:
+    from lablens.api import Api
+
+__all__ = ["ApiCall", "Step", "api_call", "api_source", "kernel_code"]
 
 
 @dataclass(frozen=True)
@@ -126,3 +129,39 @@ class ApiCall:
 def api_call(method: str, *args: Any, **kwargs: Any) -> ApiCall:
     """``api.method(*args, **kwargs)``: the first link of a call on the ``Api`` named ``api``."""
     return ApiCall("api").then(method, *args, **kwargs)
+
+
+def api_source(api: Api) -> str:
+    """The statement that makes an ``Api`` like ``api`` in a fresh kernel:
+    ``api = lablens.Api(host='http://...')``.
+
+    The key is never written: ``lablens.Api`` finds it as this one did, in ``LABLENS_API_KEY``
+    or the credentials stored for the host. An ``Api`` that found the local server on its own
+    is ``lablens.Api()``, which finds it again after it restarts on another port.
+    """
+    args = [] if getattr(api, "_local", False) else [f"host={api.host!r}"]
+    overrides = {k: api.settings[k] for k in ("entity", "project") if api.settings.get(k)}
+    if overrides:
+        args.append(f"overrides={overrides!r}")
+    return f"api = lablens.Api({', '.join(args)})"
+
+
+def kernel_code(api: Api, source: str) -> str:
+    """``source`` (code using a variable ``api``) as code a fresh kernel runs: its imports and
+    ``import lablens`` first, then the ``Api``, then the rest.
+
+    Example:
+        >>> print(kernel_code(api, "df = api.runs('alice/mnist').to_pandas()"))
+        import lablens
+        <BLANKLINE>
+        api = lablens.Api(host='http://127.0.0.1:8123')
+        df = api.runs('alice/mnist').to_pandas()
+    """
+    lines = source.splitlines()
+    imports: list[str] = []
+    while lines and (not lines[0].strip() or lines[0].startswith(("import ", "from "))):
+        line = lines.pop(0)
+        if line.strip():
+            imports.append(line)
+    head = sorted({*imports, "import lablens"}, key=lambda line: line.split()[1])
+    return "\n".join(head) + "\n\n" + api_source(api) + "\n" + "\n".join(lines)

@@ -16,6 +16,7 @@ import traitlets as t
 from lablens.widgets._base import LablensWidget, make_api, shows_errors
 from lablens.widgets._call import api_call
 from lablens.widgets._listing import ShowsListings
+from lablens.widgets._traits import ProjectPath
 from lablens.widgets._tree import copy_nodes, find_node
 from lablens.widgets.artifacts.lineage import detail, read_lineage
 from lablens.widgets.artifacts.listings import (
@@ -52,10 +53,11 @@ class ArtifactBrowser(LablensWidget, ShowsListings):
     (text, an image, or the first rows of a CSV/Parquet table).
 
     Args:
-        api: the ``Api`` to query (default: ``lablens.Api()``).
-        path: the project, ``"entity/project"``.
+        api: the ``Api`` to query (default: the ``Api`` of the ``Project`` given, else
+            ``lablens.Api()``).
 
     Keyword Args:
+        path: the project: ``"entity/project"``, a ``Project`` or a ``Runs`` (its project).
         selected: the selected node's path (see ``selected``).
 
     Raises:
@@ -72,8 +74,8 @@ class ArtifactBrowser(LablensWidget, ShowsListings):
     _bundle = "artifact_browser"
     _public = ("path", "selected", "selected_run")
 
-    path = t.Unicode("").tag(sync=True)
-    """The project browsed, ``entity/project``."""
+    path = ProjectPath("").tag(sync=True)
+    """The project browsed, ``entity/project``; set it to a path, a ``Project`` or a ``Runs``."""
 
     selected = t.Unicode("").tag(sync=True)
     """The selected node: a type ``entity/project/type``, a collection
@@ -91,8 +93,8 @@ class ArtifactBrowser(LablensWidget, ShowsListings):
     _preview = t.Dict().tag(sync=True)
     # The selected file: {path, kind: text|image|table|other, text?, url?, html?, note?}.
 
-    def __init__(self, api: Api | None = None, path: str | None = None, **kwargs: Any) -> None:
-        self._api = make_api(api)
+    def __init__(self, api: Api | None = None, path: Any = None, **kwargs: Any) -> None:
+        self._api = make_api(api, path, widget="ArtifactBrowser")
         self._last: pd.DataFrame = pd.DataFrame()
         super().__init__(**kwargs)
         self.on_msg(self._on_msg)

@@ -9,9 +9,11 @@ import ipywidgets as w
 import pandas as pd
 import traitlets as t
 
+from lablens.api import Runs
 from lablens.errors import UsageError
 from lablens.widgets._base import LablensWidget, Recorder, check_kwargs, make_api
-from lablens.widgets._call import api_call
+from lablens.widgets._call import api_call, api_source
+from lablens.widgets._traits import where_path
 from lablens.widgets.artifact_browser import ArtifactBrowser
 from lablens.widgets.metric_chart import MetricChart
 from lablens.widgets.run_table import RunTable
@@ -33,25 +35,33 @@ class ActionLog(LablensWidget):
     _public = ("entries",)
 
     entries = t.List(t.Unicode()).tag(sync=True)
-    """The source of each Api call, oldest first (the last 200 are kept)."""
+    """The source of each Api call, oldest first (the first and the last 199 are kept)."""
 
     def add(self, source: str) -> None:
-        """Append one entry."""
-        self.entries = [*self.entries[-(_LOG_KEEP - 1) :], source]
+        """Append one entry (the first stays: the explorer's makes the ``api`` the rest use)."""
+        entries = [*self.entries, source]
+        if len(entries) > _LOG_KEEP:
+            entries = entries[:1] + entries[-(_LOG_KEEP - 1) :]
+        self.entries = entries
 
 
 class Explorer(w.VBox, Recorder):
     """Browse workspaces, filter and sort runs, and compare their curves, in one widget.
 
     Selecting a project in the tree fills the table; selecting rows draws them in the chart.
-    Every Api call the parts make is listed in the action log, ready to copy.
+    Every Api call the parts make is listed in the action log, ready to copy; its first entry
+    makes the ``api`` they use (``import lablens``, ``api = lablens.Api(host=...)``).
 
     Args:
-        api: the ``Api`` to query (default: ``lablens.Api()``).
-        path: a workspace (``"alice"``) to open, or a project (``"alice/mnist"``) to show.
+        api: the ``Api`` to query (default: the ``Api`` of the resource given as ``path``,
+            else ``lablens.Api()``).
+        path: a workspace (``"alice"`` or a ``Workspace``) to open; a project
+            (``"alice/mnist"`` or a ``Project``) to show; a run (its path or a ``Run``) to
+            show selected; or a ``Runs`` collection, whose filters and order the table takes.
 
     Raises:
-        TypeError: an unknown keyword argument.
+        TypeError: an unknown keyword argument, or a ``path``/``api`` of a type they do not
+            take.
 
     Example:
         >>> ex = Explorer(api, path="alice/mnist")
@@ -64,12 +74,15 @@ class Explorer(w.VBox, Recorder):
     path = t.Unicode("")
     """The workspace or project shown."""
 
-    def __init__(self, api: Api | None = None, path: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, api: Api | None = None, path: Any = None, **kwargs: Any) -> None:
         check_kwargs(self, kwargs, ())
-        self._api = make_api(api)
+        self._api = make_api(api, path, widget="Explorer")
+        where = where_path(path, "Explorer(path=...)") if path is not None else ""
         self._recorder_init()
         self.action_log = ActionLog()
         """The ``ActionLog`` of every Api call."""
+        # The entries are calls on ``api``: the first one makes it, as a fresh kernel needs.
+        self._logged("import lablens\n\n" + api_source(self._api))
         self.tree = WorkspaceTree(self._api)
         """The ``WorkspaceTree``."""
         self.table = RunTable(self._api)
@@ -96,18 +109,23 @@ class Explorer(w.VBox, Recorder):
                 self.action_log,
             ],
         )
-        if path:
-            self.path = path
-            self._show(path)
-
-    def _logged(self, source: str) -> None:
-        self.action_log.add(source)
+        if where:
+            self.path = where
+            self._show(where)
+        if isinstance(path, Runs):
+            self.table.filters = dict(path.filters or {})
+            self.table.order = path.order
 
     def _show(self, path: str) -> None:
         parts = path.split("/")
         self.tree.expand(parts[0])
         if len(parts) >= 2:
             self.tree.selected = "/".join(parts[:2])
+        if len(parts) == 3:
+            self.tree.selected = path  # a run: shown selected in the table
+
+    def _logged(self, source: str) -> None:
+        self.action_log.add(source)
 
     def _tree_selected(self, change: dict[str, Any]) -> None:
         path = change["new"]

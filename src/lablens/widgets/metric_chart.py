@@ -7,13 +7,18 @@ controls.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import pandas as pd
 import traitlets as t
 
+from lablens.api import UnknownKeyWarning
+from lablens.api.history import closest, unknown_keys_message
+from lablens.errors import UsageError
 from lablens.widgets._base import Recorder, check_kwargs, make_api, shows_errors
+from lablens.widgets._traits import Keys, RunPaths
 from lablens.widgets.chart import figure, zoom
 from lablens.widgets.chart.controls import Controls
 from lablens.widgets.chart.history import by_project, code_of, history_call, join, run_names
@@ -35,11 +40,15 @@ class MetricChart(Recorder):
     names repeat); the hover text gives the run id.
 
     Args:
-        api: the ``Api`` to query (default: ``lablens.Api()``).
+        api: the ``Api`` to query (default: the ``Api`` of the Run objects given, else
+            ``lablens.Api()``).
 
     Keyword Args:
-        runs: run paths ``entity/project/run_id``.
-        keys: metric names; empty for every metric the runs logged.
+        runs: the runs: paths ``entity/project/run_id``, ``Run`` objects, or a ``Runs``
+            collection (``api.runs("alice/mnist")[:5]``); kept as paths.
+        keys: metric names (one name alone is fine); empty for every metric the runs logged.
+            A key no run logged shows as an error in the chart's status line, naming the
+            metrics that were logged (closest first); the other keys are drawn.
         x_axis: ``_step``, ``_timestamp``, ``_runtime`` or a metric name.
         smoothing: EMA weight, 0 to 0.99.
         log_y: a log y axis.
@@ -50,20 +59,23 @@ class MetricChart(Recorder):
     as ``chart.widget``, a ``VBox`` of its controls and ``chart.figure``.
 
     Raises:
-        TypeError: an unknown keyword argument.
+        TypeError: an unknown keyword argument, or ``runs``/``keys``/``api`` of a type they
+            do not take (the message names the argument and what it takes).
 
     Example:
         >>> chart = MetricChart(api, runs=["alice/mnist/3f2a9c1b"], keys=["loss"], log_y=True)
+        >>> chart = MetricChart(runs=api.runs("alice/mnist")[:5], keys="val/acc")
         >>> chart.to_pandas().groupby(["run_id", "key"])["value"].min()
     """
 
     _public = ("runs", "keys", "x_axis", "smoothing", "log_y", "samples", "show_band")
 
-    runs = t.List(t.Unicode())
-    """The runs drawn, as paths ``entity/project/run_id``."""
+    runs = RunPaths()
+    """The runs drawn, as paths ``entity/project/run_id``; set it to paths, ``Run`` objects or
+    a ``Runs`` collection."""
 
-    keys = t.List(t.Unicode())
-    """The metrics drawn; empty for every metric the runs logged."""
+    keys = Keys()
+    """The metrics drawn; empty for every metric the runs logged. One name is a list of one."""
 
     x_axis = t.Unicode("_step")
     """The x axis: ``_step``, ``_timestamp``, ``_runtime`` or a metric name."""
@@ -86,7 +98,7 @@ class MetricChart(Recorder):
 
     def __init__(self, api: Api | None = None, **kwargs: Any) -> None:
         check_kwargs(self, kwargs, self._public)
-        self._api = make_api(api)
+        self._api = make_api(api, kwargs.get("runs"), widget="MetricChart")
         self._recorder_init()
         self._frame = pd.DataFrame()
         self._names: dict[str, str | None] = {}
@@ -131,8 +143,11 @@ class MetricChart(Recorder):
             for project, ids in by_project(self.runs).items()
         ]
         frames = []
+        notes: list[UnknownKeyWarning | None] = []
         for call in calls:
-            frames.append(call.run(self._api))
+            frame, note = _run_noting_unknown_keys(call, self._api)
+            frames.append(frame)
+            notes.append(note)
             self._called(call.assign("df"))
         self._frame = join(frames)
         self._names = run_names(frames)
@@ -140,6 +155,14 @@ class MetricChart(Recorder):
         # Any metric read can be the x axis: offer them beside the built-in axes.
         self._controls.offer(figure.metrics_read(self._frame))
         self._draw()
+        message = _unknown_everywhere(notes)
+        if message:
+            # Drawn what exists; a typo is an error in the status line, not an empty chart.
+            raise UsageError(message)
+
+    @t.observe("error")
+    def _error_changed(self, change: dict[str, Any]) -> None:
+        self._show_status()
 
     # -- zoom -------------------------------------------------------------------------------
 
@@ -211,9 +234,40 @@ class MetricChart(Recorder):
             figure.draw(self.figure, lines, log_y=self.log_y, x_axis=self.x_axis)
         finally:
             self._quiet = False
+        self._show_status()
+
+    def _show_status(self) -> None:
         runs = self._frame["run_id"].nunique() if "run_id" in self._frame else 0
         self._controls.show_status(self.error, runs, len(self._frame))
 
     def __repr__(self) -> str:
         keys = ", ".join(self.keys) or "all metrics"
         return f"<MetricChart {len(self.runs)} runs: {keys} vs {self.x_axis}>"
+
+
+def _run_noting_unknown_keys(call: Any, api: Api) -> tuple[pd.DataFrame, UnknownKeyWarning | None]:
+    """Run a history call, and keep its ``UnknownKeyWarning`` rather than let it go to stderr,
+    where a widget's user would not look."""
+    found = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnknownKeyWarning)
+        frame = call.run(api)
+    for note in caught:
+        if isinstance(note.message, UnknownKeyWarning):
+            found = note.message
+        else:  # any other warning goes on as it came
+            warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
+    return frame, found
+
+
+def _unknown_everywhere(notes: list[UnknownKeyWarning | None]) -> str:
+    """The message for the keys that no run of any project logged (one history call per
+    project: a key unknown in one project may be drawn from another), or ``""``."""
+    kept = [n for n in notes if n is not None]
+    if not kept or len(kept) < len(notes):
+        return ""
+    unknown = [k for k in kept[0].unknown if all(k in n.unknown for n in kept)]
+    if not unknown:
+        return ""
+    known = closest(unknown, {k for n in kept for k in n.known})
+    return unknown_keys_message(unknown, known, "these runs")

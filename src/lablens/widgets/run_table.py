@@ -7,15 +7,17 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import traitlets as t
 
+from lablens.api import Runs
 from lablens.contract.arrow import table_to_ipc
+from lablens.contract.paths import parse_run_path
 from lablens.widgets._base import LablensWidget, make_api, shows_errors
 from lablens.widgets._call import ApiCall, api_call
+from lablens.widgets._traits import ProjectPath, RunPaths
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from lablens.api import Api
-    from lablens.api.runs import Runs
 
 __all__ = ["RunTable"]
 
@@ -37,29 +39,37 @@ class RunTable(LablensWidget):
     the query again; ``total`` and the rows follow.
 
     Args:
-        api: the ``Api`` to query (default: ``lablens.Api()``).
+        api: the ``Api`` to query (default: the ``Api`` of the ``Project`` or ``Runs``
+            given, else ``lablens.Api()``).
 
     Keyword Args:
-        path: the project, ``"entity/project"`` (or ``"project"`` in the default entity).
+        path: the project: ``"entity/project"`` (or ``"project"`` in the default entity), a
+            ``Project``, or a ``Runs`` collection, whose filters and order the table then
+            takes unless ``filters``/``order`` are given (``RunTable(path=runs[:5])`` shows
+            those five runs).
         filters: a MongoDB-style filter (see docs/filters.md).
         order: a field with ``+`` or ``-``, e.g. ``"-summary_metrics.loss"``.
         columns: the columns to show; empty for a default choice from the project's keys.
-        selected: run paths to select.
+        selected: the runs to select: run paths, ``Run`` objects or a ``Runs`` collection.
 
     Raises:
-        TypeError: an unknown keyword argument.
+        TypeError: an unknown keyword argument, or a value of a type its argument does not
+            take (the message names the argument and what it takes).
 
     Example:
         >>> table = RunTable(api, path="alice/mnist", filters={"state": "FINISHED"},
         ...                  order="-summary_metrics.val/acc")
         >>> table.total, table.to_pandas().head()
+        >>> table.selected_runs().compare()      # the rows ticked in the table
+        >>> table.to_pandas(selected=True)
     """
 
     _bundle = "run_table"
     _public = ("path", "filters", "order", "columns", "selected")
 
-    path = t.Unicode("").tag(sync=True)
-    """The project whose runs are shown, ``entity/project``."""
+    path = ProjectPath("").tag(sync=True)
+    """The project whose runs are shown, ``entity/project``; set it to a path, a ``Project`` or
+    a ``Runs`` (its project)."""
 
     filters = t.Dict().tag(sync=True)
     """The MongoDB-style filter the rows match (``{}`` for all runs); the builder edits it."""
@@ -70,8 +80,9 @@ class RunTable(LablensWidget):
     columns = t.List(t.Unicode()).tag(sync=True)
     """The columns after the run id: ``name``, ``state``, ``config.<key>``, ``summary.<key>``."""
 
-    selected = t.List(t.Unicode()).tag(sync=True)
-    """The selected runs, as run paths ``entity/project/run_id``."""
+    selected = RunPaths().tag(sync=True)
+    """The selected runs, as run paths ``entity/project/run_id``; set it to paths, ``Run``
+    objects or a ``Runs`` collection."""
 
     total = t.Int(0, read_only=True).tag(sync=True)
     """How many runs match ``filters`` (all pages together)."""
@@ -87,7 +98,12 @@ class RunTable(LablensWidget):
     # Rows per page request.
 
     def __init__(self, api: Api | None = None, **kwargs: Any) -> None:
-        self._api = make_api(api)
+        self._api = make_api(api, kwargs.get("path"), kwargs.get("selected"), widget="RunTable")
+        given = kwargs.get("path")
+        if isinstance(given, Runs):
+            # A query given whole: show what it selects, unless told otherwise.
+            kwargs.setdefault("filters", dict(given.filters or {}))
+            kwargs.setdefault("order", given.order)
         self._first: pa.Table | None = None
         super().__init__(**kwargs)
         self.on_msg(self._on_msg)
@@ -111,17 +127,49 @@ class RunTable(LablensWidget):
     def _frame_call(self) -> ApiCall:
         return self._runs_call().then("to_pandas", columns=self.columns)
 
-    def to_pandas(self) -> pd.DataFrame:
+    def _selected_call(self) -> ApiCall:
+        project = self._project or self.path
+        ids = []
+        for path in self.selected:
+            entity, name, run_id = parse_run_path(path)
+            # Runs of another project are not rows of this table (before the project is read,
+            # its path may still be short: every selected run counts).
+            if not self._project or f"{entity}/{name}" == self._project:
+                ids.append(run_id)
+        return api_call(
+            "runs", project, filters={"id": {"$in": ids}}, order=self.order or "+created_at"
+        )
+
+    def selected_runs(self) -> Runs:
+        """The selected runs, as a ``Runs`` collection in the table's order, with its bulk reads
+        (``to_pandas()``, ``histories()``, ``compare()``).
+
+        Returns:
+            ``api.runs(path, filters={"id": {"$in": [...]}}, order=...)``; empty when no row
+            is selected.
+
+        Example:
+            >>> table.selected_runs().histories(keys=["loss"], format="pandas")
+            >>> table.selected_runs().compare()
+        """
+        return self._selected_call().run(self._api)
+
+    def to_pandas(self, selected: bool = False) -> pd.DataFrame:
         """What the table shows, every row: the runs matching ``filters`` in ``order``, with
         ``id`` and ``columns``. Equal to ``exec(table.code)``'s ``df``.
+
+        Args:
+            selected: only the selected rows (in the table's order, with the same columns).
 
         Returns:
             A DataFrame, one row per run.
 
         Example:
             >>> table.to_pandas()[["name", "summary.loss"]]
+            >>> table.to_pandas(selected=True)
         """
-        return self._frame_call().run(self._api)
+        call = self._selected_call() if selected else self._runs_call()
+        return call.then("to_pandas", columns=self.columns).run(self._api)
 
     @t.observe("path")
     def _path_changed(self, change: dict[str, Any]) -> None:

@@ -61,7 +61,7 @@ class WorkspaceTree(LablensWidget, ShowsListings):
     # The tree as far as it was read: [{path, label, kind, meta, leaf, children?}].
 
     def __init__(self, api: Api | None = None, **kwargs: Any) -> None:
-        self._api = make_api(api)
+        self._api = make_api(api, widget="WorkspaceTree")
         self._last = pd.DataFrame()
         super().__init__(**kwargs)
         self.on_msg(self._on_msg)
