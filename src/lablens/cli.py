@@ -12,7 +12,6 @@ import sys
 
 from lablens._version import __version__
 
-
 DESCRIPTION = """\
 lablens: a self-hosted experiment tracker made for Jupyter.
 
@@ -46,7 +45,7 @@ def _runs(args: argparse.Namespace) -> int:
 
     try:
         filters = parse_filter(args.filter)
-        summary = [k.strip() for k in args.summary.split(",") if k.strip()] if args.summary else None
+        summary = [k.strip() for k in (args.summary or "").split(",") if k.strip()]
         text = runs_ls(
             _api(args),
             args.path,
@@ -303,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="list runs as a table: id, name, state, created, a few summary values",
         description="List the runs of a project, newest first: id, name, state, created"
         " and a few summary values, in one request.",
-        epilog="example:\n  lablens runs ls digits-mlp --filter '{\"state\": \"FINISHED\"}' \\\n"
+        epilog='example:\n  lablens runs ls digits-mlp --filter \'{"state": "FINISHED"}\' \\\n'
         "      --order=-summary_metrics.val/acc --summary val/acc,val/loss",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -312,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--filter",
         default=None,
         metavar="JSON",
-        help="a MongoDB-style filter as JSON, e.g. '{\"config.lr\": {\"$gte\": 0.01}}'",
+        help='a MongoDB-style filter as JSON, e.g. \'{"config.lr": {"$gte": 0.01}}\'',
     )
     q.add_argument(
         "--order",

@@ -118,9 +118,10 @@ def runs_ls(
         wanted = [k if k.startswith("summary.") else f"summary.{k}" for k in summary]
         missing = [k for k in wanted if k not in table.column_names]
         if missing and table.num_rows:
-            have = sorted(n[len("summary.") :] for n in table.column_names if n.startswith("summary."))
+            prefix = "summary."
+            have = sorted(n[len(prefix) :] for n in table.column_names if n.startswith(prefix))
             raise ValueError(
-                f"no summary key {', '.join(m[len('summary.'):] for m in missing)} in these runs;"
+                f"no summary key {', '.join(m[len('summary.') :] for m in missing)} in these runs;"
                 f" they have: {', '.join(have) or 'none'}"
             )
         extra = [k for k in wanted if k in table.column_names]

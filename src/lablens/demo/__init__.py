@@ -53,6 +53,7 @@ __all__ = [
     "run_name",
 ]
 
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
