@@ -56,6 +56,13 @@ _LAZY = {
 }
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext lablens``: registers the ``%lablens`` magic (``lablens/magics.py``)."""
+    from lablens.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
