@@ -72,10 +72,8 @@ def test_runs_shows_a_run_table_with_the_filter(shell, project):
 
 def test_runs_takes_a_quoted_filter_an_order_and_a_variable(shell, project):
     proj, runs = project
-    table = cell(
-        shell,
-        f"""%lablens runs {proj.path} --filter '{{"config.lr": {{"$gte": 0.25}}}}' --order=-config.lr""",
-    )
+    lr = '{"config.lr": {"$gte": 0.25}}'
+    table = cell(shell, f"%lablens runs {proj.path} --filter '{lr}' --order=-config.lr")
     assert table.order == "-config.lr"
     assert list(table.to_pandas()["name"]) == ["run-4", "run-3", "run-2"]
     shell.user_ns["crashed"] = {"state": "CRASHED"}
