@@ -342,8 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="train into a server of its own over this data dir instead (stopped at the end)",
     )
-    p.add_argument("--runs", type=int, default=20, help="how many models to train")
-    p.add_argument("--epochs", type=int, default=100, help="epochs per model")
+    p.add_argument("--runs", type=int, default=20, help="how many models to train (default 20)")
+    p.add_argument("--epochs", type=int, default=100, help="epochs per model (default 100)")
     p.add_argument(
         "--headless",
         action="store_true",

@@ -134,6 +134,7 @@ def runs_ls(
     where = f"{runs.entity}/{runs.project}"
     if not rows:
         return f"No runs in {where}" + (" match the filter." if filters else ".")
-    shown = f"{len(rows)} of {total} runs" if total > len(rows) else f"{total} runs"
+    noun = "run" if total == 1 else "runs"
+    shown = f"{len(rows)} of {total} {noun}" if total > len(rows) else f"{total} {noun}"
     more = " (--limit shows more)" if total > len(rows) else ""
     return f"{format_table(header, rows)}\n{shown} in {where}{more}"
