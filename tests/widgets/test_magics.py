@@ -125,3 +125,27 @@ def test_bad_input_is_a_usage_error_naming_it(shell, project):
         magic("run")
     with pytest.raises(UsageError, match="state"):  # the server names the bad filter part
         magic(f'runs {proj.path} --filter {{"state": {{"$bogus": 1}}}}')
+
+
+def test_lablens_opens_the_project_of_the_run_this_kernel_logs(
+    shell, server, api, make_project, make_run, unique
+):
+    import lablens.sdk
+
+    run = lablens.sdk.init(
+        project=f"{unique}-live",
+        host=server.url,
+        api_key=server.api_key,
+        settings={"console": False, "system_interval": 0},
+    )
+    try:
+        make_run(make_project())  # a newer run elsewhere: the kernel's own run still wins
+        explorer = cell(shell, "%lablens")
+        assert explorer.path == f"{run.entity}/{unique}-live"
+        assert explorer.table.total == 1
+    finally:
+        run.finish()
+        api.project(f"{unique}-live").delete()
+    # Once it finished, the newest run decides again.
+    newest = make_run(make_project())
+    assert cell(shell, "%lablens").path == f"{newest.entity}/{newest.project}"

@@ -110,7 +110,7 @@ def _default_server() -> tuple[str, str | None]:
             url = _settings.resolve_host()
             print(
                 f"lablens demo: started your local server {url} (data {_settings.home() / 'data'});"
-                " it keeps running, `lablens server stop` stops it"
+                " it keeps running until: lablens server stop"
             )
     return url, _settings.resolve_api_key(url)
 
