@@ -115,7 +115,9 @@ class LablensMagics(Magics):
         project of the default workspace with the newest run, else ``None``."""
         lifecycle = sys.modules.get("lablens.sdk.lifecycle")  # not imported when unused
         run = lifecycle.current_run() if lifecycle is not None else None
-        if run is not None and getattr(run, "entity", None) and getattr(run, "project", None):
+        # An offline run's project may not be on the server yet.
+        online = run is not None and not getattr(run, "offline", False)
+        if online and getattr(run, "entity", None) and getattr(run, "project", None):
             return f"{run.entity}/{run.project}"
         newest: tuple[str, str] | None = None
         for project in self.api.projects(sort="-created_at")[:_NEWEST_OF]:
