@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEMO_DATA ?= demo-data
+# Empty: the demo trains into your default lablens (LABLENS_HOME's local server), where a new
+# lablens.Api() finds it. DEMO_DATA=dir: a server of its own over dir instead.
+DEMO_DATA ?=
 HEADLESS ?=
 STATIC := src/lablens/static
 JS_DEPS := js/node_modules/.package-lock.json
@@ -43,10 +45,12 @@ js: $(JS_BUNDLES)
 $(CHROMIUM):
 	apt-get update && apt-get install -y chromium
 
-# Trains ~20 small models into $(DEMO_DATA), starts its server, opens the quickstart notebook.
-# HEADLESS=1 executes the notebook instead of opening JupyterLab, and exits.
+# Trains ~20 small models into the project digits-mlp of your local server (started in the
+# background and left running; `lablens server stop` stops it), then starts JupyterLab on the
+# quickstart notebook and prints its URL last. HEADLESS=1 executes the notebook instead, and
+# exits saying where the runs are.
 demo: $(STAMP) $(JS_BUNDLES)
-	$(PY) -m lablens demo --data $(DEMO_DATA) $(if $(HEADLESS),--headless,)
+	$(PY) -m lablens demo $(if $(DEMO_DATA),--data $(DEMO_DATA),) $(if $(HEADLESS),--headless,)
 
 $(COMPAT)/%/.installed: tests/compat/requirements-%.txt
 	test -x $(COMPAT)/$*/bin/python || $(PYTHON) -m venv $(COMPAT)/$*

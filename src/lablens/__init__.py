@@ -79,6 +79,13 @@ _LAZY = {
 _CURRENT = ("run", "config", "summary")
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext lablens``: registers the ``%lablens`` magic (``lablens/magics.py``)."""
+    from lablens.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
 def __getattr__(name: str) -> Any:
     if name in _CURRENT:
         from lablens.sdk import module_level

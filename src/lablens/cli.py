@@ -1,5 +1,9 @@
-"""The ``lablens`` command: ``server``, ``login``, ``user``, ``key``, ``demo``, ``import``,
-``sync``."""
+"""The ``lablens`` command: ``server``, ``login``, ``user``, ``key``, ``runs``, ``demo``,
+``import``, ``sync``.
+
+The parser is built here; ``cli_server.py`` (the local server's start, stop and status) and
+``cli_runs.py`` (``runs ls``) hold the longer commands.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,52 @@ import sys
 
 from lablens._version import __version__
 
+DESCRIPTION = """\
+lablens: a self-hosted experiment tracker made for Jupyter.
+
+Commands for the server (server, login, user, key), for runs (runs ls, sync,
+import) and the demo. Run 'lablens COMMAND --help' for the options of each."""
+
 
 def _server(args: argparse.Namespace) -> int:
+    if args.action is not None:
+        from lablens import cli_server
+
+        action = {
+            "start": cli_server.server_start,
+            "stop": cli_server.server_stop,
+            "status": cli_server.server_status,
+        }
+        return action[args.action]()
     from lablens.server.main import serve
 
+    if args.data is None:
+        from lablens._settings import home
+
+        args.data = str(home() / "data")
     serve(args.host, args.port, args.data, log_level=args.log_level)
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from lablens.cli_runs import parse_filter, runs_ls
+    from lablens.errors import LablensError
+
+    try:
+        filters = parse_filter(args.filter)
+        summary = [k.strip() for k in (args.summary or "").split(",") if k.strip()]
+        text = runs_ls(
+            _api(args),
+            args.path,
+            filters=filters,
+            order=args.order,
+            limit=args.limit,
+            summary=summary,
+        )
+    except (LablensError, ValueError) as exc:
+        print(f"lablens runs ls: {exc}", file=sys.stderr)
+        return 2
+    print(text)
     return 0
 
 
@@ -133,11 +178,15 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    import os
+
     from lablens.errors import LablensError
     from lablens.sdk.sync import run_dirs, sync_run
 
+    # As `wandb sync` reads ./wandb: the folder init() writes runs into.
+    path = args.path or os.environ.get("LABLENS_DIR") or "lablens"
     try:
-        dirs = run_dirs(args.path)
+        dirs = run_dirs(path)
     except LablensError as exc:
         print(f"lablens {exc}", file=sys.stderr)  # the message starts with "sync:"
         return 2
@@ -157,20 +206,50 @@ def _sync(args: argparse.Namespace) -> int:
             failed += 1
             continue
         print(f"{run_dir}: {result.describe()}")
+    print(f"Synced {len(dirs) - failed} of {len(dirs)} runs.")
     return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lablens`` command."""
-    parser = argparse.ArgumentParser(prog="lablens", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="lablens",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"lablens {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("server", help="run a tracking server in the foreground")
+    p = sub.add_parser(
+        "server",
+        help="run a tracking server; start, stop or show the local one",
+        description="With no action: run a server in the foreground until Ctrl-C."
+        " 'start', 'stop' and 'status' act on your local server, the one lablens.Api()"
+        " and lablens.init() start in the background (LABLENS_HOME/server.json).",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8123, help="port (default 8123)")
     p.add_argument("--data", default=None, help="data dir (default LABLENS_HOME/data)")
     p.add_argument("--log-level", default="warning", help="uvicorn log level")
+    actions = p.add_subparsers(dest="action", metavar="{start,stop,status}")
+    actions.add_parser(
+        "start",
+        help="start the local server in the background, as lablens.Api() does",
+        description="Start your local server in the background on a free loopback port over"
+        " LABLENS_HOME/data, unless it runs already.",
+    )
+    actions.add_parser(
+        "stop",
+        help="stop the local server (its data stays)",
+        description="Stop your local server, the one lablens.Api() and lablens.init() started"
+        " in the background. Its data stays; the next lablens.Api() starts it again.",
+    )
+    actions.add_parser(
+        "status",
+        help="whether the local server runs, its address, pid and data dir",
+        description="Show whether your local server runs: its address, pid, data dir, log"
+        " and user. Exits with 0 when it runs, 1 when it does not.",
+    )
     p.set_defaults(func=_server)
 
     p = sub.add_parser("login", help="store an API key for a server")
@@ -206,17 +285,71 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--name", default=None, help="what the key is for")
     q = keys.add_parser("list", help="list keys (ids, never the keys)")
     q = keys.add_parser("revoke", help="revoke a key at once")
-    q.add_argument("id", help="the key's id (from `lablens key list`) or the key")
+    q.add_argument("id", help="the key's id (from 'lablens key list') or the key")
     for q in keys.choices.values():
         q.add_argument("--user", default=None, help="another user's keys (admins)")
         q.add_argument("--host", default=None, help=host_help)
     p.set_defaults(func=_key)
 
-    p = sub.add_parser("demo", help="build the demo data by training small models")
-    p.add_argument("--data", default=None, help="data dir of the demo server")
-    p.add_argument("--runs", type=int, default=20, help="how many models to train")
-    p.add_argument("--epochs", type=int, default=100, help="epochs per model")
-    p.add_argument("--headless", action="store_true", help="execute the notebook, no JupyterLab")
+    p = sub.add_parser(
+        "runs",
+        help="list the runs of a project",
+        description="Runs of a project, read from the server lablens.Api() finds.",
+    )
+    runs = p.add_subparsers(dest="action", required=True)
+    q = runs.add_parser(
+        "ls",
+        help="list runs as a table: id, name, state, created, a few summary values",
+        description="List the runs of a project, newest first: id, name, state, created"
+        " and a few summary values, in one request.",
+        epilog='example:\n  lablens runs ls digits-mlp --filter \'{"state": "FINISHED"}\' \\\n'
+        "      --order=-summary_metrics.val/acc --summary val/acc,val/loss",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    q.add_argument("path", help="the project: entity/project, or project in your workspace")
+    q.add_argument(
+        "--filter",
+        default=None,
+        metavar="JSON",
+        help='a MongoDB-style filter as JSON, e.g. \'{"config.lr": {"$gte": 0.01}}\'',
+    )
+    q.add_argument(
+        "--order",
+        default="-created_at",
+        help="+ or - and a field, e.g. -summary_metrics.val/acc (default -created_at)",
+    )
+    q.add_argument("--limit", type=int, default=20, help="at most this many runs (default 20)")
+    q.add_argument(
+        "--summary",
+        default=None,
+        metavar="KEYS",
+        help="summary keys to show, comma-separated (default: three with numbers,"
+        " validation and test metrics first)",
+    )
+    q.add_argument("--host", default=None, help=host_help)
+    p.set_defaults(func=_runs)
+
+    p = sub.add_parser(
+        "demo",
+        help="train small models into your lablens and open the quickstart notebook",
+        description="Train about 20 small neural networks into the project digits-mlp of your"
+        " default lablens (LABLENS_HOST, else your local server, started in the background and"
+        " left running), then open JupyterLab on notebooks/quickstart.ipynb; its URL is the"
+        " last line printed. Runs already there are not trained again.",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="train into a server of its own over this data dir instead (stopped at the end)",
+    )
+    p.add_argument("--runs", type=int, default=20, help="how many models to train (default 20)")
+    p.add_argument("--epochs", type=int, default=100, help="epochs per model (default 100)")
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="execute the notebook instead of opening JupyterLab; the last line says where the"
+        " runs are",
+    )
     p.set_defaults(func=_demo)
 
     p = sub.add_parser(
@@ -253,10 +386,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "sync",
         help="upload runs from their local logs (offline runs, killed or cut-off processes)",
-        description="Upload runs from their logs (run.wal): offline runs, and what a killed or"
-        " cut-off process had logged. Safe to run again: nothing is stored twice.",
+        description="Upload runs from their logs (run.wal): offline runs"
+        " (lablens.init(mode='offline')), and what a killed or cut-off process had logged."
+        " Safe to run again: nothing is stored twice.",
     )
-    p.add_argument("path", help="a run directory (run-<time>-<id>) or a folder of them")
+    p.add_argument(
+        "path",
+        nargs="?",
+        default=None,
+        help="a run directory (run-<time>-<id>) or a folder of them (default: LABLENS_DIR,"
+        " else ./lablens, where lablens.init() writes them)",
+    )
     p.add_argument(
         "--host", default=None, help="the server (default: the run's own, else LABLENS_HOST)"
     )
@@ -272,10 +412,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lablens`` command."""
     args = build_parser().parse_args(argv)
-    if getattr(args, "data", "x") is None and args.command == "server":
-        from lablens._settings import home
-
-        args.data = str(home() / "data")
     return args.func(args)
 
 

@@ -114,3 +114,51 @@ def test_build_demo_marks_the_diverging_run_crashed(server, unique):
     api = Api(host=server.url, api_key=server.api_key)
     assert len(api.artifacts("model", f"{entity}/{unique}/{MODEL}")) == 7
     assert len(api.artifact(f"{entity}/{unique}/{DATASET}:v0").used_by()) == 8
+
+
+def test_demo_headless_leaves_its_runs_where_a_new_api_looks(tmp_path):
+    """``make demo HEADLESS=1`` from a fresh LABLENS_HOME, then ``lablens.Api()`` in a new
+    process lists the runs (a smaller grid than the demo's 20: the path is the same)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from lablens import _settings
+
+    home = tmp_path / "home"
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "LABLENS_HOME": str(home)}
+    env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
+    for name in ("LABLENS_HOST", "LABLENS_API_KEY"):
+        env.pop(name, None)
+
+    def child(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, *argv], env=env, capture_output=True, text=True, timeout=600
+        )
+
+    demo = child("-m", "lablens", "demo", "--headless", "--runs", "3", "--epochs", "3")
+    try:
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        info = json.loads((home / "server.json").read_text())
+        assert info["data"] == str(home / "data")
+        assert _settings.is_alive(info["url"])  # the local server stays for the next notebook
+        last = demo.stdout.strip().splitlines()[-1]
+        creds = json.loads((home / "credentials").read_text())["hosts"]
+        entity = creds[info["url"]]["username"]
+        assert last == (
+            f"lablens demo: 3 runs in {entity}/digits-mlp on {info['url']}; in a new Python:"
+            f" lablens.Api().runs('{entity}/digits-mlp')"
+        )
+        listed = child(
+            "-c",
+            "import lablens; runs = lablens.Api().runs('digits-mlp');"
+            " print(sorted((r.name, r.state) for r in runs))",
+        )
+        assert listed.returncode == 0, listed.stderr
+        expected = sorted((run_name(c), "FINISHED") for c in demo_configs(3, epochs=3))
+        assert listed.stdout.strip() == str(expected)
+    finally:
+        child("-m", "lablens", "server", "stop")

@@ -1,6 +1,7 @@
-"""The demo's server: ``lablens server`` over the demo data dir, in a process of its own.
+"""The server of ``lablens demo --data DIR``: ``lablens server`` over that data dir, in a process
+of its own (without ``--data`` the demo uses the local server, see ``_settings.local_server``).
 
-Also what it already holds (the runs that ended), so ``lablens demo`` trains only once.
+Also what a server already holds (the runs that ended), so ``lablens demo`` trains only once.
 """
 
 from __future__ import annotations
