@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from lablens.server.wandb import graphql
+from lablens.server.wandb import files, graphql
 
-ROUTERS = [graphql.router]
+ROUTERS = [graphql.router, files.router]
