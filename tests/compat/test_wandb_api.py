@@ -131,6 +131,15 @@ def logged(server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name in files:
         run_api.upload_file(str(src / name), root=str(src))
 
+    # Console lines, as the SDK sends what a script prints.
+    console = [
+        {"ts": 1.8e9 + i / 8, "stream": "stderr" if i % 4 == 3 else "stdout", "line": f"epoch {i}"}
+        for i in range(10)
+    ]
+    api.client.post_json(
+        f"/api/v1/projects/{ws}/{project}/runs/{spiky.id}/console", {"lines": console}
+    )
+
     # Another user's private project, and a user outside it.
     bob = api.create_user(username=f"bob{suffix}")
     alice = api.create_user(username=f"alice{suffix}")
@@ -155,6 +164,7 @@ def logged(server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "ids": ids,
         "spiky": spiky.id,
         "files": files,
+        "console": console,
         "bob": bob.username,
         "private": private.name,
         "bob_run": bob_run.id,
@@ -225,6 +235,13 @@ for f in run.files(per_page=1):
     encoded = base64.b64encode(content).decode()
     out["files"][f.name] = {"size": f.size, "md5": f.md5, "bytes": encoded}
 out["file_pattern"] = [f.name for f in run.files(pattern="%.txt")]
+
+out["console"] = [
+    {"number": line.number, "time": line.timestamp.timestamp(), "level": line.level,
+     "content": line.content}
+    for line in run.console_logs(per_page=4)
+]
+out["console_tail"] = [line.content for line in run.console_logs(last=3)]
 
 out["missing_run"] = error_of(lambda: api.run(f"{path}/nosuchrun"))
 out["bad_filter"] = error_of(lambda: len(api.runs(path, filters={"config.lr": {"$bogus": 1}})))
@@ -402,6 +419,19 @@ def test_files_and_download(read, logged):
         assert got[name]["size"] == len(content) == ours[name].size
         assert got[name]["md5"] == base64.b64encode(hashlib.md5(content).digest()).decode()
     assert read["file_pattern"] == ["notes.txt"]
+
+
+def test_console_logs(read, logged):
+    console = logged["console"]
+    got = read["console"]
+    assert [line["number"] for line in got] == list(range(len(console)))
+    assert [line["content"] for line in got] == [line["line"] for line in console]
+    assert [line["level"] for line in got] == [
+        "error" if line["stream"] == "stderr" else "" for line in console
+    ]
+    for line, sent in zip(got, console, strict=True):
+        assert abs(line["time"] - sent["ts"]) < 1e-5
+    assert read["console_tail"] == [line["line"] for line in console[-3:]]
 
 
 def test_errors_are_the_clients_own(read):
