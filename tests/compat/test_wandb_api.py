@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from clients import COMPAT_DIR, client_json
 
+from servers import log_points
+
 pytestmark = pytest.mark.skipif(
     not (COMPAT_DIR / "wandb" / "bin" / "python").exists(),
     reason="the wandb venv is missing: `make compat` makes it",
@@ -131,6 +133,14 @@ def logged(server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name in files:
         run_api.upload_file(str(src / name), root=str(src))
 
+    # System metrics, as the SDK's sampler sends them.
+    log_points(
+        api,
+        f"{ws}/{project}/{spiky.id}",
+        {"system.cpu": [10.0, 55.5, 20.25, 99.0], "system.memory": [1.0, 2.0, 3.0, 4.0]},
+        stream="system",
+    )
+
     # Console lines, as the SDK sends what a script prints.
     console = [
         {"ts": 1.8e9 + i / 8, "stream": "stderr" if i % 4 == 3 else "stdout", "line": f"epoch {i}"}
@@ -200,6 +210,10 @@ for name, q in params["queries"].items():
     runs = api.runs(path, filters=q["filters"], order=q["order"] or "+created_at", per_page=7)
     out["queries"][name] = {"len": len(runs), "ids": [r.id for r in runs]}
 
+# Listed lazily, a run reads its config and summary when asked.
+lazy = api.runs(path, filters={"display_name": "run-05"})
+out["lazy"] = [{"config": r.config, "summary": r.summary_metrics} for r in lazy]
+
 # Every run's fields, read in full (config, summary) over pages of 7.
 out["runs"] = {}
 for r in api.runs(path, per_page=7, lazy=False):
@@ -221,6 +235,7 @@ out["scan_keys"] = list(run.scan_history(keys=["loss", "acc"]))
 out["scan_range"] = list(run.scan_history(page_size=64, min_step=10, max_step=200))
 out["sampled"] = run.history(samples=40, keys=["loss"], pandas=False)
 out["sampled_all"] = run.history(samples=40, pandas=False)
+out["system"] = run.history(stream="system", pandas=False)
 frame = run.history(keys=["loss", "acc"], pandas=True)
 # Without pandas in its venv the client warns and answers the rows as a list.
 out["frame_is_pandas"] = hasattr(frame, "to_dict")
@@ -348,6 +363,12 @@ def test_run_fields(read, logged):
         assert (got["entity"], got["project"]) == (logged["ws"], logged["project"])
     states = [got["state"] for got in read["runs"].values()]
     assert states.count("crashed") == 3
+    assert read["lazy"] == [
+        {
+            "config": read["runs"][logged["ids"][5]]["config"],
+            "summary": read["runs"][logged["ids"][5]]["summary"],
+        }
+    ]
     first = read["runs"][logged["ids"][5]]
     assert first["config"] == {"lr": 0.006, "batch": 32, "opt": {"name": "sgd", "beta": 0.9}}
     assert first["summary"]["best"] == 5
@@ -398,6 +419,13 @@ def test_sampled_history_keeps_the_spike(read, logged):
     every = run.history(samples=40, pandas=False)
     assert read["sampled_all"] == every
     assert any(r["_step"] == SPIKE_STEP and r.get("loss") == 50.0 for r in read["sampled_all"])
+
+
+def test_system_metrics_history(read, logged):
+    run = logged["api"].run(f"{logged['ws']}/{logged['project']}/{logged['spiky']}")
+    ours = run.history(stream="system", pandas=False)
+    assert read["system"] == ours
+    assert [r["system.cpu"] for r in read["system"]] == [10.0, 55.5, 20.25, 99.0]
 
 
 def test_history_as_pandas(read, logged):
