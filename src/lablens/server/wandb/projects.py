@@ -1,4 +1,4 @@
-"""The projects ``wandb.Api`` reads: ``project``/``model``, ``models``/``projects`` of an entity,
+"""The projects ``wandb.Api`` reads: ``project``, ``models``/``projects`` of an entity,
 and the fields of ``User`` its fragments ask for (``deletedAt``, ``apiKeys``, ``teams``).
 
 A W&B entity is a lablens workspace. A project the viewer may not read (a PRIVATE project of a
@@ -110,7 +110,6 @@ def user_node(store: Store, username: str | None) -> dict[str, Any] | None:
 
 
 @query.field("project")
-@query.field("model")
 def resolve_project(
     _: Any, info: GraphQLResolveInfo, name: str | None = None, entityName: str | None = None
 ) -> dict[str, Any] | None:

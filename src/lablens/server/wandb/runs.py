@@ -1,5 +1,5 @@
 """The runs ``wandb.Api`` reads: a project's ``runs`` connection (W&B's Mongo ``filters``, its
-``order``, ``first``/``after`` paging), ``runCount``, one ``run`` (or ``bucket``), and each run's
+``order``, ``first``/``after`` paging), ``runCount``, one ``run``, and each run's
 fields mapped the W&B way.
 
 W&B's run ``name`` is our run id and its ``displayName`` our run name. ``config`` travels as W&B
@@ -115,13 +115,6 @@ def _run_of(project: dict[str, Any], info: GraphQLResolveInfo, run_id: str) -> A
 
 @project_type.field("run")
 def resolve_run(project: dict[str, Any], info: GraphQLResolveInfo, name: str) -> Any:
-    return _run_of(project, info, name)
-
-
-@project_type.field("bucket")
-def resolve_bucket(
-    project: dict[str, Any], info: GraphQLResolveInfo, name: str, missingOk: bool | None = None
-) -> Any:
     return _run_of(project, info, name)
 
 
