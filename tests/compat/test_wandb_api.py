@@ -205,6 +205,10 @@ out["projects"] = [p.name for p in api.projects(ws)]
 p = api.project(project, ws)
 out["project"] = {"name": p.name, "entity": p.entity, "created_at": p.created_at}
 
+# W&B's name is the run id.
+by_id = api.runs(path, filters={"$or": [{"name": i} for i in params["some_ids"]]}, per_page=2)
+out["by_id"] = sorted(r.id for r in by_id)
+
 out["queries"] = {}
 for name, q in params["queries"].items():
     runs = api.runs(path, filters=q["filters"], order=q["order"] or "+created_at", per_page=7)
@@ -282,6 +286,7 @@ def read(server, logged) -> dict[str, Any]:
         k: logged[k] for k in ("ws", "project", "spiky", "bob", "private", "bob_run", "alice_key")
     }
     params["queries"] = QUERIES
+    params["some_ids"] = logged["ids"][3:8]
     env = {
         "WAPI_PARAMS": json.dumps(params),
         "WANDB_BASE_URL": server.url,
@@ -330,6 +335,39 @@ def test_runs_filters_orders_and_pages(read, logged, name):
         assert sorted(got["ids"]) == sorted([*logged["ids"], logged["spiky"]])
     else:
         assert 0 < got["len"] < N_RUNS + 1
+
+
+def test_wandb_run_name_is_our_id(read, logged):
+    assert read["by_id"] == sorted(logged["ids"][3:8])
+
+
+def test_wandb_spellings_translate():
+    from lablens.server.wandb.mongo import translate_filters, translate_order
+
+    assert translate_filters(
+        {
+            "$and": [
+                {"config.lr.value": {"$gt": 1}},
+                {"config.opt.value.name": "sgd"},
+                {"$or": [{"name": "abc"}, {"displayName": "x"}, {"display_name": "y"}]},
+                {"state": {"$in": ["finished", "failed", "killed"]}},
+                {"summary_metrics.acc": {"$ne": None}},
+            ]
+        }
+    ) == {
+        "$and": [
+            {"config.lr": {"$gt": 1}},
+            {"config.opt.name": "sgd"},
+            {"$or": [{"id": "abc"}, {"name": "x"}, {"name": "y"}]},
+            {"state": {"$in": ["finished", "ABORTED", "ABORTED"]}},
+            {"summary_metrics.acc": {"$ne": None}},
+        ]
+    }
+    assert translate_filters({"config.value": 3}) == {"config.value": 3}
+    assert translate_order("-config.lr.value") == "-config.lr"
+    assert translate_order("+displayName") == "+name"
+    assert translate_order("summary_metrics.acc") == "summary_metrics.acc"
+    assert translate_order(None) is None
 
 
 def test_wandb_spellings_select_as_ours(read):
