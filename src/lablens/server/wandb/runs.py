@@ -16,14 +16,17 @@ from typing import Any
 from ariadne import ObjectType
 from graphql import GraphQLResolveInfo
 
+from lablens.server.auth import role_in
 from lablens.server.wandb.mongo import translate_filters, translate_order
 from lablens.server.wandb.projects import (
     page_size,
+    project_node,
     store_and_user,
     user_node,
     wandb_id,
     wandb_time,
 )
+from lablens.store.base import Store
 from lablens.store.errors import NotFound
 
 project_type = ObjectType("Project")
@@ -102,6 +105,15 @@ def run_node(run: dict[str, Any], project: dict[str, Any]) -> dict[str, Any]:
         "project": project,
         "_run": run,
     }
+
+
+def run_node_of(store: Store, user: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """A store run as the ``Run`` type answers it, its project read for ``user``: for other
+    parts whose mutations answer a run (``upsertBucket``'s ``bucket``, which W&B's client reads
+    with its ``Run`` fragment)."""
+    project = store.get_project(run["entity"], run["project"])
+    writable = role_in(store, user, run["entity"]) is not None
+    return run_node(run, project_node(project, writable=writable))
 
 
 def _run_of(project: dict[str, Any], info: GraphQLResolveInfo, run_id: str) -> Any:
