@@ -18,7 +18,7 @@ from lablens.server.problems import Problem
 from lablens.server.wandb.auth import WandbUser
 
 #: The modules whose ``BINDABLES`` resolve the schema, in ``lablens.server.wandb``.
-PARTS = ("base", "projects", "runs", "history", "files", "console")
+PARTS = ("base", "projects", "runs", "history", "files", "console", "artifacts")
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
 

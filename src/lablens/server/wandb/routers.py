@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from lablens.server.wandb import files, graphql
+from lablens.server.wandb import artifacts, files, graphql
 
-ROUTERS = [graphql.router, files.router]
+ROUTERS = [graphql.router, files.router, artifacts.router]
