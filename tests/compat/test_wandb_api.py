@@ -108,6 +108,28 @@ def logged(server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         run.finish(exit_code=1 if i % 20 == 7 else 0)
         ids.append(run.id)
 
+    # An artifact of two versions, logged by one run and used by another.
+    art_src = root / "art"
+    (art_src / "sub").mkdir(parents=True)
+    art_files = {"a.txt": b"hello artifact\n", "sub/b.bin": os.urandom(3000)}
+    for name, content in art_files.items():
+        (art_src / name).write_bytes(content)
+    producer = lablens.init(
+        project=project, entity=ws, name="producer", settings=settings, **common
+    )
+    first = lablens.Artifact("ds", type="dataset", description="first", metadata={"rows": 1})
+    first.add_file(str(art_src / "a.txt"))
+    producer.log_artifact(first)
+    second = lablens.Artifact("ds", type="dataset", description="a dataset", metadata={"rows": 3})
+    second.add_dir(str(art_src))
+    producer.log_artifact(second, aliases=["best"])
+    producer.finish()
+    consumer = lablens.init(
+        project=project, entity=ws, name="consumer", settings=settings, **common
+    )
+    consumer.use_artifact("ds:best")
+    consumer.finish()
+
     spiky = lablens.init(
         project=project,
         entity=ws,
@@ -175,6 +197,9 @@ def logged(server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "spiky": spiky.id,
         "files": files,
         "console": console,
+        "art_files": art_files,
+        "producer": producer.id,
+        "consumer": consumer.id,
         "bob": bob.username,
         "private": private.name,
         "bob_run": bob_run.id,
@@ -262,6 +287,29 @@ out["console"] = [
 ]
 out["console_tail"] = [line.content for line in run.console_logs(last=3)]
 
+art = api.artifact(f"{path}/ds:best")
+target = tempfile.mkdtemp()
+art_dir = art.download(root=target)
+downloaded = {}
+for where, _, names in os.walk(art_dir):
+    for name in names:
+        full = os.path.join(where, name)
+        with open(full, "rb") as fh:
+            rel = os.path.relpath(full, art_dir).replace(os.sep, "/")
+            downloaded[rel] = base64.b64encode(fh.read()).decode()
+first = api.artifact(f"{path}/ds:v0")
+out["artifact"] = {
+    "name": art.name, "type": art.type, "version": art.version, "aliases": art.aliases,
+    "metadata": art.metadata, "description": art.description, "size": art.size,
+    "file_count": art.file_count, "created_at": art.created_at,
+    "entries": sorted(art.manifest.entries), "downloaded": downloaded,
+    "latest": api.artifact(f"{path}/ds:latest").version,
+    "first": [first.version, first.description, sorted(first.manifest.entries)],
+    "logged": [a.name for a in api.run(f"{path}/{params['producer']}").logged_artifacts()],
+    "used": [a.name for a in api.run(f"{path}/{params['consumer']}").used_artifacts()],
+    "missing": error_of(lambda: api.artifact(f"{path}/ds:v9")),
+}
+
 out["missing_run"] = error_of(lambda: api.run(f"{path}/nosuchrun"))
 out["bad_filter"] = error_of(lambda: len(api.runs(path, filters={"config.lr": {"$bogus": 1}})))
 
@@ -272,6 +320,7 @@ out["alice"] = {
     "projects": [p.name for p in other.projects(params["bob"])],
     "runs": error_of(lambda: len(other.runs(secret))),
     "run": error_of(lambda: other.run(f"{secret}/{params['bob_run']}")),
+    "artifact": error_of(lambda: other.artifact(f"{path}/ds:best")),
 }
 print(json.dumps(out))
 """
@@ -287,6 +336,8 @@ def read(server, logged) -> dict[str, Any]:
     }
     params["queries"] = QUERIES
     params["some_ids"] = logged["ids"][3:8]
+    params["producer"] = logged["producer"]
+    params["consumer"] = logged["consumer"]
     env = {
         "WAPI_PARAMS": json.dumps(params),
         "WANDB_BASE_URL": server.url,
@@ -329,12 +380,13 @@ def test_runs_filters_orders_and_pages(read, logged, name):
     got = read["queries"][name]
     assert got["ids"] == [r.id for r in ours]
     assert got["len"] == len(ours)
+    everyone = [*logged["ids"], logged["spiky"], logged["producer"], logged["consumer"]]
     if not q["filters"]:
         # Every run once, over more pages than one (per_page=7).
-        assert got["len"] == N_RUNS + 1 > 8 * PER_PAGE
-        assert sorted(got["ids"]) == sorted([*logged["ids"], logged["spiky"]])
+        assert got["len"] == len(everyone) > 8 * PER_PAGE
+        assert sorted(got["ids"]) == sorted(everyone)
     else:
-        assert 0 < got["len"] < N_RUNS + 1
+        assert 0 < got["len"] < len(everyone)
 
 
 def test_wandb_run_name_is_our_id(read, logged):
@@ -500,6 +552,26 @@ def test_console_logs(read, logged):
     assert read["console_tail"] == [line["line"] for line in console[-3:]]
 
 
+def test_artifacts(read, logged):
+    got = read["artifact"]
+    ours = logged["api"].artifact(f"{logged['ws']}/{logged['project']}/ds:best")
+    assert got["name"] == "ds:best"
+    assert (got["type"], got["version"]) == ("dataset", "v1") == (ours.type, ours.version)
+    assert sorted(got["aliases"]) == ["best", "latest"] == sorted(ours.aliases)
+    assert got["metadata"] == {"rows": 3} == ours.metadata
+    assert got["description"] == "a dataset"
+    assert got["size"] == ours.size == sum(len(c) for c in logged["art_files"].values())
+    assert got["file_count"] == 2
+    assert got["created_at"] == ours.created_at[:19]
+    assert got["entries"] == sorted(logged["art_files"])
+    assert {k: base64.b64decode(v) for k, v in got["downloaded"].items()} == logged["art_files"]
+    assert got["latest"] == "v1"
+    assert got["first"] == ["v0", "first", ["a.txt"]]
+    assert got["logged"] == ["ds:v0", "ds:v1"]
+    assert got["used"] == ["ds:v1"]
+    assert got["missing"] is not None and "not found" in got["missing"]["message"]
+
+
 def test_errors_are_the_clients_own(read):
     missing = read["missing_run"]
     assert missing is not None
@@ -519,3 +591,6 @@ def test_private_project_of_another_user(read, logged):
     assert "Could not find project" in alice["runs"]["message"]
     assert alice["run"] is not None
     assert "Could not find run" in alice["run"]["message"]
+    # The admin's project is private too: its artifacts are not alice's to read.
+    assert alice["artifact"] is not None
+    assert "not found" in alice["artifact"]["message"]
