@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -72,7 +73,7 @@ def _spike_loss(step: int) -> float:
 
 
 @pytest.fixture(scope="module")
-def logged(server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def logged(server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A project of 60 runs and one 300-step run with a spike and files, logged with the
     lablens SDK; another user's private project; a user who is not a member of it."""
     import lablens
@@ -172,6 +173,9 @@ def logged(server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         f"/api/v1/projects/{ws}/{project}/runs/{spiky.id}/console", {"lines": console}
     )
 
+    # More projects than one page of projects holds (per_page=2 below).
+    extra_projects = [api.create_project(f"{project}-extra{i}").name for i in range(3)]
+
     # Another user's private project, and a user outside it.
     bob = api.create_user(username=f"bob{suffix}")
     alice = api.create_user(username=f"alice{suffix}")
@@ -189,7 +193,7 @@ def logged(server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     bob_run.log({"x": 1.0})
     bob_run.finish()
 
-    return {
+    yield {
         "api": api,
         "ws": ws,
         "project": project,
@@ -198,6 +202,7 @@ def logged(server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "files": files,
         "console": console,
         "art_files": art_files,
+        "extra_projects": extra_projects,
         "producer": producer.id,
         "consumer": consumer.id,
         "bob": bob.username,
@@ -207,6 +212,10 @@ def logged(server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "alice_key": alice.api_key,
         "root": root,
     }
+    # The server is the session's: leave its project list as it was.
+    for name in [project, *extra_projects]:
+        api.project(name, entity=ws).delete()
+    bob_api.project(private.name, entity=bob.username).delete()
 
 
 # The one wandb.Api script: it reads everything the tests check and prints one JSON document.
@@ -226,7 +235,7 @@ api = wandb.Api()  # WANDB_BASE_URL and WANDB_API_KEY
 ws, project = params["ws"], params["project"]
 path = f"{ws}/{project}"
 out = {"viewer": api.viewer.username, "default_entity": api.default_entity}
-out["projects"] = [p.name for p in api.projects(ws)]
+out["projects"] = [p.name for p in api.projects(ws, per_page=2)]
 p = api.project(project, ws)
 out["project"] = {"name": p.name, "entity": p.entity, "created_at": p.created_at}
 
@@ -365,6 +374,8 @@ def test_viewer_and_projects(read, logged, server):
     ours = [p.name for p in api.projects(logged["ws"])]
     assert sorted(read["projects"]) == sorted(ours)
     assert logged["project"] in read["projects"]
+    assert set(logged["extra_projects"]) <= set(read["projects"])
+    assert len(set(read["projects"])) == len(read["projects"])
     assert read["project"]["name"] == logged["project"]
     assert read["project"]["entity"] == logged["ws"]
     created = api.project(logged["project"], entity=logged["ws"]).created_at
