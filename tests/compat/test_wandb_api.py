@@ -317,6 +317,8 @@ out["artifact"] = {
     "logged": [a.name for a in api.run(f"{path}/{params['producer']}").logged_artifacts()],
     "used": [a.name for a in api.run(f"{path}/{params['consumer']}").used_artifacts()],
     "missing": error_of(lambda: api.artifact(f"{path}/ds:v9")),
+    "logged_by": art.logged_by().id,
+    "used_by": [r.id for r in art.used_by()],
 }
 
 out["missing_run"] = error_of(lambda: api.run(f"{path}/nosuchrun"))
@@ -580,6 +582,8 @@ def test_artifacts(read, logged):
     assert got["first"] == ["v0", "first", ["a.txt"]]
     assert got["logged"] == ["ds:v0", "ds:v1"]
     assert got["used"] == ["ds:v1"]
+    assert got["logged_by"] == logged["producer"]
+    assert got["used_by"] == [logged["consumer"]]
     assert got["missing"] is not None and "not found" in got["missing"]["message"]
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from ariadne import InterfaceType, ObjectType, QueryType
+from ariadne import InterfaceType, ObjectType, QueryType, UnionType
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from graphql import GraphQLResolveInfo
@@ -39,7 +39,7 @@ from lablens.server.wandb.projects import (
     wandb_id,
     wandb_time,
 )
-from lablens.server.wandb.runs import decode_floats
+from lablens.server.wandb.runs import decode_floats, run_node_of
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
 
@@ -50,6 +50,7 @@ collection_interface = InterfaceType("ArtifactCollection")
 sequence_type = ObjectType("ArtifactSequence")
 membership_type = ObjectType("ArtifactCollectionMembership")
 artifact_type = ObjectType("Artifact")
+creator_union = UnionType("ArtifactCreator")
 router = APIRouter(tags=["wandb"])
 
 #: Where the signed artifact URLs point, below the server's base URL.
@@ -316,6 +317,52 @@ def resolve_current_manifest(artifact: dict[str, Any], info: GraphQLResolveInfo)
     }
 
 
+def _readable_run_node(info: GraphQLResolveInfo, run: dict[str, Any]) -> dict[str, Any] | None:
+    if readable_project(info, run["entity"], run["project"]) is None:
+        return None
+    store, user = store_and_user(info)
+    return run_node_of(store, user, run)
+
+
+@artifact_type.field("createdBy")
+def resolve_created_by(artifact: dict[str, Any], info: GraphQLResolveInfo) -> Any:
+    logged_by = artifact["_art"].get("logged_by")
+    if not logged_by:
+        return None
+    store, _ = store_and_user(info)
+    try:
+        run = store.get_run(logged_by["entity"], logged_by["project"], logged_by["id"])
+    except NotFound:
+        return None
+    return _readable_run_node(info, run)
+
+
+@creator_union.type_resolver
+def resolve_creator_type(creator: dict[str, Any], *_: Any) -> str:
+    return "Run" if "_run" in creator else "User"
+
+
+@artifact_type.field("usedBy")
+def resolve_used_by(artifact: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    store, _ = store_and_user(info)
+    art = artifact["_art"]
+    nodes = [
+        node
+        for run in store.artifact_users(art["entity"], art["project"], art["id"])
+        if (node := _readable_run_node(info, run)) is not None
+    ]
+    return {
+        "edges": [{"node": node, "cursor": None} for node in nodes],
+        "pageInfo": {
+            "endCursor": None,
+            "hasNextPage": False,
+            "startCursor": None,
+            "hasPreviousPage": False,
+        },
+        "totalCount": len(nodes),
+    }
+
+
 def _run_artifacts(run: dict[str, Any], info: GraphQLResolveInfo, used: bool, **page: Any):
     store, _ = store_and_user(info)
     stored = run["_run"]
@@ -454,4 +501,5 @@ BINDABLES = [
     sequence_type,
     membership_type,
     artifact_type,
+    creator_union,
 ]
