@@ -317,6 +317,8 @@ out["artifact"] = {
     "logged": [a.name for a in api.run(f"{path}/{params['producer']}").logged_artifacts()],
     "used": [a.name for a in api.run(f"{path}/{params['consumer']}").used_artifacts()],
     "missing": error_of(lambda: api.artifact(f"{path}/ds:v9")),
+    "files": [[f.name, f.size, f.md5] for f in art.files()],
+    "file_b": [f.name for f in art.files(names=["sub/b.bin"])],
     "logged_by": art.logged_by().id,
     "used_by": [r.id for r in art.used_by()],
 }
@@ -582,6 +584,11 @@ def test_artifacts(read, logged):
     assert got["first"] == ["v0", "first", ["a.txt"]]
     assert got["logged"] == ["ds:v0", "ds:v1"]
     assert got["used"] == ["ds:v1"]
+    assert got["files"] == [
+        [name, len(content), base64.b64encode(hashlib.md5(content).digest()).decode()]
+        for name, content in sorted(logged["art_files"].items())
+    ]
+    assert got["file_b"] == ["sub/b.bin"]
     assert got["logged_by"] == logged["producer"]
     assert got["used_by"] == [logged["consumer"]]
     assert got["missing"] is not None and "not found" in got["missing"]["message"]

@@ -51,6 +51,8 @@ sequence_type = ObjectType("ArtifactSequence")
 membership_type = ObjectType("ArtifactCollectionMembership")
 artifact_type = ObjectType("Artifact")
 creator_union = UnionType("ArtifactCreator")
+file_type = ObjectType("File")
+server_info_type = ObjectType("ServerInfo")
 router = APIRouter(tags=["wandb"])
 
 #: Where the signed artifact URLs point, below the server's base URL.
@@ -230,6 +232,12 @@ def resolve_project_entity(project: dict[str, Any], *_: Any) -> dict[str, Any]:
     return {"id": project["entityName"], "name": project["entityName"]}
 
 
+@server_info_type.field("features")
+def resolve_features(*_: Any) -> list[dict[str, Any]]:
+    # None of W&B's optional features: the client then asks only what every server answers.
+    return []
+
+
 @collection_interface.type_resolver
 def resolve_collection_type(collection: dict[str, Any], *_: Any) -> str:
     return "ArtifactSequence"
@@ -261,6 +269,7 @@ def resolve_collection_membership(
 def resolve_membership_files(
     membership: dict[str, Any],
     info: GraphQLResolveInfo,
+    names: list[str] | None = None,
     after: str | None = None,
     first: int | None = None,
 ) -> dict[str, Any]:
@@ -268,7 +277,12 @@ def resolve_membership_files(
     art = membership["_art"]
     ws, project = art["entity"], art["project"]
     page = store.list_artifact_files(
-        ws, project, art["id"], cursor=after or None, limit=page_size(first, default=1000)
+        ws,
+        project,
+        art["id"],
+        names=names or None,
+        cursor=after or None,
+        limit=page_size(first, default=1000),
     )
     base = _base(info)
     edges = []
@@ -277,12 +291,15 @@ def resolve_membership_files(
         node = {
             "id": wandb_id("File", ws, project, art["id"], entry["path"]),
             "name": entry["path"],
+            "displayName": entry["path"],
             "url": url,
             "directUrl": url,
+            "storagePath": None,
             "sizeBytes": entry.get("size") or 0,
             "mimetype": entry.get("mimetype"),
-            "updatedAt": None,
-            "md5": None,
+            "updatedAt": wandb_time(art.get("created_at")),
+            # The MD5 is read from the content only when asked for (see resolve_file_md5).
+            "_artifact_file": None if entry.get("ref") else (ws, project, art["id"], entry["path"]),
         }
         edges.append({"node": node, "cursor": ""})
     if edges:
@@ -295,7 +312,19 @@ def resolve_membership_files(
             "startCursor": None,
             "hasPreviousPage": bool(after),
         },
+        "totalCount": int(page["total"]),
     }
+
+
+@file_type.field("md5")
+@file_type.field("digest")
+def resolve_file_md5(file: dict[str, Any], info: GraphQLResolveInfo, **_: Any) -> str | None:
+    """A run file's MD5 as listed; an artifact file's read from its content (once)."""
+    where = file.get("_artifact_file")
+    if where is None:
+        return file.get(info.field_name)
+    store, _ = store_and_user(info)
+    return _md5(store, *where)
 
 
 @artifact_type.field("currentManifest")
@@ -502,4 +531,6 @@ BINDABLES = [
     membership_type,
     artifact_type,
     creator_union,
+    file_type,
+    server_info_type,
 ]

@@ -98,12 +98,14 @@ def resolve_files(
         node = {
             "id": wandb_id("File", stored["entity"], stored["project"], stored["id"], f["name"]),
             "name": f["name"],
+            "displayName": f["name"],
             "url": url,
             "directUrl": url,
             "sizeBytes": f.get("size") or 0,
             "mimetype": f.get("mimetype"),
             "updatedAt": wandb_time(f.get("updated_at")),
             "md5": wandb_md5(f.get("md5")),
+            "digest": wandb_md5(f.get("md5")),
         }
         edges.append({"node": node, "cursor": str(i)})
     return {
@@ -114,6 +116,7 @@ def resolve_files(
             "startCursor": None,
             "hasPreviousPage": start > 0,
         },
+        "totalCount": len(files),
     }
 
 
