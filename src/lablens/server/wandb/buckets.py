@@ -16,21 +16,23 @@ from typing import Any
 from ariadne import MutationType, ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
-from lablens.server.auth import can_read_project
 from lablens.server.problems import Problem
 from lablens.server.wandb.access import (
     DEFAULT_PROJECT,
     check_writable,
     entity_for,
     parse_storage_id,
-    storage_id,
 )
+from lablens.server.wandb.projects import readable_project
+from lablens.server.wandb.runs import run_node, run_node_of
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
 
 mutation = MutationType()
 query = QueryType()
-bucket_type = ObjectType("Bucket")
+# The writer's fields of the reading part's ``Run`` and ``Project`` types.
+bucket_type = ObjectType("Run")
+project_type = ObjectType("Project")
 
 #: The run file that keeps the media references of the history (see ``file_stream``).
 MEDIA = "wandb-media.jsonl"
@@ -75,35 +77,11 @@ def _json_value(value: Any, field: str) -> Any:
     return value
 
 
-def project_out(entity: str, project: str) -> dict[str, Any]:
-    """A project as ``BucketProject``."""
-    return {
-        "id": f"{entity}/{project}",
-        "name": project,
-        "entityName": entity,
-        "entity": {"id": entity, "name": entity},
-        "_store_key": (entity, project),
-    }
-
-
-def bucket_out(run: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored run as a ``Bucket``; the line counts are resolved only when asked for."""
-    return {
-        "id": storage_id(run["entity"], run["project"], run["id"]),
-        "name": run["id"],
-        "displayName": run["name"],
-        "description": run["notes"],
-        "notes": run["notes"],
-        "config": wandb_config(run["config"]),
-        "summaryMetrics": run["summary"],
-        "tags": run["tags"],
-        "group": run["group"],
-        "jobType": run["job_type"],
-        "state": str(run["state"]).lower(),
-        "sweepName": run["sweep"],
-        "project": project_out(run["entity"], run["project"]),
-        "_run": run,
-    }
+def bucket_out(store: Store, user: dict[str, Any], run: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored run as W&B's ``Run``: the client reads ``upsertBucket``'s answer with the same
+    ``Run`` fragment as ``wandb.Api``'s queries, so it is the reading part's node, plus the
+    fields a writer asks for (resolved below only when asked)."""
+    return run_node_of(store, user, dict(run))
 
 
 def _changes(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,7 +150,7 @@ def upsert_bucket(store: Store, user: dict[str, Any], data: Mapping[str, Any]) -
         changes.pop("host", None)
     run = store.update_run(entity, project, run_id, changes) if changes else None
     run = run or store.get_run(entity, project, run_id)
-    return {"bucket": bucket_out(run), "inserted": inserted}
+    return {"bucket": bucket_out(store, user, run), "inserted": inserted}
 
 
 @mutation.field("upsertBucket")
@@ -184,41 +162,22 @@ def resolve_upsert_bucket(_: Any, info: GraphQLResolveInfo, input: dict[str, Any
 def resolve_model(
     _: Any, info: GraphQLResolveInfo, name: str | None = None, entityName: str | None = None
 ) -> dict[str, Any] | None:
-    store: Store = info.context["store"]
-    user = info.context["user"]
-    entity = entity_for(user, entityName)
-    project = name or DEFAULT_PROJECT
-    try:
-        can_read_project(store, user, entity, project)
-        store.get_project(entity, project)
-    except (NotFound, Problem):
-        return None
-    return project_out(entity, project)
+    entity = entity_for(info.context["user"], entityName)
+    return readable_project(info, entity, name or DEFAULT_PROJECT)
 
 
-bucket_project = ObjectType("BucketProject")
-
-
-@bucket_project.field("bucket")
+@project_type.field("bucket")
 def resolve_project_bucket(
     project: dict[str, Any], info: GraphQLResolveInfo, name: str, missingOk: bool | None = None
 ) -> dict[str, Any] | None:
-    entity, project_name = project["_store_key"]
+    store = info.context["store"]
     try:
-        return bucket_out(info.context["store"].get_run(entity, project_name, name))
+        run = store.get_run(project["entityName"], project["name"], name)
     except NotFound:
         if missingOk:
             return None
         raise
-
-
-@bucket_type.field("historyLineCount")
-def resolve_history_line_count(bucket: dict[str, Any], _: GraphQLResolveInfo) -> int:
-    # Every init asks for this, so it comes from the run's key counts, not a history read: a
-    # key logged in every row counts the rows. It is the client's offset in the history file,
-    # and a batch's id also holds its content's digest, so a short count stores nothing twice.
-    counts = [k["count"] for k in bucket["_run"]["history_keys"].values()]
-    return max(counts, default=0)
+    return run_node(run, project)
 
 
 @bucket_type.field("historyTail")
@@ -253,12 +212,6 @@ def resolve_events_tail(bucket: dict[str, Any], info: GraphQLResolveInfo) -> str
     return json.dumps([json.dumps({"_step": last})] if last >= 0 else [])
 
 
-@bucket_type.field("logLineCount")
-def resolve_log_line_count(bucket: dict[str, Any], info: GraphQLResolveInfo) -> int:
-    run = bucket["_run"]
-    return len(info.context["store"].read_console(run["entity"], run["project"], run["id"]))
-
-
 @bucket_type.field("wandbConfig")
 def resolve_wandb_config(_: Any, __: GraphQLResolveInfo, keys: list[str] | None = None) -> Any:
     # The client's own ``_wandb`` config is not kept; a ``t`` key tells a resuming client that
@@ -266,4 +219,4 @@ def resolve_wandb_config(_: Any, __: GraphQLResolveInfo, keys: list[str] | None 
     return {"t": {}}
 
 
-BINDABLES = [mutation, query, bucket_type, bucket_project]
+BINDABLES = [mutation, query, bucket_type, project_type]

@@ -18,7 +18,17 @@ from lablens.server.problems import Problem
 from lablens.server.wandb.auth import WandbUser
 
 #: The modules whose ``BINDABLES`` resolve the schema, in ``lablens.server.wandb``.
-PARTS = ("base", "buckets", "uploads")
+PARTS = (
+    "base",
+    "buckets",
+    "uploads",
+    "projects",
+    "runs",
+    "history",
+    "files",
+    "console",
+    "artifacts",
+)
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
 
@@ -66,6 +76,9 @@ async def graphql_endpoint(request: Request, user: WandbUser) -> JSONResponse:
 async def _run(data: Any, context: dict[str, Any]) -> tuple[dict[str, Any], int]:
     if not isinstance(data, dict) or not isinstance(data.get("query"), str):
         return {"errors": [{"message": "the request needs a 'query' string"}]}, 400
+    if not data.get("operationName"):
+        # wandb-core sends "operationName": "" for a document of one operation: that means none.
+        data = {**data, "operationName": None}
     from starlette.concurrency import run_in_threadpool
 
     # The store is synchronous: run the query on a worker thread, as FastAPI runs def routes.

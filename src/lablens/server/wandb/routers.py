@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from lablens.server.wandb import file_stream, graphql, telemetry, uploads
+from lablens.server.wandb import artifacts, file_stream, files, graphql, telemetry, uploads
 
-ROUTERS = [graphql.router, file_stream.router, uploads.router, telemetry.router]
+ROUTERS = [
+    graphql.router,
+    file_stream.router,
+    uploads.router,
+    telemetry.router,
+    files.router,
+    artifacts.router,
+]
