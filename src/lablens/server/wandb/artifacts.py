@@ -2,10 +2,8 @@
 by id, ``run.logged_artifacts()``/``used_artifacts()``, and ``artifact.download()``.
 
 A lablens artifact version is a W&B artifact (its collection a W&B ``ArtifactSequence``). The
-client downloads the manifest and the files from URLs without its key (W&B's are presigned
-storage URLs), so each URL this part hands out carries a token: which file of which version,
-until when, signed with HMAC-SHA256. The secret is ``LABLENS_UPLOAD_SECRET`` (the same variable
-the W&B upload URLs use), or a random one per server process. The manifest is W&B's version 1,
+client downloads the manifest and the files from URLs without its key, so each URL this part
+hands out is signed for one file of one version (``signing.py``). The manifest is W&B's version 1,
 each file's digest its base64 MD5 (computed from the content once per process and file).
 """
 
@@ -14,12 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import json
-import os
-import secrets
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +24,6 @@ from fastapi.responses import StreamingResponse
 from graphql import GraphQLResolveInfo
 
 from lablens.server.auth import role_in, store_of
-from lablens.server.problems import Problem
 from lablens.server.wandb.projects import (
     page_size,
     project_node,
@@ -40,6 +33,7 @@ from lablens.server.wandb.projects import (
     wandb_time,
 )
 from lablens.server.wandb.runs import decode_floats, run_node_of
+from lablens.server.wandb.signing import check, signed_query
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
 
@@ -57,9 +51,6 @@ router = APIRouter(tags=["wandb"])
 
 #: Where the signed artifact URLs point, below the server's base URL.
 ARTIFACT_PREFIX = "/wandb/artifacts"
-#: How long a signed URL works: a download starts at once, and retries for a while.
-URL_LIFETIME = 24 * 3600
-_SECRET = os.environ.get("LABLENS_UPLOAD_SECRET", "").encode() or secrets.token_bytes(32)
 #: The manifest's name, as W&B calls the file.
 MANIFEST_NAME = "wandb_manifest.json"
 
@@ -86,32 +77,15 @@ def parse_artifact_id(value: str) -> tuple[str, str, str] | None:
     return parts[1], parts[2], parts[3]
 
 
-def _signature(ws: str, project: str, version_id: str, what: str, expires: int) -> str:
-    message = "\n".join([ws, project, version_id, what, str(expires)]).encode(
-        "utf-8", "surrogatepass"
-    )
-    digest = hmac.new(_SECRET, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
 def signed_url(base: str, ws: str, project: str, version_id: str, what: str) -> str:
     """The URL of a version's manifest (``what="manifest"``) or file (``files/<path>``)."""
-    expires = int(time.time()) + URL_LIFETIME
     where = "/".join(quote(p, safe="") for p in (ws, project, version_id))
-    sig = _signature(ws, project, version_id, what, expires)
-    query_string = f"expires={expires}&signature={sig}"
+    query_string = signed_query((ws, project, version_id, what))
     return f"{base.rstrip('/')}{ARTIFACT_PREFIX}/{where}/{quote(what)}?{query_string}"
 
 
 def _check(ws: str, project: str, version_id: str, what: str, expires: str, signature: str):
-    try:
-        until = int(expires)
-    except ValueError:
-        until = 0
-    if not hmac.compare_digest(_signature(ws, project, version_id, what, until), signature):
-        raise Problem(403, "permission_denied", "the artifact URL is not valid for this file")
-    if until < time.time():
-        raise Problem(403, "permission_denied", "the artifact URL has expired: ask for a new one")
+    check((ws, project, version_id, what), expires, signature, what="artifact")
 
 
 def _base(info: GraphQLResolveInfo) -> str:

@@ -5,21 +5,12 @@ URL stores the bytes as a run file under the path the client gave (``media/image
 ``wandb-metadata.json`` also becomes the run's metadata and ``requirements.txt`` its
 requirements, as lablens's own SDK records them.
 
-The client PUTs to an upload URL without its key (W&B's URLs are presigned storage URLs), so
-each URL carries a token: who may upload which file until when, signed with HMAC-SHA256. The
-signing secret is ``LABLENS_UPLOAD_SECRET``, or a random one per server process; several servers
-behind one address need the variable set alike, else a URL from one fails at another.
+The client PUTs to an upload URL without its key, so each URL is signed (``signing.py``).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import os
-import secrets
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from lablens.server.auth import store_of
 from lablens.server.problems import Problem
 from lablens.server.wandb.access import WandbError, check_writable, storage_id
+from lablens.server.wandb.signing import check, signed_query
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
 
@@ -39,23 +31,12 @@ router = APIRouter(tags=["wandb"])
 
 #: Where the upload URLs point, below the server's base URL.
 UPLOAD_PREFIX = "/wandb/uploads"
-#: How long an upload URL works: a client uploads at once, and retries for a while.
-URL_LIFETIME = 24 * 3600
-_SECRET = os.environ.get("LABLENS_UPLOAD_SECRET", "").encode() or secrets.token_bytes(32)
-
-
-def _signature(username: str, path: tuple[str, str, str], name: str, expires: int) -> str:
-    message = "\n".join([username, *path, name, str(expires)]).encode("utf-8", "surrogatepass")
-    digest = hmac.new(_SECRET, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def upload_url(base: str, username: str, path: tuple[str, str, str], name: str) -> str:
     """The URL a run file is PUT to, signed for ``username`` for ``URL_LIFETIME`` seconds."""
-    expires = int(time.time()) + URL_LIFETIME
     parts = "/".join(quote(p, safe="") for p in path)
-    sig = _signature(username, path, name, expires)
-    query = f"user={quote(username, safe='')}&expires={expires}&signature={sig}"
+    query = f"user={quote(username, safe='')}&" + signed_query((username, *path, name))
     return f"{base.rstrip('/')}{UPLOAD_PREFIX}/{parts}/{quote(name)}?{query}"
 
 
@@ -63,15 +44,7 @@ def check_signature(
     username: str, path: tuple[str, str, str], name: str, expires: str, signature: str
 ) -> None:
     """Refuse (403) an upload whose URL was not signed here for this file, or has expired."""
-    try:
-        until = int(expires)
-    except ValueError:
-        until = 0
-    good = _signature(username, path, name, until)
-    if not hmac.compare_digest(good, signature):
-        raise Problem(403, "permission_denied", "the upload URL is not valid for this file")
-    if until < time.time():
-        raise Problem(403, "permission_denied", "the upload URL has expired: ask for a new one")
+    check((username, *path, name), expires, signature, what="upload")
 
 
 @mutation.field("createRunFiles")
