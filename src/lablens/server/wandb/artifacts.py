@@ -24,6 +24,7 @@ from fastapi.responses import StreamingResponse
 from graphql import GraphQLResolveInfo
 
 from lablens.server.auth import role_in, store_of
+from lablens.server.wandb.connections import connection
 from lablens.server.wandb.projects import (
     page_size,
     project_node,
@@ -259,7 +260,7 @@ def resolve_membership_files(
         limit=page_size(first, default=1000),
     )
     base = _base(info)
-    edges = []
+    nodes: list[dict[str, Any]] = []
     for entry in page["items"]:
         url = signed_url(base, ws, project, art["id"], f"files/{entry['path']}")
         node = {
@@ -275,19 +276,8 @@ def resolve_membership_files(
             # The MD5 is read from the content only when asked for (see resolve_file_md5).
             "_artifact_file": None if entry.get("ref") else (ws, project, art["id"], entry["path"]),
         }
-        edges.append({"node": node, "cursor": ""})
-    if edges:
-        edges[-1]["cursor"] = page["next"] or ""
-    return {
-        "edges": edges,
-        "pageInfo": {
-            "endCursor": page["next"],
-            "hasNextPage": page["next"] is not None,
-            "startCursor": None,
-            "hasPreviousPage": bool(after),
-        },
-        "totalCount": int(page["total"]),
-    }
+        nodes.append(node)
+    return connection(nodes, page, after)
 
 
 @file_type.field("md5")
@@ -377,21 +367,8 @@ def _run_artifacts(run: dict[str, Any], info: GraphQLResolveInfo, used: bool, **
         cursor=page.get("after") or None,
         limit=page_size(page.get("first")),
     )
-    edges: list[dict[str, Any]] = [
-        {"node": artifact_node(art), "cursor": None} for art in result["items"]
-    ]
-    if edges:
-        edges[-1]["cursor"] = result["next"]
-    return {
-        "totalCount": int(result["total"]),
-        "edges": edges,
-        "pageInfo": {
-            "endCursor": result["next"],
-            "hasNextPage": result["next"] is not None,
-            "startCursor": None,
-            "hasPreviousPage": bool(page.get("after")),
-        },
-    }
+    nodes = [artifact_node(art) for art in result["items"]]
+    return connection(nodes, result, page.get("after"))
 
 
 @run_type.field("outputArtifacts")

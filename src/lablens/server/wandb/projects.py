@@ -16,6 +16,7 @@ from ariadne import ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
 from lablens.server.auth import role_in
+from lablens.server.wandb.connections import connection
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
 
@@ -136,19 +137,8 @@ def resolve_projects(
     except NotFound:
         return None
     writable = role_in(store, user, entity) is not None
-    edges = [{"node": project_node(p, writable=writable), "cursor": ""} for p in page["items"]]
-    # The store's keyset cursor continues after a page's last project: it is the last edge's.
-    if edges:
-        edges[-1]["cursor"] = page["next"] or ""
-    return {
-        "edges": edges,
-        "pageInfo": {
-            "endCursor": page["next"],
-            "hasNextPage": page["next"] is not None,
-            "startCursor": None,
-            "hasPreviousPage": bool(after),
-        },
-    }
+    nodes = [project_node(p, writable=writable) for p in page["items"]]
+    return connection(nodes, page, after, total=False)
 
 
 @project_type.field("user")

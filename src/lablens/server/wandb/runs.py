@@ -17,6 +17,7 @@ from ariadne import ObjectType
 from graphql import GraphQLResolveInfo
 
 from lablens.server.auth import role_in
+from lablens.server.wandb.connections import connection
 from lablens.server.wandb.mongo import translate_filters, translate_order
 from lablens.server.wandb.projects import (
     page_size,
@@ -160,22 +161,7 @@ def resolve_runs(
         cursor=after or None,
         limit=page_size(first),
     )
-    edges: list[dict[str, Any]] = [
-        {"node": run_node(run, project), "cursor": None} for run in page["items"]
-    ]
-    # The keyset cursor continues after the page's last run; clients page from the last edge.
-    if edges:
-        edges[-1]["cursor"] = page["next"]
-    return {
-        "edges": edges,
-        "pageInfo": {
-            "endCursor": page["next"],
-            "hasNextPage": page["next"] is not None,
-            "startCursor": None,
-            "hasPreviousPage": bool(after),
-        },
-        "totalCount": int(page["total"]),
-    }
+    return connection([run_node(run, project) for run in page["items"]], page, after)
 
 
 @run_type.field("user")
