@@ -65,8 +65,10 @@ def create_app(store: Store) -> FastAPI:
         artifact_collections,
     ):
         app.include_router(module.router)
-    # The W&B wire protocol (POST /graphql, file_stream, uploads) for the real wandb package.
+    # The wire protocols of the real wandb (POST /graphql, file_stream, uploads) and swanlab
+    # (/api/login, /api/project, ...) packages. They are those clients' APIs, not lablens's, so
+    # /openapi.json (lablens's HTTP API, docs/http.md) leaves them out; docs/compat.md has them.
     for router in WANDB_ROUTERS:
-        app.include_router(router)
-    app.include_router(swanlab_router)  # SwanLab's protocol (/api/login, /api/project, ...)
+        app.include_router(router, include_in_schema=False)
+    app.include_router(swanlab_router, include_in_schema=False)
     return app
