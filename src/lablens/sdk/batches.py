@@ -64,7 +64,8 @@ class Item:
     """One request waiting to be sent, with the id that makes sending it again safe.
 
     ``kind`` is ``"points"`` (``body`` the Arrow IPC stream of ``points`` points of ``stream``),
-    ``"patch"`` (``json`` the update) or ``"console"`` (``json`` the lines).
+    ``"patch"`` (``json`` the update), ``"console"`` (``json`` the lines) or ``"media"``
+    (``json`` the items and the table of contents of ``body``, their blobs; ``media_upload.py``).
     """
 
     kind: str

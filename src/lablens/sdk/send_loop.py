@@ -12,9 +12,10 @@ Delivery:
 - When ``finish()``'s flush timeout passes with data still unsent (or the process dies), it is in
   the log, and ``lablens sync`` uploads it later.
 
-Updates and console chunks are retried like batches. Every ``heartbeat_interval`` the sender
-tells the server the run is alive; a heartbeat answered with the state ``CRASHED`` (the server
-gave up on the run while the network was down) sets the run back to ``RUNNING``.
+Updates, console chunks and media records are retried like batches. Every
+``heartbeat_interval`` the sender tells the server the run is alive; a heartbeat answered with
+the state ``CRASHED`` (the server gave up on the run while the network was down) sets the run
+back to ``RUNNING``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from lablens import errors as E
 from lablens.sdk.batches import Item
+from lablens.sdk.media_upload import send_media, unpack_blobs
 from lablens.transport import ARROW
 
 if TYPE_CHECKING:
@@ -67,6 +69,7 @@ class SendLoop:
     _next_heartbeat: float
     _host: str | None
     _last_error: Exception | None
+    _uploaded_blobs: set[str]
     sent_points: int
     dropped_points: int
     unsent_points: int
@@ -144,6 +147,16 @@ class SendLoop:
                 self.sent_points += item.points
             elif item.kind == "patch":
                 self._transport.patch_json(self._run_path, item.json)
+            elif item.kind == "media":
+                blobs = unpack_blobs(item.json["blobs"], item.body)
+                send_media(
+                    self._transport,
+                    self._run_path,
+                    item.id,
+                    item.json["items"],
+                    blobs,
+                    self._uploaded_blobs,
+                )
             else:
                 self._transport.request(
                     "POST",

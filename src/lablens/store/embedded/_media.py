@@ -1,0 +1,179 @@
+"""Media items of runs in the embedded store: one row each in ``media``, the content a blob."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lablens.contract.media import BadItem, check_item
+from lablens.store import _json
+from lablens.store.embedded._db import Database
+from lablens.store.errors import InvalidInput, NotFound
+
+# A batch is what the SDK gathers in one flush: a few hundred items at most in practice.
+_MAX_ITEMS = 10_000
+_COLUMNS = "key, step, idx, ts, type, format, sha256, size, caption, meta, refs"
+
+
+def _row_out(row: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        "key": row["key"],
+        "step": row["step"],
+        "timestamp": row["ts"],
+        "index": row["idx"],
+        "type": row["type"],
+        "format": row["format"],
+        "sha256": row["sha256"],
+        "size": row["size"],
+        "caption": row["caption"],
+        "meta": _json.loads(row["meta"]) or {},
+    }
+    if row["refs"]:
+        out["refs"] = list(row["refs"])
+    if "run_id" in row:
+        out["run_id"] = row["run_id"]
+    return out
+
+
+class Media:
+    """Mixin of ``EmbeddedStore``: media items and reading their content."""
+
+    db: Database
+    blob_dir: Path
+
+    def append_media(
+        self,
+        workspace: str,
+        project: str,
+        run_id: str,
+        items: Sequence[Any],
+        *,
+        username: str,
+        batch_id: str | None = None,
+    ) -> dict[str, Any]:
+        if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
+            raise InvalidInput("items must be a list of media items", field="items")
+        if len(items) > _MAX_ITEMS:
+            raise InvalidInput(f"a batch holds at most {_MAX_ITEMS:,} media items", field="items")
+        try:
+            checked = [check_item(item, f"items[{i}]") for i, item in enumerate(items)]
+        except BadItem as exc:
+            raise InvalidInput(str(exc), field=exc.field) from None
+        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        workspace_id, user_id, _ = self._ids(workspace, username)  # type: ignore[attr-defined]
+        wanted = [d for it in checked for d in (it["sha256"], *it["refs"])]
+        usable = self._usable_blobs(wanted, workspace_id, user_id)  # type: ignore[attr-defined]
+        for i, it in enumerate(checked):
+            for field, digest in [("sha256", it["sha256"])] + [
+                (f"refs[{j}]", d) for j, d in enumerate(it["refs"])
+            ]:
+                path: Path = self._blob_path(digest)  # type: ignore[attr-defined]
+                if digest not in usable or not path.exists():
+                    raise InvalidInput(
+                        f"the content of media item {it['key']!r} (step {it['step']}, sha256"
+                        f" {digest}) was not uploaded: PUT it to .../blobs/{digest} first",
+                        field=f"items[{i}].{field}",
+                    )
+                if field == "sha256" and path.stat().st_size != it["size"]:
+                    raise InvalidInput(
+                        f"media item {it['key']!r} declares {it['size']} bytes, but its content"
+                        f" (sha256 {digest}) has {path.stat().st_size}",
+                        field=f"items[{i}].size",
+                    )
+        with self.db.write() as con:
+            if (
+                batch_id
+                and con.execute(
+                    "SELECT 1 FROM media_batches WHERE run_pk = ? AND batch_id = ?", [pk, batch_id]
+                ).fetchall()
+            ):
+                return {"stored": 0, "duplicate": True}
+            rows = [
+                [
+                    pk,
+                    it["key"],
+                    it["step"],
+                    it["index"],
+                    it["timestamp"],
+                    it["type"],
+                    it["format"],
+                    it["sha256"],
+                    it["size"],
+                    it["caption"],
+                    _json.dumps(it["meta"]),
+                    it["refs"],
+                ]
+                for it in checked
+            ]
+            if rows:
+                con.executemany(
+                    f"INSERT OR REPLACE INTO media (run_pk, {_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            if batch_id:
+                con.execute("INSERT INTO media_batches VALUES (?, ?, ?)", [pk, batch_id, len(rows)])
+        return {"stored": len(checked), "duplicate": False}
+
+    def list_media(
+        self,
+        workspace: str,
+        project: str,
+        run_ids: Sequence[str],
+        *,
+        key: str | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> list[dict[str, Any]]:
+        pks = {rid: self._run_pk(workspace, project, rid) for rid in dict.fromkeys(run_ids)}  # type: ignore[attr-defined]
+        if not pks:
+            return []
+        where, params = ["m.run_pk = ANY(?::BIGINT[])"], [list(pks.values())]
+        if key is not None:
+            where.append("m.key = ?")
+            params.append(key)
+        if min_step is not None:
+            where.append("m.step >= ?")
+            params.append(int(min_step))
+        if max_step is not None:
+            where.append("m.step <= ?")
+            params.append(int(max_step))
+        rows = self.db.all(
+            f"SELECT r.id AS run_id, m.run_pk, {', '.join('m.' + c for c in _COLUMNS.split(', '))}"
+            " FROM media m JOIN runs r ON r.pk = m.run_pk"
+            f" WHERE {' AND '.join(where)} ORDER BY m.key, m.step, m.idx",
+            params,
+        )
+        order = {pk: i for i, pk in enumerate(pks.values())}
+        rows.sort(key=lambda r: order[r["run_pk"]])  # stable: key, step, index within a run
+        if len(pks) == 1:
+            for r in rows:
+                del r["run_id"]
+        return [_row_out(r) for r in rows]
+
+    def media_keys(self, workspace: str, project: str, run_id: str) -> dict[str, dict[str, Any]]:
+        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        rows = self.db.all(
+            "SELECT key, any_value(type) AS type, count(*) AS count, min(step) AS first_step,"
+            " max(step) AS last_step FROM media WHERE run_pk = ? GROUP BY key ORDER BY key",
+            [pk],
+        )
+        return {r.pop("key"): r for r in rows}
+
+    def read_media(self, workspace: str, project: str, sha256: str) -> tuple[dict[str, Any], bytes]:
+        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        row = self.db.one(
+            "SELECT m.type, m.format, m.size, m.sha256 = ? AS own FROM media m"
+            " JOIN runs r ON r.pk = m.run_pk"
+            " WHERE r.project_id = ? AND (m.sha256 = ? OR list_contains(m.refs, ?))"
+            " ORDER BY own DESC LIMIT 1",
+            [sha256, pid, sha256, sha256],
+        )
+        if row is None:
+            raise NotFound("media", f"{workspace}/{project}/media/{sha256}")
+        path: Path = self._blob_path(sha256)  # type: ignore[attr-defined]
+        content = path.read_bytes()
+        if not row["own"]:  # an image in a table's cell
+            row = {"type": "image", "format": "png", "size": len(content)}
+        return {k: row[k] for k in ("type", "format", "size")}, content
