@@ -7,6 +7,7 @@ import hashlib
 import io
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image as PILImage
 
@@ -152,3 +153,70 @@ def test_thumbnails_are_at_most_n_pixels(start, api):
             assert im.size[1] == n  # the long side is the height
     with PILImage.open(io.BytesIO(item.thumbnail(1000))) as im:
         assert im.size == (120, 300)  # never enlarged
+
+
+def test_a_table_equals_its_dataframe(start, api):
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "label": ["cat", "dog", "bird"],
+            "score": [0.5, 0.25, 1.0],
+            "ok": [True, False, True],
+        }
+    )
+    run = start()
+    run.log({"preds": lablens.Table(dataframe=frame), "epoch": 1})
+    run.log({"rows": lablens.Table(columns=["a", "b"], data=[[1, "x"], [2, "y"]])})
+    run.finish()
+    remote = read(api, run)
+    item = remote.media("preds")[0]
+    assert (item.type, item.format) == ("table", "parquet")
+    assert item.meta == {"rows": 3, "columns": ["id", "label", "score", "ok"]}
+    pd.testing.assert_frame_equal(item.to_pandas(), frame)
+    rows = remote.media("rows")[0]
+    assert rows.step == 1
+    pd.testing.assert_frame_equal(rows.to_pandas(), pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}))
+
+
+def test_a_table_holding_images(start, api):
+    table = lablens.Table(columns=["id", "image", "pred"])
+    table.add_data(0, lablens.Image(RGB, caption="first"), "cat")
+    table.add_data(1, lablens.Image(GRAY), "dog")
+    run = start()
+    run.log({"samples": table})
+    run.finish()
+    item = read(api, run).media("samples")[0]
+    assert item.meta["media_columns"] == {"image": "image-file"}
+    frame = item.to_pandas()
+    assert frame["id"].tolist() == [0, 1] and frame["pred"].tolist() == ["cat", "dog"]
+    first, second = frame["image"]
+    assert first.type == "image" and first.caption == "first"
+    np.testing.assert_array_equal(first.to_numpy(), RGB)
+    np.testing.assert_array_equal(second.to_numpy(), GRAY)
+    assert first.meta["width"] == 24
+
+
+def test_a_histograms_counts_add_up_with_the_right_edges(start, api):
+    values = RNG.normal(size=10_000)
+    run = start()
+    run.log({"weights": lablens.Histogram(values), "loss": 1.5})
+    run.log({"weights": lablens.Histogram(values * 2, num_bins=10), "loss": 1.25})
+    counts, edges = np.histogram(RNG.random(50), bins=5)
+    run.log({"given": lablens.Histogram(np_histogram=(counts, edges))})
+    run.finish()
+    remote = read(api, run)
+    first, second = remote.media("weights")
+    got_counts, got_edges = first.to_numpy()
+    assert got_counts.sum() == 10_000 and len(got_counts) == 64
+    np.testing.assert_array_equal(got_edges, np.histogram(values, bins=64)[1])
+    np.testing.assert_array_equal(got_counts, np.histogram(values, bins=64)[0])
+    assert first.meta["num_bins"] == 64 and first.meta["count"] == 10_000
+    got_counts, got_edges = second.to_numpy()
+    assert got_counts.sum() == 10_000 and len(got_edges) == 11
+    assert got_edges[0] == pytest.approx(values.min() * 2)
+    assert got_edges[-1] == pytest.approx(values.max() * 2)
+    given = remote.media("given")[0].to_numpy()
+    np.testing.assert_array_equal(given[0], counts)
+    np.testing.assert_array_equal(given[1], edges)
+    frame = remote.history(samples=None, keys=["loss"])
+    assert frame["loss"].tolist() == [1.5, 1.25]
