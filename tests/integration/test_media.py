@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -12,8 +13,12 @@ import pytest
 from PIL import Image as PILImage
 
 import lablens
+from lablens import errors as E
 from lablens.api import Api
+from lablens.contract.routes import project_media_route, run_media_route
 from lablens.sdk import init
+from lablens.transport import Transport
+from servers import sync
 
 QUIET = {"system_interval": 0, "console": False}
 
@@ -220,3 +225,203 @@ def test_a_histograms_counts_add_up_with_the_right_edges(start, api):
     np.testing.assert_array_equal(given[1], edges)
     frame = remote.history(samples=None, keys=["loss"])
     assert frame["loss"].tolist() == [1.5, 1.25]
+
+
+def test_audio_text_html_plotly_and_video_round_trip(start, api, tmp_path):
+    import plotly.graph_objects as go
+
+    tone = np.sin(np.linspace(0, 40 * np.pi, 8000)).astype(np.float32) * 0.5
+    stereo = RNG.integers(-32768, 32767, (500, 2), dtype=np.int16)
+    figure = go.Figure(go.Scatter(x=[1, 2, 3], y=[4, 1, 9], name="curve"))
+    frames = RNG.integers(0, 256, (3, 3, 12, 16), dtype=np.uint8)  # T x C x H x W
+    run = start()
+    run.log(
+        {
+            "tone": lablens.Audio(tone, sample_rate=8000, caption="440"),
+            "stereo": lablens.Audio(stereo, sample_rate=22050),
+            "sample": lablens.Text("héllo\nworld", caption="generated"),
+            "page": lablens.Html("<h1>Epoch 3</h1>"),
+            "fig": figure,
+            "clip": lablens.Video(frames, fps=5),
+            "lr": 0.001,
+        }
+    )
+    figure.update_layout(title="changed after logging")  # what was logged stays as it was
+    run.finish()
+    remote = read(api, run)
+    tone_item = remote.media("tone")[0]
+    assert tone_item.meta == {"sample_rate": 8000, "seconds": 1.0, "channels": 1, "dtype": "float"}
+    assert tone_item.caption == "440" and tone_item.format == "wav"
+    np.testing.assert_allclose(tone_item.to_numpy(), tone, atol=1 / 32767)
+    np.testing.assert_array_equal(remote.media("stereo")[0].to_numpy(), stereo)
+    text = remote.media("sample")[0]
+    assert (text.type, text.text(), text.caption) == ("text", "héllo\nworld", "generated")
+    assert remote.media("page")[0].text() == "<h1>Epoch 3</h1>"
+    fig = remote.media("fig")[0]
+    assert fig.type == "plotly"
+    logged = go.Figure(go.Scatter(x=[1, 2, 3], y=[4, 1, 9], name="curve"))
+    assert json.loads(fig.text()) == json.loads(logged.to_json())
+    assert fig.to_plotly().data[0].y == (4, 1, 9)
+    clip = remote.media("clip")[0]
+    assert (clip.format, clip.meta["frames"], clip.meta["width"]) == ("gif", 3, 16)
+    with PILImage.open(io.BytesIO(clip.content())) as gif:
+        assert gif.n_frames == 3
+        gif.seek(1)
+        np.testing.assert_array_equal(np.asarray(gif.convert("RGB")).shape, (12, 16, 3))
+    assert remote.history(samples=None, keys=["lr"])["lr"].tolist() == [0.001]
+
+
+def test_runs_media_reads_three_runs_in_one_request(start, api, unique, monkeypatch):
+    made = []
+    for n in range(3):
+        run = start(name=f"r{n}")
+        for step in range(2):
+            run.log({"img": lablens.Image(np.full((4, 5), 40 * n + step, np.uint8))})
+        run.finish()
+        made.append(run)
+    runs = api.runs(f"{made[0].entity}/{unique}", order="+created_at")
+    assert len(runs) == 3
+    list(runs)  # the runs themselves are read before: count only the media request
+    calls = []
+    real = api.client.request
+
+    def counting(method, path, **kwargs):
+        calls.append(path)
+        return real(method, path, **kwargs)
+
+    monkeypatch.setattr(api.client, "request", counting)
+    items = runs.media("img")
+    assert calls == [project_media_route(made[0].entity, unique)]
+    assert [(i.run.name, i.step) for i in items] == [
+        (f"r{n}", s) for n in range(3) for s in range(2)
+    ]
+    assert [int(i.to_numpy()[0, 0]) for i in items] == [0, 1, 40, 41, 80, 81]
+    assert [i.run_id for i in runs.media("img", steps=1)] == [r.id for r in made]
+
+
+def test_bad_items_and_missing_blobs_are_400s_naming_the_part(start, server, api):
+    run = start()
+    run.log({"x": 1})
+    run.finish()
+    http = Transport(server.url, server.api_key)
+    route = run_media_route(run.entity, run.project, run.id)
+    digest = hashlib.sha256(b"never uploaded").hexdigest()
+    good = {
+        "key": "img",
+        "step": 0,
+        "timestamp": 1.7e9,
+        "type": "image",
+        "format": "png",
+        "sha256": digest,
+        "size": 14,
+    }
+    with pytest.raises(E.BadRequest) as info:
+        http.post_json(route, {"items": [good]})
+    assert info.value.field == "items[0].sha256" and digest in str(info.value)
+    for change, field in [
+        ({"type": "gif"}, "items[1].type"),
+        ({"format": "jpeg"}, "items[1].format"),
+        ({"step": -1}, "items[1].step"),
+        ({"sha256": "abc"}, "items[1].sha256"),
+        ({"key": ""}, "items[1].key"),
+        ({"size": "big"}, "items[1].size"),
+        ({"caption": 3}, "items[1].caption"),
+        ({"colour": "red"}, "items[1].colour"),
+    ]:
+        with pytest.raises(E.BadRequest) as info:
+            http.post_json(route, {"items": [good, {**good, **change}]})
+        assert info.value.field == field, change
+    assert read(api, run).media() == []
+
+
+def test_a_retried_media_batch_is_stored_once(start, server, api):
+    run = start()
+    run.log({"x": 1})
+    run.finish()
+    http = Transport(server.url, server.api_key)
+    content = png(RGB)
+    digest = hashlib.sha256(content).hexdigest()
+    blobs = f"{project_media_route(run.entity, run.project).rsplit('/media', 1)[0]}/blobs"
+    http.request("PUT", f"{blobs}/{digest}", data=content)
+    item = {
+        "key": "img",
+        "step": 3,
+        "timestamp": 1.7e9,
+        "type": "image",
+        "format": "png",
+        "sha256": digest,
+        "size": len(content),
+        "meta": {"width": 24, "height": 16, "channels": 3},
+    }
+    route = run_media_route(run.entity, run.project, run.id)
+    assert http.post_json(route, {"items": [item], "batch_id": "b1"})["stored"] == 1
+    again = http.post_json(route, {"items": [item, {**item, "step": 4}], "batch_id": "b1"})
+    assert again == {"stored": 0, "duplicate": True}
+    assert [i.step for i in read(api, run).media("img")] == [3]
+
+
+def test_another_users_private_project_media_are_unreadable(start, server, api):
+    run = start()
+    run.log({"secret": lablens.Image(RGB)})
+    run.finish()
+    item = read(api, run).media("secret")[0]
+    name = "eve" + item.sha256[:6]
+    created = api.client.post_json("/api/v1/users", {"username": name})
+    outsider = Api(host=server.url, api_key=created["api_key"])
+    with pytest.raises(E.NotFound):
+        outsider.run(run.path).media("secret")
+    http = Transport(server.url, created["api_key"])
+    for route in (
+        run_media_route(run.entity, run.project, run.id),
+        f"{project_media_route(run.entity, run.project)}/{item.sha256}",
+        f"{project_media_route(run.entity, run.project)}?runs={run.id}",
+    ):
+        with pytest.raises(E.NotFound):
+            http.get_json(route)
+    # Nor can a digest be read through a project that holds no item naming it.
+    own = outsider.create_project("mine")
+    with pytest.raises(E.NotFound):
+        http.request("GET", f"{project_media_route(own.entity, own.name)}/{item.sha256}")
+
+
+def test_deleting_a_run_deletes_its_media_items(start, server, api):
+    run = start()
+    run.log({"img": lablens.Image(RGB)})
+    run.finish()
+    item = read(api, run).media("img")[0]
+    read(api, run).delete()
+    http = Transport(server.url, server.api_key)
+    with pytest.raises(E.NotFound):
+        http.request("GET", f"{project_media_route(run.entity, run.project)}/{item.sha256}")
+
+
+def test_values_that_are_neither_numbers_nor_media_are_refused(start):
+    run = start()
+    for value in ("a string", np.zeros((2, 2)), [1, 2], [lablens.Image(RGB), 3]):
+        with pytest.raises(TypeError) as info:
+            run.log({"bad": value, "ok": 1})
+        assert info.value.field == "bad"
+    with pytest.raises(E.UsageError) as info:
+        lablens.Image(np.zeros((2, 2, 7)))
+    assert info.value.field == "data_or_path"
+
+
+def test_an_offline_runs_media_are_uploaded_by_sync(server, api, unique, tmp_path):
+    run = init(project=unique, settings=QUIET, dir=tmp_path, mode="offline")
+    for step in range(3):
+        run.log({"img": lablens.Image(RGB[:, :, ::-1] // (step + 1)), "loss": 1 / (step + 1)})
+    run.log({"hist": lablens.Histogram([1, 2, 2, 3])})
+    run.finish()
+    done = sync(str(tmp_path), "--host", server.url, "--api-key", server.api_key)
+    assert done.returncode == 0, done.stderr
+    assert "4 media items" in done.stdout
+    remote = api.run(f"{server.username}/{unique}/{run.id}")
+    items = remote.media("img")
+    assert [i.step for i in items] == [0, 1, 2]
+    for step, item in enumerate(items):
+        np.testing.assert_array_equal(item.to_numpy(), RGB[:, :, ::-1] // (step + 1))
+    assert remote.media("hist")[0].to_numpy()[0].sum() == 4
+    assert remote.history(samples=None, keys=["loss"])["loss"].tolist() == [1, 0.5, 1 / 3]
+    again = sync(str(tmp_path), "--host", server.url, "--api-key", server.api_key)
+    assert again.returncode == 0 and "media items" not in again.stdout
+    assert len(remote.media()) == 4
