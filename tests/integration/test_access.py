@@ -81,6 +81,18 @@ BLOBS = (b"weights v0", b"weights v1")
 DIGESTS = tuple(hashlib.sha256(b).hexdigest() for b in BLOBS)
 
 
+# A media item whose content is BLOBS[0], as the SDK posts one once its blob is uploaded.
+MEDIA_ITEM = {
+    "key": "notes",
+    "step": 0,
+    "timestamp": 1.7e9,
+    "type": "text",
+    "format": "txt",
+    "sha256": DIGESTS[0],
+    "size": len(BLOBS[0]),
+}
+
+
 def _commit_artifact(
     http: Transport, path: str, name: str, blob: int = 0, run_id: str | None = None
 ) -> dict[str, Any]:
@@ -158,6 +170,7 @@ def world(server) -> World:
             as_owner.request("PUT", f"/api/v1/projects/{path}/blobs/{digest}", data=blob)
         artifacts[path] = _commit_artifact(as_owner, path, "weights", run_id=run["id"])["id"]
         as_owner.post_json(f"{base}/used_artifacts", {"id": artifacts[path]})
+        as_owner.post_json(f"{base}/media", {"items": [MEDIA_ITEM]})
     return World(
         server.url,
         keys,
@@ -443,6 +456,17 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("GET", R + "/logged_artifacts"): ("read", _r),
     ("GET", R + "/used_artifacts"): ("read", _r),
     ("POST", R + "/used_artifacts"): ("write", _plain(_r, id=lambda w, r, p: w.artifact[p])),
+    ("POST", R + "/media"): ("write", _plain(_r, items=[MEDIA_ITEM])),
+    ("GET", R + "/media"): ("read", _r),
+    ("GET", R + "/media/keys"): ("read", _r),
+    ("GET", P + "/media"): (
+        "read",
+        lambda w, r, p: {**_project(w, p), "query": {"runs": w.run[p]}},
+    ),
+    ("GET", P + "/media/{sha256}"): (
+        "read",
+        lambda w, r, p: {**_project(w, p), "sha256": DIGESTS[0]},
+    ),
 }
 
 
@@ -452,7 +476,7 @@ def _spec_routes(url: str) -> set[tuple[str, str]]:
 
 
 def _call(w: World, method: str, route: str, role: str, call: Call) -> requests.Response:
-    params = {k: v for k, v in call.items() if k not in ("json", "data", "headers")}
+    params = {k: v for k, v in call.items() if k not in ("json", "data", "headers", "query")}
     path = route.format(**params)
     headers = dict(call.get("headers") or {})
     if w.keys[role]:
@@ -462,6 +486,7 @@ def _call(w: World, method: str, route: str, role: str, call: Call) -> requests.
         w.url + path,
         json=call.get("json"),
         data=call.get("data"),
+        params=call.get("query"),
         headers=headers,
         timeout=30,
     )
