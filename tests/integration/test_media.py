@@ -425,3 +425,48 @@ def test_an_offline_runs_media_are_uploaded_by_sync(server, api, unique, tmp_pat
     again = sync(str(tmp_path), "--host", server.url, "--api-key", server.api_key)
     assert again.returncode == 0 and "media items" not in again.stdout
     assert len(remote.media()) == 4
+
+
+def test_history_rows_carry_wandb_style_references(start, api):
+    run = start()
+    run.log({"loss": 1.0, "img": lablens.Image(RGB, caption="zero")})  # step 0
+    run.log({"loss": 0.5})  # step 1
+    run.log({"weights": lablens.Histogram([1, 2, 3], num_bins=3)})  # step 2: no number
+    run.log({"loss": 0.25, "pair": [lablens.Image(GRAY), lablens.Image(RGB)]})  # step 3
+    run.log({"tab": lablens.Table(columns=["a"], data=[[1], [2]])})  # step 4
+    run.finish()
+    remote = read(api, run)
+    rows = remote.history(samples=None, pandas=False)
+    assert [r["_step"] for r in rows] == [0, 1, 2, 3, 4]
+    assert [r.get("loss") for r in rows] == [1.0, 0.5, None, 0.25, None]
+    img = rows[0]["img"]
+    item = remote.media("img")[0]
+    assert img == {
+        "_type": "image-file",
+        "path": item.path,
+        "sha256": item.sha256,
+        "size": item.size,
+        "format": "png",
+        "caption": "zero",
+        "width": 24,
+        "height": 16,
+        "channels": 3,
+    }
+    hist = rows[2]["weights"]
+    assert hist["_type"] == "histogram" and hist["values"] == [1, 1, 1]
+    assert hist["bins"] == [1.0, pytest.approx(5 / 3), pytest.approx(7 / 3), 3.0]
+    assert rows[2]["_timestamp"] > 1.7e9 and rows[2]["_runtime"] >= 0
+    assert [ref["width"] for ref in rows[3]["pair"]] == [30, 24]
+    assert rows[4]["tab"]["_type"] == "table-file" and rows[4]["tab"]["rows"] == 2
+    # Only the keys asked for, numbers exact beside them.
+    frame = remote.history(samples=None, keys=["loss", "img"])
+    assert frame["_step"].tolist() == [0, 1, 3]
+    assert frame["loss"].tolist() == [1.0, 0.5, 0.25]
+    assert frame["img"].tolist()[0]["sha256"] == item.sha256
+    assert frame["img"].tolist()[1:] == [None, None]
+    only = remote.history(samples=None, keys=["weights"])
+    assert only["_step"].tolist() == [2] and only["weights"][0]["_type"] == "histogram"
+    scanned = list(remote.scan_history(keys=["loss", "pair"]))
+    assert [(r["_step"], r["loss"], len(r["pair"])) for r in scanned] == [(3, 0.25, 2)]
+    assert [r["_step"] for r in remote.scan_history(page_size=2)] == [0, 1, 2, 3, 4]
+    assert [r["_step"] for r in remote.scan_history(keys=["img"])] == [0]

@@ -230,13 +230,18 @@ def fetch_media(
     entity: str,
     project: str,
     run_ids: Sequence[str],
-    key: str | None,
+    key: str | Sequence[str] | None,
     steps: Any = None,
     runs: dict[str, Any] | None = None,
 ) -> list[MediaItem]:
-    """The media items of ``run_ids`` under ``key`` (``None``: every key), in one request."""
+    """The media items of ``run_ids`` under ``key`` (a list for several; ``None``: every key),
+    in one request."""
     if key is not None and not isinstance(key, str):
-        raise UsageError(f"key must be a str, not {type(key).__name__}", field="key")
+        if not isinstance(key, Sequence) or not all(isinstance(k, str) for k in key):
+            raise UsageError(f"key must be a str, not {type(key).__name__}", field="key")
+        if not key:
+            return []
+        key = list(key)
     lo, hi, wanted = step_range(steps)
     if wanted is not None and not wanted:
         return []
@@ -263,6 +268,92 @@ def fetch_media(
         data["run_id"] = run_id
         out.append(MediaItem(api, entity, project, data, (runs or {}).get(run_id)))
     return out
+
+
+def media_cells(items: Iterable[MediaItem]) -> dict[tuple[str | None, int], dict[str, Any]]:
+    """What history rows hold of these items: ``{(run_id, step): {key: reference}}``, a
+    gallery's references as a list in index order."""
+    out: dict[tuple[str | None, int], dict[str, Any]] = {}
+    for item in sorted(items, key=lambda i: i.index):
+        cells = out.setdefault((item.run_id, item.step), {})
+        ref = item.reference()
+        if item.key not in cells:
+            cells[item.key] = ref
+        elif isinstance(cells[item.key], list):
+            cells[item.key].append(ref)
+        else:
+            cells[item.key] = [cells[item.key], ref]
+    return out
+
+
+def _times(items: Iterable[MediaItem]) -> dict[tuple[str | None, int], float]:
+    out: dict[tuple[str | None, int], float] = {}
+    for item in items:
+        if item.timestamp is not None:
+            at = (item.run_id, item.step)
+            out[at] = min(out.get(at, item.timestamp), item.timestamp)
+    return out
+
+
+def merge_records(
+    rows: list[dict[str, Any]],
+    items: Sequence[MediaItem],
+    created: dict[str, float | None],
+    *,
+    with_run_id: bool = False,
+) -> list[dict[str, Any]]:
+    """History rows (dicts) with the media references at their steps; a step that has media
+    and no number gets a row of its own. Rows stay ordered by run, then step."""
+    if not items:
+        return rows
+    cells, times = media_cells(items), _times(items)
+    single = None if with_run_id else items[0].run_id
+    index = {(row.get("run_id", single), row["_step"]): row for row in rows}
+    for (run_id, step), values in cells.items():
+        row = index.get((run_id, step))
+        if row is None:
+            ts = times.get((run_id, step))
+            start = created.get(run_id or "")
+            row = {"_step": step, "_timestamp": ts, "_runtime": _runtime(ts, start)}
+            if with_run_id:
+                row = {"run_id": run_id, **row}
+            rows.append(row)
+            index[(run_id, step)] = row
+        row.update(values)
+    order = {rid: i for i, rid in enumerate(dict.fromkeys(r.get("run_id") for r in rows))}
+    rows.sort(key=lambda r: (order[r.get("run_id")], r["_step"]))
+    return rows
+
+
+def _runtime(ts: float | None, start: float | None) -> float | None:
+    return None if ts is None or start is None else ts - start
+
+
+def merge_frame(frame: pd.DataFrame, items: Sequence[MediaItem], start: float | None) -> Any:
+    """A one-run ``history()`` DataFrame with a column of references per media key."""
+    if not items:
+        return frame
+    import pandas as pd
+
+    cells, times = media_cells(items), _times(items)
+    have = set(frame["_step"].tolist()) if "_step" in frame else set()
+    extra = sorted({step for (_, step) in cells if step not in have})
+    if extra:
+        stamps = [times.get((items[0].run_id, s)) for s in extra]
+        added = pd.DataFrame(
+            {
+                "_step": extra,
+                "_timestamp": stamps,
+                "_runtime": [_runtime(t, start) for t in stamps],
+            }
+        )
+        frame = frame if len(frame) else frame.astype({"_step": "int64"}, errors="ignore")
+        frame = pd.concat([frame, added], ignore_index=True) if len(frame) else added
+        frame = frame.sort_values("_step", kind="stable").reset_index(drop=True)
+    by_step = {step: values for (_, step), values in cells.items()}
+    for key in dict.fromkeys(i.key for i in items):
+        frame[key] = [by_step.get(s, {}).get(key) for s in frame["_step"].tolist()]
+    return frame
 
 
 class RunMedia:

@@ -61,12 +61,12 @@ def list_run_media(
     run_id: str,
     request: Request,
     user: CurrentUser,
-    key: str | None = None,
+    key: list[str] | None = Query(None),
     min_step: int | None = None,
     max_step: int | None = None,
 ) -> dict[str, Any]:
-    """The run's media items ``{items}`` by key, step and index; ``key`` and the inclusive
-    ``min_step``/``max_step`` narrow them."""
+    """The run's media items ``{items}`` by key, step and index; ``key`` (repeated for several)
+    and the inclusive ``min_step``/``max_step`` narrow them."""
     store = readable_store(request, user, ws, project)
     items = store.list_media(ws, project, [run_id], key=key, min_step=min_step, max_step=max_step)
     return {"items": items}
@@ -88,7 +88,7 @@ def list_media(
     request: Request,
     user: CurrentUser,
     runs: str = Query(..., description="run ids, comma-separated"),
-    key: str | None = None,
+    key: list[str] | None = Query(None),
     min_step: int | None = None,
     max_step: int | None = None,
 ) -> dict[str, Any]:

@@ -122,7 +122,7 @@ class Media:
         project: str,
         run_ids: Sequence[str],
         *,
-        key: str | None = None,
+        key: str | Sequence[str] | None = None,
         min_step: int | None = None,
         max_step: int | None = None,
     ) -> list[dict[str, Any]]:
@@ -131,8 +131,8 @@ class Media:
             return []
         where, params = ["m.run_pk = ANY(?::BIGINT[])"], [list(pks.values())]
         if key is not None:
-            where.append("m.key = ?")
-            params.append(key)
+            where.append("list_contains(?::VARCHAR[], m.key)")
+            params.append([key] if isinstance(key, str) else list(key))
         if min_step is not None:
             where.append("m.step >= ?")
             params.append(int(min_step))

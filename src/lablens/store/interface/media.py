@@ -40,12 +40,12 @@ class MediaStore(abc.ABC):
         project: str,
         run_ids: Sequence[str],
         *,
-        key: str | None = None,
+        key: str | Sequence[str] | None = None,
         min_step: int | None = None,
         max_step: int | None = None,
     ) -> list[dict[str, Any]]:
         """The items of these runs (``run_id`` added to each), by run (in the order given),
-        key, step and index; ``key`` and the inclusive step range narrow them.
+        key, step and index; ``key`` (one, or a list) and the inclusive step range narrow them.
         ``RunNotFound`` for a run that does not exist."""
 
     @abc.abstractmethod
