@@ -16,6 +16,7 @@ import numpy as np
 
 from lablens.contract.flatten import flatten as flat_dict
 from lablens.errors import UsageError
+from lablens.sdk.media import as_media
 
 #: How deep logged data, a config or a summary may nest (dicts and lists): the server's default
 #: ``LABLENS_MAX_DEPTH``. The SDK cannot read the server's settings, so it keeps its own copy and
@@ -145,8 +146,6 @@ def flatten_metrics(
 
 def _as_gallery(value: Any) -> list[Any] | None:
     """``value`` as a list of media (one item, or a gallery), or None when it is not media."""
-    from lablens.sdk.media import as_media
-
     if isinstance(value, (list, tuple)):
         if not value:
             return None
@@ -165,6 +164,11 @@ def _flatten_into(
     media: dict[str, list[Any]] | None = None,
 ) -> None:
     for key, value in data.items():
+        if type(key) is str and key and type(value) in PLAIN_TYPES:
+            # The usual value, checked first: a call that logs an image beside its numbers
+            # comes here for all of them.
+            out[prefix + key] = value
+            continue
         if not isinstance(key, str):
             where = f" under {prefix[:-1]!r}" if prefix else ""
             raise InvalidValue(
@@ -178,9 +182,7 @@ def _flatten_into(
             if depth >= MAX_DEPTH:
                 raise too_deep(caller, name)
             _flatten_into(out, name + ".", value, caller, depth + 1, media)
-        elif (
-            media is not None and type(value) not in PLAIN_TYPES and (gallery := _as_gallery(value))
-        ):
+        elif media is not None and (gallery := _as_gallery(value)):
             media[name] = gallery
         else:
             out[name] = to_number(name, value)

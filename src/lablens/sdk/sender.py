@@ -47,6 +47,9 @@ __all__ = ["SCHEMA", "Sender", "build_table", "encode_batch"]
 
 log = logging.getLogger("lablens.sdk")
 
+#: Media items in one record (one ``POST .../media``); the server takes up to 10,000.
+MEDIA_BATCH = 500
+
 
 class Sender(SendLoop):
     """Writes one run's points, updates and console lines to its log and sends them.
@@ -283,16 +286,19 @@ class Sender(SendLoop):
             self._queue(item)
 
     def _write_media(self, entries: list[MediaEntry]) -> None:
-        items, blobs = encode_media(entries)
-        if not items:
-            return
-        new = {sha: data for sha, data in blobs.items() if sha not in self._logged_blobs}
-        toc, body = pack_blobs(new)
-        item = Item("media", new_id(), body=body, json={"items": items, "blobs": toc})
-        self._wal.add_media(item.id, items, toc, body)
-        self._logged_blobs.update(new)
-        self.media_items += len(items)
-        self._queue(item)
+        # Records of at most MEDIA_BATCH items: a request the server takes whole, and the first
+        # ones are on disk (and on their way) while the rest are encoded.
+        for start in range(0, len(entries), MEDIA_BATCH):
+            items, blobs = encode_media(entries[start : start + MEDIA_BATCH])
+            if not items:
+                continue
+            new = {sha: data for sha, data in blobs.items() if sha not in self._logged_blobs}
+            toc, body = pack_blobs(new)
+            item = Item("media", new_id(), body=body, json={"items": items, "blobs": toc})
+            self._wal.add_media(item.id, items, toc, body)
+            self._logged_blobs.update(new)
+            self.media_items += len(items)
+            self._queue(item)
 
     def _acked(self, points: int) -> None:
         with self._room:
