@@ -470,3 +470,15 @@ def test_history_rows_carry_wandb_style_references(start, api):
     assert [(r["_step"], r["loss"], len(r["pair"])) for r in scanned] == [(3, 0.25, 2)]
     assert [r["_step"] for r in remote.scan_history(page_size=2)] == [0, 1, 2, 3, 4]
     assert [r["_step"] for r in remote.scan_history(keys=["img"])] == [0]
+
+
+def test_many_distinct_images_in_one_record_all_arrive(start, api):
+    # Enough blobs in one record to be uploaded a few at a time (media_upload.UPLOADS).
+    images = [RNG.integers(0, 256, (6, 7, 3), dtype=np.uint8) for _ in range(30)]
+    run = start()
+    run.log({"many": [lablens.Image(a) for a in images]})
+    run.finish()
+    items = read(api, run).media("many")
+    assert [i.index for i in items] == list(range(30))
+    for item, image in zip(items, images, strict=True):
+        np.testing.assert_array_equal(item.to_numpy(), image)

@@ -16,8 +16,10 @@ them, the ``Api`` reads them back; history rows show them as W&B's references (:
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import struct
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -31,7 +33,9 @@ __all__ = [
     "BadItem",
     "MediaType",
     "check_item",
+    "pack",
     "reference",
+    "unpack",
 ]
 
 #: The media types, in the order a panel lists them.
@@ -205,4 +209,48 @@ def reference(item: Mapping[str, Any]) -> dict[str, Any]:
         out["caption"] = item["caption"]
     meta = item.get("meta") or {}
     out.update({k: v for k, v in meta.items() if k not in out})
+    return out
+
+
+_HEAD = struct.Struct("<I")
+
+
+def pack(blobs: Mapping[str, bytes]) -> bytes:
+    """Many blobs as one body (``POST .../blobs/pack``, and a media record of the SDK's run
+    log): the length of a JSON table of contents ``[[sha256, size], ...]`` (a little-endian
+    uint32), the table, then the blobs' bytes in its order."""
+    toc = json.dumps([[sha, len(data)] for sha, data in blobs.items()]).encode()
+    return _HEAD.pack(len(toc)) + toc + b"".join(blobs.values())
+
+
+def unpack(body: bytes) -> list[tuple[str, bytes]]:
+    """The ``(sha256, bytes)`` of a pack made by :func:`pack`; ``BadItem`` naming ``blobs`` (or
+    ``blobs[i]``) for a body that is not one. The digests are not checked against the bytes
+    here: the store does that as it keeps them."""
+    if len(body) < _HEAD.size:
+        raise BadItem("the body is not a pack of blobs", field="blobs")
+    (size,) = _HEAD.unpack_from(body)
+    try:
+        toc = json.loads(body[_HEAD.size : _HEAD.size + size])
+    except ValueError:
+        raise BadItem("the pack's table of contents is not JSON", field="blobs") from None
+    if not isinstance(toc, list):
+        raise BadItem("the pack's table of contents must be a list", field="blobs")
+    out, pos = [], _HEAD.size + size
+    for i, entry in enumerate(toc):
+        if (
+            not isinstance(entry, list)
+            or len(entry) != 2
+            or not isinstance(entry[1], int)
+            or isinstance(entry[1], bool)
+            or entry[1] < 0
+        ):
+            raise BadItem("each entry must be [sha256, size]", field=f"blobs[{i}]")
+        digest = _digest(entry[0], f"blobs[{i}]")
+        if pos + entry[1] > len(body):
+            raise BadItem("the pack ends before this blob's bytes", field=f"blobs[{i}]")
+        out.append((digest, body[pos : pos + entry[1]]))
+        pos += entry[1]
+    if pos != len(body):
+        raise BadItem("the pack holds bytes its table of contents does not name", field="blobs")
     return out

@@ -1,6 +1,6 @@
 """Media on their way to the server: encoded into items and blobs on the run's background
 thread, written to the run's log, then uploaded: the blobs the server lacks
-(``POST .../blobs/missing``, ``PUT .../blobs/{sha256}``), then the items
+(``POST .../blobs/missing``, then ``POST .../blobs/pack``, many blobs a request), then the items
 (``POST .../runs/{id}/media``, with a batch id, so a retry stores nothing twice).
 
 The sender and ``lablens sync`` send a media record the same way (:func:`send_media`).
@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from lablens.contract.media import pack
 from lablens.sdk.media import Media
 from lablens.transport import Transport
 
@@ -75,6 +76,36 @@ def unpack_blobs(toc: list[list[Any]], body: bytes) -> dict[str, bytes]:
     return out
 
 
+#: Bytes in one ``POST .../blobs/pack``, well under the server's body limit.
+PACK_BYTES = 32 << 20
+
+
+def _put_blobs(
+    transport: Transport, project_path: str, digests: list[str], blobs: dict[str, bytes]
+) -> None:
+    """Upload the blobs named in ``digests``, many to a request (``POST .../blobs/pack``): a
+    request per blob costs the server more than a small image's bytes do."""
+    part: dict[str, bytes] = {}
+    size = 0
+    for digest in digests:
+        part[digest] = blobs[digest]
+        size += len(blobs[digest])
+        if size >= PACK_BYTES:
+            _post_pack(transport, project_path, part)
+            part, size = {}, 0
+    if part:
+        _post_pack(transport, project_path, part)
+
+
+def _post_pack(transport: Transport, project_path: str, blobs: dict[str, bytes]) -> None:
+    transport.request(
+        "POST",
+        f"{project_path}/blobs/pack",
+        data=pack(blobs),
+        headers={"Content-Type": "application/octet-stream"},
+    )
+
+
 def send_media(
     transport: Transport,
     run_path: str,
@@ -93,15 +124,9 @@ def send_media(
     digests = [d for d in dict.fromkeys(blobs) if uploaded is None or d not in uploaded]
     if digests:
         answer = transport.post_json(f"{project_path}/blobs/missing", {"digests": digests})
-        for digest in answer.get("missing", []):
-            if digest not in blobs:
-                continue
-            transport.request(
-                "PUT",
-                f"{project_path}/blobs/{digest}",
-                data=blobs[digest],
-                headers={"Content-Type": "application/octet-stream"},
-            )
+        _put_blobs(
+            transport, project_path, [d for d in answer.get("missing", []) if d in blobs], blobs
+        )
         if uploaded is not None:
             uploaded.update(digests)
     return transport.post_json(f"{run_path}/media", {"items": items, "batch_id": batch_id})
