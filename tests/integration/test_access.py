@@ -23,6 +23,7 @@ import pyarrow as pa
 import pytest
 import requests
 
+from lablens.contract.media import pack
 from lablens.transport import ARROW, Transport, table_to_ipc
 
 ROLES = ("admin", "owner", "member", "outsider", "anon")
@@ -405,6 +406,10 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("PUT", P + "/blobs/{digest}"): (
         "write",
         lambda w, r, p: {**_project(w, p), "digest": DIGESTS[0], "data": BLOBS[0]},
+    ),
+    ("POST", P + "/blobs/pack"): (
+        "write",
+        lambda w, r, p: {**_project(w, p), "data": pack(dict(zip(DIGESTS, BLOBS, strict=True)))},
     ),
     ("POST", P + "/artifacts"): (
         "write",

@@ -482,3 +482,25 @@ def test_many_distinct_images_in_one_record_all_arrive(start, api):
     assert [i.index for i in items] == list(range(30))
     for item, image in zip(items, images, strict=True):
         np.testing.assert_array_equal(item.to_numpy(), image)
+
+
+def test_a_pack_of_blobs_is_checked_blob_by_blob(start, server):
+    from lablens.contract.media import pack
+
+    run = start()
+    run.finish()
+    http = Transport(server.url, server.api_key)
+    route = project_media_route(run.entity, run.project).rsplit("/media", 1)[0] + "/blobs/pack"
+    good, bad = b"first blob", b"second blob"
+    digests = [hashlib.sha256(b).hexdigest() for b in (good, bad)]
+    answer = http.request("POST", route, data=pack({digests[0]: good})).json()
+    assert answer == {"blobs": [{"digest": digests[0], "size": len(good), "stored": True}]}
+    with pytest.raises(E.BadRequest) as info:
+        http.request("POST", route, data=pack({digests[0]: good, digests[1]: b"changed"}))
+    assert info.value.field == "blobs[1]"
+    with pytest.raises(E.BadRequest) as info:
+        http.request("POST", route, data=b"\x05\x00\x00\x00[oops")
+    assert info.value.field == "blobs"
+    with pytest.raises(E.BadRequest) as info:
+        http.request("POST", route, data=pack({digests[1]: bad})[:-3])
+    assert info.value.field == "blobs[0]"
