@@ -22,7 +22,7 @@ from starlette.requests import ClientDisconnect
 from lablens.contract.media import BadItem, unpack
 from lablens.server.auth import CurrentUser, writable_store
 from lablens.server.problems import Problem
-from lablens.store.errors import InvalidInput, LimitExceeded
+from lablens.store.errors import LimitExceeded
 from lablens.store.limits import LIMITS
 
 router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"])
@@ -124,20 +124,5 @@ async def put_blob_pack(
     except BadItem as exc:
         raise Problem(400, "bad_request", str(exc), field=exc.field) from None
 
-    def store_all() -> list[dict[str, Any]]:
-        out = []
-        for i, (digest, data) in enumerate(blobs):
-            try:
-                upload = store.open_blob_upload(ws, digest, username=user["username"])
-            except InvalidInput as exc:
-                raise InvalidInput(str(exc), field=f"blobs[{i}]") from None
-            try:
-                upload.write(data)
-                out.append(upload.finish())
-            except InvalidInput as exc:
-                raise InvalidInput(str(exc), field=f"blobs[{i}]") from None
-            finally:
-                upload.abort()
-        return out
-
-    return {"blobs": await run_in_threadpool(store_all)}
+    answer = await run_in_threadpool(store.put_blobs, ws, blobs, username=user["username"])
+    return {"blobs": answer}
