@@ -504,3 +504,20 @@ def test_a_pack_of_blobs_is_checked_blob_by_blob(start, server):
     with pytest.raises(E.BadRequest) as info:
         http.request("POST", route, data=pack({digests[1]: bad})[:-3])
     assert info.value.field == "blobs[0]"
+
+
+def test_log_waits_for_the_server_past_the_media_buffer_and_loses_nothing(start, api, monkeypatch):
+    from lablens.sdk import sender
+
+    monkeypatch.setattr(sender, "MAX_BUFFERED_MEDIA", 3)
+    run = start()
+    images = [RNG.integers(0, 256, (5, 5), dtype=np.uint8) for _ in range(12)]
+    for image in images:
+        run.log({"img": lablens.Image(image), "n": 1})
+    assert run._sender.media_unacked <= 3 + 1
+    run.finish()
+    assert run._sender.media_unacked == 0
+    items = read(api, run).media("img")
+    assert [i.step for i in items] == list(range(12))
+    for item, image in zip(items, images, strict=True):
+        np.testing.assert_array_equal(item.to_numpy(), image)

@@ -74,6 +74,8 @@ class Item:
     body: bytes = b""
     points: int = 0
     json: Any = None
+    #: media items in a ``"media"`` record (they count against the buffer like points do).
+    media: int = 0
 
 
 def _safe_float(value: Any) -> float:

@@ -77,7 +77,7 @@ class SendLoop:
 
     if TYPE_CHECKING:
 
-        def _acked(self, points: int) -> None: ...
+        def _acked(self, points: int, media: int = 0) -> None: ...
 
     def _send_loop(self) -> None:
         backoff = 0.0
@@ -129,8 +129,8 @@ class SendLoop:
             if not self._send(item):
                 return False
             self._outbox.popleft()
-            if item.points:
-                self._acked(item.points)
+            if item.points or item.media:
+                self._acked(item.points, item.media)
         return self._heartbeat()
 
     def _send(self, item: Item) -> bool:
@@ -219,7 +219,8 @@ class SendLoop:
     def _give_up(self) -> None:
         """At the deadline: what is still unsent stays in the log; count it."""
         points = sum(item.points for item in self._outbox)
+        media = sum(item.media for item in self._outbox)
         self.unsent_points += points
         self.unsent = self.unsent or bool(self._outbox)
         self._outbox.clear()
-        self._acked(points)
+        self._acked(points, media)

@@ -49,6 +49,9 @@ log = logging.getLogger("lablens.sdk")
 
 #: Media items in one record (one ``POST .../media``); the server takes up to 10,000.
 MEDIA_BATCH = 500
+#: Media items logged and not yet taken by the server past which ``run.log()`` waits (as for
+#: points): their copies and encodings are what memory holds while the server is away.
+MAX_BUFFERED_MEDIA = 10_000
 
 
 class Sender(SendLoop):
@@ -101,6 +104,7 @@ class Sender(SendLoop):
         self._logged_blobs: set[str] = set()
         self._uploaded_blobs: set[str] = set()
         self.media_items = 0
+        self.media_unacked = 0
 
         # Written to the log, waiting to be sent, in order; the writer appends, the sender pops.
         self._outbox: deque[Item] = deque()
@@ -149,6 +153,17 @@ class Sender(SendLoop):
         caller's thread."""
         with self._lock:
             self._media.extend(entries)
+            self.media_unacked += len(entries)
+            over = self.media_unacked > MAX_BUFFERED_MEDIA
+        if over:
+            self._wake.set()
+            with self._room:
+                while (
+                    self.media_unacked > MAX_BUFFERED_MEDIA
+                    and self._thread.is_alive()
+                    and not self._stop.is_set()
+                ):
+                    self._room.wait(0.5)
 
     def add_stream(self, stream: str, data: dict[str, float], step: int, ts: float) -> None:
         """Queue points of another stream (``system``); never blocks, as those are few."""
@@ -234,8 +249,8 @@ class Sender(SendLoop):
 
     def _queue(self, item: Item) -> None:
         if self._transport is None:  # offline: the log is where it goes
-            if item.points:
-                self._acked(item.points)
+            if item.points or item.media:
+                self._acked(item.points, item.media)
             return
         self._outbox.append(item)
         self._queued.set()
@@ -289,18 +304,24 @@ class Sender(SendLoop):
         # Records of at most MEDIA_BATCH items: a request the server takes whole, and the first
         # ones are on disk (and on their way) while the rest are encoded.
         for start in range(0, len(entries), MEDIA_BATCH):
-            items, blobs = encode_media(entries[start : start + MEDIA_BATCH])
+            chunk = entries[start : start + MEDIA_BATCH]
+            items, blobs = encode_media(chunk)
+            if len(items) < len(chunk):  # dropped with a warning: never leave log() waiting
+                self._acked(0, len(chunk) - len(items))
             if not items:
                 continue
             new = {sha: data for sha, data in blobs.items() if sha not in self._logged_blobs}
             toc, body = pack_blobs(new)
-            item = Item("media", new_id(), body=body, json={"items": items, "blobs": toc})
+            item = Item(
+                "media", new_id(), body=body, json={"items": items, "blobs": toc}, media=len(items)
+            )
             self._wal.add_media(item.id, items, toc, body)
             self._logged_blobs.update(new)
             self.media_items += len(items)
             self._queue(item)
 
-    def _acked(self, points: int) -> None:
+    def _acked(self, points: int, media: int = 0) -> None:
         with self._room:
             self.unacked -= points
+            self.media_unacked -= media
             self._room.notify_all()
