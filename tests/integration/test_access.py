@@ -468,9 +468,9 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
         "read",
         lambda w, r, p: {**_project(w, p), "query": {"runs": w.run[p]}},
     ),
-    ("GET", P + "/media/{sha256}"): (
+    ("GET", P + "/media/{digest}"): (
         "read",
-        lambda w, r, p: {**_project(w, p), "sha256": DIGESTS[0]},
+        lambda w, r, p: {**_project(w, p), "digest": DIGESTS[0]},
     ),
 }
 

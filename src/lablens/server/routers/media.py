@@ -115,19 +115,20 @@ def _thumbnail(content: bytes, size: int) -> bytes:
     return out.getvalue()
 
 
-@router.get("/media/{sha256}")
+@router.get("/media/{digest}")
 async def media_content(
     ws: str,
     project: str,
-    sha256: str,
+    digest: str,
     request: Request,
     user: CurrentUser,
     thumb: int | None = Query(None, ge=1, le=MAX_THUMB),
 ) -> Response:
-    """The content of a media item of the project, with its content type; for an image,
+    """The content (named by its sha256 ``digest``) of a media item of the project, with its
+    content type; for an image,
     ``thumb=N`` gives a PNG at most N pixels on its long side."""
     store = readable_store(request, user, ws, project)
-    info, content = await run_in_threadpool(store.read_media, ws, project, sha256)
+    info, content = await run_in_threadpool(store.read_media, ws, project, digest)
     media_type = CONTENT_TYPES.get(info["format"], "application/octet-stream")
     if thumb is not None:
         if info["type"] != "image":
@@ -137,5 +138,5 @@ async def media_content(
         content = await run_in_threadpool(_thumbnail, content, thumb)
         media_type = "image/png"
     # Content-addressed: the bytes under this name never change.
-    headers = {"ETag": f'"{sha256}"', "Cache-Control": "private, max-age=31536000, immutable"}
+    headers = {"ETag": f'"{digest}"', "Cache-Control": "private, max-age=31536000, immutable"}
     return Response(content, media_type=media_type, headers=headers)
