@@ -509,12 +509,13 @@ def test_a_pack_of_blobs_is_checked_blob_by_blob(start, server):
 def test_log_waits_for_the_server_past_the_media_buffer_and_loses_nothing(start, api, monkeypatch):
     from lablens.sdk import sender
 
-    monkeypatch.setattr(sender, "MAX_BUFFERED_MEDIA", 3)
+    # Each 5x5 image holds 256 + 25 bytes: about three fit.
+    monkeypatch.setattr(sender, "MAX_BUFFERED_MEDIA_BYTES", 900)
     run = start()
     images = [RNG.integers(0, 256, (5, 5), dtype=np.uint8) for _ in range(12)]
     for image in images:
         run.log({"img": lablens.Image(image), "n": 1})
-    assert run._sender.media_unacked <= 3 + 1
+    assert run._sender.media_unacked <= 900
     run.finish()
     assert run._sender.media_unacked == 0
     items = read(api, run).media("img")

@@ -74,7 +74,7 @@ class Item:
     body: bytes = b""
     points: int = 0
     json: Any = None
-    #: media items in a ``"media"`` record (they count against the buffer like points do).
+    #: bytes the media of a ``"media"`` record held (they count against the buffer like points).
     media: int = 0
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "Text",
     "Video",
     "as_media",
+    "held_bytes",
 ]
 
 
@@ -529,6 +530,31 @@ class Video(Media):
             "height": images[0].height,
         }
         return Encoded("video", "gif", out.getvalue(), meta)
+
+
+def held_bytes(media: Media) -> int:
+    """About how many bytes a media value holds until it is encoded and sent (its copy of the
+    data): what the run's buffer of media is bounded by."""
+    size = 256
+    for name in ("_array", "_samples", "_frames", "_values"):
+        value = getattr(media, name, None)
+        if isinstance(value, np.ndarray):
+            size += value.nbytes
+    raw = getattr(media, "_bytes", None)
+    if isinstance(raw, bytes):
+        size += len(raw)
+    pil = getattr(media, "_pil", None)
+    if pil is not None:
+        size += pil.width * pil.height * len(pil.getbands())
+    text = getattr(media, "data", None)
+    if isinstance(text, str):
+        size += len(text)
+    rows = getattr(media, "data", None)
+    if isinstance(rows, list):
+        for row in rows:
+            size += 16 * len(row)
+            size += sum(held_bytes(v) for v in row if isinstance(v, Media))
+    return size
 
 
 def as_media(value: Any) -> Media | None:

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lablens.sdk.batches import SCHEMA, Columns, Item, build_table, encode_batch
+from lablens.sdk.media import held_bytes
 from lablens.sdk.media_upload import MediaEntry, encode_media, pack_blobs
 from lablens.sdk.send_loop import SendLoop
 from lablens.sdk.wal import WriteAheadLog, new_id
@@ -49,9 +50,9 @@ log = logging.getLogger("lablens.sdk")
 
 #: Media items in one record (one ``POST .../media``); the server takes up to 10,000.
 MEDIA_BATCH = 500
-#: Media items logged and not yet taken by the server past which ``run.log()`` waits (as for
-#: points): their copies and encodings are what memory holds while the server is away.
-MAX_BUFFERED_MEDIA = 10_000
+#: Bytes of media logged and not yet taken by the server past which ``run.log()`` waits (as
+#: for points): their copies and encodings are what memory holds while the server is away.
+MAX_BUFFERED_MEDIA_BYTES = 512 << 20
 
 
 class Sender(SendLoop):
@@ -104,6 +105,7 @@ class Sender(SendLoop):
         self._logged_blobs: set[str] = set()
         self._uploaded_blobs: set[str] = set()
         self.media_items = 0
+        #: bytes of media logged and not yet taken by the server (``held_bytes``).
         self.media_unacked = 0
 
         # Written to the log, waiting to be sent, in order; the writer appends, the sender pops.
@@ -151,15 +153,16 @@ class Sender(SendLoop):
     def add_media(self, entries: list[MediaEntry]) -> None:
         """Queue media values ``(key, index, media, step, timestamp)``; encoded off the
         caller's thread."""
+        size = sum(held_bytes(e[2]) for e in entries)
         with self._lock:
             self._media.extend(entries)
-            self.media_unacked += len(entries)
-            over = self.media_unacked > MAX_BUFFERED_MEDIA
+            self.media_unacked += size
+            over = self.media_unacked > MAX_BUFFERED_MEDIA_BYTES
         if over:
             self._wake.set()
             with self._room:
                 while (
-                    self.media_unacked > MAX_BUFFERED_MEDIA
+                    self.media_unacked > MAX_BUFFERED_MEDIA_BYTES
                     and self._thread.is_alive()
                     and not self._stop.is_set()
                 ):
@@ -305,15 +308,15 @@ class Sender(SendLoop):
         # ones are on disk (and on their way) while the rest are encoded.
         for start in range(0, len(entries), MEDIA_BATCH):
             chunk = entries[start : start + MEDIA_BATCH]
+            held = sum(held_bytes(e[2]) for e in chunk)
             items, blobs = encode_media(chunk)
-            if len(items) < len(chunk):  # dropped with a warning: never leave log() waiting
-                self._acked(0, len(chunk) - len(items))
-            if not items:
+            if not items:  # dropped with a warning: never leave log() waiting for them
+                self._acked(0, held)
                 continue
             new = {sha: data for sha, data in blobs.items() if sha not in self._logged_blobs}
             toc, body = pack_blobs(new)
             item = Item(
-                "media", new_id(), body=body, json={"items": items, "blobs": toc}, media=len(items)
+                "media", new_id(), body=body, json={"items": items, "blobs": toc}, media=held
             )
             self._wal.add_media(item.id, items, toc, body)
             self._logged_blobs.update(new)
