@@ -60,6 +60,8 @@ if TYPE_CHECKING:
     from lablens.api import Api
     from lablens.sdk import agent, define_metric, finish, init, log, sweep
     from lablens.sdk.artifacts import Artifact
+    from lablens.sdk.media import Audio, Histogram, Html, Image, Plotly, Text, Video
+    from lablens.sdk.media_table import Table
 
 # Loaded on first use: the server and the CLI import this package too, and need neither pandas
 # (through the Api) nor the SDK's threads.
@@ -72,6 +74,14 @@ _LAZY = {
     "agent": "lablens.sdk",
     "log": "lablens.sdk",
     "define_metric": "lablens.sdk",
+    "Audio": "lablens.sdk.media",
+    "Histogram": "lablens.sdk.media",
+    "Html": "lablens.sdk.media",
+    "Image": "lablens.sdk.media",
+    "Plotly": "lablens.sdk.media",
+    "Text": "lablens.sdk.media",
+    "Video": "lablens.sdk.media",
+    "Table": "lablens.sdk.media_table",
 }
 # The current run and its parts, looked up on each access (never cached in the module): W&B's
 # `wandb.run`, `wandb.config`, `wandb.summary`. Before init(), `run` is None and the other two
@@ -105,23 +115,31 @@ __all__ = [
     "ApiError",
     "Artifact",
     "ArtifactNotFound",
+    "Audio",
     "BadRequest",
     "CommError",
     "Conflict",
     "ConnectionFailed",
     "Error",
     "FileNotFound",
+    "Histogram",
+    "Html",
+    "Image",
     "LablensError",
     "NotFound",
     "PermissionDenied",
+    "Plotly",
     "ProjectNotFound",
     "ReportNotFound",
     "RunNotFound",
     "SweepNotFound",
+    "Table",
     "TeamNotFound",
+    "Text",
     "Unauthorized",
     "UsageError",
     "UserNotFound",
+    "Video",
     "WorkspaceNotFound",
     "__version__",
     "agent",

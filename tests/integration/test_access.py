@@ -23,6 +23,7 @@ import pyarrow as pa
 import pytest
 import requests
 
+from lablens.contract.media import pack
 from lablens.transport import ARROW, Transport, table_to_ipc
 
 ROLES = ("admin", "owner", "member", "outsider", "anon")
@@ -79,6 +80,18 @@ class World:
 
 BLOBS = (b"weights v0", b"weights v1")
 DIGESTS = tuple(hashlib.sha256(b).hexdigest() for b in BLOBS)
+
+
+# A media item whose content is BLOBS[0], as the SDK posts one once its blob is uploaded.
+MEDIA_ITEM = {
+    "key": "notes",
+    "step": 0,
+    "timestamp": 1.7e9,
+    "type": "text",
+    "format": "txt",
+    "sha256": DIGESTS[0],
+    "size": len(BLOBS[0]),
+}
 
 
 def _commit_artifact(
@@ -158,6 +171,7 @@ def world(server) -> World:
             as_owner.request("PUT", f"/api/v1/projects/{path}/blobs/{digest}", data=blob)
         artifacts[path] = _commit_artifact(as_owner, path, "weights", run_id=run["id"])["id"]
         as_owner.post_json(f"{base}/used_artifacts", {"id": artifacts[path]})
+        as_owner.post_json(f"{base}/media", {"items": [MEDIA_ITEM]})
     return World(
         server.url,
         keys,
@@ -393,6 +407,10 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
         "write",
         lambda w, r, p: {**_project(w, p), "digest": DIGESTS[0], "data": BLOBS[0]},
     ),
+    ("POST", P + "/blobs/pack"): (
+        "write",
+        lambda w, r, p: {**_project(w, p), "data": pack(dict(zip(DIGESTS, BLOBS, strict=True)))},
+    ),
     ("POST", P + "/artifacts"): (
         "write",
         lambda w, r, p: {
@@ -443,6 +461,17 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("GET", R + "/logged_artifacts"): ("read", _r),
     ("GET", R + "/used_artifacts"): ("read", _r),
     ("POST", R + "/used_artifacts"): ("write", _plain(_r, id=lambda w, r, p: w.artifact[p])),
+    ("POST", R + "/media"): ("write", _plain(_r, items=[MEDIA_ITEM])),
+    ("GET", R + "/media"): ("read", _r),
+    ("GET", R + "/media/keys"): ("read", _r),
+    ("GET", P + "/media"): (
+        "read",
+        lambda w, r, p: {**_project(w, p), "query": {"runs": w.run[p]}},
+    ),
+    ("GET", P + "/media/{digest}"): (
+        "read",
+        lambda w, r, p: {**_project(w, p), "digest": DIGESTS[0]},
+    ),
 }
 
 
@@ -452,7 +481,7 @@ def _spec_routes(url: str) -> set[tuple[str, str]]:
 
 
 def _call(w: World, method: str, route: str, role: str, call: Call) -> requests.Response:
-    params = {k: v for k, v in call.items() if k not in ("json", "data", "headers")}
+    params = {k: v for k, v in call.items() if k not in ("json", "data", "headers", "query")}
     path = route.format(**params)
     headers = dict(call.get("headers") or {})
     if w.keys[role]:
@@ -462,6 +491,7 @@ def _call(w: World, method: str, route: str, role: str, call: Call) -> requests.
         w.url + path,
         json=call.get("json"),
         data=call.get("data"),
+        params=call.get("query"),
         headers=headers,
         timeout=30,
     )

@@ -290,6 +290,7 @@ RAW_BODIES = {
     ("post", f"{PROJECT}/runs/{{run_id}}/points"): {"application/json": {"schema": _ROWS}},
     ("put", f"{PROJECT}/runs/{{run_id}}/files/{{name}}"): _BYTES,
     ("put", f"{PROJECT}/blobs/{{digest}}"): _BYTES,
+    ("post", f"{PROJECT}/blobs/pack"): _BYTES,
 }
 
 

@@ -12,6 +12,7 @@ from lablens.api.artifact_files import ArtifactFiles, ArtifactManifest, Artifact
 from lablens.api.artifacts import Artifact, Artifacts
 from lablens.api.files import File, Files
 from lablens.api.history import HistoryScan, UnknownKeyWarning
+from lablens.api.media import MediaItem
 from lablens.api.paging import Paginator
 from lablens.api.projects import Project, Projects
 from lablens.api.reports import BetaReport, Reports
@@ -39,6 +40,7 @@ __all__ = [
     "File",
     "Files",
     "HistoryScan",
+    "MediaItem",
     "Member",
     "Paginator",
     "Profile",

@@ -25,6 +25,7 @@ from lablens.api._frames import (
     swanlab_frame,
     wandb_frame,
 )
+from lablens.api.media import fetch_media, merge_frame, merge_records
 from lablens.contract.names import BUILTIN_X, ROUTE_X
 from lablens.contract.names import POINT_STREAMS as STREAMS
 from lablens.contract.routes import project_route, run_route
@@ -44,6 +45,17 @@ __all__ = [
     "fetch_history",
     "x_window",
 ]
+
+# A history answer without points (a history of media keys only asks the server nothing).
+_EMPTY = pa.table(
+    {
+        "run_id": pa.array([], pa.string()),
+        "key": pa.array([], pa.string()),
+        "step": pa.array([], pa.int64()),
+        "timestamp": pa.array([], pa.float64()),
+        "value": pa.array([], pa.float64()),
+    }
+)
 
 # How many existing keys an unknown-key message names (closest first).
 _KEYS_NAMED = 10
@@ -277,11 +289,19 @@ class HistoryScan:
 
     def _last_step(self) -> int | None:
         self.run.load(force=True)  # a running run may have logged since it was read
+        logged = self.run.history_keys or {}
+        needs_media = self.keys is None or any(k not in logged for k in self.keys)
+        media = self.run.media_keys() if needs_media else {}
         if self.keys is None:
-            return self.run.last_history_step if self.run.history_keys else None
+            self._media: list[str] | None = None if media else []
+            steps = [info.get("last_step") for info in media.values()]
+            if logged:
+                steps.append(self.run.last_history_step)
+            return max((s for s in steps if s is not None), default=None)
+        self._media = [k for k in self.keys if k in media and k not in logged]
         steps = []
         for k in self.keys:
-            info = self.run.history_keys.get(k)
+            info = logged.get(k) or media.get(k)
             if not info:
                 return None  # a key never logged: no row has all keys
             steps.append(info.get("last_step"))
@@ -298,23 +318,28 @@ class HistoryScan:
         created = {self.run.id: epoch_seconds(self.run.created_at)}
         while start is None or start <= stop:
             upper = min(stop, (start if start is not None else 0) + window - 1)
-            table = fetch_history(
-                self.run._api,
-                self.run.entity,
-                self.run.project,
-                [self.run.id],
-                keys=self.keys,
-                samples=None,
-                min_step=start,
-                max_step=upper,
-            )
-            wide = pivot(table, self.keys)
-            rows = len(wide)
+            numeric = None if self.keys is None else [k for k in self.keys if k not in self._media]
+            table = _EMPTY
+            if numeric != []:
+                table = fetch_history(
+                    self.run._api,
+                    self.run.entity,
+                    self.run.project,
+                    [self.run.id],
+                    keys=numeric,
+                    samples=None,
+                    min_step=start,
+                    max_step=upper,
+                )
+            page = records(pivot(table, numeric), created)
+            if self._media != []:
+                first = start if start is not None else 0
+                items = self.run._media_items(self._media, range(first, upper + 1))
+                page = merge_records(page, items, created)
+            rows = len(page)
             if self.keys:
-                keep = np.logical_and.reduce([wide.present_mask(k) for k in self.keys])
-                if not keep.all():
-                    wide = wide.take(keep)
-            yield from records(wide, created)
+                page = [row for row in page if all(k in row for k in self.keys)]
+            yield from page
             # Aim the next range at about page_size rows, from this page's density.
             window = window * 2 if rows == 0 else max(1, int(window * self.page_size / rows))
             window = min(window, 2**40)
@@ -426,20 +451,46 @@ class RunHistory:
             >>> run.history(stream="system")
         """
         keys = [keys] if isinstance(keys, str) else (list(keys) if keys is not None else None)
+        media: list[str] | None = []
+        if stream == "default" and x_axis in BUILTIN_X:
+            media, keys = self._media_split(keys)
         fetch = keys
         if keys is not None and x_axis not in BUILTIN_X and x_axis not in keys:
             fetch = [*keys, x_axis]
         # A metric x axis is sent along: the server then keeps the steps where it was logged,
         # with its value at every step kept for the other keys.
         window = {} if x_axis in BUILTIN_X else x_window(x_axis)
-        table = self._fetch(fetch, samples=samples, stream=stream, **window)
+        if fetch == []:  # media keys only
+            table = _EMPTY
+        else:
+            table = self._fetch(fetch, samples=samples, stream=stream, **window)
         if stream == "default":
             self._check_keys(fetch, table)
         wide = pivot(table, fetch)
         if x_axis not in BUILTIN_X:
             wide = wide.take(wide.present_mask(x_axis))
         created = {self.id: epoch_seconds(self.created_at)}
-        return wandb_frame(wide, created) if pandas else records(wide, created)
+        items = self._media_items(media) if media != [] else []
+        if pandas:
+            return merge_frame(wandb_frame(wide, created), items, created[self.id])
+        return merge_records(records(wide, created), items, created)
+
+    def _media_split(self, keys: list[str] | None) -> tuple[list[str] | None, list[str] | None]:
+        """The media keys among ``keys`` (``None``: every one) and the others. The run's media
+        keys are read only when a key asked for is not a logged metric."""
+        if keys is None:
+            return None, None
+        logged = getattr(self, "history_keys", None) or {}
+        if all(k in logged for k in keys):
+            return [], keys
+        known = self.media_keys()  # type: ignore[attr-defined]
+        media = [k for k in keys if k in known and k not in logged]
+        return media, [k for k in keys if k not in media]
+
+    def _media_items(self, keys: list[str] | None, steps: Any = None) -> list[Any]:
+        return fetch_media(
+            self._api, self.entity, self.project, [self.id], keys, steps, {self.id: self}
+        )
 
     def scan_history(
         self,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from lablens.api._attrs import Attrs, html_table
 from lablens.api.files import RunFiles
 from lablens.api.history import RunHistory
+from lablens.api.media import RunMedia
 from lablens.api.run_artifacts import RunArtifactMethods
 from lablens.api.run_fields import Profile, RunState, Summary
 from lablens.api.run_writes import RunWrites
@@ -28,7 +29,7 @@ __all__ = ["Run"]
 _HEAVY = ("config", "summary", "system_metrics", "metadata", "requirements", "conda")
 
 
-class Run(RunHistory, RunFiles, RunWrites, RunArtifactMethods, Attrs):
+class Run(RunHistory, RunMedia, RunFiles, RunWrites, RunArtifactMethods, Attrs):
     """A single run: its metadata, config, summary, metric history and files.
 
     Get one with ``api.run("alice/mnist/3f2a9c1b")`` or by iterating ``api.runs()``.

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from lablens.api.history import check_keys, closest, keys_found, x_window
+from lablens.api.media import MediaItem, fetch_media
 from lablens.api.paging import Paginator
 from lablens.api.run import Run
 from lablens.api.run_histories import HistoryFormat, check_format, keys_to_fetch, read, shape
@@ -250,6 +251,24 @@ class Runs(Paginator[Run]):
         if stream == "default":
             check_keys(fetch, keys_found(found.table), self._logged_keys, self._where())
         return shape(found, keys, fetch, x_axis, format)
+
+    def media(self, key: str | None = None, steps: Any = None) -> list[MediaItem]:
+        """The media of every run here under ``key``, in one request for all of them.
+
+        Args:
+            key: the key they were logged under; ``None`` for every media key.
+            steps: ``None`` for every step, an int for one, a ``range`` or a list of ints.
+
+        Returns:
+            ``MediaItem`` objects by run (in this collection's order), key, step and index;
+            ``item.run`` is the run that logged it.
+
+        Example:
+            >>> items = api.runs("alice/mnist").media("samples", steps=90)
+            >>> {item.run.name: item.to_numpy() for item in items}
+        """
+        runs = {r.id: r for r in self}
+        return fetch_media(self._api, self.entity, self.project, list(runs), key, steps, runs)
 
     def _logged_keys(self) -> list[str]:
         """The metrics these runs logged: from the runs read, or else the project's summary

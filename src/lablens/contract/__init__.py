@@ -9,5 +9,7 @@ needs another layer for it. Import from its modules, each named for what it hold
 - :mod:`.names`: x-axis and stream names, as ``Literal`` types;
 - :mod:`.flatten`: nested dicts to dotted keys;
 - :mod:`.artifact_names`, :mod:`.artifact_paths`, :mod:`.manifest`: artifact names, routes and
-  manifests, and what it means for a local copy to match one.
+  manifests, and what it means for a local copy to match one;
+- :mod:`.media`: the media types (images, tables, histograms...), their formats and one logged
+  item's wire form.
 """

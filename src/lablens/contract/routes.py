@@ -11,6 +11,9 @@ from urllib.parse import quote
 __all__ = [
     "API",
     "VIEWER",
+    "media_blob_route",
+    "project_media_route",
+    "run_media_route",
     "project_route",
     "quote_segment",
     "run_route",
@@ -59,3 +62,21 @@ def user_route(username: str) -> str:
 def team_route(team: str) -> str:
     """The route of a team: ``/api/v1/teams/{team}``."""
     return f"{API}/teams/{quote_segment(team)}"
+
+
+def run_media_route(entity: str, project: str, run_id: str) -> str:
+    """The media items of a run: ``/api/v1/projects/{entity}/{project}/runs/{run_id}/media``
+    (``/keys`` below it: the run's media keys)."""
+    return f"{run_route(entity, project, run_id)}/media"
+
+
+def project_media_route(entity: str, project: str) -> str:
+    """The media items of several runs of a project: ``/api/v1/projects/{entity}/{project}/media``
+    (``?runs=a,b&key=K``)."""
+    return f"{project_route(entity, project)}/media"
+
+
+def media_blob_route(entity: str, project: str, sha256: str) -> str:
+    """One media item's content: ``/api/v1/projects/{entity}/{project}/media/{sha256}``
+    (``?thumb=N`` for an image at most N pixels on its long side)."""
+    return f"{project_media_route(entity, project)}/{quote_segment(sha256)}"

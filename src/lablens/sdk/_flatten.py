@@ -16,6 +16,7 @@ import numpy as np
 
 from lablens.contract.flatten import flatten as flat_dict
 from lablens.errors import UsageError
+from lablens.sdk.media import as_media
 
 #: How deep logged data, a config or a summary may nest (dicts and lists): the server's default
 #: ``LABLENS_MAX_DEPTH``. The SDK cannot read the server's settings, so it keeps its own copy and
@@ -96,7 +97,9 @@ def to_number(key: str, value: Any) -> float | int | bool:
             field=key,
         )
     raise InvalidValue(
-        f"run.log: value of {key!r} is {_type_name(value)}; only numbers can be logged",
+        f"run.log: value of {key!r} is {_type_name(value)}; only numbers and media "
+        "(lablens.Image, Table, Histogram, Audio, Text, Html, Video, plotly figures, or a list "
+        "of them) can be logged",
         field=key,
     )
 
@@ -121,25 +124,51 @@ def _real(key: str, value: Any) -> float | int | bool:
         ) from exc
 
 
-def flatten_metrics(data: Any, *, caller: str = "run.log") -> dict[str, float | int | bool]:
+def flatten_metrics(
+    data: Any, *, caller: str = "run.log", media: dict[str, list[Any]] | None = None
+) -> dict[str, float | int | bool]:
     """Flatten nested dicts with dots and turn every value into a plain number.
 
     ``{"train": {"loss": 1}}`` becomes ``{"train.loss": 1}``. Raises ``TypeError`` when ``data``
     is not a mapping, and ``InvalidValue`` (a ``TypeError``) naming the first bad key.
+
+    With ``media`` (a dict to fill), media values (``lablens.Image``..., a plotly figure, or a
+    non-empty list of them: a gallery) go there as ``{key: [media, ...]}`` instead.
     """
     if not isinstance(data, Mapping):
         raise InvalidValue(
             f"{caller}: data must be a dict of {{name: number}}, not {_type_name(data)}"
         )
     out: dict[str, float | int | bool] = {}
-    _flatten_into(out, "", data, caller, 1)
+    _flatten_into(out, "", data, caller, 1, media)
     return out
 
 
+def _as_gallery(value: Any) -> list[Any] | None:
+    """``value`` as a list of media (one item, or a gallery), or None when it is not media."""
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return None
+        items = [as_media(v) for v in value]
+        return items if all(i is not None for i in items) else None
+    one = as_media(value)
+    return None if one is None else [one]
+
+
 def _flatten_into(
-    out: dict[str, Any], prefix: str, data: Mapping[Any, Any], caller: str, depth: int
+    out: dict[str, Any],
+    prefix: str,
+    data: Mapping[Any, Any],
+    caller: str,
+    depth: int,
+    media: dict[str, list[Any]] | None = None,
 ) -> None:
     for key, value in data.items():
+        if type(key) is str and key and type(value) in PLAIN_TYPES:
+            # The usual value, checked first: a call that logs an image beside its numbers
+            # comes here for all of them.
+            out[prefix + key] = value
+            continue
         if not isinstance(key, str):
             where = f" under {prefix[:-1]!r}" if prefix else ""
             raise InvalidValue(
@@ -152,7 +181,9 @@ def _flatten_into(
         if isinstance(value, Mapping):
             if depth >= MAX_DEPTH:
                 raise too_deep(caller, name)
-            _flatten_into(out, name + ".", value, caller, depth + 1)
+            _flatten_into(out, name + ".", value, caller, depth + 1, media)
+        elif media is not None and (gallery := _as_gallery(value)):
+            media[name] = gallery
         else:
             out[name] = to_number(name, value)
 

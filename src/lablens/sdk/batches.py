@@ -64,7 +64,8 @@ class Item:
     """One request waiting to be sent, with the id that makes sending it again safe.
 
     ``kind`` is ``"points"`` (``body`` the Arrow IPC stream of ``points`` points of ``stream``),
-    ``"patch"`` (``json`` the update) or ``"console"`` (``json`` the lines).
+    ``"patch"`` (``json`` the update), ``"console"`` (``json`` the lines) or ``"media"``
+    (``json`` the items and the table of contents of ``body``, their blobs; ``media_upload.py``).
     """
 
     kind: str
@@ -73,6 +74,8 @@ class Item:
     body: bytes = b""
     points: int = 0
     json: Any = None
+    #: bytes the media of a ``"media"`` record held (they count against the buffer like points).
+    media: int = 0
 
 
 def _safe_float(value: Any) -> float:

@@ -195,7 +195,8 @@ class Run(RunEnding, RunArtifactLogging):
     def log(
         self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None
     ) -> None:
-        """Log metrics: each value becomes one point ``(key, step, time, value)``.
+        """Log metrics and media: each number becomes one point ``(key, step, time, value)``,
+        each media value (``lablens.Image``, ``Table``, ``Histogram``...) one item at the step.
 
         Never waits for the network: points are queued and sent by a background thread (it
         waits only when millions of points are queued because the server is slow or away; see
@@ -205,7 +206,10 @@ class Run(RunEnding, RunArtifactLogging):
             data: ``{name: number}``; nested dicts are flattened with dots
                 (``{"train": {"loss": 1}}`` logs ``train.loss``). A number is an ``int``,
                 ``float``, ``bool``, numpy number, 0-d numpy array, or a scalar tensor (anything
-                whose ``.item()`` gives a number). NaN and ±inf are kept.
+                whose ``.item()`` gives a number). NaN and ±inf are kept. A value may also be
+                media: ``lablens.Image``, ``Table``, ``Histogram``, ``Audio``, ``Text``,
+                ``Html``, ``Video``, a plotly figure, or a list of them (a gallery: one item
+                each, at indices 0, 1, ...). Media are encoded and uploaded in the background.
             step: the step to record at, an integer from 0 to 2**53 - 1. By default the run's own
                 counter, which goes up by one with every ``log()`` call. Steps must not go
                 backwards: a step lower than the current one is ignored with a warning, as in
@@ -216,8 +220,8 @@ class Run(RunEnding, RunArtifactLogging):
                 keeps adding to the current step.
 
         Raises:
-            TypeError: a value is not a number; the message and ``.field`` name its key, and
-                nothing of the call is logged. (The class is ``InvalidValue``, a
+            TypeError: a value is neither a number nor media; the message and ``.field`` name
+                its key, and nothing of the call is logged. (The class is ``InvalidValue``, a
                 ``lablens.errors.UsageError`` too.)
             lablens.errors.UsageError: the run is finished, or ``step`` is not an integer from 0
                 to 2**53 - 1 (``.field`` is ``"step"``); nothing of the call is logged.
@@ -229,12 +233,13 @@ class Run(RunEnding, RunArtifactLogging):
         if self._closed:
             raise E.UsageError(f"run.log: run {self.path} is finished; start a new one with init()")
         # The common case in two C-level checks: a flat dict of plain numbers with known keys.
+        media: dict[str, list[Any]] = {}
         if not (
             type(data) is dict
             and PLAIN_TYPES.issuperset(map(type, data.values()))
             and self._known.issuperset(data)
         ):
-            data = flatten_metrics(data)
+            data = flatten_metrics(data, media=media)
             self._known.update(data)
         if step is None:
             step = self._step
@@ -268,6 +273,15 @@ class Run(RunEnding, RunArtifactLogging):
                 )
                 return
             self._step = step + 1 if commit else step
+        if media:
+            ts = time.time()
+            self._sender.add_media(
+                [
+                    (key, index, value, step, ts)
+                    for key, values in media.items()
+                    for index, value in enumerate(values)
+                ]
+            )
         if data:
             if self._metrics is not None:
                 data, aggregates = self._metrics.observe(data, self._last)

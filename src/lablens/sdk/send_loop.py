@@ -12,9 +12,10 @@ Delivery:
 - When ``finish()``'s flush timeout passes with data still unsent (or the process dies), it is in
   the log, and ``lablens sync`` uploads it later.
 
-Updates and console chunks are retried like batches. Every ``heartbeat_interval`` the sender
-tells the server the run is alive; a heartbeat answered with the state ``CRASHED`` (the server
-gave up on the run while the network was down) sets the run back to ``RUNNING``.
+Updates, console chunks and media records are retried like batches. Every
+``heartbeat_interval`` the sender tells the server the run is alive; a heartbeat answered with
+the state ``CRASHED`` (the server gave up on the run while the network was down) sets the run
+back to ``RUNNING``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from lablens import errors as E
 from lablens.sdk.batches import Item
+from lablens.sdk.media_upload import send_media, unpack_blobs
 from lablens.transport import ARROW
 
 if TYPE_CHECKING:
@@ -67,6 +69,7 @@ class SendLoop:
     _next_heartbeat: float
     _host: str | None
     _last_error: Exception | None
+    _uploaded_blobs: set[str]
     sent_points: int
     dropped_points: int
     unsent_points: int
@@ -74,7 +77,7 @@ class SendLoop:
 
     if TYPE_CHECKING:
 
-        def _acked(self, points: int) -> None: ...
+        def _acked(self, points: int, media: int = 0) -> None: ...
 
     def _send_loop(self) -> None:
         backoff = 0.0
@@ -126,8 +129,8 @@ class SendLoop:
             if not self._send(item):
                 return False
             self._outbox.popleft()
-            if item.points:
-                self._acked(item.points)
+            if item.points or item.media:
+                self._acked(item.points, item.media)
         return self._heartbeat()
 
     def _send(self, item: Item) -> bool:
@@ -144,6 +147,16 @@ class SendLoop:
                 self.sent_points += item.points
             elif item.kind == "patch":
                 self._transport.patch_json(self._run_path, item.json)
+            elif item.kind == "media":
+                blobs = unpack_blobs(item.json["blobs"], item.body)
+                send_media(
+                    self._transport,
+                    self._run_path,
+                    item.id,
+                    item.json["items"],
+                    blobs,
+                    self._uploaded_blobs,
+                )
             else:
                 self._transport.request(
                     "POST",
@@ -206,7 +219,8 @@ class SendLoop:
     def _give_up(self) -> None:
         """At the deadline: what is still unsent stays in the log; count it."""
         points = sum(item.points for item in self._outbox)
+        media = sum(item.media for item in self._outbox)
         self.unsent_points += points
         self.unsent = self.unsent or bool(self._outbox)
         self._outbox.clear()
-        self._acked(points)
+        self._acked(points, media)

@@ -19,6 +19,10 @@ thread's, in ``send_loop.py``; how points become batches is in ``batches.py``. H
   ``max_buffered_points`` (5 million by default). Past it, ``run.log()`` blocks until the sender has
   brought the backlog under the limit, and warns once per run. Memory stays bounded however long
   the server is away; the price is that training waits for it.
+- Media (``run.log({"img": lablens.Image(a)})``): ``add_media`` only queues the values (copied
+  when they were made); the log writer encodes them (PNG, Parquet, WAV...), hashes them and
+  writes items and blobs to the log as one record; the sender uploads the blobs the server lacks,
+  then the items (``media_upload.py``).
 - Offline (no transport): everything goes to the log only; there is no sender thread.
 """
 
@@ -34,6 +38,8 @@ from collections.abc import Callable
 from typing import Any
 
 from lablens.sdk.batches import SCHEMA, Columns, Item, build_table, encode_batch
+from lablens.sdk.media import held_bytes
+from lablens.sdk.media_upload import MediaEntry, encode_media, pack_blobs
 from lablens.sdk.send_loop import SendLoop
 from lablens.sdk.wal import WriteAheadLog, new_id
 from lablens.transport import Transport
@@ -41,6 +47,12 @@ from lablens.transport import Transport
 __all__ = ["SCHEMA", "Sender", "build_table", "encode_batch"]
 
 log = logging.getLogger("lablens.sdk")
+
+#: Media items in one record (one ``POST .../media``); the server takes up to 10,000.
+MEDIA_BATCH = 500
+#: Bytes of media logged and not yet taken by the server past which ``run.log()`` waits (as
+#: for points): their copies and encodings are what memory holds while the server is away.
+MAX_BUFFERED_MEDIA_BYTES = 512 << 20
 
 
 class Sender(SendLoop):
@@ -87,6 +99,14 @@ class Sender(SendLoop):
         # Run fields to PATCH, the latest value of each (config is sent whole, the server keeps it).
         self._fields: dict[str, Any] = {}
         self._summary: dict[str, Any] = {}
+        # Media logged, waiting for the writer to encode them; the blobs written to the log so
+        # far (each once a run) and those the server has from this process.
+        self._media: list[MediaEntry] = []
+        self._logged_blobs: set[str] = set()
+        self._uploaded_blobs: set[str] = set()
+        self.media_items = 0
+        #: bytes of media logged and not yet taken by the server (``held_bytes``).
+        self.media_unacked = 0
 
         # Written to the log, waiting to be sent, in order; the writer appends, the sender pops.
         self._outbox: deque[Item] = deque()
@@ -129,6 +149,24 @@ class Sender(SendLoop):
             self._wake.set()
         if over:
             self._wait_for_room()
+
+    def add_media(self, entries: list[MediaEntry]) -> None:
+        """Queue media values ``(key, index, media, step, timestamp)``; encoded off the
+        caller's thread."""
+        size = sum(held_bytes(e[2]) for e in entries)
+        with self._lock:
+            self._media.extend(entries)
+            self.media_unacked += size
+            over = self.media_unacked > MAX_BUFFERED_MEDIA_BYTES
+        if over:
+            self._wake.set()
+            with self._room:
+                while (
+                    self.media_unacked > MAX_BUFFERED_MEDIA_BYTES
+                    and self._thread.is_alive()
+                    and not self._stop.is_set()
+                ):
+                    self._room.wait(0.5)
 
     def add_stream(self, stream: str, data: dict[str, float], step: int, ts: float) -> None:
         """Queue points of another stream (``system``); never blocks, as those are few."""
@@ -214,8 +252,8 @@ class Sender(SendLoop):
 
     def _queue(self, item: Item) -> None:
         if self._transport is None:  # offline: the log is where it goes
-            if item.points:
-                self._acked(item.points)
+            if item.points or item.media:
+                self._acked(item.points, item.media)
             return
         self._outbox.append(item)
         self._queued.set()
@@ -233,6 +271,7 @@ class Sender(SendLoop):
             if self._summary:
                 body["summary"] = self._summary
             self._fields, self._summary = {}, {}
+            media, self._media = self._media, []
         for stream, c in taken:
             try:
                 table = build_table(c)
@@ -252,6 +291,8 @@ class Sender(SendLoop):
                 # of it.
                 self._wal.add_points(item.id, item.stream, item.body, item.points)
                 self._queue(item)
+        if media:
+            self._write_media(media)
         if body:
             item = Item("patch", new_id(), json=body)
             self._wal.add_patch(item.id, body)
@@ -262,7 +303,28 @@ class Sender(SendLoop):
             self._wal.add_console(item.id, item.json)
             self._queue(item)
 
-    def _acked(self, points: int) -> None:
+    def _write_media(self, entries: list[MediaEntry]) -> None:
+        # Records of at most MEDIA_BATCH items: a request the server takes whole, and the first
+        # ones are on disk (and on their way) while the rest are encoded.
+        for start in range(0, len(entries), MEDIA_BATCH):
+            chunk = entries[start : start + MEDIA_BATCH]
+            held = sum(held_bytes(e[2]) for e in chunk)
+            items, blobs = encode_media(chunk)
+            if not items:  # dropped with a warning: never leave log() waiting for them
+                self._acked(0, held)
+                continue
+            new = {sha: data for sha, data in blobs.items() if sha not in self._logged_blobs}
+            toc, body = pack_blobs(new)
+            item = Item(
+                "media", new_id(), body=body, json={"items": items, "blobs": toc}, media=held
+            )
+            self._wal.add_media(item.id, items, toc, body)
+            self._logged_blobs.update(new)
+            self.media_items += len(items)
+            self._queue(item)
+
+    def _acked(self, points: int, media: int = 0) -> None:
         with self._room:
             self.unacked -= points
+            self.media_unacked -= media
             self._room.notify_all()

@@ -5,7 +5,8 @@ A run's log holds every record the run made (``wal.py``). Syncing one:
 1. finds the run on the server, or creates it from the log's ``run`` record (an offline run, a
    server that lost it), with its id, config, tags and start time;
 2. sends the records in the order they were made: each points batch with its batch id and each
-   console chunk with its id (the server stores an id once), and each run update. When the run was
+   console chunk with its id (the server stores an id once), each run update, and each media
+   record (its blobs the server lacks, then its items, with their batch id). When the run was
    already on the server, records the log marks as acknowledged are skipped: the server has them;
 3. sends the final state when the log has one. A killed process's log has none: a run that was on
    the server keeps its state (the server marks a silent run ``CRASHED``); a run created by the
@@ -24,6 +25,7 @@ from typing import Any
 from lablens import errors as E
 from lablens._settings import resolve_api_key, resolve_host
 from lablens.contract.routes import VIEWER, project_route, run_route
+from lablens.sdk.media_upload import send_media, unpack_blobs
 from lablens.sdk.wal import FILE_NAME, Record, WriteAheadLog, read_log
 from lablens.transport import ARROW, Transport
 
@@ -41,6 +43,7 @@ class SyncResult:
     points_refused: int = 0
     updates: int = 0
     console_chunks: int = 0
+    media_items: int = 0
     skipped: int = 0
     state: str | None = None
     torn_bytes: int = 0
@@ -58,6 +61,8 @@ class SyncResult:
             parts.append(f"{self.updates} updates")
         if self.console_chunks:
             parts.append(f"{self.console_chunks} console chunks")
+        if self.media_items:
+            parts.append(f"{self.media_items} media items")
         if self.skipped:
             parts.append(f"{self.skipped} records already on the server")
         if self.state:
@@ -197,6 +202,10 @@ def _send(transport: Transport, run_path: str, record: Record, result: SyncResul
             headers={"X-Lablens-Batch-Id": header["id"]},
         )
         result.console_chunks += 1
+    elif kind == "media":
+        blobs = unpack_blobs(header.get("blobs", []), record.body)
+        send_media(transport, run_path, header["id"], header["items"], blobs)
+        result.media_items += len(header["items"])
     elif kind == "finish":
         body: dict[str, Any] = {"state": header["state"], "exit_code": header.get("exit_code")}
         if header.get("finished_at"):

@@ -9,6 +9,9 @@ process (SIGKILL, OOM killer, a lost node) leaves every record it had written, a
 - ``points``: one batch of points, the Arrow IPC stream that is the request body, with its batch id;
 - ``patch``: a run update (config, summary, name, tags...), with an id;
 - ``console``: console lines, with their batch id;
+- ``media``: media items (images, tables...) with their batch id, and the body their blobs'
+  bytes (``blobs`` lists each blob's sha256 and size, in order; a blob an earlier record of the
+  log carried is not repeated);
 - ``finish``: the final state, exit code and time; a killed process's log has none;
 - ``ack``: the id of a record the server took (or refused for good), so a sync skips it.
 
@@ -112,6 +115,12 @@ class WriteAheadLog:
         """Record console lines (a ``POST .../console`` body)."""
         self._write({"t": "console", "id": batch_id, "lines": lines})
 
+    def add_media(
+        self, batch_id: str, items: list[dict[str, Any]], toc: list[list[Any]], body: bytes
+    ) -> None:
+        """Record media items and the bytes of the blobs they need (``toc``: sha256, size)."""
+        self._write({"t": "media", "id": batch_id, "items": items, "blobs": toc}, body)
+
     def add_finish(self, state: str, exit_code: int, finished_at: str) -> str:
         """Record how the run ended; returns the record's id."""
         record_id = new_id()
@@ -133,7 +142,8 @@ class WriteAheadLog:
 
 @dataclass
 class Record:
-    """One record read back: its header fields, and the body bytes of a points record."""
+    """One record read back: its header fields, and the body bytes of a points or media
+    record."""
 
     kind: str
     header: dict[str, Any]

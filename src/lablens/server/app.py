@@ -14,6 +14,7 @@ from lablens.server.routers import (
     artifacts,
     blobs,
     files,
+    media,
     points,
     reports,
     runs,
@@ -63,6 +64,7 @@ def create_app(store: Store) -> FastAPI:
         blobs,
         artifacts,
         artifact_collections,
+        media,
     ):
         app.include_router(module.router)
     # The wire protocols of the real wandb (POST /graphql, file_stream, uploads) and swanlab

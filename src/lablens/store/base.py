@@ -16,6 +16,7 @@ from lablens.store.interface import (
     AccountStore,
     ArtifactStore,
     BlobUpload,
+    MediaStore,
     PointStore,
     ProjectStore,
     ReportStore,
@@ -34,9 +35,10 @@ class Store(
     SweepStore,
     ReportStore,
     ArtifactStore,
+    MediaStore,
 ):
     """Users, keys, workspaces and teams, projects, runs, metric points, files, console lines,
-    sweeps, reports and artifacts."""
+    sweeps, reports, artifacts and media."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -4,6 +4,10 @@ An artifact version is made in steps, so an interrupted upload leaves no half ve
 asks which blobs the server lacks (``POST .../blobs/missing``), uploads those
 (``PUT .../blobs/{sha256}``), then commits the manifest (``POST .../artifacts``). Uploading needs
 membership of the workspace.
+
+Many small blobs (a run's logged images) go in one request instead: ``POST .../blobs/pack``, whose
+body is a pack (``lablens.contract.media.pack_blobs``): a request per blob costs the server more
+than a small image's bytes do.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from lablens.contract.media import BadItem, unpack
 from lablens.server.auth import CurrentUser, writable_store
 from lablens.server.problems import Problem
 from lablens.store.errors import LimitExceeded
@@ -96,3 +101,28 @@ async def put_blob(
         raise
     response.status_code = 201 if stored["stored"] else 200
     return stored
+
+
+@router.post("/blobs/pack")
+async def put_blob_pack(
+    ws: str, project: str, request: Request, user: CurrentUser
+) -> dict[str, Any]:
+    """Upload many blobs in one request; the body is a pack (``lablens.contract.media``:
+    a table of contents ``[[sha256, size], ...]`` then the bytes), each blob checked against its
+    sha256 as ``PUT .../blobs/{sha256}`` does. Answers ``{"blobs": [{digest, size, stored}]}``;
+    a bad pack or a blob whose bytes do not match is a 400 naming ``blobs[i]``, and the blobs
+    before it are kept."""
+    store = writable_store(request, user, ws)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > LIMITS.max_body_bytes:
+        raise _too_large(int(declared))
+    body = await request.body()
+    if len(body) > LIMITS.max_body_bytes:
+        raise _too_large(len(body))
+    try:
+        blobs = unpack(body)
+    except BadItem as exc:
+        raise Problem(400, "bad_request", str(exc), field=exc.field) from None
+
+    answer = await run_in_threadpool(store.put_blobs, ws, blobs, username=user["username"])
+    return {"blobs": answer}

@@ -196,7 +196,16 @@ class Projects:
         runs = "(SELECT pk FROM runs WHERE project_id = ?)"
         with self.db.write() as con:
             self._delete_project_artifacts(con, pid, f"{workspace}/{name}")  # type: ignore[attr-defined]
-            for table in ("points", "point_tiles", "run_keys", "batches", "files", "console"):
+            for table in (
+                "points",
+                "point_tiles",
+                "run_keys",
+                "batches",
+                "files",
+                "console",
+                "media",
+                "media_batches",
+            ):
                 con.execute(f"DELETE FROM {table} WHERE run_pk IN {runs}", [pid])
             con.execute(
                 "DELETE FROM sweep_trials WHERE sweep_pk IN"

@@ -92,6 +92,8 @@ class Runs:
                 "files",
                 "console",
                 "artifact_usage",
+                "media",
+                "media_batches",
             ):
                 con.execute(f"DELETE FROM {table} WHERE run_pk = ?", [pk])
             # The artifacts it logged stay; they no longer name the run that made them.

@@ -298,4 +298,31 @@ MIGRATIONS: list[str] = [
         granted_at TIMESTAMPTZ NOT NULL
     );
     """,
+    # 6: media items (images, tables, histograms... a run logs), keyed by run, key, step and
+    # index (a gallery's place). The content is a blob named by sha256; refs are further blobs
+    # the item points to (the images in a table's cells). media_batches: batch ids stored, so a
+    # retried batch stores nothing twice.
+    """
+    CREATE TABLE media (
+        run_pk BIGINT NOT NULL,
+        key VARCHAR NOT NULL,
+        step BIGINT NOT NULL,
+        idx INTEGER NOT NULL,
+        ts DOUBLE NOT NULL,
+        type VARCHAR NOT NULL,
+        format VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        size BIGINT NOT NULL,
+        caption VARCHAR,
+        meta JSON,
+        refs VARCHAR[] NOT NULL DEFAULT [],
+        PRIMARY KEY (run_pk, key, step, idx)
+    );
+    CREATE TABLE media_batches (
+        run_pk BIGINT NOT NULL,
+        batch_id VARCHAR NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (run_pk, batch_id)
+    );
+    """,
 ]

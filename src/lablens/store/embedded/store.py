@@ -14,6 +14,7 @@ from lablens.store.embedded._blobs import Blobs
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._history import History
 from lablens.store.embedded._liveness import Liveness
+from lablens.store.embedded._media import Media
 from lablens.store.embedded._points import Points
 from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._reports import Reports
@@ -39,6 +40,7 @@ class EmbeddedStore(
     ArtifactFiles,
     ArtifactLineage,
     Blobs,
+    Media,
     Store,
 ):
     """The default store: ``DATA/lablens.duckdb`` and content-addressed ``DATA/blobs/``.

@@ -1,0 +1,256 @@
+"""Media items of runs in the embedded store: one row each in ``media``, the content a blob."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from lablens.contract.media import BadItem, check_item
+from lablens.store import _json
+from lablens.store.embedded._blobs import checked_digest
+from lablens.store.embedded._db import Database, now
+from lablens.store.errors import InvalidInput, NotFound
+
+# A batch is what the SDK gathers in one flush: a few hundred items at most in practice.
+_MAX_ITEMS = 10_000
+_COLUMNS = "key, step, idx, ts, type, format, sha256, size, caption, meta, refs"
+
+
+def _row_out(row: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        "key": row["key"],
+        "step": row["step"],
+        "timestamp": row["ts"],
+        "index": row["idx"],
+        "type": row["type"],
+        "format": row["format"],
+        "sha256": row["sha256"],
+        "size": row["size"],
+        "caption": row["caption"],
+        "meta": _json.loads(row["meta"]) or {},
+    }
+    if row["refs"]:
+        out["refs"] = list(row["refs"])
+    if "run_id" in row:
+        out["run_id"] = row["run_id"]
+    return out
+
+
+class Media:
+    """Mixin of ``EmbeddedStore``: media items and reading their content."""
+
+    db: Database
+    blob_dir: Path
+
+    def append_media(
+        self,
+        workspace: str,
+        project: str,
+        run_id: str,
+        items: Sequence[Any],
+        *,
+        username: str,
+        batch_id: str | None = None,
+    ) -> dict[str, Any]:
+        if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
+            raise InvalidInput("items must be a list of media items", field="items")
+        if len(items) > _MAX_ITEMS:
+            raise InvalidInput(f"a batch holds at most {_MAX_ITEMS:,} media items", field="items")
+        try:
+            checked = [check_item(item, f"items[{i}]") for i, item in enumerate(items)]
+        except BadItem as exc:
+            raise InvalidInput(str(exc), field=exc.field) from None
+        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        workspace_id, user_id, _ = self._ids(workspace, username)  # type: ignore[attr-defined]
+        wanted = [d for it in checked for d in (it["sha256"], *it["refs"])]
+        usable = self._usable_blobs(wanted, workspace_id, user_id)  # type: ignore[attr-defined]
+        sizes: dict[str, int | None] = {}
+        for i, it in enumerate(checked):
+            for field, digest in [("sha256", it["sha256"])] + [
+                (f"refs[{j}]", d) for j, d in enumerate(it["refs"])
+            ]:
+                if digest not in sizes:
+                    path: Path = self._blob_path(digest)  # type: ignore[attr-defined]
+                    try:
+                        sizes[digest] = path.stat().st_size if digest in usable else None
+                    except FileNotFoundError:
+                        sizes[digest] = None
+                if sizes[digest] is None:
+                    raise InvalidInput(
+                        f"the content of media item {it['key']!r} (step {it['step']}, sha256"
+                        f" {digest}) was not uploaded: PUT it to .../blobs/{digest} first",
+                        field=f"items[{i}].{field}",
+                    )
+                if field == "sha256" and sizes[digest] != it["size"]:
+                    raise InvalidInput(
+                        f"media item {it['key']!r} declares {it['size']} bytes, but its content"
+                        f" (sha256 {digest}) has {sizes[digest]}",
+                        field=f"items[{i}].size",
+                    )
+        # The last of a batch wins where it names one place twice.
+        rows = list({(it["key"], it["step"], it["index"]): it for it in checked}.values())
+        # One Arrow table, one INSERT: executemany costs a statement per row.
+        batch = pa.table(
+            {
+                "run_pk": pa.array([pk] * len(rows), pa.int64()),
+                "key": [it["key"] for it in rows],
+                "step": pa.array([it["step"] for it in rows], pa.int64()),
+                "idx": pa.array([it["index"] for it in rows], pa.int32()),
+                "ts": pa.array([it["timestamp"] for it in rows], pa.float64()),
+                "type": [it["type"] for it in rows],
+                "format": [it["format"] for it in rows],
+                "sha256": [it["sha256"] for it in rows],
+                "size": pa.array([it["size"] for it in rows], pa.int64()),
+                "caption": pa.array([it["caption"] for it in rows], pa.string()),
+                "meta": pa.array([_json.dumps(it["meta"]) for it in rows], pa.string()),
+                "refs": pa.array([it["refs"] for it in rows], pa.list_(pa.string())),
+            }
+        )
+        with self.db.write() as con:
+            if (
+                batch_id
+                and con.execute(
+                    "SELECT 1 FROM media_batches WHERE run_pk = ? AND batch_id = ?", [pk, batch_id]
+                ).fetchall()
+            ):
+                return {"stored": 0, "duplicate": True}
+            if rows:
+                con.register("_media_batch", batch)
+                try:
+                    con.execute(
+                        f"INSERT OR REPLACE INTO media (run_pk, {_COLUMNS})"
+                        f" SELECT run_pk, {_COLUMNS} FROM _media_batch"
+                    )
+                finally:
+                    con.unregister("_media_batch")
+            if batch_id:
+                con.execute(
+                    "INSERT INTO media_batches VALUES (?, ?, ?)", [pk, batch_id, len(checked)]
+                )
+        return {"stored": len(checked), "duplicate": False}
+
+    def list_media(
+        self,
+        workspace: str,
+        project: str,
+        run_ids: Sequence[str],
+        *,
+        key: str | Sequence[str] | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> list[dict[str, Any]]:
+        pks = {rid: self._run_pk(workspace, project, rid) for rid in dict.fromkeys(run_ids)}  # type: ignore[attr-defined]
+        if not pks:
+            return []
+        where, params = ["m.run_pk = ANY(?::BIGINT[])"], [list(pks.values())]
+        if key is not None:
+            where.append("list_contains(?::VARCHAR[], m.key)")
+            params.append([key] if isinstance(key, str) else list(key))
+        if min_step is not None:
+            where.append("m.step >= ?")
+            params.append(int(min_step))
+        if max_step is not None:
+            where.append("m.step <= ?")
+            params.append(int(max_step))
+        rows = self.db.all(
+            f"SELECT r.id AS run_id, m.run_pk, {', '.join('m.' + c for c in _COLUMNS.split(', '))}"
+            " FROM media m JOIN runs r ON r.pk = m.run_pk"
+            f" WHERE {' AND '.join(where)} ORDER BY m.key, m.step, m.idx",
+            params,
+        )
+        order = {pk: i for i, pk in enumerate(pks.values())}
+        rows.sort(key=lambda r: order[r["run_pk"]])  # stable: key, step, index within a run
+        if len(pks) == 1:
+            for r in rows:
+                del r["run_id"]
+        return [_row_out(r) for r in rows]
+
+    def media_keys(self, workspace: str, project: str, run_id: str) -> dict[str, dict[str, Any]]:
+        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        rows = self.db.all(
+            "SELECT key, any_value(type) AS type, count(*) AS count, min(step) AS first_step,"
+            " max(step) AS last_step FROM media WHERE run_pk = ? GROUP BY key ORDER BY key",
+            [pk],
+        )
+        return {r.pop("key"): r for r in rows}
+
+    def put_blobs(
+        self, workspace: str, blobs: Sequence[tuple[str, bytes]], *, username: str
+    ) -> list[dict[str, Any]]:
+        # One query for the rights held and one transaction for the new ones: a commit per blob
+        # (what open_blob_upload costs) is most of the time of a small image's upload.
+        workspace_id, user_id, _ = self._ids(workspace, username)  # type: ignore[attr-defined]
+        digests = [checked_digest(d, f"blobs[{i}]") for i, (d, _) in enumerate(blobs)]
+        had = {
+            r["digest"]
+            for r in self.db.all(
+                "SELECT DISTINCT digest FROM blob_grants WHERE workspace_id = ? AND user_id = ?"
+                " AND list_contains(?::VARCHAR[], digest)",
+                [workspace_id, user_id, list(dict.fromkeys(digests))],
+            )
+        }
+        out: list[dict[str, Any]] = []
+        new: list[str] = []
+        try:
+            for i, (digest, (_, data)) in enumerate(zip(digests, blobs, strict=True)):
+                got = hashlib.sha256(data).hexdigest()
+                if got != digest:
+                    raise InvalidInput(
+                        f"the bytes of blobs[{i}] have sha256 {got}, not {digest}: the upload"
+                        " was cut short or changed on the way; send it again",
+                        field=f"blobs[{i}]",
+                    )
+                path: Path = self._blob_path(digest)  # type: ignore[attr-defined]
+                if not path.exists():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
+                    tmp.write_bytes(data)
+                    os.replace(tmp, path)  # a reader never sees half a blob
+                first = digest not in had
+                if first:
+                    had.add(digest)
+                    new.append(digest)
+                out.append({"digest": digest, "size": len(data), "stored": first})
+        finally:
+            if new:
+                grants = pa.table(
+                    {
+                        "digest": new,
+                        "workspace_id": pa.array([workspace_id] * len(new), pa.int32()),
+                        "user_id": pa.array([user_id] * len(new), pa.int32()),
+                    }
+                )
+                with self.db.write() as con:
+                    con.register("_grants", grants)
+                    try:
+                        con.execute(
+                            "INSERT INTO blob_grants SELECT digest, workspace_id, user_id, ?"
+                            " FROM _grants",
+                            [now()],
+                        )
+                    finally:
+                        con.unregister("_grants")
+        return out
+
+    def read_media(self, workspace: str, project: str, sha256: str) -> tuple[dict[str, Any], bytes]:
+        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        row = self.db.one(
+            "SELECT m.type, m.format, m.size, m.sha256 = ? AS own FROM media m"
+            " JOIN runs r ON r.pk = m.run_pk"
+            " WHERE r.project_id = ? AND (m.sha256 = ? OR list_contains(m.refs, ?))"
+            " ORDER BY own DESC LIMIT 1",
+            [sha256, pid, sha256, sha256],
+        )
+        if row is None:
+            raise NotFound("media", f"{workspace}/{project}/media/{sha256}")
+        path: Path = self._blob_path(sha256)  # type: ignore[attr-defined]
+        content = path.read_bytes()
+        if not row["own"]:  # an image in a table's cell
+            row = {"type": "image", "format": "png", "size": len(content)}
+        return {k: row[k] for k in ("type", "format", "size")}, content
