@@ -46,6 +46,20 @@ def api(server: RunningServer):
 
 
 @pytest.fixture
+def counted(api):
+    """Record the route of every request ``api`` sends."""
+    calls: list[str] = []
+    request = api.client.request
+
+    def counting(method, path, **kwargs):
+        calls.append(path)
+        return request(method, path, **kwargs)
+
+    api.client.request = counting
+    return calls
+
+
+@pytest.fixture
 def make_project(api, unique: str):
     """Make projects with unique names: ``make_project()`` or ``make_project("name", ...)``.
 

@@ -12,20 +12,6 @@ from lablens.errors import UsageError
 
 
 @pytest.fixture
-def counted(api):
-    """Record the route of every request ``api`` sends."""
-    calls: list[str] = []
-    request = api.client.request
-
-    def counting(method, path, **kwargs):
-        calls.append(path)
-        return request(method, path, **kwargs)
-
-    api.client.request = counting
-    return calls
-
-
-@pytest.fixture
 def three_runs(make_project, make_run):
     project = make_project()
     runs = [

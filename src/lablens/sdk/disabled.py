@@ -11,17 +11,17 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from lablens.sdk import live_runs
 from lablens.sdk.config import Config, Summary
 from lablens.sdk.metric_defs import MetricDefinition, parse_definition
+from lablens.sdk.run_end import FinishesOnExit
 
 __all__ = ["DisabledRun"]
 
 
-class DisabledRun:
+class DisabledRun(FinishesOnExit):
     """What ``init(mode="disabled")`` returns: a ``Run`` whose calls do nothing.
 
     It has the attributes of a ``Run`` (``id``, ``name``, ``project``, ``config``, ``summary``,
@@ -120,22 +120,6 @@ class DisabledRun:
             return None
 
         return nothing
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self._finish("FINISHED", None)
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self._finish("ABORTED", None)
-        else:
-            self._finish("CRASHED", None)
 
     def __repr__(self) -> str:
         return f"<Run {self.path} {self._state} (disabled)>"

@@ -27,13 +27,36 @@ if TYPE_CHECKING:
     from lablens.sdk.wal import WriteAheadLog
     from lablens.transport import Transport
 
-__all__ = ["EXIT_CODES", "RunEnding"]
+__all__ = ["EXIT_CODES", "FinishesOnExit", "RunEnding"]
 
 # Exit codes sent with the final state when none is given.
 EXIT_CODES = {"FINISHED": 0, "CRASHED": 1, "ABORTED": 130}  # 130 = 128 + SIGINT, as shells do
 
 
-class RunEnding:
+class FinishesOnExit:
+    """``with`` a run: it ends FINISHED, ABORTED on Ctrl-C, CRASHED on another exception."""
+
+    def _finish(self, state: str, exit_code: int | None) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self._finish("FINISHED", None)
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self._finish("ABORTED", None)
+        else:
+            self._finish("CRASHED", None)
+
+
+class RunEnding(FinishesOnExit):
     """``finish()`` and the context manager of the SDK's ``Run``. A mixin, so ``runs.py`` stays
     the size of one resource."""
 
@@ -160,19 +183,3 @@ class RunEnding:
                 return False
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self._finish("FINISHED", None)
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self._finish("ABORTED", None)
-        else:
-            self._finish("CRASHED", None)
