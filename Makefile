@@ -61,12 +61,14 @@ compat: $(COMPAT_VENVS)
 
 # The same compatibility tests against the newest wandb and swanlab on PyPI, in their own venvs.
 compat-newest: $(STAMP)
-	test -x $(COMPAT)/newest/wandb/bin/python || $(PYTHON) -m venv $(COMPAT)/newest/wandb
-	test -x $(COMPAT)/newest/swanlab/bin/python || $(PYTHON) -m venv $(COMPAT)/newest/swanlab
-	$(COMPAT)/newest/wandb/bin/python -m pip install --quiet --upgrade wandb
-	$(COMPAT)/newest/swanlab/bin/python -m pip install --quiet --upgrade swanlab
-	LABLENS_COMPAT_DIR=$(COMPAT)/newest $(VENV)/bin/pytest -q -p no:cacheprovider tests/compat \
-		--ignore=tests/compat/test_hf_trainer.py
+	for c in wandb swanlab; do \
+	  test -x $(COMPAT)/newest/$$c/bin/python || $(PYTHON) -m venv $(COMPAT)/newest/$$c; \
+	  sed 's/[=<>~!].*//' tests/compat/requirements-$$c.txt > $(COMPAT)/newest/$$c/requirements.txt; \
+	  $(COMPAT)/newest/$$c/bin/python -m pip install --quiet --upgrade \
+	    -r $(COMPAT)/newest/$$c/requirements.txt || exit 1; \
+	done
+	LABLENS_COMPAT_DIR=$(abspath $(COMPAT)/newest) $(VENV)/bin/pytest -q -p no:cacheprovider \
+		tests/compat --ignore=tests/compat/test_hf_trainer.py
 
 test: $(STAMP) $(JS_BUNDLES) $(CHROMIUM) $(COMPAT_VENVS)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPAT_DIR = Path(os.environ.get("LABLENS_COMPAT_DIR", ROOT / ".compat"))
+# Resolved: the client scripts run in other working directories.
+COMPAT_DIR = Path(os.environ.get("LABLENS_COMPAT_DIR", ROOT / ".compat")).resolve()
 
 
 def client_python(name: str) -> Path:
