@@ -16,7 +16,8 @@ os.environ.pop("LABLENS_HOST", None)
 os.environ.pop("LABLENS_API_KEY", None)
 
 from lablens.contract.routes import project_route, run_route  # noqa: E402
-from servers import RunningServer, log_points, start_server, stop_server  # noqa: E402
+from lablens.sdk import init  # noqa: E402
+from servers import QUIET, RunningServer, log_points, start_server, stop_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +44,24 @@ def api(server: RunningServer):
     from lablens.api import Api
 
     return Api(host=server.url, api_key=server.api_key)
+
+
+@pytest.fixture
+def start(server, unique, tmp_path):
+    """``start(**kwargs)``: a run in a project of its own; finished after the test if still open."""
+    runs = []
+
+    def start(**kwargs):
+        kwargs.setdefault("project", unique)
+        kwargs.setdefault("settings", QUIET)
+        kwargs.setdefault("dir", tmp_path)
+        run = init(host=server.url, api_key=server.api_key, **kwargs)
+        runs.append(run)
+        return run
+
+    yield start
+    for run in runs:
+        run.finish()
 
 
 @pytest.fixture

@@ -22,6 +22,9 @@ from lablens._settings import (
     wait_until_alive,
 )
 
+#: SDK settings for test runs: no system metrics, no console copy.
+QUIET = {"system_interval": 0, "console": False}
+
 
 @dataclass
 class RunningServer:

@@ -23,24 +23,6 @@ from servers import sync
 QUIET = {"system_interval": 0, "console": False}
 
 
-@pytest.fixture
-def start(server, unique, tmp_path):
-    """``start(**kwargs)``: a run in a project of its own; finished after the test if still open."""
-    runs = []
-
-    def start(**kwargs):
-        kwargs.setdefault("project", unique)
-        kwargs.setdefault("settings", QUIET)
-        kwargs.setdefault("dir", tmp_path)
-        run = init(host=server.url, api_key=server.api_key, **kwargs)
-        runs.append(run)
-        return run
-
-    yield start
-    for run in runs:
-        run.finish()
-
-
 def read(api: Api, run):
     return api.run(run.path)
 

@@ -31,24 +31,6 @@ def http(server) -> Transport:
     return Transport(server.url, server.api_key)
 
 
-@pytest.fixture
-def start(server, unique, tmp_path):
-    """``start(**kwargs)``: a run in a project of its own; finished after the test if still open."""
-    runs = []
-
-    def start(**kwargs):
-        kwargs.setdefault("project", unique)
-        kwargs.setdefault("settings", QUIET)
-        kwargs.setdefault("dir", tmp_path)
-        run = init(host=server.url, api_key=server.api_key, **kwargs)
-        runs.append(run)
-        return run
-
-    yield start
-    for run in runs:
-        run.finish()
-
-
 def history(http: Transport, run, stream: str = "default") -> pa.Table:
     body = {"runs": [run.id], "stream": stream}
     return http.post_arrow(f"/api/v1/projects/{run.entity}/{run.project}/history", body)
