@@ -149,3 +149,27 @@ def make_run(api, make_project):
     yield make
     for run in made:
         _delete_quietly(run)
+
+
+# -- S3: one real S3 server (SeaweedFS) for the session, a fresh bucket per test ---------------
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory):
+    """A real S3 server on loopback (``weed server -s3``, ``tests/s3.py``) that checks its
+    credentials: ``.endpoint``, ``.access_key``, ``.secret_key``, ``.env()``, ``.client()``."""
+    from s3 import start_s3, stop_s3
+
+    server = start_s3(tmp_path_factory.mktemp("s3"))
+    yield server
+    stop_s3(server)
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint) -> Iterator[str]:
+    """The name of a new empty bucket of ``s3_endpoint``, deleted with its contents after."""
+    from s3 import drop_bucket, make_bucket
+
+    bucket = make_bucket(s3_endpoint)
+    yield bucket
+    drop_bucket(s3_endpoint, bucket)
