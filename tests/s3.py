@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lablens._settings import stop_process
-
 #: The identity the server accepts; any other key or secret is refused.
 ACCESS_KEY = "LABLENSTESTKEY"
 SECRET_KEY = "lablens-test-secret-0123456789"
@@ -151,9 +149,19 @@ def start_s3(root: Path, *, timeout: float = 60.0) -> S3Server:
     raise RuntimeError(f"weed's S3 gateway did not answer in {timeout}s ({last}): {_tail(log)}")
 
 
-def stop_s3(server: S3Server) -> None:
-    """Stop the server; its data dir is left to the test's temp dir."""
-    stop_process(server.proc)
+def stop_s3(server: S3Server, grace: float = 3.0) -> None:
+    """Stop the server: SIGTERM, then SIGKILL after ``grace`` seconds (weed takes 15 s to
+    stop gracefully, and its data is a temp dir). Its data dir is left to the test's temp dir."""
+    for client in server._clients.values():
+        client.close()
+    server._clients.clear()
+    if server.proc.poll() is None:
+        server.proc.terminate()
+        try:
+            server.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait(timeout=30)
 
 
 def _tail(log: Path, lines: int = 20) -> str:

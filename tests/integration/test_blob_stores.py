@@ -340,7 +340,7 @@ def test_memory_stays_bounded_while_putting_a_large_blob(kind, tmp_path, request
     got = json.loads(out.stdout)
     assert got["size"] == total
     assert got["digest"] == digest_of(generated(total, seed=21))
-    # One 8 MiB part in memory (and its copy on the wire) on S3, a block on disk.
+    # On S3 at most two 8 MiB parts in memory, one sending while the next fills; a block on disk.
     assert got["growth"] < 40 * MB, f"peak RSS grew by {got['growth'] / MB:.1f} MB"
 
 

@@ -135,32 +135,41 @@ class BlobReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        want = min(len(view), self._left)
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` next bytes (all that are left by default); empty at the end."""
+        if self.closed:
+            raise ValueError(f"read of blob {self.digest} after its reader was closed")
+        if size is None or size < 0:
+            return self.readall()
+        want = min(size, self._left)
         if want == 0:
-            return 0
+            return b""
+        # The source's bytes as they come: no copy through a buffer as RawIOBase would make.
         data = self._read(want)
         if not data:
             raise OSError(
                 f"blob {self.digest} ended {self._left} bytes early: the store lost part of it"
             )
-        view[: len(data)] = data
         self._left -= len(data)
+        return data
+
+    def readall(self) -> bytes:
+        parts = []
+        while block := self.read(CHUNK):
+            parts.append(block)
+        return b"".join(parts)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
     def iter_chunks(self, chunk_size: int = CHUNK) -> Iterator[bytes]:
         """The bytes in pieces of at most ``chunk_size``; the reader is closed at the end."""
         try:
-            while self._left:
-                data = self._read(min(chunk_size, self._left))
-                if not data:
-                    raise OSError(
-                        f"blob {self.digest} ended {self._left} bytes early: the store lost"
-                        " part of it"
-                    )
-                self._left -= len(data)
-                yield data
+            while block := self.read(chunk_size):
+                yield block
         finally:
             self.close()
 

@@ -26,7 +26,9 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +37,9 @@ from lablens.store.blobs.errors import BlobNotFound, BlobStoreUnavailable
 
 #: The size of an upload's parts (S3 takes 5 MiB to 5 GiB; all but the last the same).
 PART_SIZE = 8 << 20
+#: Parts of one upload sent at once: 2 gives 1.6 times the rate of 1 to a SeaweedFS on
+#: loopback, for one more part in memory.
+PARTS_IN_FLIGHT = 2
 #: S3's limits: parts of an upload, and the largest object a single copy makes.
 MAX_PARTS = 10_000
 MAX_COPY = 5 << 30
@@ -72,6 +77,7 @@ class S3Blobs(BlobStore):
         access_key: str | None = None,
         secret_key: str | None = None,
         part_size: int = PART_SIZE,
+        parts_in_flight: int = PARTS_IN_FLIGHT,
     ) -> None:
         if not bucket:
             raise ValueError("an S3 blob store needs a bucket: s3://BUCKET/PREFIX")
@@ -80,6 +86,9 @@ class S3Blobs(BlobStore):
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.part_size = part_size
+        self.parts_in_flight = max(1, parts_in_flight)
+        # Shared by the store's writers; the threads only send parts, they wait on nothing.
+        self._senders = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lablens-s3-part")
         self.url = f"s3://{bucket}/{self.prefix}"
         self._access_key = access_key
         self._client = client or _client(endpoint_url, region, access_key, secret_key)
@@ -301,7 +310,8 @@ def _client(
 
 
 class _S3Writer(BlobWriter):
-    """One blob going to S3 a part at a time (the module's docstring says how)."""
+    """One blob going to S3 a part at a time (the module's docstring says how); up to
+    ``parts_in_flight`` parts are sent at once while the next one fills."""
 
     def __init__(self, blobs: S3Blobs, digest: str | None) -> None:
         super().__init__(digest)
@@ -312,6 +322,7 @@ class _S3Writer(BlobWriter):
         self._key = blobs.key(digest) if digest else f"{blobs.prefix}{UPLOADS}{uuid.uuid4().hex}"
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
+        self._sending: deque[Future[Any]] = deque()
         self._temp_written = False
 
     def _part_size(self) -> int:
@@ -339,11 +350,21 @@ class _S3Writer(BlobWriter):
             raise ValueError(f"a blob of more than {MAX_PARTS} parts cannot be stored in S3")
         # The part's buffer is handed over whole (no copy) and a new one started.
         body, self._buf = self._buf, bytearray()
-        number = len(self._parts) + 1
-        got = blobs._call(
-            "upload_part", Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=body
+        part = {"PartNumber": len(self._parts) + 1}
+        self._parts.append(part)
+        self._sending.append(blobs._senders.submit(self._send, part, body))
+        while len(self._sending) >= blobs.parts_in_flight:
+            self._sending.popleft().result()  # its error, if any, ends the upload here
+
+    def _send(self, part: dict[str, Any], body: bytearray) -> None:
+        got = self._blobs._call(
+            "upload_part",
+            Key=self._key,
+            UploadId=self._upload_id,
+            PartNumber=part["PartNumber"],
+            Body=body,
         )
-        self._parts.append({"PartNumber": number, "ETag": got["ETag"]})
+        part["ETag"] = got["ETag"]
 
     def _commit(self, digest: str) -> bool:
         blobs = self._blobs
@@ -359,6 +380,8 @@ class _S3Writer(BlobWriter):
             return True
         if self._buf:
             self._send_part()
+        while self._sending:
+            self._sending.popleft().result()
         blobs._call(
             "complete_multipart_upload",
             Key=self._key,
@@ -378,6 +401,9 @@ class _S3Writer(BlobWriter):
 
     def _abort(self) -> None:
         self._buf = bytearray()
+        # Parts still on their way would outlive an abort sent before they land.
+        wait(self._sending)
+        self._sending.clear()
         if self._upload_id is not None:
             upload_id, self._upload_id = self._upload_id, None
             self._blobs._abort_upload(self._key, upload_id)
