@@ -387,6 +387,19 @@ def test_a_missing_bucket_is_named(s3_endpoint):
         assert s3_endpoint.endpoint in str(err.value)
 
 
+def test_no_credentials_at_all_is_named(s3_endpoint, s3_bucket, monkeypatch, tmp_path):
+    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-role lookup off-host
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint.endpoint)
+    store = open_blobs(f"s3://{s3_bucket}/{PREFIX}")
+    with pytest.raises(BlobStoreUnavailable, match="no credentials.*AWS_ACCESS_KEY_ID") as err:
+        store.check()
+    assert s3_bucket in str(err.value) and s3_endpoint.endpoint in str(err.value)
+
+
 def test_an_endpoint_that_does_not_answer_is_named():
     from lablens._settings import free_port
 

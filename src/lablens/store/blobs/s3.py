@@ -90,11 +90,11 @@ class S3Blobs(BlobStore):
         # Shared by the store's writers; the threads only send parts, they wait on nothing.
         self._senders = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lablens-s3-part")
         self.url = f"s3://{bucket}/{self.prefix}"
+        if client is None:
+            client, access_key = _client(endpoint_url, region, access_key, secret_key)
+        self._client = client
+        # Named in error messages (never the secret), so a refused key is recognised.
         self._access_key = access_key
-        self._client = client or _client(endpoint_url, region, access_key, secret_key)
-        if self._access_key is None:
-            creds = self._client._request_signer._credentials  # only named in error messages
-            self._access_key = getattr(creds, "access_key", None)
 
     @property
     def endpoint(self) -> str:
@@ -127,7 +127,8 @@ class S3Blobs(BlobStore):
             code = str(error.get("Code", ""))
             if code in _NOT_FOUND and digest is not None:
                 return BlobNotFound(digest, self.url)
-            if code == "NoSuchBucket" or code in _NOT_FOUND:
+            # A HEAD answer has no body, so no code: a bare 404 not about a blob is the bucket's.
+            if code == "NoSuchBucket" or code in {"404", "NotFound"}:
                 return BlobStoreUnavailable(
                     self.location, f"the bucket {self.bucket!r} does not exist"
                 )
@@ -284,8 +285,9 @@ class S3Blobs(BlobStore):
 
 def _client(
     endpoint_url: str | None, region: str | None, access_key: str | None, secret_key: str | None
-) -> Any:
-    """A boto3 S3 client from the standard AWS environment, with the arguments given over it."""
+) -> tuple[Any, str | None]:
+    """A boto3 S3 client from the standard AWS environment, with the arguments given over it,
+    and the access key id it signs with (``None`` when it found no credentials)."""
     import boto3  # the ``team`` extra; loaded only by a server that uses S3
     from botocore.config import Config
 
@@ -306,7 +308,9 @@ def _client(
         read_timeout=120,
         max_pool_connections=32,
     )
-    return session.client("s3", endpoint_url=endpoint or None, config=config)
+    credentials = session.get_credentials()
+    client = session.client("s3", endpoint_url=endpoint or None, config=config)
+    return client, credentials.access_key if credentials is not None else None
 
 
 class _S3Writer(BlobWriter):
