@@ -9,6 +9,7 @@ not made on upload (``-s3.autoCreateBucket=false``), so a missing bucket is an e
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -35,6 +36,7 @@ class S3Server:
     dir: Path
     proc: subprocess.Popen
     log: Path
+    leftovers: list[Path] = field(default_factory=list, repr=False)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def env(self) -> dict[str, str]:
@@ -127,13 +129,28 @@ def start_s3(root: Path, *, timeout: float = 60.0) -> S3Server:
         f"-s3.port.grpc={s3_grpc}",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
+        f"-s3.localSocket={root / 's3.sock'}",
         f"-s3.config={config}",
         "-s3.autoCreateBucket=false",
     ]
     log = root / "weed.log"
     with open(log, "ab") as out:
-        proc = subprocess.Popen(argv, cwd=root, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            argv,
+            cwd=root,
+            env={**os.environ, "TMPDIR": str(root)},  # its temp files go there, not to /tmp
+            stdout=out,
+            stderr=out,
+            stdin=subprocess.DEVNULL,
+        )
     server = S3Server(f"http://127.0.0.1:{s3}", ACCESS_KEY, SECRET_KEY, root, proc, log)
+    # weed puts a unix socket per gRPC port in /tmp whatever TMPDIR says (only the filer's and
+    # the S3 gateway's have a flag) and leaves them behind when stopped: stop_s3 removes them.
+    server.leftovers += [
+        Path(f"/tmp/seaweedfs-{name}-{port}.sock")
+        for port in (master_grpc, volume_grpc, filer_grpc, s3_grpc, s3)
+        for name in ("master-grpc", "volume-grpc", "filer-grpc", "s3-grpc", "s3")
+    ]
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -162,6 +179,8 @@ def stop_s3(server: S3Server, grace: float = 3.0) -> None:
         except subprocess.TimeoutExpired:
             server.proc.kill()
             server.proc.wait(timeout=30)
+    for path in server.leftovers:
+        path.unlink(missing_ok=True)
 
 
 def _tail(log: Path, lines: int = 20) -> str:
