@@ -91,7 +91,8 @@ class Cluster:
 
 
 def _as_postgres(argv: list[str], timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
-    """Run a PostgreSQL binary as the ``postgres`` user (root needs ``runuser``), bounded in time."""
+    """Run a PostgreSQL binary as the ``postgres`` user (as root, through ``runuser``), bounded
+    in time."""
     if os.geteuid() == 0:
         argv = ["runuser", "-u", PG_USER, "--", *argv]
     return subprocess.run(

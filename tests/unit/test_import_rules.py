@@ -57,6 +57,7 @@ FORBIDDEN = [
     ("store/names.py", "import lablens.api", "do not import client code"),
     ("api/files.py", "import lablens.store.filters", "only over HTTP"),
     ("widgets/_base.py", "import lablens.transport", "Widgets know only the Api"),
+    ("store/postgres/_regex.py", "import lablens.store.embedded.store", "PostgreSQL engine"),
 ]
 
 

@@ -253,7 +253,8 @@ class _Compiler:
         if field.kind == "tags":
             # Any tag in range, as MongoDB does for arrays.
             return _cat(
-                f'EXISTS (SELECT 1 FROM unnest({col}) AS _t(tag) WHERE _t.tag COLLATE "C" {sql_op} ',
+                f"EXISTS (SELECT 1 FROM unnest({col}) AS _t(tag)",
+                f' WHERE _t.tag COLLATE "C" {sql_op} ',
                 _p(value, "text"),
                 ")",
             )
@@ -286,7 +287,9 @@ class _Compiler:
             return _Frag(f"(cardinality({col}) > 0)")
         if field.kind == "json":
             # The value itself, not its elements: an empty array exists.
-            return _cat("NOT EXISTS (SELECT 1 FROM ", self.json_value(field), f" WHERE {_null('_l.v')})")
+            return _cat(
+                "NOT EXISTS (SELECT 1 FROM ", self.json_value(field), f" WHERE {_null('_l.v')})"
+            )
         return _Frag(f"({col} IS NOT NULL)")
 
     def regex(self, field: Field, pattern: str) -> _Frag:
@@ -330,7 +333,11 @@ class _Compiler:
             " ELSE jsonb_build_array(_l.v) END) AS _e(x)"
         )
         return _cat(
-            "EXISTS (SELECT 1 FROM ", self.json_value(field), f", {elements} WHERE ", pred("_e.x"), ")"
+            "EXISTS (SELECT 1 FROM ",
+            self.json_value(field),
+            f", {elements} WHERE ",
+            pred("_e.x"),
+            ")",
         )
 
     def json_array_eq(self, field: Field, items: tuple[JsonValue, ...]) -> _Frag:

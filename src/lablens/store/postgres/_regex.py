@@ -1,13 +1,13 @@
 """The filter language's RE2 patterns as PostgreSQL regular expressions (its ARE flavour).
 
 ``$regex`` patterns are RE2 (``lablens.store.re2`` checks them), and PostgreSQL matches with its
-own engine, whose syntax differs in a few places. :func:`pg_regex` rewrites what differs, so that
-a pattern matches the same strings on both engines: ``\\b``/``\\B`` (word boundaries, ``\\y``/``\\Y``
-here), ``\\z``, ``\\Q...\\E``, ``\\x41`` and ``\\x{263a}``, named groups, ``.`` (which never matches a
-newline in RE2 without the ``s`` flag) and the leading ``(?ims)`` flags (``m`` becomes
-PostgreSQL's ``w``: ``^`` and ``$`` at line ends). What PostgreSQL cannot express (Unicode
-classes ``\\p{..}``, flags in mid-pattern, repetition counts past 255) is refused with
-``InvalidFilter`` rather than matched differently.
+own engine, whose syntax differs in a few places. :func:`pg_regex` rewrites what differs, so
+that a pattern matches the same strings on both engines: ``\\b``/``\\B`` (word boundaries,
+``\\y``/``\\Y`` here), ``\\z``, ``\\Q...\\E``, ``\\x41`` and ``\\x{263a}``, named groups, ``.``
+(which never matches a newline in RE2 without the ``s`` flag) and the leading ``(?ims)`` flags
+(``m`` becomes PostgreSQL's ``w``: ``^`` and ``$`` at line ends). What PostgreSQL cannot
+express (Unicode classes ``\\p{..}``, flags in mid-pattern, repetition counts past 255) is
+refused with ``InvalidFilter`` rather than matched differently.
 """
 
 from __future__ import annotations

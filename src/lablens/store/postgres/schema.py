@@ -42,10 +42,11 @@ from __future__ import annotations
 POINTS_PER_CHUNK = 1024
 
 # Functions the filter and order SQL use (store/postgres/_filter_sql.py), in SQL so that the
-# planner inlines them. json_num: the number a JSON value holds, counting the strings stored for
-# non-finite floats; NULL for anything else, and for a number past double's range (DuckDB's
-# TRY_CAST gives NULL there too), 0 for one too small for a double (as Python reads it). json_text: a JSON string's text, unless it stands for a
-# non-finite float. try_float: text read as a double when it is one (an order's numeric term).
+# planner inlines them. num_float: a numeric as a double; NULL past double's range (DuckDB's
+# TRY_CAST gives NULL there too), 0 below it (as Python reads such a number). json_num: the
+# number a JSON value holds, counting the strings stored for non-finite floats; NULL for
+# anything else. json_text: a JSON string's text, unless it stands for a non-finite float.
+# try_float: text read as a double when it is one (an order's numeric term).
 _FUNCTIONS = r"""
 CREATE FUNCTION lablens_num_float(n numeric) RETURNS double precision
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
