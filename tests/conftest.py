@@ -51,12 +51,9 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def pg_database(postgres_url: str) -> Iterator[str]:
     """The URL of a new, empty database of the session's PostgreSQL, dropped after the test."""
-    from psycopg.conninfo import conninfo_to_dict
-
     import pg
 
-    info = conninfo_to_dict(postgres_url)
-    cluster = pg.Cluster(str(info["host"]), int(info["port"]), str(info["user"]))
+    cluster = pg.cluster_of(postgres_url)
     url = pg.create_database(cluster)
     yield url
     pg.drop_database(cluster, url)

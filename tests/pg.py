@@ -21,6 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from lablens._settings import free_port
 
@@ -77,10 +78,12 @@ class Cluster:
     user: str
     root: Path | None = None  # the temp dir (data, socket, log); None for an outside server
     bin_dir: Path | None = None
+    password: str | None = None  # an outside server's, from its URL
 
     def url(self, database: str = "postgres") -> str:
         """The ``postgresql://`` URL of one database of the cluster."""
-        return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
+        user = self.user if self.password is None else f"{self.user}:{quote(self.password)}"
+        return f"postgresql://{user}@{self.host}:{self.port}/{database}"
 
     def log(self) -> str:
         """The server's log, for a failure message."""
@@ -88,6 +91,19 @@ class Cluster:
             return ""
         path = self.root / "server.log"
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+
+def cluster_of(url: str) -> Cluster:
+    """The cluster a ``postgresql://`` URL points at (to make or drop databases in it)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    info = conninfo_to_dict(url)
+    return Cluster(
+        str(info.get("host") or "127.0.0.1"),
+        int(info.get("port") or 5432),
+        str(info.get("user") or PG_USER),
+        password=info.get("password"),
+    )
 
 
 def _as_postgres(argv: list[str], timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
@@ -125,14 +141,7 @@ def start_cluster() -> Cluster:
     """Start a throwaway cluster (or use ``LABLENS_TEST_POSTGRES_URL``'s server) and wait for it."""
     outside = os.environ.get("LABLENS_TEST_POSTGRES_URL")
     if outside:
-        from psycopg.conninfo import conninfo_to_dict
-
-        info = conninfo_to_dict(outside)
-        return Cluster(
-            str(info.get("host") or "127.0.0.1"),
-            int(info.get("port") or 5432),
-            str(info.get("user") or PG_USER),
-        )
+        return cluster_of(outside)
     reason = missing_reason()
     if reason:
         raise RuntimeError(reason)

@@ -65,8 +65,7 @@ def _values(run: dict[str, Any]) -> list[Any]:
 @pytest.fixture(scope="module")
 def pgc(postgres_url: str) -> Iterator[psycopg.Connection]:
     """A connection to a database of the PostgreSQL store's schema, holding the runs."""
-    host, rest = postgres_url.split("@", 1)[1].split(":", 1)
-    cluster = pg.Cluster(host, int(rest.split("/")[0]), "postgres")
+    cluster = pg.cluster_of(postgres_url)
     url = pg.create_database(cluster)
     Database(url).close()
     conn = psycopg.connect(url, autocommit=True)

@@ -9,12 +9,14 @@ What exists:
   (host, port and cause) and ``SchemaTooNew`` (both versions), from ``lablens.store.errors``.
 - ``schema``: the embedded store's logical schema for PostgreSQL (jsonb, text arrays, keys for
   keyset paging, metric points as compressed chunks of arrays; its docstring has the figures).
+- ``_copy``: a batch of points as one binary ``COPY`` of ``point_chunks`` rows (numpy-built),
+  and the SQL that reads a series (or a step range of it) back in order.
 - ``_filter_sql`` and ``_ordering``: the engine-neutral filter and order trees
   (``store/filter_parse.py``, ``store/order_tree.py``) compiled to PostgreSQL SQL with bound
   parameters, matching the embedded engine's results.
 
 What is not built: the engine's parts over that handle (accounts, projects, runs, points with
-COPY ingest and tiles, history, files, sweeps, reports, artifacts, media), the ``Store`` class
+run_keys, tiles and summaries, history, files, sweeps, reports, artifacts, media), the ``Store`` class
 they make up, and its place in ``lablens.store.open_store``, which still refuses
 ``postgresql://`` URLs. Blobs live in ``store/blobs/``, not here.
 
