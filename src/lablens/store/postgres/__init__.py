@@ -16,9 +16,9 @@ What exists:
   parameters, matching the embedded engine's results.
 
 What is not built: the engine's parts over that handle (accounts, projects, runs, points with
-run_keys, tiles and summaries, history, files, sweeps, reports, artifacts, media), the ``Store`` class
-they make up, and its place in ``lablens.store.open_store``, which still refuses
-``postgresql://`` URLs. Blobs live in ``store/blobs/``, not here.
+run_keys, tiles and summaries, history, files, sweeps, reports, artifacts, media), the
+``Store`` class they make up, and its place in ``lablens.store.open_store``, which still
+refuses ``postgresql://`` URLs. Blobs live in ``store/blobs/``, not here.
 
 ``store.postgres`` imports the engine-neutral modules of ``lablens.store``, never
 ``lablens.store.embedded``.

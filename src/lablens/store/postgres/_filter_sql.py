@@ -287,9 +287,8 @@ class _Compiler:
             return _Frag(f"(cardinality({col}) > 0)")
         if field.kind == "json":
             # The value itself, not its elements: an empty array exists.
-            return _cat(
-                "NOT EXISTS (SELECT 1 FROM ", self.json_value(field), f" WHERE {_null('_l.v')})"
-            )
+            value = self.lookup(field)
+            return _cat("NOT (", _sub(lambda x: _Frag(_null(x)), value), ")")
         return _Frag(f"({col} IS NOT NULL)")
 
     def regex(self, field: Field, pattern: str) -> _Frag:
@@ -320,35 +319,55 @@ class _Compiler:
         first = _cat("NULLIF(", lookups[0], ", 'null'::jsonb)")
         return _cat("COALESCE(", first, ", ", lookups[1], ")")
 
-    def json_value(self, field: Field) -> _Frag:
-        """A one-row relation ``_l(v)`` binding the looked-up value once (NULL when missing)."""
-        return _cat("(SELECT ", self.lookup(field), " AS v) AS _l")
-
     def json_any(self, field: Field, pred: _Pred) -> _Frag:
         """``pred`` holds for the value, or for any element when the value is an array."""
-        # Not an array: the value itself, as the one element; a missing key is one JSON null,
-        # so "missing or null" predicates see it. An empty array has no element.
-        elements = (
-            "jsonb_array_elements(CASE WHEN jsonb_typeof(_l.v) = 'array' THEN _l.v"
-            " ELSE jsonb_build_array(_l.v) END) AS _e(x)"
-        )
+        # Not an array: the value itself, the one element (a missing key is SQL NULL, which the
+        # "missing or null" predicates see); an empty array has no element. The elements go
+        # through a subquery only for an array: per row, a subquery costs several times the
+        # predicate.
+        value = self.lookup(field)
         return _cat(
-            "EXISTS (SELECT 1 FROM ",
-            self.json_value(field),
-            f", {elements} WHERE ",
+            "(CASE WHEN jsonb_typeof(",
+            value,
+            ") = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(",
+            value,
+            ") AS _e(x) WHERE ",
             pred("_e.x"),
-            ")",
+            ") ELSE COALESCE(",
+            _sub(pred, value),
+            ", FALSE) END)",
         )
 
     def json_array_eq(self, field: Field, items: tuple[JsonValue, ...]) -> _Frag:
         """A list given to ``$eq`` matches a stored array with equal elements, in order."""
-        parts: list[_Frag] = [_Frag(f"jsonb_array_length(_l.v) = {len(items)}")]
+        value = self.lookup(field)
+        parts: list[_Frag] = [_cat("jsonb_array_length(", value, f") = {len(items)}")]
         for i, item in enumerate(items):
-            parts.append(_json_eq_pred(item)(f"(_l.v -> {i})"))
+            parts.append(_sub(_json_eq_pred(item), _cat("(", value, f" -> {i})")))
         return _cat(
-            "EXISTS (SELECT 1 FROM ",
-            self.json_value(field),
-            " WHERE CASE WHEN jsonb_typeof(_l.v) = 'array' THEN COALESCE((",
+            "(CASE WHEN jsonb_typeof(",
+            value,
+            ") = 'array' THEN COALESCE((",
             _and(parts),
             "), FALSE) ELSE FALSE END)",
         )
+
+
+_HOLE = "\x00"
+
+
+def _sub(pred: _Pred, value: _Frag) -> _Frag:
+    """``pred`` applied to an SQL expression that has parameters of its own: the predicate is
+    built on a placeholder, then the expression (and its parameters) put in its place."""
+    frag = pred(_HOLE)
+    pieces = frag.sql.split(_HOLE)
+    out: list[_Frag | str] = []
+    params = list(frag.params)
+    # The predicate's own parameters sit between the holes, in text order.
+    for i, piece in enumerate(pieces):
+        count = piece.count("%s")
+        out.append(_Frag(piece, tuple(params[:count])))
+        params = params[count:]
+        if i < len(pieces) - 1:
+            out += ["(", value, ")"]
+    return _cat(*out)

@@ -2,9 +2,10 @@
 condition that pages through them.
 
 The same order as the embedded engine's (``lablens.store.ordering``): a JSON field sorts first
-as a number (``lablens_try_float`` of its text, so ``64``, ``"64"`` and the ``"NaN"`` strings are
-numbers; PostgreSQL, like DuckDB, ranks NaN above +Infinity), then as text by bytes; a time as
-itself; text by bytes; ``NULLS LAST`` throughout, and the run's ``pk`` last so the order is total.
+as a number (``lablens_json_sort_num``: its text read as a double, so ``64``, ``"64"`` and the
+``"NaN"`` strings are numbers; PostgreSQL, like DuckDB, ranks NaN above +Infinity), then as text
+by bytes; a time as itself; text by bytes; ``NULLS LAST`` throughout, and the run's ``pk`` last
+so the order is total.
 
 Cursors hold each term's value on the last row of a page (select ``t.sql AS _o0, ...`` next to
 the row); :func:`keyset_condition` selects the rows after them. Terms on columns that are never
@@ -70,10 +71,15 @@ def parse_order(order: str | None, *, alias: str = "r") -> list[OrderTerm]:
     col = f"{alias}.{column}"
     terms: list[OrderTerm]
     if field.kind == "json":
-        lookups = [f"({col} ->> {sql_literal(k)})" for k in field.keys]
+        keys = [sql_literal(k) for k in field.keys]
+        lookups = [f"({col} ->> {k})" for k in keys]
         text_sql = lookups[0] if len(lookups) == 1 else f"COALESCE({', '.join(lookups)})"
+        # The same value as jsonb (a JSON null falls back as a missing key does in text).
+        value = f"({col} -> {keys[0]})"
+        if len(keys) > 1:
+            value = f"COALESCE(NULLIF({value}, 'null'::jsonb), {col} -> {keys[1]})"
         terms = [
-            OrderTerm(f"lablens_try_float({text_sql})", descending, "float8"),
+            OrderTerm(f"lablens_json_sort_num({value})", descending, "float8"),
             OrderTerm(f'{text_sql} COLLATE "C"', descending, "text"),
         ]
     elif field.kind == "time":

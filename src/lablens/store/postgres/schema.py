@@ -46,7 +46,8 @@ POINTS_PER_CHUNK = 1024
 # TRY_CAST gives NULL there too), 0 below it (as Python reads such a number). json_num: the
 # number a JSON value holds, counting the strings stored for non-finite floats; NULL for
 # anything else. json_text: a JSON string's text, unless it stands for a non-finite float.
-# try_float: text read as a double when it is one (an order's numeric term).
+# try_float: text read as a double when it is one; json_sort_num: a JSON value's text read so
+# (an order's numeric term), without a regular expression for the usual number.
 _FUNCTIONS = r"""
 CREATE FUNCTION lablens_num_float(n numeric) RETURNS double precision
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -75,6 +76,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     WHEN t ~* '^\s*[+-]?(inf|infinity|nan)\s*$' THEN btrim(t)::double precision
     WHEN t ~ '^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$'
       THEN lablens_num_float(btrim(t)::numeric)
+  END
+$$;
+CREATE FUNCTION lablens_json_sort_num(x jsonb) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE jsonb_typeof(x)
+    WHEN 'number' THEN lablens_num_float(x::numeric)
+    WHEN 'string' THEN lablens_try_float(x #>> '{}')
   END
 $$;
 """
