@@ -22,12 +22,13 @@ folded into migration 1 here), written for PostgreSQL and for several servers wr
 - **Metric points** are one row per (run, key, chunk) in ``point_chunks``: up to
   ``POINTS_PER_CHUNK`` points of one series in three arrays (steps, times, values), in step
   order within the chunk, with the chunk's first and last step and its point count beside them,
-  written with binary ``COPY`` and compressed with lz4. Measured on this engine (PostgreSQL 15,
-  fsync on, 1M points of 10 series in one COPY): one row per point ingests about 0.23-0.48M
-  points/s and takes 109 bytes a point with its index; chunks of 1,024 with lz4 ingest about
-  1.5M points/s and take 20 bytes a point. pglz, PostgreSQL's default compression, brings the
-  chunks back down to the speed of rows, hence lz4 (where the server was built without it,
-  the default stays). A step range reads the chunks that overlap it and unnests them.
+  written with binary ``COPY`` (``_copy.py``) and compressed with lz4. Measured on PostgreSQL
+  15 with fsync on, 1M points of 10 series per durable COPY, on a shared 2-core machine: one
+  row per point (with its btree) ingests 0.16-0.48M points/s and takes 95-109 bytes a point;
+  chunks of 1,024 ingest 1.45-2.1M points/s (1.6M through ``_copy``, encoding included, in
+  the run where rows made 0.16M) and take 20 bytes a point. With pglz, PostgreSQL's default
+  compression, chunks ingest no faster than rows (0.22M/s), hence lz4 (where the server has no
+  lz4, the default stays). A step range reads the chunks that overlap it and unnests them.
 - **The sampling pyramid** (``point_tiles``) is the embedded store's, kept up to date on ingest
   with ``INSERT ... ON CONFLICT DO UPDATE``; sampled reads of long series read tiles.
 
