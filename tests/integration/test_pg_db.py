@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,20 @@ def tables(url: str) -> set[str]:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
         ).fetchall()
     return {r[0] for r in rows}
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("LABLENS_TEST_POSTGRES_URL")), reason="an outside server has its own settings"
+)
+def test_the_test_server_listens_on_loopback_only_and_syncs_its_commits(pg_database):
+    with psycopg.connect(pg_database) as conn:
+        settings = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("listen_addresses", "fsync", "synchronous_commit")
+        }
+        user = conn.execute("SELECT current_user").fetchone()[0]
+    assert settings == {"listen_addresses": "127.0.0.1", "fsync": "on", "synchronous_commit": "on"}
+    assert user == "postgres"
 
 
 def test_opening_an_empty_database_applies_every_migration(pg_database):
