@@ -25,7 +25,7 @@ def tables(url: str) -> set[str]:
 
 
 @pytest.mark.skipif(
-    bool(os.environ.get("LABLENS_TEST_POSTGRES_URL")), reason="an outside server has its own settings"
+    bool(os.environ.get("LABLENS_TEST_POSTGRES_URL")), reason="an outside server: its own settings"
 )
 def test_the_test_server_listens_on_loopback_only_and_syncs_its_commits(pg_database):
     with psycopg.connect(pg_database) as conn:
