@@ -12,6 +12,10 @@ JS_DEPS := js/node_modules/.package-lock.json
 JS_BUNDLES := $(STATIC)/run_table.js $(STATIC)/workspace_tree.js $(STATIC)/action_log.js \
 	$(STATIC)/artifact_browser.js
 CHROMIUM := /usr/bin/chromium
+# Debian's PostgreSQL server, whose initdb/pg_ctl tests/pg.py runs for the PostgreSQL store's
+# tests: the initdb of whatever major version is there (Debian 12 has 15, 13 has 17), or a
+# path that names none yet, so that make installs the package.
+PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) /usr/lib/postgresql/any/bin/initdb)
 # The real wandb and swanlab clients, each in its own venv (git-ignored), pinned in tests/compat.
 COMPAT := .compat
 COMPAT_VENVS := $(COMPAT)/wandb/.installed $(COMPAT)/swanlab/.installed $(COMPAT)/hf/.installed
@@ -45,6 +49,11 @@ js: $(JS_BUNDLES)
 $(CHROMIUM):
 	apt-get update && apt-get install -y chromium
 
+# The tests start their own cluster (tests/pg.py); the package is only their binaries. The
+# check before apt-get keeps a fresh install from repeating on the next run.
+$(PG_INITDB):
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update && apt-get install -y postgresql)
+
 # Trains ~20 small models into the project digits-mlp of your local server (started in the
 # background and left running; `lablens server stop` stops it), then starts JupyterLab on the
 # quickstart notebook and prints its URL last. HEADLESS=1 executes the notebook instead, and
@@ -70,7 +79,7 @@ compat-newest: $(STAMP)
 	LABLENS_COMPAT_DIR=$(abspath $(COMPAT)/newest) $(VENV)/bin/pytest -q -p no:cacheprovider \
 		tests/compat --ignore=tests/compat/test_hf_trainer.py
 
-test: $(STAMP) $(JS_BUNDLES) $(CHROMIUM) $(COMPAT_VENVS)
+test: $(STAMP) $(JS_BUNDLES) $(CHROMIUM) $(PG_INITDB) $(COMPAT_VENVS)
 	$(VENV)/bin/ruff check src tests benchmarks
 	cd js && npx tsc --noEmit -p . && npx vitest run
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests

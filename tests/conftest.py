@@ -29,6 +29,36 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     stop_server(srv)
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL for the session (``tests/pg.py``): the URL of its ``postgres`` database.
+
+    Skipped, with the reason, when Debian's server binaries are missing, unless under ``make``
+    (``make test`` installs them, so there their absence is a failure).
+    """
+    import pg
+
+    reason = pg.missing_reason()
+    if reason:
+        if os.environ.get("MAKELEVEL"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = pg.start_cluster()
+    yield cluster.url()
+    pg.stop_cluster(cluster)
+
+
+@pytest.fixture
+def pg_database(postgres_url: str) -> Iterator[str]:
+    """The URL of a new, empty database of the session's PostgreSQL, dropped after the test."""
+    import pg
+
+    cluster = pg.cluster_of(postgres_url)
+    url = pg.create_database(cluster)
+    yield url
+    pg.drop_database(cluster, url)
+
+
 @pytest.fixture
 def unique() -> str:
     """A short unique name, so tests sharing the server never collide."""

@@ -58,6 +58,7 @@ FORBIDDEN = [
     ("api/files.py", "import lablens.store.filters", "only over HTTP"),
     ("widgets/_base.py", "import lablens.transport", "Widgets know only the Api"),
     ("store/blobs/s3.py", "import lablens.store.embedded.store", "Blob stores keep bytes only"),
+    ("store/postgres/_regex.py", "import lablens.store.embedded.store", "PostgreSQL engine"),
 ]
 
 

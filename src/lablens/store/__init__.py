@@ -11,9 +11,16 @@ def open_store(url: str | Path) -> Store:
     """Open a store: ``duckdb:///path/to/dir`` or a plain directory path (the embedded store).
 
     Raises:
-        ValueError: for a scheme no engine handles (PostgreSQL is not built yet).
+        ValueError: for a scheme no engine handles, and for ``postgresql://`` (its engine,
+            ``store/postgres/``, is not complete yet).
     """
     text = str(url)
+    if text.startswith(("postgresql://", "postgres://")):
+        raise ValueError(
+            "the PostgreSQL store is not complete yet: its schema, migrations and filters exist"
+            " (lablens.store.postgres) but not the engine that serves runs from them; use a"
+            " data directory (--data DIR) for now"
+        )
     if text.startswith("duckdb://"):
         text = text[len("duckdb://") :]
     elif "://" in text:

@@ -49,3 +49,22 @@ class LimitExceeded(InvalidInput):
         super().__init__(message, field)
         self.limit = limit
         self.status = status
+
+
+class StoreUnreachable(StoreError):
+    """The store's database server cannot be reached; ``host`` and ``port`` name it."""
+
+    def __init__(self, message: str, *, host: str, port: int | None) -> None:
+        super().__init__(message)
+        self.host = host
+        self.port = port
+
+
+class SchemaTooNew(StoreError):
+    """The database was migrated by a newer lablens: its schema ``found`` is past the ``known``
+    versions of this code, which refuses to touch it."""
+
+    def __init__(self, message: str, *, found: int, known: int) -> None:
+        super().__init__(message)
+        self.found = found
+        self.known = known
