@@ -29,14 +29,13 @@ Example:
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lablens.errors import UsageError
-from lablens.importers._media import Stored, image_bytes
+from lablens.importers._media import image_bytes, wav_audio
 from lablens.importers._writer import (
     ImportReport,
     Point,
@@ -127,17 +126,8 @@ def _media(
         # One row per clip: encoded WAV, label.
         for index, row in enumerate(np.atleast_2d(array)):
             label = row[1] if len(row) > 1 else b""
-            src.media.add(tag, step, wall, _wav(bytes(row[0]), label), index)
-
-
-def _wav(content: bytes, label: Any) -> Stored:
-    import wave
-
-    with wave.open(io.BytesIO(content)) as w:
-        rate, frames, channels = w.getframerate(), w.getnframes(), w.getnchannels()
-    meta = {"sample_rate": rate, "seconds": frames / rate, "channels": channels}
-    caption = label.decode("utf-8", "replace") if isinstance(label, bytes) and label else None
-    return Stored("audio", "wav", content, meta, caption)
+            caption = label.decode("utf-8", "replace") if isinstance(label, bytes) else None
+            src.media.add(tag, step, wall, wav_audio(bytes(row[0]), caption or None), index)
 
 
 class _Loader:
