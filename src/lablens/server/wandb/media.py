@@ -30,7 +30,15 @@ from lablens.server.wandb.buckets import MEDIA
 from lablens.store.base import Store
 from lablens.store.errors import InvalidInput, NotFound
 
-__all__ = ["files_of", "media_of_rows", "media_of_upload"]
+__all__ = [
+    "files_of",
+    "keep_items",
+    "media_item",
+    "media_of_rows",
+    "media_of_upload",
+    "png_image",
+    "wav_meta",
+]
 
 log = logging.getLogger("lablens.server.wandb")
 
@@ -59,7 +67,7 @@ def _read(store: Store, path: Path3, name: str) -> bytes:
         raise _Missing(name) from None
 
 
-def _image(content: bytes) -> tuple[bytes, dict[str, Any]]:
+def png_image(content: bytes) -> tuple[bytes, dict[str, Any]]:
     """An image file as PNG bytes (a PNG kept as it is) and its meta."""
     from PIL import Image  # a core dependency; loaded only when media arrive
 
@@ -116,7 +124,8 @@ def _table(content: bytes) -> tuple[bytes, dict[str, Any]]:
     return out.getvalue(), {"rows": len(rows), "columns": columns}
 
 
-def _audio(content: bytes) -> tuple[bytes, dict[str, Any]]:
+def wav_meta(content: bytes) -> tuple[bytes, dict[str, Any]]:
+    """A WAV file as it is, and its meta."""
     with wave.open(io.BytesIO(content)) as w:
         rate, frames, channels = w.getframerate(), w.getnframes(), w.getnchannels()
     return content, {"sample_rate": rate, "seconds": frames / rate, "channels": channels}
@@ -135,7 +144,7 @@ def _items(store: Store, path: Path3, line: Mapping[str, Any]) -> list[tuple[dic
         captions = value.get("captions") if isinstance(value.get("captions"), list) else []
         for i, name in enumerate(files_of(value)):
             text = captions[i] if i < len(captions) and isinstance(captions[i], str) else None
-            made.append(("image", "png", *_image(_read(store, path, name)), text))
+            made.append(("image", "png", *png_image(_read(store, path, name)), text))
     elif kind in (
         "image-file",
         "table-file",
@@ -150,11 +159,11 @@ def _items(store: Store, path: Path3, line: Mapping[str, Any]) -> list[tuple[dic
         content = _read(store, path, name)
         suffix = PurePosixPath(name).suffix.lower().lstrip(".")
         if kind == "image-file":
-            made.append(("image", "png", *_image(content), caption))
+            made.append(("image", "png", *png_image(content), caption))
         elif kind == "table-file":
             made.append(("table", "parquet", *_table(content), caption))
         elif kind == "audio-file" and suffix == "wav":
-            made.append(("audio", "wav", *_audio(content), caption))
+            made.append(("audio", "wav", *wav_meta(content), caption))
         elif kind == "html-file":
             made.append(("html", "html", content, {"chars": len(content.decode())}, caption))
         elif kind == "plotly-file":
@@ -163,22 +172,53 @@ def _items(store: Store, path: Path3, line: Mapping[str, Any]) -> list[tuple[dic
         elif kind == "video-file" and suffix in FORMATS["video"]:
             made.append(("video", suffix, content, {}, caption))
     ts = line.get("timestamp")
-    out = []
-    for index, (media_type, fmt, content, meta, text) in enumerate(made):
-        item = {
-            "key": line["key"],
-            "step": line["step"],
-            "timestamp": ts if isinstance(ts, (int, float)) else 0.0,
-            "index": index,
-            "type": media_type,
-            "format": fmt,
-            "sha256": hashlib.sha256(content).hexdigest(),
-            "size": len(content),
-            "caption": text,
-            "meta": meta,
-        }
-        out.append((item, content))
-    return out
+    ts = ts if isinstance(ts, (int, float)) else 0.0
+    return [
+        (media_item(line["key"], line["step"], ts, index, *parts), parts[2])
+        for index, parts in enumerate(made)
+    ]
+
+
+def media_item(
+    key: str,
+    step: int,
+    timestamp: float,
+    index: int,
+    media_type: str,
+    fmt: str,
+    content: bytes,
+    meta: dict[str, Any],
+    caption: str | None,
+) -> dict[str, Any]:
+    """One item in the wire form of ``lablens.contract.media``."""
+    return {
+        "key": key,
+        "step": step,
+        "timestamp": timestamp,
+        "index": index,
+        "type": media_type,
+        "format": fmt,
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "size": len(content),
+        "caption": caption,
+        "meta": meta,
+    }
+
+
+def keep_items(
+    store: Store, path: Path3, made: list[tuple[dict[str, Any], bytes]], username: str, batch: str
+) -> int:
+    """Store items with their content (blobs first, then the items, under the batch id
+    ``batch``); returns how many, 0 when the store refuses them (logged)."""
+    items = [item for item, _ in made]
+    blobs = list({item["sha256"]: content for item, content in made}.items())
+    try:
+        store.put_blobs(path[0], blobs, username=username)
+        store.append_media(*path, items, username=username, batch_id=batch)
+    except InvalidInput as exc:
+        log.warning("media %r of %s refused: %s", items[0]["key"], "/".join(path), exc)
+        return 0
+    return len(items)
 
 
 def _store_items(
@@ -202,17 +242,9 @@ def _store_items(
             continue
         if not made:
             continue
-        items = [item for item, _ in made]
-        blobs = list({item["sha256"]: content for item, content in made}.items())
-        what = json.dumps([line["key"], [[i["index"], i["sha256"]] for i in items]])
+        what = json.dumps([line["key"], [[i["index"], i["sha256"]] for i, _ in made]])
         batch = f"wandb:media:{line['step']}:{hashlib.sha256(what.encode()).hexdigest()[:32]}"
-        try:
-            store.put_blobs(path[0], blobs, username=username)
-            store.append_media(*path, items, username=username, batch_id=batch)
-        except InvalidInput as exc:
-            log.warning("W&B media %r of %s refused: %s", line["key"], "/".join(path), exc)
-            continue
-        stored += len(items)
+        stored += keep_items(store, path, made, username, batch)
     return stored
 
 
