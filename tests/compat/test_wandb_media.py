@@ -16,9 +16,15 @@ from test_wandb_logging import run_script, wandb_env
 from lablens.api import Api
 
 SCRIPT = """
-import json, sys
+import json, sys, wave
 import numpy as np
 import wandb
+
+with wave.open("beep.wav", "wb") as w:
+    w.setnchannels(1)
+    w.setsampwidth(2)
+    w.setframerate(8000)
+    w.writeframes((np.sin(np.arange(400) / 5) * 10000).astype("<i2").tobytes())
 
 def pixels(step, shape=(6, 7, 3)):
     return ((np.arange(np.prod(shape)).reshape(shape) * 7 + step * 13) % 256).astype(np.uint8)
@@ -34,6 +40,9 @@ for step in range(12):
     if step == 4:
         row["weights"] = wandb.Histogram(np.arange(100.0) ** 1.5, num_bins=8)
         row["given"] = wandb.Histogram(np_histogram=([1, 0, 3], [0.0, 0.5, 2.0, 4.0]))
+    if step == 8:
+        row["beep"] = wandb.Audio("beep.wav", caption="beep")
+        row["report"] = wandb.Html("<h1>Epoch 8</h1>")
     if step == 7:
         row["preds"] = wandb.Table(
             columns=["id", "label", "score"],
@@ -90,6 +99,15 @@ def test_histograms_and_tables_are_media_items(logged) -> None:
     pd.testing.assert_frame_equal(table.to_pandas(), want)
 
 
+def test_audio_and_html_are_media_items(logged) -> None:
+    (beep,) = logged.media("beep")
+    assert (beep.step, beep.caption, beep.meta["sample_rate"]) == (8, "beep", 8000)
+    want = (np.sin(np.arange(400) / 5) * 10000).astype("<i2")
+    assert beep.to_numpy().tolist() == want.tolist()
+    (report,) = logged.media("report")
+    assert report.step == 8 and "<h1>Epoch 8</h1>" in report.text()
+
+
 def test_media_keys_and_metrics_beside_them(logged) -> None:
     keys = {k: (v["type"], v["count"]) for k, v in logged.media_keys().items()}
     assert keys == {
@@ -99,6 +117,8 @@ def test_media_keys_and_metrics_beside_them(logged) -> None:
         "weights": ("histogram", 1),
         "given": ("histogram", 1),
         "preds": ("table", 1),
+        "beep": ("audio", 1),
+        "report": ("html", 1),
     }
     rows = list(logged.scan_history(keys=["loss"]))
     assert [(r["_step"], r["loss"]) for r in rows] == [(s, 1.0 / (s + 1)) for s in range(12)]

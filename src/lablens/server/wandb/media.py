@@ -261,6 +261,8 @@ def media_of_upload(store: Store, path: Path3, name: str, username: str) -> int:
         return 0
     lines = []
     for text in kept.decode("utf-8", "replace").splitlines():
+        if name not in text:  # most lines name other files: not worth parsing
+            continue
         try:
             line = json.loads(text)
         except ValueError:
