@@ -260,8 +260,9 @@ def media_of_upload(store: Store, path: Path3, name: str, username: str) -> int:
     except NotFound:
         return 0
     lines = []
+    quoted = json.dumps(name)[1:-1]  # as the kept lines write it (non-ASCII escaped)
     for text in kept.decode("utf-8", "replace").splitlines():
-        if name not in text:  # most lines name other files: not worth parsing
+        if quoted not in text and name not in text:  # most lines name other files
             continue
         try:
             line = json.loads(text)
