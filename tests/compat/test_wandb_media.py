@@ -144,7 +144,7 @@ def test_a_reference_whose_file_comes_later_becomes_an_item(server, api) -> None
 
     png = io.BytesIO()
     Image.fromarray(pixels(9)).save(png, format="PNG")
-    name = "media/images/late_9_abc.png"
+    name = "media/images/späť_9_abc.png"  # escaped in the kept line
     ref = {"_type": "image-file", "path": name, "caption": "late", "format": "png"}
     row = {
         "_step": 9,
