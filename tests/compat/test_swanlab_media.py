@@ -126,3 +126,53 @@ def test_an_upload_url_is_for_its_run_and_path_only(logged, server) -> None:
         timeout=30,
     )
     assert unknown.status_code == 404
+
+
+def test_audio_sent_as_the_client_sends_it_in_either_order(logged, server) -> None:
+    """A WAV clip (``swanlab.Audio`` needs soundfile, which neither venv holds), sent by hand as
+    the client sends media: here the metrics post first, its file after."""
+    import io
+    import wave
+
+    clip = (np.sin(np.arange(400) / 5) * 10000).astype("<i2")
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(clip.tobytes())
+    session = requests.Session()
+    session.headers["authorization"] = server.api_key
+    name = "media/audio/020-0a1b2c3d.wav"
+    post = {
+        "type": "media",
+        "projectId": f"{logged.entity}/{logged.project}",
+        "experimentId": logged.id,
+        "metrics": [
+            {
+                "key": "speech",
+                "index": 20,
+                "data": [name],
+                "more": [{"caption": "hello"}],
+                "create_time": "2026-01-02T03:04:05.000000+00:00",
+            }
+        ],
+    }
+    done = session.post(f"{server.url}/api/house/metrics", json=post, timeout=30)
+    assert done.status_code == 200, done.text
+    assert logged.media("speech") == []  # its file is not here yet
+    answer = session.post(
+        f"{server.url}/api/resources/presigned/put",
+        json={"experimentId": logged.id, "paths": [name]},
+        timeout=30,
+    )
+    (url,) = answer.json()["urls"]
+    assert requests.put(url, data=wav.getvalue(), timeout=30).status_code == 200
+
+    (speech,) = logged.media("speech")
+    assert (speech.step, speech.caption, speech.meta["sample_rate"]) == (20, "hello", 8000)
+    assert speech.timestamp == 1767323045.0
+    assert speech.to_numpy().tolist() == clip.tolist()
+    # The post again (a retry) stores nothing twice.
+    assert session.post(f"{server.url}/api/house/metrics", json=post, timeout=30).ok
+    assert len(logged.media("speech")) == 1
