@@ -168,6 +168,12 @@ def test_every_history_value(logged) -> None:
     for row in rows:
         step = row["_step"]
         values = {k: v for k, v in row.items() if not k.startswith("_")}
+        # An image logged at the step is a media item, shown in the row as its reference.
+        sample = values.pop("sample", None)
+        if step % IMAGE_EVERY == 0:
+            assert (sample["_type"], sample["caption"]) == ("image-file", f"step {step}")
+        else:
+            assert sample is None
         assert values == {"train/loss": expected_loss(step), "acc.top1": step / 300}, step
     # The spike is kept as logged, and time runs forward.
     assert rows[SPIKE_STEP]["train/loss"] == 42.5
@@ -271,7 +277,9 @@ def test_a_retried_file_stream_post_stores_once(server, api) -> None:
     assert [(r["_step"], r["loss"]) for r in history] == [(s, 1.0 / (s + 1)) for s in range(3)]
     assert [r["system.cpu"] for r in run.history(stream="system", pandas=False)] == [5.5]
     media_lines = _read(run.file("wandb-media.jsonl")).decode().splitlines()
-    assert [json.loads(x) for x in media_lines] == [{"step": 3, "key": "img", "value": media}]
+    assert [json.loads(x) for x in media_lines] == [
+        {"step": 3, "key": "img", "value": media, "timestamp": 1.7e9}
+    ]
     route = f"/api/v1/projects/{server.username}/{project}/runs/retried1/console"
     items = api.client.request("GET", route).json()["items"]
     assert [(x["ts"], x["line"]) for x in items] == [(1767323045.000001, "hello")]

@@ -30,6 +30,7 @@ import pyarrow as pa
 from lablens._version import __version__
 from lablens.api.import_report import ImportReport, Problem
 from lablens.errors import Conflict, NotFound, UsageError
+from lablens.importers._media import MediaSink
 
 if TYPE_CHECKING:
     from lablens.api import Api, Run
@@ -80,6 +81,8 @@ class SourceRun:
     #: Callables that fetch a file only when it is needed: name -> (size or None, fetch).
     remote_files: dict[str, tuple[int | None, Callable[[Path], Path]]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: Images, histograms, tables... met while the points are read (``_media.py``).
+    media: MediaSink = field(default_factory=MediaSink)
 
     def source_info(self) -> dict[str, Any]:
         """What goes under ``metadata["source"]``: where the run came from."""
@@ -223,7 +226,9 @@ def _write_run(
 ) -> str:
     run = _open_run(api, src, workspace, project)
     stored = {k: int(v.get("count") or 0) for k, v in (run.history_keys or {}).items()}
+    src.media.open(run, f"import:{src.source}:{src.source_id}")
     report.points += _send_points(run, src, stored, bar)
+    src.media.close()
     # Read to its end, the source has filled in what it learned on the way.
     run.name = src.name or run.name
     run.notes = src.notes or ""

@@ -11,8 +11,11 @@ own reader of its ``.swanlab`` run log (``DataStoreReader``) and its ``Record`` 
 - the run ends in SwanLab's final state (``FINISHED``, ``CRASHED``, ``ABORTED``) at its finish
   time; a log without a finish record (the process died) ends ``CRASHED`` at its last record.
 
-Media (images, audio, text charts) are kept as files, not as metrics. A ``.swanlab`` file that
-is truncated or corrupt is reported with its path; the records before the damage are imported.
+Media (``swanlab.Image``, ``Audio``, ``Text``, ``Video``, ``Html``) become media items under
+their key at their step, with their captions (several at one step are its gallery, in order),
+read from the files SwanLab kept under ``media/`` (an image's PNG byte for byte); they are also
+kept as run files. ECharts, 3D objects and molecules are kept as files only. A ``.swanlab`` file
+that is truncated or corrupt is reported with its path; the records before the damage are imported.
 
 Example:
     >>> from lablens.importers import swanlab
@@ -28,7 +31,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lablens.contract.media import FORMATS
 from lablens.errors import UsageError
+from lablens.importers._media import Stored, image_bytes, wav_audio
 from lablens.importers._writer import (
     ImportReport,
     Point,
@@ -37,6 +42,7 @@ from lablens.importers._writer import (
     find_log_runs,
     write_runs,
 )
+from lablens.sdk.media import Html, Media, Text
 
 if TYPE_CHECKING:
     from lablens.api import Api
@@ -117,6 +123,45 @@ def _config(path: Path, problems: list[Problem]) -> dict[str, Any]:
     return {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in data.items()}
 
 
+def _medium(content: bytes, medium: str, filename: str, caption: str | None) -> Media | None:
+    """One SwanLab media file as a lablens media value (``None``: a kind lablens does not
+    keep as media)."""
+    if medium == "image":
+        return image_bytes(content, caption)
+    if medium == "audio":
+        return wav_audio(content, caption)
+    if medium == "text":
+        return Text(content.decode("utf-8"), caption=caption)
+    if medium == "html":
+        return Html(content.decode("utf-8"), caption=caption)
+    if medium == "video":
+        suffix = Path(filename).suffix.lower().lstrip(".")
+        if suffix in FORMATS["video"]:
+            return Stored("video", suffix, content, {}, caption)
+    return None
+
+
+def _add_media(src: SourceRun, media: Any, run_dir: Path) -> None:
+    """A media record: its items (files under ``media/<medium>/``, or bytes inline) added to
+    the run's media under its key and step."""
+    names = media.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_number
+    medium = names[media.type].name.removeprefix("COLUMN_TYPE_").lower()
+    ts = _ts(media.timestamp) if media.HasField("timestamp") else (src.created_at or 0.0)
+    step = int(media.step)
+    for index, item in enumerate(media.value.items):
+        where = run_dir / "media" / medium / item.filename
+        try:
+            content = item.payload if item.HasField("payload") else where.read_bytes()
+            value = _medium(content, medium, item.filename, item.caption or None)
+        except Exception as exc:  # a missing or broken file: the rest of the run comes in
+            src.problems.append(
+                Problem(str(where), f"{media.key} at step {step} not imported: {exc}")
+            )
+            continue
+        if value is not None:
+            src.media.add(media.key, step, ts, value, index)
+
+
 def _read(src: SourceRun, log: Path, run_dir: Path) -> Iterator[Point]:
     console: list[str] = []
     last = src.created_at
@@ -129,6 +174,8 @@ def _read(src: SourceRun, log: Path, run_dir: Path) -> Iterator[Point]:
             scalar = record.scalar
             ts = _ts(scalar.timestamp)
             yield scalar.key, int(scalar.step), ts, float(scalar.value.number)
+        elif kind == "media":
+            _add_media(src, record.media, run_dir)
         elif kind == "log":
             console.append(record.log.line)
         elif kind == "finish":

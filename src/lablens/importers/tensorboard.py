@@ -10,9 +10,15 @@ TensorBoard applies), in TensorBoard's order (by file name, then as written):
 - hparams (``add_hparams``, ``hparams.api``): the session's hyperparameters become the config
   (whole numbers as ints);
 - text: each value becomes the file ``text/<tag>/<step>.txt``;
+- images (``add_image``, ``add_images``, ``tf.summary.image``): media items under the tag at the
+  event's step, the PNG bytes kept as written (several images in one summary are the step's
+  gallery, in order);
+- histograms (``add_histogram``, ``tf.summary.histogram``): ``lablens.Histogram`` items with
+  the bucket edges and counts TensorBoard shows;
+- audio (``add_audio``): WAV clips as audio items;
 - the run starts at its first event's wall time and ends at its last.
 
-Images, audio, histograms and graphs are not imported. A truncated or corrupt event file is
+Graphs, embeddings and PR curves are not imported. A truncated or corrupt event file is
 reported with its path; the events before the damage are imported.
 
 Example:
@@ -29,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lablens.errors import UsageError
+from lablens.importers._media import image_bytes, wav_audio
 from lablens.importers._writer import (
     ImportReport,
     Point,
@@ -78,6 +85,51 @@ def _text(array: Any) -> str:
     return "\n".join(" | ".join(one(x) for x in row) for row in array.reshape(array.shape[0], -1))
 
 
+def _histo(histo: Any) -> tuple[list[float], list[float]] | None:
+    """A histogram as written (``HistogramProto``: right edges and counts, the outer edges the
+    values' min and max) as ``(counts, edges)``, empty outer buckets dropped as TensorBoard
+    shows it; ``None`` when every bucket is empty."""
+    counts = list(histo.bucket)
+    nonzero = [i for i, c in enumerate(counts) if c > 0]
+    if not nonzero:
+        return None
+    start, end = nonzero[0], nonzero[-1]
+    edges = [histo.min, *histo.bucket_limit[start:end], histo.max]
+    return counts[start : end + 1], edges
+
+
+def _media(
+    src: SourceRun, plugin: str, tag: str, step: int, wall: float, array: Any, histo: Any
+) -> None:
+    """An image, histogram or audio summary (as TensorBoard's compat layer gives them: tensors;
+    ``histo`` the histogram as written, when it was a ``HistogramProto``) added to the run's
+    media."""
+    import numpy as np
+
+    from lablens.sdk.media import Histogram
+
+    if plugin == "histograms" and histo is not None:
+        found = _histo(histo)
+        if found is not None:
+            src.media.add(tag, step, wall, Histogram(np_histogram=found))
+    elif plugin == "images":
+        # [width, height, encoded image, encoded image, ...]
+        for index, content in enumerate(array.reshape(-1)[2:]):
+            src.media.add(tag, step, wall, image_bytes(bytes(content)), index)
+    elif plugin == "histograms":
+        # One row per bucket: left edge, right edge, count; buckets touch.
+        buckets = np.asarray(array, dtype=np.float64).reshape(-1, 3)
+        if len(buckets):
+            edges = np.append(buckets[:, 0], buckets[-1, 1])
+            src.media.add(tag, step, wall, Histogram(np_histogram=(buckets[:, 2], edges)))
+    elif plugin == "audio":
+        # One row per clip: encoded WAV, label.
+        for index, row in enumerate(np.atleast_2d(array)):
+            label = row[1] if len(row) > 1 else b""
+            caption = label.decode("utf-8", "replace") if isinstance(label, bytes) else None
+            src.media.add(tag, step, wall, wav_audio(bytes(row[0]), caption or None), index)
+
+
 class _Loader:
     """``EventFileLoader`` for one file, remembering why it stopped early (if it did).
 
@@ -105,9 +157,23 @@ class _Loader:
                     raise
 
         self.loader._iterator = records()
+        #: The histograms of the event last given, as written (``HistogramProto`` by tag):
+        #: TensorBoard's compat layer turns them into float32 tensors, which round the edges.
+        self.histos: dict[str, Any] = {}
 
     def events(self) -> Iterator[Any]:
-        return self.loader.Load()
+        from tensorboard import data_compat, dataclass_compat
+        from tensorboard.backend.event_processing.event_file_loader import (
+            LegacyEventFileLoader,
+        )
+
+        # EventFileLoader.Load(), keeping each raw event's histograms on the way.
+        for raw in LegacyEventFileLoader.Load(self.loader):
+            self.histos = {
+                v.tag: v.histo for v in raw.summary.value if v.WhichOneof("value") == "histo"
+            }
+            event = data_compat.migrate_event(raw)
+            yield from dataclass_compat.migrate_event(event, self.loader._initial_metadata)
 
 
 def _first_wall_time(path: str) -> float | None:
@@ -157,6 +223,16 @@ def _read(src: SourceRun, files: list[str]) -> Iterator[Point]:
                     elif plugin == "text" and value.HasField("tensor"):
                         text = _text(tensor_util.make_ndarray(value.tensor))
                         src.blobs[f"text/{value.tag}/{event.step}.txt"] = text.encode()
+                    elif plugin in ("images", "histograms", "audio") and value.HasField("tensor"):
+                        array = tensor_util.make_ndarray(value.tensor)
+                        try:
+                            histo = loader.histos.get(value.tag)
+                            step = int(event.step)
+                            _media(src, plugin, value.tag, step, wall, array, histo)
+                        except Exception as exc:  # a broken image or clip: the rest comes in
+                            src.problems.append(
+                                Problem(path, f"{plugin} {value.tag!r} at step {event.step}: {exc}")
+                            )
         except Exception as exc:  # the reader's own errors: unreadable file, bad proto
             src.problems.append(
                 Problem(

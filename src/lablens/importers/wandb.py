@@ -7,7 +7,10 @@ directories work too), read with wandb's own reader of its ``.wandb`` transactio
 - the config is the run's config as last updated (W&B's own ``_wandb`` key left out);
 - every history row comes in: each number (and bool) logged becomes a point at the row's
   ``_step`` and ``_timestamp``, nested keys joined with dots (``{"acc": {"top1": ..}}`` ->
-  ``acc.top1``), NaN and ±inf kept; media, tables and strings are not metrics and stay out;
+  ``acc.top1``), NaN and ±inf kept; strings are not metrics and stay out;
+- the media of each row (images and galleries with their captions, tables, histograms, WAV
+  audio, HTML, plotly figures, videos) become media items under their key at the row's step,
+  read from the files W&B kept under ``files/media/`` (an image's PNG byte for byte);
 - the summary is the run's final summary (numbers, strings, lists; keys of W&B's own, starting
   with ``_``, left out);
 - the files under ``files/`` (media, ``requirements.txt``, ``config.yaml`` ...) become run files,
@@ -37,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lablens.errors import UsageError
+from lablens.importers._wandb_media import media_of, references
 from lablens.importers._writer import (
     ImportReport,
     Point,
@@ -141,6 +145,17 @@ def _ts(stamp: Any) -> float:
     return stamp.seconds + stamp.nanos / 1e9
 
 
+def _add_media(src: SourceRun, row: dict[str, Any], step: int, ts: float, files: Path) -> None:
+    for key, ref in references(row):
+        try:
+            values = media_of(ref, files)
+        except Exception as exc:  # a broken reference or file: the rest of the run comes in
+            src.problems.append(Problem(str(files), f"{key} at step {step} not imported: {exc}"))
+            continue
+        for index, media in enumerate(values):
+            src.media.add(key, step, ts, media, index)
+
+
 def _read(src: SourceRun, log: Path, run_dir: Path) -> Iterator[Point]:
     config: dict[str, Any] = {}
     summary: dict[str, Any] = {}
@@ -177,6 +192,7 @@ def _read(src: SourceRun, log: Path, run_dir: Path) -> Iterator[Point]:
                     continue
                 for name, number in _numbers(key, value):
                     yield name, step, ts, number
+            _add_media(src, row, step, ts, run_dir / "files")
         elif kind == "summary":
             for item in record.summary.update:
                 _set_nested(summary, item, json.loads(item.value_json))

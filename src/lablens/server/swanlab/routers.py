@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lablens.server.swanlab import accounts, metrics, projects, session, writes
+from lablens.server.swanlab import accounts, media, metrics, projects, session, writes
 
 router = APIRouter()
-for _part in (session, accounts, projects, metrics, writes):
+for _part in (session, accounts, projects, metrics, writes, media):
     router.include_router(_part.router)
+router.include_router(media.uploads)

@@ -1,6 +1,7 @@
 """What ``swanlab.init()`` / ``swanlab.log()`` / ``swanlab.finish()`` send: the project and the
 experiment it creates (or resumes), config and environment, scalar points and console lines, the
-run's end state, and, when resuming, the last step of each key.
+run's end state, and, when resuming, the last step of each key. Media posts are kept by
+``media.py``.
 
 A run logged this way is an ordinary lablens run. SwanLab's system metrics (keys under
 ``__swanlab__.``) go to the ``system`` point stream as ``system.<rest>``
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Body, Request, Response
 
 from lablens.server.auth import readable_store, writable_store
 from lablens.server.swanlab import shapes
+from lablens.server.swanlab.media import keep_media
 from lablens.server.swanlab.metrics import project_of, stream_key
 from lablens.server.swanlab.session import SwanlabUser
 from lablens.server.swanlab.wire import SwanlabRoute, as_object, bad_request
@@ -242,8 +244,7 @@ def _lines(metrics: list[Any]) -> list[dict[str, Any]]:
 
 @router.post("/house/metrics")
 def upload_metrics(request: Request, user: SwanlabUser, raw: Any = Body(None)) -> dict[str, Any]:
-    """A batch of ``scalar`` points or ``log`` lines of one run. Media are refused: lablens
-    keeps scalar metrics only."""
+    """A batch of ``scalar`` points, ``log`` lines or ``media`` items of one run."""
     body = as_object(raw)
     ws, project = project_of(body.get("projectId"), "projectId")
     run_id = _text(body, "experimentId")
@@ -272,7 +273,7 @@ def upload_metrics(request: Request, user: SwanlabUser, raw: Any = Body(None)) -
             "stored": store.append_console(ws, project, run_id, lines, batch_id=batch)["stored"]
         }
     if kind == "media":
-        raise bad_request("type 'media': lablens keeps scalar metrics and console lines only")
+        return keep_media(store, (ws, project, run_id), metrics, user["username"])
     raise bad_request(f"type must be scalar, log or media, got {kind!r}")
 
 

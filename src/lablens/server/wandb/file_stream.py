@@ -1,11 +1,11 @@
 """``POST /files/{entity}/{project}/{run}/file_stream``: what a W&B run streams while it runs.
 
 Each post carries slices of the run's files, each with the line ``offset`` of its first line:
-``wandb-history.jsonl`` (logged rows: points, and media references kept in the run file
-``wandb-media.jsonl``), ``wandb-summary.json`` (the whole summary: merged), ``wandb-events.jsonl``
-(system metrics: the ``system`` stream, a line's offset its step) and ``output.log`` (console
-lines). ``complete`` with ``exitcode`` ends the run: FINISHED for 0, CRASHED otherwise. Every post
-is a heartbeat.
+``wandb-history.jsonl`` (logged rows: points, and media references, kept in the run file
+``wandb-media.jsonl`` and made media items by ``media.py``), ``wandb-summary.json`` (the whole
+summary: merged), ``wandb-events.jsonl`` (system metrics: the ``system`` stream, a line's
+offset its step) and ``output.log`` (console lines). ``complete`` with ``exitcode`` ends the
+run: FINISHED for 0, CRASHED otherwise. Every post is a heartbeat.
 
 A client retries a post it got no answer to, so each slice is stored under a batch id made of
 the file's name, the offset and the content's digest: a retry stores nothing twice, while a
@@ -31,6 +31,7 @@ from lablens.server.problems import Problem
 from lablens.server.wandb.access import WandbError, check_writable
 from lablens.server.wandb.auth import WandbUser
 from lablens.server.wandb.buckets import MEDIA, plain_summary
+from lablens.server.wandb.media import media_of_rows
 from lablens.server.wandb.rows import BadRow, Points, add_row, parse_line, row_step, row_time
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
@@ -71,18 +72,29 @@ def _slice(files: Mapping[str, Any], name: str) -> tuple[int, list[str]] | None:
 
 
 def _history(
-    store: Store, path: tuple[str, str, str], offset: int, lines: list[str], now: float
+    store: Store,
+    path: tuple[str, str, str],
+    offset: int,
+    lines: list[str],
+    now: float,
+    username: str | None,
 ) -> None:
     points = Points()
     for i, line in enumerate(lines):
         where = f"files.{HISTORY}.content[{i}]"
         row = parse_line(line, where)
         step = row_step(row, offset + i, where)
-        add_row(points, row, step, row_time(row, now))
+        ts = row_time(row, now)
+        met = len(points.media)
+        add_row(points, row, step, ts)
+        for media in points.media[met:]:
+            media["timestamp"] = ts
     # Media first: it is kept once per (step, key) whatever the batch, so a retry after a
     # failure between the two writes still finds both stored.
     if points.media:
         _append_media(store, path, points.media)
+        if username is not None:
+            media_of_rows(store, path, points.media, username)
     store.append_points(*path, points.table(), batch_id=batch_id(HISTORY, offset, lines))
 
 
@@ -137,13 +149,19 @@ def _output(
     )
 
 
-def apply_post(store: Store, path: tuple[str, str, str], body: Mapping[str, Any]) -> None:
-    """Store what one file_stream post carries."""
+def apply_post(
+    store: Store, path: tuple[str, str, str], body: Mapping[str, Any], username: str | None = None
+) -> None:
+    """Store what one file_stream post carries; ``username`` (the poster) makes its media
+    items."""
     now = time.time()
     files = body.get("files") or {}
     if not isinstance(files, Mapping):
         raise BadRow("files must be an object of file slices")
-    for name, handle in ((HISTORY, _history), (EVENTS, _events), (OUTPUT, _output)):
+    history = _slice(files, HISTORY)
+    if history is not None and history[1]:
+        _history(store, path, history[0], history[1], now, username)
+    for name, handle in ((EVENTS, _events), (OUTPUT, _output)):
         part = _slice(files, name)
         if part is not None and part[1]:
             handle(store, path, part[0], part[1], now)
@@ -176,7 +194,9 @@ async def file_stream(
     try:
         check_writable(store, user, entity)
         store.get_run(entity, project, run_id)
-        await run_in_threadpool(apply_post, store, (entity, project, run_id), body)
+        await run_in_threadpool(
+            apply_post, store, (entity, project, run_id), body, user["username"]
+        )
     except WandbError as exc:
         raise Problem(exc.status, "permission_denied", str(exc)) from exc
     except BadRow as exc:

@@ -3,7 +3,8 @@ URL stores the bytes as a run file under the path the client gave (``media/image
 ``wandb-metadata.json``, ``requirements.txt``, ``config.yaml``, ``output.log`` ...).
 
 ``wandb-metadata.json`` also becomes the run's metadata and ``requirements.txt`` its
-requirements, as lablens's own SDK records them.
+requirements, as lablens's own SDK records them; a ``media/`` file completes the media items of
+the history references that name it (``media.py``).
 
 The client PUTs to an upload URL without its key, so each URL is signed (``signing.py``).
 """
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from lablens.server.auth import store_of
 from lablens.server.problems import Problem
 from lablens.server.wandb.access import WandbError, check_writable, storage_id
+from lablens.server.wandb.media import media_of_upload
 from lablens.server.wandb.signing import check, signed_query
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
@@ -74,10 +76,19 @@ def resolve_mark_uploaded(_: Any, info: GraphQLResolveInfo, input: dict[str, Any
     return {"success": True}
 
 
-def store_upload(store: Store, path: tuple[str, str, str], name: str, content: bytes) -> None:
-    """Keep an uploaded file; the metadata and requirements also fill the run's fields."""
+def store_upload(
+    store: Store,
+    path: tuple[str, str, str],
+    name: str,
+    content: bytes,
+    username: str | None = None,
+) -> None:
+    """Keep an uploaded file; the metadata and requirements also fill the run's fields, and a
+    media file uploaded by ``username`` the media items that wait for it."""
     store.put_file(*path, name, content)
-    if name == "wandb-metadata.json":
+    if name.startswith("media/") and username is not None:
+        media_of_upload(store, path, name, username)
+    elif name == "wandb-metadata.json":
         try:
             metadata = json.loads(content)
         except ValueError:
@@ -109,7 +120,7 @@ async def upload(
     except (WandbError, NotFound) as exc:
         raise Problem(403, "permission_denied", str(exc)) from exc
     content = await request.body()
-    await run_in_threadpool(store_upload, store, path, name, content)
+    await run_in_threadpool(store_upload, store, path, name, content, user)
     return {"name": name, "size": len(content)}
 
 
