@@ -10,7 +10,7 @@ import pytest
 import lablens
 from lablens.errors import UsageError
 
-QUIET = {"console": False, "system_interval": 0, "flush_timeout": 20}
+QUIET = {"console": False, "system_interval": 0, "flush_timeout": 20, "silent": True}
 
 
 @pytest.fixture
