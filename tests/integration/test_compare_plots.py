@@ -74,7 +74,11 @@ def test_parallel_coordinates_holds_the_runs_values(api, four_runs, counted):
         "config.hidden",
         "summary.val/acc",
     ]
-    assert list(dims["config.optim.lr"].values) == [r.config["optim"]["lr"] for r in made]
+    # learning rates spanning two decades: a log axis, ticks labelled with the values
+    lr = dims["config.optim.lr"]
+    assert fig.layout.meta["log_axes"] == ["config.optim.lr"]
+    assert [10**v for v in lr.values] == pytest.approx([r.config["optim"]["lr"] for r in made])
+    assert list(lr.ticktext) == ["0.001", "0.01", "0.1"]
     assert list(dims["summary.val/acc"].values) == [r.summary["val/acc"] for r in made]
     # text values: an axis of the distinct values, each run at its own
     names = dims["config.optim.name"]
@@ -109,6 +113,12 @@ def test_scatter_is_one_dot_per_run(api, four_runs):
     assert "%{text}" in trace.hovertemplate
     assert fig.layout.xaxis.type == "log"
     assert fig.layout.xaxis.title.text == "config.optim.lr"
+    # by default: a log axis for values spanning two decades, a linear one otherwise
+    assert api.runs(project.path).scatter("optim.lr", "val/acc").layout.xaxis.type == "log"
+    linear = api.runs(project.path).scatter("summary.loss", "val/acc")
+    assert linear.layout.xaxis.type is None and linear.layout.yaxis.type is None
+    # no x: the first config key that differs
+    assert api.runs(project.path).scatter(y="val/acc").layout.xaxis.title.text == "config.hidden"
 
 
 def test_bad_keys_name_the_argument_and_the_closest(api, four_runs):
@@ -121,7 +131,9 @@ def test_bad_keys_name_the_argument_and_the_closest(api, four_runs):
         runs.scatter("optim.lr", "val/ac")
     assert e.value.field == "y"
     with pytest.raises(UsageError, match="x must be a column name"):
-        runs.scatter(None, "val/acc")
+        runs.scatter(3, "val/acc")
+    with pytest.raises(UsageError, match="scatter\\(\\) needs y"):
+        runs.scatter("optim.lr")
 
 
 def test_sweep_figures_default_to_its_parameters_and_metric(api, server, make_project):
@@ -153,6 +165,8 @@ def test_sweep_figures_default_to_its_parameters_and_metric(api, server, make_pr
     dims = fig.data[0].dimensions
     assert [d.label for d in dims] == ["config.lr", "config.model.depth", "summary.score"]
     assert list(dims[2].values) == pytest.approx([r.summary["score"] for r in runs])
+    assert list(dims[0].values) == [r.config["lr"] for r in runs]  # 0.01 to 0.1: linear
+    assert list(dims[0].ticktext) == ["0.01", "0.1"]
     assert all(math.isfinite(v) for v in dims[2].values)
     scatter = sweep.scatter()
     assert list(scatter.data[0].x) == [r.config["lr"] for r in runs]

@@ -130,8 +130,15 @@ def test_scatter_plot_of_a_sweep_and_of_runs(api, sweep, runs):
     assert list(df["config.lr"]) == list(fig.data[0].x)
     project, made = runs
     on_runs = ScatterPlot(api, api.runs(project.path, filters={"config.opt": "adam"}))
-    assert "api.runs(" in on_runs.code and ".scatter('config.lr', 'summary.acc')" in on_runs.code
-    assert list(on_runs.to_pandas()["name"]) == ["r0", "r2"]
+    assert on_runs.code.endswith(
+        f"fig = api.runs({project.path!r}, filters={{'config.opt': 'adam'}})"
+        ".scatter(y='summary.acc')"
+    )
+    picked = on_runs.to_pandas()  # x: the first config key that differs
+    assert list(picked["name"]) == ["r0", "r2"] and list(picked["config.lr"]) == [0.1, 0.3]
+    assert on_runs._logx_box.value is False  # 0.1 to 0.3: linear, and the box says so
+    on_runs._logx_box.value = True
+    assert on_runs.log_x is True and "log_x=True" in on_runs.code
     with pytest.raises(TypeError, match=r"ScatterPlot\(source\) takes a Sweep.*not int"):
         ScatterPlot(api, 42)
 
@@ -143,12 +150,12 @@ def test_explorer_compares_selected_runs_and_plots_a_sweep(api, sweep, runs):
     assert ex.compare.runs == [r.path for r in made[:2]]
     assert list(ex.compare.to_pandas().columns) == ["r0", "r1"]
     assert any(".compare(only_differences=False)" in a for a in ex.actions)
-    assert ex.sweep_plots.layout.display == "none"  # no sweep shown yet
+    assert ex.parallel_coordinates not in ex.sweep_plots.children  # no sweep shown yet
     ex.tree.selected = f"{sweep.entity}/{sweep.project}/sweeps/{sweep.id}"
     assert ex.parallel_coordinates.sweep == sweep.path
     assert ex.scatter_plot.sweep == sweep.path
-    assert ex.sweep_plots.layout.display != "none"
+    assert ex.sweep_plots.children == (ex.parallel_coordinates, ex.scatter_plot)
     assert len(ex.parallel_coordinates.to_pandas()) == 6
     assert any("parallel_coordinates()" in a for a in ex.actions)
     ex.table.filters = {}
-    assert ex.sweep_plots.layout.display == "none"
+    assert ex.parallel_coordinates not in ex.sweep_plots.children

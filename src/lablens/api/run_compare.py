@@ -26,6 +26,8 @@ __all__ = ["RunComparison", "column_of", "plot_value"]
 
 # Parameters drawn when none are named: the first config keys that differ.
 _DEFAULT_PARAMS = 8
+# An axis with at most this many distinct numbers gets a tick at each.
+_FEW = 10
 
 
 class RunComparison:
@@ -117,7 +119,10 @@ class RunComparison:
         Returns:
             A plotly ``Figure`` holding one ``Parcoords`` trace; each dimension's ``label`` is
             its column, and ``layout.meta`` holds ``run_ids`` and ``run_names`` in the order of
-            the lines.
+            the lines; ``log_axes``: the numeric axes drawn on a log scale (positive values
+            spanning two decades or more), whose ``values`` are the ``log10`` of the runs';
+            ``text_axes``: the axes of text values, whose ``values`` index ``ticktext``;
+            ``metric``: the metric's column (or ``None``).
 
         Raises:
             UsageError: a key names no column (the message names the closest), or no axis is
@@ -159,21 +164,37 @@ class RunComparison:
                     "showscale": True,
                     "colorbar": {"title": {"text": metric_col.removeprefix("summary.")}},
                 }
-        fig = go.Figure(go.Parcoords(dimensions=dims, line=line))
+        log_axes = [d["label"] for d in dims if d.pop("log", False)]
+        text_axes = [d["label"] for d in dims if d.pop("text", False)]
+        fig = go.Figure(go.Parcoords(dimensions=dims, line=line, labelangle=0))
         fig.update_layout(
-            title=title or (f"parameters and {metric_col}" if metric_col else "parameters"),
-            meta={"run_ids": list(frame["id"]), "run_names": run_labels(frame)},
-            margin={"l": 60, "r": 60, "t": 80, "b": 30},
+            title={
+                "text": title or (f"parameters and {metric_col}" if metric_col else "parameters"),
+                "x": 0,
+                "xanchor": "left",
+                "y": 0.98,
+                "yref": "container",
+            },
+            meta={
+                "run_ids": list(frame["id"]),
+                "run_names": run_labels(frame),
+                "log_axes": log_axes,
+                "text_axes": text_axes,
+                "metric": metric_col,
+            },
+            # Room above the axes for their names, and at the right for the colour bar.
+            margin={"l": 70, "r": 90, "t": 110, "b": 30},
         )
         return fig
 
     def scatter(
         self,
-        x: str,
-        y: str,
+        x: str | None = None,
+        y: str | None = None,
         *,
-        log_x: bool = False,
-        log_y: bool = False,
+        log_x: bool | None = None,
+        log_y: bool | None = None,
+        among: Sequence[str] | None = None,
         title: str | None = None,
     ) -> go.Figure:
         """A scatter plot, one dot per run: a config value (or any column) against a summary
@@ -181,10 +202,14 @@ class RunComparison:
 
         Args:
             x: the x axis: a config key (``optim.lr``, ``config.optim.lr``) or any run table
-                column.
+                column; ``None`` for the first config key whose values differ between the runs
+                (the first of ``among`` that does, when given).
             y: the y axis: a summary key (``val/acc``, ``summary.val/acc``) or any column.
-            log_x: a log x axis.
-            log_y: a log y axis.
+            log_x: a log x axis; ``None`` for one when the x values are positive numbers
+                spanning two decades or more (learning rates).
+            log_y: a log y axis; ``None`` as ``log_x``.
+            among: where a missing ``x`` is picked from (``Sweep.scatter`` passes its
+                parameters).
             title: the figure's title; by default ``y by x``.
 
         Returns:
@@ -192,39 +217,60 @@ class RunComparison:
             run's name and both values; ``customdata`` holds the run ids.
 
         Raises:
-            UsageError: ``x`` or ``y`` names no column (the message names the closest).
+            UsageError: ``x`` or ``y`` names no column (the message names the closest), ``y`` is
+                missing, or no config key differs for a missing ``x``.
 
         Example:
-            >>> fig = api.runs("alice/mnist").scatter("optim.lr", "val/acc", log_x=True)
+            >>> fig = api.runs("alice/mnist").scatter("optim.lr", "val/acc")
         """
         import plotly.graph_objects as go
 
+        if y is None:
+            raise UsageError("scatter() needs y: a metric such as 'summary.val/acc'", field="y")
         frame = self.to_pandas()
+        if x is None:
+            pool = [column_of(frame, c, "among", prefer="config.") for c in among or ()]
+            pool = pool or [c for c in frame.columns if c.startswith("config.")]
+            varying = [c for c in pool if _differs(frame[c])]
+            if not varying:
+                raise UsageError("no config key differs between these runs: name x", field="x")
+            x = varying[0]
         xc = column_of(frame, x, "x", prefer="config.")
         yc = column_of(frame, y, "y", prefer="summary.")
+        xs = [plot_value(v) for v in frame[xc]]
+        ys = [plot_value(v) for v in frame[yc]]
         names = run_labels(frame)
         fig = go.Figure(
             go.Scatter(
-                x=[plot_value(v) for v in frame[xc]],
-                y=[plot_value(v) for v in frame[yc]],
+                x=xs,
+                y=ys,
                 mode="markers",
-                marker={"size": 10, "opacity": 0.85},
+                marker={"size": 11, "opacity": 0.85, "line": {"width": 1, "color": "white"}},
                 text=names,
                 customdata=list(frame["id"]),
                 hovertemplate=(f"<b>%{{text}}</b><br>{xc}: %{{x}}<br>{yc}: %{{y}}<extra></extra>"),
             )
         )
         fig.update_layout(
-            title=title or f"{yc} by {xc}",
+            title={"text": title or f"{yc} by {xc}", "x": 0, "xanchor": "left"},
             xaxis_title=xc,
             yaxis_title=yc,
-            margin={"l": 60, "r": 30, "t": 60, "b": 50},
+            margin={"l": 70, "r": 30, "t": 60, "b": 50},
         )
-        if log_x:
+        if log_x if log_x is not None else _numbers_on_log(xs):
             fig.update_xaxes(type="log")
-        if log_y:
+        if log_y if log_y is not None else _numbers_on_log(ys):
             fig.update_yaxes(type="log")
         return fig
+
+
+def _numbers_on_log(values: list[Any]) -> bool:
+    numbers = [v for v in values if v is not None]
+    if not numbers or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers
+    ):
+        return False
+    return is_log_scale([float(v) for v in numbers])
 
 
 def plot_value(value: Any) -> Any:
@@ -245,17 +291,46 @@ def _dimension(values: pd.Series, label: str) -> dict[str, Any]:
     present = [v for v in shown if v is not None]
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
     if numeric and present:
-        return {"label": label, "values": [math.nan if v is None else float(v) for v in shown]}
+        return _numeric_dimension([math.nan if v is None else float(v) for v in shown], label)
     raw = {str(v): v for v in present}
     texts = sorted(raw, key=lambda t: _natural(raw[t]))
     code = {t: i for i, t in enumerate(texts)}
     return {
         "label": label,
+        "text": True,
         "values": [math.nan if v is None else code[str(v)] for v in shown],
         "tickvals": list(range(len(texts))),
         "ticktext": texts,
         "range": [-0.5, len(texts) - 0.5] if texts else None,
     }
+
+
+def is_log_scale(values: Sequence[float]) -> bool:
+    """Whether numbers read better on a log axis: all positive, spanning two decades or more
+    (learning rates, weight decays)."""
+    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    return bool(finite) and min(finite) > 0 and max(finite) / min(finite) >= 100
+
+
+def _numeric_dimension(values: list[float], label: str) -> dict[str, Any]:
+    """A numeric axis; on a log scale (``log10`` of the values, ticks labelled with the values
+    themselves) when ``is_log_scale``; with a tick at each value when there are few."""
+    distinct = sorted({v for v in values if math.isfinite(v)})
+    log = is_log_scale(values)
+    dim: dict[str, Any] = {"label": label, "values": values, "log": log}
+    if log:
+        dim["values"] = [math.log10(v) if math.isfinite(v) else math.nan for v in values]
+    if len(distinct) <= _FEW:
+        ticks = distinct
+    elif log:
+        lo, hi = math.floor(math.log10(distinct[0])), math.ceil(math.log10(distinct[-1]))
+        ticks = [10.0**e for e in range(lo, hi + 1)]
+    else:
+        dim["tickformat"] = ".4g"
+        return dim
+    dim["tickvals"] = [math.log10(t) for t in ticks] if log else ticks
+    dim["ticktext"] = [f"{t:.4g}" for t in ticks]
+    return dim
 
 
 def _listed(value: Any) -> Any:

@@ -184,36 +184,34 @@ class Sweep(Attrs):
         x: str | None = None,
         y: str | None = None,
         *,
-        log_x: bool = False,
-        log_y: bool = False,
+        log_x: bool | None = None,
+        log_y: bool | None = None,
     ) -> go.Figure:
         """The sweep's runs as a scatter plot, a dot per run (``Runs.scatter`` on
         ``sweep.runs``).
 
         Args:
-            x: the x axis; by default the sweep's first parameter.
+            x: the x axis; by default the first of the sweep's parameters whose values differ
+                between its runs.
             y: the y axis; by default the sweep's ``metric``.
-            log_x: a log x axis.
-            log_y: a log y axis.
+            log_x: a log x axis; by default when the values span two decades or more.
+            log_y: a log y axis; the same.
 
         Returns:
             A plotly ``Figure``.
 
         Raises:
-            UsageError: ``x`` or ``y`` is not given and the configuration has none to offer.
+            UsageError: ``y`` is not given and the configuration names no metric.
 
         Example:
-            >>> api.sweep("alice/mnist/x1y2z3w4").scatter("optim.lr", log_x=True)
+            >>> api.sweep("alice/mnist/x1y2z3w4").scatter("optim.lr")
         """
-        x = x or (self.parameters[0] if self.parameters else None)
         y = y or self.metric
-        if not x or not y:
-            raise UsageError(
-                f"sweep {self.path} names no {'parameter' if not x else 'metric'}: pass"
-                f" scatter({'x' if not x else 'y'}=...)",
-                field="x" if not x else "y",
-            )
-        return self.runs.scatter(x, y, log_x=log_x, log_y=log_y)
+        if not y:
+            raise UsageError(f"sweep {self.path} names no metric: pass scatter(y=...)", field="y")
+        return self.runs.scatter(
+            x, y, log_x=log_x, log_y=log_y, among=None if x else self.parameters or None
+        )
 
     def _route(self) -> str:
         return f"{project_route(self.entity, self.project)}/sweeps/{quote_segment(self.id)}"

@@ -58,18 +58,21 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+# ipywidgets' HTML sets a 28 px line height for one-line labels: a table needs its own.
 _STYLE = (
-    "<style>.ll-cmp{overflow:auto;max-height:460px;border:1px solid #e3e3e3;font-size:13px}"
-    ".ll-cmp table{border-collapse:separate;border-spacing:0}"
-    ".ll-cmp th,.ll-cmp td{padding:3px 10px;border-bottom:1px solid #eee;white-space:nowrap;"
-    "text-align:left}.ll-cmp thead th{position:sticky;top:0;background:#f7f7f7;z-index:2}"
+    "<style>.ll-cmp{overflow:auto;max-height:460px;border:1px solid #e3e3e3;font-size:13px;"
+    "line-height:1.35;max-width:100%}.ll-cmp table{border-collapse:separate;border-spacing:0}"
+    ".ll-cmp th,.ll-cmp td{padding:4px 12px;border-bottom:1px solid #eee;white-space:nowrap;"
+    "text-align:left;font-variant-numeric:tabular-nums}"
+    ".ll-cmp thead th{position:sticky;top:0;background:#f7f7f7;z-index:2;font-weight:600}"
     ".ll-cmp tbody th{position:sticky;left:0;background:#fff;font-weight:normal;color:#444;"
-    "z-index:1}.ll-cmp tr.diff td,.ll-cmp tr.diff th{background:#fff4cf}"
-    ".ll-cmp tr.diff th{font-weight:600;color:#222}.ll-cmp tr.same td{color:#888}"
-    ".ll-cmp tr.section th{background:#eef2f7;color:#333;font-weight:600}"
-    ".ll-cmp td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    "z-index:1;border-right:1px solid #eee}"
+    ".ll-cmp tr.diff td,.ll-cmp tr.diff th{background:#fff6d9}"
+    ".ll-cmp tr.diff th{font-weight:600;color:#222}.ll-cmp tr.same td{color:#999}"
+    ".ll-cmp tr.section th,.ll-cmp tr.section td{background:#eef2f7;color:#333;font-weight:600;"
+    "padding-top:3px;padding-bottom:3px}"
     ".ll-cmp .sw{display:inline-block;width:10px;height:10px;border-radius:2px;"
-    "margin-right:6px;vertical-align:middle}</style>"
+    "margin-right:6px;vertical-align:baseline}</style>"
 )
 
 
@@ -93,11 +96,7 @@ def compare_html(frame: pd.DataFrame, colors: dict[str, str]) -> str:
                 f"<tr class='section'><th>{part}</th>" + "<td></td>" * len(frame.columns) + "</tr>"
             )
         kind = "diff" if key in differs else "same"
-        cells = "".join(
-            f"<td{' class=num' if isinstance(v, (int, float)) and not isinstance(v, bool) else ''}>"
-            f"{html.escape(_shown(v))}</td>"
-            for v in values
-        )
+        cells = "".join(f"<td>{html.escape(_shown(v))}</td>" for v in values)
         name = html.escape(str(key).split(".", 1)[1])
         rows.append(
             f"<tr class='{kind}'><th title='{html.escape(str(key))}'>{name}</th>{cells}</tr>"
@@ -195,7 +194,7 @@ class CompareView(w.VBox, Recorder):
         frame = self._frame
         n = frame.shape[1]
         if not self.runs:
-            self._title.value = "<b>Compare</b>"
+            self._title.value = ""
             self._table.value = (
                 "<div style='color:#666;padding:6px 0'>Select runs in the table (two or more) to"
                 " see their config side by side.</div>"
@@ -205,7 +204,7 @@ class CompareView(w.VBox, Recorder):
         left_out = f" · {others} of another project left out" if others > 0 else ""
         differs = len(frame.attrs.get("differs", []))
         self._title.value = (
-            f"<b>Compare</b> <span style='color:#666'>· {n} run{'' if n == 1 else 's'} ·"
+            f"<span style='color:#444'>{n} run{'' if n == 1 else 's'} ·"
             f" {differs} key{'' if differs == 1 else 's'} differ{'s' if differs == 1 else ''}"
             f"{left_out}</span>&nbsp;&nbsp;"
         )

@@ -130,10 +130,13 @@ class Explorer(w.VBox, Recorder):
         self.scatter_plot = ScatterPlot(self._api)
         """The ``ScatterPlot`` of the sweep the table shows."""
         self._compare_parts = (self.compare, self.parallel_coordinates, self.scatter_plot)
-        # Shown only while the table shows a sweep's runs.
-        self.sweep_plots = w.VBox(
-            [self.parallel_coordinates, self.scatter_plot], layout=w.Layout(display="none")
+        # Filled only while the table shows a sweep's runs: a plot made in a hidden box would
+        # take plotly's default width instead of the box's.
+        self._sweep_hint = w.HTML(
+            "<div style='color:#666'>Open a sweep in the tree to see its parallel coordinates"
+            " and scatter plot.</div>"
         )
+        self.sweep_plots = w.VBox([self._sweep_hint])
         self.compare_section = w.VBox(
             [w.HTML("<h3 style='margin:10px 0 4px'>Compare</h3>"), self.compare, self.sweep_plots]
         )
@@ -152,9 +155,9 @@ class Explorer(w.VBox, Recorder):
             path = f"{project}/{sweep_id}"
             self.parallel_coordinates.sweep = path
             self.scatter_plot.sweep = path
-            self.sweep_plots.layout.display = None
+            self.sweep_plots.children = (self.parallel_coordinates, self.scatter_plot)
         else:
-            self.sweep_plots.layout.display = "none"
+            self.sweep_plots.children = (self._sweep_hint,)
 
     def _show(self, path: str) -> None:
         parts = path.split("/")

@@ -161,7 +161,11 @@ class RunsPlot(w.VBox, Recorder):
             if n
             else "<span style='color:#666'>No runs yet.</span>"
         )
+        self._drawn(fig)
         self._record(call.assign("fig"))
+
+    def _drawn(self, fig: go.Figure) -> None:
+        """Set the pickers to what was drawn (the defaults the call chose)."""
 
     def _show_error(self, change: dict[str, Any]) -> None:
         if change["new"]:

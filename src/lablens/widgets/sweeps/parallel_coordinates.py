@@ -64,10 +64,27 @@ class ParallelCoordinates(RunsPlot):
             value=[], allowed_tags=[], allow_duplicates=False, placeholder="+ parameter"
         )
         self._metric_box = w.Dropdown(options=[("(sweep metric)", "")], description="colour by")
-        self._params_box.observe(lambda c: setattr(self, "params", list(c["new"])), "value")
+        self._syncing = False
+        self._params_box.observe(self._params_picked, "value")
         self._metric_box.observe(lambda c: setattr(self, "metric", c["new"] or ""), "value")
         label = w.HTML("<b>Parallel coordinates</b>&nbsp;&nbsp;axes:")
         return [label, self._params_box, self._metric_box]
+
+    def _params_picked(self, change: dict[str, Any]) -> None:
+        if not self._syncing:
+            self.params = list(change["new"])
+
+    def _drawn(self, fig: Any) -> None:
+        # The box shows the axes drawn (the defaults too), so removing one is a click.
+        metric = fig.layout.meta.get("metric")
+        drawn = [d.label for d in fig.data[0].dimensions if d.label != metric]
+        tags = list(self._params_box.allowed_tags)
+        self._params_box.allowed_tags = tags + [d for d in drawn if d not in tags]
+        self._syncing = True
+        try:
+            self._params_box.value = drawn
+        finally:
+            self._syncing = False
 
     def _offer(self, config: list[str], summary: list[str]) -> None:
         # What the user typed in Python stays in the box even when it names no column (the
@@ -78,8 +95,6 @@ class ParallelCoordinates(RunsPlot):
         if list(self._metric_box.options) != options:
             self._metric_box.options = options
         self._metric_box.value = self.metric if self.metric in summary else ""
-        if list(self._params_box.value) != list(self.params):
-            self._params_box.value = list(self.params)
 
     def _figure_call(self, source: ApiCall) -> ApiCall:
         return source.then(
@@ -94,9 +109,14 @@ class ParallelCoordinates(RunsPlot):
             return pd.DataFrame()
         out = pd.DataFrame(index=pd.Index(fig.layout.meta["run_names"], name="run"))
         out["run_id"] = fig.layout.meta["run_ids"]
+        log_axes = set(fig.layout.meta.get("log_axes") or [])
+        text_axes = set(fig.layout.meta.get("text_axes") or [])
         for dim in fig.data[0].dimensions:
             values = list(dim.values)
-            if dim.ticktext is not None:
+            if dim.label in log_axes:
+                # log10 and back: rounded to the digits a float holds, 0.001 stays 0.001
+                values = [v if math.isnan(v) else float(f"{10**v:.12g}") for v in values]
+            elif dim.label in text_axes:
                 texts = list(dim.ticktext)
                 values = [None if math.isnan(v) else texts[int(v)] for v in values]
             out[dim.label] = values

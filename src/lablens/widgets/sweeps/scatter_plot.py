@@ -53,11 +53,11 @@ class ScatterPlot(RunsPlot):
     y = t.Unicode("")
     """The y axis: a summary metric or any column; empty for the sweep's metric."""
 
-    log_x = t.Bool(False)
-    """A log x axis."""
+    log_x = t.Bool(None, allow_none=True)
+    """A log x axis; ``None`` for one when the values span two decades or more."""
 
-    log_y = t.Bool(False)
-    """A log y axis."""
+    log_y = t.Bool(None, allow_none=True)
+    """A log y axis; ``None`` as ``log_x``."""
 
     def __init__(self, api: Api | None = None, source: Any = None, **kwargs: Any) -> None:
         super().__init__(api, source, kwargs)
@@ -69,7 +69,8 @@ class ScatterPlot(RunsPlot):
         self._logx_box = w.Checkbox(value=False, description="log x", indent=False)
         self._x_box.observe(lambda c: setattr(self, "x", c["new"] or ""), "value")
         self._y_box.observe(lambda c: setattr(self, "y", c["new"] or ""), "value")
-        self._logx_box.observe(lambda c: setattr(self, "log_x", c["new"]), "value")
+        self._syncing = False
+        self._logx_box.observe(self._log_picked, "value")
         for box in (self._x_box, self._y_box):
             box.layout = w.Layout(width="300px")
         return [w.HTML("<b>Scatter</b>"), self._x_box, self._y_box, self._logx_box]
@@ -83,19 +84,26 @@ class ScatterPlot(RunsPlot):
             self._y_box.options = ys
         self._x_box.value = self.x if self.x in config + summary else ""
         self._y_box.value = self.y if self.y in summary + config else ""
-        self._logx_box.value = self.log_x
+
+    def _log_picked(self, change: dict[str, Any]) -> None:
+        if not self._syncing:
+            self.log_x = bool(change["new"])
+
+    def _drawn(self, fig: Any) -> None:
+        # The box shows the axis drawn, the automatic choice too.
+        self._syncing = True
+        try:
+            self._logx_box.value = fig.layout.xaxis.type == "log"
+        finally:
+            self._syncing = False
 
     def _figure_call(self, source: ApiCall) -> ApiCall:
         x, y = self.x or None, self.y or None
-        if not self.sweep:
-            # A project's runs have no defaults: the first config key against the first metric.
-            config, summary = self._columns()
-            x = x or (config[0] if config else None)
-            y = y or (summary[0] if summary else None)
-        log = {"log_x": self.log_x or None, "log_y": self.log_y or None}
-        if self.sweep:
-            return source.then("scatter", x=x, y=y, **log)
-        return source.then("scatter", x, y, **log)
+        if not self.sweep and y is None:
+            # A project's runs have no metric of their own: the first one logged.
+            _, summary = self._columns()
+            y = summary[0] if summary else None
+        return source.then("scatter", x=x, y=y, log_x=self.log_x, log_y=self.log_y)
 
     def to_pandas(self) -> pd.DataFrame:
         """What the plot shows: ``run_id``, ``name`` and the x and y value of each dot."""
