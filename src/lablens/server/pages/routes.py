@@ -12,6 +12,7 @@ not told apart from a missing one), and never a 500 for bad input. Left out of
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -175,7 +176,11 @@ def run_page(ws: str, project: str, run_id: str, request: Request) -> Response:
     images = [k for k, v in keys.items() if v.get("type") == "image"]
     media = store.list_media(ws, project, [run_id], key=images) if images else []
     others = {k: v for k, v in keys.items() if k not in images}
-    return _html(views.run_page(user, ws, project, run, points, media, others))
+    sweep_name = None
+    if run.get("sweep"):
+        with contextlib.suppress(NotFound):
+            sweep_name = store.get_sweep(ws, project, run["sweep"]).get("name")
+    return _html(views.run_page(user, ws, project, run, points, media, others, sweep_name))
 
 
 @router.get("/{ws}/{project}/media/{digest}", response_model=None)

@@ -104,7 +104,16 @@ def project_page(
     config = [c for c in names if c.startswith("config.")]
     differs = [c for c in config if len({_same(r.get(c)) for r in rows}) > 1]
     same = [c for c in config if c not in differs]
-    head = "".join(f"<th>{esc(c)}</th>" for c in ["name", "state", "created", *summary, *differs])
+    # Two header rows: the groups (summary, config), then each key without its prefix.
+    groups = "<th colspan=3></th>" + "".join(
+        f"<th colspan={len(cols)} class='group'>{name}</th>"
+        for name, cols in (("summary", summary), ("config that differs", differs))
+        if cols
+    )
+    keys = "".join(f"<th>{esc(c)}</th>" for c in ("name", "state", "created")) + "".join(
+        f"<th title='{esc(c)}'>{esc(c.split('.', 1)[1])}</th>" for c in (*summary, *differs)
+    )
+    head = f"{groups}</tr><tr>{keys}"
     body_rows = []
     for r in rows:
         link = f"<a href='{run_url(ws, project, r['id'])}'>{esc(r.get('name') or r['id'])}</a>"
@@ -133,11 +142,7 @@ def project_page(
         runs_html += f"<p class='meta'>Same for all runs: {constant}</p>"
     sweeps_html = ""
     if sweeps:
-        items = "".join(
-            f"<li>{esc(s.get('name') or s['id'])} ({esc(s.get('method'))},"
-            f" {esc(s.get('state'))}, {_plural(int(s.get('run_count') or 0), 'run')})</li>"
-            for s in sweeps
-        )
+        items = "".join(f"<li>{_sweep_line(sweep)}</li>" for sweep in sweeps)
         sweeps_html = f"<h2>Sweeps</h2><ul>{items}</ul>"
     description = f"<p>{esc(info.get('description'))}</p>" if info.get("description") else ""
     body = (
@@ -148,6 +153,28 @@ def project_page(
         + runs_html
     )
     return page(f"{ws}/{project}", body, plotly=None)
+
+
+def _sweep_line(sweep: dict[str, Any]) -> str:
+    """``demo-grid · grid · running · 5 of 18 runs · metric val/acc (maximize)``."""
+    expected = sweep.get("expected_run_count")
+    metric = (sweep.get("config") or {}).get("metric") or {}
+    parts = [
+        f"<b>{esc(sweep.get('name') or sweep['id'])}</b>",
+        esc(sweep.get("method")),
+        esc(str(sweep.get("state", "")).lower()),
+        f"{int(sweep.get('run_count') or 0)} of"
+        f" {_plural(int(expected), 'run') if expected else '∞ runs'}",
+    ]
+    if metric.get("name"):
+        parts.append(f"metric {esc(metric['name'])} ({esc(metric.get('goal', 'minimize'))})")
+    return " · ".join(parts)
+
+
+def _when(value: Any) -> str:
+    """An ISO time as ``2026-12-03 13:55 UTC``."""
+    text = str(value or "")
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 else text
 
 
 def _key_value_table(values: dict[str, Any], table_id: str, empty: str) -> str:
@@ -234,6 +261,7 @@ def run_page(
     points: pa.Table,
     media: Sequence[dict[str, Any]],
     other_media: dict[str, dict[str, Any]],
+    sweep_name: str | None = None,
 ) -> str:
     """A run's page: its facts, summary, config, a chart per metric and its images."""
     state = esc(run.get("state"))
@@ -242,10 +270,10 @@ def run_page(
         ("group", run.get("group")),
         ("job type", run.get("job_type")),
         ("tags", ", ".join(run.get("tags") or [])),
-        ("created", run.get("created_at")),
-        ("finished", run.get("finished_at")),
+        ("created", _when(run.get("created_at"))),
+        ("finished", _when(run.get("finished_at"))),
         ("user", run.get("username")),
-        ("sweep", run.get("sweep")),
+        ("sweep", sweep_name or run.get("sweep")),
     ]
     facts_html = " · ".join(f"{k} <b>{esc(v)}</b>" for k, v in facts if v)
     summary = {k: v for k, v in (run.get("summary") or {}).items() if not k.startswith("_")}

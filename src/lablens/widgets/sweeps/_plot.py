@@ -68,6 +68,8 @@ class RunsPlot(w.VBox, Recorder):
         self._figure_data: go.Figure | None = None
         self.figure = go.FigureWidget(layout={"template": "plotly_white", "height": 420})
         """The plotly ``FigureWidget`` drawn."""
+        # As wide as the output, not plotly's default 700 px; no plotly logo.
+        self.figure._config = {"responsive": True, "displaylogo": False}
         self._status = w.HTML()
         self._controls = w.HBox(self._make_controls())
         super().__init__(children=[self._controls, self._status, self.figure])

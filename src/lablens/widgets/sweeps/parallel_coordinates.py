@@ -67,7 +67,9 @@ class ParallelCoordinates(RunsPlot):
         self._syncing = False
         self._params_box.observe(self._params_picked, "value")
         self._metric_box.observe(lambda c: setattr(self, "metric", c["new"] or ""), "value")
-        label = w.HTML("<b>Parallel coordinates</b>&nbsp;&nbsp;axes:")
+        label = w.HTML(
+            "<b>Parallel coordinates</b>&nbsp;&nbsp;axes:", layout=w.Layout(flex="0 0 auto")
+        )
         return [label, self._params_box, self._metric_box]
 
     def _params_picked(self, change: dict[str, Any]) -> None:

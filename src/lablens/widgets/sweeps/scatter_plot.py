@@ -73,7 +73,12 @@ class ScatterPlot(RunsPlot):
         self._logx_box.observe(self._log_picked, "value")
         for box in (self._x_box, self._y_box):
             box.layout = w.Layout(width="300px")
-        return [w.HTML("<b>Scatter</b>"), self._x_box, self._y_box, self._logx_box]
+        return [
+            w.HTML("<b>Scatter</b>", layout=w.Layout(flex="0 0 auto")),
+            self._x_box,
+            self._y_box,
+            self._logx_box,
+        ]
 
     def _offer(self, config: list[str], summary: list[str]) -> None:
         xs = [("(default)", ""), *((c, c) for c in config + summary)]
