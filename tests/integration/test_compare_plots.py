@@ -113,6 +113,7 @@ def test_scatter_is_one_dot_per_run(api, four_runs):
     assert "%{text}" in trace.hovertemplate
     assert fig.layout.xaxis.type == "log"
     assert fig.layout.xaxis.title.text == "config.optim.lr"
+    assert list(fig.layout.xaxis.ticktext) == ["0.001", "0.01", "0.1"]  # a tick at each value
     # by default: a log axis for values spanning two decades, a linear one otherwise
     assert api.runs(project.path).scatter("optim.lr", "val/acc").layout.xaxis.type == "log"
     linear = api.runs(project.path).scatter("summary.loss", "val/acc")

@@ -259,6 +259,11 @@ class RunComparison:
         )
         if log_x if log_x is not None else _numbers_on_log(xs):
             fig.update_xaxes(type="log")
+        numbers = {v for v in xs if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if numbers and len(numbers) <= _FEW:
+            # A grid's few values: a tick at each, labelled as logged (not 100µ or 2, 3, 4 ...).
+            ticks = sorted(numbers)
+            fig.update_xaxes(tickvals=ticks, ticktext=[f"{t:.4g}" for t in ticks])
         if log_y if log_y is not None else _numbers_on_log(ys):
             fig.update_yaxes(type="log")
         return fig
