@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CompareView", "run_swatches"]
 
-# Used until the run colours the table and charts share are on this branch of the code.
+# plotly's colours: the fallback when the shared run colours (widgets/_colors.py) are missing.
 _PALETTE = [
     "#1f77b4",
     "#ff7f0e",
@@ -47,7 +48,10 @@ def run_swatches(run_ids: list[str]) -> dict[str, str]:
         from lablens.widgets._colors import run_colors  # type: ignore[import-not-found]
     except ImportError:
         return {rid: _PALETTE[i % len(_PALETTE)] for i, rid in enumerate(run_ids)}
-    return dict(run_colors(run_ids))
+    colors = run_colors(run_ids)
+    if isinstance(colors, Mapping):
+        return dict(colors)
+    return dict(zip(run_ids, colors, strict=False))
 
 
 def _shown(value: Any) -> str:
