@@ -194,3 +194,42 @@ def test_access_rules_are_the_apis(server, logged, api):
 def test_pages_are_not_in_the_openapi_schema(server):
     paths = requests.get(f"{server.url}/openapi.json", timeout=TIMEOUT).json()["paths"]
     assert not [p for p in paths if p.startswith(("/-/", "/{ws}")) or p == "/"]
+
+
+def test_sweep_page_draws_its_runs(server, api, make_project):
+    project = make_project()
+    path = lablens.sweep(
+        {
+            "method": "grid",
+            "metric": {"name": "acc", "goal": "maximize"},
+            "parameters": {
+                "lr": {"values": [0.001, 0.1]},
+                "opt": {"parameters": {"name": {"values": ["adam", "sgd"]}}},
+            },
+        },
+        *project.path.split("/"),
+        host=server.url,
+        api_key=server.api_key,
+    )
+
+    def train() -> None:
+        with lablens.init(settings={"console": False, "system_interval": 0, "silent": True}) as r:
+            r.log({"acc": r.config["lr"] * 5 + (r.config["opt"]["name"] == "sgd")})
+
+    assert lablens.agent(path, train, host=server.url, api_key=server.api_key) == 4
+    sweep = api.sweep(path)
+    session = signed_in(server.url, api_key=server.api_key)
+    answer = session.get(sweep.url, timeout=TIMEOUT)
+    assert answer.status_code == 200
+    text = answer.text
+    assert "4 of 4 runs" in text and "metric acc (maximize)" in text
+    assert "parameters lr, opt.name" in text
+    assert 'id="parallel-coordinates"' in text and '"type":"parcoords"' in text
+    assert '"label":"config.lr"' in text and '"ticktext":["adam","sgd"]' in text
+    assert '"ticktext":["0.001","0.1"]' in text  # two decades: a log axis, the values as ticks
+    for run in sweep.runs:
+        assert f"href='/{project.path}/runs/{run.id}'" in text
+    listed = session.get(project.url, timeout=TIMEOUT).text
+    assert f"href='/{project.path}/sweeps/{sweep.id}'" in listed
+    missing = session.get(f"{project.url}/sweeps/nosuch", timeout=TIMEOUT)
+    assert missing.status_code == 404 and "There is no sweep" in missing.text

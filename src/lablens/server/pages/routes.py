@@ -1,6 +1,6 @@
-"""The page routes: ``/{entity}/{project}`` and ``/{entity}/{project}/runs/{id}`` (the ``url``
-of a ``Project`` and a ``Run``), the index ``/``, and the ``/-/`` routes around them (sign in
-and out, plotly's JavaScript).
+"""The page routes: ``/{entity}/{project}``, ``/{entity}/{project}/runs/{id}`` and
+``/{entity}/{project}/sweeps/{id}`` (the ``url`` of a ``Project``, a ``Run`` and a ``Sweep``),
+the index ``/``, and the ``/-/`` routes around them (sign in and out, plotly's JavaScript).
 
 Included after every API and compatibility route, so those keep their paths; ``/-/`` cannot be
 a workspace (names start with a letter, digit or ``_``). A page answers HTML whatever happens:
@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lablens.contract.media import CONTENT_TYPES
 from lablens.server.auth import can_read_project, store_of
-from lablens.server.pages import views
+from lablens.server.pages import sweep_view, views
 from lablens.server.pages.session import SignInFailed, page_user, sign_in, sign_out
 from lablens.server.problems import Problem
 from lablens.server.routers.media import MAX_THUMB, _thumbnail
@@ -156,6 +156,27 @@ def project_page(ws: str, project: str, request: Request) -> Response:
     except (NotFound, Problem):
         return _not_found(f"There is no project {ws}/{project}, or you may not read it.", user)
     return _html(views.project_page(user, ws, project, info, table, total, sweeps))
+
+
+@router.get("/{ws}/{project}/sweeps/{sweep_id}")
+def sweep_page(ws: str, project: str, sweep_id: str, request: Request) -> Response:
+    """A sweep's page: its parallel coordinates and runs."""
+    _api_path(ws)
+    user = page_user(request)
+    if user is None:
+        return _signin(request)
+    store = store_of(request)
+    try:
+        can_read_project(store, user, ws, project)
+        sweep = store.get_sweep(ws, project, sweep_id)
+    except (NotFound, Problem):
+        return _not_found(
+            f"There is no sweep {ws}/{project}/{sweep_id}, or you may not read it.", user
+        )
+    reader = store.runs_table(ws, project, filters={"sweep": sweep_id}, limit=views.MAX_RUNS)
+    table = pa.Table.from_batches(list(reader), schema=reader.schema)
+    total = int((reader.schema.metadata or {}).get(b"total", table.num_rows))
+    return _html(sweep_view.sweep_page(user, ws, project, sweep, table, total))
 
 
 @router.get("/{ws}/{project}/runs/{run_id}")

@@ -19,11 +19,15 @@ from lablens.contract.page import esc, figure_html, page
 
 __all__ = [
     "MAX_RUNS",
+    "crumbs",
+    "header",
+    "sweep_line",
     "PLOTLY_URL",
     "index_page",
     "message_page",
     "project_page",
     "run_page",
+    "runs_table",
     "signin_page",
 ]
 
@@ -68,7 +72,7 @@ def _cell(value: Any) -> str:
     return f"<td{' class=num' if num else ''}>{esc(_value(value))}</td>"
 
 
-def _header(user: dict[str, Any], crumbs: str) -> str:
+def header(user: dict[str, Any], crumbs: str) -> str:
     return (
         f"<div class='bar'><div class='meta'>{crumbs}</div><div class='meta'>"
         f"signed in as {esc(user['username'])} · <form class='inline' method='post'"
@@ -76,7 +80,7 @@ def _header(user: dict[str, Any], crumbs: str) -> str:
     )
 
 
-def _crumbs(ws: str, project: str | None = None) -> str:
+def crumbs(ws: str, project: str | None = None) -> str:
     out = esc(ws)
     if project is not None:
         out += f" / <a href='{project_url(ws, project)}'>{esc(project)}</a>"
@@ -87,17 +91,9 @@ def _same(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def project_page(
-    user: dict[str, Any],
-    ws: str,
-    project: str,
-    info: dict[str, Any],
-    table: pa.Table,
-    total: int,
-    sweeps: Sequence[dict[str, Any]],
-) -> str:
-    """A project's page: its sweeps, then one row per run (name, state, summary metrics, and
-    the config keys whose values differ between the runs)."""
+def runs_table(ws: str, project: str, table: pa.Table, total: int) -> str:
+    """The runs section: one row per run (name linked to its page, state, created, summary
+    metrics, the config keys whose values differ), the keys the same for all below."""
     rows = table.to_pylist()
     names = table.column_names
     summary = [c for c in names if c.startswith("summary.")]
@@ -140,13 +136,32 @@ def project_page(
             f"{esc(c.removeprefix('config.'))}={esc(_value(rows[0].get(c)))}" for c in same
         )
         runs_html += f"<p class='meta'>Same for all runs: {constant}</p>"
+    return runs_html
+
+
+def project_page(
+    user: dict[str, Any],
+    ws: str,
+    project: str,
+    info: dict[str, Any],
+    table: pa.Table,
+    total: int,
+    sweeps: Sequence[dict[str, Any]],
+) -> str:
+    """A project's page: its sweeps, then one row per run (name, state, summary metrics, and
+    the config keys whose values differ between the runs)."""
+    runs_html = runs_table(ws, project, table, total)
     sweeps_html = ""
     if sweeps:
-        items = "".join(f"<li>{_sweep_line(sweep)}</li>" for sweep in sweeps)
+        items = "".join(
+            f"<li><a href='{project_url(ws, project)}/sweeps/{_q(sw['id'])}'>"
+            f"{esc(sw.get('name') or sw['id'])}</a> · {sweep_line(sw, named=False)}</li>"
+            for sw in sweeps
+        )
         sweeps_html = f"<h2>Sweeps</h2><ul>{items}</ul>"
     description = f"<p>{esc(info.get('description'))}</p>" if info.get("description") else ""
     body = (
-        _header(user, _crumbs(ws))
+        header(user, crumbs(ws))
         + f"<h1>{esc(project)}</h1>{description}"
         + f"<p class='meta'>{esc(info.get('visibility', '').lower())} project of {esc(ws)}</p>"
         + sweeps_html
@@ -155,12 +170,13 @@ def project_page(
     return page(f"{ws}/{project}", body, plotly=None)
 
 
-def _sweep_line(sweep: dict[str, Any]) -> str:
-    """``demo-grid · grid · running · 5 of 18 runs · metric val/acc (maximize)``."""
+def sweep_line(sweep: dict[str, Any], *, named: bool = True) -> str:
+    """``demo-grid · grid · running · 5 of 18 runs · metric val/acc (maximize)`` (without the
+    name when not ``named``)."""
     expected = sweep.get("expected_run_count")
     metric = (sweep.get("config") or {}).get("metric") or {}
     parts = [
-        f"<b>{esc(sweep.get('name') or sweep['id'])}</b>",
+        *([f"<b>{esc(sweep.get('name') or sweep['id'])}</b>"] if named else []),
         esc(sweep.get("method")),
         esc(str(sweep.get("state", "")).lower()),
         f"{int(sweep.get('run_count') or 0)} of"
@@ -287,7 +303,7 @@ def run_page(
         )
         others = f"<p class='meta'>Other media: {listed}; read them with run.media(key).</p>"
     body = (
-        _header(user, _crumbs(ws, project))
+        header(user, crumbs(ws, project))
         + f"<h1>{esc(run.get('name') or run['id'])} <span class='state {state}'>{state}</span></h1>"
         + notes
         + f"<p class='meta'>{facts_html}</p>"
@@ -325,12 +341,12 @@ def signin_page(next_path: str, message: str | None = None) -> str:
 
 def index_page(user: dict[str, Any], sections: str) -> str:
     """The index: the projects the user can read, by workspace (``sections``, HTML)."""
-    body = _header(user, "lablens") + "<h1>Projects</h1>" + sections
+    body = header(user, "lablens") + "<h1>Projects</h1>" + sections
     return page("lablens", body, plotly=None)
 
 
 def message_page(title: str, message: str, user: dict[str, Any] | None = None) -> str:
     """A page that says what went wrong (not found, bad address), with a way on."""
-    head = _header(user, "<a href='/'>projects</a>") if user else ""
+    head = header(user, "<a href='/'>projects</a>") if user else ""
     body = f"{head}<h1>{esc(title)}</h1><p>{esc(message)}</p>"
     return page(f"{title} · lablens", body, plotly=None)
