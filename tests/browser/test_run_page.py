@@ -1,8 +1,9 @@
 """A run's page in Debian's chromium: opened through the ``url`` its repr prints, the sign-in form
-first, then its summary values and a chart drawn per metric; the project page links to it.
+first, then its summary values and a chart drawn per metric; the project page links to it; the
+sweep's page draws its runs as parallel coordinates.
 
 Screenshots at 1280 and 1600 px go to ``test-output/browser/`` (``run_page_*``,
-``project_page_*``).
+``project_page_*``, ``sweep_page_*``).
 """
 
 from __future__ import annotations
@@ -67,3 +68,14 @@ def test_a_run_page_after_signing_in(server, api, quickstart_demo, shot):
         shot(page, "project_page_1280")
         table.get_by_role("link", name=run.name).click()
         page.wait_for_url(run.url)
+
+        # The sweep's page: its runs as parallel coordinates, an axis per parameter.
+        page.goto(sweep.url)
+        page.locator("#parallel-coordinates .parcoords").first.wait_for()
+        titles = page.locator(".parcoords .axis-title").all_text_contents()
+        assert titles == [*sweep.parameters, sweep.metric]
+        assert page.locator("#runs tr:has(td)").count() == len(sweep.runs)
+        shot(page, "sweep_page_1280")
+        page.set_viewport_size({"width": 1600, "height": 900})
+        page.wait_for_timeout(300)
+        shot(page, "sweep_page_1600")
