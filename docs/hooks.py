@@ -58,6 +58,17 @@ CAPTIONS = {
     "artifact_run_selected": "Following the lineage selects the producing run in the run table.",
     "artifact_dataset_lineage": "`ArtifactBrowser`: the data set version, with every run "
     "that used it.",
+    "compare_view_1280": "`CompareView` in the explorer: three runs side by side, the keys that "
+    "differ highlighted and first (1280 px).",
+    "compare_only_differences_1280": "`CompareView` with \"only differences\" ticked.",
+    "compare_parallel_coordinates_1600": "`ParallelCoordinates` of the demo sweep: an axis per "
+    "parameter (log axes for the learning rate), lines coloured by `val/acc`.",
+    "compare_scatter_1600": "`ScatterPlot` of the demo sweep: a dot per run, hover names it.",
+    "run_page_1280": "A run's page in the browser (its `url`): summary, config, a chart per "
+    "metric.",
+    "project_page_1280": "A project's page: sweeps, and the runs with their summary and the "
+    "config that differs.",
+    "run_page_signin_1280": "Signing in to the pages: an API key, or a username and password.",
 }
 
 EXAMPLE = re.compile(r"^(\s*)Example:[ \t]*$", re.MULTILINE)

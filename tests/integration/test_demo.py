@@ -10,6 +10,7 @@ import pytest
 
 from lablens.api import Api
 from lablens.demo import DATASET, MODEL, PREDICTIONS, build_demo, demo_configs, run_name
+from lablens.demo.grid import demo_sweep, in_sweep
 from lablens.transport import Transport
 
 
@@ -162,3 +163,38 @@ def test_demo_headless_leaves_its_runs_where_a_new_api_looks(tmp_path):
         assert listed.stdout.strip() == str(expected)
     finally:
         child("-m", "lablens", "server", "stop")
+
+
+def test_build_demo_runs_the_grid_as_a_sweep(server, unique):
+    """The grid's runs are the trials of the sweep ``demo-grid``; the bad settings are not."""
+    ids = build_demo(server.url, server.api_key, runs=5, epochs=2, project=unique, progress=False)
+    api = Api(host=server.url, api_key=server.api_key)
+    (sweep,) = list(api.sweeps(unique))
+    assert (sweep.name, sweep.method, sweep.expected_run_count) == ("demo-grid", "grid", 18)
+    assert sweep.config == demo_sweep()
+    configs = demo_configs(5, epochs=2)
+    by_id = {r.id: r for r in api.runs(unique)}
+    assert sorted(by_id) == sorted(ids)
+    for run_id, config in zip(ids, configs, strict=True):
+        run = by_id[run_id]
+        assert run.name == run_name(config) and run.config == config
+        assert run.group == "h" + "x".join(map(str, config["model"]["hidden"]))
+        assert run.job_type == "train" and "demo" in run.tags
+        assert run.sweep_id == (sweep.id if in_sweep(config) else None)
+    assert sweep.run_count == 4 and len(sweep.runs) == 4
+    assert sweep.best_run().summary["val/acc"] == max(r.summary["val/acc"] for r in sweep.runs)
+    # Built again with more runs, the demo goes on with the same sweep.
+    more = build_demo(
+        server.url,
+        server.api_key,
+        runs=7,
+        epochs=2,
+        project=unique,
+        progress=False,
+        skip={r.name for r in by_id.values()},
+    )
+    assert [api.run(f"{unique}/{i}").name for i in more] == [
+        run_name(c) for c in demo_configs(7, epochs=2)[5:]
+    ]
+    assert [s.id for s in api.sweeps(unique)] == [sweep.id]
+    assert sweep.load().run_count == 6

@@ -6,6 +6,8 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from lablens.contract.names import BUILTIN_X
+from lablens.contract.page import figure_html
+from lablens.contract.page import page as html_page
 from lablens.errors import LablensError
 
 if TYPE_CHECKING:
@@ -115,9 +117,8 @@ def figures(report: BetaReport) -> list[go.Figure]:
 
 
 def page(report: BetaReport) -> str:
-    """The whole report as one HTML page, plotly's JavaScript inlined once."""
-    from plotly.offline import get_plotlyjs
-
+    """The whole report as one HTML page, plotly's JavaScript inlined once (the page parts of
+    ``lablens.contract.page``, which the server's project and run pages share)."""
     parts = []
     for i, panel in enumerate(report.panels):
         kind = panel.get("type", "line")
@@ -133,24 +134,11 @@ def page(report: BetaReport) -> str:
             # A reader who may not read a run set gets a note, never its runs.
             parts.append(f"<p class='note'>panel {i}: {html.escape(str(exc))}</p>")
             continue
-        fig.update_layout(template="plotly_white", height=420)
-        parts.append(
-            fig.to_html(
-                full_html=False,
-                include_plotlyjs=False,
-                div_id=f"panel-{i}",
-                config={"responsive": True},
-            )
-        )
+        parts.append(figure_html(fig, f"panel-{i}"))
     title = html.escape(report.display_name)
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{title}</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;"
-        "padding:0 1em;color:#222}.note{color:#a33}.meta{color:#666;font-size:90%}</style>"
-        f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
+    body = (
         f"<h1>{title}</h1><p>{html.escape(report.description)}</p>"
         f"<p class='meta'>{html.escape(report.path)} · saved {report.updated_at or ''}</p>"
         + "\n".join(parts)
-        + "</body></html>\n"
     )
+    return html_page(report.display_name, body, plotly="inline")

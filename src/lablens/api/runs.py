@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lablens.api.history import check_keys, closest, keys_found, x_window
+from lablens.api.history import check_keys, keys_found, x_window
 from lablens.api.media import MediaItem, fetch_media
 from lablens.api.paging import Paginator
 from lablens.api.run import Run
+from lablens.api.run_compare import RunComparison
 from lablens.api.run_histories import HistoryFormat, check_format, keys_to_fetch, read, shape
 from lablens.contract.names import PointStream
 from lablens.contract.routes import project_route
@@ -29,13 +30,14 @@ if TYPE_CHECKING:
 __all__ = ["Run", "Runs"]
 
 
-class Runs(Paginator[Run]):
+class Runs(RunComparison, Paginator[Run]):
     """The runs of a project that match a filter, read lazily page by page.
 
     Returned by ``api.runs()``. Pages follow the server's keyset cursor, so runs created while
     the list is read are never skipped or repeated. Bulk reads take one request each:
     ``to_pandas()`` for config and summary of every run, ``histories()`` for their metrics,
-    ``compare()`` for what differs between them.
+    ``compare()`` for what differs between them, ``parallel_coordinates()`` and ``scatter()``
+    for hyperparameters against a metric (``run_compare.py``).
 
     ``runs[i]`` is one ``Run``; a slice (``runs[:5]``) or a list of positions (``runs[[0, 2]]``)
     is a ``Runs`` of just those runs, in that order, with the same bulk reads.
@@ -335,45 +337,6 @@ class Runs(Paginator[Run]):
         cut._fixed = ids
         return cut
 
-    # -- comparing runs ---------------------------------------------------------------------
-
-    def compare(self, keys: Sequence[str] | None = None) -> pd.DataFrame:
-        """The config and summary of these runs side by side: what differs between them.
-
-        One request (the run table). Each column is a run, each row a ``config.<key>`` or
-        ``summary.<key>`` (the names of ``to_pandas()``'s columns) whose values are not the
-        same in every run; a key some runs lack differs too. Use a slice to compare a few
-        runs: ``runs[:5].compare()``.
-
-        Args:
-            keys: these rows instead, whether they differ or not: ``config.lr``,
-                ``summary.loss`` (``summary_metrics.loss`` too), or a bare ``lr`` for the
-                config and summary keys of that name.
-
-        Returns:
-            A DataFrame indexed by key, one column per run named by the run's display name
-            (with its id in brackets when names repeat, the id when it has none), in this
-            collection's order. ``df.attrs["run_ids"]`` maps each column to its run id.
-
-        Raises:
-            UsageError: a key of ``keys`` is in neither config nor summary (the message names
-                the closest ones).
-            BadRequest: the filter or order is invalid.
-
-        Example:
-            >>> api.runs("alice/mnist")[:3].compare()
-            >>> api.runs("alice/mnist").compare(keys=["lr", "summary.loss"])
-        """
-        frame = self.to_pandas()
-        fields = [c for c in frame.columns if c.startswith(("config.", "summary."))]
-        rows = _compare_rows(frame, fields, keys)
-        labels = _run_labels(frame)
-        out = frame[rows].T
-        out.columns = pd.Index(labels, name="run")
-        out.index.name = "key"
-        out.attrs["run_ids"] = dict(zip(labels, frame["id"], strict=True))
-        return out
-
     # -- display ----------------------------------------------------------------------------
 
     def _count(self) -> int | None:
@@ -430,52 +393,3 @@ class Runs(Paginator[Run]):
             f" ({total} run{'' if total == 1 else 's'})"
             f"<table><tr>{head}</tr>{rows}{more}</table></div>"
         )
-
-
-def _same(value: Any) -> Any:
-    """A value as compared: missing (None, NaN) alike, lists and dicts by their text."""
-    if isinstance(value, (list, dict, np.ndarray)):
-        return repr(value.tolist() if isinstance(value, np.ndarray) else value)
-    if value is None or pd.isna(value):
-        return None
-    return value
-
-
-def _compare_rows(frame: pd.DataFrame, fields: list[str], keys: Sequence[str] | None) -> list[str]:
-    """The rows of ``compare()``: ``keys`` resolved to columns, or the columns that differ."""
-    if keys is None:
-        return [c for c in fields if len({_same(v) for v in frame[c]}) > 1]
-    if isinstance(keys, str):
-        keys = [keys]
-    rows: list[str] = []
-    for key in keys:
-        if not isinstance(key, str):
-            raise UsageError(f"keys must be strings, not {type(key).__name__}", field="keys")
-        name = (
-            "summary." + key.removeprefix("summary_metrics.")
-            if key.startswith("summary_metrics.")
-            else key
-        )
-        found = [name] if name in fields else [f"{k}.{name}" for k in ("config", "summary")]
-        found = [c for c in found if c in fields]
-        if not found:
-            near = closest([name], fields)[:5]
-            hint = f"; the closest: {', '.join(near)}" if near else "; these runs have none"
-            raise UsageError(f"no config or summary key {key!r}{hint}", field="keys")
-        rows += [c for c in found if c not in rows]
-    return rows
-
-
-def _run_labels(frame: pd.DataFrame) -> list[str]:
-    """Each run's column name: its display name, with its id when names repeat."""
-    names = [
-        n if isinstance(n, str) and n else None for n in frame.get("name", [None] * len(frame))
-    ]
-    ids = [str(i) for i in frame["id"]]
-    counts: dict[str | None, int] = {}
-    for n in names:
-        counts[n] = counts.get(n, 0) + 1
-    return [
-        rid if n is None else (n if counts[n] == 1 else f"{n} ({rid})")
-        for n, rid in zip(names, ids, strict=True)
-    ]

@@ -11,6 +11,10 @@ from lablens.contract.routes import project_route, quote_segment
 from lablens.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import plotly.graph_objects as go
+
     from lablens.api.api import Api
     from lablens.api.run import Run
     from lablens.api.runs import Runs
@@ -129,6 +133,85 @@ class Sweep(Attrs):
             f"{self.entity}/{self.project}", filters=filters, order=order, per_page=1
         )
         return runs[0] if len(runs) else None
+
+    @property
+    def parameters(self) -> list[str]:
+        """The swept parameters as run table columns (``config.optim.lr``), in the order of the
+        configuration, nested parameters dotted."""
+        out: list[str] = []
+
+        def walk(params: Any, prefix: str) -> None:
+            for name, spec in (params or {}).items() if isinstance(params, dict) else ():
+                if isinstance(spec, dict) and "parameters" in spec:
+                    walk(spec["parameters"], f"{prefix}{name}.")
+                else:
+                    out.append(f"config.{prefix}{name}")
+
+        walk(self.config.get("parameters"), "")
+        return out
+
+    @property
+    def metric(self) -> str | None:
+        """The sweep's metric as a run table column (``summary.val/acc``); ``None`` when the
+        configuration names none."""
+        name = (self.config.get("metric") or {}).get("name")
+        return f"summary.{name}" if name else None
+
+    def parallel_coordinates(
+        self, params: Sequence[str] | None = None, metric: str | None = None
+    ) -> go.Figure:
+        """The sweep's runs as a parallel coordinates plot: an axis per parameter, a line per
+        run coloured by the metric (``Runs.parallel_coordinates`` on ``sweep.runs``).
+
+        Args:
+            params: the axes; by default the sweep's ``parameters``.
+            metric: the colour and last axis; by default the sweep's ``metric``.
+
+        Returns:
+            A plotly ``Figure``.
+
+        Example:
+            >>> api.sweep("alice/mnist/x1y2z3w4").parallel_coordinates().show()
+        """
+        return self.runs.parallel_coordinates(
+            params=list(params) if params is not None else self.parameters or None,
+            metric=metric or self.metric,
+            title=f"sweep {self.name}",
+        )
+
+    def scatter(
+        self,
+        x: str | None = None,
+        y: str | None = None,
+        *,
+        log_x: bool | None = None,
+        log_y: bool | None = None,
+    ) -> go.Figure:
+        """The sweep's runs as a scatter plot, a dot per run (``Runs.scatter`` on
+        ``sweep.runs``).
+
+        Args:
+            x: the x axis; by default the first of the sweep's parameters whose values differ
+                between its runs.
+            y: the y axis; by default the sweep's ``metric``.
+            log_x: a log x axis; by default when the values span two decades or more.
+            log_y: a log y axis; the same.
+
+        Returns:
+            A plotly ``Figure``.
+
+        Raises:
+            UsageError: ``y`` is not given and the configuration names no metric.
+
+        Example:
+            >>> api.sweep("alice/mnist/x1y2z3w4").scatter("optim.lr")
+        """
+        y = y or self.metric
+        if not y:
+            raise UsageError(f"sweep {self.path} names no metric: pass scatter(y=...)", field="y")
+        return self.runs.scatter(
+            x, y, log_x=log_x, log_y=log_y, among=None if x else self.parameters or None
+        )
 
     def _route(self) -> str:
         return f"{project_route(self.entity, self.project)}/sweeps/{quote_segment(self.id)}"

@@ -1,7 +1,8 @@
 """The demo's grid of runs: the config, name and tags of each model ``build_demo()`` trains.
 
-A grid of hidden sizes x learning rates x L2 penalties, with two deliberately bad settings mixed
-in, so the run table, the filters and the charts have something to show.
+A grid of hidden sizes x L2 penalties x learning rates, with two deliberately bad settings mixed
+in, so the run table, the filters and the charts have something to show. The grid is also a
+lablens sweep (``demo_sweep()``): its runs are the sweep's trials, in the sweep's order.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["demo_configs", "run_name", "tags"]
+__all__ = ["SWEEP_NAME", "demo_configs", "demo_sweep", "in_sweep", "run_name", "tags"]
 
 _HIDDEN = ([64], [128], [64, 32])
 _LRS = (0.001, 0.003, 0.01)
@@ -20,13 +21,55 @@ _ALPHAS = (1e-4, 1e-2)
 _SLOW = {"model": {"hidden": [64]}, "optim": {"name": "adam", "lr": 1e-5, "alpha": 1e-4}}
 _DIVERGING = {"model": {"hidden": [64]}, "optim": {"name": "sgd", "lr": 2.0, "alpha": 1e-4}}
 _BAD_AT = {3: _SLOW, 7: _DIVERGING}
+SWEEP_NAME = "demo-grid"
+
+
+def demo_sweep() -> dict[str, Any]:
+    """The sweep configuration of the demo's grid (W&B's form, method ``grid``).
+
+    Its trials, in order, are the grid's runs of ``demo_configs()`` with seed 0 (the bad
+    settings are runs of their own, outside the sweep): hidden sizes vary slowest, then the L2
+    penalty, then the learning rate, as a grid sweep walks its parameters (the last fastest).
+
+    Example:
+        >>> demo_sweep()["parameters"]["optim"]["parameters"]["lr"]
+        {'values': [0.001, 0.003, 0.01]}
+    """
+    return {
+        "name": SWEEP_NAME,
+        "description": "the demo's grid: hidden sizes x L2 penalties x learning rates",
+        "method": "grid",
+        "metric": {"name": "val/acc", "goal": "maximize"},
+        "parameters": {
+            "model": {"parameters": {"hidden": {"values": [list(h) for h in _HIDDEN]}}},
+            "optim": {
+                "parameters": {
+                    "alpha": {"values": list(_ALPHAS)},
+                    "lr": {"values": list(_LRS)},
+                }
+            },
+        },
+    }
+
+
+def in_sweep(config: Mapping[str, Any]) -> bool:
+    """Whether a config of ``demo_configs()`` is one of ``demo_sweep()``'s trials."""
+    o = config["optim"]
+    return (
+        not config.get("seed")
+        and o["name"] == "adam"
+        and o["lr"] in _LRS
+        and o["alpha"] in _ALPHAS
+        and tuple(config["model"]["hidden"]) in {tuple(h) for h in _HIDDEN}
+    )
 
 
 def demo_configs(runs: int = 20, epochs: int = 100) -> list[dict[str, Any]]:
     """The config of each demo run, in training order.
 
-    A grid of hidden sizes x learning rates x L2 penalties (18 runs) with two bad settings mixed
-    in; past 20 runs the grid repeats with a new seed.
+    A grid of hidden sizes x L2 penalties x learning rates (18 runs, the trials of
+    ``demo_sweep()`` in its order) with two bad settings mixed in; past 20 runs the grid
+    repeats with a new seed.
 
     Args:
         runs: how many configs.
@@ -43,8 +86,8 @@ def demo_configs(runs: int = 20, epochs: int = 100) -> list[dict[str, Any]]:
     """
     grid = [
         {"model": {"hidden": list(h)}, "optim": {"name": "adam", "lr": lr, "alpha": a}}
-        for a in _ALPHAS
         for h in _HIDDEN
+        for a in _ALPHAS
         for lr in _LRS
     ]
     for i in sorted(_BAD_AT):

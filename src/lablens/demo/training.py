@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lablens.demo.grid import demo_configs, run_name, tags
+from lablens.demo.grid import SWEEP_NAME, demo_configs, demo_sweep, in_sweep, run_name, tags
 
 __all__ = ["DATASET", "DEMO_PROJECT", "MODEL", "PREDICTIONS", "Diverged", "build_demo"]
 
@@ -213,6 +213,53 @@ def _best_logged(host: str, api_key: str | None, project: str) -> float:
         return -math.inf
 
 
+def _demo_sweep(
+    host: str, api_key: str | None, project: str, names: list[str], skip: Collection[str]
+) -> tuple[str, dict[str, int]]:
+    """The project's demo sweep (made when missing) as its path and the trials still to run,
+    ``{run name: trial index}``; ``("", {})`` when the grid's runs cannot be its trials.
+
+    A project that already holds it (``lablens demo`` run again) goes on with the same sweep,
+    so the project keeps one sweep whose runs are the grid's. ``names`` are the grid's runs in
+    trial order; a trial handed out before is not run again. Runs stored before the demo made
+    sweeps (in ``skip``, beyond the trials handed out) would put the trials out of step: then
+    the grid is trained without a sweep.
+    """
+    from lablens.api import Api
+    from lablens.errors import NotFound
+    from lablens.sdk import sweep
+
+    api = Api(host=host, api_key=api_key)
+    try:
+        sweeps = list(api.sweeps(f"{api.default_entity}/{project}"))
+    except NotFound:  # a new project: made with the sweep
+        sweeps = []
+    found = next((s for s in sweeps if s.name == SWEEP_NAME), None)
+    handed_out = found.run_count if found is not None else 0
+    if any(n in skip for n in names[handed_out:]):
+        return "", {}
+    todo = {n: i for i, n in enumerate(names) if i >= handed_out}
+    if not todo:
+        return "", {}
+    if found is not None:
+        return found.path, todo
+    return sweep(demo_sweep(), project=project, host=host, api_key=api_key), todo
+
+
+def _same_trial(run: Any, config: Mapping[str, Any]) -> None:
+    """Refuse to train ``config`` in a trial whose parameters are another grid point's."""
+    got, want = run.config, config
+    if (got["model"]["hidden"], got["optim"]["lr"], got["optim"]["alpha"]) != (
+        want["model"]["hidden"],
+        want["optim"]["lr"],
+        want["optim"]["alpha"],
+    ):
+        raise RuntimeError(
+            f"the demo sweep handed out {dict(got)} for {run_name(config)}: another agent"
+            " is running it; train the demo into a project of its own"
+        )
+
+
 def build_demo(
     host: str,
     api_key: str | None = None,
@@ -230,6 +277,10 @@ def build_demo(
     ``val/acc`` at step = epoch. Its config is the nested grid entry; it is tagged ``demo``, the
     optimizer, ``shallow``/``deep`` (and ``bad-setting``), grouped by architecture (``h64x32``)
     and has job type ``train``. The run at lr=2 with plain SGD diverges and ends ``CRASHED``.
+    The grid's runs are the trials of the grid sweep ``demo-grid`` (``demo_sweep()``: hidden
+    sizes x L2 penalties x learning rates, metric ``val/acc``), made in the project through
+    ``lablens.sweep()`` and run by ``lablens.agent()``; the two bad settings are runs of their
+    own beside it.
     20 runs of 100 epochs take 20 to 30 seconds on two idle cores.
 
     Artifacts: every run uses the ``dataset`` artifact ``digits`` (one table of pixels, labels
@@ -260,11 +311,18 @@ def build_demo(
     from threadpoolctl import threadpool_limits
     from tqdm.auto import tqdm
 
-    from lablens.sdk import init
+    from lablens.sdk import agent, init
 
     data = _load_digits()
-    configs = [c for c in demo_configs(runs, epochs) if run_name(c) not in skip]
+    everything = demo_configs(runs, epochs)
+    configs = [c for c in everything if run_name(c) not in skip]
     ids: list[str] = []
+    # The grid's runs join the sweep as its trials, in the sweep's order (a trial handed out
+    # before, by an earlier `lablens demo`, is not trained again).
+    grid = [run_name(c) for c in everything if in_sweep(c)]
+    sweep_path, trials = _demo_sweep(host, api_key, project, grid, skip) if configs else ("", {})
+    if trials:
+        configs = [c for c in configs if run_name(c) in trials or not in_sweep(c)]
     dataset = _dataset_artifact()
     best = _best_logged(host, api_key, project) if configs else -math.inf
     # The console copy would only capture the progress bar; system metrics are of no interest
@@ -278,23 +336,45 @@ def build_demo(
         for config in bar:
             name = run_name(config)
             bar.set_postfix_str(name)
-            try:
-                with init(
-                    project=project,
-                    name=name,
-                    config=config,
-                    tags=tags(config),
-                    group="h" + "x".join(str(h) for h in config["model"]["hidden"]),
-                    job_type="train",
-                    host=host,
-                    api_key=api_key,
-                    settings=settings,
-                ) as run:
-                    ids.append(run.id)
-                    run.use_artifact(dataset)
-                    model = _train(run, config, data)
-                    best = _log_artifacts(run, config, model, data, best)
-            except Diverged as exc:
-                if progress:
-                    bar.write(f"{name} diverged at epoch {exc.epoch}, as intended: it is CRASHED")
+            failed: list[BaseException] = []
+
+            def train_one(
+                config: Mapping[str, Any] = config,
+                name: str = name,
+                failed: list[BaseException] = failed,
+            ) -> None:
+                nonlocal best
+                try:
+                    with init(
+                        project=project,
+                        name=name,
+                        config=config,
+                        tags=tags(config),
+                        group="h" + "x".join(str(h) for h in config["model"]["hidden"]),
+                        job_type="train",
+                        host=host,
+                        api_key=api_key,
+                        settings=settings,
+                    ) as run:
+                        ids.append(run.id)
+                        if name in trials:
+                            _same_trial(run, config)
+                        run.use_artifact(dataset)
+                        model = _train(run, config, data)
+                        best = _log_artifacts(run, config, model, data, best)
+                except Diverged as exc:
+                    if progress:
+                        bar.write(
+                            f"{name} diverged at epoch {exc.epoch}, as intended: it is CRASHED"
+                        )
+                except Exception as exc:
+                    failed.append(exc)
+                    raise
+
+            if name in trials:
+                agent(sweep_path, function=train_one, count=1, host=host, api_key=api_key)
+                if failed:  # the agent marked the trial CRASHED and went on; the demo stops
+                    raise failed[0]
+            else:
+                train_one()
     return ids

@@ -197,6 +197,17 @@ def init(
         )
     if trial is not None:
         trial.run = run
+        # The server made the trial's run before the function ran; as in W&B, what init()
+        # names (name, notes, tags, group, job type) applies to it.
+        named = ("name", "notes", "tags", "group", "job_type")
+        given = {k: body[k] for k in named if body.get(k) is not None}
+        if given:
+            run._sender.set_fields(given)
+            run._name = given.get("name", run._name)
+            run._notes = given.get("notes", run._notes)
+            run._tags = tuple(given.get("tags", run._tags))
+            run.group = given.get("group", run.group)
+            run.job_type = given.get("job_type", run.job_type)
     live_runs.register(run)
     # Before the console copy starts: the card's line is lablens's, not the script's output.
     card = run_card.start_card(run, silent=resolved.silent)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from lablens._version import __version__
 from lablens.server import problems
 from lablens.server.guards import RequestGuard
+from lablens.server.pages import router as pages_router
 from lablens.server.routers import (
     artifact_collections,
     artifacts,
@@ -73,4 +74,7 @@ def create_app(store: Store) -> FastAPI:
     for router in WANDB_ROUTERS:
         app.include_router(router, include_in_schema=False)
     app.include_router(swanlab_router, include_in_schema=False)
+    # Last: the read-only HTML pages behind the reprs' URLs (/{entity}/{project}/...), whose
+    # patterns would otherwise shadow the routes above (server/pages/).
+    app.include_router(pages_router)
     return app

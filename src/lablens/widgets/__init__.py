@@ -1,5 +1,5 @@
 """Jupyter widgets over the ``Api``: ``WorkspaceTree``, ``RunTable``, ``MetricChart``,
-``ArtifactBrowser``, ``Explorer``.
+``ArtifactBrowser``, ``CompareView``, ``ParallelCoordinates``, ``ScatterPlot``, ``Explorer``.
 
 Each widget shows what public ``Api`` calls return, keeps the source of the call behind what it
 shows in ``code`` (using a variable ``api``), and gives what it shows as a DataFrame with
@@ -8,13 +8,25 @@ shows in ``code`` (using a variable ``api``), and gives what it shows as a DataF
 Inside: each widget's module holds its class; ``_base`` what they share; ``_call`` the
 ``ApiCall`` every widget runs its Api calls through, which also renders them as ``code``;
 ``_listing`` the DataFrame of a listing and its code; ``chart/`` and ``artifacts/`` the parts of
-``MetricChart`` and ``ArtifactBrowser``.
+``MetricChart`` and ``ArtifactBrowser``; ``sweeps/`` the parallel coordinates and scatter plots.
 """
 
 from lablens.widgets.artifact_browser import ArtifactBrowser
+from lablens.widgets.compare import CompareView
 from lablens.widgets.explorer import ActionLog, Explorer
 from lablens.widgets.metric_chart import MetricChart
 from lablens.widgets.run_table import RunTable
+from lablens.widgets.sweeps import ParallelCoordinates, ScatterPlot
 from lablens.widgets.workspace_tree import WorkspaceTree
 
-__all__ = ["ActionLog", "ArtifactBrowser", "Explorer", "MetricChart", "RunTable", "WorkspaceTree"]
+__all__ = [
+    "ActionLog",
+    "ArtifactBrowser",
+    "CompareView",
+    "Explorer",
+    "MetricChart",
+    "ParallelCoordinates",
+    "RunTable",
+    "ScatterPlot",
+    "WorkspaceTree",
+]

@@ -15,8 +15,10 @@ from lablens.widgets._base import LablensWidget, Recorder, check_kwargs, make_ap
 from lablens.widgets._call import api_call, api_source
 from lablens.widgets._traits import where_path
 from lablens.widgets.artifact_browser import ArtifactBrowser
+from lablens.widgets.compare import CompareView
 from lablens.widgets.metric_chart import MetricChart
 from lablens.widgets.run_table import RunTable
+from lablens.widgets.sweeps import ParallelCoordinates, ScatterPlot
 from lablens.widgets.workspace_tree import WorkspaceTree
 
 if TYPE_CHECKING:
@@ -91,7 +93,8 @@ class Explorer(w.VBox, Recorder):
         """The ``MetricChart``."""
         self.artifacts = ArtifactBrowser(self._api)
         """The ``ArtifactBrowser`` of the project shown."""
-        for part in (self.tree, self.table, self.chart, self.artifacts):
+        self._compare_init()
+        for part in (self.tree, self.table, self.chart, self.artifacts, *self._compare_parts):
             part.on_api_call(self._logged)
         # The tree listed workspaces before the log was listening.
         if self.tree.code:
@@ -105,6 +108,7 @@ class Explorer(w.VBox, Recorder):
             children=[
                 w.HBox([self.tree, self.table]),
                 self.chart.widget,
+                self.compare_section,
                 self.artifacts,
                 self.action_log,
             ],
@@ -115,6 +119,45 @@ class Explorer(w.VBox, Recorder):
         if isinstance(path, Runs):
             self.table.filters = dict(path.filters or {})
             self.table.order = path.order
+
+    # -- the Compare section: the selected runs side by side, a sweep's plots ----------------
+
+    def _compare_init(self) -> None:
+        self.compare = CompareView(self._api)
+        """The ``CompareView`` of the runs selected in the table."""
+        self.parallel_coordinates = ParallelCoordinates(self._api)
+        """The ``ParallelCoordinates`` of the sweep the table shows."""
+        self.scatter_plot = ScatterPlot(self._api)
+        """The ``ScatterPlot`` of the sweep the table shows."""
+        self._compare_parts = (self.compare, self.parallel_coordinates, self.scatter_plot)
+        # Filled only while the table shows a sweep's runs: a plot made in a hidden box would
+        # take plotly's default width instead of the box's.
+        self._sweep_hint = w.HTML(
+            "<div style='color:#666'>Open a sweep in the tree to see its parallel coordinates"
+            " and scatter plot.</div>"
+        )
+        self.sweep_plots = w.VBox([self._sweep_hint])
+        self.compare_section = w.VBox(
+            [w.HTML("<h3 style='margin:10px 0 4px'>Compare</h3>"), self.compare, self.sweep_plots]
+        )
+        self.compare_section.add_class("lablens-compare-section")
+        self.table.observe(self._compare_selected, "selected")
+        self.table.observe(self._sweep_shown, "filters")
+
+    def _compare_selected(self, change: dict[str, Any]) -> None:
+        self.compare.runs = list(change["new"])
+
+    def _sweep_shown(self, change: dict[str, Any]) -> None:
+        filters = change["new"] or {}
+        sweep_id = filters.get("sweep") if len(filters) == 1 else None
+        project = self.table._project or self.table.path
+        if isinstance(sweep_id, str) and project:
+            path = f"{project}/{sweep_id}"
+            self.parallel_coordinates.sweep = path
+            self.scatter_plot.sweep = path
+            self.sweep_plots.children = (self.parallel_coordinates, self.scatter_plot)
+        else:
+            self.sweep_plots.children = (self._sweep_hint,)
 
     def _show(self, path: str) -> None:
         parts = path.split("/")
