@@ -52,7 +52,9 @@ def logged(server, tmp_path_factory):
                     lablens.Image(SMALL + step, caption=f"r{r} s{step} small"),
                 ]
             frame = {"label": list(range(45)), "score": [step + i / 10 for i in range(45)]}
-            row["preds"] = lablens.Table(columns=list(frame), data=list(zip(*frame.values())))
+            row["preds"] = lablens.Table(
+                columns=list(frame), data=list(zip(*frame.values(), strict=True))
+            )
             row["weights"] = lablens.Histogram(
                 np_histogram=([r + 1, step + 1, 3], [0.0, 1.0, 2.0, 3.0 + step])
             )
