@@ -13,8 +13,10 @@ from lablens.api import Runs
 from lablens.errors import UsageError
 from lablens.widgets._base import LablensWidget, Recorder, check_kwargs, make_api
 from lablens.widgets._call import api_call, api_source
+from lablens.widgets._colors import run_colors
 from lablens.widgets._traits import where_path
 from lablens.widgets.artifact_browser import ArtifactBrowser
+from lablens.widgets.media_panel import MediaPanel
 from lablens.widgets.metric_chart import MetricChart
 from lablens.widgets.run_table import RunTable
 from lablens.widgets.workspace_tree import WorkspaceTree
@@ -91,7 +93,9 @@ class Explorer(w.VBox, Recorder):
         """The ``MetricChart``."""
         self.artifacts = ArtifactBrowser(self._api)
         """The ``ArtifactBrowser`` of the project shown."""
-        for part in (self.tree, self.table, self.chart, self.artifacts):
+        self.media = MediaPanel(self._api)
+        """The ``MediaPanel`` of the selected runs (images, tables, histograms...)."""
+        for part in (self.tree, self.table, self.chart, self.artifacts, self.media):
             part.on_api_call(self._logged)
         # The tree listed workspaces before the log was listening.
         if self.tree.code:
@@ -105,6 +109,7 @@ class Explorer(w.VBox, Recorder):
             children=[
                 w.HBox([self.tree, self.table]),
                 self.chart.widget,
+                self.media,
                 self.artifacts,
                 self.action_log,
             ],
@@ -256,6 +261,10 @@ class Explorer(w.VBox, Recorder):
             preferred = [k for k in logged if "loss" in k] or logged
             self.chart.keys = preferred[:_CHART_KEYS]
         self.chart.runs = list(change["new"])
+        # The media of the same runs, each with the colour its column's swatch shows.
+        with self.media.hold_trait_notifications():
+            self.media.run_colors = run_colors(p.rsplit("/", 1)[-1] for p in change["new"])
+            self.media.runs = list(change["new"])
 
     @property
     def actions(self) -> list[str]:
