@@ -176,7 +176,7 @@ def test_a_click_reads_the_full_image(api, logged):
     )
     np.testing.assert_array_equal(pixels(full["png"]), BIG)
     assert heard == [f"png = items[{big['n']}].content()"]
-    panel.open(10_000)
+    panel.open_full(10_000)
     assert "IndexError" in panel.error
 
 
@@ -238,3 +238,23 @@ def test_bad_arguments_are_named(api):
         MediaPanel(api, runs=3)
     with pytest.raises(TypeError, match="unexpected keyword"):
         MediaPanel(api, keys=["a"])
+
+
+def test_the_explorer_shows_the_media_of_the_selected_rows(api, logged):
+    from lablens.widgets import Explorer
+
+    paths, _ = logged
+    explorer = Explorer(api, path=paths[0].rsplit("/", 1)[0])
+    assert explorer.media._view == {"empty": "no-runs"}
+    explorer.table.selected = paths
+    media = explorer.media
+    assert media.runs == paths and media.key == "samples" and media.step == 20
+    ids = [p.rsplit("/", 1)[1] for p in paths]
+    assert list(media.run_colors) == ids
+    assert [c["color"] for c in media._columns] == [media.run_colors[i] for i in ids]
+    assert explorer.children.index(media) == explorer.children.index(explorer.chart.widget) + 1
+    # Its reads are in the explorer's log, as every part's are.
+    log = explorer.actions
+    assert "keys = {run.path: run.media_keys() for run in runs}" in log[-3]
+    assert log[-2].endswith(".media('samples')")
+    assert log[-1] == "thumbs = [item.thumbnail(160) for item in items if item.step == 20]"

@@ -50,7 +50,8 @@ class ActionLog(LablensWidget):
 class Explorer(w.VBox, Recorder):
     """Browse workspaces, filter and sort runs, and compare their curves, in one widget.
 
-    Selecting a project in the tree fills the table; selecting rows draws them in the chart.
+    Selecting a project in the tree fills the table; selecting rows draws them in the chart
+    and shows the media they logged in the media panel below it (``explorer.media``).
     Every Api call the parts make is listed in the action log, ready to copy; its first entry
     makes the ``api`` they use (``import lablens``, ``api = lablens.Api(host=...)``).
 

@@ -280,12 +280,12 @@ class MediaPanel(LablensWidget):
     def _on_msg(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
         kind = content.get("type")
         if kind == "full":
-            self.open(int(content.get("n", -1)))
+            self.open_full(int(content.get("n", -1)))
         elif kind == "page":
             self._page(str(content.get("run", "")), int(content.get("n", -1)), content.get("page"))
 
     @shows_errors
-    def open(self, position: int) -> None:
+    def open_full(self, position: int) -> None:
         """Open item ``position`` of the key's items at full size (what a click on its
         thumbnail does): ``png = items[position].content()``.
 
