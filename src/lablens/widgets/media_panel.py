@@ -115,19 +115,25 @@ class MediaPanel(LablensWidget):
 
     # -- reading ----------------------------------------------------------------------------
 
+    # Each change is sent to the page in one message (hold_sync), so it never draws the new
+    # columns with the old view.
+
     @t.observe("runs")
     def _runs_changed(self, change: dict[str, Any]) -> None:
-        self._load_runs()
+        with self.hold_sync():
+            self._load_runs()
 
     @t.observe("key")
     def _key_changed(self, change: dict[str, Any]) -> None:
         if not self._quiet:
-            self._load_key()
+            with self.hold_sync():
+                self._load_key()
 
     @t.observe("step", "thumb_size")
     def _step_changed(self, change: dict[str, Any]) -> None:
         if not self._quiet:
-            self._show()
+            with self.hold_sync():
+                self._show()
 
     @t.observe("run_colors")
     def _colors_changed(self, change: dict[str, Any]) -> None:
