@@ -58,6 +58,14 @@ CAPTIONS = {
     "artifact_run_selected": "Following the lineage selects the producing run in the run table.",
     "artifact_dataset_lineage": "`ArtifactBrowser`: the data set version, with every run "
     "that used it.",
+    "media_panel_empty": "`MediaPanel` before any run is selected: what to do.",
+    "media_panel_images_1280": "`MediaPanel` in the Explorer: three runs' misclassified digits "
+    "at their last epoch, captioned with the prediction, at 1280 px.",
+    "media_panel_images_1600": "`MediaPanel` after moving the step slider to epoch 3, at 1600 px.",
+    "media_panel_full_size": "`MediaPanel`: a digit opened at full size, with its caption.",
+    "media_panel_histograms": "`MediaPanel`: the first layer's weights over epochs as heat maps "
+    "(x: epoch, y: weight, colour: count).",
+    "media_panel_table": "`MediaPanel`: each run's confusion matrix at one epoch, paged.",
 }
 
 EXAMPLE = re.compile(r"^(\s*)Example:[ \t]*$", re.MULTILINE)

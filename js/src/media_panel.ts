@@ -56,7 +56,7 @@ const LOCAL_STYLE = `
 .ll-mp-empty code { background: #f3f3f3; padding: 0 3px; }
 .ll-mp-table-wrap { overflow-x: auto; }
 .ll-mp-table table { border-collapse: collapse; font-size: 11px; }
-.ll-mp-table th, .ll-mp-table td { border-bottom: 1px solid #eee; padding: 2px 6px;
+.ll-mp-table th, .ll-mp-table td { border-bottom: 1px solid #eee; padding: 2px 4px;
   text-align: right; white-space: nowrap; }
 .ll-mp-table th { background: #f6f6f6; }
 .ll-mp-pager { display: flex; align-items: center; gap: 4px; margin-top: 4px; }
@@ -92,7 +92,7 @@ export function emptyHint(view: View): string {
 }
 
 /** The smallest width a column takes, by media type (wider ones scroll sideways). */
-const MIN_COL: Record<string, number> = { image: 170, table: 260, histogram: 220, html: 260, text: 220 };
+const MIN_COL: Record<string, number> = { image: 170, table: 280, histogram: 220, html: 260, text: 220 };
 
 function render({ model, el }: { model: PanelModel; el: HTMLElement }): () => void {
   el.classList.add("lablens-widget", "ll-media-panel");
@@ -110,7 +110,9 @@ function render({ model, el }: { model: PanelModel; el: HTMLElement }): () => vo
   const grid = h("div", "ll-mp-grid");
   const urls = new Urls(); // the current view's; the viewer's are kept until the panel goes
   const viewerUrls = new Urls();
-  const viewer = new Viewer(viewerUrls);
+  const viewer = new Viewer(viewerUrls, (px) => {
+    el.style.minHeight = px === null ? "" : `${px}px`;
+  });
   el.replaceChildren(style, toolbar.element, err, grid, viewer.element);
 
   const drawBar = () => {

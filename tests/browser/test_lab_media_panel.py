@@ -95,6 +95,7 @@ def test_media_panel_in_the_explorer(lab, api, shot):
         empty = panel.locator(".ll-mp-empty-no-runs")
         empty.wait_for()
         assert "select runs" in empty.inner_text()
+        shot(panel, "media_panel_empty")
 
         # Select three rows of the run table: three columns, one per run, in its colour.
         table = page.locator(".ll-run-table").first

@@ -1,6 +1,6 @@
 // The full-size view of one image, over the panel: opened at once with the thumbnail, then
 // showing the image itself when the kernel has read it (`_full`). Esc, the close button or a
-// click beside the image closes it.
+// click beside the image closes it. While open, the panel is made tall enough to hold it.
 
 import { h } from "../common";
 import type { Bytes, Full, Urls } from "./types";
@@ -28,8 +28,13 @@ export class Viewer {
   private readonly title = h("div", "ll-mp-viewer-title");
   private readonly caption = h("div", "ll-mp-viewer-caption");
   private readonly size = h("div", "ll-mp-viewer-size");
+  private readonly card = h("div", "ll-mp-viewer-card");
 
-  constructor(private readonly urls: Urls) {
+  /** `fit(px)`: the panel's height should be at least `px` (`null`: as it was). */
+  constructor(
+    private readonly urls: Urls,
+    private readonly fit: (px: number | null) => void = () => undefined,
+  ) {
     const close = h("button", "ll-mp-close", "×");
     close.title = "close (Esc)";
     close.addEventListener("click", () => this.close());
@@ -37,9 +42,8 @@ export class Viewer {
     frame.append(this.img);
     const head = h("div", "ll-mp-viewer-head");
     head.append(this.title, close);
-    const card = h("div", "ll-mp-viewer-card");
-    card.append(head, frame, this.caption, this.size);
-    this.element.append(card);
+    this.card.append(head, frame, this.caption, this.size);
+    this.element.append(this.card);
     this.element.tabIndex = -1;
     this.element.style.display = "none";
     this.element.addEventListener("click", (ev) => {
@@ -60,6 +64,7 @@ export class Viewer {
     this.caption.style.display = o.caption ? "" : "none";
     this.show(o.src, o.width, o.height, false);
     this.element.style.display = "";
+    this.fit(this.card.offsetHeight + 32);
     this.element.focus();
   }
 
@@ -69,6 +74,7 @@ export class Viewer {
     this.urls.clear(); // the image shown before this one
     this.show(this.urls.of(f.png as Bytes, "image/png"), f.width ?? 0, f.height ?? 0, true);
     this.element.dataset.full = "true";
+    this.fit(this.card.offsetHeight + 32);
   }
 
   private show(src: string, width: number, height: number, full: boolean): void {
@@ -84,6 +90,7 @@ export class Viewer {
   close(): void {
     this.opened = null;
     this.element.style.display = "none";
+    this.fit(null);
   }
 
   get isOpen(): boolean {
