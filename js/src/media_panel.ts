@@ -56,7 +56,7 @@ const LOCAL_STYLE = `
 .ll-mp-empty code { background: #f3f3f3; padding: 0 3px; }
 .ll-mp-table-wrap { overflow-x: auto; }
 .ll-mp-table table { border-collapse: collapse; font-size: 11px; }
-.ll-mp-table th, .ll-mp-table td { border-bottom: 1px solid #eee; padding: 2px 4px;
+.ll-mp-table th, .ll-mp-table td { border-bottom: 1px solid #eee; padding: 2px 3px;
   text-align: right; white-space: nowrap; }
 .ll-mp-table th { background: #f6f6f6; }
 .ll-mp-pager { display: flex; align-items: center; gap: 4px; margin-top: 4px; }
@@ -92,7 +92,7 @@ export function emptyHint(view: View): string {
 }
 
 /** The smallest width a column takes, by media type (wider ones scroll sideways). */
-const MIN_COL: Record<string, number> = { image: 170, table: 280, histogram: 220, html: 260, text: 220 };
+const MIN_COL: Record<string, number> = { image: 170, table: 264, histogram: 220, html: 260, text: 220 };
 
 function render({ model, el }: { model: PanelModel; el: HTMLElement }): () => void {
   el.classList.add("lablens-widget", "ll-media-panel");
