@@ -258,3 +258,28 @@ def test_the_explorer_shows_the_media_of_the_selected_rows(api, logged):
     assert "keys = {run.path: run.media_keys() for run in runs}" in log[-3]
     assert log[-2].endswith(".media('samples')")
     assert log[-1] == "thumbs = [item.thumbnail(160) for item in items if item.step == 20]"
+
+
+def test_runs_of_two_projects(api, logged, server, tmp_path):
+    from lablens.sdk import init
+
+    paths, _ = logged
+    other = init(
+        project="media-panel-other-" + str(RNG.integers(1 << 30)),
+        name="elsewhere",
+        host=server.url,
+        api_key=server.api_key,
+        settings={"system_interval": 0, "console": False},
+        dir=tmp_path,
+    )
+    other.log({"samples": [lablens.Image(SMALL, caption="far")]}, step=20)
+    other.finish()
+    panel = MediaPanel(api, runs=[paths[0], other.path])
+    assert [c["name"] for c in panel._columns] == ["run-0", "elsewhere"]
+    assert [i["caption"] for i in panel._view["cells"][other.path]["items"]] == ["far"]
+    items_line = panel.code.splitlines()[-2]
+    assert items_line.count(".media('samples')") == 2 and " + " in items_line
+    scope: dict = {}
+    exec(panel.code, scope)
+    shown = [i["png"] for p in (paths[0], other.path) for i in panel._view["cells"][p]["items"]]
+    assert scope["thumbs"] == shown
