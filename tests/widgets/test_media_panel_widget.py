@@ -283,3 +283,25 @@ def test_runs_of_two_projects(api, logged, server, tmp_path):
     exec(panel.code, scope)
     shown = [i["png"] for p in (paths[0], other.path) for i in panel._view["cells"][p]["items"]]
     assert scope["thumbs"] == shown
+
+
+def test_a_long_histogram_series_is_thinned_keeping_both_ends():
+    from lablens.api import MediaItem
+    from lablens.widgets.media import cells
+
+    def item(step: int) -> MediaItem:
+        data = {
+            "key": "w",
+            "step": step,
+            "type": "histogram",
+            "format": "json",
+            "sha256": "0" * 64,
+            "meta": {"values": [step, 1], "bins": [0.0, 1.0, 2.0]},
+        }
+        return MediaItem(None, "e", "p", data, None)  # type: ignore[arg-type]
+
+    hist = cells.histogram([item(s) for s in range(1000, 0, -1)])
+    assert len(hist["steps"]) == cells.MAX_HIST_STEPS and hist["of"] == 1000
+    assert hist["steps"][0] == 1 and hist["steps"][-1] == 1000
+    assert hist["steps"] == sorted(hist["steps"])
+    assert hist["counts"][-1] == [1000.0, 1.0]

@@ -99,6 +99,9 @@ export function columnBody(col: Column, cell: RunCell | undefined, ctx: CellCont
   if (ctx.type === "histogram") {
     if (cell?.steps?.length) body.append(heatmap(cell as HistCell, ctx.width));
     else body.append(h("div", "ll-mp-hint", `no ${ctx.key} logged`));
+    const of = cell?.of ?? 0;
+    const shown = cell?.steps?.length ?? 0;
+    if (of > shown) body.append(h("div", "ll-meta", `${shown} of ${of} steps shown, evenly spread`));
     return body;
   }
   if (!items.length) {

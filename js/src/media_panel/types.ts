@@ -57,7 +57,8 @@ export interface HistCell {
   steps: number[];
   counts: number[][];
   edges: number[][];
-  thinned?: boolean;
+  /** How many steps there are; more than `steps` holds when the kernel thinned them. */
+  of?: number;
 }
 
 /** What one run column shows at the step (or, for a histogram key, over every step). */
@@ -67,7 +68,7 @@ export interface RunCell {
   steps?: number[];
   counts?: number[][];
   edges?: number[][];
-  thinned?: boolean;
+  of?: number;
 }
 
 /** What the columns show; `empty` says why there is nothing to show. */

@@ -107,12 +107,17 @@ def _thin(items: Sequence[MediaItem], keep: int) -> list[MediaItem]:
 
 def histogram(items: Sequence[MediaItem]) -> dict[str, Any]:
     """A run's histograms of one key over steps: ``steps``, and per step its ``counts`` and bin
-    ``edges`` (from each item's ``meta``, read with the item list: no request per step)."""
-    kept = [i for i in items if "values" in i.meta and "bins" in i.meta]
-    kept = _thin(sorted(kept, key=lambda i: i.step), MAX_HIST_STEPS)
+    ``edges`` (from each item's ``meta``, read with the item list: no request per step); ``of``
+    is how many steps there are (more than ``steps`` holds when thinned to ``MAX_HIST_STEPS``)."""
+    have = sorted((i for i in items if "values" in i.meta and "bins" in i.meta), key=_step)
+    kept = _thin(have, MAX_HIST_STEPS)
     return {
         "steps": [i.step for i in kept],
         "counts": [[float(c) for c in i.meta["values"]] for i in kept],
         "edges": [[float(e) for e in i.meta["bins"]] for i in kept],
-        "thinned": len(kept) < len(items),
+        "of": len(have),
     }
+
+
+def _step(item: MediaItem) -> int:
+    return item.step
