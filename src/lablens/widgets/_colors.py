@@ -6,19 +6,19 @@ from collections.abc import Iterable
 
 __all__ = ["PALETTE", "run_colors"]
 
-#: Ten colours told apart on white, in the order runs take them (plotly's default sequence,
-#: which the metric chart's lines use too).
+#: Ten colours told apart on white, in the order runs take them: d3's category10, the colours
+#: of the metric chart's lines, so a run's swatch matches its curve.
 PALETTE: tuple[str, ...] = (
-    "#636efa",
-    "#ef553b",
-    "#00cc96",
-    "#ab63fa",
-    "#ffa15a",
-    "#19d3f3",
-    "#ff6692",
-    "#b6e880",
-    "#ff97ff",
-    "#fecb52",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
 )
 
 
@@ -27,6 +27,6 @@ def run_colors(run_ids: Iterable[str]) -> dict[str, str]:
 
     Example:
         >>> run_colors(["a", "b"])
-        {'a': '#636efa', 'b': '#ef553b'}
+        {'a': '#1f77b4', 'b': '#ff7f0e'}
     """
     return {rid: PALETTE[i % len(PALETTE)] for i, rid in enumerate(dict.fromkeys(run_ids))}
