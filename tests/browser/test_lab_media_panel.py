@@ -141,6 +141,7 @@ def test_media_panel_in_the_explorer(lab, api, shot):
         assert all(re.fullmatch(r"pred \d / true \d", c) for cs in shown.values() for c in cs)
         assert all(len(cs) <= 8 for cs in shown.values())
         panel.scroll_into_view_if_needed()
+        page.mouse.move(0, 0)  # no hover outline in the picture
         shot(panel, "media_panel_images_1280")
 
         # Back two steps with the buttons and the slider: the label, the images and the
@@ -219,6 +220,7 @@ def test_media_panel_in_the_explorer(lab, api, shot):
             "() => Array.from(document.querySelectorAll('.ll-media-panel .ll-mp-thumb img'))"
             ".every(i => i.complete && i.naturalWidth > 0)"
         )
+        page.mouse.move(0, 0)
         shot(panel, "media_panel_images_1600")
         stderr = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
         assert page.locator(stderr).count() == 0
