@@ -274,14 +274,15 @@ def test_runs_of_two_projects(api, logged, server, tmp_path):
     )
     other.log({"samples": [lablens.Image(SMALL, caption="far")]}, step=20)
     other.finish()
-    panel = MediaPanel(api, runs=[paths[0], other.path])
-    assert [c["name"] for c in panel._columns] == ["run-0", "elsewhere"]
+    panel = MediaPanel(api, runs=[paths[0], other.path, paths[1]])
+    # One column per run in the order given, though the reads go project by project.
+    assert [c["name"] for c in panel._columns] == ["run-0", "elsewhere", "run-1"]
     assert [i["caption"] for i in panel._view["cells"][other.path]["items"]] == ["far"]
     items_line = panel.code.splitlines()[-2]
     assert items_line.count(".media('samples')") == 2 and " + " in items_line
     scope: dict = {}
     exec(panel.code, scope)
-    shown = [i["png"] for p in (paths[0], other.path) for i in panel._view["cells"][p]["items"]]
+    shown = [i["png"] for p in (*paths, other.path) for i in panel._view["cells"][p]["items"]]
     assert scope["thumbs"] == shown
 
 

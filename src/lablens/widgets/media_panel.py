@@ -15,6 +15,7 @@ import pandas as pd
 import traitlets as t
 
 from lablens.contract.media import MEDIA_TYPES
+from lablens.contract.paths import parse_run_path
 from lablens.errors import UsageError
 from lablens.widgets._base import LablensWidget, make_api, shows_errors
 from lablens.widgets._colors import PALETTE
@@ -185,7 +186,9 @@ class MediaPanel(LablensWidget):
 
     @staticmethod
     def _normal(paths: list[str]) -> list[str]:
-        return [f"{p}/{rid}" for p, ids in by_project(paths).items() for rid in ids]
+        """The paths as ``entity/project/run_id`` (a URL or W&B's ``/runs/`` form read), in
+        their order."""
+        return ["/".join(parse_run_path(p)) for p in paths]
 
     @shows_errors
     def _load_key(self) -> None:
