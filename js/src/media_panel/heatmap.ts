@@ -102,8 +102,8 @@ export function heatmap(hist: HistCell, width: number, height = 180): HTMLElemen
     ctx.fillRect(PAD.left, PAD.top, plotW, plotH);
     for (const r of rects) {
       ctx.fillStyle = r.color;
-      // A hair wider than the column, so neighbouring steps leave no seams.
-      ctx.fillRect(PAD.left + r.x, PAD.top + r.y, r.w + 0.5, r.h);
+      // A hair wider and taller than its cell, so neighbouring cells leave no seams.
+      ctx.fillRect(PAD.left + r.x, PAD.top + r.y, r.w + 0.5, r.h + 0.5);
     }
     ctx.fillStyle = "#555";
     ctx.font = "10px sans-serif";
