@@ -60,7 +60,7 @@ CAPTIONS = {
     "that used it.",
     "compare_view_1280": "`CompareView` in the explorer: three runs side by side, the keys that "
     "differ highlighted and first (1280 px).",
-    "compare_only_differences_1280": "`CompareView` with \"only differences\" ticked.",
+    "compare_only_differences_1280": '`CompareView` with "only differences" ticked.',
     "compare_parallel_coordinates_1600": "`ParallelCoordinates` of the demo sweep: an axis per "
     "parameter (log axes for the learning rate), lines coloured by `val/acc`.",
     "compare_scatter_1600": "`ScatterPlot` of the demo sweep: a dot per run, hover names it.",
@@ -69,6 +69,14 @@ CAPTIONS = {
     "project_page_1280": "A project's page: sweeps, and the runs with their summary and the "
     "config that differs.",
     "run_page_signin_1280": "Signing in to the pages: an API key, or a username and password.",
+    "media_panel_empty": "`MediaPanel` before any run is selected: what to do.",
+    "media_panel_images_1280": "`MediaPanel` in the Explorer: three runs' misclassified digits "
+    "at their last epoch, captioned with the prediction, at 1280 px.",
+    "media_panel_images_1600": "`MediaPanel` after moving the step slider to epoch 3, at 1600 px.",
+    "media_panel_full_size": "`MediaPanel`: a digit opened at full size, with its caption.",
+    "media_panel_histograms": "`MediaPanel`: the first layer's weights over epochs as heat maps "
+    "(x: epoch, y: weight, colour: count).",
+    "media_panel_table": "`MediaPanel`: each run's confusion matrix at one epoch, paged.",
 }
 
 EXAMPLE = re.compile(r"^(\s*)Example:[ \t]*$", re.MULTILINE)

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const widgets = ["run_table", "workspace_tree", "action_log", "artifact_browser"];
+export const widgets = ["run_table", "workspace_tree", "action_log", "artifact_browser", "media_panel"];
 
 await build({
   entryPoints: widgets.map((w) => path.join(here, "src", `${w}.ts`)),

@@ -69,6 +69,11 @@ class MediaItem:
         self._content: bytes | None = None
 
     @property
+    def run_path(self) -> str:
+        """The path of the run that logged it, ``entity/project/run_id``."""
+        return f"{self._entity}/{self._project}/{self.run_id}"
+
+    @property
     def path(self) -> str:
         """Where ``download()`` puts the file below its root, as W&B lays out a run's media:
         ``media/images/samples_10_0_<sha256 prefix>.png``."""

@@ -46,6 +46,7 @@ class _Data:
     x_val: np.ndarray
     y_val: np.ndarray
     classes: np.ndarray
+    val_images: np.ndarray  # the validation digits as 8x8 grayscale, ink dark on white
 
 
 def _load_digits(val_fraction: float = 0.25) -> _Data:
@@ -58,7 +59,10 @@ def _load_digits(val_fraction: float = 0.25) -> _Data:
         x, y, test_size=val_fraction, stratify=y, random_state=0
     )
     scaler = StandardScaler().fit(x_train)
-    return _Data(scaler.transform(x_train), y_train, scaler.transform(x_val), y_val, np.unique(y))
+    images = (255 - np.clip(x_val * 16, 0, 255)).astype(np.uint8).reshape(-1, 8, 8)
+    return _Data(
+        scaler.transform(x_train), y_train, scaler.transform(x_val), y_val, np.unique(y), images
+    )
 
 
 def _loss_and_acc(proba: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -69,11 +73,53 @@ def _loss_and_acc(proba: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(-np.log(picked).mean()), float((proba.argmax(axis=1) == y).mean())
 
 
+def _media_epochs(epochs: int) -> set[int]:
+    """The epochs that log media: the first, every tenth of the run, and the last (with 5
+    epochs, each one), so the media panel's step slider has several stops."""
+    every = max(math.ceil(epochs / 10), 1)
+    return {1, epochs, *range(every, epochs + 1, every)}
+
+
+def _media(model: Any, proba: np.ndarray, data: _Data) -> dict[str, Any]:
+    """What an epoch logs beside its numbers: up to 8 misclassified validation digits (enlarged
+    to 32x32, captioned ``pred 3 / true 5``), the confusion matrix as a table, and a histogram
+    of the first layer's weights."""
+    from lablens.sdk.media import Histogram, Image
+    from lablens.sdk.media_table import Table
+
+    predicted = proba.argmax(axis=1)
+    media: dict[str, Any] = {}
+    wrong = np.flatnonzero(predicted != data.y_val)[:8]
+    if len(wrong):
+        media["val/misclassified"] = [
+            # Nearest-neighbour enlargement: each pixel a 4x4 block, sharp at any zoom.
+            Image(
+                np.kron(data.val_images[i], np.ones((4, 4), dtype=np.uint8)),
+                caption=f"pred {predicted[i]} / true {data.y_val[i]}",
+            )
+            for i in wrong
+        ]
+    k = len(data.classes)
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (data.y_val, predicted), 1)
+    media["val/confusion"] = Table(
+        columns=["true", *(f"p{c}" for c in data.classes)],
+        data=[[int(c), *row] for c, row in zip(data.classes, confusion.tolist(), strict=True)],
+    )
+    media["weights/layer1"] = Histogram(model.coefs_[0], num_bins=32)
+    return media
+
+
 def _train(run: Any, config: Mapping[str, Any], data: _Data) -> Any:
     """Train one model epoch by epoch, logging each epoch; raise ``Diverged`` if it blows up.
 
+    At a few epochs (``_media_epochs``) it also logs media: misclassified digits as images
+    (``val/misclassified``), the confusion matrix (``val/confusion``) and the first layer's
+    weights as a histogram (``weights/layer1``).
+
     Returns the trained ``MLPClassifier``.
     """
+    media_at = _media_epochs(config["epochs"])
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
@@ -100,16 +146,17 @@ def _train(run: Any, config: Mapping[str, Any], data: _Data) -> Any:
                 run.summary["diverged_at_epoch"] = epoch
                 raise Diverged(f"{run_name(config)}: epoch {epoch}: {exc}", epoch) from exc
             train_loss, train_acc = _loss_and_acc(model.predict_proba(data.x_train), data.y_train)
-            val_loss, val_acc = _loss_and_acc(model.predict_proba(data.x_val), data.y_val)
-            run.log(
-                {
-                    "train/loss": train_loss,
-                    "train/acc": train_acc,
-                    "val/loss": val_loss,
-                    "val/acc": val_acc,
-                },
-                step=epoch,
-            )
+            val_proba = model.predict_proba(data.x_val)
+            val_loss, val_acc = _loss_and_acc(val_proba, data.y_val)
+            row = {
+                "train/loss": train_loss,
+                "train/acc": train_acc,
+                "val/loss": val_loss,
+                "val/acc": val_acc,
+            }
+            if epoch in media_at:
+                row.update(_media(model, val_proba, data))
+            run.log(row, step=epoch)
             if val_acc > best_acc:
                 best_acc, best_epoch = val_acc, epoch
     run.summary.update({"best/val_acc": best_acc, "best/epoch": best_epoch})

@@ -13,9 +13,11 @@ from lablens.api import Runs
 from lablens.errors import UsageError
 from lablens.widgets._base import LablensWidget, Recorder, check_kwargs, make_api
 from lablens.widgets._call import api_call, api_source
+from lablens.widgets._colors import run_colors
 from lablens.widgets._traits import where_path
 from lablens.widgets.artifact_browser import ArtifactBrowser
 from lablens.widgets.compare import CompareView
+from lablens.widgets.media_panel import MediaPanel
 from lablens.widgets.metric_chart import MetricChart
 from lablens.widgets.run_table import RunTable
 from lablens.widgets.sweeps import ParallelCoordinates, ScatterPlot
@@ -50,7 +52,8 @@ class ActionLog(LablensWidget):
 class Explorer(w.VBox, Recorder):
     """Browse workspaces, filter and sort runs, and compare their curves, in one widget.
 
-    Selecting a project in the tree fills the table; selecting rows draws them in the chart.
+    Selecting a project in the tree fills the table; selecting rows draws them in the chart
+    and shows the media they logged in the media panel below it (``explorer.media``).
     Every Api call the parts make is listed in the action log, ready to copy; its first entry
     makes the ``api`` they use (``import lablens``, ``api = lablens.Api(host=...)``).
 
@@ -93,8 +96,17 @@ class Explorer(w.VBox, Recorder):
         """The ``MetricChart``."""
         self.artifacts = ArtifactBrowser(self._api)
         """The ``ArtifactBrowser`` of the project shown."""
+        self.media = MediaPanel(self._api)
+        """The ``MediaPanel`` of the selected runs (images, tables, histograms...)."""
         self._compare_init()
-        for part in (self.tree, self.table, self.chart, self.artifacts, *self._compare_parts):
+        for part in (
+            self.tree,
+            self.table,
+            self.chart,
+            self.artifacts,
+            self.media,
+            *self._compare_parts,
+        ):
             part.on_api_call(self._logged)
         # The tree listed workspaces before the log was listening.
         if self.tree.code:
@@ -108,6 +120,7 @@ class Explorer(w.VBox, Recorder):
             children=[
                 w.HBox([self.tree, self.table]),
                 self.chart.widget,
+                self.media,
                 self.compare_section,
                 self.artifacts,
                 self.action_log,
@@ -299,6 +312,10 @@ class Explorer(w.VBox, Recorder):
             preferred = [k for k in logged if "loss" in k] or logged
             self.chart.keys = preferred[:_CHART_KEYS]
         self.chart.runs = list(change["new"])
+        # The media of the same runs, each with the colour its column's swatch shows.
+        with self.media.hold_trait_notifications():
+            self.media.run_colors = run_colors(p.rsplit("/", 1)[-1] for p in change["new"])
+            self.media.runs = list(change["new"])
 
     @property
     def actions(self) -> list[str]:
