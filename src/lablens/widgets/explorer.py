@@ -136,15 +136,25 @@ class Explorer(w.VBox, Recorder):
             self.open_report(path)
             return
         project = "/".join(parts[:2])
-        if project != self.table._project:
-            self.table.selected = []
-            self.table.columns = []
-            self.table.path = project
+        sweep = parts[3] if len(parts) == 4 and parts[2] == "sweeps" else None
+        # One read of the rows however many of the table's query traits change.
+        with self.table._one_query():
+            if project != self.table._project:
+                self.table.selected = []
+                self.table.columns = []
+                self.table.path = project
+            if sweep is not None:
+                # A sweep's runs: the columns are chosen again, so the parameters the sweep
+                # varies come first and those it holds fixed fold into "same for all".
+                self.table.selected = []
+                self.table.filters = {"sweep": sweep}
+                self.table.columns = []
+            elif len(parts) == 2 and self.table.filters.get("sweep"):
+                self.table.filters = {}
+                self.table.columns = []
         if project != self.artifacts.path:
             self.artifacts.path = project
-        if len(parts) == 4 and parts[2] == "sweeps":
-            self.table.filters = {"sweep": parts[3]}
-        elif len(parts) == 3:
+        if len(parts) == 3:
             self.table.selected = [path]
 
     def _lineage_run(self, change: dict[str, Any]) -> None:
