@@ -28,6 +28,19 @@ _LOG_KEEP = 200  # entries kept; scrolling a big table adds one per page read
 _CHART_KEYS = 2  # metrics drawn when rows are selected, from the project's summary keys
 
 
+def _title(text: str) -> w.HTML:
+    """A section's title, as the explorer's parts are headed."""
+    return w.HTML(
+        f'<div class="ll-section-title" style="font-weight:600;font-size:13px;'
+        f'margin:8px 0 2px;border-bottom:1px solid #e3e3e3">{text}</div>'
+    )
+
+
+def _section(text: str, part: w.DOMWidget, flex: str) -> w.VBox:
+    """A titled column of the explorer's top row."""
+    return w.VBox([_title(text), part], layout=w.Layout(flex=flex, min_width="0"))
+
+
 class ActionLog(LablensWidget):
     """The Python source of each Api call, newest last, each with a copy button."""
 
@@ -99,12 +112,22 @@ class Explorer(w.VBox, Recorder):
         self.tree.observe(self._tree_selected, "selected")
         self.table.observe(self._rows_selected, "selected")
         self.artifacts.observe(self._lineage_run, "selected_run")
-        self.tree.layout = w.Layout(width="28%", max_height="420px", overflow="auto")
-        self.table.layout = w.Layout(width="72%")
+        # The tree takes what a project's names need; the table the rest, so that its metric
+        # columns are in sight at 1280 px.
+        self.tree.layout = w.Layout(max_height="420px", overflow="auto")
+        self.table.layout = w.Layout(width="100%")
         super().__init__(
             children=[
-                w.HBox([self.tree, self.table]),
+                w.HBox(
+                    [
+                        _section("Workspace", self.tree, flex="0 0 220px"),
+                        _section("Runs", self.table, flex="1 1 auto"),
+                    ],
+                    layout=w.Layout(width="100%"),
+                ),
+                _title("Charts"),
                 self.chart.widget,
+                _title("Artifacts"),
                 self.artifacts,
                 self.action_log,
             ],
