@@ -45,7 +45,8 @@ export const STYLE = `
 .ll-check { flex: 0 0 36px; }
 .ll-h { position: relative; align-self: flex-end; }
 .ll-h-prefix { display: block; font-weight: 400; font-size: 10px; color: #888; line-height: 1.1; }
-.ll-h-key { display: block; overflow: hidden; text-overflow: ellipsis; }
+.ll-h-key { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
+  overflow: hidden; white-space: normal; overflow-wrap: anywhere; }
 .ll-resize { position: absolute; top: 0; right: 0; width: 6px; height: 100%; cursor: col-resize;
   border-right: 1px solid #ddd; }
 .ll-resize:hover { border-right: 3px solid #1a73e8; }
@@ -153,6 +154,7 @@ export function treeNode<N extends TreeNodeBase>(
   const li = document.createElement("li");
   const row = h("div", `ll-node ll-kind-${n.kind}`);
   row.dataset.path = n.path;
+  row.title = n.meta ? `${n.label} · ${n.meta}` : n.label;
   if (n.path === ctx.model.get("selected")) row.classList.add("ll-selected");
   const twisty = h("span", "ll-twisty", n.leaf ? "" : isOpen ? "▾" : "▸");
   const label = document.createElement("span");

@@ -86,6 +86,7 @@ export class Rows {
   private request(from: number, to: number): void {
     const size = this.pageSize();
     const pagesInAll = Math.max(Math.ceil(this.model.get("total") / size), 1);
+    if (!this.model.get("_project")) return; // no project shown: nothing to ask for
     const range = this.pages.want(from, to, pagesInAll);
     if (!range) return;
     const [lo, hi] = range;

@@ -28,6 +28,12 @@ _LOG_KEEP = 200  # entries kept; scrolling a big table adds one per page read
 _CHART_KEYS = 2  # metrics drawn when rows are selected, from the project's summary keys
 
 
+def _is_view(path: str) -> bool:
+    """Whether a tree path is a sweep or a report (a view of some of a project's runs)."""
+    parts = (path or "").split("/")
+    return len(parts) == 4 and parts[2] in ("sweeps", "reports")
+
+
 def _title(text: str) -> w.HTML:
     """A section's title, as the explorer's parts are headed."""
     return w.HTML(
@@ -172,8 +178,11 @@ class Explorer(w.VBox, Recorder):
                 self.table.selected = []
                 self.table.filters = {"sweep": sweep}
                 self.table.columns = []
-            elif len(parts) == 2 and self.table.filters.get("sweep"):
+            elif len(parts) == 2 and _is_view(change["old"]):
+                # Back from a sweep or a report to the project: all its runs again.
+                self.table.selected = []
                 self.table.filters = {}
+                self.table.order = "+created_at"
                 self.table.columns = []
         if project != self.artifacts.path:
             self.artifacts.path = project

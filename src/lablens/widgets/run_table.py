@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,8 @@ __all__ = ["RunTable"]
 # whose values differ between the runs shown (at most this many of each kind).
 _DEFAULT_BASE = ["name", "state"]
 _DEFAULT_PER_KIND = 40
+# Summary keys of held-out metrics (``val/acc``, ``eval_loss``, ``test/f1`` ...).
+_HELD_OUT = re.compile(r"^(val|valid|validation|eval|test)[/_.]", re.IGNORECASE)
 # Pages pushed with every new query (the one in sight and the next), and the most one request
 # of the view may ask for.
 _PUSHED_PAGES = 2
@@ -238,6 +241,10 @@ class RunTable(LablensWidget):
         cols = list(_DEFAULT_BASE)
         for kind in ("summary", "config"):
             keys = [k for k, typ in fields.get(kind, {}).items() if typ != "json" and k[:1] != "_"]
+            if kind == "summary":
+                # Held-out metrics first: they are what runs are compared by, and so in sight
+                # without scrolling sideways in a narrow notebook.
+                keys.sort(key=lambda k: not _HELD_OUT.match(k))
             cols += [f"{kind}.{k}" for k in keys[:_DEFAULT_PER_KIND]]
         return cols
 
@@ -342,6 +349,8 @@ class RunTable(LablensWidget):
         kind = content.get("type")
         if kind not in ("page", "refresh") or content.get("query") != self._query:
             return  # a request for a query that has been replaced
+        if not self._project:
+            return  # no project shown: no rows to read
         if kind == "refresh":
             self._refresh(content)
             return
