@@ -46,7 +46,7 @@ export const STYLE = `
 .ll-h { position: relative; align-self: flex-end; }
 .ll-h-prefix { display: block; font-weight: 400; font-size: 10px; color: #888; line-height: 1.1; }
 .ll-h-key { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
-  overflow: hidden; white-space: normal; overflow-wrap: anywhere; }
+  overflow: hidden; white-space: normal; overflow-wrap: break-word; }
 .ll-resize { position: absolute; top: 0; right: 0; width: 6px; height: 100%; cursor: col-resize;
   border-right: 1px solid #ddd; }
 .ll-resize:hover { border-right: 3px solid #1a73e8; }

@@ -66,7 +66,9 @@ def demo_views(server, quickstart_demo, tmp_path_factory):
         api.create_report(
             project,
             "fast learners",
-            runsets=[{"filters": {"config.optim.lr": {"$gte": 0.003}}, "order": "-summary.val/acc"}],
+            runsets=[
+                {"filters": {"config.optim.lr": {"$gte": 0.003}}, "order": "-summary.val/acc"}
+            ],
         )
         reports = list(api.reports(project))
     return project, sweeps[0], reports[0]
@@ -97,14 +99,21 @@ def frontend(request, server, demo_views, tmp_path):
         yield request.param, url
 
 
-def shots(page, target, name: str, prefix: str) -> None:
-    """Screenshots of ``target`` at each width (the page is left at 1280 px)."""
+def shots(page, target, name: str, prefix: str, whole_page: bool = True) -> None:
+    """Screenshots at each width (the page is left at 1280 px): of what the window shows with
+    ``target`` at its top, or of ``target`` alone."""
     folder = Path(__file__).resolve().parents[2] / "test-output" / "browser"
     folder.mkdir(parents=True, exist_ok=True)
     for width in reversed(WIDTHS):
         page.set_viewport_size({"width": width, "height": HEIGHT})
         page.wait_for_timeout(300)  # the notebook lays out again
-        target.screenshot(path=str(folder / f"{prefix}tree_table_{name}_{width}.png"))
+        path = str(folder / f"{prefix}tree_table_{name}_{width}.png")
+        if whole_page:
+            page.evaluate("(t) => t.scrollIntoView({block: 'start'})", target.element_handle())
+            page.wait_for_timeout(200)
+            page.screenshot(path=path)
+        else:
+            target.screenshot(path=path)
 
 
 def kernel(page, code: str) -> str:
@@ -170,10 +179,6 @@ def test_tree_and_table_on_the_demo(frontend, api, demo_views):
         assert titles[:4] == ["Workspace", "Runs", "Charts", "Artifacts"]
         # No project shown yet: the table says what to do.
         table = page.locator(".ll-run-table").first
-        import os
-        if os.environ.get("DBG"):
-            page.screenshot(path="/tmp/dbg.png")
-            print("HTML", table.evaluate("t => t.outerHTML").split("</style>")[-1][:3000])
         expect(table.locator(".ll-empty")).to_have_text(
             "No project shown: pick one in the workspace tree."
         )
@@ -190,8 +195,10 @@ def test_tree_and_table_on_the_demo(frontend, api, demo_views):
         sweep_node.wait_for()
         report_node.wait_for()
         n_sweep = len(sweep.runs)
-        assert sweep_node.locator(".ll-meta").inner_text().endswith(
-            f"· {n_sweep} run{'s' if n_sweep != 1 else ''}"
+        assert (
+            sweep_node.locator(".ll-meta")
+            .inner_text()
+            .endswith(f"· {n_sweep} run{'s' if n_sweep != 1 else ''}")
         )
         assert tree.locator(f".ll-node[data-path^='{project}/'].ll-kind-run").count() == total
         table.locator(".ll-total").filter(has_text=f"{total} runs").wait_for()
@@ -275,7 +282,7 @@ def test_tree_and_table_on_the_demo(frontend, api, demo_views):
         assert table.locator(".ll-total").inner_text() == ""
         assert "0 runs" not in table.inner_text()
         expect(cond).to_have_class(re.compile(r"\bll-invalid\b"))
-        shots(page, table, "filter_error", prefix)
+        shots(page, table, "filter_error", prefix, whole_page=False)
 
         # A filter that matches nothing says so, naming it.
         cond.locator(".ll-field").select_option("summary.val/acc")
@@ -287,7 +294,7 @@ def test_tree_and_table_on_the_demo(frontend, api, demo_views):
             'No run matches the filter {"summary.val/acc":{"$gt":2}}'
         )
         expect(message).to_be_hidden()
-        shots(page, table, "no_match", prefix)
+        shots(page, table, "no_match", prefix, whole_page=False)
         table.locator(".ll-clear-filter").click()
         table.locator(".ll-total").filter(has_text=f"{total} runs").wait_for()
 

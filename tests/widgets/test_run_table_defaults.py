@@ -197,6 +197,8 @@ def test_explorer_opens_a_report_and_a_sweep_from_the_tree(api, server, project,
     assert set(ex.table.to_pandas()["id"]) == sweep_runs
     # The columns are chosen again for the sweep: lr differs, width is the same for both.
     assert "config.lr" in ex.table.columns and "config.width" not in ex.table.columns
+    # A metric no trial logged is no column of the sweep's runs.
+    assert "summary.val/acc" in ex.table.columns and "summary.loss" not in ex.table.columns
     assert ex.table._same["values"]["config.width"] == "8"
 
 

@@ -45,6 +45,17 @@ export function moveColumn(columns: string[], moved: string, target: string, aft
   return rest;
 }
 
+/** A key as a header shows it: on two lines at most, broken after a `/`, `_`, `.` or `-`
+ * (a `<wbr>`, which adds no text) rather than inside a word. */
+function keyLabel(key: string): HTMLElement {
+  const span = h("span", "ll-h-key");
+  for (const part of key.split(/(?<=[/_.-])/)) {
+    if (span.childNodes.length) span.append(document.createElement("wbr"));
+    span.append(part);
+  }
+  return span;
+}
+
 /** What the header tells the table. */
 export interface HeaderActions {
   /** A header was clicked: the table's order becomes `order`. */
@@ -83,9 +94,9 @@ export class Header {
       // "summary." / "config." over the key, so the key reads in a narrow column.
       const dot = c.indexOf(".");
       if (dot > 0 && (c.startsWith("summary.") || c.startsWith("config."))) {
-        hc.append(h("span", "ll-h-prefix", c.slice(0, dot + 1)), h("span", "ll-h-key", c.slice(dot + 1)));
+        hc.append(h("span", "ll-h-prefix", c.slice(0, dot + 1)), keyLabel(c.slice(dot + 1)));
       } else {
-        hc.append(h("span", "ll-h-key", c));
+        hc.append(keyLabel(c));
       }
       const dir = orderOf(order, c);
       if (dir) hc.lastElementChild?.append(dir === "desc" ? " ▼" : " ▲");

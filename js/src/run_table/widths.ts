@@ -5,8 +5,9 @@
 export const MIN_W = 48;
 /** Widest a name column grows to fit its longest name. */
 const NAME_MAX = 360;
-/** Pixels per character of the table's 12px UI font, and a cell's padding. */
-const CHAR_W = 6.6;
+/** Pixels per character of the table's 12px UI font (DejaVu Sans, the widest of the usual
+ * ones, so a name is never cut), and a cell's padding. */
+const CHAR_W = 7.3;
 const PAD = 14;
 
 /** The width a column takes before the user sizes it; `longest` is the length of the longest

@@ -251,19 +251,21 @@ class RunTable(LablensWidget):
     @staticmethod
     def _split_constant(table: pa.Table) -> tuple[list[str], dict[str, str]]:
         """The columns of ``table`` to show, and the config columns whose values are the same
-        in every row (as text), which are not shown. A config column no row has is neither."""
+        in every row (as text), which are not shown. A column no row has is neither."""
         shown, same = [], {}
         for name in table.column_names:
             if name == "id":
                 continue
-            if not name.startswith("config."):
+            if name in _DEFAULT_BASE:
                 shown.append(name)
                 continue
             values = table.column(name).to_pylist()
             distinct = {repr(v) for v in values}
-            if distinct == {"None"}:
-                continue
-            if len(distinct) == 1 and len(values) > 1:
+            if distinct == {"None"} and values:
+                continue  # no run shown has it (a metric the sweep's trials do not log)
+            if not name.startswith("config."):
+                shown.append(name)
+            elif len(distinct) == 1 and len(values) > 1:
                 same[name] = _text(values[0])
             else:
                 shown.append(name)
