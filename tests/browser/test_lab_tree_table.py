@@ -18,7 +18,6 @@ from benchmarks import _lab
 from playwright.sync_api import expect
 
 import lablens
-from lablens.demo import DEMO_PROJECT
 from servers import QUIET
 
 FRONTENDS = {"lab": "", "notebook": "notebook7_"}
@@ -165,7 +164,6 @@ def test_tree_and_table_on_the_demo(frontend, api, demo_views):
     app, url = frontend
     prefix = FRONTENDS[app]
     project, sweep, report = demo_views
-    entity = api.default_entity
     with _lab.browser_page(width=WIDTHS[0], height=HEIGHT) as page:
         _lab.open_notebook(page, url, "tree_table.ipynb")
         _lab.run_all(page)
