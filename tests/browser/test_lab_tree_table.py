@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -160,7 +161,16 @@ def in_sight(page, table, locator) -> bool:
     )
 
 
-def test_tree_and_table_on_the_demo(frontend, api, demo_views):
+def wait_summary(api, path: str, value: float) -> None:
+    """Wait until the server holds ``value`` as the run's summary ``val/acc``."""
+    for _ in range(100):
+        if api.run(path).summary.get("val/acc") == value:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the summary of {path} never became {value}")
+
+
+def test_tree_and_table_on_the_demo(frontend, server, api, demo_views, tmp_path):
     app, url = frontend
     prefix = FRONTENDS[app]
     project, sweep, report = demo_views
@@ -295,6 +305,45 @@ def test_tree_and_table_on_the_demo(frontend, api, demo_views):
         shots(page, table, "no_match", prefix, whole_page=False)
         table.locator(".ll-clear-filter").click()
         table.locator(".ll-total").filter(has_text=f"{total} runs").wait_for()
+
+        # Live: a running run's row follows it without running the cell again.
+        run = lablens.init(
+            project=project.split("/")[1],
+            name="live-run",
+            host=server.url,
+            api_key=server.api_key,
+            settings=QUIET,
+            dir=tmp_path,
+        )
+        try:
+            run.log({"val/acc": 0.011})
+            wait_summary(api, run.path, 0.011)
+            header.click()  # a new query: ascending by val/acc, the new run in sight
+            row = table.locator(f".ll-row[data-path='{run.path}']")
+            row.wait_for()
+            expect(row.locator(".ll-badge")).to_have_text("running")
+            live = table.locator(".ll-live")
+            expect(live).to_be_visible()
+            cell = row.locator(".ll-cell[data-column='summary.val/acc']")
+            expect(cell).to_have_text("0.011")
+            run.log({"val/acc": 0.022})
+            wait_summary(api, run.path, 0.022)
+            expect(cell).to_have_text("0.022", timeout=15_000)  # refreshed, ~3 s apart
+            shots(page, table, "live", prefix, whole_page=False)
+            # Paused: no refresh.
+            live.locator(".ll-live-pause").click()
+            assert wait_kernel(page, "print(explorer.table.live)", "False") == "False"
+            run.log({"val/acc": 0.033})
+            wait_summary(api, run.path, 0.033)
+            page.wait_for_timeout(4_000)
+            assert cell.inner_text() == "0.022"
+            live.locator(".ll-live-pause").click()
+            expect(cell).to_have_text("0.033", timeout=15_000)
+        finally:
+            run.finish()
+        # Finished: the row says so, and the live mark goes.
+        expect(row.locator(".ll-badge")).to_have_text("finished", timeout=15_000)
+        expect(table.locator(".ll-live")).to_be_hidden()
 
         stderr = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
         assert page.locator(stderr).count() == 0
