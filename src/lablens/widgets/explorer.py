@@ -13,6 +13,7 @@ from lablens.api import Runs
 from lablens.errors import UsageError
 from lablens.widgets._base import LablensWidget, Recorder, check_kwargs, make_api
 from lablens.widgets._call import api_call, api_source
+from lablens.widgets._listing import plural
 from lablens.widgets._traits import where_path
 from lablens.widgets.artifact_browser import ArtifactBrowser
 from lablens.widgets.metric_chart import MetricChart
@@ -269,14 +270,17 @@ class Explorer(w.VBox, Recorder):
         runset = (spec.get("runsets") or [{}])[0]
         panel = next((p for p in spec.get("panels") or [] if p.get("type") == "line"), {})
         project = runset.get("project") or f"{report.entity}/{report.project}"
-        self.table.selected = []
-        if project != self.table._project:
-            self.table.path = project
-        self.table.filters = dict(runset.get("filters") or {})
-        self.table.order = runset.get("order") or "+created_at"
         columns = (spec.get("explorer") or {}).get("columns")
-        if columns:
-            self.table.columns = list(columns)
+        # One read of the rows for the whole run set.
+        with self.table._one_query():
+            self.table.selected = []
+            if project != self.table._project:
+                self.table.columns = []
+                self.table.path = project
+            self.table.filters = dict(runset.get("filters") or {})
+            self.table.order = runset.get("order") or "+created_at"
+            if columns:
+                self.table.columns = list(columns)
         with self.chart.hold_trait_notifications():
             self.chart.x_axis = panel.get("x", "_step")
             y = panel.get("y") or []
@@ -317,5 +321,5 @@ class Explorer(w.VBox, Recorder):
     def __repr__(self) -> str:
         return (
             f"<Explorer {self.table._project or self.path or '-'}: "
-            f"{self.table.total} runs, {len(self.table.selected)} selected>"
+            f"{plural(self.table.total, 'run')}, {len(self.table.selected)} selected>"
         )
