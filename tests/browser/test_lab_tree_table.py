@@ -306,6 +306,34 @@ def test_tree_and_table_on_the_demo(frontend, server, api, demo_views, tmp_path)
         table.locator(".ll-clear-filter").click()
         table.locator(".ll-total").filter(has_text=f"{total} runs").wait_for()
 
+        # Resize a column by its header's edge, move one by dragging its header.
+        loss = table.locator(".ll-h[data-column='summary.val/loss']")
+        box = loss.locator(".ll-resize").bounding_box()
+        width = loss.bounding_box()["width"]
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 60, box["y"] + box["height"] / 2, steps=5)
+        page.mouse.up()
+        out = wait_kernel(
+            page,
+            "print(explorer.table.column_widths.get('summary.val/loss', 0) > 0)",
+            "True",
+        )
+        assert out == "True"
+        got = int(kernel(page, "print(explorer.table.column_widths['summary.val/loss'])"))
+        assert abs(got - (width + 58)) <= 6, (got, width)
+        assert abs(loss.bounding_box()["width"] - got) <= 1
+        table.scroll_into_view_if_needed()
+        table.locator(".ll-h[data-column='state']").drag_to(
+            table.locator(".ll-h[data-column='name']"), target_position={"x": 5, "y": 10}
+        )
+        out = wait_kernel(page, "print(explorer.table.columns[:2])", "['state', 'name']")
+        assert out == "['state', 'name']"
+        heads = table.locator(".ll-h[data-column]").evaluate_all(
+            "hs => hs.map(h => h.dataset.column)"
+        )
+        assert heads[:2] == ["state", "name"]
+
         # Live: a running run's row follows it without running the cell again.
         run = lablens.init(
             project=project.split("/")[1],
