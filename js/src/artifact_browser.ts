@@ -89,11 +89,12 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
   const style = document.createElement("style");
   style.textContent = STYLE + LOCAL_STYLE;
   const err = h("div", "ll-error");
+  const title = h("div", "ll-title ll-ab-title");
   const tree = h("div", "ll-ab-tree");
   const side = h("div", "ll-ab-side");
   const wrap = h("div", "ll-ab");
   wrap.append(tree, side);
-  el.replaceChildren(style, err, wrap);
+  el.replaceChildren(style, title, err, wrap);
   const open = new Map<string, boolean>(); // what the user opened or closed
 
   const text = (tag: keyof HTMLElementTagNameMap, s: string, cls = ""): HTMLElement =>
@@ -133,7 +134,8 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
     if (d.description) add("description", d.description);
     add("aliases", chips(d.aliases, "ll-alias"));
     add("tags", chips(d.tags, ""));
-    add("size", `${d.size_text ?? ""} · ${d.file_count ?? 0} files`);
+    const files = d.file_count ?? 0;
+    add("size", `${d.size_text ?? ""} · ${files} file${files === 1 ? "" : "s"}`);
     add("created", (d.created_at ?? "").replace("T", " ").slice(0, 19));
     const meta = d.metadata ?? {};
     for (const k of Object.keys(meta)) {
@@ -179,8 +181,18 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
   function drawTree(): void {
     const ul = document.createElement("ul");
     for (const n of model.get("_nodes")) ul.append(nodeEl(n));
+    const project = model.get("path");
+    title.textContent = project ? `Artifacts of ${project}` : "Artifacts";
     if (!model.get("_nodes").length) {
-      ul.append(text("li", model.get("path") ? "no artifacts" : "no project", "ll-meta"));
+      ul.append(
+        text(
+          "li",
+          project
+            ? `No artifacts in ${project} yet — log one with run.log_artifact(...).`
+            : "No project shown: pick one in the workspace tree.",
+          "ll-hint",
+        ),
+      );
     }
     tree.replaceChildren(ul);
     err.textContent = model.get("error");
@@ -203,6 +215,7 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
   }
 
   model.on("change:_nodes", drawTree);
+  model.on("change:path", drawTree);
   model.on("change:selected", draw);
   model.on("change:error", drawTree);
   model.on("change:_detail", drawSide);

@@ -42,7 +42,37 @@ export const STYLE = `
   overflow: hidden; }
 .ll-cell { flex: 0 0 120px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
   padding: 4px 6px; box-sizing: border-box; }
-.ll-check { flex: 0 0 28px; }
+.ll-check { flex: 0 0 36px; }
+.ll-h { position: relative; align-self: flex-end; }
+.ll-h-prefix { display: block; font-weight: 400; font-size: 10px; color: #888; line-height: 1.1; }
+.ll-h-key { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
+  overflow: hidden; white-space: normal; overflow-wrap: break-word; }
+.ll-resize { position: absolute; top: 0; right: 0; width: 6px; height: 100%; cursor: col-resize;
+  border-right: 1px solid #ddd; }
+.ll-resize:hover { border-right: 3px solid #1a73e8; }
+.ll-drop { background: #dce7fb; }
+.ll-num { text-align: right; font-variant-numeric: tabular-nums; }
+.ll-check { display: flex; align-items: center; gap: 2px; }
+.ll-check input { margin: 0; }
+.ll-swatch { display: inline-block; width: 8px; height: 8px; border-radius: 2px; }
+.ll-same-chip { border: 1px solid #c7d7f5; background: #f3f6fd; border-radius: 10px; }
+.ll-same { border: 1px solid #ddd; padding: 4px 8px; margin-bottom: 4px; max-height: 160px;
+  overflow: auto; }
+.ll-same-list { display: grid; grid-template-columns: max-content 1fr; gap: 1px 12px; margin: 0; }
+.ll-same-list dt { color: #555; }
+.ll-same-list dd { margin: 0; font-weight: 600; }
+.ll-live { color: #1a4fa0; display: inline-flex; align-items: center; gap: 3px; }
+.ll-live-dot { color: #d93025; animation: ll-blink 1.6s infinite; }
+.ll-live.ll-paused .ll-live-dot { color: #999; animation: none; }
+@keyframes ll-blink { 50% { opacity: 0.3; } }
+.ll-busy { color: #777; font-style: italic; }
+.ll-empty { color: #555; padding: 10px 6px; border-bottom: 1px solid #ddd; }
+.ll-filter-error { border-left: 3px solid #b00020; padding-left: 6px; }
+.ll-cond.ll-invalid { outline: none; background: #fdecee; }
+.ll-section-title { font-weight: 600; font-size: 13px; margin: 10px 0 4px;
+  color: var(--jp-ui-font-color1, #222); }
+.ll-title { font-weight: 600; margin: 0 0 4px; }
+.ll-hint { color: #666; padding: 6px 2px; }
 .ll-sortable { cursor: pointer; }
 .ll-sortable:hover { background: #e8eefc; }
 .ll-viewport { overflow: auto; position: relative; border-bottom: 1px solid #ddd; }
@@ -124,6 +154,7 @@ export function treeNode<N extends TreeNodeBase>(
   const li = document.createElement("li");
   const row = h("div", `ll-node ll-kind-${n.kind}`);
   row.dataset.path = n.path;
+  row.title = n.meta ? `${n.label} · ${n.meta}` : n.label;
   if (n.path === ctx.model.get("selected")) row.classList.add("ll-selected");
   const twisty = h("span", "ll-twisty", n.leaf ? "" : isOpen ? "▾" : "▸");
   const label = document.createElement("span");
@@ -145,6 +176,12 @@ export function treeNode<N extends TreeNodeBase>(
     ctx.redraw();
   });
   li.append(row);
+  if (isOpen && !n.leaf && !n.children) {
+    // Asked of Python, not answered yet.
+    const wait = document.createElement("ul");
+    wait.append(h("li", "ll-meta ll-tree-loading", "loading…"));
+    li.append(wait);
+  }
   if (isOpen && n.children) {
     const ul = document.createElement("ul");
     for (const c of n.children) ul.append(treeNode(c as N, ctx));

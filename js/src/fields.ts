@@ -33,15 +33,16 @@ export function runFields(fields: ProjectFields): FieldInfo[] {
   return Object.entries(run).map(([name, type]) => ({ name, type: type as FieldType }));
 }
 
-/** What the filter builder offers: the run fields, then `config.<key>` and
- * `summary_metrics.<key>` (the filter language's names) from the project's fields. */
+/** What the filter builder offers: the run fields, then `config.<key>` and `summary.<key>`
+ * from the project's fields — the names the table's columns have (the filter language also
+ * takes W&B's `summary_metrics.<key>`, and a filter set from Python keeps its spelling). */
 export function fieldsFrom(fields: ProjectFields): FieldInfo[] {
   const out = runFields(fields);
   for (const [k, t] of Object.entries(fields.config ?? {})) {
     out.push({ name: `config.${k}`, type: t as FieldType });
   }
   for (const [k, t] of Object.entries(fields.summary ?? {})) {
-    out.push({ name: `summary_metrics.${k}`, type: t as FieldType });
+    out.push({ name: `summary.${k}`, type: t as FieldType });
   }
   return out;
 }

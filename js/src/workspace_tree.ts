@@ -40,7 +40,14 @@ function render({ model, el }: { model: WidgetModel<Model>; el: HTMLElement }): 
 
   function draw(): void {
     const ul = document.createElement("ul");
-    for (const n of model.get("_nodes")) ul.append(nodeEl(n));
+    const nodes = model.get("_nodes");
+    for (const n of nodes) ul.append(nodeEl(n));
+    // Nothing to browse yet: say how to get something, not an empty box.
+    const projects = nodes.reduce((k, n) => k + (n.children?.length ?? 0), 0);
+    const opened = nodes.some((n) => n.children !== undefined);
+    if (!nodes.length || (opened && !projects && nodes.every((n) => n.children !== undefined))) {
+      ul.append(h("li", "ll-hint", "No projects yet — log a run with lablens.init(...)"));
+    }
     body.replaceChildren(ul);
     err.textContent = model.get("error");
     err.style.display = model.get("error") ? "" : "none";

@@ -147,7 +147,7 @@ describe("the builder's fields come from the model's `_fields`", () => {
     b.setFields(fieldsFrom({ run: { state: "string", sweep: "string", heartbeat_at: "time" },
       config: { lr: "number" }, summary: { loss: "number" } }));
     expect(options(b)).toEqual({
-      names: ["state", "sweep", "heartbeat_at", "config.lr", "summary_metrics.loss"],
+      names: ["state", "sweep", "heartbeat_at", "config.lr", "summary.loss"],
       chosen: "state",
     });
   });

@@ -10,6 +10,7 @@ function fake(init: Partial<Model>) {
   const f = fakeModel<Model>({
     path: "alice/p", filters: {}, order: "+created_at", columns: ["name"], selected: [],
     total: 0, code: "", error: "", _fields: {}, _project: "alice/p", _query: 1, _page_size: 100,
+    column_widths: {}, run_colors: {}, live: true, _same: {}, _loading: false,
     ...init,
   });
   const answer = (query: number, from: number, n: number) => {
@@ -94,7 +95,7 @@ describe("RunTable view, wired to its model", () => {
     expect(offered()).toEqual(["state", "name", "created_at"]);
     model.set("_fields", { run: RUN, config: { lr: "number" }, summary: { loss: "number" } });
     expect(picked()).toEqual([...Object.keys(RUN), "config.lr", "summary.loss"]);
-    expect(offered()).toEqual([...Object.keys(RUN), "config.lr", "summary_metrics.loss"]);
+    expect(offered()).toEqual([...Object.keys(RUN), "config.lr", "summary.loss"]);
   });
 
   it("sets columns, order and selected on the model from the picker, header and rows", () => {

@@ -28,4 +28,21 @@ describe("WorkspaceTree view", () => {
     node(el, "team")?.click(); // never read: Python is asked
     expect(sent).toEqual([{ type: "expand", path: "team" }]);
   });
+
+  it("says how to start when there is nothing to browse, and shows a node loading", () => {
+    const { model } = fake([]);
+    const el = document.createElement("div");
+    widget.render({ model, el });
+    expect(el.querySelector(".ll-hint")?.textContent).toBe(
+      "No projects yet — log a run with lablens.init(...)",
+    );
+    model.set("_nodes", [{ path: "alice", label: "alice", kind: "workspace", children: [] }]);
+    expect(el.querySelector(".ll-hint")).not.toBeNull();
+    model.set("_nodes", [{ path: "alice", label: "alice", kind: "workspace",
+      children: [{ path: "alice/mnist", label: "mnist", kind: "project", meta: "1 run" }] }]);
+    expect(el.querySelector(".ll-hint")).toBeNull();
+    node(el, "alice/mnist")?.click(); // asked of Python: "loading…" until it answers
+    expect(el.querySelector(".ll-tree-loading")?.textContent).toBe("loading…");
+  });
 });
+

@@ -75,9 +75,8 @@ def test_quickstart_explorer(frontend, api, shot):
             "() => document.querySelector(\".ll-h[data-column='summary.val/acc']\")"
             ".textContent.endsWith('▼')"
         )
-        assert _lab.run_in_kernel(page, "print(explorer.table.order)") == (
-            "-summary_metrics.val/acc"
-        )
+        # One name per field: the header orders by the column's own name.
+        assert _lab.run_in_kernel(page, "print(explorer.table.order)") == "-summary.val/acc"
         best = runs.sort_values("summary.val/acc", ascending=False)["id"].iloc[0]
         table.scroll_into_view_if_needed()
         table.locator(f".ll-row[data-path='{project}/{best}'][data-index='0']").wait_for()

@@ -94,14 +94,33 @@ def test_tree_lists_sweeps_and_reports(api, project):
     api.create_report(project.path, "empty view")
     tree = WorkspaceTree(api)
     tree.expand(project.entity)
-    tree.expand(project.path)
-    tree.expand(f"{project.path}:reports")
-    reports = tree.to_pandas()
-    assert list(reports["name"]) == ["empty view"]
-    pd.testing.assert_frame_equal(run_code(api, tree.code), reports)
-    tree.expand(f"{project.path}:sweeps")
-    assert tree.to_pandas().empty
+    calls: list[str] = []
+    tree.on_api_call(calls.append)
+    tree.expand(project.path)  # reads the sweeps, the reports and the runs: one call each
+    assert [c.split("for ")[-1].split(" in ")[1].split("(")[0] for c in calls] == [
+        "api.sweeps",
+        "api.reports",
+        "api.runs",
+    ]
+    scope = {"api": api}
+    exec(calls[1], scope)
+    assert list(scope["df"]["name"]) == ["empty view"]
+    node = find(tree._nodes, f"{project.path}:reports")
+    assert [r["label"] for r in node["children"]] == ["empty view"]
+    assert find(tree._nodes, f"{project.path}:sweeps")["meta"] == "no sweeps yet"
+    # code repeats the last listing, the runs.
     pd.testing.assert_frame_equal(run_code(api, tree.code), tree.to_pandas())
+    assert sorted(tree.to_pandas()["name"]) == ["r0", "r1", "r2"]
+
+
+def find(nodes, path):
+    for n in nodes:
+        if n["path"] == path:
+            return n
+        found = find(n.get("children") or [], path)
+        if found:
+            return found
+    return None
 
 
 def test_tree_expand_syncs_the_opened_nodes(api, project):
@@ -122,13 +141,12 @@ def test_tree_expand_syncs_the_opened_nodes(api, project):
         f"{project.path}:reports",
         f"{project.path}:artifacts",
     ]
-    tree.expand(f"{project.path}:runs")
-    assert len(changes) == 2
-    [ws] = [n for n in tree._nodes if n["path"] == project.entity]
-    [node] = [p for p in ws["children"] if p["path"] == project.path]
+    # The runs are read with the project: their folder is open.
     runs = node["children"][0]["children"]
     assert sorted(r["label"] for r in runs) == ["r0", "r1", "r2"]
     assert tree.code.count("api.runs(") == 1 and "per_page=100)[:100]" in tree.code
+    tree.expand(f"{project.path}:runs")  # already read: nothing to sync
+    assert len(changes) == 1
 
 
 def test_every_logged_action_runs_again(api, project):

@@ -8,7 +8,7 @@ import { defaultKind, fromText, kindOf, toText, type Kind } from "./values";
 
 const OP_LABELS: Record<Operator, string> = {
   "=": "=",
-  $eq: "$eq",
+  $eq: "= ($eq)",
   $ne: "≠",
   $gt: ">",
   $gte: "≥",
@@ -44,10 +44,16 @@ function fieldSelect(cond: Cond, fields: FieldInfo[]): HTMLSelectElement {
   return field;
 }
 
+/** The operators offered: each once (`=` is the plain form of `$eq`, which is listed only
+ * for a condition Python set with it, so that it reads back unchanged). */
+export function offeredOps(current: Operator): Operator[] {
+  return OPERATORS.filter((o) => o !== "$eq" || current === "$eq");
+}
+
 /** The operator choice. */
 function opSelect(cond: Cond): HTMLSelectElement {
   const op = h("select", "ll-op");
-  for (const o of OPERATORS) {
+  for (const o of offeredOps(cond.op)) {
     const opt = h("option", "", OP_LABELS[o]);
     opt.value = o;
     op.append(opt);

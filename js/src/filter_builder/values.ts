@@ -54,7 +54,9 @@ export function fromText(text: string, kind: Kind): Json {
     case "array":
     case "object":
       try {
-        return JSON.parse(text) as Json;
+        const parsed = JSON.parse(text) as Json;
+        // One value typed for `in`/`not in` is a list of one.
+        return kind === "array" && !Array.isArray(parsed) ? [parsed] : parsed;
       } catch {
         // "a, b, 3" for a list: comma-separated items, numbers where they read as numbers.
         if (kind === "array") {

@@ -5,6 +5,7 @@ import { DataType } from "apache-arrow";
 import { h, formatCell } from "../common";
 import type { Hit } from "./page_cache";
 import { ROW_H } from "./scroll";
+import { flexOf } from "./widths";
 
 /** One cell of the header or of a row. */
 export const cell = (text: string, cls: string): HTMLDivElement => h("div", `ll-cell ${cls}`, text);
@@ -21,8 +22,21 @@ export function loadingRow(i: number): HTMLDivElement {
   return r;
 }
 
+/** How a row is drawn: each column's width, and the run's colour (a swatch), if any. */
+export interface RowLook {
+  width: (column: string) => number;
+  color: (runId: string) => string | undefined;
+}
+
 /** Row `i`, the run at `path`, showing `columns` of its page. */
-export function runRow(i: number, hit: Hit, path: string, columns: string[], selected: boolean): HTMLDivElement {
+export function runRow(
+  i: number,
+  hit: Hit,
+  path: string,
+  columns: string[],
+  selected: boolean,
+  look?: RowLook,
+): HTMLDivElement {
   const r = h("div", "ll-row");
   r.dataset.index = String(i);
   r.style.height = `${ROW_H}px`;
@@ -33,15 +47,26 @@ export function runRow(i: number, hit: Hit, path: string, columns: string[], sel
   check.checked = selected;
   const c0 = cell("", "ll-check");
   c0.append(check);
+  const color = look?.color(rowId(hit));
+  if (color) {
+    // The colour the charts draw this run in.
+    const sw = h("span", "ll-swatch");
+    sw.style.background = color;
+    c0.append(sw);
+  }
   r.append(c0);
   for (const c of columns) {
     const child = hit.table.getChild(c);
     const v = child?.get(hit.index);
     const d = cell(formatCell(v, child ? DataType.isTimestamp(child.type) : false), "");
+    d.dataset.column = c;
+    if (look) d.style.flex = flexOf(look.width(c));
     if (c === "state" && v != null) {
       d.textContent = "";
       const badge = h("span", `ll-badge ll-state-${String(v).toLowerCase()}`, String(v).toLowerCase());
       d.append(badge);
+    } else if (typeof v === "number" || typeof v === "bigint") {
+      d.classList.add("ll-num");
     }
     d.title = d.textContent ?? "";
     r.append(d);

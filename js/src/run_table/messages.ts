@@ -15,3 +15,21 @@ export interface PageRequest {
   offset: number;
   limit: number;
 }
+
+/** The view's live refresh: read rows `offset`..`offset + limit - 1` again (they hold running
+ * runs). The kernel answers with a `refresh` message shaped as a `PageMsg`, whose buffer
+ * holds the rows; with no buffer when the read failed. */
+export interface RefreshRequest {
+  type: "refresh";
+  query: number;
+  offset: number;
+  limit: number;
+}
+
+/** The kernel's answer to a refresh. */
+export interface RefreshMsg {
+  type: "refresh";
+  query: number;
+  offset: number;
+  total?: number;
+}

@@ -1,10 +1,10 @@
 // The run table's rows: which rows are in sight (scroll.ts), the pages they come from
 // (page_cache.ts, asked of the kernel as they are needed), and clicks on them (selection.ts).
 
-import { tableFromIPC } from "apache-arrow";
-import { loadingRow, rowId, runRow } from "./cells";
+import { tableFromIPC, type Table } from "apache-arrow";
+import { loadingRow, rowId, runRow, type RowLook } from "./cells";
 import type { Model, TableModel } from "../run_table";
-import type { PageMsg, PageRequest } from "./messages";
+import type { PageMsg, PageRequest, RefreshMsg } from "./messages";
 import { Pages } from "./page_cache";
 import { VirtualScroll } from "./scroll";
 import { Selection } from "./selection";
@@ -22,11 +22,13 @@ export class Rows {
   readonly scroll: VirtualScroll;
   private readonly selection = new Selection();
 
-  /** `head` scrolls sideways with the rows; `select(paths)`: the user changed the selection. */
+  /** `head` scrolls sideways with the rows; `select(paths)`: the user changed the selection;
+   * `look`: the columns' widths and the runs' colours. */
   constructor(
     private readonly model: TableModel,
     head: HTMLElement,
     private readonly select: (paths: Model["selected"]) => void,
+    private readonly look?: RowLook,
   ) {
     this.scroll = new VirtualScroll(head, () => this.draw());
   }
@@ -42,13 +44,41 @@ export class Rows {
     this.scroll.toTop();
   }
 
-  /** Keep the kernel's answer to a page request; false if it answers an old query. */
+  /** Keep the kernel's answer to a page request or a refresh; false if it answers an old
+   * query, or holds no rows (a refresh that failed). */
   receive(msg: unknown, buffers: unknown): boolean {
-    const m = msg as PageMsg;
-    if (m.type !== "page" || m.query !== this.pages.query) return false;
-    const bufs = buffers as (ArrayBuffer | DataView)[];
-    this.pages.put(m.offset, tableFromIPC(bytesOf(bufs[0])), this.pageSize());
+    const m = msg as PageMsg | RefreshMsg;
+    if ((m.type !== "page" && m.type !== "refresh") || m.query !== this.pages.query) return false;
+    const bufs = buffers as (ArrayBuffer | DataView)[] | undefined;
+    if (!bufs?.length) return false;
+    const rows = tableFromIPC(bytesOf(bufs[0]));
+    this.lastRead = rows;
+    this.pages.put(m.offset, rows, this.pageSize());
     return true;
+  }
+
+  /** The rows of the last answer (the name column fits their names). */
+  lastRead: Table | null = null;
+
+  /** The pages in sight that hold a running run, as one range of rows to read again, and how
+   * many running runs they hold; null when none is running (or the state is not shown). */
+  runningRange(): { offset: number; limit: number; count: number } | null {
+    const size = this.pageSize();
+    const { first, last } = this.scroll.window(this.model.get("total"));
+    let lo = -1;
+    let hi = -1;
+    let count = 0;
+    for (let i = first; i < last; i++) {
+      const hit = this.pages.row(i, size);
+      const state = hit?.table.getChild("state")?.get(hit.index);
+      if (state != null && String(state).toLowerCase() === "running") {
+        const p = Math.floor(i / size);
+        if (lo < 0) lo = p;
+        hi = p;
+        count++;
+      }
+    }
+    return count ? { offset: lo * size, limit: (hi - lo + 1) * size, count } : null;
   }
 
   /** Ask for the pages in [from, to] that are neither here nor on their way, as one range:
@@ -56,6 +86,7 @@ export class Rows {
   private request(from: number, to: number): void {
     const size = this.pageSize();
     const pagesInAll = Math.max(Math.ceil(this.model.get("total") / size), 1);
+    if (!this.model.get("_project")) return; // no project shown: nothing to ask for
     const range = this.pages.want(from, to, pagesInAll);
     if (!range) return;
     const [lo, hi] = range;
@@ -80,7 +111,7 @@ export class Rows {
         continue;
       }
       const path = this.runPath(rowId(hit));
-      const r = runRow(i, hit, path, columns, selected.has(path));
+      const r = runRow(i, hit, path, columns, selected.has(path), this.look);
       r.addEventListener("click", (ev) => this.toggle(i, path, ev as MouseEvent));
       frag.append(r);
     }

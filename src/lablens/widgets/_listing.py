@@ -21,10 +21,15 @@ from lablens.widgets._call import ApiCall
 if TYPE_CHECKING:
     from lablens.api import Api
 
-__all__ = ["Listing", "ShowsListings"]
+__all__ = ["Listing", "ShowsListings", "plural"]
 
 # The names a column expression may use, besides the item and the builtins.
 _GLOBALS = {"json": json, "pd": pd}
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``"1 run"``, ``"2 runs"``: a count and its noun, singular for one."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
 
 
 class Listing:

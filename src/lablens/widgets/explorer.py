@@ -14,6 +14,7 @@ from lablens.errors import UsageError
 from lablens.widgets._base import LablensWidget, Recorder, check_kwargs, make_api
 from lablens.widgets._call import api_call, api_source
 from lablens.widgets._colors import run_colors
+from lablens.widgets._listing import plural
 from lablens.widgets._traits import where_path
 from lablens.widgets.artifact_browser import ArtifactBrowser
 from lablens.widgets.compare import CompareView
@@ -30,6 +31,25 @@ __all__ = ["ActionLog", "Explorer"]
 
 _LOG_KEEP = 200  # entries kept; scrolling a big table adds one per page read
 _CHART_KEYS = 2  # metrics drawn when rows are selected, from the project's summary keys
+
+
+def _is_view(path: str) -> bool:
+    """Whether a tree path is a sweep or a report (a view of some of a project's runs)."""
+    parts = (path or "").split("/")
+    return len(parts) == 4 and parts[2] in ("sweeps", "reports")
+
+
+def _title(text: str) -> w.HTML:
+    """A section's title, as the explorer's parts are headed."""
+    return w.HTML(
+        f'<div class="ll-section-title" style="font-weight:600;font-size:13px;'
+        f'margin:8px 0 2px;border-bottom:1px solid #e3e3e3">{text}</div>'
+    )
+
+
+def _section(text: str, part: w.DOMWidget, flex: str) -> w.VBox:
+    """A titled column of the explorer's top row."""
+    return w.VBox([_title(text), part], layout=w.Layout(flex=flex, min_width="0"))
 
 
 class ActionLog(LablensWidget):
@@ -114,14 +134,25 @@ class Explorer(w.VBox, Recorder):
         self.tree.observe(self._tree_selected, "selected")
         self.table.observe(self._rows_selected, "selected")
         self.artifacts.observe(self._lineage_run, "selected_run")
-        self.tree.layout = w.Layout(width="28%", max_height="420px", overflow="auto")
-        self.table.layout = w.Layout(width="72%")
+        # The tree takes what a project's names need; the table the rest, so that its metric
+        # columns are in sight at 1280 px.
+        self.tree.layout = w.Layout(max_height="420px", overflow="auto")
+        self.table.layout = w.Layout(width="100%")
         super().__init__(
             children=[
-                w.HBox([self.tree, self.table]),
+                w.HBox(
+                    [
+                        _section("Workspace", self.tree, flex="0 0 220px"),
+                        _section("Runs", self.table, flex="1 1 auto"),
+                    ],
+                    layout=w.Layout(width="100%"),
+                ),
+                _title("Charts"),
                 self.chart.widget,
+                _title("Media"),
                 self.media,
                 self.compare_section,
+                _title("Artifacts"),
                 self.artifacts,
                 self.action_log,
             ],
@@ -150,9 +181,7 @@ class Explorer(w.VBox, Recorder):
             " and scatter plot.</div>"
         )
         self.sweep_plots = w.VBox([self._sweep_hint])
-        self.compare_section = w.VBox(
-            [w.HTML("<h3 style='margin:10px 0 4px'>Compare</h3>"), self.compare, self.sweep_plots]
-        )
+        self.compare_section = w.VBox([_title("Compare"), self.compare, self.sweep_plots])
         self.compare_section.add_class("lablens-compare-section")
         self.table.observe(self._compare_selected, "selected")
         self.table.observe(self._sweep_shown, "filters")
@@ -192,15 +221,28 @@ class Explorer(w.VBox, Recorder):
             self.open_report(path)
             return
         project = "/".join(parts[:2])
-        if project != self.table._project:
-            self.table.selected = []
-            self.table.columns = []
-            self.table.path = project
+        sweep = parts[3] if len(parts) == 4 and parts[2] == "sweeps" else None
+        # One read of the rows however many of the table's query traits change.
+        with self.table._one_query():
+            if project != self.table._project:
+                self.table.selected = []
+                self.table.columns = []
+                self.table.path = project
+            if sweep is not None:
+                # A sweep's runs: the columns are chosen again, so the parameters the sweep
+                # varies come first and those it holds fixed fold into "same for all".
+                self.table.selected = []
+                self.table.filters = {"sweep": sweep}
+                self.table.columns = []
+            elif len(parts) == 2 and _is_view(change["old"]):
+                # Back from a sweep or a report to the project: all its runs again.
+                self.table.selected = []
+                self.table.filters = {}
+                self.table.order = "+created_at"
+                self.table.columns = []
         if project != self.artifacts.path:
             self.artifacts.path = project
-        if len(parts) == 4 and parts[2] == "sweeps":
-            self.table.filters = {"sweep": parts[3]}
-        elif len(parts) == 3:
+        if len(parts) == 3:
             self.table.selected = [path]
 
     def _lineage_run(self, change: dict[str, Any]) -> None:
@@ -283,14 +325,17 @@ class Explorer(w.VBox, Recorder):
         runset = (spec.get("runsets") or [{}])[0]
         panel = next((p for p in spec.get("panels") or [] if p.get("type") == "line"), {})
         project = runset.get("project") or f"{report.entity}/{report.project}"
-        self.table.selected = []
-        if project != self.table._project:
-            self.table.path = project
-        self.table.filters = dict(runset.get("filters") or {})
-        self.table.order = runset.get("order") or "+created_at"
         columns = (spec.get("explorer") or {}).get("columns")
-        if columns:
-            self.table.columns = list(columns)
+        # One read of the rows for the whole run set.
+        with self.table._one_query():
+            self.table.selected = []
+            if project != self.table._project:
+                self.table.columns = []
+                self.table.path = project
+            self.table.filters = dict(runset.get("filters") or {})
+            self.table.order = runset.get("order") or "+created_at"
+            if columns:
+                self.table.columns = list(columns)
         with self.chart.hold_trait_notifications():
             self.chart.x_axis = panel.get("x", "_step")
             y = panel.get("y") or []
@@ -335,5 +380,5 @@ class Explorer(w.VBox, Recorder):
     def __repr__(self) -> str:
         return (
             f"<Explorer {self.table._project or self.path or '-'}: "
-            f"{self.table.total} runs, {len(self.table.selected)} selected>"
+            f"{plural(self.table.total, 'run')}, {len(self.table.selected)} selected>"
         )

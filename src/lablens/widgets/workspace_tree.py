@@ -10,7 +10,7 @@ import traitlets as t
 
 from lablens.widgets._base import LablensWidget, make_api, shows_errors
 from lablens.widgets._call import api_call
-from lablens.widgets._listing import Listing, ShowsListings
+from lablens.widgets._listing import Listing, ShowsListings, plural
 from lablens.widgets._tree import copy_nodes, find_node
 
 if TYPE_CHECKING:
@@ -31,16 +31,19 @@ _REPORTS = Listing("r", id="r.id", name="r.display_name", updated_at="r.updated_
 
 
 class WorkspaceTree(LablensWidget, ShowsListings):
-    """A tree of the workspaces the user can see, their projects and the projects' runs.
+    """A tree of the workspaces the user can see, their projects and the projects' runs,
+    sweeps and reports.
 
-    Opening a node reads its children with one Api call (``api.projects(ws)``,
-    ``api.runs(project)``); ``code`` repeats the last one as a DataFrame of what it listed.
+    Opening a node reads its children with one Api call (``api.projects(ws)``); opening a
+    project reads its sweeps, reports and runs (``api.sweeps``, ``api.reports``,
+    ``api.runs``, one call each). ``code`` repeats the last listing as a DataFrame.
 
     Args:
         api: the ``Api`` to query (default: ``lablens.Api()``).
 
     Keyword Args:
-        selected: the selected node's path: ``"ws"``, ``"ws/project"`` or ``"ws/project/run_id"``.
+        selected: the selected node's path: ``"ws"``, ``"ws/project"``, a run
+            ``"ws/project/run_id"``, a sweep ``"ws/project/sweeps/<id>"`` or a report's path.
 
     Raises:
         TypeError: an unknown keyword argument.
@@ -55,7 +58,8 @@ class WorkspaceTree(LablensWidget, ShowsListings):
     _public = ("selected",)
 
     selected = t.Unicode("").tag(sync=True)
-    """The selected node: ``ws``, ``ws/project`` or a run path ``ws/project/run_id``."""
+    """The selected node: ``ws``, ``ws/project``, a run path ``ws/project/run_id``, a sweep
+    ``ws/project/sweeps/<id>`` or a report ``ws/project/reports/<name>-<id>``."""
 
     _nodes = t.List(t.Dict()).tag(sync=True)
     # The tree as far as it was read: [{path, label, kind, meta, leaf, children?}].
@@ -63,6 +67,7 @@ class WorkspaceTree(LablensWidget, ShowsListings):
     def __init__(self, api: Api | None = None, **kwargs: Any) -> None:
         self._api = make_api(api, widget="WorkspaceTree")
         self._last = pd.DataFrame()
+        self._run_total = 0
         super().__init__(**kwargs)
         self.on_msg(self._on_msg)
         self._load_workspaces()
@@ -91,16 +96,26 @@ class WorkspaceTree(LablensWidget, ShowsListings):
                     "path": p.path,
                     "label": p.name,
                     "kind": "project",
-                    "meta": f"{p.visibility.lower()} · {p.count.get('runs', 0)} runs",
+                    "meta": f"{p.visibility.lower()} · {plural(p.count.get('runs', 0), 'run')}",
                 }
                 for p in projects
             ]
         if kind == "project":
-            folders = [
-                {"path": f"{path}:{name}", "label": name, "kind": "folder"}
-                for name in ("runs", "sweeps", "reports")
-            ]
-            return folders + [
+            # Opening a project shows what it holds at once: its sweeps, reports and runs,
+            # each folder read with one Api call (runs last: ``code`` repeats their listing).
+            folders = {}
+            for name in ("sweeps", "reports", "runs"):
+                folder = {"path": f"{path}:{name}", "label": name, "kind": "folder"}
+                folder["children"] = self._children(folder)
+                items = [c for c in folder["children"] if c["kind"] != "empty"]
+                if not items:
+                    folder.update(kind="empty", leaf=True, meta=f"no {name} yet")
+                    del folder["children"]
+                else:
+                    shown = len(items) if name != "runs" else self._run_total
+                    folder["meta"] = str(shown)
+                folders[name] = folder
+            return [folders[name] for name in ("runs", "sweeps", "reports")] + [
                 {
                     "path": f"{path}:{name}",
                     "label": name,
@@ -119,7 +134,7 @@ class WorkspaceTree(LablensWidget, ShowsListings):
                     "label": w.name or w.id,
                     "kind": "sweep",
                     "leaf": True,
-                    "meta": f"{str(w.state).lower()} · {w.run_count} runs",
+                    "meta": f"{str(w.state).lower()} · {plural(w.run_count or 0, 'run')}",
                 }
                 for w in sweeps
             ]
@@ -134,6 +149,7 @@ class WorkspaceTree(LablensWidget, ShowsListings):
             project = path.rsplit(":", 1)[0]
             all_runs = api_call("runs", project, per_page=_RUNS_SHOWN)
             runs = all_runs.run(self._api)
+            self._run_total = len(runs)
             first = all_runs[:_RUNS_SHOWN]
             shown = self._list(first, _RUNS, first.run_after(all_runs, runs))
             nodes = [
@@ -188,4 +204,6 @@ class WorkspaceTree(LablensWidget, ShowsListings):
         return self._last.copy()
 
     def __repr__(self) -> str:
-        return f"<WorkspaceTree {len(self._nodes)} workspaces, selected {self.selected!r}>"
+        return (
+            f"<WorkspaceTree {plural(len(self._nodes), 'workspace')}, selected {self.selected!r}>"
+        )

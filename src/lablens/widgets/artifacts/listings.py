@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lablens.api.artifact_display import size_text
-from lablens.widgets._listing import Listing
+from lablens.widgets._listing import Listing, plural
 
 __all__ = [
     "COLLECTIONS",
@@ -55,7 +55,7 @@ def type_nodes(project: str, types: Sequence[Any]) -> list[Node]:
             "path": f"{project}/{a.name}",
             "label": a.name,
             "kind": "type",
-            "meta": f"{a.collection_count} collections",
+            "meta": plural(a.collection_count, "collection"),
         }
         for a in types
     ]
@@ -68,7 +68,7 @@ def collection_nodes(path: str, collections: Sequence[Any]) -> list[Node]:
             "path": f"{path}/{c.name}",
             "label": c.name,
             "kind": "collection",
-            "meta": f"{c.version_count} versions",
+            "meta": plural(c.version_count, "version"),
         }
         for c in collections
     ]
