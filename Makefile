@@ -10,7 +10,7 @@ HEADLESS ?=
 STATIC := src/lablens/static
 JS_DEPS := js/node_modules/.package-lock.json
 JS_BUNDLES := $(STATIC)/run_table.js $(STATIC)/workspace_tree.js $(STATIC)/action_log.js \
-	$(STATIC)/artifact_browser.js
+	$(STATIC)/artifact_browser.js $(STATIC)/panel_grid.js
 CHROMIUM := /usr/bin/chromium
 # The real wandb and swanlab clients, each in its own venv (git-ignored), pinned in tests/compat.
 COMPAT := .compat

@@ -1,5 +1,5 @@
-"""Jupyter widgets over the ``Api``: ``WorkspaceTree``, ``RunTable``, ``MetricChart``,
-``ArtifactBrowser``, ``Explorer``.
+"""Jupyter widgets over the ``Api``: ``WorkspaceTree``, ``RunTable``, ``PanelGrid``,
+``MetricChart``, ``ArtifactBrowser``, ``Explorer``.
 
 Each widget shows what public ``Api`` calls return, keeps the source of the call behind what it
 shows in ``code`` (using a variable ``api``), and gives what it shows as a DataFrame with
@@ -7,14 +7,24 @@ shows in ``code`` (using a variable ``api``), and gives what it shows as a DataF
 
 Inside: each widget's module holds its class; ``_base`` what they share; ``_call`` the
 ``ApiCall`` every widget runs its Api calls through, which also renders them as ``code``;
-``_listing`` the DataFrame of a listing and its code; ``chart/`` and ``artifacts/`` the parts of
-``MetricChart`` and ``ArtifactBrowser``.
+``_listing`` the DataFrame of a listing and its code; ``_colors`` the run colours every widget
+shares; ``chart/``, ``panels/`` and ``artifacts/`` the parts of ``MetricChart``, ``PanelGrid``
+and ``ArtifactBrowser``.
 """
 
 from lablens.widgets.artifact_browser import ArtifactBrowser
 from lablens.widgets.explorer import ActionLog, Explorer
 from lablens.widgets.metric_chart import MetricChart
+from lablens.widgets.panel_grid import PanelGrid
 from lablens.widgets.run_table import RunTable
 from lablens.widgets.workspace_tree import WorkspaceTree
 
-__all__ = ["ActionLog", "ArtifactBrowser", "Explorer", "MetricChart", "RunTable", "WorkspaceTree"]
+__all__ = [
+    "ActionLog",
+    "ArtifactBrowser",
+    "Explorer",
+    "MetricChart",
+    "PanelGrid",
+    "RunTable",
+    "WorkspaceTree",
+]
