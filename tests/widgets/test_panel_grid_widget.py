@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import traitlets as t
-from servers import log_points
 
 from lablens.widgets import PanelGrid
 from lablens.widgets._colors import PALETTE, run_colors
 from lablens.widgets.panels.sections import section_of, sections
+from servers import log_points
 
 KEYS = ["train/loss", "train/acc", "val/loss", "val/acc", "lr"]
 

@@ -133,11 +133,11 @@ def test_explorer_code_and_action_log_run_in_an_empty_namespace(api, server, pro
     df = assert_code_gives(ex)
     assert df["name"].tolist() == ["r0", "r1", "r2"]
     ex.table.selected = list(df["id"].map(lambda rid: f"{project.path}/{rid}"))[:2]
-    assert_code_gives(ex.chart)
+    assert_code_gives(ex.panels)
     # The log's first entry makes the api every later entry uses.
     scope: dict = {}
     exec(ex.actions[0] + "\n" + ex.actions[-1], scope)
-    pd.testing.assert_frame_equal(scope["df"], ex.chart.to_pandas())
+    pd.testing.assert_frame_equal(scope["df"], ex.panels.to_pandas())
 
 
 def test_the_api_line_names_what_the_api_was_made_with(server):

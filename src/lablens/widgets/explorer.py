@@ -1,5 +1,5 @@
-"""``Explorer``: the tree, the run table, the chart and the artifact browser in one layout, with
-an action log."""
+"""``Explorer``: the tree, the run table, the metric panels and the artifact browser in one
+layout, with an action log."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from lablens.api import Runs
 from lablens.errors import UsageError
 from lablens.widgets._base import LablensWidget, Recorder, check_kwargs, make_api
 from lablens.widgets._call import api_call, api_source
+from lablens.widgets._colors import run_colors
 from lablens.widgets._traits import where_path
 from lablens.widgets.artifact_browser import ArtifactBrowser
-from lablens.widgets.metric_chart import MetricChart
+from lablens.widgets.panel_grid import PanelGrid
 from lablens.widgets.run_table import RunTable
 from lablens.widgets.workspace_tree import WorkspaceTree
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["ActionLog", "Explorer"]
 
 _LOG_KEEP = 200  # entries kept; scrolling a big table adds one per page read
-_CHART_KEYS = 2  # metrics drawn when rows are selected, from the project's summary keys
 
 
 class ActionLog(LablensWidget):
@@ -48,7 +48,9 @@ class ActionLog(LablensWidget):
 class Explorer(w.VBox, Recorder):
     """Browse workspaces, filter and sort runs, and compare their curves, in one widget.
 
-    Selecting a project in the tree fills the table; selecting rows draws them in the chart.
+    Selecting a project in the tree fills the table; selecting rows draws them in every panel
+    of the panel grid below it (a panel per metric the runs logged, in sections by prefix),
+    each run in the colour its row shows.
     Every Api call the parts make is listed in the action log, ready to copy; its first entry
     makes the ``api`` they use (``import lablens``, ``api = lablens.Api(host=...)``).
 
@@ -87,11 +89,12 @@ class Explorer(w.VBox, Recorder):
         """The ``WorkspaceTree``."""
         self.table = RunTable(self._api)
         """The ``RunTable``."""
-        self.chart = MetricChart(self._api)
-        """The ``MetricChart``."""
+        self.panels = PanelGrid(self._api)
+        """The ``PanelGrid`` of the selected runs, at the output's full width."""
+        self._colors: dict[str, str] = {}
         self.artifacts = ArtifactBrowser(self._api)
         """The ``ArtifactBrowser`` of the project shown."""
-        for part in (self.tree, self.table, self.chart, self.artifacts):
+        for part in (self.tree, self.table, self.panels, self.artifacts):
             part.on_api_call(self._logged)
         # The tree listed workspaces before the log was listening.
         if self.tree.code:
@@ -101,10 +104,11 @@ class Explorer(w.VBox, Recorder):
         self.artifacts.observe(self._lineage_run, "selected_run")
         self.tree.layout = w.Layout(width="28%", max_height="420px", overflow="auto")
         self.table.layout = w.Layout(width="72%")
+        self.panels.layout = w.Layout(width="100%")
         super().__init__(
             children=[
                 w.HBox([self.tree, self.table]),
-                self.chart.widget,
+                self.panels,
                 self.artifacts,
                 self.action_log,
             ],
@@ -160,7 +164,7 @@ class Explorer(w.VBox, Recorder):
 
     def save_report(self, name: str, description: str | None = None) -> BetaReport:
         """Save what the explorer shows as a report: the table's filters, order, columns and
-        selected runs, and the chart's settings.
+        selected runs, and the panels (a ``line`` panel per metric, with the grid's settings).
 
         The report re-opens exactly as saved with ``open_report``, and ``report.to_html()``
         writes it as a standalone page.
@@ -181,6 +185,7 @@ class Explorer(w.VBox, Recorder):
         project = self.table._project
         if not project:
             raise UsageError("select a project before saving a report")
+        grid = self.panels
         spec = {
             "runsets": [
                 {
@@ -195,15 +200,19 @@ class Explorer(w.VBox, Recorder):
                 {
                     "type": "line",
                     "runset": 0,
-                    "x": self.chart.x_axis,
-                    "y": list(self.chart.keys),
-                    "samples": self.chart.samples,
-                    "log_y": self.chart.log_y,
-                    "smoothing": self.chart.smoothing,
-                    "show_band": self.chart.show_band,
+                    "x": grid.x_axis,
+                    "y": [key],
+                    "samples": grid.samples,
+                    "smoothing": grid.smoothing,
+                    "full_width": key in grid.full_width,
                 }
+                for key in grid.shown
             ],
-            "explorer": {"columns": list(self.table.columns)},
+            "explorer": {
+                "columns": list(self.table.columns),
+                "panels": list(grid.panels),
+                "group_by": grid.group_by,
+            },
         }
         call = api_call("create_report", project, name, description=description, spec=spec)
         report = call.run(self._api)
@@ -211,7 +220,7 @@ class Explorer(w.VBox, Recorder):
         return report
 
     def open_report(self, report: BetaReport | str) -> None:
-        """Show a saved report as it was saved: its run set in the table, its chart settings.
+        """Show a saved report as it was saved: its run set in the table, its panels.
 
         Args:
             report: a ``BetaReport`` or its path ``entity/project/reports/<name>-<id>``.
@@ -225,37 +234,44 @@ class Explorer(w.VBox, Recorder):
             self._logged(call.assign("report"))
         spec = report.spec or {}
         runset = (spec.get("runsets") or [{}])[0]
-        panel = next((p for p in spec.get("panels") or [] if p.get("type") == "line"), {})
+        lines = [p for p in spec.get("panels") or [] if p.get("type") == "line"]
+        panel = lines[0] if lines else {}
+        explorer = spec.get("explorer") or {}
         project = runset.get("project") or f"{report.entity}/{report.project}"
         self.table.selected = []
         if project != self.table._project:
             self.table.path = project
         self.table.filters = dict(runset.get("filters") or {})
         self.table.order = runset.get("order") or "+created_at"
-        columns = (spec.get("explorer") or {}).get("columns")
+        columns = explorer.get("columns")
         if columns:
             self.table.columns = list(columns)
-        with self.chart.hold_trait_notifications():
-            self.chart.x_axis = panel.get("x", "_step")
-            y = panel.get("y") or []
-            self.chart.keys = [y] if isinstance(y, str) else list(y)
-            self.chart.samples = int(panel.get("samples", self.chart.samples))
-            self.chart.log_y = bool(panel.get("log_y", False))
-            self.chart.smoothing = float(panel.get("smoothing", 0.0))
-            self.chart.show_band = bool(panel.get("show_band", False))
+        keys: list[str] = []
+        for line in lines:  # a report of the chart before the panels holds several y a line
+            y = line.get("y") or []
+            keys += [y] if isinstance(y, str) else list(y)
+        grid = self.panels
+        with grid.hold_trait_notifications():
+            grid.x_axis = panel.get("x", "_step")
+            # Saved as shown: "panels" empty is every metric the runs logged.
+            grid.panels = list(explorer.get("panels", keys))
+            grid.samples = int(panel.get("samples", grid.samples))
+            grid.smoothing = float(panel.get("smoothing", 0.0))
+            grid.full_width = [
+                k for line, k in zip(lines, keys, strict=False) if line.get("full_width")
+            ]
+            grid.group_by = str(explorer.get("group_by", ""))
         self.table.selected = [f"{project}/{rid}" for rid in runset.get("runs") or []]
 
     def _rows_selected(self, change: dict[str, Any]) -> None:
-        if not self.chart.keys and change["new"]:
-            # The metrics the first selected run logged (summary keys may be set, not logged).
-            first = change["new"][0]
-            call = api_call("run", first)
-            run = call.run(self._api)
-            self._logged(call.assign("run"))
-            logged = sorted(run.history_keys)
-            preferred = [k for k in logged if "loss" in k] or logged
-            self.chart.keys = preferred[:_CHART_KEYS]
-        self.chart.runs = list(change["new"])
+        selected = list(change["new"])
+        # One colour per run for the table's swatches and every panel; a run keeps its colour
+        # while others are selected and unselected.
+        self._colors = run_colors(selected, previous=self._colors)
+        if self.table.has_trait("run_colors"):
+            self.table.run_colors = dict(self._colors)
+        self.panels.run_colors = dict(self._colors)
+        self.panels.runs = selected
 
     @property
     def actions(self) -> list[str]:
@@ -263,8 +279,8 @@ class Explorer(w.VBox, Recorder):
         return list(self.action_log.entries)
 
     def to_pandas(self) -> pd.DataFrame:
-        """What the table shows (see ``RunTable.to_pandas``); the chart's points are
-        ``explorer.chart.to_pandas()``."""
+        """What the table shows (see ``RunTable.to_pandas``); the panels' points are
+        ``explorer.panels.to_pandas()``."""
         return self.table.to_pandas()
 
     @property

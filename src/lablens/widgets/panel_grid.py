@@ -252,6 +252,11 @@ class PanelGrid(LablensWidget):
 
     # -- what the page shows ---------------------------------------------------------------
 
+    @property
+    def shown(self) -> list[str]:
+        """The metrics with a panel now, in the order the page shows them (by section)."""
+        return [str(k) for section in self._sections for k in section["keys"]]  # type: ignore[attr-defined]
+
     def _shown(self) -> list[str]:
         """The metrics with a panel: ``panels``, else every metric the runs logged."""
         if self.panels:
