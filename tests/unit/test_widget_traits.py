@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lablens.widgets import ActionLog, ArtifactBrowser, RunTable, WorkspaceTree
+from lablens.widgets import ActionLog, ArtifactBrowser, PanelGrid, RunTable, WorkspaceTree
 
 JS = Path(__file__).resolve().parents[2] / "js" / "src"
 # Traits that ipywidgets/anywidget add to every widget; not ours to mirror.
@@ -33,7 +33,9 @@ def ts_model_keys(module: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "cls", [RunTable, WorkspaceTree, ActionLog, ArtifactBrowser], ids=lambda c: c.__name__
+    "cls",
+    [RunTable, WorkspaceTree, ActionLog, ArtifactBrowser, PanelGrid],
+    ids=lambda c: c.__name__,
 )
 def test_ts_model_matches_python_traits(cls):
     synced = {

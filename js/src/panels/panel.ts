@@ -96,6 +96,8 @@ export class Panel {
   }
 
   private options(lines: Lines, width: number): uPlot.Options {
+    this.element.dataset.xTitle = xTitle(this.xAxis);
+    this.element.dataset.yTitle = this.key;
     const axis = { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ddd" } };
     return {
       width: Math.max(width, 200),

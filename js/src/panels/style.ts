@@ -5,6 +5,7 @@ export const PANELS_STYLE = `
 .ll-panel-grid { width: 100%; box-sizing: border-box; }
 .ll-panels-bar { flex-wrap: wrap; gap: 10px; padding: 4px 0; border-bottom: 1px solid #eee; }
 .ll-bar-item { display: inline-flex; align-items: center; gap: 4px; color: #555; }
+.ll-bar-item select { max-width: 170px; }
 .ll-picker-box { position: relative; }
 .ll-picker-search { width: 220px; padding: 2px 6px; }
 .ll-picker-list { position: absolute; z-index: 20; top: 100%; left: 0; width: 280px;
@@ -27,7 +28,7 @@ export const PANELS_STYLE = `
 .ll-section-head { font-weight: 600; font-size: 13px; cursor: pointer; padding: 4px 0;
   user-select: none; }
 .ll-section-head .ll-count { color: #888; font-weight: 400; margin-left: 6px; }
-.ll-panels { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr));
+.ll-panels { display: grid; grid-template-columns: repeat(auto-fill, minmax(400px, 1fr));
   gap: 8px; }
 .ll-panel { border: 1px solid #e3e3e3; border-radius: 4px; padding: 4px 6px; min-width: 0;
   background: #fff; }

@@ -130,7 +130,7 @@ export class Toolbar {
     this.shown = new Set(s.shown);
     const xs = [...BUILTIN_X, ...s.metrics.filter((m) => !BUILTIN_X.includes(m))];
     if (!xs.includes(s.xAxis)) xs.push(s.xAxis);
-    setOptions(this.x, xs, s.xAxis);
+    setOptions(this.x, xs, s.xAxis, { _step: "step", _timestamp: "time", _runtime: "runtime" });
     const groups = ["", ...s.groupOptions];
     if (!groups.includes(s.groupBy)) groups.push(s.groupBy);
     setOptions(this.group, groups, s.groupBy, { "": "none" });
