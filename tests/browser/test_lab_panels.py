@@ -122,7 +122,9 @@ def test_panel_grid_in_the_explorer(frontend, api, live_run, shot):
         rows = table.locator(".ll-row[data-path]")
         rows.first.wait_for()
         finished = [
-            p for p in rows.evaluate_all("rs => rs.map(r => r.dataset.path)") if live_run.id not in p
+            p
+            for p in rows.evaluate_all("rs => rs.map(r => r.dataset.path)")
+            if live_run.id not in p
         ][:3]
         for path in finished:
             table.locator(f".ll-row[data-path='{path}']").click()

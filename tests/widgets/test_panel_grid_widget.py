@@ -189,3 +189,17 @@ def test_histories_min_step(api, runs):
     assert sorted(set(df["_step"])) == [45, 46, 47, 48, 49]
     with pytest.raises(Exception, match="min_step must be an integer"):
         api.runs(project).histories(min_step="3")
+
+
+def test_long_series_are_sampled_short_ones_read_whole(api, runs):
+    grid = PanelGrid(api, runs=runs[:2], panels=["val/acc"])
+    assert "samples=" not in grid.code  # 50 points a series: every point, unsampled
+    assert len(grid.to_pandas()) == 2 * 50
+    grid.samples = 20
+    assert "samples=20" in grid.code and "samples=20" in grid.panel_code("val/acc")
+    df = grid.to_pandas()
+    assert df.groupby("run_id").size().max() <= 20
+    # The spikes survive: each run's min and max are among the points read.
+    whole = run_code(api, grid.code.replace("samples=20, ", ""))
+    assert (df.groupby("run_id")["value"].max() == whole.groupby("run_id")["value"].max()).all()
+    pd.testing.assert_frame_equal(run_code(api, grid.code), df)

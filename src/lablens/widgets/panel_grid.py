@@ -53,7 +53,8 @@ class PanelGrid(LablensWidget):
         panels: the metrics to draw, a panel each; empty for every metric the runs logged.
         x_axis: ``_step``, ``_timestamp``, ``_runtime`` or a metric name.
         smoothing: EMA weight, 0 to 0.99 (drawn in the page; the points read stay as they are).
-        samples: points per run and metric read from the server.
+        samples: at most this many points per run and metric; longer series are sampled on
+            the server (each bucket's first, last, min and max kept), shorter ones read whole.
         group_by: ``""`` (a line per run), ``group``, ``job_type`` or ``config.<key>``: a mean
             line and a min/max band per group.
         full_width: the panels drawn across the whole width.
@@ -101,8 +102,9 @@ class PanelGrid(LablensWidget):
     smoothing = t.Float(0.0, min=0.0, max=0.99).tag(sync=True)
     """EMA smoothing of the lines, 0 (none) to 0.99; the raw curve stays faint behind."""
 
-    samples = t.Int(500, min=2).tag(sync=True)
-    """Points per run and metric read from the server (min/max/first/last of each bucket)."""
+    samples = t.Int(1000, min=2).tag(sync=True)
+    """At most this many points per run and metric are read: a longer series is sampled on the
+    server (the first, last, min and max of each bucket kept); shorter ones are read whole."""
 
     group_by = t.Unicode("").tag(sync=True)
     """``""``: a line per run; ``group``, ``job_type`` or ``config.<key>``: per group of runs
@@ -144,6 +146,7 @@ class PanelGrid(LablensWidget):
         self._api = make_api(api, kwargs.get("runs"), widget="PanelGrid")
         self._frames: dict[str, pd.DataFrame] = {}
         self._read: dict[str, Run] = {}
+        self._samples: dict[str, int | None] = {}
         self._auto_colors: dict[str, str] = {}
         self._ready = False
         self.last_poll = ""
@@ -167,19 +170,6 @@ class PanelGrid(LablensWidget):
         if self._ready:
             self._refetch()
 
-    def _calls(self, min_step: int | None = None) -> dict[str, ApiCall]:
-        return {
-            project: history_call(
-                project,
-                ids,
-                keys=self.panels,
-                x_axis=self.x_axis,
-                samples=self.samples,
-                min_step=min_step,
-            )
-            for project, ids in by_project(self.runs).items()
-        }
-
     def refresh(self) -> None:
         """Read every panel again (one history request per project) and draw it."""
         self._refetch()
@@ -189,30 +179,37 @@ class PanelGrid(LablensWidget):
         frames: dict[str, pd.DataFrame] = {}
         read: dict[str, Run] = {}
         unknown: list[UnknownKeyWarning] = []
-        calls = self._calls()
-        for project, call in calls.items():
-            listed, frame, note = self._read_project(project, call)
+        calls: list[ApiCall] = []
+        for project, ids in by_project(self.runs).items():
+            listed, call, frame, note = self._read_project(project, ids)
             read.update(listed)
             frames[project] = frame
+            calls.append(call)
             if note is not None:
                 unknown.append(note)
             self._called(call.assign("df"))
         self._frames, self._read = frames, read
-        self._set_code(code_of(list(calls.values())))
+        self._set_code(code_of(calls))
         self._describe()
         self._send_all()
         if unknown and len(unknown) == len(calls):
             raise UsageError(str(unknown[0]))
 
     def _read_project(
-        self, project: str, call: ApiCall
-    ) -> tuple[dict[str, Run], pd.DataFrame, UnknownKeyWarning | None]:
-        """The runs of one project (names, states, groups) and their points, as ``call``
-        reads them: the runs listed once, the history read by their ids."""
-        ids = [p.rsplit("/", 1)[-1] for p in self.runs if p.rsplit("/", 1)[0] == project]
+        self, project: str, ids: list[str]
+    ) -> tuple[dict[str, Run], ApiCall, pd.DataFrame, UnknownKeyWarning | None]:
+        """The runs of one project (names, states, groups) and their points: the runs listed
+        once, then the history read by their ids (the call returned is that read)."""
         head = runs_call(project, ids)
         runs = head.run(self._api)
         listed = {run.path: run for run in runs}
+        # Series no longer than ``samples`` come whole from a sampled read too: read them
+        # unsampled, which the server answers faster and the same.
+        samples = None if self._fits(listed.values()) else self.samples
+        self._samples[project] = samples
+        call = history_call(
+            project, ids, keys=self.panels, x_axis=self.x_axis, samples=samples
+        )  # fmt: skip
         note = None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UnknownKeyWarning)
@@ -222,7 +219,21 @@ class PanelGrid(LablensWidget):
                 note = w.message
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        return listed, frame, note
+        return listed, call, frame, note
+
+    def _fits(self, runs: Any) -> bool:
+        """Whether no series of these runs (of the panels' metrics) has more than ``samples``
+        points, by the counts the runs' listing gives."""
+        for run in runs:
+            logged = run.history_keys or {}
+            for key in self.panels or list(logged):
+                info = logged.get(key)
+                if info is None:
+                    continue  # not logged by this run: nothing to read
+                count = info.get("count") if isinstance(info, dict) else None
+                if not isinstance(count, int) or count > self.samples:
+                    return False
+        return True
 
     def to_pandas(self) -> pd.DataFrame:
         """The points of every panel, as read (before smoothing), in long form: one row per
@@ -283,7 +294,13 @@ class PanelGrid(LablensWidget):
         codes = {}
         for key in shown:
             calls = [
-                history_call(project, ids, keys=[key], x_axis=self.x_axis, samples=self.samples)
+                history_call(
+                    project,
+                    ids,
+                    keys=[key],
+                    x_axis=self.x_axis,
+                    samples=self._samples.get(project, self.samples),
+                )
                 for project, ids in by_project(self.runs).items()
             ]
             codes[key] = self._full_code(code_of(calls))
@@ -359,7 +376,8 @@ class PanelGrid(LablensWidget):
             last = mine.groupby("run_id")["_step"].max() if not mine.empty else pd.Series()
             start = int(min(last.get(i, 0) for i in ids))
             call = history_call(
-                project, ids, keys=self.panels, x_axis=self.x_axis, samples=self.samples,
+                project, ids, keys=self.panels, x_axis=self.x_axis,
+                samples=self._samples.get(project, self.samples),
                 min_step=start,
             )  # fmt: skip
             with warnings.catch_warnings():
