@@ -70,7 +70,7 @@ export function buildLines(series: Series[], style: LineStyle): Lines {
     const members = new Map<string, (number | null)[][]>();
     for (const s of series) {
       const label = style.groups[s.run] ?? "(none)";
-      const y = smooth ? ema(s.y, style.smoothing) : Array.from(s.y);
+      const y = smooth ? ema(s.y, style.smoothing) : s.y;
       const list = members.get(label) ?? [];
       list.push(interp(grid, s.x, y));
       members.set(label, list);
@@ -97,8 +97,8 @@ export function buildLines(series: Series[], style: LineStyle): Lines {
   for (const s of series) {
     const color = style.colors[s.run] ?? "#4e79a7";
     const label = style.names[s.run] ?? s.run;
-    const y = smooth ? ema(s.y, style.smoothing) : Array.from(s.y);
-    data.push(place(grid, s.x, Float64Array.from(y, (v) => (v === null ? NaN : v))));
+    const y = smooth ? ema(s.y, style.smoothing) : s.y;
+    data.push(place(grid, s.x, y));
     opts.push(line(label, color, 1.5));
     hovered.push({ label, color, at: valueNear(s.x, y) });
   }

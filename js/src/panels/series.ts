@@ -104,13 +104,21 @@ export function unionX(series: Series[]): Float64Array {
 }
 
 /** `y` placed on `grid` (a superset of `x`): null where the series has no point or no number. */
-export function place(grid: Float64Array, x: Float64Array, y: Float64Array): (number | null)[] {
-  const out: (number | null)[] = new Array(grid.length).fill(null);
+export function place(
+  grid: Float64Array,
+  x: Float64Array,
+  y: ArrayLike<number | null>,
+): (number | null)[] {
+  const out: (number | null)[] = new Array(grid.length);
   let j = 0;
   for (let i = 0; i < x.length; i++) {
-    while (j < grid.length && grid[j] < x[i]) j++;
-    if (j < grid.length && grid[j] === x[i]) out[j] = Number.isFinite(y[i]) ? y[i] : null;
+    while (j < grid.length && grid[j] < x[i]) out[j++] = null;
+    if (j < grid.length && grid[j] === x[i]) {
+      const v = y[i];
+      out[j++] = v !== null && Number.isFinite(v) ? v : null;
+    }
   }
+  while (j < grid.length) out[j++] = null;
   return out;
 }
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lablens.contract.names import BUILTIN_X
 from lablens.widgets._call import ApiCall, api_call
@@ -92,8 +94,8 @@ def pack(frames: dict[str, pd.DataFrame], x_axis: str) -> Packed:
         x = x_values(frame, x_axis)
         y = frame["value"].to_numpy(dtype=np.float64, na_value=np.nan)
         # Rows come grouped by run and key, steps ascending: cut where either changes.
-        run = frame["run_id"].to_numpy()
-        key = frame["key"].to_numpy()
+        run, run_names = _codes(frame["run_id"])
+        key, key_names = _codes(frame["key"])
         cuts = np.flatnonzero((run[1:] != run[:-1]) | (key[1:] != key[:-1])) + 1
         bounds = [0, *cuts.tolist(), len(frame)]
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
@@ -103,7 +105,8 @@ def pack(frames: dict[str, pd.DataFrame], x_axis: str) -> Packed:
                 sx, sy = sx[keep], sy[keep]
             order = np.argsort(sx, kind="stable")
             sx, sy = sx[order], sy[order]
-            series.append({"run": f"{project}/{run[a]}", "key": str(key[a]), "n": len(sx)})
+            rid, name = run_names[run[a]], key_names[key[a]]
+            series.append({"run": f"{project}/{rid}", "key": name, "n": len(sx)})
             xs.append(sx)
             ys.append(sy)
     if not series:
@@ -112,6 +115,22 @@ def pack(frames: dict[str, pd.DataFrame], x_axis: str) -> Packed:
         series,
         np.concatenate(xs).astype("<f8").tobytes(),
         np.concatenate(ys).astype("<f8").tobytes(),
+    )
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """A string column as integer codes and the strings they stand for (Arrow-backed strings
+    turn into Python objects slowly; their dictionary encoding is fast)."""
+    try:
+        encoded = pc.dictionary_encode(pa.array(column.array))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        codes, names = pd.factorize(column)
+        return np.asarray(codes), [str(n) for n in names]
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return (
+        encoded.indices.to_numpy(zero_copy_only=False),
+        [str(n) for n in encoded.dictionary.to_pylist()],
     )
 
 
