@@ -113,7 +113,24 @@ export class GridView {
     this.xAxis = data.x_axis;
     this.received = true;
     if (data.mode === "append") this.poller.answered();
-    this.render(data.mode === "append");
+    this.schedule(data.mode === "full");
+  }
+
+  private scheduled = false;
+  private relayout = false;
+
+  /** Render once in the next frame, however many changes arrive before it: one read sends
+   * several traits and the points, and each would otherwise rebuild every panel. */
+  schedule(layout: boolean): void {
+    this.relayout ||= layout;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => {
+      this.scheduled = false;
+      const full = this.relayout;
+      this.relayout = false;
+      this.render(!full);
+    });
   }
 
   /** Draw everything (or, for live points, new data in the panels there are). */
@@ -176,9 +193,23 @@ export class GridView {
     );
   }
 
-  /** Sections and empty panels, in the model's order (the panels kept are reused). */
+  private laidOut = "";
+
+  /** Sections and empty panels, in the model's order; kept as they are when nothing they show
+   * changed (new points only redraw the plots). */
   private layout(): void {
     const m = this.model;
+    const shape = JSON.stringify([
+      m.get("runs").length > 0,
+      this.received,
+      m.get("_sections"),
+      m.get("full_width"),
+      m.get("collapsed"),
+      m.get("_codes"),
+      this.xAxis,
+    ]);
+    if (shape === this.laidOut) return;
+    this.laidOut = shape;
     for (const p of this.panels.values()) p.destroy();
     this.panels.clear();
     if (!m.get("runs").length) {
@@ -258,8 +289,8 @@ function render({ model, el }: { model: GridModel; el: HTMLElement }): () => voi
   const onMsg = (msg: { type: string }, buffers: (ArrayBuffer | ArrayBufferView)[]) =>
     view.onMessage(msg, buffers);
   model.on("msg:custom", onMsg);
-  const redraw = () => view.render();
-  const restyle = () => view.render(true);
+  const redraw = () => view.schedule(true);
+  const restyle = () => view.schedule(false);
   const events = [
     "change:_sections change:runs change:full_width change:collapsed change:_codes",
     "change:group_by change:_groups change:_group_colors",

@@ -141,6 +141,9 @@ def test_panel_grid_in_the_explorer(frontend, api, live_run, shot):
         # Remove val/acc, then pick it again in the metric picker.
         panel.locator(".ll-panel-remove").click()
         expect(panel).to_have_count(0)
+        # The kernel has read the panels left (the page redraws once more then).
+        expect(grid.locator(".ll-panels-status")).to_have_text("3 runs · 3 panels")
+        expect(grid.locator(".ll-panel[data-lines='3']")).to_have_count(3)
         search = grid.locator(".ll-picker-search")
         search.click()
         search.fill("val/a")

@@ -26,6 +26,8 @@ export function fmt(v: number | null): string {
 }
 
 const HEIGHT = 220;
+/** Tick spacings of a step axis: 1, 2, 5, 10, 20, 50 ... */
+const STEP_INCRS = Array.from({ length: 30 }, (_, i) => [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3));
 
 export class Panel {
   readonly element: HTMLElement;
@@ -107,7 +109,14 @@ export class Panel {
       legend: { show: false },
       scales: { x: { time: this.xAxis === "_timestamp" } },
       axes: [
-        { ...axis, label: xTitle(this.xAxis), labelSize: 18, size: 34 },
+        {
+          ...axis,
+          label: xTitle(this.xAxis),
+          labelSize: 18,
+          size: 34,
+          // Steps are whole numbers: no tick at 1.5.
+          ...(this.xAxis === "_step" ? { incrs: STEP_INCRS } : {}),
+        },
         { ...axis, label: this.key, labelSize: 18, size: 56 },
       ],
       cursor: {

@@ -304,7 +304,8 @@ class PanelGrid(LablensWidget):
                 for project, ids in by_project(self.runs).items()
             ]
             codes[key] = self._full_code(code_of(calls))
-        with self.hold_trait_notifications():
+        # One state message to the page for all of them (and one redraw there).
+        with self.hold_sync(), self.hold_trait_notifications():
             self._sections = sections(shown)
             self._metrics = sorted(metrics)
             self._names = names
