@@ -6,6 +6,7 @@
 
 import uPlotCss from "uplot/dist/uPlot.min.css";
 import { STYLE, h, type WidgetModel } from "./common";
+import { fillLegend } from "./panels/legend";
 import { buildLines } from "./panels/lines";
 import { Poller } from "./panels/live";
 import { Panel } from "./panels/panel";
@@ -180,17 +181,7 @@ export class GridView {
     const items: [string, string][] = m.get("group_by")
       ? Object.entries(m.get("_group_colors"))
       : m.get("runs").map((r) => [m.get("_names")[r] ?? r, m.get("_colors")[r] ?? "#888"]);
-    this.legend.style.display = m.get("legend") && items.length ? "" : "none";
-    this.legend.replaceChildren(
-      ...items.map(([name, color]) => {
-        const item = h("span", "ll-legend-item");
-        const sw = h("span", "ll-swatch");
-        sw.style.background = color;
-        item.title = name;
-        item.append(sw, name);
-        return item;
-      }),
-    );
+    fillLegend(this.legend, m.get("legend") ? items : []);
   }
 
   private laidOut = "";
