@@ -73,10 +73,7 @@ export class GridView {
     private model: GridModel,
     readonly el: HTMLElement,
   ) {
-    const save = <K extends keyof Model>(k: K, v: Model[K]) => {
-      model.set(k, v);
-      model.save_changes();
-    };
+    const save = <K extends keyof Model>(k: K, v: Model[K]) => this.save(k, v);
     this.toolbar = new Toolbar({
       add: (key) => save("panels", [...this.shown(), key]),
       xAxis: (x) => save("x_axis", x),
@@ -150,11 +147,7 @@ export class GridView {
       paused: m.get("paused"),
     });
     const runs = m.get("runs");
-    this.toolbar.status.textContent = runs.length
-      ? `${runs.length} run${runs.length === 1 ? "" : "s"} · ${this.shown().length} panel${
-          this.shown().length === 1 ? "" : "s"
-        }`
-      : "";
+    this.toolbar.count(runs.length, this.shown().length);
     this.drawLegend();
     if (!dataOnly) this.layout();
     const style = {

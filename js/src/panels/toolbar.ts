@@ -114,6 +114,12 @@ export class Toolbar {
     this.close();
   }
 
+  /** "3 runs · 4 panels" (nothing without runs). */
+  count(runs: number, panels: number): void {
+    const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
+    this.status.textContent = runs ? `${n(runs, "run")} · ${n(panels, "panel")}` : "";
+  }
+
   /** Show the model's state. */
   update(s: {
     metrics: string[];
