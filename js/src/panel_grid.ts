@@ -1,8 +1,6 @@
 // PanelGrid: one panel per metric in titled, collapsible sections, drawn with uPlot on canvas.
-// Python owns the reads and sends every panel's points in one message as two Float64 buffers;
-// this view holds them (panels/series.ts), builds each panel's lines (panels/lines.ts), draws
-// the panels (panels/panel.ts) under the toolbar (panels/toolbar.ts), and asks for new points
-// while a run is live (panels/live.ts).
+// Python sends every panel's points in one message as two Float64 buffers; the parts are in
+// panels/ (series held, each panel's lines, the panel, toolbar, legend, live poll).
 
 import uPlotCss from "uplot/dist/uPlot.min.css";
 import { STYLE, h, type WidgetModel } from "./common";
