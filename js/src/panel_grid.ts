@@ -42,16 +42,9 @@ export interface Model {
 
 export type GridModel = WidgetModel<Model>;
 
-/** A data message from Python. */
-interface DataMessage {
-  type: "data";
-  mode: "full" | "append";
-  version: number;
-  x_axis: string;
-  series: SeriesIndex[];
-}
-
-let gridCount = 0;
+/** A data message from Python: all the points, or those new since the last. */
+type DataMessage = { type: "data"; mode: "full" | "append"; x_axis: string; series: SeriesIndex[] };
+let gridCount = 0; // each grid's panels share a cursor, and no other grid's
 
 /** The grid view: state, parts and drawing, wired to the model. */
 export class GridView {
