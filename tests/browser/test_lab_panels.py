@@ -104,6 +104,8 @@ def test_panel_grid_in_the_explorer(frontend, api, live_run, shot):
     app, url = frontend
     prefix = FRONTENDS[app]
     project = f"{api.default_entity}/{DEMO_PROJECT}"
+    # The machine running the tests may be busy: each round trip to the kernel may take a while.
+    expect.set_options(timeout=20_000)
     with _lab.browser_page(width=1280, height=1000) as page:
         _lab.open_notebook(page, url, "panels.ipynb")
         _lab.run_all(page)
@@ -175,6 +177,9 @@ def test_panel_grid_in_the_explorer(frontend, api, live_run, shot):
         expect(tooltip.locator(".ll-tt-row")).to_have_count(3)
         step = int(tooltip.locator(".ll-tt-x").inner_text().split()[-1])
         shown = sorted(tooltip.locator(".ll-tt-value").all_inner_texts())
+        # The crosshair is drawn in every panel (one x across the grid).
+        expect(grid.locator(".u-cursor-x")).to_have_count(4)
+        shot(panel, f"{prefix}panels_hover")  # before the kernel's cell scrolls the page
         out = _lab.run_in_kernel(
             page,
             "df = explorer.panels.to_pandas()\n"
@@ -182,10 +187,6 @@ def test_panel_grid_in_the_explorer(frontend, api, live_run, shot):
             f"(df._step == {step})].value)))",
         )
         assert shown == sorted(out.split())
-        shot(panel, f"{prefix}panels_hover")
-        shot(grid, f"{prefix}panels_grid_hover")
-        # The crosshair is drawn in every panel (one x across the grid).
-        expect(grid.locator(".u-cursor-x")).to_have_count(4)
         page.mouse.move(0, 0)
         grid.scroll_into_view_if_needed()
         shot(page, f"{prefix}panels_page_1280")

@@ -150,10 +150,12 @@ export class Panel {
     });
     this.tooltip.replaceChildren(head, ...list);
     this.tooltip.style.display = "";
+    // Beside the cursor, on the side with room for it, inside the panel.
     const box = this.box.clientWidth || 400;
-    const flip = left > box / 2;
-    this.tooltip.style.left = flip ? "" : `${left + 60}px`;
-    this.tooltip.style.right = flip ? `${box - left - 40}px` : "";
+    const px = u.over.offsetLeft + left;
+    const width = this.tooltip.offsetWidth;
+    const at = px + 16 + width <= box ? px + 16 : Math.max(px - 16 - width, 0);
+    this.tooltip.style.left = `${at}px`;
   }
 
   /** Fit the plot to a new width. */

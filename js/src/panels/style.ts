@@ -44,13 +44,13 @@ export const PANELS_STYLE = `
 .ll-panel-plot { position: relative; }
 .ll-panel-plot.ll-no-points::after { content: "no points for these runs"; position: absolute;
   top: 45%; left: 0; right: 0; text-align: center; color: #999; }
-.ll-tooltip { position: absolute; top: 8px; z-index: 10; pointer-events: none;
+.ll-tooltip { position: absolute; top: 8px; z-index: 10; pointer-events: none; white-space: nowrap;
   background: rgba(255,255,255,.96); border: 1px solid #ccc; border-radius: 3px;
-  padding: 4px 6px; font-size: 11px; box-shadow: 0 1px 4px rgba(0,0,0,.15); max-width: 320px; }
+  padding: 4px 6px; font-size: 11px; box-shadow: 0 1px 4px rgba(0,0,0,.15); max-width: 340px; }
 .ll-tt-x { font-weight: 600; margin-bottom: 2px; }
 .ll-tt-row { display: flex; align-items: center; gap: 4px; }
-.ll-tt-name { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.ll-tt-value { font-variant-numeric: tabular-nums; margin-left: 8px; }
+.ll-tt-name { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.ll-tt-value { flex: none; font-variant-numeric: tabular-nums; margin-left: 8px; }
 .ll-hint { color: #777; padding: 28px; text-align: center; border: 1px dashed #ddd;
   border-radius: 4px; margin: 6px 0; }
 `;
