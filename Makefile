@@ -10,7 +10,7 @@ HEADLESS ?=
 STATIC := src/lablens/static
 JS_DEPS := js/node_modules/.package-lock.json
 JS_BUNDLES := $(STATIC)/run_table.js $(STATIC)/workspace_tree.js $(STATIC)/action_log.js \
-	$(STATIC)/artifact_browser.js $(STATIC)/media_panel.js
+	$(STATIC)/artifact_browser.js $(STATIC)/media_panel.js $(STATIC)/panel_grid.js
 CHROMIUM := /usr/bin/chromium
 # Debian's PostgreSQL server, whose initdb/pg_ctl tests/pg.py runs for the PostgreSQL store's
 # tests: the initdb of whatever major version is there (Debian 12 has 15, 13 has 17), or a

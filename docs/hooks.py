@@ -46,12 +46,21 @@ OPTIONAL_PAGES = [
 # ``notebook7_`` prefix is the same view in Jupyter Notebook 7. Unknown names are captioned by
 # their file name, so a new screenshot shows up before it has a caption here.
 CAPTIONS = {
-    "explorer_page": "The `Explorer` in JupyterLab: tree, run table, chart and action log.",
+    "explorer_page": "The `Explorer` in JupyterLab: tree, run table, metric panels and action log.",
     "workspace_tree": "`WorkspaceTree`: workspaces and projects, with each project's run count.",
     "run_table": "`RunTable`: one row per run, with config and summary columns.",
     "run_table_filtered": "`RunTable` with a filter built in the widget "
     "(`config.optim.lr < ...`); the total follows.",
     "metric_chart": "`MetricChart`: the selected runs' curves, one line per run and metric.",
+    "panel_grid": "`PanelGrid` in the explorer: a panel per metric the selected runs logged, "
+    "in sections by prefix.",
+    "panels_empty": "`PanelGrid` before a selection: a hint, not an empty plot.",
+    "panels_hover": "`PanelGrid`: hovering shows every run's value at one step.",
+    "panels_grid_1280": "`PanelGrid` at 1280 px: train and val sections, two panels a row.",
+    "panels_grid_1600": "`PanelGrid` at 1600 px: the panels widen with the output.",
+    "panels_page_1280": "The explorer at 1280 px with three runs selected in the panel grid.",
+    "panels_page_1600": "The explorer at 1600 px with three runs selected in the panel grid.",
+    "panels_live": "`PanelGrid` while a run is running: its curves grow, marked live.",
     "action_log": "The explorer's action log: the Python source of each `Api` call it made.",
     "artifact_preview": "`ArtifactBrowser`: a predictions table previewed from an artifact.",
     "artifact_lineage": "`ArtifactBrowser`: an artifact version with the run that logged it.",

@@ -5,7 +5,14 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const widgets = ["run_table", "workspace_tree", "action_log", "artifact_browser", "media_panel"];
+export const widgets = [
+  "run_table",
+  "workspace_tree",
+  "action_log",
+  "artifact_browser",
+  "media_panel",
+  "panel_grid",
+];
 
 await build({
   entryPoints: widgets.map((w) => path.join(here, "src", `${w}.ts`)),
@@ -17,5 +24,7 @@ await build({
   minify: true,
   sourcemap: false,
   legalComments: "none",
+  // uPlot's stylesheet goes into the bundle as text, put in a <style> by the view.
+  loader: { ".css": "text" },
   logLevel: "warning",
 });

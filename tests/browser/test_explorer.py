@@ -100,36 +100,48 @@ def test_quickstart_explorer(frontend, api, shot):
         assert table.locator(".ll-row[data-path]").count() == expected
         shot(table, f"{prefix}run_table_filtered")
 
-        # Select two rows: two runs drawn in the chart, each with its lines.
+        # Select two rows: two runs drawn in every panel of the grid, a line each.
         table.scroll_into_view_if_needed()
         rows = table.locator(".ll-row[data-path]")
         rows.nth(0).click()
         rows.nth(1).click()
         table.locator(".ll-selcount").filter(has_text="2 selected").wait_for()
+        grid = page.locator(".ll-panel-grid").first
+        grid.scroll_into_view_if_needed()
+        panels = grid.locator(".ll-panel")
+        expect(panels.first).to_have_attribute("data-lines", "2")
         # ipywidgets holds back a model update while the previous one is unanswered, so the
         # kernel may see the second selection a moment after the page shows it: ask again.
         for _ in range(20):
             out = _lab.run_in_kernel(
                 page,
-                "print(len(explorer.table.selected), explorer.chart.to_pandas()"
-                "['run_id'].nunique(), len(explorer.chart.keys), len(explorer.chart.figure.data),"
-                " sum(t.showlegend is not False for t in explorer.chart.figure.data))",
+                "print(len(explorer.table.selected), explorer.panels.to_pandas()"
+                "['run_id'].nunique(), len(explorer.panels.shown))",
             )
-            n_sel, n_runs, n_keys, n_traces, n_legend = map(int, out.split())
+            n_sel, n_runs, n_panels = map(int, out.split())
             if n_sel == 2 and n_runs == 2:
                 break
             page.wait_for_timeout(250)
-        # One line per run and metric (a band's two edges are traces too, outside the legend).
-        assert (n_sel, n_runs) == (2, 2) and n_keys > 0
-        assert n_traces == 2 * n_keys and n_legend == 2 * n_keys
-        plot = page.locator(".js-plotly-plot").first  # the explorer's chart comes first
+        assert (n_sel, n_runs) == (2, 2) and n_panels > 0
+        grid.scroll_into_view_if_needed()
+        assert panels.count() == n_panels
+        assert all(n == "2" for n in panels.evaluate_all("ps => ps.map(p => p.dataset.lines)"))
+        shot(grid, f"{prefix}panel_grid")
+
+        # MetricChart, a widget of its own: the same two runs, one line each in plotly.
+        _lab.run_in_kernel(
+            page,
+            "from lablens.widgets import MetricChart\n"
+            "chart = MetricChart(runs=explorer.table.selected, keys=['val/loss'])\n"
+            "display(chart)",
+        )
+        plot = page.locator(".js-plotly-plot").last
         plot.scroll_into_view_if_needed()
         page.wait_for_function(
-            "n => document.querySelector('.js-plotly-plot')"
-            ".querySelectorAll('.scatterlayer .trace').length === n",
-            arg=n_traces,
+            "() => Array.from(document.querySelectorAll('.js-plotly-plot')).pop()"
+            ".querySelectorAll('.scatterlayer .trace').length === 2"
         )
-        assert plot.locator(".legend .traces").count() == n_legend
+        assert plot.locator(".legend .traces").count() == 2
         shot(plot, f"{prefix}metric_chart")
         shot(page.locator(".ll-action-log").first, f"{prefix}action_log")
 

@@ -321,7 +321,7 @@ def test_explorer_takes_a_run_or_a_runs(api, three_runs):
     project, made = three_runs
     ex = Explorer(path=made[1])
     assert ex._api is api and ex.table.path == project.path
-    assert ex.table.selected == [made[1].path] and ex.chart.runs == [made[1].path]
+    assert ex.table.selected == [made[1].path] and ex.panels.runs == [made[1].path]
     ex = Explorer(path=api.runs(project.path, filters={"state": "RUNNING"}))
     assert ex.table.filters == {"state": "RUNNING"} and ex.table.total == 1
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from lablens.widgets import ActionLog, ArtifactBrowser, MediaPanel, RunTable, WorkspaceTree
+from lablens.widgets import (
+    ActionLog,
+    ArtifactBrowser,
+    MediaPanel,
+    PanelGrid,
+    RunTable,
+    WorkspaceTree,
+)
 
 JS = Path(__file__).resolve().parents[2] / "js" / "src"
 # Traits that ipywidgets/anywidget add to every widget; not ours to mirror.
@@ -34,7 +41,7 @@ def ts_model_keys(module: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "cls",
-    [RunTable, WorkspaceTree, ActionLog, ArtifactBrowser, MediaPanel],
+    [RunTable, WorkspaceTree, ActionLog, ArtifactBrowser, MediaPanel, PanelGrid],
     ids=lambda c: c.__name__,
 )
 def test_ts_model_matches_python_traits(cls):

@@ -174,7 +174,7 @@ def test_explorer_shows_artifacts_and_lineage_selects_the_run(api, logged):
     # Clicking the producing run in the lineage view selects it in the table.
     ex.artifacts.selected_run = logged["consumer"]
     assert ex.table.selected == [logged["consumer"]]
-    assert ex.chart.runs == [logged["consumer"]]
+    assert ex.panels.runs == [logged["consumer"]]
 
 
 def test_long_listings_are_cut_and_code_says_so(api, logged, monkeypatch):

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from lablens.widgets import Explorer, WorkspaceTree
+from lablens.widgets._colors import PALETTE
 
 
 def run_code(api, code: str) -> pd.DataFrame:
@@ -55,9 +56,12 @@ def test_explorer_links_tree_table_chart_and_logs_calls(api, project):
     assert ex.table.total == 2
     rows = ex.table.to_pandas()
     ex.table.selected = [f"{project.path}/{rid}" for rid in rows["id"]]
-    assert ex.chart.keys == ["loss"]
-    assert len(ex.chart.figure.data) == 2
-    pd.testing.assert_frame_equal(run_code(api, ex.chart.code), ex.chart.to_pandas())
+    # Every metric the selected runs logged has a panel; both runs are drawn in it, each in
+    # the colour of its row.
+    assert ex.panels.shown == ["loss"] and ex.panels.runs == ex.table.selected
+    assert ex.panels.to_pandas()["run_id"].nunique() == 2
+    assert ex.panels._colors == {p: c for p, c in zip(ex.table.selected, PALETTE, strict=False)}
+    pd.testing.assert_frame_equal(run_code(api, ex.panels.code), ex.panels.to_pandas())
     pd.testing.assert_frame_equal(run_code(api, ex.code), ex.to_pandas())
     log = ex.actions
     assert any(a.startswith("import pandas as pd") for a in log)  # the tree's listing
@@ -73,8 +77,8 @@ def test_saved_report_reopens_the_same_view(api, project):
     ex.table.order = "-summary_metrics.loss"
     ids = list(ex.table.to_pandas()["id"])
     ex.table.selected = [f"{project.path}/{rid}" for rid in ids]
-    ex.chart.log_y = True
-    ex.chart.smoothing = 0.5
+    ex.panels.smoothing = 0.5
+    ex.panels.full_width = ["loss"]
     report = ex.save_report("two best", description="lr above 0.15")
     assert any("api.create_report(" in a for a in ex.actions)
 
@@ -84,10 +88,10 @@ def test_saved_report_reopens_the_same_view(api, project):
     assert again.table.filters == {"config.lr": {"$gt": 0.15}}
     assert again.table.order == "-summary_metrics.loss"
     assert sorted(again.table.selected) == sorted(ex.table.selected)
-    assert again.chart.keys == ex.chart.keys and again.chart.log_y is True
-    assert again.chart.smoothing == 0.5
+    assert again.panels.shown == ex.panels.shown == ["loss"]
+    assert again.panels.smoothing == 0.5 and again.panels.full_width == ["loss"]
     pd.testing.assert_frame_equal(again.to_pandas(), ex.to_pandas())
-    pd.testing.assert_frame_equal(again.chart.to_pandas(), ex.chart.to_pandas())
+    pd.testing.assert_frame_equal(again.panels.to_pandas(), ex.panels.to_pandas())
 
 
 def test_tree_lists_sweeps_and_reports(api, project):
@@ -158,6 +162,5 @@ def test_every_logged_action_runs_again(api, project):
     scope = {"api": api}
     for source in ex.actions:
         exec(source, scope)
-    assert scope["run"].id == ids[0]  # the run whose metrics the chart picked
     assert sorted(scope["fields"]["config"]) == ["lr"] and "state" in scope["fields"]["run"]
-    pd.testing.assert_frame_equal(scope["df"], ex.chart.to_pandas())
+    pd.testing.assert_frame_equal(scope["df"], ex.panels.to_pandas())

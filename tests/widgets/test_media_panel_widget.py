@@ -252,7 +252,7 @@ def test_the_explorer_shows_the_media_of_the_selected_rows(api, logged):
     ids = [p.rsplit("/", 1)[1] for p in paths]
     assert list(media.run_colors) == ids
     assert [c["color"] for c in media._columns] == [media.run_colors[i] for i in ids]
-    assert explorer.children.index(media) > explorer.children.index(explorer.chart.widget)
+    assert explorer.children.index(media) > explorer.children.index(explorer.panels)
     # Its reads are in the explorer's log, as every part's are.
     log = explorer.actions
     assert "keys = {run.path: run.media_keys() for run in runs}" in log[-3]

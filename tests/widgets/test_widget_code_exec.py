@@ -133,12 +133,12 @@ def test_explorer_code_and_action_log_run_in_an_empty_namespace(api, server, pro
     df = assert_code_gives(ex)
     assert df["name"].tolist() == ["r0", "r1", "r2"]
     ex.table.selected = list(df["id"].map(lambda rid: f"{project.path}/{rid}"))[:2]
-    assert_code_gives(ex.chart)
-    # The log's first entry makes the api every later entry uses; the chart's read is the last
-    # "df = " entry (the media panel logs its reads after it).
+    assert_code_gives(ex.panels)
+    # The log's first entry makes the api every later entry uses; the panels' read is the last
+    # history read (the media panel and the compare view log their reads after it).
     scope: dict = {}
-    exec(ex.actions[0] + "\n" + [a for a in ex.actions if a.startswith("df = ")][-1], scope)
-    pd.testing.assert_frame_equal(scope["df"], ex.chart.to_pandas())
+    exec(ex.actions[0] + "\n" + [a for a in ex.actions if "histories(" in a][-1], scope)
+    pd.testing.assert_frame_equal(scope["df"], ex.panels.to_pandas())
 
 
 def test_the_api_line_names_what_the_api_was_made_with(server):

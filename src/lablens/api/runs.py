@@ -202,6 +202,7 @@ class Runs(RunComparison, Paginator[Run]):
         stream: PointStream = "default",
         min_x: float | None = None,
         max_x: float | None = None,
+        min_step: int | None = None,
     ) -> list[dict[str, Any]] | pd.DataFrame | Any:
         """Metric history of every matching run, in one history request (W&B's ``histories()``).
 
@@ -222,6 +223,9 @@ class Runs(RunComparison, Paginator[Run]):
                 the steps at which that metric's value lies in the range, and every key is read
                 at those steps only.
             max_x: read only up to this ``x_axis`` value (inclusive); as ``min_x``.
+            min_step: read only the points from this step on (inclusive), whatever the
+                ``x_axis``: what a run logged since step ``min_step - 1`` was read, so a
+                chart of a running run reads only what is new.
 
         Returns:
             One row per (run, step): ``run_id``, ``_step``, a column per key, ``_timestamp`` and
@@ -245,9 +249,12 @@ class Runs(RunComparison, Paginator[Run]):
             >>> late = api.runs("alice/mnist").histories(keys=["loss"], x_axis="epoch",
             ...                                          min_x=8, max_x=10, format="pandas")
             >>> late.attrs["run_names"]
+            >>> new = api.runs("alice/mnist").histories(keys=["loss"], min_step=1200)
         """
         check_format(format)
         window = x_window(x_axis, min_x, max_x)
+        if min_step is not None:
+            window["min_step"] = _check_min_step(min_step)
         keys, fetch = keys_to_fetch(keys, x_axis)
         found = read(self, fetch, samples=samples, stream=stream, window=window)
         if stream == "default":
@@ -393,3 +400,10 @@ class Runs(RunComparison, Paginator[Run]):
             f" ({total} run{'' if total == 1 else 's'})"
             f"<table><tr>{head}</tr>{rows}{more}</table></div>"
         )
+
+
+def _check_min_step(min_step: Any) -> int:
+    """``min_step`` as an int, or a ``UsageError`` naming it."""
+    if isinstance(min_step, bool) or not isinstance(min_step, (int, np.integer)):
+        raise UsageError(f"min_step must be an integer or None, not {min_step!r}", field="min_step")
+    return int(min_step)

@@ -1,6 +1,6 @@
-"""Jupyter widgets over the ``Api``: ``WorkspaceTree``, ``RunTable``, ``MetricChart``,
-``ArtifactBrowser``, ``MediaPanel``, ``CompareView``, ``ParallelCoordinates``, ``ScatterPlot``,
-``Explorer``.
+"""Jupyter widgets over the ``Api``: ``WorkspaceTree``, ``RunTable``, ``PanelGrid``,
+``MetricChart``, ``ArtifactBrowser``, ``MediaPanel``, ``CompareView``, ``ParallelCoordinates``,
+``ScatterPlot``, ``Explorer``.
 
 Each widget shows what public ``Api`` calls return, keeps the source of the call behind what it
 shows in ``code`` (using a variable ``api``), and gives what it shows as a DataFrame with
@@ -8,9 +8,10 @@ shows in ``code`` (using a variable ``api``), and gives what it shows as a DataF
 
 Inside: each widget's module holds its class; ``_base`` what they share; ``_call`` the
 ``ApiCall`` every widget runs its Api calls through, which also renders them as ``code``;
-``_listing`` the DataFrame of a listing and its code; ``_colors`` the runs' colours; ``chart/``,
-``artifacts/`` and ``media/`` the parts of ``MetricChart``, ``ArtifactBrowser`` and ``MediaPanel``;
-``sweeps/`` the parallel coordinates and scatter plots.
+``_listing`` the DataFrame of a listing and its code; ``_colors`` the run colours every widget
+shares; ``chart/``, ``panels/``, ``artifacts/`` and ``media/`` the parts of ``MetricChart``,
+``PanelGrid``, ``ArtifactBrowser`` and ``MediaPanel``; ``sweeps/`` the parallel coordinates and
+scatter plots.
 """
 
 from lablens.widgets.artifact_browser import ArtifactBrowser
@@ -18,6 +19,7 @@ from lablens.widgets.compare import CompareView
 from lablens.widgets.explorer import ActionLog, Explorer
 from lablens.widgets.media_panel import MediaPanel
 from lablens.widgets.metric_chart import MetricChart
+from lablens.widgets.panel_grid import PanelGrid
 from lablens.widgets.run_table import RunTable
 from lablens.widgets.sweeps import ParallelCoordinates, ScatterPlot
 from lablens.widgets.workspace_tree import WorkspaceTree
@@ -29,6 +31,7 @@ __all__ = [
     "Explorer",
     "MediaPanel",
     "MetricChart",
+    "PanelGrid",
     "ParallelCoordinates",
     "RunTable",
     "ScatterPlot",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -20,6 +19,7 @@ import traitlets as t
 from lablens.contract.paths import parse_run_path
 from lablens.widgets._base import Recorder, check_kwargs, make_api, shows_errors
 from lablens.widgets._call import ApiCall, api_call
+from lablens.widgets._colors import run_colors
 from lablens.widgets._traits import RunPaths
 
 if TYPE_CHECKING:
@@ -28,30 +28,11 @@ if TYPE_CHECKING:
 __all__ = ["CompareView", "run_swatches"]
 
 # plotly's colours: the fallback when the shared run colours (widgets/_colors.py) are missing.
-_PALETTE = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-]
 
 
 def run_swatches(run_ids: list[str]) -> dict[str, str]:
-    """The colour of each run, the one the table and the charts give it."""
-    try:
-        from lablens.widgets._colors import run_colors  # type: ignore[import-not-found]
-    except ImportError:
-        return {rid: _PALETTE[i % len(_PALETTE)] for i, rid in enumerate(run_ids)}
-    colors = run_colors(run_ids)
-    if isinstance(colors, Mapping):
-        return dict(colors)
-    return dict(zip(run_ids, colors, strict=False))
+    """The colour of each run, from the palette the table and the panels share."""
+    return run_colors(run_ids)
 
 
 def _shown(value: Any) -> str:
@@ -141,6 +122,10 @@ class CompareView(w.VBox, Recorder):
     runs = RunPaths()
     """The runs compared, as paths ``entity/project/run_id``."""
 
+    run_colors = t.Dict(value_trait=t.Unicode())
+    """``{run id: CSS colour}`` of the swatches (the Explorer gives its table's colours); runs
+    not in it take the shared palette's."""
+
     only_differences = t.Bool(False)
     """Show only the rows whose values differ between the runs."""
 
@@ -224,7 +209,8 @@ class CompareView(w.VBox, Recorder):
             )
             return
         ids = list(frame.attrs.get("run_ids", {}).values())
-        self._table.value = compare_html(frame, run_swatches(ids))
+        auto = run_swatches(ids)
+        self._table.value = compare_html(frame, {i: self.run_colors.get(i) or auto[i] for i in ids})
 
     def to_pandas(self) -> pd.DataFrame:
         """What the view shows: the DataFrame ``Runs.compare()`` returned (empty before runs

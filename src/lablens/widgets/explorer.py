@@ -1,5 +1,5 @@
-"""``Explorer``: the tree, the run table, the chart and the artifact browser in one layout, with
-an action log."""
+"""``Explorer``: the tree, the run table, the metric panels and the artifact browser in one
+layout, with an action log."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from lablens.widgets._traits import where_path
 from lablens.widgets.artifact_browser import ArtifactBrowser
 from lablens.widgets.compare import CompareView
 from lablens.widgets.media_panel import MediaPanel
-from lablens.widgets.metric_chart import MetricChart
+from lablens.widgets.panel_grid import PanelGrid
 from lablens.widgets.run_table import RunTable
 from lablens.widgets.sweeps import ParallelCoordinates, ScatterPlot
 from lablens.widgets.workspace_tree import WorkspaceTree
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["ActionLog", "Explorer"]
 
 _LOG_KEEP = 200  # entries kept; scrolling a big table adds one per page read
-_CHART_KEYS = 2  # metrics drawn when rows are selected, from the project's summary keys
 
 
 def _is_view(path: str) -> bool:
@@ -72,8 +71,10 @@ class ActionLog(LablensWidget):
 class Explorer(w.VBox, Recorder):
     """Browse workspaces, filter and sort runs, and compare their curves, in one widget.
 
-    Selecting a project in the tree fills the table; selecting rows draws them in the chart
-    and shows the media they logged in the media panel below it (``explorer.media``).
+    Selecting a project in the tree fills the table; selecting rows draws them in every panel
+    of the panel grid below it (a panel per metric the runs logged, in sections by prefix),
+    each run in the colour its row shows, shows the media they logged in the media panel
+    (``explorer.media``) and compares them side by side (``explorer.compare``).
     Every Api call the parts make is listed in the action log, ready to copy; its first entry
     makes the ``api`` they use (``import lablens``, ``api = lablens.Api(host=...)``).
 
@@ -112,8 +113,9 @@ class Explorer(w.VBox, Recorder):
         """The ``WorkspaceTree``."""
         self.table = RunTable(self._api)
         """The ``RunTable``."""
-        self.chart = MetricChart(self._api)
-        """The ``MetricChart``."""
+        self.panels = PanelGrid(self._api)
+        """The ``PanelGrid`` of the selected runs, at the output's full width."""
+        self._colors: dict[str, str] = {}
         self.artifacts = ArtifactBrowser(self._api)
         """The ``ArtifactBrowser`` of the project shown."""
         self.media = MediaPanel(self._api)
@@ -122,7 +124,7 @@ class Explorer(w.VBox, Recorder):
         for part in (
             self.tree,
             self.table,
-            self.chart,
+            self.panels,
             self.artifacts,
             self.media,
             *self._compare_parts,
@@ -138,6 +140,7 @@ class Explorer(w.VBox, Recorder):
         # columns are in sight at 1280 px.
         self.tree.layout = w.Layout(max_height="420px", overflow="auto")
         self.table.layout = w.Layout(width="100%")
+        self.panels.layout = w.Layout(width="100%")
         super().__init__(
             children=[
                 w.HBox(
@@ -148,7 +151,7 @@ class Explorer(w.VBox, Recorder):
                     layout=w.Layout(width="100%"),
                 ),
                 _title("Charts"),
-                self.chart.widget,
+                self.panels,
                 _title("Media"),
                 self.media,
                 self.compare_section,
@@ -183,11 +186,7 @@ class Explorer(w.VBox, Recorder):
         self.sweep_plots = w.VBox([self._sweep_hint])
         self.compare_section = w.VBox([_title("Compare"), self.compare, self.sweep_plots])
         self.compare_section.add_class("lablens-compare-section")
-        self.table.observe(self._compare_selected, "selected")
         self.table.observe(self._sweep_shown, "filters")
-
-    def _compare_selected(self, change: dict[str, Any]) -> None:
-        self.compare.runs = list(change["new"])
 
     def _sweep_shown(self, change: dict[str, Any]) -> None:
         filters = change["new"] or {}
@@ -258,7 +257,7 @@ class Explorer(w.VBox, Recorder):
 
     def save_report(self, name: str, description: str | None = None) -> BetaReport:
         """Save what the explorer shows as a report: the table's filters, order, columns and
-        selected runs, and the chart's settings.
+        selected runs, and the panels (a ``line`` panel per metric, with the grid's settings).
 
         The report re-opens exactly as saved with ``open_report``, and ``report.to_html()``
         writes it as a standalone page.
@@ -279,6 +278,7 @@ class Explorer(w.VBox, Recorder):
         project = self.table._project
         if not project:
             raise UsageError("select a project before saving a report")
+        grid = self.panels
         spec = {
             "runsets": [
                 {
@@ -293,15 +293,19 @@ class Explorer(w.VBox, Recorder):
                 {
                     "type": "line",
                     "runset": 0,
-                    "x": self.chart.x_axis,
-                    "y": list(self.chart.keys),
-                    "samples": self.chart.samples,
-                    "log_y": self.chart.log_y,
-                    "smoothing": self.chart.smoothing,
-                    "show_band": self.chart.show_band,
+                    "x": grid.x_axis,
+                    "y": [key],
+                    "samples": grid.samples,
+                    "smoothing": grid.smoothing,
+                    "full_width": key in grid.full_width,
                 }
+                for key in grid.shown
             ],
-            "explorer": {"columns": list(self.table.columns)},
+            "explorer": {
+                "columns": list(self.table.columns),
+                "panels": list(grid.panels),
+                "group_by": grid.group_by,
+            },
         }
         call = api_call("create_report", project, name, description=description, spec=spec)
         report = call.run(self._api)
@@ -309,7 +313,7 @@ class Explorer(w.VBox, Recorder):
         return report
 
     def open_report(self, report: BetaReport | str) -> None:
-        """Show a saved report as it was saved: its run set in the table, its chart settings.
+        """Show a saved report as it was saved: its run set in the table, its panels.
 
         Args:
             report: a ``BetaReport`` or its path ``entity/project/reports/<name>-<id>``.
@@ -323,9 +327,11 @@ class Explorer(w.VBox, Recorder):
             self._logged(call.assign("report"))
         spec = report.spec or {}
         runset = (spec.get("runsets") or [{}])[0]
-        panel = next((p for p in spec.get("panels") or [] if p.get("type") == "line"), {})
+        lines = [p for p in spec.get("panels") or [] if p.get("type") == "line"]
+        panel = lines[0] if lines else {}
+        explorer = spec.get("explorer") or {}
         project = runset.get("project") or f"{report.entity}/{report.project}"
-        columns = (spec.get("explorer") or {}).get("columns")
+        columns = explorer.get("columns")
         # One read of the rows for the whole run set.
         with self.table._one_query():
             self.table.selected = []
@@ -336,31 +342,38 @@ class Explorer(w.VBox, Recorder):
             self.table.order = runset.get("order") or "+created_at"
             if columns:
                 self.table.columns = list(columns)
-        with self.chart.hold_trait_notifications():
-            self.chart.x_axis = panel.get("x", "_step")
-            y = panel.get("y") or []
-            self.chart.keys = [y] if isinstance(y, str) else list(y)
-            self.chart.samples = int(panel.get("samples", self.chart.samples))
-            self.chart.log_y = bool(panel.get("log_y", False))
-            self.chart.smoothing = float(panel.get("smoothing", 0.0))
-            self.chart.show_band = bool(panel.get("show_band", False))
+        keys: list[str] = []
+        for line in lines:  # a report of the chart before the panels holds several y a line
+            y = line.get("y") or []
+            keys += [y] if isinstance(y, str) else list(y)
+        grid = self.panels
+        with grid.hold_trait_notifications():
+            grid.x_axis = panel.get("x", "_step")
+            # Saved as shown: "panels" empty is every metric the runs logged.
+            grid.panels = list(explorer.get("panels", keys))
+            grid.samples = int(panel.get("samples", grid.samples))
+            grid.smoothing = float(panel.get("smoothing", 0.0))
+            grid.full_width = [
+                k for line, k in zip(lines, keys, strict=False) if line.get("full_width")
+            ]
+            grid.group_by = str(explorer.get("group_by", ""))
         self.table.selected = [f"{project}/{rid}" for rid in runset.get("runs") or []]
 
     def _rows_selected(self, change: dict[str, Any]) -> None:
-        if not self.chart.keys and change["new"]:
-            # The metrics the first selected run logged (summary keys may be set, not logged).
-            first = change["new"][0]
-            call = api_call("run", first)
-            run = call.run(self._api)
-            self._logged(call.assign("run"))
-            logged = sorted(run.history_keys)
-            preferred = [k for k in logged if "loss" in k] or logged
-            self.chart.keys = preferred[:_CHART_KEYS]
-        self.chart.runs = list(change["new"])
-        # The media of the same runs, each with the colour its column's swatch shows.
+        selected = list(change["new"])
+        # One colour per run for the table's swatches and every panel; a run keeps its colour
+        # while others are selected and unselected.
+        self._colors = run_colors(selected, previous=self._colors)
+        by_id = {p.rsplit("/", 1)[-1]: c for p, c in self._colors.items()}
+        self.table.run_colors = by_id  # the table's rows and the media's columns go by run id
+        self.panels.run_colors = dict(self._colors)
+        self.panels.runs = selected
+        # The media of the same runs and their config side by side, in the same colours.
         with self.media.hold_trait_notifications():
-            self.media.run_colors = run_colors(p.rsplit("/", 1)[-1] for p in change["new"])
-            self.media.runs = list(change["new"])
+            self.media.run_colors = dict(by_id)
+            self.media.runs = selected
+        self.compare.run_colors = dict(by_id)
+        self.compare.runs = selected
 
     @property
     def actions(self) -> list[str]:
@@ -368,8 +381,8 @@ class Explorer(w.VBox, Recorder):
         return list(self.action_log.entries)
 
     def to_pandas(self) -> pd.DataFrame:
-        """What the table shows (see ``RunTable.to_pandas``); the chart's points are
-        ``explorer.chart.to_pandas()``."""
+        """What the table shows (see ``RunTable.to_pandas``); the panels' points are
+        ``explorer.panels.to_pandas()``."""
         return self.table.to_pandas()
 
     @property

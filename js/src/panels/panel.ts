@@ -1,0 +1,172 @@
+// One panel of the grid: a title bar (the metric, full width, code, remove), a uPlot canvas
+// with axis titles, and the hover tooltip listing every line's value at the cursor's x.
+
+import uPlot from "uplot";
+import { h } from "../common";
+import type { Lines } from "./lines";
+
+/** What a panel asks of the grid. */
+export interface PanelActions {
+  remove(key: string): void;
+  toggleWidth(key: string): void;
+}
+
+/** The x axis's title and how its values read. */
+export function xTitle(xAxis: string): string {
+  return (
+    { _step: "step", _timestamp: "time", _runtime: "runtime (s)" }[xAxis] ?? xAxis
+  );
+}
+
+/** A number as the tooltip shows it: 5 significant digits. */
+export function fmt(v: number | null): string {
+  if (v === null) return "–";
+  if (Number.isInteger(v)) return String(v);
+  return String(Number(v.toPrecision(5)));
+}
+
+const HEIGHT = 220;
+/** Tick spacings of a step axis: 1, 2, 5, 10, 20, 50 ... */
+const STEP_INCRS = Array.from({ length: 30 }, (_, i) => [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3));
+
+export class Panel {
+  readonly element: HTMLElement;
+  private plot: uPlot | null = null;
+  private tooltip: HTMLElement;
+  private box: HTMLElement;
+  private lines: Lines | null = null;
+  private hovering = false;
+  private sync: string;
+
+  constructor(
+    readonly key: string,
+    opts: { code: string; wide: boolean; removable: boolean; sync: string },
+    actions: PanelActions,
+    private xAxis: string,
+  ) {
+    this.sync = opts.sync;
+    this.element = h("div", "ll-panel");
+    this.element.dataset.key = key;
+    if (opts.wide) this.element.classList.add("ll-wide");
+    const bar = h("div", "ll-panel-bar");
+    const title = h("span", "ll-panel-title", key);
+    title.title = key;
+    const wide = h("button", "ll-panel-wide", opts.wide ? "⇤⇥" : "⇔");
+    wide.title = opts.wide ? "Half width" : "Full width";
+    wide.addEventListener("click", () => actions.toggleWidth(key));
+    const codeBtn = h("button", "ll-panel-code-toggle", "</>");
+    codeBtn.title = "The Api call behind this panel";
+    const code = h("pre", "ll-panel-code", opts.code);
+    code.style.display = "none";
+    codeBtn.addEventListener("click", () => {
+      code.style.display = code.style.display === "none" ? "" : "none";
+    });
+    const remove = h("button", "ll-panel-remove", "✕");
+    remove.title = "Remove this panel";
+    remove.disabled = !opts.removable;
+    remove.addEventListener("click", () => actions.remove(key));
+    bar.append(title, wide, codeBtn, remove);
+    this.box = h("div", "ll-panel-plot");
+    this.tooltip = h("div", "ll-tooltip");
+    this.tooltip.style.display = "none";
+    this.box.append(this.tooltip);
+    this.box.addEventListener("mouseenter", () => (this.hovering = true));
+    this.box.addEventListener("mouseleave", () => {
+      this.hovering = false;
+      this.tooltip.style.display = "none";
+    });
+    this.element.append(bar, code, this.box);
+  }
+
+  /** Draw `lines` (a new plot, or new data in the same one when the lines are the same). */
+  draw(lines: Lines, width: number): void {
+    const same =
+      this.plot !== null &&
+      this.lines !== null &&
+      this.lines.series.length === lines.series.length &&
+      this.lines.series.every((s, i) => s.label === lines.series[i].label);
+    this.lines = lines;
+    this.element.dataset.points = String(lines.points);
+    this.element.dataset.lines = String(lines.hovered.length);
+    this.box.classList.toggle("ll-no-points", lines.points === 0);
+    if (same && this.plot) {
+      this.plot.setData(lines.data);
+      return;
+    }
+    this.plot?.destroy();
+    this.plot = new uPlot(this.options(lines, width), lines.data, this.box);
+  }
+
+  private options(lines: Lines, width: number): uPlot.Options {
+    this.element.dataset.xTitle = xTitle(this.xAxis);
+    this.element.dataset.yTitle = this.key;
+    const axis = { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ddd" } };
+    return {
+      width: Math.max(width, 200),
+      height: HEIGHT,
+      series: lines.series,
+      bands: lines.bands,
+      legend: { show: false },
+      scales: { x: { time: this.xAxis === "_timestamp" } },
+      axes: [
+        {
+          ...axis,
+          label: xTitle(this.xAxis),
+          labelSize: 18,
+          size: 34,
+          // Steps are whole numbers: no tick at 1.5.
+          ...(this.xAxis === "_step" ? { incrs: STEP_INCRS } : {}),
+        },
+        { ...axis, label: this.key, labelSize: 18, size: 56 },
+      ],
+      cursor: {
+        sync: { key: this.sync, setSeries: false, scales: ["x", null] },
+        points: { show: false },
+        drag: { x: true, y: false, setScale: true },
+      },
+      hooks: { setCursor: [(u) => this.hover(u)] },
+    };
+  }
+
+  /** The tooltip: every line's value at the cursor's x, highest first. */
+  private hover(u: uPlot): void {
+    const idx = u.cursor.idx;
+    const left = u.cursor.left ?? -1;
+    if (!this.hovering || !this.lines || idx === null || idx === undefined || left < 0) {
+      this.tooltip.style.display = "none";
+      return;
+    }
+    const x = u.posToVal(left, "x");
+    const rows = this.lines.hovered
+      .map((l) => ({ l, v: l.at(x) }))
+      .sort((a, b) => (b.v ?? -Infinity) - (a.v ?? -Infinity));
+    const head = h("div", "ll-tt-x", `${xTitle(this.xAxis)} ${fmt(Number(u.data[0][idx]))}`);
+    const list = rows.map(({ l, v }) => {
+      const row = h("div", "ll-tt-row");
+      const sw = h("span", "ll-swatch");
+      sw.style.background = l.color;
+      row.append(sw, h("span", "ll-tt-name", l.label), h("span", "ll-tt-value", fmt(v)));
+      return row;
+    });
+    this.tooltip.replaceChildren(head, ...list);
+    this.tooltip.style.display = "";
+    // Beside the cursor, on the side with room for it, inside the panel.
+    const box = this.box.clientWidth || 400;
+    const px = u.over.offsetLeft + left;
+    const width = this.tooltip.offsetWidth;
+    const at = px + 16 + width <= box ? px + 16 : Math.max(px - 16 - width, 0);
+    this.tooltip.style.left = `${at}px`;
+  }
+
+  /** Fit the plot to a new width. */
+  resize(width: number): void {
+    if (this.plot && Math.abs(this.plot.width - width) > 1) {
+      this.plot.setSize({ width: Math.max(width, 200), height: HEIGHT });
+    }
+  }
+
+  destroy(): void {
+    this.plot?.destroy();
+    this.plot = null;
+  }
+}
