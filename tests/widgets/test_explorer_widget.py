@@ -163,4 +163,7 @@ def test_every_logged_action_runs_again(api, project):
     for source in ex.actions:
         exec(source, scope)
     assert sorted(scope["fields"]["config"]) == ["lr"] and "state" in scope["fields"]["run"]
+    # The compare view reads last; the panels' read is the last history read.
+    pd.testing.assert_frame_equal(scope["df"], ex.compare.to_pandas())
+    exec([a for a in ex.actions if "histories(" in a][-1], scope)
     pd.testing.assert_frame_equal(scope["df"], ex.panels.to_pandas())
