@@ -184,7 +184,7 @@ def test_tree_and_table_on_the_demo(frontend, server, api, demo_views, tmp_path)
         explorer = page.locator(".jp-OutputArea-output").filter(has=page.locator(".ll-run-table"))
         # The explorer's sections are titled.
         titles = explorer.first.locator(".ll-section-title").all_inner_texts()
-        assert titles[:4] == ["Workspace", "Runs", "Charts", "Artifacts"]
+        assert titles == ["Workspace", "Runs", "Charts", "Media", "Compare", "Artifacts"]
         # No project shown yet: the table says what to do.
         table = page.locator(".ll-run-table").first
         expect(table.locator(".ll-empty")).to_have_text(
