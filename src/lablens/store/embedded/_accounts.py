@@ -38,9 +38,10 @@ def _user_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class Accounts:
-    """Mixin of ``EmbeddedStore``: the people and places runs belong to."""
+    """Part of ``EmbeddedStore``: the people and places runs belong to."""
 
-    db: Database
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     # -- users ----------------------------------------------------------------------------
     def create_user(
@@ -109,7 +110,7 @@ class Accounts:
         return [{**_user_row(r), "teams": teams.get(r["username"], [])} for r in rows]
 
     def set_password(self, username: str, password_hash: str | None) -> None:
-        uid = self._user_id(username)
+        uid = self.user_id(username)
         with self.db.write() as con:
             con.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, uid])
 
@@ -124,7 +125,8 @@ class Accounts:
     def user_count(self) -> int:
         return self.db.one("SELECT count(*) AS n FROM users")["n"]
 
-    def _user_id(self, username: str) -> int:
+    def user_id(self, username: str) -> int:
+        """The id of a user; ``NotFound`` when there is none."""
         row = self.db.one("SELECT id FROM users WHERE username = ?", [username])
         if row is None:
             raise NotFound("user", username)
@@ -139,7 +141,7 @@ class Accounts:
         key: str | None = None,
         expires_in: dt.timedelta | None = None,
     ) -> dict[str, Any]:
-        uid = self._user_id(username)
+        uid = self.user_id(username)
         key = key or KEY_PREFIX + secrets.token_hex(KEY_BYTES)
         # The public id is random: an id shown in lists and logs tells nothing of the key.
         # (Keys made before schema 4 keep their ids, which held the key's first 8 characters.)
@@ -161,7 +163,7 @@ class Accounts:
         }
 
     def list_api_keys(self, username: str) -> list[dict[str, Any]]:
-        uid = self._user_id(username)
+        uid = self.user_id(username)
         return self.db.all(
             f"SELECT id, name, {iso('created_at')} AS created_at,"
             f" {iso('expires_at')} AS expires_at FROM api_keys"
@@ -170,7 +172,7 @@ class Accounts:
         )
 
     def delete_api_key(self, username: str, id_or_key: str) -> None:
-        uid = self._user_id(username)
+        uid = self.user_id(username)
         with self.db.write() as con:
             gone = con.execute(
                 "DELETE FROM api_keys WHERE user_id = ? AND (id = ? OR key_hash = ?) RETURNING id",
@@ -242,7 +244,7 @@ class Accounts:
 
     def create_team(self, name: str, owner: str) -> dict[str, Any]:
         check_account_name(name, "name")
-        uid = self._user_id(owner)
+        uid = self.user_id(owner)
         with self.db.write() as con:
             self._name_free(name)
             wid = con.execute(
@@ -260,7 +262,7 @@ class Accounts:
         return row["id"]
 
     def list_members(self, workspace: str) -> list[dict[str, Any]]:
-        wid = self._workspace_id(workspace)
+        wid = self.workspace_id(workspace)
         return self.db.all(
             "SELECT u.username, u.name, u.email, m.role FROM members m"
             " JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?"
@@ -289,7 +291,7 @@ class Accounts:
 
     def remove_member(self, workspace: str, username: str) -> None:
         wid = self._team_id(workspace)
-        uid = self._user_id(username)
+        uid = self.user_id(username)
         with self.db.write() as con:
             row = self.db.one(
                 "SELECT role FROM members WHERE workspace_id = ? AND user_id = ?", [wid, uid]
@@ -306,7 +308,8 @@ class Accounts:
                 )
             con.execute("DELETE FROM members WHERE workspace_id = ? AND user_id = ?", [wid, uid])
 
-    def _workspace_id(self, username: str) -> int:
+    def workspace_id(self, username: str) -> int:
+        """The id of a workspace (a user's or a team's); ``NotFound`` when there is none."""
         row = self.db.one("SELECT id FROM workspaces WHERE username = ?", [username])
         if row is None:
             raise NotFound("workspace", username)

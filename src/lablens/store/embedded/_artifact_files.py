@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from lablens.contract import artifact_names as rules
@@ -13,6 +11,7 @@ from lablens.store.embedded._artifact_collections import (
     _checked,
 )
 from lablens.store.embedded._artifact_versions import ArtifactVersions
+from lablens.store.embedded._blobs import BlobFiles
 from lablens.store.embedded._db import Database
 from lablens.store.errors import InvalidInput, NotFound
 from lablens.store.ordering import cut_page, decode_cursor
@@ -73,11 +72,13 @@ def _manifest(files: Any) -> list[dict[str, Any]]:
     return out
 
 
-class ArtifactFiles(ArtifactVersions):
-    """Mixin of ``EmbeddedStore``: the files of artifact versions."""
+class ArtifactFiles:
+    """Part of ``EmbeddedStore``: the files of artifact versions."""
 
-    db: Database
-    blob_dir: Path
+    def __init__(self, db: Database, versions: ArtifactVersions, blobs: BlobFiles) -> None:
+        self.db = db
+        self.versions = versions
+        self.blobs = blobs
 
     # -- files ----------------------------------------------------------------------------
     def list_artifact_files(
@@ -91,7 +92,7 @@ class ArtifactFiles(ArtifactVersions):
         cursor: str | None = None,
         limit: int = 1000,
     ) -> dict[str, Any]:
-        row = self._artifact_row(workspace, project, artifact_id)
+        row = self.versions.artifact_row(workspace, project, artifact_id)
         where, params = "artifact_pk = ?", [row["source_pk"] or row["pk"]]
         if names:
             where += " AND list_contains(?::VARCHAR[], path)"
@@ -125,7 +126,7 @@ class ArtifactFiles(ArtifactVersions):
                 " stored on this server",
                 field="path",
             )
-        content = self._blob_path(entry["digest"]).open("rb")  # type: ignore[attr-defined]
+        content, size = self.blobs.open(entry["digest"])
         # The blob's own length, whatever the manifest says (data dirs written before sizes
         # were checked at commit may hold a wrong one).
-        return {**entry, "size": os.fstat(content.fileno()).st_size}, content
+        return {**entry, "size": size}, content

@@ -15,6 +15,7 @@ from lablens.contract.names import WIRE_X_AXES
 from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._filter_sql import compile_filters
+from lablens.store.embedded._projects import Projects
 from lablens.store.errors import InvalidInput, LimitExceeded, NotFound
 from lablens.store.ordering import order_by_sql, parse_order
 from lablens.store.points import MAX_SAMPLES
@@ -65,9 +66,11 @@ def check_x_range(x_axis: str, x_key: str | None, min_x: float | None, max_x: fl
 
 
 class History:
-    """Mixin of ``EmbeddedStore``: the history of runs, read back."""
+    """Part of ``EmbeddedStore``: the history of runs, read back."""
 
-    db: Database
+    def __init__(self, db: Database, projects: Projects) -> None:
+        self.db = db
+        self.projects = projects
 
     def history(
         self,
@@ -111,7 +114,7 @@ class History:
             min_step = max(min_step, _INT64_MIN)
         if max_step is not None:
             max_step = min(max_step, _INT64_MAX)
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         select = "SELECT r.id, r.pk, r.name, epoch(r.created_at) AS started FROM runs r"
         if run_ids is None:
             # The runs a filter picks, in its order: one request for any number of runs.

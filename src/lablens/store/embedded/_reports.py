@@ -8,6 +8,7 @@ from typing import Any
 
 from lablens.store import _json
 from lablens.store.embedded._db import Database, iso, now
+from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._run_values import new_run_id
 from lablens.store.errors import InvalidInput
 from lablens.store.ordering import cut_page, decode_cursor
@@ -56,9 +57,11 @@ def _check(title: Any, description: Any, spec: Any) -> None:
 
 
 class Reports:
-    """Mixin of ``EmbeddedStore``: reports, a title and a JSON spec each."""
+    """Part of ``EmbeddedStore``: reports, a title and a JSON spec each."""
 
-    db: Database
+    def __init__(self, db: Database, projects: Projects) -> None:
+        self.db = db
+        self.projects = projects
 
     def create_report(
         self,
@@ -71,7 +74,7 @@ class Reports:
         username: str,
     ) -> dict[str, Any]:
         _check(title, description, spec)
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         t = now()
         with self.db.write() as con:
             report_id = new_run_id()
@@ -98,7 +101,7 @@ class Reports:
 
     def get_report(self, workspace: str, project: str, report_id: str) -> dict[str, Any]:
         what = f"{workspace}/{project}/reports/{report_id}"
-        row = self._in_project(  # type: ignore[attr-defined]
+        row = self.projects.in_project(
             _report_select(), "r.id", workspace, project, report_id, kind="report", what=what
         )
         return _report_out(row)
@@ -112,7 +115,7 @@ class Reports:
         cursor: str | None = None,
         limit: int = 50,
     ) -> dict[str, Any]:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         where, params = ["r.project_id = ?"], [pid]
         if name:
             where.append("(r.name = ? OR r.display_name = ? OR r.id = ?)")
@@ -138,7 +141,7 @@ class Reports:
         description = changes.get("description", current["description"])
         spec = changes.get("spec", current["spec"])
         _check(title, description, spec)
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         with self.db.write() as con:
             con.execute(
                 "UPDATE reports SET name = ?, display_name = ?, description = ?, spec = ?,"
@@ -149,6 +152,6 @@ class Reports:
 
     def delete_report(self, workspace: str, project: str, report_id: str) -> None:
         self.get_report(workspace, project, report_id)
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         with self.db.write() as con:
             con.execute("DELETE FROM reports WHERE project_id = ? AND id = ?", [pid, report_id])

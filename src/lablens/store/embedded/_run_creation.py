@@ -10,6 +10,7 @@ import pyarrow as pa
 from lablens.contract.flatten import flatten
 from lablens.store import _json
 from lablens.store.embedded._db import Database, now
+from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._run_values import (
     STATES,
     _check_texts,
@@ -25,10 +26,13 @@ from lablens.store.embedded._runs import Runs
 from lablens.store.errors import Conflict, InvalidInput, NotFound
 
 
-class RunCreation(Runs):
-    """Mixin of ``EmbeddedStore``: runs created, one or many."""
+class RunCreation:
+    """Part of ``EmbeddedStore``: runs created, one or many."""
 
-    db: Database
+    def __init__(self, db: Database, projects: Projects, runs: Runs) -> None:
+        self.db = db
+        self.projects = projects
+        self.runs = runs
 
     # -- create, read, update, delete -----------------------------------------------------
     def create_run(
@@ -50,7 +54,7 @@ class RunCreation(Runs):
         tags = _str_list(data.get("tags"), "tags")
         # An imported run keeps the time it started at its source.
         created = _time(data.get("created_at"), "created_at")
-        pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
+        pid = self.projects.create_project(workspace, project, exist_ok=True)["id"]
         t = now()
         with self.db.write() as con:
             existing = self.db.one(
@@ -70,7 +74,7 @@ class RunCreation(Runs):
             else:
                 if resume == "must":
                     raise NotFound("run", f"{workspace}/{project}/{run_id}")
-                self._insert_run(
+                self.insert_run(
                     con,
                     pid,
                     run_id,
@@ -82,9 +86,9 @@ class RunCreation(Runs):
                     t=t,
                     created=created,
                 )
-        return self.get_run(workspace, project, run_id), not existing
+        return self.runs.get_run(workspace, project, run_id), not existing
 
-    def _insert_run(
+    def insert_run(
         self,
         con: Any,
         pid: int,
@@ -127,14 +131,14 @@ class RunCreation(Runs):
                 sweep,
             ],
         ).fetchone()[0]
-        self._record_fields(con, pid, "config", flat)
+        self.runs.record_fields(con, pid, "config", flat)
         con.execute("UPDATE projects SET updated_at = ? WHERE id = ?", [t, pid])
         return pk
 
     def insert_runs(
         self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]], *, username: str
     ) -> int:
-        pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
+        pid = self.projects.create_project(workspace, project, exist_ok=True)["id"]
         t = now()
         cols: dict[str, list[Any]] = {
             c: []
@@ -226,6 +230,6 @@ class RunCreation(Runs):
                 con.execute(f"INSERT INTO runs ({names}) SELECT {names} FROM _runs")
             finally:
                 con.unregister("_runs")
-            self._record_types(con, pid, "config", config_types)
-            self._record_types(con, pid, "summary", summary_types)
+            self.runs.record_types(con, pid, "config", config_types)
+            self.runs.record_types(con, pid, "summary", summary_types)
         return table.num_rows

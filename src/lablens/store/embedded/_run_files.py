@@ -5,16 +5,16 @@ from __future__ import annotations
 import hashlib
 import math
 import mimetypes
-import os
 import posixpath
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from lablens.contract.names import CONSOLE_STREAMS
+from lablens.store.embedded._blobs import BlobFiles
 from lablens.store.embedded._db import Database, iso, now
+from lablens.store.embedded._runs import Runs
 from lablens.store.errors import InvalidInput, NotFound
 
 
@@ -73,27 +73,21 @@ def _console_table(lines: Sequence[Mapping[str, Any]]) -> pa.Table:
 
 
 class RunFiles:
-    """Mixin of ``EmbeddedStore``: the files and console lines of runs."""
+    """Part of ``EmbeddedStore``: the files and console lines of runs."""
 
-    db: Database
-    blob_dir: Path
+    def __init__(self, db: Database, runs: Runs, blobs: BlobFiles) -> None:
+        self.db = db
+        self.runs = runs
+        self.blobs = blobs
 
     # -- files ----------------------------------------------------------------------------
-    def _blob_path(self, digest: str) -> Path:
-        return self.blob_dir / digest[:2] / digest[2:]
-
     def put_file(
         self, workspace: str, project: str, run_id: str, name: str, content: bytes
     ) -> dict[str, Any]:
         name = check_file_name(name)
-        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        pk = self.runs.run_pk(workspace, project, run_id)
         digest = hashlib.sha256(content).hexdigest()
-        path = self._blob_path(digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_bytes(content)
-            os.replace(tmp, path)  # a reader never sees half a blob
+        self.blobs.put(digest, content)
         mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         with self.db.write() as con:
             con.execute(
@@ -105,7 +99,7 @@ class RunFiles:
     def list_files(
         self, workspace: str, project: str, run_id: str, names: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
-        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        pk = self.runs.run_pk(workspace, project, run_id)
         sql = (
             f"SELECT name, size, md5, mimetype, {iso('updated_at')} AS updated_at, blob"
             " FROM files WHERE run_pk = ?"
@@ -122,7 +116,7 @@ class RunFiles:
         found = self.list_files(workspace, project, run_id, [name])
         if not found:
             raise NotFound("file", f"{workspace}/{project}/{run_id}/{name}")
-        return found[0], self._blob_path(found[0]["blob"]).read_bytes()
+        return found[0], self.blobs.read(found[0]["blob"])
 
     # -- console --------------------------------------------------------------------------
     def append_console(
@@ -134,7 +128,7 @@ class RunFiles:
         *,
         batch_id: str | None = None,
     ) -> dict[str, Any]:
-        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        pk = self.runs.run_pk(workspace, project, run_id)
         table = _console_table(lines)
         # Console batch ids share the points' table, in their own namespace.
         key = f"console:{batch_id}" if batch_id else None
@@ -159,7 +153,7 @@ class RunFiles:
         return {"stored": table.num_rows, "duplicate": False}
 
     def read_console(self, workspace: str, project: str, run_id: str) -> list[dict[str, Any]]:
-        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        pk = self.runs.run_pk(workspace, project, run_id)
         return self.db.all(
             "SELECT ts, stream, line FROM console WHERE run_pk = ? ORDER BY seq", [pk]
         )

@@ -8,6 +8,7 @@ from typing import Any
 from lablens.contract.flatten import flatten
 from lablens.store import _json
 from lablens.store.embedded._db import Database, now
+from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._run_values import (
     _EXIT_CODE_RANGE,
     STATES,
@@ -21,16 +22,19 @@ from lablens.store.embedded._runs import Runs
 from lablens.store.errors import InvalidInput
 
 
-class RunUpdates(Runs):
-    """Mixin of ``EmbeddedStore``: changes to a run."""
+class RunUpdates:
+    """Part of ``EmbeddedStore``: changes to a run."""
 
-    db: Database
+    def __init__(self, db: Database, projects: Projects, runs: Runs) -> None:
+        self.db = db
+        self.projects = projects
+        self.runs = runs
 
     def update_run(
         self, workspace: str, project: str, run_id: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
-        pk = self._run_pk(workspace, project, run_id)
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pk = self.runs.run_pk(workspace, project, run_id)
+        pid = self.projects.project_id(workspace, project)
         sets: list[str] = []
         params: list[Any] = []
         t = now()
@@ -113,9 +117,9 @@ class RunUpdates(Runs):
                 current = {k: v for k, v in current.items() if v is not None}
                 _check_field_count(len(current), "summary")
                 put("summary", _json.dumps(current))
-                self._record_fields(con, pid, "summary", summary_changes)
+                self.runs.record_fields(con, pid, "summary", summary_changes)
             if flat is not None:
-                self._record_fields(con, pid, "config", flat)
+                self.runs.record_fields(con, pid, "config", flat)
             if sets:
                 con.execute(f"UPDATE runs SET {', '.join(sets)} WHERE pk = ?", [*params, pk])
-        return self.get_run(workspace, project, run_id)
+        return self.runs.get_run(workspace, project, run_id)

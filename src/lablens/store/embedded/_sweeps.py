@@ -9,7 +9,10 @@ from typing import Any
 from lablens.store import _json
 from lablens.store import sweeps as sweep_config
 from lablens.store.embedded._db import Database, iso, now
+from lablens.store.embedded._projects import Projects
+from lablens.store.embedded._run_creation import RunCreation
 from lablens.store.embedded._run_values import new_run_id
+from lablens.store.embedded._runs import Runs
 from lablens.store.errors import Conflict, InvalidInput, NotFound
 from lablens.store.ordering import cut_page, decode_cursor
 
@@ -61,9 +64,15 @@ def _sweep_out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class Sweeps:
-    """Mixin of ``EmbeddedStore``: sweeps, whose trials are handed out by counting."""
+    """Part of ``EmbeddedStore``: sweeps, whose trials are handed out by counting."""
 
-    db: Database
+    def __init__(
+        self, db: Database, projects: Projects, runs: Runs, run_creation: RunCreation
+    ) -> None:
+        self.db = db
+        self.projects = projects
+        self.runs = runs
+        self.run_creation = run_creation
 
     def create_sweep(
         self,
@@ -75,7 +84,7 @@ class Sweeps:
         name: str | None = None,
     ) -> dict[str, Any]:
         plan = sweep_config.plan(config)
-        pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
+        pid = self.projects.create_project(workspace, project, exist_ok=True)["id"]
         t = now()
         with self.db.write() as con:
             sweep_id = new_run_id()
@@ -105,7 +114,7 @@ class Sweeps:
 
     def get_sweep(self, workspace: str, project: str, sweep_id: str) -> dict[str, Any]:
         what = f"{workspace}/{project}/{sweep_id}"
-        row = self._in_project(  # type: ignore[attr-defined]
+        row = self.projects.in_project(
             _sweep_select(), "s.id", workspace, project, sweep_id, kind="sweep", what=what
         )
         return _sweep_out(row)
@@ -113,7 +122,7 @@ class Sweeps:
     def list_sweeps(
         self, workspace: str, project: str, *, cursor: str | None = None, limit: int = 50
     ) -> dict[str, Any]:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         total = self.db.one("SELECT count(*) AS n FROM sweeps WHERE project_id = ?", [pid])["n"]
         where, params = "s.project_id = ?", [pid]
         if cursor:
@@ -129,7 +138,7 @@ class Sweeps:
         self, workspace: str, project: str, sweep_id: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
         self.get_sweep(workspace, project, sweep_id)
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         sets, params = [], []
         if "state" in changes:
             state = str(changes["state"] or "").upper()
@@ -168,7 +177,7 @@ class Sweeps:
         username: str,
         agent: str | None = None,
     ) -> dict[str, Any] | None:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         t = now()
         # Under the write lock: reading `claimed` and moving it on is one step, so two agents
         # never get the same trial.
@@ -189,7 +198,7 @@ class Sweeps:
             run_id = new_run_id()
             while self.db.one("SELECT 1 FROM runs WHERE project_id = ? AND id = ?", [pid, run_id]):
                 run_id = new_run_id()
-            run_pk = self._insert_run(  # type: ignore[attr-defined]
+            run_pk = self.run_creation.insert_run(
                 con,
                 pid,
                 run_id,
@@ -209,5 +218,5 @@ class Sweeps:
                 "UPDATE sweeps SET claimed = ?, updated_at = ? WHERE pk = ?",
                 [index + 1, t, row["pk"]],
             )
-        run = self.get_run(workspace, project, run_id)  # type: ignore[attr-defined]
+        run = self.runs.get_run(workspace, project, run_id)
         return {"index": index, "params": params, "run": run}
