@@ -26,6 +26,11 @@ from lablens.store.base import Store
 __all__ = ["StoreOfParts"]
 
 
+# The forwards made here: a method a store class inherits from another is its own only when it
+# is not one of these.
+_FORWARDS: set[Callable[..., Any]] = set()
+
+
 def _store_methods() -> dict[str, Callable[..., Any]]:
     """Every public method of the ``Store`` interface, by name."""
     return {
@@ -42,6 +47,7 @@ def _forward(attr: str, name: str, impl: Callable[..., Any], doc: str | None) ->
 
     method.__doc__ = doc or impl.__doc__
     method.__qualname__ = f"{attr}.{name}"
+    _FORWARDS.add(method)
     return method
 
 
@@ -58,7 +64,7 @@ class StoreOfParts(Store):
         if clash := sorted(set(cls.PARTS) & set(methods)):
             raise TypeError(f"{cls.__name__}: the parts {clash} are named as Store methods")
         for name, proto in methods.items():
-            if name in cls.__dict__:
+            if _written_on_store(cls, name):
                 continue  # the store's own method, spanning parts
             owners = [
                 attr for attr, part in cls.PARTS.items() if callable(getattr(part, name, None))
@@ -70,3 +76,18 @@ class StoreOfParts(Store):
                 setattr(cls, name, _forward(owners[0], name, impl, proto.__doc__))
             elif getattr(proto, "__isabstractmethod__", False):
                 raise TypeError(f"{cls.__name__}: no part defines the Store method {name}")
+
+
+def _written_on_store(cls: type, name: str) -> bool:
+    """Whether ``name`` is written on an engine's store class (``cls`` or a store class it
+    extends), not inherited from the interface nor forwarded to a part."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            own = klass.__dict__[name]
+            return (
+                isinstance(klass, type)
+                and issubclass(klass, StoreOfParts)
+                and klass is not StoreOfParts
+                and own not in _FORWARDS
+            )
+    return False

@@ -11,10 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lablens.contract import artifact_names as rules
+from lablens.store.artifact_values import checked, checked_list, optional_str
+from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._projects import Projects
-from lablens.store.errors import Conflict, InvalidInput, NotFound
-from lablens.store.ordering import cut_page, decode_cursor
+from lablens.store.errors import Conflict, NotFound
 
 
 def _collection_select() -> str:
@@ -46,32 +47,6 @@ def _collection_out(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
-
-
-def _checked(check: Any, value: Any, field: str) -> Any:
-    try:
-        return check(value)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field=field) from None
-
-
-def _str_list(value: Any, field: str, check: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise InvalidInput(f"{field} must be a list of strings", field=field)
-    out: list[str] = []
-    for i, item in enumerate(value):
-        item = _checked(check, item, f"{field}[{i}]")
-        if item not in out:
-            out.append(item)
-    return out
-
-
-def _optional_str(value: Any, field: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"{field} must be a string", field=field)
-    return value
 
 
 class ArtifactCollections:
@@ -192,15 +167,15 @@ class ArtifactCollections:
         params: list[Any] = []
         new_name = name
         if "name" in changes and changes["name"] != name:
-            new_name = _checked(rules.check_name, changes["name"], "name")
+            new_name = checked(rules.check_name, changes["name"], "name")
             sets.append("name = ?")
             params.append(new_name)
         if "description" in changes:
             sets.append("description = ?")
-            params.append(_optional_str(changes["description"], "description"))
+            params.append(optional_str(changes["description"], "description"))
         if "tags" in changes:
             sets.append("tags = ?")
-            params.append(_str_list(changes["tags"], "tags", rules.check_tag))
+            params.append(checked_list(changes["tags"], "tags", rules.check_tag))
         with self.db.write() as con:
             if new_name != name and self.db.one(
                 "SELECT 1 FROM artifact_collections WHERE project_id = ? AND name = ?",

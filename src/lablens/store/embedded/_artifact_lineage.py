@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from lablens.store.cursors import cut_page, decode_int_cursor
 from lablens.store.embedded._artifact_versions import _ROWS, ArtifactVersions
 from lablens.store.embedded._db import Database, now
-from lablens.store.embedded._run_values import _run_out, _run_select
-from lablens.store.embedded._runs import Runs
-from lablens.store.ordering import cut_page, decode_int_cursor
+from lablens.store.embedded._runs import Runs, run_select
+from lablens.store.run_values import run_out
 
 
 class ArtifactLineage:
@@ -45,12 +45,12 @@ class ArtifactLineage:
     ) -> list[dict[str, Any]]:
         pk = self.versions.artifact_row(workspace, project, artifact_id)["pk"]
         rows = self.db.all(
-            _run_select() + " JOIN artifact_usage u ON u.run_pk = r.pk WHERE u.artifact_pk = ?"
+            run_select() + " JOIN artifact_usage u ON u.run_pk = r.pk WHERE u.artifact_pk = ?"
             " ORDER BY u.used_at, r.pk",
             [pk],
         )
         keys = self.runs.history_keys([r["pk"] for r in rows])
-        return [_run_out(r, keys[r["pk"]]) for r in rows]
+        return [run_out(r, keys[r["pk"]]) for r in rows]
 
     def run_artifacts(
         self,

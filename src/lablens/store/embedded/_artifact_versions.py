@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from lablens.store import _json
+from lablens.store.cursors import cut_page, decode_int_cursor
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._db import Database, iso
 from lablens.store.embedded._projects import Projects
 from lablens.store.errors import NotFound
-from lablens.store.ordering import cut_page, decode_int_cursor
 
 _VERSION = re.compile(r"v(\d+)")
 

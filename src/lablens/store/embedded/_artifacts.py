@@ -16,20 +16,20 @@ import pyarrow as pa
 
 from lablens.contract import artifact_names as rules
 from lablens.store import _json
-from lablens.store.embedded._artifact_collections import (
-    ArtifactCollections,
-    _checked,
-    _optional_str,
-    _str_list,
+from lablens.store.artifact_values import (
+    check_manifest,
+    checked,
+    checked_list,
+    optional_str,
 )
-from lablens.store.embedded._artifact_files import _manifest
+from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifact_versions import ArtifactVersions
 from lablens.store.embedded._blob_grants import BlobGrants
 from lablens.store.embedded._db import Database, now
 from lablens.store.embedded._projects import Projects
-from lablens.store.embedded._run_values import _mapping
 from lablens.store.embedded._runs import Runs
 from lablens.store.errors import Conflict
+from lablens.store.run_values import as_mapping
 
 # The columns of a new version that depend on what made it (a commit or a link).
 _VERSION_COLUMNS = (
@@ -67,19 +67,19 @@ class Artifacts:
     def commit_artifact(
         self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
     ) -> tuple[dict[str, Any], bool]:
-        name = _checked(rules.check_name, data.get("name"), "name")
-        type_name = _checked(
+        name = checked(rules.check_name, data.get("name"), "name")
+        type_name = checked(
             lambda v: rules.check_name(v, "artifact type"), data.get("type"), "type"
         )
-        description = _optional_str(data.get("description"), "description")
-        metadata = _mapping(data.get("metadata"), "metadata")
+        description = optional_str(data.get("description"), "description")
+        metadata = as_mapping(data.get("metadata"), "metadata")
         aliases = [
             a
-            for a in _str_list(data.get("aliases"), "aliases", rules.check_alias)
+            for a in checked_list(data.get("aliases"), "aliases", rules.check_alias)
             if a != rules.LATEST
         ]
-        tags = _str_list(data.get("tags"), "tags", rules.check_tag)
-        files = _manifest(data.get("files"))
+        tags = checked_list(data.get("tags"), "tags", rules.check_tag)
+        files = check_manifest(data.get("files"))
         # Before the write lock, and before the project is made: a refused commit stores
         # nothing. Rights to blobs are only ever added and blobs never deleted, so what holds
         # here still holds in the transaction below.
@@ -158,11 +158,11 @@ class Artifacts:
             }
         )
         # One INSERT from Arrow: a manifest of 100,000 files is one statement, not 100,000.
-        con.register("_manifest", table)
+        con.register("check_manifest", table)
         try:
-            con.execute("INSERT INTO artifact_files SELECT * FROM _manifest")
+            con.execute("INSERT INTO artifact_files SELECT * FROM check_manifest")
         finally:
-            con.unregister("_manifest")
+            con.unregister("check_manifest")
 
     def _move_aliases(self, con: Any, cid: int, pk: int, aliases: Sequence[str]) -> None:
         """Point each alias at version ``pk``, taking it from whichever version held it."""
@@ -188,19 +188,19 @@ class Artifacts:
         params: list[Any] = []
         if "description" in changes:
             sets.append("description = ?")
-            params.append(_optional_str(changes["description"], "description"))
+            params.append(optional_str(changes["description"], "description"))
         if "metadata" in changes:
             sets.append("metadata = ?")
-            params.append(_json.dumps(_mapping(changes["metadata"], "metadata")))
+            params.append(_json.dumps(as_mapping(changes["metadata"], "metadata")))
         if "tags" in changes:
             sets.append("tags = ?")
-            params.append(_str_list(changes["tags"], "tags", rules.check_tag))
+            params.append(checked_list(changes["tags"], "tags", rules.check_tag))
         aliases = None
         if "aliases" in changes:
             # "latest" belongs to the newest version whatever is asked: the server moves it.
             aliases = [
                 a
-                for a in _str_list(changes["aliases"], "aliases", rules.check_alias)
+                for a in checked_list(changes["aliases"], "aliases", rules.check_alias)
                 if a != rules.LATEST
             ]
         with self.db.write() as con:
@@ -264,8 +264,10 @@ class Artifacts:
         username: str,
     ) -> dict[str, Any]:
         row = self.versions.artifact_row(workspace, project, artifact_id)
-        target_name = _checked(rules.check_name, target_name, "target_path")
-        aliases = [a for a in _str_list(aliases, "aliases", rules.check_alias) if a != rules.LATEST]
+        target_name = checked(rules.check_name, target_name, "target_path")
+        aliases = [
+            a for a in checked_list(aliases, "aliases", rules.check_alias) if a != rules.LATEST
+        ]
         source = self.db.one(
             "SELECT * FROM artifacts WHERE pk = ?", [row["source_pk"] or row["pk"]]
         )

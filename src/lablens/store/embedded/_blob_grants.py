@@ -26,7 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from lablens.contract import artifact_names as rules
+from lablens.store.artifact_values import checked_digest
 from lablens.store.base import BlobUpload
 from lablens.store.embedded._blobs import BlobFiles, BlobWriter
 from lablens.store.embedded._db import Database, now
@@ -63,14 +63,6 @@ _READ = f"""
     SELECT f.blob FROM files f JOIN runs r ON r.pk = f.run_pk
     WHERE f.blob IN (SELECT digest FROM wanted) AND r.project_id IN (SELECT id FROM readable)
 """
-
-
-def checked_digest(value: Any, field: str) -> str:
-    """``value`` if it is a sha256 (64 lowercase hex characters), else ``InvalidInput``."""
-    try:
-        return rules.check_digest(value)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field=field) from None
 
 
 class BlobGrants:

@@ -7,7 +7,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from lablens.contract.media import BadItem, check_item
 from lablens.store import _json
 from lablens.store.embedded._blob_grants import BlobGrants
 from lablens.store.embedded._blobs import BlobFiles
@@ -15,30 +14,9 @@ from lablens.store.embedded._db import Database
 from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._runs import Runs
 from lablens.store.errors import InvalidInput, NotFound
+from lablens.store.media_items import check_media_items, media_out
 
-# A batch is what the SDK gathers in one flush: a few hundred items at most in practice.
-_MAX_ITEMS = 10_000
 _COLUMNS = "key, step, idx, ts, type, format, sha256, size, caption, meta, refs"
-
-
-def _row_out(row: dict[str, Any]) -> dict[str, Any]:
-    out = {
-        "key": row["key"],
-        "step": row["step"],
-        "timestamp": row["ts"],
-        "index": row["idx"],
-        "type": row["type"],
-        "format": row["format"],
-        "sha256": row["sha256"],
-        "size": row["size"],
-        "caption": row["caption"],
-        "meta": _json.loads(row["meta"]) or {},
-    }
-    if row["refs"]:
-        out["refs"] = list(row["refs"])
-    if "run_id" in row:
-        out["run_id"] = row["run_id"]
-    return out
 
 
 class Media:
@@ -63,14 +41,7 @@ class Media:
         username: str,
         batch_id: str | None = None,
     ) -> dict[str, Any]:
-        if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
-            raise InvalidInput("items must be a list of media items", field="items")
-        if len(items) > _MAX_ITEMS:
-            raise InvalidInput(f"a batch holds at most {_MAX_ITEMS:,} media items", field="items")
-        try:
-            checked = [check_item(item, f"items[{i}]") for i, item in enumerate(items)]
-        except BadItem as exc:
-            raise InvalidInput(str(exc), field=exc.field) from None
+        checked = check_media_items(items)
         pk = self.runs.run_pk(workspace, project, run_id)
         workspace_id, user_id, _ = self.grants.ids(workspace, username)
         wanted = [d for it in checked for d in (it["sha256"], *it["refs"])]
@@ -170,7 +141,7 @@ class Media:
         if len(pks) == 1:
             for r in rows:
                 del r["run_id"]
-        return [_row_out(r) for r in rows]
+        return [media_out(r) for r in rows]
 
     def media_keys(self, workspace: str, project: str, run_id: str) -> dict[str, dict[str, Any]]:
         pk = self.runs.run_pk(workspace, project, run_id)

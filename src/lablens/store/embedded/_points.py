@@ -9,15 +9,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lablens.contract.names import POINT_STREAMS as STREAMS
 from lablens.store import _json
 from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database, now
 from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._runs import Runs
-from lablens.store.errors import InvalidInput, LimitExceeded
+from lablens.store.errors import LimitExceeded
 from lablens.store.limits import LIMITS
-from lablens.store.points import conform_points
+from lablens.store.points import check_stream, conform_points
 
 # Up to this many changed keys a summary is merged in SQL, past it in Python.
 _SQL_PATCH_KEYS = 256
@@ -80,8 +79,7 @@ class Points:
         stream: str = "default",
         batch_id: str | None = None,
     ) -> dict[str, Any]:
-        if stream not in STREAMS:
-            raise InvalidInput(f"stream must be one of {STREAMS}", field="stream")
+        check_stream(stream)
         table = conform_points(points)
         pk = self.runs.run_pk(workspace, project, run_id)
         pid = self.projects.project_id(workspace, project)

@@ -6,13 +6,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._accounts import Accounts
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.errors import Conflict, InvalidInput, NotFound
+from lablens.store.errors import Conflict, NotFound
 from lablens.store.names import check_project_name
-from lablens.store.ordering import cut_page, decode_cursor
+from lablens.store.project_values import (
+    check_visibility,
+    checked_project_changes,
+    parse_project_sort,
+)
 
-PROJECT_SORTS = {"created_at": "p.created_at", "updated_at": "p.updated_at", "name": "p.name"}
+_SORT_COLUMNS = {"created_at": "p.created_at", "updated_at": "p.updated_at", "name": "p.name"}
 
 
 class Projects:
@@ -55,9 +60,7 @@ class Projects:
         visibility: str = "PRIVATE",
         exist_ok: bool = False,
     ) -> dict[str, Any]:
-        visibility = (visibility or "PRIVATE").upper()
-        if visibility not in ("PUBLIC", "PRIVATE"):
-            raise InvalidInput("visibility must be PUBLIC or PRIVATE", field="visibility")
+        visibility = check_visibility(visibility or "PRIVATE")
         wid = self.accounts.workspace_id(workspace)
         with self.db.write() as con:
             if self.db.one(
@@ -131,11 +134,8 @@ class Projects:
         viewer: str | None = None,
     ) -> dict[str, Any]:
         self.accounts.workspace_id(workspace)
-        desc = bool(sort) and sort.startswith("-")
-        key = (sort or "created_at").lstrip("+-")
-        if key not in PROJECT_SORTS:
-            raise InvalidInput(f"sort must be one of {sorted(PROJECT_SORTS)}", field="sort")
-        col = PROJECT_SORTS[key]
+        key, desc = parse_project_sort(sort)
+        col = _SORT_COLUMNS[key]
         where = ["w.username = ?"]
         params: list[Any] = [workspace]
         if viewer is not None and self.accounts.role(workspace, viewer) is None:
@@ -167,31 +167,13 @@ class Projects:
         self, workspace: str, name: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
         pid = self.project_id(workspace, name)
-        sets: list[str] = []
-        params: list[Any] = []
-        if "description" in changes:
-            value = changes["description"]
-            if value is not None and not isinstance(value, str):
-                raise InvalidInput("description must be a string", field="description")
-            sets.append("description = ?")
-            params.append(value)
-        if "labels" in changes:
-            labels = changes["labels"] or []
-            if not isinstance(labels, list) or not all(isinstance(v, str) for v in labels):
-                raise InvalidInput("labels must be a list of strings", field="labels")
-            sets.append("labels = ?")
-            params.append(labels)
-        if "visibility" in changes:
-            visibility = str(changes["visibility"] or "").upper()
-            if visibility not in ("PUBLIC", "PRIVATE"):
-                raise InvalidInput("visibility must be PUBLIC or PRIVATE", field="visibility")
-            sets.append("visibility = ?")
-            params.append(visibility)
-        if sets:
+        columns = checked_project_changes(changes)
+        if columns:
+            sets = "".join(f"{column} = ?, " for column in columns)
             with self.db.write() as con:
                 con.execute(
-                    f"UPDATE projects SET {', '.join(sets)}, updated_at = ? WHERE id = ?",
-                    [*params, now(), pid],
+                    f"UPDATE projects SET {sets}updated_at = ? WHERE id = ?",
+                    [*columns.values(), now(), pid],
                 )
         return self.get_project(workspace, name)
 

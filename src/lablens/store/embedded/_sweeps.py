@@ -8,15 +8,13 @@ from typing import Any
 
 from lablens.store import _json
 from lablens.store import sweeps as sweep_config
+from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._run_creation import RunCreation
-from lablens.store.embedded._run_values import new_run_id
 from lablens.store.embedded._runs import Runs
-from lablens.store.errors import Conflict, InvalidInput, NotFound
-from lablens.store.ordering import cut_page, decode_cursor
-
-SWEEP_STATES = ("RUNNING", "PAUSED", "CANCELED")
+from lablens.store.errors import Conflict, NotFound
+from lablens.store.run_values import new_run_id
 
 
 def _sweep_select() -> str:
@@ -31,36 +29,6 @@ def _sweep_select() -> str:
         " FROM sweeps s JOIN projects p ON p.id = s.project_id"
         " JOIN workspaces w ON w.id = p.workspace_id"
     )
-
-
-def _sweep_out(row: dict[str, Any]) -> dict[str, Any]:
-    state = row["state"]
-    expected = row["expected_run_count"]
-    # Every trial handed out and none still running: the sweep is over.
-    if (
-        state == "RUNNING"
-        and expected is not None
-        and row["claimed"] >= expected
-        and not row["running"]
-    ):
-        state = "FINISHED"
-    return {
-        "id": row["id"],
-        "entity": row["entity"],
-        "project": row["project"],
-        "path": f"{row['entity']}/{row['project']}/{row['id']}",
-        "name": row["name"] or row["id"],
-        "description": row["description"],
-        "method": row["method"],
-        "config": _json.loads(row["config"]) or {},
-        "state": state,
-        "expected_run_count": expected,
-        "claimed": row["claimed"],
-        "run_count": row["run_count"],
-        "username": row["username"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
 
 
 class Sweeps:
@@ -117,7 +85,7 @@ class Sweeps:
         row = self.projects.in_project(
             _sweep_select(), "s.id", workspace, project, sweep_id, kind="sweep", what=what
         )
-        return _sweep_out(row)
+        return sweep_config.sweep_out(row)
 
     def list_sweeps(
         self, workspace: str, project: str, *, cursor: str | None = None, limit: int = 50
@@ -132,39 +100,28 @@ class Sweeps:
             _sweep_select() + f" WHERE {where} ORDER BY s.pk DESC LIMIT ?", [*params, limit + 1]
         )
         rows, nxt = cut_page(rows, limit, "pk")
-        return {"items": [_sweep_out(r) for r in rows], "total": total, "next": nxt}
+        return {"items": [sweep_config.sweep_out(r) for r in rows], "total": total, "next": nxt}
 
     def update_sweep(
         self, workspace: str, project: str, sweep_id: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
         self.get_sweep(workspace, project, sweep_id)
         pid = self.projects.project_id(workspace, project)
-        sets, params = [], []
-        if "state" in changes:
-            state = str(changes["state"] or "").upper()
-            if state not in SWEEP_STATES:
-                raise InvalidInput(f"state must be one of {', '.join(SWEEP_STATES)}", field="state")
+        columns = sweep_config.checked_sweep_changes(changes)
+        if "state" in columns:
             current = self.db.one(
                 "SELECT state FROM sweeps WHERE project_id = ? AND id = ?", [pid, sweep_id]
             )["state"]
-            if current == "CANCELED" and state != "CANCELED":
+            if current == "CANCELED" and columns["state"] != "CANCELED":
                 raise Conflict(
                     f"sweep {workspace}/{project}/{sweep_id} is canceled for good; make a new one"
                 )
-            sets.append("state = ?")
-            params.append(state)
-        for field in ("name", "description"):
-            if field in changes:
-                if changes[field] is not None and not isinstance(changes[field], str):
-                    raise InvalidInput(f"{field} must be a string", field=field)
-                sets.append(f"{field} = ?")
-                params.append(changes[field])
-        if sets:
+        if columns:
+            sets = "".join(f"{column} = ?, " for column in columns)
             with self.db.write() as con:
                 con.execute(
-                    f"UPDATE sweeps SET {', '.join(sets)}, updated_at = ?"
-                    " WHERE project_id = ? AND id = ?",
-                    [*params, now(), pid, sweep_id],
+                    f"UPDATE sweeps SET {sets}updated_at = ? WHERE project_id = ? AND id = ?",
+                    [*columns.values(), now(), pid, sweep_id],
                 )
         return self.get_sweep(workspace, project, sweep_id)
 
