@@ -1,8 +1,9 @@
 """Artifact versions committed and changed in the embedded store: commits, aliases, links, edits.
 
-A version is committed in one transaction with its whole manifest, after its blobs were uploaded
-(``_blobs.py``), so an interrupted upload leaves blobs but never half a version. Names, aliases
-and paths are checked with ``lablens.contract.artifact_names``, the same rules the SDK applies.
+A version is committed in one transaction with its whole manifest, after its blobs were
+uploaded (``_blob_grants.py``), so an interrupted upload leaves blobs but never half a version.
+Names, aliases and paths are checked with ``lablens.contract.artifact_names``, the same rules the
+SDK applies (``lablens.store.artifact_values``).
 """
 
 from __future__ import annotations
