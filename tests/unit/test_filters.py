@@ -10,9 +10,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from lablens.store.embedded._filter_sql import compile_filters
 from lablens.store.embedded.schema import MIGRATIONS
 from lablens.store.errors import InvalidFilter, InvalidInput
-from lablens.store.filters import compile_filters
 
 ALL = {"r1", "r2", "r3", "r4", "r5"}
 

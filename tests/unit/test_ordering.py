@@ -13,16 +13,10 @@ from typing import Any
 import duckdb
 import pytest
 
+from lablens.store.cursors import decode_cursor, encode_cursor
+from lablens.store.embedded._order_sql import OrderTerm, keyset_condition, order_by_sql, parse_order
 from lablens.store.embedded.schema import MIGRATIONS
 from lablens.store.errors import InvalidFilter, InvalidInput
-from lablens.store.ordering import (
-    OrderTerm,
-    decode_cursor,
-    encode_cursor,
-    keyset_condition,
-    order_by_sql,
-    parse_order,
-)
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 

@@ -9,9 +9,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from lablens.store.embedded._sampling_sql import sampled_points_sql
 from lablens.store.embedded.schema import MIGRATIONS
 from lablens.store.errors import InvalidInput
-from lablens.store.sampling import sample_numpy, sampled_points_sql
+from lablens.store.sampling import sample_numpy
 
 Series = tuple[np.ndarray, np.ndarray]  # steps, values
 

@@ -1,8 +1,7 @@
-"""MongoDB-style run filters, compiled to a DuckDB condition over the ``runs`` table.
+"""MongoDB-style run filters: the language every engine reads, described once.
 
-``compile_filters({"state": "finished", "config.lr": {"$lt": 0.1}})`` returns SQL text with ``?``
-placeholders and the parameters that go with it. The language is MongoDB's query language on a
-flat document:
+``{"state": "finished", "config.lr": {"$lt": 0.1}}`` is a filter. The language is MongoDB's query
+language on a flat document:
 
 - top level: ``$and``, ``$or``, ``$nor`` (non-empty lists of filters), ``$not`` (a filter); several
   keys in one object are ANDed;
@@ -13,7 +12,7 @@ flat document:
 Fields are the run's columns under the names W&B and SwanLab use, ``config.<key>`` (the flattened
 config, so ``config.data.bs`` is the key ``"data.bs"``) and ``summary_metrics.<key>`` /
 ``summary.<key>`` (``FIELD_HELP`` lists them all); :func:`resolve_field` maps a name to its field,
-and ``lablens.store.ordering`` sorts on the same fields.
+and an order (``lablens.store.order_tree``) names the same fields.
 
 Semantics worth knowing, all as in MongoDB unless said otherwise:
 
@@ -43,15 +42,14 @@ Semantics worth knowing, all as in MongoDB unless said otherwise:
 Every mistake raises :class:`~lablens.store.errors.InvalidFilter` with ``field`` naming the bad part
 from the root ``filters`` (``filters.$and[1].config.lr.$gt``) and a message saying what is allowed.
 
-The language is parsed into a tree the same for every engine (:mod:`lablens.store.filter_tree`);
-each engine compiles the tree to its SQL (DuckDB's in :mod:`lablens.store.embedded._filter_sql`).
-This module keeps the names callers import: ``compile_filters`` is DuckDB's compiler.
+The language is parsed into a tree the same for every engine (:func:`parse_filters`, into the nodes
+of :mod:`lablens.store.filter_tree`); each engine compiles the tree to its SQL (DuckDB's in
+``lablens.store.embedded._filter_sql``), and this module imports none of them.
 """
 
 from __future__ import annotations
 
 from lablens.contract.fields import FIELD_HELP
-from lablens.store.embedded._filter_sql import column_of, compile_filters, json_path
 from lablens.store.filter_parse import parse_filters
 from lablens.store.filter_tree import Field, FieldKind, resolve_field
 
@@ -59,9 +57,6 @@ __all__ = [
     "FIELD_HELP",
     "Field",
     "FieldKind",
-    "column_of",
-    "compile_filters",
-    "json_path",
     "parse_filters",
     "resolve_field",
 ]

@@ -3,7 +3,7 @@
 An order string is a field of :mod:`lablens.store.filter_tree` with an optional sign, as in W&B:
 ``-`` descending, ``+`` or none ascending; ``None`` or ``""`` mean ``"+created_at"``. Tags cannot
 be sorted on. An engine turns the :class:`OrderKey` into its ``ORDER BY`` (DuckDB's is
-:func:`lablens.store.ordering.parse_order`).
+:func:`lablens.store.embedded._order_sql.parse_order`).
 """
 
 from __future__ import annotations

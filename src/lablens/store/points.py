@@ -5,10 +5,11 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lablens.contract.names import POINT_STREAMS
 from lablens.store.errors import InvalidInput, LimitExceeded
 from lablens.store.limits import LIMITS
 
-__all__ = ["MAX_SAMPLES", "MAX_STEP", "POINT_SCHEMA", "conform_points"]
+__all__ = ["MAX_SAMPLES", "MAX_STEP", "POINT_SCHEMA", "check_stream", "conform_points"]
 
 # The largest step: every client reads steps as doubles (JSON, the widgets' charts), and past
 # 2**53 a double cannot tell a step from its neighbour.
@@ -24,6 +25,12 @@ POINT_SCHEMA = pa.schema(
         ("value", pa.float64()),
     ]
 )
+
+
+def check_stream(stream: str) -> None:
+    """Refuse a point stream other than ``default`` and ``system``."""
+    if stream not in POINT_STREAMS:
+        raise InvalidInput(f"stream must be one of {POINT_STREAMS}", field="stream")
 
 
 def _cast(col: pa.ChunkedArray, name: str, type_: pa.DataType, *, safe: bool) -> pa.ChunkedArray:

@@ -23,7 +23,8 @@ hands out trial ``i`` by counting, under its write lock, and no trial is ever gi
   ``(seed, index)``, so the same sweep gives the same trials wherever it is replayed.
 
 Every mistake raises :class:`~lablens.store.errors.InvalidInput` naming the bad part
-(``config.parameters.lr.values``).
+(``config.parameters.lr.values``). The changes a sweep takes, and a sweep's JSON, are here too:
+they are the same for every engine.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lablens.store import _json
 from lablens.store.errors import InvalidInput
 
 __all__ = ["METHODS", "SweepPlan", "plan", "trial_params"]
 
 METHODS = ("grid", "random")
+SWEEP_STATES = ("RUNNING", "PAUSED", "CANCELED")
 GOALS = ("minimize", "maximize")
 MAX_GRID = 100_000
 # ``run_cap`` is kept in a 32-bit column.
@@ -397,3 +400,52 @@ def trial_params(sweep_plan: SweepPlan, index: int, seed: int) -> dict[str, Any]
         return _nest([(p.path, v) for p, v in zip(sweep_plan.params, picks, strict=True)])
     rng = random.Random(f"lablens-sweep:{seed}:{index}")
     return _nest([(p.path, p.draw(rng)) for p in sweep_plan.params])
+
+
+def checked_sweep_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``Store.update_sweep`` is given, checked: the new values of the ``sweeps`` columns
+    it sets (a canceled sweep staying canceled is the engine's check: it needs the stored
+    state)."""
+    columns: dict[str, Any] = {}
+    if "state" in changes:
+        state = str(changes["state"] or "").upper()
+        if state not in SWEEP_STATES:
+            raise InvalidInput(f"state must be one of {', '.join(SWEEP_STATES)}", field="state")
+        columns["state"] = state
+    for field in ("name", "description"):
+        if field in changes:
+            if changes[field] is not None and not isinstance(changes[field], str):
+                raise InvalidInput(f"{field} must be a string", field=field)
+            columns[field] = changes[field]
+    return columns
+
+
+def sweep_out(row: dict[str, Any]) -> dict[str, Any]:
+    """A sweep's row (the schema's columns, with its counts of runs) as its JSON."""
+    state = row["state"]
+    expected = row["expected_run_count"]
+    # Every trial handed out and none still running: the sweep is over.
+    if (
+        state == "RUNNING"
+        and expected is not None
+        and row["claimed"] >= expected
+        and not row["running"]
+    ):
+        state = "FINISHED"
+    return {
+        "id": row["id"],
+        "entity": row["entity"],
+        "project": row["project"],
+        "path": f"{row['entity']}/{row['project']}/{row['id']}",
+        "name": row["name"] or row["id"],
+        "description": row["description"],
+        "method": row["method"],
+        "config": _json.loads(row["config"]) or {},
+        "state": state,
+        "expected_run_count": expected,
+        "claimed": row["claimed"],
+        "run_count": row["run_count"],
+        "username": row["username"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }

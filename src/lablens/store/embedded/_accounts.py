@@ -3,44 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 from typing import Any
 
 from lablens.store import _json
+from lablens.store.account_values import (
+    check_role,
+    hash_key,
+    iso_utc,
+    new_api_key,
+    new_key_id,
+    user_out,
+)
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.errors import Conflict, InvalidInput, NotFound
+from lablens.store.errors import Conflict, NotFound
 from lablens.store.names import check_account_name
-
-KEY_PREFIX = "ll_"
-# 24 random bytes as 48 hex characters: W&B's client takes a key's part after its first '-' as
-# the secret and wants 40+ word characters of it, so a key has no '-' and is long enough.
-KEY_BYTES = 24
-
-
-def hash_key(key: str) -> str:
-    """sha256 of an API key: keys are long random strings, so a fast hash is safe."""
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _user_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "username": row["username"],
-        "name": row["name"],
-        "email": row["email"],
-        "is_admin": bool(row["is_admin"]),
-        "created_at": row["created_at"],
-    }
 
 
 class Accounts:
-    """Mixin of ``EmbeddedStore``: the people and places runs belong to."""
+    """Part of ``EmbeddedStore``: the people and places runs belong to."""
 
-    db: Database
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     # -- users ----------------------------------------------------------------------------
     def create_user(
@@ -77,7 +60,7 @@ class Accounts:
         )
         if row is None:
             raise NotFound("user", username)
-        user = _user_row(row)
+        user = user_out(row)
         user["teams"] = [
             r["username"]
             for r in self.db.all(
@@ -106,10 +89,10 @@ class Accounts:
             " WHERE w.kind = 'TEAM' ORDER BY w.username"
         ):
             teams.setdefault(r["member"], []).append(r["team"])
-        return [{**_user_row(r), "teams": teams.get(r["username"], [])} for r in rows]
+        return [{**user_out(r), "teams": teams.get(r["username"], [])} for r in rows]
 
     def set_password(self, username: str, password_hash: str | None) -> None:
-        uid = self._user_id(username)
+        uid = self.user_id(username)
         with self.db.write() as con:
             con.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, uid])
 
@@ -124,7 +107,8 @@ class Accounts:
     def user_count(self) -> int:
         return self.db.one("SELECT count(*) AS n FROM users")["n"]
 
-    def _user_id(self, username: str) -> int:
+    def user_id(self, username: str) -> int:
+        """The id of a user; ``NotFound`` when there is none."""
         row = self.db.one("SELECT id FROM users WHERE username = ?", [username])
         if row is None:
             raise NotFound("user", username)
@@ -139,11 +123,9 @@ class Accounts:
         key: str | None = None,
         expires_in: dt.timedelta | None = None,
     ) -> dict[str, Any]:
-        uid = self._user_id(username)
-        key = key or KEY_PREFIX + secrets.token_hex(KEY_BYTES)
-        # The public id is random: an id shown in lists and logs tells nothing of the key.
-        # (Keys made before schema 4 keep their ids, which held the key's first 8 characters.)
-        key_id = secrets.token_hex(6)
+        uid = self.user_id(username)
+        key = key or new_api_key()
+        key_id = new_key_id()
         t = now()
         expires_at = t + expires_in if expires_in else None
         with self.db.write() as con:
@@ -156,12 +138,12 @@ class Accounts:
             "id": key_id,
             "key": key,
             "name": name,
-            "created_at": _iso(t),
-            "expires_at": _iso(expires_at) if expires_at else None,
+            "created_at": iso_utc(t),
+            "expires_at": iso_utc(expires_at) if expires_at else None,
         }
 
     def list_api_keys(self, username: str) -> list[dict[str, Any]]:
-        uid = self._user_id(username)
+        uid = self.user_id(username)
         return self.db.all(
             f"SELECT id, name, {iso('created_at')} AS created_at,"
             f" {iso('expires_at')} AS expires_at FROM api_keys"
@@ -170,7 +152,7 @@ class Accounts:
         )
 
     def delete_api_key(self, username: str, id_or_key: str) -> None:
-        uid = self._user_id(username)
+        uid = self.user_id(username)
         with self.db.write() as con:
             gone = con.execute(
                 "DELETE FROM api_keys WHERE user_id = ? AND (id = ? OR key_hash = ?) RETURNING id",
@@ -188,7 +170,7 @@ class Accounts:
         )
         if row is None:
             return None
-        return {**_user_row(row), "key_expired": bool(row["key_expired"])}
+        return {**user_out(row), "key_expired": bool(row["key_expired"])}
 
     # -- workspaces -----------------------------------------------------------------------
     def _workspace_sql(self) -> str:
@@ -242,7 +224,7 @@ class Accounts:
 
     def create_team(self, name: str, owner: str) -> dict[str, Any]:
         check_account_name(name, "name")
-        uid = self._user_id(owner)
+        uid = self.user_id(owner)
         with self.db.write() as con:
             self._name_free(name)
             wid = con.execute(
@@ -260,7 +242,7 @@ class Accounts:
         return row["id"]
 
     def list_members(self, workspace: str) -> list[dict[str, Any]]:
-        wid = self._workspace_id(workspace)
+        wid = self.workspace_id(workspace)
         return self.db.all(
             "SELECT u.username, u.name, u.email, m.role FROM members m"
             " JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?"
@@ -269,8 +251,7 @@ class Accounts:
         )
 
     def add_member(self, workspace: str, username: str, role: str) -> dict[str, Any]:
-        if role not in ("OWNER", "MEMBER"):
-            raise InvalidInput("role must be OWNER or MEMBER", field="role")
+        check_role(role)
         wid = self._team_id(workspace)
         user = self.db.one(
             "SELECT id, username FROM users WHERE username = ? OR email = ?"
@@ -289,7 +270,7 @@ class Accounts:
 
     def remove_member(self, workspace: str, username: str) -> None:
         wid = self._team_id(workspace)
-        uid = self._user_id(username)
+        uid = self.user_id(username)
         with self.db.write() as con:
             row = self.db.one(
                 "SELECT role FROM members WHERE workspace_id = ? AND user_id = ?", [wid, uid]
@@ -306,7 +287,8 @@ class Accounts:
                 )
             con.execute("DELETE FROM members WHERE workspace_id = ? AND user_id = ?", [wid, uid])
 
-    def _workspace_id(self, username: str) -> int:
+    def workspace_id(self, username: str) -> int:
+        """The id of a workspace (a user's or a team's); ``NotFound`` when there is none."""
         row = self.db.one("SELECT id FROM workspaces WHERE username = ?", [username])
         if row is None:
             raise NotFound("workspace", username)

@@ -11,9 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lablens.contract import artifact_names as rules
+from lablens.store.artifact_values import checked, checked_list, optional_str
+from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.errors import Conflict, InvalidInput, NotFound
-from lablens.store.ordering import cut_page, decode_cursor
+from lablens.store.embedded._projects import Projects
+from lablens.store.errors import Conflict, NotFound
 
 
 def _collection_select() -> str:
@@ -47,43 +49,22 @@ def _collection_out(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _checked(check: Any, value: Any, field: str) -> Any:
-    try:
-        return check(value)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field=field) from None
-
-
-def _str_list(value: Any, field: str, check: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise InvalidInput(f"{field} must be a list of strings", field=field)
-    out: list[str] = []
-    for i, item in enumerate(value):
-        item = _checked(check, item, f"{field}[{i}]")
-        if item not in out:
-            out.append(item)
-    return out
-
-
-def _optional_str(value: Any, field: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"{field} must be a string", field=field)
-    return value
-
-
 class ArtifactCollections:
-    """Mixin of ``EmbeddedStore``: artifact types and collections."""
+    """Part of ``EmbeddedStore``: artifact types and collections."""
 
-    db: Database
+    def __init__(self, db: Database, projects: Projects) -> None:
+        self.db = db
+        self.projects = projects
+        # collection id -> its names (see collection_info), and how many times it was cleared
+        self._collections: dict[int, dict[str, Any]] = {}
+        self._collections_gen = 0
 
-    def _collection_info(self, cid: int) -> dict[str, Any]:
+    def collection_info(self, cid: int) -> dict[str, Any]:
         """``{name, kind, type, entity, project}`` of a collection, cached until a collection
         is renamed or deleted (versions ask for it on every read)."""
-        cache: dict[int, dict[str, Any]] = self.__dict__.setdefault("_collections", {})
+        cache = self._collections
         if cid not in cache:
-            generation = self.__dict__.get("_collections_gen", 0)
+            generation = self._collections_gen
             row = self.db.one(
                 "SELECT c.name, c.kind, t.name AS type, w.username AS entity, p.name AS project"
                 " FROM artifact_collections c JOIN artifact_types t ON t.id = c.type_id"
@@ -94,33 +75,24 @@ class ArtifactCollections:
             if row is None:
                 raise NotFound("artifact_collection", str(cid))
             # Read before a rename committed, it must not be kept after that rename cleared it.
-            if self.__dict__.get("_collections_gen", 0) != generation:
+            if self._collections_gen != generation:
                 return row
             cache[cid] = row
         return cache[cid]
 
     def _forget_collections(self) -> None:
-        self.__dict__["_collections_gen"] = self.__dict__.get("_collections_gen", 0) + 1
-        self.__dict__.setdefault("_collections", {}).clear()
-
-    def _project_for_write(self, workspace: str, project: str) -> int:
-        """The project's id, the project made first if missing (as logging a run does)."""
-        try:
-            return self._project_id(workspace, project)  # type: ignore[attr-defined]
-        except NotFound as exc:
-            if exc.kind != "project":
-                raise
-        return self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
+        self._collections_gen += 1
+        self._collections.clear()
 
     def _type_row(self, pid: int, name: str) -> dict[str, Any] | None:
         return self.db.one(
             "SELECT id, name FROM artifact_types WHERE project_id = ? AND name = ?", [pid, name]
         )
 
-    def _collection_row(
+    def collection_row(
         self, workspace: str, project: str, name: str, type_name: str | None = None
     ) -> dict[str, Any]:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         row = self.db.one(
             "SELECT c.id, c.name, c.kind, c.type_id, c.next_version, t.name AS type"
             " FROM artifact_collections c JOIN artifact_types t ON t.id = c.type_id"
@@ -134,7 +106,7 @@ class ArtifactCollections:
 
     # -- types ----------------------------------------------------------------------------
     def list_artifact_types(self, workspace: str, project: str) -> list[dict[str, Any]]:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         rows = self.db.all(
             f"SELECT t.id, t.name, {iso('t.created_at')} AS created_at,"
             " (SELECT count(*) FROM artifact_collections c WHERE c.type_id = t.id)"
@@ -159,7 +131,7 @@ class ArtifactCollections:
         cursor: str | None = None,
         limit: int = 50,
     ) -> dict[str, Any]:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         where, params = "c.project_id = ?", [pid]
         if type_name is not None:
             if self._type_row(pid, type_name) is None:
@@ -184,31 +156,31 @@ class ArtifactCollections:
     def get_artifact_collection(
         self, workspace: str, project: str, name: str, *, type_name: str | None = None
     ) -> dict[str, Any]:
-        cid = self._collection_row(workspace, project, name, type_name)["id"]
+        cid = self.collection_row(workspace, project, name, type_name)["id"]
         return _collection_out(self.db.one(_collection_select() + " WHERE c.id = ?", [cid]))
 
     def update_artifact_collection(
         self, workspace: str, project: str, name: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
-        row = self._collection_row(workspace, project, name)
+        row = self.collection_row(workspace, project, name)
         sets: list[str] = []
         params: list[Any] = []
         new_name = name
         if "name" in changes and changes["name"] != name:
-            new_name = _checked(rules.check_name, changes["name"], "name")
+            new_name = checked(rules.check_name, changes["name"], "name")
             sets.append("name = ?")
             params.append(new_name)
         if "description" in changes:
             sets.append("description = ?")
-            params.append(_optional_str(changes["description"], "description"))
+            params.append(optional_str(changes["description"], "description"))
         if "tags" in changes:
             sets.append("tags = ?")
-            params.append(_str_list(changes["tags"], "tags", rules.check_tag))
+            params.append(checked_list(changes["tags"], "tags", rules.check_tag))
         with self.db.write() as con:
             if new_name != name and self.db.one(
                 "SELECT 1 FROM artifact_collections WHERE project_id = ? AND name = ?",
-                [self._project_id(workspace, project), new_name],
-            ):  # type: ignore[attr-defined]
+                [self.projects.project_id(workspace, project), new_name],
+            ):
                 raise Conflict(
                     f"an artifact collection {workspace}/{project}/{new_name} already exists"
                 )
@@ -222,7 +194,7 @@ class ArtifactCollections:
         return self.get_artifact_collection(workspace, project, new_name)
 
     def delete_artifact_collection(self, workspace: str, project: str, name: str) -> None:
-        row = self._collection_row(workspace, project, name)
+        row = self.collection_row(workspace, project, name)
         with self.db.write() as con:
             pks = [
                 r["pk"]
@@ -230,13 +202,13 @@ class ArtifactCollections:
                     "SELECT pk FROM artifacts WHERE collection_id = ?", [row["id"]]
                 )
             ]
-            self._refuse_if_linked(pks, f"{workspace}/{project}/{name}")
-            self._delete_versions(con, pks)
+            self.refuse_if_linked(pks, f"{workspace}/{project}/{name}")
+            self.delete_versions(con, pks)
             con.execute("DELETE FROM artifact_aliases WHERE collection_id = ?", [row["id"]])
             con.execute("DELETE FROM artifact_collections WHERE id = ?", [row["id"]])
             self._forget_collections()
 
-    def _delete_project_artifacts(self, con: Any, pid: int, what: str) -> None:
+    def delete_project_artifacts(self, con: Any, pid: int, what: str) -> None:
         """Delete a project's artifacts, inside the transaction deleting the project; refused
         (``Conflict``) while one of its versions is linked from another project."""
         pks = [
@@ -247,8 +219,8 @@ class ArtifactCollections:
                 [pid],
             )
         ]
-        self._refuse_if_linked(pks, f"an artifact of project {what}", outside=pid)
-        self._delete_versions(con, pks)
+        self.refuse_if_linked(pks, f"an artifact of project {what}", outside=pid)
+        self.delete_versions(con, pks)
         runs = "(SELECT pk FROM runs WHERE project_id = ?)"
         con.execute(f"DELETE FROM artifact_usage WHERE run_pk IN {runs}", [pid])
         con.execute(f"UPDATE artifacts SET run_pk = NULL WHERE run_pk IN {runs}", [pid])
@@ -261,7 +233,7 @@ class ArtifactCollections:
         con.execute("DELETE FROM artifact_types WHERE project_id = ?", [pid])
         self._forget_collections()
 
-    def _refuse_if_linked(self, pks: Sequence[int], what: str, outside: int | None = None) -> None:
+    def refuse_if_linked(self, pks: Sequence[int], what: str, outside: int | None = None) -> None:
         """``Conflict`` if a link points at one of these versions (only links in other projects
         than ``outside``, when given)."""
         if not pks:
@@ -284,7 +256,7 @@ class ArtifactCollections:
             )
 
     @staticmethod
-    def _delete_versions(con: Any, pks: Sequence[int]) -> None:
+    def delete_versions(con: Any, pks: Sequence[int]) -> None:
         if not pks:
             return
         for table, column in (
@@ -297,7 +269,7 @@ class ArtifactCollections:
                 f"DELETE FROM {table} WHERE list_contains(?::BIGINT[], {column})", [list(pks)]
             )
 
-    def _collection_for_commit(
+    def collection_for_commit(
         self,
         con: Any,
         pid: int,

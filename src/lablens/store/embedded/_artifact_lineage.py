@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from lablens.store.cursors import cut_page, decode_int_cursor
 from lablens.store.embedded._artifact_versions import _ROWS, ArtifactVersions
 from lablens.store.embedded._db import Database, now
-from lablens.store.embedded._run_values import _run_out, _run_select
-from lablens.store.ordering import cut_page, decode_int_cursor
+from lablens.store.embedded._runs import Runs, run_select
+from lablens.store.run_values import run_out
 
 
-class ArtifactLineage(ArtifactVersions):
-    """Mixin of ``EmbeddedStore``: the runs that used versions and the versions of a run."""
+class ArtifactLineage:
+    """Part of ``EmbeddedStore``: the runs that used versions and the versions of a run."""
 
-    db: Database
+    def __init__(self, db: Database, runs: Runs, versions: ArtifactVersions) -> None:
+        self.db = db
+        self.runs = runs
+        self.versions = versions
 
     # -- lineage --------------------------------------------------------------------------
     def use_artifact(
@@ -27,26 +31,26 @@ class ArtifactLineage(ArtifactVersions):
         artifact_project: str,
         artifact_id: str,
     ) -> dict[str, Any]:
-        run_pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
-        pk = self._artifact_row(artifact_workspace, artifact_project, artifact_id)["pk"]
+        run_pk = self.runs.run_pk(workspace, project, run_id)
+        pk = self.versions.artifact_row(artifact_workspace, artifact_project, artifact_id)["pk"]
         with self.db.write() as con:
             if not self.db.one(
                 "SELECT 1 FROM artifact_usage WHERE artifact_pk = ? AND run_pk = ?", [pk, run_pk]
             ):
                 con.execute("INSERT INTO artifact_usage VALUES (?, ?, ?)", [pk, run_pk, now()])
-        return self._artifact_by_pk(pk)
+        return self.versions.artifact_by_pk(pk)
 
     def artifact_users(
         self, workspace: str, project: str, artifact_id: str
     ) -> list[dict[str, Any]]:
-        pk = self._artifact_row(workspace, project, artifact_id)["pk"]
+        pk = self.versions.artifact_row(workspace, project, artifact_id)["pk"]
         rows = self.db.all(
-            _run_select() + " JOIN artifact_usage u ON u.run_pk = r.pk WHERE u.artifact_pk = ?"
+            run_select() + " JOIN artifact_usage u ON u.run_pk = r.pk WHERE u.artifact_pk = ?"
             " ORDER BY u.used_at, r.pk",
             [pk],
         )
-        keys = self._history_keys([r["pk"] for r in rows])  # type: ignore[attr-defined]
-        return [_run_out(r, keys[r["pk"]]) for r in rows]
+        keys = self.runs.history_keys([r["pk"] for r in rows])
+        return [run_out(r, keys[r["pk"]]) for r in rows]
 
     def run_artifacts(
         self,
@@ -58,7 +62,7 @@ class ArtifactLineage(ArtifactVersions):
         cursor: str | None = None,
         limit: int = 50,
     ) -> dict[str, Any]:
-        run_pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        run_pk = self.runs.run_pk(workspace, project, run_id)
         if used:
             where = "a.pk IN (SELECT artifact_pk FROM artifact_usage WHERE run_pk = ?)"
         else:
@@ -72,4 +76,4 @@ class ArtifactLineage(ArtifactVersions):
             params.append(last)
         rows = self.db.all(_ROWS + f" WHERE {where} ORDER BY a.pk LIMIT ?", [*params, limit + 1])
         rows, nxt = cut_page(rows, limit, "pk")
-        return {"items": self._artifacts_out(rows), "total": total, "next": nxt}
+        return {"items": self.versions.artifacts_out(rows), "total": total, "next": nxt}

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from lablens.store import _json
+from lablens.store.cursors import cut_page, decode_int_cursor
+from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._db import Database, iso
+from lablens.store.embedded._projects import Projects
 from lablens.store.errors import NotFound
-from lablens.store.ordering import cut_page, decode_int_cursor
 
 _VERSION = re.compile(r"v(\d+)")
 
@@ -27,13 +28,16 @@ _ROWS = (
 
 
 class ArtifactVersions:
-    """Mixin of ``EmbeddedStore``: artifact versions, read."""
+    """Part of ``EmbeddedStore``: artifact versions, read."""
 
-    db: Database
-    blob_dir: Path
+    def __init__(self, db: Database, projects: Projects, collections: ArtifactCollections) -> None:
+        self.db = db
+        self.projects = projects
+        self.collections = collections
+        self._run_paths: dict[int, dict[str, Any]] = {}
 
-    def _artifact_row(self, workspace: str, project: str, artifact_id: str) -> dict[str, Any]:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+    def artifact_row(self, workspace: str, project: str, artifact_id: str) -> dict[str, Any]:
+        pid = self.projects.project_id(workspace, project)
         row = self.db.one(
             "SELECT a.pk, a.id, a.version, a.collection_id, a.source_pk, a.run_pk, c.name,"
             " c.kind FROM artifacts a JOIN artifact_collections c ON c.id = a.collection_id"
@@ -47,7 +51,7 @@ class ArtifactVersions:
     def _run_path(self, run_pk: int) -> dict[str, Any] | None:
         """``{entity, project, id, path}`` of a run; cached, as a run never moves (and its pk is
         never reused: a deleted run's artifacts forget its pk)."""
-        cache: dict[int, dict[str, Any] | None] = self.__dict__.setdefault("_run_paths", {})
+        cache = self._run_paths
         if run_pk not in cache:
             row = self.db.one(
                 "SELECT w.username AS entity, p.name AS project, r.id FROM runs r"
@@ -60,7 +64,7 @@ class ArtifactVersions:
             cache[run_pk] = {**row, "path": f"{row['entity']}/{row['project']}/{row['id']}"}
         return cache[run_pk]
 
-    def _artifacts_out(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def artifacts_out(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """The JSON of versions selected with ``_ROWS``."""
         pks = [r["pk"] for r in rows]
         aliases: dict[int, list[str]] = {pk: [] for pk in pks}
@@ -74,14 +78,14 @@ class ArtifactVersions:
         return [self._artifact_out(r, aliases[r["pk"]]) for r in rows]
 
     def _artifact_out(self, row: dict[str, Any], aliases: list[str]) -> dict[str, Any]:
-        info = self._collection_info(row["collection_id"])  # type: ignore[attr-defined]
+        info = self.collections.collection_info(row["collection_id"])
         entity, project, collection = info["entity"], info["project"], info["name"]
         name = f"{collection}:v{row['version']}"
         source = None
         if row["source_pk"] is not None:
             src = self.db.one(_ROWS + " WHERE a.pk = ?", [row["source_pk"]])
             if src is not None:
-                s = self._collection_info(src["collection_id"])  # type: ignore[attr-defined]
+                s = self.collections.collection_info(src["collection_id"])
                 source = {
                     "id": src["id"],
                     "entity": s["entity"],
@@ -117,8 +121,8 @@ class ArtifactVersions:
             "source": source,
         }
 
-    def _artifact_by_pk(self, pk: int) -> dict[str, Any]:
-        return self._artifacts_out([self.db.one(_ROWS + " WHERE a.pk = ?", [pk])])[0]
+    def artifact_by_pk(self, pk: int) -> dict[str, Any]:
+        return self.artifacts_out([self.db.one(_ROWS + " WHERE a.pk = ?", [pk])])[0]
 
     # -- versions -------------------------------------------------------------------------
     def list_artifacts(
@@ -132,7 +136,7 @@ class ArtifactVersions:
         cursor: str | None = None,
         limit: int = 50,
     ) -> dict[str, Any]:
-        cid = self._collection_row(workspace, project, collection, type_name)["id"]
+        cid = self.collections.collection_row(workspace, project, collection, type_name)["id"]
         where, params = "a.collection_id = ?", [cid]
         if tags:
             where += " AND list_has_all(a.tags, ?::VARCHAR[])"
@@ -147,7 +151,7 @@ class ArtifactVersions:
             _ROWS + f" WHERE {where} ORDER BY a.version DESC LIMIT ?", [*params, limit + 1]
         )
         rows, nxt = cut_page(rows, limit, "version")
-        return {"items": self._artifacts_out(rows), "total": total, "next": nxt}
+        return {"items": self.artifacts_out(rows), "total": total, "next": nxt}
 
     def get_artifact(
         self,
@@ -158,7 +162,7 @@ class ArtifactVersions:
         *,
         type_name: str | None = None,
     ) -> dict[str, Any]:
-        cid = self._collection_row(workspace, project, collection, type_name)["id"]
+        cid = self.collections.collection_row(workspace, project, collection, type_name)["id"]
         row = None
         match = _VERSION.fullmatch(selector)
         if match:
@@ -179,7 +183,7 @@ class ArtifactVersions:
             )
         if row is None:
             raise NotFound("artifact", f"{workspace}/{project}/{collection}:{selector}")
-        return self._artifacts_out([row])[0]
+        return self.artifacts_out([row])[0]
 
     def get_artifact_by_id(self, workspace: str, project: str, artifact_id: str) -> dict[str, Any]:
-        return self._artifact_by_pk(self._artifact_row(workspace, project, artifact_id)["pk"])
+        return self.artifact_by_pk(self.artifact_row(workspace, project, artifact_id)["pk"])

@@ -1,8 +1,9 @@
 """Artifact versions committed and changed in the embedded store: commits, aliases, links, edits.
 
-A version is committed in one transaction with its whole manifest, after its blobs were uploaded
-(``_blobs.py``), so an interrupted upload leaves blobs but never half a version. Names, aliases
-and paths are checked with ``lablens.contract.artifact_names``, the same rules the SDK applies.
+A version is committed in one transaction with its whole manifest, after its blobs were
+uploaded (``_blob_grants.py``), so an interrupted upload leaves blobs but never half a version.
+Names, aliases and paths are checked with ``lablens.contract.artifact_names``, the same rules the
+SDK applies (``lablens.store.artifact_values``).
 """
 
 from __future__ import annotations
@@ -10,23 +11,26 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from lablens.contract import artifact_names as rules
 from lablens.store import _json
-from lablens.store.embedded._artifact_collections import (
-    _checked,
-    _optional_str,
-    _str_list,
+from lablens.store.artifact_values import (
+    check_manifest,
+    checked,
+    checked_list,
+    optional_str,
 )
-from lablens.store.embedded._artifact_files import _manifest
+from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifact_versions import ArtifactVersions
+from lablens.store.embedded._blob_grants import BlobGrants
 from lablens.store.embedded._db import Database, now
-from lablens.store.embedded._run_values import _mapping
+from lablens.store.embedded._projects import Projects
+from lablens.store.embedded._runs import Runs
 from lablens.store.errors import Conflict
+from lablens.store.run_values import as_mapping
 
 # The columns of a new version that depend on what made it (a commit or a link).
 _VERSION_COLUMNS = (
@@ -42,41 +46,56 @@ _VERSION_COLUMNS = (
 )
 
 
-class Artifacts(ArtifactVersions):
-    """Mixin of ``EmbeddedStore``: artifact versions committed, edited, linked and deleted."""
+class Artifacts:
+    """Part of ``EmbeddedStore``: artifact versions committed, edited, linked and deleted."""
 
-    db: Database
-    blob_dir: Path
+    def __init__(
+        self,
+        db: Database,
+        projects: Projects,
+        runs: Runs,
+        grants: BlobGrants,
+        collections: ArtifactCollections,
+        versions: ArtifactVersions,
+    ) -> None:
+        self.db = db
+        self.projects = projects
+        self.runs = runs
+        self.grants = grants
+        self.collections = collections
+        self.versions = versions
 
     def commit_artifact(
         self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
     ) -> tuple[dict[str, Any], bool]:
-        name = _checked(rules.check_name, data.get("name"), "name")
-        type_name = _checked(
+        name = checked(rules.check_name, data.get("name"), "name")
+        type_name = checked(
             lambda v: rules.check_name(v, "artifact type"), data.get("type"), "type"
         )
-        description = _optional_str(data.get("description"), "description")
-        metadata = _mapping(data.get("metadata"), "metadata")
+        description = optional_str(data.get("description"), "description")
+        metadata = as_mapping(data.get("metadata"), "metadata")
         aliases = [
             a
-            for a in _str_list(data.get("aliases"), "aliases", rules.check_alias)
+            for a in checked_list(data.get("aliases"), "aliases", rules.check_alias)
             if a != rules.LATEST
         ]
-        tags = _str_list(data.get("tags"), "tags", rules.check_tag)
-        files = _manifest(data.get("files"))
+        tags = checked_list(data.get("tags"), "tags", rules.check_tag)
+        files = check_manifest(data.get("files"))
         # Before the write lock, and before the project is made: a refused commit stores
         # nothing. Rights to blobs are only ever added and blobs never deleted, so what holds
         # here still holds in the transaction below.
-        self.check_blobs(workspace, files, username=username)  # type: ignore[attr-defined]
+        self.grants.check_blobs(workspace, files, username=username)
         digest = rules.manifest_digest(files)
         run_id = data.get("run_id")
-        pid = self._project_for_write(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_for_write(workspace, project)
         run_pk = None
         if run_id is not None:
-            run_pk = self._run_pk(workspace, project, str(run_id))  # type: ignore[attr-defined]
+            run_pk = self.runs.run_pk(workspace, project, str(run_id))
         t = now()
         with self.db.write() as con:
-            cid = self._collection_for_commit(con, pid, workspace, project, name, type_name, t)
+            cid = self.collections.collection_for_commit(
+                con, pid, workspace, project, name, type_name, t
+            )
             same = self.db.one(
                 "SELECT pk FROM artifacts WHERE collection_id = ? AND digest = ?"
                 " ORDER BY version DESC LIMIT 1",
@@ -102,7 +121,7 @@ class Artifacts(ArtifactVersions):
                 pk = self._insert_version(con, cid, values, aliases, t)
                 self._insert_files(con, pk, files)
                 created = True
-        return self._artifact_by_pk(pk), created
+        return self.versions.artifact_by_pk(pk), created
 
     def _insert_version(
         self, con: Any, cid: int, values: Mapping[str, Any], aliases: Sequence[str], t: dt.datetime
@@ -140,11 +159,11 @@ class Artifacts(ArtifactVersions):
             }
         )
         # One INSERT from Arrow: a manifest of 100,000 files is one statement, not 100,000.
-        con.register("_manifest", table)
+        con.register("check_manifest", table)
         try:
-            con.execute("INSERT INTO artifact_files SELECT * FROM _manifest")
+            con.execute("INSERT INTO artifact_files SELECT * FROM check_manifest")
         finally:
-            con.unregister("_manifest")
+            con.unregister("check_manifest")
 
     def _move_aliases(self, con: Any, cid: int, pk: int, aliases: Sequence[str]) -> None:
         """Point each alias at version ``pk``, taking it from whichever version held it."""
@@ -165,24 +184,24 @@ class Artifacts(ArtifactVersions):
     def update_artifact(
         self, workspace: str, project: str, artifact_id: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
-        row = self._artifact_row(workspace, project, artifact_id)
+        row = self.versions.artifact_row(workspace, project, artifact_id)
         sets: list[str] = []
         params: list[Any] = []
         if "description" in changes:
             sets.append("description = ?")
-            params.append(_optional_str(changes["description"], "description"))
+            params.append(optional_str(changes["description"], "description"))
         if "metadata" in changes:
             sets.append("metadata = ?")
-            params.append(_json.dumps(_mapping(changes["metadata"], "metadata")))
+            params.append(_json.dumps(as_mapping(changes["metadata"], "metadata")))
         if "tags" in changes:
             sets.append("tags = ?")
-            params.append(_str_list(changes["tags"], "tags", rules.check_tag))
+            params.append(checked_list(changes["tags"], "tags", rules.check_tag))
         aliases = None
         if "aliases" in changes:
             # "latest" belongs to the newest version whatever is asked: the server moves it.
             aliases = [
                 a
-                for a in _str_list(changes["aliases"], "aliases", rules.check_alias)
+                for a in checked_list(changes["aliases"], "aliases", rules.check_alias)
                 if a != rules.LATEST
             ]
         with self.db.write() as con:
@@ -198,12 +217,12 @@ class Artifacts(ArtifactVersions):
                 " WHERE pk = ?",
                 [*params, now(), row["pk"]],
             )
-        return self._artifact_by_pk(row["pk"])
+        return self.versions.artifact_by_pk(row["pk"])
 
     def delete_artifact(
         self, workspace: str, project: str, artifact_id: str, *, delete_aliases: bool = False
     ) -> None:
-        row = self._artifact_row(workspace, project, artifact_id)
+        row = self.versions.artifact_row(workspace, project, artifact_id)
         what = f"{workspace}/{project}/{row['name']}:v{row['version']}"
         with self.db.write() as con:
             held = [
@@ -218,8 +237,8 @@ class Artifacts(ArtifactVersions):
                     f"{what} has the aliases {', '.join(held)}; pass"
                     " delete_aliases=True to delete it with them"
                 )
-            self._refuse_if_linked([row["pk"]], what)
-            self._delete_versions(con, [row["pk"]])
+            self.collections.refuse_if_linked([row["pk"]], what)
+            self.collections.delete_versions(con, [row["pk"]])
             if rules.LATEST in held:
                 newest = self.db.one(
                     "SELECT pk FROM artifacts WHERE collection_id = ?"
@@ -245,9 +264,11 @@ class Artifacts(ArtifactVersions):
         aliases: Sequence[str] = (),
         username: str,
     ) -> dict[str, Any]:
-        row = self._artifact_row(workspace, project, artifact_id)
-        target_name = _checked(rules.check_name, target_name, "target_path")
-        aliases = [a for a in _str_list(aliases, "aliases", rules.check_alias) if a != rules.LATEST]
+        row = self.versions.artifact_row(workspace, project, artifact_id)
+        target_name = checked(rules.check_name, target_name, "target_path")
+        aliases = [
+            a for a in checked_list(aliases, "aliases", rules.check_alias) if a != rules.LATEST
+        ]
         source = self.db.one(
             "SELECT * FROM artifacts WHERE pk = ?", [row["source_pk"] or row["pk"]]
         )
@@ -256,10 +277,10 @@ class Artifacts(ArtifactVersions):
             " WHERE c.id = ?",
             [source["collection_id"]],
         )["name"]
-        pid = self._project_for_write(target_workspace, target_project)  # type: ignore[attr-defined]
+        pid = self.projects.project_for_write(target_workspace, target_project)
         t = now()
         with self.db.write() as con:
-            cid = self._collection_for_commit(
+            cid = self.collections.collection_for_commit(
                 con,
                 pid,
                 target_workspace,
@@ -281,4 +302,4 @@ class Artifacts(ArtifactVersions):
                 values = {c: source[c] for c in _VERSION_COLUMNS}
                 values.update(tags=[], source_pk=source["pk"], created_by=username)
                 pk = self._insert_version(con, cid, values, aliases, t)
-        return self._artifact_by_pk(pk)
+        return self.versions.artifact_by_pk(pk)

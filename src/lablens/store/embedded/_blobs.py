@@ -1,234 +1,96 @@
-"""Content-addressed blobs: artifact file contents named by their sha256 in ``DATA/blobs/``.
+"""Blob bytes on disk: the one place the embedded store reads and writes blob files.
 
-Run files already live there (``_run_files.py``); artifacts share the directory, so the same bytes
-are stored once whoever saved them. An upload is written beside its final name and renamed only
-once its sha256 is checked, so a cut or altered upload never becomes a blob.
+Blobs are content-addressed: ``DATA/blobs/ab/cdef...`` holds the bytes whose sha256 is
+``abcdef...``, stored once whoever saved them (run files, artifact files, media). Nothing else in
+the engine knows a blob's path; the other parts ask :class:`BlobFiles` by digest, through the
+small interface a blob store on another medium (an object store) would also offer: put bytes,
+stream bytes in, open, size.
 
-Because the bytes are shared, knowing a sha256 must not be a way to read them: a user may name a
-digest in a commit only if it is *usable* by them in the target workspace (``blob_grants`` in
-``schema.py``):
-
-- they uploaded those bytes themselves (to any workspace), or a member of the target workspace
-  uploaded them into it: an upload of bytes the server already has is hashed and checked like
-  any other, and only records the right (no second copy);
-- or they can already read those bytes: a stored file (not a reference) of an artifact, or a
-  run file, in a project they may read.
-
-``missing_blobs`` answers with the same rule, so it tells a caller nothing about what others
-stored.
+A blob is written beside its final name and renamed into place, so a reader never sees half of
+one, and a cut write leaves no blob.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
-
-from lablens.contract import artifact_names as rules
-from lablens.store.base import BlobUpload
-from lablens.store.embedded._db import Database, now
-from lablens.store.errors import InvalidInput, NotFound
-
-# The projects a user may read, as the server's rule says (``server/auth.py``, can_read_project):
-# admins every project, members every project of their workspaces, anyone a PUBLIC project.
-# Kept here as SQL because a manifest of 100,000 files is checked in one query, not per project.
-_READABLE = """
-    SELECT p.id FROM projects p
-    WHERE p.visibility = 'PUBLIC'
-       OR (SELECT is_admin FROM users WHERE id = $user)
-       OR p.workspace_id IN (SELECT workspace_id FROM members WHERE user_id = $user)
-"""
-
-# Rights recorded by uploads: into the target workspace by anyone, or anywhere by the user.
-_GRANTED = """
-    SELECT DISTINCT digest FROM blob_grants
-    WHERE digest IN (SELECT unnest($digests::VARCHAR[]))
-      AND (workspace_id = $workspace OR user_id = $user)
-"""
-
-# Contents the user can read already: stored files (not references) of the versions in projects
-# they may read (a link shows its source's files), and run files there.
-_READ = f"""
-    WITH wanted AS (SELECT DISTINCT unnest($digests::VARCHAR[]) AS digest),
-    readable AS ({_READABLE})
-    SELECT f.digest FROM artifacts a
-    JOIN artifact_collections c ON c.id = a.collection_id
-    JOIN artifact_files f ON f.artifact_pk = coalesce(a.source_pk, a.pk)
-    WHERE f.ref IS NULL AND f.digest IN (SELECT digest FROM wanted)
-      AND c.project_id IN (SELECT id FROM readable)
-    UNION
-    SELECT f.blob FROM files f JOIN runs r ON r.pk = f.run_pk
-    WHERE f.blob IN (SELECT digest FROM wanted) AND r.project_id IN (SELECT id FROM readable)
-"""
+from typing import BinaryIO
 
 
-def checked_digest(value: Any, field: str) -> str:
-    """``value`` if it is a sha256 (64 lowercase hex characters), else ``InvalidInput``."""
-    try:
-        return rules.check_digest(value)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field=field) from None
+class BlobWriter:
+    """Bytes of one new blob as they arrive; :meth:`commit` puts them in place, :meth:`abort`
+    drops them. The caller checks the digest before it commits."""
 
-
-class Blobs:
-    """Mixin of ``EmbeddedStore``: which blobs a user may use, and storing one."""
-
-    db: Database
-    blob_dir: Path
-
-    def _usable_blobs(self, digests: Sequence[str], workspace_id: int, user_id: int) -> set[str]:
-        """Those of ``digests`` that the user may name in a commit into the workspace."""
-        wanted = list(dict.fromkeys(digests))
-        if not wanted:
-            return set()
-        # Grants first: they cover what the SDK just uploaded, so the scan of every project's
-        # files below is usually skipped.
-        params: Any = {"digests": wanted, "workspace": workspace_id, "user": user_id}
-        usable = {r["digest"] for r in self.db.all(_GRANTED, params)}
-        rest = [d for d in wanted if d not in usable]
-        if rest:
-            params = {"digests": rest, "user": user_id}
-            usable |= {r["digest"] for r in self.db.all(_READ, params)}
-        return usable
-
-    def _ids(self, workspace: str, username: str, digest: str = "") -> tuple[int, int, bool]:
-        """The ids of a workspace and a user (``NotFound`` for either missing), and whether the
-        user uploaded ``digest`` into the workspace before; one query, as uploads are many."""
-        row = self.db.one(
-            "SELECT w.id AS w, u.id AS u, EXISTS (SELECT 1 FROM blob_grants g WHERE g.digest = ?"
-            " AND g.workspace_id = w.id AND g.user_id = u.id) AS had"
-            " FROM (SELECT 1) LEFT JOIN workspaces w ON w.username = ?"
-            " LEFT JOIN users u ON u.username = ?",
-            [digest, workspace, username],
-        )
-        if row is None or row["w"] is None:
-            raise NotFound("workspace", workspace)
-        if row["u"] is None:
-            raise NotFound("user", username)
-        return row["w"], row["u"], bool(row["had"])
-
-    def missing_blobs(self, workspace: str, digests: Sequence[str], *, username: str) -> list[str]:
-        # A dict keeps the first-seen order and dedups in linear time (a manifest may hold
-        # 100,000 files).
-        wanted = list(
-            dict.fromkeys(checked_digest(d, f"digests[{i}]") for i, d in enumerate(digests))
-        )
-        usable = self._usable_blobs(wanted, *self._ids(workspace, username)[:2])
-        return [
-            d
-            for d in wanted
-            if d not in usable or not self._blob_path(d).exists()  # type: ignore[attr-defined]
-        ]
-
-    def check_blobs(
-        self, workspace: str, files: Sequence[dict[str, Any]], *, username: str
-    ) -> None:
-        """Refuse a manifest naming a blob the user may not use, or a size not the blob's.
-
-        ``files`` are checked manifest entries; references (``ref``) name no blob here.
-        """
-        stored = [(i, f) for i, f in enumerate(files) if f["ref"] is None]
-        usable = self._usable_blobs(
-            [f["digest"] for _, f in stored], *self._ids(workspace, username)[:2]
-        )
-        sizes: dict[int, int] = {}
-        missing: list[int] = []
-        for i, f in stored:
-            try:
-                if f["digest"] in usable:
-                    sizes[i] = self._blob_path(f["digest"]).stat().st_size  # type: ignore[attr-defined]
-                    continue
-            except FileNotFoundError:
-                pass
-            missing.append(i)
-        # One message whether the blob exists elsewhere or nowhere: the answer is no oracle.
-        if missing:
-            i = missing[0]
-            raise InvalidInput(
-                f"the content of {files[i]['path']!r} (sha256 {files[i]['digest']}) was"
-                f" not uploaded; {len(missing)} file(s) are missing: PUT them to"
-                " .../blobs/{sha256} first",
-                field=f"files[{i}].digest",
-            )
-        for i, f in stored:
-            real = sizes[i]
-            if f["size"] != real:
-                raise InvalidInput(
-                    f"files[{i}] ({f['path']!r}) declares {f['size']} bytes, but its content"
-                    f" (sha256 {f['digest']}) has {real}",
-                    field=f"files[{i}].size",
-                )
-
-    def open_blob_upload(self, workspace: str, digest: str, *, username: str) -> BlobUpload:
-        digest = checked_digest(digest, "digest")
-        workspace_id, user_id, had = self._ids(workspace, username, digest)
-        path: Path = self._blob_path(digest)  # type: ignore[attr-defined]
-
-        def grant() -> None:
-            if not had:
-                # No unique index: two racing uploads may both insert, which the readers'
-                # DISTINCT absorbs, and a plain insert costs a third of one checked against an
-                # index.
-                with self.db.write() as con:
-                    con.execute(
-                        "INSERT INTO blob_grants VALUES (?, ?, ?, ?)",
-                        [digest, workspace_id, user_id, now()],
-                    )
-
-        return _Upload(digest, path, grant, first=not had)
-
-
-class _Upload(BlobUpload):
-    """One upload in progress: hashed as it comes, written beside the blob's name unless the
-    blob exists already, renamed into place only once its sha256 is right."""
-
-    def __init__(self, digest: str, path: Path, grant: Callable[[], None], *, first: bool):
-        self.digest, self.path, self._grant, self._first = digest, path, grant, first
-        self._hash = hashlib.sha256()
-        self.size = 0
-        self._tmp: Path | None = None
-        self._out: BinaryIO | None = None
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
-            self._out = self._tmp.open("wb")
-        # else the bytes are here already: they are hashed without being kept, so the upload
-        # proves the caller has the content before it earns the right to use it.
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp: Path | None = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
+        self._out: BinaryIO | None = self._tmp.open("wb")
 
     def write(self, chunk: bytes) -> None:
-        self._hash.update(chunk)
-        if self._out is not None:
-            self._out.write(chunk)
-        self.size += len(chunk)
+        """Append ``chunk``."""
+        assert self._out is not None, "the writer is closed"
+        self._out.write(chunk)
 
-    def finish(self) -> dict[str, Any]:
-        try:
-            got = self._hash.hexdigest()
-            if got != self.digest:
-                raise InvalidInput(
-                    f"the uploaded bytes have sha256 {got}, not {self.digest}: the upload"
-                    " was cut short or changed on the way; send it again",
-                    field="digest",
-                )
-            if self._out is not None and self._tmp is not None:
-                self._out.close()
-                os.replace(self._tmp, self.path)  # a reader never sees half a blob
-                self._tmp = None
-        finally:
-            self.abort()
-        self._grant()
-        # "stored" says whether this is the caller's first upload of these bytes into this
-        # workspace, not whether the server had them: that would tell anyone who guesses a
-        # file's content whether someone else stored it.
-        return {"digest": self.digest, "size": self.size, "stored": self._first}
+    def commit(self) -> None:
+        """Put the bytes written in place under the blob's name."""
+        if self._out is not None and self._tmp is not None:
+            self._out.close()
+            self._out = None
+            os.replace(self._tmp, self._path)  # a reader never sees half a blob
+            self._tmp = None
 
     def abort(self) -> None:
+        """Drop what was written (nothing after ``commit``)."""
         if self._out is not None:
             self._out.close()
             self._out = None
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
             self._tmp = None
+
+
+class BlobFiles:
+    """Part of ``EmbeddedStore``: the bytes of blobs under one directory, by sha256."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, digest: str) -> Path:
+        return self.root / digest[:2] / digest[2:]
+
+    def exists(self, digest: str) -> bool:
+        """Whether the blob is stored."""
+        return self._path(digest).exists()
+
+    def size(self, digest: str) -> int | None:
+        """The blob's length in bytes, or ``None`` when it is not stored."""
+        try:
+            return self._path(digest).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def put(self, digest: str, content: bytes) -> None:
+        """Store ``content`` (whose sha256 the caller checked) unless the blob is there."""
+        if not self.exists(digest):
+            writer = BlobWriter(self._path(digest))
+            try:
+                writer.write(content)
+                writer.commit()
+            finally:
+                writer.abort()
+
+    def writer(self, digest: str) -> BlobWriter | None:
+        """A writer for a new blob, or ``None`` when the blob is stored already."""
+        return None if self.exists(digest) else BlobWriter(self._path(digest))
+
+    def open(self, digest: str) -> tuple[BinaryIO, int]:
+        """The blob for reading, and its length (``FileNotFoundError`` when absent)."""
+        stream = self._path(digest).open("rb")
+        return stream, os.fstat(stream.fileno()).st_size
+
+    def read(self, digest: str) -> bytes:
+        """The blob's bytes (``FileNotFoundError`` when absent)."""
+        return self._path(digest).read_bytes()

@@ -2,72 +2,28 @@
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lablens.contract.names import POINT_STREAMS as STREAMS
-from lablens.contract.names import WIRE_X_AXES
 from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._filter_sql import compile_filters
-from lablens.store.errors import InvalidInput, LimitExceeded, NotFound
-from lablens.store.ordering import order_by_sql, parse_order
-from lablens.store.points import MAX_SAMPLES
-from lablens.store.sampling import sampled_points_sql
-
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-# What min_x/max_x measure: the step, the point's time, seconds since its run started, or the
-# value of the metric x_key (the steps where it lies in the range are kept, for every key).
-HISTORY_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.dictionary(pa.int32(), pa.string())),
-        ("key", pa.dictionary(pa.int32(), pa.string())),
-        ("step", pa.int64()),
-        ("timestamp", pa.float64()),
-        ("value", pa.float64()),
-    ]
-)
-
-
-def _with_runs(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.Schema:
-    # When each run started (seconds since the epoch, for W&B's _runtime) and its display name
-    # (for legends): in the metadata, as columns they would add bytes to every point.
-    started = {r["id"]: float(r["started"]) for r in rows}
-    names = {r["id"]: r["name"] for r in rows}
-    return schema.with_metadata(
-        {b"started": json.dumps(started).encode(), b"names": json.dumps(names).encode()}
-    )
-
-
-def check_x_range(x_axis: str, x_key: str | None, min_x: float | None, max_x: float | None) -> None:
-    """Check a history query's x axis and range, naming the bad field."""
-    if x_axis not in WIRE_X_AXES:
-        raise InvalidInput(
-            f"x_axis must be one of {', '.join(WIRE_X_AXES)}, not {x_axis!r}", field="x_axis"
-        )
-    if x_axis == "metric":
-        if not isinstance(x_key, str) or not x_key:
-            raise InvalidInput(
-                "x_axis 'metric' needs x_key, the metric whose value is the x axis", field="x_key"
-            )
-    elif x_key is not None:
-        raise InvalidInput(f"x_key goes with x_axis 'metric' only, not {x_axis!r}", field="x_key")
-    for name, value in (("min_x", min_x), ("max_x", max_x)):
-        if value is not None and not math.isfinite(value):
-            raise InvalidInput(f"{name} must be a finite number, not {value}", field=name)
-    if min_x is not None and max_x is not None and min_x > max_x:
-        raise InvalidInput(f"min_x ({min_x}) is above max_x ({max_x})", field="min_x")
+from lablens.store.embedded._order_sql import order_by_sql, parse_order
+from lablens.store.embedded._projects import Projects
+from lablens.store.embedded._sampling_sql import sampled_points_sql
+from lablens.store.errors import NotFound
+from lablens.store.history_query import HISTORY_SCHEMA, check_history_query, with_runs
 
 
 class History:
-    """Mixin of ``EmbeddedStore``: the history of runs, read back."""
+    """Part of ``EmbeddedStore``: the history of runs, read back."""
 
-    db: Database
+    def __init__(self, db: Database, projects: Projects) -> None:
+        self.db = db
+        self.projects = projects
 
     def history(
         self,
@@ -87,31 +43,17 @@ class History:
         filters: Mapping[str, Any] | None = None,
         order: str | None = None,
     ) -> pa.Table:
-        if stream not in STREAMS:
-            raise InvalidInput(f"stream must be one of {STREAMS}", field="stream")
-        check_x_range(x_axis, x_key, min_x, max_x)
-        if samples is not None and (
-            not isinstance(samples, int) or isinstance(samples, bool) or samples < 1
-        ):
-            raise InvalidInput("samples must be a positive integer", field="samples")
-        if samples is not None and samples > MAX_SAMPLES:
-            raise LimitExceeded(
-                f"samples is at most {MAX_SAMPLES:,}; leave it out for every point",
-                field="samples",
-                limit=MAX_SAMPLES,
-            )
-        # Steps are int64: a bound past that range either keeps every step or none.
-        for name, value in (("min_step", min_step), ("max_step", max_step)):
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-                raise InvalidInput(f"{name} must be an integer", field=name)
-        empty = (min_step is not None and min_step > _INT64_MAX) or (
-            max_step is not None and max_step < _INT64_MIN
+        min_step, max_step, empty = check_history_query(
+            stream=stream,
+            samples=samples,
+            min_step=min_step,
+            max_step=max_step,
+            x_axis=x_axis,
+            x_key=x_key,
+            min_x=min_x,
+            max_x=max_x,
         )
-        if min_step is not None:
-            min_step = max(min_step, _INT64_MIN)
-        if max_step is not None:
-            max_step = min(max_step, _INT64_MAX)
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         select = "SELECT r.id, r.pk, r.name, epoch(r.created_at) AS started FROM runs r"
         if run_ids is None:
             # The runs a filter picks, in its order: one request for any number of runs.
@@ -151,7 +93,7 @@ class History:
             )
         x_id = next((r["id"] for r in key_rows if r["name"] == x_key), None)
         if empty or not pks or not key_rows or (x_axis == "metric" and x_id is None):
-            return _with_runs(HISTORY_SCHEMA, rows).empty_table()
+            return with_runs(HISTORY_SCHEMA, rows).empty_table()
         where = ["list_contains(?::BIGINT[], run_pk)", "list_contains(?::INTEGER[], key_id)"]
         params: list[Any] = [list(pks.values()), [r["id"] for r in key_rows]]
         for cond, value in (("step >= ?", min_step), ("step <= ?", max_step)):
@@ -267,5 +209,5 @@ class History:
                 "timestamp": raw["ts"],
                 "value": raw["value"],
             },
-            schema=_with_runs(HISTORY_SCHEMA, rows),
+            schema=with_runs(HISTORY_SCHEMA, rows),
         )

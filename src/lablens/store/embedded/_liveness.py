@@ -8,9 +8,10 @@ from lablens.store.embedded._db import Database, now
 
 
 class Liveness:
-    """Mixin of ``EmbeddedStore``: finding runs whose heartbeat stopped."""
+    """Part of ``EmbeddedStore``: finding runs whose heartbeat stopped."""
 
-    db: Database
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def crash_silent_runs(self, timeout: float) -> int:
         cutoff = now() - dt.timedelta(seconds=timeout)

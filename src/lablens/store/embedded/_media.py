@@ -2,51 +2,34 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from lablens.contract.media import BadItem, check_item
 from lablens.store import _json
-from lablens.store.embedded._blobs import checked_digest
-from lablens.store.embedded._db import Database, now
+from lablens.store.embedded._blob_grants import BlobGrants
+from lablens.store.embedded._blobs import BlobFiles
+from lablens.store.embedded._db import Database
+from lablens.store.embedded._projects import Projects
+from lablens.store.embedded._runs import Runs
 from lablens.store.errors import InvalidInput, NotFound
+from lablens.store.media_items import check_media_items, media_out
 
-# A batch is what the SDK gathers in one flush: a few hundred items at most in practice.
-_MAX_ITEMS = 10_000
 _COLUMNS = "key, step, idx, ts, type, format, sha256, size, caption, meta, refs"
 
 
-def _row_out(row: dict[str, Any]) -> dict[str, Any]:
-    out = {
-        "key": row["key"],
-        "step": row["step"],
-        "timestamp": row["ts"],
-        "index": row["idx"],
-        "type": row["type"],
-        "format": row["format"],
-        "sha256": row["sha256"],
-        "size": row["size"],
-        "caption": row["caption"],
-        "meta": _json.loads(row["meta"]) or {},
-    }
-    if row["refs"]:
-        out["refs"] = list(row["refs"])
-    if "run_id" in row:
-        out["run_id"] = row["run_id"]
-    return out
-
-
 class Media:
-    """Mixin of ``EmbeddedStore``: media items and reading their content."""
+    """Part of ``EmbeddedStore``: media items and reading their content."""
 
-    db: Database
-    blob_dir: Path
+    def __init__(
+        self, db: Database, projects: Projects, runs: Runs, grants: BlobGrants, blobs: BlobFiles
+    ) -> None:
+        self.db = db
+        self.projects = projects
+        self.runs = runs
+        self.grants = grants
+        self.blobs = blobs
 
     def append_media(
         self,
@@ -58,29 +41,18 @@ class Media:
         username: str,
         batch_id: str | None = None,
     ) -> dict[str, Any]:
-        if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
-            raise InvalidInput("items must be a list of media items", field="items")
-        if len(items) > _MAX_ITEMS:
-            raise InvalidInput(f"a batch holds at most {_MAX_ITEMS:,} media items", field="items")
-        try:
-            checked = [check_item(item, f"items[{i}]") for i, item in enumerate(items)]
-        except BadItem as exc:
-            raise InvalidInput(str(exc), field=exc.field) from None
-        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
-        workspace_id, user_id, _ = self._ids(workspace, username)  # type: ignore[attr-defined]
+        checked = check_media_items(items)
+        pk = self.runs.run_pk(workspace, project, run_id)
+        workspace_id, user_id, _ = self.grants.ids(workspace, username)
         wanted = [d for it in checked for d in (it["sha256"], *it["refs"])]
-        usable = self._usable_blobs(wanted, workspace_id, user_id)  # type: ignore[attr-defined]
+        usable = self.grants.usable_blobs(wanted, workspace_id, user_id)
         sizes: dict[str, int | None] = {}
         for i, it in enumerate(checked):
             for field, digest in [("sha256", it["sha256"])] + [
                 (f"refs[{j}]", d) for j, d in enumerate(it["refs"])
             ]:
                 if digest not in sizes:
-                    path: Path = self._blob_path(digest)  # type: ignore[attr-defined]
-                    try:
-                        sizes[digest] = path.stat().st_size if digest in usable else None
-                    except FileNotFoundError:
-                        sizes[digest] = None
+                    sizes[digest] = self.blobs.size(digest) if digest in usable else None
                 if sizes[digest] is None:
                     raise InvalidInput(
                         f"the content of media item {it['key']!r} (step {it['step']}, sha256"
@@ -145,7 +117,7 @@ class Media:
         min_step: int | None = None,
         max_step: int | None = None,
     ) -> list[dict[str, Any]]:
-        pks = {rid: self._run_pk(workspace, project, rid) for rid in dict.fromkeys(run_ids)}  # type: ignore[attr-defined]
+        pks = {rid: self.runs.run_pk(workspace, project, rid) for rid in dict.fromkeys(run_ids)}
         if not pks:
             return []
         where, params = ["m.run_pk = ANY(?::BIGINT[])"], [list(pks.values())]
@@ -169,10 +141,10 @@ class Media:
         if len(pks) == 1:
             for r in rows:
                 del r["run_id"]
-        return [_row_out(r) for r in rows]
+        return [media_out(r) for r in rows]
 
     def media_keys(self, workspace: str, project: str, run_id: str) -> dict[str, dict[str, Any]]:
-        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        pk = self.runs.run_pk(workspace, project, run_id)
         rows = self.db.all(
             "SELECT key, any_value(type) AS type, count(*) AS count, min(step) AS first_step,"
             " max(step) AS last_step FROM media WHERE run_pk = ? GROUP BY key ORDER BY key",
@@ -180,66 +152,8 @@ class Media:
         )
         return {r.pop("key"): r for r in rows}
 
-    def put_blobs(
-        self, workspace: str, blobs: Sequence[tuple[str, bytes]], *, username: str
-    ) -> list[dict[str, Any]]:
-        # One query for the rights held and one transaction for the new ones: a commit per blob
-        # (what open_blob_upload costs) is most of the time of a small image's upload.
-        workspace_id, user_id, _ = self._ids(workspace, username)  # type: ignore[attr-defined]
-        digests = [checked_digest(d, f"blobs[{i}]") for i, (d, _) in enumerate(blobs)]
-        had = {
-            r["digest"]
-            for r in self.db.all(
-                "SELECT DISTINCT digest FROM blob_grants WHERE workspace_id = ? AND user_id = ?"
-                " AND list_contains(?::VARCHAR[], digest)",
-                [workspace_id, user_id, list(dict.fromkeys(digests))],
-            )
-        }
-        out: list[dict[str, Any]] = []
-        new: list[str] = []
-        try:
-            for i, (digest, (_, data)) in enumerate(zip(digests, blobs, strict=True)):
-                got = hashlib.sha256(data).hexdigest()
-                if got != digest:
-                    raise InvalidInput(
-                        f"the bytes of blobs[{i}] have sha256 {got}, not {digest}: the upload"
-                        " was cut short or changed on the way; send it again",
-                        field=f"blobs[{i}]",
-                    )
-                path: Path = self._blob_path(digest)  # type: ignore[attr-defined]
-                if not path.exists():
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
-                    tmp.write_bytes(data)
-                    os.replace(tmp, path)  # a reader never sees half a blob
-                first = digest not in had
-                if first:
-                    had.add(digest)
-                    new.append(digest)
-                out.append({"digest": digest, "size": len(data), "stored": first})
-        finally:
-            if new:
-                grants = pa.table(
-                    {
-                        "digest": new,
-                        "workspace_id": pa.array([workspace_id] * len(new), pa.int32()),
-                        "user_id": pa.array([user_id] * len(new), pa.int32()),
-                    }
-                )
-                with self.db.write() as con:
-                    con.register("_grants", grants)
-                    try:
-                        con.execute(
-                            "INSERT INTO blob_grants SELECT digest, workspace_id, user_id, ?"
-                            " FROM _grants",
-                            [now()],
-                        )
-                    finally:
-                        con.unregister("_grants")
-        return out
-
     def read_media(self, workspace: str, project: str, sha256: str) -> tuple[dict[str, Any], bytes]:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         row = self.db.one(
             "SELECT m.type, m.format, m.size, m.sha256 = ? AS own FROM media m"
             " JOIN runs r ON r.pk = m.run_pk"
@@ -249,8 +163,7 @@ class Media:
         )
         if row is None:
             raise NotFound("media", f"{workspace}/{project}/media/{sha256}")
-        path: Path = self._blob_path(sha256)  # type: ignore[attr-defined]
-        content = path.read_bytes()
+        content = self.blobs.read(sha256)
         if not row["own"]:  # an image in a table's cell
             row = {"type": "image", "format": "png", "size": len(content)}
         return {k: row[k] for k in ("type", "format", "size")}, content

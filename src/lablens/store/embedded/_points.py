@@ -4,29 +4,31 @@ summary's last values."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lablens.contract.names import POINT_STREAMS as STREAMS
 from lablens.store import _json
 from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database, now
-from lablens.store.errors import InvalidInput, LimitExceeded
+from lablens.store.embedded._projects import Projects
+from lablens.store.embedded._runs import Runs
+from lablens.store.errors import LimitExceeded
 from lablens.store.limits import LIMITS
-from lablens.store.points import conform_points
+from lablens.store.points import check_stream, conform_points
 
 # Up to this many changed keys a summary is merged in SQL, past it in Python.
 _SQL_PATCH_KEYS = 256
 
 
 class Points:
-    """Mixin of ``EmbeddedStore``: the metric points runs log."""
+    """Part of ``EmbeddedStore``: the metric points runs log."""
 
-    db: Database
-    blob_dir: Path
+    def __init__(self, db: Database, runs: Runs, projects: Projects) -> None:
+        self.db = db
+        self.runs = runs
+        self.projects = projects
 
     def _key_ids(self, con: Any, stream: str, names: pa.Array) -> pa.Array:
         """The ids of ``names`` (distinct), in their order, interning the new ones.
@@ -77,11 +79,10 @@ class Points:
         stream: str = "default",
         batch_id: str | None = None,
     ) -> dict[str, Any]:
-        if stream not in STREAMS:
-            raise InvalidInput(f"stream must be one of {STREAMS}", field="stream")
+        check_stream(stream)
         table = conform_points(points)
-        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pk = self.runs.run_pk(workspace, project, run_id)
+        pid = self.projects.project_id(workspace, project)
         names = pc.unique(table["key"]) if table.num_rows else None
         with self.db.write() as con:
             if batch_id and self.db.one(

@@ -6,18 +6,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lablens.store.cursors import cut_page, decode_cursor
+from lablens.store.embedded._accounts import Accounts
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.errors import Conflict, InvalidInput, NotFound
+from lablens.store.errors import Conflict, NotFound
 from lablens.store.names import check_project_name
-from lablens.store.ordering import cut_page, decode_cursor
+from lablens.store.project_values import (
+    check_visibility,
+    checked_project_changes,
+    parse_project_sort,
+)
 
-PROJECT_SORTS = {"created_at": "p.created_at", "updated_at": "p.updated_at", "name": "p.name"}
+_SORT_COLUMNS = {"created_at": "p.created_at", "updated_at": "p.updated_at", "name": "p.name"}
 
 
 class Projects:
-    """Mixin of ``EmbeddedStore``: the projects of workspaces."""
+    """Part of ``EmbeddedStore``: the projects of workspaces, and finding a row inside one."""
 
-    db: Database
+    def __init__(self, db: Database, accounts: Accounts) -> None:
+        self.db = db
+        self.accounts = accounts
 
     def _project_sql(self) -> str:
         return (
@@ -52,10 +60,8 @@ class Projects:
         visibility: str = "PRIVATE",
         exist_ok: bool = False,
     ) -> dict[str, Any]:
-        visibility = (visibility or "PRIVATE").upper()
-        if visibility not in ("PUBLIC", "PRIVATE"):
-            raise InvalidInput("visibility must be PUBLIC or PRIVATE", field="visibility")
-        wid = self._workspace_id(workspace)  # type: ignore[attr-defined]
+        visibility = check_visibility(visibility or "PRIVATE")
+        wid = self.accounts.workspace_id(workspace)
         with self.db.write() as con:
             if self.db.one(
                 "SELECT 1 FROM projects WHERE workspace_id = ? AND name = ?", [wid, name]
@@ -78,22 +84,23 @@ class Projects:
             self._project_sql() + " WHERE w.username = ? AND p.name = ?", [workspace, name]
         )
         if row is None:
-            self._workspace_id(workspace)  # type: ignore[attr-defined]
+            self.accounts.workspace_id(workspace)
             raise NotFound("project", f"{workspace}/{name}")
         return self._project_out(row)
 
-    def _project_id(self, workspace: str, name: str) -> int:
+    def project_id(self, workspace: str, name: str) -> int:
+        """The id of a project; ``NotFound`` names the workspace or the project missing."""
         row = self.db.one(
             "SELECT p.id FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
             " WHERE w.username = ? AND p.name = ?",
             [workspace, name],
         )
         if row is None:
-            self._workspace_id(workspace)  # type: ignore[attr-defined]
+            self.accounts.workspace_id(workspace)
             raise NotFound("project", f"{workspace}/{name}")
         return row["id"]
 
-    def _in_project(
+    def in_project(
         self,
         select: str,
         id_sql: str,
@@ -112,7 +119,7 @@ class Projects:
             [workspace, project, id_],
         )
         if row is None:
-            self._project_id(workspace, project)
+            self.project_id(workspace, project)
             raise NotFound(kind, what)
         return row
 
@@ -126,15 +133,12 @@ class Projects:
         limit: int = 200,
         viewer: str | None = None,
     ) -> dict[str, Any]:
-        self._workspace_id(workspace)  # type: ignore[attr-defined]
-        desc = bool(sort) and sort.startswith("-")
-        key = (sort or "created_at").lstrip("+-")
-        if key not in PROJECT_SORTS:
-            raise InvalidInput(f"sort must be one of {sorted(PROJECT_SORTS)}", field="sort")
-        col = PROJECT_SORTS[key]
+        self.accounts.workspace_id(workspace)
+        key, desc = parse_project_sort(sort)
+        col = _SORT_COLUMNS[key]
         where = ["w.username = ?"]
         params: list[Any] = [workspace]
-        if viewer is not None and self.role(workspace, viewer) is None:  # type: ignore[attr-defined]
+        if viewer is not None and self.accounts.role(workspace, viewer) is None:
             where.append("p.visibility = 'PUBLIC'")
         if search:
             where.append("p.name ILIKE ?")
@@ -162,62 +166,52 @@ class Projects:
     def update_project(
         self, workspace: str, name: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
-        pid = self._project_id(workspace, name)
-        sets: list[str] = []
-        params: list[Any] = []
-        if "description" in changes:
-            value = changes["description"]
-            if value is not None and not isinstance(value, str):
-                raise InvalidInput("description must be a string", field="description")
-            sets.append("description = ?")
-            params.append(value)
-        if "labels" in changes:
-            labels = changes["labels"] or []
-            if not isinstance(labels, list) or not all(isinstance(v, str) for v in labels):
-                raise InvalidInput("labels must be a list of strings", field="labels")
-            sets.append("labels = ?")
-            params.append(labels)
-        if "visibility" in changes:
-            visibility = str(changes["visibility"] or "").upper()
-            if visibility not in ("PUBLIC", "PRIVATE"):
-                raise InvalidInput("visibility must be PUBLIC or PRIVATE", field="visibility")
-            sets.append("visibility = ?")
-            params.append(visibility)
-        if sets:
+        pid = self.project_id(workspace, name)
+        columns = checked_project_changes(changes)
+        if columns:
+            sets = "".join(f"{column} = ?, " for column in columns)
             with self.db.write() as con:
                 con.execute(
-                    f"UPDATE projects SET {', '.join(sets)}, updated_at = ? WHERE id = ?",
-                    [*params, now(), pid],
+                    f"UPDATE projects SET {sets}updated_at = ? WHERE id = ?",
+                    [*columns.values(), now(), pid],
                 )
         return self.get_project(workspace, name)
 
-    def delete_project(self, workspace: str, name: str) -> None:
-        pid = self._project_id(workspace, name)
+    def delete_rows(self, con: Any, pid: int) -> None:
+        """Delete project ``pid`` with its runs, their data, sweeps and reports, inside the
+        caller's transaction (the store deletes its artifacts first: ``EmbeddedStore``)."""
         runs = "(SELECT pk FROM runs WHERE project_id = ?)"
-        with self.db.write() as con:
-            self._delete_project_artifacts(con, pid, f"{workspace}/{name}")  # type: ignore[attr-defined]
-            for table in (
-                "points",
-                "point_tiles",
-                "run_keys",
-                "batches",
-                "files",
-                "console",
-                "media",
-                "media_batches",
-            ):
-                con.execute(f"DELETE FROM {table} WHERE run_pk IN {runs}", [pid])
-            con.execute(
-                "DELETE FROM sweep_trials WHERE sweep_pk IN"
-                " (SELECT pk FROM sweeps WHERE project_id = ?)",
-                [pid],
-            )
-            for table in ("runs", "sweeps", "reports", "project_fields"):
-                con.execute(f"DELETE FROM {table} WHERE project_id = ?", [pid])
-            con.execute("DELETE FROM projects WHERE id = ?", [pid])
+        for table in (
+            "points",
+            "point_tiles",
+            "run_keys",
+            "batches",
+            "files",
+            "console",
+            "media",
+            "media_batches",
+        ):
+            con.execute(f"DELETE FROM {table} WHERE run_pk IN {runs}", [pid])
+        con.execute(
+            "DELETE FROM sweep_trials WHERE sweep_pk IN"
+            " (SELECT pk FROM sweeps WHERE project_id = ?)",
+            [pid],
+        )
+        for table in ("runs", "sweeps", "reports", "project_fields"):
+            con.execute(f"DELETE FROM {table} WHERE project_id = ?", [pid])
+        con.execute("DELETE FROM projects WHERE id = ?", [pid])
+
+    def project_for_write(self, workspace: str, project: str) -> int:
+        """The project's id, the project made first if missing (as logging a run does)."""
+        try:
+            return self.project_id(workspace, project)
+        except NotFound as exc:
+            if exc.kind != "project":
+                raise
+        return self.create_project(workspace, project, exist_ok=True)["id"]
 
     def project_fields(self, workspace: str, project: str) -> dict[str, dict[str, str]]:
-        pid = self._project_id(workspace, project)
+        pid = self.project_id(workspace, project)
         out: dict[str, dict[str, str]] = {"config": {}, "summary": {}}
         for r in self.db.all(
             "SELECT kind, key, type FROM project_fields WHERE project_id = ? ORDER BY key", [pid]

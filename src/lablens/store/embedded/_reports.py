@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from lablens.store import _json
+from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.embedded._run_values import new_run_id
-from lablens.store.errors import InvalidInput
-from lablens.store.ordering import cut_page, decode_cursor
-
-
-def slug(title: str) -> str:
-    """``"LR sweep: results!"`` -> ``"LR-sweep-results"``: a title fit for a path."""
-    text = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")
-    return text[:60] or "report"
+from lablens.store.embedded._projects import Projects
+from lablens.store.report_values import check_report, report_out, slug
+from lablens.store.run_values import new_run_id
 
 
 def _report_select() -> str:
@@ -29,36 +23,12 @@ def _report_select() -> str:
     )
 
 
-def _report_out(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "entity": row["entity"],
-        "project": row["project"],
-        "name": row["name"],
-        "display_name": row["display_name"],
-        "title": row["display_name"],
-        "description": row["description"] or "",
-        "spec": _json.loads(row["spec"]) or {},
-        "username": row["username"],
-        "path": f"{row['entity']}/{row['project']}/reports/{row['name']}-{row['id']}",
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
-
-
-def _check(title: Any, description: Any, spec: Any) -> None:
-    if not isinstance(title, str) or not title.strip():
-        raise InvalidInput("title must be a non-empty string", field="title")
-    if description is not None and not isinstance(description, str):
-        raise InvalidInput("description must be a string", field="description")
-    if not isinstance(spec, Mapping):
-        raise InvalidInput("spec must be an object", field="spec")
-
-
 class Reports:
-    """Mixin of ``EmbeddedStore``: reports, a title and a JSON spec each."""
+    """Part of ``EmbeddedStore``: reports, a title and a JSON spec each."""
 
-    db: Database
+    def __init__(self, db: Database, projects: Projects) -> None:
+        self.db = db
+        self.projects = projects
 
     def create_report(
         self,
@@ -70,8 +40,8 @@ class Reports:
         spec: Mapping[str, Any],
         username: str,
     ) -> dict[str, Any]:
-        _check(title, description, spec)
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        check_report(title, description, spec)
+        pid = self.projects.project_id(workspace, project)
         t = now()
         with self.db.write() as con:
             report_id = new_run_id()
@@ -98,10 +68,10 @@ class Reports:
 
     def get_report(self, workspace: str, project: str, report_id: str) -> dict[str, Any]:
         what = f"{workspace}/{project}/reports/{report_id}"
-        row = self._in_project(  # type: ignore[attr-defined]
+        row = self.projects.in_project(
             _report_select(), "r.id", workspace, project, report_id, kind="report", what=what
         )
-        return _report_out(row)
+        return report_out(row)
 
     def list_reports(
         self,
@@ -112,7 +82,7 @@ class Reports:
         cursor: str | None = None,
         limit: int = 50,
     ) -> dict[str, Any]:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         where, params = ["r.project_id = ?"], [pid]
         if name:
             where.append("(r.name = ? OR r.display_name = ? OR r.id = ?)")
@@ -128,7 +98,7 @@ class Reports:
             [*params, limit + 1],
         )
         rows, nxt = cut_page(rows, limit, "pk")
-        return {"items": [_report_out(r) for r in rows], "total": total, "next": nxt}
+        return {"items": [report_out(r) for r in rows], "total": total, "next": nxt}
 
     def update_report(
         self, workspace: str, project: str, report_id: str, changes: Mapping[str, Any]
@@ -137,8 +107,8 @@ class Reports:
         title = changes.get("title", current["display_name"])
         description = changes.get("description", current["description"])
         spec = changes.get("spec", current["spec"])
-        _check(title, description, spec)
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        check_report(title, description, spec)
+        pid = self.projects.project_id(workspace, project)
         with self.db.write() as con:
             con.execute(
                 "UPDATE reports SET name = ?, display_name = ?, description = ?, spec = ?,"
@@ -149,6 +119,6 @@ class Reports:
 
     def delete_report(self, workspace: str, project: str, report_id: str) -> None:
         self.get_report(workspace, project, report_id)
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         with self.db.write() as con:
             con.execute("DELETE FROM reports WHERE project_id = ? AND id = ?", [pid, report_id])

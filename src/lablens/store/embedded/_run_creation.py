@@ -10,47 +10,27 @@ import pyarrow as pa
 from lablens.contract.flatten import flatten
 from lablens.store import _json
 from lablens.store.embedded._db import Database, now
-from lablens.store.embedded._run_values import (
-    STATES,
-    _check_texts,
-    _checked_fields,
-    _mapping,
-    _str_list,
-    _time,
-    check_run_id,
-    new_run_id,
-    value_types,
-)
+from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._runs import Runs
-from lablens.store.errors import Conflict, InvalidInput, NotFound
+from lablens.store.errors import Conflict, NotFound
+from lablens.store.run_values import checked_finished_run, checked_new_run, value_types
 
 
-class RunCreation(Runs):
-    """Mixin of ``EmbeddedStore``: runs created, one or many."""
+class RunCreation:
+    """Part of ``EmbeddedStore``: runs created, one or many."""
 
-    db: Database
+    def __init__(self, db: Database, projects: Projects, runs: Runs) -> None:
+        self.db = db
+        self.projects = projects
+        self.runs = runs
 
     # -- create, read, update, delete -----------------------------------------------------
     def create_run(
         self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
     ) -> tuple[dict[str, Any], bool]:
-        run_id = check_run_id(data["id"]) if data.get("id") else new_run_id()
-        _check_texts(data)
-        resume = data.get("resume")
-        if resume is True:
-            resume = "allow"
-        if resume in (None, False):
-            resume = "never"
-        if resume not in ("allow", "must", "never"):
-            raise InvalidInput("resume must be 'allow', 'must' or 'never'", field="resume")
-        config = _mapping(data.get("config"), "config")
-        _checked_fields(config, "config")
-        metadata = _mapping(data.get("metadata"), "metadata")
-        _json.check_fields(metadata, "metadata")
-        tags = _str_list(data.get("tags"), "tags")
-        # An imported run keeps the time it started at its source.
-        created = _time(data.get("created_at"), "created_at")
-        pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
+        new = checked_new_run(data)
+        run_id, resume = new.id, new.resume
+        pid = self.projects.create_project(workspace, project, exist_ok=True)["id"]
         t = now()
         with self.db.write() as con:
             existing = self.db.one(
@@ -70,21 +50,21 @@ class RunCreation(Runs):
             else:
                 if resume == "must":
                     raise NotFound("run", f"{workspace}/{project}/{run_id}")
-                self._insert_run(
+                self.insert_run(
                     con,
                     pid,
                     run_id,
                     data,
-                    config=config,
-                    metadata=metadata,
-                    tags=tags,
+                    config=new.config,
+                    metadata=new.metadata,
+                    tags=new.tags,
                     username=username,
                     t=t,
-                    created=created,
+                    created=new.created,
                 )
-        return self.get_run(workspace, project, run_id), not existing
+        return self.runs.get_run(workspace, project, run_id), not existing
 
-    def _insert_run(
+    def insert_run(
         self,
         con: Any,
         pid: int,
@@ -127,14 +107,14 @@ class RunCreation(Runs):
                 sweep,
             ],
         ).fetchone()[0]
-        self._record_fields(con, pid, "config", flat)
+        self.runs.record_fields(con, pid, "config", flat)
         con.execute("UPDATE projects SET updated_at = ? WHERE id = ?", [t, pid])
         return pk
 
     def insert_runs(
         self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]], *, username: str
     ) -> int:
-        pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
+        pid = self.projects.create_project(workspace, project, exist_ok=True)["id"]
         t = now()
         cols: dict[str, list[Any]] = {
             c: []
@@ -161,44 +141,31 @@ class RunCreation(Runs):
         config_types: dict[str, str] = {}
         summary_types: dict[str, str] = {}
         for i, run in enumerate(runs):
-            config = _mapping(run.get("config"), f"runs[{i}].config")
-            flat = _checked_fields(config, f"runs[{i}].config")
-            summary = _checked_fields(
-                _mapping(run.get("summary"), f"runs[{i}].summary"), f"runs[{i}].summary"
-            )
-            metadata = _mapping(run.get("metadata"), f"runs[{i}].metadata")
-            _json.check_fields(metadata, f"runs[{i}].metadata")
-            _check_texts(run, f"runs[{i}].")
-            state = str(run.get("state") or "FINISHED").upper()
-            if state not in STATES:
-                raise InvalidInput(
-                    f"state must be one of {', '.join(STATES)}", field=f"runs[{i}].state"
-                )
+            ok = checked_finished_run(run, f"runs[{i}].")
             created = run.get("created_at") or t
             values = [
                 pid,
-                check_run_id(run["id"], f"runs[{i}].id") if run.get("id") else new_run_id(),
-                run.get("name"),
+                ok.id,
+                run.get("name") or ok.id,
                 run.get("notes"),
-                state,
+                ok.state,
                 run.get("group"),
                 run.get("job_type"),
-                _str_list(run.get("tags"), f"runs[{i}].tags"),
+                ok.tags,
                 created,
-                run.get("finished_at") or (None if state == "RUNNING" else created),
+                run.get("finished_at") or (None if ok.state == "RUNNING" else created),
                 created,
                 username,
                 run.get("host"),
-                _json.dumps(config),
-                _json.dumps(flat),
-                _json.dumps(summary),
-                _json.dumps(metadata),
+                _json.dumps(ok.config),
+                _json.dumps(ok.config_flat),
+                _json.dumps(ok.summary),
+                _json.dumps(ok.metadata),
             ]
-            values[2] = values[2] or values[1]
             for col, value in zip(cols, values, strict=True):
                 cols[col].append(value)
-            value_types(flat, config_types)
-            value_types(summary, summary_types)
+            value_types(ok.config_flat, config_types)
+            value_types(ok.summary, summary_types)
         table = pa.table(
             {
                 **{
@@ -226,6 +193,6 @@ class RunCreation(Runs):
                 con.execute(f"INSERT INTO runs ({names}) SELECT {names} FROM _runs")
             finally:
                 con.unregister("_runs")
-            self._record_types(con, pid, "config", config_types)
-            self._record_types(con, pid, "summary", summary_types)
+            self.runs.record_types(con, pid, "config", config_types)
+            self.runs.record_types(con, pid, "summary", summary_types)
         return table.num_rows

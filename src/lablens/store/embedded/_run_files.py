@@ -1,99 +1,35 @@
-"""Run files and console lines in the embedded store (file bytes are blobs in the blob dir)."""
+"""Run files and console lines in the embedded store (file bytes are blobs: ``_blobs.py``)."""
 
 from __future__ import annotations
 
 import hashlib
-import math
 import mimetypes
-import os
-import posixpath
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
-from lablens.contract.names import CONSOLE_STREAMS
+from lablens.store.embedded._blobs import BlobFiles
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.errors import InvalidInput, NotFound
-
-
-def check_file_name(name: str) -> str:
-    """A run file's name: relative, no ``..`` part, no backslash, not empty."""
-    if not name or name.startswith("/") or "\\" in name or "\x00" in name:
-        raise InvalidInput(f"bad file name {name!r}: it must be a relative path", field="name")
-    norm = posixpath.normpath(name)
-    if norm.startswith("..") or any(part == ".." for part in name.split("/")) or norm == ".":
-        raise InvalidInput(f"bad file name {name!r}: '..' is not allowed", field="name")
-    return norm
-
-
-def _console_table(lines: Sequence[Mapping[str, Any]]) -> pa.Table:
-    """Console lines ``{ts?, stream?, line}`` as a table ``i ts stream line``, naming a bad one."""
-    ts_col, streams, texts = [], [], []
-    for i, item in enumerate(lines):
-        if not isinstance(item, Mapping) or not isinstance(item.get("line"), str):
-            raise InvalidInput("each console line needs a string 'line'", field=f"lines[{i}].line")
-        try:
-            item["line"].encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidInput(
-                "the line is not valid Unicode text (it holds a lone surrogate)",
-                field=f"lines[{i}].line",
-            ) from None
-        stream = item.get("stream", "stdout")
-        if stream not in CONSOLE_STREAMS:
-            raise InvalidInput("stream must be stdout or stderr", field=f"lines[{i}].stream")
-        ts = item.get("ts")
-        if ts is None:
-            ts = now().timestamp()
-        elif isinstance(ts, bool) or not isinstance(ts, (int, float)):
-            raise InvalidInput(
-                "ts must be a number (seconds since the epoch)", field=f"lines[{i}].ts"
-            )
-        try:
-            ts = float(ts)
-        except OverflowError:
-            ts = math.inf
-        if not math.isfinite(ts):
-            raise InvalidInput(
-                "ts must be a finite number (seconds since the epoch)", field=f"lines[{i}].ts"
-            )
-        ts_col.append(ts)
-        streams.append(stream)
-        texts.append(item["line"])
-    return pa.table(
-        {
-            "i": pa.array(range(len(texts)), pa.int64()),
-            "ts": pa.array(ts_col, pa.float64()),
-            "stream": pa.array(streams, pa.string()),
-            "line": pa.array(texts, pa.string()),
-        }
-    )
+from lablens.store.embedded._runs import Runs
+from lablens.store.errors import NotFound
+from lablens.store.run_files import check_file_name, console_table
 
 
 class RunFiles:
-    """Mixin of ``EmbeddedStore``: the files and console lines of runs."""
+    """Part of ``EmbeddedStore``: the files and console lines of runs."""
 
-    db: Database
-    blob_dir: Path
+    def __init__(self, db: Database, runs: Runs, blobs: BlobFiles) -> None:
+        self.db = db
+        self.runs = runs
+        self.blobs = blobs
 
     # -- files ----------------------------------------------------------------------------
-    def _blob_path(self, digest: str) -> Path:
-        return self.blob_dir / digest[:2] / digest[2:]
-
     def put_file(
         self, workspace: str, project: str, run_id: str, name: str, content: bytes
     ) -> dict[str, Any]:
         name = check_file_name(name)
-        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        pk = self.runs.run_pk(workspace, project, run_id)
         digest = hashlib.sha256(content).hexdigest()
-        path = self._blob_path(digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_bytes(content)
-            os.replace(tmp, path)  # a reader never sees half a blob
+        self.blobs.put(digest, content)
         mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         with self.db.write() as con:
             con.execute(
@@ -105,7 +41,7 @@ class RunFiles:
     def list_files(
         self, workspace: str, project: str, run_id: str, names: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
-        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        pk = self.runs.run_pk(workspace, project, run_id)
         sql = (
             f"SELECT name, size, md5, mimetype, {iso('updated_at')} AS updated_at, blob"
             " FROM files WHERE run_pk = ?"
@@ -122,7 +58,7 @@ class RunFiles:
         found = self.list_files(workspace, project, run_id, [name])
         if not found:
             raise NotFound("file", f"{workspace}/{project}/{run_id}/{name}")
-        return found[0], self._blob_path(found[0]["blob"]).read_bytes()
+        return found[0], self.blobs.read(found[0]["blob"])
 
     # -- console --------------------------------------------------------------------------
     def append_console(
@@ -134,8 +70,8 @@ class RunFiles:
         *,
         batch_id: str | None = None,
     ) -> dict[str, Any]:
-        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
-        table = _console_table(lines)
+        pk = self.runs.run_pk(workspace, project, run_id)
+        table = console_table(lines)
         # Console batch ids share the points' table, in their own namespace.
         key = f"console:{batch_id}" if batch_id else None
         with self.db.write() as con:
@@ -159,7 +95,7 @@ class RunFiles:
         return {"stored": table.num_rows, "duplicate": False}
 
     def read_console(self, workspace: str, project: str, run_id: str) -> list[dict[str, Any]]:
-        pk = self._run_pk(workspace, project, run_id)  # type: ignore[attr-defined]
+        pk = self.runs.run_pk(workspace, project, run_id)
         return self.db.all(
             "SELECT ts, stream, line FROM console WHERE run_pk = ? ORDER BY seq", [pk]
         )

@@ -27,15 +27,14 @@ import pyarrow as pa
 
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._filter_sql import compile_filters
-from lablens.store.errors import InvalidInput
-from lablens.store.ordering import order_by_sql, parse_order
+from lablens.store.embedded._order_sql import order_by_sql, parse_order
+from lablens.store.run_values import check_page
 
 #: Key columns past which a table is built in long form (see the module docstring).
 WIDE_KEYS = 256
 #: Cells (runs x key columns) of one batch of a wide table.
 BATCH_CELLS = 500_000
 #: The largest offset or limit: DuckDB takes them as signed 64-bit integers.
-MAX_ROWS = 2**63 - 1
 
 #: The base columns every run table starts with, before config.* and summary.*.
 BASE = {
@@ -111,15 +110,6 @@ def _plain(keys: Sequence[str]) -> bool:
             return False
         seen.add(low)
     return True
-
-
-def check_page(offset: Any, limit: Any) -> None:
-    """Refuse an offset or limit that is not a whole number from 0 (1 for limit) to 2^63 - 1."""
-    for name, value, low in (("offset", offset, 0), ("limit", limit, 1)):
-        if value is None and name == "limit":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_ROWS:
-            raise InvalidInput(f"{name} must be an integer from {low} to {MAX_ROWS}", field=name)
 
 
 def runs_table(

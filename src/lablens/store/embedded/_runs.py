@@ -9,36 +9,50 @@ from typing import Any
 import pyarrow as pa
 
 from lablens.store import _json
+from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded import _run_table
-from lablens.store.embedded._db import Database
+from lablens.store.embedded._db import Database, iso
 from lablens.store.embedded._filter_sql import compile_filters
-from lablens.store.embedded._run_values import _run_out, _run_select, value_types
-from lablens.store.ordering import (
-    cut_page,
-    decode_cursor,
-    keyset_condition,
-    order_by_sql,
-    parse_order,
-)
+from lablens.store.embedded._order_sql import keyset_condition, order_by_sql, parse_order
+from lablens.store.embedded._projects import Projects
+from lablens.store.run_values import check_page, run_out, value_types
+
+
+def run_select() -> str:
+    """The SELECT of a run's row as ``run_values.run_out`` reads it, over ``runs r``."""
+    return (
+        "SELECT r.pk, r.id, w.username AS entity, p.name AS project, r.name, r.notes, r.state,"
+        " r.group_name, r.job_type, r.tags,"
+        f" {iso('r.created_at')} AS created_at, {iso('r.finished_at')} AS finished_at,"
+        f" {iso('r.heartbeat_at')} AS heartbeat_at, r.username, r.host, r.config, r.summary,"
+        " r.system_metrics, r.metadata, r.requirements, r.conda, r.shown, r.exit_code, r.sweep"
+        " FROM runs r JOIN projects p ON p.id = r.project_id"
+        " JOIN workspaces w ON w.id = p.workspace_id"
+    )
 
 
 class Runs:
-    """Mixin of ``EmbeddedStore``: runs and their tables."""
+    """Part of ``EmbeddedStore``: runs read, deleted and queried, and the bookkeeping creation
+    and updates share."""
 
-    db: Database
+    def __init__(self, db: Database, projects: Projects) -> None:
+        self.db = db
+        self.projects = projects
 
-    def _run_pk(self, workspace: str, project: str, run_id: str) -> int:
+    def run_pk(self, workspace: str, project: str, run_id: str) -> int:
+        """The pk of a run; ``NotFound`` names the workspace, project or run missing."""
         select = (
             "SELECT r.pk FROM runs r JOIN projects p ON p.id = r.project_id"
             " JOIN workspaces w ON w.id = p.workspace_id"
         )
         what = f"{workspace}/{project}/{run_id}"
-        row = self._in_project(  # type: ignore[attr-defined]
+        row = self.projects.in_project(
             select, "r.id", workspace, project, run_id, kind="run", what=what
         )
         return row["pk"]
 
-    def _history_keys(self, pks: list[int]) -> dict[int, list[dict[str, Any]]]:
+    def history_keys(self, pks: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """The metric keys of each of these runs, ``{name, n, last_step}`` each, by name."""
         out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in pks}
         if not pks:
             return out
@@ -52,11 +66,12 @@ class Runs:
             out[r["run_pk"]].append(r)
         return out
 
-    def _record_fields(self, con: Any, project_id: int, kind: str, flat: Mapping[str, Any]) -> None:
+    def record_fields(self, con: Any, project_id: int, kind: str, flat: Mapping[str, Any]) -> None:
         """Note each key's type in ``project_fields``, widening it on a clash."""
-        self._record_types(con, project_id, kind, value_types(flat))
+        self.record_types(con, project_id, kind, value_types(flat))
 
-    def _record_types(self, con: Any, project_id: int, kind: str, types: Mapping[str, str]) -> None:
+    def record_types(self, con: Any, project_id: int, kind: str, types: Mapping[str, str]) -> None:
+        """Note these key types in ``project_fields``, widening each on a clash."""
         if not types:
             return
         known = {
@@ -76,13 +91,13 @@ class Runs:
 
     def get_run(self, workspace: str, project: str, run_id: str) -> dict[str, Any]:
         what = f"{workspace}/{project}/{run_id}"
-        row = self._in_project(  # type: ignore[attr-defined]
-            _run_select(), "r.id", workspace, project, run_id, kind="run", what=what
+        row = self.projects.in_project(
+            run_select(), "r.id", workspace, project, run_id, kind="run", what=what
         )
-        return _run_out(row, self._history_keys([row["pk"]])[row["pk"]])
+        return run_out(row, self.history_keys([row["pk"]])[row["pk"]])
 
     def delete_run(self, workspace: str, project: str, run_id: str) -> None:
-        pk = self._run_pk(workspace, project, run_id)
+        pk = self.run_pk(workspace, project, run_id)
         with self.db.write() as con:
             for table in (
                 "points",
@@ -111,7 +126,7 @@ class Runs:
         cursor: str | None = None,
         limit: int = 50,
     ) -> dict[str, Any]:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         where, params = compile_filters(filters, alias="r")
         terms = parse_order(order, alias="r")
         total = self.db.one(
@@ -124,13 +139,13 @@ class Runs:
             page_params += cond_params
         sort_cols = ", ".join(f"{t.sql} AS _o{i}" for i, t in enumerate(terms))
         rows = self.db.all(
-            _run_select().replace(" FROM runs r", f", {sort_cols} FROM runs r")
+            run_select().replace(" FROM runs r", f", {sort_cols} FROM runs r")
             + f" WHERE r.project_id = ? AND {page_where} ORDER BY {order_by_sql(terms)} LIMIT ?",
             [pid, *page_params, limit + 1],
         )
         rows, nxt = cut_page(rows, limit, *(f"_o{i}" for i in range(len(terms))))
-        keys = self._history_keys([r["pk"] for r in rows])
-        return {"items": [_run_out(r, keys[r["pk"]]) for r in rows], "total": total, "next": nxt}
+        keys = self.history_keys([r["pk"] for r in rows])
+        return {"items": [run_out(r, keys[r["pk"]]) for r in rows], "total": total, "next": nxt}
 
     def runs_table(
         self,
@@ -143,9 +158,9 @@ class Runs:
         offset: int = 0,
         limit: int | None = None,
     ) -> pa.RecordBatchReader:
-        _run_table.check_page(offset, limit)
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
-        fields = self.project_fields(workspace, project)  # type: ignore[attr-defined]
+        check_page(offset, limit)
+        pid = self.projects.project_id(workspace, project)
+        fields = self.projects.project_fields(workspace, project)
         return _run_table.runs_table(
             self.db,
             pid,

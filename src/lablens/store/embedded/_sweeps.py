@@ -8,12 +8,13 @@ from typing import Any
 
 from lablens.store import _json
 from lablens.store import sweeps as sweep_config
+from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.embedded._run_values import new_run_id
-from lablens.store.errors import Conflict, InvalidInput, NotFound
-from lablens.store.ordering import cut_page, decode_cursor
-
-SWEEP_STATES = ("RUNNING", "PAUSED", "CANCELED")
+from lablens.store.embedded._projects import Projects
+from lablens.store.embedded._run_creation import RunCreation
+from lablens.store.embedded._runs import Runs
+from lablens.store.errors import Conflict, NotFound
+from lablens.store.run_values import new_run_id
 
 
 def _sweep_select() -> str:
@@ -30,40 +31,16 @@ def _sweep_select() -> str:
     )
 
 
-def _sweep_out(row: dict[str, Any]) -> dict[str, Any]:
-    state = row["state"]
-    expected = row["expected_run_count"]
-    # Every trial handed out and none still running: the sweep is over.
-    if (
-        state == "RUNNING"
-        and expected is not None
-        and row["claimed"] >= expected
-        and not row["running"]
-    ):
-        state = "FINISHED"
-    return {
-        "id": row["id"],
-        "entity": row["entity"],
-        "project": row["project"],
-        "path": f"{row['entity']}/{row['project']}/{row['id']}",
-        "name": row["name"] or row["id"],
-        "description": row["description"],
-        "method": row["method"],
-        "config": _json.loads(row["config"]) or {},
-        "state": state,
-        "expected_run_count": expected,
-        "claimed": row["claimed"],
-        "run_count": row["run_count"],
-        "username": row["username"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
-
-
 class Sweeps:
-    """Mixin of ``EmbeddedStore``: sweeps, whose trials are handed out by counting."""
+    """Part of ``EmbeddedStore``: sweeps, whose trials are handed out by counting."""
 
-    db: Database
+    def __init__(
+        self, db: Database, projects: Projects, runs: Runs, run_creation: RunCreation
+    ) -> None:
+        self.db = db
+        self.projects = projects
+        self.runs = runs
+        self.run_creation = run_creation
 
     def create_sweep(
         self,
@@ -75,7 +52,7 @@ class Sweeps:
         name: str | None = None,
     ) -> dict[str, Any]:
         plan = sweep_config.plan(config)
-        pid = self.create_project(workspace, project, exist_ok=True)["id"]  # type: ignore[attr-defined]
+        pid = self.projects.create_project(workspace, project, exist_ok=True)["id"]
         t = now()
         with self.db.write() as con:
             sweep_id = new_run_id()
@@ -105,15 +82,15 @@ class Sweeps:
 
     def get_sweep(self, workspace: str, project: str, sweep_id: str) -> dict[str, Any]:
         what = f"{workspace}/{project}/{sweep_id}"
-        row = self._in_project(  # type: ignore[attr-defined]
+        row = self.projects.in_project(
             _sweep_select(), "s.id", workspace, project, sweep_id, kind="sweep", what=what
         )
-        return _sweep_out(row)
+        return sweep_config.sweep_out(row)
 
     def list_sweeps(
         self, workspace: str, project: str, *, cursor: str | None = None, limit: int = 50
     ) -> dict[str, Any]:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         total = self.db.one("SELECT count(*) AS n FROM sweeps WHERE project_id = ?", [pid])["n"]
         where, params = "s.project_id = ?", [pid]
         if cursor:
@@ -123,39 +100,28 @@ class Sweeps:
             _sweep_select() + f" WHERE {where} ORDER BY s.pk DESC LIMIT ?", [*params, limit + 1]
         )
         rows, nxt = cut_page(rows, limit, "pk")
-        return {"items": [_sweep_out(r) for r in rows], "total": total, "next": nxt}
+        return {"items": [sweep_config.sweep_out(r) for r in rows], "total": total, "next": nxt}
 
     def update_sweep(
         self, workspace: str, project: str, sweep_id: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
         self.get_sweep(workspace, project, sweep_id)
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
-        sets, params = [], []
-        if "state" in changes:
-            state = str(changes["state"] or "").upper()
-            if state not in SWEEP_STATES:
-                raise InvalidInput(f"state must be one of {', '.join(SWEEP_STATES)}", field="state")
+        pid = self.projects.project_id(workspace, project)
+        columns = sweep_config.checked_sweep_changes(changes)
+        if "state" in columns:
             current = self.db.one(
                 "SELECT state FROM sweeps WHERE project_id = ? AND id = ?", [pid, sweep_id]
             )["state"]
-            if current == "CANCELED" and state != "CANCELED":
+            if current == "CANCELED" and columns["state"] != "CANCELED":
                 raise Conflict(
                     f"sweep {workspace}/{project}/{sweep_id} is canceled for good; make a new one"
                 )
-            sets.append("state = ?")
-            params.append(state)
-        for field in ("name", "description"):
-            if field in changes:
-                if changes[field] is not None and not isinstance(changes[field], str):
-                    raise InvalidInput(f"{field} must be a string", field=field)
-                sets.append(f"{field} = ?")
-                params.append(changes[field])
-        if sets:
+        if columns:
+            sets = "".join(f"{column} = ?, " for column in columns)
             with self.db.write() as con:
                 con.execute(
-                    f"UPDATE sweeps SET {', '.join(sets)}, updated_at = ?"
-                    " WHERE project_id = ? AND id = ?",
-                    [*params, now(), pid, sweep_id],
+                    f"UPDATE sweeps SET {sets}updated_at = ? WHERE project_id = ? AND id = ?",
+                    [*columns.values(), now(), pid, sweep_id],
                 )
         return self.get_sweep(workspace, project, sweep_id)
 
@@ -168,7 +134,7 @@ class Sweeps:
         username: str,
         agent: str | None = None,
     ) -> dict[str, Any] | None:
-        pid = self._project_id(workspace, project)  # type: ignore[attr-defined]
+        pid = self.projects.project_id(workspace, project)
         t = now()
         # Under the write lock: reading `claimed` and moving it on is one step, so two agents
         # never get the same trial.
@@ -189,7 +155,7 @@ class Sweeps:
             run_id = new_run_id()
             while self.db.one("SELECT 1 FROM runs WHERE project_id = ? AND id = ?", [pid, run_id]):
                 run_id = new_run_id()
-            run_pk = self._insert_run(  # type: ignore[attr-defined]
+            run_pk = self.run_creation.insert_run(
                 con,
                 pid,
                 run_id,
@@ -209,5 +175,5 @@ class Sweeps:
                 "UPDATE sweeps SET claimed = ?, updated_at = ? WHERE pk = ?",
                 [index + 1, t, row["pk"]],
             )
-        run = self.get_run(workspace, project, run_id)  # type: ignore[attr-defined]
+        run = self.runs.get_run(workspace, project, run_id)
         return {"index": index, "params": params, "run": run}

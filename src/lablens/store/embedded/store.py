@@ -1,16 +1,22 @@
-"""``EmbeddedStore``: one DuckDB file and a blob directory under a data dir."""
+"""``EmbeddedStore``: one DuckDB file and a blob directory under a data dir, as parts.
+
+Each part owns one concept and is built here with the one ``Database`` handle and the parts it
+needs (see ``lablens.store.parts``): the order below is the order of their dependencies. Every
+``Store`` method is answered by the part that defines it; what spans parts is written here.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from lablens.store.base import Store
 from lablens.store.embedded._accounts import Accounts
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifact_files import ArtifactFiles
 from lablens.store.embedded._artifact_lineage import ArtifactLineage
+from lablens.store.embedded._artifact_versions import ArtifactVersions
 from lablens.store.embedded._artifacts import Artifacts
-from lablens.store.embedded._blobs import Blobs
+from lablens.store.embedded._blob_grants import BlobGrants
+from lablens.store.embedded._blobs import BlobFiles
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._history import History
 from lablens.store.embedded._liveness import Liveness
@@ -21,42 +27,73 @@ from lablens.store.embedded._reports import Reports
 from lablens.store.embedded._run_creation import RunCreation
 from lablens.store.embedded._run_files import RunFiles
 from lablens.store.embedded._run_updates import RunUpdates
+from lablens.store.embedded._runs import Runs
 from lablens.store.embedded._sweeps import Sweeps
+from lablens.store.parts import StoreOfParts
 
 
-class EmbeddedStore(
-    Accounts,
-    Projects,
-    RunCreation,
-    RunUpdates,
-    Points,
-    History,
-    RunFiles,
-    Liveness,
-    Sweeps,
-    Reports,
-    ArtifactCollections,
-    Artifacts,
-    ArtifactFiles,
-    ArtifactLineage,
-    Blobs,
-    Media,
-    Store,
-):
+class EmbeddedStore(StoreOfParts):
     """The default store: ``DATA/lablens.duckdb`` and content-addressed ``DATA/blobs/``.
 
     The server that opens it is its single writer; nothing else opens the file meanwhile.
     """
 
+    PARTS = {
+        "accounts": Accounts,
+        "projects": Projects,
+        "runs": Runs,
+        "run_creation": RunCreation,
+        "run_updates": RunUpdates,
+        "points": Points,
+        "history_reads": History,
+        "run_files": RunFiles,
+        "liveness": Liveness,
+        "sweeps": Sweeps,
+        "reports": Reports,
+        "blob_grants": BlobGrants,
+        "media": Media,
+        "artifact_collections": ArtifactCollections,
+        "artifact_versions": ArtifactVersions,
+        "artifacts": Artifacts,
+        "artifact_files": ArtifactFiles,
+        "artifact_lineage": ArtifactLineage,
+    }
+
     def __init__(self, data_dir: Path | str) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.blob_dir = self.data_dir / "blobs"
-        self.blob_dir.mkdir(exist_ok=True)
-        self.db = Database(self.data_dir / "lablens.duckdb")
+        self.db = db = Database(self.data_dir / "lablens.duckdb")
+        # The one part that touches blob files.
+        self.blobs = blobs = BlobFiles(self.data_dir / "blobs")
+        self.accounts = accounts = Accounts(db)
+        self.projects = projects = Projects(db, accounts)
+        self.runs = runs = Runs(db, projects)
+        self.run_creation = run_creation = RunCreation(db, projects, runs)
+        self.run_updates = RunUpdates(db, projects, runs)
+        self.points = Points(db, runs, projects)
+        self.history_reads = History(db, projects)
+        self.run_files = RunFiles(db, runs, blobs)
+        self.liveness = Liveness(db)
+        self.sweeps = Sweeps(db, projects, runs, run_creation)
+        self.reports = Reports(db, projects)
+        self.blob_grants = grants = BlobGrants(db, blobs)
+        self.media = Media(db, projects, runs, grants, blobs)
+        self.artifact_collections = collections = ArtifactCollections(db, projects)
+        self.artifact_versions = versions = ArtifactVersions(db, projects, collections)
+        self.artifacts = Artifacts(db, projects, runs, grants, collections, versions)
+        self.artifact_files = ArtifactFiles(db, versions, blobs)
+        self.artifact_lineage = ArtifactLineage(db, runs, versions)
 
     def __repr__(self) -> str:
         return f"<EmbeddedStore {self.data_dir}>"
+
+    def delete_project(self, workspace: str, name: str) -> None:
+        # Spans two parts: a project's artifacts go in the transaction that deletes the project,
+        # which is refused while one of them is linked from another project.
+        pid = self.projects.project_id(workspace, name)
+        with self.db.write() as con:
+            self.artifact_collections.delete_project_artifacts(con, pid, f"{workspace}/{name}")
+            self.projects.delete_rows(con, pid)
 
     def close(self) -> None:
         self.db.close()

@@ -7,6 +7,8 @@ import abc
 from collections.abc import Mapping, Sequence
 from typing import Any, BinaryIO
 
+from lablens.store.errors import InvalidInput
+
 
 class BlobUpload(abc.ABC):
     """A blob upload in progress (``Store.open_blob_upload``): fed chunk by chunk as they
@@ -62,6 +64,26 @@ class ArtifactStore(abc.ABC):
             upload.abort()
             raise
         return upload.finish()
+
+    def put_blobs(
+        self, workspace: str, blobs: Sequence[tuple[str, bytes]], *, username: str
+    ) -> list[dict[str, Any]]:
+        """Upload many small blobs ``(sha256, bytes)`` at once (a run's logged images): each
+        checked and kept as ``open_blob_upload`` does, answering ``{digest, size, stored}``
+        each. Bytes that do not match their digest are ``InvalidInput`` naming ``blobs[i]``;
+        the blobs before it are kept. An engine may do it in fewer transactions."""
+        out = []
+        for i, (digest, data) in enumerate(blobs):
+            try:
+                upload = self.open_blob_upload(workspace, digest, username=username)
+                try:
+                    upload.write(data)
+                    out.append(upload.finish())
+                finally:
+                    upload.abort()
+            except InvalidInput as exc:
+                raise InvalidInput(str(exc), field=f"blobs[{i}]") from None
+        return out
 
     @abc.abstractmethod
     def check_blobs(

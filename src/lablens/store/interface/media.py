@@ -1,7 +1,8 @@
 """The ``Store`` interface's methods for media: the images, tables, histograms... runs log.
 
-An item's content is a blob (``ArtifactStore``'s blob methods upload it); the store keeps the
-item (``lablens.contract.media``'s wire form) keyed by run, key, step and index.
+An item's content is a blob (``ArtifactStore``'s blob methods, ``put_blobs`` among them, upload
+it); the store keeps the item (``lablens.contract.media``'s wire form) keyed by run, key, step and
+index.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from typing import Any
-
-from lablens.store.errors import InvalidInput
 
 
 class MediaStore(abc.ABC):
@@ -53,26 +52,6 @@ class MediaStore(abc.ABC):
     @abc.abstractmethod
     def media_keys(self, workspace: str, project: str, run_id: str) -> dict[str, dict[str, Any]]:
         """The run's media keys: ``{key: {type, count, first_step, last_step}}``."""
-
-    def put_blobs(
-        self, workspace: str, blobs: Sequence[tuple[str, bytes]], *, username: str
-    ) -> list[dict[str, Any]]:
-        """Upload many small blobs ``(sha256, bytes)`` at once (a run's logged images): each
-        checked and kept as ``open_blob_upload`` does, answering ``{digest, size, stored}``
-        each. Bytes that do not match their digest are ``InvalidInput`` naming ``blobs[i]``;
-        the blobs before it are kept. An engine may do it in fewer transactions."""
-        out = []
-        for i, (digest, data) in enumerate(blobs):
-            try:
-                upload = self.open_blob_upload(workspace, digest, username=username)  # type: ignore[attr-defined]
-                try:
-                    upload.write(data)
-                    out.append(upload.finish())
-                finally:
-                    upload.abort()
-            except InvalidInput as exc:
-                raise InvalidInput(str(exc), field=f"blobs[{i}]") from None
-        return out
 
     @abc.abstractmethod
     def read_media(self, workspace: str, project: str, sha256: str) -> tuple[dict[str, Any], bytes]:

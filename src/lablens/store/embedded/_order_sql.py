@@ -1,16 +1,18 @@
-"""Sort orders for run lists, and keyset cursors that page through them.
+"""Sort orders of run lists as DuckDB SQL, and the keyset condition that pages through them.
 
-An order string is a field of :mod:`lablens.store.filters` with an optional sign, as in W&B:
-``"-summary_metrics.loss"`` (descending), ``"+created_at"`` or ``"created_at"`` (ascending).
+An order string is a field of the filter language (:mod:`lablens.store.filter_tree`) with an
+optional sign, as in W&B: ``"-summary_metrics.loss"`` (descending), ``"+created_at"`` or
+``"created_at"`` (ascending).
 :func:`~lablens.store.order_tree.parse_order_key` reads it, the same for every engine;
 :func:`parse_order` turns it into DuckDB :class:`OrderTerm` s, always ending with the run's
 ``pk`` so the order is total; :func:`order_by_sql` renders them (``NULLS LAST`` throughout).
 
 Paging is by keyset, not offset: select each term's ``sql`` next to the row (``SELECT ...,
-t.sql AS _o0, ...``), put the last row's values in the page's cursor (:func:`encode_cursor`), and
-select the next page with :func:`keyset_condition` on the decoded values. Runs created or deleted
+t.sql AS _o0, ...``), put the last row's values in the page's cursor
+(``lablens.store.cursors.encode_cursor``), and select the next page with
+:func:`keyset_condition` on the decoded values. Runs created or deleted
 between pages never make a page skip or repeat one of the other runs. Every list of the embedded
-store reads one row past its page and lets :func:`cut_page` cut it and make the next cursor.
+store reads one row past its page and lets ``cursors.cut_page`` cut it and make the next cursor.
 
 How terms sort:
 
@@ -26,27 +28,15 @@ How terms sort:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from lablens.store.embedded._filter_sql import column_of, json_path
 from lablens.store.errors import InvalidInput
 from lablens.store.order_tree import parse_order_key
 
-__all__ = [
-    "OrderTerm",
-    "decode_cursor",
-    "encode_cursor",
-    "keyset_condition",
-    "order_by_sql",
-    "parse_order",
-]
+__all__ = ["OrderTerm", "keyset_condition", "order_by_sql", "parse_order"]
 
 
 @dataclass(frozen=True)
@@ -146,85 +136,3 @@ def _fits(kind: str | None, value: Any) -> bool:
     if kind == "VARCHAR":
         return isinstance(value, str)
     return True
-
-
-# --- cursors -------------------------------------------------------------------------------------
-# A cursor is url-safe base64 (no padding) of a JSON list. JSON has no datetimes and no NaN or
-# infinities, so those travel tagged: {"t": iso datetime}, {"d": iso date}, {"f": "NaN"}.
-
-_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def encode_cursor(values: Sequence[Any]) -> str:
-    """Encode a row's order values (None, bool, int, float, str, datetime, date) as a cursor."""
-    payload = json.dumps([_encode(v) for v in values], separators=(",", ":"), allow_nan=False)
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-
-
-def cut_page(
-    rows: list[dict[str, Any]], limit: int, *keys: str
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Rows read with ``LIMIT limit + 1`` cut to the page, and the cursor of the next page (the
-    last row's ``keys``), or None when no row is past the page."""
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_cursor([rows[-1][k] for k in keys])
-
-
-def decode_cursor(cursor: str) -> list[Any]:
-    """Decode :func:`encode_cursor`'s output; raises ``InvalidInput("malformed cursor")``."""
-    try:
-        if not isinstance(cursor, str):
-            raise ValueError("not a string")
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        data = json.loads(raw.decode(), parse_constant=_reject_constant)
-        if not isinstance(data, list) or not data:
-            raise ValueError("not a list")
-        return [_decode(v) for v in data]
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
-        raise InvalidInput("malformed cursor", field="cursor") from None
-
-
-def decode_int_cursor(cursor: str) -> int:
-    """Decode a cursor of one integer (a version or a pk); raises ``InvalidInput("malformed
-    cursor")`` when its value is not an integer."""
-    (last,) = decode_cursor(cursor)
-    if isinstance(last, bool) or not isinstance(last, int):
-        raise InvalidInput("malformed cursor", field="cursor")
-    return last
-
-
-def _encode(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        if math.isnan(value):
-            return {"f": "NaN"}
-        if math.isinf(value):
-            return {"f": "Infinity" if value > 0 else "-Infinity"}
-        return value
-    if isinstance(value, datetime):
-        return {"t": value.isoformat()}
-    if isinstance(value, date):
-        return {"d": value.isoformat()}
-    raise TypeError(f"cannot put a {type(value).__name__} in a cursor")
-
-
-def _decode(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, dict) and len(value) == 1:
-        ((tag, text),) = value.items()
-        if isinstance(text, str):
-            if tag == "f" and text in _NONFINITE:
-                return _NONFINITE[text]
-            if tag == "t":
-                return datetime.fromisoformat(text)
-            if tag == "d":
-                return date.fromisoformat(text)
-    raise ValueError("bad cursor value")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"bare {name} in a cursor")

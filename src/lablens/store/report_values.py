@@ -1,0 +1,44 @@
+"""Reports as every engine keeps them: what a report may hold, its path's slug, its JSON."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from lablens.store import _json
+from lablens.store.errors import InvalidInput
+
+
+def slug(title: str) -> str:
+    """``"LR sweep: results!"`` -> ``"LR-sweep-results"``: a title fit for a path."""
+    text = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")
+    return text[:60] or "report"
+
+
+def report_out(row: dict[str, Any]) -> dict[str, Any]:
+    """A report's row (the schema's columns, with its ``entity`` and ``project``) as its JSON."""
+    return {
+        "id": row["id"],
+        "entity": row["entity"],
+        "project": row["project"],
+        "name": row["name"],
+        "display_name": row["display_name"],
+        "title": row["display_name"],
+        "description": row["description"] or "",
+        "spec": _json.loads(row["spec"]) or {},
+        "username": row["username"],
+        "path": f"{row['entity']}/{row['project']}/reports/{row['name']}-{row['id']}",
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def check_report(title: Any, description: Any, spec: Any) -> None:
+    """Refuse a report's title, description or spec of the wrong kind, naming it."""
+    if not isinstance(title, str) or not title.strip():
+        raise InvalidInput("title must be a non-empty string", field="title")
+    if description is not None and not isinstance(description, str):
+        raise InvalidInput("description must be a string", field="description")
+    if not isinstance(spec, Mapping):
+        raise InvalidInput("spec must be an object", field="spec")

@@ -1,0 +1,69 @@
+"""Run files and console lines as every engine takes them: a file's name checked, console lines
+made into one table (``i ts stream line``), a bad line named."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import posixpath
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from lablens.contract.names import CONSOLE_STREAMS
+from lablens.store.errors import InvalidInput
+
+
+def check_file_name(name: str) -> str:
+    """A run file's name: relative, no ``..`` part, no backslash, not empty."""
+    if not name or name.startswith("/") or "\\" in name or "\x00" in name:
+        raise InvalidInput(f"bad file name {name!r}: it must be a relative path", field="name")
+    norm = posixpath.normpath(name)
+    if norm.startswith("..") or any(part == ".." for part in name.split("/")) or norm == ".":
+        raise InvalidInput(f"bad file name {name!r}: '..' is not allowed", field="name")
+    return norm
+
+
+def console_table(lines: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """Console lines ``{ts?, stream?, line}`` as a table ``i ts stream line``, naming a bad one."""
+    ts_col, streams, texts = [], [], []
+    for i, item in enumerate(lines):
+        if not isinstance(item, Mapping) or not isinstance(item.get("line"), str):
+            raise InvalidInput("each console line needs a string 'line'", field=f"lines[{i}].line")
+        try:
+            item["line"].encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(
+                "the line is not valid Unicode text (it holds a lone surrogate)",
+                field=f"lines[{i}].line",
+            ) from None
+        stream = item.get("stream", "stdout")
+        if stream not in CONSOLE_STREAMS:
+            raise InvalidInput("stream must be stdout or stderr", field=f"lines[{i}].stream")
+        ts = item.get("ts")
+        if ts is None:
+            ts = dt.datetime.now(dt.UTC).timestamp()
+        elif isinstance(ts, bool) or not isinstance(ts, (int, float)):
+            raise InvalidInput(
+                "ts must be a number (seconds since the epoch)", field=f"lines[{i}].ts"
+            )
+        try:
+            ts = float(ts)
+        except OverflowError:
+            ts = math.inf
+        if not math.isfinite(ts):
+            raise InvalidInput(
+                "ts must be a finite number (seconds since the epoch)", field=f"lines[{i}].ts"
+            )
+        ts_col.append(ts)
+        streams.append(stream)
+        texts.append(item["line"])
+    return pa.table(
+        {
+            "i": pa.array(range(len(texts)), pa.int64()),
+            "ts": pa.array(ts_col, pa.float64()),
+            "stream": pa.array(streams, pa.string()),
+            "line": pa.array(texts, pa.string()),
+        }
+    )
