@@ -15,11 +15,11 @@ import psycopg
 import pytest
 
 import pg
+from lablens.store.embedded._filter_sql import compile_filters as duck_compile
+from lablens.store.embedded._order_sql import order_by_sql as duck_order_by
+from lablens.store.embedded._order_sql import parse_order as duck_parse_order
 from lablens.store.embedded.schema import MIGRATIONS as DUCK_MIGRATIONS
 from lablens.store.errors import InvalidFilter
-from lablens.store.filters import compile_filters as duck_compile
-from lablens.store.ordering import order_by_sql as duck_order_by
-from lablens.store.ordering import parse_order as duck_parse_order
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._filter_sql import compile_filters as pg_compile
 from lablens.store.postgres._ordering import (

@@ -1,7 +1,7 @@
 """Run orders (:mod:`lablens.store.order_tree`) as PostgreSQL ``ORDER BY`` terms, and the keyset
 condition that pages through them.
 
-The same order as the embedded engine's (``lablens.store.ordering``): a JSON field sorts first
+The same order as the embedded engine's (``store.embedded._order_sql``): a JSON field sorts first
 as a number (``lablens_json_sort_num``: its text read as a double, so ``64``, ``"64"`` and the
 ``"NaN"`` strings are numbers; PostgreSQL, like DuckDB, ranks NaN above +Infinity), then as text
 by bytes; a time as itself; text by bytes; ``NULLS LAST`` throughout, and the run's ``pk`` last
