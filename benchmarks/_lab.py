@@ -9,6 +9,7 @@ Playwright never downloads a browser here: it launches ``/usr/bin/chromium``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import subprocess
@@ -167,3 +168,27 @@ def env_for_kernel(host: str, api_key: str) -> dict[str, str]:
         "LABLENS_API_KEY": api_key,
         "PYTHONPATH": f"{src}{os.pathsep}{path}" if path else src,
     }
+
+
+def write_notebook(path: Path, *sources: str) -> Path:
+    """A notebook at ``path`` with one code cell per source, not yet run, for a Python 3 kernel."""
+    cells = [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"cell{i}",
+            "metadata": {},
+            "outputs": [],
+            "source": source,
+        }
+        for i, source in enumerate(sources)
+    ]
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = {
+        "cells": cells,
+        "metadata": {"kernelspec": kernel},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook))
+    return path

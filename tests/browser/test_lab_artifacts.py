@@ -6,8 +6,6 @@ Screenshots go to ``test-output/browser/``.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from benchmarks import _lab
 
@@ -28,24 +26,7 @@ CELL = (
 def lab(server, tmp_path_factory):
     build_demo(server.url, server.api_key, runs=3, epochs=3, project=PROJECT, progress=False)
     root = tmp_path_factory.mktemp("lab-artifacts")
-    notebook = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": "explorer",
-                "metadata": {},
-                "outputs": [],
-                "source": CELL,
-            }
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    (root / "artifacts.ipynb").write_text(json.dumps(notebook))
+    _lab.write_notebook(root / "artifacts.ipynb", CELL)
     with _lab.jupyterlab(root, _lab.env_for_kernel(server.url, server.api_key)) as url:
         yield url
 

@@ -8,8 +8,6 @@ Screenshots at 1280 and 1600 px go to ``test-output/browser/`` (``compare_*``,
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from benchmarks import _lab
 
@@ -31,24 +29,7 @@ CELL = (
 @pytest.fixture(params=list(FRONTENDS))
 def frontend(request, server, quickstart_demo, tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-compare")
-    notebook = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": "explore",
-                "metadata": {},
-                "outputs": [],
-                "source": CELL,
-            }
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    (root / "compare.ipynb").write_text(json.dumps(notebook))
+    _lab.write_notebook(root / "compare.ipynb", CELL)
     env = _lab.env_for_kernel(server.url, server.api_key)
     with _lab.jupyter(root, env, app=request.param) as url:
         yield request.param, url

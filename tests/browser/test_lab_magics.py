@@ -6,8 +6,6 @@ Screenshots at 1280 and 1600 px go to ``test-output/browser/magics_explorer_*.pn
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from benchmarks import _lab
 from playwright.sync_api import expect
@@ -22,25 +20,7 @@ def lab(server, tmp_path_factory):
     build_demo(server.url, server.api_key, runs=3, epochs=3, project=PROJECT, progress=False)
     root = tmp_path_factory.mktemp("lab-magics")
     cells = ["%load_ext lablens", "%lablens"]
-    notebook = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": f"cell{i}",
-                "metadata": {},
-                "outputs": [],
-                "source": source,
-            }
-            for i, source in enumerate(cells)
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    (root / "magics.ipynb").write_text(json.dumps(notebook))
+    _lab.write_notebook(root / "magics.ipynb", *cells)
     with _lab.jupyterlab(root, _lab.env_for_kernel(server.url, server.api_key)) as url:
         yield url
 

@@ -29,24 +29,7 @@ KEY = "val/misclassified"
 @pytest.fixture(scope="module")
 def lab(server, quickstart_demo, tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-media")
-    notebook = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": "explorer",
-                "metadata": {},
-                "outputs": [],
-                "source": CELL,
-            }
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    (root / "media.ipynb").write_text(json.dumps(notebook))
+    _lab.write_notebook(root / "media.ipynb", CELL)
     with _lab.jupyterlab(root, _lab.env_for_kernel(server.url, server.api_key)) as url:
         yield url
 

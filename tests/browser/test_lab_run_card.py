@@ -7,8 +7,6 @@ Screenshots go to ``test-output/browser/`` (``run_card_running_*``, ``run_card_f
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from benchmarks import _lab
 
@@ -31,24 +29,7 @@ TRAIN = (
 @pytest.fixture(scope="module")
 def lab(server, tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-run-card")
-    notebook = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": "train",
-                "metadata": {},
-                "outputs": [],
-                "source": TRAIN,
-            }
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    (root / "train.ipynb").write_text(json.dumps(notebook))
+    _lab.write_notebook(root / "train.ipynb", TRAIN)
     with _lab.jupyterlab(root, _lab.env_for_kernel(server.url, server.api_key)) as url:
         yield url
 

@@ -9,7 +9,6 @@ Screenshots of each state at 1280 and 1600 px go to ``test-output/browser/``
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -77,23 +76,7 @@ def demo_views(server, quickstart_demo, tmp_path_factory):
 @pytest.fixture(params=list(FRONTENDS))
 def frontend(request, server, demo_views, tmp_path):
     """``(app, url)``: JupyterLab or Notebook 7 serving a notebook that shows the explorer."""
-    nb = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "metadata": {},
-                "outputs": [],
-                "source": NOTEBOOK,
-            }
-        ],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    (tmp_path / "tree_table.ipynb").write_text(json.dumps(nb))
+    _lab.write_notebook(tmp_path / "tree_table.ipynb", NOTEBOOK)
     env = _lab.env_for_kernel(server.url, server.api_key)
     with _lab.jupyter(Path(tmp_path), env, app=request.param) as url:
         yield request.param, url
