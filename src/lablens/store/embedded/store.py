@@ -1,4 +1,4 @@
-"""``EmbeddedStore``: one DuckDB file and a blob directory under a data dir, as parts.
+"""``EmbeddedStore``: a DuckDB file under a data dir and a ``BlobStore`` for blobs, as parts.
 
 Each part owns one concept and is built here with the one ``Database`` handle and the parts it
 needs (see ``lablens.store.parts``): the order below is the order of their dependencies. Every
