@@ -187,3 +187,39 @@ def test_lablens_blobs_in_the_environment_is_the_default(s3_endpoint, s3_bucket,
         assert api.run(run.path).file("f.bin").download(tmp_path / "dl").read_bytes() == content
     finally:
         stop_server(srv)
+
+
+def test_a_bucket_gone_while_serving_is_a_503_and_the_server_keeps_answering(
+    s3_endpoint, tmp_path, unique
+):
+    import requests
+
+    from lablens.api.files import file_route
+    from s3 import drop_bucket, make_bucket
+
+    bucket = make_bucket(s3_endpoint)
+    srv = start_server(
+        tmp_path / "data", tmp_path / "home", ["--blobs", f"s3://{bucket}/x"], s3_endpoint.env()
+    )
+    try:
+        run = init(project=unique, host=srv.url, api_key=srv.api_key, settings=QUIET, dir=tmp_path)
+        run.finish()
+        (tmp_path / "f.txt").write_bytes(b"kept in the bucket")
+        api = Api(host=srv.url, api_key=srv.api_key)
+        remote = api.run(run.path)
+        remote.upload_file(tmp_path / "f.txt", root=tmp_path)
+        drop_bucket(s3_endpoint, bucket)  # the operator deletes it under the running server
+
+        headers = {"Authorization": f"Bearer {srv.api_key}"}
+        got = requests.get(srv.url + file_route(remote, "f.txt"), headers=headers, timeout=30)
+        assert got.status_code == 503
+        assert got.headers["content-type"] == "application/problem+json"
+        body = got.json()
+        assert body["code"] == "blob_store_unavailable" and "try again" in body["detail"]
+        assert bucket not in body["detail"]  # where the store is stays in the server's log
+        log = (tmp_path / f"server-{srv.url.rsplit(':', 1)[1]}.log").read_text()
+        assert f"the bucket '{bucket}' does not exist" in log
+        # Metadata does not need the bucket.
+        assert api.run(run.path).files()[0].name == "f.txt"
+    finally:
+        stop_server(srv)
