@@ -118,6 +118,11 @@ def serve(
         store = open_store(url, blobs=blobs or None)
     except (StoreError, ValueError) as exc:
         raise SystemExit(f"lablens server: {exc}") from None
+    except ImportError as exc:  # boto3 is the ``team`` extra, loaded only for s3:// blobs
+        raise SystemExit(
+            f"lablens server: {exc.name or exc} is missing for --blobs {blobs}:"
+            " pip install 'lablens[team]'"
+        ) from None
     data_dir = Path(data_dir)
     log.info("store %r", store)
     allow = is_loopback(host) or bool(os.environ.get("LABLENS_ADMIN_API_KEY"))
