@@ -21,10 +21,23 @@ from servers import QUIET, RunningServer, log_points, start_server, stop_server 
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """One real server for the whole session, with an empty data dir."""
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[RunningServer]:
+    """One real server for the whole session, with an empty data dir.
+
+    ``LABLENS_TEST_BLOBS=s3`` puts its blobs in a bucket of the ``s3_endpoint`` server
+    (``--blobs s3://...``) instead of the data dir.
+    """
     home = Path(os.environ["LABLENS_HOME"])
-    srv = start_server(tmp_path_factory.mktemp("data") / "lablens", home)
+    args: list[str] = []
+    env: dict[str, str] = {}
+    if os.environ.get("LABLENS_TEST_BLOBS") == "s3":
+        from s3 import make_bucket
+
+        s3 = request.getfixturevalue("s3_endpoint")
+        args, env = ["--blobs", f"s3://{make_bucket(s3)}/session"], s3.env()
+    srv = start_server(tmp_path_factory.mktemp("data") / "lablens", home, args, env)
     yield srv
     stop_server(srv)
 

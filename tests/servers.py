@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,16 +42,23 @@ class RunningServer:
         return f"<RunningServer {self.url}>"
 
 
-def spawn_server(port: int, data_dir: Path, home: Path) -> subprocess.Popen:
+def spawn_server(
+    port: int,
+    data_dir: Path,
+    home: Path,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> subprocess.Popen:
     """Start ``lablens server`` on a port chosen in advance and wait until it answers.
 
-    Its output goes to ``server-<port>.log`` beside the data dir.
+    ``extra_args`` follow the server's own (``--blobs s3://...``); ``env`` is added to this
+    process's environment. Its output goes to ``server-<port>.log`` beside the data dir.
     """
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(data_dir.parent / f"server-{port}.log", "ab") as log:
         proc = subprocess.Popen(
-            server_argv(port, data_dir),
-            env={**os.environ, "LABLENS_HOME": str(home)},
+            [*server_argv(port, data_dir), *extra_args],
+            env={**os.environ, **(env or {}), "LABLENS_HOME": str(home)},
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -59,11 +67,17 @@ def spawn_server(port: int, data_dir: Path, home: Path) -> subprocess.Popen:
     return proc
 
 
-def start_server(data_dir: Path, home: Path) -> RunningServer:
-    """Start ``lablens server`` on a free loopback port and wait until it answers."""
+def start_server(
+    data_dir: Path,
+    home: Path,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> RunningServer:
+    """Start ``lablens server`` on a free loopback port and wait until it answers
+    (``extra_args`` and ``env`` as ``spawn_server`` takes them)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = spawn_server(port, data_dir, home)
+    proc = spawn_server(port, data_dir, home, extra_args, env)
     creds = json.loads((home / "credentials").read_text())["hosts"][normalize_host(url)]
     return RunningServer(url, creds["api_key"], creds["username"], data_dir, home, proc)
 

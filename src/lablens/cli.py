@@ -8,6 +8,7 @@ The parser is built here; ``cli_server.py`` (the local server's start, stop and 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from lablens._version import __version__
@@ -35,7 +36,14 @@ def _server(args: argparse.Namespace) -> int:
         from lablens._settings import home
 
         args.data = str(home() / "data")
-    serve(args.host, args.port, args.data, log_level=args.log_level)
+    serve(
+        args.host,
+        args.port,
+        args.data,
+        log_level=args.log_level,
+        blobs=args.blobs or os.environ.get("LABLENS_BLOBS") or None,
+        store_url=args.store or os.environ.get("LABLENS_STORE") or None,
+    )
     return 0
 
 
@@ -230,6 +238,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8123, help="port (default 8123)")
     p.add_argument("--data", default=None, help="data dir (default LABLENS_HOME/data)")
+    p.add_argument(
+        "--blobs",
+        default=None,
+        metavar="URL",
+        help="where the bytes of files, artifacts and media go: file:///path or"
+        " s3://BUCKET/PREFIX (credentials and endpoint from AWS_* variables; default"
+        " LABLENS_BLOBS, else the data dir's blobs/)",
+    )
+    p.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="the store instead of --data: duckdb:///dir (default LABLENS_STORE; postgresql://"
+        " is not built yet)",
+    )
     p.add_argument("--log-level", default="warning", help="uvicorn log level")
     actions = p.add_subparsers(dest="action", metavar="{start,stop,status}")
     actions.add_parser(

@@ -83,11 +83,23 @@ def ensure_admin(store: Store, data_dir: Path, *, allow_create: bool) -> str | N
     return None
 
 
-def serve(host: str, port: int, data_dir: Path | str, *, log_level: str = "warning") -> None:
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path | str,
+    *,
+    log_level: str = "warning",
+    blobs: str | None = None,
+    store_url: str | None = None,
+) -> None:
     """Run a server in the foreground until interrupted.
 
     On a new data dir it creates the admin and stores the key in ``LABLENS_HOME/credentials``
-    for this server's address, so local clients need no key.
+    for this server's address, so local clients need no key. ``blobs`` is where blob bytes
+    go (``file:///path`` or ``s3://BUCKET/PREFIX``; by default ``DATA/blobs``); ``store_url``
+    names the store instead of ``data_dir`` (``duckdb:///dir``; ``postgresql://`` is refused
+    until its engine is built). A store or blob store that cannot be used stops the server
+    before it listens, with the reason.
     """
     # One line per event, for the operator: the ASGI server's own loggers are set by uvicorn.
     logging.basicConfig(
@@ -95,11 +107,24 @@ def serve(host: str, port: int, data_dir: Path | str, *, log_level: str = "warni
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     check_admin_key(os.environ.get("LABLENS_ADMIN_API_KEY") or None)
-    data_dir = Path(data_dir).expanduser().resolve()
+    url: str | Path
+    if store_url and not store_url.startswith("duckdb://"):
+        url = store_url  # open_store names what it cannot open
+    else:
+        if store_url:
+            data_dir = store_url[len("duckdb://") :]
+        url = data_dir = Path(data_dir).expanduser().resolve()
     try:
-        store = open_store(data_dir)
-    except StoreError as exc:
+        store = open_store(url, blobs=blobs or None)
+    except (StoreError, ValueError) as exc:
         raise SystemExit(f"lablens server: {exc}") from None
+    except ImportError as exc:  # boto3 is the ``team`` extra, loaded only for s3:// blobs
+        raise SystemExit(
+            f"lablens server: {exc.name or exc} is missing for --blobs {blobs}:"
+            " pip install 'lablens[team]'"
+        ) from None
+    data_dir = Path(data_dir)
+    log.info("store %r", store)
     allow = is_loopback(host) or bool(os.environ.get("LABLENS_ADMIN_API_KEY"))
     admin = ensure_admin(store, data_dir, allow_create=allow)
     if admin and is_loopback(host):

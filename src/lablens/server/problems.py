@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from lablens.store import errors as store_errors
+from lablens.store.blobs.errors import BlobRangeError, BlobStoreUnavailable
 
 log = logging.getLogger("lablens.server")
 
@@ -31,7 +32,9 @@ TITLES = {
     413: "Payload Too Large",
     415: "Unsupported Media Type",
     429: "Too Many Requests",
+    416: "Range Not Satisfiable",
     500: "Internal Server Error",
+    503: "Service Unavailable",
     507: "Insufficient Storage",
 }
 
@@ -148,6 +151,26 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(store_errors.InvalidFilter)
     async def _invalid_filter(_: Request, exc: store_errors.InvalidFilter) -> JSONResponse:
         return problem(400, "invalid_filter", exc.message, field=exc.field)
+
+    @app.exception_handler(BlobRangeError)
+    async def _range(_: Request, exc: BlobRangeError) -> JSONResponse:
+        # HTTP's answer to a Range outside the content names the content's length.
+        answer = problem(416, "range_not_satisfiable", exc.message, field=exc.field)
+        answer.headers["Content-Range"] = f"bytes */{exc.size}"
+        return answer
+
+    @app.exception_handler(BlobStoreUnavailable)
+    async def _blobs_down(request: Request, exc: BlobStoreUnavailable) -> JSONResponse:
+        # The object store went away (or refuses the server's key) after the start: the
+        # server's trouble, not the client's, and nothing of the request was stored.
+        log.error("blob store unavailable during %s %s: %s", request.method, request.url.path, exc)
+        # Where the store is and why it fails is for the operator's log, not for clients.
+        return problem(
+            503,
+            "blob_store_unavailable",
+            "the server cannot use its blob store just now: nothing of this request was"
+            " stored; try again later",
+        )
 
     @app.exception_handler(store_errors.InvalidInput)
     async def _invalid(_: Request, exc: store_errors.InvalidInput) -> JSONResponse:

@@ -1,96 +1,63 @@
-"""Blob bytes on disk: the one place the embedded store reads and writes blob files.
+"""Blob bytes: the one place the embedded store reads and writes blobs, through a ``BlobStore``.
 
-Blobs are content-addressed: ``DATA/blobs/ab/cdef...`` holds the bytes whose sha256 is
-``abcdef...``, stored once whoever saved them (run files, artifact files, media). Nothing else in
-the engine knows a blob's path; the other parts ask :class:`BlobFiles` by digest, through the
-small interface a blob store on another medium (an object store) would also offer: put bytes,
-stream bytes in, open, size.
+Blobs are content-addressed: the bytes whose sha256 is ``abcdef...`` are stored once under that
+name whoever saved them (run files, artifact files, media). Where they are is the ``BlobStore``'s
+business (``lablens.store.blobs``): ``DATA/blobs/ab/cdef...`` by default (``LocalBlobs``), or a
+bucket of an S3-compatible server (``S3Blobs``). Nothing else in the engine knows where a blob
+lives; the other parts ask :class:`BlobFiles` by digest.
 
-A blob is written beside its final name and renamed into place, so a reader never sees half of
-one, and a cut write leaves no blob.
+A blob becomes visible only whole and with its sha256 checked (the store's writers see to it),
+so a reader never sees half of one, and a cut write leaves no blob.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 from typing import BinaryIO
 
+from lablens.store.blobs import BlobNotFound, BlobStore, BlobWriter, LocalBlobs
 
-class BlobWriter:
-    """Bytes of one new blob as they arrive; :meth:`commit` puts them in place, :meth:`abort`
-    drops them. The caller checks the digest before it commits."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp: Path | None = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
-        self._out: BinaryIO | None = self._tmp.open("wb")
-
-    def write(self, chunk: bytes) -> None:
-        """Append ``chunk``."""
-        assert self._out is not None, "the writer is closed"
-        self._out.write(chunk)
-
-    def commit(self) -> None:
-        """Put the bytes written in place under the blob's name."""
-        if self._out is not None and self._tmp is not None:
-            self._out.close()
-            self._out = None
-            os.replace(self._tmp, self._path)  # a reader never sees half a blob
-            self._tmp = None
-
-    def abort(self) -> None:
-        """Drop what was written (nothing after ``commit``)."""
-        if self._out is not None:
-            self._out.close()
-            self._out = None
-        if self._tmp is not None:
-            self._tmp.unlink(missing_ok=True)
-            self._tmp = None
+__all__ = ["BlobFiles", "BlobWriter"]
 
 
 class BlobFiles:
-    """Part of ``EmbeddedStore``: the bytes of blobs under one directory, by sha256."""
+    """Part of ``EmbeddedStore``: the bytes of blobs in one ``BlobStore``, by sha256.
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+    ``blobs`` is the store itself, or a directory for a ``LocalBlobs`` there.
+    """
 
-    def _path(self, digest: str) -> Path:
-        return self.root / digest[:2] / digest[2:]
+    def __init__(self, blobs: BlobStore | Path) -> None:
+        self.store = blobs if isinstance(blobs, BlobStore) else LocalBlobs(blobs)
+        if isinstance(self.store, LocalBlobs):
+            self.store.root.mkdir(parents=True, exist_ok=True)
 
     def exists(self, digest: str) -> bool:
         """Whether the blob is stored."""
-        return self._path(digest).exists()
+        return self.store.exists(digest)
 
     def size(self, digest: str) -> int | None:
         """The blob's length in bytes, or ``None`` when it is not stored."""
         try:
-            return self._path(digest).stat().st_size
-        except FileNotFoundError:
+            return self.store.size(digest)
+        except BlobNotFound:
             return None
 
     def put(self, digest: str, content: bytes) -> None:
         """Store ``content`` (whose sha256 the caller checked) unless the blob is there."""
-        if not self.exists(digest):
-            writer = BlobWriter(self._path(digest))
-            try:
-                writer.write(content)
-                writer.commit()
-            finally:
-                writer.abort()
+        if not self.store.exists(digest):
+            self.store.put(content, digest)
 
     def writer(self, digest: str) -> BlobWriter | None:
-        """A writer for a new blob, or ``None`` when the blob is stored already."""
-        return None if self.exists(digest) else BlobWriter(self._path(digest))
+        """A writer for a new blob, or ``None`` when the blob is stored already. The writer
+        checks the digest again at ``commit()`` (``DigestMismatch``)."""
+        return None if self.store.exists(digest) else self.store.writer(digest)
 
     def open(self, digest: str) -> tuple[BinaryIO, int]:
-        """The blob for reading, and its length (``FileNotFoundError`` when absent)."""
-        stream = self._path(digest).open("rb")
-        return stream, os.fstat(stream.fileno()).st_size
+        """The blob as a stream read as it goes, and its length (``BlobNotFound`` when
+        absent)."""
+        reader = self.store.open(digest)
+        return reader, reader.size  # type: ignore[return-value]
 
     def read(self, digest: str) -> bytes:
-        """The blob's bytes (``FileNotFoundError`` when absent)."""
-        return self._path(digest).read_bytes()
+        """The blob's bytes at once, for small blobs (``BlobNotFound`` when absent)."""
+        return self.store.read_bytes(digest)

@@ -1,4 +1,4 @@
-"""``EmbeddedStore``: one DuckDB file and a blob directory under a data dir, as parts.
+"""``EmbeddedStore``: a DuckDB file under a data dir and a ``BlobStore`` for blobs, as parts.
 
 Each part owns one concept and is built here with the one ``Database`` handle and the parts it
 needs (see ``lablens.store.parts``): the order below is the order of their dependencies. Every
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lablens.store.blobs import BlobStore, LocalBlobs
 from lablens.store.embedded._accounts import Accounts
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifact_files import ArtifactFiles
@@ -33,9 +34,12 @@ from lablens.store.parts import StoreOfParts
 
 
 class EmbeddedStore(StoreOfParts):
-    """The default store: ``DATA/lablens.duckdb`` and content-addressed ``DATA/blobs/``.
+    """The default store: ``DATA/lablens.duckdb`` and content-addressed blobs, in
+    ``DATA/blobs/`` unless ``blobs`` names another ``BlobStore`` (an S3 bucket).
 
     The server that opens it is its single writer; nothing else opens the file meanwhile.
+    ``blobs.check()`` runs at open: an unusable blob store is a ``BlobStoreUnavailable`` here,
+    not a failure at the first upload.
     """
 
     PARTS = {
@@ -59,12 +63,17 @@ class EmbeddedStore(StoreOfParts):
         "artifact_lineage": ArtifactLineage,
     }
 
-    def __init__(self, data_dir: Path | str) -> None:
+    def __init__(self, data_dir: Path | str, blobs: BlobStore | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if blobs is None:
+            blobs = LocalBlobs(self.data_dir / "blobs")
+        self.blob_store = blob_store = blobs
+        # Before the database is opened: a refused bucket leaves no file lock behind.
+        blob_store.check()
         self.db = db = Database(self.data_dir / "lablens.duckdb")
-        # The one part that touches blob files.
-        self.blobs = blobs = BlobFiles(self.data_dir / "blobs")
+        # The one part that touches blob bytes.
+        self.blobs = files = BlobFiles(blob_store)
         self.accounts = accounts = Accounts(db)
         self.projects = projects = Projects(db, accounts)
         self.runs = runs = Runs(db, projects)
@@ -72,20 +81,20 @@ class EmbeddedStore(StoreOfParts):
         self.run_updates = RunUpdates(db, projects, runs)
         self.points = Points(db, runs, projects)
         self.history_reads = History(db, projects)
-        self.run_files = RunFiles(db, runs, blobs)
+        self.run_files = RunFiles(db, runs, files)
         self.liveness = Liveness(db)
         self.sweeps = Sweeps(db, projects, runs, run_creation)
         self.reports = Reports(db, projects)
-        self.blob_grants = grants = BlobGrants(db, blobs)
-        self.media = Media(db, projects, runs, grants, blobs)
+        self.blob_grants = grants = BlobGrants(db, files)
+        self.media = Media(db, projects, runs, grants, files)
         self.artifact_collections = collections = ArtifactCollections(db, projects)
         self.artifact_versions = versions = ArtifactVersions(db, projects, collections)
         self.artifacts = Artifacts(db, projects, runs, grants, collections, versions)
-        self.artifact_files = ArtifactFiles(db, versions, blobs)
+        self.artifact_files = ArtifactFiles(db, versions, files)
         self.artifact_lineage = ArtifactLineage(db, runs, versions)
 
     def __repr__(self) -> str:
-        return f"<EmbeddedStore {self.data_dir}>"
+        return f"<EmbeddedStore {self.data_dir} blobs={self.blob_store.url}>"
 
     def delete_project(self, workspace: str, name: str) -> None:
         # Spans two parts: a project's artifacts go in the transaction that deletes the project,
