@@ -143,9 +143,13 @@ def wait_idle(page: Any, timeout: float = 120_000) -> None:
 def run_in_kernel(page: Any, code: str) -> str:
     """Append a cell with ``code``, run it, and return its output text (what the kernel says)."""
     cells = page.locator(".jp-Notebook .jp-Cell")
-    # In its code editor: a click at the cell's middle lands in its output, where a widget may
-    # take it (a media panel's step slider moved to the middle).
-    cells.last.locator(".jp-InputArea-editor").first.click()
+    last = cells.last
+    if last.evaluate("c => c.classList.contains('jp-CodeCell')"):
+        # In its code editor: a click at the cell's middle lands in its output, where a widget
+        # may take it (a media panel's step slider moved to the middle).
+        last.locator(".jp-InputArea-editor").first.click()
+    else:
+        last.click()  # a markdown cell: rendered, its middle is its text
     page.keyboard.press("Escape")
     page.keyboard.press("b")  # a new cell below, in command mode
     page.keyboard.press("Enter")
