@@ -32,12 +32,11 @@ from lablens.contract.media import FORMATS
 from lablens.server.auth import can_write, role_in, store_of
 from lablens.server.problems import Problem
 from lablens.server.swanlab.session import SwanlabUser
-from lablens.server.swanlab.wire import SwanlabRoute, as_object, bad_request
+from lablens.server.swanlab.wire import SwanlabRoute, as_object, bad_request, metric_step, seconds
 from lablens.server.wandb.media import keep_items, media_item, png_image, wav_meta
 from lablens.server.wandb.signing import check, signed_query
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
-from lablens.store.points import MAX_STEP
 
 __all__ = ["MEDIA", "keep_media", "store_upload"]
 
@@ -176,16 +175,10 @@ def _make(store: Store, path: Path3, lines: Iterable[Mapping[str, Any]], usernam
 
 def _references(metrics: list[Any]) -> list[dict[str, Any]]:
     """The media metrics of a post, checked, as the lines kept in ``swanlab-media.jsonl``."""
-    from lablens.server.swanlab.writes import _seconds as seconds  # writes imports this module
-
     lines = []
     for i, m in enumerate(metrics):
         where = f"metrics[{i}]"
-        if not isinstance(m, dict) or not isinstance(m.get("key"), str) or not m["key"]:
-            raise bad_request(f"{where}.key must be a non-empty string")
-        step = m.get("index")
-        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
-            raise bad_request(f"{where}.index must be a step, an integer from 0 to {MAX_STEP:,}")
+        step = metric_step(m, where)
         data = m.get("data")
         if not isinstance(data, list):
             raise bad_request(f"{where}.data must be a list of media paths")

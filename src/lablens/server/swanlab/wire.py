@@ -7,6 +7,7 @@ here turn our own errors (``Problem``, the store's) into that shape instead of p
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi.routing import APIRoute
 
 from lablens.server.problems import Problem
 from lablens.store import errors as store_errors
+from lablens.store.points import MAX_STEP
 
 log = logging.getLogger("lablens.server.swanlab")
 
@@ -95,3 +97,31 @@ def as_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_request(f"the request body must be a JSON object, got {type(body).__name__}")
     return body
+
+
+def metric_step(metric: Any, where: str) -> int:
+    """The step (``index``) of one metric of a post, checked with its ``key``."""
+    if not isinstance(metric, dict) or not isinstance(metric.get("key"), str) or not metric["key"]:
+        raise bad_request(f"{where}.key must be a non-empty string")
+    step = metric.get("index")
+    if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
+        raise bad_request(f"{where}.index must be a step, an integer from 0 to {MAX_STEP:,}")
+    return step
+
+
+def seconds(value: Any, where: str) -> float:
+    """A protobuf JSON time (``2026-01-02T03:04:05.123456789Z``) in seconds since the epoch."""
+    if not isinstance(value, str) or not value:
+        raise bad_request(f"{where} must be an RFC 3339 time")
+    text = value.strip().replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[:digits][:6]}{rest[digits:]}"
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise bad_request(f"{where} must be an RFC 3339 time, got {value!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()

@@ -11,7 +11,6 @@ digest of its content.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from typing import Any
@@ -24,9 +23,8 @@ from lablens.server.swanlab import shapes
 from lablens.server.swanlab.media import keep_media
 from lablens.server.swanlab.metrics import project_of, stream_key
 from lablens.server.swanlab.session import SwanlabUser
-from lablens.server.swanlab.wire import SwanlabRoute, as_object, bad_request
+from lablens.server.swanlab.wire import SwanlabRoute, as_object, bad_request, metric_step, seconds
 from lablens.store.errors import NotFound
-from lablens.store.points import MAX_STEP
 
 router = APIRouter(prefix="/api", route_class=SwanlabRoute, tags=["swanlab"])
 
@@ -167,24 +165,6 @@ def put_state(
     return {"state": run["state"]}
 
 
-def _seconds(value: Any, where: str) -> float:
-    """A protobuf JSON time (``2026-01-02T03:04:05.123456789Z``) in seconds since the epoch."""
-    if not isinstance(value, str) or not value:
-        raise bad_request(f"{where} must be an RFC 3339 time")
-    text = value.strip().replace("Z", "+00:00")
-    head, dot, rest = text.partition(".")
-    if dot:
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        text = f"{head}.{rest[:digits][:6]}{rest[digits:]}"
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise bad_request(f"{where} must be an RFC 3339 time, got {value!r}") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.timestamp()
-
-
 def _batch_id(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -194,11 +174,7 @@ def _scalars(metrics: list[Any]) -> dict[str, pa.Table]:
     rows: dict[str, tuple[list, list, list, list]] = {}
     for i, m in enumerate(metrics):
         where = f"metrics[{i}]"
-        if not isinstance(m, dict) or not isinstance(m.get("key"), str) or not m["key"]:
-            raise bad_request(f"{where}.key must be a non-empty string")
-        step = m.get("index")
-        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
-            raise bad_request(f"{where}.index must be a step, an integer from 0 to {MAX_STEP:,}")
+        step = metric_step(m, where)
         value = m.get("data")
         if isinstance(value, str) and value.lower() in ("nan", "inf", "-inf"):
             value = float(value)
@@ -208,7 +184,7 @@ def _scalars(metrics: list[Any]) -> dict[str, pa.Table]:
         keys, steps, stamps, values = rows.setdefault(stream, ([], [], [], []))
         keys.append(key)
         steps.append(step)
-        stamps.append(_seconds(m.get("create_time"), f"{where}.create_time"))
+        stamps.append(seconds(m.get("create_time"), f"{where}.create_time"))
         values.append(float(value))
     return {
         stream: pa.table(
@@ -236,7 +212,7 @@ def _lines(metrics: list[Any]) -> list[dict[str, Any]]:
             {
                 "line": m["message"],
                 "stream": "stderr" if level == "ERROR" else "stdout",
-                "ts": _seconds(m.get("create_time"), f"{where}.create_time"),
+                "ts": seconds(m.get("create_time"), f"{where}.create_time"),
             }
         )
     return lines
