@@ -26,7 +26,8 @@ from lablens.server.auth import can_read_project, store_of
 from lablens.server.pages import sweep_view, views
 from lablens.server.pages.session import SignInFailed, page_user, sign_in, sign_out
 from lablens.server.problems import Problem
-from lablens.server.routers.media import MAX_THUMB, _thumbnail
+from lablens.server.routers.media import MAX_THUMB, thumbnail
+from lablens.store.base import Store
 from lablens.store.errors import InvalidInput, NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -51,6 +52,13 @@ def _signin(request: Request, message: str | None = None, status: int = 401) -> 
 
 def _not_found(what: str, user: dict[str, Any] | None) -> HTMLResponse:
     return _html(views.message_page("Not found", what, user), 404)
+
+
+def _runs(store: Store, ws: str, project: str, **query: Any) -> tuple[pa.Table, int]:
+    """The first ``MAX_RUNS`` runs a page lists, and how many match in all."""
+    reader = store.runs_table(ws, project, limit=views.MAX_RUNS, **query)
+    table = pa.Table.from_batches(list(reader), schema=reader.schema)
+    return table, int((reader.schema.metadata or {}).get(b"total", table.num_rows))
 
 
 def _api_path(ws: str) -> None:
@@ -149,9 +157,7 @@ def project_page(ws: str, project: str, request: Request) -> Response:
     try:
         can_read_project(store, user, ws, project)
         info = store.get_project(ws, project)
-        reader = store.runs_table(ws, project, limit=views.MAX_RUNS)
-        table = pa.Table.from_batches(list(reader), schema=reader.schema)
-        total = int((reader.schema.metadata or {}).get(b"total", table.num_rows))
+        table, total = _runs(store, ws, project)
         sweeps = store.list_sweeps(ws, project, limit=50)["items"]
     except (NotFound, Problem):
         return _not_found(f"There is no project {ws}/{project}, or you may not read it.", user)
@@ -173,9 +179,7 @@ def sweep_page(ws: str, project: str, sweep_id: str, request: Request) -> Respon
         return _not_found(
             f"There is no sweep {ws}/{project}/{sweep_id}, or you may not read it.", user
         )
-    reader = store.runs_table(ws, project, filters={"sweep": sweep_id}, limit=views.MAX_RUNS)
-    table = pa.Table.from_batches(list(reader), schema=reader.schema)
-    total = int((reader.schema.metadata or {}).get(b"total", table.num_rows))
+    table, total = _runs(store, ws, project, filters={"sweep": sweep_id})
     return _html(sweep_view.sweep_page(user, ws, project, sweep, table, total))
 
 
@@ -226,7 +230,7 @@ async def media_thumbnail(
     if info["type"] != "image":
         return _html(views.message_page("Not an image", f"this is a {info['type']}", user), 400)
     if size is not None:
-        content = await run_in_threadpool(_thumbnail, content, size)
+        content = await run_in_threadpool(thumbnail, content, size)
     headers = {"Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{digest}"'}
     media_type = "image/png" if size else CONTENT_TYPES.get(info["format"], "image/png")
     return Response(content, media_type=media_type, headers=headers)

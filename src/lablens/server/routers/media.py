@@ -105,7 +105,8 @@ def list_media(
     return {"items": items}
 
 
-def _thumbnail(content: bytes, size: int) -> bytes:
+def thumbnail(content: bytes, size: int) -> bytes:
+    """An image scaled to fit ``size`` x ``size``, as PNG (for the media route and the pages)."""
     from PIL import Image  # a core dependency; loaded only when a thumbnail is asked for
 
     with Image.open(io.BytesIO(content)) as image:
@@ -135,7 +136,7 @@ async def media_content(
             raise Problem(
                 400, "bad_request", f"thumb is for images, this is a {info['type']}", field="thumb"
             )
-        content = await run_in_threadpool(_thumbnail, content, thumb)
+        content = await run_in_threadpool(thumbnail, content, thumb)
         media_type = "image/png"
     # Content-addressed: the bytes under this name never change.
     headers = {"ETag": f'"{digest}"', "Cache-Control": "private, max-age=31536000, immutable"}
