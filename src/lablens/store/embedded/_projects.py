@@ -9,6 +9,7 @@ from typing import Any
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._accounts import Accounts
 from lablens.store.embedded._db import Database, iso, now
+from lablens.store.embedded.schema import RUN_DATA_TABLES
 from lablens.store.errors import Conflict, NotFound
 from lablens.store.names import check_project_name
 from lablens.store.project_values import (
@@ -181,16 +182,7 @@ class Projects:
         """Delete project ``pid`` with its runs, their data, sweeps and reports, inside the
         caller's transaction (the store deletes its artifacts first: ``EmbeddedStore``)."""
         runs = "(SELECT pk FROM runs WHERE project_id = ?)"
-        for table in (
-            "points",
-            "point_tiles",
-            "run_keys",
-            "batches",
-            "files",
-            "console",
-            "media",
-            "media_batches",
-        ):
+        for table in RUN_DATA_TABLES:
             con.execute(f"DELETE FROM {table} WHERE run_pk IN {runs}", [pid])
         con.execute(
             "DELETE FROM sweep_trials WHERE sweep_pk IN"

@@ -15,6 +15,7 @@ from lablens.store.embedded._db import Database, iso
 from lablens.store.embedded._filter_sql import compile_filters
 from lablens.store.embedded._order_sql import keyset_condition, order_by_sql, parse_order
 from lablens.store.embedded._projects import Projects
+from lablens.store.embedded.schema import RUN_DATA_TABLES
 from lablens.store.run_values import check_page, run_out, value_types
 
 
@@ -99,17 +100,9 @@ class Runs:
     def delete_run(self, workspace: str, project: str, run_id: str) -> None:
         pk = self.run_pk(workspace, project, run_id)
         with self.db.write() as con:
-            for table in (
-                "points",
-                "point_tiles",
-                "run_keys",
-                "batches",
-                "files",
-                "console",
-                "artifact_usage",
-                "media",
-                "media_batches",
-            ):
+            # The artifacts it used forget it too (a project's delete leaves that to the
+            # artifacts' part, which deletes first).
+            for table in (*RUN_DATA_TABLES, "artifact_usage"):
                 con.execute(f"DELETE FROM {table} WHERE run_pk = ?", [pk])
             # The artifacts it logged stay; they no longer name the run that made them.
             con.execute("UPDATE artifacts SET run_pk = NULL WHERE run_pk = ?", [pk])

@@ -9,6 +9,19 @@ from __future__ import annotations
 # JSON columns hold flat objects (dotted keys) unless said otherwise; a float that JSON cannot
 # carry (NaN, Infinity, -Infinity) is stored as that string, and TRY_CAST(... AS DOUBLE) reads it
 # back, so filters and sorts treat it as the number it was.
+# The tables holding a run's own rows (``run_pk``): deleting a run, or a project's runs, empties
+# them all; a new table of run data is added here once.
+RUN_DATA_TABLES: tuple[str, ...] = (
+    "points",
+    "point_tiles",
+    "run_keys",
+    "batches",
+    "files",
+    "console",
+    "media",
+    "media_batches",
+)
+
 MIGRATIONS: list[str] = [
     # 1: users, keys, workspaces, projects, runs, metric points, files, console lines.
     """
