@@ -25,14 +25,7 @@ from lablens.widgets._traits import RunPaths
 if TYPE_CHECKING:
     from lablens.api import Api
 
-__all__ = ["CompareView", "run_swatches"]
-
-# plotly's colours: the fallback when the shared run colours (widgets/_colors.py) are missing.
-
-
-def run_swatches(run_ids: list[str]) -> dict[str, str]:
-    """The colour of each run, from the palette the table and the panels share."""
-    return run_colors(run_ids)
+__all__ = ["CompareView"]
 
 
 def _shown(value: Any) -> str:
@@ -209,7 +202,7 @@ class CompareView(w.VBox, Recorder):
             )
             return
         ids = list(frame.attrs.get("run_ids", {}).values())
-        auto = run_swatches(ids)
+        auto = run_colors(ids)
         self._table.value = compare_html(frame, {i: self.run_colors.get(i) or auto[i] for i in ids})
 
     def to_pandas(self) -> pd.DataFrame:
