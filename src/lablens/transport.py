@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import weakref
 from typing import Any
 
 import pyarrow as pa
@@ -127,6 +128,10 @@ class Transport:
         self.api_key = api_key
         self.timeout = timeout or 60.0
         self.session = requests.Session()
+        # A Transport dropped without ``close`` (a notebook's ``Api()`` going out of scope, or
+        # collected from a reference cycle) closes its pooled connections instead of leaving the
+        # sockets to the garbage collector, which warns about each one.
+        self._closer = weakref.finalize(self, self.session.close)
         # Every method is retried: writes carry ids (run ids, batch ids) that make a retry safe.
         retry = Retry(
             total=retries,
@@ -147,6 +152,10 @@ class Transport:
 
     def __repr__(self) -> str:
         return f"<Transport {self.base_url}>"
+
+    def close(self) -> None:
+        """Close the pooled connections; the next request opens a new one."""
+        self.session.close()
 
     def request(
         self,

@@ -11,6 +11,7 @@ is left as it was.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,17 @@ SETUP_LOCK = 0x2F5B_0B0E_2C60_4E1D
 SETUP_WAIT = "300s"
 
 _SCHEMES = ("postgresql://", "postgres://")
+
+
+def iso(column: str) -> str:
+    """SQL rendering a ``timestamptz`` column as an ISO 8601 UTC string with milliseconds, as
+    the embedded store's ``iso`` renders it (``2026-12-03T16:50:55.123Z``)."""
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+
+def now() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
 
 
 def is_postgres_url(url: str) -> bool:
