@@ -1,5 +1,5 @@
 """The ``lablens`` command: ``server``, ``login``, ``user``, ``key``, ``runs``, ``demo``,
-``import``, ``sync``.
+``import``, ``sync``, ``migrate``.
 
 The parser is built here; ``cli_server.py`` (the local server's start, stop and status) and
 ``cli_runs.py`` (``runs ls``) hold the longer commands.
@@ -16,8 +16,8 @@ from lablens._version import __version__
 DESCRIPTION = """\
 lablens: a self-hosted experiment tracker made for Jupyter.
 
-Commands for the server (server, login, user, key), for runs (runs ls, sync,
-import) and the demo. Run 'lablens COMMAND --help' for the options of each."""
+Commands for the server (server, login, user, key, migrate), for runs (runs ls,
+sync, import) and the demo. Run 'lablens COMMAND --help' for the options of each."""
 
 
 def _server(args: argparse.Namespace) -> int:
@@ -216,6 +216,35 @@ def _sync(args: argparse.Namespace) -> int:
         print(f"{run_dir}: {result.describe()}")
     print(f"Synced {len(dirs) - failed} of {len(dirs)} runs.")
     return 1 if failed else 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from lablens.store.errors import StoreError
+    from lablens.store.migrate import migrate
+
+    to = args.to or os.environ.get("LABLENS_STORE")
+    blobs = args.blobs or os.environ.get("LABLENS_BLOBS")
+    if not to or not blobs:
+        missing = "--to" if not to else "--blobs"
+        print(
+            f"lablens migrate: {missing} is missing (or LABLENS_STORE/LABLENS_BLOBS)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        report = migrate(
+            args.source,
+            to,
+            blobs,
+            source_blobs=args.from_blobs,
+            check_blob_contents=args.check_blob_contents,
+            progress=not args.quiet,
+        )
+    except StoreError as exc:
+        print(f"lablens migrate: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -429,6 +458,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--entity", default=None, help="the workspace (default: the run's own)")
     p.add_argument("--project", default=None, help="the project (default: the run's own)")
     p.set_defaults(func=_sync)
+
+    p = sub.add_parser(
+        "migrate",
+        help="copy a data dir into a PostgreSQL store and a blob store (for a team server)",
+        description="Copy an embedded data dir (its server stopped) into a PostgreSQL database"
+        " and a blob store, keeping every id, then check row counts and checksums of every"
+        " table and every blob. Safe to run again: after an interruption it copies only what"
+        " is missing. Exits with 0 when everything is equal, 1 when something differs.",
+        epilog="example:\n  lablens migrate --from ~/.lablens/data \\\n"
+        "      --to postgresql://lablens@db.lab:5432/lablens --blobs s3://lab-bucket/lablens",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--from", dest="source", required=True, metavar="DATA_DIR", help="the data dir")
+    p.add_argument(
+        "--to", default=None, metavar="URL", help="postgresql://... (default LABLENS_STORE)"
+    )
+    p.add_argument(
+        "--blobs",
+        default=None,
+        metavar="URL",
+        help="where the blobs go: s3://BUCKET/PREFIX or file:///path (default LABLENS_BLOBS)",
+    )
+    p.add_argument(
+        "--from-blobs",
+        default=None,
+        metavar="URL",
+        help="where the data dir's blobs are, if its server ran with --blobs (default: its blobs/)",
+    )
+    p.add_argument(
+        "--check-blob-contents",
+        action="store_true",
+        help="read every blob back from the target and check its sha256 (default: its size)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_migrate)
     return parser
 
 

@@ -1,0 +1,169 @@
+"""Copying metric points: the data dir's ``points`` rows into PostgreSQL's ``point_chunks``.
+
+The points are read in one pass in series order (run, key, step; points of one step in the
+order they were stored) through Arrow, a bounded batch at a time, and written with the
+PostgreSQL engine's own binary ``COPY`` (``postgres._copy.point_chunks_copy``), so the chunks
+are the ones that engine writes. A run's points go in one transaction: a run with any chunk in
+PostgreSQL has all of them, so a migration run again skips those runs and copies the others.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import duckdb
+import numpy as np
+import psycopg
+import pyarrow as pa
+
+from lablens.store.migrate._checksums import PointSum
+from lablens.store.migrate._ends import MigrationRefused
+from lablens.store.migrate._tables import Hook
+from lablens.store.postgres._copy import COPY_SQL, point_chunks_copy
+
+_ORDERED = (
+    "SELECT p.run_pk, p.key_id, p.step, p.ts, p.value FROM points p"
+    " WHERE NOT list_contains($done::BIGINT[], p.run_pk)"
+    " ORDER BY p.run_pk, p.key_id, p.step, p.rowid"
+)
+
+
+def count_source(source: duckdb.DuckDBPyConnection) -> int:
+    """The data dir's metric points."""
+    return source.execute("SELECT count(*) FROM points").fetchall()[0][0]
+
+
+def count_target(conn: psycopg.Connection[Any]) -> int:
+    """PostgreSQL's metric points (the sum of its chunks' lengths)."""
+    with conn.transaction():
+        return int(conn.execute("SELECT coalesce(sum(n), 0) FROM point_chunks").fetchone()[0])
+
+
+def _runs_copied(conn: psycopg.Connection[Any]) -> list[int]:
+    with conn.transaction():
+        return [r[0] for r in conn.execute("SELECT DISTINCT run_pk FROM point_chunks")]
+
+
+def _pieces(reader: pa.RecordBatchReader) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """Each batch cut where the run changes: ``(run_pk, its slice)``."""
+    for batch in reader:
+        runs = batch.column(0).to_numpy()
+        cuts = np.flatnonzero(runs[1:] != runs[:-1]) + 1
+        for a, b in itertools.pairwise([0, *cuts.tolist(), len(runs)]):
+            yield int(runs[a]), batch.slice(a, b - a)
+
+
+def copy_points(
+    source: duckdb.DuckDBPyConnection,
+    conn: psycopg.Connection[Any],
+    *,
+    batch_rows: int,
+    progress: Callable[[int], None],
+    hook: Hook | None = None,
+) -> int:
+    """Copy the points of every run not in PostgreSQL yet; answers how many were new."""
+    done = _runs_copied(conn)
+    if done:
+        skipped = source.execute(
+            "SELECT count(*) FROM points WHERE list_contains(?::BIGINT[], run_pk)", [done]
+        ).fetchall()[0][0]
+        progress(skipped)
+    # A cursor of its own: DuckDB runs nothing else on a connection while a result streams.
+    with source.cursor() as cur:
+        reader = cur.sql(_ORDERED, params={"done": done}).to_arrow_reader(batch_rows)
+        return _copy_runs(reader, conn, progress=progress, hook=hook)
+
+
+def _copy_runs(
+    reader: pa.RecordBatchReader,
+    conn: psycopg.Connection[Any],
+    *,
+    progress: Callable[[int], None],
+    hook: Hook | None,
+) -> int:
+    """Each run's points from ``reader`` (in series order) in one transaction."""
+    new = 0
+    run_pk = None
+    try:
+        for run_pk, pieces in itertools.groupby(_pieces(reader), key=lambda p: p[0]):
+            with conn.transaction(), conn.cursor() as cur:
+                for _, piece in pieces:
+                    points = pa.table(
+                        {
+                            "step": piece.column(2),
+                            "timestamp": piece.column(3),
+                            "value": piece.column(4),
+                        }
+                    )
+                    payload, stats = point_chunks_copy(points, piece.column(1), run_pk)
+                    with cur.copy(COPY_SQL) as copy:
+                        copy.write(payload)
+                    new += stats.points
+                    progress(stats.points)
+            if hook:
+                hook("points", new)
+    except psycopg.Error as exc:
+        raise MigrationRefused(
+            f"copying the metric points of run pk {run_pk} into PostgreSQL failed (the runs"
+            f" committed before stay; run the migration again to go on):"
+            f" {' '.join(str(exc).split())}"
+        ) from exc
+    return new
+
+
+def checksum_source(source: duckdb.DuckDBPyConnection, batch_rows: int) -> PointSum:
+    """The checksum of the data dir's points."""
+    total = PointSum()
+    with source.cursor() as cur:
+        reader = cur.sql("SELECT run_pk, key_id, step, ts, value FROM points").to_arrow_reader(
+            batch_rows
+        )
+        _sum_batches(reader, total)
+    return total
+
+
+def _sum_batches(reader: pa.RecordBatchReader, total: PointSum) -> None:
+    for batch in reader:
+        value = batch.column(4)
+        null = value.is_null().to_numpy(zero_copy_only=False) if value.null_count else None
+        total.add(
+            batch.column(0).to_numpy(),
+            batch.column(1).to_numpy(),
+            batch.column(2).to_numpy(),
+            batch.column(3).to_numpy(),
+            value.fill_null(0.0).to_numpy(),
+            null,
+        )
+
+
+def checksum_target(conn: psycopg.Connection[Any], batch_chunks: int = 256) -> PointSum:
+    """The checksum of PostgreSQL's points, chunk by chunk, point by point."""
+    total = PointSum()
+    with conn.transaction(), conn.cursor(name="lablens_migrate_points") as cur:
+        cur.itersize = batch_chunks
+        cur.execute("SELECT run_pk, key_id, steps, ts, vals FROM point_chunks")
+        while rows := cur.fetchmany(batch_chunks):
+            runs, keys, steps, times, values, nulls = [], [], [], [], [], []
+            for run_pk, key_id, s, t, v in rows:
+                runs.append(np.full(len(s), run_pk, np.int64))
+                keys.append(np.full(len(s), key_id, np.int64))
+                steps.append(np.asarray(s, np.int64))
+                times.append(np.asarray(t, np.float64))
+                if None in v:
+                    nulls.append(np.fromiter((x is None for x in v), bool, len(v)))
+                    values.append(np.array([0.0 if x is None else x for x in v], np.float64))
+                else:
+                    nulls.append(np.zeros(len(v), bool))
+                    values.append(np.asarray(v, np.float64))
+            null_all = np.concatenate(nulls)
+            total.add(
+                np.concatenate(runs),
+                np.concatenate(keys),
+                np.concatenate(steps),
+                np.concatenate(times),
+                np.concatenate(values),
+                null_all if null_all.any() else None,
+            )
+    return total
