@@ -207,21 +207,26 @@ def test_an_interrupted_migration_is_finished_by_the_next_run(data, pg_database,
 
         return hook
 
-    # Cut after the runs were committed, then after the first run's points.
+    # Small batches, so that tables and runs span several. Cut after the first batch of runs
+    # was committed, then after the first run's points.
+    small = {"progress": False, "batch_rows": 3, "point_batch_rows": 1000}
     with pytest.raises(Interrupted):
-        migrate(data["dir"], pg_database, blobs.as_uri(), progress=False, hook=stop_in("runs"))
+        migrate(data["dir"], pg_database, blobs.as_uri(), hook=stop_in("runs"), **small)
+    with psycopg.connect(pg_database) as conn:
+        assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 3
+        assert conn.execute("SELECT count(*) FROM point_chunks").fetchone()[0] == 0
     with pytest.raises(Interrupted):
-        migrate(data["dir"], pg_database, blobs.as_uri(), progress=False, hook=stop_in("points"))
+        migrate(data["dir"], pg_database, blobs.as_uri(), hook=stop_in("points"), **small)
     with psycopg.connect(pg_database) as conn:
         runs_copied = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
         points_copied = conn.execute("SELECT sum(n) FROM point_chunks").fetchone()[0]
         assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == 0
     assert not blob_files(blobs)
 
-    done = migrate(data["dir"], pg_database, blobs.as_uri(), progress=False)
+    done = migrate(data["dir"], pg_database, blobs.as_uri(), **small)
     assert done.ok, "\n".join(done.lines())
     counts = tables(done)
-    assert counts["runs"][1] == runs_copied and counts["runs"][2] == 0
+    assert runs_copied == 4 and counts["runs"][2] == 0
     # The points of the run committed before the cut were not copied twice.
     assert 0 < points_copied < counts["points"][0]
     assert counts["points"][2] == counts["points"][0] - points_copied
