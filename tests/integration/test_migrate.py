@@ -312,3 +312,21 @@ def test_a_database_holding_other_accounts_is_refused(data, tmp_path, pg_databas
         conn.execute("UPDATE users SET username = 'someone-else' WHERE id = 1")
     with pytest.raises(MigrationRefused, match="already holds user 'someone-else' \\(id 1\\)"):
         migrate(data["dir"], pg_database, blobs, progress=False)
+
+
+def test_a_data_dir_of_an_older_lablens_is_upgraded_then_copied(tmp_path, pg_database):
+    from lablens.store.embedded._db import Database as EmbeddedDatabase
+    from lablens.store.embedded.schema import MIGRATIONS
+
+    old = tmp_path / "old"
+    old.mkdir()
+    db = EmbeddedDatabase(old / "lablens.duckdb", MIGRATIONS[:4])  # before blob grants, media
+    db.con.execute("INSERT INTO users (username, is_admin) VALUES ('ada', true)")
+    db.close()
+    report = migrate(old, pg_database, (tmp_path / "b").as_uri(), progress=False)
+    assert report.ok
+    counts = tables(report)
+    assert counts["users"] == (1, 1, 1) and counts["media"] == (0, 0, 0)
+    con = duckdb.connect(str(old / "lablens.duckdb"), read_only=True)
+    assert con.execute("SELECT max(version) FROM schema_version").fetchall() == [(len(MIGRATIONS),)]
+    con.close()
