@@ -61,7 +61,7 @@ def test_every_help_page_is_plain_text():
         assert "`" not in done.stdout, (command, done.stdout)
         assert done.stdout.startswith(f"usage: lablens {' '.join(command)}".rstrip()), command
     top = lablens("--help").stdout
-    for name in ("server", "login", "user", "key", "runs", "demo", "import", "sync"):
+    for name in ("server", "login", "user", "key", "runs", "demo", "import", "sync", "migrate"):
         assert f"\n    {name} " in top, name
 
 
