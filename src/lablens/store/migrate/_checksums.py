@@ -49,51 +49,41 @@ def canonical_json(text: str | bytes) -> str:
     return _json(json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal))
 
 
-def _value(value: Any, is_json: bool) -> str:
-    """One value's canonical form, tagged with its kind; strings carry their length, so no
-    separator inside one can make two rows alike."""
-    if value is None:
-        return "-"
-    if is_json:
-        text = canonical_json(value)
-        return f"j{len(text)}:{text}"
-    if isinstance(value, bool):
-        return "b1" if value else "b0"
-    if isinstance(value, int):
-        return f"i{value}"
-    if isinstance(value, float):
-        return "fnan" if value != value else f"f{value!r}"
-    if isinstance(value, str):
-        return f"s{len(value)}:{value}"
-    if isinstance(value, dt.datetime):
-        return "t" + value.astimezone(dt.UTC).isoformat()
-    if isinstance(value, list | tuple):
-        return f"l{len(value)}[" + ",".join(_value(v, False) for v in value) + "]"
-    if isinstance(value, Decimal):
-        return "n" + _number(value)
-    return f"r{value!r}"
-
-
-def row_hash(row: Sequence[Any], json_columns: Sequence[bool]) -> int:
-    """A 128-bit hash of one row's canonical form."""
-    text = "|".join(_value(v, j) for v, j in zip(row, json_columns, strict=True))
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    return int.from_bytes(digest, "big")
+def row_text(row: Sequence[Any], json_at: Sequence[int], time_at: Sequence[int]) -> str:
+    """One row's canonical form: JSON values (at ``json_at``) in one spelling, times (at
+    ``time_at``) in UTC ISO form, then the ``repr`` of the whole row, which tells every other
+    value's type and content apart (a NaN is ``nan`` on both ends)."""
+    values = list(row)
+    for i in json_at:
+        if values[i] is not None:
+            values[i] = ("json", canonical_json(values[i]))
+    for i in time_at:
+        if values[i] is not None:
+            values[i] = values[i].astimezone(dt.UTC).isoformat()
+    return repr(values)
 
 
 class RowSum:
-    """The order-free checksum of a stream of rows: their count and the sum of their hashes."""
+    """The order-free checksum of a stream of rows: their count and the sum of their hashes.
 
-    def __init__(self, json_columns: Sequence[bool]) -> None:
-        self.json_columns = list(json_columns)
+    ``json_columns`` and ``time_columns`` flag, column by column, the JSON values and the times.
+    """
+
+    def __init__(self, json_columns: Sequence[bool], time_columns: Sequence[bool]) -> None:
+        self.json_at = [i for i, flag in enumerate(json_columns) if flag]
+        self.time_at = [i for i, flag in enumerate(time_columns) if flag]
         self.rows = 0
         self.total = 0
 
     def add(self, rows: Iterable[Sequence[Any]]) -> None:
         """Count and hash ``rows``."""
+        blake2b, json_at, time_at = hashlib.blake2b, self.json_at, self.time_at
+        total = self.total
         for row in rows:
-            self.total = (self.total + row_hash(row, self.json_columns)) % _MOD128
+            text = row_text(row, json_at, time_at).encode("utf-8", "surrogatepass")
+            total += int.from_bytes(blake2b(text, digest_size=16).digest(), "big")
             self.rows += 1
+        self.total = total % _MOD128
 
     @property
     def hex(self) -> str:

@@ -22,6 +22,8 @@ from lablens.store.postgres._db import Database, is_postgres_url, redact
 
 #: The DuckDB file inside a data dir.
 DATABASE_FILE = "lablens.duckdb"
+#: The most memory DuckDB may use while the data dir is read.
+SOURCE_MEMORY = "256MB"
 
 
 class MigrationRefused(StoreError):
@@ -89,6 +91,9 @@ def open_source(data_dir: str | Path) -> duckdb.DuckDBPyConnection:
     # Sorting the points of a big data dir spills to disk: somewhere else than the data dir.
     spill = Path(tempfile.gettempdir(), "lablens-migrate").as_posix().replace("'", "''")
     con.execute(f"SET temp_directory = '{spill}'")
+    # Bounded memory whatever the data dir's size: DuckDB spills past it rather than holding a
+    # big table's sort (the points in series order) in memory.
+    con.execute(f"SET memory_limit = '{SOURCE_MEMORY}'")
     return con
 
 

@@ -72,12 +72,14 @@ Hook = Callable[[str, int], None]
 
 @dataclass(frozen=True)
 class Table:
-    """One table to copy: its columns (the embedded schema's), which of them hold JSON, and the
-    primary key PostgreSQL checks at once (``None``: copied whole, by difference)."""
+    """One table to copy: its columns (the embedded schema's), which of them hold JSON and which
+    times, and the primary key PostgreSQL checks at once (``None``: copied whole, by
+    difference)."""
 
     name: str
     columns: tuple[str, ...]
     json_columns: tuple[bool, ...]
+    time_columns: tuple[bool, ...]
     key: tuple[str, ...] | None
 
 
@@ -133,6 +135,7 @@ def plan(source: duckdb.DuckDBPyConnection, target: Database, name: str) -> Tabl
         name,
         tuple(c for c, _ in columns),
         tuple(t.upper() == "JSON" for _, t in columns),
+        tuple(t.upper().startswith("TIMESTAMP") for _, t in columns),
         key,
     )
 
@@ -235,7 +238,7 @@ def copy_table(
 
 def checksum_source(source: duckdb.DuckDBPyConnection, table: Table, batch_rows: int) -> RowSum:
     """The checksum of the data dir's rows of ``table``."""
-    total = RowSum(table.json_columns)
+    total = RowSum(table.json_columns, table.time_columns)
     for rows in _batches(source, table, batch_rows):
         total.add(rows)
     return total
@@ -244,7 +247,7 @@ def checksum_source(source: duckdb.DuckDBPyConnection, table: Table, batch_rows:
 def checksum_target(conn: psycopg.Connection[Any], table: Table, batch_rows: int) -> RowSum:
     """The checksum of PostgreSQL's rows of ``table``: JSON read as its text, to be read the
     way the data dir's is."""
-    total = RowSum(table.json_columns)
+    total = RowSum(table.json_columns, table.time_columns)
     fields = sql.SQL(", ").join(
         sql.SQL("{}::text").format(sql.Identifier(c)) if j else sql.Identifier(c)
         for c, j in zip(table.columns, table.json_columns, strict=True)
