@@ -243,6 +243,13 @@ def _migrate(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"lablens migrate: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "lablens migrate: interrupted; what was copied stays, run the same command again"
+            " to finish",
+            file=sys.stderr,
+        )
+        return 130
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
 

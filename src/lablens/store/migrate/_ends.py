@@ -23,7 +23,7 @@ from lablens.store.postgres._db import Database, is_postgres_url, redact
 #: The DuckDB file inside a data dir.
 DATABASE_FILE = "lablens.duckdb"
 #: The most memory DuckDB may use while the data dir is read.
-SOURCE_MEMORY = "256MB"
+SOURCE_MEMORY = "128MB"
 
 
 class MigrationRefused(StoreError):
