@@ -469,10 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "migrate",
         help="copy a data dir into a PostgreSQL store and a blob store (for a team server)",
-        description="Copy an embedded data dir (its server stopped) into a PostgreSQL database"
-        " and a blob store, keeping every id, then check row counts and checksums of every"
-        " table and every blob. Safe to run again: after an interruption it copies only what"
-        " is missing. Exits with 0 when everything is equal, 1 when something differs.",
+        description="Copy an embedded data dir (its server stopped) into a PostgreSQL database\n"
+        "and a blob store, keeping every id, then check row counts and checksums of every\n"
+        "table and every blob. Safe to run again: after an interruption it copies only what\n"
+        "is missing. Exits with 0 when everything is equal, 1 when something differs.",
         epilog="example:\n  lablens migrate --from ~/.lablens/data \\\n"
         "      --to postgresql://lablens@db.lab:5432/lablens --blobs s3://lab-bucket/lablens",
         formatter_class=argparse.RawDescriptionHelpFormatter,
