@@ -17,6 +17,7 @@ from lablens.store.embedded._runs import Runs
 from lablens.store.errors import LimitExceeded
 from lablens.store.limits import LIMITS
 from lablens.store.points import check_stream, conform_points
+from lablens.store.tiles import tile_actions
 
 # Up to this many changed keys a summary is merged in SQL, past it in Python.
 _SQL_PATCH_KEYS = 256
@@ -140,16 +141,11 @@ class Points:
         return {"stored": table.num_rows, "duplicate": False}
 
     def _update_tiles(self, con: Any, pk: int, lasts: pa.Table) -> None:
-        # Series that have tiles merge the batch's. A series reaching TILE_FROM points gets
-        # them: from the batch when it brings all of the series' points, else built from all
-        # its stored points (overwriting tiles an older version kept for short series).
-        # Shorter series have none: history samples them from their points.
-        before = lasts["prior_n"]
-        reach = pc.greater_equal(pc.add(before, lasts["n"]), _tiles.TILE_FROM)
-        merge = pc.or_(
-            pc.greater_equal(before, _tiles.TILE_FROM), pc.and_(reach, pc.equal(before, 0))
+        # Which series merge the batch's tiles and which build theirs: ``tiles.tile_actions``.
+        merge, build = tile_actions(
+            lasts["prior_n"].to_numpy(zero_copy_only=False), lasts["n"].to_numpy()
         )
-        build = pc.and_(pc.and_(reach, pc.invert(merge)), pc.greater(before, 0))
+        merge, build = pa.array(merge), pa.array(build)
         if pc.all(merge).as_py():
             con.execute(_tiles.MERGE_SQL)
         elif pc.any(merge).as_py():
