@@ -26,7 +26,12 @@ from lablens.store.postgres._ordering import order_by_sql, parse_order
 from lablens.store.sampling import sample_sorted
 from lablens.store.tiles import RAW_LIMIT, plan
 
-_COLUMNS = ("run_pk", "key_id", "step", "ts", "value")
+# When a run started, in seconds since the epoch, as the very double DuckDB's epoch() of a
+# TIMESTAMPTZ gives (milliseconds / 1e3 + the microseconds left / 1e6, not microseconds / 1e6:
+# the two differ in the last bit for about one time in four), so the answers' ``started`` and
+# runtime axes are equal to the embedded store's.
+_US = "(extract(epoch FROM r.created_at) * 1000000)::bigint"
+_STARTED = f"(({_US} / 1000)::float8 / 1e3::float8 + ({_US} %% 1000)::float8 / 1e6::float8)"
 
 
 def _empty() -> dict[str, np.ndarray]:
@@ -161,10 +166,7 @@ class History:
             max_x=max_x,
         )
         pid = self.projects.project_id(workspace, project)
-        select = (
-            "SELECT r.id, r.pk, r.name, extract(epoch FROM r.created_at)::float8 AS started"
-            " FROM runs r"
-        )
+        select = f"SELECT r.id, r.pk, r.name, {_STARTED} AS started FROM runs r"
         if run_ids is None:
             # The runs a filter picks, in its order: one request for any number of runs.
             where_sql, where_params = compile_filters(filters, alias="r")
@@ -234,7 +236,9 @@ class History:
                     pairs = [(s["run_pk"], s["key_id"]) for s in series if s not in long]
             if pairs is None or pairs:
                 points = self._read_chunks(conn, run_pks, key_ids, min_step, max_step, pairs)
-                parts.append(self._select(points, rows, pks, samples, x_axis, x_id, min_x, max_x))
+                parts.append(
+                    self._select(points, rows, samples, x_axis, x_id, min_x, max_x, len(key_rows))
+                )
         out = _concat(parts) if len(parts) > 1 else parts[0]
         if len(parts) > 1:
             out = _take(out, np.lexsort((out["step"], out["key_id"], out["run_pk"])))
@@ -244,12 +248,12 @@ class History:
     def _select(
         points: dict[str, np.ndarray],
         rows: list[dict[str, Any]],
-        pks: dict[str, int],
         samples: int | None,
         x_axis: str,
         x_id: int | None,
         min_x: float | None,
         max_x: float | None,
+        nkeys: int,
     ) -> dict[str, np.ndarray]:
         """The points the x range keeps, sampled (the embedded engine's SQL, in numpy)."""
         bounds = [(min_x, np.greater_equal), (max_x, np.less_equal)]
@@ -286,7 +290,7 @@ class History:
             if not keep.all():
                 points, x = _take(points, np.flatnonzero(keep)), x[keep]
         by_x = x if x_axis in ("timestamp", "runtime") else None
-        if x_axis == "metric" and samples is not None and len(np.unique(points["key_id"])) > 1:
+        if x_axis == "metric" and samples is not None and nkeys > 1:
             # The other keys are sampled; x_key comes at the steps they kept, so that every
             # kept point has its x (sampled on its own, x_key would keep other steps).
             others = np.flatnonzero(points["key_id"] != x_id)
