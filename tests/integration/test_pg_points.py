@@ -5,6 +5,7 @@ once, also when two servers take it at the same moment."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
@@ -15,6 +16,7 @@ import pytest
 
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import NotFound
+from lablens.store.postgres import _tiles
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._history import History
 from lablens.store.postgres._points import Points
@@ -260,31 +262,7 @@ def test_long_series_tiles_and_summaries_alike(engines):
     assert _table(pg.all("SELECT * FROM run_keys"), cols) == _table(
         emb.all("SELECT * FROM run_keys"), cols
     )
-    tile_cols = (
-        [c["name"] for c in emb.all("DESCRIBE point_tiles")]
-        if False
-        else [
-            "run_pk",
-            "key_id",
-            "level",
-            "bucket",
-            "n",
-            "f_step",
-            "f_ts",
-            "f_value",
-            "l_step",
-            "l_ts",
-            "l_value",
-            "mn_step",
-            "mn_ts",
-            "mn_value",
-            "mx_step",
-            "mx_ts",
-            "mx_value",
-            "nn_step",
-            "nn_ts",
-        ]
-    )
+    tile_cols = ["run_pk", "key_id", "level", "bucket", *_tiles.TILE_COLUMNS]
     pg_tiles = _table(pg.all("SELECT * FROM point_tiles"), tile_cols)
     assert len(pg_tiles) > 1000
     assert pg_tiles == _table(emb.all("SELECT * FROM point_tiles"), tile_cols)
@@ -298,58 +276,59 @@ def test_long_series_tiles_and_summaries_alike(engines):
     )
 
 
+def at_once(*calls) -> list:
+    """Run the calls in threads released together; their answers in order."""
+    gate = threading.Barrier(len(calls))
+    answers: list = [None] * len(calls)
+
+    def run(i: int) -> None:
+        gate.wait()
+        answers[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return answers
+
+
 def test_one_batch_id_through_two_servers_at_once_is_stored_once(engines, pg_database):
     other = Database(pg_database)  # a second server's pool on the same database
     try:
         servers = [engines.points, Points(other, _Runs(other), _Projects(other))]
         rng = np.random.default_rng(5)
         for attempt in range(6):
-            points = batch(
-                ["loss", "acc"] * 5000,
-                np.repeat(np.arange(5000), 2) + attempt * 10_000,
-                rng.standard_normal(10_000),
-            )
-            gate = threading.Barrier(2)
-            answers: list = [None, None]
-
-            def write(i: int) -> None:
-                gate.wait()
-                answers[i] = servers[i].append_points(
-                    WS, PROJECT, RUNS[0], points, batch_id=f"same-{attempt}"
+            steps = np.repeat(np.arange(5000), 2) + attempt * 10_000
+            points = batch(["loss", "acc"] * 5000, steps, rng.standard_normal(10_000))
+            answers = at_once(
+                *(
+                    functools.partial(
+                        s.append_points, WS, PROJECT, RUNS[0], points, batch_id=f"same-{attempt}"
+                    )
+                    for s in servers
                 )
-
-            threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(60)
+            )
             assert sorted(a["duplicate"] for a in answers) == [False, True]
             assert sorted(a["stored"] for a in answers) == [0, 10_000]
-        stored = engines.db.one(
-            "SELECT sum(n) AS points, count(*) FILTER (WHERE TRUE) AS chunks FROM point_chunks"
-        )
-        assert stored["points"] == 6 * 10_000
+        assert engines.db.one("SELECT sum(n) AS n FROM point_chunks")["n"] == 6 * 10_000
         keys = engines.db.all("SELECT n FROM run_keys ORDER BY key_id")
         assert [k["n"] for k in keys] == [30_000, 30_000]
         assert engines.db.one("SELECT count(*) AS n FROM batches")["n"] == 6
         # Different batches of one run at once are both stored.
-        gate = threading.Barrier(2)
-
-        def other_batch(i: int) -> None:
-            gate.wait()
-            servers[i].append_points(
-                WS,
-                PROJECT,
-                RUNS[1],
-                batch("loss", np.arange(i, 2000, 2), np.ones(1000)),
-                batch_id=f"x{i}",
+        at_once(
+            *(
+                functools.partial(
+                    s.append_points,
+                    WS,
+                    PROJECT,
+                    RUNS[1],
+                    batch("loss", np.arange(i, 2000, 2), np.ones(1000)),
+                    batch_id=f"x{i}",
+                )
+                for i, s in enumerate(servers)
             )
-
-        threads = [threading.Thread(target=other_batch, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        )
         out = engines.history.history(WS, PROJECT, [RUNS[1]], samples=None)
         assert out["step"].to_pylist() == list(range(2000))
     finally:
