@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from lablens.store.postgres._arrays import Float8s, Int8s, numpy_cursor
+from lablens.store.postgres._arrays import Float8s, Int8s
 from lablens.store.sampling import group_roles
 from lablens.store.tiles import BASE, LEVELS, MERGE_SET_SQL
 
@@ -130,56 +130,71 @@ def write(conn: Any, sql: str, run_pk: int, tiles: dict) -> None:
     conn.execute(sql, params)
 
 
-# The planned tiles of each series, aggregated into arrays in bucket order (roles a tile lacks
-# as -1 steps), with each tile's target bucket.
+# The planned tiles, each with its target bucket (roles a tile lacks as -1 steps, so that every
+# field is 8 bytes and never NULL): a binary COPY whose rows numpy reads as one record array.
+# (A query's rows would cost a Python object per field; arrays built with array_agg cost a
+# sort per column.) COPY takes no bound parameters: psycopg merges the plan's few integers in.
 _READ_SQL = (
-    "WITH p AS (SELECT * FROM unnest(%b, %b, %b, %b, %b, %b)"
-    " AS p(run_pk, key_id, level, b0, ntiles, nb))"
-    " SELECT t.run_pk, t.key_id, array_agg(((t.bucket - p.b0) * p.nb) / p.ntiles"
-    " ORDER BY t.bucket) AS tb, "
+    "COPY (SELECT t.run_pk, t.key_id::int8, ((t.bucket - p.b0) * p.nb) / p.ntiles, "
     + ", ".join(
-        f"array_agg(coalesce(t.{c}, {'-1' if c in _NUMS else chr(39) + 'NaN' + chr(39)})"
-        f" ORDER BY t.bucket) AS {c}"
+        f"coalesce(t.{c}, {'-1' if c in _NUMS else chr(39) + 'NaN' + chr(39)})::"
+        + ("int8" if c in _NUMS else "float8")
         for c in TILE_COLUMNS
     )
-    + " FROM point_tiles t JOIN p ON t.run_pk = p.run_pk AND t.key_id = p.key_id"
-    " AND t.level = p.level GROUP BY t.run_pk, t.key_id ORDER BY t.run_pk, t.key_id"
+    + " FROM point_tiles t JOIN unnest(%s::int8[], %s::int8[], %s::int8[], %s::int8[],"
+    " %s::int8[], %s::int8[]) AS p(run_pk, key_id, level, b0, ntiles, nb)"
+    " ON t.run_pk = p.run_pk AND t.key_id = p.key_id AND t.level = p.level"
+    " ORDER BY t.run_pk, t.key_id, t.bucket) TO STDOUT (FORMAT BINARY)"
 )
+_READ_FIELDS = ("run_pk", "key_id", "tb", *TILE_COLUMNS)
+_COLUMNS_OUT = ("run_pk", "key_id", "step", "ts", "value")
+_READ_ROW = np.dtype(
+    [("count", ">i2")]
+    + [
+        item
+        for c in _READ_FIELDS
+        for item in ((f"{c}_len", ">i4"), (c, ">i8" if c in _NUMS | {"run_pk", "tb"} else ">f8"))
+    ]
+)
+# PostgreSQL's binary COPY: an 11-byte signature, flags and header extension (19 bytes in
+# all), the rows, then a 2-byte trailer.
+_COPY_HEAD, _COPY_TAIL = 19, 2
 
 
 def sample(conn: Any, plan: pa.Table) -> dict[str, np.ndarray]:
     """The sampled points of the planned series (``tiles.plan``): ``run_pk key_id step ts
     value`` arrays ordered by run, key and step. Each target bucket (consecutive tiles) keeps
     its five roles, each step once."""
-    params = [
-        Int8s(plan[c].to_numpy()) for c in ("run_pk", "key_id", "level", "b0", "ntiles", "nb")
-    ]
-    out: dict[str, list[np.ndarray]] = {c: [] for c in ("run_pk", "key_id", "step", "ts", "value")}
-    with numpy_cursor(conn) as cur:
-        cur.execute(_READ_SQL, params)
-        for row in cur:
-            run_pk, key_id, tb, *cols = row
-            tiles = dict(zip(TILE_COLUMNS, cols, strict=True))
-            starts = np.flatnonzero(np.r_[True, tb[1:] != tb[:-1]])
-            roles = _combine(starts, tiles)
-            steps, ts, values = [], [], []
-            for role in (*_ROLES, "nn"):
-                has = roles[f"{role}_step"] >= 0
-                steps.append(roles[f"{role}_step"][has])
-                ts.append(roles[f"{role}_ts"][has])
-                values.append(
-                    roles[f"{role}_value"][has] if role != "nn" else np.full(has.sum(), np.nan)
-                )
-            step = np.concatenate(steps)
-            order = np.argsort(step, kind="stable")
-            step = step[order]
-            once = np.r_[True, step[1:] != step[:-1]]
-            out["step"].append(step[once])
-            out["ts"].append(np.concatenate(ts)[order][once])
-            out["value"].append(np.concatenate(values)[order][once])
-            out["run_pk"].append(np.full(once.sum(), run_pk, np.int64))
-            out["key_id"].append(np.full(once.sum(), key_id, np.int64))
-    return {
-        c: np.concatenate(v) if v else np.empty(0, np.float64 if c in ("ts", "value") else np.int64)
-        for c, v in out.items()
+    params = [plan[c].to_pylist() for c in ("run_pk", "key_id", "level", "b0", "ntiles", "nb")]
+    with conn.cursor() as cur, cur.copy(_READ_SQL, params) as copy:
+        data = b"".join(copy)
+    rows = (len(data) - _COPY_HEAD - _COPY_TAIL) // _READ_ROW.itemsize
+    read = np.frombuffer(data, _READ_ROW, count=rows, offset=_COPY_HEAD)
+    tiles = {c: read[c].astype(read.dtype[c].newbyteorder("=")) for c in _READ_FIELDS}
+    if not rows:
+        return {c: tiles["f_" + c if c in ("step", "ts", "value") else c] for c in _COLUMNS_OUT}
+    # Target buckets: runs of tiles of one series and one target bucket.
+    rp, kid, tb = tiles["run_pk"], tiles["key_id"], tiles["tb"]
+    starts = np.flatnonzero(
+        np.r_[True, (rp[1:] != rp[:-1]) | (kid[1:] != kid[:-1]) | (tb[1:] != tb[:-1])]
+    )
+    roles = _combine(starts, tiles)
+    parts: dict[str, list[np.ndarray]] = {
+        c: [] for c in ("run_pk", "key_id", "step", "ts", "value")
     }
+    for role in (*_ROLES, "nn"):
+        has = roles[f"{role}_step"] >= 0
+        parts["run_pk"].append(rp[starts][has])
+        parts["key_id"].append(kid[starts][has])
+        parts["step"].append(roles[f"{role}_step"][has])
+        parts["ts"].append(roles[f"{role}_ts"][has])
+        parts["value"].append(
+            roles[f"{role}_value"][has] if role != "nn" else np.full(int(has.sum()), np.nan)
+        )
+    out = {c: np.concatenate(v) for c, v in parts.items()}
+    # By run, key and step (stable: of the roles at one step, the first listed stays).
+    order = np.lexsort((out["step"], out["key_id"], out["run_pk"]))
+    out = {c: v[order] for c, v in out.items()}
+    rp, kid, step = out["run_pk"], out["key_id"], out["step"]
+    once = np.r_[True, (rp[1:] != rp[:-1]) | (kid[1:] != kid[:-1]) | (step[1:] != step[:-1])]
+    return {c: v[once] for c, v in out.items()}
