@@ -97,45 +97,53 @@ class History:
         if max_step is not None:
             where.append("first_step <= %s")
             params.append(max_step)
-        rps, kids, steps, times, values, nulls = [], [], [], [], [], []
+        heads: list[tuple[int, int, int, int]] = []  # run_pk, key_id, first and last step
+        steps, times, values, nulls = [], [], [], []
         with numpy_cursor(conn) as cur:
             cur.execute(
-                f"SELECT run_pk, key_id, steps, ts, vals FROM point_chunks"
+                f"SELECT run_pk, key_id, first_step, last_step, steps, ts, vals FROM point_chunks"
                 f" WHERE {' AND '.join(where)} ORDER BY run_pk, key_id, id",
                 params,
             )
-            for run_pk, key_id, s, t, v in cur:
-                rps.append(np.full(len(s), run_pk, np.int64))
-                kids.append(np.full(len(s), key_id, np.int64))
+            for run_pk, key_id, first, last, s, t, v in cur:
+                heads.append((run_pk, key_id, first, last))
                 steps.append(s)
                 times.append(t)
                 if np.ma.isMaskedArray(v):
                     nulls.append(np.ma.getmaskarray(v))
                     values.append(v.data)
                 else:
-                    nulls.append(np.zeros(len(v), bool))
+                    nulls.append(None)
                     values.append(v)
-        if not rps:
+        if not heads:
             return _empty()
+        head = np.array(heads, np.int64)
+        sizes = np.array([len(s) for s in steps], np.int64)
         points = {
-            "run_pk": np.concatenate(rps),
-            "key_id": np.concatenate(kids),
+            "run_pk": np.repeat(head[:, 0], sizes),
+            "key_id": np.repeat(head[:, 1], sizes),
             "step": np.concatenate(steps),
             "ts": np.concatenate(times),
             "value": np.concatenate(values),
-            "null": np.concatenate(nulls),
+            "null": np.concatenate(
+                [np.zeros(n, bool) if m is None else m for n, m in zip(sizes, nulls, strict=True)]
+            ),
         }
-        # Chunks of one series come in the order they were written; batches logged out of step
-        # order overlap, and then a stable sort puts the points in step order.
-        step, series = points["step"], _series(points)
-        if np.any((series[1:] == series[:-1]) & (step[1:] < step[:-1])):
-            points = _take(points, np.lexsort((step, series)))
-        keep = np.ones(len(step), bool)
-        if min_step is not None:
-            keep &= points["step"] >= min_step
-        if max_step is not None:
-            keep &= points["step"] <= max_step
-        return points if keep.all() else _take(points, np.flatnonzero(keep))
+        # A chunk is in step order, and the chunks of one series come in the order they were
+        # written: only where a series' chunk starts below the one before it ends (batches
+        # logged out of step order) does a stable sort put the points in step order.
+        same = (head[1:, 0] == head[:-1, 0]) & (head[1:, 1] == head[:-1, 1])
+        if np.any(same & (head[1:, 2] < head[:-1, 3])):
+            points = _take(points, np.lexsort((points["step"], _series(points))))
+        keep = None
+        for bound, op in ((min_step, np.greater_equal), (max_step, np.less_equal)):
+            if bound is not None and (
+                (op is np.greater_equal and head[:, 2].min() < bound)
+                or (op is np.less_equal and head[:, 3].max() > bound)
+            ):
+                hit = op(points["step"], bound)
+                keep = hit if keep is None else keep & hit
+        return points if keep is None else _take(points, np.flatnonzero(keep))
 
     def history(
         self,
@@ -274,7 +282,7 @@ class History:
             x = None
         else:
             if x_axis == "step":
-                x = points["step"].astype(np.float64)
+                x = points["step"] if min_x is None and max_x is None else points["step"] * 1.0
             elif x_axis == "timestamp":
                 x = points["ts"]
             else:
@@ -283,12 +291,15 @@ class History:
                 sorter = np.argsort(pk_arr)
                 at = sorter[np.searchsorted(pk_arr[sorter], points["run_pk"])]
                 x = points["ts"] - np.array(list(started.values()))[at]
-            keep = np.ones(len(x), bool)
+            keep = None
             for bound, op in bounds:
                 if bound is not None:
-                    keep &= op(x, float(bound))
-            if not keep.all():
+                    hit = op(x, float(bound))
+                    keep = hit if keep is None else keep & hit
+            if keep is not None and not keep.all():
                 points, x = _take(points, np.flatnonzero(keep)), x[keep]
+        if samples is None:
+            return points
         by_x = x if x_axis in ("timestamp", "runtime") else None
         if x_axis == "metric" and samples is not None and nkeys > 1:
             # The other keys are sampled; x_key comes at the steps they kept, so that every
@@ -318,6 +329,8 @@ class History:
         """The answer: run ids and keys as dictionaries, in the embedded engine's schema."""
 
         def index(values: np.ndarray, labels: list[int]) -> pa.Array:
+            if len(labels) == 1:
+                return pa.array(np.zeros(len(values), np.int32))
             arr = np.array(labels, np.int64)
             sorter = np.argsort(arr)
             return pa.array(sorter[np.searchsorted(arr[sorter], values)].astype(np.int32))
