@@ -30,9 +30,11 @@ import pyarrow as pa
 from benchmarks._common import best_of, emit
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import NotFound
+from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._history import History
 from lablens.store.postgres._points import Points
+from lablens.store.postgres._projects import Projects
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import pg  # noqa: E402  (tests/pg.py: a throwaway PostgreSQL)
@@ -40,18 +42,12 @@ import pg  # noqa: E402  (tests/pg.py: a throwaway PostgreSQL)
 WS, PROJECT = "bench", "points"
 
 
-class _Lookup:
-    """The project and run lookups ``Points`` and ``History`` need (the PostgreSQL projects and
-    runs parts stand in here until the store is wired)."""
+class _Runs:
+    """The run lookup ``Points`` needs (the PostgreSQL runs part stands in here until it is on
+    main; the runs' rows are made with SQL)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-
-    def project_id(self, workspace: str, name: str) -> int:
-        row = self.db.one("SELECT id FROM projects WHERE name = %s", [name])
-        if row is None:
-            raise NotFound("project", f"{workspace}/{name}")
-        return row["id"]
 
     def run_pk(self, workspace: str, project: str, run_id: str) -> int:
         row = self.db.one("SELECT pk FROM runs WHERE id = %s", [run_id])
@@ -104,14 +100,13 @@ def _run(url: str, tmp: Path, nruns: int) -> None:
     emb.create_user(WS)
     emb.create_project(WS, PROJECT)
     db = Database(url)
-    lookup = _Lookup(db)
-    points, history = Points(db, lookup, lookup), History(db, lookup)
+    accounts = Accounts(db)
+    accounts.create_user(WS)
+    projects = Projects(db, accounts)
+    projects.create_project(WS, PROJECT)
+    points, history = Points(db, _Runs(db), projects), History(db, projects)
     ids = ["big00001", *(f"s{i:07d}" for i in range(nruns))]
     with db.transaction() as conn:
-        conn.execute("INSERT INTO workspaces (username, kind) VALUES (%s, 'PERSON')", [WS])
-        conn.execute(
-            "INSERT INTO projects (workspace_id, name) SELECT id, %s FROM workspaces", [PROJECT]
-        )
         for run_id in ids:
             emb.create_run(WS, PROJECT, {"id": run_id}, username=WS)
             conn.execute(

@@ -17,33 +17,19 @@ import pytest
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import NotFound
 from lablens.store.postgres import _tiles
+from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._history import History
 from lablens.store.postgres._points import Points
+from lablens.store.postgres._projects import Projects
 
 WS, PROJECT = "alice", "points"
 RUNS = ("run00001", "run00002", "run00003")
 
 
-class _Projects:
-    """Stand-in for the PostgreSQL projects part (``project_id`` only) until it is on main."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def project_id(self, workspace: str, name: str) -> int:
-        row = self.db.one(
-            "SELECT p.id FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
-            " WHERE w.username = %s AND p.name = %s",
-            [workspace, name],
-        )
-        if row is None:
-            raise NotFound("project", f"{workspace}/{name}")
-        return row["id"]
-
-
 class _Runs:
-    """Stand-in for the PostgreSQL runs part (``run_pk`` only) until it is on main."""
+    """Stand-in for the PostgreSQL runs part (``run_pk`` only) until it is on main; the runs'
+    rows are made with SQL."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -68,12 +54,10 @@ class Engines:
         self.emb.create_user(WS)
         self.emb.create_project(WS, PROJECT)
         self.db = Database(url)
-        with self.db.transaction() as conn:
-            conn.execute("INSERT INTO workspaces (username, kind) VALUES (%s, 'PERSON')", [WS])
-            conn.execute(
-                "INSERT INTO projects (workspace_id, name) SELECT id, %s FROM workspaces",
-                [PROJECT],
-            )
+        accounts = Accounts(self.db)
+        accounts.create_user(WS)
+        self.projects = Projects(self.db, accounts)
+        self.projects.create_project(WS, PROJECT)
         for i, run_id in enumerate(RUNS):
             self.emb.create_run(WS, PROJECT, {"id": run_id, "name": f"r{i}"}, username=WS)
             row = self.emb.db.one(
@@ -87,7 +71,6 @@ class Engines:
                     " to_timestamp(0) + %s * interval '1 microsecond' FROM projects",
                     [row["pk"], run_id, f"r{i}", row["us"]],
                 )
-        self.projects = _Projects(self.db)
         self.points = Points(self.db, _Runs(self.db), self.projects)
         self.history = History(self.db, self.projects)
 
@@ -296,7 +279,7 @@ def at_once(*calls) -> list:
 def test_one_batch_id_through_two_servers_at_once_is_stored_once(engines, pg_database):
     other = Database(pg_database)  # a second server's pool on the same database
     try:
-        servers = [engines.points, Points(other, _Runs(other), _Projects(other))]
+        servers = [engines.points, Points(other, _Runs(other), Projects(other, Accounts(other)))]
         rng = np.random.default_rng(5)
         for attempt in range(6):
             steps = np.repeat(np.arange(5000), 2) + attempt * 10_000

@@ -23,6 +23,7 @@ from lablens.store.postgres._arrays import Int8s, numpy_cursor
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._filter_sql import compile_filters
 from lablens.store.postgres._ordering import order_by_sql, parse_order
+from lablens.store.postgres._projects import Projects
 from lablens.store.sampling import sample_sorted
 from lablens.store.tiles import RAW_LIMIT, plan
 
@@ -71,7 +72,7 @@ def _at_steps(points: dict[str, np.ndarray], runs: np.ndarray, steps: np.ndarray
 class History:
     """Part of ``PostgresStore``: the history of runs, read back."""
 
-    def __init__(self, db: Database, projects: Any) -> None:
+    def __init__(self, db: Database, projects: Projects) -> None:
         self.db = db
         self.projects = projects
 

@@ -28,6 +28,7 @@ from lablens.store.postgres import _tiles
 from lablens.store.postgres._arrays import Int8s, numpy_cursor
 from lablens.store.postgres._copy import COPY_SQL, point_chunks_copy
 from lablens.store.postgres._db import Database, now
+from lablens.store.postgres._projects import Projects
 from lablens.store.tiles import tile_actions
 
 log = logging.getLogger("lablens.store")
@@ -60,9 +61,10 @@ _SERIES_CHUNKS_SQL = (
 
 
 class Points:
-    """Part of ``PostgresStore``: the metric points runs log."""
+    """Part of ``PostgresStore``: the metric points runs log. ``runs`` is the runs part (its
+    ``run_pk``)."""
 
-    def __init__(self, db: Database, runs: Any, projects: Any) -> None:
+    def __init__(self, db: Database, runs: Any, projects: Projects) -> None:
         self.db = db
         self.runs = runs
         self.projects = projects
