@@ -199,6 +199,15 @@ def test_short_series_read_alike(engines):
     engines.read(run_ids=None, keys=["loss"], samples=50)
     engines.read(run_ids=None, filters={"name": {"$in": ["r0", "r2"]}}, order="-name", samples=30)
     engines.read(keys=["nothing"], samples=None)
+    # The system stream: its own keys, its own summary column.
+    system = batch(["cpu", "gpu.0.mem"] * 50, np.repeat(np.arange(50), 2), rng.random(100))
+    engines.append(RUNS[1], system, stream="system")
+    assert engines.read(samples=None, stream="system").num_rows == 100
+    engines.read(samples=7, stream="system", keys=["cpu"])
+    for column in ("summary", "system_metrics"):
+        (text,) = engines.emb.db.one(f"SELECT {column} FROM runs WHERE id = ?", [RUNS[1]]).values()
+        row = engines.db.one(f"SELECT {column} AS c FROM runs WHERE id = %s", [RUNS[1]])
+        assert row["c"] == json.loads(text)
     with pytest.raises(NotFound):
         engines.history.history(WS, PROJECT, ["nope"], samples=None)
 
