@@ -14,9 +14,12 @@ from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database, now
 from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._runs import Runs
-from lablens.store.errors import LimitExceeded
-from lablens.store.limits import LIMITS
-from lablens.store.points import check_stream, conform_points
+from lablens.store.points import (
+    check_keys_per_run,
+    check_stream,
+    conform_points,
+    widened_summary_types,
+)
 from lablens.store.tiles import tile_actions
 
 # Up to this many changed keys a summary is merged in SQL, past it in Python.
@@ -62,13 +65,7 @@ class Points:
         # Counted inside the write transaction, so two batches cannot both slip under the limit.
         # (fetchall: a half-read result would block the rollback that follows the refusal.)
         ((held,),) = con.execute("SELECT count(*) FROM run_keys WHERE run_pk = ?", [pk]).fetchall()
-        if held + new > LIMITS.max_keys_per_run:
-            raise LimitExceeded(
-                f"the run holds {held:,} metric keys and the batch brings {new:,} more; a run"
-                f" may hold at most {LIMITS.max_keys_per_run:,}",
-                field="key",
-                limit=LIMITS.max_keys_per_run,
-            )
+        check_keys_per_run(held, new)
 
     def append_points(
         self,
@@ -228,11 +225,7 @@ class Points:
             )
         finally:
             con.unregister("_latest")
-        changed = {}
-        for key in numbers:
-            merged = _json.merge_type(known.get(key), "number")
-            if merged != known.get(key):
-                changed[key] = merged
+        changed = widened_summary_types(known, numbers)
         if changed:
             con.register(
                 "_fields",

@@ -21,9 +21,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lablens.store import _json
-from lablens.store.errors import LimitExceeded
-from lablens.store.limits import LIMITS
-from lablens.store.points import check_stream, conform_points
+from lablens.store.points import (
+    check_keys_per_run,
+    check_stream,
+    conform_points,
+    widened_summary_types,
+)
 from lablens.store.postgres import _tiles
 from lablens.store.postgres._arrays import Int8s, numpy_cursor
 from lablens.store.postgres._copy import COPY_SQL, point_chunks_copy
@@ -94,13 +97,7 @@ class Points:
     def _check_keys_per_run(self, conn: Any, pk: int, new: int) -> None:
         # Counted under the run's lock, so two batches cannot both slip under the limit.
         (held,) = conn.execute("SELECT count(*) FROM run_keys WHERE run_pk = %s", [pk]).fetchone()
-        if held + new > LIMITS.max_keys_per_run:
-            raise LimitExceeded(
-                f"the run holds {held:,} metric keys and the batch brings {new:,} more; a run"
-                f" may hold at most {LIMITS.max_keys_per_run:,}",
-                field="key",
-                limit=LIMITS.max_keys_per_run,
-            )
+        check_keys_per_run(held, new)
 
     def append_points(
         self,
@@ -273,11 +270,7 @@ class Points:
                 [pid, numbers],
             ).fetchall()
         )
-        changed = {}
-        for key in numbers:
-            merged = _json.merge_type(known.get(key), "number")
-            if merged != known.get(key):
-                changed[key] = merged
+        changed = widened_summary_types(known, numbers)
         if changed:
             conn.execute(
                 "INSERT INTO project_fields (project_id, kind, key, type)"
