@@ -21,7 +21,7 @@ import psycopg
 from psycopg.adapt import Buffer, Dumper, Loader
 from psycopg.pq import Format
 
-__all__ = ["Float8s", "Int8s", "numpy_cursor"]
+__all__ = ["Float8s", "Int8s", "numpy_cursor", "with_arrays"]
 
 _INT8_OID, _FLOAT8_OID = 20, 701
 _INT8_ARRAY_OID, _FLOAT8_ARRAY_OID = 1016, 1022
@@ -71,7 +71,7 @@ class _Float8ArrayLoader(Loader):
 def numpy_cursor(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
     """A binary cursor of ``conn`` whose ``bigint[]`` and ``double precision[]`` results load
     as numpy arrays (the connection's other cursors are unchanged)."""
-    cur = conn.cursor(binary=True)
+    cur = with_arrays(conn).cursor(binary=True)
     cur.adapters.register_loader(_INT8_ARRAY_OID, _Int8ArrayLoader)
     cur.adapters.register_loader(_FLOAT8_ARRAY_OID, _Float8ArrayLoader)
     return cur
@@ -119,6 +119,17 @@ class _Float8sDumper(Dumper):
         return _encode(obj.values, ">f8", _FLOAT8_OID)
 
 
-# Process-wide: these wrapper types exist only for this, so no other value is dumped differently.
+def with_arrays(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    """``conn``, able to take :class:`Int8s` and :class:`Float8s` parameters.
+
+    Registered on the connection, not only process-wide: a connection copies the global
+    adapters when it opens, so one a pool opened before this module was imported would lack
+    them. (The wrapper types exist only for this, so no other value is dumped differently.)
+    """
+    conn.adapters.register_dumper(Int8s, _Int8sDumper)
+    conn.adapters.register_dumper(Float8s, _Float8sDumper)
+    return conn
+
+
 psycopg.adapters.register_dumper(Int8s, _Int8sDumper)
 psycopg.adapters.register_dumper(Float8s, _Float8sDumper)

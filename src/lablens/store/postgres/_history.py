@@ -19,7 +19,7 @@ import pyarrow as pa
 from lablens.store.errors import NotFound
 from lablens.store.history_query import HISTORY_SCHEMA, check_history_query, with_runs
 from lablens.store.postgres import _tiles
-from lablens.store.postgres._arrays import Int8s, numpy_cursor
+from lablens.store.postgres._arrays import Int8s, numpy_cursor, with_arrays
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._filter_sql import compile_filters
 from lablens.store.postgres._ordering import order_by_sql, parse_order
@@ -220,6 +220,7 @@ class History:
         ranged = any(v is not None for v in (min_step, max_step, min_x, max_x))
         parts = []
         with self.db.transaction() as conn:
+            with_arrays(conn)
             pairs = None
             if samples is not None and samples >= 20 and x_axis == "step" and not ranged:
                 series = [

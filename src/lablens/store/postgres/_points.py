@@ -28,7 +28,7 @@ from lablens.store.points import (
     widened_summary_types,
 )
 from lablens.store.postgres import _tiles
-from lablens.store.postgres._arrays import Int8s, numpy_cursor
+from lablens.store.postgres._arrays import Int8s, numpy_cursor, with_arrays
 from lablens.store.postgres._copy import COPY_SQL, point_chunks_copy
 from lablens.store.postgres._db import Database, now
 from lablens.store.postgres._projects import Projects
@@ -128,6 +128,7 @@ class Points:
             value = value_col.fill_null(np.nan).to_numpy()
             payload, _ = point_chunks_copy(table, pa.array(key_ids, pa.int32()), pk)
         with self.db.transaction() as conn:
+            with_arrays(conn)
             conn.execute("SELECT 1 FROM runs WHERE pk = %s FOR NO KEY UPDATE", [pk])
             if batch_id:
                 stored = conn.execute(
