@@ -6,6 +6,13 @@ thousand rows over the wire, not a million. What the embedded engine does in SQL
 (the step and x ranges, the metric x axis, sampling) is done here on those numpy arrays, with
 the same rule (``sampling.sample_sorted``); long series are sampled from their tiles
 (``_tiles.sample``). The answer is the embedded engine's table, column for column.
+
+Speed (this shared 2-core machine, load 7-10, PostgreSQL 15): 1M points of one series read
+whole in 0.48-0.85 s against the embedded engine's 0.15-0.42 s (1.8-3.2x). Most of it is the
+server sending the arrays: PostgreSQL's binary array output calls the element type's send
+function per element, and a binary COPY of the 980 chunks' three arrays alone takes 0.53 s,
+where the same bytes as three ``bytea`` columns take 0.06 s. Raw little-endian ``bytea`` chunks
+(and a null bitmap) instead of arrays would take that share away, on ingest too.
 """
 
 from __future__ import annotations
