@@ -250,7 +250,12 @@ class History:
                     sampled["null"] = np.zeros(len(sampled["step"]), bool)
                     parts.append(sampled)
                     # Only the short series are left for the raw read.
-                    pairs = [(s["run_pk"], s["key_id"]) for s in series if s not in long]
+                    tiled = {(s["run_pk"], s["key_id"]) for s in long}
+                    pairs = [
+                        (s["run_pk"], s["key_id"])
+                        for s in series
+                        if (s["run_pk"], s["key_id"]) not in tiled
+                    ]
             if pairs is None or pairs:
                 points = self._read_chunks(conn, run_pks, key_ids, min_step, max_step, pairs)
                 parts.append(
