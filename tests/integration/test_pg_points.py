@@ -325,3 +325,25 @@ def test_one_batch_id_through_two_servers_at_once_is_stored_once(engines, pg_dat
         assert out["step"].to_pylist() == list(range(2000))
     finally:
         other.close()
+
+
+def test_runs_logging_the_same_new_keys_at_once_through_two_servers(engines, pg_database):
+    other = Database(pg_database)
+    try:
+        servers = [engines.points, Points(other, _Runs(other), Projects(other, Accounts(other)))]
+        names = [f"k{i:03d}" for i in range(200)]
+        calls = []
+        for i, run_id in enumerate(RUNS):
+            # Each run brings the same 200 new keys, in its own order.
+            keys = names[i * 67 :] + names[: i * 67]
+            table = batch(keys, np.arange(200), np.full(200, float(i)))
+            calls.append(
+                functools.partial(servers[i % 2].append_points, WS, PROJECT, run_id, table)
+            )
+        assert [a["stored"] for a in at_once(*calls)] == [200, 200, 200]
+        assert engines.db.one("SELECT count(*) AS n FROM metric_keys")["n"] == 200
+        out = engines.history.history(WS, PROJECT, list(RUNS), samples=None)
+        assert out.num_rows == 600
+        assert sorted(set(out["key"].to_pylist())) == names
+    finally:
+        other.close()
