@@ -4,8 +4,9 @@ A run table has a row per run and a column per config and summary key of the pro
 columns and their types: ``lablens.store.run_table``). PostgreSQL writes the rows with ``COPY
 ... TO STDOUT (FORMAT csv)`` and pyarrow's CSV reader parses them into typed columns in C++: for
 100k runs that is several times faster than psycopg making a Python object per cell. Times travel
-as microseconds since the epoch (exact), tags as a JSON array, each key's value as its type
-(``lablens_json_num`` for numbers, as the filters read them).
+as microseconds since the epoch (exact), tags as a JSON array, each key's value as the JSON text
+of its type (``NaN`` and the infinities, kept as strings, read as numbers as the filters read
+them).
 
 Two ways to build it, as in the embedded store:
 
@@ -30,9 +31,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from psycopg import ClientCursor, pq
 
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._filter_sql import compile_filters
@@ -113,12 +116,19 @@ def _base_sql(name: str, sql: str) -> str:
 def _value_sql(x: str, type_: str) -> list[str]:
     """The CSV column(s) of a key's value ``x`` (jsonb) of this field type: one, or for text
     two, the string and the JSON text of a value that is not one."""
-    if type_ == "integer":
-        return [f"CASE WHEN jsonb_typeof({x}) = 'number' THEN ({x})::numeric::bigint END"]
-    if type_ == "number":
-        return [f"lablens_json_num({x})"]
+    # A number goes as jsonb writes it (its digits in full, never an exponent) and Arrow reads
+    # it, correctly rounded: converting it in PostgreSQL (numeric, then float8, then text) took
+    # most of the query's time.
+    if type_ in ("integer", "number"):
+        nonfinite = (
+            f" WHEN jsonb_typeof({x}) = 'string' AND {x} #>> '{{}}' IN ('NaN', 'Infinity',"
+            f" '-Infinity') THEN {x} #>> '{{}}'"
+            if type_ == "number"
+            else ""
+        )
+        return [f"CASE WHEN jsonb_typeof({x}) = 'number' THEN ({x})::text{nonfinite} END"]
     if type_ == "bool":
-        return [f"CASE WHEN jsonb_typeof({x}) = 'boolean' THEN ({x})::boolean END"]
+        return [f"CASE WHEN jsonb_typeof({x}) = 'boolean' THEN ({x})::text END"]
     return [
         f"CASE WHEN jsonb_typeof({x}) = 'string' THEN {x} #>> '{{}}' END",
         f"CASE WHEN jsonb_typeof({x}) NOT IN ('string', 'null') THEN ({x})::text END",
@@ -129,12 +139,30 @@ def _value_sql(x: str, type_: str) -> list[str]:
 
 
 def _copy_csv(con: Any, sql: str, params: Sequence[Any]) -> bytes:
-    """The rows of ``sql`` as PostgreSQL's CSV (parameters bound by psycopg)."""
-    out = bytearray()
-    with con.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
-        for block in copy:
-            out += block
-    return bytes(out)
+    """The rows of ``sql``, in its order, as PostgreSQL's CSV (parameters bound by psycopg).
+
+    ``COPY`` sends a message per row, and psycopg's reading loop costs more than the query for
+    100k of them, so the messages are read with libpq's own call (``psycopg.pq``), on the same
+    connection and inside the caller's transaction.
+    """
+    query = ClientCursor(con).mogrify(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params)
+    pgconn = con.pgconn
+    result = pgconn.exec_(query.encode())
+    if result.status != pq.ExecStatus.COPY_OUT:
+        raise psycopg.errors.error_from_result(result, encoding=con.info.encoding)
+    parts = []
+    get = pgconn.get_copy_data
+    while True:
+        n, data = get(0)
+        if n < 0:
+            break
+        parts.append(data)
+    result = pgconn.get_result()
+    while pgconn.get_result() is not None:  # the end of the command's results
+        pass
+    if result is None or result.status != pq.ExecStatus.COMMAND_OK:
+        raise psycopg.errors.error_from_result(result, encoding=con.info.encoding)
+    return b"".join(parts)
 
 
 def _parse_csv(data: bytes, types: Mapping[str, pa.DataType]) -> pa.Table:
@@ -146,8 +174,8 @@ def _parse_csv(data: bytes, types: Mapping[str, pa.DataType]) -> pa.Table:
         strings_can_be_null=True,
         quoted_strings_can_be_null=False,
         null_values=[""],
-        true_values=["t"],
-        false_values=["f"],
+        true_values=["t", "true"],
+        false_values=["f", "false"],
     )
     # Column names of our own: a key may be any text, and a CSV header would have to carry it.
     read = pacsv.ReadOptions(column_names=list(types), **_READ)
@@ -238,19 +266,30 @@ def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
     lateral = ""
     if lookups:
         lateral = f" CROSS JOIN LATERAL (SELECT {', '.join(lookups)} OFFSET 0) _v"
-    # The page is cut first, on the sort keys alone, and counted in the same pass (a window
-    # over the matching runs): the filter runs once, and only the page's runs are spread.
-    sql = (
-        f"WITH m AS (SELECT r.pk, count(*) OVER () AS _total FROM runs r"
-        f" WHERE r.project_id = %s AND ({where}) ORDER BY {order_sql}{page_sql})"
-        f" SELECT {', '.join(select)}, m._total"
-        f" FROM m JOIN runs r ON r.pk = m.pk{lateral} ORDER BY {order_sql}"
-    )
-    types["_total"] = pa.int64()
+    if page:
+        # The page is cut first, on the sort keys alone, and counted in the same pass (a window
+        # over the matching runs): the filter runs once, and only the page's runs are spread.
+        sql = (
+            f"WITH m AS (SELECT r.pk, count(*) OVER () AS _total FROM runs r"
+            f" WHERE r.project_id = %s AND ({where}) ORDER BY {order_sql}{page_sql})"
+            f" SELECT {', '.join(select)}, m._total"
+            f" FROM m JOIN runs r ON r.pk = m.pk{lateral} ORDER BY {order_sql}"
+        )
+        sql_params = [*params, *page, *key_params]
+        types["_total"] = pa.int64()
+    else:
+        # Every matching run: one pass, counted by the rows it gives.
+        sql = (
+            f"SELECT {', '.join(select)} FROM runs r{lateral}"
+            f" WHERE r.project_id = %s AND ({where}) ORDER BY {order_sql}"
+        )
+        sql_params = [*key_params, *params]
     with db.transaction() as con:
         con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        table = _parse_csv(_copy_csv(con, sql, [*params, *page, *key_params]), types)
-        if table.num_rows:
+        table = _parse_csv(_copy_csv(con, sql, sql_params), types)
+        if not page:
+            total = table.num_rows
+        elif table.num_rows:
             total = table.column("_total")[0].as_py()
         elif page and page[-1]:  # past the end: the window saw no row, so count apart
             total = _count(con, where, params)
@@ -280,10 +319,11 @@ def _count(con: Any, where: str, params: list[Any]) -> int:
 
 _LONG_SQL = """
 SELECT k.idx, p.ord - 1 AS row,
-  CASE WHEN k.type = 'integer' AND jsonb_typeof(e.value) = 'number'
-    THEN e.value::numeric::bigint END AS i,
-  CASE WHEN k.type = 'number' THEN lablens_json_num(e.value) END AS d,
-  CASE WHEN k.type = 'bool' AND jsonb_typeof(e.value) = 'boolean' THEN e.value::boolean END AS b,
+  CASE WHEN k.type = 'integer' AND jsonb_typeof(e.value) = 'number' THEN e.value::text END AS i,
+  CASE WHEN k.type = 'number' AND (jsonb_typeof(e.value) = 'number'
+      OR e.value #>> '{}' IN ('NaN', 'Infinity', '-Infinity'))
+    THEN e.value #>> '{}' END AS d,
+  CASE WHEN k.type = 'bool' AND jsonb_typeof(e.value) = 'boolean' THEN e.value::text END AS b,
   CASE WHEN k.type IN ('string', 'json') AND jsonb_typeof(e.value) = 'string'
     THEN e.value #>> '{}' END AS s,
   CASE WHEN k.type IN ('string', 'json') AND jsonb_typeof(e.value) NOT IN ('string', 'null')
