@@ -116,19 +116,11 @@ def _base_sql(name: str, sql: str) -> str:
 def _value_sql(x: str, type_: str) -> list[str]:
     """The CSV column(s) of a key's value ``x`` (jsonb) of this field type: one, or for text
     two, the string and the JSON text of a value that is not one."""
-    # A number goes as jsonb writes it (its digits in full, never an exponent) and Arrow reads
-    # it, correctly rounded: converting it in PostgreSQL (numeric, then float8, then text) took
-    # most of the query's time.
-    if type_ in ("integer", "number"):
-        nonfinite = (
-            f" WHEN jsonb_typeof({x}) = 'string' AND {x} #>> '{{}}' IN ('NaN', 'Infinity',"
-            f" '-Infinity') THEN {x} #>> '{{}}'"
-            if type_ == "number"
-            else ""
-        )
-        return [f"CASE WHEN jsonb_typeof({x}) = 'number' THEN ({x})::text{nonfinite} END"]
-    if type_ == "bool":
-        return [f"CASE WHEN jsonb_typeof({x}) = 'boolean' THEN ({x})::text END"]
+    # A number or a boolean goes as jsonb writes it (a number's digits in full, never an
+    # exponent), and Arrow reads and types it (``_typed``): converting it in PostgreSQL
+    # (numeric, then float8, then text) took most of the query's time.
+    if type_ in ("integer", "number", "bool"):
+        return [f"({x})::text"]
     return [
         f"CASE WHEN jsonb_typeof({x}) = 'string' THEN {x} #>> '{{}}' END",
         f"CASE WHEN jsonb_typeof({x}) NOT IN ('string', 'null') THEN ({x})::text END",
@@ -221,6 +213,15 @@ def _tags(texts: pa.Array) -> pa.Array:
     return pa.array(out, BASE_TYPES["tags"])
 
 
+def _typed(texts: pa.Array, type_: str) -> pa.Array:
+    """An integer, number or bool key's column from its values' JSON text: a JSON ``null`` is
+    NULL, and the strings kept for NaN and the infinities are numbers."""
+    texts = pc.if_else(pc.equal(texts, "null"), pa.scalar(None, pa.string()), texts)
+    if type_ == "number":
+        texts = pc.replace_substring(texts, '"', "")
+    return texts.cast(ARROW_TYPES[type_])
+
+
 def _render(raw: str) -> str:
     """A JSON value that is not a string, as text the way the embedded store writes it."""
     value = json.loads(raw)
@@ -258,7 +259,7 @@ def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
             key_params.append(k)
             cols = _value_sql(f"_v._k{i}", fields[kind][k])
             select += cols
-            types[f"_k{i}"] = ARROW_TYPES[fields[kind][k]]
+            types[f"_k{i}"] = pa.string()
             if len(cols) == 2:
                 types[f"_r{i}"] = pa.string()
     # Each key is looked up once per run, in a subquery kept apart (OFFSET 0) so that the
@@ -301,6 +302,8 @@ def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
         col = table.column(f"_k{i}").combine_chunks()
         if f"_r{i}" in types:
             col = _text(col, table.column(f"_r{i}").combine_chunks())
+        else:
+            col = _typed(col, names[i][2])
         arrays.append(col)
         out_names.append(f"{kind}.{k}")
     result = pa.Table.from_arrays(arrays, names=out_names)
