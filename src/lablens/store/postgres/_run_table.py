@@ -113,14 +113,9 @@ def _base_sql(name: str, sql: str) -> str:
     return sql
 
 
-def _value_sql(x: str, type_: str) -> list[str]:
-    """The CSV column(s) of a key's value ``x`` (jsonb) of this field type: one, or for text
-    two, the string and the JSON text of a value that is not one."""
-    # A number or a boolean goes as jsonb writes it (a number's digits in full, never an
-    # exponent), and Arrow reads and types it (``_typed``): converting it in PostgreSQL
-    # (numeric, then float8, then text) took most of the query's time.
-    if type_ in ("integer", "number", "bool"):
-        return [f"({x})::text"]
+def _text_sql(x: str) -> list[str]:
+    """The two CSV columns of a text key's value ``x`` (jsonb): the string, and the JSON text of
+    a value that is not one (a number, a boolean, an array, an object)."""
     return [
         f"CASE WHEN jsonb_typeof({x}) = 'string' THEN {x} #>> '{{}}' END",
         f"CASE WHEN jsonb_typeof({x}) NOT IN ('string', 'null') THEN ({x})::text END",
@@ -214,11 +209,8 @@ def _tags(texts: pa.Array) -> pa.Array:
 
 
 def _typed(texts: pa.Array, type_: str) -> pa.Array:
-    """An integer, number or bool key's column from its values' JSON text: a JSON ``null`` is
-    NULL, and the strings kept for NaN and the infinities are numbers."""
-    texts = pc.if_else(pc.equal(texts, "null"), pa.scalar(None, pa.string()), texts)
-    if type_ == "number":
-        texts = pc.replace_substring(texts, '"', "")
+    """An integer, number or bool key's column from its values' text (``->>``: a number's
+    digits, ``true``, ``NaN`` for the string kept for NaN, NULL for a JSON null)."""
     return texts.cast(ARROW_TYPES[type_])
 
 
@@ -251,18 +243,24 @@ def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
     lookups: list[str] = []
     key_params: list[Any] = []
     names: list[tuple[str, str, str]] = []
+    select_params: list[Any] = []
     for kind in ("config", "summary"):
         for k in keys[kind]:
             i = len(names)
             names.append((kind, k, fields[kind][k]))
+            types[f"_k{i}"] = pa.string()
+            if fields[kind][k] in ("integer", "number", "bool"):
+                # As ``->>`` writes it (a number's digits in full, never an exponent), typed
+                # by Arrow (``_typed``): converting it in PostgreSQL (numeric, float8, text)
+                # took most of the query's time, and ``->`` then text a third more.
+                select.append(f"{_JSON_COLUMN[kind]} ->> %s::text")
+                select_params.append(k)
+                continue
             lookups.append(f"{_JSON_COLUMN[kind]} -> %s::text AS _k{i}")
             key_params.append(k)
-            cols = _value_sql(f"_v._k{i}", fields[kind][k])
-            select += cols
-            types[f"_k{i}"] = pa.string()
-            if len(cols) == 2:
-                types[f"_r{i}"] = pa.string()
-    # Each key is looked up once per run, in a subquery kept apart (OFFSET 0) so that the
+            select += _text_sql(f"_v._k{i}")
+            types[f"_r{i}"] = pa.string()
+    # A text key is looked up once per run, in a subquery kept apart (OFFSET 0) so that the
     # planner does not copy the lookup into each expression that reads it.
     lateral = ""
     if lookups:
@@ -276,7 +274,7 @@ def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
             f" SELECT {', '.join(select)}, m._total"
             f" FROM m JOIN runs r ON r.pk = m.pk{lateral} ORDER BY {order_sql}"
         )
-        sql_params = [*params, *page, *key_params]
+        sql_params = [*params, *page, *select_params, *key_params]
         types["_total"] = pa.int64()
     else:
         # Every matching run: one pass, counted by the rows it gives.
@@ -284,7 +282,7 @@ def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
             f"SELECT {', '.join(select)} FROM runs r{lateral}"
             f" WHERE r.project_id = %s AND ({where}) ORDER BY {order_sql}"
         )
-        sql_params = [*key_params, *params]
+        sql_params = [*select_params, *key_params, *params]
     with db.transaction() as con:
         con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         table = _parse_csv(_copy_csv(con, sql, sql_params), types)
