@@ -26,7 +26,8 @@ import pyarrow as pa
 from lablens.store.errors import NotFound
 from lablens.store.history_query import HISTORY_SCHEMA, check_history_query, with_runs
 from lablens.store.postgres import _tiles
-from lablens.store.postgres._arrays import Int8s, numpy_cursor, with_arrays
+from lablens.store.postgres._arrays import Int8s, with_arrays
+from lablens.store.postgres._copy import CHUNK_COLUMNS, decode_chunks
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._filter_sql import compile_filters
 from lablens.store.postgres._ordering import order_by_sql, parse_order
@@ -105,37 +106,24 @@ class History:
         if max_step is not None:
             where.append("first_step <= %s")
             params.append(max_step)
-        heads: list[tuple[int, int, int, int]] = []  # run_pk, key_id, first and last step
-        steps, times, values, nulls = [], [], [], []
-        with numpy_cursor(conn) as cur:
+        with conn.cursor(binary=True) as cur:
             cur.execute(
-                f"SELECT run_pk, key_id, first_step, last_step, steps, ts, vals FROM point_chunks"
+                f"SELECT run_pk, key_id, first_step, last_step, {CHUNK_COLUMNS} FROM point_chunks"
                 f" WHERE {' AND '.join(where)} ORDER BY run_pk, key_id, id",
                 params,
             )
-            for run_pk, key_id, first, last, s, t, v in cur:
-                heads.append((run_pk, key_id, first, last))
-                steps.append(s)
-                times.append(t)
-                if np.ma.isMaskedArray(v):
-                    nulls.append(np.ma.getmaskarray(v))
-                    values.append(v.data)
-                else:
-                    nulls.append(None)
-                    values.append(v)
-        if not heads:
+            rows = cur.fetchall()
+        if not rows:
             return _empty()
-        head = np.array(heads, np.int64)
-        sizes = np.array([len(s) for s in steps], np.int64)
+        head = np.array([r[:5] for r in rows], np.int64)  # run_pk, key_id, first, last step, n
+        step, ts, value, null = decode_chunks(r[4:] for r in rows)
         points = {
-            "run_pk": np.repeat(head[:, 0], sizes),
-            "key_id": np.repeat(head[:, 1], sizes),
-            "step": np.concatenate(steps),
-            "ts": np.concatenate(times),
-            "value": np.concatenate(values),
-            "null": np.concatenate(
-                [np.zeros(n, bool) if m is None else m for n, m in zip(sizes, nulls, strict=True)]
-            ),
+            "run_pk": np.repeat(head[:, 0], head[:, 4]),
+            "key_id": np.repeat(head[:, 1], head[:, 4]),
+            "step": step,
+            "ts": ts,
+            "value": value,
+            "null": null,
         }
         # A chunk is in step order, and the chunks of one series come in the order they were
         # written: only where a series' chunk starts below the one before it ends (batches
