@@ -1,18 +1,16 @@
 """History reads of the PostgreSQL store: the metric points of runs, whole, ranged or sampled.
 
-The points come out of ``point_chunks`` as arrays (one row per chunk of up to 1,024 points,
-loaded straight into numpy by ``_arrays.numpy_cursor``), so a read of a million points is a
-thousand rows over the wire, not a million. What the embedded engine does in SQL after that
-(the step and x ranges, the metric x axis, sampling) is done here on those numpy arrays, with
-the same rule (``sampling.sample_sorted``); long series are sampled from their tiles
-(``_tiles.sample``). The answer is the embedded engine's table, column for column.
+The points come out of ``point_chunks`` as raw ``bytea`` (one row per chunk of up to 1,024 points,
+decoded with ``np.frombuffer`` by ``_copy.decode_chunks``), so a read of a million points is a
+thousand rows over the wire, not a million. What the embedded engine does in SQL after that (the
+step and x ranges, the metric x axis, sampling) is done here on those numpy arrays, with the same
+rule (``sampling.sample_sorted``); long series are sampled from their tiles (``_tiles.sample``).
+The answer is the embedded engine's table, column for column.
 
-Speed (this shared 2-core machine, load 7-10, PostgreSQL 15): 1M points of one series read
-whole in 0.48-0.85 s against the embedded engine's 0.15-0.42 s (1.8-3.2x). Most of it is the
-server sending the arrays: PostgreSQL's binary array output calls the element type's send
-function per element, and a binary COPY of the 980 chunks' three arrays alone takes 0.53 s,
-where the same bytes as three ``bytea`` columns take 0.06 s. Raw little-endian ``bytea`` chunks
-(and a null bitmap) instead of arrays would take that share away, on ingest too.
+Speed (``benchmarks/pg_points_probe.py``, this shared 2-core machine, PostgreSQL 15): 1M
+points of one series read whole in 84-98 ms against the embedded engine's 65-77 ms in the
+same runs (1.27-1.28x). With the chunks as ``bigint[]``/``float8[]`` arrays it was 258-506 ms
+(2.1-5.2x): PostgreSQL sends an array element by element, which ``bytea`` avoids.
 """
 
 from __future__ import annotations

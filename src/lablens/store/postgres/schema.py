@@ -20,15 +20,21 @@ folded into migration 1 here), written for PostgreSQL and for several servers wr
   the text, key order included. Non-finite floats are the strings ``"NaN"``, ``"Infinity"``,
   ``"-Infinity"``, as in the embedded store; :func:`lablens_json_num` reads them as numbers.
 - **Metric points** are one row per (run, key, chunk) in ``point_chunks``: up to
-  ``POINTS_PER_CHUNK`` points of one series in three arrays (steps, times, values), in step
-  order within the chunk, with the chunk's first and last step and its point count beside them,
+  ``POINTS_PER_CHUNK`` points of one series as raw little-endian ``bytea`` (int64 steps,
+  float64 times, float64 values: NaN, infinities and -0.0 kept bit for bit) and, when some
+  values are NULL, a null bitmap (``nulls``; bit i as ``get_bit`` numbers it), in step order
+  within the chunk, with the chunk's first and last step and its point count beside them,
   written with binary ``COPY`` (``_copy.py``) and compressed with lz4. Measured on PostgreSQL
   15 with fsync on, 1M points of 10 series per durable COPY, on a shared 2-core machine: one
   row per point (with its btree) ingests 0.16-0.48M points/s and takes 95-109 bytes a point;
-  chunks of 1,024 ingest 1.45-2.1M points/s (1.6M through ``_copy``, encoding included, in
-  the run where rows made 0.16M) and take 20 bytes a point. With pglz, PostgreSQL's default
-  compression, chunks ingest no faster than rows (0.22M/s), hence lz4 (where the server has no
-  lz4, the default stays). A step range reads the chunks that overlap it and unnests them.
+  chunks of 1,024 take 20.5 bytes a point and ingest 2.6-3.2M points/s through ``_copy``
+  (encoding included; 4.3-4.9M/s the COPY alone). With pglz, PostgreSQL's default compression,
+  chunks ingest no faster than rows (0.22M/s), hence lz4 (where the server has no lz4, the
+  default stays). The columns are ``bytea``, not arrays, for reads: PostgreSQL sends an array
+  element by element (its type's send function each), so a binary COPY out of 980 chunks'
+  three ``bigint[]``/``float8[]`` arrays took 0.18-0.21 s where the same points as ``bytea``
+  take 0.06-0.12 s (and 24 MB instead of 36), and the client decodes them with
+  ``np.frombuffer``. A step range reads the chunks that overlap it; the client cuts them.
 - **The sampling pyramid** (``point_tiles``) is the embedded store's, kept up to date on ingest
   with ``INSERT ... ON CONFLICT DO UPDATE``; sampled reads of long series read tiles.
 
