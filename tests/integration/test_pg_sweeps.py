@@ -636,3 +636,31 @@ def test_reports_made_at_once_by_several_servers_each_get_their_row(pg_database)
     assert len({r["id"] for r in listed["items"]}) == 40
     for parts in (*servers, setup):
         parts.db.close()
+
+
+def test_an_id_drawn_twice_is_drawn_again(engines, monkeypatch):
+    """A new sweep, report or trial run whose random id is taken (by another server's row made
+    at the same moment) draws again: the unique keys decide, and the claim keeps its trial."""
+    pg = engines[1]
+    sweep = pg.sweeps.create_sweep(USER, PROJECT, GRID, username=USER)
+    report = pg.reports.create_report(
+        USER, PROJECT, title="t", description=None, spec={}, username=USER
+    )
+    run = pg.sweeps.claim_trial(USER, PROJECT, sweep["id"], username=USER)["run"]
+    draws = iter([sweep["id"], "fresh001"])
+    for module in ("lablens.store.postgres._new_ids", "lablens.store.postgres._sweeps"):
+        monkeypatch.setattr(f"{module}.new_run_id", lambda: next(draws))
+    assert pg.sweeps.create_sweep(USER, PROJECT, GRID, username=USER)["id"] == "fresh001"
+    draws = iter([report["id"], "fresh002"])
+    made = pg.reports.create_report(
+        USER, PROJECT, title="u", description=None, spec={}, username=USER
+    )
+    assert made["id"] == "fresh002"
+    draws = iter([run["id"], "fresh003"])
+    trial = pg.sweeps.claim_trial(USER, PROJECT, sweep["id"], username=USER)
+    assert (trial["index"], trial["run"]["id"], trial["run"]["name"]) == (
+        1,
+        "fresh003",
+        "lr-grid-1",
+    )
+    assert pg.sweeps.get_sweep(USER, PROJECT, sweep["id"])["claimed"] == 2

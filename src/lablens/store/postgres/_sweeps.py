@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from psycopg.rows import dict_row
 
 from lablens.store import _json
@@ -19,6 +20,10 @@ if TYPE_CHECKING:  # until the parts are merged: only their types are needed her
     from lablens.store.postgres._projects import Projects
     from lablens.store.postgres._run_creation import RunCreation
     from lablens.store.postgres._runs import Runs
+
+
+#: The unique key of a run's id in its project (``UNIQUE (project_id, id)`` of ``runs``).
+_RUN_ID_KEY = "runs_project_id_id_key"
 
 
 class Sweeps:
@@ -134,23 +139,7 @@ class Sweeps:
             trial = sweep_config.next_trial(row, sweep_id)
             if trial is None:
                 return None
-            run_id = new_run_id()
-            while conn.execute(
-                "SELECT 1 FROM runs WHERE project_id = %s AND id = %s", [pid, run_id]
-            ).fetchone():
-                run_id = new_run_id()
-            run_pk = self.run_creation.insert_run(
-                conn,
-                pid,
-                run_id,
-                {"name": trial.run_name},
-                config=trial.params,
-                metadata={},
-                tags=[],
-                username=username,
-                t=t,
-                sweep=sweep_id,
-            )
+            run_id, run_pk = self._insert_trial_run(conn, pid, sweep_id, trial, username, t)
             conn.execute(
                 "INSERT INTO sweep_trials (sweep_pk, idx, run_pk, params, agent, claimed_at)"
                 " VALUES (%s, %s, %s, %s, %s, %s)",
@@ -162,3 +151,36 @@ class Sweeps:
             )
         run = self.runs.get_run(workspace, project, run_id)
         return {"index": trial.index, "params": trial.params, "run": run}
+
+    def _insert_trial_run(
+        self,
+        conn: psycopg.Connection[Any],
+        pid: int,
+        sweep_id: str,
+        trial: sweep_config.Trial,
+        username: str,
+        t: Any,
+    ) -> tuple[str, int]:
+        """The run of ``trial``, under a new random id: its id and pk. The runs' unique key
+        decides, in a savepoint, since a run made on another server may take the same id at
+        the same moment; the claim then draws another id, its lock on the sweep kept."""
+        while True:
+            run_id = new_run_id()
+            try:
+                with conn.transaction():
+                    run_pk = self.run_creation.insert_run(
+                        conn,
+                        pid,
+                        run_id,
+                        {"name": trial.run_name},
+                        config=trial.params,
+                        metadata={},
+                        tags=[],
+                        username=username,
+                        t=t,
+                        sweep=sweep_id,
+                    )
+                return run_id, run_pk
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name != _RUN_ID_KEY:
+                    raise
