@@ -142,15 +142,31 @@ class StandInRuns:
 
 
 class StandInRunCreation:
-    """The run creation part's ``insert_run``, inside the caller's transaction."""
+    """The run creation part's ``insert_run``, inside the caller's transaction: with
+    ``if_new``, ``None`` when the project has a run of that id."""
 
     def insert_run(
-        self, con, pid, run_id, data, *, config, metadata, tags, username, t, sweep=None, **_
-    ) -> int:
-        return con.execute(
+        self,
+        con,
+        pid,
+        run_id,
+        data,
+        *,
+        config,
+        metadata,
+        tags,
+        username,
+        t,
+        sweep=None,
+        if_new=False,
+        **_,
+    ) -> int | None:
+        assert if_new
+        row = con.execute(
             "INSERT INTO runs (project_id, id, name, state, tags, created_at, heartbeat_at,"
             " username, config, config_flat, summary, metadata, sweep)"
-            " VALUES (%s, %s, %s, 'RUNNING', %s, %s, %s, %s, %s, %s, '{}', %s, %s) RETURNING pk",
+            " VALUES (%s, %s, %s, 'RUNNING', %s, %s, %s, %s, %s, %s, '{}', %s, %s)"
+            " ON CONFLICT (project_id, id) DO NOTHING RETURNING pk",
             [
                 pid,
                 run_id,
@@ -164,7 +180,8 @@ class StandInRunCreation:
                 _json.dumps(metadata),
                 sweep,
             ],
-        ).fetchone()[0]
+        ).fetchone()
+        return None if row is None else row[0]
 
 
 class PgParts:

@@ -22,10 +22,6 @@ if TYPE_CHECKING:  # until the parts are merged: only their types are needed her
     from lablens.store.postgres._runs import Runs
 
 
-#: The unique key of a run's id in its project (``UNIQUE (project_id, id)`` of ``runs``).
-_RUN_ID_KEY = "runs_project_id_id_key"
-
-
 class Sweeps:
     """Part of the PostgreSQL store: sweeps, whose trials are handed out by counting under a
     lock on the sweep's row, so that several servers never hand out one trial twice."""
@@ -162,25 +158,22 @@ class Sweeps:
         t: Any,
     ) -> tuple[str, int]:
         """The run of ``trial``, under a new random id: its id and pk. The runs' unique key
-        decides, in a savepoint, since a run made on another server may take the same id at
-        the same moment; the claim then draws another id, its lock on the sweep kept."""
+        decides (``if_new``), since a run made on another server may take the same id at the
+        same moment; the claim then draws another id, its lock on the sweep kept."""
         while True:
             run_id = new_run_id()
-            try:
-                with conn.transaction():
-                    run_pk = self.run_creation.insert_run(
-                        conn,
-                        pid,
-                        run_id,
-                        {"name": trial.run_name},
-                        config=trial.params,
-                        metadata={},
-                        tags=[],
-                        username=username,
-                        t=t,
-                        sweep=sweep_id,
-                    )
+            run_pk = self.run_creation.insert_run(
+                conn,
+                pid,
+                run_id,
+                {"name": trial.run_name},
+                config=trial.params,
+                metadata={},
+                tags=[],
+                username=username,
+                t=t,
+                sweep=sweep_id,
+                if_new=True,
+            )
+            if run_pk is not None:
                 return run_id, run_pk
-            except psycopg.errors.UniqueViolation as exc:
-                if exc.diag.constraint_name != _RUN_ID_KEY:
-                    raise
