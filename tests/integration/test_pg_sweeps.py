@@ -2,8 +2,8 @@
 ``EmbeddedStore`` (DuckDB on a temp dir) and on the PostgreSQL parts (a fresh database) give
 equal answers; and several servers claiming from one sweep at once hand out every trial once.
 
-The PostgreSQL parts are built on stand-ins for the projects and runs parts (plain SQL, the
-few methods sweeps and reports call) until those parts are merged.
+The PostgreSQL parts are built on the accounts and projects parts, and on stand-ins for the
+runs parts (plain SQL, the few methods sweeps call) until those are merged.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from lablens.contract.flatten import flatten
 from lablens.store import _json
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded.store import EmbeddedStore
-from lablens.store.errors import NotFound, StoreError
+from lablens.store.errors import StoreError
+from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._db import Database, iso
 from lablens.store.postgres._filter_sql import compile_filters
 from lablens.store.postgres._ordering import order_by_sql, parse_order
+from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._reports import Reports
 from lablens.store.postgres._sweeps import Sweeps
 from lablens.store.run_values import run_out
@@ -54,47 +56,6 @@ RANDOM = {
 
 
 # -- stand-ins for the PostgreSQL projects and runs parts (plain SQL) -------------------------
-class StandInProjects:
-    """The projects part's lookups that sweeps and reports call."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def project_id(self, workspace: str, name: str) -> int:
-        row = self.db.one(
-            "SELECT p.id FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
-            " WHERE w.username = %s AND p.name = %s",
-            [workspace, name],
-        )
-        if row is None:
-            if not self.db.one("SELECT 1 FROM workspaces WHERE username = %s", [workspace]):
-                raise NotFound("workspace", workspace)
-            raise NotFound("project", f"{workspace}/{name}")
-        return row["id"]
-
-    def create_project(self, workspace: str, name: str, *, exist_ok: bool = False) -> dict:
-        assert exist_ok
-        with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO projects (workspace_id, name) SELECT id, %s FROM workspaces"
-                " WHERE username = %s ON CONFLICT DO NOTHING",
-                [name, workspace],
-            )
-        return {"id": self.project_id(workspace, name)}
-
-    def in_project(
-        self, select: str, id_sql: str, workspace: str, project: str, id_: str, *, kind, what
-    ) -> dict[str, Any]:
-        row = self.db.one(
-            select + f" WHERE w.username = %s AND p.name = %s AND {id_sql} = %s",
-            [workspace, project, id_],
-        )
-        if row is None:
-            self.project_id(workspace, project)
-            raise NotFound(kind, what)
-        return row
-
-
 def _run_select() -> str:
     return (
         "SELECT r.pk, r.id, w.username AS entity, p.name AS project, r.name, r.notes, r.state,"
@@ -110,7 +71,7 @@ def _run_select() -> str:
 class StandInRuns:
     """The runs part's reads: one run, and a page of a query (no metric keys)."""
 
-    def __init__(self, db: Database, projects: StandInProjects) -> None:
+    def __init__(self, db: Database, projects: Projects) -> None:
         self.db = db
         self.projects = projects
 
@@ -189,7 +150,8 @@ class PgParts:
 
     def __init__(self, url: str, *, max_size: int = 4) -> None:
         self.db = Database(url, max_size=max_size)
-        self.projects = StandInProjects(self.db)
+        self.accounts = Accounts(self.db)
+        self.projects = Projects(self.db, self.accounts)
         self.runs = StandInRuns(self.db, self.projects)
         self.sweeps = Sweeps(self.db, self.projects, self.runs, StandInRunCreation())
         self.reports = Reports(self.db, self.projects)
@@ -200,15 +162,7 @@ class PgParts:
 
 
 def _make_user(pg: PgParts) -> None:
-    with pg.db.transaction() as conn:
-        uid = conn.execute(
-            "INSERT INTO users (username) VALUES (%s) RETURNING id", [USER]
-        ).fetchone()[0]
-        wid = conn.execute(
-            "INSERT INTO workspaces (username, name, kind) VALUES (%s, %s, 'PERSON') RETURNING id",
-            [USER, USER],
-        ).fetchone()[0]
-        conn.execute("INSERT INTO members VALUES (%s, %s, 'OWNER')", [wid, uid])
+    pg.accounts.create_user(USER)
 
 
 @pytest.fixture

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.errors import NotFound
 from lablens.store.postgres._db import Database, iso, now
 from lablens.store.postgres._new_ids import insert_with_new_id
+from lablens.store.postgres._projects import Projects
 from lablens.store.report_values import changed_report, report_columns, report_out, report_select
-
-if TYPE_CHECKING:  # until the parts are merged: only their types are needed here
-    from lablens.store.postgres._projects import Projects
 
 
 class Reports:
