@@ -2,8 +2,8 @@
 ``EmbeddedStore`` (DuckDB on a temp dir) and on the PostgreSQL parts (a fresh database) give
 equal answers; and several servers claiming from one sweep at once hand out every trial once.
 
-The PostgreSQL parts are built on the accounts and projects parts, and on stand-ins for the
-runs parts (plain SQL, the few methods sweeps call) until those are merged.
+The PostgreSQL parts are built as ``PostgresStore`` builds them, on its accounts, projects and
+runs parts.
 """
 
 from __future__ import annotations
@@ -15,19 +15,17 @@ from typing import Any
 
 import pytest
 
-from lablens.contract.flatten import flatten
 from lablens.store import _json
-from lablens.store.cursors import cut_page, decode_cursor
+from lablens.store.cursors import decode_cursor
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import StoreError
 from lablens.store.postgres._accounts import Accounts
-from lablens.store.postgres._db import Database, iso
-from lablens.store.postgres._filter_sql import compile_filters
-from lablens.store.postgres._ordering import order_by_sql, parse_order
+from lablens.store.postgres._db import Database
 from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._reports import Reports
+from lablens.store.postgres._run_creation import RunCreation
+from lablens.store.postgres._runs import Runs
 from lablens.store.postgres._sweeps import Sweeps
-from lablens.store.run_values import run_out
 
 USER = "alice"
 PROJECT = "mnist"
@@ -56,95 +54,6 @@ RANDOM = {
 
 
 # -- stand-ins for the PostgreSQL projects and runs parts (plain SQL) -------------------------
-def _run_select() -> str:
-    return (
-        "SELECT r.pk, r.id, w.username AS entity, p.name AS project, r.name, r.notes, r.state,"
-        " r.group_name, r.job_type, r.tags,"
-        f" {iso('r.created_at')} AS created_at, {iso('r.finished_at')} AS finished_at,"
-        f" {iso('r.heartbeat_at')} AS heartbeat_at, r.username, r.host, r.config, r.summary,"
-        " r.system_metrics, r.metadata, r.requirements, r.conda, r.shown, r.exit_code, r.sweep"
-        " FROM runs r JOIN projects p ON p.id = r.project_id"
-        " JOIN workspaces w ON w.id = p.workspace_id"
-    )
-
-
-class StandInRuns:
-    """The runs part's reads: one run, and a page of a query (no metric keys)."""
-
-    def __init__(self, db: Database, projects: Projects) -> None:
-        self.db = db
-        self.projects = projects
-
-    def get_run(self, workspace: str, project: str, run_id: str) -> dict[str, Any]:
-        what = f"{workspace}/{project}/{run_id}"
-        row = self.projects.in_project(
-            _run_select(), "r.id", workspace, project, run_id, kind="run", what=what
-        )
-        return run_out(row, [])
-
-    def query_runs(
-        self, workspace: str, project: str, *, filters=None, order=None, cursor=None, limit=50
-    ) -> dict[str, Any]:
-        pid = self.projects.project_id(workspace, project)
-        where, params = compile_filters(filters, alias="r")
-        terms = parse_order(order, alias="r")
-        assert cursor is None
-        total = self.db.one(
-            f"SELECT count(*) AS n FROM runs r WHERE r.project_id = %s AND ({where})",
-            [pid, *params],
-        )["n"]
-        rows = self.db.all(
-            _run_select() + f" WHERE r.project_id = %s AND ({where})"
-            f" ORDER BY {order_by_sql(terms)} LIMIT %s",
-            [pid, *params, limit + 1],
-        )
-        rows, nxt = cut_page(rows, limit, "pk")
-        return {"items": [run_out(r, []) for r in rows], "total": total, "next": nxt}
-
-
-class StandInRunCreation:
-    """The run creation part's ``insert_run``, inside the caller's transaction: with
-    ``if_new``, ``None`` when the project has a run of that id."""
-
-    def insert_run(
-        self,
-        con,
-        pid,
-        run_id,
-        data,
-        *,
-        config,
-        metadata,
-        tags,
-        username,
-        t,
-        sweep=None,
-        if_new=False,
-        **_,
-    ) -> int | None:
-        assert if_new
-        row = con.execute(
-            "INSERT INTO runs (project_id, id, name, state, tags, created_at, heartbeat_at,"
-            " username, config, config_flat, summary, metadata, sweep)"
-            " VALUES (%s, %s, %s, 'RUNNING', %s, %s, %s, %s, %s, %s, '{}', %s, %s)"
-            " ON CONFLICT (project_id, id) DO NOTHING RETURNING pk",
-            [
-                pid,
-                run_id,
-                data.get("name") or run_id,
-                tags,
-                t,
-                t,
-                username,
-                _json.dumps(config),
-                _json.dumps(flatten(config)),
-                _json.dumps(metadata),
-                sweep,
-            ],
-        ).fetchone()
-        return None if row is None else row[0]
-
-
 class PgParts:
     """The PostgreSQL parts under test, on one database handle."""
 
@@ -152,8 +61,9 @@ class PgParts:
         self.db = Database(url, max_size=max_size)
         self.accounts = Accounts(self.db)
         self.projects = Projects(self.db, self.accounts)
-        self.runs = StandInRuns(self.db, self.projects)
-        self.sweeps = Sweeps(self.db, self.projects, self.runs, StandInRunCreation())
+        self.runs = Runs(self.db, self.projects)
+        self.run_creation = RunCreation(self.db, self.projects, self.runs)
+        self.sweeps = Sweeps(self.db, self.projects, self.runs, self.run_creation)
         self.reports = Reports(self.db, self.projects)
 
     def sql(self, sql: str, params: list[Any] | None = None) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -15,11 +15,9 @@ from lablens.store.errors import NotFound
 from lablens.store.postgres._db import Database, iso, now
 from lablens.store.postgres._new_ids import insert_with_new_id
 from lablens.store.postgres._projects import Projects
+from lablens.store.postgres._run_creation import RunCreation
+from lablens.store.postgres._runs import Runs
 from lablens.store.run_values import new_run_id
-
-if TYPE_CHECKING:  # until the parts are merged: only their types are needed here
-    from lablens.store.postgres._run_creation import RunCreation
-    from lablens.store.postgres._runs import Runs
 
 
 class Sweeps:
