@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from lablens.store import _json
 from lablens.store.cursors import decode_cursor
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import StoreError
@@ -24,6 +23,7 @@ from lablens.store.postgres._db import Database
 from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._reports import Reports
 from lablens.store.postgres._run_creation import RunCreation
+from lablens.store.postgres._run_updates import RunUpdates
 from lablens.store.postgres._runs import Runs
 from lablens.store.postgres._sweeps import Sweeps
 
@@ -53,7 +53,6 @@ RANDOM = {
 }
 
 
-# -- stand-ins for the PostgreSQL projects and runs parts (plain SQL) -------------------------
 class PgParts:
     """The PostgreSQL parts under test, on one database handle."""
 
@@ -63,6 +62,7 @@ class PgParts:
         self.projects = Projects(self.db, self.accounts)
         self.runs = Runs(self.db, self.projects)
         self.run_creation = RunCreation(self.db, self.projects, self.runs)
+        self.run_updates = RunUpdates(self.db, self.projects, self.runs)
         self.sweeps = Sweeps(self.db, self.projects, self.runs, self.run_creation)
         self.reports = Reports(self.db, self.projects)
 
@@ -132,23 +132,13 @@ def set_seed(engines, sweep_ids: tuple[str, str], seed: int) -> None:
 
 
 def finish_runs(engines, summaries: list[dict[str, Any]] | None = None) -> None:
-    """Every RUNNING run FINISHED in both engines, the i-th made (by pk) given summary i."""
-    emb, pg = engines
-    with emb.db.write() as con:
-        pks = [r[0] for r in con.execute("SELECT pk FROM runs ORDER BY pk").fetchall()]
-        for i, pk in enumerate(pks):
-            summary = _json.dumps((summaries or [{}] * len(pks))[i])
-            con.execute(
-                "UPDATE runs SET state = 'FINISHED', summary = ? WHERE pk = ?", [summary, pk]
-            )
-    with pg.db.transaction() as conn:
-        pks = [r[0] for r in conn.execute("SELECT pk FROM runs ORDER BY pk").fetchall()]
-        for i, pk in enumerate(pks):
-            summary = _json.dumps((summaries or [{}] * len(pks))[i])
-            conn.execute(
-                "UPDATE runs SET state = 'FINISHED', summary = %s::jsonb WHERE pk = %s",
-                [summary, pk],
-            )
+    """Every run FINISHED in both engines through ``update_run``, the i-th made given summary
+    i."""
+    for store in engines:
+        runs = store.runs.query_runs(USER, PROJECT, order="+created_at", limit=1000)["items"]
+        for i, run in enumerate(runs):
+            changes = {"state": "FINISHED", "summary": summaries[i] if summaries else {}}
+            store.run_updates.update_run(USER, PROJECT, run["id"], changes)
 
 
 # -- sweeps -----------------------------------------------------------------------------------
@@ -308,7 +298,8 @@ def test_the_best_run_of_a_sweep_is_the_same(engines):
         for _ in range(6):
             store.sweeps.claim_trial(USER, PROJECT, ids[i], username=USER)
     # Run 3 has the best acc; run 5 has none; run 4's is NaN, never the best.
-    accs = [{"acc": 0.5}, {"acc": 0.7}, {"acc": 0.6}, {"acc": 0.9}, {"acc": "NaN"}, {"loss": 1.0}]
+    accs = [{"acc": 0.5}, {"acc": 0.7}, {"acc": 0.6}, {"acc": 0.9}, {"acc": float("nan")}]
+    accs.append({"loss": 1.0})
     finish_runs(engines, accs)
 
     def best(store, order):
