@@ -1,8 +1,8 @@
 """Who may use which blob, and uploads: the rights to content-addressed bytes.
 
 Blobs (the bytes of run files, artifact files and media, named by their sha256) are stored once
-whoever saved them (``_blobs.py`` holds the bytes). An upload is hashed as it comes and kept only
-once its sha256 is checked, so a cut or altered upload never becomes a blob.
+whoever saved them (``store/blob_files.py`` holds the bytes). An upload is hashed as it comes and
+kept only once its sha256 is checked, so a cut or altered upload never becomes a blob.
 
 Because the bytes are shared, knowing a sha256 must not be a way to read them: a user may name a
 digest in a commit only if it is *usable* by them in the target workspace (``blob_grants`` in
@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from lablens.store.artifact_values import checked_digest
 from lablens.store.base import BlobUpload
-from lablens.store.embedded._blobs import BlobFiles, BlobWriter
+from lablens.store.blob_files import BlobFiles, BlobWriter
 from lablens.store.embedded._db import Database, now
 from lablens.store.errors import InvalidInput, NotFound
 

@@ -8,8 +8,8 @@ from typing import Any
 import pyarrow as pa
 
 from lablens.store import _json
+from lablens.store.blob_files import BlobFiles
 from lablens.store.embedded._blob_grants import BlobGrants
-from lablens.store.embedded._blobs import BlobFiles
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._runs import Runs

@@ -1,4 +1,4 @@
-"""Run files and console lines in the embedded store (file bytes are blobs: ``_blobs.py``)."""
+"""Run files and console lines in the embedded store (file bytes: ``store/blob_files.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import mimetypes
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lablens.store.embedded._blobs import BlobFiles
+from lablens.store.blob_files import BlobFiles
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._runs import Runs
 from lablens.store.errors import NotFound
