@@ -1,10 +1,12 @@
-"""Run files and console lines as every engine takes them: a file's name checked, console lines
-made into one table (``i ts stream line``), a bad line named."""
+"""Run files and console lines as every engine takes them: a file's name checked and its row's
+facts, console lines made into one table (``i ts stream line``), a bad line named."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
+import mimetypes
 import posixpath
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,6 +25,19 @@ def check_file_name(name: str) -> str:
     if norm.startswith("..") or any(part == ".." for part in name.split("/")) or norm == ".":
         raise InvalidInput(f"bad file name {name!r}: '..' is not allowed", field="name")
     return norm
+
+
+def file_facts(name: str, content: bytes) -> dict[str, Any]:
+    """A run file's row but its time: ``name`` (checked, normalized), ``size``, ``md5``,
+    ``mimetype`` (guessed from the name) and ``blob`` (the content's sha256)."""
+    name = check_file_name(name)
+    return {
+        "name": name,
+        "size": len(content),
+        "md5": hashlib.md5(content).hexdigest(),
+        "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream",
+        "blob": hashlib.sha256(content).hexdigest(),
+    }
 
 
 def console_table(lines: Sequence[Mapping[str, Any]]) -> pa.Table:
