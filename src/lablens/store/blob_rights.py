@@ -28,7 +28,7 @@ from typing import Any
 
 from lablens.store.artifact_values import checked_digest
 from lablens.store.blob_files import BlobFiles, BlobWriter
-from lablens.store.errors import InvalidInput
+from lablens.store.errors import InvalidInput, NotFound
 from lablens.store.interface.artifacts import BlobUpload
 
 __all__ = ["BlobRights"]
@@ -44,13 +44,18 @@ class BlobRights(abc.ABC):
 
     # -- the engine's SQL ----------------------------------------------------------------------
     @abc.abstractmethod
-    def usable_blobs(self, digests: Sequence[str], workspace_id: int, user_id: int) -> set[str]:
-        """Those of ``digests`` that the user may name in a commit into the workspace."""
+    def uploaded(self, digests: Sequence[str], workspace_id: int, user_id: int) -> set[str]:
+        """Those of ``digests`` uploaded into the workspace by anyone, or anywhere by the user."""
 
     @abc.abstractmethod
-    def ids(self, workspace: str, username: str, digest: str = "") -> tuple[int, int, bool]:
-        """The ids of a workspace and a user (``NotFound`` for either missing), and whether the
-        user uploaded ``digest`` into the workspace before; one query, as uploads are many."""
+    def readable(self, digests: Sequence[str], user_id: int) -> set[str]:
+        """Those of ``digests`` the user can read already: stored files (not references) of
+        artifact versions, and run files, in projects they may read."""
+
+    @abc.abstractmethod
+    def id_row(self, workspace: str, username: str, digest: str) -> dict[str, Any] | None:
+        """``{w, u, had}``: the workspace's id, the user's (``None`` when missing), and whether
+        the user uploaded ``digest`` into the workspace before."""
 
     @abc.abstractmethod
     def granted(self, workspace_id: int, user_id: int, digests: Sequence[str]) -> set[str]:
@@ -61,6 +66,29 @@ class BlobRights(abc.ABC):
         """Record the user's uploads of ``digests`` into the workspace, in one transaction."""
 
     # -- the rules -----------------------------------------------------------------------------
+    def usable_blobs(self, digests: Sequence[str], workspace_id: int, user_id: int) -> set[str]:
+        """Those of ``digests`` that the user may name in a commit into the workspace."""
+        wanted = list(dict.fromkeys(digests))
+        if not wanted:
+            return set()
+        # Grants first: they cover what the SDK just uploaded, so the scan of every project's
+        # files is usually skipped.
+        usable = self.uploaded(wanted, workspace_id, user_id)
+        rest = [d for d in wanted if d not in usable]
+        if rest:
+            usable |= self.readable(rest, user_id)
+        return usable
+
+    def ids(self, workspace: str, username: str, digest: str = "") -> tuple[int, int, bool]:
+        """The ids of a workspace and a user (``NotFound`` for either missing), and whether the
+        user uploaded ``digest`` into the workspace before; one query, as uploads are many."""
+        row = self.id_row(workspace, username, digest)
+        if row is None or row["w"] is None:
+            raise NotFound("workspace", workspace)
+        if row["u"] is None:
+            raise NotFound("user", username)
+        return row["w"], row["u"], bool(row["had"])
+
     def missing_blobs(self, workspace: str, digests: Sequence[str], *, username: str) -> list[str]:
         # A dict keeps the first-seen order and dedups in linear time (a manifest may hold
         # 100,000 files).

@@ -23,9 +23,14 @@ def check_media_items(items: Any) -> list[dict[str, Any]]:
     if len(items) > MAX_ITEMS:
         raise InvalidInput(f"a batch holds at most {MAX_ITEMS:,} media items", field="items")
     try:
-        return [check_item(item, f"items[{i}]") for i, item in enumerate(items)]
+        checked = [check_item(item, f"items[{i}]") for i, item in enumerate(items)]
     except BadItem as exc:
         raise InvalidInput(str(exc), field=exc.field) from None
+    # Text no engine can keep (PostgreSQL's text holds no NUL) is refused here, for both.
+    for i, it in enumerate(checked):
+        for name in ("key", "caption"):
+            _json.check_text(it[name], f"items[{i}].{name}")
+    return checked
 
 
 def media_rows(

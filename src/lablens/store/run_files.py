@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from lablens.contract.names import CONSOLE_STREAMS
+from lablens.store._json import _bad_text
 from lablens.store.errors import InvalidInput
 
 
@@ -46,13 +47,9 @@ def console_table(lines: Sequence[Mapping[str, Any]]) -> pa.Table:
     for i, item in enumerate(lines):
         if not isinstance(item, Mapping) or not isinstance(item.get("line"), str):
             raise InvalidInput("each console line needs a string 'line'", field=f"lines[{i}].line")
-        try:
-            item["line"].encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidInput(
-                "the line is not valid Unicode text (it holds a lone surrogate)",
-                field=f"lines[{i}].line",
-            ) from None
+        # A NUL is refused too: PostgreSQL's text cannot hold one, so no engine keeps it.
+        if why := _bad_text(item["line"]):
+            raise InvalidInput(f"the line {why}", field=f"lines[{i}].line")
         stream = item.get("stream", "stdout")
         if stream not in CONSOLE_STREAMS:
             raise InvalidInput("stream must be stdout or stderr", field=f"lines[{i}].stream")

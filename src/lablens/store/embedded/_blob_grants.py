@@ -11,7 +11,6 @@ import pyarrow as pa
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blob_rights import BlobRights
 from lablens.store.embedded._db import Database, now
-from lablens.store.errors import NotFound
 
 # The projects a user may read, as the server's rule says (``server/auth.py``, can_read_project):
 # admins every project, members every project of their workspaces, anyone a PUBLIC project.
@@ -52,36 +51,25 @@ class BlobGrants(BlobRights):
     def __init__(self, db: Database, blobs: BlobFiles) -> None:
         super().__init__(db, blobs)
 
-    def usable_blobs(self, digests: Sequence[str], workspace_id: int, user_id: int) -> set[str]:
-        """Those of ``digests`` that the user may name in a commit into the workspace."""
-        wanted = list(dict.fromkeys(digests))
-        if not wanted:
-            return set()
-        # Grants first: they cover what the SDK just uploaded, so the scan of every project's
-        # files below is usually skipped.
-        params: Any = {"digests": wanted, "workspace": workspace_id, "user": user_id}
-        usable = {r["digest"] for r in self.db.all(_GRANTED, params)}
-        rest = [d for d in wanted if d not in usable]
-        if rest:
-            params = {"digests": rest, "user": user_id}
-            usable |= {r["digest"] for r in self.db.all(_READ, params)}
-        return usable
+    def uploaded(self, digests: Sequence[str], workspace_id: int, user_id: int) -> set[str]:
+        """Those of ``digests`` uploaded into the workspace by anyone, or anywhere by the user."""
+        params: Any = {"digests": list(digests), "workspace": workspace_id, "user": user_id}
+        return {r["digest"] for r in self.db.all(_GRANTED, params)}
 
-    def ids(self, workspace: str, username: str, digest: str = "") -> tuple[int, int, bool]:
-        """The ids of a workspace and a user (``NotFound`` for either missing), and whether the
-        user uploaded ``digest`` into the workspace before; one query, as uploads are many."""
-        row = self.db.one(
+    def readable(self, digests: Sequence[str], user_id: int) -> set[str]:
+        """Those of ``digests`` the user can read already (run and artifact files)."""
+        params: Any = {"digests": list(digests), "user": user_id}
+        return {r["digest"] for r in self.db.all(_READ, params)}
+
+    def id_row(self, workspace: str, username: str, digest: str) -> dict[str, Any] | None:
+        """``{w, u, had}``: the workspace's and the user's ids, and a prior upload of ``digest``."""
+        return self.db.one(
             "SELECT w.id AS w, u.id AS u, EXISTS (SELECT 1 FROM blob_grants g WHERE g.digest = ?"
             " AND g.workspace_id = w.id AND g.user_id = u.id) AS had"
             " FROM (SELECT 1) LEFT JOIN workspaces w ON w.username = ?"
             " LEFT JOIN users u ON u.username = ?",
             [digest, workspace, username],
         )
-        if row is None or row["w"] is None:
-            raise NotFound("workspace", workspace)
-        if row["u"] is None:
-            raise NotFound("user", username)
-        return row["w"], row["u"], bool(row["had"])
 
     def granted(self, workspace_id: int, user_id: int, digests: Sequence[str]) -> set[str]:
         """Those of ``digests`` the user uploaded into the workspace before."""
