@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -21,9 +20,11 @@ from lablens.store.blobs import BlobNotFound, BlobStore, LocalBlobs
 from lablens.store.blobs.s3 import S3Blobs
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import InvalidInput, NotFound
+from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._media import Media
+from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._run_files import RunFiles
 
 # The world both stores hold: alice's private project with two runs, bob's public one with one.
@@ -31,38 +32,23 @@ RUNS = [("alice", "vision", "r1"), ("alice", "vision", "r2"), ("bob", "pub", "b1
 VISIBILITY = {("alice", "vision"): "PRIVATE", ("bob", "pub"): "PUBLIC"}
 
 
-class _Projects:
-    """Stand-in for the PostgreSQL ``Projects`` part (not on main yet): a project's id."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def project_id(self, workspace: str, name: str) -> int:
-        row = self.db.one(
-            "SELECT p.id FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
-            " WHERE w.username = %s AND p.name = %s",
-            [workspace, name],
-        )
-        if row is None:
-            raise NotFound("project", f"{workspace}/{name}")
-        return row["id"]
-
-
 class _Runs:
-    """Stand-in for the PostgreSQL ``Runs`` part (not on main yet): a run's pk."""
+    """Stand-in for the PostgreSQL ``Runs`` part (not on main yet): a run's pk, found as the
+    embedded ``Runs.run_pk`` finds it, through the real ``Projects``."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, projects: Projects) -> None:
         self.db = db
+        self.projects = projects
 
     def run_pk(self, workspace: str, project: str, run_id: str) -> int:
-        row = self.db.one(
+        select = (
             "SELECT r.pk FROM runs r JOIN projects p ON p.id = r.project_id"
             " JOIN workspaces w ON w.id = p.workspace_id"
-            " WHERE w.username = %s AND p.name = %s AND r.id = %s",
-            [workspace, project, run_id],
         )
-        if row is None:
-            raise NotFound("run", f"{workspace}/{project}/{run_id}")
+        what = f"{workspace}/{project}/{run_id}"
+        row = self.projects.in_project(
+            select, "r.id", workspace, project, run_id, kind="run", what=what
+        )
         return row["pk"]
 
 
@@ -72,40 +58,27 @@ class PgParts:
     def __init__(self, db: Database, blob_store: BlobStore) -> None:
         self.db = db
         self.blobs = files = BlobFiles(blob_store)
-        runs = _Runs(db)
+        self.accounts = accounts = Accounts(db)
+        self.projects = projects = Projects(db, accounts)
+        runs = _Runs(db, projects)
         self.run_files = RunFiles(db, runs, files)
         self.grants = grants = BlobGrants(db, files)
-        self.media = Media(db, _Projects(db), runs, grants, files)
+        self.media = Media(db, projects, runs, grants, files)
 
 
-def seed_pg(url: str) -> None:
-    """The world's rows, written with plain SQL."""
-    with psycopg.connect(url) as conn:
-        for user in ("alice", "bob"):
-            uid = conn.execute(
-                "INSERT INTO users (username) VALUES (%s) RETURNING id", [user]
-            ).fetchone()[0]
-            wid = conn.execute(
-                "INSERT INTO workspaces (username, kind) VALUES (%s, 'PERSON') RETURNING id",
-                [user],
-            ).fetchone()[0]
-            conn.execute(
-                "INSERT INTO members (workspace_id, user_id, role) VALUES (%s, %s, 'OWNER')",
-                [wid, uid],
-            )
-        for (ws, name), visibility in VISIBILITY.items():
-            conn.execute(
-                "INSERT INTO projects (workspace_id, name, visibility)"
-                " SELECT id, %s, %s FROM workspaces WHERE username = %s",
-                [name, visibility, ws],
-            )
+def seed_pg(pg: PgParts) -> None:
+    """The world's users and projects through the real parts; runs with plain SQL (the runs
+    part is not on main yet)."""
+    for user in ("alice", "bob"):
+        pg.accounts.create_user(user)
+    for (ws, name), visibility in VISIBILITY.items():
+        pg.projects.create_project(ws, name, visibility=visibility)
+    with pg.db.transaction() as conn:
         for ws, project, run_id in RUNS:
             conn.execute(
                 "INSERT INTO runs (project_id, id, state, created_at, username)"
-                " SELECT p.id, %s, 'RUNNING', now(), %s FROM projects p"
-                " JOIN workspaces w ON w.id = p.workspace_id"
-                " WHERE w.username = %s AND p.name = %s",
-                [run_id, ws, ws, project],
+                " VALUES (%s, %s, 'RUNNING', now(), %s)",
+                [pg.projects.project_id(ws, project), run_id, ws],
             )
 
 
@@ -129,8 +102,9 @@ def emb(tmp_path: Path):
 @pytest.fixture
 def pg(pg_database: str, tmp_path: Path):
     db = Database(pg_database, max_size=4)
-    seed_pg(pg_database)
-    yield PgParts(db, LocalBlobs(tmp_path / "pg-blobs"))
+    parts = PgParts(db, LocalBlobs(tmp_path / "pg-blobs"))
+    seed_pg(parts)
+    yield parts
     db.close()
 
 
@@ -215,10 +189,13 @@ def check_files(emb: EmbeddedStore, pg: PgParts) -> None:
         lambda: emb.put_file(*where, "/abs", b"x"),
         lambda: pg.run_files.put_file(*where, "/abs", b"x"),
     )
-    same(
-        lambda: emb.list_files("alice", "vision", "zz"),
-        lambda: pg.run_files.list_files("alice", "vision", "zz"),
-    )
+    # Whatever is missing is named: the run, the project, the workspace.
+    for missing in (("alice", "vision", "zz"), ("alice", "nope", "r1"), ("carol", "vision", "r1")):
+        err = same(
+            lambda missing=missing: emb.list_files(*missing),
+            lambda missing=missing: pg.run_files.list_files(*missing),
+        )
+        assert isinstance(err, NotFound)
 
 
 def test_run_files_upload_list_and_download_through_local_blobs(emb, pg, tmp_path):
@@ -240,8 +217,8 @@ def test_run_files_through_an_s3_bucket(emb, pg_database, s3_endpoint, s3_bucket
     s3.check()
     db = Database(pg_database, max_size=4)
     try:
-        seed_pg(pg_database)
         pg = PgParts(db, s3)
+        seed_pg(pg)
         check_files(emb, pg)
         digest = sha(b"{}")
         got = s3_endpoint.client().get_object(
