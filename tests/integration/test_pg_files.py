@@ -477,6 +477,8 @@ def test_media_items_and_their_thumbnails_grants(emb, pg):
         [{**item("x", 1, cat), "size": 3}],
         [item("x\x00y", 1, cat)],
         [item("x", 1, cat, caption="\x00")],
+        [item("x", 1, cat, meta={"note": "\ud800"})],
+        [item("x", 1, cat, meta={"a\x00": 1})],
         [item("x", -1, cat)],
         "not a list",
     ]

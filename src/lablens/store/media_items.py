@@ -26,10 +26,12 @@ def check_media_items(items: Any) -> list[dict[str, Any]]:
         checked = [check_item(item, f"items[{i}]") for i, item in enumerate(items)]
     except BadItem as exc:
         raise InvalidInput(str(exc), field=exc.field) from None
-    # Text no engine can keep (PostgreSQL's text holds no NUL) is refused here, for both.
+    # Text no engine can keep (PostgreSQL's text holds no NUL, DuckDB's JSON no lone
+    # surrogate) is refused here, for both; meta is held to the limits a run's fields are.
     for i, it in enumerate(checked):
         for name in ("key", "caption"):
             _json.check_text(it[name], f"items[{i}].{name}")
+        _json.check_fields(it["meta"], f"items[{i}].meta")
     return checked
 
 
