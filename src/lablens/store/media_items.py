@@ -90,3 +90,24 @@ def media_out(row: dict[str, Any]) -> dict[str, Any]:
     if "run_id" in row:
         out["run_id"] = row["run_id"]
     return out
+
+
+def media_listed(rows: list[dict[str, Any]], pks: Sequence[int]) -> list[dict[str, Any]]:
+    """Media rows (read in key, step, index order, with ``run_id`` and ``run_pk``) as
+    ``list_media`` answers: by run in the order of ``pks``, ``run_id`` kept only when several
+    runs were asked for."""
+    order = {pk: i for i, pk in enumerate(pks)}
+    rows.sort(key=lambda r: order[r["run_pk"]])  # stable: key, step, index within a run
+    if len(order) == 1:
+        for r in rows:
+            del r["run_id"]
+    return [media_out(r) for r in rows]
+
+
+def media_content(row: dict[str, Any], content: bytes) -> tuple[dict[str, Any], bytes]:
+    """What ``read_media`` answers for a content: its item's type, format and size (``row``,
+    whose ``own`` says the content is the item's own), or, for an image in a table's cell (a
+    ``refs`` entry), a png of the content's size."""
+    if not row["own"]:
+        row = {"type": "image", "format": "png", "size": len(content)}
+    return {k: row[k] for k in ("type", "format", "size")}, content

@@ -14,7 +14,12 @@ from lablens.store.embedded._db import Database
 from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._runs import Runs
 from lablens.store.errors import NotFound
-from lablens.store.media_items import check_media_items, media_out, media_rows
+from lablens.store.media_items import (
+    check_media_items,
+    media_content,
+    media_listed,
+    media_rows,
+)
 
 _COLUMNS = "key, step, idx, ts, type, format, sha256, size, caption, meta, refs"
 
@@ -113,12 +118,7 @@ class Media:
             f" WHERE {' AND '.join(where)} ORDER BY m.key, m.step, m.idx",
             params,
         )
-        order = {pk: i for i, pk in enumerate(pks.values())}
-        rows.sort(key=lambda r: order[r["run_pk"]])  # stable: key, step, index within a run
-        if len(pks) == 1:
-            for r in rows:
-                del r["run_id"]
-        return [media_out(r) for r in rows]
+        return media_listed(rows, list(pks.values()))
 
     def media_keys(self, workspace: str, project: str, run_id: str) -> dict[str, dict[str, Any]]:
         pk = self.runs.run_pk(workspace, project, run_id)
@@ -140,7 +140,4 @@ class Media:
         )
         if row is None:
             raise NotFound("media", f"{workspace}/{project}/media/{sha256}")
-        content = self.blobs.read(sha256)
-        if not row["own"]:  # an image in a table's cell
-            row = {"type": "image", "format": "png", "size": len(content)}
-        return {k: row[k] for k in ("type", "format", "size")}, content
+        return media_content(row, self.blobs.read(sha256))

@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 from lablens.store import _json
 from lablens.store.blob_files import BlobFiles
 from lablens.store.errors import NotFound
-from lablens.store.media_items import check_media_items, media_out, media_rows
+from lablens.store.media_items import (
+    check_media_items,
+    media_content,
+    media_listed,
+    media_rows,
+)
 from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database
 
@@ -126,12 +131,7 @@ class Media:
             f' WHERE {" AND ".join(where)} ORDER BY m.key COLLATE "C", m.step, m.idx',
             params,
         )
-        order = {pk: i for i, pk in enumerate(pks.values())}
-        rows.sort(key=lambda r: order[r["run_pk"]])  # stable: key, step, index within a run
-        if len(pks) == 1:
-            for r in rows:
-                del r["run_id"]
-        return [media_out(r) for r in rows]
+        return media_listed(rows, list(pks.values()))
 
     def media_keys(self, workspace: str, project: str, run_id: str) -> dict[str, dict[str, Any]]:
         pk = self.runs.run_pk(workspace, project, run_id)
@@ -156,7 +156,4 @@ class Media:
         )
         if row is None:
             raise NotFound("media", f"{workspace}/{project}/media/{sha256}")
-        content = self.blobs.read(sha256)
-        if not row["own"]:  # an image in a table's cell
-            row = {"type": "image", "format": "png", "size": len(content)}
-        return {k: row[k] for k in ("type", "format", "size")}, content
+        return media_content(row, self.blobs.read(sha256))
