@@ -1,6 +1,6 @@
 """Media items as every engine takes them: a batch checked item by item (the rules of
-``lablens.contract.media``), its contents checked against the blobs, and a stored row as the
-item's wire form."""
+``lablens.contract.media``), its contents checked against the blobs, and stored rows as the
+items' wire form, listed and read back."""
 
 from __future__ import annotations
 
