@@ -25,61 +25,39 @@ from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._media import Media
 from lablens.store.postgres._projects import Projects
+from lablens.store.postgres._run_creation import RunCreation
 from lablens.store.postgres._run_files import RunFiles
+from lablens.store.postgres._runs import Runs
 
 # The world both stores hold: alice's private project with two runs, bob's public one with one.
 RUNS = [("alice", "vision", "r1"), ("alice", "vision", "r2"), ("bob", "pub", "b1")]
 VISIBILITY = {("alice", "vision"): "PRIVATE", ("bob", "pub"): "PUBLIC"}
 
 
-class _Runs:
-    """Stand-in for the PostgreSQL ``Runs`` part (not on main yet): a run's pk, found as the
-    embedded ``Runs.run_pk`` finds it, through the real ``Projects``."""
-
-    def __init__(self, db: Database, projects: Projects) -> None:
-        self.db = db
-        self.projects = projects
-
-    def run_pk(self, workspace: str, project: str, run_id: str) -> int:
-        select = (
-            "SELECT r.pk FROM runs r JOIN projects p ON p.id = r.project_id"
-            " JOIN workspaces w ON w.id = p.workspace_id"
-        )
-        what = f"{workspace}/{project}/{run_id}"
-        row = self.projects.in_project(
-            select, "r.id", workspace, project, run_id, kind="run", what=what
-        )
-        return row["pk"]
-
-
 class PgParts:
-    """The PostgreSQL parts under test, built as ``PostgresStore`` will build them."""
+    """The PostgreSQL parts under test and those they need, built as ``PostgresStore``
+    builds them (the artifact parts, not on main yet, left out)."""
 
     def __init__(self, db: Database, blob_store: BlobStore) -> None:
         self.db = db
         self.blobs = files = BlobFiles(blob_store)
         self.accounts = accounts = Accounts(db)
         self.projects = projects = Projects(db, accounts)
-        runs = _Runs(db, projects)
+        self.runs = runs = Runs(db, projects)
+        self.run_creation = RunCreation(db, projects, runs)
         self.run_files = RunFiles(db, runs, files)
         self.grants = grants = BlobGrants(db, files)
         self.media = Media(db, projects, runs, grants, files)
 
 
 def seed_pg(pg: PgParts) -> None:
-    """The world's users and projects through the real parts; runs with plain SQL (the runs
-    part is not on main yet)."""
+    """The world, made through the real parts."""
     for user in ("alice", "bob"):
         pg.accounts.create_user(user)
     for (ws, name), visibility in VISIBILITY.items():
         pg.projects.create_project(ws, name, visibility=visibility)
-    with pg.db.transaction() as conn:
-        for ws, project, run_id in RUNS:
-            conn.execute(
-                "INSERT INTO runs (project_id, id, state, created_at, username)"
-                " VALUES (%s, %s, 'RUNNING', now(), %s)",
-                [pg.projects.project_id(ws, project), run_id, ws],
-            )
+    for ws, project, run_id in RUNS:
+        pg.run_creation.create_run(ws, project, {"id": run_id}, username=ws)
 
 
 def seed_embedded(store: EmbeddedStore) -> None:
@@ -520,3 +498,21 @@ def test_a_media_batch_sent_through_several_servers_is_stored_once(pg, pg_databa
     rows = pg.media.list_media("alice", "vision", ["r2"])
     assert [(m["step"], m["index"]) for m in rows] == [(s, j) for s in range(4) for j in range(4)]
     assert pg.db.one("SELECT count(*) AS n FROM media_batches") == {"n": 4}
+
+
+def test_a_deleted_run_takes_its_files_console_and_media_along(emb, pg):
+    where = ("alice", "vision", "r1")
+    cat = png(20)
+    both_put_blobs(emb, pg, "alice", [(sha(cat), cat)], "alice")
+    for store, files, media in ((emb, emb, emb), (pg.runs, pg.run_files, pg.media)):
+        files.put_file(*where, "notes.txt", b"hello")
+        files.append_console(*where, [{"line": "hi", "ts": 1.0}], batch_id="c1")
+        media.append_media(*where, [item("img", 0, cat)], username="alice", batch_id="m1")
+        store.delete_run(*where)
+    tables = ("files", "console", "media", "media_batches", "batches")
+    counts = {t: pg.db.one(f"SELECT count(*) AS n FROM {t}")["n"] for t in tables}
+    assert counts == dict.fromkeys(tables, 0)
+    err = same(lambda: emb.list_files(*where), lambda: pg.run_files.list_files(*where))
+    assert isinstance(err, NotFound) and "r1" in str(err)
+    # The blob stays: content-addressed bytes may be another run's too.
+    assert pg.blobs.read(sha(b"hello")) == b"hello"
