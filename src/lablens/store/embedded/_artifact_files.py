@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
+from lablens.store.blob_files import BlobFiles
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._artifact_versions import ArtifactVersions
-from lablens.store.embedded._blobs import BlobFiles
 from lablens.store.embedded._db import Database
 from lablens.store.errors import InvalidInput, NotFound
 
