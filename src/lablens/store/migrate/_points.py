@@ -10,7 +10,6 @@ PostgreSQL has all of them, so a migration run again skips those runs and copies
 from __future__ import annotations
 
 import itertools
-import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,7 +21,12 @@ import pyarrow as pa
 from lablens.store.migrate._checksums import PointSum
 from lablens.store.migrate._ends import MigrationRefused
 from lablens.store.migrate._tables import Hook
-from lablens.store.postgres._copy import COPY_SQL, point_chunks_copy
+from lablens.store.postgres._copy import (
+    CHUNK_COLUMNS,
+    COPY_SQL,
+    decode_chunks,
+    point_chunks_copy,
+)
 
 _ORDERED = (
     "SELECT p.run_pk, p.key_id, p.step, p.ts, p.value FROM points p"
@@ -139,56 +143,25 @@ def _sum_batches(reader: pa.RecordBatchReader, total: PointSum) -> None:
         )
 
 
-def _array(data: bytes, dtype: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """A one-dimensional PostgreSQL binary array (``array_send``) of 8-byte elements as numpy,
-    and which elements are null (``None``: none is)."""
-    ndim, has_nulls = struct.unpack_from(">ii", data)
-    if ndim == 0:
-        return np.empty(0, dtype), None
-    (n,) = struct.unpack_from(">i", data, 12)
-    if not has_nulls:
-        body = np.frombuffer(data, np.dtype([("len", ">i4"), ("x", ">" + dtype)]), n, 20)
-        return body["x"].astype(dtype), None
-    values, nulls, pos = np.zeros(n, dtype), np.zeros(n, bool), 20
-    for i in range(n):
-        (length,) = struct.unpack_from(">i", data, pos)
-        pos += 4
-        if length < 0:
-            nulls[i] = True
-        else:
-            values[i] = np.frombuffer(data, ">" + dtype, 1, pos)[0]
-            pos += length
-    return values, nulls
-
-
 def checksum_target(conn: psycopg.Connection[Any], batch_chunks: int = 256) -> PointSum:
-    """The checksum of PostgreSQL's points, chunk by chunk, point by point. The arrays come as
-    PostgreSQL's binary form, read with numpy: no Python object per point."""
+    """The checksum of PostgreSQL's points, chunk by chunk, point by point (the chunks decoded
+    as the PostgreSQL engine decodes them: no Python object per point)."""
     total = PointSum()
-    with conn.transaction(), conn.cursor(name="lablens_migrate_points") as cur:
+    with (
+        conn.transaction(),
+        conn.cursor(name="lablens_migrate_points", binary=True) as cur,
+    ):
         cur.itersize = batch_chunks
-        cur.execute(
-            "SELECT run_pk, key_id, array_send(steps), array_send(ts), array_send(vals)"
-            " FROM point_chunks"
-        )
+        cur.execute(f"SELECT run_pk, key_id, {CHUNK_COLUMNS} FROM point_chunks")
         while rows := cur.fetchmany(batch_chunks):
-            runs, keys, steps, times, values, nulls = [], [], [], [], [], []
-            for run_pk, key_id, s, t, v in rows:
-                step, _ = _array(s, "i8")
-                runs.append(np.full(len(step), run_pk, np.int64))
-                keys.append(np.full(len(step), key_id, np.int64))
-                steps.append(step)
-                times.append(_array(t, "f8")[0])
-                value, null = _array(v, "f8")
-                values.append(value)
-                nulls.append(np.zeros(len(step), bool) if null is None else null)
-            null_all = np.concatenate(nulls)
+            step, ts, value, null = decode_chunks(r[2:] for r in rows)
+            sizes = [r[2] for r in rows]
             total.add(
-                np.concatenate(runs),
-                np.concatenate(keys),
-                np.concatenate(steps),
-                np.concatenate(times),
-                np.concatenate(values),
-                null_all if null_all.any() else None,
+                np.repeat(np.array([r[0] for r in rows], np.int64), sizes),
+                np.repeat(np.array([r[1] for r in rows], np.int64), sizes),
+                step,
+                ts,
+                value,
+                null if null.any() else None,
             )
     return total
