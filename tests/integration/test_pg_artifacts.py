@@ -1,0 +1,337 @@
+"""The PostgreSQL store's artifact parts answer as the embedded store's: the same calls on a real
+embedded store and on the PostgreSQL parts over a real database give equal answers (commits,
+versions, aliases, files, lineage, links, deletes), and commits through two handles at once (two
+servers) get distinct version numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lablens.store.blobs import LocalBlobs
+from lablens.store.embedded._blobs import BlobFiles
+from lablens.store.embedded.store import EmbeddedStore
+from lablens.store.errors import Conflict, InvalidInput, NotFound, StoreError
+from lablens.store.postgres._artifact_collections import ArtifactCollections
+from lablens.store.postgres._artifact_files import ArtifactFiles
+from lablens.store.postgres._artifact_lineage import ArtifactLineage
+from lablens.store.postgres._artifact_versions import ArtifactVersions
+from lablens.store.postgres._artifacts import Artifacts
+from lablens.store.postgres._db import Database
+
+USER = "alice"
+T0 = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
+# What differs between two stores by nature: the times of writes.
+TIMES = {"created_at", "updated_at", "heartbeat_at", "finished_at"}
+ARTIFACT_ID = re.compile(r"\b[0-9a-f]{16}\b")
+
+
+# -- stand-ins for the parts other helpers write (accounts/projects, runs, blob grants) -----------
+class _Projects:
+    """Stand-in for ``postgres._projects.Projects``: a project's id, made if missing."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def project_id(self, workspace: str, name: str) -> int:
+        row = self.db.one(
+            "SELECT p.id FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
+            " WHERE w.username = %s AND p.name = %s",
+            [workspace, name],
+        )
+        if row is None:
+            raise NotFound("project", f"{workspace}/{name}")
+        return row["id"]
+
+    def project_for_write(self, workspace: str, name: str) -> int:
+        try:
+            return self.project_id(workspace, name)
+        except NotFound:
+            return self.db.one(
+                "INSERT INTO projects (workspace_id, name) SELECT id, %s FROM workspaces"
+                " WHERE username = %s RETURNING id",
+                [name, workspace],
+            )["id"]
+
+
+class _Runs:
+    """Stand-in for ``postgres._runs.Runs``: a run's pk, its metric keys (none here)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def run_pk(self, workspace: str, project: str, run_id: str) -> int:
+        row = self.db.one(
+            "SELECT r.pk FROM runs r JOIN projects p ON p.id = r.project_id"
+            " JOIN workspaces w ON w.id = p.workspace_id"
+            " WHERE w.username = %s AND p.name = %s AND r.id = %s",
+            [workspace, project, run_id],
+        )
+        if row is None:
+            raise NotFound("run", f"{workspace}/{project}/{run_id}")
+        return row["pk"]
+
+    def history_keys(self, pks: list[int]) -> dict[int, list[dict[str, Any]]]:
+        return {pk: [] for pk in pks}
+
+
+class _Grants:
+    """Stand-in for ``postgres._blob_grants.BlobGrants``: every uploaded blob is usable."""
+
+    def __init__(self, files: BlobFiles) -> None:
+        self.files = files
+
+    def check_blobs(self, workspace: str, files: list[dict[str, Any]], *, username: str) -> None:
+        for i, f in enumerate(files):
+            if f["ref"] is None and self.files.size(f["digest"]) is None:
+                raise InvalidInput("not uploaded", field=f"files[{i}].digest")
+
+
+class PgArtifacts:
+    """The PostgreSQL artifact parts over one database handle, as one server builds them."""
+
+    def __init__(self, db: Database, files: BlobFiles) -> None:
+        self.db = db
+        projects, runs = _Projects(db), _Runs(db)
+        self.collections = collections = ArtifactCollections(db, projects)
+        self.versions = versions = ArtifactVersions(db, projects, collections)
+        self.artifacts = Artifacts(db, projects, runs, _Grants(files), collections, versions)
+        self.files = ArtifactFiles(db, versions, files)
+        self.lineage = ArtifactLineage(db, runs, versions)
+        self.parts = [self.collections, self.versions, self.artifacts, self.files, self.lineage]
+
+    def __getattr__(self, name: str) -> Any:
+        for part in self.parts:
+            if hasattr(type(part), name):
+                return getattr(part, name)
+        raise AttributeError(name)
+
+    def delete_project(self, workspace: str, name: str) -> None:
+        pid = self.collections.projects.project_id(workspace, name)
+        with self.db.transaction() as con:
+            self.collections.delete_project_artifacts(con, pid, f"{workspace}/{name}")
+            con.execute("DELETE FROM runs WHERE project_id = %s", [pid])
+            con.execute("DELETE FROM projects WHERE id = %s", [pid])
+
+
+# -- the two engines side by side ----------------------------------------------------------------
+class Engines:
+    """An embedded store and the PostgreSQL parts holding the same users, projects and runs."""
+
+    def __init__(self, tmp: Path, url: str) -> None:
+        self.emb = EmbeddedStore(tmp / "embedded")
+        self.db = Database(url)
+        self.blob_files = BlobFiles(LocalBlobs(tmp / "pg-blobs"))
+        self.pg = PgArtifacts(self.db, self.blob_files)
+        # artifact id of the PostgreSQL store -> the embedded store's id of the same version
+        self.ids: dict[str, str] = {}
+        self.emb.create_user(USER)
+        self.db.one(
+            "WITH u AS (INSERT INTO users (username, name) VALUES (%s, %s) RETURNING id),"
+            " w AS (INSERT INTO workspaces (username, name, kind) VALUES (%s, %s, 'PERSON')"
+            "  RETURNING id)"
+            " INSERT INTO members SELECT w.id, u.id, 'OWNER' FROM u, w RETURNING role",
+            [USER, USER, USER, USER],
+        )
+
+    def close(self) -> None:
+        self.emb.close()
+        self.db.close()
+
+    def project(self, name: str) -> None:
+        self.emb.create_project(USER, name)
+        self.pg.collections.projects.project_for_write(USER, name)
+
+    def run(self, project: str, run_id: str) -> None:
+        self.emb.create_run(USER, project, {"id": run_id, "name": run_id}, username=USER)
+        self.db.one(
+            "INSERT INTO runs (project_id, id, name, state, created_at, username)"
+            " VALUES (%s, %s, %s, 'RUNNING', %s, %s) RETURNING pk",
+            [self.pg.collections.projects.project_id(USER, project), run_id, run_id, T0, USER],
+        )
+
+    def blob(self, path: str, text: str) -> dict[str, Any]:
+        """A manifest entry of ``path`` holding ``text``, its content uploaded to both."""
+        data = text.encode()
+        digest = hashlib.sha256(data).hexdigest()
+        self.emb.put_blobs(USER, [(digest, data)], username=USER)
+        self.blob_files.put(digest, data)
+        return {"path": path, "digest": digest, "size": len(data)}
+
+    def same(self, p_value: Any) -> Any:
+        """A value of the PostgreSQL store with its artifact ids as the embedded store's."""
+        if isinstance(p_value, str):
+            return ARTIFACT_ID.sub(lambda m: self.ids.get(m.group(0), m.group(0)), p_value)
+        if isinstance(p_value, dict):
+            return {k: self.same(v) for k, v in p_value.items() if k not in TIMES}
+        if isinstance(p_value, (list, tuple)):
+            return [self.same(v) for v in p_value]
+        return p_value
+
+    def both(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call ``method`` on both engines (artifact ids in the arguments are the embedded
+        store's), assert equal answers or equal errors, and return the embedded answer."""
+        back = {e: p for p, e in self.ids.items()}
+        p_args = [back.get(a, a) if isinstance(a, str) else a for a in args]
+        e_out = p_out = e_err = p_err = None
+        try:
+            e_out = getattr(self.emb, method)(*args, **kwargs)
+        except StoreError as exc:
+            e_err = exc
+        try:
+            p_out = getattr(self.pg, method)(*p_args, **kwargs)
+        except StoreError as exc:
+            p_err = exc
+        if e_err or p_err:
+            assert (type(p_err), self.same(str(p_err))) == (type(e_err), str(e_err)), method
+            raise e_err
+        e_plain = Engines.same(self, e_out)  # times dropped, ids kept
+        assert self.same(p_out) == e_plain, method
+        return e_out
+
+    def commit(self, project: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Commit on both engines; the versions' ids are paired from then on."""
+        e_out, e_created = self.emb.commit_artifact(USER, project, data, username=USER)
+        p_out, p_created = self.pg.commit_artifact(USER, project, data, username=USER)
+        self.ids.setdefault(p_out["id"], e_out["id"])
+        assert (self.same(p_out), p_created) == (self.same(e_out), e_created)
+        return e_out, e_created
+
+    def link(self, project: str, artifact_id: str, **kwargs: Any) -> dict[str, Any]:
+        back = {e: p for p, e in self.ids.items()}
+        e_out = self.emb.link_artifact(USER, project, artifact_id, username=USER, **kwargs)
+        p_out = self.pg.link_artifact(USER, project, back[artifact_id], username=USER, **kwargs)
+        self.ids.setdefault(p_out["id"], e_out["id"])
+        assert self.same(p_out) == self.same(e_out)
+        return e_out
+
+    def delete_project(self, name: str) -> None:
+        self.both("delete_project", USER, name)
+
+
+@pytest.fixture
+def eng(tmp_path: Path, pg_database: str) -> Iterator[Engines]:
+    engines = Engines(tmp_path, pg_database)
+    engines.project("p")
+    engines.run("p", "run1")
+    engines.run("p", "run2")
+    yield engines
+    engines.close()
+
+
+def raises(kind: type[Exception], call: Callable[[], Any], match: str) -> None:
+    with pytest.raises(kind, match=match):
+        call()
+
+
+# -- logging versions ----------------------------------------------------------------------------
+def test_versions_aliases_and_files_answer_alike(eng: Engines) -> None:
+    a, b, c = eng.blob("a.txt", "alpha"), eng.blob("dir/b.csv", "x,y\n1,2\n"), eng.blob("c", "γ")
+    ref = {"path": "remote/data.bin", "ref": "s3://bucket/data.bin"}
+    v0, created = eng.commit(
+        "p",
+        {
+            "name": "ds",
+            "type": "dataset",
+            "files": [a, b, ref],
+            "aliases": ["best"],
+            "metadata": {"rows": 2, "nan": float("nan")},
+            "description": "first",
+            "tags": ["raw"],
+            "run_id": "run1",
+        },
+    )
+    assert created and v0["version"] == "v0" and v0["aliases"] == ["best", "latest"]
+    assert v0["logged_by"]["path"] == f"{USER}/p/run1" and v0["metadata"]["nan"] == "NaN"
+    v1, created = eng.commit("p", {"name": "ds", "type": "dataset", "files": [a, c]})
+    assert created and v1["version"] == "v1" and v1["aliases"] == ["latest"]
+    # The same content again: the version already stored, with the aliases asked for.
+    again, created = eng.commit(
+        "p", {"name": "ds", "type": "dataset", "files": [a, b, ref], "aliases": ["again"]}
+    )
+    assert not created and again["id"] == v0["id"]
+    assert again["aliases"] == ["again", "best"]
+
+    for selector in ("v0", "v1", "latest", "best", "again", v1["digest"]):
+        eng.both("get_artifact", USER, "p", "ds", selector)
+    raises(NotFound, lambda: eng.both("get_artifact", USER, "p", "ds", "v7"), "v7")
+    raises(
+        NotFound,
+        lambda: eng.both("get_artifact", USER, "p", "ds", "v0", type_name="model"),
+        "model",
+    )
+    eng.both("get_artifact_by_id", USER, "p", v1["id"])
+    listed = eng.both("list_artifacts", USER, "p", "ds")
+    assert [v["version"] for v in listed["items"]] == ["v1", "v0"]
+    page = eng.both("list_artifacts", USER, "p", "ds", limit=1)
+    eng.both("list_artifacts", USER, "p", "ds", limit=1, cursor=page["next"])
+    assert eng.both("list_artifacts", USER, "p", "ds", tags=["raw"])["total"] == 1
+
+    # Aliases move: "best" to v1; "latest" stays on the newest whatever is asked.
+    moved = eng.both(
+        "update_artifact",
+        USER,
+        "p",
+        v1["id"],
+        {"aliases": ["best", "latest"], "tags": ["clean"], "metadata": {"k": [1, 2]}},
+    )
+    assert moved["aliases"] == ["best", "latest"] and moved["tags"] == ["clean"]
+    assert eng.both("get_artifact", USER, "p", "ds", "v0")["aliases"] == ["again"]
+    eng.both("update_artifact", USER, "p", v0["id"], {"aliases": [], "description": None})
+    raises(
+        InvalidInput, lambda: eng.both("update_artifact", USER, "p", v0["id"], {"tags": 3}), "tags"
+    )
+
+    eng.both("list_artifact_types", USER, "p")
+    eng.both("get_artifact_type", USER, "p", "dataset")
+    eng.both("list_artifact_collections", USER, "p")
+    assert eng.both("get_artifact_collection", USER, "p", "ds")["aliases"] == ["best", "latest"]
+    raises(NotFound, lambda: eng.both("get_artifact_type", USER, "p", "model"), "model")
+
+    # Files: listed, filtered, paged in byte order, opened; a reference is not stored here.
+    eng.both("list_artifact_files", USER, "p", v0["id"])
+    eng.both("list_artifact_files", USER, "p", v0["id"], prefix="dir/")
+    eng.both("list_artifact_files", USER, "p", v0["id"], names=["a.txt", "nope"])
+    first = eng.both("list_artifact_files", USER, "p", v0["id"], limit=2)
+    eng.both("list_artifact_files", USER, "p", v0["id"], limit=2, cursor=first["next"])
+    back = {e: p for p, e in eng.ids.items()}
+    entry, content = eng.pg.open_artifact_file(USER, "p", back[v1["id"]], "c")
+    with content:
+        assert content.read() == "γ".encode() and entry["size"] == 2
+    raises(
+        InvalidInput,
+        lambda: eng.both("open_artifact_file", USER, "p", v0["id"], ref["path"]),
+        "reference",
+    )
+    raises(NotFound, lambda: eng.both("open_artifact_file", USER, "p", v0["id"], "zz"), "zz")
+
+    # Refusals, worded alike.
+    raises(
+        Conflict,
+        lambda: eng.both(
+            "commit_artifact",
+            USER,
+            "p",
+            {"name": "ds", "type": "model", "files": [a]},
+            username=USER,
+        ),
+        "type 'dataset'",
+    )
+    raises(
+        InvalidInput,
+        lambda: eng.both(
+            "commit_artifact",
+            USER,
+            "p",
+            {"name": "bad name", "type": "t", "files": []},
+            username=USER,
+        ),
+        "name",
+    )
