@@ -537,3 +537,31 @@ def test_commits_through_two_servers_at_once_get_distinct_versions(
         second.close()
     finally:
         eng.close()
+
+
+def test_names_aliases_and_paths_sort_by_bytes_as_in_the_embedded_store(eng: Engines) -> None:
+    # The test database sorts text by an ICU locale (a, B, _x), DuckDB by bytes (B, _x, a).
+    paths = ["a", "B", "_x", "b/Z", "b/a", "Ä", "10", "9"] + [f"many/{i:04}" for i in range(3000)]
+    files = [eng.blob(p, f"file {p}") for p in paths[:8]]
+    files += [{"path": p, "ref": f"s3://bucket/{p}", "size": 1} for p in paths[8:]]
+    version, _ = eng.commit(
+        "p", {"name": "zeta", "type": "Zt", "files": files, "aliases": ["b", "B", "_a", "Alpha"]}
+    )
+    for name, kind in (("Alpha", "Zt"), ("_u", "ab"), ("beta", "ab")):
+        eng.commit("p", {"name": name, "type": kind, "files": files[:1]})
+    assert version["aliases"] == ["Alpha", "B", "_a", "b", "latest"]
+    assert [t["name"] for t in eng.both("list_artifact_types", USER, "p")] == ["Zt", "ab"]
+    names = [c["name"] for c in eng.both("list_artifact_collections", USER, "p")["items"]]
+    assert names == ["Alpha", "_u", "beta", "zeta"]
+    page = eng.both("list_artifact_collections", USER, "p", limit=2)
+    eng.both("list_artifact_collections", USER, "p", limit=2, cursor=page["next"])
+    eng.both("get_artifact_collection", USER, "p", "zeta")
+    listed: list[str] = []
+    cursor = None
+    while True:
+        page = eng.both("list_artifact_files", USER, "p", version["id"], limit=700, cursor=cursor)
+        listed += [f["path"] for f in page["items"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert listed == sorted(paths, key=lambda p: p.encode())
