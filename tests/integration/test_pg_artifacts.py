@@ -20,12 +20,14 @@ from lablens.store.blobs import LocalBlobs
 from lablens.store.embedded._blobs import BlobFiles
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import Conflict, InvalidInput, NotFound, StoreError
+from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._artifact_collections import ArtifactCollections
 from lablens.store.postgres._artifact_files import ArtifactFiles
 from lablens.store.postgres._artifact_lineage import ArtifactLineage
 from lablens.store.postgres._artifact_versions import ArtifactVersions
 from lablens.store.postgres._artifacts import Artifacts
 from lablens.store.postgres._db import Database
+from lablens.store.postgres._projects import Projects
 
 USER = "alice"
 T0 = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
@@ -34,34 +36,7 @@ TIMES = {"created_at", "updated_at", "heartbeat_at", "finished_at"}
 ARTIFACT_ID = re.compile(r"\b[0-9a-f]{16}\b")
 
 
-# -- stand-ins for the parts other helpers write (accounts/projects, runs, blob grants) -----------
-class _Projects:
-    """Stand-in for ``postgres._projects.Projects``: a project's id, made if missing."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def project_id(self, workspace: str, name: str) -> int:
-        row = self.db.one(
-            "SELECT p.id FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
-            " WHERE w.username = %s AND p.name = %s",
-            [workspace, name],
-        )
-        if row is None:
-            raise NotFound("project", f"{workspace}/{name}")
-        return row["id"]
-
-    def project_for_write(self, workspace: str, name: str) -> int:
-        try:
-            return self.project_id(workspace, name)
-        except NotFound:
-            return self.db.one(
-                "INSERT INTO projects (workspace_id, name) SELECT id, %s FROM workspaces"
-                " WHERE username = %s RETURNING id",
-                [name, workspace],
-            )["id"]
-
-
+# -- stand-ins for the parts other helpers write (runs, blob grants), until they land -------------
 class _Runs:
     """Stand-in for ``postgres._runs.Runs``: a run's pk, its metric keys (none here)."""
 
@@ -100,7 +75,8 @@ class PgArtifacts:
 
     def __init__(self, db: Database, files: BlobFiles) -> None:
         self.db = db
-        projects, runs = _Projects(db), _Runs(db)
+        self.accounts = Accounts(db)
+        projects, runs = Projects(db, self.accounts), _Runs(db)
         self.collections = collections = ArtifactCollections(db, projects)
         self.versions = versions = ArtifactVersions(db, projects, collections)
         self.artifacts = Artifacts(db, projects, runs, _Grants(files), collections, versions)
@@ -114,12 +90,16 @@ class PgArtifacts:
                 return getattr(part, name)
         raise AttributeError(name)
 
+    def create_project(self, workspace: str, name: str) -> dict[str, Any]:
+        return self.collections.projects.create_project(workspace, name)
+
     def delete_project(self, workspace: str, name: str) -> None:
-        pid = self.collections.projects.project_id(workspace, name)
+        # As the store deletes a project: its artifacts, then its rows, in one transaction.
+        projects = self.collections.projects
+        pid = projects.project_id(workspace, name)
         with self.db.transaction() as con:
             self.collections.delete_project_artifacts(con, pid, f"{workspace}/{name}")
-            con.execute("DELETE FROM runs WHERE project_id = %s", [pid])
-            con.execute("DELETE FROM projects WHERE id = %s", [pid])
+            projects.delete_rows(con, pid)
 
 
 # -- the two engines side by side ----------------------------------------------------------------
@@ -134,21 +114,14 @@ class Engines:
         # artifact id of the PostgreSQL store -> the embedded store's id of the same version
         self.ids: dict[str, str] = {}
         self.emb.create_user(USER)
-        self.db.one(
-            "WITH u AS (INSERT INTO users (username, name) VALUES (%s, %s) RETURNING id),"
-            " w AS (INSERT INTO workspaces (username, name, kind) VALUES (%s, %s, 'PERSON')"
-            "  RETURNING id)"
-            " INSERT INTO members SELECT w.id, u.id, 'OWNER' FROM u, w RETURNING role",
-            [USER, USER, USER, USER],
-        )
+        self.pg.accounts.create_user(USER)
 
     def close(self) -> None:
         self.emb.close()
         self.db.close()
 
     def project(self, name: str) -> None:
-        self.emb.create_project(USER, name)
-        self.pg.collections.projects.project_for_write(USER, name)
+        self.both("create_project", USER, name)
 
     def run(self, project: str, run_id: str) -> None:
         self.emb.create_run(USER, project, {"id": run_id, "name": run_id}, username=USER)
