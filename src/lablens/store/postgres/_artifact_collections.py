@@ -50,16 +50,16 @@ _SELECT = (
 _NAME_LOCK = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
 
 
-def rows(con: psycopg.Connection[Any], sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    """Every row of ``sql`` on ``con`` (inside the caller's transaction) as dicts."""
-    with con.cursor(row_factory=dict_row) as cur:
+def rows(conn: psycopg.Connection[Any], sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    """Every row of ``sql`` on ``conn`` (inside the caller's transaction) as dicts."""
+    with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(sql, params)
         return cur.fetchall()
 
 
-def one(con: psycopg.Connection[Any], sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
-    """The first row of ``sql`` on ``con`` as a dict, or ``None``."""
-    found = rows(con, sql, params)
+def one(conn: psycopg.Connection[Any], sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
+    """The first row of ``sql`` on ``conn`` as a dict, or ``None``."""
+    found = rows(conn, sql, params)
     return found[0] if found else None
 
 
@@ -88,12 +88,12 @@ class ArtifactCollections:
         return row
 
     @staticmethod
-    def lock_collection(con: psycopg.Connection[Any], cid: int) -> dict[str, Any]:
+    def lock_collection(conn: psycopg.Connection[Any], cid: int) -> dict[str, Any]:
         """Lock collection ``cid``'s row until the transaction ends (its ``next_version``);
         ``NotFound`` when another server deleted it meanwhile. Every write to a collection's
         versions or aliases takes this lock first."""
         row = one(
-            con,
+            conn,
             "SELECT id, next_version FROM artifact_collections WHERE id = %s FOR UPDATE",
             [cid],
         )
@@ -171,19 +171,19 @@ class ArtifactCollections:
         pid = self.projects.project_id(workspace, project)
         taken = collection_exists(f"{workspace}/{project}/{new_name}")
         try:
-            with self.db.transaction() as con:
+            with self.db.transaction() as conn:
                 if new_name != name:
                     # The lock a first commit of that name takes: no commit makes it meanwhile.
-                    con.execute(_NAME_LOCK, [pid, new_name])
+                    conn.execute(_NAME_LOCK, [pid, new_name])
                     if one(
-                        con,
+                        conn,
                         "SELECT 1 FROM artifact_collections WHERE project_id = %s AND name = %s",
                         [pid, new_name],
                     ):
                         raise taken
                 if columns:
                     sets = "".join(f"{c} = %s, " for c in columns)
-                    con.execute(
+                    conn.execute(
                         f"UPDATE artifact_collections SET {sets}updated_at = %s WHERE id = %s",
                         [*columns.values(), now(), row["id"]],
                     )
@@ -194,53 +194,53 @@ class ArtifactCollections:
 
     def delete_artifact_collection(self, workspace: str, project: str, name: str) -> None:
         row = self.collection_row(workspace, project, name)
-        with self.db.transaction() as con:
-            self.lock_collection(con, row["id"])
+        with self.db.transaction() as conn:
+            self.lock_collection(conn, row["id"])
             # Locked, so that a link being made to one of them is seen, or waits and fails.
             pks = [
                 r["pk"]
                 for r in rows(
-                    con,
+                    conn,
                     "SELECT pk FROM artifacts WHERE collection_id = %s ORDER BY pk FOR UPDATE",
                     [row["id"]],
                 )
             ]
-            self.refuse_if_linked(con, pks, f"{workspace}/{project}/{name}")
-            self.delete_versions(con, pks)
-            con.execute("DELETE FROM artifact_aliases WHERE collection_id = %s", [row["id"]])
-            con.execute("DELETE FROM artifact_collections WHERE id = %s", [row["id"]])
+            self.refuse_if_linked(conn, pks, f"{workspace}/{project}/{name}")
+            self.delete_versions(conn, pks)
+            conn.execute("DELETE FROM artifact_aliases WHERE collection_id = %s", [row["id"]])
+            conn.execute("DELETE FROM artifact_collections WHERE id = %s", [row["id"]])
 
-    def delete_project_artifacts(self, con: psycopg.Connection[Any], pid: int, what: str) -> None:
+    def delete_project_artifacts(self, conn: psycopg.Connection[Any], pid: int, what: str) -> None:
         """Delete a project's artifacts, inside the transaction deleting the project; refused
         (``Conflict``) while one of its versions is linked from another project."""
         # The project's row first: a commit into the project locks it to share (see
         # ``collection_for_commit``), so none adds a collection behind this delete.
-        con.execute("SELECT 1 FROM projects WHERE id = %s FOR UPDATE", [pid])
+        conn.execute("SELECT 1 FROM projects WHERE id = %s FOR UPDATE", [pid])
         pks = [
             r["pk"]
             for r in rows(
-                con,
+                conn,
                 "SELECT a.pk FROM artifacts a JOIN artifact_collections c ON c.id = a.collection_id"
                 " WHERE c.project_id = %s ORDER BY a.pk FOR UPDATE OF a",
                 [pid],
             )
         ]
-        self.refuse_if_linked(con, pks, f"an artifact of project {what}", outside=pid)
-        self.delete_versions(con, pks)
+        self.refuse_if_linked(conn, pks, f"an artifact of project {what}", outside=pid)
+        self.delete_versions(conn, pks)
         runs = "(SELECT pk FROM runs WHERE project_id = %s)"
-        con.execute(f"DELETE FROM artifact_usage WHERE run_pk IN {runs}", [pid])
-        con.execute(f"UPDATE artifacts SET run_pk = NULL WHERE run_pk IN {runs}", [pid])
-        con.execute(
+        conn.execute(f"DELETE FROM artifact_usage WHERE run_pk IN {runs}", [pid])
+        conn.execute(f"UPDATE artifacts SET run_pk = NULL WHERE run_pk IN {runs}", [pid])
+        conn.execute(
             "DELETE FROM artifact_aliases WHERE collection_id IN"
             " (SELECT id FROM artifact_collections WHERE project_id = %s)",
             [pid],
         )
-        con.execute("DELETE FROM artifact_collections WHERE project_id = %s", [pid])
-        con.execute("DELETE FROM artifact_types WHERE project_id = %s", [pid])
+        conn.execute("DELETE FROM artifact_collections WHERE project_id = %s", [pid])
+        conn.execute("DELETE FROM artifact_types WHERE project_id = %s", [pid])
 
     @staticmethod
     def refuse_if_linked(
-        con: psycopg.Connection[Any], pks: Sequence[int], what: str, outside: int | None = None
+        conn: psycopg.Connection[Any], pks: Sequence[int], what: str, outside: int | None = None
     ) -> None:
         """``Conflict`` if a link points at one of these versions (only links in other projects
         than ``outside``, when given). The caller holds the versions' rows locked, so a link
@@ -252,7 +252,7 @@ class ArtifactCollections:
             where += " AND c.project_id <> %s"
             params.append(outside)
         link = one(
-            con,
+            conn,
             "SELECT w.username AS entity, p.name AS project, c.name, a.version FROM artifacts a"
             " JOIN artifact_collections c ON c.id = a.collection_id"
             " JOIN projects p ON p.id = c.project_id JOIN workspaces w ON w.id = p.workspace_id"
@@ -263,7 +263,7 @@ class ArtifactCollections:
             raise linked_conflict(what, link)
 
     @staticmethod
-    def delete_versions(con: psycopg.Connection[Any], pks: Sequence[int]) -> None:
+    def delete_versions(conn: psycopg.Connection[Any], pks: Sequence[int]) -> None:
         """Delete these versions with their files, uses and aliases."""
         if not pks:
             return
@@ -273,11 +273,11 @@ class ArtifactCollections:
             ("artifact_aliases", "artifact_pk"),
             ("artifacts", "pk"),
         ):
-            con.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", [list(pks)])
+            conn.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", [list(pks)])
 
     def collection_for_commit(
         self,
-        con: psycopg.Connection[Any],
+        conn: psycopg.Connection[Any],
         pid: int,
         workspace: str,
         project: str,
@@ -290,32 +290,32 @@ class ArtifactCollections:
         commit's transaction; ``Conflict`` when it has another type or kind."""
         # Shares the project's row with other commits; a project's delete waits for them, and
         # a commit after that delete finds no project.
-        if one(con, "SELECT 1 FROM projects WHERE id = %s FOR KEY SHARE", [pid]) is None:
+        if one(conn, "SELECT 1 FROM projects WHERE id = %s FOR KEY SHARE", [pid]) is None:
             raise NotFound("project", f"{workspace}/{project}")
         select = (
             "SELECT c.id, c.kind, t.name AS type FROM artifact_collections c"
             " JOIN artifact_types t ON t.id = c.type_id WHERE c.project_id = %s AND c.name = %s"
         )
-        row = one(con, select, [pid, name])
+        row = one(conn, select, [pid, name])
         if row is None:
             # Two first commits of one name: the second waits here, then finds the first's.
-            con.execute(_NAME_LOCK, [pid, name])
-            row = one(con, select, [pid, name])
+            conn.execute(_NAME_LOCK, [pid, name])
+            row = one(conn, select, [pid, name])
         if row is not None:
             check_collection_fits(row, f"{workspace}/{project}/{name}", type_name, kind)
             return row["id"]
         type_sql = "SELECT id FROM artifact_types WHERE project_id = %s AND name = %s"
-        found = con.execute(type_sql, [pid, type_name]).fetchone()
+        found = conn.execute(type_sql, [pid, type_name]).fetchone()
         if found is None:
             # Another name's first commit may make the same type meanwhile: then that one.
-            con.execute(
+            conn.execute(
                 "INSERT INTO artifact_types (project_id, name, created_at) VALUES (%s, %s, %s)"
                 " ON CONFLICT (project_id, name) DO NOTHING",
                 [pid, type_name, t],
             )
-            found = con.execute(type_sql, [pid, type_name]).fetchone()
+            found = conn.execute(type_sql, [pid, type_name]).fetchone()
         type_id = found[0]
-        return con.execute(
+        return conn.execute(
             "INSERT INTO artifact_collections (project_id, type_id, name, kind, created_at,"
             " updated_at) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
             [pid, type_id, name, kind, t, t],

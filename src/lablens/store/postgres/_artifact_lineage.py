@@ -36,15 +36,15 @@ class ArtifactLineage:
     ) -> dict[str, Any]:
         run_pk = self.runs.run_pk(workspace, project, run_id)
         pk = self.versions.artifact_row(artifact_workspace, artifact_project, artifact_id)["pk"]
-        with self.db.transaction() as con:
+        with self.db.transaction() as conn:
             # Two servers recording the same use wait in turn on the version's row, so the use
             # is stored once (the table has no key to conflict on); a version or run deleted
             # meanwhile is not found.
-            if one(con, "SELECT 1 FROM artifacts WHERE pk = %s FOR NO KEY UPDATE", [pk]) is None:
+            if one(conn, "SELECT 1 FROM artifacts WHERE pk = %s FOR NO KEY UPDATE", [pk]) is None:
                 raise NotFound("artifact", f"{artifact_workspace}/{artifact_project}/{artifact_id}")
-            if one(con, "SELECT 1 FROM runs WHERE pk = %s FOR KEY SHARE", [run_pk]) is None:
+            if one(conn, "SELECT 1 FROM runs WHERE pk = %s FOR KEY SHARE", [run_pk]) is None:
                 raise NotFound("run", f"{workspace}/{project}/{run_id}")
-            con.execute(
+            conn.execute(
                 "INSERT INTO artifact_usage (artifact_pk, run_pk, used_at) SELECT %s, %s, %s"
                 " WHERE NOT EXISTS"
                 " (SELECT 1 FROM artifact_usage WHERE artifact_pk = %s AND run_pk = %s)",

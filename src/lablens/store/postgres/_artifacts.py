@@ -81,15 +81,15 @@ class Artifacts:
         if commit["run_id"] is not None:
             run_pk = self.runs.run_pk(workspace, project, str(commit["run_id"]))
         t = now()
-        with self.db.transaction() as con:
+        with self.db.transaction() as conn:
             cid = self.collections.collection_for_commit(
-                con, pid, workspace, project, commit["name"], commit["type"], t
+                conn, pid, workspace, project, commit["name"], commit["type"], t
             )
-            head = self.collections.lock_collection(con, cid)
+            head = self.collections.lock_collection(conn, cid)
             # Read under the lock: a commit of the same content through another server that
             # held it first is seen here.
             same = one(
-                con,
+                conn,
                 "SELECT pk FROM artifacts WHERE collection_id = %s AND digest = %s"
                 " ORDER BY version DESC LIMIT 1",
                 [cid, commit["digest"]],
@@ -97,18 +97,18 @@ class Artifacts:
             if same is not None:
                 # The same content again: that version, not a new one (also makes a retried
                 # commit whose answer was lost harmless).
-                self._move_aliases(con, cid, same["pk"], commit["aliases"])
+                self._move_aliases(conn, cid, same["pk"], commit["aliases"])
                 created, pk = False, same["pk"]
             else:
                 values = committed_values(commit, run_pk, username)
-                pk = self._insert_version(con, head, values, commit["aliases"], t)
-                self._insert_files(con, pk, files)
+                pk = self._insert_version(conn, head, values, commit["aliases"], t)
+                self._insert_files(conn, pk, files)
                 created = True
         return self.versions.artifact_by_pk(pk), created
 
     def _insert_version(
         self,
-        con: psycopg.Connection[Any],
+        conn: psycopg.Connection[Any],
         head: Mapping[str, Any],
         values: Mapping[str, Any],
         aliases: Sequence[str],
@@ -118,27 +118,27 @@ class Artifacts:
         the columns ``values`` (all of ``VERSION_COLUMNS``) and give it ``latest`` and
         ``aliases``; its pk."""
         cid, version = head["id"], head["next_version"]
-        pk = con.execute(
+        pk = conn.execute(
             "INSERT INTO artifacts (id, collection_id, version, state, created_at, updated_at,"
             f" {', '.join(VERSION_COLUMNS)}) VALUES (%s, %s, %s, 'COMMITTED', %s, %s"
             f"{', %s' * len(VERSION_COLUMNS)}) RETURNING pk",
             [secrets.token_hex(8), cid, version, t, t, *(values[c] for c in VERSION_COLUMNS)],
         ).fetchone()[0]
-        con.execute(
+        conn.execute(
             "UPDATE artifact_collections SET next_version = %s, updated_at = %s WHERE id = %s",
             [version + 1, t, cid],
         )
-        self._move_aliases(con, cid, pk, [rules.LATEST, *aliases])
+        self._move_aliases(conn, cid, pk, [rules.LATEST, *aliases])
         return pk
 
     @staticmethod
     def _insert_files(
-        con: psycopg.Connection[Any], pk: int, files: Sequence[Mapping[str, Any]]
+        conn: psycopg.Connection[Any], pk: int, files: Sequence[Mapping[str, Any]]
     ) -> None:
         # One COPY: a manifest of 100,000 files is one statement, not 100,000.
         if not files:
             return
-        with con.cursor().copy(
+        with conn.cursor().copy(
             f"COPY artifact_files ({', '.join(_FILE_COLUMNS)}) FROM STDIN"
         ) as copy:
             for f in files:
@@ -146,29 +146,29 @@ class Artifacts:
 
     @staticmethod
     def _move_aliases(
-        con: psycopg.Connection[Any], cid: int, pk: int, aliases: Sequence[str]
+        conn: psycopg.Connection[Any], cid: int, pk: int, aliases: Sequence[str]
     ) -> None:
         """Point each alias at version ``pk``, taking it from whichever version held it; the
         caller holds the collection's lock."""
         if not aliases:
             return
-        con.execute(
+        conn.execute(
             "DELETE FROM artifact_aliases WHERE collection_id = %s AND alias = ANY(%s)"
             " AND artifact_pk <> %s",
             [cid, list(aliases), pk],
         )
-        con.execute(
+        conn.execute(
             "INSERT INTO artifact_aliases (collection_id, alias, artifact_pk)"
             " SELECT %s, x, %s FROM unnest(%s::text[]) AS x WHERE NOT EXISTS"
             " (SELECT 1 FROM artifact_aliases y WHERE y.collection_id = %s AND y.alias = x)",
             [cid, pk, list(aliases), cid],
         )
 
-    def _lock_version(self, con: psycopg.Connection[Any], row: Mapping[str, Any]) -> None:
+    def _lock_version(self, conn: psycopg.Connection[Any], row: Mapping[str, Any]) -> None:
         """Lock a version's collection, then the version; ``NotFound`` when another server
         deleted it meanwhile."""
-        self.collections.lock_collection(con, row["collection_id"])
-        if one(con, "SELECT pk FROM artifacts WHERE pk = %s FOR UPDATE", [row["pk"]]) is None:
+        self.collections.lock_collection(conn, row["collection_id"])
+        if one(conn, "SELECT pk FROM artifacts WHERE pk = %s FOR UPDATE", [row["pk"]]) is None:
             raise NotFound("artifact", row["id"])
 
     def update_artifact(
@@ -176,17 +176,17 @@ class Artifacts:
     ) -> dict[str, Any]:
         row = self.versions.artifact_row(workspace, project, artifact_id)
         columns, aliases = checked_artifact_changes(changes)
-        with self.db.transaction() as con:
-            self._lock_version(con, row)
+        with self.db.transaction() as conn:
+            self._lock_version(conn, row)
             if aliases is not None:
-                con.execute(
+                conn.execute(
                     "DELETE FROM artifact_aliases WHERE artifact_pk = %s AND alias <> %s"
                     " AND NOT (alias = ANY(%s))",
                     [row["pk"], rules.LATEST, aliases],
                 )
-                self._move_aliases(con, row["collection_id"], row["pk"], aliases)
+                self._move_aliases(conn, row["collection_id"], row["pk"], aliases)
             sets = "".join(f"{c} = %s, " for c in columns)
-            con.execute(
+            conn.execute(
                 f"UPDATE artifacts SET {sets}updated_at = %s WHERE pk = %s",
                 [*columns.values(), now(), row["pk"]],
             )
@@ -197,30 +197,30 @@ class Artifacts:
     ) -> None:
         row = self.versions.artifact_row(workspace, project, artifact_id)
         what = f"{workspace}/{project}/{row['name']}:v{row['version']}"
-        with self.db.transaction() as con:
-            self._lock_version(con, row)
+        with self.db.transaction() as conn:
+            self._lock_version(conn, row)
             held = [
                 r["alias"]
                 for r in rows(
-                    con,
+                    conn,
                     "SELECT alias FROM artifact_aliases WHERE artifact_pk = %s"
                     ' ORDER BY alias COLLATE "C"',
                     [row["pk"]],
                 )
             ]
             check_no_aliases(what, held, delete_aliases)
-            self.collections.refuse_if_linked(con, [row["pk"]], what)
-            self.collections.delete_versions(con, [row["pk"]])
+            self.collections.refuse_if_linked(conn, [row["pk"]], what)
+            self.collections.delete_versions(conn, [row["pk"]])
             if rules.LATEST in held:
                 newest = one(
-                    con,
+                    conn,
                     "SELECT pk FROM artifacts WHERE collection_id = %s"
                     " ORDER BY version DESC LIMIT 1",
                     [row["collection_id"]],
                 )
                 if newest is not None:
-                    self._move_aliases(con, row["collection_id"], newest["pk"], [rules.LATEST])
-            con.execute(
+                    self._move_aliases(conn, row["collection_id"], newest["pk"], [rules.LATEST])
+            conn.execute(
                 "UPDATE artifact_collections SET updated_at = %s WHERE id = %s",
                 [now(), row["collection_id"]],
             )
@@ -250,17 +250,17 @@ class Artifacts:
             raise NotFound("artifact", f"{workspace}/{project}/{artifact_id}")
         pid = self.projects.project_for_write(target_workspace, target_project)
         t = now()
-        with self.db.transaction() as con:
+        with self.db.transaction() as conn:
             # Shared until the link is committed: the source's delete waits, then sees the link.
             source = one(
-                con,
+                conn,
                 f"SELECT pk, {_SOURCE_COLUMNS} FROM artifacts WHERE pk = %s FOR SHARE",
                 [source_pk],
             )
             if source is None:
                 raise NotFound("artifact", f"{workspace}/{project}/{artifact_id}")
             cid = self.collections.collection_for_commit(
-                con,
+                conn,
                 pid,
                 target_workspace,
                 target_project,
@@ -269,15 +269,15 @@ class Artifacts:
                 t,
                 kind="portfolio",
             )
-            head = self.collections.lock_collection(con, cid)
+            head = self.collections.lock_collection(conn, cid)
             same = one(
-                con,
+                conn,
                 "SELECT pk FROM artifacts WHERE collection_id = %s AND source_pk = %s",
                 [cid, source["pk"]],
             )
             if same is not None:
-                self._move_aliases(con, cid, same["pk"], aliases)
+                self._move_aliases(conn, cid, same["pk"], aliases)
                 pk = same["pk"]
             else:
-                pk = self._insert_version(con, head, linked_values(source, username), aliases, t)
+                pk = self._insert_version(conn, head, linked_values(source, username), aliases, t)
         return self.versions.artifact_by_pk(pk)
