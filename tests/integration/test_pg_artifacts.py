@@ -5,9 +5,7 @@ servers) get distinct version numbers."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import importlib.util
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -28,36 +26,16 @@ from lablens.store.postgres._artifact_versions import ArtifactVersions
 from lablens.store.postgres._artifacts import Artifacts
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._projects import Projects
+from lablens.store.postgres._run_creation import RunCreation
+from lablens.store.postgres._runs import Runs
 
 USER = "alice"
-T0 = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
 # What differs between two stores by nature: the times of writes.
 TIMES = {"created_at", "updated_at", "heartbeat_at", "finished_at"}
 ARTIFACT_ID = re.compile(r"\b[0-9a-f]{16}\b")
 
 
-# -- stand-ins for the parts other helpers write (runs, blob grants), until they land -------------
-class _Runs:
-    """Stand-in for ``postgres._runs.Runs``: a run's pk, its metric keys (none here)."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def run_pk(self, workspace: str, project: str, run_id: str) -> int:
-        row = self.db.one(
-            "SELECT r.pk FROM runs r JOIN projects p ON p.id = r.project_id"
-            " JOIN workspaces w ON w.id = p.workspace_id"
-            " WHERE w.username = %s AND p.name = %s AND r.id = %s",
-            [workspace, project, run_id],
-        )
-        if row is None:
-            raise NotFound("run", f"{workspace}/{project}/{run_id}")
-        return row["pk"]
-
-    def history_keys(self, pks: list[int]) -> dict[int, list[dict[str, Any]]]:
-        return {pk: [] for pk in pks}
-
-
+# -- a stand-in for the part another helper writes (blob grants), until it lands ------------------
 class _Grants:
     """Stand-in for ``postgres._blob_grants.BlobGrants``: every uploaded blob is usable."""
 
@@ -76,13 +54,16 @@ class PgArtifacts:
     def __init__(self, db: Database, files: BlobFiles) -> None:
         self.db = db
         self.accounts = Accounts(db)
-        projects, runs = Projects(db, self.accounts), _Runs(db)
+        projects = Projects(db, self.accounts)
+        runs = Runs(db, projects)
+        self.run_creation = RunCreation(db, projects, runs)
         self.collections = collections = ArtifactCollections(db, projects)
         self.versions = versions = ArtifactVersions(db, projects, collections)
         self.artifacts = Artifacts(db, projects, runs, _Grants(files), collections, versions)
         self.files = ArtifactFiles(db, versions, files)
         self.lineage = ArtifactLineage(db, runs, versions)
         self.parts = [self.collections, self.versions, self.artifacts, self.files, self.lineage]
+        self.parts += [self.run_creation]
 
     def __getattr__(self, name: str) -> Any:
         for part in self.parts:
@@ -124,12 +105,7 @@ class Engines:
         self.both("create_project", USER, name)
 
     def run(self, project: str, run_id: str) -> None:
-        self.emb.create_run(USER, project, {"id": run_id, "name": run_id}, username=USER)
-        self.db.one(
-            "INSERT INTO runs (project_id, id, name, state, created_at, username)"
-            " VALUES (%s, %s, %s, 'RUNNING', %s, %s) RETURNING pk",
-            [self.pg.collections.projects.project_id(USER, project), run_id, run_id, T0, USER],
-        )
+        self.both("create_run", USER, project, {"id": run_id, "name": run_id}, username=USER)
 
     def blob(self, path: str, text: str) -> dict[str, Any]:
         """A manifest entry of ``path`` holding ``text``, its content uploaded to both."""
@@ -341,9 +317,8 @@ def test_lineage_used_and_logged_answer_alike(eng: Engines) -> None:
         artifact_project="p",
         artifact_id=v0["id"],
     )
-    if importlib.util.find_spec("lablens.store.postgres._runs"):  # TODO(merge): always
-        users = eng.both("artifact_users", USER, "p", v0["id"])
-        assert [u["path"] for u in users] == [f"{USER}/p/run2", f"{USER}/q/other"]
+    users = eng.both("artifact_users", USER, "p", v0["id"])
+    assert [u["path"] for u in users] == [f"{USER}/p/run2", f"{USER}/q/other"]
     logged = eng.both("run_artifacts", USER, "p", "run1")
     assert [v["version"] for v in logged["items"]] == ["v0", "v1"]
     page = eng.both("run_artifacts", USER, "p", "run1", limit=1)

@@ -3,17 +3,15 @@ run logged or used."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lablens.store.cursors import cut_page, decode_int_cursor
 from lablens.store.errors import NotFound
 from lablens.store.postgres._artifact_collections import one
 from lablens.store.postgres._artifact_versions import ROWS, ArtifactVersions
 from lablens.store.postgres._db import Database, now
+from lablens.store.postgres._runs import Runs, run_select
 from lablens.store.run_values import run_out
-
-if TYPE_CHECKING:
-    from lablens.store.postgres._runs import Runs
 
 
 class ArtifactLineage:
@@ -55,8 +53,6 @@ class ArtifactLineage:
     def artifact_users(
         self, workspace: str, project: str, artifact_id: str
     ) -> list[dict[str, Any]]:
-        from lablens.store.postgres._runs import run_select  # TODO(merge): at the top
-
         pk = self.versions.artifact_row(workspace, project, artifact_id)["pk"]
         rows = self.db.all(
             run_select() + " JOIN artifact_usage u ON u.run_pk = r.pk WHERE u.artifact_pk = %s"
