@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 from lablens.store.artifact_values import stored_entry
+from lablens.store.blob_files import BlobFiles
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._artifact_versions import ArtifactVersions
-from lablens.store.embedded._blobs import BlobFiles
 from lablens.store.embedded._db import Database
 from lablens.store.errors import NotFound
 

@@ -20,7 +20,6 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lablens.store import _json
 from lablens.store.points import (
     check_keys_per_run,
     check_stream,
@@ -32,6 +31,7 @@ from lablens.store.postgres._arrays import Int8s, with_arrays
 from lablens.store.postgres._copy import CHUNK_COLUMNS, COPY_SQL, decode_chunks, point_chunks_copy
 from lablens.store.postgres._db import Database, now
 from lablens.store.postgres._projects import Projects
+from lablens.store.postgres._runs import WIDENED_TYPE, jsonb_dumps
 from lablens.store.tiles import tile_actions
 
 log = logging.getLogger("lablens.store")
@@ -251,7 +251,7 @@ class Points:
         conn.execute(
             f"UPDATE runs SET {column} = coalesce({column}, '{{}}'::jsonb) || %s::jsonb,"
             " heartbeat_at = %s WHERE pk = %s",
-            [_json.dumps(patch), now(), pk],
+            [jsonb_dumps(patch), now(), pk],
         )
         if stream != "default" or not patch:
             return
@@ -267,8 +267,9 @@ class Points:
         changed = widened_summary_types(known, numbers)
         if changed:
             conn.execute(
-                "INSERT INTO project_fields (project_id, kind, key, type)"
+                "INSERT INTO project_fields AS f (project_id, kind, key, type)"
                 " SELECT %s, 'summary', * FROM unnest(%s::text[], %s::text[])"
-                " ON CONFLICT (project_id, kind, key) DO UPDATE SET type = excluded.type",
+                # Another server may have widened the type since it was read: widen again.
+                f" ON CONFLICT (project_id, kind, key) DO UPDATE SET type = {WIDENED_TYPE}",
                 [pid, list(changed), list(changed.values())],
             )

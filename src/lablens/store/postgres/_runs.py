@@ -85,14 +85,16 @@ def _render(value: Any) -> str:
 
 # Two servers may note the same key at once: the row is upserted, its type widened in SQL by
 # the rule of ``_json.merge_type``, so neither server's type is lost.
-_UPSERT_FIELD = """
-INSERT INTO project_fields AS f (project_id, kind, key, type) VALUES (%s, %s, %s, %s)
-ON CONFLICT (project_id, kind, key) DO UPDATE SET type = CASE
+#: A ``project_fields`` row's type (``f``) widened to hold the upserted one, in SQL.
+WIDENED_TYPE = """CASE
     WHEN f.type = EXCLUDED.type THEN f.type
     WHEN f.type IN ('integer', 'number') AND EXCLUDED.type IN ('integer', 'number') THEN 'number'
     WHEN 'json' IN (f.type, EXCLUDED.type) THEN 'json'
     ELSE 'string'
-END
+END"""
+_UPSERT_FIELD = f"""
+INSERT INTO project_fields AS f (project_id, kind, key, type) VALUES (%s, %s, %s, %s)
+ON CONFLICT (project_id, kind, key) DO UPDATE SET type = {WIDENED_TYPE}
 """
 
 
