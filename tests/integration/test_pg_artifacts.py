@@ -1,7 +1,7 @@
 """The PostgreSQL store's artifact parts answer as the embedded store's: the same calls on a real
-embedded store and on the PostgreSQL parts over a real database give equal answers (commits,
-versions, aliases, files, lineage, links, deletes), and commits through two handles at once (two
-servers) get distinct version numbers."""
+embedded store and a real PostgreSQL store give equal answers (commits, versions, aliases, files,
+lineage, links, deletes), and commits through two stores on one database at once (two servers)
+get distinct version numbers."""
 
 from __future__ import annotations
 
@@ -15,19 +15,9 @@ from typing import Any
 import pytest
 
 from lablens.store.blobs import LocalBlobs
-from lablens.store.embedded._blobs import BlobFiles
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import Conflict, InvalidInput, NotFound, StoreError
-from lablens.store.postgres._accounts import Accounts
-from lablens.store.postgres._artifact_collections import ArtifactCollections
-from lablens.store.postgres._artifact_files import ArtifactFiles
-from lablens.store.postgres._artifact_lineage import ArtifactLineage
-from lablens.store.postgres._artifact_versions import ArtifactVersions
-from lablens.store.postgres._artifacts import Artifacts
-from lablens.store.postgres._db import Database
-from lablens.store.postgres._projects import Projects
-from lablens.store.postgres._run_creation import RunCreation
-from lablens.store.postgres._runs import Runs
+from lablens.store.postgres.store import PostgresStore
 
 USER = "alice"
 # What differs between two stores by nature: the times of writes.
@@ -35,71 +25,22 @@ TIMES = {"created_at", "updated_at", "heartbeat_at", "finished_at"}
 ARTIFACT_ID = re.compile(r"\b[0-9a-f]{16}\b")
 
 
-# -- a stand-in for the part another helper writes (blob grants), until it lands ------------------
-class _Grants:
-    """Stand-in for ``postgres._blob_grants.BlobGrants``: every uploaded blob is usable."""
-
-    def __init__(self, files: BlobFiles) -> None:
-        self.files = files
-
-    def check_blobs(self, workspace: str, files: list[dict[str, Any]], *, username: str) -> None:
-        for i, f in enumerate(files):
-            if f["ref"] is None and self.files.size(f["digest"]) is None:
-                raise InvalidInput("not uploaded", field=f"files[{i}].digest")
-
-
-class PgArtifacts:
-    """The PostgreSQL artifact parts over one database handle, as one server builds them."""
-
-    def __init__(self, db: Database, files: BlobFiles) -> None:
-        self.db = db
-        self.accounts = Accounts(db)
-        projects = Projects(db, self.accounts)
-        runs = Runs(db, projects)
-        self.run_creation = RunCreation(db, projects, runs)
-        self.collections = collections = ArtifactCollections(db, projects)
-        self.versions = versions = ArtifactVersions(db, projects, collections)
-        self.artifacts = Artifacts(db, projects, runs, _Grants(files), collections, versions)
-        self.files = ArtifactFiles(db, versions, files)
-        self.lineage = ArtifactLineage(db, runs, versions)
-        self.parts = [self.collections, self.versions, self.artifacts, self.files, self.lineage]
-        self.parts += [self.run_creation]
-
-    def __getattr__(self, name: str) -> Any:
-        for part in self.parts:
-            if hasattr(type(part), name):
-                return getattr(part, name)
-        raise AttributeError(name)
-
-    def create_project(self, workspace: str, name: str) -> dict[str, Any]:
-        return self.collections.projects.create_project(workspace, name)
-
-    def delete_project(self, workspace: str, name: str) -> None:
-        # As the store deletes a project: its artifacts, then its rows, in one transaction.
-        projects = self.collections.projects
-        pid = projects.project_id(workspace, name)
-        with self.db.transaction() as con:
-            self.collections.delete_project_artifacts(con, pid, f"{workspace}/{name}")
-            projects.delete_rows(con, pid)
-
-
 # -- the two engines side by side ----------------------------------------------------------------
 class Engines:
-    """An embedded store and the PostgreSQL parts holding the same users, projects and runs."""
+    """An embedded store and a PostgreSQL store holding the same users, projects and runs."""
 
     def __init__(self, tmp: Path, url: str) -> None:
         self.emb = EmbeddedStore(tmp / "embedded")
-        self.db = Database(url)
-        self.blob_files = BlobFiles(LocalBlobs(tmp / "pg-blobs"))
-        self.pg = PgArtifacts(self.db, self.blob_files)
+        self.blobs_dir = tmp / "pg-blobs"
+        self.pg = PostgresStore(url, LocalBlobs(self.blobs_dir))
+        self.db = self.pg.db
         # artifact id of the PostgreSQL store -> the embedded store's id of the same version
         self.ids: dict[str, str] = {}
-        self.emb.create_user(USER)
-        self.pg.accounts.create_user(USER)
+        self.both("create_user", USER)
 
     def close(self) -> None:
         self.emb.close()
-        self.db.close()
+        self.pg.close()
 
     def project(self, name: str) -> None:
         self.both("create_project", USER, name)
@@ -111,8 +52,7 @@ class Engines:
         """A manifest entry of ``path`` holding ``text``, its content uploaded to both."""
         data = text.encode()
         digest = hashlib.sha256(data).hexdigest()
-        self.emb.put_blobs(USER, [(digest, data)], username=USER)
-        self.blob_files.put(digest, data)
+        self.both("put_blobs", USER, [(digest, data)], username=USER)
         return {"path": path, "digest": digest, "size": len(data)}
 
     def same(self, p_value: Any) -> Any:
@@ -265,6 +205,18 @@ def test_versions_aliases_and_files_answer_alike(eng: Engines) -> None:
     raises(NotFound, lambda: eng.both("open_artifact_file", USER, "p", v0["id"], "zz"), "zz")
 
     # Refusals, worded alike.
+    missing = {"path": "m", "digest": "0" * 64, "size": 1}
+    raises(
+        InvalidInput,
+        lambda: eng.both(
+            "commit_artifact",
+            USER,
+            "p",
+            {"name": "ds", "type": "dataset", "files": [missing]},
+            username=USER,
+        ),
+        "not uploaded",
+    )
     raises(
         Conflict,
         lambda: eng.both(
@@ -439,8 +391,8 @@ def test_commits_through_two_servers_at_once_get_distinct_versions(
     eng = Engines(tmp_path, pg_database)
     try:
         eng.project("p")
-        second = Database(pg_database)
-        servers = [eng.pg, PgArtifacts(second, eng.blob_files)]
+        second = PostgresStore(pg_database, LocalBlobs(eng.blobs_dir))
+        servers = [eng.pg, second]
         n = 16
         entries = [eng.blob(f"f{i}", f"content {i}") for i in range(n)]
         barrier = threading.Barrier(n)

@@ -15,7 +15,7 @@ so two first commits of a name make one collection. Names sort and page by bytes
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -30,9 +30,7 @@ from lablens.store.artifact_values import (
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.errors import NotFound
 from lablens.store.postgres._db import Database, iso, now
-
-if TYPE_CHECKING:
-    from lablens.store.postgres._projects import Projects
+from lablens.store.postgres._projects import Projects
 
 _SELECT = (
     "SELECT c.id, c.name, c.kind, c.description, c.tags, t.name AS type,"

@@ -4,16 +4,14 @@ page by bytes (``COLLATE "C"``), as DuckDB compares text."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from lablens.store.artifact_values import stored_entry
+from lablens.store.blob_files import BlobFiles
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.errors import NotFound
 from lablens.store.postgres._artifact_versions import ArtifactVersions
 from lablens.store.postgres._db import Database
-
-if TYPE_CHECKING:
-    from lablens.store.blob_files import BlobFiles
 
 
 class ArtifactFiles:

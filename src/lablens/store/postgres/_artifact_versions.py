@@ -10,7 +10,7 @@ them; its one process sees every rename).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lablens.store.artifact_values import (
     DIGEST_SELECTOR,
@@ -23,9 +23,7 @@ from lablens.store.cursors import cut_page, decode_int_cursor
 from lablens.store.errors import NotFound
 from lablens.store.postgres._artifact_collections import ArtifactCollections
 from lablens.store.postgres._db import Database, iso
-
-if TYPE_CHECKING:
-    from lablens.store.postgres._projects import Projects
+from lablens.store.postgres._projects import Projects
 
 #: A version's row with what its JSON names: select with ``ROWS + " WHERE ..."`` over
 #: ``artifacts a`` and give the rows to :func:`version_out`.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 
@@ -34,12 +34,10 @@ from lablens.store.artifact_values import (
 from lablens.store.errors import NotFound
 from lablens.store.postgres._artifact_collections import ArtifactCollections, one, rows
 from lablens.store.postgres._artifact_versions import ArtifactVersions
+from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database, now
-
-if TYPE_CHECKING:
-    from lablens.store.postgres._blob_grants import BlobGrants
-    from lablens.store.postgres._projects import Projects
-    from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._projects import Projects
+from lablens.store.postgres._runs import Runs
 
 _FILE_COLUMNS = ("artifact_pk", "path", "digest", "size", "ref", "mimetype")
 # A link's source read for ``linked_values``: its JSON as text, as it is written back.
