@@ -149,10 +149,14 @@ export class GridView {
       groups: m.get("group_by") ? m.get("_groups") : {},
       groupColors: m.get("_group_colors"),
     };
-    for (const [key, panel] of this.panels) {
-      if (!panel.element.isConnected && !dataOnly) continue;
-      panel.draw(buildLines(this.store.of(key, runs), style), this.widthOf(panel));
-    }
+    // Every width is read before the first plot is drawn: a read after a plot's DOM writes
+    // makes the browser lay the whole page out again, once per panel (in JupyterLab, tens of
+    // milliseconds each).
+    const drawn = [...this.panels].filter(([, p]) => dataOnly || p.element.isConnected);
+    const widths = drawn.map(([, p]) => this.widthOf(p));
+    drawn.forEach(([key, panel], i) => {
+      panel.draw(buildLines(this.store.of(key, runs), style), widths[i]);
+    });
     this.drawn++;
     requestAnimationFrame(() => {
       this.el.dataset.drawn = String(this.drawn);
@@ -255,7 +259,9 @@ export class GridView {
   }
 
   resize(): void {
-    for (const p of this.panels.values()) p.resize(this.widthOf(p));
+    const panels = [...this.panels.values()];
+    const widths = panels.map((p) => this.widthOf(p)); // all reads first, as in render
+    panels.forEach((p, i) => p.resize(widths[i]));
   }
 }
 

@@ -94,7 +94,15 @@ export class Panel {
       return;
     }
     this.plot?.destroy();
-    this.plot = new uPlot(this.options(lines, width), lines.data, this.box);
+    // uPlot sizes itself in a microtask and measures its box there. Measured while still
+    // detached, that costs no layout of the page; attached, it would lay the whole notebook
+    // out again once per panel. It measures again when the pointer enters, for the hover.
+    this.plot = new uPlot(this.options(lines, width), lines.data, (u, init) => {
+      init();
+      queueMicrotask(() => {
+        if (this.plot === u) this.box.append(u.root);
+      });
+    });
   }
 
   private options(lines: Lines, width: number): uPlot.Options {

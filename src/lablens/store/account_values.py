@@ -10,7 +10,8 @@ import hashlib
 import secrets
 from typing import Any
 
-from lablens.store.errors import InvalidInput
+from lablens.store import _json
+from lablens.store.errors import Conflict, InvalidInput
 
 KEY_PREFIX = "ll_"
 # 24 random bytes as 48 hex characters: W&B's client takes a key's part after its first '-' as
@@ -36,6 +37,41 @@ def user_out(row: dict[str, Any]) -> dict[str, Any]:
         "email": row["email"],
         "is_admin": bool(row["is_admin"]),
         "created_at": row["created_at"],
+    }
+
+
+def workspace_out(row: dict[str, Any], role: str | None) -> dict[str, Any]:
+    """A workspace's row (``username``, ``name``, ``workspace_type``, ``created_at`` and its
+    ``profile`` as JSON text) as its JSON, with the viewer's ``role`` in it."""
+    out = {k: row[k] for k in ("username", "name", "workspace_type", "created_at")}
+    out["profile"] = _json.loads(row["profile"]) or {}
+    out["role"] = role
+    return out
+
+
+def check_name_free(name: str, taken: str | None) -> None:
+    """Refuse to make a user or team ``name`` when ``taken``, the workspace name equal to it
+    whatever the case, exists: users and teams share one namespace (``store/names.py``)."""
+    if taken is None:
+        return
+    if taken == name:
+        raise Conflict(f"the name {name!r} is already taken")
+    raise Conflict(
+        f"the name {name!r} is already taken as {taken!r}: names that differ only in case are"
+        " one name"
+    )
+
+
+def api_key_out(
+    key_id: str, key: str, name: str | None, created_at: dt.datetime, expires_at: dt.datetime | None
+) -> dict[str, Any]:
+    """A new key as ``Store.create_api_key`` answers it: the only time the key itself is shown."""
+    return {
+        "id": key_id,
+        "key": key,
+        "name": name,
+        "created_at": iso_utc(created_at),
+        "expires_at": iso_utc(expires_at) if expires_at else None,
     }
 
 

@@ -12,6 +12,23 @@ from lablens.store.errors import InvalidInput
 PROJECT_SORTS = ("created_at", "updated_at", "name")
 
 
+def project_out(row: dict[str, Any]) -> dict[str, Any]:
+    """A project's row (its columns, ``entity``: its workspace's name, ``run_count``) as its
+    JSON."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "entity": row["entity"],
+        "path": f"{row['entity']}/{row['name']}",
+        "description": row["description"],
+        "labels": list(row["labels"] or []),
+        "visibility": row["visibility"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "count": {"runs": row["run_count"]},
+    }
+
+
 def check_visibility(value: Any) -> str:
     """``PUBLIC`` or ``PRIVATE`` (any case), upper-cased; else ``InvalidInput``."""
     visibility = str(value or "").upper()

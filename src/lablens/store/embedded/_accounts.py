@@ -7,12 +7,14 @@ from typing import Any
 
 from lablens.store import _json
 from lablens.store.account_values import (
+    api_key_out,
+    check_name_free,
     check_role,
     hash_key,
-    iso_utc,
     new_api_key,
     new_key_id,
     user_out,
+    workspace_out,
 )
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.errors import Conflict, NotFound
@@ -134,13 +136,15 @@ class Accounts:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [key_id, uid, hash_key(key), name, t, expires_at],
             )
-        return {
-            "id": key_id,
-            "key": key,
-            "name": name,
-            "created_at": iso_utc(t),
-            "expires_at": iso_utc(expires_at) if expires_at else None,
-        }
+        return api_key_out(key_id, key, name, t, expires_at)
+
+    def create_first_admin(self, username: str, *, key: str | None = None) -> dict[str, Any] | None:
+        # Under the write lock, held across both writes: this process is the store's one writer.
+        with self.db.lock:
+            if self.user_count():
+                return None
+            self.create_user(username, is_admin=True)
+            return {"username": username, **self.create_api_key(username, name="admin", key=key)}
 
     def list_api_keys(self, username: str) -> list[dict[str, Any]]:
         uid = self.user_id(username)
@@ -179,17 +183,11 @@ class Accounts:
             f" {iso('w.created_at')} AS created_at FROM workspaces w"
         )
 
-    def _workspace_out(self, row: dict[str, Any], role: str | None) -> dict[str, Any]:
-        out = {k: row[k] for k in ("username", "name", "workspace_type", "created_at")}
-        out["profile"] = _json.loads(row["profile"]) or {}
-        out["role"] = role
-        return out
-
     def get_workspace(self, username: str, *, viewer: str | None = None) -> dict[str, Any]:
         row = self.db.one(self._workspace_sql() + " WHERE w.username = ?", [username])
         if row is None:
             raise NotFound("workspace", username)
-        return self._workspace_out(row, self.role(username, viewer) if viewer else None)
+        return workspace_out(row, self.role(username, viewer) if viewer else None)
 
     def list_workspaces(self, viewer: str) -> list[dict[str, Any]]:
         rows = self.db.all(
@@ -198,7 +196,7 @@ class Accounts:
             " WHERE u.username = ? ORDER BY w.kind = 'TEAM', w.username",
             [viewer],
         )
-        return [self._workspace_out(r, r["role"]) for r in rows]
+        return [workspace_out(r, r["role"]) for r in rows]
 
     def role(self, workspace: str, username: str) -> str | None:
         row = self.db.one(
@@ -214,13 +212,7 @@ class Accounts:
         taken = self.db.one(
             "SELECT username FROM workspaces WHERE lower(username) = lower(?)", [name]
         )
-        if taken and taken["username"] == name:
-            raise Conflict(f"the name {name!r} is already taken")
-        if taken:
-            raise Conflict(
-                f"the name {name!r} is already taken as {taken['username']!r}: names that differ"
-                " only in case are one name"
-            )
+        check_name_free(name, taken["username"] if taken else None)
 
     def create_team(self, name: str, owner: str) -> dict[str, Any]:
         check_account_name(name, "name")

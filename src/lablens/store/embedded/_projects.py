@@ -16,6 +16,7 @@ from lablens.store.project_values import (
     check_visibility,
     checked_project_changes,
     parse_project_sort,
+    project_out,
 )
 
 _SORT_COLUMNS = {"created_at": "p.created_at", "updated_at": "p.updated_at", "name": "p.name"}
@@ -35,21 +36,6 @@ class Projects:
             " (SELECT count(*) FROM runs r WHERE r.project_id = p.id) AS run_count"
             " FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
         )
-
-    @staticmethod
-    def _project_out(row: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": row["id"],
-            "name": row["name"],
-            "entity": row["entity"],
-            "path": f"{row['entity']}/{row['name']}",
-            "description": row["description"],
-            "labels": list(row["labels"] or []),
-            "visibility": row["visibility"],
-            "created_at": row["created_at"],
-            "updated_at": row["updated_at"],
-            "count": {"runs": row["run_count"]},
-        }
 
     def create_project(
         self,
@@ -87,7 +73,7 @@ class Projects:
         if row is None:
             self.accounts.workspace_id(workspace)
             raise NotFound("project", f"{workspace}/{name}")
-        return self._project_out(row)
+        return project_out(row)
 
     def project_id(self, workspace: str, name: str) -> int:
         """The id of a project; ``NotFound`` names the workspace or the project missing."""
@@ -162,7 +148,7 @@ class Projects:
             [*params, limit + 1],
         )
         rows, nxt = cut_page(rows, limit, "_sort", "id")
-        return {"items": [self._project_out(r) for r in rows], "total": total, "next": nxt}
+        return {"items": [project_out(r) for r in rows], "total": total, "next": nxt}
 
     def update_project(
         self, workspace: str, name: str, changes: Mapping[str, Any]

@@ -61,6 +61,15 @@ class AccountStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def create_first_admin(self, username: str, *, key: str | None = None) -> dict[str, Any] | None:
+        """Make the first user: ``username``, an admin, with an API key named ``admin`` (``key``,
+        else a new one), if and only if the store has no user yet.
+
+        Returns ``create_api_key``'s answer with ``username`` in it, or ``None`` when a user
+        exists. Of several servers sharing one store and starting together, exactly one makes it.
+        """
+
+    @abc.abstractmethod
     def list_api_keys(self, username: str) -> list[dict[str, Any]]:
         """The user's keys, without the keys themselves."""
 

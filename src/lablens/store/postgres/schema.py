@@ -38,6 +38,19 @@ server applies the missing ones in one transaction under an advisory lock.
 
 from __future__ import annotations
 
+#: The tables of a run's own rows (keyed by ``run_pk``), deleted with the run or its project:
+#: the embedded store's ``RUN_DATA_TABLES`` with ``point_chunks`` for its ``points``.
+RUN_DATA_TABLES: tuple[str, ...] = (
+    "point_chunks",
+    "point_tiles",
+    "run_keys",
+    "batches",
+    "files",
+    "console",
+    "media",
+    "media_batches",
+)
+
 #: The most points one ``point_chunks`` row holds: a batch's points of one key are cut into
 #: chunks of at most this many, so a step range reads at most this many points past its ends.
 POINTS_PER_CHUNK = 1024
