@@ -244,14 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="where the bytes of files, artifacts and media go: file:///path or"
         " s3://BUCKET/PREFIX (credentials and endpoint from AWS_* variables; default"
-        " LABLENS_BLOBS, else the data dir's blobs/)",
+        " LABLENS_BLOBS, else the data dir's blobs/; required with a postgresql:// store)",
     )
     p.add_argument(
         "--store",
         default=None,
         metavar="URL",
-        help="the store instead of --data: duckdb:///dir (default LABLENS_STORE; postgresql://"
-        " is not built yet)",
+        help="the store instead of --data: duckdb:///dir, or postgresql://USER:PASSWORD@HOST/DB"
+        " for a team server (with --blobs; several servers may share one database). Default"
+        " LABLENS_STORE",
     )
     p.add_argument("--log-level", default="warning", help="uvicorn log level")
     actions = p.add_subparsers(dest="action", metavar="{start,stop,status}")

@@ -498,3 +498,40 @@ def test_servers_making_one_project_at_once_make_it_once(pg_database):
     with ThreadPoolExecutor(5) as pool:
         ids = list(pool.map(make, range(5), timeout=120))
     assert len(set(ids)) == 1
+
+
+def test_two_owners_removing_each_other_at_once_leave_one_owner(pg_database):
+    db = Database(pg_database)
+    accounts = Accounts(db)
+    for user in ("ann", "ben"):
+        accounts.create_user(user)
+    accounts.create_team("lab", "ann")
+    accounts.add_member("lab", "ben", "OWNER")
+    db.close()
+    for _ in range(5):
+        barrier = threading.Barrier(2)
+
+        def remove(user: str, barrier: threading.Barrier = barrier) -> str:
+            db = Database(pg_database, max_size=1)
+            try:
+                barrier.wait(timeout=60)
+                try:
+                    Accounts(db).remove_member("lab", user)
+                    return "removed"
+                except StoreError as exc:
+                    return type(exc).__name__
+            finally:
+                db.close()
+
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = sorted(pool.map(remove, ["ann", "ben"], timeout=120))
+        assert outcomes == ["Conflict", "removed"]
+        db = Database(pg_database)
+        try:
+            accounts = Accounts(db)
+            (owner,) = accounts.list_members("lab")
+            assert owner["role"] == "OWNER"
+            gone = "ben" if owner["username"] == "ann" else "ann"
+            accounts.add_member("lab", gone, "OWNER")
+        finally:
+            db.close()

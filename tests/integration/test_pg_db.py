@@ -135,14 +135,6 @@ def test_a_missing_database_is_unreachable_naming_it(postgres_url):
     assert 'database "no_such_database" does not exist' in str(info.value)
 
 
-def test_open_store_still_refuses_postgresql_saying_the_engine_is_not_complete():
-    from lablens.store import open_store
-
-    for url in ("postgresql://u@127.0.0.1:5432/team", "postgres://u@h/d"):
-        with pytest.raises(ValueError, match="PostgreSQL store is not complete yet"):
-            open_store(url)
-
-
 def test_not_a_postgres_url_is_refused():
     with pytest.raises(StoreError, match="not a PostgreSQL URL"):
         Database("mysql://x@y/z")

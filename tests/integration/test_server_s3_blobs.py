@@ -159,19 +159,6 @@ def test_a_missing_bucket_or_a_bad_url_stops_the_server(s3_endpoint, tmp_path):
     assert done.returncode != 0 and "no blob store for the scheme 'ftp'" in done.stderr
 
 
-def test_the_store_option_still_refuses_postgresql(tmp_path):
-    argv = [*server_argv(free_port(), tmp_path / "data"), "--store", "postgresql://u@h:5/db"]
-    done = subprocess.run(
-        argv,
-        env={**os.environ, "LABLENS_HOME": str(tmp_path / "home")},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode != 0 and "the PostgreSQL store is not complete yet" in done.stderr
-
-
 def test_lablens_blobs_in_the_environment_is_the_default(s3_endpoint, s3_bucket, tmp_path, unique):
     env = {**s3_endpoint.env(), "LABLENS_BLOBS": f"s3://{s3_bucket}/{PREFIX}"}
     srv = start_server(tmp_path / "data", tmp_path / "home", env=env)

@@ -53,33 +53,40 @@ def admin_name(os_user: str | None) -> str:
     return name[: LIMITS.max_name_length] or "admin"
 
 
-def ensure_admin(store: Store, data_dir: Path, *, allow_create: bool) -> str | None:
-    """Make the admin on a new data dir; return its key.
+def ensure_admin(store: Store, data_dir: Path | None, *, allow_create: bool) -> str | None:
+    """Make the admin on a new store; return ``"USERNAME KEY"`` of the admin when this server
+    knows the key.
 
-    The admin is the OS user. Its key is kept in ``DATA/admin.key`` (0600, beside the database,
-    which grants the same power), so a restart on another port can hand it to local clients.
-    ``LABLENS_ADMIN_API_KEY`` chooses the key instead of a random one.
+    The admin is the OS user; ``LABLENS_ADMIN_API_KEY`` chooses its key instead of a random one.
+    Of several servers starting together on one new database, exactly one makes it
+    (``Store.create_first_admin``). With a data dir (the embedded store) its key is kept in
+    ``DATA/admin.key`` (0600, beside the database, which grants the same power), so a restart on
+    another port can hand it to local clients. A PostgreSQL store's server keeps nothing on its
+    disk: it knows the key it made, or ``LABLENS_ADMIN_API_KEY``.
     """
-    key_file = data_dir / ADMIN_KEY_FILE
-    if store.user_count() == 0:
-        if not allow_create:
-            raise SystemExit(
-                "lablens server: refusing to listen beyond the loopback with no API keys"
-                " configured. Start it once on 127.0.0.1 to create the admin, or set"
-                " LABLENS_ADMIN_API_KEY."
-            )
-        username = admin_name(getpass.getuser())
-        store.create_user(username, is_admin=True)
-        created = store.create_api_key(
-            username, name="admin", key=os.environ.get("LABLENS_ADMIN_API_KEY") or None
+    key_file = data_dir / ADMIN_KEY_FILE if data_dir is not None else None
+    chosen = os.environ.get("LABLENS_ADMIN_API_KEY") or None
+    if store.user_count() == 0 and not allow_create:
+        raise SystemExit(
+            "lablens server: refusing to listen beyond the loopback with no API keys"
+            " configured. Start it once on 127.0.0.1 to create the admin, or set"
+            " LABLENS_ADMIN_API_KEY."
         )
+    created = None
+    if allow_create:
+        created = store.create_first_admin(admin_name(getpass.getuser()), key=chosen)
+    if created is not None:
+        log.info("created admin user %s", created["username"])
+        if key_file is None:
+            return f"{created['username']} {created['key']}"
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(f"{username}\n{created['key']}\n")
-        log.info("created admin user %s", username)
-    if key_file.exists():
+            f.write(f"{created['username']}\n{created['key']}\n")
+    if key_file is not None and key_file.exists():
         username, key = key_file.read_text().split()[:2]
         return f"{username} {key}"
+    if chosen and (admin := store.user_for_key(chosen)) and admin["is_admin"]:
+        return f"{admin['username']} {chosen}"
     return None
 
 
@@ -97,9 +104,10 @@ def serve(
     On a new data dir it creates the admin and stores the key in ``LABLENS_HOME/credentials``
     for this server's address, so local clients need no key. ``blobs`` is where blob bytes
     go (``file:///path`` or ``s3://BUCKET/PREFIX``; by default ``DATA/blobs``); ``store_url``
-    names the store instead of ``data_dir`` (``duckdb:///dir``; ``postgresql://`` is refused
-    until its engine is built). A store or blob store that cannot be used stops the server
-    before it listens, with the reason.
+    names the store instead of ``data_dir``: ``duckdb:///dir``, or ``postgresql://...`` (the
+    team store, which needs ``blobs`` and uses no data dir). A store or blob store that cannot
+    be used (a database that cannot be reached, or one a newer lablens migrated) stops the
+    server before it listens, with the reason.
     """
     # One line per event, for the operator: the ASGI server's own loggers are set by uvicorn.
     logging.basicConfig(
@@ -108,25 +116,30 @@ def serve(
     )
     check_admin_key(os.environ.get("LABLENS_ADMIN_API_KEY") or None)
     url: str | Path
+    keeps: Path | None = None  # the data dir, where the store keeps one
     if store_url and not store_url.startswith("duckdb://"):
         url = store_url  # open_store names what it cannot open
     else:
         if store_url:
             data_dir = store_url[len("duckdb://") :]
-        url = data_dir = Path(data_dir).expanduser().resolve()
+        url = keeps = Path(data_dir).expanduser().resolve()
     try:
         store = open_store(url, blobs=blobs or None)
     except (StoreError, ValueError) as exc:
         raise SystemExit(f"lablens server: {exc}") from None
-    except ImportError as exc:  # boto3 is the ``team`` extra, loaded only for s3:// blobs
+    except ImportError as exc:
+        # psycopg and boto3 are the ``team`` extra, loaded only for a PostgreSQL store and for
+        # s3:// blobs.
+        missing = exc.name or ""
+        if not missing.startswith(("psycopg", "boto")):
+            raise
+        needs = "a PostgreSQL store" if missing.startswith("psycopg") else f"--blobs {blobs}"
         raise SystemExit(
-            f"lablens server: {exc.name or exc} is missing for --blobs {blobs}:"
-            " pip install 'lablens[team]'"
+            f"lablens server: {exc.name or exc} is missing for {needs}: pip install 'lablens[team]'"
         ) from None
-    data_dir = Path(data_dir)
     log.info("store %r", store)
     allow = is_loopback(host) or bool(os.environ.get("LABLENS_ADMIN_API_KEY"))
-    admin = ensure_admin(store, data_dir, allow_create=allow)
+    admin = ensure_admin(store, keeps, allow_create=allow)
     if admin and is_loopback(host):
         username, key = admin.split()
         _settings.store_credentials(f"http://{host}:{port}", key, username)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lablens.contract.names import POINT_STREAMS
+from lablens.store import _json
 from lablens.store.errors import InvalidInput, LimitExceeded
 from lablens.store.limits import LIMITS
 
-__all__ = ["MAX_SAMPLES", "MAX_STEP", "POINT_SCHEMA", "check_stream", "conform_points"]
+__all__ = [
+    "MAX_SAMPLES",
+    "MAX_STEP",
+    "POINT_SCHEMA",
+    "check_keys_per_run",
+    "check_stream",
+    "conform_points",
+    "widened_summary_types",
+]
 
 # The largest step: every client reads steps as doubles (JSON, the widgets' charts), and past
 # 2**53 a double cannot tell a step from its neighbour.
@@ -127,3 +138,27 @@ def conform_points(points: pa.Table) -> pa.Table:
             limit=LIMITS.max_keys_per_request,
         )
     return table
+
+
+def check_keys_per_run(held: int, new: int) -> None:
+    """Refuse a batch that would take a run holding ``held`` metric keys past
+    ``LIMITS.max_keys_per_run`` with ``new`` more (``LimitExceeded`` naming ``key``)."""
+    if held + new > LIMITS.max_keys_per_run:
+        raise LimitExceeded(
+            f"the run holds {held:,} metric keys and the batch brings {new:,} more; a run"
+            f" may hold at most {LIMITS.max_keys_per_run:,}",
+            field="key",
+            limit=LIMITS.max_keys_per_run,
+        )
+
+
+def widened_summary_types(known: Mapping[str, str], keys: Iterable[str]) -> dict[str, str]:
+    """The summary field types that change when ``keys`` get a number as their last value:
+    each key whose known type (``known``, by key; missing when new) differs from its type
+    widened to hold a number, with that type."""
+    changed = {}
+    for key in keys:
+        merged = _json.merge_type(known.get(key), "number")
+        if merged != known.get(key):
+            changed[key] = merged
+    return changed

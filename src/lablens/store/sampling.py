@@ -36,7 +36,7 @@ import numpy as np
 
 from lablens.store.errors import InvalidInput
 
-__all__ = ["check_samples", "sample_numpy"]
+__all__ = ["check_samples", "group_roles", "sample_numpy", "sample_sorted"]
 
 
 def check_samples(samples: int | None) -> None:
@@ -100,3 +100,124 @@ def sample_numpy(
     if samples < 5:
         kept = kept[:samples]
     return idx[np.sort(np.array(kept, dtype=np.int64))]
+
+
+def _first_in_group(cand: np.ndarray, gid: np.ndarray, groups: int) -> np.ndarray:
+    """Per group, the first position where ``cand`` holds (``-1`` where none does);
+    ``gid`` is non-decreasing."""
+    out = np.full(groups, -1, np.int64)
+    at = np.flatnonzero(cand)
+    if len(at):
+        g = gid[at]
+        first = np.r_[True, g[1:] != g[:-1]]
+        out[g[first]] = at[first]
+    return out
+
+
+def group_roles(
+    starts: np.ndarray,
+    total: int,
+    mn_ok: np.ndarray,
+    mn_value: np.ndarray,
+    mx_ok: np.ndarray,
+    mx_value: np.ndarray,
+    nn_ok: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The sampler's five roles in each group of consecutive entries, all groups at once.
+
+    Groups start at ``starts`` (of ``total`` entries), their entries in step order. Per group:
+    ``f`` and ``l`` its first and last entry, ``mn`` (``mx``) the first entry with the smallest
+    (largest) ``mn_value`` (``mx_value``) among those where ``mn_ok`` (``mx_ok``) holds, ``nn``
+    the first entry where ``nn_ok`` holds; each a position, ``-1`` where no entry qualifies.
+    Entries are points (a tile of one) or tiles, so this both builds tiles and samples.
+    """
+    groups = len(starts)
+    gid = np.repeat(np.arange(groups), np.diff(np.r_[starts, total]))
+    out = {"f": starts.astype(np.int64), "l": np.r_[starts[1:], total].astype(np.int64) - 1}
+    for role, ok, value, reduce, fill in (
+        ("mn", mn_ok, mn_value, np.minimum, np.inf),
+        ("mx", mx_ok, mx_value, np.maximum, -np.inf),
+    ):
+        masked = np.where(ok, value, fill)
+        best = reduce.reduceat(masked, starts) if total else masked
+        out[role] = _first_in_group(ok & (masked == best[gid]), gid, groups)
+    out["nn"] = _first_in_group(nn_ok, gid, groups)
+    return out
+
+
+def sample_sorted(
+    series: np.ndarray,
+    steps: np.ndarray,
+    values: np.ndarray,
+    nulls: np.ndarray | None,
+    samples: int | None,
+    *,
+    x: np.ndarray | None = None,
+) -> np.ndarray:
+    """The positions of the points the sampling rule keeps, for many series at once (numpy).
+
+    The points are ordered by series (``series``, any integer labels, non-decreasing) and by
+    step within a series; ``nulls`` marks NULL values (``None``: none). With ``x`` it buckets on
+    ``x`` (points whose ``x`` is not finite are left out), else on the step. Returns increasing
+    positions. The rule is the one this module's docstring states and that each SQL engine
+    writes; where they may keep any of equal extremes, this keeps the earliest.
+    """
+    check_samples(samples)
+    base = np.arange(len(steps)) if x is None else np.flatnonzero(np.isfinite(x))
+    if samples is None or not len(base):
+        return base
+    sid, step, value = series[base], steps[base], values[base]
+    null = np.zeros(len(base), bool) if nulls is None else nulls[base]
+    total = len(base)
+    sstarts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+    counts = np.diff(np.r_[sstarts, total])
+    ser = np.repeat(np.arange(len(sstarts)), counts)
+    nan = np.isnan(value) & ~null
+    has_nan = np.add.reduceat(nan.astype(np.int64), sstarts) > 0
+    s = samples
+    nb = np.where(has_nan, max(1, s // 5), max(1, s // 4))
+    if x is None:
+        lo = step[sstarts]
+        width = (step[np.r_[sstarts[1:], total] - 1] - lo) // nb + 1
+        bucket = (step - lo[ser]) // width[ser]
+    else:
+        xv = x[base]
+        lo = np.minimum.reduceat(xv, sstarts)
+        span = np.maximum.reduceat(xv, sstarts) - lo
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cut = np.floor((xv - lo[ser]) * nb[ser] / span[ser])
+        bucket = np.where(span[ser] > 0, np.minimum(nb[ser] - 1, np.nan_to_num(cut)), 0).astype(
+            np.int64
+        )
+    # A series that fits keeps every point: one group per step.
+    bucket = np.where((counts <= s)[ser], step, bucket)
+    order = np.arange(total) if x is None else np.lexsort((step, bucket, ser))
+    bucket, o_ser = bucket[order], ser[order]
+    gstarts = np.flatnonzero(np.r_[True, (o_ser[1:] != o_ser[:-1]) | (bucket[1:] != bucket[:-1])])
+    o_nan, o_value = nan[order], value[order]
+    number = ~o_nan & ~null[order]
+    roles = group_roles(gstarts, total, number, o_value, number, o_value, o_nan)
+    # A bucket of NaNs only: its extremes are a NaN point (SQL ranks NaN above every number).
+    for role in ("mn", "mx"):
+        roles[role] = np.where(roles[role] < 0, roles["nn"], roles[role])
+    picked = [roles[r] for r in ("f", "l", "mn", "mx", "nn")]
+    if s >= 5:
+        kept = np.unique(np.concatenate(picked))
+        kept = kept[kept >= 0]
+        return np.sort(base[order[kept]])
+    # Too few samples for every role (one bucket, up to five points): keep by priority.
+    pos = np.concatenate(picked)
+    prio = np.repeat(np.arange(5), [len(p) for p in picked])
+    pos, prio = pos[pos >= 0], prio[pos >= 0]
+    first = np.lexsort((prio, pos))
+    pos, prio = pos[first], prio[first]
+    best = np.r_[True, pos[1:] != pos[:-1]]
+    pos, prio = pos[best], prio[best]
+    orig = order[pos]
+    rank_order = np.lexsort((step[orig], prio, ser[orig]))
+    pos_ser = ser[orig][rank_order]
+    starts_r = np.flatnonzero(np.r_[True, pos_ser[1:] != pos_ser[:-1]])
+    rank = np.arange(len(rank_order)) - np.repeat(
+        starts_r, np.diff(np.r_[starts_r, len(rank_order)])
+    )
+    return np.sort(base[orig[rank_order][rank < s]])

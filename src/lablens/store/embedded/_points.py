@@ -14,9 +14,13 @@ from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database, now
 from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._runs import Runs
-from lablens.store.errors import LimitExceeded
-from lablens.store.limits import LIMITS
-from lablens.store.points import check_stream, conform_points
+from lablens.store.points import (
+    check_keys_per_run,
+    check_stream,
+    conform_points,
+    widened_summary_types,
+)
+from lablens.store.tiles import tile_actions
 
 # Up to this many changed keys a summary is merged in SQL, past it in Python.
 _SQL_PATCH_KEYS = 256
@@ -61,13 +65,7 @@ class Points:
         # Counted inside the write transaction, so two batches cannot both slip under the limit.
         # (fetchall: a half-read result would block the rollback that follows the refusal.)
         ((held,),) = con.execute("SELECT count(*) FROM run_keys WHERE run_pk = ?", [pk]).fetchall()
-        if held + new > LIMITS.max_keys_per_run:
-            raise LimitExceeded(
-                f"the run holds {held:,} metric keys and the batch brings {new:,} more; a run"
-                f" may hold at most {LIMITS.max_keys_per_run:,}",
-                field="key",
-                limit=LIMITS.max_keys_per_run,
-            )
+        check_keys_per_run(held, new)
 
     def append_points(
         self,
@@ -140,16 +138,11 @@ class Points:
         return {"stored": table.num_rows, "duplicate": False}
 
     def _update_tiles(self, con: Any, pk: int, lasts: pa.Table) -> None:
-        # Series that have tiles merge the batch's. A series reaching TILE_FROM points gets
-        # them: from the batch when it brings all of the series' points, else built from all
-        # its stored points (overwriting tiles an older version kept for short series).
-        # Shorter series have none: history samples them from their points.
-        before = lasts["prior_n"]
-        reach = pc.greater_equal(pc.add(before, lasts["n"]), _tiles.TILE_FROM)
-        merge = pc.or_(
-            pc.greater_equal(before, _tiles.TILE_FROM), pc.and_(reach, pc.equal(before, 0))
+        # Which series merge the batch's tiles and which build theirs: ``tiles.tile_actions``.
+        merge, build = tile_actions(
+            lasts["prior_n"].to_numpy(zero_copy_only=False), lasts["n"].to_numpy()
         )
-        build = pc.and_(pc.and_(reach, pc.invert(merge)), pc.greater(before, 0))
+        merge, build = pa.array(merge), pa.array(build)
         if pc.all(merge).as_py():
             con.execute(_tiles.MERGE_SQL)
         elif pc.any(merge).as_py():
@@ -232,11 +225,7 @@ class Points:
             )
         finally:
             con.unregister("_latest")
-        changed = {}
-        for key in numbers:
-            merged = _json.merge_type(known.get(key), "number")
-            if merged != known.get(key):
-                changed[key] = merged
+        changed = widened_summary_types(known, numbers)
         if changed:
             con.register(
                 "_fields",

@@ -1,0 +1,111 @@
+"""``PostgresStore``: a PostgreSQL database and a ``BlobStore`` for blobs, as parts.
+
+The same parts as the embedded engine's (``store/embedded/store.py``), with the same names, built
+in the same order with the same arguments, over the one ``Database`` handle (see
+``lablens.store.parts``). Every ``Store`` method is answered by the part that defines it; what
+spans parts is written here.
+"""
+
+from __future__ import annotations
+
+from lablens.store.blob_files import BlobFiles
+from lablens.store.blobs import BlobStore
+from lablens.store.parts import StoreOfParts
+from lablens.store.postgres._accounts import Accounts
+from lablens.store.postgres._artifact_collections import ArtifactCollections
+from lablens.store.postgres._artifact_files import ArtifactFiles
+from lablens.store.postgres._artifact_lineage import ArtifactLineage
+from lablens.store.postgres._artifact_versions import ArtifactVersions
+from lablens.store.postgres._artifacts import Artifacts
+from lablens.store.postgres._blob_grants import BlobGrants
+from lablens.store.postgres._db import Database, redact
+from lablens.store.postgres._history import History
+from lablens.store.postgres._liveness import Liveness
+from lablens.store.postgres._media import Media
+from lablens.store.postgres._points import Points
+from lablens.store.postgres._projects import Projects
+from lablens.store.postgres._reports import Reports
+from lablens.store.postgres._run_creation import RunCreation
+from lablens.store.postgres._run_files import RunFiles
+from lablens.store.postgres._run_updates import RunUpdates
+from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._sweeps import Sweeps
+
+
+class PostgresStore(StoreOfParts):
+    """The team store: a PostgreSQL database (``postgresql://USER:PASSWORD@HOST/DB``) and
+    content-addressed blobs in ``blobs`` (an S3 bucket, or a directory every server shares).
+
+    Several servers may open the same database and blob store at once and serve the same
+    answers: the database keeps what must happen once (migrations, the first admin, unique
+    names) and each server keeps nothing on its own disk. ``blobs.check()`` runs first: an
+    unusable blob store is a ``BlobStoreUnavailable`` before the database is touched; then
+    opening refuses a database that cannot be reached (``StoreUnreachable``) or whose schema
+    is newer than this lablens (``SchemaTooNew``).
+    """
+
+    PARTS = {
+        "accounts": Accounts,
+        "projects": Projects,
+        "runs": Runs,
+        "run_creation": RunCreation,
+        "run_updates": RunUpdates,
+        "points": Points,
+        "history_reads": History,
+        "run_files": RunFiles,
+        "liveness": Liveness,
+        "sweeps": Sweeps,
+        "reports": Reports,
+        "blob_grants": BlobGrants,
+        "media": Media,
+        "artifact_collections": ArtifactCollections,
+        "artifact_versions": ArtifactVersions,
+        "artifacts": Artifacts,
+        "artifact_files": ArtifactFiles,
+        "artifact_lineage": ArtifactLineage,
+    }
+
+    def __init__(self, url: str, blobs: BlobStore) -> None:
+        self.url = url
+        self.blob_store = blob_store = blobs
+        # Before the database: a refused bucket leaves no migration applied.
+        blob_store.check()
+        self.db = db = Database(url)
+        try:
+            # The one part that touches blob bytes.
+            self.blobs = files = BlobFiles(blob_store)
+            self.accounts = accounts = Accounts(db)
+            self.projects = projects = Projects(db, accounts)
+            self.runs = runs = Runs(db, projects)
+            self.run_creation = run_creation = RunCreation(db, projects, runs)
+            self.run_updates = RunUpdates(db, projects, runs)
+            self.points = Points(db, runs, projects)
+            self.history_reads = History(db, projects)
+            self.run_files = RunFiles(db, runs, files)
+            self.liveness = Liveness(db)
+            self.sweeps = Sweeps(db, projects, runs, run_creation)
+            self.reports = Reports(db, projects)
+            self.blob_grants = grants = BlobGrants(db, files)
+            self.media = Media(db, projects, runs, grants, files)
+            self.artifact_collections = collections = ArtifactCollections(db, projects)
+            self.artifact_versions = versions = ArtifactVersions(db, projects, collections)
+            self.artifacts = Artifacts(db, projects, runs, grants, collections, versions)
+            self.artifact_files = ArtifactFiles(db, versions, files)
+            self.artifact_lineage = ArtifactLineage(db, runs, versions)
+        except BaseException:
+            db.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"<PostgresStore {redact(self.url)} blobs={self.blob_store.url}>"
+
+    def delete_project(self, workspace: str, name: str) -> None:
+        # Spans two parts: a project's artifacts go in the transaction that deletes the project,
+        # which is refused while one of them is linked from another project.
+        pid = self.projects.project_id(workspace, name)
+        with self.db.transaction() as conn:
+            self.artifact_collections.delete_project_artifacts(conn, pid, f"{workspace}/{name}")
+            self.projects.delete_rows(conn, pid)
+
+    def close(self) -> None:
+        self.db.close()
