@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -449,8 +450,8 @@ def test_deleting_a_project_s_rows_empties_every_run_table(engines):
         run_pk = conn.execute("SELECT pk FROM runs WHERE project_id = %s", [pid]).fetchone()[0]
         conn.execute(
             "INSERT INTO point_chunks (run_pk, key_id, first_step, last_step, n, steps, ts, vals)"
-            " VALUES (%s, 1, 0, 0, 1, '{0}', '{0}', '{1}')",
-            [run_pk],
+            " VALUES (%s, 1, 0, 0, 1, %s, %s, %s)",
+            [run_pk, bytes(8), bytes(8), struct.pack("<d", 1.0)],
         )
         conn.execute("INSERT INTO run_keys VALUES (%s, 1, 1, 0, 0, 0)", [run_pk])
         conn.execute("INSERT INTO console VALUES (%s, 0, 0, 'stdout', 'hi')", [run_pk])

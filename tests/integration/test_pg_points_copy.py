@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from lablens.store.points import MAX_STEP, conform_points
-from lablens.store.postgres._copy import COPY_SQL, SERIES_SQL, point_chunks_copy
+from lablens.store.postgres._copy import COPY_SQL, point_chunks_copy, read_series
 from lablens.store.postgres._db import Database
 from lablens.store.postgres.schema import POINTS_PER_CHUNK
 
@@ -35,8 +35,13 @@ def write(db: Database, points: pa.Table, key_ids: list[int], run_pk: int = 1) -
 
 
 def series(db: Database, key_id: int, lo: int, hi: int, run_pk: int = 1) -> list[tuple]:
+    """The series' points as (step, time, value or None) tuples, in step order."""
     with db.transaction() as conn:
-        return conn.execute(SERIES_SQL, [run_pk, key_id, lo, hi, lo, hi]).fetchall()
+        step, ts, value, null = read_series(conn, run_pk, key_id, lo, hi)
+    return [
+        (s, t, None if gap else v)
+        for s, t, v, gap in zip(step.tolist(), ts.tolist(), value.tolist(), null, strict=True)
+    ]
 
 
 def bits(x: float | None) -> bytes | None:
@@ -97,7 +102,8 @@ def test_chunks_hold_their_first_and_last_steps_and_counts(db):
     rows = [("k", s, 0.0, 1.0) for s in range(n)]
     assert write(db, batch(rows), [4] * n, run_pk=3) == 4
     got = db.all(
-        "SELECT first_step, last_step, n, cardinality(steps) AS a, cardinality(vals) AS b"
+        "SELECT first_step, last_step, n, length(steps) / 8 AS a, length(vals) / 8 AS b,"
+        " nulls IS NULL AS no_nulls"
         " FROM point_chunks WHERE run_pk = 3 ORDER BY first_step"
     )
     size = POINTS_PER_CHUNK
@@ -107,7 +113,26 @@ def test_chunks_hold_their_first_and_last_steps_and_counts(db):
         (2 * size, 3 * size - 1, size),
         (3 * size, 3 * size, 1),
     ]
-    assert all(r["a"] == r["b"] == r["n"] for r in got)
+    assert all(r["a"] == r["b"] == r["n"] and r["no_nulls"] for r in got)
+
+
+def test_chunks_are_raw_little_endian_bytes_with_a_null_bitmap(db):
+    rows = [
+        ("k", s, 0.5 * s, None if s in (1, 9) else -0.0 if s == 2 else math.nan) for s in range(10)
+    ]
+    write(db, batch(rows), [1] * len(rows))
+    row = db.one("SELECT steps, ts, vals, nulls FROM point_chunks")
+    assert bytes(row["steps"]) == np.arange(10, dtype="<i8").tobytes()
+    assert bytes(row["ts"]) == (0.5 * np.arange(10)).astype("<f8").tobytes()
+    vals = np.frombuffer(bytes(row["vals"]), "<f8")
+    assert [bits(float(x)) for x in vals[[1, 2, 9]]] == [bits(0.0), bits(-0.0), bits(0.0)]
+    assert np.isnan(vals[[0, 3, 4, 5, 6, 7, 8]]).all()
+    # Bits 1 and 9 set, least significant first: what PostgreSQL's get_bit reads too.
+    assert bytes(row["nulls"]) == bytes([0b10, 0b10])
+    got = db.all(
+        "SELECT i FROM point_chunks, generate_series(0, n - 1) i WHERE get_bit(nulls, i) = 1"
+    )
+    assert [r["i"] for r in got] == [1, 9]
 
 
 def test_later_batches_add_chunks_and_reads_merge_them_by_step(db):
@@ -140,7 +165,7 @@ def test_a_million_points_in_one_copy(db):
     )
     key_ids = np.repeat(np.arange(keys, dtype=np.int32), n // keys)
     write(db, points, key_ids.tolist())
-    row = db.one("SELECT sum(n) AS n, count(*) AS chunks, sum(vals[1]) AS s FROM point_chunks")
+    row = db.one("SELECT sum(n) AS n, count(*) AS chunks FROM point_chunks")
     assert row["n"] == n
     assert row["chunks"] == keys * math.ceil(n // keys / POINTS_PER_CHUNK)
     got = series(db, 3, 50_000, 50_009)

@@ -187,7 +187,7 @@ class RunCreation:
                 dup = con.execute(
                     "SELECT count(*) FROM _runs n JOIN runs r ON r.id = n.id"
                     " AND r.project_id = n.project_id"
-                ).fetchone()[0]
+                ).fetchall()[0][0]  # fetched whole: an open result blocks the unregister
                 if dup:
                     raise Conflict(f"{dup} of these run ids already exist in {workspace}/{project}")
                 con.execute(f"INSERT INTO runs ({names}) SELECT {names} FROM _runs")

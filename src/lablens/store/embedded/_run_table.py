@@ -28,30 +28,14 @@ import pyarrow as pa
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._filter_sql import compile_filters
 from lablens.store.embedded._order_sql import order_by_sql, parse_order
+from lablens.store.run_table import chosen_columns, pivot_long, with_total
 from lablens.store.run_values import check_page
 
 #: Key columns past which a table is built in long form (see the module docstring).
 WIDE_KEYS = 256
 #: Cells (runs x key columns) of one batch of a wide table.
 BATCH_CELLS = 500_000
-#: The largest offset or limit: DuckDB takes them as signed 64-bit integers.
 
-#: The base columns every run table starts with, before config.* and summary.*.
-BASE = {
-    "id": "r.id",
-    "name": "r.name",
-    "state": "r.state",
-    "tags": "r.tags",
-    "group": "r.group_name",
-    "job_type": "r.job_type",
-    "created_at": "r.created_at",
-    "finished_at": "r.finished_at",
-    "heartbeat_at": "r.heartbeat_at",
-    "username": "r.username",
-    "host": "r.host",
-    "notes": "r.notes",
-    "sweep": "r.sweep",
-}
 _DUCK_TYPES = {
     "integer": "BIGINT",
     "number": "DOUBLE",
@@ -59,15 +43,6 @@ _DUCK_TYPES = {
     "string": "VARCHAR",
     "json": "VARCHAR",
 }
-_ARROW_TYPES = {
-    "integer": pa.int64(),
-    "number": pa.float64(),
-    "bool": pa.bool_(),
-    "string": pa.string(),
-    "json": pa.string(),
-}
-# The long form's value, as the key's type (one typed column per type; the others are NULL).
-_TYPED = {"integer": "i", "number": "d", "bool": "b", "string": "s", "json": "s"}
 _LONG_SQL = """
 SELECT e.row, k.idx,
   CASE WHEN k.type = 'integer' THEN json_transform(e.v, '"BIGINT"') END AS i,
@@ -127,16 +102,7 @@ def runs_table(
     check_page(offset, limit)
     where, params = compile_filters(filters, alias="r")
     terms = parse_order(order, alias="r")
-    wanted = set(columns) if columns else None
-    base = {
-        name: sql for name, sql in BASE.items() if wanted is None or name in wanted or name == "id"
-    }
-    keys = {
-        kind: [
-            k for k in fields[kind] if wanted is None or f"{kind}.{k}" in wanted or kind in wanted
-        ]
-        for kind in ("config", "summary")
-    }
+    base, keys = chosen_columns(fields, columns)
     page_sql, page = "", []
     if limit is not None:
         page_sql, page = " LIMIT ? OFFSET ?", [int(limit), int(offset)]
@@ -152,12 +118,6 @@ def runs_table(
 def _total(cur: Any, where: str, params: list[Any]) -> int:
     sql = f"SELECT count(*) FROM runs r WHERE r.project_id = ? AND ({where})"
     return int(cur.execute(sql, params).fetchall()[0][0])
-
-
-def _with_total(schema: pa.Schema, total: int) -> pa.Schema:
-    meta = dict(schema.metadata or {})
-    meta[b"total"] = str(total).encode()
-    return schema.with_metadata(meta)
 
 
 def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
@@ -193,7 +153,7 @@ def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
     else:
         total = 0
     table = table.drop_columns(["_total"])
-    schema = _with_total(table.schema, total)
+    schema = with_total(table.schema, total)
     # A narrow table is whole in memory already: its own chunks go out as they are (one for most
     # answers), so the route can send it with its length instead of re-cut and streamed.
     batches = table.replace_schema_metadata(schema.metadata).to_batches()
@@ -241,7 +201,7 @@ def _wide(db: Database, plan: _Plan) -> pa.RecordBatchReader:
     except BaseException:
         cur.close()
         raise
-    schema = _with_total(first.schema, total)
+    schema = with_total(first.schema, total)
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
@@ -274,23 +234,7 @@ def _wide_batch(
             _LONG_SQL,
             params=[start, start, stop, has[0], start, start, stop, has[1]],
         ).to_arrow_table()
-        idx = long.column("idx").to_numpy()
-        row = long.column("row").to_numpy()
-        typed = {c: long.column(c).combine_chunks() for c in ("i", "d", "b", "s")}
-        bounds = np.searchsorted(idx, np.arange(len(names) + 1))
-        for j, (kind, key, type_) in enumerate(names):
-            a, b = int(bounds[j]), int(bounds[j + 1])
-            arrow_type = _ARROW_TYPES[type_]
-            if a == b:
-                col = pa.nulls(rows, arrow_type)
-            else:
-                src = typed[_TYPED[type_]].slice(a, b - a)
-                if b - a == rows:  # a value in every row, rows in order
-                    col = src
-                else:
-                    take = np.full(rows, -1, np.int64)
-                    take[row[a:b]] = np.arange(b - a)
-                    col = src.take(pa.array(take, mask=take < 0))
-            arrays.append(col.cast(arrow_type) if col.type != arrow_type else col)
-            out_names.append(f"{kind}.{key}")
+        key_names, key_arrays = pivot_long(long, names, rows)
+        out_names += key_names
+        arrays += key_arrays
     return pa.RecordBatch.from_arrays(arrays, names=out_names)

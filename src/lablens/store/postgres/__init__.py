@@ -17,8 +17,8 @@ and one dying loses nothing it acknowledged. ``lablens.store.open_store`` opens 
   ``_artifacts``, ...), assembled by ``store.PostgresStore`` as ``lablens.store.parts`` says.
   Where the embedded store relies on its one process's write lock, they rely on constraints,
   ``INSERT ... ON CONFLICT``, row locks and advisory locks, each said where it is used.
-- ``_copy``: a batch of points as one binary ``COPY`` of ``point_chunks`` rows (numpy-built),
-  and the SQL that reads a series (or a step range of it) back in order.
+- ``_copy``: a batch of points as one binary ``COPY`` of ``point_chunks`` rows (numpy-built,
+  raw little-endian ``bytea``), their decoding back to numpy, and a series read in order.
 - ``_filter_sql`` and ``_ordering``: the engine-neutral filter and order trees
   (``store/filter_parse.py``, ``store/order_tree.py``) compiled to PostgreSQL SQL with bound
   parameters, matching the embedded engine's results.

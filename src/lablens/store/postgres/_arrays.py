@@ -1,7 +1,7 @@
 """numpy arrays in and out of PostgreSQL's binary array format, for bulk parameters and reads.
 
-Reading ``bigint[]`` and ``double precision[]`` columns (a ``point_chunks`` row's arrays, a
-history read's aggregates) through psycopg's default loaders makes a Python object per element;
+Reading ``bigint[]`` and ``double precision[]`` results through psycopg's default loaders
+makes a Python object per element (``point_chunks`` holds ``bytea``, decoded by ``_copy``);
 :func:`numpy_cursor` gives a cursor whose loaders turn each array into one numpy array instead,
 straight from the binary wire format. :class:`Int8s` and :class:`Float8s` wrap numpy arrays
 passed as query parameters (``unnest(%s, %s, ...)``), dumped the same way: a whole column of

@@ -3,15 +3,19 @@
 A batch of points (``lablens.store.points.conform_points``' table, plus each point's interned
 key id) becomes the rows of ``point_chunks`` (``schema.py``): per key, its points in step order
 (points of equal steps keep their order in the batch) cut into chunks of at most
-``POINTS_PER_CHUNK``, each a row of three arrays. The whole batch is one binary ``COPY`` payload
-(:func:`point_chunks_copy`), written with :data:`COPY_SQL` through psycopg's ``cursor.copy()``:
-one round trip, and no per-point Python. :data:`SERIES_SQL` reads points back in that order.
+``POINTS_PER_CHUNK``, each a row of raw little-endian ``bytea`` columns (steps, times, values)
+and, when some of its values are null, a null bitmap. The whole batch is one binary ``COPY``
+payload (:func:`point_chunks_copy`), written with :data:`COPY_SQL` through psycopg's
+``cursor.copy()``: one round trip, and no per-point Python. Reading is the reverse, with
+``np.frombuffer``: :data:`CHUNK_COLUMNS` selected and fed to :func:`decode_chunks`, or
+:func:`read_series` for one series in step order.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -19,32 +23,41 @@ import pyarrow.compute as pc
 
 from lablens.store.postgres.schema import POINTS_PER_CHUNK
 
-__all__ = ["COPY_SQL", "SERIES_SQL", "ChunkStats", "point_chunks_copy"]
+__all__ = [
+    "CHUNK_COLUMNS",
+    "COPY_SQL",
+    "SERIES_SQL",
+    "ChunkStats",
+    "decode_chunks",
+    "point_chunks_copy",
+    "read_series",
+]
 
 #: The statement that takes :func:`point_chunks_copy`'s payload.
 COPY_SQL = (
-    "COPY point_chunks (run_pk, key_id, first_step, last_step, n, steps, ts, vals)"
+    "COPY point_chunks (run_pk, key_id, first_step, last_step, n, steps, ts, vals, nulls)"
     " FROM STDIN (FORMAT BINARY)"
 )
 
-#: Every point of the series ``(run_pk = %s, key_id = %s)`` in step order (stored order within
-#: a step): the chunks overlapping a step range, unnested. Bind run_pk, key_id, then the step
-#: range's low and high ends (``-2**63`` and ``2**63 - 1`` for all of it) twice.
-SERIES_SQL = """
-SELECT p.step, p.ts, p.value
-FROM point_chunks c
-CROSS JOIN LATERAL unnest(c.steps, c.ts, c.vals) WITH ORDINALITY AS p(step, ts, value, i)
-WHERE c.run_pk = %s AND c.key_id = %s AND c.last_step >= %s AND c.first_step <= %s
-  AND p.step BETWEEN %s AND %s
-ORDER BY p.step, c.id, p.i
-"""
+#: The columns :func:`decode_chunks` takes, in its order.
+CHUNK_COLUMNS = "n, steps, ts, vals, nulls"
+
+#: The chunks of the series ``(run_pk = %s, key_id = %s)`` that overlap a step range, in the
+#: order they were written (:data:`CHUNK_COLUMNS`). Bind run_pk, key_id, then the step range's
+#: low and high ends; :func:`read_series` runs it and cuts the points to the range.
+SERIES_SQL = (
+    f"SELECT {CHUNK_COLUMNS} FROM point_chunks"
+    " WHERE run_pk = %s AND key_id = %s AND last_step >= %s AND first_step <= %s ORDER BY id"
+)
 
 # PostgreSQL's binary COPY: a signature, flags and header extension length; each row a field
-# count then (length, bytes) per field; -1 as the last field count ends the data.
+# count then (length, bytes) per field (-1 and no bytes for NULL); -1 as the last field count
+# ends the data.
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 _TRAILER = struct.pack(">h", -1)
-_INT8_OID, _FLOAT8_OID = 20, 701
-_ROW_HEAD = struct.Struct(">h" + "iq" + "ii" + "iq" + "iq" + "ii")  # 8 fields, the scalars first
+_ROW_HEAD = struct.Struct(">h" + "iq" + "ii" + "iq" + "iq" + "ii")  # 9 fields, the scalars first
+_LENGTH = struct.Struct(">i")
+_NULL = _LENGTH.pack(-1)
 
 
 class ChunkStats(NamedTuple):
@@ -52,33 +65,6 @@ class ChunkStats(NamedTuple):
 
     chunks: int
     points: int
-
-
-def _elements(be: str, values: np.ndarray) -> memoryview:
-    """Every value as an array element, ``(length 8, big-endian bytes)``, 12 bytes each: the
-    whole batch at once, so a chunk's elements are a slice."""
-    body = np.empty(len(values), np.dtype([("len", ">i4"), ("x", be)]))
-    body["len"] = 8
-    body["x"] = values
-    return memoryview(body.view(np.uint8))
-
-
-def _array(oid: int, elements: memoryview, a: int, b: int) -> list[bytes | memoryview]:
-    """The array field of elements ``a:b``: its length, PostgreSQL's binary array header (one
-    dimension, no NULLs, lower bound 1), then the elements."""
-    n = b - a
-    return [struct.pack(">iiiiii", 20 + 12 * n, 1, 0, oid, n, 1), elements[12 * a : 12 * b]]
-
-
-def _array_with_nulls(values: np.ndarray, nulls: np.ndarray) -> bytes:
-    """A float8 array field holding NULLs (-1 and no bytes for each)."""
-    item, null = struct.Struct(">id"), struct.pack(">i", -1)
-    parts = [struct.pack(">iiiii", 1, 1, _FLOAT8_OID, len(values), 1)]
-    parts += [
-        null if gap else item.pack(8, x) for x, gap in zip(values.tolist(), nulls, strict=True)
-    ]
-    data = b"".join(parts)
-    return struct.pack(">i", len(data)) + data
 
 
 def point_chunks_copy(
@@ -99,11 +85,11 @@ def point_chunks_copy(
         sort_keys=[("k", "ascending"), ("s", "ascending")],
     )
     kid = pc.take(keys, order).to_numpy().astype(np.int64)
-    step = pc.take(points["step"], order).to_numpy()
-    ts = pc.take(points["timestamp"], order).to_numpy()
+    step = pc.take(points["step"], order).to_numpy().astype("<i8")
+    ts = pc.take(points["timestamp"], order).to_numpy().astype("<f8")
     value_col = pc.take(points["value"], order)
     nulls = value_col.is_null().to_numpy(zero_copy_only=False) if value_col.null_count else None
-    value = value_col.fill_null(0.0).to_numpy()
+    value = value_col.fill_null(0.0).to_numpy().astype("<f8")
     # Chunk starts: each key's first point, then every POINTS_PER_CHUNK points within a key.
     key_start = np.flatnonzero(np.r_[True, kid[1:] != kid[:-1]])
     key_end = np.r_[key_start[1:], n]
@@ -111,19 +97,74 @@ def point_chunks_copy(
         [np.arange(a, b, POINTS_PER_CHUNK) for a, b in zip(key_start, key_end, strict=True)]
     )
     ends = np.r_[starts[1:], n]
-    steps, times, values = _elements(">i8", step), _elements(">f8", ts), _elements(">f8", value)
+    steps, times, values = (memoryview(a.view(np.uint8)) for a in (step, ts, value))
     parts: list[bytes | memoryview] = [_HEADER]
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        parts.append(
+        size = _LENGTH.pack(8 * (b - a))
+        parts += [
             _ROW_HEAD.pack(
-                8, 8, run_pk, 4, int(kid[a]), 8, int(step[a]), 8, int(step[b - 1]), 4, b - a
-            )
-        )
-        parts += _array(_INT8_OID, steps, a, b)
-        parts += _array(_FLOAT8_OID, times, a, b)
+                9, 8, run_pk, 4, int(kid[a]), 8, int(step[a]), 8, int(step[b - 1]), 4, b - a
+            ),
+            size,
+            steps[8 * a : 8 * b],
+            size,
+            times[8 * a : 8 * b],
+            size,
+            values[8 * a : 8 * b],
+        ]
         if nulls is not None and nulls[a:b].any():
-            parts.append(_array_with_nulls(value[a:b], nulls[a:b]))
+            # Bit i of the bitmap (least significant first, as get_bit numbers them) is point i.
+            bitmap = np.packbits(nulls[a:b], bitorder="little").tobytes()
+            parts += [_LENGTH.pack(len(bitmap)), bitmap]
         else:
-            parts += _array(_FLOAT8_OID, values, a, b)
+            parts.append(_NULL)
     parts.append(_TRAILER)
     return b"".join(parts), ChunkStats(len(starts), n)
+
+
+def decode_chunks(
+    rows: Iterable[tuple[int, Any, Any, Any, Any]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The points of ``point_chunks`` rows (:data:`CHUNK_COLUMNS`: n, steps, ts, vals, nulls,
+    the ``bytea`` columns as bytes), concatenated in the rows' order: steps (int64), times and
+    values (float64; 0.0 where null), and whether each value is null."""
+    sizes: list[int] = []
+    steps: list[Any] = []
+    times: list[Any] = []
+    values: list[Any] = []
+    bitmaps: list[tuple[int, Any]] = []  # (the chunk's index, its bitmap), chunks with nulls
+    for i, (n, s, t, v, nb) in enumerate(rows):
+        sizes.append(n)
+        steps.append(s)
+        times.append(t)
+        values.append(v)
+        if nb is not None:
+            bitmaps.append((i, nb))
+    null = np.zeros(sum(sizes), bool)
+    if bitmaps:
+        offsets = np.r_[0, np.cumsum(sizes)]
+        for i, nb in bitmaps:
+            bits = np.unpackbits(np.frombuffer(nb, np.uint8), count=sizes[i], bitorder="little")
+            null[offsets[i] : offsets[i + 1]] = bits.view(bool)
+    return (
+        np.frombuffer(b"".join(steps), "<i8").astype(np.int64),
+        np.frombuffer(b"".join(times), "<f8").astype(np.float64),
+        np.frombuffer(b"".join(values), "<f8").astype(np.float64),
+        null,
+    )
+
+
+def read_series(
+    conn: Any, run_pk: int, key_id: int, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every point of one series with a step in ``[lo, hi]``, in step order (stored order
+    within a step): steps, times, values and null flags as :func:`decode_chunks` gives them.
+    ``conn`` is a psycopg connection."""
+    with conn.cursor(binary=True) as cur:
+        cur.execute(SERIES_SQL, [run_pk, key_id, lo, hi])
+        step, ts, value, null = decode_chunks(cur)
+    # Chunks are each in step order and come in the order written: a stable sort by step
+    # merges them as the points were logged.
+    keep = np.flatnonzero((step >= lo) & (step <= hi))
+    keep = keep[np.argsort(step[keep], kind="stable")]
+    return step[keep], ts[keep], value[keep], null[keep]

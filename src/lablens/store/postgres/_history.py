@@ -1,18 +1,16 @@
 """History reads of the PostgreSQL store: the metric points of runs, whole, ranged or sampled.
 
-The points come out of ``point_chunks`` as arrays (one row per chunk of up to 1,024 points,
-loaded straight into numpy by ``_arrays.numpy_cursor``), so a read of a million points is a
-thousand rows over the wire, not a million. What the embedded engine does in SQL after that
-(the step and x ranges, the metric x axis, sampling) is done here on those numpy arrays, with
-the same rule (``sampling.sample_sorted``); long series are sampled from their tiles
-(``_tiles.sample``). The answer is the embedded engine's table, column for column.
+The points come out of ``point_chunks`` as raw ``bytea`` (one row per chunk of up to 1,024 points,
+decoded with ``np.frombuffer`` by ``_copy.decode_chunks``), so a read of a million points is a
+thousand rows over the wire, not a million. What the embedded engine does in SQL after that (the
+step and x ranges, the metric x axis, sampling) is done here on those numpy arrays, with the same
+rule (``sampling.sample_sorted``); long series are sampled from their tiles (``_tiles.sample``).
+The answer is the embedded engine's table, column for column.
 
-Speed (this shared 2-core machine, load 7-10, PostgreSQL 15): 1M points of one series read
-whole in 0.48-0.85 s against the embedded engine's 0.15-0.42 s (1.8-3.2x). Most of it is the
-server sending the arrays: PostgreSQL's binary array output calls the element type's send
-function per element, and a binary COPY of the 980 chunks' three arrays alone takes 0.53 s,
-where the same bytes as three ``bytea`` columns take 0.06 s. Raw little-endian ``bytea`` chunks
-(and a null bitmap) instead of arrays would take that share away, on ingest too.
+Speed (``benchmarks/pg_points_probe.py``, this shared 2-core machine, PostgreSQL 15): 1M
+points of one series read whole in 84-98 ms against the embedded engine's 65-77 ms in the
+same runs (1.27-1.28x). With the chunks as ``bigint[]``/``float8[]`` arrays it was 258-506 ms
+(2.1-5.2x): PostgreSQL sends an array element by element, which ``bytea`` avoids.
 """
 
 from __future__ import annotations
@@ -26,7 +24,8 @@ import pyarrow as pa
 from lablens.store.errors import NotFound
 from lablens.store.history_query import HISTORY_SCHEMA, check_history_query, with_runs
 from lablens.store.postgres import _tiles
-from lablens.store.postgres._arrays import Int8s, numpy_cursor, with_arrays
+from lablens.store.postgres._arrays import Int8s, with_arrays
+from lablens.store.postgres._copy import CHUNK_COLUMNS, decode_chunks
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._filter_sql import compile_filters
 from lablens.store.postgres._ordering import order_by_sql, parse_order
@@ -105,37 +104,24 @@ class History:
         if max_step is not None:
             where.append("first_step <= %s")
             params.append(max_step)
-        heads: list[tuple[int, int, int, int]] = []  # run_pk, key_id, first and last step
-        steps, times, values, nulls = [], [], [], []
-        with numpy_cursor(conn) as cur:
+        with conn.cursor(binary=True) as cur:
             cur.execute(
-                f"SELECT run_pk, key_id, first_step, last_step, steps, ts, vals FROM point_chunks"
+                f"SELECT run_pk, key_id, first_step, last_step, {CHUNK_COLUMNS} FROM point_chunks"
                 f" WHERE {' AND '.join(where)} ORDER BY run_pk, key_id, id",
                 params,
             )
-            for run_pk, key_id, first, last, s, t, v in cur:
-                heads.append((run_pk, key_id, first, last))
-                steps.append(s)
-                times.append(t)
-                if np.ma.isMaskedArray(v):
-                    nulls.append(np.ma.getmaskarray(v))
-                    values.append(v.data)
-                else:
-                    nulls.append(None)
-                    values.append(v)
-        if not heads:
+            rows = cur.fetchall()
+        if not rows:
             return _empty()
-        head = np.array(heads, np.int64)
-        sizes = np.array([len(s) for s in steps], np.int64)
+        head = np.array([r[:5] for r in rows], np.int64)  # run_pk, key_id, first, last step, n
+        step, ts, value, null = decode_chunks(r[4:] for r in rows)
         points = {
-            "run_pk": np.repeat(head[:, 0], sizes),
-            "key_id": np.repeat(head[:, 1], sizes),
-            "step": np.concatenate(steps),
-            "ts": np.concatenate(times),
-            "value": np.concatenate(values),
-            "null": np.concatenate(
-                [np.zeros(n, bool) if m is None else m for n, m in zip(sizes, nulls, strict=True)]
-            ),
+            "run_pk": np.repeat(head[:, 0], head[:, 4]),
+            "key_id": np.repeat(head[:, 1], head[:, 4]),
+            "step": step,
+            "ts": ts,
+            "value": value,
+            "null": null,
         }
         # A chunk is in step order, and the chunks of one series come in the order they were
         # written: only where a series' chunk starts below the one before it ends (batches

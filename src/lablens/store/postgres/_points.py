@@ -20,7 +20,6 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lablens.store import _json
 from lablens.store.points import (
     check_keys_per_run,
     check_stream,
@@ -28,10 +27,11 @@ from lablens.store.points import (
     widened_summary_types,
 )
 from lablens.store.postgres import _tiles
-from lablens.store.postgres._arrays import Int8s, numpy_cursor, with_arrays
-from lablens.store.postgres._copy import COPY_SQL, point_chunks_copy
+from lablens.store.postgres._arrays import Int8s, with_arrays
+from lablens.store.postgres._copy import CHUNK_COLUMNS, COPY_SQL, decode_chunks, point_chunks_copy
 from lablens.store.postgres._db import Database, now
 from lablens.store.postgres._projects import Projects
+from lablens.store.postgres._runs import WIDENED_TYPE, jsonb_dumps
 from lablens.store.tiles import tile_actions
 
 log = logging.getLogger("lablens.store")
@@ -58,7 +58,7 @@ _RUN_KEYS_SQL = (
 )
 # Reading a series' stored points back, to build its tiles when it reaches TILE_FROM.
 _SERIES_CHUNKS_SQL = (
-    "SELECT key_id, steps, ts, vals FROM point_chunks"
+    f"SELECT key_id, {CHUNK_COLUMNS} FROM point_chunks"
     " WHERE run_pk = %s AND key_id = ANY(%s) ORDER BY key_id, id"
 )
 
@@ -212,22 +212,15 @@ class Points:
             _tiles.write(conn, _tiles.MERGE_SQL, pk, tiles)
         if build.any():
             # The series' stored points, this batch's included (copied above).
-            kids, steps, times, values = [], [], [], []
-            with numpy_cursor(conn) as cur:
+            with conn.cursor(binary=True) as cur:
                 cur.execute(_SERIES_CHUNKS_SQL, [pk, stats["key_id"][build].tolist()])
-                for key_id, s, t, v in cur:
-                    if np.ma.isMaskedArray(v):
-                        keep = ~np.ma.getmaskarray(v)
-                        s, t, v = s[keep], t[keep], v.data[keep]
-                    kids.append(np.full(len(s), key_id, np.int64))
-                    steps.append(s)
-                    times.append(t)
-                    values.append(v)
-            k, s = np.concatenate(kids), np.concatenate(steps)
+                rows = cur.fetchall()
+            k = np.repeat(np.array([r[0] for r in rows], np.int64), [r[1] for r in rows])
+            s, t, v, null = decode_chunks(r[1:] for r in rows)
+            keep = ~null
+            k, s, t, v = k[keep], s[keep], t[keep], v[keep]
             order = np.lexsort((s, k))
-            tiles = _tiles.build(
-                k[order], s[order], np.concatenate(times)[order], np.concatenate(values)[order]
-            )
+            tiles = _tiles.build(k[order], s[order], t[order], v[order])
             _tiles.write(conn, _tiles.REPLACE_SQL, pk, tiles)
 
     def _update_summary(
@@ -258,7 +251,7 @@ class Points:
         conn.execute(
             f"UPDATE runs SET {column} = coalesce({column}, '{{}}'::jsonb) || %s::jsonb,"
             " heartbeat_at = %s WHERE pk = %s",
-            [_json.dumps(patch), now(), pk],
+            [jsonb_dumps(patch), now(), pk],
         )
         if stream != "default" or not patch:
             return
@@ -274,8 +267,9 @@ class Points:
         changed = widened_summary_types(known, numbers)
         if changed:
             conn.execute(
-                "INSERT INTO project_fields (project_id, kind, key, type)"
+                "INSERT INTO project_fields AS f (project_id, kind, key, type)"
                 " SELECT %s, 'summary', * FROM unnest(%s::text[], %s::text[])"
-                " ON CONFLICT (project_id, kind, key) DO UPDATE SET type = excluded.type",
+                # Another server may have widened the type since it was read: widen again.
+                f" ON CONFLICT (project_id, kind, key) DO UPDATE SET type = {WIDENED_TYPE}",
                 [pid, list(changed), list(changed.values())],
             )
