@@ -413,6 +413,14 @@ HOSTILE: list[tuple[str, str, str, Callable[[], bytes | str], int, str]] = [
         "lines[1].line",
     ),
     (
+        "console line NUL",
+        "console",
+        JSON,
+        lambda: '{"lines": [{"line": "a\\u0000b"}]}',
+        400,
+        "lines[0].line",
+    ),
+    (
         "console second line not text",
         "console",
         JSON,

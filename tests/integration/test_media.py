@@ -309,6 +309,8 @@ def test_bad_items_and_missing_blobs_are_400s_naming_the_part(start, server, api
         ({"size": "big"}, "items[1].size"),
         ({"caption": 3}, "items[1].caption"),
         ({"colour": "red"}, "items[1].colour"),
+        ({"key": "a\x00b"}, "items[1].key"),
+        ({"meta": {"note": "\ud800"}}, "items[1].meta.note"),
     ]:
         with pytest.raises(E.BadRequest) as info:
             http.post_json(route, {"items": [good, {**good, **change}]})

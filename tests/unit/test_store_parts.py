@@ -10,7 +10,7 @@ import inspect
 import pytest
 
 from lablens.store.base import Store
-from lablens.store.embedded._blobs import BlobFiles
+from lablens.store.blob_files import BlobFiles
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import InvalidInput, LimitExceeded
 from lablens.store.history_query import check_history_query

@@ -28,10 +28,11 @@ def dumps(value: Any) -> str | None:
     return json.dumps(encode(value), separators=(",", ":"))
 
 
-def loads(text: str | None) -> Any:
-    """Parse a JSON column (``None`` for SQL NULL)."""
-    if text is None:
-        return None
+def loads(text: Any) -> Any:
+    """Parse a JSON column (``None`` for SQL NULL). DuckDB hands a JSON column's text; psycopg
+    hands ``json`` and ``jsonb`` columns parsed already, and those are returned as they are."""
+    if text is None or not isinstance(text, (str, bytes, bytearray)):
+        return text
     return json.loads(text)
 
 

@@ -1,36 +1,16 @@
-"""Who may use which blob, and uploads: the rights to content-addressed bytes.
-
-Blobs (the bytes of run files, artifact files and media, named by their sha256) are stored once
-whoever saved them (``_blobs.py`` holds the bytes). An upload is hashed as it comes and kept only
-once its sha256 is checked, so a cut or altered upload never becomes a blob.
-
-Because the bytes are shared, knowing a sha256 must not be a way to read them: a user may name a
-digest in a commit only if it is *usable* by them in the target workspace (``blob_grants`` in
-``schema.py``):
-
-- they uploaded those bytes themselves (to any workspace), or a member of the target workspace
-  uploaded them into it: an upload of bytes the server already has is hashed and checked like
-  any other, and only records the right (no second copy);
-- or they can already read those bytes: a stored file (not a reference) of an artifact, or a
-  run file, in a project they may read.
-
-``missing_blobs`` answers with the same rule, so it tells a caller nothing about what others
-stored.
-"""
+"""Who may use which blob, in the embedded store: the SQL of the rules of
+``store/blob_rights.py`` (where the rules, uploads and their checks live)."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 
-from lablens.store.artifact_values import checked_digest
-from lablens.store.base import BlobUpload
-from lablens.store.embedded._blobs import BlobFiles, BlobWriter
+from lablens.store.blob_files import BlobFiles
+from lablens.store.blob_rights import BlobRights
 from lablens.store.embedded._db import Database, now
-from lablens.store.errors import InvalidInput, NotFound
 
 # The projects a user may read, as the server's rule says (``server/auth.py``, can_read_project):
 # admins every project, members every project of their workspaces, anyone a PUBLIC project.
@@ -65,199 +45,68 @@ _READ = f"""
 """
 
 
-class BlobGrants:
+class BlobGrants(BlobRights):
     """Part of ``EmbeddedStore``: which blobs a user may use, and uploads that store them."""
 
     def __init__(self, db: Database, blobs: BlobFiles) -> None:
-        self.db = db
-        self.blobs = blobs
+        super().__init__(db, blobs)
 
-    def usable_blobs(self, digests: Sequence[str], workspace_id: int, user_id: int) -> set[str]:
-        """Those of ``digests`` that the user may name in a commit into the workspace."""
-        wanted = list(dict.fromkeys(digests))
-        if not wanted:
-            return set()
-        # Grants first: they cover what the SDK just uploaded, so the scan of every project's
-        # files below is usually skipped.
-        params: Any = {"digests": wanted, "workspace": workspace_id, "user": user_id}
-        usable = {r["digest"] for r in self.db.all(_GRANTED, params)}
-        rest = [d for d in wanted if d not in usable]
-        if rest:
-            params = {"digests": rest, "user": user_id}
-            usable |= {r["digest"] for r in self.db.all(_READ, params)}
-        return usable
+    def uploaded(self, digests: Sequence[str], workspace_id: int, user_id: int) -> set[str]:
+        """Those of ``digests`` uploaded into the workspace by anyone, or anywhere by the user."""
+        params: Any = {"digests": list(digests), "workspace": workspace_id, "user": user_id}
+        return {r["digest"] for r in self.db.all(_GRANTED, params)}
 
-    def ids(self, workspace: str, username: str, digest: str = "") -> tuple[int, int, bool]:
-        """The ids of a workspace and a user (``NotFound`` for either missing), and whether the
-        user uploaded ``digest`` into the workspace before; one query, as uploads are many."""
-        row = self.db.one(
+    def readable(self, digests: Sequence[str], user_id: int) -> set[str]:
+        """Those of ``digests`` the user can read already (run and artifact files)."""
+        params: Any = {"digests": list(digests), "user": user_id}
+        return {r["digest"] for r in self.db.all(_READ, params)}
+
+    def id_row(self, workspace: str, username: str, digest: str) -> dict[str, Any] | None:
+        """``{w, u, had}``: the workspace's and the user's ids, and a prior upload of ``digest``."""
+        return self.db.one(
             "SELECT w.id AS w, u.id AS u, EXISTS (SELECT 1 FROM blob_grants g WHERE g.digest = ?"
             " AND g.workspace_id = w.id AND g.user_id = u.id) AS had"
             " FROM (SELECT 1) LEFT JOIN workspaces w ON w.username = ?"
             " LEFT JOIN users u ON u.username = ?",
             [digest, workspace, username],
         )
-        if row is None or row["w"] is None:
-            raise NotFound("workspace", workspace)
-        if row["u"] is None:
-            raise NotFound("user", username)
-        return row["w"], row["u"], bool(row["had"])
 
-    def missing_blobs(self, workspace: str, digests: Sequence[str], *, username: str) -> list[str]:
-        # A dict keeps the first-seen order and dedups in linear time (a manifest may hold
-        # 100,000 files).
-        wanted = list(
-            dict.fromkeys(checked_digest(d, f"digests[{i}]") for i, d in enumerate(digests))
-        )
-        usable = self.usable_blobs(wanted, *self.ids(workspace, username)[:2])
-        return [d for d in wanted if d not in usable or not self.blobs.exists(d)]
-
-    def check_blobs(
-        self, workspace: str, files: Sequence[dict[str, Any]], *, username: str
-    ) -> None:
-        """Refuse a manifest naming a blob the user may not use, or a size not the blob's.
-
-        ``files`` are checked manifest entries; references (``ref``) name no blob here.
-        """
-        stored = [(i, f) for i, f in enumerate(files) if f["ref"] is None]
-        usable = self.usable_blobs(
-            [f["digest"] for _, f in stored], *self.ids(workspace, username)[:2]
-        )
-        sizes: dict[int, int] = {}
-        missing: list[int] = []
-        for i, f in stored:
-            size = self.blobs.size(f["digest"]) if f["digest"] in usable else None
-            if size is None:
-                missing.append(i)
-            else:
-                sizes[i] = size
-        # One message whether the blob exists elsewhere or nowhere: the answer is no oracle.
-        if missing:
-            i = missing[0]
-            raise InvalidInput(
-                f"the content of {files[i]['path']!r} (sha256 {files[i]['digest']}) was"
-                f" not uploaded; {len(missing)} file(s) are missing: PUT them to"
-                " .../blobs/{sha256} first",
-                field=f"files[{i}].digest",
-            )
-        for i, f in stored:
-            real = sizes[i]
-            if f["size"] != real:
-                raise InvalidInput(
-                    f"files[{i}] ({f['path']!r}) declares {f['size']} bytes, but its content"
-                    f" (sha256 {f['digest']}) has {real}",
-                    field=f"files[{i}].size",
-                )
-
-    def open_blob_upload(self, workspace: str, digest: str, *, username: str) -> BlobUpload:
-        digest = checked_digest(digest, "digest")
-        workspace_id, user_id, had = self.ids(workspace, username, digest)
-
-        def grant() -> None:
-            if not had:
-                # No unique index: two racing uploads may both insert, which the readers'
-                # DISTINCT absorbs, and a plain insert costs a third of one checked against an
-                # index.
-                with self.db.write() as con:
-                    con.execute(
-                        "INSERT INTO blob_grants VALUES (?, ?, ?, ?)",
-                        [digest, workspace_id, user_id, now()],
-                    )
-
-        return _Upload(digest, self.blobs.writer(digest), grant, first=not had)
-
-    def put_blobs(
-        self, workspace: str, blobs: Sequence[tuple[str, bytes]], *, username: str
-    ) -> list[dict[str, Any]]:
-        # One query for the rights held and one transaction for the new ones: a commit per blob
-        # (what open_blob_upload costs) is most of the time of a small image's upload.
-        workspace_id, user_id, _ = self.ids(workspace, username)
-        digests = [checked_digest(d, f"blobs[{i}]") for i, (d, _) in enumerate(blobs)]
-        had = {
+    def granted(self, workspace_id: int, user_id: int, digests: Sequence[str]) -> set[str]:
+        """Those of ``digests`` the user uploaded into the workspace before."""
+        return {
             r["digest"]
             for r in self.db.all(
                 "SELECT DISTINCT digest FROM blob_grants WHERE workspace_id = ? AND user_id = ?"
                 " AND list_contains(?::VARCHAR[], digest)",
-                [workspace_id, user_id, list(dict.fromkeys(digests))],
+                [workspace_id, user_id, list(digests)],
             )
         }
-        out: list[dict[str, Any]] = []
-        new: list[str] = []
-        try:
-            for i, (digest, (_, data)) in enumerate(zip(digests, blobs, strict=True)):
-                got = hashlib.sha256(data).hexdigest()
-                if got != digest:
-                    raise InvalidInput(
-                        f"the bytes of blobs[{i}] have sha256 {got}, not {digest}: the upload"
-                        " was cut short or changed on the way; send it again",
-                        field=f"blobs[{i}]",
-                    )
-                self.blobs.put(digest, data)
-                first = digest not in had
-                if first:
-                    had.add(digest)
-                    new.append(digest)
-                out.append({"digest": digest, "size": len(data), "stored": first})
-        finally:
-            if new:
-                grants = pa.table(
-                    {
-                        "digest": new,
-                        "workspace_id": pa.array([workspace_id] * len(new), pa.int32()),
-                        "user_id": pa.array([user_id] * len(new), pa.int32()),
-                    }
+
+    def grant(self, workspace_id: int, user_id: int, digests: Sequence[str]) -> None:
+        """Record the user's uploads of ``digests`` into the workspace, in one transaction.
+
+        No unique index: two racing uploads may both insert, which the readers' DISTINCT
+        absorbs, and a plain insert costs a third of one checked against an index.
+        """
+        with self.db.write() as con:
+            if len(digests) == 1:
+                con.execute(
+                    "INSERT INTO blob_grants VALUES (?, ?, ?, ?)",
+                    [digests[0], workspace_id, user_id, now()],
                 )
-                with self.db.write() as con:
-                    con.register("_grants", grants)
-                    try:
-                        con.execute(
-                            "INSERT INTO blob_grants SELECT digest, workspace_id, user_id, ?"
-                            " FROM _grants",
-                            [now()],
-                        )
-                    finally:
-                        con.unregister("_grants")
-        return out
-
-
-class _Upload(BlobUpload):
-    """One upload in progress: hashed as it comes, written as a new blob unless the blob exists
-    already (``writer`` is then ``None``), put in place only once its sha256 is right."""
-
-    def __init__(
-        self, digest: str, writer: BlobWriter | None, grant: Callable[[], None], *, first: bool
-    ):
-        self.digest, self._writer, self._grant, self._first = digest, writer, grant, first
-        self._hash = hashlib.sha256()
-        self.size = 0
-        # Without a writer the bytes are here already: they are hashed without being kept, so
-        # the upload proves the caller has the content before it earns the right to use it.
-
-    def write(self, chunk: bytes) -> None:
-        self._hash.update(chunk)
-        if self._writer is not None:
-            self._writer.write(chunk)
-        self.size += len(chunk)
-
-    def finish(self) -> dict[str, Any]:
-        try:
-            got = self._hash.hexdigest()
-            if got != self.digest:
-                raise InvalidInput(
-                    f"the uploaded bytes have sha256 {got}, not {self.digest}: the upload"
-                    " was cut short or changed on the way; send it again",
-                    field="digest",
+                return
+            grants = pa.table(
+                {
+                    "digest": list(digests),
+                    "workspace_id": pa.array([workspace_id] * len(digests), pa.int32()),
+                    "user_id": pa.array([user_id] * len(digests), pa.int32()),
+                }
+            )
+            con.register("_grants", grants)
+            try:
+                con.execute(
+                    "INSERT INTO blob_grants SELECT digest, workspace_id, user_id, ? FROM _grants",
+                    [now()],
                 )
-            if self._writer is not None:
-                self._writer.commit()
-        finally:
-            self.abort()
-        self._grant()
-        # "stored" says whether this is the caller's first upload of these bytes into this
-        # workspace, not whether the server had them: that would tell anyone who guesses a
-        # file's content whether someone else stored it.
-        return {"digest": self.digest, "size": self.size, "stored": self._first}
-
-    def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.abort()
+            finally:
+                con.unregister("_grants")

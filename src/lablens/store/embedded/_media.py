@@ -8,13 +8,18 @@ from typing import Any
 import pyarrow as pa
 
 from lablens.store import _json
+from lablens.store.blob_files import BlobFiles
 from lablens.store.embedded._blob_grants import BlobGrants
-from lablens.store.embedded._blobs import BlobFiles
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._runs import Runs
-from lablens.store.errors import InvalidInput, NotFound
-from lablens.store.media_items import check_media_items, media_out
+from lablens.store.errors import NotFound
+from lablens.store.media_items import (
+    check_media_items,
+    media_content,
+    media_listed,
+    media_rows,
+)
 
 _COLUMNS = "key, step, idx, ts, type, format, sha256, size, caption, meta, refs"
 
@@ -43,30 +48,7 @@ class Media:
     ) -> dict[str, Any]:
         checked = check_media_items(items)
         pk = self.runs.run_pk(workspace, project, run_id)
-        workspace_id, user_id, _ = self.grants.ids(workspace, username)
-        wanted = [d for it in checked for d in (it["sha256"], *it["refs"])]
-        usable = self.grants.usable_blobs(wanted, workspace_id, user_id)
-        sizes: dict[str, int | None] = {}
-        for i, it in enumerate(checked):
-            for field, digest in [("sha256", it["sha256"])] + [
-                (f"refs[{j}]", d) for j, d in enumerate(it["refs"])
-            ]:
-                if digest not in sizes:
-                    sizes[digest] = self.blobs.size(digest) if digest in usable else None
-                if sizes[digest] is None:
-                    raise InvalidInput(
-                        f"the content of media item {it['key']!r} (step {it['step']}, sha256"
-                        f" {digest}) was not uploaded: PUT it to .../blobs/{digest} first",
-                        field=f"items[{i}].{field}",
-                    )
-                if field == "sha256" and sizes[digest] != it["size"]:
-                    raise InvalidInput(
-                        f"media item {it['key']!r} declares {it['size']} bytes, but its content"
-                        f" (sha256 {digest}) has {sizes[digest]}",
-                        field=f"items[{i}].size",
-                    )
-        # The last of a batch wins where it names one place twice.
-        rows = list({(it["key"], it["step"], it["index"]): it for it in checked}.values())
+        rows = media_rows(checked, self.grants, workspace, username, self.blobs.size)
         # One Arrow table, one INSERT: executemany costs a statement per row.
         batch = pa.table(
             {
@@ -136,12 +118,7 @@ class Media:
             f" WHERE {' AND '.join(where)} ORDER BY m.key, m.step, m.idx",
             params,
         )
-        order = {pk: i for i, pk in enumerate(pks.values())}
-        rows.sort(key=lambda r: order[r["run_pk"]])  # stable: key, step, index within a run
-        if len(pks) == 1:
-            for r in rows:
-                del r["run_id"]
-        return [media_out(r) for r in rows]
+        return media_listed(rows, list(pks.values()))
 
     def media_keys(self, workspace: str, project: str, run_id: str) -> dict[str, dict[str, Any]]:
         pk = self.runs.run_pk(workspace, project, run_id)
@@ -163,7 +140,4 @@ class Media:
         )
         if row is None:
             raise NotFound("media", f"{workspace}/{project}/media/{sha256}")
-        content = self.blobs.read(sha256)
-        if not row["own"]:  # an image in a table's cell
-            row = {"type": "image", "format": "png", "size": len(content)}
-        return {k: row[k] for k in ("type", "format", "size")}, content
+        return media_content(row, self.blobs.read(sha256))

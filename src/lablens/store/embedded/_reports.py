@@ -5,22 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lablens.store import _json
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._projects import Projects
-from lablens.store.report_values import check_report, report_out, slug
+from lablens.store.report_values import changed_report, report_columns, report_out, report_select
 from lablens.store.run_values import new_run_id
-
-
-def _report_select() -> str:
-    return (
-        "SELECT r.pk, r.id, w.username AS entity, p.name AS project, r.name, r.display_name,"
-        " r.description, r.spec, r.username,"
-        f" {iso('r.created_at')} AS created_at, {iso('r.updated_at')} AS updated_at"
-        " FROM reports r JOIN projects p ON p.id = r.project_id"
-        " JOIN workspaces w ON w.id = p.workspace_id"
-    )
 
 
 class Reports:
@@ -40,7 +29,7 @@ class Reports:
         spec: Mapping[str, Any],
         username: str,
     ) -> dict[str, Any]:
-        check_report(title, description, spec)
+        columns = report_columns(title, description, spec)
         pid = self.projects.project_id(workspace, project)
         t = now()
         with self.db.write() as con:
@@ -50,26 +39,17 @@ class Reports:
             ):
                 report_id = new_run_id()
             con.execute(
-                "INSERT INTO reports (project_id, id, name, display_name, description, spec,"
-                " username, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    pid,
-                    report_id,
-                    slug(title),
-                    title,
-                    description,
-                    _json.dumps(dict(spec)),
-                    username,
-                    t,
-                    t,
-                ],
+                f"INSERT INTO reports (project_id, id, {', '.join(columns)}, username,"
+                " created_at, updated_at)"
+                f" VALUES (?, ?, {', '.join('?' for _ in columns)}, ?, ?, ?)",
+                [pid, report_id, *columns.values(), username, t, t],
             )
         return self.get_report(workspace, project, report_id)
 
     def get_report(self, workspace: str, project: str, report_id: str) -> dict[str, Any]:
         what = f"{workspace}/{project}/reports/{report_id}"
         row = self.projects.in_project(
-            _report_select(), "r.id", workspace, project, report_id, kind="report", what=what
+            report_select(iso), "r.id", workspace, project, report_id, kind="report", what=what
         )
         return report_out(row)
 
@@ -94,7 +74,7 @@ class Reports:
             where.append("r.pk < ?")
             params.append(int(decode_cursor(cursor)[0]))
         rows = self.db.all(
-            _report_select() + f" WHERE {' AND '.join(where)} ORDER BY r.pk DESC LIMIT ?",
+            report_select(iso) + f" WHERE {' AND '.join(where)} ORDER BY r.pk DESC LIMIT ?",
             [*params, limit + 1],
         )
         rows, nxt = cut_page(rows, limit, "pk")
@@ -103,17 +83,13 @@ class Reports:
     def update_report(
         self, workspace: str, project: str, report_id: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
-        current = self.get_report(workspace, project, report_id)
-        title = changes.get("title", current["display_name"])
-        description = changes.get("description", current["description"])
-        spec = changes.get("spec", current["spec"])
-        check_report(title, description, spec)
+        columns = changed_report(self.get_report(workspace, project, report_id), changes)
         pid = self.projects.project_id(workspace, project)
+        sets = "".join(f"{column} = ?, " for column in columns)
         with self.db.write() as con:
             con.execute(
-                "UPDATE reports SET name = ?, display_name = ?, description = ?, spec = ?,"
-                " updated_at = ? WHERE project_id = ? AND id = ?",
-                [slug(title), title, description, _json.dumps(dict(spec)), now(), pid, report_id],
+                f"UPDATE reports SET {sets}updated_at = ? WHERE project_id = ? AND id = ?",
+                [*columns.values(), now(), pid, report_id],
             )
         return self.get_report(workspace, project, report_id)
 

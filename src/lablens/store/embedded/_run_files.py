@@ -1,17 +1,15 @@
-"""Run files and console lines in the embedded store (file bytes are blobs: ``_blobs.py``)."""
+"""Run files and console lines in the embedded store (file bytes: ``store/blob_files.py``)."""
 
 from __future__ import annotations
 
-import hashlib
-import mimetypes
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lablens.store.embedded._blobs import BlobFiles
+from lablens.store.blob_files import BlobFiles
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._runs import Runs
 from lablens.store.errors import NotFound
-from lablens.store.run_files import check_file_name, console_table
+from lablens.store.run_files import console_table, file_facts
 
 
 class RunFiles:
@@ -26,17 +24,15 @@ class RunFiles:
     def put_file(
         self, workspace: str, project: str, run_id: str, name: str, content: bytes
     ) -> dict[str, Any]:
-        name = check_file_name(name)
+        row = file_facts(name, content)
         pk = self.runs.run_pk(workspace, project, run_id)
-        digest = hashlib.sha256(content).hexdigest()
-        self.blobs.put(digest, content)
-        mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self.blobs.put(row["blob"], content)
         with self.db.write() as con:
             con.execute(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [pk, name, len(content), hashlib.md5(content).hexdigest(), mimetype, digest, now()],
+                [pk, row["name"], row["size"], row["md5"], row["mimetype"], row["blob"], now()],
             )
-        return self.list_files(workspace, project, run_id, [name])[0]
+        return self.list_files(workspace, project, run_id, [row["name"]])[0]
 
     def list_files(
         self, workspace: str, project: str, run_id: str, names: Sequence[str] | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,22 +12,8 @@ from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._run_creation import RunCreation
 from lablens.store.embedded._runs import Runs
-from lablens.store.errors import Conflict, NotFound
+from lablens.store.errors import NotFound
 from lablens.store.run_values import new_run_id
-
-
-def _sweep_select() -> str:
-    return (
-        "SELECT s.pk, s.id, w.username AS entity, p.name AS project, s.name, s.description,"
-        " s.method, s.config, s.state, s.expected_run_count, s.claimed, s.username,"
-        f" {iso('s.created_at')} AS created_at, {iso('s.updated_at')} AS updated_at,"
-        " (SELECT count(*) FROM runs r WHERE r.project_id = s.project_id AND r.sweep = s.id)"
-        " AS run_count,"
-        " (SELECT count(*) FROM runs r WHERE r.project_id = s.project_id AND r.sweep = s.id"
-        "  AND r.state = 'RUNNING') AS running"
-        " FROM sweeps s JOIN projects p ON p.id = s.project_id"
-        " JOIN workspaces w ON w.id = p.workspace_id"
-    )
 
 
 class Sweeps:
@@ -51,7 +36,7 @@ class Sweeps:
         username: str,
         name: str | None = None,
     ) -> dict[str, Any]:
-        plan = sweep_config.plan(config)
+        columns = sweep_config.new_sweep(config, username=username, name=name)
         pid = self.projects.create_project(workspace, project, exist_ok=True)["id"]
         t = now()
         with self.db.write() as con:
@@ -61,29 +46,22 @@ class Sweeps:
             ):
                 sweep_id = new_run_id()
             con.execute(
-                "INSERT INTO sweeps (project_id, id, name, description, method, config, state,"
-                " seed, expected_run_count, claimed, username, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, 0, ?, ?, ?)",
-                [
-                    pid,
-                    sweep_id,
-                    name or config.get("name"),
-                    config.get("description"),
-                    plan.method,
-                    _json.dumps(dict(config)),
-                    secrets.randbits(62),
-                    plan.expected_run_count,
-                    username,
-                    t,
-                    t,
-                ],
+                f"INSERT INTO sweeps (project_id, id, {', '.join(columns)}, created_at,"
+                f" updated_at) VALUES (?, ?, {', '.join('?' for _ in columns)}, ?, ?)",
+                [pid, sweep_id, *columns.values(), t, t],
             )
         return self.get_sweep(workspace, project, sweep_id)
 
     def get_sweep(self, workspace: str, project: str, sweep_id: str) -> dict[str, Any]:
         what = f"{workspace}/{project}/{sweep_id}"
         row = self.projects.in_project(
-            _sweep_select(), "s.id", workspace, project, sweep_id, kind="sweep", what=what
+            sweep_config.sweep_select(iso),
+            "s.id",
+            workspace,
+            project,
+            sweep_id,
+            kind="sweep",
+            what=what,
         )
         return sweep_config.sweep_out(row)
 
@@ -97,7 +75,8 @@ class Sweeps:
             where += " AND s.pk < ?"
             params.append(int(decode_cursor(cursor)[0]))
         rows = self.db.all(
-            _sweep_select() + f" WHERE {where} ORDER BY s.pk DESC LIMIT ?", [*params, limit + 1]
+            sweep_config.sweep_select(iso) + f" WHERE {where} ORDER BY s.pk DESC LIMIT ?",
+            [*params, limit + 1],
         )
         rows, nxt = cut_page(rows, limit, "pk")
         return {"items": [sweep_config.sweep_out(r) for r in rows], "total": total, "next": nxt}
@@ -112,10 +91,7 @@ class Sweeps:
             current = self.db.one(
                 "SELECT state FROM sweeps WHERE project_id = ? AND id = ?", [pid, sweep_id]
             )["state"]
-            if current == "CANCELED" and columns["state"] != "CANCELED":
-                raise Conflict(
-                    f"sweep {workspace}/{project}/{sweep_id} is canceled for good; make a new one"
-                )
+            sweep_config.check_state_change(current, columns, f"{workspace}/{project}/{sweep_id}")
         if columns:
             sets = "".join(f"{column} = ?, " for column in columns)
             with self.db.write() as con:
@@ -146,12 +122,10 @@ class Sweeps:
             )
             if row is None:
                 raise NotFound("sweep", f"{workspace}/{project}/{sweep_id}")
-            index = row["claimed"]
-            expected = row["expected_run_count"]
-            if row["state"] != "RUNNING" or (expected is not None and index >= expected):
+            trial = sweep_config.next_trial(row, sweep_id)
+            if trial is None:
                 return None
-            plan = sweep_config.plan(_json.loads(row["config"]))
-            params = sweep_config.trial_params(plan, index, row["seed"])
+            index, params = trial.index, trial.params
             run_id = new_run_id()
             while self.db.one("SELECT 1 FROM runs WHERE project_id = ? AND id = ?", [pid, run_id]):
                 run_id = new_run_id()
@@ -159,7 +133,7 @@ class Sweeps:
                 con,
                 pid,
                 run_id,
-                {"name": f"{row['name'] or sweep_id}-{index}"},
+                {"name": trial.run_name},
                 config=params,
                 metadata={},
                 tags=[],

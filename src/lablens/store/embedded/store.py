@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobStore, LocalBlobs
 from lablens.store.embedded._accounts import Accounts
 from lablens.store.embedded._artifact_collections import ArtifactCollections
@@ -17,7 +18,6 @@ from lablens.store.embedded._artifact_lineage import ArtifactLineage
 from lablens.store.embedded._artifact_versions import ArtifactVersions
 from lablens.store.embedded._artifacts import Artifacts
 from lablens.store.embedded._blob_grants import BlobGrants
-from lablens.store.embedded._blobs import BlobFiles
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._history import History
 from lablens.store.embedded._liveness import Liveness

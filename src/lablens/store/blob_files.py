@@ -1,9 +1,9 @@
-"""Blob bytes: the one place the embedded store reads and writes blobs, through a ``BlobStore``.
+"""Blob bytes: the one place a store engine reads and writes blobs, through a ``BlobStore``.
 
 Blobs are content-addressed: the bytes whose sha256 is ``abcdef...`` are stored once under that
 name whoever saved them (run files, artifact files, media). Where they are is the ``BlobStore``'s
 business (``lablens.store.blobs``): ``DATA/blobs/ab/cdef...`` by default (``LocalBlobs``), or a
-bucket of an S3-compatible server (``S3Blobs``). Nothing else in the engine knows where a blob
+bucket of an S3-compatible server (``S3Blobs``). Nothing else in an engine knows where a blob
 lives; the other parts ask :class:`BlobFiles` by digest.
 
 A blob becomes visible only whole and with its sha256 checked (the store's writers see to it),
@@ -21,7 +21,7 @@ __all__ = ["BlobFiles", "BlobWriter"]
 
 
 class BlobFiles:
-    """Part of ``EmbeddedStore``: the bytes of blobs in one ``BlobStore``, by sha256.
+    """A part of every engine: the bytes of blobs in one ``BlobStore``, by sha256.
 
     ``blobs`` is the store itself, or a directory for a ``LocalBlobs`` there.
     """
