@@ -54,7 +54,9 @@ def _runs() -> list[dict]:
 
 def _seed(runs: list[dict]):
     def seed(target: str | Path, username: str) -> None:
-        store = open_store(target)
+        # A PostgreSQL store wants a blob store; inserting runs writes no blob.
+        blobs = None if isinstance(target, Path) else f"file://{tempfile.mkdtemp()}"
+        store = open_store(target, blobs=blobs)
         try:
             if isinstance(target, Path):  # a new data dir: the admin is made here
                 from lablens.server.main import ensure_admin
