@@ -79,10 +79,14 @@ compat-newest: $(STAMP)
 	LABLENS_COMPAT_DIR=$(abspath $(COMPAT)/newest) $(VENV)/bin/pytest -q -p no:cacheprovider \
 		tests/compat --ignore=tests/compat/test_hf_trainer.py
 
+# The integration tests of the store (both_stores: BOTH_STORES in tests/conftest.py) run a
+# second time with the session server on PostgreSQL (LABLENS_TEST_STORE=postgres).
 test: $(STAMP) $(JS_BUNDLES) $(CHROMIUM) $(PG_INITDB) $(COMPAT_VENVS)
 	$(VENV)/bin/ruff check src tests benchmarks
 	cd js && npx tsc --noEmit -p . && npx vitest run
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests
+	LABLENS_TEST_STORE=postgres $(VENV)/bin/pytest -q -p no:cacheprovider -m both_stores \
+		tests/integration
 	$(MKDOCS)
 
 # The docs site (mkdocs.yml) into site/; after the browser tests in `make test`, so its gallery
@@ -94,7 +98,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
-bench: $(STAMP) $(JS_BUNDLES) $(CHROMIUM)
+bench: $(STAMP) $(JS_BUNDLES) $(CHROMIUM) $(PG_INITDB)
 	@for f in benchmarks/[a-z]*.py; do $(PY) -m benchmarks.$$(basename $$f .py) || exit 1; done
 
 clean:

@@ -19,6 +19,86 @@ from lablens.contract.routes import project_route, run_route  # noqa: E402
 from lablens.sdk import init  # noqa: E402
 from servers import QUIET, RunningServer, log_points, start_server, stop_server  # noqa: E402
 
+#: ``LABLENS_TEST_STORE=postgres``: the session server runs on PostgreSQL (``make test``'s second
+#: pass over ``tests/integration``); anything else, or unset: on a data dir (the embedded store).
+TEST_STORE = os.environ.get("LABLENS_TEST_STORE") or "embedded"
+
+
+#: The integration test modules that exercise the store through the session server, marked
+#: ``both_stores``: ``make test`` runs them again on PostgreSQL (``-m both_stores``). Modules
+#: about the HTTP layer, the client or the command line (limits, bad input, fuzzing, the demo)
+#: run on the embedded store only there, and so do the two slowest (test_access, every route
+#: under every role, 77 s; test_hardening_runs, tables of 20,000 keys, 115 s), to keep `make
+#: test` under 25 minutes. ``LABLENS_TEST_STORE=postgres pytest tests/integration`` without
+#: ``-m`` runs every test that uses the session server on PostgreSQL.
+BOTH_STORES = frozenset(
+    {
+        "test_api_auth",
+        "test_api_bulk",
+        "test_api_paging",
+        "test_api_swanlab",
+        "test_api_wandb",
+        "test_api_widget_reads",
+        "test_api_writes",
+        "test_artifacts",
+        "test_artifacts_access",
+        "test_artifacts_api",
+        "test_client_contract",
+        "test_compare_plots",
+        "test_filters_server",
+        "test_hardening_blobs",
+        "test_hardening_points",
+        "test_media",
+        "test_pages",
+        "test_report_run_queries",
+        "test_reports",
+        "test_sdk",
+        "test_sdk_artifacts",
+        "test_sdk_routes",
+        "test_server",
+        "test_sweeps",
+        "test_users_teams",
+    }
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "embedded_only(reason): the test is about the embedded store (its data dir, its DuckDB"
+        " file) and is skipped on the PostgreSQL pass",
+    )
+    config.addinivalue_line(
+        "markers",
+        "both_stores: a test of the store through the session server, run on both stores by"
+        " `make test` (set by module, BOTH_STORES in tests/conftest.py)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``both_stores`` the tests of :data:`BOTH_STORES`; on the PostgreSQL pass, run only
+    the tests that talk to the session ``server``.
+
+    The others start servers of their own on data dirs, or no server at all: they would do the
+    same thing again, so they run once, in the embedded pass. Tests marked ``embedded_only``
+    are skipped with their reason.
+    """
+    for item in items:
+        if item.path.stem in BOTH_STORES and item.path.parent.name == "integration":
+            item.add_marker(pytest.mark.both_stores)
+    if TEST_STORE != "postgres":
+        return
+    kept, dropped = [], []
+    for item in items:
+        (kept if "server" in getattr(item, "fixturenames", ()) else dropped).append(item)
+        marker = item.get_closest_marker("embedded_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"embedded store only: {reason}"))
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
 
 @pytest.fixture(scope="session")
 def server(
@@ -27,9 +107,13 @@ def server(
     """One real server for the whole session, with an empty data dir.
 
     ``LABLENS_TEST_BLOBS=s3`` puts its blobs in a bucket of the ``s3_endpoint`` server
-    (``--blobs s3://...``) instead of the data dir.
+    (``--blobs s3://...``) instead of the data dir. ``LABLENS_TEST_STORE=postgres`` puts its
+    store in a new database of the session's PostgreSQL (``--store postgresql://...``), its
+    blobs (unless in S3) in ``DATA/blobs`` as ``--blobs file:///...``, and chooses the admin's
+    key (``LABLENS_ADMIN_API_KEY``), since such a server writes nothing of its own to disk.
     """
     home = Path(os.environ["LABLENS_HOME"])
+    data = tmp_path_factory.mktemp("data") / "lablens"
     args: list[str] = []
     env: dict[str, str] = {}
     if os.environ.get("LABLENS_TEST_BLOBS") == "s3":
@@ -37,9 +121,25 @@ def server(
 
         s3 = request.getfixturevalue("s3_endpoint")
         args, env = ["--blobs", f"s3://{make_bucket(s3)}/session"], s3.env()
-    srv = start_server(tmp_path_factory.mktemp("data") / "lablens", home, args, env)
+    database = None
+    if TEST_STORE == "postgres":
+        import secrets
+
+        import pg
+
+        cluster = pg.cluster_of(request.getfixturevalue("postgres_url"))
+        database = pg.create_database(cluster, prefix="session")
+        args = ["--store", database, *(args or ["--blobs", f"file://{data / 'blobs'}"])]
+        env["LABLENS_ADMIN_API_KEY"] = "ll_" + secrets.token_hex(24)
+    elif TEST_STORE != "embedded":
+        raise pytest.UsageError(f"LABLENS_TEST_STORE={TEST_STORE!r}: use postgres or embedded")
+    srv = start_server(data, home, args, env)
     yield srv
     stop_server(srv)
+    if database is not None:
+        import pg
+
+        pg.drop_database(pg.cluster_of(database), database)
 
 
 @pytest.fixture(scope="session")

@@ -78,8 +78,26 @@ def start_server(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = spawn_server(port, data_dir, home, extra_args, env)
-    creds = json.loads((home / "credentials").read_text())["hosts"][normalize_host(url)]
-    return RunningServer(url, creds["api_key"], creds["username"], data_dir, home, proc)
+    chosen = (env or {}).get("LABLENS_ADMIN_API_KEY") or os.environ.get("LABLENS_ADMIN_API_KEY")
+    stored = home / "credentials"
+    hosts = json.loads(stored.read_text())["hosts"] if stored.exists() else {}
+    if normalize_host(url) in hosts:
+        creds = hosts[normalize_host(url)]
+        return RunningServer(url, creds["api_key"], creds["username"], data_dir, home, proc)
+    if chosen:
+        # A server on a database that another server set up keeps no key of its own: the admin's
+        # key is the one chosen for the database, and its name the one the server answers.
+        return RunningServer(url, chosen, viewer_name(url, chosen), data_dir, home, proc)
+    stop_process(proc)
+    raise RuntimeError(f"the server at {url} stored no admin key in {stored}")
+
+
+def viewer_name(url: str, api_key: str) -> str:
+    """The username of the user ``api_key`` belongs to, as the server at ``url`` says."""
+    from lablens.contract.routes import VIEWER
+    from lablens.transport import Transport
+
+    return Transport(url, api_key).get_json(VIEWER)["username"]
 
 
 def stop_server(srv: RunningServer) -> None:

@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lablens.contract import artifact_names as rules
-from lablens.store.artifact_values import checked, checked_list, optional_str
+from lablens.store.artifact_values import (
+    check_collection_fits,
+    checked_collection_changes,
+    collection_exists,
+    collection_out,
+    linked_conflict,
+)
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._projects import Projects
-from lablens.store.errors import Conflict, NotFound
+from lablens.store.errors import NotFound
 
 
 def _collection_select() -> str:
@@ -29,24 +34,6 @@ def _collection_select() -> str:
         " FROM artifact_collections c JOIN artifact_types t ON t.id = c.type_id"
         " JOIN projects p ON p.id = c.project_id JOIN workspaces w ON w.id = p.workspace_id"
     )
-
-
-def _collection_out(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "type": row["type"],
-        "kind": row["kind"],
-        "entity": row["entity"],
-        "project": row["project"],
-        "path": f"{row['entity']}/{row['project']}/{row['name']}",
-        "description": row["description"],
-        "tags": list(row["tags"] or []),
-        "aliases": list(row["aliases"] or []),
-        "version_count": row["version_count"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
 
 
 class ArtifactCollections:
@@ -151,44 +138,30 @@ class ArtifactCollections:
             _collection_select() + f" WHERE {where} ORDER BY c.name LIMIT ?", [*params, limit + 1]
         )
         rows, nxt = cut_page(rows, limit, "name")
-        return {"items": [_collection_out(r) for r in rows], "total": total, "next": nxt}
+        return {"items": [collection_out(r) for r in rows], "total": total, "next": nxt}
 
     def get_artifact_collection(
         self, workspace: str, project: str, name: str, *, type_name: str | None = None
     ) -> dict[str, Any]:
         cid = self.collection_row(workspace, project, name, type_name)["id"]
-        return _collection_out(self.db.one(_collection_select() + " WHERE c.id = ?", [cid]))
+        return collection_out(self.db.one(_collection_select() + " WHERE c.id = ?", [cid]))
 
     def update_artifact_collection(
         self, workspace: str, project: str, name: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
         row = self.collection_row(workspace, project, name)
-        sets: list[str] = []
-        params: list[Any] = []
-        new_name = name
-        if "name" in changes and changes["name"] != name:
-            new_name = checked(rules.check_name, changes["name"], "name")
-            sets.append("name = ?")
-            params.append(new_name)
-        if "description" in changes:
-            sets.append("description = ?")
-            params.append(optional_str(changes["description"], "description"))
-        if "tags" in changes:
-            sets.append("tags = ?")
-            params.append(checked_list(changes["tags"], "tags", rules.check_tag))
+        columns, new_name = checked_collection_changes(name, changes)
         with self.db.write() as con:
             if new_name != name and self.db.one(
                 "SELECT 1 FROM artifact_collections WHERE project_id = ? AND name = ?",
                 [self.projects.project_id(workspace, project), new_name],
             ):
-                raise Conflict(
-                    f"an artifact collection {workspace}/{project}/{new_name} already exists"
-                )
-            if sets:
+                raise collection_exists(f"{workspace}/{project}/{new_name}")
+            if columns:
+                sets = "".join(f"{c} = ?, " for c in columns)
                 con.execute(
-                    f"UPDATE artifact_collections SET {', '.join(sets)}, updated_at = ?"
-                    " WHERE id = ?",
-                    [*params, now(), row["id"]],
+                    f"UPDATE artifact_collections SET {sets}updated_at = ? WHERE id = ?",
+                    [*columns.values(), now(), row["id"]],
                 )
                 self._forget_collections()
         return self.get_artifact_collection(workspace, project, new_name)
@@ -250,10 +223,7 @@ class ArtifactCollections:
             params,
         )
         if link:
-            raise Conflict(
-                f"{what} is linked as {link['entity']}/{link['project']}/"
-                f"{link['name']}:v{link['version']}; delete that link first"
-            )
+            raise linked_conflict(what, link)
 
     @staticmethod
     def delete_versions(con: Any, pks: Sequence[int]) -> None:
@@ -286,20 +256,7 @@ class ArtifactCollections:
             [pid, name],
         )
         if row is not None:
-            if row["type"] != type_name:
-                raise Conflict(
-                    f"artifact {workspace}/{project}/{name} has type {row['type']!r},"
-                    f" not {type_name!r}; an artifact name is unique in its project"
-                )
-            if row["kind"] != kind:
-                what = (
-                    "holds links (link() into it)"
-                    if row["kind"] == "portfolio"
-                    else "holds logged versions"
-                )
-                raise Conflict(
-                    f"artifact collection {workspace}/{project}/{name} {what}; use another name"
-                )
+            check_collection_fits(row, f"{workspace}/{project}/{name}", type_name, kind)
             return row["id"]
         type_row = self._type_row(pid, type_name)
         if type_row is None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
+from lablens.store.artifact_values import stored_entry
 from lablens.store.blob_files import BlobFiles
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._artifact_versions import ArtifactVersions
 from lablens.store.embedded._db import Database
-from lablens.store.errors import InvalidInput, NotFound
+from lablens.store.errors import NotFound
 
 
 class ArtifactFiles:
@@ -60,12 +61,7 @@ class ArtifactFiles:
         if not found:
             raise NotFound("file", f"{workspace}/{project}/{artifact_id}/{path}")
         entry = found[0]
-        if entry["ref"] is not None:
-            raise InvalidInput(
-                f"{path!r} is a reference to {entry['ref']}; its content is not"
-                " stored on this server",
-                field="path",
-            )
+        stored_entry(entry, path)
         content, size = self.blobs.open(entry["digest"])
         # The blob's own length, whatever the manifest says (data dirs written before sizes
         # were checked at commit may hold a wrong one).

@@ -3,18 +3,21 @@ the JSON they travel as."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from lablens.store import _json
+from lablens.store.artifact_values import (
+    DIGEST_SELECTOR,
+    VERSION_SELECTOR,
+    artifact_out,
+    run_path,
+    source_out,
+)
 from lablens.store.cursors import cut_page, decode_int_cursor
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._db import Database, iso
 from lablens.store.embedded._projects import Projects
 from lablens.store.errors import NotFound
-
-_VERSION = re.compile(r"v(\d+)")
 
 # A version's own columns. Names (collection, type, project, entity) and the producing run's path
 # come from small cached lookups: in DuckDB a point query joining five tables costs ten times
@@ -61,7 +64,7 @@ class ArtifactVersions:
             )
             if row is None:
                 return None
-            cache[run_pk] = {**row, "path": f"{row['entity']}/{row['project']}/{row['id']}"}
+            cache[run_pk] = run_path(row)
         return cache[run_pk]
 
     def artifacts_out(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -78,48 +81,14 @@ class ArtifactVersions:
         return [self._artifact_out(r, aliases[r["pk"]]) for r in rows]
 
     def _artifact_out(self, row: dict[str, Any], aliases: list[str]) -> dict[str, Any]:
-        info = self.collections.collection_info(row["collection_id"])
-        entity, project, collection = info["entity"], info["project"], info["name"]
-        name = f"{collection}:v{row['version']}"
         source = None
         if row["source_pk"] is not None:
             src = self.db.one(_ROWS + " WHERE a.pk = ?", [row["source_pk"]])
             if src is not None:
-                s = self.collections.collection_info(src["collection_id"])
-                source = {
-                    "id": src["id"],
-                    "entity": s["entity"],
-                    "project": s["project"],
-                    "collection": s["name"],
-                    "version": f"v{src['version']}",
-                    "qualified_name": f"{s['entity']}/{s['project']}/{s['name']}:v{src['version']}",
-                }
+                source = source_out(src, self.collections.collection_info(src["collection_id"]))
         logged_by = self._run_path(row["run_pk"]) if row["run_pk"] is not None else None
-        return {
-            "id": row["id"],
-            "entity": entity,
-            "project": project,
-            "name": name,
-            "qualified_name": f"{entity}/{project}/{name}",
-            "version": f"v{row['version']}",
-            "version_index": row["version"],
-            "collection": {"id": row["collection_id"], "name": collection, "kind": info["kind"]},
-            "type": info["type"],
-            "state": row["state"],
-            "digest": row["digest"],
-            "size": row["size"],
-            "file_count": row["file_count"],
-            "description": row["description"],
-            "metadata": _json.loads(row["metadata"]) or {},
-            "aliases": aliases,
-            "tags": list(row["tags"] or []),
-            "created_at": row["created_at"],
-            "updated_at": row["updated_at"],
-            "created_by": row["created_by"],
-            "logged_by": logged_by,
-            "is_link": source is not None,
-            "source": source,
-        }
+        info = self.collections.collection_info(row["collection_id"])
+        return artifact_out(row, info, aliases, source, logged_by)
 
     def artifact_by_pk(self, pk: int) -> dict[str, Any]:
         return self.artifacts_out([self.db.one(_ROWS + " WHERE a.pk = ?", [pk])])[0]
@@ -164,7 +133,7 @@ class ArtifactVersions:
     ) -> dict[str, Any]:
         cid = self.collections.collection_row(workspace, project, collection, type_name)["id"]
         row = None
-        match = _VERSION.fullmatch(selector)
+        match = VERSION_SELECTOR.fullmatch(selector)
         if match:
             row = self.db.one(
                 _ROWS + " WHERE a.collection_id = ? AND a.version = ?", [cid, int(match.group(1))]
@@ -175,7 +144,7 @@ class ArtifactVersions:
                 " WHERE collection_id = ? AND alias = ?)",
                 [cid, selector],
             )
-        if row is None and re.fullmatch(r"[0-9a-f]{64}", selector):
+        if row is None and DIGEST_SELECTOR.fullmatch(selector):
             row = self.db.one(
                 _ROWS + " WHERE a.collection_id = ? AND a.digest = ?"
                 " ORDER BY a.version DESC LIMIT 1",

@@ -16,12 +16,15 @@ from typing import Any
 import pyarrow as pa
 
 from lablens.contract import artifact_names as rules
-from lablens.store import _json
 from lablens.store.artifact_values import (
-    check_manifest,
+    VERSION_COLUMNS,
+    check_no_aliases,
     checked,
-    checked_list,
-    optional_str,
+    checked_aliases,
+    checked_artifact_changes,
+    checked_commit,
+    committed_values,
+    linked_values,
 )
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifact_versions import ArtifactVersions
@@ -29,21 +32,6 @@ from lablens.store.embedded._blob_grants import BlobGrants
 from lablens.store.embedded._db import Database, now
 from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._runs import Runs
-from lablens.store.errors import Conflict
-from lablens.store.run_values import as_mapping
-
-# The columns of a new version that depend on what made it (a commit or a link).
-_VERSION_COLUMNS = (
-    "digest",
-    "size",
-    "file_count",
-    "description",
-    "metadata",
-    "tags",
-    "run_pk",
-    "source_pk",
-    "created_by",
-)
 
 
 class Artifacts:
@@ -68,57 +56,34 @@ class Artifacts:
     def commit_artifact(
         self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
     ) -> tuple[dict[str, Any], bool]:
-        name = checked(rules.check_name, data.get("name"), "name")
-        type_name = checked(
-            lambda v: rules.check_name(v, "artifact type"), data.get("type"), "type"
-        )
-        description = optional_str(data.get("description"), "description")
-        metadata = as_mapping(data.get("metadata"), "metadata")
-        aliases = [
-            a
-            for a in checked_list(data.get("aliases"), "aliases", rules.check_alias)
-            if a != rules.LATEST
-        ]
-        tags = checked_list(data.get("tags"), "tags", rules.check_tag)
-        files = check_manifest(data.get("files"))
+        commit = checked_commit(data)
+        files = commit["files"]
         # Before the write lock, and before the project is made: a refused commit stores
         # nothing. Rights to blobs are only ever added and blobs never deleted, so what holds
         # here still holds in the transaction below.
         self.grants.check_blobs(workspace, files, username=username)
-        digest = rules.manifest_digest(files)
-        run_id = data.get("run_id")
         pid = self.projects.project_for_write(workspace, project)
         run_pk = None
-        if run_id is not None:
-            run_pk = self.runs.run_pk(workspace, project, str(run_id))
+        if commit["run_id"] is not None:
+            run_pk = self.runs.run_pk(workspace, project, str(commit["run_id"]))
         t = now()
         with self.db.write() as con:
             cid = self.collections.collection_for_commit(
-                con, pid, workspace, project, name, type_name, t
+                con, pid, workspace, project, commit["name"], commit["type"], t
             )
             same = self.db.one(
                 "SELECT pk FROM artifacts WHERE collection_id = ? AND digest = ?"
                 " ORDER BY version DESC LIMIT 1",
-                [cid, digest],
+                [cid, commit["digest"]],
             )
             if same is not None:
                 # The same content again: that version, not a new one (also makes a retried
                 # commit whose answer was lost harmless).
-                self._move_aliases(con, cid, same["pk"], aliases)
+                self._move_aliases(con, cid, same["pk"], commit["aliases"])
                 created, pk = False, same["pk"]
             else:
-                values = {
-                    "digest": digest,
-                    "size": sum(f["size"] or 0 for f in files),
-                    "file_count": len(files),
-                    "description": description,
-                    "metadata": _json.dumps(metadata),
-                    "tags": tags,
-                    "run_pk": run_pk,
-                    "source_pk": None,
-                    "created_by": username,
-                }
-                pk = self._insert_version(con, cid, values, aliases, t)
+                values = committed_values(commit, run_pk, username)
+                pk = self._insert_version(con, cid, values, commit["aliases"], t)
                 self._insert_files(con, pk, files)
                 created = True
         return self.versions.artifact_by_pk(pk), created
@@ -127,15 +92,15 @@ class Artifacts:
         self, con: Any, cid: int, values: Mapping[str, Any], aliases: Sequence[str], t: dt.datetime
     ) -> int:
         """Add collection ``cid``'s next version with the columns ``values`` (all of
-        ``_VERSION_COLUMNS``) and give it ``latest`` and ``aliases``; its pk."""
+        ``VERSION_COLUMNS``) and give it ``latest`` and ``aliases``; its pk."""
         version = self.db.one("SELECT next_version FROM artifact_collections WHERE id = ?", [cid])[
             "next_version"
         ]
         pk = con.execute(
             "INSERT INTO artifacts (id, collection_id, version, state, created_at, updated_at,"
-            f" {', '.join(_VERSION_COLUMNS)}) VALUES (?, ?, ?, 'COMMITTED', ?, ?"
-            f"{', ?' * len(_VERSION_COLUMNS)}) RETURNING pk",
-            [secrets.token_hex(8), cid, version, t, t, *(values[c] for c in _VERSION_COLUMNS)],
+            f" {', '.join(VERSION_COLUMNS)}) VALUES (?, ?, ?, 'COMMITTED', ?, ?"
+            f"{', ?' * len(VERSION_COLUMNS)}) RETURNING pk",
+            [secrets.token_hex(8), cid, version, t, t, *(values[c] for c in VERSION_COLUMNS)],
         ).fetchone()[0]
         con.execute(
             "UPDATE artifact_collections SET next_version = ?, updated_at = ? WHERE id = ?",
@@ -185,25 +150,7 @@ class Artifacts:
         self, workspace: str, project: str, artifact_id: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
         row = self.versions.artifact_row(workspace, project, artifact_id)
-        sets: list[str] = []
-        params: list[Any] = []
-        if "description" in changes:
-            sets.append("description = ?")
-            params.append(optional_str(changes["description"], "description"))
-        if "metadata" in changes:
-            sets.append("metadata = ?")
-            params.append(_json.dumps(as_mapping(changes["metadata"], "metadata")))
-        if "tags" in changes:
-            sets.append("tags = ?")
-            params.append(checked_list(changes["tags"], "tags", rules.check_tag))
-        aliases = None
-        if "aliases" in changes:
-            # "latest" belongs to the newest version whatever is asked: the server moves it.
-            aliases = [
-                a
-                for a in checked_list(changes["aliases"], "aliases", rules.check_alias)
-                if a != rules.LATEST
-            ]
+        columns, aliases = checked_artifact_changes(changes)
         with self.db.write() as con:
             if aliases is not None:
                 con.execute(
@@ -212,10 +159,10 @@ class Artifacts:
                     [row["pk"], rules.LATEST, aliases],
                 )
                 self._move_aliases(con, row["collection_id"], row["pk"], aliases)
+            sets = "".join(f"{c} = ?, " for c in columns)
             con.execute(
-                f"UPDATE artifacts SET {''.join(s + ', ' for s in sets)}updated_at = ?"
-                " WHERE pk = ?",
-                [*params, now(), row["pk"]],
+                f"UPDATE artifacts SET {sets}updated_at = ? WHERE pk = ?",
+                [*columns.values(), now(), row["pk"]],
             )
         return self.versions.artifact_by_pk(row["pk"])
 
@@ -232,11 +179,7 @@ class Artifacts:
                     [row["pk"]],
                 )
             ]
-            if held and not delete_aliases:
-                raise Conflict(
-                    f"{what} has the aliases {', '.join(held)}; pass"
-                    " delete_aliases=True to delete it with them"
-                )
+            check_no_aliases(what, held, delete_aliases)
             self.collections.refuse_if_linked([row["pk"]], what)
             self.collections.delete_versions(con, [row["pk"]])
             if rules.LATEST in held:
@@ -266,9 +209,7 @@ class Artifacts:
     ) -> dict[str, Any]:
         row = self.versions.artifact_row(workspace, project, artifact_id)
         target_name = checked(rules.check_name, target_name, "target_path")
-        aliases = [
-            a for a in checked_list(aliases, "aliases", rules.check_alias) if a != rules.LATEST
-        ]
+        aliases = checked_aliases(aliases)
         source = self.db.one(
             "SELECT * FROM artifacts WHERE pk = ?", [row["source_pk"] or row["pk"]]
         )
@@ -298,8 +239,6 @@ class Artifacts:
                 self._move_aliases(con, cid, same["pk"], aliases)
                 pk = same["pk"]
             else:
-                # A link shows its source's files and data, with tags of its own (none yet).
-                values = {c: source[c] for c in _VERSION_COLUMNS}
-                values.update(tags=[], source_pk=source["pk"], created_by=username)
+                values = linked_values(source, username)
                 pk = self._insert_version(con, cid, values, aliases, t)
         return self.versions.artifact_by_pk(pk)

@@ -170,6 +170,10 @@ class Runs:
     def delete_run(self, workspace: str, project: str, run_id: str) -> None:
         pk = self.run_pk(workspace, project, run_id)
         with self.db.transaction() as con:
+            # The run's row first: a use of an artifact (which holds the row FOR KEY SHARE) or
+            # a batch of points arriving through another server waits, then finds no run,
+            # instead of leaving a row behind that names it.
+            con.execute("SELECT 1 FROM runs WHERE pk = %s FOR UPDATE", [pk])
             # The artifacts it used forget it too (a project's delete leaves that to the
             # artifacts' part, which deletes first).
             for table in (*RUN_DATA_TABLES, "artifact_usage"):

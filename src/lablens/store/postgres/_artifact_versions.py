@@ -1,0 +1,163 @@
+"""Artifact versions read from the PostgreSQL store: one by id or name, a collection's list, and
+the JSON they travel as.
+
+A version is read with its names (collection, type, project, entity), its aliases, its source
+(for a link) and the run that logged it in one query of joins: several servers share the
+database, so a name one of them cached could be renamed by another (the embedded store caches
+them; its one process sees every rename).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lablens.store.artifact_values import (
+    DIGEST_SELECTOR,
+    VERSION_SELECTOR,
+    artifact_out,
+    run_path,
+    source_out,
+)
+from lablens.store.cursors import cut_page, decode_int_cursor
+from lablens.store.errors import NotFound
+from lablens.store.postgres._artifact_collections import ArtifactCollections
+from lablens.store.postgres._db import Database, iso
+from lablens.store.postgres._projects import Projects
+
+#: A version's row with what its JSON names: select with ``ROWS + " WHERE ..."`` over
+#: ``artifacts a`` and give the rows to :func:`version_out`.
+ROWS = (
+    "SELECT a.pk, a.id, a.collection_id, a.version, a.digest, a.size, a.file_count,"
+    " a.description, a.metadata::text AS metadata, a.tags, a.state, a.source_pk, a.run_pk,"
+    f" a.created_by, {iso('a.created_at')} AS created_at, {iso('a.updated_at')} AS updated_at,"
+    " c.name AS c_name, c.kind AS c_kind, t.name AS c_type, w.username AS c_entity,"
+    " p.name AS c_project,"
+    " s.id AS s_id, s.version AS s_version, sc.name AS s_name, sw.username AS s_entity,"
+    " sp.name AS s_project,"
+    " r.id AS r_id, rw.username AS r_entity, rp.name AS r_project,"
+    " ARRAY(SELECT x.alias FROM artifact_aliases x WHERE x.artifact_pk = a.pk"
+    '  ORDER BY x.alias COLLATE "C") AS aliases'
+    " FROM artifacts a JOIN artifact_collections c ON c.id = a.collection_id"
+    " JOIN artifact_types t ON t.id = c.type_id JOIN projects p ON p.id = c.project_id"
+    " JOIN workspaces w ON w.id = p.workspace_id"
+    " LEFT JOIN artifacts s ON s.pk = a.source_pk"
+    " LEFT JOIN artifact_collections sc ON sc.id = s.collection_id"
+    " LEFT JOIN projects sp ON sp.id = sc.project_id"
+    " LEFT JOIN workspaces sw ON sw.id = sp.workspace_id"
+    " LEFT JOIN runs r ON r.pk = a.run_pk LEFT JOIN projects rp ON rp.id = r.project_id"
+    " LEFT JOIN workspaces rw ON rw.id = rp.workspace_id"
+)
+
+
+def _named(row: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The columns of ``row`` named ``prefix_*``, without the prefix."""
+    return {k[len(prefix) :]: v for k, v in row.items() if k.startswith(prefix)}
+
+
+def version_out(row: dict[str, Any]) -> dict[str, Any]:
+    """The JSON of a version selected with :data:`ROWS`."""
+    source = None
+    if row["s_id"] is not None:
+        source = source_out({"id": row["s_id"], "version": row["s_version"]}, _named(row, "s_"))
+    logged_by = run_path(_named(row, "r_")) if row["r_id"] is not None else None
+    return artifact_out(row, _named(row, "c_"), list(row["aliases"]), source, logged_by)
+
+
+class ArtifactVersions:
+    """Part of ``PostgresStore``: artifact versions, read."""
+
+    def __init__(self, db: Database, projects: Projects, collections: ArtifactCollections) -> None:
+        self.db = db
+        self.projects = projects
+        self.collections = collections
+
+    def artifact_row(self, workspace: str, project: str, artifact_id: str) -> dict[str, Any]:
+        """``{pk, id, version, collection_id, source_pk, run_pk, name, kind}`` of a version of
+        the project; ``NotFound("artifact")`` when absent."""
+        pid = self.projects.project_id(workspace, project)
+        row = self.db.one(
+            "SELECT a.pk, a.id, a.version, a.collection_id, a.source_pk, a.run_pk, c.name,"
+            " c.kind FROM artifacts a JOIN artifact_collections c ON c.id = a.collection_id"
+            " WHERE c.project_id = %s AND a.id = %s",
+            [pid, artifact_id],
+        )
+        if row is None:
+            raise NotFound("artifact", f"{workspace}/{project}/{artifact_id}")
+        return row
+
+    def artifacts_out(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The JSON of versions selected with :data:`ROWS`."""
+        return [version_out(r) for r in rows]
+
+    def artifact_by_pk(self, pk: int) -> dict[str, Any]:
+        """The JSON of the version ``pk``; ``NotFound`` when another server deleted it."""
+        row = self.db.one(ROWS + " WHERE a.pk = %s", [pk])
+        if row is None:
+            raise NotFound("artifact", str(pk))
+        return version_out(row)
+
+    # -- versions -------------------------------------------------------------------------
+    def list_artifacts(
+        self,
+        workspace: str,
+        project: str,
+        collection: str,
+        *,
+        type_name: str | None = None,
+        tags: Sequence[str] | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        cid = self.collections.collection_row(workspace, project, collection, type_name)["id"]
+        where, params = "a.collection_id = %s", [cid]
+        if tags:
+            where += " AND a.tags @> %s::text[]"
+            params.append(list(tags))
+        total = self.db.one(f"SELECT count(*) AS n FROM artifacts a WHERE {where}", params)["n"]
+        if cursor:
+            last = decode_int_cursor(cursor)
+            where += " AND a.version < %s"
+            params.append(last)
+        # Newest first: the version a user wants is usually the last one logged.
+        rows = self.db.all(
+            ROWS + f" WHERE {where} ORDER BY a.version DESC LIMIT %s", [*params, limit + 1]
+        )
+        rows, nxt = cut_page(rows, limit, "version")
+        return {"items": self.artifacts_out(rows), "total": total, "next": nxt}
+
+    def get_artifact(
+        self,
+        workspace: str,
+        project: str,
+        collection: str,
+        selector: str,
+        *,
+        type_name: str | None = None,
+    ) -> dict[str, Any]:
+        cid = self.collections.collection_row(workspace, project, collection, type_name)["id"]
+        row = None
+        match = VERSION_SELECTOR.fullmatch(selector)
+        if match:
+            row = self.db.one(
+                ROWS + " WHERE a.collection_id = %s AND a.version = %s",
+                [cid, int(match.group(1))],
+            )
+        if row is None:
+            row = self.db.one(
+                ROWS + " WHERE a.pk = (SELECT artifact_pk FROM artifact_aliases"
+                " WHERE collection_id = %s AND alias = %s)",
+                [cid, selector],
+            )
+        if row is None and DIGEST_SELECTOR.fullmatch(selector):
+            row = self.db.one(
+                ROWS + " WHERE a.collection_id = %s AND a.digest = %s"
+                " ORDER BY a.version DESC LIMIT 1",
+                [cid, selector],
+            )
+        if row is None:
+            raise NotFound("artifact", f"{workspace}/{project}/{collection}:{selector}")
+        return version_out(row)
+
+    def get_artifact_by_id(self, workspace: str, project: str, artifact_id: str) -> dict[str, Any]:
+        return self.artifact_by_pk(self.artifact_row(workspace, project, artifact_id)["pk"])
