@@ -79,14 +79,13 @@ compat-newest: $(STAMP)
 	LABLENS_COMPAT_DIR=$(abspath $(COMPAT)/newest) $(VENV)/bin/pytest -q -p no:cacheprovider \
 		tests/compat --ignore=tests/compat/test_hf_trainer.py
 
-# The integration tests of the store (both_stores: BOTH_STORES in tests/conftest.py) run a
-# second time with the session server on PostgreSQL (LABLENS_TEST_STORE=postgres).
+# Every integration test of the session server runs a second time with that server on
+# PostgreSQL (LABLENS_TEST_STORE=postgres; the others would only repeat the first pass).
 test: $(STAMP) $(JS_BUNDLES) $(CHROMIUM) $(PG_INITDB) $(COMPAT_VENVS)
 	$(VENV)/bin/ruff check src tests benchmarks
 	cd js && npx tsc --noEmit -p . && npx vitest run
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests
-	LABLENS_TEST_STORE=postgres $(VENV)/bin/pytest -q -p no:cacheprovider -m both_stores \
-		tests/integration
+	LABLENS_TEST_STORE=postgres $(VENV)/bin/pytest -q -p no:cacheprovider tests/integration
 	$(MKDOCS)
 
 # The docs site (mkdocs.yml) into site/; after the browser tests in `make test`, so its gallery

@@ -24,68 +24,21 @@ from servers import QUIET, RunningServer, log_points, start_server, stop_server 
 TEST_STORE = os.environ.get("LABLENS_TEST_STORE") or "embedded"
 
 
-#: The integration test modules that exercise the store through the session server, marked
-#: ``both_stores``: ``make test`` runs them again on PostgreSQL (``-m both_stores``). Modules
-#: about the HTTP layer, the client or the command line (limits, bad input, fuzzing, the demo)
-#: run on the embedded store only there, and so do the two slowest (test_access, every route
-#: under every role, 77 s; test_hardening_runs, tables of 20,000 keys, 115 s), to keep `make
-#: test` under 25 minutes. ``LABLENS_TEST_STORE=postgres pytest tests/integration`` without
-#: ``-m`` runs every test that uses the session server on PostgreSQL.
-BOTH_STORES = frozenset(
-    {
-        "test_api_auth",
-        "test_api_bulk",
-        "test_api_paging",
-        "test_api_swanlab",
-        "test_api_wandb",
-        "test_api_widget_reads",
-        "test_api_writes",
-        "test_artifacts",
-        "test_artifacts_access",
-        "test_artifacts_api",
-        "test_client_contract",
-        "test_compare_plots",
-        "test_filters_server",
-        "test_hardening_blobs",
-        "test_hardening_points",
-        "test_media",
-        "test_pages",
-        "test_report_run_queries",
-        "test_reports",
-        "test_sdk",
-        "test_sdk_artifacts",
-        "test_sdk_routes",
-        "test_server",
-        "test_sweeps",
-        "test_users_teams",
-    }
-)
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "embedded_only(reason): the test is about the embedded store (its data dir, its DuckDB"
         " file) and is skipped on the PostgreSQL pass",
     )
-    config.addinivalue_line(
-        "markers",
-        "both_stores: a test of the store through the session server, run on both stores by"
-        " `make test` (set by module, BOTH_STORES in tests/conftest.py)",
-    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark ``both_stores`` the tests of :data:`BOTH_STORES`; on the PostgreSQL pass, run only
-    the tests that talk to the session ``server``.
+    """On the PostgreSQL pass, run only the tests that talk to the session ``server``.
 
     The others start servers of their own on data dirs, or no server at all: they would do the
     same thing again, so they run once, in the embedded pass. Tests marked ``embedded_only``
     are skipped with their reason.
     """
-    for item in items:
-        if item.path.stem in BOTH_STORES and item.path.parent.name == "integration":
-            item.add_marker(pytest.mark.both_stores)
     if TEST_STORE != "postgres":
         return
     kept, dropped = [], []

@@ -166,6 +166,14 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         limit = LIMITS.max_body_bytes
+        if "\x00" in scope.get("path", "") and scope.get("method") in ("GET", "HEAD"):
+            # No name may hold NUL (the name rules refuse it), so such a path names nothing;
+            # answered here, before a store that cannot even compare NUL text is asked. A
+            # write to such a path goes on, to be refused by the rule of the name it gives.
+            await _answer(
+                scope, receive, send, (404, "not_found", "nothing is named so", "path", None)
+            )
+            return
         if where := _check_url(scope):
             await _answer(
                 scope,

@@ -22,7 +22,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from lablens.store.errors import SchemaTooNew, StoreError, StoreUnreachable
+from lablens.store.errors import InvalidInput, SchemaTooNew, StoreError, StoreUnreachable
 from lablens.store.postgres.schema import MIGRATIONS
 
 log = logging.getLogger("lablens.store")
@@ -202,6 +202,15 @@ class Database:
         try:
             with conn.transaction():
                 yield conn
+        except psycopg.DataError as exc:
+            pooled.__exit__(type(exc), exc, exc.__traceback__)
+            if "NUL" in str(exc):
+                # The rules of each field refuse NUL where it would be stored; what is left is
+                # a value only compared (a filter's), which PostgreSQL text cannot hold.
+                raise InvalidInput(
+                    "a value holds a NUL character (\\x00), which no stored text can hold"
+                ) from exc
+            raise
         except BaseException as exc:
             pooled.__exit__(type(exc), exc, exc.__traceback__)
             raise

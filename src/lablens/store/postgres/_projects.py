@@ -55,6 +55,8 @@ class Projects:
     ) -> dict[str, Any]:
         visibility = check_visibility(visibility or "PRIVATE")
         wid = self.accounts.workspace_id(workspace)
+        if "\x00" in name:  # refused by the rule, before PostgreSQL is asked to compare it
+            check_project_name(name)
         with self.db.transaction() as conn:
             exists = conn.execute(
                 "SELECT 1 FROM projects WHERE workspace_id = %s AND name = %s", [wid, name]
@@ -87,6 +89,9 @@ class Projects:
 
     def project_id(self, workspace: str, name: str) -> int:
         """The id of a project; ``NotFound`` names the workspace or the project missing."""
+        if "\x00" in name:  # no project is named so, and PostgreSQL text cannot compare it
+            self.accounts.workspace_id(workspace)
+            raise NotFound("project", f"{workspace}/{name}")
         row = self.db.one(
             "SELECT p.id FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
             " WHERE w.username = %s AND p.name = %s",
