@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg import ClientCursor, pq
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -247,6 +248,34 @@ class Database:
     def close(self) -> None:
         """Close every connection of the pool."""
         self.pool.close()
+
+
+def copy_out(con: psycopg.Connection[Any], statement: str, params: Sequence[Any]) -> bytes:
+    """Everything a ``COPY ... TO STDOUT`` statement sends, as bytes, inside the caller's
+    transaction (``params`` bound by psycopg on the client: COPY takes no bound parameters).
+
+    ``COPY`` sends a message per row, and psycopg's reading loop costs more than the query when
+    there are 100k of them (a run table, the tiles of a sampled read), so the messages are read
+    with libpq's own call (``psycopg.pq``), on the same connection.
+    """
+    query = ClientCursor(con).mogrify(statement, params)
+    pgconn = con.pgconn
+    result = pgconn.exec_(query.encode())
+    if result.status != pq.ExecStatus.COPY_OUT:
+        raise psycopg.errors.error_from_result(result, encoding=con.info.encoding)
+    parts = []
+    get = pgconn.get_copy_data
+    while True:
+        n, data = get(0)
+        if n < 0:
+            break
+        parts.append(data)
+    result = pgconn.get_result()
+    while pgconn.get_result() is not None:  # the end of the command's results
+        pass
+    if result is None or result.status != pq.ExecStatus.COMMAND_OK:
+        raise psycopg.errors.error_from_result(result, encoding=con.info.encoding)
+    return b"".join(parts)
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:

@@ -31,13 +31,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from psycopg import ClientCursor, pq
 
-from lablens.store.postgres._db import Database
+from lablens.store.postgres._db import Database, copy_out
 from lablens.store.postgres._filter_sql import compile_filters
 from lablens.store.postgres._ordering import order_by_sql, parse_order
 from lablens.store.run_table import (
@@ -126,30 +124,8 @@ def _text_sql(x: str) -> list[str]:
 
 
 def _copy_csv(con: Any, sql: str, params: Sequence[Any]) -> bytes:
-    """The rows of ``sql``, in its order, as PostgreSQL's CSV (parameters bound by psycopg).
-
-    ``COPY`` sends a message per row, and psycopg's reading loop costs more than the query for
-    100k of them, so the messages are read with libpq's own call (``psycopg.pq``), on the same
-    connection and inside the caller's transaction.
-    """
-    query = ClientCursor(con).mogrify(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params)
-    pgconn = con.pgconn
-    result = pgconn.exec_(query.encode())
-    if result.status != pq.ExecStatus.COPY_OUT:
-        raise psycopg.errors.error_from_result(result, encoding=con.info.encoding)
-    parts = []
-    get = pgconn.get_copy_data
-    while True:
-        n, data = get(0)
-        if n < 0:
-            break
-        parts.append(data)
-    result = pgconn.get_result()
-    while pgconn.get_result() is not None:  # the end of the command's results
-        pass
-    if result is None or result.status != pq.ExecStatus.COMMAND_OK:
-        raise psycopg.errors.error_from_result(result, encoding=con.info.encoding)
-    return b"".join(parts)
+    """The rows of ``sql``, in its order, as PostgreSQL's CSV (parameters bound by psycopg)."""
+    return copy_out(con, f"COPY ({sql}) TO STDOUT (FORMAT csv)", params)
 
 
 def _parse_csv(data: bytes, types: Mapping[str, pa.DataType]) -> pa.Table:

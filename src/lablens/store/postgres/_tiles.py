@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from lablens.store.postgres._arrays import Float8s, Int8s
+from lablens.store.postgres._db import copy_out
 from lablens.store.sampling import group_roles
 from lablens.store.tiles import BASE, LEVELS, MERGE_SET_SQL
 
@@ -166,8 +167,7 @@ def sample(conn: Any, plan: pa.Table) -> dict[str, np.ndarray]:
     value`` arrays ordered by run, key and step. Each target bucket (consecutive tiles) keeps
     its five roles, each step once."""
     params = [plan[c].to_pylist() for c in ("run_pk", "key_id", "level", "b0", "ntiles", "nb")]
-    with conn.cursor() as cur, cur.copy(_READ_SQL, params) as copy:
-        data = b"".join(copy)
+    data = copy_out(conn, _READ_SQL, params)
     rows = (len(data) - _COPY_HEAD - _COPY_TAIL) // _READ_ROW.itemsize
     read = np.frombuffer(data, _READ_ROW, count=rows, offset=_COPY_HEAD)
     tiles = {c: read[c].astype(read.dtype[c].newbyteorder("=")) for c in _READ_FIELDS}
