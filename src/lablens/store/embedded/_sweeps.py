@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lablens.store import _json
-from lablens.store import sweeps as sweep_config
+from lablens.store import _json, sweep_values
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._projects import Projects
@@ -36,7 +35,7 @@ class Sweeps:
         username: str,
         name: str | None = None,
     ) -> dict[str, Any]:
-        columns = sweep_config.new_sweep(config, username=username, name=name)
+        columns = sweep_values.new_sweep(config, username=username, name=name)
         pid = self.projects.create_project(workspace, project, exist_ok=True)["id"]
         t = now()
         with self.db.write() as con:
@@ -55,7 +54,7 @@ class Sweeps:
     def get_sweep(self, workspace: str, project: str, sweep_id: str) -> dict[str, Any]:
         what = f"{workspace}/{project}/{sweep_id}"
         row = self.projects.in_project(
-            sweep_config.sweep_select(iso),
+            sweep_values.sweep_select(iso),
             "s.id",
             workspace,
             project,
@@ -63,7 +62,7 @@ class Sweeps:
             kind="sweep",
             what=what,
         )
-        return sweep_config.sweep_out(row)
+        return sweep_values.sweep_out(row)
 
     def list_sweeps(
         self, workspace: str, project: str, *, cursor: str | None = None, limit: int = 50
@@ -75,23 +74,23 @@ class Sweeps:
             where += " AND s.pk < ?"
             params.append(int(decode_cursor(cursor)[0]))
         rows = self.db.all(
-            sweep_config.sweep_select(iso) + f" WHERE {where} ORDER BY s.pk DESC LIMIT ?",
+            sweep_values.sweep_select(iso) + f" WHERE {where} ORDER BY s.pk DESC LIMIT ?",
             [*params, limit + 1],
         )
         rows, nxt = cut_page(rows, limit, "pk")
-        return {"items": [sweep_config.sweep_out(r) for r in rows], "total": total, "next": nxt}
+        return {"items": [sweep_values.sweep_out(r) for r in rows], "total": total, "next": nxt}
 
     def update_sweep(
         self, workspace: str, project: str, sweep_id: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
         self.get_sweep(workspace, project, sweep_id)
         pid = self.projects.project_id(workspace, project)
-        columns = sweep_config.checked_sweep_changes(changes)
+        columns = sweep_values.checked_sweep_changes(changes)
         if "state" in columns:
             current = self.db.one(
                 "SELECT state FROM sweeps WHERE project_id = ? AND id = ?", [pid, sweep_id]
             )["state"]
-            sweep_config.check_state_change(current, columns, f"{workspace}/{project}/{sweep_id}")
+            sweep_values.check_state_change(current, columns, f"{workspace}/{project}/{sweep_id}")
         if columns:
             sets = "".join(f"{column} = ?, " for column in columns)
             with self.db.write() as con:
@@ -122,7 +121,7 @@ class Sweeps:
             )
             if row is None:
                 raise NotFound("sweep", f"{workspace}/{project}/{sweep_id}")
-            trial = sweep_config.next_trial(row, sweep_id)
+            trial = sweep_values.next_trial(row, sweep_id)
             if trial is None:
                 return None
             index, params = trial.index, trial.params

@@ -8,8 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from lablens.store import _json
-from lablens.store import sweeps as sweep_config
+from lablens.store import _json, sweep_values
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.errors import NotFound
 from lablens.store.postgres._db import Database, iso, now
@@ -41,7 +40,7 @@ class Sweeps:
         username: str,
         name: str | None = None,
     ) -> dict[str, Any]:
-        columns = sweep_config.new_sweep(config, username=username, name=name)
+        columns = sweep_values.new_sweep(config, username=username, name=name)
         pid = self.projects.create_project(workspace, project, exist_ok=True)["id"]
         t = now()
         with self.db.transaction() as conn:
@@ -53,7 +52,7 @@ class Sweeps:
     def get_sweep(self, workspace: str, project: str, sweep_id: str) -> dict[str, Any]:
         what = f"{workspace}/{project}/{sweep_id}"
         row = self.projects.in_project(
-            sweep_config.sweep_select(iso),
+            sweep_values.sweep_select(iso),
             "s.id",
             workspace,
             project,
@@ -61,7 +60,7 @@ class Sweeps:
             kind="sweep",
             what=what,
         )
-        return sweep_config.sweep_out(row)
+        return sweep_values.sweep_out(row)
 
     def list_sweeps(
         self, workspace: str, project: str, *, cursor: str | None = None, limit: int = 50
@@ -73,18 +72,18 @@ class Sweeps:
             where += " AND s.pk < %s"
             params.append(int(decode_cursor(cursor)[0]))
         rows = self.db.all(
-            sweep_config.sweep_select(iso) + f" WHERE {where} ORDER BY s.pk DESC LIMIT %s",
+            sweep_values.sweep_select(iso) + f" WHERE {where} ORDER BY s.pk DESC LIMIT %s",
             [*params, limit + 1],
         )
         rows, nxt = cut_page(rows, limit, "pk")
-        return {"items": [sweep_config.sweep_out(r) for r in rows], "total": total, "next": nxt}
+        return {"items": [sweep_values.sweep_out(r) for r in rows], "total": total, "next": nxt}
 
     def update_sweep(
         self, workspace: str, project: str, sweep_id: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
         self.get_sweep(workspace, project, sweep_id)
         pid = self.projects.project_id(workspace, project)
-        columns = sweep_config.checked_sweep_changes(changes)
+        columns = sweep_values.checked_sweep_changes(changes)
         if columns:
             sets = "".join(f"{column} = %s, " for column in columns)
             with self.db.transaction() as conn:
@@ -96,7 +95,7 @@ class Sweeps:
                 ).fetchone()
                 if row is None:  # deleted with its project by another server meanwhile
                     raise NotFound("sweep", f"{workspace}/{project}/{sweep_id}")
-                sweep_config.check_state_change(
+                sweep_values.check_state_change(
                     row[0], columns, f"{workspace}/{project}/{sweep_id}"
                 )
                 conn.execute(
@@ -130,7 +129,7 @@ class Sweeps:
                 ).fetchone()
             if row is None:
                 raise NotFound("sweep", f"{workspace}/{project}/{sweep_id}")
-            trial = sweep_config.next_trial(row, sweep_id)
+            trial = sweep_values.next_trial(row, sweep_id)
             if trial is None:
                 return None
             run_id, run_pk = self._insert_trial_run(conn, pid, sweep_id, trial, username, t)
@@ -151,7 +150,7 @@ class Sweeps:
         conn: psycopg.Connection[Any],
         pid: int,
         sweep_id: str,
-        trial: sweep_config.Trial,
+        trial: sweep_values.Trial,
         username: str,
         t: Any,
     ) -> tuple[str, int]:
