@@ -1,0 +1,53 @@
+"""The embedded engine's :class:`lablens.store.sql.Sql`: DuckDB speaks ``?`` itself."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import duckdb
+
+from lablens.store.embedded._db import Database, iso
+from lablens.store.sql import Sql, Tx
+
+
+class _DuckTx(Tx):
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.raw = con
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        cur = self.raw.execute(sql, params or [])
+        # DuckDB answers an INSERT, UPDATE or DELETE with one row: the count it changed.
+        if cur.description and cur.description[0][0] == "Count":
+            row = cur.fetchone()
+            return int(row[0]) if row else 0
+        return -1
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.raw.execute(sql, params or []).fetchall()
+
+    def all(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        cur = self.raw.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+class EmbeddedSql(Sql):
+    """The embedded store's DuckDB file: transactions under its write lock, reads without."""
+
+    engine = "duckdb"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self.db.write() as con:
+            yield _DuckTx(con)
+
+    def all(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        return self.db.all(sql, list(params or []))
+
+    def iso(self, column: str) -> str:
+        return iso(column)

@@ -1,0 +1,87 @@
+"""One engine's SQL as the shared parts speak it (``lablens.store.common``).
+
+A part whose logic is the same on every engine (reports, sweeps, accounts, ...) is written once,
+over :class:`Sql`: its statements use ``?`` placeholders and the SQL both DuckDB and PostgreSQL
+understand, and what differs between them is asked of the engine's ``Sql`` (a time rendered as
+ISO 8601 text, :meth:`Sql.iso`). Each engine makes one ``Sql`` over its own database handle:
+``store/embedded/_sql.py`` and ``store/postgres/_sql.py``.
+
+Parts that are engine-specific in substance (metric points, their tiles, the run table, the
+filter compilers) stay in the engine's folder and use its handle directly; a shared part that
+must hand a transaction to one of them passes :attr:`Tx.raw`, the engine's own connection.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["Sql", "Tx", "now"]
+
+
+def now() -> dt.datetime:
+    """The current time, timezone-aware UTC (what every engine stores)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Tx(abc.ABC):
+    """One open transaction: statements with ``?`` placeholders, rows as dicts or tuples."""
+
+    #: The engine's own connection inside this transaction (a ``duckdb`` or ``psycopg`` one), for
+    #: an engine-specific part called within it.
+    raw: Any
+
+    @abc.abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Run one statement; answers how many rows it changed (-1 where it says nothing)."""
+
+    @abc.abstractmethod
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Every row of a query, as tuples."""
+
+    @abc.abstractmethod
+    def all(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Every row of a query, as dicts by column name."""
+
+    def one(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any] | None:
+        """The first row of a query as a dict, or ``None``."""
+        found = self.all(sql, params)
+        return found[0] if found else None
+
+    def value(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """The first column of the first row, or ``None`` when there is no row."""
+        found = self.rows(sql, params)
+        return found[0][0] if found else None
+
+
+class Sql(abc.ABC):
+    """An engine's database as the shared parts use it."""
+
+    #: ``"duckdb"`` or ``"postgresql"``: for the rare statement whose text must differ.
+    engine: str
+
+    @abc.abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[Tx]:
+        """A transaction: committed when the block ends, rolled back if it raises. On the
+        embedded engine it holds the process's write lock."""
+
+    @abc.abstractmethod
+    def all(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Every row of a read outside any transaction of the caller's, as dicts."""
+
+    def one(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any] | None:
+        """The first row of a read as a dict, or ``None``."""
+        found = self.all(sql, params)
+        return found[0] if found else None
+
+    @abc.abstractmethod
+    def iso(self, column: str) -> str:
+        """SQL rendering a timestamp column as ISO 8601 UTC text with milliseconds."""
+
+    @staticmethod
+    def now() -> dt.datetime:
+        """The current time, timezone-aware UTC."""
+        return now()
