@@ -69,6 +69,11 @@ class Sql(abc.ABC):
         embedded engine it holds the process's write lock."""
 
     @abc.abstractmethod
+    def wrap(self, raw: Any) -> Tx:
+        """The :class:`Tx` of an engine connection already inside a transaction (an
+        engine-specific part calling a shared part's helper within its own transaction)."""
+
+    @abc.abstractmethod
     def all(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Every row of a read outside any transaction of the caller's, as dicts."""
 

@@ -46,6 +46,9 @@ class EmbeddedSql(Sql):
         with self.db.write() as con:
             yield _DuckTx(con)
 
+    def wrap(self, raw: Any) -> Tx:
+        return _DuckTx(raw)
+
     def all(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         return self.db.all(sql, list(params or []))
 

@@ -69,6 +69,9 @@ class PostgresSql(Sql):
         with self.db.transaction() as conn:
             yield _PgTx(conn)
 
+    def wrap(self, raw: Any) -> Tx:
+        return _PgTx(raw)
+
     def all(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         return self.db.all(to_psycopg(sql), params)
 
