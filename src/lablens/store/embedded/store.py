@@ -29,6 +29,7 @@ from lablens.store.embedded._run_creation import RunCreation
 from lablens.store.embedded._run_files import RunFiles
 from lablens.store.embedded._run_updates import RunUpdates
 from lablens.store.embedded._runs import Runs
+from lablens.store.embedded._sql import EmbeddedSql
 from lablens.store.embedded._sweeps import Sweeps
 from lablens.store.parts import StoreOfParts
 
@@ -72,6 +73,8 @@ class EmbeddedStore(StoreOfParts):
         # Before the database is opened: a refused bucket leaves no file lock behind.
         blob_store.check()
         self.db = db = Database(self.data_dir / "lablens.duckdb")
+        # The handle of the parts written once for both engines (``store/common``).
+        self.sql = EmbeddedSql(db)
         # The one part that touches blob bytes.
         self.blobs = files = BlobFiles(blob_store)
         self.accounts = accounts = Accounts(db)

@@ -29,6 +29,7 @@ from lablens.store.postgres._run_creation import RunCreation
 from lablens.store.postgres._run_files import RunFiles
 from lablens.store.postgres._run_updates import RunUpdates
 from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._sql import PostgresSql
 from lablens.store.postgres._sweeps import Sweeps
 
 
@@ -71,6 +72,8 @@ class PostgresStore(StoreOfParts):
         # Before the database: a refused bucket leaves no migration applied.
         blob_store.check()
         self.db = db = Database(url)
+        # The handle of the parts written once for both engines (``store/common``).
+        self.sql = PostgresSql(db)
         try:
             # The one part that touches blob bytes.
             self.blobs = files = BlobFiles(blob_store)
