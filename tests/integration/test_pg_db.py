@@ -42,7 +42,7 @@ def test_opening_an_empty_database_applies_every_migration(pg_database):
     db = Database(pg_database)
     try:
         assert db.version == len(MIGRATIONS)
-        assert {"users", "runs", "point_chunks", "point_tiles", "artifacts", "media"} <= tables(
+        assert {"users", "runs", "point_chunks", "tile_chunks", "artifacts", "media"} <= tables(
             pg_database
         )
         assert db.one("SELECT count(*) AS n FROM schema_version") == {"n": len(MIGRATIONS)}

@@ -254,8 +254,9 @@ def test_long_series_tiles_and_summaries_alike(engines):
     assert _table(pg.all("SELECT * FROM run_keys"), cols) == _table(
         emb.all("SELECT * FROM run_keys"), cols
     )
-    tile_cols = ["run_pk", "key_id", "level", "bucket", *_tiles.TILE_COLUMNS]
-    pg_tiles = _table(pg.all("SELECT * FROM point_tiles"), tile_cols)
+    tile_cols = ["run_pk", "key_id", "level", *_tiles.FIELDS]
+    with pg.transaction() as conn:
+        pg_tiles = _table(_tiles.as_rows(_tiles.stored(conn)), tile_cols)
     assert len(pg_tiles) > 1000
     assert pg_tiles == _table(emb.all("SELECT * FROM point_tiles"), tile_cols)
     for run_id in RUNS:
@@ -347,3 +348,44 @@ def test_runs_logging_the_same_new_keys_at_once_through_two_servers(engines, pg_
         assert sorted(set(out["key"].to_pylist())) == names
     finally:
         other.close()
+
+
+def test_migration_2_packs_the_tiles_of_migration_1_as_they_were(tmp_path, pg_database):
+    from lablens.store.postgres.schema import MIGRATIONS
+
+    emb = EmbeddedStore(tmp_path / "data")
+    try:
+        emb.create_user(WS)
+        emb.create_project(WS, PROJECT)
+        emb.create_run(WS, PROJECT, {"id": RUNS[0]}, username=WS)
+        rng = np.random.default_rng(5)
+        walk = np.cumsum(rng.standard_normal(40_000))
+        walk[rng.integers(0, 40_000, 30)] = np.nan
+        walk[640:704] = np.nan  # one whole level-0 tile
+        emb.append_points(WS, PROJECT, RUNS[0], batch("loss", np.arange(40_000), walk))
+        emb.append_points(WS, PROJECT, RUNS[0], batch("acc", np.arange(0, 80_000, 2), walk))
+        cols = ["run_pk", "key_id", "level", *_tiles.FIELDS]
+        rows = emb.db.all(f"SELECT {', '.join(cols)} FROM point_tiles")
+    finally:
+        emb.close()
+    assert len(rows) > 1000 and any(r["nn_step"] is not None for r in rows)
+    assert any(r["mn_step"] is None for r in rows)  # an all-NaN tile has no min
+    # A database of migration 1 holding those tiles a row each.
+    old = Database(pg_database, migrations=MIGRATIONS[:1])
+    with old.transaction() as conn, conn.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO point_tiles ({', '.join(cols)}) VALUES ({', '.join('%s' for _ in cols)})",
+            [[r[c] for c in cols] for r in rows],
+        )
+    old.close()
+    db = Database(pg_database)
+    try:
+        assert db.version == len(MIGRATIONS)
+        with db.transaction() as conn:
+            packed = _tiles.as_rows(_tiles.stored(conn))
+            assert conn.execute("SELECT to_regclass('point_tiles')").fetchone()[0] is None
+            sizes = [r[0] for r in conn.execute("SELECT n FROM tile_chunks")]
+    finally:
+        db.close()
+    assert _table(packed, cols) == _table(rows, cols)
+    assert max(sizes) == _tiles.TILES_PER_CHUNK and sum(sizes) == len(rows)

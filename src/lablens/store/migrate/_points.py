@@ -51,7 +51,7 @@ def _runs_copied(conn: psycopg.Connection[Any]) -> list[int]:
         return [r[0] for r in conn.execute("SELECT DISTINCT run_pk FROM point_chunks")]
 
 
-def _pieces(reader: pa.RecordBatchReader) -> Iterator[tuple[int, pa.RecordBatch]]:
+def pieces_by_run(reader: pa.RecordBatchReader) -> Iterator[tuple[int, pa.RecordBatch]]:
     """Each batch cut where the run changes: ``(run_pk, its slice)``."""
     for batch in reader:
         runs = batch.column(0).to_numpy()
@@ -92,7 +92,7 @@ def _copy_runs(
     new = 0
     run_pk = None
     try:
-        for run_pk, pieces in itertools.groupby(_pieces(reader), key=lambda p: p[0]):
+        for run_pk, pieces in itertools.groupby(pieces_by_run(reader), key=lambda p: p[0]):
             with conn.transaction(), conn.cursor() as cur:
                 for _, piece in pieces:
                     points = pa.table(

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from lablens.store.blobs import BlobStore, BlobStoreUnavailable, LocalBlobs, open_blobs
 from lablens.store.migrate import _points, _tables
+from lablens.store.migrate import _tiles as _tiles_copy
 from lablens.store.migrate._blobs import BlobCheck, copy_blobs, verify_blobs
 from lablens.store.migrate._ends import (
     MigrationRefused,
@@ -158,11 +159,10 @@ def migrate(
     try:
         check_target_users(source, target)
         names = _tables.source_tables(source)
-        plans = {n: _tables.plan(source, target, n) for n in names if n != "points"}
-        counts = {
-            n: _points.count_source(source) if n == "points" else _tables.count_source(source, n)
-            for n in names
-        }
+        # Metric points and their tiles change layout on the way (PostgreSQL packs them).
+        own = {"points": _points.count_source, "point_tiles": _tiles_copy.count_source}
+        plans = {n: _tables.plan(source, target, n) for n in names if n not in own}
+        counts = {n: own[n](source) if n in own else _tables.count_source(source, n) for n in names}
         new: dict[str, int] = {}
         with (
             target.pool.connection() as conn,
@@ -180,6 +180,10 @@ def migrate(
                 if name == "points":
                     new[name] = _points.copy_points(
                         source, conn, batch_rows=point_batch_rows, progress=bar.update, hook=hook
+                    )
+                elif name == "point_tiles":
+                    new[name] = _tiles_copy.copy_tiles(
+                        source, conn, batch_rows=batch_rows, progress=bar.update, hook=hook
                     )
                 else:
                     new[name] = _tables.copy_table(
@@ -213,6 +217,10 @@ def migrate(
                     mine = _points.checksum_source(source, point_batch_rows)
                     theirs = _points.checksum_target(conn)
                     rows = (mine.points, _points.count_target(conn))
+                elif name == "point_tiles":
+                    mine = _tiles_copy.checksum_source(source, batch_rows)
+                    theirs = _tiles_copy.checksum_target(conn)
+                    rows = (mine.rows, _tiles_copy.count_target(conn))
                 else:
                     mine = _tables.checksum_source(source, plans[name], batch_rows)
                     theirs = _tables.checksum_target(conn, plans[name], batch_rows)

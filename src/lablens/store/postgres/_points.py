@@ -208,8 +208,7 @@ class Points:
         merge, build = tile_actions(prior_n, stats["n"])
         if merge.any():
             mine = np.isin(kid, stats["key_id"][merge]) & ~nulls
-            tiles = _tiles.build(kid[mine], step[mine], ts[mine], value[mine])
-            _tiles.write(conn, _tiles.MERGE_SQL, pk, tiles)
+            _tiles.merge(conn, pk, _tiles.build(kid[mine], step[mine], ts[mine], value[mine]))
         if build.any():
             # The series' stored points, this batch's included (copied above).
             with conn.cursor(binary=True) as cur:
@@ -221,7 +220,7 @@ class Points:
             k, s, t, v = k[keep], s[keep], t[keep], v[keep]
             order = np.lexsort((s, k))
             tiles = _tiles.build(k[order], s[order], t[order], v[order])
-            _tiles.write(conn, _tiles.REPLACE_SQL, pk, tiles)
+            _tiles.replace(conn, pk, stats["key_id"][build].tolist(), tiles)
 
     def _update_summary(
         self,

@@ -35,8 +35,10 @@ folded into migration 1 here), written for PostgreSQL and for several servers wr
   three ``bigint[]``/``float8[]`` arrays took 0.18-0.21 s where the same points as ``bytea``
   take 0.06-0.12 s (and 24 MB instead of 36), and the client decodes them with
   ``np.frombuffer``. A step range reads the chunks that overlap it; the client cuts them.
-- **The sampling pyramid** (``point_tiles``) is the embedded store's, kept up to date on ingest
-  with ``INSERT ... ON CONFLICT DO UPDATE``; sampled reads of long series read tiles.
+- **The sampling pyramid** has the embedded store's tiles, packed (migration 2): ``tile_chunks``
+  holds the tiles of one series at one level, up to 64 buckets a row, as fixed 128-byte records
+  (``_tiles.RECORD``). Migration 1 kept a row per tile (``point_tiles``), and a sampled read of
+  100 series then spent most of its time sending 156k rows field by field.
 
 ``schema_version`` (made by ``_db.Database``) holds the number of every migration applied; a
 server applies the missing ones in one transaction under an advisory lock.
@@ -48,7 +50,7 @@ from __future__ import annotations
 #: the embedded store's ``RUN_DATA_TABLES`` with ``point_chunks`` for its ``points``.
 RUN_DATA_TABLES: tuple[str, ...] = (
     "point_chunks",
-    "point_tiles",
+    "tile_chunks",
     "run_keys",
     "batches",
     "files",
@@ -438,5 +440,31 @@ MIGRATIONS: list[str] = [
         n bigint NOT NULL,
         PRIMARY KEY (run_pk, batch_id)
     );
+    """,
+    # 2: the sampling pyramid packed (store/postgres/_tiles.py): a row per series, level and
+    # 64 buckets instead of a row per tile; the tiles of migration 1 are packed as they are.
+    r"""
+    CREATE TABLE tile_chunks (
+        run_pk bigint NOT NULL,
+        key_id integer NOT NULL,
+        level smallint NOT NULL,
+        chunk bigint NOT NULL,             -- bucket / 64
+        n integer NOT NULL,                -- tiles in the row
+        tiles bytea NOT NULL,              -- n records of _tiles.RECORD, by bucket
+        PRIMARY KEY (run_pk, key_id, level, chunk)
+    );
+    INSERT INTO tile_chunks (run_pk, key_id, level, chunk, n, tiles)
+    SELECT run_pk, key_id, level, bucket / 64, count(*)::int4, string_agg(
+        int8send(bucket) || int8send(n)
+        || int8send(f_step) || float8send(f_ts) || float8send(f_value)
+        || int8send(l_step) || float8send(l_ts) || float8send(l_value)
+        || int8send(coalesce(mn_step, -1)) || float8send(coalesce(mn_ts, 'NaN'))
+        || float8send(coalesce(mn_value, 'NaN'))
+        || int8send(coalesce(mx_step, -1)) || float8send(coalesce(mx_ts, 'NaN'))
+        || float8send(coalesce(mx_value, 'NaN'))
+        || int8send(coalesce(nn_step, -1)) || float8send(coalesce(nn_ts, 'NaN')),
+        ''::bytea ORDER BY bucket)
+    FROM point_tiles GROUP BY run_pk, key_id, level, bucket / 64;
+    DROP TABLE point_tiles;
     """,
 ]
