@@ -85,11 +85,33 @@ def point_chunks_copy(
         sort_keys=[("k", "ascending"), ("s", "ascending")],
     )
     kid = pc.take(keys, order).to_numpy().astype(np.int64)
-    step = pc.take(points["step"], order).to_numpy().astype("<i8")
-    ts = pc.take(points["timestamp"], order).to_numpy().astype("<f8")
+    step = pc.take(points["step"], order).to_numpy()
+    ts = pc.take(points["timestamp"], order).to_numpy()
     value_col = pc.take(points["value"], order)
     nulls = value_col.is_null().to_numpy(zero_copy_only=False) if value_col.null_count else None
-    value = value_col.fill_null(0.0).to_numpy().astype("<f8")
+    value = value_col.fill_null(0.0).to_numpy()
+    return chunks_payload(run_pk, kid, step, ts, value, nulls)
+
+
+def chunks_payload(
+    run_pk: int,
+    kid: np.ndarray,
+    step: np.ndarray,
+    ts: np.ndarray,
+    value: np.ndarray,
+    nulls: np.ndarray | None,
+) -> tuple[bytes, ChunkStats]:
+    """The binary ``COPY`` payload of points already ordered by key, then step (stable):
+    equal-length arrays of key ids, steps, times and values (any value where ``nulls`` is set:
+    0.0 is stored there), ``nulls`` ``None`` when no value is null."""
+    n = len(step)
+    if not n:
+        return _HEADER + _TRAILER, ChunkStats(0, 0)
+    step = np.ascontiguousarray(step, "<i8")
+    ts = np.ascontiguousarray(ts, "<f8")
+    value = np.ascontiguousarray(value, "<f8")
+    if nulls is not None:
+        value = np.where(nulls, 0.0, value).astype("<f8")
     # Chunk starts: each key's first point, then every POINTS_PER_CHUNK points within a key.
     key_start = np.flatnonzero(np.r_[True, kid[1:] != kid[:-1]])
     key_end = np.r_[key_start[1:], n]

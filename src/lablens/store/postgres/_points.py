@@ -28,7 +28,7 @@ from lablens.store.points import (
 )
 from lablens.store.postgres import _tiles
 from lablens.store.postgres._arrays import Int8s, with_arrays
-from lablens.store.postgres._copy import CHUNK_COLUMNS, COPY_SQL, decode_chunks, point_chunks_copy
+from lablens.store.postgres._copy import CHUNK_COLUMNS, COPY_SQL, chunks_payload, decode_chunks
 from lablens.store.postgres._db import Database, now
 from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._runs import WIDENED_TYPE, jsonb_dumps
@@ -118,15 +118,18 @@ class Points:
             names = pc.unique(table["key"])
             id_map = self._key_ids(stream, names.to_pylist())
             key_ids = id_map[pc.index_in(table["key"], value_set=names).to_numpy()]
-            # The batch by key, then step (stable): the tiles and each key's numbers need it.
+            # The batch by key, then step (stable): the chunks, the tiles and each key's
+            # numbers need it.
             order = np.lexsort((table["step"].to_numpy(), key_ids))
             kid = key_ids[order]
             step = table["step"].to_numpy()[order]
             ts = table["timestamp"].to_numpy()[order]
-            value_col = pc.take(table["value"], pa.array(order))
-            nulls = value_col.is_null().to_numpy(zero_copy_only=False)
-            value = value_col.fill_null(np.nan).to_numpy()
-            payload, _ = point_chunks_copy(table, pa.array(key_ids, pa.int32()), pk)
+            values = table["value"]
+            # Arrow gives a null float as NaN; the null flags tell the two apart.
+            value = values.to_numpy()[order]
+            null_flags = values.is_null().to_numpy()[order] if values.null_count else None
+            payload, _ = chunks_payload(pk, kid, step, ts, value, null_flags)
+            nulls = null_flags if null_flags is not None else np.zeros(n, bool)
         with self.db.transaction() as conn:
             with_arrays(conn)
             conn.execute("SELECT 1 FROM runs WHERE pk = %s FOR NO KEY UPDATE", [pk])
