@@ -7,9 +7,9 @@ step and x ranges, the metric x axis, sampling) is done here on those numpy arra
 rule (``sampling.sample_sorted``); long series are sampled from their tiles (``_tiles.sample``).
 The answer is the embedded engine's table, column for column.
 
-Speed (``benchmarks/pg_points_probe.py``, this shared 2-core machine, PostgreSQL 15): 1M
-points of one series read whole in 84-98 ms against the embedded engine's 65-77 ms in the
-same runs (1.27-1.28x). With the chunks as ``bigint[]``/``float8[]`` arrays it was 258-506 ms
+Speed (``history_1m_pg`` in ``benchmarks/history.py``, this shared 2-core machine, PostgreSQL
+15): 1M points of one series read whole in 84-98 ms against the embedded engine's 65-77 ms in
+the same runs (1.27-1.28x). With the chunks as ``bigint[]``/``float8[]`` arrays it was 258-506 ms
 (2.1-5.2x): PostgreSQL sends an array element by element, which ``bytea`` avoids.
 """
 
