@@ -46,7 +46,7 @@ class PgParts:
         self.projects = projects = Projects(db, accounts)
         self.runs = runs = Runs(db, projects)
         self.run_creation = RunCreation(db, projects, runs)
-        self.sql = sql = PostgresSql(db)
+        sql = PostgresSql(db)
         self.run_files = RunFiles(sql, runs, files)
         self.grants = grants = BlobGrants(db, files)
         self.media = Media(sql, projects, runs, grants, files)
@@ -281,7 +281,7 @@ def test_console_batches_from_several_servers_stay_whole_and_in_order(pg, pg_dat
             answers = list(pool.map(send, range(12), timeout=120))
     finally:
         for part in servers[1:]:
-            part.db.close()
+            part.sql.db.close()
     assert sorted(a["duplicate"] for a in answers) == [False] * 6 + [True] * 6
     assert sum(a["stored"] for a in answers) == 240
     lines = [r["line"] for r in pg.run_files.read_console(*where)]
@@ -495,7 +495,7 @@ def test_a_media_batch_sent_through_several_servers_is_stored_once(pg, pg_databa
             answers = list(pool.map(send, range(8), timeout=120))
     finally:
         for part in servers[1:]:
-            part.db.close()
+            part.sql.db.close()
     assert sorted(a["stored"] for a in answers) == [0] * 4 + [4] * 4
     rows = pg.media.list_media("alice", "vision", ["r2"])
     assert [(m["step"], m["index"]) for m in rows] == [(s, j) for s in range(4) for j in range(4)]

@@ -64,9 +64,9 @@ class PgParts:
         self.runs = Runs(self.db, self.projects)
         self.run_creation = RunCreation(self.db, self.projects, self.runs)
         self.run_updates = RunUpdates(self.db, self.projects, self.runs)
-        self.sql = PostgresSql(self.db)
-        self.sweeps = Sweeps(self.sql, self.projects, self.runs, self.run_creation)
-        self.reports = Reports(self.sql, self.projects)
+        sql = PostgresSql(self.db)
+        self.sweeps = Sweeps(sql, self.projects, self.runs, self.run_creation)
+        self.reports = Reports(sql, self.projects)
 
     def sql(self, sql: str, params: list[Any] | None = None) -> None:
         with self.db.transaction() as conn:
