@@ -18,16 +18,17 @@ import pytest
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobNotFound, BlobStore, LocalBlobs
 from lablens.store.blobs.s3 import S3Blobs
+from lablens.store.common.media import Media
+from lablens.store.common.run_files import RunFiles
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import InvalidInput, NotFound
 from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database
-from lablens.store.postgres._media import Media
 from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._run_creation import RunCreation
-from lablens.store.postgres._run_files import RunFiles
 from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._sql import PostgresSql
 
 # The world both stores hold: alice's private project with two runs, bob's public one with one.
 RUNS = [("alice", "vision", "r1"), ("alice", "vision", "r2"), ("bob", "pub", "b1")]
@@ -45,9 +46,10 @@ class PgParts:
         self.projects = projects = Projects(db, accounts)
         self.runs = runs = Runs(db, projects)
         self.run_creation = RunCreation(db, projects, runs)
-        self.run_files = RunFiles(db, runs, files)
+        sql = PostgresSql(db)
+        self.run_files = RunFiles(sql, runs, files)
         self.grants = grants = BlobGrants(db, files)
-        self.media = Media(db, projects, runs, grants, files)
+        self.media = Media(sql, projects, runs, grants, files)
 
 
 def seed_pg(pg: PgParts) -> None:
@@ -279,7 +281,7 @@ def test_console_batches_from_several_servers_stay_whole_and_in_order(pg, pg_dat
             answers = list(pool.map(send, range(12), timeout=120))
     finally:
         for part in servers[1:]:
-            part.db.close()
+            part.sql.db.close()
     assert sorted(a["duplicate"] for a in answers) == [False] * 6 + [True] * 6
     assert sum(a["stored"] for a in answers) == 240
     lines = [r["line"] for r in pg.run_files.read_console(*where)]
@@ -493,7 +495,7 @@ def test_a_media_batch_sent_through_several_servers_is_stored_once(pg, pg_databa
             answers = list(pool.map(send, range(8), timeout=120))
     finally:
         for part in servers[1:]:
-            part.db.close()
+            part.sql.db.close()
     assert sorted(a["stored"] for a in answers) == [0] * 4 + [4] * 4
     rows = pg.media.list_media("alice", "vision", ["r2"])
     assert [(m["step"], m["index"]) for m in rows] == [(s, j) for s in range(4) for j in range(4)]

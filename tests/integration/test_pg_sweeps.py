@@ -15,17 +15,18 @@ from typing import Any
 
 import pytest
 
+from lablens.store.common.reports import Reports
+from lablens.store.common.sweeps import Sweeps
 from lablens.store.cursors import decode_cursor
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import StoreError
 from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._projects import Projects
-from lablens.store.postgres._reports import Reports
 from lablens.store.postgres._run_creation import RunCreation
 from lablens.store.postgres._run_updates import RunUpdates
 from lablens.store.postgres._runs import Runs
-from lablens.store.postgres._sweeps import Sweeps
+from lablens.store.postgres._sql import PostgresSql
 
 USER = "alice"
 PROJECT = "mnist"
@@ -63,8 +64,9 @@ class PgParts:
         self.runs = Runs(self.db, self.projects)
         self.run_creation = RunCreation(self.db, self.projects, self.runs)
         self.run_updates = RunUpdates(self.db, self.projects, self.runs)
-        self.sweeps = Sweeps(self.db, self.projects, self.runs, self.run_creation)
-        self.reports = Reports(self.db, self.projects)
+        sql = PostgresSql(self.db)
+        self.sweeps = Sweeps(sql, self.projects, self.runs, self.run_creation)
+        self.reports = Reports(sql, self.projects)
 
     def sql(self, sql: str, params: list[Any] | None = None) -> None:
         with self.db.transaction() as conn:
@@ -520,7 +522,7 @@ def test_an_id_drawn_twice_is_drawn_again(engines, monkeypatch):
     )
     run = pg.sweeps.claim_trial(USER, PROJECT, sweep["id"], username=USER)["run"]
     draws = iter([sweep["id"], "fresh001"])
-    for module in ("lablens.store.postgres._new_ids", "lablens.store.postgres._sweeps"):
+    for module in ("lablens.store.common.new_ids", "lablens.store.common.sweeps"):
         monkeypatch.setattr(f"{module}.new_run_id", lambda: next(draws))
     assert pg.sweeps.create_sweep(USER, PROJECT, GRID, username=USER)["id"] == "fresh001"
     draws = iter([report["id"], "fresh002"])

@@ -11,6 +11,10 @@ from pathlib import Path
 
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobStore, LocalBlobs
+from lablens.store.common.media import Media
+from lablens.store.common.reports import Reports
+from lablens.store.common.run_files import RunFiles
+from lablens.store.common.sweeps import Sweeps
 from lablens.store.embedded._accounts import Accounts
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifact_files import ArtifactFiles
@@ -21,16 +25,12 @@ from lablens.store.embedded._blob_grants import BlobGrants
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._history import History
 from lablens.store.embedded._liveness import Liveness
-from lablens.store.embedded._media import Media
 from lablens.store.embedded._points import Points
 from lablens.store.embedded._projects import Projects
-from lablens.store.embedded._reports import Reports
 from lablens.store.embedded._run_creation import RunCreation
-from lablens.store.embedded._run_files import RunFiles
 from lablens.store.embedded._run_updates import RunUpdates
 from lablens.store.embedded._runs import Runs
 from lablens.store.embedded._sql import EmbeddedSql
-from lablens.store.embedded._sweeps import Sweeps
 from lablens.store.parts import StoreOfParts
 
 
@@ -84,12 +84,12 @@ class EmbeddedStore(StoreOfParts):
         self.run_updates = RunUpdates(db, projects, runs)
         self.points = Points(db, runs, projects)
         self.history_reads = History(db, projects)
-        self.run_files = RunFiles(db, runs, files)
+        self.run_files = RunFiles(self.sql, runs, files)
         self.liveness = Liveness(db)
-        self.sweeps = Sweeps(db, projects, runs, run_creation)
-        self.reports = Reports(db, projects)
+        self.sweeps = Sweeps(self.sql, projects, runs, run_creation)
+        self.reports = Reports(self.sql, projects)
         self.blob_grants = grants = BlobGrants(db, files)
-        self.media = Media(db, projects, runs, grants, files)
+        self.media = Media(self.sql, projects, runs, grants, files)
         self.artifact_collections = collections = ArtifactCollections(db, projects)
         self.artifact_versions = versions = ArtifactVersions(db, projects, collections)
         self.artifacts = Artifacts(db, projects, runs, grants, collections, versions)

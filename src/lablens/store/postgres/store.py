@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobStore
+from lablens.store.common.media import Media
+from lablens.store.common.reports import Reports
+from lablens.store.common.run_files import RunFiles
+from lablens.store.common.sweeps import Sweeps
 from lablens.store.parts import StoreOfParts
 from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._artifact_collections import ArtifactCollections
@@ -21,16 +25,12 @@ from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database, redact
 from lablens.store.postgres._history import History
 from lablens.store.postgres._liveness import Liveness
-from lablens.store.postgres._media import Media
 from lablens.store.postgres._points import Points
 from lablens.store.postgres._projects import Projects
-from lablens.store.postgres._reports import Reports
 from lablens.store.postgres._run_creation import RunCreation
-from lablens.store.postgres._run_files import RunFiles
 from lablens.store.postgres._run_updates import RunUpdates
 from lablens.store.postgres._runs import Runs
 from lablens.store.postgres._sql import PostgresSql
-from lablens.store.postgres._sweeps import Sweeps
 
 
 class PostgresStore(StoreOfParts):
@@ -84,12 +84,12 @@ class PostgresStore(StoreOfParts):
             self.run_updates = RunUpdates(db, projects, runs)
             self.points = Points(db, runs, projects)
             self.history_reads = History(db, projects)
-            self.run_files = RunFiles(db, runs, files)
+            self.run_files = RunFiles(self.sql, runs, files)
             self.liveness = Liveness(db)
-            self.sweeps = Sweeps(db, projects, runs, run_creation)
-            self.reports = Reports(db, projects)
+            self.sweeps = Sweeps(self.sql, projects, runs, run_creation)
+            self.reports = Reports(self.sql, projects)
             self.blob_grants = grants = BlobGrants(db, files)
-            self.media = Media(db, projects, runs, grants, files)
+            self.media = Media(self.sql, projects, runs, grants, files)
             self.artifact_collections = collections = ArtifactCollections(db, projects)
             self.artifact_versions = versions = ArtifactVersions(db, projects, collections)
             self.artifacts = Artifacts(db, projects, runs, grants, collections, versions)

@@ -1,17 +1,19 @@
-"""Media items of runs in the PostgreSQL store: one row each in ``media``, the content a blob.
+"""Media items of runs, on every engine: one row each in ``media``, the content a blob.
 
-Several servers write at once: a batch id is taken by inserting it into ``media_batches`` (its
-primary key makes a retry through another server wait for the first and then find it taken),
-and an item replaces the one at its place (run, key, step, index) with ``ON CONFLICT``.
+Several PostgreSQL servers write at once: a batch id is taken by inserting it into
+``media_batches`` (its primary key makes a retry through another server wait for the first and
+then find it taken), and an item replaces the one at its place (run, key, step, index) with
+``ON CONFLICT``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lablens.store import _json
 from lablens.store.blob_files import BlobFiles
+from lablens.store.blob_rights import BlobRights
 from lablens.store.errors import NotFound
 from lablens.store.media_items import (
     check_media_items,
@@ -19,28 +21,31 @@ from lablens.store.media_items import (
     media_listed,
     media_rows,
 )
-from lablens.store.postgres._blob_grants import BlobGrants
-from lablens.store.postgres._db import Database
-
-if TYPE_CHECKING:
-    from lablens.store.postgres._projects import Projects
-    from lablens.store.postgres._runs import Runs
+from lablens.store.sql import Sql
 
 _COLUMNS = "key, step, idx, ts, type, format, sha256, size, caption, meta, refs"
-# meta is read as its text (``media_out`` parses it), as the embedded store keeps it.
+# meta is read as its text (``media_listed`` parses it): psycopg would parse it, DuckDB not.
 _SELECT = (
     "m.key, m.step, m.idx, m.ts, m.type, m.format, m.sha256, m.size, m.caption,"
     " m.meta::text AS meta, m.refs"
 )
+# An item's refs, sent as JSON text (they differ in length from item to item, which a
+# PostgreSQL array of arrays cannot hold), as the engine's text array.
+_REFS = {
+    "duckdb": "CAST(t.refs::JSON AS VARCHAR[])",
+    "postgresql": "ARRAY(SELECT e FROM json_array_elements_text(t.refs::json)"
+    " WITH ORDINALITY AS r(e, n) ORDER BY n)",
+}
 
 
 class Media:
-    """Part of ``PostgresStore``: media items and reading their content."""
+    """Part of the store: media items and reading their content (``projects`` and ``runs``:
+    the engine's parts of those names)."""
 
     def __init__(
-        self, db: Database, projects: Projects, runs: Runs, grants: BlobGrants, blobs: BlobFiles
+        self, sql: Sql, projects: Any, runs: Any, grants: BlobRights, blobs: BlobFiles
     ) -> None:
-        self.db = db
+        self.sql = sql
         self.projects = projects
         self.runs = runs
         self.grants = grants
@@ -59,27 +64,28 @@ class Media:
         checked = check_media_items(items)
         pk = self.runs.run_pk(workspace, project, run_id)
         rows = media_rows(checked, self.grants, workspace, username, self.blobs.size)
-        with self.db.transaction() as conn:
+        with self.sql.transaction() as tx:
             if batch_id:
-                taken = conn.execute(
-                    "INSERT INTO media_batches (run_pk, batch_id, n) VALUES (%s, %s, %s)"
+                taken = tx.rows(
+                    "INSERT INTO media_batches (run_pk, batch_id, n) VALUES (?, ?, ?)"
                     " ON CONFLICT DO NOTHING RETURNING 1",
                     [pk, batch_id, len(checked)],
-                ).fetchone()
-                if taken is None:
+                )
+                if not taken:
                     return {"stored": 0, "duplicate": True}
             if rows:
-                # One statement for the batch, its columns as arrays. refs differ in length
-                # from row to row, which an array of arrays cannot hold: each is JSON text.
-                conn.execute(
+                # One statement for the batch, its columns as arrays: a statement per row
+                # costs far more.
+                tx.execute(
                     f"INSERT INTO media (run_pk, {_COLUMNS})"
-                    " SELECT %s, key, step, idx, ts, type, format, sha256, size, caption,"
-                    " meta::json, ARRAY(SELECT e FROM json_array_elements_text(refs::json)"
-                    " WITH ORDINALITY AS r(e, n) ORDER BY n)"
-                    " FROM unnest(%s::text[], %s::bigint[], %s::integer[], %s::float8[],"
-                    " %s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[],"
-                    " %s::text[])"
-                    f" AS t({_COLUMNS})"
+                    " SELECT ?, t.key, t.step, t.idx, t.ts, t.type, t.format, t.sha256, t.size,"
+                    f" t.caption, t.meta::json, {_REFS[self.sql.engine]}"
+                    " FROM (SELECT unnest(?::text[]) AS key, unnest(?::bigint[]) AS step,"
+                    " unnest(?::integer[]) AS idx, unnest(?::float8[]) AS ts,"
+                    " unnest(?::text[]) AS type, unnest(?::text[]) AS format,"
+                    " unnest(?::text[]) AS sha256, unnest(?::bigint[]) AS size,"
+                    " unnest(?::text[]) AS caption, unnest(?::text[]) AS meta,"
+                    " unnest(?::text[]) AS refs) AS t"
                     " ON CONFLICT (run_pk, key, step, idx) DO UPDATE SET ts = excluded.ts,"
                     " type = excluded.type, format = excluded.format, sha256 = excluded.sha256,"
                     " size = excluded.size, caption = excluded.caption, meta = excluded.meta,"
@@ -114,18 +120,18 @@ class Media:
         pks = {rid: self.runs.run_pk(workspace, project, rid) for rid in dict.fromkeys(run_ids)}
         if not pks:
             return []
-        where, params = ["m.run_pk = ANY(%s::bigint[])"], [list(pks.values())]
+        where, params = ["m.run_pk = ANY(?::bigint[])"], [list(pks.values())]
         if key is not None:
-            where.append("m.key = ANY(%s::text[])")
+            where.append("m.key = ANY(?::text[])")
             params.append([key] if isinstance(key, str) else list(key))
         if min_step is not None:
-            where.append("m.step >= %s")
+            where.append("m.step >= ?")
             params.append(int(min_step))
         if max_step is not None:
-            where.append("m.step <= %s")
+            where.append("m.step <= ?")
             params.append(int(max_step))
-        # Keys sort by their bytes, as the embedded store sorts them.
-        rows = self.db.all(
+        # Keys sort by their bytes on every engine (PostgreSQL's default follows the locale).
+        rows = self.sql.all(
             f"SELECT r.id AS run_id, m.run_pk, {_SELECT}"
             " FROM media m JOIN runs r ON r.pk = m.run_pk"
             f' WHERE {" AND ".join(where)} ORDER BY m.key COLLATE "C", m.step, m.idx',
@@ -135,11 +141,11 @@ class Media:
 
     def media_keys(self, workspace: str, project: str, run_id: str) -> dict[str, dict[str, Any]]:
         pk = self.runs.run_pk(workspace, project, run_id)
-        # A key holds one type (the SDK logs one kind per key); min() picks it where the
-        # embedded store's any_value() does, and runs on PostgreSQL before 16.
-        rows = self.db.all(
+        # A key holds one type (the SDK logs one kind per key); min() picks it on every engine
+        # (PostgreSQL before 16 has no any_value()).
+        rows = self.sql.all(
             "SELECT key, min(type) AS type, count(*) AS count, min(step) AS first_step,"
-            " max(step) AS last_step FROM media WHERE run_pk = %s GROUP BY key"
+            " max(step) AS last_step FROM media WHERE run_pk = ? GROUP BY key"
             ' ORDER BY key COLLATE "C"',
             [pk],
         )
@@ -147,10 +153,10 @@ class Media:
 
     def read_media(self, workspace: str, project: str, sha256: str) -> tuple[dict[str, Any], bytes]:
         pid = self.projects.project_id(workspace, project)
-        row = self.db.one(
-            "SELECT m.type, m.format, m.size, m.sha256 = %s AS own FROM media m"
+        row = self.sql.one(
+            "SELECT m.type, m.format, m.size, m.sha256 = ? AS own FROM media m"
             " JOIN runs r ON r.pk = m.run_pk"
-            " WHERE r.project_id = %s AND (m.sha256 = %s OR %s = ANY(m.refs))"
+            " WHERE r.project_id = ? AND (m.sha256 = ? OR ? = ANY(m.refs))"
             " ORDER BY own DESC LIMIT 1",
             [sha256, pid, sha256, sha256],
         )
