@@ -144,6 +144,11 @@ def serve(
         username, key = admin.split()
         _settings.store_credentials(f"http://{host}:{port}", key, username)
     app = create_app(store)
+    # pyarrow imports pandas the first time it checks whether a value is a pandas object,
+    # which the first batch of points does: ~0.5 s (seconds on a busy machine) that the first
+    # request of each server process paid. Paid here, before the server listens.
+    import pandas  # noqa: F401
+
     watch = LivenessWatch(store).start()
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
