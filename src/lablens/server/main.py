@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import getpass
 import ipaddress
+import importlib
 import logging
+import threading
 import os
 import re
 from pathlib import Path
@@ -145,10 +147,12 @@ def serve(
         _settings.store_credentials(f"http://{host}:{port}", key, username)
     app = create_app(store)
     # pyarrow imports pandas the first time it checks whether a value is a pandas object,
-    # which the first batch of points does: ~0.5 s (seconds on a busy machine) that the first
-    # request of each server process paid. Paid here, before the server listens.
-    import pandas  # noqa: F401
-
+    # which the first batch of points does: ~0.3-0.5 s (seconds on a busy machine) that the
+    # first request of each server process paid. Imported beside the start instead, off the
+    # way of the server's readiness and of requests that never need it.
+    threading.Thread(
+        target=importlib.import_module, args=("pandas",), name="lablens-import", daemon=True
+    ).start()
     watch = LivenessWatch(store).start()
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
