@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import getpass
-import ipaddress
 import importlib
+import ipaddress
 import logging
-import threading
 import os
 import re
+import threading
 from pathlib import Path
 
 import uvicorn
