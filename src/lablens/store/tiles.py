@@ -57,8 +57,9 @@ def _pick(role: str, better: str) -> str:
     )
 
 
-#: The ``ON CONFLICT`` clause merging new tiles into the stored ones (the same SQL in DuckDB
-#: and PostgreSQL): counts add up, each role keeps the better point.
+#: The merge rule, as the ``ON CONFLICT`` clause merging new tiles into the stored ones: counts
+#: add up, each role keeps the better point. DuckDB runs it; the PostgreSQL engine applies the
+#: same rule with numpy to its packed tiles (``postgres/_tiles.merge``).
 MERGE_SET_SQL = f"""
 ON CONFLICT (run_pk, key_id, level, bucket) DO UPDATE SET
   n = point_tiles.n + excluded.n,
