@@ -84,7 +84,7 @@ compat-newest: $(STAMP)
 test: $(STAMP) $(JS_BUNDLES) $(CHROMIUM) $(PG_INITDB) $(COMPAT_VENVS)
 	$(VENV)/bin/ruff check src tests benchmarks
 	cd js && npx tsc --noEmit -p . && npx vitest run
-	$(VENV)/bin/pytest -q -p no:cacheprovider tests
+	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=25 tests
 	LABLENS_TEST_STORE=postgres $(VENV)/bin/pytest -q -p no:cacheprovider tests/integration
 	$(MKDOCS)
 
