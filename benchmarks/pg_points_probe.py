@@ -28,13 +28,14 @@ import numpy as np
 import pyarrow as pa
 
 from benchmarks._common import best_of, emit
+from lablens.store.common.accounts import Accounts
+from lablens.store.common.projects import Projects
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import NotFound
-from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._history import History
 from lablens.store.postgres._points import Points
-from lablens.store.postgres._projects import Projects
+from lablens.store.postgres._sql import PostgresSql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import pg  # noqa: E402  (tests/pg.py: a throwaway PostgreSQL)
@@ -100,9 +101,9 @@ def _run(url: str, tmp: Path, nruns: int) -> None:
     emb.create_user(WS)
     emb.create_project(WS, PROJECT)
     db = Database(url)
-    accounts = Accounts(db)
+    accounts = Accounts(PostgresSql(db))
     accounts.create_user(WS)
-    projects = Projects(db, accounts)
+    projects = Projects(PostgresSql(db), accounts)
     projects.create_project(WS, PROJECT)
     points, history = Points(db, _Runs(db), projects), History(db, projects)
     ids = ["big00001", *(f"s{i:07d}" for i in range(nruns))]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lablens.store.common.projects import Projects
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.embedded._projects import Projects
 from lablens.store.report_values import changed_report, report_columns, report_out, report_select
 from lablens.store.run_values import new_run_id
 

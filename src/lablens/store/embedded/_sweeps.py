@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from lablens.store import _json, sweep_values
+from lablens.store.common.projects import Projects
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._run_creation import RunCreation
 from lablens.store.embedded._runs import Runs
 from lablens.store.errors import NotFound

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from lablens.store import _json
 from lablens.store.blob_files import BlobFiles
+from lablens.store.common.blob_grants import BlobGrants
 from lablens.store.errors import NotFound
 from lablens.store.media_items import (
     check_media_items,
@@ -19,11 +20,10 @@ from lablens.store.media_items import (
     media_listed,
     media_rows,
 )
-from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database
 
 if TYPE_CHECKING:
-    from lablens.store.postgres._projects import Projects
+    from lablens.store.common.projects import Projects
     from lablens.store.postgres._runs import Runs
 
 _COLUMNS = "key, step, idx, ts, type, format, sha256, size, caption, meta, refs"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lablens.store.common.projects import Projects
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.errors import NotFound
 from lablens.store.postgres._db import Database, iso, now
 from lablens.store.postgres._new_ids import insert_with_new_id
-from lablens.store.postgres._projects import Projects
 from lablens.store.report_values import changed_report, report_columns, report_out, report_select
 
 
