@@ -357,18 +357,19 @@ def test_the_postgresql_engine_reads_the_migrated_points_as_the_embedded_one_did
 ):
     """Every series of the project, whole and sampled (the long one from its copied tiles),
     read through the PostgreSQL engine's history part equals the embedded engine's read."""
+    from lablens.store.common.accounts import Accounts
+    from lablens.store.common.projects import Projects
     from lablens.store.embedded.store import EmbeddedStore
-    from lablens.store.postgres._accounts import Accounts
     from lablens.store.postgres._db import Database
     from lablens.store.postgres._history import History
-    from lablens.store.postgres._projects import Projects
+    from lablens.store.postgres._sql import PostgresSql
 
     assert migrate(data["dir"], pg_database, (tmp_path / "b").as_uri(), progress=False).ok
     shutil.copytree(data["dir"], tmp_path / "copy")  # opening a data dir writes to it
     embedded = EmbeddedStore(tmp_path / "copy")
     db = Database(pg_database)
     try:
-        history = History(db, Projects(db, Accounts(db)))
+        history = History(db, Projects(PostgresSql(db), Accounts(PostgresSql(db))))
         entity, project, _ = data["path"].split("/")
         # Whole: every series of the project. Sampled: the long series, read from the tiles
         # that were copied (a short series is sampled from its points by each engine, where

@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from lablens.store.embedded._accounts import Accounts as DuckAccounts
+from lablens.store.common.accounts import Accounts
+from lablens.store.common.liveness import Liveness
+from lablens.store.common.projects import Projects
 from lablens.store.embedded._db import Database as DuckDatabase
-from lablens.store.embedded._liveness import Liveness as DuckLiveness
-from lablens.store.embedded._projects import Projects as DuckProjects
+from lablens.store.embedded._sql import EmbeddedSql
 from lablens.store.errors import StoreError
-from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._db import Database
-from lablens.store.postgres._liveness import Liveness
-from lablens.store.postgres._projects import Projects
+from lablens.store.postgres._sql import PostgresSql
+from lablens.store.sql import Sql
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -32,12 +32,9 @@ class Engines:
 
     def __init__(self, duck: DuckDatabase, pg: Database) -> None:
         self.duck_db, self.pg_db = duck, pg
-        self.duck = {"accounts": DuckAccounts(duck)}
-        self.duck["projects"] = DuckProjects(duck, self.duck["accounts"])
-        self.duck["liveness"] = DuckLiveness(duck)
-        self.pg = {"accounts": Accounts(pg)}
-        self.pg["projects"] = Projects(pg, self.pg["accounts"])
-        self.pg["liveness"] = Liveness(pg)
+        # The same parts (``store/common``), each over one engine's ``Sql``.
+        self.duck = _parts(EmbeddedSql(duck))
+        self.pg = _parts(PostgresSql(pg))
 
     def both(self, part: str, fn: Callable[[Any], Any]) -> tuple[Any, Any]:
         """``fn`` on the embedded part and on the PostgreSQL one: their answers, or their
@@ -49,6 +46,11 @@ class Engines:
         duck, pg = self.both(part, fn)
         assert _shape(pg) == _shape(duck)
         return pg
+
+
+def _parts(sql: Sql) -> dict[str, Any]:
+    accounts = Accounts(sql)
+    return {"accounts": accounts, "projects": Projects(sql, accounts), "liveness": Liveness(sql)}
 
 
 def _outcome(call: Callable[[], Any]) -> Any:
@@ -256,7 +258,7 @@ def test_several_servers_starting_together_make_exactly_one_admin(pg_database):
         db = Database(pg_database, max_size=2)
         try:
             barrier.wait(timeout=60)
-            return Accounts(db).create_first_admin(f"admin{i}")
+            return Accounts(PostgresSql(db)).create_first_admin(f"admin{i}")
         finally:
             db.close()
 
@@ -266,7 +268,7 @@ def test_several_servers_starting_together_make_exactly_one_admin(pg_database):
     assert len(winners) == 1
     db = Database(pg_database)
     try:
-        accounts = Accounts(db)
+        accounts = Accounts(PostgresSql(db))
         assert [u["username"] for u in accounts.list_users()] == [winners[0]["username"]]
         assert accounts.user_for_key(winners[0]["key"])["is_admin"] is True
         assert len(accounts.list_api_keys(winners[0]["username"])) == 1
@@ -284,7 +286,7 @@ def test_servers_making_names_that_differ_in_case_at_once_make_one(pg_database):
         try:
             barrier.wait(timeout=60)
             try:
-                Accounts(db).create_user(name)
+                Accounts(PostgresSql(db)).create_user(name)
                 return "made"
             except StoreError as exc:
                 return type(exc).__name__
@@ -296,7 +298,7 @@ def test_servers_making_names_that_differ_in_case_at_once_make_one(pg_database):
     assert sorted(outcomes) == ["Conflict"] * 5 + ["made"]
     db = Database(pg_database)
     try:
-        assert Accounts(db).user_count() == 1
+        assert Accounts(PostgresSql(db)).user_count() == 1
     finally:
         db.close()
 
@@ -464,8 +466,8 @@ def test_deleting_a_project_s_rows_empties_every_run_table(engines):
         "config": {"lr": "number"},
         "summary": {},
     }
-    with pg.transaction() as conn:
-        engines.pg["projects"].delete_rows(conn, pid)
+    with engines.pg["projects"].sql.transaction() as tx:
+        engines.pg["projects"].delete_rows(tx, pid)
     counts = {
         table: pg.one(f"SELECT count(*) AS n FROM {table}")["n"]
         for table in ("runs", "point_chunks", "run_keys", "console", "project_fields", "projects")
@@ -483,14 +485,14 @@ def test_deleting_a_project_s_rows_empties_every_run_table(engines):
 
 def test_servers_making_one_project_at_once_make_it_once(pg_database):
     db = Database(pg_database)
-    Accounts(db).create_user("ada")
+    Accounts(PostgresSql(db)).create_user("ada")
     db.close()
     barrier = threading.Barrier(5)
 
     def make(_: int) -> int:
         db = Database(pg_database, max_size=1)
         try:
-            projects = Projects(db, Accounts(db))
+            projects = Projects(PostgresSql(db), Accounts(PostgresSql(db)))
             barrier.wait(timeout=60)
             return projects.project_for_write("ada", "shared")
         finally:
@@ -503,7 +505,7 @@ def test_servers_making_one_project_at_once_make_it_once(pg_database):
 
 def test_two_owners_removing_each_other_at_once_leave_one_owner(pg_database):
     db = Database(pg_database)
-    accounts = Accounts(db)
+    accounts = Accounts(PostgresSql(db))
     for user in ("ann", "ben"):
         accounts.create_user(user)
     accounts.create_team("lab", "ann")
@@ -517,7 +519,7 @@ def test_two_owners_removing_each_other_at_once_leave_one_owner(pg_database):
             try:
                 barrier.wait(timeout=60)
                 try:
-                    Accounts(db).remove_member("lab", user)
+                    Accounts(PostgresSql(db)).remove_member("lab", user)
                     return "removed"
                 except StoreError as exc:
                     return type(exc).__name__
@@ -529,7 +531,7 @@ def test_two_owners_removing_each_other_at_once_leave_one_owner(pg_database):
         assert outcomes == ["Conflict", "removed"]
         db = Database(pg_database)
         try:
-            accounts = Accounts(db)
+            accounts = Accounts(PostgresSql(db))
             (owner,) = accounts.list_members("lab")
             assert owner["role"] == "OWNER"
             gone = "ben" if owner["username"] == "ann" else "ann"

@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from lablens.store.postgres._accounts import Accounts
+from lablens.store.common.accounts import Accounts
+from lablens.store.common.projects import Projects
 from lablens.store.postgres._db import Database
-from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._run_creation import RunCreation
 from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._sql import PostgresSql
 
 USER, PROJECT = "alice", "mnist"
 SEEDED = 240
@@ -33,8 +34,8 @@ class Server:
 
     def __init__(self, url: str) -> None:
         self.db = Database(url, max_size=2)
-        self.accounts = Accounts(self.db)
-        self.projects = Projects(self.db, self.accounts)
+        self.accounts = Accounts(PostgresSql(self.db))
+        self.projects = Projects(PostgresSql(self.db), self.accounts)
         self.runs = Runs(self.db, self.projects)
         self.run_creation = RunCreation(self.db, self.projects, self.runs)
 

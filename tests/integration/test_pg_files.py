@@ -18,14 +18,14 @@ import pytest
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobNotFound, BlobStore, LocalBlobs
 from lablens.store.blobs.s3 import S3Blobs
+from lablens.store.common.accounts import Accounts
+from lablens.store.common.blob_grants import BlobGrants
 from lablens.store.common.media import Media
+from lablens.store.common.projects import Projects
 from lablens.store.common.run_files import RunFiles
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import InvalidInput, NotFound
-from lablens.store.postgres._accounts import Accounts
-from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database
-from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._run_creation import RunCreation
 from lablens.store.postgres._runs import Runs
 from lablens.store.postgres._sql import PostgresSql
@@ -42,13 +42,13 @@ class PgParts:
     def __init__(self, db: Database, blob_store: BlobStore) -> None:
         self.db = db
         self.blobs = files = BlobFiles(blob_store)
-        self.accounts = accounts = Accounts(db)
-        self.projects = projects = Projects(db, accounts)
+        self.accounts = accounts = Accounts(PostgresSql(db))
+        self.projects = projects = Projects(PostgresSql(db), accounts)
         self.runs = runs = Runs(db, projects)
         self.run_creation = RunCreation(db, projects, runs)
         sql = PostgresSql(db)
         self.run_files = RunFiles(sql, runs, files)
-        self.grants = grants = BlobGrants(db, files)
+        self.grants = grants = BlobGrants(sql, files)
         self.media = Media(sql, projects, runs, grants, files)
 
 

@@ -14,14 +14,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from lablens.store.common.accounts import Accounts
+from lablens.store.common.projects import Projects
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import NotFound
 from lablens.store.postgres import _tiles
-from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._history import History
 from lablens.store.postgres._points import Points
-from lablens.store.postgres._projects import Projects
+from lablens.store.postgres._sql import PostgresSql
 
 WS, PROJECT = "alice", "points"
 RUNS = ("run00001", "run00002", "run00003")
@@ -54,9 +55,9 @@ class Engines:
         self.emb.create_user(WS)
         self.emb.create_project(WS, PROJECT)
         self.db = Database(url)
-        accounts = Accounts(self.db)
+        accounts = Accounts(PostgresSql(self.db))
         accounts.create_user(WS)
-        self.projects = Projects(self.db, accounts)
+        self.projects = Projects(PostgresSql(self.db), accounts)
         self.projects.create_project(WS, PROJECT)
         for i, run_id in enumerate(RUNS):
             self.emb.create_run(WS, PROJECT, {"id": run_id, "name": f"r{i}"}, username=WS)
@@ -289,7 +290,10 @@ def at_once(*calls) -> list:
 def test_one_batch_id_through_two_servers_at_once_is_stored_once(engines, pg_database):
     other = Database(pg_database)  # a second server's pool on the same database
     try:
-        servers = [engines.points, Points(other, _Runs(other), Projects(other, Accounts(other)))]
+        servers = [
+            engines.points,
+            Points(other, _Runs(other), Projects(PostgresSql(other), Accounts(PostgresSql(other)))),
+        ]
         rng = np.random.default_rng(5)
         for attempt in range(6):
             steps = np.repeat(np.arange(5000), 2) + attempt * 10_000
@@ -331,7 +335,10 @@ def test_one_batch_id_through_two_servers_at_once_is_stored_once(engines, pg_dat
 def test_runs_logging_the_same_new_keys_at_once_through_two_servers(engines, pg_database):
     other = Database(pg_database)
     try:
-        servers = [engines.points, Points(other, _Runs(other), Projects(other, Accounts(other)))]
+        servers = [
+            engines.points,
+            Points(other, _Runs(other), Projects(PostgresSql(other), Accounts(PostgresSql(other)))),
+        ]
         names = [f"k{i:03d}" for i in range(200)]
         calls = []
         for i, run_id in enumerate(RUNS):

@@ -13,16 +13,17 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from lablens.store.common.accounts import Accounts
+from lablens.store.common.projects import Projects
 from lablens.store.embedded import _run_table as duck_table
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import Conflict, InvalidFilter, NotFound
 from lablens.store.postgres import _run_table as pg_table
-from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._db import Database
-from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._run_creation import RunCreation
 from lablens.store.postgres._run_updates import RunUpdates
 from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._sql import PostgresSql
 
 WS, PROJECT = "alice", "runs"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -35,8 +36,8 @@ class PgRuns:
 
     def __init__(self, url: str) -> None:
         self.db = db = Database(url)
-        self.accounts = Accounts(db)
-        self.projects = projects = Projects(db, self.accounts)
+        self.accounts = Accounts(PostgresSql(db))
+        self.projects = projects = Projects(PostgresSql(db), self.accounts)
         self.runs = runs = Runs(db, projects)
         self.run_creation = RunCreation(db, projects, runs)
         self.run_updates = RunUpdates(db, projects, runs)

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
+from lablens.store.common.accounts import Accounts
+from lablens.store.common.projects import Projects
 from lablens.store.common.reports import Reports
 from lablens.store.common.sweeps import Sweeps
 from lablens.store.cursors import decode_cursor
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import StoreError
-from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._db import Database
-from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._run_creation import RunCreation
 from lablens.store.postgres._run_updates import RunUpdates
 from lablens.store.postgres._runs import Runs
@@ -59,8 +59,8 @@ class PgParts:
 
     def __init__(self, url: str, *, max_size: int = 4) -> None:
         self.db = Database(url, max_size=max_size)
-        self.accounts = Accounts(self.db)
-        self.projects = Projects(self.db, self.accounts)
+        self.accounts = Accounts(PostgresSql(self.db))
+        self.projects = Projects(PostgresSql(self.db), self.accounts)
         self.runs = Runs(self.db, self.projects)
         self.run_creation = RunCreation(self.db, self.projects, self.runs)
         self.run_updates = RunUpdates(self.db, self.projects, self.runs)

@@ -1,5 +1,5 @@
 """Who may use which blob, and uploads: the rights to content-addressed bytes, the same for every
-engine (each engine's ``_blob_grants.py`` adds the SQL that reads and records them).
+engine (``store/common/blob_grants.py`` adds the SQL that reads and records them).
 
 Blobs (the bytes of run files, artifact files and media, named by their sha256) are stored once
 whoever saved them (``store/blob_files.py`` holds the bytes). An upload is hashed as it comes and
@@ -35,11 +35,11 @@ __all__ = ["BlobRights"]
 
 
 class BlobRights(abc.ABC):
-    """The blob-grants part of an engine, less its SQL: which blobs a user may use, and uploads
-    that store them. An engine's part subclasses it and reads and records the grants."""
+    """The blob-grants part, less its SQL: which blobs a user may use, and uploads that store
+    them. The part (``store/common/blob_grants.py``) subclasses it and reads and records the
+    grants."""
 
-    def __init__(self, db: Any, blobs: BlobFiles) -> None:
-        self.db = db
+    def __init__(self, blobs: BlobFiles) -> None:
         self.blobs = blobs
 
     # -- the engine's SQL ----------------------------------------------------------------------

@@ -16,10 +16,12 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 __all__ = ["Sql", "Tx", "now"]
+
+T = TypeVar("T")
 
 
 def now() -> dt.datetime:
@@ -56,6 +58,12 @@ class Tx(abc.ABC):
         found = self.rows(sql, params)
         return found[0][0] if found else None
 
+    @abc.abstractmethod
+    def lock(self, key: int) -> None:
+        """Hold the lock named ``key`` (a 64-bit number) until this transaction ends: of several
+        servers writing one database, one at a time goes on (PostgreSQL's advisory lock). On
+        the embedded engine the transaction already holds the process's one write lock."""
+
 
 class Sql(abc.ABC):
     """An engine's database as the shared parts use it."""
@@ -90,3 +98,20 @@ class Sql(abc.ABC):
     def now() -> dt.datetime:
         """The current time, timezone-aware UTC."""
         return now()
+
+    @abc.abstractmethod
+    def for_update(self, select: str) -> str:
+        """``select`` locking the rows it reads until the transaction ends (PostgreSQL's
+        ``FOR UPDATE``: another server's transaction waits for them). Unchanged on the embedded
+        engine, whose transaction already excludes every other writer."""
+
+    @abc.abstractmethod
+    def first_admin_once(self, create_admin: Callable[[Tx], T]) -> T | None:
+        """Call ``create_admin(tx)`` if and only if the database has no user yet, inside the
+        transaction that commits what it writes; its result, or ``None`` when a user exists.
+        Of several servers starting together on an empty database exactly one makes the admin
+        (PostgreSQL: under the setup lock of ``postgres/_db.py``)."""
+
+    #: The tables of a run's own rows (keyed by ``run_pk``) in this engine's schema: deleting a
+    #: run or a project's runs empties them all.
+    run_data_tables: tuple[str, ...]

@@ -17,9 +17,9 @@ from lablens.store.artifact_values import (
     collection_out,
     linked_conflict,
 )
+from lablens.store.common.projects import Projects
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.embedded._projects import Projects
 from lablens.store.errors import NotFound
 
 

@@ -13,10 +13,10 @@ from lablens.store.artifact_values import (
     run_path,
     source_out,
 )
+from lablens.store.common.projects import Projects
 from lablens.store.cursors import cut_page, decode_int_cursor
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._db import Database, iso
-from lablens.store.embedded._projects import Projects
 from lablens.store.errors import NotFound
 
 # A version's own columns. Names (collection, type, project, entity) and the producing run's path

@@ -1,7 +1,8 @@
 """Artifact versions committed and changed in the embedded store: commits, aliases, links, edits.
 
 A version is committed in one transaction with its whole manifest, after its blobs were
-uploaded (``_blob_grants.py``), so an interrupted upload leaves blobs but never half a version.
+uploaded (``store/common/blob_grants.py``), so an interrupted upload leaves blobs but never half
+a version.
 Names, aliases and paths are checked with ``lablens.contract.artifact_names``, the same rules the
 SDK applies (``lablens.store.artifact_values``).
 """
@@ -26,11 +27,11 @@ from lablens.store.artifact_values import (
     committed_values,
     linked_values,
 )
+from lablens.store.common.blob_grants import BlobGrants
+from lablens.store.common.projects import Projects
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifact_versions import ArtifactVersions
-from lablens.store.embedded._blob_grants import BlobGrants
 from lablens.store.embedded._db import Database, now
-from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._runs import Runs
 
 

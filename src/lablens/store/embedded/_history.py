@@ -8,11 +8,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lablens.store.common.projects import Projects
 from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._filter_sql import compile_filters
 from lablens.store.embedded._order_sql import order_by_sql, parse_order
-from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._sampling_sql import sampled_points_sql
 from lablens.store.errors import NotFound
 from lablens.store.history_query import HISTORY_SCHEMA, check_history_query, with_runs

@@ -9,8 +9,8 @@ import pyarrow as pa
 
 from lablens.contract.flatten import flatten
 from lablens.store import _json
+from lablens.store.common.projects import Projects
 from lablens.store.embedded._db import Database, now
-from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._runs import Runs
 from lablens.store.errors import Conflict, NotFound
 from lablens.store.run_values import checked_finished_run, checked_new_run, value_types

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from lablens.store import _json
+from lablens.store.common.projects import Projects
 from lablens.store.embedded._db import Database, now
-from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._runs import Runs
 from lablens.store.run_values import checked_run_changes, merged_summary
 

@@ -9,12 +9,12 @@ from typing import Any
 import pyarrow as pa
 
 from lablens.store import _json
+from lablens.store.common.projects import Projects
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded import _run_table
 from lablens.store.embedded._db import Database, iso
 from lablens.store.embedded._filter_sql import compile_filters
 from lablens.store.embedded._order_sql import keyset_condition, order_by_sql, parse_order
-from lablens.store.embedded._projects import Projects
 from lablens.store.embedded.schema import RUN_DATA_TABLES
 from lablens.store.run_values import check_page, run_out, value_types
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import duckdb
 
 from lablens.store.embedded._db import Database, iso
+from lablens.store.embedded.schema import RUN_DATA_TABLES
 from lablens.store.sql import Sql, Tx
+
+T = TypeVar("T")
 
 
 class _DuckTx(Tx):
@@ -31,6 +34,10 @@ class _DuckTx(Tx):
         cur = self.raw.execute(sql, params or [])
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def lock(self, key: int) -> None:
+        # The transaction holds the write lock: this process is the file's one writer.
+        pass
 
 
 class EmbeddedSql(Sql):
@@ -54,3 +61,16 @@ class EmbeddedSql(Sql):
 
     def iso(self, column: str) -> str:
         return iso(column)
+
+    def for_update(self, select: str) -> str:
+        # DuckDB has no row locks; the write lock held by the transaction excludes every writer.
+        return select
+
+    def first_admin_once(self, create_admin: Callable[[Tx], T]) -> T | None:
+        # Under the write lock, held across the check and the writes.
+        with self.transaction() as tx:
+            if tx.value("SELECT EXISTS (SELECT 1 FROM users)"):
+                return None
+            return create_admin(tx)
+
+    run_data_tables = RUN_DATA_TABLES

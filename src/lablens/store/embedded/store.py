@@ -11,22 +11,22 @@ from pathlib import Path
 
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobStore, LocalBlobs
+from lablens.store.common.accounts import Accounts
+from lablens.store.common.blob_grants import BlobGrants
+from lablens.store.common.liveness import Liveness
 from lablens.store.common.media import Media
+from lablens.store.common.projects import Projects
 from lablens.store.common.reports import Reports
 from lablens.store.common.run_files import RunFiles
 from lablens.store.common.sweeps import Sweeps
-from lablens.store.embedded._accounts import Accounts
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifact_files import ArtifactFiles
 from lablens.store.embedded._artifact_lineage import ArtifactLineage
 from lablens.store.embedded._artifact_versions import ArtifactVersions
 from lablens.store.embedded._artifacts import Artifacts
-from lablens.store.embedded._blob_grants import BlobGrants
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._history import History
-from lablens.store.embedded._liveness import Liveness
 from lablens.store.embedded._points import Points
-from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._run_creation import RunCreation
 from lablens.store.embedded._run_updates import RunUpdates
 from lablens.store.embedded._runs import Runs
@@ -77,18 +77,18 @@ class EmbeddedStore(StoreOfParts):
         self.sql = EmbeddedSql(db)
         # The one part that touches blob bytes.
         self.blobs = files = BlobFiles(blob_store)
-        self.accounts = accounts = Accounts(db)
-        self.projects = projects = Projects(db, accounts)
+        self.accounts = accounts = Accounts(self.sql)
+        self.projects = projects = Projects(self.sql, accounts)
         self.runs = runs = Runs(db, projects)
         self.run_creation = run_creation = RunCreation(db, projects, runs)
         self.run_updates = RunUpdates(db, projects, runs)
         self.points = Points(db, runs, projects)
         self.history_reads = History(db, projects)
         self.run_files = RunFiles(self.sql, runs, files)
-        self.liveness = Liveness(db)
+        self.liveness = Liveness(self.sql)
         self.sweeps = Sweeps(self.sql, projects, runs, run_creation)
         self.reports = Reports(self.sql, projects)
-        self.blob_grants = grants = BlobGrants(db, files)
+        self.blob_grants = grants = BlobGrants(self.sql, files)
         self.media = Media(self.sql, projects, runs, grants, files)
         self.artifact_collections = collections = ArtifactCollections(db, projects)
         self.artifact_versions = versions = ArtifactVersions(db, projects, collections)
@@ -103,9 +103,9 @@ class EmbeddedStore(StoreOfParts):
         # Spans two parts: a project's artifacts go in the transaction that deletes the project,
         # which is refused while one of them is linked from another project.
         pid = self.projects.project_id(workspace, name)
-        with self.db.write() as con:
-            self.artifact_collections.delete_project_artifacts(con, pid, f"{workspace}/{name}")
-            self.projects.delete_rows(con, pid)
+        with self.sql.transaction() as tx:
+            self.artifact_collections.delete_project_artifacts(tx.raw, pid, f"{workspace}/{name}")
+            self.projects.delete_rows(tx, pid)
 
     def close(self) -> None:
         self.db.close()

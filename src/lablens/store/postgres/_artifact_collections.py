@@ -27,10 +27,10 @@ from lablens.store.artifact_values import (
     collection_out,
     linked_conflict,
 )
+from lablens.store.common.projects import Projects
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.errors import NotFound
 from lablens.store.postgres._db import Database, iso, now
-from lablens.store.postgres._projects import Projects
 
 _SELECT = (
     "SELECT c.id, c.name, c.kind, c.description, c.tags, t.name AS type,"

@@ -19,11 +19,11 @@ from lablens.store.artifact_values import (
     run_path,
     source_out,
 )
+from lablens.store.common.projects import Projects
 from lablens.store.cursors import cut_page, decode_int_cursor
 from lablens.store.errors import NotFound
 from lablens.store.postgres._artifact_collections import ArtifactCollections
 from lablens.store.postgres._db import Database, iso
-from lablens.store.postgres._projects import Projects
 
 #: A version's row with what its JSON names: select with ``ROWS + " WHERE ..."`` over
 #: ``artifacts a`` and give the rows to :func:`version_out`.

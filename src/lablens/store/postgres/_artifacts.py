@@ -31,12 +31,12 @@ from lablens.store.artifact_values import (
     committed_values,
     linked_values,
 )
+from lablens.store.common.blob_grants import BlobGrants
+from lablens.store.common.projects import Projects
 from lablens.store.errors import NotFound
 from lablens.store.postgres._artifact_collections import ArtifactCollections, one, rows
 from lablens.store.postgres._artifact_versions import ArtifactVersions
-from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database, now
-from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._runs import Runs
 
 _FILE_COLUMNS = ("artifact_pk", "path", "digest", "size", "ref", "mimetype")

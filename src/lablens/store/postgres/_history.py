@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from lablens.store.common.projects import Projects
 from lablens.store.errors import NotFound
 from lablens.store.history_query import HISTORY_SCHEMA, check_history_query, with_runs
 from lablens.store.postgres import _tiles
@@ -29,7 +30,6 @@ from lablens.store.postgres._copy import CHUNK_COLUMNS, decode_chunks
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._filter_sql import compile_filters
 from lablens.store.postgres._ordering import order_by_sql, parse_order
-from lablens.store.postgres._projects import Projects
 from lablens.store.sampling import sample_sorted
 from lablens.store.tiles import RAW_LIMIT, plan
 

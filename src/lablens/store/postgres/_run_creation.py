@@ -9,9 +9,9 @@ import psycopg
 
 from lablens.contract.flatten import flatten
 from lablens.store import _json
+from lablens.store.common.projects import Projects
 from lablens.store.errors import Conflict, NotFound
 from lablens.store.postgres._db import Database, now
-from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._runs import Runs, jsonb_dumps
 from lablens.store.run_values import checked_finished_run, checked_new_run, value_types
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lablens.store.common.projects import Projects
 from lablens.store.postgres._db import Database, now
-from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._runs import Runs, jsonb_dumps
 from lablens.store.run_values import checked_run_changes, merged_summary
 

@@ -12,14 +12,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
 
 from lablens.store.postgres._db import Database, iso
+from lablens.store.postgres.schema import RUN_DATA_TABLES
 from lablens.store.sql import Sql, Tx
+
+T = TypeVar("T")
 
 # A quoted literal, a quoted identifier, or one character that needs translating.
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[?%]")
@@ -55,6 +58,9 @@ class _PgTx(Tx):
             cur.execute(to_psycopg(sql), params)
             return cur.fetchall()
 
+    def lock(self, key: int) -> None:
+        self.raw.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
 
 class PostgresSql(Sql):
     """The team store's database: each transaction on a pooled connection."""
@@ -77,3 +83,11 @@ class PostgresSql(Sql):
 
     def iso(self, column: str) -> str:
         return iso(column)
+
+    def for_update(self, select: str) -> str:
+        return select + " FOR UPDATE"
+
+    def first_admin_once(self, create_admin: Callable[[Tx], T]) -> T | None:
+        return self.db.first_admin_once(lambda conn: create_admin(_PgTx(conn)))
+
+    run_data_tables = RUN_DATA_TABLES

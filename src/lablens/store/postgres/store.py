@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobStore
+from lablens.store.common.accounts import Accounts
+from lablens.store.common.blob_grants import BlobGrants
+from lablens.store.common.liveness import Liveness
 from lablens.store.common.media import Media
+from lablens.store.common.projects import Projects
 from lablens.store.common.reports import Reports
 from lablens.store.common.run_files import RunFiles
 from lablens.store.common.sweeps import Sweeps
 from lablens.store.parts import StoreOfParts
-from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._artifact_collections import ArtifactCollections
 from lablens.store.postgres._artifact_files import ArtifactFiles
 from lablens.store.postgres._artifact_lineage import ArtifactLineage
 from lablens.store.postgres._artifact_versions import ArtifactVersions
 from lablens.store.postgres._artifacts import Artifacts
-from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database, redact
 from lablens.store.postgres._history import History
-from lablens.store.postgres._liveness import Liveness
 from lablens.store.postgres._points import Points
-from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._run_creation import RunCreation
 from lablens.store.postgres._run_updates import RunUpdates
 from lablens.store.postgres._runs import Runs
@@ -77,18 +77,18 @@ class PostgresStore(StoreOfParts):
         try:
             # The one part that touches blob bytes.
             self.blobs = files = BlobFiles(blob_store)
-            self.accounts = accounts = Accounts(db)
-            self.projects = projects = Projects(db, accounts)
+            self.accounts = accounts = Accounts(self.sql)
+            self.projects = projects = Projects(self.sql, accounts)
             self.runs = runs = Runs(db, projects)
             self.run_creation = run_creation = RunCreation(db, projects, runs)
             self.run_updates = RunUpdates(db, projects, runs)
             self.points = Points(db, runs, projects)
             self.history_reads = History(db, projects)
             self.run_files = RunFiles(self.sql, runs, files)
-            self.liveness = Liveness(db)
+            self.liveness = Liveness(self.sql)
             self.sweeps = Sweeps(self.sql, projects, runs, run_creation)
             self.reports = Reports(self.sql, projects)
-            self.blob_grants = grants = BlobGrants(db, files)
+            self.blob_grants = grants = BlobGrants(self.sql, files)
             self.media = Media(self.sql, projects, runs, grants, files)
             self.artifact_collections = collections = ArtifactCollections(db, projects)
             self.artifact_versions = versions = ArtifactVersions(db, projects, collections)
@@ -106,9 +106,9 @@ class PostgresStore(StoreOfParts):
         # Spans two parts: a project's artifacts go in the transaction that deletes the project,
         # which is refused while one of them is linked from another project.
         pid = self.projects.project_id(workspace, name)
-        with self.db.transaction() as conn:
-            self.artifact_collections.delete_project_artifacts(conn, pid, f"{workspace}/{name}")
-            self.projects.delete_rows(conn, pid)
+        with self.sql.transaction() as tx:
+            self.artifact_collections.delete_project_artifacts(tx.raw, pid, f"{workspace}/{name}")
+            self.projects.delete_rows(tx, pid)
 
     def close(self) -> None:
         self.db.close()

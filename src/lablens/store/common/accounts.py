@@ -1,18 +1,17 @@
-"""Users, API keys, workspaces and teams in the PostgreSQL store (projects: ``_projects.py``).
+"""Users, API keys, workspaces and teams, for every engine (projects: ``projects.py``).
 
-Several servers write at once, so what the embedded store keeps under its one process's write
-lock is kept here by the database: a new user or team name is checked and inserted under the
-advisory lock :data:`NAMES_LOCK` (names are unique whatever their case, which no constraint of
-the schema says), a member is added with ``ON CONFLICT``, a team's members are locked while its
-last owner is looked for, and the first admin is made under ``Database.first_admin_once``.
+Several PostgreSQL servers may write at once, so what the embedded store keeps under its one
+process's write lock is kept there by the database: a new user or team name is checked and
+inserted under the lock :data:`NAMES_LOCK` (names are unique whatever their case, which no
+constraint of the schema says), a member is added with ``ON CONFLICT``, a team's members are
+locked while its last owner is looked for, and the first admin is made under
+``Sql.first_admin_once``. On the embedded engine those locks are its write lock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-
-import psycopg
 
 from lablens.store import _json
 from lablens.store.account_values import (
@@ -27,21 +26,27 @@ from lablens.store.account_values import (
 )
 from lablens.store.errors import Conflict, NotFound
 from lablens.store.names import check_account_name
-from lablens.store.postgres._db import Database, iso, now
+from lablens.store.sql import Sql, Tx
 
-#: The advisory lock key under which a user or team name is checked and taken: an arbitrary
-#: 64-bit number, the same in every lablens version, unlike ``_db.SETUP_LOCK``.
+#: The lock key under which a user or team name is checked and taken: an arbitrary 64-bit
+#: number, the same in every lablens version, unlike the setup lock of ``postgres/_db.py``.
 NAMES_LOCK = 0x2F5B_0B0E_2C60_4E1E
 
-# Names sort by their bytes, as DuckDB sorts them, whatever the database's locale.
+# Names sort by their bytes, as DuckDB sorts them, whatever a PostgreSQL database's locale.
 _C = 'COLLATE "C"'
 
 
 class Accounts:
-    """Part of ``PostgresStore``: the people and places runs belong to."""
+    """A store's part: the people and places runs belong to."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, sql: Sql) -> None:
+        self.sql = sql
+        # ``profile`` is read as its text, as the embedded store keeps it.
+        self._workspace_sql = (
+            "SELECT w.id, w.username, w.name, w.kind AS workspace_type,"
+            f" w.profile::text AS profile, {sql.iso('w.created_at')} AS created_at"
+            " FROM workspaces w"
+        )
 
     # -- users ----------------------------------------------------------------------------
     def create_user(
@@ -54,13 +59,13 @@ class Accounts:
         password_hash: str | None = None,
     ) -> dict[str, Any]:
         check_account_name(username, "username")
-        with self.db.transaction() as conn:
-            self._insert_user(conn, username, name, email, is_admin, password_hash)
+        with self.sql.transaction() as tx:
+            self._insert_user(tx, username, name, email, is_admin, password_hash)
         return self.get_user(username)
 
     def _insert_user(
         self,
-        conn: psycopg.Connection[Any],
+        tx: Tx,
         username: str,
         name: str | None,
         email: str | None,
@@ -68,25 +73,25 @@ class Accounts:
         password_hash: str | None,
     ) -> int:
         """Insert a user, its PERSON workspace and its ownership of it; the user's id."""
-        self._take_name(conn, username)
-        t = now()
-        uid = conn.execute(
+        self._take_name(tx, username)
+        t = self.sql.now()
+        uid = tx.value(
             "INSERT INTO users (username, name, email, is_admin, password_hash, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             [username, name or username, email, is_admin, password_hash, t],
-        ).fetchone()[0]
-        wid = conn.execute(
+        )
+        wid = tx.value(
             "INSERT INTO workspaces (username, name, kind, profile, created_at)"
-            " VALUES (%s, %s, 'PERSON', %s, %s) RETURNING id",
+            " VALUES (?, ?, 'PERSON', ?, ?) RETURNING id",
             [username, name or username, _json.dumps({"email": email}), t],
-        ).fetchone()[0]
-        conn.execute("INSERT INTO members VALUES (%s, %s, 'OWNER')", [wid, uid])
+        )
+        tx.execute("INSERT INTO members VALUES (?, ?, 'OWNER')", [wid, uid])
         return uid
 
     def get_user(self, username: str) -> dict[str, Any]:
-        row = self.db.one(
-            f"SELECT username, name, email, is_admin, {iso('created_at')} AS created_at"
-            " FROM users WHERE username = %s OR email = %s",
+        row = self.sql.one(
+            f"SELECT username, name, email, is_admin, {self.sql.iso('created_at')} AS created_at"
+            " FROM users WHERE username = ? OR email = ?",
             [username, username],
         )
         if row is None:
@@ -94,9 +99,9 @@ class Accounts:
         user = user_out(row)
         user["teams"] = [
             r["username"]
-            for r in self.db.all(
+            for r in self.sql.all(
                 "SELECT w.username FROM workspaces w JOIN members m ON m.workspace_id = w.id"
-                " JOIN users u ON u.id = m.user_id WHERE u.username = %s AND w.kind = 'TEAM'"
+                " JOIN users u ON u.id = m.user_id WHERE u.username = ? AND w.kind = 'TEAM'"
                 f" ORDER BY w.username {_C}",
                 [user["username"]],
             )
@@ -106,15 +111,15 @@ class Accounts:
     def list_users(self, search: str | None = None) -> list[dict[str, Any]]:
         where, params = "", []
         if search:
-            where = " WHERE username ILIKE %s OR email ILIKE %s"
+            where = " WHERE username ILIKE ? OR email ILIKE ?"
             params = [f"%{search}%"] * 2
-        rows = self.db.all(
-            f"SELECT username, name, email, is_admin, {iso('created_at')} AS created_at"
+        rows = self.sql.all(
+            f"SELECT username, name, email, is_admin, {self.sql.iso('created_at')} AS created_at"
             f" FROM users{where} ORDER BY id",
             params,
         )
         teams: dict[str, list[str]] = {}
-        for r in self.db.all(
+        for r in self.sql.all(
             "SELECT u.username AS member, w.username AS team FROM members m"
             " JOIN workspaces w ON w.id = m.workspace_id JOIN users u ON u.id = m.user_id"
             f" WHERE w.kind = 'TEAM' ORDER BY w.username {_C}"
@@ -124,23 +129,23 @@ class Accounts:
 
     def set_password(self, username: str, password_hash: str | None) -> None:
         uid = self.user_id(username)
-        with self.db.transaction() as conn:
-            conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", [password_hash, uid])
+        with self.sql.transaction() as tx:
+            tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, uid])
 
     def password_hash(self, username: str) -> tuple[str, str | None] | None:
-        row = self.db.one(
-            "SELECT username, password_hash FROM users WHERE username = %s"
-            " OR email = %s ORDER BY username = %s DESC LIMIT 1",
+        row = self.sql.one(
+            "SELECT username, password_hash FROM users WHERE username = ?"
+            " OR email = ? ORDER BY username = ? DESC LIMIT 1",
             [username, username, username],
         )
         return (row["username"], row["password_hash"]) if row else None
 
     def user_count(self) -> int:
-        return self.db.one("SELECT count(*) AS n FROM users")["n"]
+        return self.sql.one("SELECT count(*) AS n FROM users")["n"]
 
     def user_id(self, username: str) -> int:
         """The id of a user; ``NotFound`` when there is none."""
-        row = self.db.one("SELECT id FROM users WHERE username = %s", [username])
+        row = self.sql.one("SELECT id FROM users WHERE username = ?", [username])
         if row is None:
             raise NotFound("user", username)
         return row["id"]
@@ -148,13 +153,14 @@ class Accounts:
     def create_first_admin(self, username: str, *, key: str | None = None) -> dict[str, Any] | None:
         check_account_name(username, "username")
 
-        def make(conn: psycopg.Connection[Any]) -> dict[str, Any]:
-            uid = self._insert_user(conn, username, None, None, True, None)
-            return {"username": username, **self._insert_key(conn, uid, "admin", key, None)}
+        def make(tx: Tx) -> dict[str, Any]:
+            uid = self._insert_user(tx, username, None, None, True, None)
+            return {"username": username, **self._insert_key(tx, uid, "admin", key, None)}
 
-        # The setup lock and the "no user yet" check: of several servers starting together on
-        # an empty database, the first makes the admin and the others find a user.
-        return self.db.first_admin_once(make)
+        # The "no user yet" check and the writes in one transaction under the engine's lock: of
+        # several servers starting together on an empty database, the first makes the admin
+        # and the others find a user.
+        return self.sql.first_admin_once(make)
 
     # -- API keys -------------------------------------------------------------------------
     def create_api_key(
@@ -166,12 +172,12 @@ class Accounts:
         expires_in: dt.timedelta | None = None,
     ) -> dict[str, Any]:
         uid = self.user_id(username)
-        with self.db.transaction() as conn:
-            return self._insert_key(conn, uid, name, key, expires_in)
+        with self.sql.transaction() as tx:
+            return self._insert_key(tx, uid, name, key, expires_in)
 
-    @staticmethod
     def _insert_key(
-        conn: psycopg.Connection[Any],
+        self,
+        tx: Tx,
         uid: int,
         name: str | None,
         key: str | None,
@@ -179,40 +185,41 @@ class Accounts:
     ) -> dict[str, Any]:
         key = key or new_api_key()
         key_id = new_key_id()
-        t = now()
+        t = self.sql.now()
         expires_at = t + expires_in if expires_in else None
-        conn.execute(
+        tx.execute(
             "INSERT INTO api_keys (id, user_id, key_hash, name, created_at, expires_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
+            " VALUES (?, ?, ?, ?, ?, ?)",
             [key_id, uid, hash_key(key), name, t, expires_at],
         )
         return api_key_out(key_id, key, name, t, expires_at)
 
     def list_api_keys(self, username: str) -> list[dict[str, Any]]:
         uid = self.user_id(username)
-        return self.db.all(
-            f"SELECT id, name, {iso('created_at')} AS created_at,"
-            f" {iso('expires_at')} AS expires_at FROM api_keys"
-            " WHERE user_id = %s ORDER BY api_keys.created_at",
+        # Ordered by the timestamp column, not the text of the same name made from it.
+        return self.sql.all(
+            f"SELECT id, name, {self.sql.iso('created_at')} AS created_at,"
+            f" {self.sql.iso('expires_at')} AS expires_at FROM api_keys"
+            " WHERE user_id = ? ORDER BY api_keys.created_at",
             [uid],
         )
 
     def delete_api_key(self, username: str, id_or_key: str) -> None:
         uid = self.user_id(username)
-        with self.db.transaction() as conn:
-            gone = conn.execute(
-                "DELETE FROM api_keys WHERE user_id = %s AND (id = %s OR key_hash = %s)"
-                " RETURNING id",
+        with self.sql.transaction() as tx:
+            gone = tx.rows(
+                "DELETE FROM api_keys WHERE user_id = ? AND (id = ? OR key_hash = ?) RETURNING id",
                 [uid, id_or_key, hash_key(id_or_key)],
-            ).fetchall()
+            )
         if not gone:
             raise NotFound("key", id_or_key)
 
     def user_for_key(self, key: str) -> dict[str, Any] | None:
-        row = self.db.one(
-            f"SELECT u.username, u.name, u.email, u.is_admin, {iso('u.created_at')} AS created_at,"
+        row = self.sql.one(
+            "SELECT u.username, u.name, u.email, u.is_admin,"
+            f" {self.sql.iso('u.created_at')} AS created_at,"
             " coalesce(k.expires_at <= now(), false) AS key_expired"
-            " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = %s",
+            " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",
             [hash_key(key)],
         )
         if row is None:
@@ -220,70 +227,62 @@ class Accounts:
         return {**user_out(row), "key_expired": bool(row["key_expired"])}
 
     # -- workspaces -----------------------------------------------------------------------
-    # ``profile`` is read as its text, as the embedded store keeps it.
-    _WORKSPACE_SQL = (
-        "SELECT w.id, w.username, w.name, w.kind AS workspace_type, w.profile::text AS profile,"
-        f" {iso('w.created_at')} AS created_at FROM workspaces w"
-    )
-
     def get_workspace(self, username: str, *, viewer: str | None = None) -> dict[str, Any]:
-        row = self.db.one(self._WORKSPACE_SQL + " WHERE w.username = %s", [username])
+        row = self.sql.one(self._workspace_sql + " WHERE w.username = ?", [username])
         if row is None:
             raise NotFound("workspace", username)
         return workspace_out(row, self.role(username, viewer) if viewer else None)
 
     def list_workspaces(self, viewer: str) -> list[dict[str, Any]]:
-        rows = self.db.all(
-            self._WORKSPACE_SQL.replace("FROM workspaces w", ", m.role FROM workspaces w")
+        rows = self.sql.all(
+            self._workspace_sql.replace(" FROM workspaces w", ", m.role FROM workspaces w")
             + " JOIN members m ON m.workspace_id = w.id JOIN users u ON u.id = m.user_id"
-            f" WHERE u.username = %s ORDER BY w.kind = 'TEAM', w.username {_C}",
+            f" WHERE u.username = ? ORDER BY w.kind = 'TEAM', w.username {_C}",
             [viewer],
         )
         return [workspace_out(r, r["role"]) for r in rows]
 
     def role(self, workspace: str, username: str) -> str | None:
-        row = self.db.one(
+        row = self.sql.one(
             "SELECT m.role FROM members m JOIN workspaces w ON w.id = m.workspace_id"
-            " JOIN users u ON u.id = m.user_id WHERE w.username = %s AND u.username = %s",
+            " JOIN users u ON u.id = m.user_id WHERE w.username = ? AND u.username = ?",
             [workspace, username],
         )
         return row["role"] if row else None
 
     # -- teams ----------------------------------------------------------------------------
     @staticmethod
-    def _take_name(conn: psycopg.Connection[Any], name: str) -> None:
+    def _take_name(tx: Tx, name: str) -> None:
         """Refuse a name taken whatever its case, holding :data:`NAMES_LOCK` until the caller's
         transaction ends: two servers making ``Alice`` and ``alice`` at once make one of them."""
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", [NAMES_LOCK])
-        taken = conn.execute(
-            "SELECT username FROM workspaces WHERE lower(username) = lower(%s)", [name]
-        ).fetchone()
-        check_name_free(name, taken[0] if taken else None)
+        tx.lock(NAMES_LOCK)
+        taken = tx.value("SELECT username FROM workspaces WHERE lower(username) = lower(?)", [name])
+        check_name_free(name, taken)
 
     def create_team(self, name: str, owner: str) -> dict[str, Any]:
         check_account_name(name, "name")
         uid = self.user_id(owner)
-        with self.db.transaction() as conn:
-            self._take_name(conn, name)
-            wid = conn.execute(
+        with self.sql.transaction() as tx:
+            self._take_name(tx, name)
+            wid = tx.value(
                 "INSERT INTO workspaces (username, name, kind, profile, created_at)"
-                " VALUES (%s, %s, 'TEAM', '{}', %s) RETURNING id",
-                [name, name, now()],
-            ).fetchone()[0]
-            conn.execute("INSERT INTO members VALUES (%s, %s, 'OWNER')", [wid, uid])
+                " VALUES (?, ?, 'TEAM', '{}', ?) RETURNING id",
+                [name, name, self.sql.now()],
+            )
+            tx.execute("INSERT INTO members VALUES (?, ?, 'OWNER')", [wid, uid])
         return self.get_workspace(name, viewer=owner)
 
     def _team_id(self, workspace: str) -> int:
-        row = self.db.one("SELECT id, kind FROM workspaces WHERE username = %s", [workspace])
+        row = self.sql.one("SELECT id, kind FROM workspaces WHERE username = ?", [workspace])
         if row is None or row["kind"] != "TEAM":
             raise NotFound("team", workspace)
         return row["id"]
 
     def list_members(self, workspace: str) -> list[dict[str, Any]]:
         wid = self.workspace_id(workspace)
-        return self.db.all(
+        return self.sql.all(
             "SELECT u.username, u.name, u.email, m.role FROM members m"
-            " JOIN users u ON u.id = m.user_id WHERE m.workspace_id = %s"
+            " JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?"
             f" ORDER BY m.role = 'OWNER' DESC, u.username {_C}",
             [wid],
         )
@@ -291,32 +290,34 @@ class Accounts:
     def add_member(self, workspace: str, username: str, role: str) -> dict[str, Any]:
         check_role(role)
         wid = self._team_id(workspace)
-        user = self.db.one(
-            "SELECT id, username FROM users WHERE username = %s OR email = %s"
-            " ORDER BY username = %s DESC LIMIT 1",
+        user = self.sql.one(
+            "SELECT id, username FROM users WHERE username = ? OR email = ?"
+            " ORDER BY username = ? DESC LIMIT 1",
             [username, username, username],
         )
         if user is None:
             raise NotFound("user", username)
-        with self.db.transaction() as conn:
-            added = conn.execute(
-                "INSERT INTO members VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING role",
+        with self.sql.transaction() as tx:
+            # The key (workspace_id, user_id) decides: another server may add the same member.
+            added = tx.rows(
+                "INSERT INTO members VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING role",
                 [wid, user["id"], role],
-            ).fetchone()
-        if added is None:
+            )
+        if not added:
             raise Conflict(f"{user['username']} is already a member of {workspace}")
         return next(m for m in self.list_members(workspace) if m["username"] == user["username"])
 
     def remove_member(self, workspace: str, username: str) -> None:
         wid = self._team_id(workspace)
         uid = self.user_id(username)
-        with self.db.transaction() as conn:
+        with self.sql.transaction() as tx:
             # The team's member rows locked: two owners removing each other at once through two
             # servers cannot both see the other still there and leave the team with no owner.
             roles = dict(
-                conn.execute(
-                    "SELECT user_id, role FROM members WHERE workspace_id = %s FOR UPDATE", [wid]
-                ).fetchall()
+                tx.rows(
+                    self.sql.for_update("SELECT user_id, role FROM members WHERE workspace_id = ?"),
+                    [wid],
+                )
             )
             if uid not in roles:
                 raise NotFound("member", f"{workspace}/{username}")
@@ -326,11 +327,11 @@ class Accounts:
                     f"{username} is the last owner of {workspace}; make another"
                     " member an owner first"
                 )
-            conn.execute("DELETE FROM members WHERE workspace_id = %s AND user_id = %s", [wid, uid])
+            tx.execute("DELETE FROM members WHERE workspace_id = ? AND user_id = ?", [wid, uid])
 
     def workspace_id(self, username: str) -> int:
         """The id of a workspace (a user's or a team's); ``NotFound`` when there is none."""
-        row = self.db.one("SELECT id FROM workspaces WHERE username = %s", [username])
+        row = self.sql.one("SELECT id FROM workspaces WHERE username = ?", [username])
         if row is None:
             raise NotFound("workspace", username)
         return row["id"]

@@ -1,8 +1,9 @@
-"""Who may use which blob, in the PostgreSQL store: the SQL of the rules of
-``store/blob_rights.py`` (where the rules, uploads and their checks live).
+"""Who may use which blob, for every engine: the SQL of the rules of ``store/blob_rights.py``
+(where the rules, uploads and their checks live).
 
-Several servers write at once, and grants need no lock: ``blob_grants`` has no unique key, so
-two racing uploads of one content may both record it, which the readers' ``DISTINCT`` absorbs.
+Grants need no lock, even with several PostgreSQL servers writing at once: ``blob_grants`` has
+no unique key, so two racing uploads of one content may both record it, which the readers'
+``DISTINCT`` absorbs (and a plain insert costs a third of one checked against an index).
 """
 
 from __future__ import annotations
@@ -12,29 +13,30 @@ from typing import Any
 
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blob_rights import BlobRights
-from lablens.store.postgres._db import Database, now
+from lablens.store.sql import Sql
 
 # The projects a user may read, as the server's rule says (``server/auth.py``, can_read_project):
 # admins every project, members every project of their workspaces, anyone a PUBLIC project.
 # Kept here as SQL because a manifest of 100,000 files is checked in one query, not per project.
+# Parameters: the user's id, twice.
 _READABLE = """
     SELECT p.id FROM projects p
     WHERE p.visibility = 'PUBLIC'
-       OR coalesce((SELECT is_admin FROM users WHERE id = %(user)s), false)
-       OR p.workspace_id IN (SELECT workspace_id FROM members WHERE user_id = %(user)s)
+       OR coalesce((SELECT is_admin FROM users WHERE id = ?), false)
+       OR p.workspace_id IN (SELECT workspace_id FROM members WHERE user_id = ?)
 """
 
 # Rights recorded by uploads: into the target workspace by anyone, or anywhere by the user.
 _GRANTED = """
     SELECT DISTINCT digest FROM blob_grants
-    WHERE digest = ANY(%(digests)s::text[])
-      AND (workspace_id = %(workspace)s OR user_id = %(user)s)
+    WHERE digest = ANY(?::text[]) AND (workspace_id = ? OR user_id = ?)
 """
 
 # Contents the user can read already: stored files (not references) of the versions in projects
-# they may read (a link shows its source's files), and run files there.
+# they may read (a link shows its source's files), and run files there. Parameters: the
+# digests, then the user's id twice.
 _READ = f"""
-    WITH wanted AS (SELECT DISTINCT unnest(%(digests)s::text[]) AS digest),
+    WITH wanted AS (SELECT DISTINCT unnest(?::text[]) AS digest),
     readable AS ({_READABLE})
     SELECT f.digest FROM artifacts a
     JOIN artifact_collections c ON c.id = a.collection_id
@@ -48,28 +50,28 @@ _READ = f"""
 
 
 class BlobGrants(BlobRights):
-    """Part of ``PostgresStore``: which blobs a user may use, and uploads that store them."""
+    """A store's part: which blobs a user may use, and uploads that store them."""
 
-    def __init__(self, db: Database, blobs: BlobFiles) -> None:
-        super().__init__(db, blobs)
+    def __init__(self, sql: Sql, blobs: BlobFiles) -> None:
+        super().__init__(blobs)
+        self.sql = sql
 
     def uploaded(self, digests: Sequence[str], workspace_id: int, user_id: int) -> set[str]:
         """Those of ``digests`` uploaded into the workspace by anyone, or anywhere by the user."""
-        params: Any = {"digests": list(digests), "workspace": workspace_id, "user": user_id}
-        return {r["digest"] for r in self.db.all(_GRANTED, params)}
+        rows = self.sql.all(_GRANTED, [list(digests), workspace_id, user_id])
+        return {r["digest"] for r in rows}
 
     def readable(self, digests: Sequence[str], user_id: int) -> set[str]:
         """Those of ``digests`` the user can read already (run and artifact files)."""
-        params: Any = {"digests": list(digests), "user": user_id}
-        return {r["digest"] for r in self.db.all(_READ, params)}
+        return {r["digest"] for r in self.sql.all(_READ, [list(digests), user_id, user_id])}
 
     def id_row(self, workspace: str, username: str, digest: str) -> dict[str, Any] | None:
         """``{w, u, had}``: the workspace's and the user's ids, and a prior upload of ``digest``."""
-        return self.db.one(
-            "SELECT w.id AS w, u.id AS u, EXISTS (SELECT 1 FROM blob_grants g WHERE g.digest = %s"
+        return self.sql.one(
+            "SELECT w.id AS w, u.id AS u, EXISTS (SELECT 1 FROM blob_grants g WHERE g.digest = ?"
             " AND g.workspace_id = w.id AND g.user_id = u.id) AS had"
-            " FROM (SELECT 1) AS one LEFT JOIN workspaces w ON w.username = %s"
-            " LEFT JOIN users u ON u.username = %s",
+            " FROM (SELECT 1) AS one LEFT JOIN workspaces w ON w.username = ?"
+            " LEFT JOIN users u ON u.username = ?",
             [digest, workspace, username],
         )
 
@@ -77,18 +79,18 @@ class BlobGrants(BlobRights):
         """Those of ``digests`` the user uploaded into the workspace before."""
         return {
             r["digest"]
-            for r in self.db.all(
-                "SELECT DISTINCT digest FROM blob_grants WHERE workspace_id = %s"
-                " AND user_id = %s AND digest = ANY(%s::text[])",
+            for r in self.sql.all(
+                "SELECT DISTINCT digest FROM blob_grants WHERE workspace_id = ? AND user_id = ?"
+                " AND digest = ANY(?::text[])",
                 [workspace_id, user_id, list(digests)],
             )
         }
 
     def grant(self, workspace_id: int, user_id: int, digests: Sequence[str]) -> None:
         """Record the user's uploads of ``digests`` into the workspace, in one statement."""
-        with self.db.transaction() as conn:
-            conn.execute(
+        with self.sql.transaction() as tx:
+            tx.execute(
                 "INSERT INTO blob_grants (digest, workspace_id, user_id, granted_at)"
-                " SELECT d, %s, %s, %s FROM unnest(%s::text[]) AS d",
-                [workspace_id, user_id, now(), list(digests)],
+                " SELECT unnest(?::text[]), ?, ?, ?",
+                [list(digests), workspace_id, user_id, self.sql.now()],
             )
