@@ -18,6 +18,8 @@ import pytest
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobNotFound, BlobStore, LocalBlobs
 from lablens.store.blobs.s3 import S3Blobs
+from lablens.store.common.run_creation import RunCreation
+from lablens.store.common.runs import Runs
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import InvalidInput, NotFound
 from lablens.store.postgres._accounts import Accounts
@@ -25,9 +27,9 @@ from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._media import Media
 from lablens.store.postgres._projects import Projects
-from lablens.store.postgres._run_creation import RunCreation
 from lablens.store.postgres._run_files import RunFiles
-from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._run_query import RunQueries
+from lablens.store.postgres._sql import PostgresSql
 
 # The world both stores hold: alice's private project with two runs, bob's public one with one.
 RUNS = [("alice", "vision", "r1"), ("alice", "vision", "r2"), ("bob", "pub", "b1")]
@@ -43,8 +45,8 @@ class PgParts:
         self.blobs = files = BlobFiles(blob_store)
         self.accounts = accounts = Accounts(db)
         self.projects = projects = Projects(db, accounts)
-        self.runs = runs = Runs(db, projects)
-        self.run_creation = RunCreation(db, projects, runs)
+        self.runs = runs = Runs(PostgresSql(db), projects, RunQueries(db))
+        self.run_creation = RunCreation(runs.sql, projects, runs)
         self.run_files = RunFiles(db, runs, files)
         self.grants = grants = BlobGrants(db, files)
         self.media = Media(db, projects, runs, grants, files)

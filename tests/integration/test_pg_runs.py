@@ -13,6 +13,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from lablens.store.common.run_creation import RunCreation
+from lablens.store.common.run_updates import RunUpdates
+from lablens.store.common.runs import Runs
 from lablens.store.embedded import _run_table as duck_table
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import Conflict, InvalidFilter, NotFound
@@ -20,9 +23,8 @@ from lablens.store.postgres import _run_table as pg_table
 from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._projects import Projects
-from lablens.store.postgres._run_creation import RunCreation
-from lablens.store.postgres._run_updates import RunUpdates
-from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._run_query import RunQueries
+from lablens.store.postgres._sql import PostgresSql
 
 WS, PROJECT = "alice", "runs"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -37,9 +39,9 @@ class PgRuns:
         self.db = db = Database(url)
         self.accounts = Accounts(db)
         self.projects = projects = Projects(db, self.accounts)
-        self.runs = runs = Runs(db, projects)
-        self.run_creation = RunCreation(db, projects, runs)
-        self.run_updates = RunUpdates(db, projects, runs)
+        self.runs = runs = Runs(PostgresSql(db), projects, RunQueries(db))
+        self.run_creation = RunCreation(runs.sql, projects, runs)
+        self.run_updates = RunUpdates(runs.sql, projects, runs)
 
     def __getattr__(self, name: str) -> Any:
         for part in (self.runs, self.run_creation, self.run_updates, self.projects):

@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from lablens.store.common.run_creation import RunCreation
+from lablens.store.common.run_updates import RunUpdates
+from lablens.store.common.runs import Runs
 from lablens.store.cursors import decode_cursor
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import StoreError
@@ -22,9 +25,8 @@ from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._reports import Reports
-from lablens.store.postgres._run_creation import RunCreation
-from lablens.store.postgres._run_updates import RunUpdates
-from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._run_query import RunQueries
+from lablens.store.postgres._sql import PostgresSql
 from lablens.store.postgres._sweeps import Sweeps
 
 USER = "alice"
@@ -60,9 +62,9 @@ class PgParts:
         self.db = Database(url, max_size=max_size)
         self.accounts = Accounts(self.db)
         self.projects = Projects(self.db, self.accounts)
-        self.runs = Runs(self.db, self.projects)
-        self.run_creation = RunCreation(self.db, self.projects, self.runs)
-        self.run_updates = RunUpdates(self.db, self.projects, self.runs)
+        self.runs = Runs(PostgresSql(self.db), self.projects, RunQueries(self.db))
+        self.run_creation = RunCreation(self.runs.sql, self.projects, self.runs)
+        self.run_updates = RunUpdates(self.runs.sql, self.projects, self.runs)
         self.sweeps = Sweeps(self.db, self.projects, self.runs, self.run_creation)
         self.reports = Reports(self.db, self.projects)
 

@@ -26,12 +26,12 @@ from lablens.store.artifact_values import (
     committed_values,
     linked_values,
 )
+from lablens.store.common.runs import Runs
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifact_versions import ArtifactVersions
 from lablens.store.embedded._blob_grants import BlobGrants
 from lablens.store.embedded._db import Database, now
 from lablens.store.embedded._projects import Projects
-from lablens.store.embedded._runs import Runs
 
 
 class Artifacts:

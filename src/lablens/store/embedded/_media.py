@@ -9,10 +9,10 @@ import pyarrow as pa
 
 from lablens.store import _json
 from lablens.store.blob_files import BlobFiles
+from lablens.store.common.runs import Runs
 from lablens.store.embedded._blob_grants import BlobGrants
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._projects import Projects
-from lablens.store.embedded._runs import Runs
 from lablens.store.errors import NotFound
 from lablens.store.media_items import (
     check_media_items,

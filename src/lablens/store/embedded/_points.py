@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lablens.store import _json
+from lablens.store.common.runs import Runs
 from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database, now
 from lablens.store.embedded._projects import Projects
-from lablens.store.embedded._runs import Runs
 from lablens.store.points import (
     check_keys_per_run,
     check_stream,

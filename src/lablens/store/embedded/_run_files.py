@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lablens.store.blob_files import BlobFiles
+from lablens.store.common.runs import Runs
 from lablens.store.embedded._db import Database, iso, now
-from lablens.store.embedded._runs import Runs
 from lablens.store.errors import NotFound
 from lablens.store.run_files import console_table, file_facts
 

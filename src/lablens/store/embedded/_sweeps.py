@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from lablens.store import _json, sweep_values
+from lablens.store.common.run_creation import RunCreation
+from lablens.store.common.runs import Runs
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.embedded._db import Database, iso, now
 from lablens.store.embedded._projects import Projects
-from lablens.store.embedded._run_creation import RunCreation
-from lablens.store.embedded._runs import Runs
 from lablens.store.errors import NotFound
 from lablens.store.run_values import new_run_id
 

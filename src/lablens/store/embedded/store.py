@@ -11,6 +11,9 @@ from pathlib import Path
 
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobStore, LocalBlobs
+from lablens.store.common.run_creation import RunCreation
+from lablens.store.common.run_updates import RunUpdates
+from lablens.store.common.runs import Runs
 from lablens.store.embedded._accounts import Accounts
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifact_files import ArtifactFiles
@@ -25,10 +28,8 @@ from lablens.store.embedded._media import Media
 from lablens.store.embedded._points import Points
 from lablens.store.embedded._projects import Projects
 from lablens.store.embedded._reports import Reports
-from lablens.store.embedded._run_creation import RunCreation
 from lablens.store.embedded._run_files import RunFiles
-from lablens.store.embedded._run_updates import RunUpdates
-from lablens.store.embedded._runs import Runs
+from lablens.store.embedded._run_query import RunQueries
 from lablens.store.embedded._sql import EmbeddedSql
 from lablens.store.embedded._sweeps import Sweeps
 from lablens.store.parts import StoreOfParts
@@ -79,9 +80,9 @@ class EmbeddedStore(StoreOfParts):
         self.blobs = files = BlobFiles(blob_store)
         self.accounts = accounts = Accounts(db)
         self.projects = projects = Projects(db, accounts)
-        self.runs = runs = Runs(db, projects)
-        self.run_creation = run_creation = RunCreation(db, projects, runs)
-        self.run_updates = RunUpdates(db, projects, runs)
+        self.runs = runs = Runs(self.sql, projects, RunQueries(db))
+        self.run_creation = run_creation = RunCreation(self.sql, projects, runs)
+        self.run_updates = RunUpdates(self.sql, projects, runs)
         self.points = Points(db, runs, projects)
         self.history_reads = History(db, projects)
         self.run_files = RunFiles(db, runs, files)

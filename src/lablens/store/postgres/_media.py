@@ -23,8 +23,8 @@ from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database
 
 if TYPE_CHECKING:
+    from lablens.store.common.runs import Runs
     from lablens.store.postgres._projects import Projects
-    from lablens.store.postgres._runs import Runs
 
 _COLUMNS = "key, step, idx, ts, type, format, sha256, size, caption, meta, refs"
 # meta is read as its text (``media_out`` parses it), as the embedded store keeps it.

@@ -18,7 +18,7 @@ from lablens.store.postgres._db import Database, iso, now
 from lablens.store.run_files import console_table, file_facts
 
 if TYPE_CHECKING:
-    from lablens.store.postgres._runs import Runs
+    from lablens.store.common.runs import Runs
 
 #: The first key of the advisory locks that number a run's console lines (the second is the
 #: run's pk, folded into 32 bits: two runs sharing a lock only wait for each other). An

@@ -9,13 +9,13 @@ import psycopg
 from psycopg.rows import dict_row
 
 from lablens.store import _json, sweep_values
+from lablens.store.common.run_creation import RunCreation
+from lablens.store.common.runs import Runs
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.errors import NotFound
 from lablens.store.postgres._db import Database, iso, now
 from lablens.store.postgres._new_ids import insert_with_new_id
 from lablens.store.postgres._projects import Projects
-from lablens.store.postgres._run_creation import RunCreation
-from lablens.store.postgres._runs import Runs
 from lablens.store.run_values import new_run_id
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobStore
+from lablens.store.common.run_creation import RunCreation
+from lablens.store.common.run_updates import RunUpdates
+from lablens.store.common.runs import Runs
 from lablens.store.parts import StoreOfParts
 from lablens.store.postgres._accounts import Accounts
 from lablens.store.postgres._artifact_collections import ArtifactCollections
@@ -25,10 +28,8 @@ from lablens.store.postgres._media import Media
 from lablens.store.postgres._points import Points
 from lablens.store.postgres._projects import Projects
 from lablens.store.postgres._reports import Reports
-from lablens.store.postgres._run_creation import RunCreation
 from lablens.store.postgres._run_files import RunFiles
-from lablens.store.postgres._run_updates import RunUpdates
-from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._run_query import RunQueries
 from lablens.store.postgres._sql import PostgresSql
 from lablens.store.postgres._sweeps import Sweeps
 
@@ -79,9 +80,9 @@ class PostgresStore(StoreOfParts):
             self.blobs = files = BlobFiles(blob_store)
             self.accounts = accounts = Accounts(db)
             self.projects = projects = Projects(db, accounts)
-            self.runs = runs = Runs(db, projects)
-            self.run_creation = run_creation = RunCreation(db, projects, runs)
-            self.run_updates = RunUpdates(db, projects, runs)
+            self.runs = runs = Runs(self.sql, projects, RunQueries(db))
+            self.run_creation = run_creation = RunCreation(self.sql, projects, runs)
+            self.run_updates = RunUpdates(self.sql, projects, runs)
             self.points = Points(db, runs, projects)
             self.history_reads = History(db, projects)
             self.run_files = RunFiles(db, runs, files)
