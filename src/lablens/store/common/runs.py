@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from lablens.store import _json
-from lablens.store.cursors import cut_page
+from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.run_values import check_page, run_out, value_types
 from lablens.store.sql import Sql, Tx
 
@@ -56,36 +56,33 @@ _FIELDS_PER_STATEMENT = 1000
 
 
 class RunQueries(Protocol):
-    """The engine's reads of runs by a filter and an order, compiled to its own SQL
-    (``store/<engine>/_run_query.py``)."""
+    """The engine's run filter and order compiled to its own SQL, and its reads in that SQL
+    (``store/<engine>/_run_query.py``): the statements are put together here."""
 
-    def page(
-        self,
-        pid: int,
-        select: str,
-        *,
-        filters: Mapping[str, Any] | None,
-        order: str | None,
-        cursor: str | None,
-        limit: int,
-    ) -> tuple[list[dict[str, Any]], int, list[str]]:
-        """One page of project ``pid``'s runs: ``select`` (:func:`run_select`) with the sort
-        values as more columns, at most ``limit + 1`` rows after ``cursor``; the count of all
-        runs the filter keeps (in the same snapshot); the names of the sort columns."""
+    #: The parameter placeholder of the engine's compilers (``?``, or psycopg's ``%s``).
+    mark: str
 
-    def table(
-        self,
-        pid: int,
-        fields: Mapping[str, Any],
-        *,
-        filters: Mapping[str, Any] | None,
-        order: str | None,
-        columns: Sequence[str] | None,
-        offset: int,
-        limit: int | None,
-    ) -> pa.RecordBatchReader:
-        """Project ``pid``'s flat run table (``Store.runs_table``), its config and summary
-        keys typed by ``fields`` (``projects.project_fields``)."""
+    def where(self, filters: Mapping[str, Any] | None, *, alias: str) -> tuple[str, list[Any]]:
+        """A filter as a condition over ``runs`` (``alias``) and its parameters."""
+
+    def order(self, order: str | None, *, alias: str) -> list[Any]:
+        """An order as its terms (each with its ``sql``)."""
+
+    def after(self, terms: Sequence[Any], last: Sequence[Any]) -> tuple[str, list[Any]]:
+        """The keyset condition of the rows after ``last`` (a cursor's sort values)."""
+
+    def order_by(self, terms: Sequence[Any]) -> str:
+        """The ``ORDER BY`` list of ``terms``."""
+
+    def read(
+        self, count: tuple[str, list[Any]], page: tuple[str, list[Any]]
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """The number ``count`` counts and the rows of ``page`` (statements with their
+        parameters), in one snapshot."""
+
+    def table(self, pid: int, fields: Mapping[str, Any], **how: Any) -> pa.RecordBatchReader:
+        """Project ``pid``'s flat run table (``Store.runs_table``; ``how``: its filters, order,
+        columns, offset and limit), its config and summary keys typed by ``fields``."""
 
 
 def as_tx(sql: Sql, tx: Any) -> Tx:
@@ -197,9 +194,23 @@ class Runs:
         limit: int = 50,
     ) -> dict[str, Any]:
         pid = self.projects.project_id(workspace, project)
-        rows, total, sort = self.queries.page(
-            pid, self._select, filters=filters, order=order, cursor=cursor, limit=limit
+        q, mark = self.queries, self.queries.mark
+        where, params = q.where(filters, alias="r")
+        terms = q.order(order, alias="r")
+        count = f"SELECT count(*) AS n FROM runs r WHERE r.project_id = {mark} AND ({where})"
+        page_where, page_params = f"({where})", list(params)
+        if cursor:
+            cond, cond_params = q.after(terms, decode_cursor(cursor))
+            page_where += f" AND ({cond})"
+            page_params += cond_params
+        sort = [f"_o{i}" for i in range(len(terms))]
+        sort_cols = ", ".join(f"{t.sql} AS {name}" for t, name in zip(terms, sort, strict=True))
+        page = (
+            self._select.replace(" FROM runs r", f", {sort_cols} FROM runs r", 1)
+            + f" WHERE r.project_id = {mark} AND {page_where}"
+            f" ORDER BY {q.order_by(terms)} LIMIT {mark}"
         )
+        total, rows = q.read((count, [pid, *params]), (page, [pid, *page_params, limit + 1]))
         rows, nxt = cut_page(rows, limit, *sort)
         keys = self.history_keys([r["pk"] for r in rows])
         return {"items": [run_out(r, keys[r["pk"]]) for r in rows], "total": total, "next": nxt}

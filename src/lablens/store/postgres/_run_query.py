@@ -9,7 +9,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from lablens.store.cursors import decode_cursor
 from lablens.store.postgres import _run_table
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._filter_sql import compile_filters
@@ -17,47 +16,29 @@ from lablens.store.postgres._ordering import keyset_condition, order_by_sql, par
 
 
 class RunQueries:
-    """The PostgreSQL engine's ``common.runs.RunQueries``."""
+    """The PostgreSQL engine's ``common.runs.RunQueries``: PostgreSQL's compilers of the run filter
+    and order, and its reads."""
+
+    mark = "%s"
+    where = staticmethod(compile_filters)
+    order = staticmethod(parse_order)
+    after = staticmethod(keyset_condition)
+    order_by = staticmethod(order_by_sql)
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def page(
-        self,
-        pid: int,
-        select: str,
-        *,
-        filters: Mapping[str, Any] | None,
-        order: str | None,
-        cursor: str | None,
-        limit: int,
-    ) -> tuple[list[dict[str, Any]], int, list[str]]:
-        """A page of runs, the count the filter keeps and the sort columns' names."""
-        where, params = compile_filters(filters, alias="r")
-        terms = parse_order(order, alias="r")
-        page_where, page_params = f"({where})", list(params)
-        if cursor:
-            cond, cond_params = keyset_condition(terms, decode_cursor(cursor))
-            page_where += f" AND ({cond})"
-            page_params += cond_params
-        sort = [f"_o{i}" for i in range(len(terms))]
-        sort_cols = ", ".join(f"{t.sql} AS {name}" for t, name in zip(terms, sort, strict=True))
-        # The count and the page in one snapshot, as the embedded store's one reader sees them.
+    def read(
+        self, count: tuple[str, list[Any]], page: tuple[str, list[Any]]
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """A count and a page of runs, in one snapshot (as the embedded store's one reader
+        sees them)."""
         with self.db.transaction() as con:
             con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            total = con.execute(
-                f"SELECT count(*) FROM runs r WHERE r.project_id = %s AND ({where})",
-                [pid, *params],
-            ).fetchone()[0]
-            cur = con.execute(
-                select.replace(" FROM runs r", f", {sort_cols} FROM runs r", 1)
-                + f" WHERE r.project_id = %s AND {page_where}"
-                f" ORDER BY {order_by_sql(terms)} LIMIT %s",
-                [pid, *page_params, limit + 1],
-            )
+            total = con.execute(*count).fetchone()[0]
+            cur = con.execute(*page)
             names = [d.name for d in cur.description]
-            rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-        return rows, total, sort
+            return total, [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def table(self, pid: int, fields: Mapping[str, Any], **how: Any) -> pa.RecordBatchReader:
         """The flat run table (``_run_table.runs_table``); ``how``: its filters, order, columns,
