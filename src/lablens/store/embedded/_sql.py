@@ -44,10 +44,10 @@ class _DuckTx(Tx):
         names = ", ".join(columns)
         view = f"insert_rows_{table}"
         self.raw.register(view, data)
-        try:
-            self.raw.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}")
-        finally:
-            self.raw.unregister(view)
+        # Not in a ``finally``: a failed insert (a duplicate key) aborts the transaction, which
+        # then refuses the unregister and would hide the error; its rollback drops the view.
+        self.raw.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}")
+        self.raw.unregister(view)
 
 
 class EmbeddedSql(Sql):
