@@ -115,32 +115,39 @@ class RunCreation:
         """
         tx = as_tx(self.sql, tx)
         flat = flatten(config)
-        pk = tx.value(
-            "INSERT INTO runs (project_id, id, name, notes, state, group_name, job_type,"
-            " tags, created_at, heartbeat_at, username, host, config, config_flat,"
-            " summary, metadata, requirements, conda, sweep)"
-            " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)"
-            " ON CONFLICT (project_id, id) DO NOTHING RETURNING pk",
-            [
-                pid,
-                run_id,
-                data.get("name") or run_id,
-                data.get("notes"),
-                data.get("group"),
-                data.get("job_type"),
-                tags,
-                created or t,
-                t,
-                username,
-                data.get("host"),
-                _json.dumps(config),
-                self.sql.json_param(flat),
-                _json.dumps(metadata),
-                data.get("requirements"),
-                data.get("conda"),
-                sweep,
-            ],
-        )
+        # A look first: it answers on the embedded engine, whose transaction excludes every
+        # other writer (and where ON CONFLICT makes each insert slower); where several servers
+        # write at once the unique key decides, a run another server made since the look
+        # skipping the insert.
+        pk = None
+        if tx.value("SELECT pk FROM runs WHERE project_id = ? AND id = ?", [pid, run_id]) is None:
+            pk = tx.value(
+                "INSERT INTO runs (project_id, id, name, notes, state, group_name, job_type,"
+                " tags, created_at, heartbeat_at, username, host, config, config_flat,"
+                " summary, metadata, requirements, conda, sweep)"
+                " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)"
+                + self.sql.if_concurrent(" ON CONFLICT (project_id, id) DO NOTHING")
+                + " RETURNING pk",
+                [
+                    pid,
+                    run_id,
+                    data.get("name") or run_id,
+                    data.get("notes"),
+                    data.get("group"),
+                    data.get("job_type"),
+                    tags,
+                    created or t,
+                    t,
+                    username,
+                    data.get("host"),
+                    _json.dumps(config),
+                    self.sql.json_param(flat),
+                    _json.dumps(metadata),
+                    data.get("requirements"),
+                    data.get("conda"),
+                    sweep,
+                ],
+            )
         if pk is None:
             if if_new:
                 return None
