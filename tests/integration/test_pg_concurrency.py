@@ -15,9 +15,10 @@ import pytest
 
 from lablens.store.common.accounts import Accounts
 from lablens.store.common.projects import Projects
+from lablens.store.common.run_creation import RunCreation
+from lablens.store.common.runs import Runs
 from lablens.store.postgres._db import Database
-from lablens.store.postgres._run_creation import RunCreation
-from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._run_query import RunQueries
 from lablens.store.postgres._sql import PostgresSql
 
 USER, PROJECT = "alice", "mnist"
@@ -36,8 +37,8 @@ class Server:
         self.db = Database(url, max_size=2)
         self.accounts = Accounts(PostgresSql(self.db))
         self.projects = Projects(PostgresSql(self.db), self.accounts)
-        self.runs = Runs(self.db, self.projects)
-        self.run_creation = RunCreation(self.db, self.projects, self.runs)
+        self.runs = Runs(PostgresSql(self.db), self.projects, RunQueries(self.db))
+        self.run_creation = RunCreation(self.runs.sql, self.projects, self.runs)
 
 
 def _runs(rng: random.Random, prefix: str, n: int) -> list[dict[str, Any]]:

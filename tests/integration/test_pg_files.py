@@ -22,12 +22,13 @@ from lablens.store.common.accounts import Accounts
 from lablens.store.common.blob_grants import BlobGrants
 from lablens.store.common.media import Media
 from lablens.store.common.projects import Projects
+from lablens.store.common.run_creation import RunCreation
 from lablens.store.common.run_files import RunFiles
+from lablens.store.common.runs import Runs
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import InvalidInput, NotFound
 from lablens.store.postgres._db import Database
-from lablens.store.postgres._run_creation import RunCreation
-from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._run_query import RunQueries
 from lablens.store.postgres._sql import PostgresSql
 
 # The world both stores hold: alice's private project with two runs, bob's public one with one.
@@ -44,8 +45,8 @@ class PgParts:
         self.blobs = files = BlobFiles(blob_store)
         self.accounts = accounts = Accounts(PostgresSql(db))
         self.projects = projects = Projects(PostgresSql(db), accounts)
-        self.runs = runs = Runs(db, projects)
-        self.run_creation = RunCreation(db, projects, runs)
+        self.runs = runs = Runs(PostgresSql(db), projects, RunQueries(db))
+        self.run_creation = RunCreation(runs.sql, projects, runs)
         sql = PostgresSql(db)
         self.run_files = RunFiles(sql, runs, files)
         self.grants = grants = BlobGrants(sql, files)

@@ -18,14 +18,15 @@ import pytest
 from lablens.store.common.accounts import Accounts
 from lablens.store.common.projects import Projects
 from lablens.store.common.reports import Reports
+from lablens.store.common.run_creation import RunCreation
+from lablens.store.common.run_updates import RunUpdates
+from lablens.store.common.runs import Runs
 from lablens.store.common.sweeps import Sweeps
 from lablens.store.cursors import decode_cursor
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import StoreError
 from lablens.store.postgres._db import Database
-from lablens.store.postgres._run_creation import RunCreation
-from lablens.store.postgres._run_updates import RunUpdates
-from lablens.store.postgres._runs import Runs
+from lablens.store.postgres._run_query import RunQueries
 from lablens.store.postgres._sql import PostgresSql
 
 USER = "alice"
@@ -61,9 +62,9 @@ class PgParts:
         self.db = Database(url, max_size=max_size)
         self.accounts = Accounts(PostgresSql(self.db))
         self.projects = Projects(PostgresSql(self.db), self.accounts)
-        self.runs = Runs(self.db, self.projects)
-        self.run_creation = RunCreation(self.db, self.projects, self.runs)
-        self.run_updates = RunUpdates(self.db, self.projects, self.runs)
+        self.runs = Runs(PostgresSql(self.db), self.projects, RunQueries(self.db))
+        self.run_creation = RunCreation(self.runs.sql, self.projects, self.runs)
+        self.run_updates = RunUpdates(self.runs.sql, self.projects, self.runs)
         sql = PostgresSql(self.db)
         self.sweeps = Sweeps(sql, self.projects, self.runs, self.run_creation)
         self.reports = Reports(sql, self.projects)

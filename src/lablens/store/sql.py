@@ -64,6 +64,13 @@ class Tx(abc.ABC):
         servers writing one database, one at a time goes on (PostgreSQL's advisory lock). On
         the embedded engine the transaction already holds the process's one write lock."""
 
+    @abc.abstractmethod
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert ``rows`` (values in the order of ``columns``) into ``table`` as one bulk load
+        (DuckDB from Arrow, PostgreSQL's ``COPY``): 100,000 rows are one statement."""
+
 
 class Sql(abc.ABC):
     """An engine's database as the shared parts use it."""
@@ -112,6 +119,28 @@ class Sql(abc.ABC):
         Of several servers starting together on an empty database exactly one makes the admin
         (PostgreSQL: under the setup lock of ``postgres/_db.py``)."""
 
+    @abc.abstractmethod
+    def if_concurrent(self, clause: str) -> str:
+        """``clause`` (a row lock ``FOR UPDATE``, an ``ON CONFLICT`` on a key) where several
+        servers write at once (PostgreSQL); ``""`` on the embedded engine, whose transactions
+        are serialized by its one write lock (and whose SQL has no row locks)."""
+
+    @abc.abstractmethod
+    def bytewise(self, expr: str) -> str:
+        """``expr``, a text, compared and sorted by its bytes (PostgreSQL's ``COLLATE "C"``;
+        the embedded engine compares bytes already), so both engines order names alike."""
+
+    #: The error a unique key's violation raises (at the statement, or at commit for a
+    #: deferred key), for a part that turns a lost race into a ``Conflict``.
+    duplicate_key: type[Exception]
+
     #: The tables of a run's own rows (keyed by ``run_pk``) in this engine's schema: deleting a
     #: run or a project's runs empties them all.
     run_data_tables: tuple[str, ...]
+
+    @abc.abstractmethod
+    def json_param(self, value: Any) -> Any:
+        """``value`` bound to a JSON column that filters and run tables read as JSON
+        (``config_flat``, ``summary``, ``system_metrics``), so that every engine reads back the
+        same value: JSON text on both, but PostgreSQL's ``jsonb`` would read a float written
+        ``1e+16`` as an integer. ``None`` stays SQL NULL."""

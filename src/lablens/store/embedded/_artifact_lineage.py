@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from lablens.store.common.runs import Runs, run_select
 from lablens.store.cursors import cut_page, decode_int_cursor
 from lablens.store.embedded._artifact_versions import _ROWS, ArtifactVersions
 from lablens.store.embedded._db import Database, now
-from lablens.store.embedded._runs import Runs, run_select
 from lablens.store.run_values import run_out
 
 
@@ -45,7 +45,8 @@ class ArtifactLineage:
     ) -> list[dict[str, Any]]:
         pk = self.versions.artifact_row(workspace, project, artifact_id)["pk"]
         rows = self.db.all(
-            run_select() + " JOIN artifact_usage u ON u.run_pk = r.pk WHERE u.artifact_pk = ?"
+            run_select(self.runs.sql)
+            + " JOIN artifact_usage u ON u.run_pk = r.pk WHERE u.artifact_pk = ?"
             " ORDER BY u.used_at, r.pk",
             [pk],
         )

@@ -29,10 +29,10 @@ from lablens.store.artifact_values import (
 )
 from lablens.store.common.blob_grants import BlobGrants
 from lablens.store.common.projects import Projects
+from lablens.store.common.runs import Runs
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifact_versions import ArtifactVersions
 from lablens.store.embedded._db import Database, now
-from lablens.store.embedded._runs import Runs
 
 
 class Artifacts:

@@ -11,9 +11,9 @@ import pyarrow.compute as pc
 
 from lablens.store import _json
 from lablens.store.common.projects import Projects
+from lablens.store.common.runs import Runs
 from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database, now
-from lablens.store.embedded._runs import Runs
 from lablens.store.points import (
     check_keys_per_run,
     check_stream,

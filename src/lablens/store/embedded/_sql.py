@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import duckdb
+import pyarrow as pa
 
+from lablens.store import _json
 from lablens.store.embedded._db import Database, iso
 from lablens.store.embedded.schema import RUN_DATA_TABLES
 from lablens.store.sql import Sql, Tx
@@ -38,6 +40,20 @@ class _DuckTx(Tx):
     def lock(self, key: int) -> None:
         # The transaction holds the write lock: this process is the file's one writer.
         pass
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        if not rows:
+            return
+        data = pa.table({c: pa.array([r[i] for r in rows]) for i, c in enumerate(columns)})
+        names = ", ".join(columns)
+        view = f"insert_rows_{table}"
+        self.raw.register(view, data)
+        # Not in a ``finally``: a failed insert (a duplicate key) aborts the transaction, which
+        # then refuses the unregister and would hide the error; its rollback drops the view.
+        self.raw.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}")
+        self.raw.unregister(view)
 
 
 class EmbeddedSql(Sql):
@@ -74,3 +90,14 @@ class EmbeddedSql(Sql):
             return create_admin(tx)
 
     run_data_tables = RUN_DATA_TABLES
+
+    def if_concurrent(self, clause: str) -> str:
+        return ""
+
+    def bytewise(self, expr: str) -> str:
+        return expr
+
+    duplicate_key = duckdb.ConstraintException
+
+    def json_param(self, value: Any) -> Any:
+        return _json.dumps(value)

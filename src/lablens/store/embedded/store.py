@@ -17,7 +17,10 @@ from lablens.store.common.liveness import Liveness
 from lablens.store.common.media import Media
 from lablens.store.common.projects import Projects
 from lablens.store.common.reports import Reports
+from lablens.store.common.run_creation import RunCreation
 from lablens.store.common.run_files import RunFiles
+from lablens.store.common.run_updates import RunUpdates
+from lablens.store.common.runs import Runs
 from lablens.store.common.sweeps import Sweeps
 from lablens.store.embedded._artifact_collections import ArtifactCollections
 from lablens.store.embedded._artifact_files import ArtifactFiles
@@ -27,9 +30,7 @@ from lablens.store.embedded._artifacts import Artifacts
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._history import History
 from lablens.store.embedded._points import Points
-from lablens.store.embedded._run_creation import RunCreation
-from lablens.store.embedded._run_updates import RunUpdates
-from lablens.store.embedded._runs import Runs
+from lablens.store.embedded._run_query import RunQueries
 from lablens.store.embedded._sql import EmbeddedSql
 from lablens.store.parts import StoreOfParts
 
@@ -79,9 +80,9 @@ class EmbeddedStore(StoreOfParts):
         self.blobs = files = BlobFiles(blob_store)
         self.accounts = accounts = Accounts(self.sql)
         self.projects = projects = Projects(self.sql, accounts)
-        self.runs = runs = Runs(db, projects)
-        self.run_creation = run_creation = RunCreation(db, projects, runs)
-        self.run_updates = RunUpdates(db, projects, runs)
+        self.runs = runs = Runs(self.sql, projects, RunQueries(db))
+        self.run_creation = run_creation = RunCreation(self.sql, projects, runs)
+        self.run_updates = RunUpdates(self.sql, projects, runs)
         self.points = Points(db, runs, projects)
         self.history_reads = History(db, projects)
         self.run_files = RunFiles(self.sql, runs, files)

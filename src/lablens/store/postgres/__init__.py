@@ -13,9 +13,10 @@ and one dying loses nothing it acknowledged. ``lablens.store.open_store`` opens 
 - ``schema``: the embedded store's logical schema for PostgreSQL (jsonb, text arrays, keys for
   keyset paging, metric points as compressed chunks of arrays; its docstring has the figures).
 - The parts, one per embedded part with the same file and class names, constructor arguments
-  and answers (``_runs``, ``_points``, ``_history``, ``_sweeps``, ``_artifacts``, ...), and the
-  parts written once for both engines (``lablens.store.common``: accounts, projects, ...),
-  assembled by ``store.PostgresStore`` as ``lablens.store.parts`` says.
+  and answers (``_points``, ``_history``, ``_tiles``, ``_artifacts``, ...), and the parts
+  written once for both engines (``lablens.store.common``: accounts, projects, runs, sweeps,
+  ...) over its ``_sql.PostgresSql``, with ``_run_query`` for pages of runs, assembled by
+  ``store.PostgresStore`` as ``lablens.store.parts`` says.
   Where the embedded store relies on its one process's write lock, they rely on constraints,
   ``INSERT ... ON CONFLICT``, row locks and advisory locks, each said where it is used.
 - ``_copy``: a batch of points as one binary ``COPY`` of ``point_chunks`` rows (numpy-built,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from lablens.store.common.runs import Runs, run_select
 from lablens.store.cursors import cut_page, decode_int_cursor
 from lablens.store.errors import NotFound
 from lablens.store.postgres._artifact_collections import one
 from lablens.store.postgres._artifact_versions import ROWS, ArtifactVersions
 from lablens.store.postgres._db import Database, now
-from lablens.store.postgres._runs import Runs, run_select
 from lablens.store.run_values import run_out
 
 
@@ -55,7 +55,8 @@ class ArtifactLineage:
     ) -> list[dict[str, Any]]:
         pk = self.versions.artifact_row(workspace, project, artifact_id)["pk"]
         rows = self.db.all(
-            run_select() + " JOIN artifact_usage u ON u.run_pk = r.pk WHERE u.artifact_pk = %s"
+            run_select(self.runs.sql)
+            + " JOIN artifact_usage u ON u.run_pk = r.pk WHERE u.artifact_pk = %s"
             " ORDER BY u.used_at, r.pk",
             [pk],
         )

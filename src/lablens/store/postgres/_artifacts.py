@@ -33,11 +33,11 @@ from lablens.store.artifact_values import (
 )
 from lablens.store.common.blob_grants import BlobGrants
 from lablens.store.common.projects import Projects
+from lablens.store.common.runs import Runs
 from lablens.store.errors import NotFound
 from lablens.store.postgres._artifact_collections import ArtifactCollections, one, rows
 from lablens.store.postgres._artifact_versions import ArtifactVersions
 from lablens.store.postgres._db import Database, now
-from lablens.store.postgres._runs import Runs
 
 _FILE_COLUMNS = ("artifact_pk", "path", "digest", "size", "ref", "mimetype")
 # A link's source read for ``linked_values``: its JSON as text, as it is written back.

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lablens.store.common.projects import Projects
+from lablens.store.common.runs import WIDENED_TYPE
 from lablens.store.points import (
     check_keys_per_run,
     check_stream,
@@ -31,7 +32,7 @@ from lablens.store.postgres import _tiles
 from lablens.store.postgres._arrays import Int8s, with_arrays
 from lablens.store.postgres._copy import CHUNK_COLUMNS, COPY_SQL, chunks_payload, decode_chunks
 from lablens.store.postgres._db import Database, now
-from lablens.store.postgres._runs import WIDENED_TYPE, jsonb_dumps
+from lablens.store.postgres._sql import jsonb_dumps
 from lablens.store.tiles import tile_actions
 
 log = logging.getLogger("lablens.store")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
+from lablens.store import _json
 from lablens.store.postgres._db import Database, iso
 from lablens.store.postgres.schema import RUN_DATA_TABLES
 from lablens.store.sql import Sql, Tx
@@ -61,6 +64,15 @@ class _PgTx(Tx):
     def lock(self, key: int) -> None:
         self.raw.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        if not rows:
+            return
+        with self.raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
 
 class PostgresSql(Sql):
     """The team store's database: each transaction on a pooled connection."""
@@ -91,3 +103,60 @@ class PostgresSql(Sql):
         return self.db.first_admin_once(lambda conn: create_admin(_PgTx(conn)))
 
     run_data_tables = RUN_DATA_TABLES
+
+    def if_concurrent(self, clause: str) -> str:
+        return clause
+
+    def bytewise(self, expr: str) -> str:
+        return f'{expr} COLLATE "C"'
+
+    duplicate_key = psycopg.errors.UniqueViolation
+
+    def json_param(self, value: Any) -> Any:
+        return jsonb_dumps(value)
+
+
+# Floats from here up are written by Python in exponent form (1e+16), which jsonb reads as an
+# integer; see ``jsonb_dumps``.
+_BIG_FLOAT = 1e16
+
+
+def jsonb_dumps(value: Any) -> str | None:
+    """``value`` as the JSON text of a ``jsonb`` column (``config_flat``, ``summary``,
+    ``system_metrics``); ``None`` stays SQL NULL.
+
+    As ``_json.dumps``, except for floats of 1e16 and more: Python writes them ``1e+16``, which
+    jsonb keeps as the integer 10000000000000000, read back as a Python ``int``. Written out in
+    full with a ``.0`` they stay floats, the same float (the text is the float's exact value).
+    """
+    if value is None:
+        return None
+    value = _json.encode(value)
+    if not _has_big_float(value):
+        return json.dumps(value, separators=(",", ":"))
+    return _render(value)
+
+
+def _has_big_float(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, float):
+            if abs(v) >= _BIG_FLOAT:
+                return True
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value) and abs(value) >= _BIG_FLOAT:
+        return f"{value:.1f}"
+    if isinstance(value, dict):
+        items = (json.dumps(str(k)) + ":" + _render(v) for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_render(v) for v in value) + "]"
+    return json.dumps(value)
