@@ -56,6 +56,20 @@ class Tx(abc.ABC):
         found = self.rows(sql, params)
         return found[0][0] if found else None
 
+    @abc.abstractmethod
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert ``rows`` (values in the order of ``columns``) into ``table`` as one bulk load
+        (DuckDB from Arrow, PostgreSQL's ``COPY``): 100,000 rows are one statement."""
+
+    @abc.abstractmethod
+    def lock_name(self, space: int, name: str) -> None:
+        """Hold a lock on ``name`` in ``space`` until the transaction ends: two transactions
+        about to make the same named row take turns (PostgreSQL's advisory lock; nothing on
+        the embedded engine, whose transactions hold its one write lock). A hash of the
+        name keys it, so unrelated names may wait on each other, never more."""
+
 
 class Sql(abc.ABC):
     """An engine's database as the shared parts use it."""
@@ -90,3 +104,18 @@ class Sql(abc.ABC):
     def now() -> dt.datetime:
         """The current time, timezone-aware UTC."""
         return now()
+
+    @abc.abstractmethod
+    def if_concurrent(self, clause: str) -> str:
+        """``clause`` (a row lock ``FOR UPDATE``, an ``ON CONFLICT`` on a key) where several
+        servers write at once (PostgreSQL); ``""`` on the embedded engine, whose transactions
+        are serialized by its one write lock (and whose SQL has no row locks)."""
+
+    @abc.abstractmethod
+    def bytewise(self, expr: str) -> str:
+        """``expr``, a text, compared and sorted by its bytes (PostgreSQL's ``COLLATE "C"``;
+        the embedded engine compares bytes already), so both engines order names alike."""
+
+    #: The error a unique key's violation raises (at the statement, or at commit for a
+    #: deferred key), for a part that turns a lost race into a ``Conflict``.
+    duplicate_key: type[Exception]

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from lablens.store.embedded._db import Database, iso
 from lablens.store.sql import Sql, Tx
@@ -32,6 +33,23 @@ class _DuckTx(Tx):
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        if not rows:
+            return
+        data = pa.table({c: pa.array([r[i] for r in rows]) for i, c in enumerate(columns)})
+        names = ", ".join(columns)
+        view = f"insert_rows_{table}"
+        self.raw.register(view, data)
+        try:
+            self.raw.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}")
+        finally:
+            self.raw.unregister(view)
+
+    def lock_name(self, space: int, name: str) -> None:
+        return None
+
 
 class EmbeddedSql(Sql):
     """The embedded store's DuckDB file: transactions under its write lock, reads without."""
@@ -54,3 +72,11 @@ class EmbeddedSql(Sql):
 
     def iso(self, column: str) -> str:
         return iso(column)
+
+    def if_concurrent(self, clause: str) -> str:
+        return ""
+
+    def bytewise(self, expr: str) -> str:
+        return expr
+
+    duplicate_key = duckdb.ConstraintException

@@ -55,6 +55,18 @@ class _PgTx(Tx):
             cur.execute(to_psycopg(sql), params)
             return cur.fetchall()
 
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        if not rows:
+            return
+        with self.raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def lock_name(self, space: int, name: str) -> None:
+        self.raw.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [space, name])
+
 
 class PostgresSql(Sql):
     """The team store's database: each transaction on a pooled connection."""
@@ -77,3 +89,11 @@ class PostgresSql(Sql):
 
     def iso(self, column: str) -> str:
         return iso(column)
+
+    def if_concurrent(self, clause: str) -> str:
+        return clause
+
+    def bytewise(self, expr: str) -> str:
+        return f'{expr} COLLATE "C"'
+
+    duplicate_key = psycopg.errors.UniqueViolation

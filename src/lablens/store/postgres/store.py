@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobStore
+from lablens.store.common.artifact_collections import ArtifactCollections
+from lablens.store.common.artifact_files import ArtifactFiles
+from lablens.store.common.artifact_lineage import ArtifactLineage
+from lablens.store.common.artifact_versions import ArtifactVersions
+from lablens.store.common.artifacts import Artifacts
 from lablens.store.parts import StoreOfParts
 from lablens.store.postgres._accounts import Accounts
-from lablens.store.postgres._artifact_collections import ArtifactCollections
-from lablens.store.postgres._artifact_files import ArtifactFiles
-from lablens.store.postgres._artifact_lineage import ArtifactLineage
-from lablens.store.postgres._artifact_versions import ArtifactVersions
-from lablens.store.postgres._artifacts import Artifacts
 from lablens.store.postgres._blob_grants import BlobGrants
 from lablens.store.postgres._db import Database, redact
 from lablens.store.postgres._history import History
@@ -90,11 +90,11 @@ class PostgresStore(StoreOfParts):
             self.reports = Reports(db, projects)
             self.blob_grants = grants = BlobGrants(db, files)
             self.media = Media(db, projects, runs, grants, files)
-            self.artifact_collections = collections = ArtifactCollections(db, projects)
-            self.artifact_versions = versions = ArtifactVersions(db, projects, collections)
-            self.artifacts = Artifacts(db, projects, runs, grants, collections, versions)
-            self.artifact_files = ArtifactFiles(db, versions, files)
-            self.artifact_lineage = ArtifactLineage(db, runs, versions)
+            self.artifact_collections = collections = ArtifactCollections(self.sql, projects)
+            self.artifact_versions = versions = ArtifactVersions(self.sql, projects, collections)
+            self.artifacts = Artifacts(self.sql, projects, runs, grants, collections, versions)
+            self.artifact_files = ArtifactFiles(self.sql, versions, files)
+            self.artifact_lineage = ArtifactLineage(self.sql, runs, versions)
         except BaseException:
             db.close()
             raise
@@ -106,9 +106,9 @@ class PostgresStore(StoreOfParts):
         # Spans two parts: a project's artifacts go in the transaction that deletes the project,
         # which is refused while one of them is linked from another project.
         pid = self.projects.project_id(workspace, name)
-        with self.db.transaction() as conn:
-            self.artifact_collections.delete_project_artifacts(conn, pid, f"{workspace}/{name}")
-            self.projects.delete_rows(conn, pid)
+        with self.sql.transaction() as tx:
+            self.artifact_collections.delete_project_artifacts(tx, pid, f"{workspace}/{name}")
+            self.projects.delete_rows(tx.raw, pid)
 
     def close(self) -> None:
         self.db.close()

@@ -1,10 +1,10 @@
-"""Artifact versions read from the PostgreSQL store: one by id or name, a collection's list, and
-the JSON they travel as.
+"""Artifact versions read: one by id or name, a collection's list, and the JSON they travel as,
+written once for both engines.
 
 A version is read with its names (collection, type, project, entity), its aliases, its source
-(for a link) and the run that logged it in one query of joins: several servers share the
-database, so a name one of them cached could be renamed by another (the embedded store caches
-them; its one process sees every rename).
+(for a link) and the run that logged it in one query of joins, not from names cached in the
+process: on PostgreSQL several servers share the database, and a name one of them cached could
+be renamed by another.
 """
 
 from __future__ import annotations
@@ -19,35 +19,37 @@ from lablens.store.artifact_values import (
     run_path,
     source_out,
 )
+from lablens.store.common.artifact_collections import ArtifactCollections
 from lablens.store.cursors import cut_page, decode_int_cursor
 from lablens.store.errors import NotFound
-from lablens.store.postgres._artifact_collections import ArtifactCollections
-from lablens.store.postgres._db import Database, iso
-from lablens.store.postgres._projects import Projects
+from lablens.store.sql import Sql
 
-#: A version's row with what its JSON names: select with ``ROWS + " WHERE ..."`` over
-#: ``artifacts a`` and give the rows to :func:`version_out`.
-ROWS = (
-    "SELECT a.pk, a.id, a.collection_id, a.version, a.digest, a.size, a.file_count,"
-    " a.description, a.metadata::text AS metadata, a.tags, a.state, a.source_pk, a.run_pk,"
-    f" a.created_by, {iso('a.created_at')} AS created_at, {iso('a.updated_at')} AS updated_at,"
-    " c.name AS c_name, c.kind AS c_kind, t.name AS c_type, w.username AS c_entity,"
-    " p.name AS c_project,"
-    " s.id AS s_id, s.version AS s_version, sc.name AS s_name, sw.username AS s_entity,"
-    " sp.name AS s_project,"
-    " r.id AS r_id, rw.username AS r_entity, rp.name AS r_project,"
-    " ARRAY(SELECT x.alias FROM artifact_aliases x WHERE x.artifact_pk = a.pk"
-    '  ORDER BY x.alias COLLATE "C") AS aliases'
-    " FROM artifacts a JOIN artifact_collections c ON c.id = a.collection_id"
-    " JOIN artifact_types t ON t.id = c.type_id JOIN projects p ON p.id = c.project_id"
-    " JOIN workspaces w ON w.id = p.workspace_id"
-    " LEFT JOIN artifacts s ON s.pk = a.source_pk"
-    " LEFT JOIN artifact_collections sc ON sc.id = s.collection_id"
-    " LEFT JOIN projects sp ON sp.id = sc.project_id"
-    " LEFT JOIN workspaces sw ON sw.id = sp.workspace_id"
-    " LEFT JOIN runs r ON r.pk = a.run_pk LEFT JOIN projects rp ON rp.id = r.project_id"
-    " LEFT JOIN workspaces rw ON rw.id = rp.workspace_id"
-)
+
+def version_select(sql: Sql) -> str:
+    """The SELECT of a version's row with what its JSON names, over ``artifacts a``: add
+    ``" WHERE ..."`` and give the rows to :func:`version_out`."""
+    return (
+        "SELECT a.pk, a.id, a.collection_id, a.version, a.digest, a.size, a.file_count,"
+        " a.description, CAST(a.metadata AS TEXT) AS metadata, a.tags, a.state, a.source_pk,"
+        f" a.run_pk, a.created_by, {sql.iso('a.created_at')} AS created_at,"
+        f" {sql.iso('a.updated_at')} AS updated_at,"
+        " c.name AS c_name, c.kind AS c_kind, t.name AS c_type, w.username AS c_entity,"
+        " p.name AS c_project,"
+        " s.id AS s_id, s.version AS s_version, sc.name AS s_name, sw.username AS s_entity,"
+        " sp.name AS s_project,"
+        " r.id AS r_id, rw.username AS r_entity, rp.name AS r_project,"
+        " ARRAY(SELECT x.alias FROM artifact_aliases x WHERE x.artifact_pk = a.pk"
+        f"  ORDER BY {sql.bytewise('x.alias')}) AS aliases"
+        " FROM artifacts a JOIN artifact_collections c ON c.id = a.collection_id"
+        " JOIN artifact_types t ON t.id = c.type_id JOIN projects p ON p.id = c.project_id"
+        " JOIN workspaces w ON w.id = p.workspace_id"
+        " LEFT JOIN artifacts s ON s.pk = a.source_pk"
+        " LEFT JOIN artifact_collections sc ON sc.id = s.collection_id"
+        " LEFT JOIN projects sp ON sp.id = sc.project_id"
+        " LEFT JOIN workspaces sw ON sw.id = sp.workspace_id"
+        " LEFT JOIN runs r ON r.pk = a.run_pk LEFT JOIN projects rp ON rp.id = r.project_id"
+        " LEFT JOIN workspaces rw ON rw.id = rp.workspace_id"
+    )
 
 
 def _named(row: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -56,7 +58,7 @@ def _named(row: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def version_out(row: dict[str, Any]) -> dict[str, Any]:
-    """The JSON of a version selected with :data:`ROWS`."""
+    """The JSON of a version selected with :func:`version_select`."""
     source = None
     if row["s_id"] is not None:
         source = source_out({"id": row["s_id"], "version": row["s_version"]}, _named(row, "s_"))
@@ -65,21 +67,23 @@ def version_out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class ArtifactVersions:
-    """Part of ``PostgresStore``: artifact versions, read."""
+    """Part of the store: artifact versions, read."""
 
-    def __init__(self, db: Database, projects: Projects, collections: ArtifactCollections) -> None:
-        self.db = db
+    def __init__(self, sql: Sql, projects: Any, collections: ArtifactCollections) -> None:
+        self.sql = sql
         self.projects = projects
         self.collections = collections
+        #: :func:`version_select` in this engine's SQL.
+        self.select = version_select(sql)
 
     def artifact_row(self, workspace: str, project: str, artifact_id: str) -> dict[str, Any]:
         """``{pk, id, version, collection_id, source_pk, run_pk, name, kind}`` of a version of
         the project; ``NotFound("artifact")`` when absent."""
         pid = self.projects.project_id(workspace, project)
-        row = self.db.one(
+        row = self.sql.one(
             "SELECT a.pk, a.id, a.version, a.collection_id, a.source_pk, a.run_pk, c.name,"
             " c.kind FROM artifacts a JOIN artifact_collections c ON c.id = a.collection_id"
-            " WHERE c.project_id = %s AND a.id = %s",
+            " WHERE c.project_id = ? AND a.id = ?",
             [pid, artifact_id],
         )
         if row is None:
@@ -87,12 +91,12 @@ class ArtifactVersions:
         return row
 
     def artifacts_out(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The JSON of versions selected with :data:`ROWS`."""
+        """The JSON of versions selected with :attr:`select`."""
         return [version_out(r) for r in rows]
 
     def artifact_by_pk(self, pk: int) -> dict[str, Any]:
         """The JSON of the version ``pk``; ``NotFound`` when another server deleted it."""
-        row = self.db.one(ROWS + " WHERE a.pk = %s", [pk])
+        row = self.sql.one(self.select + " WHERE a.pk = ?", [pk])
         if row is None:
             raise NotFound("artifact", str(pk))
         return version_out(row)
@@ -110,18 +114,18 @@ class ArtifactVersions:
         limit: int = 50,
     ) -> dict[str, Any]:
         cid = self.collections.collection_row(workspace, project, collection, type_name)["id"]
-        where, params = "a.collection_id = %s", [cid]
+        where, params = "a.collection_id = ?", [cid]
         if tags:
-            where += " AND a.tags @> %s::text[]"
+            where += " AND a.tags @> ?::TEXT[]"
             params.append(list(tags))
-        total = self.db.one(f"SELECT count(*) AS n FROM artifacts a WHERE {where}", params)["n"]
+        total = self.sql.one(f"SELECT count(*) AS n FROM artifacts a WHERE {where}", params)["n"]
         if cursor:
             last = decode_int_cursor(cursor)
-            where += " AND a.version < %s"
+            where += " AND a.version < ?"
             params.append(last)
         # Newest first: the version a user wants is usually the last one logged.
-        rows = self.db.all(
-            ROWS + f" WHERE {where} ORDER BY a.version DESC LIMIT %s", [*params, limit + 1]
+        rows = self.sql.all(
+            self.select + f" WHERE {where} ORDER BY a.version DESC LIMIT ?", [*params, limit + 1]
         )
         rows, nxt = cut_page(rows, limit, "version")
         return {"items": self.artifacts_out(rows), "total": total, "next": nxt}
@@ -139,19 +143,19 @@ class ArtifactVersions:
         row = None
         match = VERSION_SELECTOR.fullmatch(selector)
         if match:
-            row = self.db.one(
-                ROWS + " WHERE a.collection_id = %s AND a.version = %s",
+            row = self.sql.one(
+                self.select + " WHERE a.collection_id = ? AND a.version = ?",
                 [cid, int(match.group(1))],
             )
         if row is None:
-            row = self.db.one(
-                ROWS + " WHERE a.pk = (SELECT artifact_pk FROM artifact_aliases"
-                " WHERE collection_id = %s AND alias = %s)",
+            row = self.sql.one(
+                self.select + " WHERE a.pk = (SELECT artifact_pk FROM artifact_aliases"
+                " WHERE collection_id = ? AND alias = ?)",
                 [cid, selector],
             )
         if row is None and DIGEST_SELECTOR.fullmatch(selector):
-            row = self.db.one(
-                ROWS + " WHERE a.collection_id = %s AND a.digest = %s"
+            row = self.sql.one(
+                self.select + " WHERE a.collection_id = ? AND a.digest = ?"
                 " ORDER BY a.version DESC LIMIT 1",
                 [cid, selector],
             )
