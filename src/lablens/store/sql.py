@@ -119,3 +119,8 @@ class Sql(abc.ABC):
     #: The error a unique key's violation raises (at the statement, or at commit for a
     #: deferred key), for a part that turns a lost race into a ``Conflict``.
     duplicate_key: type[Exception]
+
+    #: ``True`` where this process is the database's only user (the embedded engine): a part
+    #: may keep in memory what only its own writes change. ``False`` where several servers
+    #: share the database (PostgreSQL).
+    single_process: bool

@@ -35,6 +35,9 @@ class ArtifactCollections:
     def __init__(self, sql: Sql, projects: Any) -> None:
         self.sql = sql
         self.projects = projects
+        # collection id -> its names (see collection_info), and how many times it was cleared
+        self._collections: dict[int, dict[str, Any]] = {}
+        self._collections_gen = 0
         # What a collection's JSON shows: its row, type, names, version count and aliases.
         self._select = (
             "SELECT c.id, c.name, c.kind, c.description, c.tags, t.name AS type,"
@@ -46,6 +49,32 @@ class ArtifactCollections:
             " FROM artifact_collections c JOIN artifact_types t ON t.id = c.type_id"
             " JOIN projects p ON p.id = c.project_id JOIN workspaces w ON w.id = p.workspace_id"
         )
+
+    def collection_info(self, cid: int) -> dict[str, Any]:
+        """``{name, kind, type, entity, project}`` of a collection, cached until a collection
+        is renamed or deleted: for a store whose one process makes every rename
+        (``Sql.single_process``; see ``ArtifactVersions``)."""
+        cache = self._collections
+        if cid not in cache:
+            generation = self._collections_gen
+            row = self.sql.one(
+                "SELECT c.name, c.kind, t.name AS type, w.username AS entity, p.name AS project"
+                " FROM artifact_collections c JOIN artifact_types t ON t.id = c.type_id"
+                " JOIN projects p ON p.id = c.project_id JOIN workspaces w ON w.id = p.workspace_id"
+                " WHERE c.id = ?",
+                [cid],
+            )
+            if row is None:
+                raise NotFound("artifact_collection", str(cid))
+            # Read before a rename committed, it must not be kept after that rename cleared it.
+            if self._collections_gen != generation:
+                return row
+            cache[cid] = row
+        return cache[cid]
+
+    def _forget_collections(self) -> None:
+        self._collections_gen += 1
+        self._collections.clear()
 
     def collection_row(
         self, workspace: str, project: str, name: str, type_name: str | None = None
@@ -162,6 +191,7 @@ class ArtifactCollections:
                         f"UPDATE artifact_collections SET {sets}updated_at = ? WHERE id = ?",
                         [*columns.values(), self.sql.now(), row["id"]],
                     )
+                    self._forget_collections()
         except self.sql.duplicate_key:
             # Checked at commit on PostgreSQL (the name's key is deferred): a rename elsewhere
             # won.
@@ -185,6 +215,7 @@ class ArtifactCollections:
             self.delete_versions(tx, pks)
             tx.execute("DELETE FROM artifact_aliases WHERE collection_id = ?", [row["id"]])
             tx.execute("DELETE FROM artifact_collections WHERE id = ?", [row["id"]])
+            self._forget_collections()
 
     def delete_project_artifacts(self, tx: Tx, pid: int, what: str) -> None:
         """Delete a project's artifacts, inside the transaction ``tx`` deleting the project;
@@ -215,6 +246,7 @@ class ArtifactCollections:
         )
         tx.execute("DELETE FROM artifact_collections WHERE project_id = ?", [pid])
         tx.execute("DELETE FROM artifact_types WHERE project_id = ?", [pid])
+        self._forget_collections()
 
     @staticmethod
     def refuse_if_linked(tx: Tx, pks: Sequence[int], what: str, outside: int | None = None) -> None:

@@ -80,3 +80,5 @@ class EmbeddedSql(Sql):
         return expr
 
     duplicate_key = duckdb.ConstraintException
+
+    single_process = True

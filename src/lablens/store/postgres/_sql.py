@@ -97,3 +97,5 @@ class PostgresSql(Sql):
         return f'{expr} COLLATE "C"'
 
     duplicate_key = psycopg.errors.UniqueViolation
+
+    single_process = False
