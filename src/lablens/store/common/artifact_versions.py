@@ -26,12 +26,23 @@ from lablens.store.cursors import cut_page, decode_int_cursor
 from lablens.store.errors import NotFound
 from lablens.store.sql import Sql
 
+# A version's own columns, the start of every version SELECT.
+_VERSION_COLUMNS = (
+    "SELECT a.pk, a.id, a.collection_id, a.version, a.digest, a.size, a.file_count,"
+    " a.description, CAST(a.metadata AS TEXT) AS metadata, a.tags, a.state, a.source_pk,"
+    " a.run_pk, a.created_by, {created} AS created_at, {updated} AS updated_at"
+)
+
+
+def _own_columns(sql: Sql) -> str:
+    return _VERSION_COLUMNS.format(created=sql.iso("a.created_at"), updated=sql.iso("a.updated_at"))
+
 
 def version_select(sql: Sql) -> str:
     """The SELECT of a version's row with what its JSON names, over ``artifacts a``: add
     ``" WHERE ..."`` and give the rows to :func:`version_out`."""
     return (
-        _VERSION_COLUMNS.format(created=sql.iso("a.created_at"), updated=sql.iso("a.updated_at"))
+        _own_columns(sql)
         + ", c.name AS c_name, c.kind AS c_kind, t.name AS c_type, w.username AS c_entity,"
         " p.name AS c_project,"
         " s.id AS s_id, s.version AS s_version, sc.name AS s_name, sw.username AS s_entity,"
@@ -51,15 +62,9 @@ def version_select(sql: Sql) -> str:
     )
 
 
-# A version's own columns, the start of every version SELECT.
-_VERSION_COLUMNS = (
-    "SELECT a.pk, a.id, a.collection_id, a.version, a.digest, a.size, a.file_count,"
-    " a.description, CAST(a.metadata AS TEXT) AS metadata, a.tags, a.state, a.source_pk,"
-    " a.run_pk, a.created_by, {created} AS created_at, {updated} AS updated_at"
-)
-
-
 def _prefixed(row: dict[str, Any] | None, prefix: str) -> dict[str, Any]:
+    """The columns of ``row`` (none for ``None``) named ``prefix_*``, as :func:`version_select`
+    names them."""
     return {f"{prefix}{k}": v for k, v in (row or {}).items()}
 
 
@@ -90,12 +95,7 @@ class ArtifactVersions:
         #: The SELECT of versions over ``artifacts a`` (add ``" WHERE ..."``) whose rows
         #: :meth:`artifacts_out` makes JSON.
         self.select = (
-            _VERSION_COLUMNS.format(
-                created=sql.iso("a.created_at"), updated=sql.iso("a.updated_at")
-            )
-            + " FROM artifacts a"
-            if self._cached
-            else version_select(sql)
+            _own_columns(sql) + " FROM artifacts a" if self._cached else version_select(sql)
         )
 
     def artifact_row(self, workspace: str, project: str, artifact_id: str) -> dict[str, Any]:
@@ -132,28 +132,19 @@ class ArtifactVersions:
                 aliases[r["artifact_pk"]].append(r["alias"])
         out = []
         for row in rows:
-            source = None
+            named = {**row, "aliases": aliases[row["pk"]], "s_id": None, "r_id": None}
+            named.update(_prefixed(self.collections.collection_info(row["collection_id"]), "c_"))
             if row["source_pk"] is not None:
                 source = self.sql.one(
                     "SELECT id, version, collection_id FROM artifacts WHERE pk = ?",
                     [row["source_pk"]],
                 )
-            out.append(
-                {
-                    **row,
-                    **_prefixed(self.collections.collection_info(row["collection_id"]), "c_"),
-                    "s_id": None,
-                    **_prefixed(source, "s_"),
-                    **(
-                        _prefixed(self.collections.collection_info(source["collection_id"]), "s_")
-                        if source
-                        else {}
-                    ),
-                    "r_id": None,
-                    **_prefixed(self._run_path(row["run_pk"]), "r_"),
-                    "aliases": aliases[row["pk"]],
-                }
-            )
+                if source is not None:
+                    info = self.collections.collection_info(source["collection_id"])
+                    named.update(_prefixed(info, "s_"), s_id=source["id"])
+                    named["s_version"] = source["version"]
+            named.update(_prefixed(self._run_path(row["run_pk"]), "r_"))
+            out.append(named)
         return out
 
     def _run_path(self, run_pk: int | None) -> dict[str, Any] | None:
