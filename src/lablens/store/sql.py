@@ -107,9 +107,10 @@ class Sql(abc.ABC):
 
     @abc.abstractmethod
     def if_concurrent(self, clause: str) -> str:
-        """``clause`` (a row lock ``FOR UPDATE``, an ``ON CONFLICT`` on a key) where several
-        servers write at once (PostgreSQL); ``""`` on the embedded engine, whose transactions
-        are serialized by its one write lock (and whose SQL has no row locks)."""
+        """``clause`` (a row lock ``FOR UPDATE``, an ``ON CONFLICT`` on a key only PostgreSQL's
+        schema has) where several servers write at once (PostgreSQL); ``""`` on the embedded
+        engine, whose transactions are serialized by its one write lock (and whose SQL has no
+        row locks)."""
 
     @abc.abstractmethod
     def bytewise(self, expr: str) -> str:
