@@ -71,6 +71,13 @@ class Tx(abc.ABC):
         """Insert ``rows`` (values in the order of ``columns``) into ``table`` as one bulk load
         (DuckDB from Arrow, PostgreSQL's ``COPY``): 100,000 rows are one statement."""
 
+    @abc.abstractmethod
+    def lock_name(self, space: int, name: str) -> None:
+        """Hold a lock on ``name`` in ``space`` until the transaction ends: two transactions
+        about to make the same named row take turns (PostgreSQL's advisory lock; nothing on
+        the embedded engine, whose transactions hold its one write lock). A hash of the
+        name keys it, so unrelated names may wait on each other, never more."""
+
 
 class Sql(abc.ABC):
     """An engine's database as the shared parts use it."""
@@ -144,3 +151,8 @@ class Sql(abc.ABC):
         (``config_flat``, ``summary``, ``system_metrics``), so that every engine reads back the
         same value: JSON text on both, but PostgreSQL's ``jsonb`` would read a float written
         ``1e+16`` as an integer. ``None`` stays SQL NULL."""
+
+    #: ``True`` where this process is the database's only user (the embedded engine): a part
+    #: may keep in memory what only its own writes change. ``False`` where several servers
+    #: share the database (PostgreSQL).
+    single_process: bool

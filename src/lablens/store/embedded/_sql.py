@@ -55,6 +55,9 @@ class _DuckTx(Tx):
         self.raw.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}")
         self.raw.unregister(view)
 
+    def lock_name(self, space: int, name: str) -> None:
+        return None
+
 
 class EmbeddedSql(Sql):
     """The embedded store's DuckDB file: transactions under its write lock, reads without."""
@@ -101,3 +104,5 @@ class EmbeddedSql(Sql):
 
     def json_param(self, value: Any) -> Any:
         return _json.dumps(value)
+
+    single_process = True

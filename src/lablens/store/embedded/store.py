@@ -12,6 +12,11 @@ from pathlib import Path
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobStore, LocalBlobs
 from lablens.store.common.accounts import Accounts
+from lablens.store.common.artifact_collections import ArtifactCollections
+from lablens.store.common.artifact_files import ArtifactFiles
+from lablens.store.common.artifact_lineage import ArtifactLineage
+from lablens.store.common.artifact_versions import ArtifactVersions
+from lablens.store.common.artifacts import Artifacts
 from lablens.store.common.blob_grants import BlobGrants
 from lablens.store.common.liveness import Liveness
 from lablens.store.common.media import Media
@@ -22,11 +27,6 @@ from lablens.store.common.run_files import RunFiles
 from lablens.store.common.run_updates import RunUpdates
 from lablens.store.common.runs import Runs
 from lablens.store.common.sweeps import Sweeps
-from lablens.store.embedded._artifact_collections import ArtifactCollections
-from lablens.store.embedded._artifact_files import ArtifactFiles
-from lablens.store.embedded._artifact_lineage import ArtifactLineage
-from lablens.store.embedded._artifact_versions import ArtifactVersions
-from lablens.store.embedded._artifacts import Artifacts
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._history import History
 from lablens.store.embedded._points import Points
@@ -91,11 +91,11 @@ class EmbeddedStore(StoreOfParts):
         self.reports = Reports(self.sql, projects)
         self.blob_grants = grants = BlobGrants(self.sql, files)
         self.media = Media(self.sql, projects, runs, grants, files)
-        self.artifact_collections = collections = ArtifactCollections(db, projects)
-        self.artifact_versions = versions = ArtifactVersions(db, projects, collections)
-        self.artifacts = Artifacts(db, projects, runs, grants, collections, versions)
-        self.artifact_files = ArtifactFiles(db, versions, files)
-        self.artifact_lineage = ArtifactLineage(db, runs, versions)
+        self.artifact_collections = collections = ArtifactCollections(self.sql, projects)
+        self.artifact_versions = versions = ArtifactVersions(self.sql, projects, collections)
+        self.artifacts = Artifacts(self.sql, projects, runs, grants, collections, versions)
+        self.artifact_files = ArtifactFiles(self.sql, versions, files)
+        self.artifact_lineage = ArtifactLineage(self.sql, runs, versions)
 
     def __repr__(self) -> str:
         return f"<EmbeddedStore {self.data_dir} blobs={self.blob_store.url}>"
@@ -105,7 +105,7 @@ class EmbeddedStore(StoreOfParts):
         # which is refused while one of them is linked from another project.
         pid = self.projects.project_id(workspace, name)
         with self.sql.transaction() as tx:
-            self.artifact_collections.delete_project_artifacts(tx.raw, pid, f"{workspace}/{name}")
+            self.artifact_collections.delete_project_artifacts(tx, pid, f"{workspace}/{name}")
             self.projects.delete_rows(tx, pid)
 
     def close(self) -> None:

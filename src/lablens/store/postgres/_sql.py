@@ -73,6 +73,9 @@ class _PgTx(Tx):
             for row in rows:
                 copy.write_row(row)
 
+    def lock_name(self, space: int, name: str) -> None:
+        self.raw.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [space, name])
+
 
 class PostgresSql(Sql):
     """The team store's database: each transaction on a pooled connection."""
@@ -114,6 +117,8 @@ class PostgresSql(Sql):
 
     def json_param(self, value: Any) -> Any:
         return jsonb_dumps(value)
+
+    single_process = False
 
 
 # Floats from here up are written by Python in exponent form (1e+16), which jsonb reads as an

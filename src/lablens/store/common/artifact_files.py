@@ -1,5 +1,5 @@
-"""An artifact version's manifest in the PostgreSQL store: listed and opened. Paths sort and
-page by bytes (``COLLATE "C"``), as DuckDB compares text."""
+"""An artifact version's manifest: listed and opened, written once for both engines. Paths sort
+and page by bytes (``Sql.bytewise``) on both."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from typing import Any, BinaryIO
 
 from lablens.store.artifact_values import stored_entry
 from lablens.store.blob_files import BlobFiles
+from lablens.store.common.artifact_versions import ArtifactVersions
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.errors import NotFound
-from lablens.store.postgres._artifact_versions import ArtifactVersions
-from lablens.store.postgres._db import Database
+from lablens.store.sql import Sql
 
 
 class ArtifactFiles:
-    """Part of ``PostgresStore``: the files of artifact versions."""
+    """Part of the store: the files of artifact versions."""
 
-    def __init__(self, db: Database, versions: ArtifactVersions, blobs: BlobFiles) -> None:
-        self.db = db
+    def __init__(self, sql: Sql, versions: ArtifactVersions, blobs: BlobFiles) -> None:
+        self.sql = sql
         self.versions = versions
         self.blobs = blobs
 
@@ -34,21 +34,22 @@ class ArtifactFiles:
         limit: int = 1000,
     ) -> dict[str, Any]:
         row = self.versions.artifact_row(workspace, project, artifact_id)
-        where, params = "artifact_pk = %s", [row["source_pk"] or row["pk"]]
+        where, params = "artifact_pk = ?", [row["source_pk"] or row["pk"]]
         if names:
-            where += " AND path = ANY(%s::text[])"
+            where += " AND path = ANY(?::TEXT[])"
             params.append(list(names))
         if prefix:
-            where += " AND starts_with(path, %s)"
+            where += " AND starts_with(path, ?)"
             params.append(prefix)
-        total = self.db.one(f"SELECT count(*) AS n FROM artifact_files WHERE {where}", params)["n"]
+        total = self.sql.one(f"SELECT count(*) AS n FROM artifact_files WHERE {where}", params)["n"]
+        path = self.sql.bytewise("path")
         if cursor:
             (last,) = decode_cursor(cursor)
-            where += ' AND path COLLATE "C" > %s'
+            where += f" AND {path} > ?"
             params.append(str(last))
-        rows = self.db.all(
+        rows = self.sql.all(
             "SELECT path, digest, size, ref, mimetype FROM artifact_files"
-            f' WHERE {where} ORDER BY path COLLATE "C" LIMIT %s',
+            f" WHERE {where} ORDER BY {path} LIMIT ?",
             [*params, limit + 1],
         )
         rows, nxt = cut_page(rows, limit, "path")
@@ -63,6 +64,6 @@ class ArtifactFiles:
         entry = found[0]
         stored_entry(entry, path)
         content, size = self.blobs.open(entry["digest"])
-        # The blob's own length, whatever the manifest says (data moved up from a data dir
-        # written before sizes were checked at commit may hold a wrong one).
+        # The blob's own length, whatever the manifest says (data dirs written before sizes
+        # were checked at commit, or moved up from one, may hold a wrong one).
         return {**entry, "size": size}, content
