@@ -1,32 +1,15 @@
 """``PostgresStore``: a PostgreSQL database and a ``BlobStore`` for blobs, as parts.
 
-The same parts as the embedded engine's (``store/embedded/store.py``), with the same names, built
-in the same order with the same arguments, over the one ``Database`` handle (see
-``lablens.store.parts``). Every ``Store`` method is answered by the part that defines it; what
-spans parts is written here.
+The parts written once for both engines (``store/common/store.py`` builds them over this
+engine's ``Sql``), with PostgreSQL's own parts for metric points, history reads and the pages
+of the run table. Every ``Store`` method is answered by the part that defines it (see
+``lablens.store.parts``).
 """
 
 from __future__ import annotations
 
-from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobStore
-from lablens.store.common.accounts import Accounts
-from lablens.store.common.artifact_collections import ArtifactCollections
-from lablens.store.common.artifact_files import ArtifactFiles
-from lablens.store.common.artifact_lineage import ArtifactLineage
-from lablens.store.common.artifact_versions import ArtifactVersions
-from lablens.store.common.artifacts import Artifacts
-from lablens.store.common.blob_grants import BlobGrants
-from lablens.store.common.liveness import Liveness
-from lablens.store.common.media import Media
-from lablens.store.common.projects import Projects
-from lablens.store.common.reports import Reports
-from lablens.store.common.run_creation import RunCreation
-from lablens.store.common.run_files import RunFiles
-from lablens.store.common.run_updates import RunUpdates
-from lablens.store.common.runs import Runs
-from lablens.store.common.sweeps import Sweeps
-from lablens.store.parts import StoreOfParts
+from lablens.store.common.store import COMMON_PARTS, SqlStore
 from lablens.store.postgres._db import Database, redact
 from lablens.store.postgres._history import History
 from lablens.store.postgres._points import Points
@@ -34,7 +17,7 @@ from lablens.store.postgres._run_query import RunQueries
 from lablens.store.postgres._sql import PostgresSql
 
 
-class PostgresStore(StoreOfParts):
+class PostgresStore(SqlStore):
     """The team store: a PostgreSQL database (``postgresql://USER:PASSWORD@HOST/DB``) and
     content-addressed blobs in ``blobs`` (an S3 bucket, or a directory every server shares).
 
@@ -46,26 +29,7 @@ class PostgresStore(StoreOfParts):
     is newer than this lablens (``SchemaTooNew``).
     """
 
-    PARTS = {
-        "accounts": Accounts,
-        "projects": Projects,
-        "runs": Runs,
-        "run_creation": RunCreation,
-        "run_updates": RunUpdates,
-        "points": Points,
-        "history_reads": History,
-        "run_files": RunFiles,
-        "liveness": Liveness,
-        "sweeps": Sweeps,
-        "reports": Reports,
-        "blob_grants": BlobGrants,
-        "media": Media,
-        "artifact_collections": ArtifactCollections,
-        "artifact_versions": ArtifactVersions,
-        "artifacts": Artifacts,
-        "artifact_files": ArtifactFiles,
-        "artifact_lineage": ArtifactLineage,
-    }
+    PARTS = {**COMMON_PARTS, "points": Points, "history_reads": History}
 
     def __init__(self, url: str, blobs: BlobStore) -> None:
         self.url = url
@@ -73,43 +37,16 @@ class PostgresStore(StoreOfParts):
         # Before the database: a refused bucket leaves no migration applied.
         blob_store.check()
         self.db = db = Database(url)
-        # The handle of the parts written once for both engines (``store/common``).
-        self.sql = PostgresSql(db)
         try:
-            # The one part that touches blob bytes.
-            self.blobs = files = BlobFiles(blob_store)
-            self.accounts = accounts = Accounts(self.sql)
-            self.projects = projects = Projects(self.sql, accounts)
-            self.runs = runs = Runs(self.sql, projects, RunQueries(db))
-            self.run_creation = run_creation = RunCreation(self.sql, projects, runs)
-            self.run_updates = RunUpdates(self.sql, projects, runs)
-            self.points = Points(db, runs, projects)
-            self.history_reads = History(db, projects)
-            self.run_files = RunFiles(self.sql, runs, files)
-            self.liveness = Liveness(self.sql)
-            self.sweeps = Sweeps(self.sql, projects, runs, run_creation)
-            self.reports = Reports(self.sql, projects)
-            self.blob_grants = grants = BlobGrants(self.sql, files)
-            self.media = Media(self.sql, projects, runs, grants, files)
-            self.artifact_collections = collections = ArtifactCollections(self.sql, projects)
-            self.artifact_versions = versions = ArtifactVersions(self.sql, projects, collections)
-            self.artifacts = Artifacts(self.sql, projects, runs, grants, collections, versions)
-            self.artifact_files = ArtifactFiles(self.sql, versions, files)
-            self.artifact_lineage = ArtifactLineage(self.sql, runs, versions)
+            self.build(
+                db, PostgresSql(db), points=Points, history=History, run_queries=RunQueries(db)
+            )
         except BaseException:
             db.close()
             raise
 
     def __repr__(self) -> str:
         return f"<PostgresStore {redact(self.url)} blobs={self.blob_store.url}>"
-
-    def delete_project(self, workspace: str, name: str) -> None:
-        # Spans two parts: a project's artifacts go in the transaction that deletes the project,
-        # which is refused while one of them is linked from another project.
-        pid = self.projects.project_id(workspace, name)
-        with self.sql.transaction() as tx:
-            self.artifact_collections.delete_project_artifacts(tx, pid, f"{workspace}/{name}")
-            self.projects.delete_rows(tx, pid)
 
     def close(self) -> None:
         self.db.close()
