@@ -114,12 +114,6 @@ class Sql(abc.ABC):
         return now()
 
     @abc.abstractmethod
-    def for_update(self, select: str) -> str:
-        """``select`` locking the rows it reads until the transaction ends (PostgreSQL's
-        ``FOR UPDATE``: another server's transaction waits for them). Unchanged on the embedded
-        engine, whose transaction already excludes every other writer."""
-
-    @abc.abstractmethod
     def first_admin_once(self, create_admin: Callable[[Tx], T]) -> T | None:
         """Call ``create_admin(tx)`` if and only if the database has no user yet, inside the
         transaction that commits what it writes; its result, or ``None`` when a user exists.

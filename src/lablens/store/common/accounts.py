@@ -315,7 +315,8 @@ class Accounts:
             # servers cannot both see the other still there and leave the team with no owner.
             roles = dict(
                 tx.rows(
-                    self.sql.for_update("SELECT user_id, role FROM members WHERE workspace_id = ?"),
+                    "SELECT user_id, role FROM members WHERE workspace_id = ?"
+                    + self.sql.if_concurrent(" FOR UPDATE"),
                     [wid],
                 )
             )

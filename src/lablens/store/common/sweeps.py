@@ -29,8 +29,6 @@ class Sweeps:
         self.projects = projects
         self.runs = runs
         self.run_creation = run_creation
-        # DuckDB knows no row locks (nor needs them: one write transaction at a time).
-        self._for_update = " FOR UPDATE" if sql.engine == "postgresql" else ""
 
     def create_sweep(
         self,
@@ -91,7 +89,8 @@ class Sweeps:
                 # The state is read under the row's lock: a cancel (through another server)
                 # between the read and the write cannot be undone by this change.
                 state = tx.rows(
-                    "SELECT state FROM sweeps WHERE project_id = ? AND id = ?" + self._for_update,
+                    "SELECT state FROM sweeps WHERE project_id = ? AND id = ?"
+                    + self.sql.if_concurrent(" FOR UPDATE"),
                     [pid, sweep_id],
                 )
                 if not state:  # deleted with its project (by another server) meanwhile
@@ -125,7 +124,8 @@ class Sweeps:
             # (sweep_pk, idx) of sweep_trials backs it up.
             row = tx.one(
                 "SELECT pk, name, config, state, seed, expected_run_count, claimed"
-                " FROM sweeps WHERE project_id = ? AND id = ?" + self._for_update,
+                " FROM sweeps WHERE project_id = ? AND id = ?"
+                + self.sql.if_concurrent(" FOR UPDATE"),
                 [pid, sweep_id],
             )
             if row is None:
@@ -157,18 +157,14 @@ class Sweeps:
     ) -> tuple[str, int]:
         """The run of ``trial``, under a new random id: its id and pk.
 
-        An id already taken is drawn again. On PostgreSQL the runs' unique key decides
-        (``if_new``), since a run made on another server may take the same id at the same
-        moment; the claim then draws another id, its lock on the sweep kept. DuckDB's write lock
-        makes the look before the insert enough (and a failed insert there would end the
-        transaction)."""
-        if_new = {"if_new": True} if self.sql.engine == "postgresql" else {}
+        An id already taken is drawn again: ``insert_run(if_new=True)`` skips an id that is
+        taken (where several servers write, by the runs' unique key: a run made on another
+        server may take the same id at the same moment), and the claim draws another, its lock
+        on the sweep kept."""
         while True:
             run_id = new_run_id()
-            if tx.rows("SELECT 1 FROM runs WHERE project_id = ? AND id = ?", [pid, run_id]):
-                continue
             run_pk = self.run_creation.insert_run(
-                tx.raw,
+                tx,
                 pid,
                 run_id,
                 {"name": trial.run_name},
@@ -178,7 +174,7 @@ class Sweeps:
                 username=username,
                 t=t,
                 sweep=sweep_id,
-                **if_new,
+                if_new=True,
             )
             if run_pk is not None:
                 return run_id, run_pk

@@ -81,10 +81,6 @@ class EmbeddedSql(Sql):
     def iso(self, column: str) -> str:
         return iso(column)
 
-    def for_update(self, select: str) -> str:
-        # DuckDB has no row locks; the write lock held by the transaction excludes every writer.
-        return select
-
     def first_admin_once(self, create_admin: Callable[[Tx], T]) -> T | None:
         # Under the write lock, held across the check and the writes.
         with self.transaction() as tx:

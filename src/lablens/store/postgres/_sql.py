@@ -99,9 +99,6 @@ class PostgresSql(Sql):
     def iso(self, column: str) -> str:
         return iso(column)
 
-    def for_update(self, select: str) -> str:
-        return select + " FOR UPDATE"
-
     def first_admin_once(self, create_admin: Callable[[Tx], T]) -> T | None:
         return self.db.first_admin_once(lambda conn: create_admin(_PgTx(conn)))
 
