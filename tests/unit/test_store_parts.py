@@ -11,6 +11,7 @@ import pytest
 
 from lablens.store.base import Store
 from lablens.store.blob_files import BlobFiles
+from lablens.store.common.store import SqlStore
 from lablens.store.embedded.store import EmbeddedStore
 from lablens.store.errors import InvalidInput, LimitExceeded
 from lablens.store.history_query import check_history_query
@@ -37,7 +38,9 @@ def test_each_method_is_the_part_s_own():
 
 
 def test_a_method_spanning_parts_is_the_store_s_own():
-    assert "delete_project" in EmbeddedStore.__dict__
+    # Written once for both engines, on the class they share.
+    assert "delete_project" in SqlStore.__dict__
+    assert EmbeddedStore.delete_project is SqlStore.delete_project
     assert not any(hasattr(p, "delete_project") for p in EmbeddedStore.PARTS.values())
 
 
@@ -66,7 +69,9 @@ def test_a_part_named_as_a_method_fails_when_the_class_is_made():
 def test_the_parts_share_one_database_and_work_together(tmp_path):
     store = EmbeddedStore(tmp_path / "data")
     try:
-        assert store.runs.db is store.db and store.artifacts.db is store.db
+        # The shared parts over the engine's one Sql, the engine's own parts over its handle.
+        assert store.runs.sql is store.sql and store.artifacts.sql is store.sql
+        assert store.sql.db is store.db and store.points.db is store.db
         store.create_user("ann")
         run, created = store.create_run(
             "ann", "p", {"id": "r1", "config": {"lr": 0.1}}, username="ann"
