@@ -36,6 +36,20 @@ describe("panel series", () => {
     ]);
   });
 
+  it("gives a series the x values of the earlier one it names", () => {
+    const index = [
+      { run: "a/p/1", key: "loss", n: 2 },
+      { run: "a/p/1", key: "acc", n: 2, x: 0 },
+      { run: "a/p/2", key: "loss", n: 1 },
+    ];
+    const s = decode(index, view([0, 1, 5]), view([0.5, 0.25, 0.7, 0.8, 9]));
+    expect(s.map((x) => [x.key, Array.from(x.x), Array.from(x.y)])).toEqual([
+      ["loss", [0, 1], [0.5, 0.25]],
+      ["acc", [0, 1], [0.7, 0.8]],
+      ["loss", [5], [9]],
+    ]);
+  });
+
   it("appends live points after those held", () => {
     const store = new Store();
     store.reset([{ run: "r", key: "k", x: f64([0, 1]), y: f64([1, 2]) }]);

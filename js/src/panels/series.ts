@@ -15,6 +15,8 @@ export interface SeriesIndex {
   run: string;
   key: string;
   n: number;
+  /** The index of an earlier series whose x values these are (not in the x buffer again). */
+  x?: number;
 }
 
 /** A buffer as a widget message carries it (a DataView, an ArrayBuffer or a typed array). */
@@ -34,8 +36,15 @@ export function decode(index: SeriesIndex[], xbuf?: Buffer, ybuf?: Buffer): Seri
   const ys = floats(ybuf);
   const out: Series[] = [];
   let at = 0;
+  let xat = 0;
   for (const s of index) {
-    out.push({ run: s.run, key: s.key, x: xs.subarray(at, at + s.n), y: ys.subarray(at, at + s.n) });
+    let x: Float64Array;
+    if (s.x !== undefined && out[s.x]) x = out[s.x].x;
+    else {
+      x = xs.subarray(xat, xat + s.n);
+      xat += s.n;
+    }
+    out.push({ run: s.run, key: s.key, x, y: ys.subarray(at, at + s.n) });
     at += s.n;
   }
   return out;
