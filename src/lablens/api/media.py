@@ -275,6 +275,17 @@ def fetch_media(
     return out
 
 
+def fetch_media_keys(
+    api: Api, entity: str, project: str, runs: dict[str, Any]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The media keys of ``runs`` (``{run id: Run}``) in one request, by run path."""
+    if not runs:
+        return {}
+    route = project_media_route(entity, project) + "/keys"
+    found = api.client.get_json(route, params={"runs": ",".join(runs)})["runs"]
+    return {run.path: found.get(rid, {}) for rid, run in runs.items()}
+
+
 def media_cells(items: Iterable[MediaItem]) -> dict[tuple[str | None, int], dict[str, Any]]:
     """What history rows hold of these items: ``{(run_id, step): {key: reference}}``, a
     gallery's references as a list in index order."""
