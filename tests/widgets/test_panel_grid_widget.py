@@ -216,7 +216,9 @@ def test_series_that_fit_are_read_whole_past_the_histories_default(api, make_pro
     # 800 points: more than histories()'s own default (500), fewer than the grid's samples.
     project = make_project()
     steps = np.arange(800)
-    runs = [make_run(project, name=f"r{i}", points={"loss": np.cos(steps / 50 + i)}) for i in (0, 1)]
+    runs = [
+        make_run(project, name=f"r{i}", points={"loss": np.cos(steps / 50 + i)}) for i in (0, 1)
+    ]
     grid = PanelGrid(api, runs=[r.path for r in runs])
     sent = capture(grid)
     grid.refresh()
