@@ -50,6 +50,17 @@ describe("panel series", () => {
     ]);
   });
 
+  it("takes a shared x array as the grid and places y on it as it is", () => {
+    const x = f64([0, 1, 2]);
+    const a = { run: "a", key: "k", x, y: f64([1, NaN, 3]) };
+    const b = { run: "b", key: "k", x, y: f64([4, 5, Infinity]) };
+    const grid = unionX([a, b]);
+    expect(grid).toBe(x);
+    expect(place(grid, a.x, a.y)).toEqual([1, null, 3]);
+    expect(place(grid, b.x, b.y)).toEqual([4, 5, null]);
+    expect(Array.from(unionX([a, { ...b, x: f64([1, 5]), y: f64([1, 2]) }]))).toEqual([0, 1, 2, 5]);
+  });
+
   it("appends live points after those held", () => {
     const store = new Store();
     store.reset([{ run: "r", key: "k", x: f64([0, 1]), y: f64([1, 2]) }]);

@@ -98,6 +98,9 @@ export class Store {
 
 /** The sorted union of the series' x values. */
 export function unionX(series: Series[]): Float64Array {
+  // Runs logged at the same steps come with the same x array (Python sends it once): that
+  // array is the union, no sort needed.
+  if (series.length && series.every((s) => s.x === series[0].x)) return series[0].x;
   let n = 0;
   for (const s of series) n += s.x.length;
   const all = new Float64Array(n);
@@ -119,6 +122,13 @@ export function place(
   y: ArrayLike<number | null>,
 ): (number | null)[] {
   const out: (number | null)[] = new Array(grid.length);
+  if (x === grid) {
+    for (let i = 0; i < y.length; i++) {
+      const v = y[i];
+      out[i] = v !== null && Number.isFinite(v) ? v : null;
+    }
+    return out;
+  }
   let j = 0;
   for (let i = 0; i < x.length; i++) {
     while (j < grid.length && grid[j] < x[i]) out[j++] = null;
