@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from lablens.api.api import Api
     from lablens.api.run import Run
 
-__all__ = ["MediaItem", "RunMedia", "fetch_media", "step_range"]
+__all__ = ["MediaItem", "RunMedia", "fetch_media", "fetch_media_keys", "step_range"]
 
 
 class MediaItem:
