@@ -43,7 +43,13 @@ export interface Model {
 export type GridModel = WidgetModel<Model>;
 
 /** A data message from Python: all the points, or those new since the last. */
-type DataMessage = { type: "data"; mode: "full" | "append"; x_axis: string; series: SeriesIndex[] };
+type DataMessage = {
+  type: "data";
+  mode: "full" | "append";
+  version: number;
+  x_axis: string;
+  series: SeriesIndex[];
+};
 let gridCount = 0; // each grid's panels share a cursor, and no other grid's
 
 /** The grid view: state, parts and drawing, wired to the model. */
@@ -57,6 +63,8 @@ export class GridView {
   readonly poller: Poller;
   private xAxis = "_step";
   private received = false;
+  /** The `_version` of the points held: state of a later version waits for its points. */
+  private dataVersion = 0;
   private sync = `lablens-panels-${++gridCount}`;
   drawn = 0;
 
@@ -101,6 +109,7 @@ export class GridView {
     else this.store.append(series);
     this.xAxis = data.x_axis;
     this.received = true;
+    this.dataVersion = data.version;
     if (data.mode === "append") this.poller.answered();
     this.schedule(data.mode === "full");
   }
@@ -109,13 +118,15 @@ export class GridView {
   private relayout = false;
 
   /** Render once in the next frame, however many changes arrive before it: one read sends
-   * several traits and the points, and each would otherwise rebuild every panel. */
+   * its state and then its points, and each would otherwise rebuild every panel. State of a
+   * newer version than the points held waits for them (they follow it). */
   schedule(layout: boolean): void {
     this.relayout ||= layout;
     if (this.scheduled) return;
     this.scheduled = true;
     requestAnimationFrame(() => {
       this.scheduled = false;
+      if (this.received && this.model.get("_version") > this.dataVersion) return;
       const full = this.relayout;
       this.relayout = false;
       this.render(!full);

@@ -36,6 +36,31 @@ describe("panel series", () => {
     ]);
   });
 
+  it("gives a series the x values of the earlier one it names", () => {
+    const index = [
+      { run: "a/p/1", key: "loss", n: 2 },
+      { run: "a/p/1", key: "acc", n: 2, x: 0 },
+      { run: "a/p/2", key: "loss", n: 1 },
+    ];
+    const s = decode(index, view([0, 1, 5]), view([0.5, 0.25, 0.7, 0.8, 9]));
+    expect(s.map((x) => [x.key, Array.from(x.x), Array.from(x.y)])).toEqual([
+      ["loss", [0, 1], [0.5, 0.25]],
+      ["acc", [0, 1], [0.7, 0.8]],
+      ["loss", [5], [9]],
+    ]);
+  });
+
+  it("takes a shared x array as the grid and places y on it as it is", () => {
+    const x = f64([0, 1, 2]);
+    const a = { run: "a", key: "k", x, y: f64([1, NaN, 3]) };
+    const b = { run: "b", key: "k", x, y: f64([4, 5, Infinity]) };
+    const grid = unionX([a, b]);
+    expect(grid).toBe(x);
+    expect(place(grid, a.x, a.y)).toEqual([1, null, 3]);
+    expect(place(grid, b.x, b.y)).toEqual([4, 5, null]);
+    expect(Array.from(unionX([a, { ...b, x: f64([1, 5]), y: f64([1, 2]) }]))).toEqual([0, 1, 2, 5]);
+  });
+
   it("appends live points after those held", () => {
     const store = new Store();
     store.reset([{ run: "r", key: "k", x: f64([0, 1]), y: f64([1, 2]) }]);

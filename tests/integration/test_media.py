@@ -281,6 +281,44 @@ def test_runs_media_reads_three_runs_in_one_request(start, api, unique, monkeypa
     assert [i.run_id for i in runs.media("img", steps=1)] == [r.id for r in made]
 
 
+def test_runs_media_keys_reads_every_runs_keys_in_one_request(start, api, unique, counted):
+    made = []
+    for n in range(3):
+        run = start(name=f"k{n}")
+        if n < 2:  # the last run logs no media
+            for step in (3, 7):
+                run.log({"img": lablens.Image(np.full((4, 5), n, np.uint8))}, step=step)
+        if n == 1:
+            run.log({"hist": lablens.Histogram(np.arange(10.0))}, step=9)
+        run.log({"loss": 0.1 * n}, step=10)
+        run.finish()
+        made.append(run)
+    runs = api.runs(f"{made[0].entity}/{unique}", order="+created_at")
+    list(runs)  # the runs themselves are read before: count only the keys request
+    counted.clear()
+    keys = runs.media_keys()
+    assert counted == [project_media_route(made[0].entity, unique) + "/keys"]
+    img = {"type": "image", "count": 2, "first_step": 3, "last_step": 7}
+    assert keys == {
+        made[0].path: {"img": img},
+        made[1].path: {
+            "hist": {"type": "histogram", "count": 1, "first_step": 9, "last_step": 9},
+            "img": img,
+        },
+        made[2].path: {},
+    }
+    # What each run's own call gives, and in the collection's order.
+    assert list(keys) == [r.path for r in made]
+    assert all(keys[r.path] == api.run(r.path).media_keys() for r in made)
+    # A run that does not exist is a 404 naming it; no run at all is a 400 naming ``runs``.
+    route = project_media_route(made[0].entity, unique) + "/keys"
+    with pytest.raises(E.RunNotFound):
+        api.client.get_json(route, params={"runs": f"{made[0].id},nope"})
+    with pytest.raises(E.BadRequest) as bad:
+        api.client.get_json(route, params={"runs": ","})
+    assert bad.value.field == "runs"
+
+
 def test_bad_items_and_missing_blobs_are_400s_naming_the_part(start, server, api):
     run = start()
     run.log({"x": 1})

@@ -128,8 +128,7 @@ def test_images_of_two_runs_at_the_last_step_with_code(api, logged):
     filters = {"id": {"$in": ids}}
     project = paths[0].rsplit("/", 1)[0]
     assert heard == [
-        f"runs = api.runs({project!r}, filters={filters!r})\n"
-        "keys = {run.path: run.media_keys() for run in runs}",
+        f"runs = api.runs({project!r}, filters={filters!r})\nkeys = runs.media_keys()",
         f"items = api.runs({project!r}, filters={filters!r}).media('samples')",
         "thumbs = [item.thumbnail(160) for item in items if item.step == 20]",
     ]
@@ -256,8 +255,8 @@ def test_the_explorer_shows_the_media_of_the_selected_rows(api, logged):
     # Its reads are in the explorer's log, as every part's are.
     # (the compare view's read of the same selection follows them).
     log = explorer.actions
-    at = next(i for i, a in enumerate(log) if "run.media_keys()" in a)
-    assert "keys = {run.path: run.media_keys() for run in runs}" in log[at]
+    at = next(i for i, a in enumerate(log) if "media_keys()" in a)
+    assert log[at].endswith("\nkeys = runs.media_keys()")
     assert log[at + 1].endswith(".media('samples')")
     assert log[at + 2] == "thumbs = [item.thumbnail(160) for item in items if item.step == 20]"
 
@@ -276,10 +275,24 @@ def test_runs_of_two_projects(api, logged, server, tmp_path):
     )
     other.log({"samples": [lablens.Image(SMALL, caption="far")]}, step=20)
     other.finish()
-    panel = MediaPanel(api, runs=[paths[0], other.path, paths[1]])
+    panel = MediaPanel(api)
+    heard: list[str] = []
+    panel.on_api_call(heard.append)
+    panel.runs = [paths[0], other.path, paths[1]]
     # One column per run in the order given, though the reads go project by project.
     assert [c["name"] for c in panel._columns] == ["run-0", "elsewhere", "run-1"]
     assert [i["caption"] for i in panel._view["cells"][other.path]["items"]] == ["far"]
+    # The keys of each project's runs in one request each, the runs joined in that order.
+    lines = heard[0].splitlines()
+    assert lines[0].startswith("runs_1 = api.runs(") and lines[1].startswith("runs_2 = api.runs(")
+    assert lines[2:] == [
+        "runs = [*runs_1, *runs_2]",
+        "keys = {**runs_1.media_keys(), **runs_2.media_keys()}",
+    ]
+    keys_scope: dict = {"api": api}
+    exec(heard[0], keys_scope)
+    assert set(keys_scope["keys"]) == {*paths, other.path}
+    assert keys_scope["keys"][other.path]["samples"]["count"] == 1
     items_line = panel.code.splitlines()[-2]
     assert items_line.count(".media('samples')") == 2 and " + " in items_line
     scope: dict = {}

@@ -33,11 +33,18 @@ def decode(content: dict, buffers: list) -> dict[tuple[str, str], tuple[np.ndarr
     """The series of a data message, as the page cuts them out of the two buffers."""
     xs = np.frombuffer(buffers[0], "<f8") if buffers and buffers[0] else np.empty(0)
     ys = np.frombuffer(buffers[1], "<f8") if buffers and buffers[1] else np.empty(0)
-    out, at = {}, 0
+    out, at, xat, cut = {}, 0, 0, []
     for s in content["series"]:
-        out[(s["run"], s["key"])] = (xs[at : at + s["n"]], ys[at : at + s["n"]])
+        if "x" in s:  # the x values of an earlier series, not sent again
+            x = cut[s["x"]]
+        else:
+            x = xs[xat : xat + s["n"]]
+            xat += s["n"]
+        cut.append(x)
+        assert len(x) == s["n"]
+        out[(s["run"], s["key"])] = (x, ys[at : at + s["n"]])
         at += s["n"]
-    assert at == len(xs) == len(ys)
+    assert xat == len(xs) and at == len(ys)
     return out
 
 
@@ -193,7 +200,7 @@ def test_histories_min_step(api, runs):
 
 def test_long_series_are_sampled_short_ones_read_whole(api, runs):
     grid = PanelGrid(api, runs=runs[:2], panels=["val/acc"])
-    assert "samples=" not in grid.code  # 50 points a series: every point, unsampled
+    assert "samples=None" in grid.code  # 50 points a series: every point, unsampled
     assert len(grid.to_pandas()) == 2 * 50
     grid.samples = 20
     assert "samples=20" in grid.code and "samples=20" in grid.panel_code("val/acc")
@@ -203,3 +210,27 @@ def test_long_series_are_sampled_short_ones_read_whole(api, runs):
     whole = run_code(api, grid.code.replace("samples=20, ", ""))
     assert (df.groupby("run_id")["value"].max() == whole.groupby("run_id")["value"].max()).all()
     pd.testing.assert_frame_equal(run_code(api, grid.code), df)
+
+
+def test_series_that_fit_are_read_whole_past_the_histories_default(api, make_project, make_run):
+    # 800 points: more than histories()'s own default (500), fewer than the grid's samples.
+    project = make_project()
+    steps = np.arange(800)
+    runs = [
+        make_run(project, name=f"r{i}", points={"loss": np.cos(steps / 50 + i)}) for i in (0, 1)
+    ]
+    grid = PanelGrid(api, runs=[r.path for r in runs])
+    sent = capture(grid)
+    grid.refresh()
+    assert "histories(samples=None, x_axis='_step', format='long')" in grid.code
+    df = grid.to_pandas()
+    assert df.groupby("run_id").size().to_dict() == {r.id: 800 for r in runs}
+    pd.testing.assert_frame_equal(run_code(api, grid.code), df)
+    # Both runs logged at the same steps: the second series names the first's x values.
+    content, buffers = sent[-1]
+    assert [s.get("x") for s in content["series"]] == [None, 0]
+    assert len(buffers[0]) == 800 * 8 and len(buffers[1]) == 2 * 800 * 8
+    series = decode(content, buffers)
+    x, y = series[(runs[1].path, "loss")]
+    np.testing.assert_array_equal(x, steps.astype(float))
+    np.testing.assert_allclose(y, np.cos(steps / 50 + 1))

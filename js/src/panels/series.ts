@@ -15,6 +15,8 @@ export interface SeriesIndex {
   run: string;
   key: string;
   n: number;
+  /** The index of an earlier series whose x values these are (not in the x buffer again). */
+  x?: number;
 }
 
 /** A buffer as a widget message carries it (a DataView, an ArrayBuffer or a typed array). */
@@ -34,8 +36,15 @@ export function decode(index: SeriesIndex[], xbuf?: Buffer, ybuf?: Buffer): Seri
   const ys = floats(ybuf);
   const out: Series[] = [];
   let at = 0;
+  let xat = 0;
   for (const s of index) {
-    out.push({ run: s.run, key: s.key, x: xs.subarray(at, at + s.n), y: ys.subarray(at, at + s.n) });
+    let x: Float64Array;
+    if (s.x !== undefined && out[s.x]) x = out[s.x].x;
+    else {
+      x = xs.subarray(xat, xat + s.n);
+      xat += s.n;
+    }
+    out.push({ run: s.run, key: s.key, x, y: ys.subarray(at, at + s.n) });
     at += s.n;
   }
   return out;
@@ -89,6 +98,9 @@ export class Store {
 
 /** The sorted union of the series' x values. */
 export function unionX(series: Series[]): Float64Array {
+  // Runs logged at the same steps come with the same x array (Python sends it once): that
+  // array is the union, no sort needed.
+  if (series.length && series.every((s) => s.x === series[0].x)) return series[0].x;
   let n = 0;
   for (const s of series) n += s.x.length;
   const all = new Float64Array(n);
@@ -110,6 +122,13 @@ export function place(
   y: ArrayLike<number | null>,
 ): (number | null)[] {
   const out: (number | null)[] = new Array(grid.length);
+  if (x === grid) {
+    for (let i = 0; i < y.length; i++) {
+      const v = y[i];
+      out[i] = v !== null && Number.isFinite(v) ? v : null;
+    }
+    return out;
+  }
   let j = 0;
   for (let i = 0; i < x.length; i++) {
     while (j < grid.length && grid[j] < x[i]) out[j++] = null;

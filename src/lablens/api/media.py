@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from lablens.api.api import Api
     from lablens.api.run import Run
 
-__all__ = ["MediaItem", "RunMedia", "fetch_media", "step_range"]
+__all__ = ["MediaItem", "RunMedia", "fetch_media", "fetch_media_keys", "step_range"]
 
 
 class MediaItem:
@@ -273,6 +273,17 @@ def fetch_media(
         data["run_id"] = run_id
         out.append(MediaItem(api, entity, project, data, (runs or {}).get(run_id)))
     return out
+
+
+def fetch_media_keys(
+    api: Api, entity: str, project: str, runs: dict[str, Any]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The media keys of ``runs`` (``{run id: Run}``) in one request, by run path."""
+    if not runs:
+        return {}
+    route = project_media_route(entity, project) + "/keys"
+    found = api.client.get_json(route, params={"runs": ",".join(runs)})["runs"]
+    return {run.path: found.get(rid, {}) for rid, run in runs.items()}
 
 
 def media_cells(items: Iterable[MediaItem]) -> dict[tuple[str | None, int], dict[str, Any]]:

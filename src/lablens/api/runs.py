@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from lablens.api.history import check_keys, keys_found, x_window
-from lablens.api.media import MediaItem, fetch_media
+from lablens.api.media import MediaItem, fetch_media, fetch_media_keys
 from lablens.api.paging import Paginator
 from lablens.api.run import Run
 from lablens.api.run_compare import RunComparison
@@ -278,6 +278,22 @@ class Runs(RunComparison, Paginator[Run]):
         """
         runs = {r.id: r for r in self}
         return fetch_media(self._api, self.entity, self.project, list(runs), key, steps, runs)
+
+    def media_keys(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """The media keys of every run here, in one request for all of them: what
+        ``Run.media_keys()`` gives for each run, by run path.
+
+        Returns:
+            ``{run.path: {key: {"type", "count", "first_step", "last_step"}}}``, the runs in
+            this collection's order; a run that logged no media has ``{}``.
+
+        Example:
+            >>> keys = api.runs("alice/mnist", filters={"state": "finished"}).media_keys()
+            >>> keys["alice/mnist/3f2a9c1b"]
+            {'samples': {'type': 'image', 'count': 40, 'first_step': 0, 'last_step': 390}}
+        """
+        runs = {r.id: r for r in self}
+        return fetch_media_keys(self._api, self.entity, self.project, runs)
 
     def _logged_keys(self) -> list[str]:
         """The metrics these runs logged: from the runs read, or else the project's summary

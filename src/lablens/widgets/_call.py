@@ -11,7 +11,9 @@ of steps, each a method call or an index::
     call.run(api)   # the DataFrame that source gives, run against this Api
 
 Arguments render with ``repr``. A keyword argument given as ``None`` is left out of the source
-and of the call alike, so a widget can pass an unset option without spelling a default.
+and of the call alike, so a widget can pass an unset option without spelling a default; one given
+as ``NONE`` is passed as ``None`` and shown (``samples=None``: every point, where the method's
+default would sample).
 """
 
 from __future__ import annotations
@@ -22,7 +24,26 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lablens.api import Api
 
-__all__ = ["ApiCall", "Step", "api_call", "api_source", "kernel_code"]
+__all__ = ["NONE", "ApiCall", "Step", "api_call", "api_source", "kernel_code"]
+
+
+class _SaidNone:
+    """``None`` as a keyword argument that is kept: the call passes ``None`` and its source
+    shows ``=None``, instead of leaving the method's default."""
+
+    _instance: _SaidNone | None = None
+
+    def __new__(cls) -> _SaidNone:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "None"
+
+
+#: Give a keyword argument as ``NONE`` to pass (and show) ``None`` rather than drop it.
+NONE = _SaidNone()
 
 
 @dataclass(frozen=True)
@@ -46,7 +67,8 @@ class Step:
         """Apply this step to ``target``."""
         if not self.method:
             return target[self.args[0]]
-        return getattr(target, self.method)(*self.args, **dict(self.kwargs))
+        kwargs = {k: None if v is NONE else v for k, v in self.kwargs}
+        return getattr(target, self.method)(*self.args, **kwargs)
 
 
 def _index_source(key: Any) -> str:
@@ -82,7 +104,8 @@ class ApiCall:
     steps: tuple[Step, ...] = ()
 
     def then(self, method: str, *args: Any, **kwargs: Any) -> ApiCall:
-        """This call followed by ``.method(*args, **kwargs)`` (``None`` keywords left out)."""
+        """This call followed by ``.method(*args, **kwargs)`` (``None`` keywords left out;
+        ``NONE`` ones passed as ``None``)."""
         if not method:
             raise ValueError("a method call needs a method name")
         kept = tuple((k, v) for k, v in kwargs.items() if v is not None)

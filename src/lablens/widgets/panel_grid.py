@@ -189,9 +189,13 @@ class PanelGrid(LablensWidget):
                 unknown.append(note)
             self._called(call.assign("df"))
         self._frames, self._read = frames, read
-        self._set_code(code_of(calls))
-        self._describe()
-        self._send_all()
+        # The code, the page's state and the version in one state message, then the points in
+        # one data message: the page draws once, when the points of that version are in.
+        with self.hold_sync():
+            self._set_code(code_of(calls))
+            self._describe()
+            self._version += 1
+        self._send_all(bump=False)
         if unknown and len(unknown) == len(calls):
             raise UsageError(str(unknown[0]))
 
@@ -331,9 +335,12 @@ class PanelGrid(LablensWidget):
     def _regroup(self, change: dict[str, Any]) -> None:
         self._describe()
 
-    def _send_all(self) -> None:
+    def _send_all(self, *, bump: bool = True) -> None:
+        """Send every point held, as the version after the page's (``bump``), or as the version
+        just set with the state that goes with them."""
         packed = pack(self._frames, self.x_axis)
-        self._version += 1
+        if bump:
+            self._version += 1
         self.send(
             {
                 "type": "data",

@@ -22,6 +22,8 @@ router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["media"])
 
 #: The largest thumbnail side a client may ask for.
 MAX_THUMB = 4096
+#: The most runs one request for media keys may name (a store query each).
+MAX_RUNS = 1000
 
 
 class MediaBatch(BaseModel):
@@ -103,6 +105,27 @@ def list_media(
         for item in items:
             item["run_id"] = run_ids[0]
     return {"items": items}
+
+
+@router.get("/media/keys")
+def list_media_keys(
+    ws: str,
+    project: str,
+    request: Request,
+    user: CurrentUser,
+    runs: str = Query(..., description="run ids, comma-separated"),
+) -> dict[str, Any]:
+    """The media keys of several runs in one request: ``{"runs": {run_id: {key: {type, count,
+    first_step, last_step}}}}``, the runs in the order given (one without media: ``{}``)."""
+    store = readable_store(request, user, ws, project)
+    run_ids = list(dict.fromkeys(r for r in runs.split(",") if r))
+    if not run_ids:
+        raise Problem(400, "bad_request", "runs must name at least one run id", field="runs")
+    if len(run_ids) > MAX_RUNS:
+        raise Problem(
+            400, "bad_request", f"runs names {len(run_ids)} runs, at most {MAX_RUNS}", field="runs"
+        )
+    return {"runs": {rid: store.media_keys(ws, project, rid) for rid in run_ids}}
 
 
 def thumbnail(content: bytes, size: int) -> bytes:

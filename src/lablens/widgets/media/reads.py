@@ -1,8 +1,8 @@
 """The reads of a media panel: each one runs against the ``Api`` and renders itself as the Python
 source that repeats it, so what ``panel.code`` and the action log show is what ran.
 
-- the runs and their media keys: ``runs = api.runs(...)``, ``keys = {run.path: run.media_keys()
-  for run in runs}``;
+- the runs and their media keys, in one request per project: ``runs = api.runs(...)``,
+  ``keys = runs.media_keys()``;
 - the items of one key, all steps, in one request per project: ``items = api.runs(...).media(k)``;
 - what each item at the step shown gives: ``thumbs = [item.thumbnail(160) for item in items if
   item.step == 10]`` (tables: ``to_pandas()``, audio: ``content()``, text: ``text()``);
@@ -28,28 +28,32 @@ def runs_call(project: str, ids: Sequence[str]) -> ApiCall:
     return api_call("runs", project, filters={"id": {"$in": list(ids)}})
 
 
-def _joined(calls: Sequence[ApiCall]) -> str:
-    if len(calls) == 1:
-        return calls[0].source()
-    return "[" + ", ".join(f"*{c.source()}" for c in calls) + "]"
-
-
 @dataclass(frozen=True)
 class KeysRead:
-    """The runs (one ``api.runs`` call per project) and each run's media keys."""
+    """The runs (one ``api.runs`` call per project) and their media keys (one
+    ``Runs.media_keys()`` call per project, each one request for all its runs)."""
 
     calls: tuple[ApiCall, ...]
 
     def source(self) -> str:
-        """``runs = ...`` and ``keys = {run.path: run.media_keys() for run in runs}``."""
-        return (
-            f"runs = {_joined(self.calls)}\nkeys = {{run.path: run.media_keys() for run in runs}}"
-        )
+        """``runs = api.runs(...)`` and ``keys = runs.media_keys()``; for several projects a
+        ``runs_<n>`` each, then ``runs`` and ``keys`` joined from them."""
+        if len(self.calls) == 1:
+            return f"runs = {self.calls[0].source()}\nkeys = runs.media_keys()"
+        names = [f"runs_{n}" for n in range(1, len(self.calls) + 1)]
+        lines = [f"{name} = {call.source()}" for name, call in zip(names, self.calls, strict=True)]
+        lines.append(f"runs = [{', '.join(f'*{name}' for name in names)}]")
+        lines.append(f"keys = {{{', '.join(f'**{name}.media_keys()' for name in names)}}}")
+        return "\n".join(lines)
 
     def run(self, api: Api) -> tuple[list[Run], dict[str, dict[str, Any]]]:
         """The runs, and their media keys by run path."""
-        runs = [run for call in self.calls for run in call.run(api)]
-        return runs, {run.path: run.media_keys() for run in runs}
+        found = [call.run(api) for call in self.calls]
+        runs = [run for group in found for run in group]
+        keys: dict[str, dict[str, Any]] = {}
+        for group in found:
+            keys.update(group.media_keys())
+        return runs, keys
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 Every panel is read in one ``Runs.histories(format="long")`` call per project of the runs drawn
 (one request for all the panels). The points go to the page as two Float64 buffers, x and y,
 the series one after the other; a small JSON index says whose each slice is, so the page never
-parses numbers out of text.
+parses numbers out of text. A series whose x values are those of an earlier series (the runs
+of a grid mostly log every metric at the same steps) names that series instead of repeating
+them, which halves what travels to the page.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lablens.contract.names import BUILTIN_X
-from lablens.widgets._call import ApiCall, api_call
+from lablens.widgets._call import NONE, ApiCall, api_call
 
 __all__ = ["Packed", "append", "history_call", "new_points", "pack", "runs_call"]
 
@@ -35,14 +37,16 @@ def history_call(
     *,
     keys: Sequence[str] | None,
     x_axis: str,
-    samples: int,
+    samples: int | None,
     min_step: int | None = None,
 ) -> ApiCall:
     """``api.runs(project, filters=<ids>).histories(..., format="long")``: every panel's points
-    (``keys`` ``None``: every metric), or, with ``min_step``, only what came since."""
+    (``keys`` ``None``: every metric), or, with ``min_step``, only what came since.
+    ``samples=None`` reads every point, and the call says so (``histories()`` samples to 500
+    when it is not given)."""
     return runs_call(project, ids).then(
         "histories",
-        samples=samples,
+        samples=NONE if samples is None else samples,
         keys=list(keys) if keys else None,
         x_axis=x_axis,
         format="long",
@@ -62,9 +66,11 @@ class Packed:
     """Points ready to send: the index of the series and the two buffers."""
 
     series: list[dict[str, Any]] = field(default_factory=list)
-    """One entry per (run, metric): ``{"run": path, "key": key, "n": points}``, in buffer order."""
+    """One entry per (run, metric): ``{"run": path, "key": key, "n": points}``, in buffer order;
+    ``"x": i`` when its x values are those of series ``i`` (and not in ``x`` again)."""
     x: bytes = b""
-    """Every series' x values, float64 little-endian, one series after the other."""
+    """The series' x values, float64 little-endian, one series after the other (a series
+    sharing an earlier one's leaves them out)."""
     y: bytes = b""
     """Every series' y values, as ``x``."""
 
@@ -88,6 +94,7 @@ def pack(frames: dict[str, pd.DataFrame], x_axis: str) -> Packed:
     series: list[dict[str, Any]] = []
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
+    seen: dict[bytes, int] = {}  # x values (as bytes) -> the first series that has them
     for project, frame in frames.items():
         if frame.empty:
             continue
@@ -106,14 +113,20 @@ def pack(frames: dict[str, pd.DataFrame], x_axis: str) -> Packed:
             order = np.argsort(sx, kind="stable")
             sx, sy = sx[order], sy[order]
             rid, name = run_names[run[a]], key_names[key[a]]
-            series.append({"run": f"{project}/{rid}", "key": name, "n": len(sx)})
-            xs.append(sx)
+            entry: dict[str, Any] = {"run": f"{project}/{rid}", "key": name, "n": len(sx)}
+            raw = sx.astype("<f8").tobytes()
+            if raw in seen:
+                entry["x"] = seen[raw]
+            else:
+                seen[raw] = len(series)
+                xs.append(sx)
+            series.append(entry)
             ys.append(sy)
     if not series:
         return Packed()
     return Packed(
         series,
-        np.concatenate(xs).astype("<f8").tobytes(),
+        np.concatenate(xs).astype("<f8").tobytes() if xs else b"",
         np.concatenate(ys).astype("<f8").tobytes(),
     )
 
