@@ -258,15 +258,16 @@ def copy_out(con: psycopg.Connection[Any], statement: str, params: Sequence[Any]
     there are 100k of them (a run table, the tiles of a sampled read), so the messages are read
     with libpq's own call (``psycopg.pq``), on the same connection.
     """
-    return b"".join(copy_out_chunks(con, statement, params))
+    return b"".join(part for chunk in copy_out_chunks(con, statement, params) for part in chunk)
 
 
 def copy_out_chunks(
     con: psycopg.Connection[Any], statement: str, params: Sequence[Any], size: int = 0
-) -> Iterator[bytes]:
-    """What :func:`copy_out` reads, in chunks of whole messages of at least ``size`` bytes (the
-    last may be shorter; 0: one chunk), so that the caller can work on a chunk while the next
-    one arrives. The connection is usable again once the iterator is exhausted."""
+) -> Iterator[list[bytes]]:
+    """What :func:`copy_out` reads, as its messages (a row each; in binary format the first also
+    holds the header and the last is the trailer) in lists of at least ``size`` bytes (the last
+    may be shorter; 0: one list), so that the caller can work on a chunk while the next one
+    arrives. The connection is usable again once the iterator is exhausted."""
     query = ClientCursor(con).mogrify(statement, params)
     pgconn = con.pgconn
     result = pgconn.exec_(query.encode())
@@ -282,7 +283,7 @@ def copy_out_chunks(
         parts.append(data)
         held += n
         if size and held >= size:
-            yield b"".join(parts)
+            yield parts
             parts, held = [], 0
     result = pgconn.get_result()
     while pgconn.get_result() is not None:  # the end of the command's results
@@ -290,7 +291,7 @@ def copy_out_chunks(
     if result is None or result.status != pq.ExecStatus.COMMAND_OK:
         raise psycopg.errors.error_from_result(result, encoding=con.info.encoding)
     if parts or not size:
-        yield b"".join(parts)
+        yield parts
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:

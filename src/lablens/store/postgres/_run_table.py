@@ -132,7 +132,7 @@ def _read_csv(
     statement = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
     with ThreadPoolExecutor(1, thread_name_prefix="lablens-csv") as parser:
         parts = [
-            parser.submit(_parse_csv, chunk, types)
+            parser.submit(_parse_csv, b"".join(chunk), types)
             for chunk in copy_out_chunks(con, statement, params, CHUNK_BYTES)
         ]
         tables = [part.result() for part in parts]
