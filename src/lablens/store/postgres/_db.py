@@ -264,10 +264,9 @@ def copy_out(con: psycopg.Connection[Any], statement: str, params: Sequence[Any]
 def copy_out_chunks(
     con: psycopg.Connection[Any], statement: str, params: Sequence[Any], size: int = 0
 ) -> Iterator[list[bytes]]:
-    """What :func:`copy_out` reads, as its messages (a row each; in binary format the first also
-    holds the header and the last is the trailer) in lists of at least ``size`` bytes (the last
-    may be shorter; 0: one list), so that the caller can work on a chunk while the next one
-    arrives. The connection is usable again once the iterator is exhausted."""
+    """What :func:`copy_out` reads, as its messages (a row each) in lists of at least ``size``
+    bytes (the last may be shorter; 0: one list), so that the caller can work on a chunk while
+    the next one arrives. The connection is usable again once the iterator is exhausted."""
     query = ClientCursor(con).mogrify(statement, params)
     pgconn = con.pgconn
     result = pgconn.exec_(query.encode())
