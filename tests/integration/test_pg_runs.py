@@ -340,6 +340,53 @@ def test_run_table_matches(
     assert table.schema.field("created_at").type == pa.timestamp("us", tz="UTC")
 
 
+#: Strings a text column must give back as they were: escapes in JSON, CSV's own characters,
+#: text beyond ASCII, and strings that look like other JSON values.
+ODD_STRINGS = [
+    'say "hi"',
+    "back\\slash",
+    "tab\there",
+    "new\nline\r\n",
+    "bell\x07",
+    "",
+    "ünïcødé 🎉",
+    "null",
+    '"quoted"',
+    "a,b",
+    "0.5",
+    "true",
+    "[1, 2]",
+]
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_run_table_text_columns_keep_every_string(
+    both: tuple[Any, Any], wide: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if wide:
+        for module in (duck_table, pg_table):
+            monkeypatch.setattr(module, "WIDE_KEYS", 1)
+            monkeypatch.setattr(module, "BATCH_CELLS", 20)
+    runs = [
+        {
+            "id": f"s{i:02d}",
+            "created_at": T0 + dt.timedelta(seconds=i),
+            "config": {"s": text, "mix": [text, i, 1.5, None, [text], False][i % 6]},
+            "summary": {"n": [float("inf"), float("-inf"), 1e300, -0.0, 5e-324][i % 5]},
+        }
+        for i, text in enumerate(ODD_STRINGS)
+    ]
+    for s in both:
+        s.insert_runs(WS, PROJECT, runs, username=WS)
+    duck, pg = both
+    want, got = _table(duck)[0], _table(pg)[0]
+    assert got.schema == want.schema
+    assert got.to_pylist() == want.to_pylist()
+    assert got.column("config.s").to_pylist() == ODD_STRINGS
+    mixed = ['say "hi"', "1", "1.5", None, '["bell\\u0007"]', "false", "ünïcødé 🎉", "7"]
+    assert got.column("config.mix").to_pylist()[:8] == mixed
+
+
 def test_delete_and_bulk_insert_match(both: tuple[Any, Any]) -> None:
     duck, pg = both
     runs = [

@@ -258,24 +258,39 @@ def copy_out(con: psycopg.Connection[Any], statement: str, params: Sequence[Any]
     there are 100k of them (a run table, the tiles of a sampled read), so the messages are read
     with libpq's own call (``psycopg.pq``), on the same connection.
     """
+    return b"".join(part for chunk in copy_out_chunks(con, statement, params) for part in chunk)
+
+
+def copy_out_chunks(
+    con: psycopg.Connection[Any], statement: str, params: Sequence[Any], size: int = 0
+) -> Iterator[list[bytes]]:
+    """What :func:`copy_out` reads, as its messages (a row each) in lists of at least ``size``
+    bytes (the last may be shorter; 0: one list), so that the caller can work on a chunk while
+    the next one arrives. The connection is usable again once the iterator is exhausted."""
     query = ClientCursor(con).mogrify(statement, params)
     pgconn = con.pgconn
     result = pgconn.exec_(query.encode())
     if result.status != pq.ExecStatus.COPY_OUT:
         raise psycopg.errors.error_from_result(result, encoding=con.info.encoding)
-    parts = []
+    parts: list[bytes] = []
+    held = 0
     get = pgconn.get_copy_data
     while True:
         n, data = get(0)
         if n < 0:
             break
         parts.append(data)
+        held += n
+        if size and held >= size:
+            yield parts
+            parts, held = [], 0
     result = pgconn.get_result()
     while pgconn.get_result() is not None:  # the end of the command's results
         pass
     if result is None or result.status != pq.ExecStatus.COMMAND_OK:
         raise psycopg.errors.error_from_result(result, encoding=con.info.encoding)
-    return b"".join(parts)
+    if parts or not size:
+        yield parts
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:

@@ -3,10 +3,20 @@
 A run table has a row per run and a column per config and summary key of the project (the
 columns and their types: ``lablens.store.run_table``). PostgreSQL writes the rows with ``COPY
 ... TO STDOUT (FORMAT csv)`` and pyarrow's CSV reader parses them into typed columns in C++: for
-100k runs that is several times faster than psycopg making a Python object per cell. Times travel
-as microseconds since the epoch (exact), tags as a JSON array, each key's value as the JSON text
-of its type (``NaN`` and the infinities, kept as strings, read as numbers as the filters read
-them).
+100k runs that is several times faster than psycopg making a Python object per cell. The CSV is
+parsed a few megabytes at a time on another thread while PostgreSQL writes the rest, so the
+parse hides behind the query. Times travel as microseconds since the epoch (exact), tags as a
+JSON array; a number, integer or bool key's value as ``->>`` writes it (a number's digits in
+full; ``NaN`` and the infinities, kept as strings, read as numbers as the filters read them),
+typed by Arrow's parser; a text key's value as its JSON text (see ``_text``).
+
+Measured on 100k runs of 30 keys (PostgreSQL 15, a shared 2-core machine), most of the query's
+time is PostgreSQL finding each key in the jsonb and writing a number's text (``numeric_out``).
+What was not faster: one ``jsonb_to_record`` or ``jsonb_each_text`` per run (the same lookup
+and text per value, plus a row or a record per run), casting numbers to ``float8`` in
+PostgreSQL (a numeric's cast is its text read back: 50% more server time, for CSV or binary
+COPY alike), a lateral lookup shared by a text key's two columns, and a parallel plan (no gain
+on two busy cores).
 
 Two ways to build it, as in the embedded store:
 
@@ -28,6 +38,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,7 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from lablens.store.postgres._db import Database, copy_out
+from lablens.store.postgres._db import Database, copy_out_chunks
 from lablens.store.postgres._filter_sql import compile_filters
 from lablens.store.postgres._ordering import order_by_sql, parse_order
 from lablens.store.run_table import (
@@ -51,6 +62,8 @@ from lablens.store.run_values import check_page
 WIDE_KEYS = 256
 #: Cells (runs x key columns) of one batch of a wide table.
 BATCH_CELLS = 500_000
+#: Bytes of CSV parsed at a time while the rest arrives.
+CHUNK_BYTES = 4 << 20
 
 _TIMES = ("created_at", "finished_at", "heartbeat_at")
 _JSON_COLUMN = {"config": "r.config_flat", "summary": "r.summary"}
@@ -111,21 +124,31 @@ def _base_sql(name: str, sql: str) -> str:
     return sql
 
 
-def _text_sql(x: str) -> list[str]:
-    """The two CSV columns of a text key's value ``x`` (jsonb): the string, and the JSON text of
-    a value that is not one (a number, a boolean, an array, an object)."""
-    return [
-        f"CASE WHEN jsonb_typeof({x}) = 'string' THEN {x} #>> '{{}}' END",
-        f"CASE WHEN jsonb_typeof({x}) NOT IN ('string', 'null') THEN ({x})::text END",
-    ]
+def _json_sql(column: str) -> str:
+    """The CSV column of a text key's value in JSON ``column``: its JSON text (``_text`` reads
+    strings back out of it and renders the other values)."""
+    return f"({column} -> %s::text)::text"
 
 
 # --- reading CSV ---------------------------------------------------------------------------------
 
 
-def _copy_csv(con: Any, sql: str, params: Sequence[Any]) -> bytes:
-    """The rows of ``sql``, in its order, as PostgreSQL's CSV (parameters bound by psycopg)."""
-    return copy_out(con, f"COPY ({sql}) TO STDOUT (FORMAT csv)", params)
+def _read_csv(
+    con: Any, sql: str, params: Sequence[Any], types: Mapping[str, pa.DataType]
+) -> pa.Table:
+    """The rows of ``sql``, in its order, as a table of the columns ``types`` names (parameters
+    bound by psycopg): PostgreSQL's CSV, parsed a chunk at a time on another thread while the
+    next chunk arrives, so the parse hides behind the query."""
+    statement = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
+    with ThreadPoolExecutor(1, thread_name_prefix="lablens-csv") as parser:
+        parts = [
+            parser.submit(_parse_csv, b"".join(chunk), types)
+            for chunk in copy_out_chunks(con, statement, params, CHUNK_BYTES)
+        ]
+        tables = [part.result() for part in parts]
+    if not tables:
+        return _parse_csv(b"", types)
+    return pa.concat_tables(tables)
 
 
 def _parse_csv(data: bytes, types: Mapping[str, pa.DataType]) -> pa.Table:
@@ -174,38 +197,36 @@ def _base_arrays(table: pa.Table, base: Mapping[str, str]) -> list[pa.Array]:
 
 def _tags(texts: pa.Array) -> pa.Array:
     """Tags from their JSON arrays' text; runs share few tag sets, so each is parsed once."""
-    seen: dict[str, list[str]] = {}
-    out = []
-    for text in texts.to_pylist():
-        tags = seen.get(text)
-        if tags is None:
-            tags = seen[text] = json.loads(text)
-        out.append(tags)
-    return pa.array(out, BASE_TYPES["tags"])
+    encoded = texts.dictionary_encode()
+    sets = [json.loads(text) for text in encoded.dictionary.to_pylist()]
+    return pa.array(sets, BASE_TYPES["tags"]).take(encoded.indices)
 
 
-def _typed(texts: pa.Array, type_: str) -> pa.Array:
-    """An integer, number or bool key's column from its values' text (``->>``: a number's
-    digits, ``true``, ``NaN`` for the string kept for NaN, NULL for a JSON null)."""
-    return texts.cast(ARROW_TYPES[type_])
-
-
-def _render(raw: str) -> str:
+def _render(value: Any) -> str:
     """A JSON value that is not a string, as text the way the embedded store writes it."""
-    value = json.loads(raw)
     if isinstance(value, bool):
         return "true" if value else "false"
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _text(strings: pa.Array, raws: pa.Array) -> pa.Array:
-    """A text key's column: its strings, and the other values rendered from their JSON."""
-    if raws.null_count == len(raws):
-        return strings
-    mask = pc.is_valid(raws)
-    values = strings.to_pylist()
-    for i in np.flatnonzero(mask.to_numpy(zero_copy_only=False)):
-        values[i] = _render(raws[int(i)].as_py())
+def _text(texts: pa.Array) -> pa.Array:
+    """A text key's column from its values' JSON text: a string's text, and the other values
+    rendered (``_render``); a JSON null, like a missing key, is NULL.
+
+    A string whose JSON holds no backslash has no escape, so its text is what lies between the
+    quotes; the few others are parsed one by one.
+    """
+    quoted = pc.starts_with(texts, '"')
+    plain = pc.and_(quoted, pc.invert(pc.match_substring(texts, "\\")))
+    out = pc.if_else(plain, pc.utf8_slice_codeunits(texts, 1, -1), pa.scalar(None, pa.string()))
+    rest = pc.and_(pc.invert(plain), pc.not_equal(texts, "null"))
+    rest = pc.fill_null(rest, False).to_numpy(zero_copy_only=False)
+    if not rest.any():
+        return out
+    values = out.to_pylist()
+    for i in np.flatnonzero(rest):
+        value = json.loads(texts[int(i)].as_py())
+        values[i] = value if isinstance(value, str) else _render(value)
     return pa.array(values, pa.string())
 
 
@@ -216,31 +237,22 @@ def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
     base, keys, fields, where, params, order_sql, page_sql, page = plan
     select = [_base_sql(name, sql) for name, sql in base.items()]
     types = _csv_base_types(base)
-    lookups: list[str] = []
-    key_params: list[Any] = []
     names: list[tuple[str, str, str]] = []
     select_params: list[Any] = []
     for kind in ("config", "summary"):
         for k in keys[kind]:
-            i = len(names)
-            names.append((kind, k, fields[kind][k]))
-            types[f"_k{i}"] = pa.string()
-            if fields[kind][k] in ("integer", "number", "bool"):
-                # As ``->>`` writes it (a number's digits in full, never an exponent), typed
-                # by Arrow (``_typed``): converting it in PostgreSQL (numeric, float8, text)
-                # took most of the query's time, and ``->`` then text a third more.
+            type_ = fields[kind][k]
+            names.append((kind, k, type_))
+            if type_ in ("integer", "number", "bool"):
+                # As ``->>`` writes it (a number's digits in full, never an exponent; ``NaN``
+                # for the string kept for NaN; ``true``), typed by Arrow's parser: converting
+                # it in PostgreSQL (numeric, float8, text) took most of the query's time.
                 select.append(f"{_JSON_COLUMN[kind]} ->> %s::text")
-                select_params.append(k)
-                continue
-            lookups.append(f"{_JSON_COLUMN[kind]} -> %s::text AS _k{i}")
-            key_params.append(k)
-            select += _text_sql(f"_v._k{i}")
-            types[f"_r{i}"] = pa.string()
-    # A text key is looked up once per run, in a subquery kept apart (OFFSET 0) so that the
-    # planner does not copy the lookup into each expression that reads it.
-    lateral = ""
-    if lookups:
-        lateral = f" CROSS JOIN LATERAL (SELECT {', '.join(lookups)} OFFSET 0) _v"
+                types[f"_k{len(names) - 1}"] = ARROW_TYPES[type_]
+            else:
+                select.append(_json_sql(_JSON_COLUMN[kind]))
+                types[f"_k{len(names) - 1}"] = pa.string()
+            select_params.append(k)
     if page:
         # The page is cut first, on the sort keys alone, and counted in the same pass (a window
         # over the matching runs): the filter runs once, and only the page's runs are spread.
@@ -248,20 +260,20 @@ def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
             f"WITH m AS (SELECT r.pk, count(*) OVER () AS _total FROM runs r"
             f" WHERE r.project_id = %s AND ({where}) ORDER BY {order_sql}{page_sql})"
             f" SELECT {', '.join(select)}, m._total"
-            f" FROM m JOIN runs r ON r.pk = m.pk{lateral} ORDER BY {order_sql}"
+            f" FROM m JOIN runs r ON r.pk = m.pk ORDER BY {order_sql}"
         )
-        sql_params = [*params, *page, *select_params, *key_params]
+        sql_params = [*params, *page, *select_params]
         types["_total"] = pa.int64()
     else:
         # Every matching run: one pass, counted by the rows it gives.
         sql = (
-            f"SELECT {', '.join(select)} FROM runs r{lateral}"
+            f"SELECT {', '.join(select)} FROM runs r"
             f" WHERE r.project_id = %s AND ({where}) ORDER BY {order_sql}"
         )
-        sql_params = [*select_params, *key_params, *params]
+        sql_params = [*select_params, *params]
     with db.transaction() as con:
         con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        table = _parse_csv(_copy_csv(con, sql, sql_params), types)
+        table = _read_csv(con, sql, sql_params, types)
         if not page:
             total = table.num_rows
         elif table.num_rows:
@@ -272,13 +284,9 @@ def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
             total = 0
     arrays = _base_arrays(table, base)
     out_names = list(base)
-    for i, (kind, k, _) in enumerate(names):
+    for i, (kind, k, type_) in enumerate(names):
         col = table.column(f"_k{i}").combine_chunks()
-        if f"_r{i}" in types:
-            col = _text(col, table.column(f"_r{i}").combine_chunks())
-        else:
-            col = _typed(col, names[i][2])
-        arrays.append(col)
+        arrays.append(_text(col) if type_ in ("string", "json") else col)
         out_names.append(f"{kind}.{k}")
     result = pa.Table.from_arrays(arrays, names=out_names)
     schema = with_total(result.schema, total)
@@ -301,10 +309,7 @@ SELECT k.idx, p.ord - 1 AS row,
       OR e.value #>> '{}' IN ('NaN', 'Infinity', '-Infinity'))
     THEN e.value #>> '{}' END AS d,
   CASE WHEN k.type = 'bool' AND jsonb_typeof(e.value) = 'boolean' THEN e.value::text END AS b,
-  CASE WHEN k.type IN ('string', 'json') AND jsonb_typeof(e.value) = 'string'
-    THEN e.value #>> '{}' END AS s,
-  CASE WHEN k.type IN ('string', 'json') AND jsonb_typeof(e.value) NOT IN ('string', 'null')
-    THEN e.value::text END AS j
+  CASE WHEN k.type IN ('string', 'json') THEN e.value::text END AS s
 FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(pk, ord)
 JOIN runs r ON r.pk = p.pk
 CROSS JOIN LATERAL (
@@ -323,7 +328,6 @@ _LONG_TYPES = {
     "d": pa.float64(),
     "b": pa.bool_(),
     "s": pa.string(),
-    "j": pa.string(),
 }
 
 
@@ -361,12 +365,12 @@ def _wide(db: Database, plan: _Plan) -> pa.RecordBatchReader:
 
         def batch(start: int) -> pa.RecordBatch:
             chunk = pks[start : start + step]
-            table = _parse_csv(_copy_csv(con, base_sql, [chunk]), _csv_base_types(base))
+            table = _read_csv(con, base_sql, [chunk], _csv_base_types(base))
             arrays = _base_arrays(table, base)
             out_names = list(base)
             if names:
-                long = _parse_csv(_copy_csv(con, _LONG_SQL, [chunk, *key_arrays]), _LONG_TYPES)
-                texts = _text(long.column("s").combine_chunks(), long.column("j").combine_chunks())
+                long = _read_csv(con, _LONG_SQL, [chunk, *key_arrays], _LONG_TYPES)
+                texts = _text(long.column("s").combine_chunks())
                 long = long.set_column(long.schema.get_field_index("s"), "s", texts)
                 key_names, key_cols = pivot_long(long, names, len(chunk))
                 out_names += key_names
