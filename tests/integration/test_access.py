@@ -468,6 +468,10 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
         "read",
         lambda w, r, p: {**_project(w, p), "query": {"runs": w.run[p]}},
     ),
+    ("GET", P + "/media/keys"): (
+        "read",
+        lambda w, r, p: {**_project(w, p), "query": {"runs": w.run[p]}},
+    ),
     ("GET", P + "/media/{digest}"): (
         "read",
         lambda w, r, p: {**_project(w, p), "digest": DIGESTS[0]},
