@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -59,10 +60,11 @@ class Tx(abc.ABC):
         return found[0][0] if found else None
 
     @abc.abstractmethod
-    def lock(self, key: int) -> None:
-        """Hold the lock named ``key`` (a 64-bit number) until this transaction ends: of several
-        servers writing one database, one at a time goes on (PostgreSQL's advisory lock). On
-        the embedded engine the transaction already holds the process's one write lock."""
+    def lock(self, *key: int) -> None:
+        """Hold the lock named ``key`` (one 64-bit number, or two 32-bit ones) until this
+        transaction ends: of several servers writing one database, one at a time goes on
+        (PostgreSQL's advisory lock). On the embedded engine the transaction already holds the
+        process's one write lock."""
 
     @abc.abstractmethod
     def insert_rows(
@@ -71,12 +73,13 @@ class Tx(abc.ABC):
         """Insert ``rows`` (values in the order of ``columns``) into ``table`` as one bulk load
         (DuckDB from Arrow, PostgreSQL's ``COPY``): 100,000 rows are one statement."""
 
-    @abc.abstractmethod
     def lock_name(self, space: int, name: str) -> None:
         """Hold a lock on ``name`` in ``space`` until the transaction ends: two transactions
         about to make the same named row take turns (PostgreSQL's advisory lock; nothing on
         the embedded engine, whose transactions hold its one write lock). A hash of the
         name keys it, so unrelated names may wait on each other, never more."""
+        # A signed 32-bit hash of the name: PostgreSQL's two-key advisory locks take int4s.
+        self.lock(space, zlib.crc32(name.encode("utf-8", "surrogatepass")) - 2**31)
 
 
 class Sql(abc.ABC):
@@ -120,11 +123,15 @@ class Sql(abc.ABC):
         Of several servers starting together on an empty database exactly one makes the admin
         (PostgreSQL: under the setup lock of ``postgres/_db.py``)."""
 
-    @abc.abstractmethod
+    #: Whether several servers may write the database at once (PostgreSQL). ``False`` where
+    #: this process is its only user (the embedded engine): its transactions are serialized by
+    #: its one write lock, and a part may keep in memory what only its own writes change.
+    concurrent: bool
+
     def if_concurrent(self, clause: str) -> str:
         """``clause`` (a row lock ``FOR UPDATE``, an ``ON CONFLICT`` on a key) where several
-        servers write at once (PostgreSQL); ``""`` on the embedded engine, whose transactions
-        are serialized by its one write lock (and whose SQL has no row locks)."""
+        servers write at once; ``""`` on the embedded engine (whose SQL has no row locks)."""
+        return clause if self.concurrent else ""
 
     @abc.abstractmethod
     def bytewise(self, expr: str) -> str:
@@ -145,8 +152,3 @@ class Sql(abc.ABC):
         (``config_flat``, ``summary``, ``system_metrics``), so that every engine reads back the
         same value: JSON text on both, but PostgreSQL's ``jsonb`` would read a float written
         ``1e+16`` as an integer. ``None`` stays SQL NULL."""
-
-    #: ``True`` where this process is the database's only user (the embedded engine): a part
-    #: may keep in memory what only its own writes change. ``False`` where several servers
-    #: share the database (PostgreSQL).
-    single_process: bool

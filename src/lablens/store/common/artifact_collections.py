@@ -53,7 +53,7 @@ class ArtifactCollections:
     def collection_info(self, cid: int) -> dict[str, Any]:
         """``{name, kind, type, entity, project}`` of a collection, cached until a collection
         is renamed or deleted: for a store whose one process makes every rename
-        (``Sql.single_process``; see ``ArtifactVersions``)."""
+        (not ``Sql.concurrent``; see ``ArtifactVersions``)."""
         cache = self._collections
         if cid not in cache:
             generation = self._collections_gen

@@ -4,7 +4,7 @@ written once for both engines.
 A version's JSON names its collection, type, project and entity, its aliases, its source (for a
 link) and the run that logged it. Where several servers share the database (PostgreSQL) they are
 read with the version in one query of joins: a name one server cached could be renamed by
-another. Where one process is the database's only user (``Sql.single_process``, the embedded
+another. Where one process is the database's only user (not ``Sql.concurrent``, the embedded
 engine) the names come from small caches instead, which a rename clears: in DuckDB a point
 query joining five tables costs ten times one without joins.
 """
@@ -90,7 +90,7 @@ class ArtifactVersions:
         self.projects = projects
         self.collections = collections
         # Names from caches (see the module's docstring) in a store of one process only.
-        self._cached = sql.single_process
+        self._cached = not sql.concurrent
         self._run_paths: dict[int, dict[str, Any]] = {}
         #: The SELECT of versions over ``artifacts a`` (add ``" WHERE ..."``) whose rows
         #: :meth:`artifacts_out` makes JSON.

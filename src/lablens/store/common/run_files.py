@@ -94,13 +94,9 @@ class RunFiles:
         # Console batch ids share the points' table, in their own namespace.
         key = f"console:{batch_id}" if batch_id else None
         with self.sql.transaction() as tx:
-            if self.sql.engine == "postgresql":
-                # The run's lock first: the numbers below are the run's next ones, and a batch
-                # numbered while another server numbers its own would take the same.
-                tx.execute(
-                    "SELECT pg_advisory_xact_lock(?, (?::bigint % 2147483648)::integer)",
-                    [CONSOLE_LOCK, pk],
-                )
+            # The run's lock first: the numbers below are the run's next ones, and a batch
+            # numbered while another server numbers its own would take the same.
+            tx.lock(CONSOLE_LOCK, pk % 2**31)
             if key:
                 # The batch's primary key decides: a retry (through any server) finds it taken.
                 taken = tx.rows(

@@ -37,9 +37,9 @@ class _DuckTx(Tx):
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def lock(self, key: int) -> None:
+    def lock(self, *key: int) -> None:
         # The transaction holds the write lock: this process is the file's one writer.
-        pass
+        return None
 
     def insert_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -55,14 +55,12 @@ class _DuckTx(Tx):
         self.raw.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}")
         self.raw.unregister(view)
 
-    def lock_name(self, space: int, name: str) -> None:
-        return None
-
 
 class EmbeddedSql(Sql):
     """The embedded store's DuckDB file: transactions under its write lock, reads without."""
 
     engine = "duckdb"
+    concurrent = False
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -90,9 +88,6 @@ class EmbeddedSql(Sql):
 
     run_data_tables = RUN_DATA_TABLES
 
-    def if_concurrent(self, clause: str) -> str:
-        return ""
-
     def bytewise(self, expr: str) -> str:
         return expr
 
@@ -100,5 +95,3 @@ class EmbeddedSql(Sql):
 
     def json_param(self, value: Any) -> Any:
         return _json.dumps(value)
-
-    single_process = True

@@ -46,11 +46,6 @@ def count_target(conn: psycopg.Connection[Any]) -> int:
         return int(conn.execute("SELECT coalesce(sum(n), 0) FROM point_chunks").fetchone()[0])
 
 
-def _runs_copied(conn: psycopg.Connection[Any]) -> list[int]:
-    with conn.transaction():
-        return [r[0] for r in conn.execute("SELECT DISTINCT run_pk FROM point_chunks")]
-
-
 def pieces_by_run(reader: pa.RecordBatchReader) -> Iterator[tuple[int, pa.RecordBatch]]:
     """Each batch cut where the run changes: ``(run_pk, its slice)``."""
     for batch in reader:
@@ -58,6 +53,66 @@ def pieces_by_run(reader: pa.RecordBatchReader) -> Iterator[tuple[int, pa.Record
         cuts = np.flatnonzero(runs[1:] != runs[:-1]) + 1
         for a, b in itertools.pairwise([0, *cuts.tolist(), len(runs)]):
             yield int(runs[a]), batch.slice(a, b - a)
+
+
+def copy_by_run(
+    source: duckdb.DuckDBPyConnection,
+    conn: psycopg.Connection[Any],
+    *,
+    table: str,
+    target: str,
+    select: str,
+    write: Callable[[psycopg.Connection[Any], int, pa.RecordBatch], int],
+    what: str,
+    batch_rows: int,
+    progress: Callable[[int], None],
+    hook: Hook | None,
+) -> int:
+    """Copy the data dir's rows of ``table`` for every run with none in PostgreSQL's
+    ``target`` yet, a run per transaction; answers how many were new.
+
+    ``select`` reads them in run order (``run_pk`` first) from the runs not in ``$done``;
+    ``write(conn, run_pk, piece)`` writes a bounded piece of one run and answers its rows. A
+    run with any row in ``target`` has all of them, so a migration run again skips it.
+    """
+    with conn.transaction():
+        done = [r[0] for r in conn.execute(f"SELECT DISTINCT run_pk FROM {target}")]
+    if done:
+        skipped = source.execute(
+            f"SELECT count(*) FROM {table} WHERE list_contains(?::BIGINT[], run_pk)", [done]
+        ).fetchall()[0][0]
+        progress(skipped)
+    new = 0
+    run_pk = None
+    try:
+        # A cursor of its own: DuckDB runs nothing else on a connection while a result streams.
+        with source.cursor() as cur:
+            reader = cur.sql(select, params={"done": done}).to_arrow_reader(batch_rows)
+            for run_pk, pieces in itertools.groupby(pieces_by_run(reader), key=lambda p: p[0]):
+                with conn.transaction():
+                    for _, piece in pieces:
+                        rows = write(conn, run_pk, piece)
+                        new += rows
+                        progress(rows)
+                if hook:
+                    hook(table, new)
+    except psycopg.Error as exc:
+        raise MigrationRefused(
+            f"copying the {what} of run pk {run_pk} into PostgreSQL failed (the runs"
+            f" committed before stay; run the migration again to go on):"
+            f" {' '.join(str(exc).split())}"
+        ) from exc
+    return new
+
+
+def _write_points(conn: psycopg.Connection[Any], run_pk: int, piece: pa.RecordBatch) -> int:
+    points = pa.table(
+        {"step": piece.column(2), "timestamp": piece.column(3), "value": piece.column(4)}
+    )
+    payload, stats = point_chunks_copy(points, piece.column(1), run_pk)
+    with conn.cursor() as cur, cur.copy(COPY_SQL) as copy:
+        copy.write(payload)
+    return stats.points
 
 
 def copy_points(
@@ -69,53 +124,18 @@ def copy_points(
     hook: Hook | None = None,
 ) -> int:
     """Copy the points of every run not in PostgreSQL yet; answers how many were new."""
-    done = _runs_copied(conn)
-    if done:
-        skipped = source.execute(
-            "SELECT count(*) FROM points WHERE list_contains(?::BIGINT[], run_pk)", [done]
-        ).fetchall()[0][0]
-        progress(skipped)
-    # A cursor of its own: DuckDB runs nothing else on a connection while a result streams.
-    with source.cursor() as cur:
-        reader = cur.sql(_ORDERED, params={"done": done}).to_arrow_reader(batch_rows)
-        return _copy_runs(reader, conn, progress=progress, hook=hook)
-
-
-def _copy_runs(
-    reader: pa.RecordBatchReader,
-    conn: psycopg.Connection[Any],
-    *,
-    progress: Callable[[int], None],
-    hook: Hook | None,
-) -> int:
-    """Each run's points from ``reader`` (in series order) in one transaction."""
-    new = 0
-    run_pk = None
-    try:
-        for run_pk, pieces in itertools.groupby(pieces_by_run(reader), key=lambda p: p[0]):
-            with conn.transaction(), conn.cursor() as cur:
-                for _, piece in pieces:
-                    points = pa.table(
-                        {
-                            "step": piece.column(2),
-                            "timestamp": piece.column(3),
-                            "value": piece.column(4),
-                        }
-                    )
-                    payload, stats = point_chunks_copy(points, piece.column(1), run_pk)
-                    with cur.copy(COPY_SQL) as copy:
-                        copy.write(payload)
-                    new += stats.points
-                    progress(stats.points)
-            if hook:
-                hook("points", new)
-    except psycopg.Error as exc:
-        raise MigrationRefused(
-            f"copying the metric points of run pk {run_pk} into PostgreSQL failed (the runs"
-            f" committed before stay; run the migration again to go on):"
-            f" {' '.join(str(exc).split())}"
-        ) from exc
-    return new
+    return copy_by_run(
+        source,
+        conn,
+        table="points",
+        target="point_chunks",
+        select=_ORDERED,
+        write=_write_points,
+        what="metric points",
+        batch_rows=batch_rows,
+        progress=progress,
+        hook=hook,
+    )
 
 
 def checksum_source(source: duckdb.DuckDBPyConnection, batch_rows: int) -> PointSum:

@@ -10,7 +10,6 @@ hashes each tile in the embedded store's row form (a role a tile lacks is NULL) 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +19,7 @@ import psycopg
 import pyarrow as pa
 
 from lablens.store.migrate._checksums import RowSum
-from lablens.store.migrate._ends import MigrationRefused
-from lablens.store.migrate._points import pieces_by_run
+from lablens.store.migrate._points import copy_by_run
 from lablens.store.migrate._tables import Hook
 from lablens.store.postgres import _tiles
 
@@ -54,6 +52,11 @@ def _arrays(piece: pa.RecordBatch) -> dict[str, np.ndarray]:
     return out
 
 
+def _write_tiles(conn: psycopg.Connection[Any], run_pk: int, piece: pa.RecordBatch) -> int:
+    _tiles.append(conn, run_pk, _arrays(piece))
+    return piece.num_rows
+
+
 def copy_tiles(
     source: duckdb.DuckDBPyConnection,
     conn: psycopg.Connection[Any],
@@ -63,36 +66,19 @@ def copy_tiles(
     hook: Hook | None = None,
 ) -> int:
     """Copy the tiles of every run that has none in PostgreSQL yet; answers how many were new."""
-    with conn.transaction():
-        done = [r[0] for r in conn.execute("SELECT DISTINCT run_pk FROM tile_chunks")]
-    if done:
-        skipped = source.execute(
-            "SELECT count(*) FROM point_tiles WHERE list_contains(?::BIGINT[], run_pk)", [done]
-        ).fetchall()[0][0]
-        progress(skipped)
-    new = 0
-    run_pk = None
-    query = _select(" WHERE NOT list_contains($done::BIGINT[], run_pk)") + (
-        " ORDER BY run_pk, key_id, level, bucket"
+    return copy_by_run(
+        source,
+        conn,
+        table="point_tiles",
+        target="tile_chunks",
+        select=_select(" WHERE NOT list_contains($done::BIGINT[], run_pk)")
+        + " ORDER BY run_pk, key_id, level, bucket",
+        write=_write_tiles,
+        what="tiles",
+        batch_rows=batch_rows,
+        progress=progress,
+        hook=hook,
     )
-    try:
-        # A cursor of its own: DuckDB runs nothing else on a connection while a result streams.
-        with source.cursor() as cur:
-            reader = cur.sql(query, params={"done": done}).to_arrow_reader(batch_rows)
-            for run_pk, pieces in itertools.groupby(pieces_by_run(reader), key=lambda p: p[0]):
-                with conn.transaction():
-                    for _, piece in pieces:
-                        _tiles.append(conn, run_pk, _arrays(piece))
-                        new += piece.num_rows
-                        progress(piece.num_rows)
-                if hook:
-                    hook("point_tiles", new)
-    except psycopg.Error as exc:
-        raise MigrationRefused(
-            f"copying the tiles of run pk {run_pk} into PostgreSQL failed (the runs committed"
-            f" before stay; run the migration again to go on): {' '.join(str(exc).split())}"
-        ) from exc
-    return new
 
 
 def _row_sum() -> RowSum:

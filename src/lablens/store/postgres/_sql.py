@@ -61,8 +61,9 @@ class _PgTx(Tx):
             cur.execute(to_psycopg(sql), params)
             return cur.fetchall()
 
-    def lock(self, key: int) -> None:
-        self.raw.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    def lock(self, *key: int) -> None:
+        holders = ", ".join("%s" for _ in key)
+        self.raw.execute(f"SELECT pg_advisory_xact_lock({holders})", list(key))
 
     def insert_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -73,14 +74,12 @@ class _PgTx(Tx):
             for row in rows:
                 copy.write_row(row)
 
-    def lock_name(self, space: int, name: str) -> None:
-        self.raw.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [space, name])
-
 
 class PostgresSql(Sql):
     """The team store's database: each transaction on a pooled connection."""
 
     engine = "postgresql"
+    concurrent = True
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -104,9 +103,6 @@ class PostgresSql(Sql):
 
     run_data_tables = RUN_DATA_TABLES
 
-    def if_concurrent(self, clause: str) -> str:
-        return clause
-
     def bytewise(self, expr: str) -> str:
         return f'{expr} COLLATE "C"'
 
@@ -114,8 +110,6 @@ class PostgresSql(Sql):
 
     def json_param(self, value: Any) -> Any:
         return jsonb_dumps(value)
-
-    single_process = False
 
 
 # Floats from here up are written by Python in exponent form (1e+16), which jsonb reads as an

@@ -54,15 +54,15 @@ _NATIVE = np.dtype([(c, "i8" if c in _INTS else "f8") for c in FIELDS])
 #: Buckets of one level per ``tile_chunks`` row.
 TILES_PER_CHUNK = 64
 
-_UPSERT_SQL = (
+_INSERT_SQL = (
     "INSERT INTO tile_chunks (run_pk, key_id, level, chunk, n, tiles)"
     " SELECT %s, * FROM unnest(%s::int4[], %s::int2[], %s::int8[], %s::int4[], %s::bytea[])"
-    " ON CONFLICT (run_pk, key_id, level, chunk)"
-    " DO UPDATE SET n = excluded.n, tiles = excluded.tiles"
+    " ON CONFLICT (run_pk, key_id, level, chunk) DO UPDATE SET "
 )
+# Whole chunks replace the stored ones; appended tiles follow them.
+_UPSERT_SQL = _INSERT_SQL + "n = excluded.n, tiles = excluded.tiles"
 _APPEND_SQL = (
-    _UPSERT_SQL.split(" ON CONFLICT")[0] + " ON CONFLICT (run_pk, key_id, level, chunk)"
-    " DO UPDATE SET n = tile_chunks.n + excluded.n, tiles = tile_chunks.tiles || excluded.tiles"
+    _INSERT_SQL + "n = tile_chunks.n + excluded.n, tiles = tile_chunks.tiles || excluded.tiles"
 )
 _TOUCHED_SQL = (
     "SELECT c.key_id, c.level, c.tiles FROM tile_chunks c"
@@ -277,9 +277,9 @@ def sample(conn: Any, plan: pa.Table) -> dict[str, np.ndarray]:
     series = np.array([r[0] - 1 for r in rows], np.int64)
     counts = np.array([len(r[1]) // RECORD.itemsize for r in rows], np.int64)
     tiles = _unpack([r[1] for r in rows])
+    # Every tile of a planned series lies in its planned buckets (the plan spans the series'
+    # first to last step), so the chunks read hold no other.
     which = np.repeat(series, counts)
-    keep = (tiles["bucket"] >= b0[which]) & (tiles["bucket"] < b0[which] + ntiles[which])
-    tiles, which = tiles[keep], which[keep]
     rp = plan["run_pk"].to_numpy().astype(np.int64)[which]
     kid = plan["key_id"].to_numpy().astype(np.int64)[which]
     nb = plan["nb"].to_numpy()[which]
