@@ -31,13 +31,6 @@ class _SaidNone:
     """``None`` as a keyword argument that is kept: the call passes ``None`` and its source
     shows ``=None``, instead of leaving the method's default."""
 
-    _instance: _SaidNone | None = None
-
-    def __new__(cls) -> _SaidNone:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
     def __repr__(self) -> str:
         return "None"
 
