@@ -82,6 +82,23 @@ def test_images_round_trip_pixel_exact_with_captions(start, api, tmp_path):
     assert remote.history(samples=None, keys=["loss"])["loss"].tolist() == [0.5]
 
 
+def test_an_image_keeps_the_pixels_its_buffer_held_at_the_call(start, api):
+    # A training loop overwrites its batch buffer right after log(); the image copied at the
+    # call (a contiguous buffer and a strided view of it) is what is stored.
+    buffer = RGB.copy()
+    run = start()
+    for step in range(3):
+        buffer[:] = np.roll(RGB, step, axis=0)
+        run.log({"contiguous": lablens.Image(buffer), "strided": lablens.Image(buffer[::2, ::3])})
+        buffer[:] = 0
+    run.finish()
+    remote = read(api, run)
+    for step, item in enumerate(remote.media("contiguous")):
+        np.testing.assert_array_equal(item.to_numpy(), np.roll(RGB, step, axis=0))
+    for step, item in enumerate(remote.media("strided")):
+        np.testing.assert_array_equal(item.to_numpy(), np.roll(RGB, step, axis=0)[::2, ::3])
+
+
 def test_a_list_of_images_is_one_steps_gallery(start, api):
     run = start()
     frames = [RGB, RGB[::-1], RGB[:, ::-1]]
