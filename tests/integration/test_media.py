@@ -434,9 +434,31 @@ def test_deleting_a_run_deletes_its_media_items(start, server, api):
         http.request("GET", f"{project_media_route(run.entity, run.project)}/{item.sha256}")
 
 
+def test_strings_dataframes_and_sequences_of_numbers_are_logged_as_w_and_b_logs_them(start, api):
+    # W&B's conversions of what wandb.log is given: a str is text, a DataFrame a table, and a
+    # list or an array of numbers a histogram of its values.
+    frame = pd.DataFrame({"label": ["cat", "dog"], "score": [0.25, 0.75]})
+    values = np.arange(100, dtype=np.float64) ** 2
+    run = start()
+    run.log({"note": "lr halved", "preds": frame, "grads": values, "sizes": [3, 1, 4, 1, 5]})
+    run.log({"notes": ["a", "b"], "loss": 0.5})
+    run.finish()
+    remote = read(api, run)
+    note = remote.media("note")[0]
+    assert (note.type, note.content()) == ("text", b"lr halved")
+    pd.testing.assert_frame_equal(remote.media("preds")[0].to_pandas(), frame)
+    counts, edges = remote.media("grads")[0].to_numpy()
+    np.testing.assert_array_equal(counts, np.histogram(values, bins=64)[0])
+    np.testing.assert_allclose(edges, np.histogram(values, bins=64)[1])
+    counts, _ = remote.media("sizes")[0].to_numpy()
+    assert counts.sum() == 5
+    assert [i.content() for i in remote.media("notes")] == [b"a", b"b"]
+    assert remote.history(samples=None, keys=["loss"])["loss"].tolist() == [0.5]
+
+
 def test_values_that_are_neither_numbers_nor_media_are_refused(start):
     run = start()
-    for value in ("a string", np.zeros((2, 2)), [1, 2], [lablens.Image(RGB), 3]):
+    for value in (None, object(), np.array(["x", "y"]), [1, "x"], [lablens.Image(RGB), 3]):
         with pytest.raises(TypeError) as info:
             run.log({"bad": value, "ok": 1})
         assert info.value.field == "bad"

@@ -54,7 +54,7 @@ def test_a_string_value_is_refused_naming_its_key():
     with pytest.raises(TypeError) as info:
         flatten_metrics({"train": {"img": "cat.png", "loss": 1.0}})
     assert str(info.value).startswith(
-        "run.log: value of 'train.img' is a str; only numbers and media (lablens.Image, "
+        "run.log: value of 'train.img' is a str; only numbers, media (lablens.Image, "
     )
     assert info.value.field == "train.img"
     assert isinstance(info.value, UsageError)

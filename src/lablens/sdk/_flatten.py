@@ -16,7 +16,7 @@ import numpy as np
 
 from lablens.contract.flatten import flatten as flat_dict
 from lablens.errors import UsageError
-from lablens.sdk.media import as_media
+from lablens.sdk.media import as_media, numbers_histogram
 
 #: How deep logged data, a config or a summary may nest (dicts and lists): the server's default
 #: ``LABLENS_MAX_DEPTH``. The SDK cannot read the server's settings, so it keeps its own copy and
@@ -97,9 +97,9 @@ def to_number(key: str, value: Any) -> float | int | bool:
             field=key,
         )
     raise InvalidValue(
-        f"run.log: value of {key!r} is {_type_name(value)}; only numbers and media "
-        "(lablens.Image, Table, Histogram, Audio, Text, Html, Video, plotly figures, or a list "
-        "of them) can be logged",
+        f"run.log: value of {key!r} is {_type_name(value)}; only numbers, media (lablens.Image, "
+        "Table, Histogram, Audio, Text, Html, Video, plotly figures, or a list of them), "
+        "strings, DataFrames and arrays or lists of numbers (logged as histograms) can be logged",
         field=key,
     )
 
@@ -149,6 +149,9 @@ def _as_gallery(value: Any) -> list[Any] | None:
     if isinstance(value, (list, tuple)):
         if not value:
             return None
+        histogram = numbers_histogram(value)
+        if histogram is not None:
+            return [histogram]
         items = [as_media(v) for v in value]
         return items if all(i is not None for i in items) else None
     one = as_media(value)

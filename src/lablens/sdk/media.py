@@ -569,10 +569,52 @@ def held_bytes(media: Media) -> int:
 
 
 def as_media(value: Any) -> Media | None:
-    """``value`` as a media item when it is one (a ``Media``, or a plotly figure), else None."""
+    """``value`` as a media item when it is one, else None.
+
+    Besides a ``Media``, W&B's conversions of what ``wandb.log`` is given as it is: a plotly
+    figure is a ``Plotly``, a pandas DataFrame a ``Table``, a str a ``Text``, and a numpy array or
+    a tensor of numbers (one dimension or more) a ``Histogram`` of its values. Numbers, 0-d
+    arrays and one-element tensors stay numbers (None here).
+    """
     if isinstance(value, Media):
         return value
     cls = type(value)
-    if cls.__module__.startswith("plotly.") and callable(getattr(value, "to_plotly_json", None)):
+    module = cls.__module__
+    if module.startswith("plotly.") and callable(getattr(value, "to_plotly_json", None)):
         return Plotly(value)
+    if isinstance(value, str):
+        return Text(value)
+    if module.split(".", 1)[0] == "pandas" and cls.__name__ == "DataFrame":
+        from lablens.sdk.media_table import Table  # media_table imports this module
+
+        return Table(dataframe=value)
+    if _holds_numbers(value):
+        return Histogram(value)
     return None
+
+
+def numbers_histogram(values: list[Any] | tuple[Any, ...]) -> Histogram | None:
+    """A list of plain numbers as a ``Histogram`` of them (W&B's conversion of a logged
+    sequence), or None when it holds anything else."""
+    if values and all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+        for v in values
+    ):
+        return Histogram(values)
+    return None
+
+
+def _holds_numbers(value: Any) -> bool:
+    """Whether ``value`` is an array or tensor of numbers with a dimension, and more than one
+    element for a tensor (whose ``.item()`` makes a one-element tensor a number)."""
+    if isinstance(value, np.ndarray):
+        return value.ndim >= 1 and (np.issubdtype(value.dtype, np.number) or value.dtype == bool)
+    shape = getattr(value, "shape", None)
+    to_numpy = getattr(value, "numpy", None) or getattr(value, "detach", None)
+    if shape is None or not callable(to_numpy):
+        return False
+    try:
+        dims = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        return False
+    return len(dims) >= 1 and math.prod(dims) > 1

@@ -209,7 +209,9 @@ class Run(RunEnding, RunArtifactLogging):
                 whose ``.item()`` gives a number). NaN and ±inf are kept. A value may also be
                 media: ``lablens.Image``, ``Table``, ``Histogram``, ``Audio``, ``Text``,
                 ``Html``, ``Video``, a plotly figure, or a list of them (a gallery: one item
-                each, at indices 0, 1, ...). Media are encoded and uploaded in the background.
+                each, at indices 0, 1, ...). As in W&B, a str is logged as ``Text``, a pandas
+                DataFrame as ``Table`` and a list or array of numbers as a ``Histogram``.
+                Media are encoded and uploaded in the background.
             step: the step to record at, an integer from 0 to 2**53 - 1. By default the run's own
                 counter, which goes up by one with every ``log()`` call. Steps must not go
                 backwards: a step lower than the current one is ignored with a warning, as in
