@@ -100,6 +100,17 @@ def _selection_to_drawn(page, selection: str) -> tuple[float, float]:
     )
     started, sent = map(float, out.split())
     done = page.evaluate("window.__llDrawn") / 1000
+    received = (
+        page.evaluate(
+            "Number(Array.from(document.querySelectorAll('.ll-panel-grid')).pop().dataset.receivedAt)"
+        )
+        / 1000
+    )
+    print(
+        f"#   kernel {1000 * (sent - started):.0f} ms, to the page {1000 * (received - sent):.0f}"
+        f" ms, drawing {1000 * (done - received):.0f} ms",
+        file=sys.stderr,
+    )
     return done - started, sent - started
 
 

@@ -103,6 +103,8 @@ export class GridView {
       return;
     }
     if (msg.type !== "data") return;
+    // When the points came in: the benchmark splits the kernel's part from the page's.
+    this.el.dataset.receivedAt = String(performance.timeOrigin + performance.now());
     const data = msg as DataMessage;
     const series = decode(data.series, buffers[0], buffers[1]);
     if (data.mode === "full") this.store.reset(series);

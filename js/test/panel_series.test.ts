@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildLines, fade } from "../src/panels/lines";
+import { buildLines, fade, THIN_ABOVE } from "../src/panels/lines";
 import { Poller } from "../src/panels/live";
 import {
   aggregate,
@@ -134,6 +134,20 @@ describe("panel lines", () => {
       ["run a", 2],
       ["run b", 5],
     ]);
+  });
+
+  it("draws run lines 1.5 px, and 1 px (hairlines) in a panel of many points", () => {
+    expect(buildLines(series, style).series.slice(1).map((s) => s.width)).toEqual([1.5, 1.5]);
+    const n = THIN_ABOVE / 2 + 1;
+    const long = ["a", "b"].map((run) => ({
+      run,
+      key: "k",
+      x: f64(Array.from({ length: n }, (_, i) => i)),
+      y: f64(Array.from({ length: n }, (_, i) => i * i)),
+    }));
+    const lines = buildLines(long, style);
+    expect(lines.points).toBe(2 * n);
+    expect(lines.series.slice(1).map((s) => s.width)).toEqual([1, 1]);
   });
 
   it("draws the raw curve faint behind the smoothed one", () => {
