@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import weakref
 from typing import Any
 
@@ -106,6 +107,12 @@ def encode_floats(value: Any) -> Any:
     return value
 
 
+def user_agent() -> str:
+    """The ``User-Agent`` lablens's clients send: their version, Python's and requests'."""
+    py = ".".join(str(n) for n in sys.version_info[:3])
+    return f"lablens/{__version__} python/{py} requests/{requests.__version__}"
+
+
 class Transport:
     """An HTTP session bound to one server and one API key.
 
@@ -146,7 +153,10 @@ class Transport:
         adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = f"lablens/{__version__}"
+        #: What every request says the client is: ``lablens/<version> python/<version>
+        #: requests/<version>`` (W&B's ``Api.user_agent``).
+        self.user_agent = user_agent()
+        self.session.headers["User-Agent"] = self.user_agent
         if api_key:
             self.session.headers["Authorization"] = f"Bearer {api_key}"
 

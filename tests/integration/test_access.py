@@ -320,6 +320,22 @@ def _same_password_twice(w: World, role: str, path: str) -> Call:
     return _password(w, role, path)
 
 
+CHART_SPEC = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "mark": "point"}
+
+
+def _chart(w: World, role: str, path: str) -> Call:
+    # A team chart, public in the public pass and private in the private one.
+    made = w.http("admin").post_json(
+        f"/api/v1/workspaces/{w.team}/charts",
+        {
+            "name": w.fresh("c"),
+            "spec": CHART_SPEC,
+            "access": "public" if path == w.public else "private",
+        },
+    )
+    return {"ws": w.team, "name": made["name"]}
+
+
 V1 = "/api/v1"
 P = V1 + "/projects/{ws}/{project}"
 R = P + "/runs/{run_id}"
@@ -365,6 +381,13 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("GET", V1 + "/workspaces"): ("signed_in", _plain()),
     ("GET", V1 + "/workspaces/{ws}"): ("signed_in", lambda w, r, p: {"ws": w.team}),
     ("GET", V1 + "/workspaces/{ws}/projects"): ("signed_in", lambda w, r, p: {"ws": w.team}),
+    ("POST", V1 + "/workspaces/{ws}/charts"): (
+        "write",
+        lambda w, r, p: {"ws": w.team, "json": {"name": w.fresh("c"), "spec": CHART_SPEC}},
+    ),
+    ("GET", V1 + "/workspaces/{ws}/charts"): ("signed_in", lambda w, r, p: {"ws": w.team}),
+    ("GET", V1 + "/workspaces/{ws}/charts/{name}"): ("read", _chart),
+    ("DELETE", V1 + "/workspaces/{ws}/charts/{name}"): ("write", _chart),
     ("POST", V1 + "/workspaces/{ws}/projects"): (
         "write",
         lambda w, r, p: {"ws": w.team, "json": {"name": w.fresh("p")}},

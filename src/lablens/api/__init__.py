@@ -1,5 +1,5 @@
 """The ``Api`` client and the resources it returns (workspaces, projects, runs, files, artifacts,
-users, teams, sweeps, reports)."""
+users, teams, sweeps, reports, custom charts)."""
 
 from lablens.api.api import Api
 from lablens.api.artifact_collections import (
@@ -10,6 +10,7 @@ from lablens.api.artifact_collections import (
 )
 from lablens.api.artifact_files import ArtifactFiles, ArtifactManifest, ArtifactManifestEntry
 from lablens.api.artifacts import Artifact, Artifacts
+from lablens.api.custom_charts import ChartView, CustomChart, CustomCharts
 from lablens.api.files import File, Files
 from lablens.api.history import HistoryScan, UnknownKeyWarning
 from lablens.api.media import MediaItem
@@ -37,6 +38,9 @@ __all__ = [
     "ArtifactTypes",
     "Artifacts",
     "BetaReport",
+    "ChartView",
+    "CustomChart",
+    "CustomCharts",
     "File",
     "Files",
     "HistoryScan",

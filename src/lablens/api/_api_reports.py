@@ -70,7 +70,9 @@ class ApiReports(ApiPart):
             description: what it shows.
             runsets: ``[{"name", "project", "filters", "order", "runs"}]``; ``project``
                 defaults to the report's, ``runs`` pins run ids.
-            panels: ``[{"type": "line"|"bar"|"scatter", "runset", "title", "x", "y", ...}]``.
+            panels: ``[{"type": "line"|"bar"|"scatter", "runset", "title", "x", "y", ...}]``,
+                or ``{"type": "custom", "chart": "entity/name", "runset"}``: a custom chart
+                preset drawn from the run set's runs.
             spec: the whole spec at once, instead of ``runsets`` and ``panels``; keys other
                 than those two are kept as given.
 

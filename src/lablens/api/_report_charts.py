@@ -1,8 +1,16 @@
-"""Drawing a report: one plotly figure per panel, and the standalone HTML page around them."""
+"""Drawing a report: one plotly figure per panel, and the standalone HTML page around them.
+
+A ``custom`` panel (``{"type": "custom", "chart": "alice/loss-curve", "runset": 0}``) is a
+custom chart preset drawn from the run set's rows (``CustomChart.data_of``): in the page, its
+Vega-Lite spec with those rows as a ``<script type="application/json">`` and, where
+``vl-convert-python`` is installed (the ``charts`` extra), the chart drawn as SVG, so the page
+needs neither a network nor JavaScript to show it.
+"""
 
 from __future__ import annotations
 
 import html
+import json
 from typing import TYPE_CHECKING, Any
 
 from lablens.contract.names import BUILTIN_X
@@ -116,12 +124,42 @@ def figures(report: BetaReport) -> list[go.Figure]:
     ]
 
 
+def custom_spec(report: BetaReport, panel: dict[str, Any]) -> dict[str, Any]:
+    """A ``custom`` panel's Vega-Lite spec, its run set's rows as ``data.values``."""
+    chart = report._api.custom_chart(str(panel.get("chart") or ""))
+    spec = chart.vega_lite(chart.data_of(report.runs(panel.get("runset", 0))))
+    if panel.get("title"):
+        spec["title"] = str(panel["title"])
+    return spec
+
+
+def custom_html(spec: dict[str, Any], div_id: str) -> str:
+    """A Vega-Lite spec in a page: the spec (with its data) as JSON, and its SVG drawing."""
+    text = json.dumps(spec, allow_nan=False).replace("</", "<\\/")
+    try:
+        import vl_convert
+    except ImportError:
+        drawing = "<p class='note'>install lablens[charts] to draw custom charts in HTML</p>"
+    else:
+        drawing = vl_convert.vegalite_to_svg(spec)
+    return (
+        f"<div class='panel vega-lite' id='{div_id}'>{drawing}"
+        f"<script type='application/json' class='vega-lite-spec'>{text}</script></div>"
+    )
+
+
 def page(report: BetaReport) -> str:
     """The whole report as one HTML page, plotly's JavaScript inlined once (the page parts of
     ``lablens.contract.page``, which the server's project and run pages share)."""
     parts = []
     for i, panel in enumerate(report.panels):
         kind = panel.get("type", "line")
+        if kind == "custom":
+            try:
+                parts.append(custom_html(custom_spec(report, panel), f"panel-{i}"))
+            except LablensError as exc:
+                parts.append(f"<p class='note'>panel {i}: {html.escape(str(exc))}</p>")
+            continue
         if kind not in _DRAW:
             parts.append(
                 f"<p class='note'>panel {i}: type {html.escape(str(kind))!s} is not"

@@ -9,7 +9,8 @@ A report is a title, a description and a spec::
                  "x": "_step", "y": ["val/acc"], "samples": 500, "log_y": False},
                 {"type": "bar", "runset": 0, "y": "summary_metrics.val/acc"},
                 {"type": "scatter", "runset": 0, "x": "config.lr",
-                 "y": "summary_metrics.val/acc", "log_x": True}]}
+                 "y": "summary_metrics.val/acc", "log_x": True},
+                {"type": "custom", "runset": 0, "chart": "alice/loss-curve"}]}  # a preset
 
 Run sets are filters evaluated when the report is read, with the reader's access: a reader who may
 not read a run set's project gets ``ProjectNotFound`` for it, never its runs. Panels may carry
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BetaReport", "Reports"]
 
-PANEL_TYPES = ("line", "bar", "scatter")
+PANEL_TYPES = ("line", "bar", "scatter", "custom")
 
 
 class BetaReport(Attrs):

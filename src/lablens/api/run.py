@@ -16,11 +16,13 @@ from lablens.api.history import RunHistory
 from lablens.api.media import RunMedia
 from lablens.api.run_artifacts import RunArtifactMethods
 from lablens.api.run_fields import Profile, RunState, Summary
-from lablens.api.run_writes import RunWrites
+from lablens.api.run_writes import _STATES, RunWrites
 from lablens.contract.routes import run_route
+from lablens.errors import UsageError
 from lablens.transport import decode_floats
 
 if TYPE_CHECKING:
+    from lablens.api.api import Api
     from lablens.api.sweeps import Sweep
 
 __all__ = ["Run"]
@@ -97,6 +99,7 @@ class Run(RunHistory, RunMedia, RunFiles, RunWrites, RunArtifactMethods, Attrs):
         self.show = bool(data.get("show", True))
         self.history_keys = dict(data.get("history_keys") or {})
         self._full = all(k in data for k in _HEAVY)
+        self._read_only: bool | None = getattr(self, "_read_only", None)
         self._config = decode_floats(data["config"]) if "config" in data else None
         # Refresh the Summary in place: code holding ``run.summary`` sees the server's answer.
         summary = getattr(self, "_summary", None)
@@ -104,6 +107,56 @@ class Run(RunHistory, RunMedia, RunFiles, RunWrites, RunArtifactMethods, Attrs):
             summary._replace(data["summary"])
         else:
             self._summary = Summary(self, data["summary"]) if "summary" in data else None
+
+    @classmethod
+    def create(
+        cls,
+        api: Api,
+        run_id: str | None = None,
+        project: str | None = None,
+        entity: str | None = None,
+        state: str = "running",
+    ) -> Run:
+        """Create a run for the given project, as W&B's ``Run.create`` (``api.create_run``).
+
+        Args:
+            api: the client to create it with.
+            run_id: the id to give it; by default a random one.
+            project: its project (made if missing); by default ``uncategorized``.
+            entity: the project's workspace; by default the default entity.
+            state: ``running`` (the default), or a state it ends in at once: ``finished``,
+                ``crashed`` or ``aborted`` (either case).
+
+        Returns:
+            The new ``Run``, as the server holds it.
+
+        Raises:
+            Conflict: the project already has a run with this id.
+            UsageError: ``state`` is not one of those.
+
+        Example:
+            >>> run = Run.create(api, project="mnist", state="finished")
+        """
+        upper = str(state).upper()
+        if upper not in _STATES:
+            raise UsageError(f"state must be one of {', '.join(_STATES)}, not {state!r}")
+        run = api.create_run(run_id=run_id, project=project, entity=entity)
+        if upper != "RUNNING":
+            run.finish(upper)
+        return run
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the signed-in user may not change this run: ``False`` for members of its
+        workspace and admins (who may write it), ``True`` for a reader of a public project.
+
+        Read from the server once (the viewer and its role in the run's workspace), then kept.
+        """
+        if self._read_only is None:
+            api = self._api
+            writable = api.viewer.is_admin or api.workspace(self.entity).role is not None
+            self._read_only = not writable
+        return self._read_only
 
     def _heavy(self, key: str) -> Any:
         if key not in self._attrs and not self._full:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 __all__ = [
     "API",
     "VIEWER",
+    "chart_route",
     "media_blob_route",
     "project_media_route",
     "run_media_route",
@@ -80,3 +81,10 @@ def media_blob_route(entity: str, project: str, sha256: str) -> str:
     """One media item's content: ``/api/v1/projects/{entity}/{project}/media/{sha256}``
     (``?thumb=N`` for an image at most N pixels on its long side)."""
     return f"{project_media_route(entity, project)}/{quote_segment(sha256)}"
+
+
+def chart_route(entity: str, name: str | None = None) -> str:
+    """An entity's custom chart presets, ``/api/v1/workspaces/{entity}/charts``, or one of them
+    (``.../charts/{name}``)."""
+    base = f"{workspace_route(entity)}/charts"
+    return base if name is None else f"{base}/{quote_segment(name)}"

@@ -14,6 +14,7 @@ from lablens.server.routers import (
     artifact_collections,
     artifacts,
     blobs,
+    charts,
     files,
     media,
     points,
@@ -66,6 +67,7 @@ def create_app(store: Store) -> FastAPI:
         artifacts,
         artifact_collections,
         media,
+        charts,
     ):
         app.include_router(module.router)
     # The wire protocols of the real wandb (POST /graphql, file_stream, uploads) and swanlab

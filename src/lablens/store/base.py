@@ -16,6 +16,7 @@ from lablens.store.interface import (
     AccountStore,
     ArtifactStore,
     BlobUpload,
+    ChartStore,
     MediaStore,
     PointStore,
     ProjectStore,
@@ -36,9 +37,10 @@ class Store(
     ReportStore,
     ArtifactStore,
     MediaStore,
+    ChartStore,
 ):
     """Users, keys, workspaces and teams, projects, runs, metric points, files, console lines,
-    sweeps, reports, artifacts and media."""
+    sweeps, reports, artifacts, media and custom chart presets."""
 
     @abc.abstractmethod
     def close(self) -> None:

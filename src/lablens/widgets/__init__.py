@@ -1,6 +1,7 @@
 """Jupyter widgets over the ``Api``: ``WorkspaceTree``, ``RunTable``, ``PanelGrid``,
 ``MetricChart``, ``ArtifactBrowser``, ``MediaPanel``, ``CompareView``, ``ParallelCoordinates``,
-``ScatterPlot``, ``Explorer``.
+``ScatterPlot``, ``Explorer``; and ``CustomChartView``, a custom chart preset that
+JupyterLab's Vega-Lite renderer draws (no anywidget).
 
 Each widget shows what public ``Api`` calls return, keeps the source of the call behind what it
 shows in ``code`` (using a variable ``api``), and gives what it shows as a DataFrame with
@@ -16,6 +17,7 @@ scatter plots.
 
 from lablens.widgets.artifact_browser import ArtifactBrowser
 from lablens.widgets.compare import CompareView
+from lablens.widgets.custom_chart import CustomChartView
 from lablens.widgets.explorer import ActionLog, Explorer
 from lablens.widgets.media_panel import MediaPanel
 from lablens.widgets.metric_chart import MetricChart
@@ -28,6 +30,7 @@ __all__ = [
     "ActionLog",
     "ArtifactBrowser",
     "CompareView",
+    "CustomChartView",
     "Explorer",
     "MediaPanel",
     "MetricChart",

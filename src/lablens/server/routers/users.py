@@ -94,8 +94,9 @@ def _viewer_out(request: Request, user: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/viewer")
 def viewer(request: Request, user: CurrentUser) -> dict[str, Any]:
-    """The signed-in user, with ``default_entity`` (their own workspace)."""
-    return _viewer_out(request, user)
+    """The signed-in user, with ``default_entity`` (their own workspace) and ``user_agent``,
+    the ``User-Agent`` this request came with (what the client says it is)."""
+    return {**_viewer_out(request, user), "user_agent": request.headers.get("user-agent")}
 
 
 @router.put("/viewer/password", status_code=204)

@@ -19,6 +19,7 @@ from lablens.store.common.artifact_lineage import ArtifactLineage
 from lablens.store.common.artifact_versions import ArtifactVersions
 from lablens.store.common.artifacts import Artifacts
 from lablens.store.common.blob_grants import BlobGrants
+from lablens.store.common.custom_charts import CustomCharts
 from lablens.store.common.liveness import Liveness
 from lablens.store.common.media import Media
 from lablens.store.common.projects import Projects
@@ -50,6 +51,7 @@ COMMON_PARTS: dict[str, type] = {
     "artifacts": Artifacts,
     "artifact_files": ArtifactFiles,
     "artifact_lineage": ArtifactLineage,
+    "custom_charts": CustomCharts,
 }
 
 
@@ -84,6 +86,7 @@ class SqlStore(StoreOfParts):
         self.artifacts = Artifacts(sql, projects, runs, grants, collections, versions)
         self.artifact_files = ArtifactFiles(sql, versions, files)
         self.artifact_lineage = ArtifactLineage(sql, runs, versions)
+        self.custom_charts = CustomCharts(sql, accounts)
 
     def delete_project(self, workspace: str, name: str) -> None:
         # Spans two parts: a project's artifacts go in the transaction that deletes the project,

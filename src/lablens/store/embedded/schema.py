@@ -338,4 +338,23 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_pk, batch_id)
     );
     """,
+    # 7: custom chart presets of an entity (W&B's create_custom_chart): a Vega-Lite spec and
+    # the query whose rows it draws, unique by name in the entity.
+    """
+    CREATE SEQUENCE custom_chart_pks START 1;
+    CREATE TABLE custom_charts (
+        pk INTEGER PRIMARY KEY DEFAULT nextval('custom_chart_pks'),
+        workspace_id INTEGER NOT NULL,
+        name VARCHAR NOT NULL,
+        display_name VARCHAR NOT NULL,
+        spec_type VARCHAR NOT NULL,        -- vega2 | vega-lite
+        access VARCHAR NOT NULL,           -- private | public
+        spec JSON NOT NULL,                -- the Vega-Lite spec, nested
+        query JSON NOT NULL,               -- keys, fields, filters ... (chart_values.py)
+        username VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (workspace_id, name)
+    );
+    """,
 ]

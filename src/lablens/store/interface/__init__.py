@@ -3,6 +3,7 @@ all of them together."""
 
 from lablens.store.interface.accounts import AccountStore
 from lablens.store.interface.artifacts import ArtifactStore, BlobUpload
+from lablens.store.interface.charts import ChartStore
 from lablens.store.interface.media import MediaStore
 from lablens.store.interface.points import PointStore
 from lablens.store.interface.projects import ProjectStore
@@ -14,6 +15,7 @@ __all__ = [
     "AccountStore",
     "ArtifactStore",
     "BlobUpload",
+    "ChartStore",
     "MediaStore",
     "PointStore",
     "ProjectStore",

@@ -60,6 +60,7 @@ ORDER = (
     "blob_grants",
     "media",
     "media_batches",
+    "custom_charts",
 )
 #: Tables the migration does not copy: the schema's own bookkeeping.
 SKIPPED = frozenset({"schema_version"})
