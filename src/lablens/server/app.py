@@ -18,6 +18,7 @@ from lablens.server.routers import (
     media,
     points,
     reports,
+    run_queues,
     runs,
     sweeps,
     teams,
@@ -66,6 +67,7 @@ def create_app(store: Store) -> FastAPI:
         artifacts,
         artifact_collections,
         media,
+        run_queues,
     ):
         app.include_router(module.router)
     # The wire protocols of the real wandb (POST /graphql, file_stream, uploads) and swanlab

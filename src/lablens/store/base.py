@@ -20,6 +20,7 @@ from lablens.store.interface import (
     PointStore,
     ProjectStore,
     ReportStore,
+    RunQueueStore,
     RunStore,
     SweepStore,
 )
@@ -36,9 +37,10 @@ class Store(
     ReportStore,
     ArtifactStore,
     MediaStore,
+    RunQueueStore,
 ):
     """Users, keys, workspaces and teams, projects, runs, metric points, files, console lines,
-    sweeps, reports, artifacts and media."""
+    sweeps, reports, artifacts, media and run queues."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -25,6 +25,7 @@ from lablens.store.common.projects import Projects
 from lablens.store.common.reports import Reports
 from lablens.store.common.run_creation import RunCreation
 from lablens.store.common.run_files import RunFiles
+from lablens.store.common.run_queues import RunQueues
 from lablens.store.common.run_updates import RunUpdates
 from lablens.store.common.runs import Runs
 from lablens.store.common.sweeps import Sweeps
@@ -50,6 +51,7 @@ COMMON_PARTS: dict[str, type] = {
     "artifacts": Artifacts,
     "artifact_files": ArtifactFiles,
     "artifact_lineage": ArtifactLineage,
+    "run_queues": RunQueues,
 }
 
 
@@ -84,6 +86,7 @@ class SqlStore(StoreOfParts):
         self.artifacts = Artifacts(sql, projects, runs, grants, collections, versions)
         self.artifact_files = ArtifactFiles(sql, versions, files)
         self.artifact_lineage = ArtifactLineage(sql, runs, versions)
+        self.run_queues = RunQueues(sql, accounts, projects, run_creation)
 
     def delete_project(self, workspace: str, name: str) -> None:
         # Spans two parts: a project's artifacts go in the transaction that deletes the project,

@@ -60,6 +60,8 @@ ORDER = (
     "blob_grants",
     "media",
     "media_batches",
+    "run_queues",
+    "run_queue_items",
 )
 #: Tables the migration does not copy: the schema's own bookkeeping.
 SKIPPED = frozenset({"schema_version"})
