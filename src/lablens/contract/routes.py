@@ -15,7 +15,9 @@ __all__ = [
     "project_media_route",
     "run_media_route",
     "project_route",
+    "queue_item_route",
     "quote_segment",
+    "run_queue_route",
     "run_route",
     "sweep_route",
     "team_route",
@@ -80,3 +82,15 @@ def media_blob_route(entity: str, project: str, sha256: str) -> str:
     """One media item's content: ``/api/v1/projects/{entity}/{project}/media/{sha256}``
     (``?thumb=N`` for an image at most N pixels on its long side)."""
     return f"{project_media_route(entity, project)}/{quote_segment(sha256)}"
+
+
+def run_queue_route(entity: str, name: str) -> str:
+    """A run queue of a workspace: ``/api/v1/workspaces/{entity}/run-queues/{name}``
+    (``/items`` its items, ``/claim`` an agent's claim of the next one)."""
+    return f"{workspace_route(entity)}/run-queues/{quote_segment(name)}"
+
+
+def queue_item_route(entity: str, queue: str, item_id: str) -> str:
+    """One item of a run queue: ``.../run-queues/{queue}/items/{item_id}`` (``/heartbeat``,
+    ``/end``: its agent's reports)."""
+    return f"{run_queue_route(entity, queue)}/items/{quote_segment(item_id)}"
