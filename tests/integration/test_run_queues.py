@@ -351,9 +351,10 @@ def test_two_servers_on_one_postgresql_hand_each_item_out_once(pg_database, tmp_
         ]
         for proc in agents:
             _finish(proc)
-        done = {item.id: item for item in Api(host=servers[1].url, api_key=key).run_queue(
-            entity, queue.name
-        ).items}
+        done = {
+            item.id: item
+            for item in Api(host=servers[1].url, api_key=key).run_queue(entity, queue.name).items
+        }
         assert {item.state for item in done.values()} == {"finished"}
         assert len({item.run_id for item in done.values()}) == 10
         for i, queued in items.items():

@@ -119,14 +119,11 @@ class Job:
         del project_queue  # queues belong to a workspace here, not to a project
         if resource not in _RESOURCES:
             raise UsageError(
-                f"resource {resource!r} is not built in lablens: its agent runs only"
-                " local-process",
+                f"resource {resource!r} is not built in lablens: its agent runs only local-process",
                 field="resource",
             )
         if resource_args:
-            raise UsageError(
-                "resource_args: a local-process run takes none", field="resource_args"
-            )
+            raise UsageError("resource_args: a local-process run takes none", field="resource_args")
         version = self._logged_version()
         from lablens.api.run_queues import QueuedRun
 
@@ -194,4 +191,3 @@ def log_job(
         },
     )
     return Artifact.from_json(api, data)
-

@@ -69,9 +69,7 @@ def list_run_queues(ws: str, request: Request, user: CurrentUser) -> dict[str, A
 def create_run_queue(ws: str, body: NewQueue, request: Request, user: CurrentUser) -> dict:
     """Make a run queue; 409 when one of that name exists, 400 naming a bad name or type."""
     store = writable_store(request, user, ws)
-    queue, _ = store.put_run_queue(
-        ws, body.model_dump(), username=user["username"], replace=False
-    )
+    queue, _ = store.put_run_queue(ws, body.model_dump(), username=user["username"], replace=False)
     return queue
 
 

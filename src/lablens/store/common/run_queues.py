@@ -147,9 +147,9 @@ class RunQueues:
                 )
             where += " AND i.state = ?"
             params.append(state)
-        total = self.sql.one(
-            f"SELECT count(*) AS n FROM run_queue_items i WHERE {where}", params
-        )["n"]
+        total = self.sql.one(f"SELECT count(*) AS n FROM run_queue_items i WHERE {where}", params)[
+            "n"
+        ]
         if cursor:
             where += " AND i.pk > ?"
             params.append(int(decode_cursor(cursor)[0]))
@@ -212,7 +212,9 @@ class RunQueues:
             tx.execute("UPDATE run_queue_items SET run_id = ? WHERE pk = ?", [run_id, row["pk"]])
         return self.get_queue_item(workspace, queue, row["id"])
 
-    def _insert_run(self, tx: Tx, item: Mapping[str, Any], queue: str, username: str, t: Any) -> str:
+    def _insert_run(
+        self, tx: Tx, item: Mapping[str, Any], queue: str, username: str, t: Any
+    ) -> str:
         """The run of a claimed ``item``, under a new random id (drawn again if taken)."""
         config = _json.loads(item["config"]) or {}
         metadata = {"job": item["job"], "queue": queue, "queued_run": item["id"]}
