@@ -36,7 +36,8 @@ class QueueAgent:
         queue: the queue's name.
         entity: its workspace (default: the signed-in user's default entity).
         project: claim only items whose runs go to this project.
-        host, api_key: the server and key (defaults as ``Api()``'s).
+        host: the server (default as ``Api()``'s: ``LABLENS_HOST``, else the local one).
+        api_key: the key (default as ``Api()``'s).
         max_jobs: stop after running this many items (``None``: no limit).
         once: stop when the queue has no pending item, instead of waiting for more.
         poll_interval: seconds between looks at an empty queue.

@@ -41,7 +41,10 @@ class QueuedRun(Attrs):
         agent: the name of the agent that claimed it.
         exit_code: the job process's exit code, once ended.
         error: why it failed, when the agent knows more than the exit code.
-        created_at, claimed_at, started_at, finished_at: its times (ISO 8601 UTC).
+        created_at: when it was queued (ISO 8601 UTC).
+        claimed_at: when an agent claimed it.
+        started_at: when its process started.
+        finished_at: when it ended.
     """
 
     def _load(self, data: dict[str, Any]) -> None:
