@@ -320,7 +320,6 @@ def _same_password_twice(w: World, role: str, path: str) -> Call:
     return _password(w, role, path)
 
 
-
 def _queue(w: World, role: str, path: str, *, item: bool = False, claimed: bool = False) -> Call:
     """A new run queue of the team (and a pending item, or one claimed by agent ``a``)."""
     admin, team = w.http("admin"), w.team
