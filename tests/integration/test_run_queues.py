@@ -364,3 +364,29 @@ def test_two_servers_on_one_postgresql_hand_each_item_out_once(pg_database, tmp_
     finally:
         for srv in servers:
             stop_server(srv)
+
+
+def test_an_item_whose_agent_went_silent_is_failed_not_run_again(tmp_path, unique):
+    """A server whose heartbeat timeout is 2 s: an item claimed by an agent that never beats
+    again is failed at the next claim (its job may have run in part), never handed out again."""
+    srv = start_server(tmp_path / "data", tmp_path / "home", [], {"LABLENS_HEARTBEAT_TIMEOUT": "2"})
+    try:
+        api = Api(host=srv.url, api_key=srv.api_key)
+        entity = api.default_entity
+        queue = api.create_run_queue(f"q-{unique}", "local-process")
+        job = api.create_job("noop", [sys.executable, "-c", "pass"], project=unique)
+        first, second = (job.call({"n": n}, queue=queue.name) for n in range(2))
+        claim = f"/api/v1/workspaces/{entity}/run-queues/{queue.name}/claim"
+        assert api.client.post_json(claim, {"agent": "ghost"})["item"]["id"] == first.id
+        time.sleep(3)  # past the heartbeat timeout, without a beat
+        assert api.client.post_json(claim, {"agent": "b"})["item"]["id"] == second.id
+        first.load()
+        assert first.state == "failed" and first.error == "its agent ghost went silent"
+        with pytest.raises(Conflict):
+            api.client.post_json(
+                f"/api/v1/workspaces/{entity}/run-queues/{queue.name}/items/{first.id}/end",
+                {"agent": "ghost", "state": "finished", "exit_code": 0},
+            )
+        assert api.client.post_json(claim, {"agent": "b"})["item"] is None
+    finally:
+        stop_server(srv)

@@ -9,12 +9,14 @@ claiming at once through several servers take different items instead of waiting
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from lablens.store import _json, queue_values
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.errors import Conflict, InvalidInput, NotFound
+from lablens.store.limits import LIMITS
 from lablens.store.run_values import new_run_id
 from lablens.store.sql import Sql, Tx
 
@@ -194,6 +196,7 @@ class RunQueues:
             params.append(self.projects.project_id(workspace, project))
         t = self.sql.now()
         with self.sql.transaction() as tx:
+            self._fail_silent(tx, qpk, t)
             # One conditional UPDATE: the item it moves from pending is this agent's alone. On
             # PostgreSQL the pick skips items another transaction holds (SKIP LOCKED), so agents
             # claiming at once take the next items instead of queueing on one; the outer
@@ -211,6 +214,19 @@ class RunQueues:
             run_id = self._insert_run(tx, row, queue, username, t)
             tx.execute("UPDATE run_queue_items SET run_id = ? WHERE pk = ?", [run_id, row["pk"]])
         return self.get_queue_item(workspace, queue, row["id"])
+
+    def _fail_silent(self, tx: Tx, qpk: int, t: Any) -> None:
+        """Fail the queue's held items whose agent has not heartbeat for the server's
+        heartbeat timeout (killed, or its machine lost). They are not put back: their job may
+        have run in part, and an item runs at most once. Conditional, so a heartbeat committed
+        meanwhile (through another server) keeps its item."""
+        cutoff = t - dt.timedelta(seconds=LIMITS.heartbeat_timeout)
+        tx.execute(
+            "UPDATE run_queue_items SET state = 'failed', finished_at = ?,"
+            " error = 'its agent ' || coalesce(agent, '') || ' went silent'"
+            " WHERE queue_pk = ? AND state IN ('claimed', 'running') AND heartbeat_at < ?",
+            [t, qpk, cutoff],
+        )
 
     def _insert_run(
         self, tx: Tx, item: Mapping[str, Any], queue: str, username: str, t: Any

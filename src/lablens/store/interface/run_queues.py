@@ -75,7 +75,8 @@ class RunQueueStore(abc.ABC):
         """Hand ``agent`` the queue's next pending item (lowest priority number, then oldest;
         of ``project`` only, if given), atomically: it becomes ``claimed`` and its run is made
         (config = the item's). ``None`` when none is pending. No item is handed out twice,
-        whichever servers the agents ask."""
+        whichever servers the agents ask. Held items whose agent has been silent for the
+        heartbeat timeout are recorded ``failed`` first (never handed out again)."""
 
     @abc.abstractmethod
     def heartbeat_queue_item(
