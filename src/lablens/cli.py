@@ -1,8 +1,8 @@
 """The ``lablens`` command: ``server``, ``login``, ``user``, ``key``, ``runs``, ``demo``,
-``import``, ``sync``, ``migrate``.
+``import``, ``sync``, ``migrate``, ``agent``.
 
 The parser is built here; ``cli_server.py`` (the local server's start, stop and status) and
-``cli_runs.py`` (``runs ls``) hold the longer commands.
+``cli_runs.py`` (``runs ls``) and ``cli_agent.py`` (``agent``) hold the longer commands.
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ import argparse
 import os
 import sys
 
+from lablens import cli_agent
 from lablens._version import __version__
 
 DESCRIPTION = """\
 lablens: a self-hosted experiment tracker made for Jupyter.
 
 Commands for the server (server, login, user, key, migrate), for runs (runs ls,
-sync, import) and the demo. Run 'lablens COMMAND --help' for the options of each."""
+sync, import), for run queues (agent) and the demo. Run 'lablens COMMAND --help'
+for the options of each."""
 
 
 def _server(args: argparse.Namespace) -> int:
@@ -501,6 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_migrate)
+    cli_agent.add_parser(sub)
     return parser
 
 

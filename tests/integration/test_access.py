@@ -334,11 +334,35 @@ def _chart(w: World, role: str, path: str) -> Call:
         },
     )
     return {"ws": w.team, "name": made["name"]}
+def _queue(w: World, role: str, path: str, *, item: bool = False, claimed: bool = False) -> Call:
+    """A new run queue of the team (and a pending item, or one claimed by agent ``a``)."""
+    admin, team = w.http("admin"), w.team
+    name = admin.post_json(
+        f"/api/v1/workspaces/{team}/run-queues", {"name": w.fresh("q"), "type": "local-process"}
+    )["name"]
+    out: Call = {"ws": team, "name": name}
+    if item or claimed:
+        out["item_id"] = admin.post_json(
+            f"/api/v1/workspaces/{team}/run-queues/{name}/items",
+            {"project": path.split("/")[1], "job": f"{team}/j/job:v0", "job_id": "j0"},
+        )["id"]
+    if claimed:
+        admin.post_json(f"/api/v1/workspaces/{team}/run-queues/{name}/claim", {"agent": "a"})
+    return out
+
+
+def _queued(w: World, role: str, path: str) -> Call:
+    return _queue(w, role, path, item=True)
+
+
+def _claimed(w: World, role: str, path: str) -> Call:
+    return _queue(w, role, path, claimed=True)
 
 
 V1 = "/api/v1"
 P = V1 + "/projects/{ws}/{project}"
 R = P + "/runs/{run_id}"
+Q = V1 + "/workspaces/{ws}/run-queues/{name}"
 
 # (method, route) -> (rule, how to call it). A route of /openapi.json missing here fails.
 CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
@@ -498,6 +522,30 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("GET", P + "/media/{digest}"): (
         "read",
         lambda w, r, p: {**_project(w, p), "digest": DIGESTS[0]},
+    ),
+    ("GET", V1 + "/workspaces/{ws}/run-queues"): ("write", lambda w, r, p: {"ws": w.team}),
+    ("POST", V1 + "/workspaces/{ws}/run-queues"): (
+        "write",
+        lambda w, r, p: {"ws": w.team, "json": {"name": w.fresh("q"), "type": "local-process"}},
+    ),
+    ("PUT", Q): (
+        "write",
+        lambda w, r, p: {"ws": w.team, "name": w.fresh("q"), "json": {"type": "local-process"}},
+    ),
+    ("GET", Q): ("write", _queue),
+    ("DELETE", Q): ("write", _queue),
+    ("POST", Q + "/items"): (
+        "write",
+        _plain(_queue, project="p", job=lambda w, r, p: f"{w.team}/j/job:v0", job_id="j0"),
+    ),
+    ("GET", Q + "/items"): ("write", _queued),
+    ("GET", Q + "/items/{item_id}"): ("write", _queued),
+    ("DELETE", Q + "/items/{item_id}"): ("write", _queued),
+    ("POST", Q + "/claim"): ("write", _plain(_queued, agent="b")),
+    ("POST", Q + "/items/{item_id}/heartbeat"): ("write", _plain(_claimed, agent="a")),
+    ("POST", Q + "/items/{item_id}/end"): (
+        "write",
+        _plain(_claimed, agent="a", state="finished", exit_code=0),
     ),
 }
 

@@ -21,6 +21,7 @@ import lablens
 from lablens._settings import free_port, stop_process
 from lablens.api import Api
 from lablens.sdk import init
+from lablens.store.embedded.schema import MIGRATIONS
 from lablens.store.migrate import MigrationRefused, migrate
 from lablens.store.postgres._copy import read_series
 from servers import QUIET, log_points, spawn_server, start_server, stop_server
@@ -32,7 +33,7 @@ FILLED = {
     "metric_keys", "points", "run_keys", "point_tiles", "batches", "files", "console",
     "sweeps", "sweep_trials", "reports", "artifact_types", "artifact_collections", "artifacts",
     "artifact_aliases", "artifact_files", "artifact_usage", "blob_grants", "media",
-    "media_batches", "custom_charts",
+    "media_batches", "custom_charts", "run_queues", "run_queue_items",
 }  # fmt: skip
 LONG = 30_000  # past the embedded store's TILE_FROM (25k points)
 RGB = np.random.default_rng(5).integers(0, 256, (12, 16, 3), dtype=np.uint8)
@@ -110,6 +111,11 @@ def data(tmp_path_factory):
             "loss-curve",
             spec={"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "mark": "line"},
             query={"keys": ["loss"]},
+        )
+        queue = api.create_run_queue("cpu", "local-process", config={"gpus": 0})
+        api.client.post_json(
+            f"/api/v1/workspaces/{srv.username}/run-queues/{queue.name}/items",
+            {"project": project, "job": f"{srv.username}/{project}/job:v0", "job_id": "j0"},
         )
         history = api.run(path).history(samples=None, pandas=False, keys=["loss", "acc"])
         odd = api.run(path).history(samples=None, pandas=False, keys=["odd"])
@@ -302,10 +308,9 @@ def test_a_data_dir_of_a_newer_lablens_is_refused_untouched(data, tmp_path, pg_d
     con.execute("INSERT INTO schema_version VALUES (99)")
     con.close()
     before = (copy / "lablens.duckdb").read_bytes()
-    from lablens.store.embedded.schema import MIGRATIONS
 
-    newest = len(MIGRATIONS)
-    with pytest.raises(MigrationRefused, match=f"schema version 99, newer than the {newest} "):
+    known = len(MIGRATIONS)  # the embedded schema's version this lablens knows
+    with pytest.raises(MigrationRefused, match=f"schema version 99, newer than the {known} "):
         migrate(copy, pg_database, (tmp_path / "b").as_uri(), progress=False)
     assert (copy / "lablens.duckdb").read_bytes() == before
     with psycopg.connect(pg_database) as conn:  # nothing was made in the target either
@@ -332,7 +337,6 @@ def test_a_database_holding_other_accounts_is_refused(data, tmp_path, pg_databas
 
 def test_a_data_dir_of_an_older_lablens_is_upgraded_then_copied(tmp_path, pg_database):
     from lablens.store.embedded._db import Database as EmbeddedDatabase
-    from lablens.store.embedded.schema import MIGRATIONS
 
     old = tmp_path / "old"
     old.mkdir()

@@ -70,6 +70,10 @@ class Pinned:
     renamed_collection: str
     doomed_admin_key: str
     doomed_user_key: str
+    # A run queue named as the collection (``{name}`` is pinned to it), its item, and doomed ones.
+    queue_item: str = ""
+    doomed_queue: str = ""
+    doomed_queue_item: str = ""
 
 
 class _Client:
@@ -181,7 +185,17 @@ def pinned(fuzz_server: RunningServer) -> Pinned:
         "id"
     ]
 
+    queues = f"/api/v1/workspaces/{ws}/run-queues"
+    item = {"project": "fuzz", "job": f"{ws}/fuzz/job:v0", "job_id": artifact_id}
+    for queue in ("data", "doomed-queue"):
+        call("POST", queues, json={"name": queue, "type": "local-process"})
+    queue_item = call("POST", f"{queues}/data/items", json=item)["id"]
+    doomed_queue_item = call("POST", f"{queues}/data/items", json=item)["id"]
+
     return Pinned(
+        queue_item=queue_item,
+        doomed_queue="doomed-queue",
+        doomed_queue_item=doomed_queue_item,
         ws=ws,
         project="fuzz",
         run_id="trial",
@@ -223,6 +237,7 @@ def _pins(p: Pinned) -> dict[str, str]:
         "team": p.team,
         "username": p.username,
         "id_or_key": p.doomed_user_key,
+        "item_id": p.queue_item,
     }
 
 
@@ -230,6 +245,7 @@ def _operation_pins(p: Pinned) -> dict[tuple[str, str], dict[str, str]]:
     """Per-operation pins: where ``{name}`` names a file, and the destructive operations."""
     run = f"{PROJECT}/runs/{{run_id}}"
     collection = f"{PROJECT}/artifact_collections/{{name}}"
+    queue = "/api/v1/workspaces/{ws}/run-queues/{name}"
     return {
         ("GET", f"{run}/files/{{name}}"): {"name": p.file_name},
         ("PUT", f"{run}/files/{{name}}"): {"name": p.file_name},
@@ -240,6 +256,8 @@ def _operation_pins(p: Pinned) -> dict[tuple[str, str], dict[str, str]]:
         ("DELETE", collection): {"name": p.doomed_collection},
         ("PATCH", collection): {"name": p.renamed_collection},
         ("DELETE", "/api/v1/viewer/api_keys/{id_or_key}"): {"id_or_key": p.doomed_admin_key},
+        ("DELETE", queue): {"name": p.doomed_queue},
+        ("DELETE", f"{queue}/items/{{item_id}}"): {"item_id": p.doomed_queue_item},
     }
 
 

@@ -1,5 +1,5 @@
 """The ``Api`` client and the resources it returns (workspaces, projects, runs, files, artifacts,
-users, teams, sweeps, reports, custom charts)."""
+users, teams, sweeps, reports, custom charts, run queues and jobs)."""
 
 from lablens.api.api import Api
 from lablens.api.artifact_collections import (
@@ -13,6 +13,7 @@ from lablens.api.artifacts import Artifact, Artifacts
 from lablens.api.custom_charts import ChartView, CustomChart, CustomCharts
 from lablens.api.files import File, Files
 from lablens.api.history import HistoryScan, UnknownKeyWarning
+from lablens.api.jobs import Job
 from lablens.api.media import MediaItem
 from lablens.api.paging import Paginator
 from lablens.api.projects import Project, Projects
@@ -20,6 +21,7 @@ from lablens.api.reports import BetaReport, Reports
 from lablens.api.run import Run
 from lablens.api.run_artifacts import RunArtifacts
 from lablens.api.run_fields import Profile, RunState, Summary
+from lablens.api.run_queues import QueuedRun, QueuedRuns, RunQueue
 from lablens.api.runs import Runs
 from lablens.api.sweeps import Sweep, Sweeps
 from lablens.api.teams import Member, Team
@@ -44,15 +46,19 @@ __all__ = [
     "File",
     "Files",
     "HistoryScan",
+    "Job",
     "MediaItem",
     "Member",
     "Paginator",
     "Profile",
     "Project",
     "Projects",
+    "QueuedRun",
+    "QueuedRuns",
     "Reports",
     "Run",
     "RunArtifacts",
+    "RunQueue",
     "RunState",
     "Runs",
     "Summary",

@@ -5,7 +5,8 @@ This module holds what the client itself is: construction, the transport, the si
 the defaults for short paths, and ``from_path()``. The methods of each resource are a part of
 ``Api`` in a module of their own: ``_api_projects.py`` (workspaces and projects), ``_api_runs.py``,
 ``_api_sweeps.py``, ``_api_reports.py``, ``_api_artifacts.py``, ``_api_accounts.py`` (users and
-teams), ``_api_imports.py`` (``sync_tensorboard``) and ``_api_charts.py`` (custom charts).
+teams), ``_api_imports.py`` (``sync_tensorboard``), ``_api_charts.py`` (custom charts) and
+``_api_run_queues.py`` (run queues, jobs).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from lablens.api._api_charts import ApiCharts
 from lablens.api._api_imports import ApiImports
 from lablens.api._api_projects import ApiProjects
 from lablens.api._api_reports import ApiReports
+from lablens.api._api_run_queues import ApiRunQueues
 from lablens.api._api_runs import ApiRuns
 from lablens.api._api_sweeps import ApiSweeps
 from lablens.api.projects import Project
@@ -45,6 +47,7 @@ class Api(
     ApiAccounts,
     ApiImports,
     ApiCharts,
+    ApiRunQueues,
 ):
     """Query and manage runs on a lablens server, with the SwanLab OpenAPI and W&B public API
     resource model: workspaces (entities), projects, runs, metric history, files, artifacts and

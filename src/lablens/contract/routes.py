@@ -16,7 +16,9 @@ __all__ = [
     "project_media_route",
     "run_media_route",
     "project_route",
+    "queue_item_route",
     "quote_segment",
+    "run_queue_route",
     "run_route",
     "sweep_route",
     "team_route",
@@ -88,3 +90,13 @@ def chart_route(entity: str, name: str | None = None) -> str:
     (``.../charts/{name}``)."""
     base = f"{workspace_route(entity)}/charts"
     return base if name is None else f"{base}/{quote_segment(name)}"
+def run_queue_route(entity: str, name: str) -> str:
+    """A run queue of a workspace: ``/api/v1/workspaces/{entity}/run-queues/{name}``
+    (``/items`` its items, ``/claim`` an agent's claim of the next one)."""
+    return f"{workspace_route(entity)}/run-queues/{quote_segment(name)}"
+
+
+def queue_item_route(entity: str, queue: str, item_id: str) -> str:
+    """One item of a run queue: ``.../run-queues/{queue}/items/{item_id}`` (``/heartbeat``,
+    ``/end``: its agent's reports)."""
+    return f"{run_queue_route(entity, queue)}/items/{quote_segment(item_id)}"

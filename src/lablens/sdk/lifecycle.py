@@ -19,6 +19,7 @@ from lablens.contract.routes import VIEWER, project_route, run_route
 from lablens.sdk import live_runs, metadata, run_card, sweeps
 from lablens.sdk.config import _as_mapping, to_json
 from lablens.sdk.disabled import DisabledRun
+from lablens.sdk.queued import queued_env
 from lablens.sdk.runs import Run
 from lablens.sdk.settings import Settings
 from lablens.transport import Transport
@@ -129,6 +130,10 @@ def init(
         # Called by a sweep agent's function: join the run the server made for the trial.
         entity, project, id, resume = trial.entity, trial.project, trial.run_id, "must"
         host, api_key = host or trial.host, api_key or trial.api_key
+    queued = queued_env() if trial is None and chosen == "online" else None
+    if queued is not None:
+        # Run by `lablens agent`: join the run the queue's claim made (sdk/queued.py).
+        entity, project, id, resume = queued.entity, queued.project, queued.run_id, "must"
     if resume not in _RESUME:
         raise E.UsageError(
             f"init: resume must be one of 'allow', 'must', 'never', True, False or None, "
@@ -143,6 +148,8 @@ def init(
     if trial is not None:
         # The trial's parameters win over the defaults the function passes, as in W&B.
         given_config = sweeps.deep_merge(given_config, trial.params)
+    if queued is not None:
+        given_config = sweeps.deep_merge(given_config, queued.config)
     if isinstance(tags, str):
         tags = [tags]
     if chosen == "disabled":

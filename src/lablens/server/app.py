@@ -19,6 +19,7 @@ from lablens.server.routers import (
     media,
     points,
     reports,
+    run_queues,
     runs,
     sweeps,
     teams,
@@ -68,6 +69,7 @@ def create_app(store: Store) -> FastAPI:
         artifact_collections,
         media,
         charts,
+        run_queues,
     ):
         app.include_router(module.router)
     # The wire protocols of the real wandb (POST /graphql, file_stream, uploads) and swanlab

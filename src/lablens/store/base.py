@@ -21,6 +21,7 @@ from lablens.store.interface import (
     PointStore,
     ProjectStore,
     ReportStore,
+    RunQueueStore,
     RunStore,
     SweepStore,
 )
@@ -38,9 +39,10 @@ class Store(
     ArtifactStore,
     MediaStore,
     ChartStore,
+    RunQueueStore,
 ):
     """Users, keys, workspaces and teams, projects, runs, metric points, files, console lines,
-    sweeps, reports, artifacts, media and custom chart presets."""
+    sweeps, reports, artifacts, media, custom chart presets and run queues."""
 
     @abc.abstractmethod
     def close(self) -> None:

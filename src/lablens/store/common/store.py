@@ -26,6 +26,7 @@ from lablens.store.common.projects import Projects
 from lablens.store.common.reports import Reports
 from lablens.store.common.run_creation import RunCreation
 from lablens.store.common.run_files import RunFiles
+from lablens.store.common.run_queues import RunQueues
 from lablens.store.common.run_updates import RunUpdates
 from lablens.store.common.runs import Runs
 from lablens.store.common.sweeps import Sweeps
@@ -52,6 +53,7 @@ COMMON_PARTS: dict[str, type] = {
     "artifact_files": ArtifactFiles,
     "artifact_lineage": ArtifactLineage,
     "custom_charts": CustomCharts,
+    "run_queues": RunQueues,
 }
 
 
@@ -87,6 +89,7 @@ class SqlStore(StoreOfParts):
         self.artifact_files = ArtifactFiles(sql, versions, files)
         self.artifact_lineage = ArtifactLineage(sql, runs, versions)
         self.custom_charts = CustomCharts(sql, accounts)
+        self.run_queues = RunQueues(sql, accounts, projects, run_creation)
 
     def delete_project(self, workspace: str, name: str) -> None:
         # Spans two parts: a project's artifacts go in the transaction that deletes the project,

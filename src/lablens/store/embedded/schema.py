@@ -357,4 +357,47 @@ MIGRATIONS: list[str] = [
         UNIQUE (workspace_id, name)
     );
     """,
+    # 8: run queues (W&B's launch queues) of a workspace, and their items: one run to make
+    # each, claimed by one agent (store/common/run_queues.py).
+    """
+    CREATE SEQUENCE run_queue_pks START 1;
+    CREATE TABLE run_queues (
+        pk INTEGER PRIMARY KEY DEFAULT nextval('run_queue_pks'),
+        workspace_id INTEGER NOT NULL,
+        name VARCHAR NOT NULL,
+        type VARCHAR NOT NULL,             -- the resource: local-process
+        prioritization_mode VARCHAR,       -- V0 or NULL
+        config JSON NOT NULL,              -- the default resource config
+        template_variables JSON NOT NULL,
+        external_links JSON NOT NULL,
+        username VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (workspace_id, name)
+    );
+    CREATE SEQUENCE run_queue_item_pks START 1;
+    CREATE TABLE run_queue_items (
+        pk BIGINT PRIMARY KEY DEFAULT nextval('run_queue_item_pks'),
+        queue_pk INTEGER NOT NULL,
+        id VARCHAR NOT NULL,               -- 8 characters, unique in its queue
+        project_id INTEGER NOT NULL,       -- where its run is made
+        job VARCHAR NOT NULL,              -- the job version, entity/project/name:vN
+        job_id VARCHAR NOT NULL,           -- its artifact's id
+        config JSON NOT NULL,              -- the run's config
+        template_variables JSON NOT NULL,
+        priority INTEGER NOT NULL,         -- 0 (critical) .. 4 (low); lower is claimed first
+        state VARCHAR NOT NULL,            -- pending | claimed | running | finished | failed
+        run_id VARCHAR,                    -- the run the claim made
+        agent VARCHAR,                     -- who claimed it
+        exit_code INTEGER,
+        error VARCHAR,
+        username VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        claimed_at TIMESTAMPTZ,
+        started_at TIMESTAMPTZ,
+        finished_at TIMESTAMPTZ,
+        heartbeat_at TIMESTAMPTZ,
+        UNIQUE (queue_pk, id)
+    );
+    """,
 ]

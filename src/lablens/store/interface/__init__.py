@@ -8,6 +8,7 @@ from lablens.store.interface.media import MediaStore
 from lablens.store.interface.points import PointStore
 from lablens.store.interface.projects import ProjectStore
 from lablens.store.interface.reports import ReportStore
+from lablens.store.interface.run_queues import RunQueueStore
 from lablens.store.interface.runs import RunStore
 from lablens.store.interface.sweeps import SweepStore
 
@@ -20,6 +21,7 @@ __all__ = [
     "PointStore",
     "ProjectStore",
     "ReportStore",
+    "RunQueueStore",
     "RunStore",
     "SweepStore",
 ]

@@ -61,6 +61,8 @@ ORDER = (
     "media",
     "media_batches",
     "custom_charts",
+    "run_queues",
+    "run_queue_items",
 )
 #: Tables the migration does not copy: the schema's own bookkeeping.
 SKIPPED = frozenset({"schema_version"})
