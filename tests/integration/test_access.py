@@ -334,6 +334,8 @@ def _chart(w: World, role: str, path: str) -> Call:
         },
     )
     return {"ws": w.team, "name": made["name"]}
+
+
 def _queue(w: World, role: str, path: str, *, item: bool = False, claimed: bool = False) -> Call:
     """A new run queue of the team (and a pending item, or one claimed by agent ``a``)."""
     admin, team = w.http("admin"), w.team

@@ -90,6 +90,8 @@ def chart_route(entity: str, name: str | None = None) -> str:
     (``.../charts/{name}``)."""
     base = f"{workspace_route(entity)}/charts"
     return base if name is None else f"{base}/{quote_segment(name)}"
+
+
 def run_queue_route(entity: str, name: str) -> str:
     """A run queue of a workspace: ``/api/v1/workspaces/{entity}/run-queues/{name}``
     (``/items`` its items, ``/claim`` an agent's claim of the next one)."""
