@@ -247,7 +247,7 @@ def test_state_changes_pause_resume_and_cancel_for_good(engines):
 
 def test_bad_configs_and_missing_sweeps_are_refused_alike(engines):
     for config, field in [
-        ({"method": "bayes", "parameters": {"a": {"value": 1}}}, "config.method"),
+        ({"method": "bayes", "parameters": {"a": {"value": 1}}}, "config.metric"),
         ({"method": "grid", "parameters": {"a": {"min": 0.1, "max": 1.0}}}, "config.parameters.a"),
         ({"method": "random", "parameters": {}}, "config.parameters"),
         ({"method": "random", "run_cap": 0, "parameters": {"a": {"value": 1}}}, "config.run_cap"),
