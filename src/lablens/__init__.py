@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from lablens.sdk.artifacts import Artifact
     from lablens.sdk.media import Audio, Histogram, Html, Image, Plotly, Text, Video
     from lablens.sdk.media_table import Table
+    from lablens.sdk.sweep_stop import should_stop
 
 # Loaded on first use: the server and the CLI import this package too, and need neither pandas
 # (through the Api) nor the SDK's threads.
@@ -72,6 +73,7 @@ _LAZY = {
     "finish": "lablens.sdk",
     "sweep": "lablens.sdk",
     "agent": "lablens.sdk",
+    "should_stop": "lablens.sdk.sweep_stop",
     "log": "lablens.sdk",
     "define_metric": "lablens.sdk",
     "Audio": "lablens.sdk.media",
@@ -148,6 +150,7 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "should_stop",
     "summary",
     "sweep",
 ]

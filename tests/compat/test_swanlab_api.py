@@ -321,7 +321,7 @@ def test_swanlab_api_reads_what_lablens_reads(
     assert loss["min"]["data"] == full["loss"].min()
     by_acc = long.metrics(keys=["loss"], x_axis="acc")
     points = _entry(got["metrics_by_acc"], "loss")["metrics"]
-    assert [p["index"] for p in points] == list(by_acc.index)
+    assert [p["index"] for p in points] == list(by_acc["acc"])
     assert [p["data"] for p in points] == list(by_acc["loss"])
 
     # -- summary, keys, export link --

@@ -267,6 +267,14 @@ def _claim_sweep(w: World, role: str, path: str) -> Call:
     return {**_project(w, path), "sweep_id": w.claim_sweep[path]}
 
 
+def _sweep_stop(w: World, role: str, path: str) -> Call:
+    # A run of the sweep: the owner claims a trial of the (unbounded) random sweep.
+    claimed = w.http("owner").post_json(
+        f"/api/v1/projects/{path}/sweeps/{w.claim_sweep[path]}/claim", {}
+    )
+    return {**_claim_sweep(w, role, path), "query": {"run": claimed["trial"]["run"]["id"]}}
+
+
 def _report(w: World, role: str, path: str) -> Call:
     return {**_project(w, path), "report_id": w.report[path]}
 
@@ -446,6 +454,7 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("GET", P + "/sweeps/{sweep_id}"): ("read", _sweep),
     ("PATCH", P + "/sweeps/{sweep_id}"): ("write", _plain(_sweep, description="d")),
     ("POST", P + "/sweeps/{sweep_id}/claim"): ("write", _plain(_claim_sweep, agent="test")),
+    ("GET", P + "/sweeps/{sweep_id}/stop"): ("read", _sweep_stop),
     ("POST", P + "/reports"): ("write", _plain(_p, title="New", spec={})),
     ("GET", P + "/reports"): ("read", _p),
     ("GET", P + "/reports/{report_id}"): ("read", _report),

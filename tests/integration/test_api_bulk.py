@@ -168,6 +168,21 @@ def test_histories_long_on_a_metric_x_axis(api, three_runs):
     assert set(frame["run_id"]) == {runs[0].id}
 
 
+def test_histories_wide_on_a_metric_x_axis_have_its_column(api, three_runs):
+    project, runs = three_runs
+    frame = api.runs(project.path).histories(keys=["loss"], x_axis="acc", format="pandas")
+    assert {"run_id", "_step", "loss", "acc"} <= set(frame.columns)
+    assert list(zip(frame["_step"], frame["acc"], frame["loss"], strict=True)) == [
+        (1, 0.5, 2.0),
+        (2, 0.75, 1.0),
+    ]
+    rows = api.runs(project.path).histories(keys=["loss"], x_axis="acc")
+    assert [(r["run_id"], r["_step"], r["acc"], r["loss"]) for r in rows] == [
+        (runs[0].id, 1, 0.5, 2.0),
+        (runs[0].id, 2, 0.75, 1.0),
+    ]
+
+
 def test_histories_long_of_no_runs_and_a_bad_format(api, make_project):
     empty = api.runs(make_project().path).histories(format="long")
     assert empty.empty and "value" in empty.columns

@@ -264,10 +264,28 @@ def test_metrics_specify_x_axis(seed_env, mnist):
     metrics = run.metrics(keys=["loss"], x_axis="acc")
 
     print(metrics)
-    assert metrics.index.name == "acc"
-    np.testing.assert_allclose(metrics.index.to_numpy(), np.arange(50) / 50)
+    # As SwanLab's client: index ``step``, the x metric first as a column of its own.
+    assert metrics.index.name == "step"
+    assert list(metrics.columns) == ["acc", "loss", "loss_timestamp"]
+    assert metrics.index.tolist() == list(range(50))
+    np.testing.assert_allclose(metrics["acc"].to_numpy(), np.arange(50) / 50)
     np.testing.assert_allclose(metrics["loss"].to_numpy(), 1.0 / (np.arange(50) + 1))
-    assert metrics["step"].tolist() == list(range(50))
+    assert metrics["loss_timestamp"].tolist() == [int((1.7e9 + s) * 1000) for s in range(50)]
+
+
+def test_metrics_x_axis_drops_the_steps_without_it(seed_env, make_run):
+    made = make_run(
+        points={"loss": ([0, 1, 2, 3], [4.0, 3.0, 2.0, 1.0]), "acc": ([1, 3], [0.5, 0.9])}
+    )
+    run = swanlab.Api().run(path=made.path)
+
+    metrics = run.metrics(keys=["loss", "acc"], x_axis="acc")
+
+    assert metrics.index.tolist() == [1, 3]
+    # acc is not repeated; its timestamp stays in the keys' order.
+    assert list(metrics.columns) == ["acc", "loss", "loss_timestamp", "acc_timestamp"]
+    assert metrics["acc"].tolist() == [0.5, 0.9]
+    assert metrics["loss"].tolist() == [3.0, 1.0]
 
 
 def test_metrics_specify_sample_count(seed_env, make_run):

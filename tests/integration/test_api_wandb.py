@@ -225,8 +225,13 @@ def test_history_as_dicts(api, make_run):
 def test_history_x_axis_metric(api, make_run):
     run = make_run(points={"loss": ([0, 1, 2], [3.0, 2.0, 1.0]), "epoch": ([0, 2], [0.0, 1.0])})
     frame = run.history(keys=["loss"], x_axis="epoch")
+    # The x axis is a column, although keys did not name it (W&B's history does the same).
+    assert set(frame.columns) == {"_step", "loss", "epoch", "_timestamp", "_runtime"}
     assert frame["epoch"].tolist() == [0.0, 1.0]
     assert frame["loss"].tolist() == [3.0, 1.0]
+    assert frame["_step"].tolist() == [0, 2]
+    rows = run.history(keys=["loss"], x_axis="epoch", pandas=False)
+    assert [(r["_step"], r["epoch"], r["loss"]) for r in rows] == [(0, 0.0, 3.0), (2, 1.0, 1.0)]
 
 
 def test_history_system_stream(api, make_run):

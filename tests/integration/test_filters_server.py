@@ -76,7 +76,8 @@ CASES = [
     ({"tags": "cnn"}, "ab"),
     ({"tags": {"$in": ["base", "zzz"]}}, "a"),
     ({"tags": {"$nin": ["base"]}}, "bc"),
-    ({"tags": {"$exists": True}}, "ab"),
+    ({"tags": {"$exists": True}}, "abc"),  # an empty list exists, as in MongoDB
+    ({"tags": {"$ne": []}}, "ab"),
     ({"config.layers": 64}, "a"),
     ({"config.layers": {"$gt": 100}}, "b"),
     # numbers, nested keys, SwanLab's flat form

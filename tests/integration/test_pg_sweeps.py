@@ -204,6 +204,36 @@ def test_a_random_sweep_draws_the_same_trials_from_the_same_seed(engines):
     assert agents == [{"agent": "a1"}]
 
 
+BAYES = {
+    "method": "bayes",
+    "metric": {"name": "f", "goal": "minimize"},
+    "parameters": {"x": {"min": -5.0, "max": 5.0}, "opt": {"values": ["a", "b"]}},
+    "run_cap": 14,
+    "seed": 99,
+}
+
+
+def test_a_bayes_sweep_suggests_the_same_trials_from_the_same_results(engines):
+    """Each claim rebuilds the model from the trials stored so far; both engines read the
+    same past (parameters, states, metric values) and so suggest the same trials."""
+    made = both(engines, lambda s: s.sweeps.create_sweep(USER, PROJECT, BAYES, username=USER))
+    ids = (made[0]["id"], made[1]["id"])
+    claims: list[list[dict[str, Any]]] = [[], []]
+    for i, store in enumerate(engines):
+        while (trial := store.sweeps.claim_trial(USER, PROJECT, ids[i], username=USER)) is not None:
+            claims[i].append(trial)
+            p = trial["params"]
+            value = (p["x"] - 1.0) ** 2 + (0 if p["opt"] == "a" else 3)
+            state = "CRASHED" if trial["index"] == 2 else "FINISHED"
+            changes = {"state": state, "summary": {"f": value}}
+            store.run_updates.update_run(USER, PROJECT, trial["run"]["id"], changes)
+    assert [c["params"] for c in claims[0]] == [c["params"] for c in claims[1]]
+    assert [c["index"] for c in claims[1]] == list(range(14))
+    # After its ten random trials, TPE goes where the results were best.
+    late = [c["params"] for c in claims[1][10:]]
+    assert sum(p["opt"] == "a" and abs(p["x"] - 1.0) < 2 for p in late) >= 3, late
+
+
 def test_state_changes_pause_resume_and_cancel_for_good(engines):
     made = both(engines, lambda s: s.sweeps.create_sweep(USER, PROJECT, GRID, username=USER))
     ids = (made[0]["id"], made[1]["id"])
@@ -247,7 +277,7 @@ def test_state_changes_pause_resume_and_cancel_for_good(engines):
 
 def test_bad_configs_and_missing_sweeps_are_refused_alike(engines):
     for config, field in [
-        ({"method": "bayes", "parameters": {"a": {"value": 1}}}, "config.method"),
+        ({"method": "bayes", "parameters": {"a": {"value": 1}}}, "config.metric"),
         ({"method": "grid", "parameters": {"a": {"min": 0.1, "max": 1.0}}}, "config.parameters.a"),
         ({"method": "random", "parameters": {}}, "config.parameters"),
         ({"method": "random", "run_cap": 0, "parameters": {"a": {"value": 1}}}, "config.run_cap"),
@@ -418,6 +448,47 @@ def test_reports_created_listed_updated_and_deleted_alike(engines):
 
 
 # -- several servers at once ------------------------------------------------------------------
+def test_four_servers_claiming_a_bayes_sweep_at_once_hand_out_every_trial_once(pg_database):
+    """As below for a bayes sweep: its suggestions are made inside the claim's lock, from the
+    trials stored before, so no two servers hand out the same trial."""
+    setup = PgParts(pg_database)
+    _make_user(setup)
+    sweep = setup.sweeps.create_sweep(USER, PROJECT, {**BAYES, "run_cap": 24}, username=USER)
+    servers = [PgParts(pg_database, max_size=1) for _ in range(4)]
+    start = threading.Barrier(len(servers))
+    got: list[list[dict[str, Any]]] = [[] for _ in servers]
+    errors: list[BaseException] = []
+
+    def agent(n: int) -> None:
+        try:
+            start.wait(timeout=30)
+            while (
+                trial := servers[n].sweeps.claim_trial(USER, PROJECT, sweep["id"], username=USER)
+            ) is not None:
+                got[n].append(trial)
+                summary = {"f": trial["params"]["x"] ** 2}
+                servers[n].run_updates.update_run(
+                    USER, PROJECT, trial["run"]["id"], {"state": "FINISHED", "summary": summary}
+                )
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=agent, args=(n,)) for n in range(len(servers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=180)
+    assert not any(t.is_alive() for t in threads)
+    assert not errors, errors
+    trials = [t for claims in got for t in claims]
+    assert sorted(t["index"] for t in trials) == list(range(24))
+    assert len({t["run"]["id"] for t in trials}) == 24
+    assert all(t["run"]["config"] == t["params"] for t in trials)
+    stored = setup.db.one("SELECT count(*) AS n, count(DISTINCT idx) AS idx FROM sweep_trials")
+    assert (stored["n"], stored["idx"]) == (24, 24)
+    assert sum(1 for claims in got if claims) >= 2, "the claims were not concurrent"
+
+
 def test_four_servers_claiming_at_once_hand_out_every_trial_once(pg_database):
     """Four threads, each a server of its own (its own pool, so its own connection), claim
     from one grid sweep together until none is left."""

@@ -175,7 +175,7 @@ def test_random_sweep_stops_at_count_and_can_be_paused(api, server, project_path
 def test_bad_sweep_configs_name_the_bad_part(api, server, project_path):
     entity, project = project_path.split("/")
     cases = [
-        ({"method": "bayes", "parameters": {"a": {"values": [1]}}}, "config.method"),
+        ({"method": "bayes", "parameters": {"a": {"values": [1]}}}, "config.metric"),
         ({"method": "grid", "parameters": {"a": {"min": 0.0, "max": 1.0}}}, "config.parameters.a"),
         ({"method": "random", "parameters": {"a": {"values": []}}}, "config.parameters.a.values"),
         (

@@ -365,9 +365,13 @@ def test_tags_comparisons_match_if_any_element_does(db):
     assert ids(db, {"tags": {"$gt": "c"}}) == {"r1", "r4", "r5"}
 
 
-def test_tags_exists_means_at_least_one_tag(db):
-    assert ids(db, {"tags": {"$exists": True}}) == ALL - {"r3"}
-    assert ids(db, {"tags": {"$exists": False}}) == {"r3"}
+def test_tags_exist_on_every_run_even_empty(db):
+    # MongoDB counts an empty array as existing; r3 has no tags.
+    assert ids(db, {"tags": {"$exists": True}}) == ALL
+    assert ids(db, {"tags": {"$exists": False}}) == set()
+    # "At least one tag", as in MongoDB.
+    assert ids(db, {"tags": {"$ne": []}}) == ALL - {"r3"}
+    assert ids(db, {"tags": []}) == {"r3"}
 
 
 def test_tags_eq_a_list_matches_the_whole_array(db):
@@ -446,6 +450,18 @@ def test_infinities_stored_as_strings_compare_as_numbers(db):
     assert ids(db, {"summary.grad": math.inf}) == {"r2"}
     assert ids(db, {"summary.grad": "-Infinity"}) == {"r3"}
     assert ids(db, {"summary.grad": "-inf"}) == {"r3"}
+
+
+def test_non_finite_bounds_as_the_wire_carries_them_are_numbers(db):
+    # The client's transport sends float('inf') as "Infinity" (JSON has no such number), so a
+    # bound of one of those three strings is that number, not text.
+    assert ids(db, {"summary.grad": {"$lte": "Infinity"}}) == ids(
+        db, {"summary.grad": {"$lte": math.inf}}
+    )
+    assert ids(db, {"summary.grad": {"$gte": "Infinity"}}) == {"r2"}
+    assert ids(db, {"summary.grad": {"$lte": "-Infinity"}}) == {"r3"}
+    assert ids(db, {"summary.loss": {"$gte": "NaN"}}) == {"r3"}
+    assert ids(db, {"summary.loss": {"$lte": "Infinity"}}) == {"r1", "r2", "r4"}
 
 
 def test_nan_is_in_no_range(db):

@@ -271,21 +271,22 @@ def _ms(stamps: np.ndarray, present: np.ndarray | None):
 
 
 def swanlab_frame(wide: Wide, keys: Sequence[str], x_axis: str = "step") -> pd.DataFrame:
-    """SwanLab's ``metrics()`` DataFrame: index ``step`` (or the ``x_axis`` metric), a column per
-    key and ``<key>_timestamp`` in milliseconds."""
+    """SwanLab's ``metrics()`` DataFrame: index ``step``, a column per key and
+    ``<key>_timestamp`` in milliseconds.
+
+    With a metric ``x_axis``, as SwanLab's own client does, that metric is the first column and
+    the steps where it was not logged drop out; the index stays ``step``.
+    """
     cols: dict[str, Any] = {}
+    if x_axis != "step":
+        cols[x_axis] = wide.values[x_axis]
     for k in keys:
         cols[k] = wide.values[k]
         cols[f"{k}_timestamp"] = _ms(wide.stamps[k], wide.present[k])
     frame = pd.DataFrame(cols, index=pd.Index(wide.step, name="step"), copy=False)
     if x_axis == "step":
         return frame
-    # A metric as x axis: its value at each step becomes the index; steps without it drop out.
-    has_x = wide.present_mask(x_axis)
-    frame = frame[has_x].copy()
-    frame.insert(0, "step", wide.step[has_x])
-    frame.index = pd.Index(wide.values[x_axis][has_x], name=x_axis)
-    return frame
+    return frame[wide.present_mask(x_axis)].copy()
 
 
 def empty_swanlab_frame() -> pd.DataFrame:

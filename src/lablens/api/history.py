@@ -381,14 +381,16 @@ class RunHistory:
 
         Args:
             keys: metric names, e.g. ``['loss', 'acc']``. ``None`` gives an empty DataFrame.
-            x_axis: ``step``, or a metric name (e.g. ``acc``) whose value at each step becomes
-                the index; steps without that metric drop out, and a ``step`` column stays.
+            x_axis: ``step``, or a metric name (e.g. ``acc``): that metric becomes the first
+                column, and the steps where it was not logged drop out (the index stays
+                ``step``), as SwanLab's client does.
             sample: at most this many points per metric, keeping each bucket's first, last,
                 min and max; ``None`` gives every point.
 
         Returns:
             A DataFrame with index ``step``, a column per key and ``<key>_timestamp`` (ms since
-            the epoch). A key not logged at a step is NaN there (and so is a logged NaN).
+            the epoch), after the ``x_axis`` metric's column when there is one. A key not
+            logged at a step is NaN there (and so is a logged NaN).
 
         Raises:
             UsageError: ``sample`` is not a positive integer.

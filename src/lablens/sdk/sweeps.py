@@ -44,6 +44,12 @@ class Trial:
     api_key: str | None
     index: int
     run: Any = field(default=None)
+    sweep_id: str = ""
+
+
+def current_trial() -> Trial | None:
+    """The trial this thread's agent is running, if any."""
+    return getattr(_local, "trial", None)
 
 
 def pending_trial() -> Trial | None:
@@ -90,11 +96,13 @@ def sweep(
     """Create a sweep on the server and return its path, as W&B's ``wandb.sweep()``.
 
     Args:
-        sweep: the sweep configuration: ``method`` (``grid`` or ``random``; ``bayes`` is not
-            supported), ``parameters`` (each ``{"value"}``, ``{"values"}``, ``{"min", "max"}``
+        sweep: the sweep configuration: ``method`` (``grid``, ``random`` or ``bayes``),
+            ``parameters`` (each ``{"value"}``, ``{"values"}``, ``{"min", "max"}``
             or ``{"distribution", ...}``, nested with ``{"parameters": {...}}``), and optionally
-            ``metric`` (``{"name", "goal": "minimize"|"maximize"}``, used by ``best_run()``),
-            ``run_cap``, ``name``, ``description``.
+            ``metric`` (``{"name", "goal": "minimize"|"maximize"}``: what ``bayes`` optimizes,
+            ``best_run()`` sorts by and ``early_terminate`` judges), ``early_terminate``
+            (``{"type": "hyperband", "min_iter", "eta"}``; see ``lablens.should_stop()``),
+            ``run_cap``, ``seed``, ``name``, ``description``.
         entity: the workspace; by default the signed-in user's.
         project: the project; made if missing. Default ``"uncategorized"``.
         host: the server; by default ``LABLENS_HOST``, else the local server.
@@ -201,6 +209,7 @@ def agent(
             server,
             transport.api_key,
             trial_data["index"],
+            sweep_id=sid,
         )
         _local.trial = trial
         state = "FINISHED"

@@ -27,7 +27,14 @@ from lablens.store.filter_tree import (
     Regex,
     resolve_field,
 )
-from lablens.store.filter_values import describe, float_value, json_value, text_value, time_value
+from lablens.store.filter_values import (
+    WIRE_NONFINITE,
+    describe,
+    float_value,
+    json_value,
+    text_value,
+    time_value,
+)
 from lablens.store.re2 import regex_error
 
 __all__ = ["parse_filters"]
@@ -206,7 +213,9 @@ def _compare(field: Field, op: CompareOp, value: Any, path: str) -> Compare:
         if isinstance(value, int | float):
             return Compare(field, op, float_value(value, path))
         if isinstance(value, str):
-            return Compare(field, op, value)
+            # JSON has no non-finite numbers: the client sends float('inf') as "Infinity", and
+            # the store keeps such floats as these strings too, so here they are numbers.
+            return Compare(field, op, WIRE_NONFINITE.get(value, value))
         raise InvalidFilter(f"{op} takes a number or a string, got {describe(value)}", field=path)
     if field.kind == "time":
         return Compare(field, op, time_value(value, path))

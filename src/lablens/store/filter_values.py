@@ -7,6 +7,7 @@ number a :class:`~lablens.store.filter_tree.NumericText`; anything else raises
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -15,7 +16,17 @@ from typing import Any
 from lablens.store.errors import InvalidFilter
 from lablens.store.filter_tree import Field, JsonValue, NumericText
 
-__all__ = ["describe", "float_value", "json_value", "text_value", "time_value"]
+__all__ = [
+    "WIRE_NONFINITE",
+    "describe",
+    "float_value",
+    "json_value",
+    "text_value",
+    "time_value",
+]
+
+#: How a non-finite float travels in JSON (the client's transport) and rests in a stored value.
+WIRE_NONFINITE: dict[str, float] = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 # A string that reads as a number (SwanLab sends '64' for 64); Python's float() also takes
 # '1_000' and ' 64', which are not numbers to a person, so match the plain forms only.

@@ -11,14 +11,16 @@ from typing import Any
 
 from lablens.store import _json
 from lablens.store.errors import Conflict, InvalidInput
-from lablens.store.sweeps import SWEEP_STATES, plan, trial_params
+from lablens.store.sweeps import SWEEP_STATES, PastTrial, plan, trial_params
 
 __all__ = [
     "Trial",
     "check_state_change",
     "checked_sweep_changes",
+    "needs_past",
     "new_sweep",
     "next_trial",
+    "past_trial",
     "sweep_out",
     "sweep_select",
 ]
@@ -106,7 +108,8 @@ def new_sweep(
         "method": sweep_plan.method,
         "config": _json.dumps(dict(config)),
         "state": "RUNNING",
-        "seed": secrets.randbits(62),
+        # A seed in the configuration replays the same trials (for tests and comparisons).
+        "seed": config["seed"] if config.get("seed") is not None else secrets.randbits(62),
         "expected_run_count": sweep_plan.expected_run_count,
         "claimed": 0,
         "username": username,
@@ -129,13 +132,31 @@ class Trial:
     run_name: str
 
 
-def next_trial(row: Mapping[str, Any], sweep_id: str) -> Trial | None:
-    """The trial a sweep's row (``name config state seed expected_run_count claimed``) hands
-    out next, or ``None`` when it is not RUNNING or every trial is handed out. The engine
-    reads the row and moves ``claimed`` on as one step (its lock), so no trial goes twice."""
+def needs_past(row: Mapping[str, Any]) -> bool:
+    """Whether the next trial of a sweep's row depends on the trials before it (bayes)."""
+    return row["method"] == "bayes"
+
+
+def past_trial(params: Any, state: str, summary: Any, metric: str) -> PastTrial:
+    """A trial handed out before, from its ``sweep_trials.params`` and its run's state and
+    (flat) summary JSON: what a bayes sweep learns from."""
+    value = (_json.loads(summary) or {}).get(metric) if summary else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        value = None
+    return PastTrial(_json.loads(params) or {}, state, value)
+
+
+def next_trial(
+    row: Mapping[str, Any], sweep_id: str, past: list[PastTrial] | None = None
+) -> Trial | None:
+    """The trial a sweep's row (``name method config state seed expected_run_count claimed``)
+    hands out next, or ``None`` when it is not RUNNING or every trial is handed out. ``past``
+    are its trials so far (a bayes sweep's suggestions depend on them). The engine reads the
+    row (and the past trials) and moves ``claimed`` on as one step (its lock), so no trial
+    goes twice."""
     index = row["claimed"]
     expected = row["expected_run_count"]
     if row["state"] != "RUNNING" or (expected is not None and index >= expected):
         return None
-    params = trial_params(plan(_json.loads(row["config"])), index, row["seed"])
+    params = trial_params(plan(_json.loads(row["config"])), index, row["seed"], past)
     return Trial(index, params, f"{row['name'] or sweep_id}-{index}")

@@ -2,8 +2,8 @@
 
 A configuration is::
 
-    {"method": "grid" | "random",
-     "metric": {"name": "val/acc", "goal": "maximize"},        # optional; used by best_run()
+    {"method": "grid" | "random" | "bayes",
+     "metric": {"name": "val/acc", "goal": "maximize"},        # bayes needs it; best_run()
      "parameters": {
          "lr": {"values": [0.001, 0.01, 0.1]},
          "epochs": {"value": 10},
@@ -12,6 +12,8 @@ A configuration is::
          "optim": {"parameters": {"name": {"values": ["adam", "sgd"]}}},   # nested
      },
      "run_cap": 20,                                            # optional
+     "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 3},   # optional
+     "seed": 7,                                                # optional; lablens's own
      "name": "lr-search", "description": "..."}                # optional
 
 Trials are a pure function of the configuration, a seed and the trial's index, so the server
@@ -22,6 +24,10 @@ the sweep's row in PostgreSQL), and no trial is ever given twice:
   only discrete parameters (``value``, ``values``, ``int_uniform``, ``q_uniform``) can be in one.
 - ``random`` draws each parameter from its distribution with a generator seeded by
   ``(seed, index)``, so the same sweep gives the same trials wherever it is replayed.
+- ``bayes`` asks optuna's TPE sampler, fed with the trials handed out before and their runs'
+  metric (``sweep_bayes``); the claim reads them under the same lock.
+
+``early_terminate`` (W&B's hyperband) is checked here; the rule is in ``sweep_stopping``.
 
 Every mistake raises :class:`~lablens.store.errors.InvalidInput` naming the bad part
 (``config.parameters.lr.values``). The changes a sweep takes, its row and its JSON, the same
@@ -38,10 +44,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from lablens.store.errors import InvalidInput
+from lablens.store.sweep_bayes import BAYES_DISTRIBUTIONS, PastTrial, suggest
+from lablens.store.sweep_stopping import check_early_terminate
 
-__all__ = ["METHODS", "SweepPlan", "plan", "trial_params"]
+__all__ = ["METHODS", "PastTrial", "SweepPlan", "plan", "trial_params"]
 
-METHODS = ("grid", "random")
+METHODS = ("grid", "random", "bayes")
+MAX_SEED = 2**62
 SWEEP_STATES = ("RUNNING", "PAUSED", "CANCELED")
 GOALS = ("minimize", "maximize")
 MAX_GRID = 100_000
@@ -325,10 +334,6 @@ def plan(config: Any, *, field: str = "config") -> SweepPlan:
     if not isinstance(config, Mapping):
         raise InvalidInput("a sweep configuration must be an object", field=field)
     method = config.get("method")
-    if method == "bayes":
-        raise InvalidInput(
-            "method 'bayes' is not supported; use 'grid' or 'random'", field=f"{field}.method"
-        )
     if method not in METHODS:
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}", field=f"{field}.method")
     params = _params(config.get("parameters"), (), f"{field}.parameters")
@@ -343,6 +348,28 @@ def plan(config: Any, *, field: str = "config") -> SweepPlan:
             raise InvalidInput(
                 "goal must be 'minimize' or 'maximize'", field=f"{field}.metric.goal"
             )
+    if method == "bayes":
+        if metric is None:
+            raise InvalidInput(
+                "a bayes sweep needs a metric to optimize: {'name': ..., 'goal': ...}",
+                field=f"{field}.metric",
+            )
+        for p in params:
+            if p.distribution not in BAYES_DISTRIBUTIONS:
+                raise InvalidInput(
+                    f"bayes searches bounded distributions ({', '.join(BAYES_DISTRIBUTIONS)});"
+                    f" {'.'.join(p.path)} is {p.distribution}",
+                    field=f"{field}.parameters.{'.parameters.'.join(p.path)}.distribution",
+                )
+    if "early_terminate" in config:
+        check_early_terminate(config["early_terminate"], metric, f"{field}.early_terminate")
+    seed = config.get("seed")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED
+    ):
+        raise InvalidInput(
+            f"seed must be an integer from 0 to {MAX_SEED - 1}", field=f"{field}.seed"
+        )
     run_cap = config.get("run_cap")
     if run_cap is not None and (
         isinstance(run_cap, bool) or not isinstance(run_cap, int) or not 1 <= run_cap <= MAX_RUN_CAP
@@ -380,12 +407,18 @@ def _nest(pairs: list[tuple[tuple[str, ...], Any]]) -> dict[str, Any]:
     return out
 
 
-def trial_params(sweep_plan: SweepPlan, index: int, seed: int) -> dict[str, Any]:
-    """The parameters of trial ``index`` (from 0), nested as the run's config takes them.
+def trial_params(
+    sweep_plan: SweepPlan, index: int, seed: int, past: list[PastTrial] | None = None
+) -> dict[str, Any]:
+    """The parameters of trial ``index`` (from 0), nested as the run's config takes them;
+    ``past``, the trials handed out before, steer a bayes sweep.
 
     Raises:
         IndexError: a grid has no trial ``index``.
     """
+    if sweep_plan.method == "bayes":
+        values = suggest(sweep_plan, past or [], seed, index)
+        return _nest([(p.path, v) for p, v in zip(sweep_plan.params, values, strict=True)])
     if sweep_plan.method == "grid":
         grids = [p.grid_values() for p in sweep_plan.params]
         total = math.prod(len(g) for g in grids)

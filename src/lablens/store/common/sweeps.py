@@ -123,14 +123,15 @@ class Sweeps:
             # sweep, and skipping it would answer "no trial left" while trials remain. The key
             # (sweep_pk, idx) of sweep_trials backs it up.
             row = tx.one(
-                "SELECT pk, name, config, state, seed, expected_run_count, claimed"
+                "SELECT pk, name, method, config, state, seed, expected_run_count, claimed"
                 " FROM sweeps WHERE project_id = ? AND id = ?"
                 + self.sql.if_concurrent(" FOR UPDATE"),
                 [pid, sweep_id],
             )
             if row is None:
                 raise NotFound("sweep", f"{workspace}/{project}/{sweep_id}")
-            trial = sweep_values.next_trial(row, sweep_id)
+            past = self._past_trials(tx, row) if sweep_values.needs_past(row) else None
+            trial = sweep_values.next_trial(row, sweep_id, past)
             if trial is None:
                 return None
             run_id, run_pk = self._insert_trial_run(tx, pid, sweep_id, trial, username, t)
@@ -145,6 +146,17 @@ class Sweeps:
             )
         run = self.runs.get_run(workspace, project, run_id)
         return {"index": trial.index, "params": trial.params, "run": run}
+
+    def _past_trials(self, tx: Tx, row: Mapping[str, Any]) -> list[sweep_values.PastTrial]:
+        """The trials the sweep handed out, with their runs' states and metric values, read
+        under the sweep's lock: a bayes sweep rebuilds its model from them on each claim."""
+        metric = (_json.loads(row["config"]).get("metric") or {}).get("name", "")
+        rows = tx.rows(
+            "SELECT t.params, r.state, r.summary FROM sweep_trials t"
+            " JOIN runs r ON r.pk = t.run_pk WHERE t.sweep_pk = ? ORDER BY t.idx",
+            [row["pk"]],
+        )
+        return [sweep_values.past_trial(p, state, summary, metric) for p, state, summary in rows]
 
     def _insert_trial_run(
         self,

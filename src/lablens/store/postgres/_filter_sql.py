@@ -26,6 +26,7 @@ from typing import Any
 
 from lablens.store.filter_sql import (
     FALSE,
+    TRUE,
     FilterCompiler,
     Frag,
     Pred,
@@ -185,7 +186,9 @@ class _Compiler(FilterCompiler):
     def exists(self, field: Field) -> Frag:
         col = self.col(field)
         if field.kind == "tags":
-            return Frag(f"(cardinality({col}) > 0)")
+            # Every run has its tags, a list, empty or not; MongoDB counts an empty array as
+            # existing. "At least one tag" is {"tags": {"$ne": []}}.
+            return TRUE
         if field.kind == "json":
             # The value itself, not its elements: an empty array exists.
             value = self.lookup(field)
