@@ -11,6 +11,7 @@ import random
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +115,17 @@ def measure(srv: Server, sizes: dict[str, int]) -> dict[str, float]:
         # DataFrame.
         m = sizes["search_runs"]
         deadline = Deadline("making the runs to search", budget)
-        for i in range(m):
-            run = init("peers-search")
-            run.log({"acc": i / m})
-            run.finish()
+
+        def make(i: int) -> None:
             deadline.check()
+            run = api.create_run(project="peers-search")
+            run.log_points({"key": ["acc"], "step": [0], "timestamp": [time.time()],
+                            "value": [i / m]})  # fmt: skip
+            run.finish()
+
+        # Not measured: as MLflow's side makes them (create, one batch, finish; 4 at a time).
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(make, range(m)))
 
         def search() -> Any:
             runs = api.runs(f"{entity}/peers-search", filters={"summary_metrics.acc": {"$gt": 0.5}})
