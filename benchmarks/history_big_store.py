@@ -151,6 +151,7 @@ def main() -> None:
         table = _points(sizes["history"], 0)
         _log(t, srv.username, BIG_RUN, table)
         run = api.run(f"{srv.username}/{PROJECT}/{BIG_RUN}")
+        run.finish()  # made without the SDK, it sends no heartbeat: ended, it is not "crashed"
 
         def read() -> None:
             df = run.history(keys=["loss"], samples=None)
