@@ -15,6 +15,7 @@ from lablens.api.history import HistoryScan, UnknownKeyWarning
 from lablens.api.media import MediaItem
 from lablens.api.paging import Paginator
 from lablens.api.projects import Project, Projects
+from lablens.api.registries import Registries, Registry, RegistryCollections, RegistryVersions
 from lablens.api.reports import BetaReport, Reports
 from lablens.api.run import Run
 from lablens.api.run_artifacts import RunArtifacts
@@ -46,6 +47,10 @@ __all__ = [
     "Profile",
     "Project",
     "Projects",
+    "Registries",
+    "Registry",
+    "RegistryCollections",
+    "RegistryVersions",
     "Reports",
     "Run",
     "RunArtifacts",

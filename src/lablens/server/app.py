@@ -17,6 +17,7 @@ from lablens.server.routers import (
     files,
     media,
     points,
+    registries,
     reports,
     runs,
     sweeps,
@@ -66,6 +67,7 @@ def create_app(store: Store) -> FastAPI:
         artifacts,
         artifact_collections,
         media,
+        registries,
     ):
         app.include_router(module.router)
     # The wire protocols of the real wandb (POST /graphql, file_stream, uploads) and swanlab

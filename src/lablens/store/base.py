@@ -19,6 +19,7 @@ from lablens.store.interface import (
     MediaStore,
     PointStore,
     ProjectStore,
+    RegistryStore,
     ReportStore,
     RunStore,
     SweepStore,
@@ -36,6 +37,7 @@ class Store(
     ReportStore,
     ArtifactStore,
     MediaStore,
+    RegistryStore,
 ):
     """Users, keys, workspaces and teams, projects, runs, metric points, files, console lines,
     sweeps, reports, artifacts and media."""

@@ -6,6 +6,7 @@ from lablens.store.interface.artifacts import ArtifactStore, BlobUpload
 from lablens.store.interface.media import MediaStore
 from lablens.store.interface.points import PointStore
 from lablens.store.interface.projects import ProjectStore
+from lablens.store.interface.registries import RegistryStore
 from lablens.store.interface.reports import ReportStore
 from lablens.store.interface.runs import RunStore
 from lablens.store.interface.sweeps import SweepStore
@@ -17,6 +18,7 @@ __all__ = [
     "MediaStore",
     "PointStore",
     "ProjectStore",
+    "RegistryStore",
     "ReportStore",
     "RunStore",
     "SweepStore",

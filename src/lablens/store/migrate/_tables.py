@@ -60,6 +60,8 @@ ORDER = (
     "blob_grants",
     "media",
     "media_batches",
+    "registries",
+    "registry_members",
 )
 #: Tables the migration does not copy: the schema's own bookkeeping.
 SKIPPED = frozenset({"schema_version"})
