@@ -21,6 +21,7 @@ import lablens
 from lablens._settings import free_port, stop_process
 from lablens.api import Api
 from lablens.sdk import init
+from lablens.store.embedded.schema import MIGRATIONS as EMBEDDED_MIGRATIONS
 from lablens.store.migrate import MigrationRefused, migrate
 from lablens.store.postgres._copy import read_series
 from servers import QUIET, log_points, spawn_server, start_server, stop_server
@@ -32,7 +33,7 @@ FILLED = {
     "metric_keys", "points", "run_keys", "point_tiles", "batches", "files", "console",
     "sweeps", "sweep_trials", "reports", "artifact_types", "artifact_collections", "artifacts",
     "artifact_aliases", "artifact_files", "artifact_usage", "blob_grants", "media",
-    "media_batches",
+    "media_batches", "registries", "registry_members",
 }  # fmt: skip
 LONG = 30_000  # past the embedded store's TILE_FROM (25k points)
 RGB = np.random.default_rng(5).integers(0, 256, (12, 16, 3), dtype=np.uint8)
@@ -105,6 +106,9 @@ def data(tmp_path_factory):
 
         assert lablens.agent(sweep_id, train, host=srv.url, api_key=srv.api_key) == 2
         api.create_report(f"{srv.username}/{project}", "Moving up", description="all runs")
+        # A registry (its row, its maker listed) with a version linked into it.
+        api.create_registry("shelf", "restricted", organization=srv.username)
+        api.artifact(f"{srv.username}/{project}/weights:best").link("wandb-registry-shelf/best")
         history = api.run(path).history(samples=None, pandas=False, keys=["loss", "acc"])
         odd = api.run(path).history(samples=None, pandas=False, keys=["odd"])
     finally:
@@ -144,7 +148,7 @@ def test_migrate_copies_every_table_and_blob_and_a_second_run_adds_nothing(
     first = cli("--from", str(data["dir"]), "--to", pg_database, "--blobs", blobs.as_uri())
     assert first.returncode == 0, first.stdout + first.stderr
     lines = first.stdout.splitlines()
-    assert lines[-1].startswith("Verified: 26 tables"), first.stdout
+    assert lines[-1].startswith("Verified: 28 tables"), first.stdout
     assert "DIFFERS" not in first.stdout
     # The progress bar went to stderr.
     assert "rows" in first.stderr
@@ -296,7 +300,8 @@ def test_a_data_dir_of_a_newer_lablens_is_refused_untouched(data, tmp_path, pg_d
     con.execute("INSERT INTO schema_version VALUES (99)")
     con.close()
     before = (copy / "lablens.duckdb").read_bytes()
-    with pytest.raises(MigrationRefused, match="schema version 99, newer than the 6"):
+    known = len(EMBEDDED_MIGRATIONS)
+    with pytest.raises(MigrationRefused, match=f"schema version 99, newer than the {known}"):
         migrate(copy, pg_database, (tmp_path / "b").as_uri(), progress=False)
     assert (copy / "lablens.duckdb").read_bytes() == before
     with psycopg.connect(pg_database) as conn:  # nothing was made in the target either
