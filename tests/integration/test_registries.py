@@ -337,3 +337,29 @@ def test_a_registry_name_in_several_organizations_needs_one(world):
     assert ambiguous.value.field == "entity"
     with pytest.raises(ArtifactNotFound):
         world.m2.artifact(f"{world.squad}/wandb-registry-{name}/mlp:latest")
+
+
+def test_a_run_links_its_artifact_into_a_registry(world, server, tmp_path):
+    name = _name("runs")
+    world.owner.create_registry(name, "organization", organization=world.org)
+    (tmp_path / "w.bin").write_bytes(b"fresh weights")
+    with init(
+        entity=world.org,
+        project="zoo",
+        host=server.url,
+        api_key=world.m3.api_key,
+        settings=QUIET,
+        dir=tmp_path,
+    ) as run:
+        model = lablens.Artifact(f"cnn-{name}", "model")
+        model.add_file(tmp_path / "w.bin")
+        # Not logged yet: the run logs it, then links it (W&B's run.link_artifact).
+        link = run.link_artifact(model, f"wandb-registry-{name}/cnn", aliases=["candidate"])
+        with pytest.raises(UsageError):
+            run.link_artifact("not an artifact", f"wandb-registry-{name}/cnn")
+    assert model.version == "v0"
+    assert world.owner.artifact(model.qualified_name).logged_by().id == run.id
+    assert (link.entity, link.project, link.name) == (world.org, f"wandb-registry-{name}", "cnn:v0")
+    assert sorted(link.aliases) == ["candidate", "latest"]
+    stored = world.owner.registry(name, organization=world.org).versions()[0]
+    assert stored.source_qualified_name == model.qualified_name
