@@ -95,8 +95,10 @@ class Registry(Attrs):
         return registry_route(self.organization, self.name)
 
     def collections(
-        self, filter: dict[str, Any] | None = None, per_page: int = 50
-    ) -> RegistryCollections:  # noqa: A002, E501
+        self,
+        filter: dict[str, Any] | None = None,  # noqa: A002 - W&B's name
+        per_page: int = 50,
+    ) -> RegistryCollections:
         """The registry's collections, by name.
 
         Args:
@@ -118,8 +120,10 @@ class Registry(Attrs):
         )
 
     def versions(
-        self, filter: dict[str, Any] | None = None, per_page: int = 50
-    ) -> RegistryVersions:  # noqa: A002, E501
+        self,
+        filter: dict[str, Any] | None = None,  # noqa: A002 - W&B's name
+        per_page: int = 50,
+    ) -> RegistryVersions:
         """The versions linked into the registry's collections, newest first in each.
 
         Args:
@@ -338,8 +342,10 @@ class Registries(_Query):
         return Registry.from_json(self._api, item)
 
     def collections(
-        self, filter: dict[str, Any] | None = None, per_page: int = 50
-    ) -> RegistryCollections:  # noqa: A002, E501
+        self,
+        filter: dict[str, Any] | None = None,  # noqa: A002 - W&B's name
+        per_page: int = 50,
+    ) -> RegistryCollections:
         """The collections of these registries matching ``filter`` (``name``, ``tag``,
         ``type``, ``description``, ``created_at``, ``updated_at``)."""
         return RegistryCollections(
@@ -351,8 +357,10 @@ class Registries(_Query):
         )
 
     def versions(
-        self, filter: dict[str, Any] | None = None, per_page: int = 50
-    ) -> RegistryVersions:  # noqa: A002, E501
+        self,
+        filter: dict[str, Any] | None = None,  # noqa: A002 - W&B's name
+        per_page: int = 50,
+    ) -> RegistryVersions:
         """The versions in these registries matching ``filter`` (``tag``, ``alias``,
         ``version``, ``created_at``, ``updated_at``, ``metadata.<key>``)."""
         return RegistryVersions(
