@@ -17,7 +17,8 @@ same classes:
     │   │   ├── TeamNotFound
     │   │   ├── SweepNotFound
     │   │   ├── ReportNotFound
-    │   │   └── ArtifactNotFound   an artifact, collection or type
+    │   │   ├── ArtifactNotFound   an artifact, collection or type
+    │   │   └── RegistryNotFound
     │   └── Conflict
     ├── ConnectionFailed    server unreachable or timed out, after retries
     └── UsageError          a call the client rejects before sending it (a bad path, a bad value)
@@ -132,6 +133,10 @@ class ReportNotFound(NotFound):
 
 class ArtifactNotFound(NotFound):
     """No artifact version, collection or type at that path (``entity/project/name:alias``)."""
+
+
+class RegistryNotFound(NotFound):
+    """No registry of that name in the organization, or one you may not read."""
 
 
 class Conflict(ApiError):

@@ -40,6 +40,7 @@ _BY_CODE: dict[str, type[E.ApiError]] = {
     "artifact_not_found": E.ArtifactNotFound,
     "artifact_type_not_found": E.ArtifactNotFound,
     "artifact_collection_not_found": E.ArtifactNotFound,
+    "registry_not_found": E.RegistryNotFound,
     "conflict": E.Conflict,
 }
 _BY_STATUS: dict[int, type[E.ApiError]] = {

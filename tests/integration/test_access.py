@@ -50,6 +50,10 @@ RULES: dict[str, dict[str, Any]] = {
     "team": {"admin": OK, "owner": OK, "member": OK, "outsider": 404, "anon": 401},
     # manage a team's members: its owners
     "team_owner": {"admin": OK, "owner": OK, "member": 403, "outsider": 404, "anon": 401},
+    # read an organization registry of the team: its members; outsiders 404
+    "registry": {"admin": OK, "owner": OK, "member": OK, "outsider": 404, "anon": 401},
+    # change a registry of the team: its admins (the team's owners); outsiders 404
+    "registry_admin": {"admin": OK, "owner": OK, "member": 403, "outsider": 404, "anon": 401},
 }
 
 
@@ -367,6 +371,37 @@ def _queued(w: World, role: str, path: str) -> Call:
 
 def _claimed(w: World, role: str, path: str) -> Call:
     return _queue(w, role, path, claimed=True)
+_REGISTRIES: dict[str, str] = {}
+
+
+def _new_registry(w: World) -> str:
+    name = w.fresh("reg")
+    w.http("admin").post_json(
+        "/api/v1/registries",
+        {"organization": w.team, "name": name, "visibility": "organization"},
+    )
+    return name
+
+
+def _registry(w: World, role: str, path: str) -> Call:
+    # One registry of the team for the routes that leave it as it was.
+    if w.team not in _REGISTRIES:
+        _REGISTRIES[w.team] = _new_registry(w)
+    return {"org": w.team, "name": _REGISTRIES[w.team]}
+
+
+def _fresh_registry(w: World, role: str, path: str) -> Call:
+    return {"org": w.team, "name": _new_registry(w)}
+
+
+def _listed_member(w: World, role: str, path: str) -> Call:
+    name = w.fresh("u")
+    w.http("admin").post_json("/api/v1/users", {"username": name})
+    call = _registry(w, role, path)
+    w.http("admin").post_json(
+        f"/api/v1/registries/{call['org']}/{call['name']}/members", {"name": name}
+    )
+    return {**call, "kind": "user", "member": name}
 
 
 V1 = "/api/v1"
@@ -557,6 +592,29 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("POST", Q + "/items/{item_id}/end"): (
         "write",
         _plain(_claimed, agent="a", state="finished", exit_code=0),
+    ("POST", V1 + "/registries"): (
+        "owner",
+        lambda w, r, p: {
+            "json": {"organization": w.team, "name": w.fresh("reg"), "visibility": "restricted"}
+        },
+    ),
+    ("POST", V1 + "/registries/query"): ("signed_in", _plain(filter={"name": {"$ne": "x"}})),
+    ("POST", V1 + "/registries/query/collections"): ("signed_in", _plain(limit=10)),
+    ("POST", V1 + "/registries/query/versions"): ("signed_in", _plain(limit=10)),
+    ("GET", V1 + "/registries/{org}/{name}"): ("registry", _registry),
+    ("PATCH", V1 + "/registries/{org}/{name}"): (
+        "registry_admin",
+        _plain(_registry, description="d"),
+    ),
+    ("DELETE", V1 + "/registries/{org}/{name}"): ("registry_admin", _fresh_registry),
+    ("GET", V1 + "/registries/{org}/{name}/members"): ("registry", _registry),
+    ("POST", V1 + "/registries/{org}/{name}/members"): (
+        "registry_admin",
+        _plain(_registry, name=lambda w, r, p: w.users["member"], role="member"),
+    ),
+    ("DELETE", V1 + "/registries/{org}/{name}/members/{kind}/{member}"): (
+        "registry_admin",
+        _listed_member,
     ),
 }
 

@@ -33,7 +33,8 @@ FILLED = {
     "metric_keys", "points", "run_keys", "point_tiles", "batches", "files", "console",
     "sweeps", "sweep_trials", "reports", "artifact_types", "artifact_collections", "artifacts",
     "artifact_aliases", "artifact_files", "artifact_usage", "blob_grants", "media",
-    "media_batches", "custom_charts", "run_queues", "run_queue_items",
+    "media_batches", "custom_charts", "run_queues", "run_queue_items", "registries",
+    "registry_members",
 }  # fmt: skip
 LONG = 30_000  # past the embedded store's TILE_FROM (25k points)
 RGB = np.random.default_rng(5).integers(0, 256, (12, 16, 3), dtype=np.uint8)
@@ -117,6 +118,9 @@ def data(tmp_path_factory):
             f"/api/v1/workspaces/{srv.username}/run-queues/{queue.name}/items",
             {"project": project, "job": f"{srv.username}/{project}/job:v0", "job_id": "j0"},
         )
+        # A registry (its row, its maker listed) with a version linked into it.
+        api.create_registry("shelf", "restricted", organization=srv.username)
+        api.artifact(f"{srv.username}/{project}/weights:best").link("wandb-registry-shelf/best")
         history = api.run(path).history(samples=None, pandas=False, keys=["loss", "acc"])
         odd = api.run(path).history(samples=None, pandas=False, keys=["odd"])
     finally:

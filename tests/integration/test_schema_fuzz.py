@@ -74,6 +74,9 @@ class Pinned:
     queue_item: str = ""
     doomed_queue: str = ""
     doomed_queue_item: str = ""
+    # A registry of the workspace, listing ``username``, and one to delete.
+    registry: str = "shelf"
+    doomed_registry: str = "doomed-shelf"
 
 
 class _Client:
@@ -180,6 +183,18 @@ def pinned(fuzz_server: RunningServer) -> Pinned:
     )
     team = call("POST", "/api/v1/teams", json={"name": "fuzzteam"})["name"]
     call("POST", f"/api/v1/teams/{team}/members", json={"username_or_email": username})
+    for registry in ("shelf", "doomed-shelf"):
+        call(
+            "POST",
+            "/api/v1/registries",
+            json={"organization": ws, "name": registry, "visibility": "restricted"},
+        )
+    call(
+        "POST",
+        f"{base}/artifacts/{artifact_id}/links",
+        json={"project": "wandb-registry-shelf", "name": "best"},
+    )
+    call("POST", f"/api/v1/registries/{ws}/shelf/members", json={"name": username})
     doomed_admin_key = call("POST", "/api/v1/viewer/api_keys", json={"name": "doomed"})["id"]
     doomed_user_key = call("POST", f"/api/v1/users/{username}/api_keys", json={"name": "doomed"})[
         "id"
@@ -238,6 +253,9 @@ def _pins(p: Pinned) -> dict[str, str]:
         "username": p.username,
         "id_or_key": p.doomed_user_key,
         "item_id": p.queue_item,
+        "org": p.ws,
+        "kind": "user",
+        "member": p.username,
     }
 
 
@@ -246,6 +264,7 @@ def _operation_pins(p: Pinned) -> dict[tuple[str, str], dict[str, str]]:
     run = f"{PROJECT}/runs/{{run_id}}"
     collection = f"{PROJECT}/artifact_collections/{{name}}"
     queue = "/api/v1/workspaces/{ws}/run-queues/{name}"
+    registry = "/api/v1/registries/{org}/{name}"
     return {
         ("GET", f"{run}/files/{{name}}"): {"name": p.file_name},
         ("PUT", f"{run}/files/{{name}}"): {"name": p.file_name},
@@ -258,6 +277,17 @@ def _operation_pins(p: Pinned) -> dict[tuple[str, str], dict[str, str]]:
         ("DELETE", "/api/v1/viewer/api_keys/{id_or_key}"): {"id_or_key": p.doomed_admin_key},
         ("DELETE", queue): {"name": p.doomed_queue},
         ("DELETE", f"{queue}/items/{{item_id}}"): {"item_id": p.doomed_queue_item},
+        **{
+            (method, f"{registry}{tail}"): {"name": p.registry}
+            for method, tail in (
+                ("GET", ""),
+                ("PATCH", ""),
+                ("GET", "/members"),
+                ("POST", "/members"),
+                ("DELETE", "/members/{kind}/{member}"),
+            )
+        },
+        ("DELETE", registry): {"name": p.doomed_registry},
     }
 
 

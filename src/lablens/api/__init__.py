@@ -17,6 +17,7 @@ from lablens.api.jobs import Job
 from lablens.api.media import MediaItem
 from lablens.api.paging import Paginator
 from lablens.api.projects import Project, Projects
+from lablens.api.registries import Registries, Registry, RegistryCollections, RegistryVersions
 from lablens.api.reports import BetaReport, Reports
 from lablens.api.run import Run
 from lablens.api.run_artifacts import RunArtifacts
@@ -55,6 +56,10 @@ __all__ = [
     "Projects",
     "QueuedRun",
     "QueuedRuns",
+    "Registries",
+    "Registry",
+    "RegistryCollections",
+    "RegistryVersions",
     "Reports",
     "Run",
     "RunArtifacts",

@@ -4,9 +4,9 @@ resource from its own module.
 This module holds what the client itself is: construction, the transport, the signed-in user and
 the defaults for short paths, and ``from_path()``. The methods of each resource are a part of
 ``Api`` in a module of their own: ``_api_projects.py`` (workspaces and projects), ``_api_runs.py``,
-``_api_sweeps.py``, ``_api_reports.py``, ``_api_artifacts.py``, ``_api_accounts.py`` (users and
-teams), ``_api_imports.py`` (``sync_tensorboard``), ``_api_charts.py`` (custom charts) and
-``_api_run_queues.py`` (run queues, jobs).
+``_api_sweeps.py``, ``_api_reports.py``, ``_api_artifacts.py``, ``_api_registries.py``,
+``_api_accounts.py`` (users and teams), ``_api_imports.py`` (``sync_tensorboard``),
+``_api_charts.py`` (custom charts) and ``_api_run_queues.py`` (run queues, jobs).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from lablens.api._api_artifacts import ApiArtifacts
 from lablens.api._api_charts import ApiCharts
 from lablens.api._api_imports import ApiImports
 from lablens.api._api_projects import ApiProjects
+from lablens.api._api_registries import ApiRegistries
 from lablens.api._api_reports import ApiReports
 from lablens.api._api_run_queues import ApiRunQueues
 from lablens.api._api_runs import ApiRuns
@@ -48,6 +49,7 @@ class Api(
     ApiImports,
     ApiCharts,
     ApiRunQueues,
+    ApiRegistries,
 ):
     """Query and manage runs on a lablens server, with the SwanLab OpenAPI and W&B public API
     resource model: workspaces (entities), projects, runs, metric history, files, artifacts and

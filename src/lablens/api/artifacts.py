@@ -19,8 +19,8 @@ from lablens.contract.artifact_paths import (
     LinkedVersion,
     artifact_route,
     collection_route,
-    parse_artifact_name,
 )
+from lablens.contract.registries import link_body
 from lablens.contract.routes import run_route
 from lablens.errors import UsageError
 from lablens.transport import decode_floats
@@ -261,7 +261,9 @@ class Artifact(ArtifactContents, LinkedVersion, Attrs):
         lineage; it takes ``latest`` there, and ``aliases``.
 
         Args:
-            target_path: ``entity/project/name``, ``project/name`` or ``name`` (this project).
+            target_path: ``entity/project/name``, ``project/name`` or ``name`` (this project);
+                into a registry ``ORG/wandb-registry-NAME/collection``, or without ``ORG/``
+                when one organization of yours has a registry of that name.
             aliases: aliases for the link in the target collection.
 
         Returns:
@@ -275,18 +277,8 @@ class Artifact(ArtifactContents, LinkedVersion, Attrs):
             ...                                           aliases=["production"])
         """
         self._need_logged("link")
-        target = parse_artifact_name(target_path, self.entity, self.project, what="link target")
-        if target.version:
-            raise UsageError(f"link target {target_path!r} must not name a version")
-        data = self._api.client.post_json(
-            f"{self._route()}/links",
-            {
-                "entity": target.entity,
-                "project": target.project,
-                "name": target.name,
-                "aliases": list(aliases or []),
-            },
-        )
+        body = link_body(target_path, self.entity, self.project, aliases)
+        data = self._api.client.post_json(f"{self._route()}/links", body)
         return Artifact.from_json(self._api, data)
 
     def wait(self, timeout: float | None = None) -> Artifact:

@@ -16,7 +16,6 @@ from lablens.contract.artifact_paths import (
     LinkedVersion,
     artifact_route,
     file_route,
-    parse_artifact_name,
 )
 from lablens.contract.manifest import (
     CHUNK,
@@ -28,6 +27,7 @@ from lablens.contract.manifest import (
     verify_copy,
     write_checked,
 )
+from lablens.contract.registries import link_body
 from lablens.errors import UsageError
 from lablens.transport import decode_floats
 
@@ -238,15 +238,7 @@ class StoredVersion(LinkedVersion):
             Conflict: the target holds logged versions, or has another type.
         """
         http = self._need_logged("link")
-        target = parse_artifact_name(target_path, self.entity, self.project, what="link target")
-        if target.version:
-            raise UsageError(f"link target {target_path!r} must not name a version")
-        body = {
-            "entity": target.entity,
-            "project": target.project,
-            "name": target.name,
-            "aliases": list(aliases or []),
-        }
+        body = link_body(target_path, self.entity, self.project, aliases)
         return self._stored(http, http.post_json(f"{self._route()}/links", body))
 
     def wait(self, timeout: float | None = None) -> Artifact:

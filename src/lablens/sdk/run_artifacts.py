@@ -182,6 +182,40 @@ class RunArtifactLogging:
             artifact._load(artifact._attrs)
         return artifact
 
+    def link_artifact(
+        self, artifact: Any, target_path: str, aliases: Sequence[str] | None = None
+    ) -> Any:
+        """Link the given artifact to a portfolio (a promoted collection of artifacts), such as
+        a registry's collection (``wandb-registry-model/digit-classifier``).
+
+        Args:
+            artifact: a ``lablens.Artifact`` (logged by this run first when it is not logged
+                yet) or a stored one (the ``Api``'s ``Artifact``).
+            target_path: ``entity/project/name``, ``project/name`` or ``name``; a registry's
+                collection ``ORG/wandb-registry-NAME/collection``, or without ``ORG/`` when
+                one organization of yours has a registry of that name.
+            aliases: aliases for the link in the target collection.
+
+        Returns:
+            The link, a version of the target collection.
+
+        Raises:
+            UsageError: the run is finished, or ``artifact`` is no artifact.
+            RegistryNotFound: the registry does not exist or you may not read it.
+
+        Example:
+            >>> run.link_artifact(model, "wandb-registry-model/digit-classifier",
+            ...                   aliases=["production"])
+        """
+        self._open("link_artifact")
+        if isinstance(artifact, Artifact) and not artifact.id:
+            self.log_artifact(artifact)
+        elif not (isinstance(artifact, Artifact) or _is_stored_artifact(artifact)):
+            raise UsageError(
+                f"link_artifact() takes an Artifact, not {artifact.__class__.__name__}"
+            )
+        return artifact.link(target_path, aliases=list(aliases or []))
+
 
 def _is_stored_artifact(obj: object) -> bool:
     """Whether ``obj`` is an artifact version read with the ``Api`` (known by its shape: the SDK

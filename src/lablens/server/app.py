@@ -18,6 +18,7 @@ from lablens.server.routers import (
     files,
     media,
     points,
+    registries,
     reports,
     run_queues,
     runs,
@@ -70,6 +71,7 @@ def create_app(store: Store) -> FastAPI:
         media,
         charts,
         run_queues,
+        registries,
     ):
         app.include_router(module.router)
     # The wire protocols of the real wandb (POST /graphql, file_stream, uploads) and swanlab

@@ -6,7 +6,10 @@ The rules, in one place (``docs/access.md`` tells them to users):
 - a PRIVATE project is visible only to its workspace's members: to anyone else it answers 404,
   as a project that does not exist, and it never shows in their lists;
 - a PUBLIC project is readable by every signed-in user, writable only by members;
-- MEMBERs write runs, sweeps and reports; OWNERs also manage members and delete projects.
+- MEMBERs write runs, sweeps and reports; OWNERs also manage members and delete projects;
+- a registry's project (``wandb-registry-*``) follows the registry's rule instead
+  (``store/registry_values.registry_role``): who may not read the registry gets 404, a
+  ``viewer`` of it 403 on a write.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from lablens.contract.registries import is_registry_project, registry_name
 from lablens.server.problems import Problem
 from lablens.store.base import Store
 
@@ -70,8 +74,12 @@ def require_admin(user: dict[str, Any], what: str) -> None:
 def can_read_project(store: Store, user: dict[str, Any], workspace: str, project: str) -> None:
     """Members (and admins) read everything of a workspace; others only PUBLIC projects.
 
-    A private project answers 404 to outsiders, so its existence does not leak.
+    A private project answers 404 to outsiders, so its existence does not leak. A registry's
+    project: those who may read the registry.
     """
+    if is_registry_project(project):
+        registry_reader(store, user, workspace, project)
+        return
     if role_in(store, user, workspace):
         return
     info = store.get_project(workspace, project)
@@ -102,10 +110,58 @@ def can_write(store: Store, user: dict[str, Any], workspace: str) -> None:
 
 
 def writable_store(request: Request, user: dict[str, Any], workspace: str) -> Store:
-    """The store, once ``can_write`` lets the user write into the workspace."""
+    """The store, once ``can_write`` lets the user write into the workspace (into the route's
+    project, when it is a registry's: ``can_write_project``)."""
     store = store_of(request)
-    can_write(store, user, workspace)
+    can_write_project(store, user, workspace, request.path_params.get("project"))
     return store
+
+
+def can_write_project(
+    store: Store, user: dict[str, Any], workspace: str, project: str | None
+) -> None:
+    """``can_write``; into a registry's project, the registry's ``admin``s and ``member``s
+    only (those who may not read it get its 404)."""
+    if is_registry_project(project):
+        if registry_reader(store, user, workspace, project) == "viewer":
+            raise Problem(
+                403,
+                "permission_denied",
+                f"{user['username']} may only read registry {registry_name(project)} of"
+                f" {workspace}",
+            )
+        return
+    can_write(store, user, workspace)
+
+
+def registry_reader(store: Store, user: dict[str, Any], workspace: str, project: str) -> str:
+    """The user's role in the registry of ``project`` (``admin`` for server admins); 404 when
+    there is no such registry or the user may not read it, so its existence does not leak."""
+    name = registry_name(project)
+    role = "admin" if user["is_admin"] else None
+    if role is None:
+        role = store.registry_role(workspace, name, user["username"])
+    else:
+        store.registry_project_id(workspace, name)
+    if role is None:
+        raise Problem(
+            404,
+            "registry_not_found",
+            f"registry not found: {workspace}/{project}",
+            path=f"{workspace}/{project}",
+        )
+    return role
+
+
+def registry_admin(store: Store, user: dict[str, Any], workspace: str, project: str) -> None:
+    """403 unless the user administers the registry (its ``admin``s, the organization's
+    OWNERs, server admins); 404 for those who may not read it."""
+    if registry_reader(store, user, workspace, project) != "admin":
+        raise Problem(
+            403,
+            "permission_denied",
+            f"only admins of registry {registry_name(project)} of {workspace} can change it",
+        )
 
 
 def can_own(

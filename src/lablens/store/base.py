@@ -20,6 +20,7 @@ from lablens.store.interface import (
     MediaStore,
     PointStore,
     ProjectStore,
+    RegistryStore,
     ReportStore,
     RunQueueStore,
     RunStore,
@@ -40,9 +41,10 @@ class Store(
     MediaStore,
     ChartStore,
     RunQueueStore,
+    RegistryStore,
 ):
     """Users, keys, workspaces and teams, projects, runs, metric points, files, console lines,
-    sweeps, reports, artifacts, media, custom chart presets and run queues."""
+    sweeps, reports, artifacts, media, custom chart presets, run queues and registries."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from lablens.contract.registries import REGISTRY_PREFIX, is_registry_project
 from lablens.store.errors import InvalidInput, LimitExceeded
 from lablens.store.limits import LIMITS
 
@@ -63,3 +64,14 @@ def check_project_name(name: str, field: str = "name") -> None:
         raise InvalidInput("a project name may not start or end with spaces", field=field)
     if name in (".", ".."):
         raise InvalidInput(f"{name!r} cannot be a project name: it is a path step", field=field)
+
+
+def check_not_registry(name: str, field: str = "name") -> None:
+    """Refuse a new project named as a registry's (``wandb-registry-...``): a registry's project
+    is made with its registry (``Store.create_registry``), so that no project passes for one."""
+    if is_registry_project(name):
+        raise InvalidInput(
+            f"project names starting with {REGISTRY_PREFIX!r} are registries': make one with"
+            " Api.create_registry()",
+            field=field,
+        )

@@ -19,13 +19,14 @@ from pydantic import BaseModel, ConfigDict
 from lablens.server.auth import (
     CurrentUser,
     can_read_project,
-    can_write,
+    can_write_project,
     readable_store,
     writable_store,
 )
 from lablens.server.paging import PageQuery, whole_page
 from lablens.server.problems import Problem
 from lablens.server.routers.blobs import CHUNK
+from lablens.server.routers.registries import registry_organization
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
 
@@ -195,10 +196,13 @@ def link_artifact(
     ws: str, project: str, artifact_id: str, body: NewLink, request: Request, user: CurrentUser
 ) -> dict[str, Any]:
     """Link the version into collection ``name`` of project ``entity/project`` (default: this
-    one), a collection of links made when missing; the link gets ``latest`` and ``aliases``."""
+    one), a collection of links made when missing; the link gets ``latest`` and ``aliases``.
+    A registry's project without ``entity``: the organization whose registry of that name the
+    caller may read."""
     store = readable_store(request, user, ws, project)
-    target_ws, target_project = body.entity or ws, body.project or project
-    can_write(store, user, target_ws)
+    target_project = body.project or project
+    target_ws = body.entity or registry_organization(store, user, target_project) or ws
+    can_write_project(store, user, target_ws, target_project)
     return store.link_artifact(
         ws,
         project,

@@ -15,7 +15,9 @@ from typing import Any
 from ariadne import ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
-from lablens.server.auth import role_in
+from lablens.contract.registries import is_registry_project
+from lablens.server.auth import registry_reader, role_in
+from lablens.server.problems import Problem
 from lablens.server.wandb.connections import connection
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
@@ -69,7 +71,13 @@ def readable_project(
         role = role_in(store, user, entity)
     except NotFound:
         return None
-    if role is None and project.get("visibility") != "PUBLIC":
+    if is_registry_project(name):
+        # A registry's project: its own rule (restricted ones only to those listed).
+        try:
+            registry_reader(store, user, entity, name)
+        except (Problem, NotFound):
+            return None
+    elif role is None and project.get("visibility") != "PUBLIC":
         return None
     return project_node(project, writable=role is not None)
 

@@ -9,7 +9,7 @@ from typing import Any
 from lablens.store.common.accounts import Accounts
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.errors import Conflict, NotFound
-from lablens.store.names import check_project_name
+from lablens.store.names import check_not_registry, check_project_name
 from lablens.store.project_values import (
     check_visibility,
     checked_project_changes,
@@ -60,6 +60,7 @@ class Projects:
             if exists is None:
                 # Only a new name is checked, so projects named before the rule keep working.
                 check_project_name(name)
+                check_not_registry(name)
                 t = self.sql.now()
                 # Another server may make the same project meanwhile (two runs logged into a
                 # new project at once): the unique (workspace_id, name) keeps one.
@@ -133,7 +134,8 @@ class Projects:
         self.accounts.workspace_id(workspace)
         key, desc = parse_project_sort(sort)
         col = _SORT_COLUMNS[key]
-        where = ["w.username = ?"]
+        # A registry's project is listed as a registry (``list_registries``), not here.
+        where = ["w.username = ?", "p.id NOT IN (SELECT project_id FROM registries)"]
         params: list[Any] = [workspace]
         if viewer is not None and self.accounts.role(workspace, viewer) is None:
             where.append("p.visibility = 'PUBLIC'")

@@ -8,8 +8,10 @@ their dependencies (see ``lablens.store.parts``). What spans parts is written he
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lablens.contract.registries import is_registry_project, registry_name
 from lablens.store.blob_files import BlobFiles
 from lablens.store.blobs import BlobStore
 from lablens.store.common.accounts import Accounts
@@ -23,6 +25,7 @@ from lablens.store.common.custom_charts import CustomCharts
 from lablens.store.common.liveness import Liveness
 from lablens.store.common.media import Media
 from lablens.store.common.projects import Projects
+from lablens.store.common.registries import Registries
 from lablens.store.common.reports import Reports
 from lablens.store.common.run_creation import RunCreation
 from lablens.store.common.run_files import RunFiles
@@ -30,7 +33,9 @@ from lablens.store.common.run_queues import RunQueues
 from lablens.store.common.run_updates import RunUpdates
 from lablens.store.common.runs import Runs
 from lablens.store.common.sweeps import Sweeps
+from lablens.store.errors import InvalidInput
 from lablens.store.parts import StoreOfParts
+from lablens.store.registry_values import check_type_accepted
 from lablens.store.sql import Sql
 
 #: The parts every engine shares, by attribute name; an engine's ``PARTS`` adds its own
@@ -54,6 +59,7 @@ COMMON_PARTS: dict[str, type] = {
     "artifact_lineage": ArtifactLineage,
     "custom_charts": CustomCharts,
     "run_queues": RunQueues,
+    "registries": Registries,
 }
 
 
@@ -90,6 +96,7 @@ class SqlStore(StoreOfParts):
         self.artifact_lineage = ArtifactLineage(sql, runs, versions)
         self.custom_charts = CustomCharts(sql, accounts)
         self.run_queues = RunQueues(sql, accounts, projects, run_creation)
+        self.registries = Registries(sql, accounts, projects, collections, versions)
 
     def delete_project(self, workspace: str, name: str) -> None:
         # Spans two parts: a project's artifacts go in the transaction that deletes the project,
@@ -97,4 +104,51 @@ class SqlStore(StoreOfParts):
         pid = self.projects.project_id(workspace, name)
         with self.sql.transaction() as tx:
             self.artifact_collections.delete_project_artifacts(tx, pid, f"{workspace}/{name}")
+            self.registries.delete_rows(tx, pid)
             self.projects.delete_rows(tx, pid)
+
+    # -- registries: a registry is a project (store/common/registries.py) ----------------------
+    def delete_registry(self, organization: str, name: str) -> None:
+        project = self.registries.get_registry(organization, name)["project"]
+        self.delete_project(organization, project)
+
+    def commit_artifact(
+        self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
+    ) -> tuple[dict[str, Any], bool]:
+        # A registry holds links only, as W&B's: a version is logged into a project, then linked.
+        if is_registry_project(project):
+            raise InvalidInput(
+                f"{workspace}/{project} is a registry: log the artifact into a project, then"
+                " link it into the registry (artifact.link)",
+                field="project",
+            )
+        return self.artifacts.commit_artifact(workspace, project, data, username=username)
+
+    def link_artifact(
+        self,
+        workspace: str,
+        project: str,
+        artifact_id: str,
+        *,
+        target_workspace: str,
+        target_project: str,
+        target_name: str,
+        aliases: Sequence[str] = (),
+        username: str,
+    ) -> dict[str, Any]:
+        # A link into a registry: the registry must exist (no project is made for it) and
+        # accept the version's type.
+        if is_registry_project(target_project):
+            registry = self.registries.get_registry(target_workspace, registry_name(target_project))
+            source = self.artifact_versions.get_artifact_by_id(workspace, project, artifact_id)
+            check_type_accepted(registry, source["type"])
+        return self.artifacts.link_artifact(
+            workspace,
+            project,
+            artifact_id,
+            target_workspace=target_workspace,
+            target_project=target_project,
+            target_name=target_name,
+            aliases=aliases,
+            username=username,
+        )

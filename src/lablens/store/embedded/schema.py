@@ -400,4 +400,23 @@ MIGRATIONS: list[str] = [
         UNIQUE (queue_pk, id)
     );
     """,
+    # 9: registries (contract/registries.py): a registry is the project wandb-registry-<name> of
+    # its organization's workspace; this row holds what a project does not. registry_members:
+    # who may read a restricted registry, and each one's role there; a member is a workspace,
+    # a user's own (PERSON) for a user, a TEAM's for every member of the team.
+    """
+    CREATE TABLE registries (
+        project_id INTEGER PRIMARY KEY,    -- the registry's project
+        visibility VARCHAR NOT NULL,       -- organization | restricted
+        artifact_types VARCHAR[] NOT NULL DEFAULT [],  -- the types it accepts (only added to)
+        allow_all_types BOOLEAN NOT NULL,  -- every type accepted (artifact_types unused)
+        created_by VARCHAR
+    );
+    CREATE TABLE registry_members (
+        project_id INTEGER NOT NULL,
+        workspace_id INTEGER NOT NULL,
+        role VARCHAR NOT NULL,             -- admin | member | viewer
+        PRIMARY KEY (project_id, workspace_id)
+    );
+    """,
 ]

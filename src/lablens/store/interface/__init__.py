@@ -7,6 +7,7 @@ from lablens.store.interface.charts import ChartStore
 from lablens.store.interface.media import MediaStore
 from lablens.store.interface.points import PointStore
 from lablens.store.interface.projects import ProjectStore
+from lablens.store.interface.registries import RegistryStore
 from lablens.store.interface.reports import ReportStore
 from lablens.store.interface.run_queues import RunQueueStore
 from lablens.store.interface.runs import RunStore
@@ -20,6 +21,7 @@ __all__ = [
     "MediaStore",
     "PointStore",
     "ProjectStore",
+    "RegistryStore",
     "ReportStore",
     "RunQueueStore",
     "RunStore",

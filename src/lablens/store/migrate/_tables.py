@@ -63,6 +63,8 @@ ORDER = (
     "custom_charts",
     "run_queues",
     "run_queue_items",
+    "registries",
+    "registry_members",
 )
 #: Tables the migration does not copy: the schema's own bookkeeping.
 SKIPPED = frozenset({"schema_version"})

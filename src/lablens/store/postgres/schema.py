@@ -525,4 +525,23 @@ MIGRATIONS: list[str] = [
         UNIQUE (queue_pk, id)
     );
     """,
+    # 5: registries (contract/registries.py): a registry is the project wandb-registry-<name> of
+    # its organization's workspace; this row holds what a project does not. registry_members:
+    # who may read a restricted registry, and each one's role there; a member is a workspace,
+    # a user's own (PERSON) for a user, a TEAM's for every member of the team.
+    """
+    CREATE TABLE registries (
+        project_id integer PRIMARY KEY,    -- the registry's project
+        visibility text NOT NULL,       -- organization | restricted
+        artifact_types text[] NOT NULL DEFAULT '{}',  -- the types it accepts (only added to)
+        allow_all_types boolean NOT NULL,  -- every type accepted (artifact_types unused)
+        created_by text
+    );
+    CREATE TABLE registry_members (
+        project_id integer NOT NULL,
+        workspace_id integer NOT NULL,
+        role text NOT NULL,             -- admin | member | viewer
+        PRIMARY KEY (project_id, workspace_id)
+    );
+    """,
 ]
