@@ -371,6 +371,8 @@ def _queued(w: World, role: str, path: str) -> Call:
 
 def _claimed(w: World, role: str, path: str) -> Call:
     return _queue(w, role, path, claimed=True)
+
+
 _REGISTRIES: dict[str, str] = {}
 
 
@@ -592,6 +594,7 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("POST", Q + "/items/{item_id}/end"): (
         "write",
         _plain(_claimed, agent="a", state="finished", exit_code=0),
+    ),
     ("POST", V1 + "/registries"): (
         "owner",
         lambda w, r, p: {
