@@ -266,8 +266,9 @@ def test_resume_must_needs_an_existing_run_and_never_refuses_one(start):
         start(id="nosuch00", resume="must")
     run = start()
     run.finish()
+    taken = start(id=run.id)  # init() does not wait for the server: the refusal comes later
     with pytest.raises(E.Conflict):
-        start(id=run.id)
+        taken.finish()
 
 
 def test_a_retried_batch_is_not_stored_twice(start, http):
