@@ -131,7 +131,7 @@ def test_a_run_is_created_in_the_background_without_logging(server, unique, tmp_
         try:
             assert api.run(run.path).state == "running"
             break
-        except E.RunNotFound:
+        except E.NotFound:  # its project too is made with it
             assert time.monotonic() < deadline, "the run was never created"
             time.sleep(0.05)
     run.finish()
