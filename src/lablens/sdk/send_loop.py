@@ -247,7 +247,12 @@ class SendLoop:
         """A 4xx for ``group``: the creation's refusal is fatal; else each record on its own."""
         if group[0].kind == "create":
             if len(group) > 1:
-                # Was it the creation? Ask with it alone, then the rest one by one.
+                # Was it the creation? Ask with it alone, then the rest one by one. (On a store
+                # whose parts commit on their own the creation may have been stored before a
+                # later record was refused: an id made here resumes it; a Conflict is the
+                # creation's own refusal.)
+                if not isinstance(exc, E.Conflict):
+                    self._create_maybe_made(group)
                 return self._send_group(group[:1])
             self.fatal = exc
             log.warning("lablens: the server refused the run: %s", exc)
