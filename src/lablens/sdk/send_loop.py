@@ -87,6 +87,7 @@ class SendLoop:
     _records_path: str
     fatal: Exception | None
     end_sent: bool
+    _made: threading.Event
     sent_points: int
     dropped_points: int
     unsent_points: int
@@ -230,6 +231,7 @@ class SendLoop:
         for item in group:
             if item.kind == "create":
                 self._create = None
+                self._made.set()
                 continue
             self._wal.add_ack(item.id)
             if item.kind == "points":
@@ -255,6 +257,7 @@ class SendLoop:
                     self._create_maybe_made(group)
                 return self._send_group(group[:1])
             self.fatal = exc
+            self._made.set()
             log.warning("lablens: the server refused the run: %s", exc)
             self._drop_all()
             return 0

@@ -44,6 +44,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from lablens import errors as E
 from lablens.sdk.batches import SCHEMA, Columns, Item, build_table, encode_batch
 from lablens.sdk.media import held_bytes
 from lablens.sdk.media_upload import MediaEntry, encode_media, pack_blobs
@@ -101,6 +102,8 @@ class Sender(SendLoop):
         self._end: dict[str, Any] | None = None
         #: Whether the server took (or refused for good) the run's end.
         self.end_sent = False
+        # Set once the server made the run, or refused it.
+        self._made = threading.Event()
         self._run_path = run_path
         self._wal = wal
         self._flush_interval = flush_interval
@@ -229,6 +232,27 @@ class Sender(SendLoop):
         with self._lock:
             self._summary.update(values)
         self._wake.set()
+
+    def wait_created(self, timeout: float) -> None:
+        """Have the server make the run now if it has not yet (a call that needs the run on
+        the server, such as ``log_artifact``), waiting at most ``timeout`` seconds.
+
+        Raises:
+            lablens.errors.ApiError: the server refused the run (``fatal``).
+            lablens.errors.ConnectionFailed: the server did not make it in time.
+        """
+        if self._create is not None and self.fatal is None:
+            self._wake.set()  # the writer's next pass queues the creation: now
+            deadline = time.monotonic() + timeout
+            while self._create is not None and self.fatal is None:
+                if time.monotonic() > deadline:
+                    raise E.ConnectionFailed(
+                        f"the server at {self._host} did not create the run within {timeout:g}s"
+                        f" ({self._last_error})"
+                    )
+                self._made.wait(0.05)
+        if self.fatal is not None:
+            raise self.fatal
 
     def end(self, state: str, exit_code: int, finished_at: str) -> None:
         """The run's end, to write and send after everything still queued (``close()``)."""
