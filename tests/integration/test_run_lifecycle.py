@@ -148,7 +148,7 @@ def test_a_missing_workspace_is_raised_by_finish_naming_it(server, unique, tmp_p
         dir=tmp_path,
     )
     run.log({"loss": 1.0})
-    with pytest.raises(E.NotFound) as info:
+    with pytest.raises(E.WorkspaceNotFound) as info:
         run.finish()
     assert f"nobody-{unique}" in str(info.value)
     assert run.state == "finished"  # its threads stopped: a second finish() does nothing
@@ -196,6 +196,23 @@ def test_a_taken_id_is_a_conflict_raised_by_finish(server, unique, tmp_path):
     assert "taken01" in str(info.value)
     stored = Api(host=server.url, api_key=server.api_key).run(first.path)
     assert stored.state == "finished" and "loss" not in stored.summary
+
+
+def test_an_artifact_logged_right_after_init_finds_its_run(server, unique, tmp_path):
+    run = lablens.sdk.init(
+        project=unique, host=server.url, api_key=server.api_key,
+        settings={**QUIET, "flush_interval": 600}, dir=tmp_path,
+    )  # fmt: skip
+    (tmp_path / "w.bin").write_bytes(b"weights")
+    artifact = lablens.Artifact("weights", "model")
+    artifact.add_file(tmp_path / "w.bin", name="w.bin")
+    run.log_artifact(artifact)  # the run is made first, though init() did not wait for it
+    run.log({"loss": 1.0})
+    run.finish()
+    stored = Api(host=server.url, api_key=server.api_key).run(run.path)
+    logged = list(stored.logged_artifacts())
+    assert stored.state == "finished" and len(logged) == 1
+    assert logged[0].name.split(":")[0] == "weights"
 
 
 def test_a_resumed_run_continues_its_steps(server, unique, tmp_path):
