@@ -24,6 +24,8 @@ import pytest
 import requests
 
 from lablens.contract.media import pack
+from lablens.contract.records import MEDIA_TYPE as RECORDS
+from lablens.contract.records import encode_records
 from lablens.transport import ARROW, Transport, table_to_ipc
 
 ROLES = ("admin", "owner", "member", "outsider", "anon")
@@ -309,6 +311,11 @@ def _points(w: World, role: str, path: str) -> Call:
     return {**_run(w, role, path), "data": _points_body(), "headers": {"Content-Type": ARROW}}
 
 
+def _records(w: World, role: str, path: str) -> Call:
+    body = encode_records({"records": [{"t": "patch", "body": {"notes": f"by {role}"}}]}, [])
+    return {**_run(w, role, path), "data": body, "headers": {"Content-Type": RECORDS}}
+
+
 def _file_put(w: World, role: str, path: str) -> Call:
     return {**_run(w, role, path), "name": "notes.txt", "data": b"hello again"}
 
@@ -475,6 +482,7 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("PATCH", R): ("write", _plain(_r, notes="noted")),
     ("DELETE", R): ("write", _fresh_run),
     ("POST", R + "/points"): ("write", _points),
+    ("POST", R + "/records"): ("write", _records),
     ("GET", R + "/files"): ("read", _r),
     ("PUT", R + "/files/{name}"): ("write", _file_put),
     ("GET", R + "/files/{name}"): ("read", _file_get),

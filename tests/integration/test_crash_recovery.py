@@ -56,6 +56,13 @@ def stored(http: Transport, path: str) -> dict:
     return http.get_json(f"/api/v1/projects/{entity}/{project}/runs/{run_id}")
 
 
+def _exists(http: Transport, path: str) -> bool:
+    try:
+        return bool(stored(http, path))
+    except E.NotFound:
+        return False
+
+
 def rows(http: Transport, path: str) -> list[tuple[str, int, float]]:
     """Every stored point ``(key, step, value)``, duplicates included, sorted."""
     entity, project, run_id = path.split("/")
@@ -171,6 +178,8 @@ def test_a_run_cut_off_from_the_server_is_crashed_then_running_again(srv, http, 
     run = lablens.sdk.init(
         project=unique, host=srv.url, api_key=srv.api_key, settings=QUIET, dir=tmp_path
     )
+    # init() does not wait: the run is created with its first records, soon after.
+    wait_for(lambda: _exists(http, run.path), "the run created", 60)
     transport = run._sender._transport
     real = transport.request
 
@@ -206,6 +215,7 @@ def test_a_live_run_heartbeats_within_the_servers_timeout(srv, http, unique, tmp
         dir=tmp_path,
     )
     try:
+        wait_for(lambda: _exists(http, run.path), "the run created", 60)
         beats = set()
         wait_for(
             lambda: beats.add(stored(http, run.path)["heartbeat_at"]) or len(beats) >= 3,

@@ -127,6 +127,13 @@ def test_an_unknown_mode_is_refused(monkeypatch, tmp_path, mode, env):
     assert info.value.field == "mode"
 
 
+def _has_run(http: Transport, path: str) -> bool:
+    try:
+        return bool(stored(http, path))
+    except E.NotFound:
+        return False
+
+
 def test_points_left_unsent_at_finish_are_uploaded_by_sync(tmp_path):
     port, data, home = free_port(), tmp_path / "data", tmp_path / "home"
     url = f"http://127.0.0.1:{port}"
@@ -135,6 +142,12 @@ def test_points_left_unsent_at_finish_are_uploaded_by_sync(tmp_path):
         key = json.loads((home / "credentials").read_text())["hosts"][url]["api_key"]
         run = lablens.sdk.init(project="away", host=url, api_key=key, settings=QUIET, dir=tmp_path)
         run.log({"a": 0.0})
+        http = Transport(url, key)
+        # The server goes away once it has the run (init() does not wait for its creation).
+        deadline = time.monotonic() + 60
+        while not _has_run(http, run.path):
+            assert time.monotonic() < deadline, "the run was never created"
+            time.sleep(0.05)
         stop_process(proc)
         for step in range(1, 50):
             run.log({"a": float(step)})
@@ -142,7 +155,6 @@ def test_points_left_unsent_at_finish_are_uploaded_by_sync(tmp_path):
         with pytest.warns(RuntimeWarning, match=f"lablens sync {run.dir}"):
             run.finish(timeout=1)
         proc = spawn_server(port, data, home)
-        http = Transport(url, key)
         assert stored(http, run.path)["state"] == "RUNNING"
         done = sync(str(run.dir), "--api-key", key)
         assert done.returncode == 0, done.stderr

@@ -46,6 +46,18 @@ def stored_run(http: Transport, run) -> dict:
     return http.get_json(f"/api/v1/projects/{run.entity}/{run.project}/runs/{run.id}")
 
 
+def created(http: Transport, run) -> dict:
+    """The run as stored, once the server has it: init() does not wait for its creation, which
+    the sender sends with the run's first records (a quarter second after init() at most)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return stored_run(http, run)
+        except E.NotFound:
+            assert time.monotonic() < deadline, f"run {run.path} was never created"
+            time.sleep(0.05)
+
+
 def same(a: list[tuple], b: list[tuple]) -> bool:
     """Equal, with NaN equal to NaN."""
 
@@ -266,8 +278,9 @@ def test_resume_must_needs_an_existing_run_and_never_refuses_one(start):
         start(id="nosuch00", resume="must")
     run = start()
     run.finish()
+    taken = start(id=run.id)  # init() does not wait for the server: the refusal comes later
     with pytest.raises(E.Conflict):
-        start(id=run.id)
+        taken.finish()
 
 
 def test_a_retried_batch_is_not_stored_twice(start, http):
@@ -292,6 +305,7 @@ def test_a_retried_batch_is_not_stored_twice(start, http):
 
 def test_points_the_server_refuses_are_dropped_with_a_warning(start, http):
     run = start()
+    created(http, run)
     http.delete(f"/api/v1/projects/{run.entity}/{run.project}/runs/{run.id}")
     run.log({"a": 1.0})
     with pytest.warns(RuntimeWarning, match="refused"):
@@ -322,7 +336,7 @@ def test_the_console_is_copied_to_output_log_and_the_server(start, http, capsys)
 
 def test_the_heartbeat_is_sent(start, http):
     run = start(settings={**QUIET, "heartbeat_interval": 0.2})
-    first = stored_run(http, run)["heartbeat_at"]
+    first = created(http, run)["heartbeat_at"]
     time.sleep(1.0)
     assert stored_run(http, run)["heartbeat_at"] != first
 

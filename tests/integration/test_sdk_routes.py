@@ -95,12 +95,14 @@ def test_a_sweep_in_a_project_with_spaces_and_punctuation_runs_its_trials(
 def test_a_project_name_with_a_hash_or_question_mark_is_refused_not_cut(
     server, api, unique, tmp_path, mark
 ):
+    run = init(
+        project=f"{unique}{mark}tail",
+        host=server.url,
+        api_key=server.api_key,
+        settings=QUIET,
+        dir=tmp_path,
+    )
+    # init() does not wait for the server: its refusal of the name comes with finish().
     with pytest.raises(E.BadRequest, match="project name"):
-        init(
-            project=f"{unique}{mark}tail",
-            host=server.url,
-            api_key=server.api_key,
-            settings=QUIET,
-            dir=tmp_path,
-        )
+        run.finish()
     assert unique not in [p.name for p in api.projects(server.username)]

@@ -15,6 +15,7 @@ __all__ = [
     "media_blob_route",
     "project_media_route",
     "run_media_route",
+    "run_records_route",
     "project_route",
     "queue_item_route",
     "quote_segment",
@@ -50,6 +51,12 @@ def project_route(entity: str, project: str) -> str:
 def run_route(entity: str, project: str, run_id: str) -> str:
     """The route of a run: ``/api/v1/projects/{entity}/{project}/runs/{run_id}``."""
     return f"{project_route(entity, project)}/runs/{quote_segment(run_id)}"
+
+
+def run_records_route(entity: str, project: str, run_id: str) -> str:
+    """Several records of a run in one request (``contract/records.py``):
+    ``/api/v1/projects/{entity}/{project}/runs/{run_id}/records``."""
+    return f"{run_route(entity, project, run_id)}/records"
 
 
 def sweep_route(entity: str, project: str, sweep_id: str) -> str:

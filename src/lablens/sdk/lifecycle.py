@@ -15,7 +15,7 @@ from typing import Any
 
 from lablens import errors as E
 from lablens._settings import normalize_host, resolve_api_key, resolve_host
-from lablens.contract.routes import VIEWER, project_route, run_route
+from lablens.contract.routes import VIEWER, project_route
 from lablens.sdk import live_runs, metadata, run_card, sweeps
 from lablens.sdk.config import _as_mapping, to_json
 from lablens.sdk.disabled import DisabledRun
@@ -104,11 +104,22 @@ def init(
         NAME (ID) → URL``. ``settings={"silent": True}`` (or ``LABLENS_SILENT=true``) shows
         nothing.
 
+        A new run (``resume="never"``, the default) does not wait for the server: it is
+        created with its first records, sent in the background ``flush_interval`` (0.25 s)
+        after ``init()``, or by ``finish()`` if that comes first, so a short run costs one
+        request. The server's refusal of it (a missing workspace, one the key may not write,
+        an ``id`` taken) is raised by the next ``run.log()`` and at the latest by
+        ``finish()``. The only request ``init()`` may wait for is the first run's of a process
+        without ``entity``, which asks the server for the default entity (once per server and
+        key). Resuming (``resume="allow"`` or ``"must"``) waits for the server, which answers
+        the run's last step and stored config.
+
     Raises:
         lablens.errors.ConnectionFailed: the server did not answer within
-            ``settings.init_timeout`` seconds (90, or ``LABLENS_INIT_TIMEOUT``); ``init()``
-            retries with backoff until then.
-        lablens.errors.Conflict: a run with this ``id`` exists and ``resume`` is ``"never"``.
+            ``settings.init_timeout`` seconds (90, or ``LABLENS_INIT_TIMEOUT``) when asked for
+            the default entity or to resume a run; ``init()`` retries with backoff until then.
+        lablens.errors.Conflict: a run with this ``id`` exists and ``resume`` is ``"never"``
+            (raised by ``run.log()`` or ``finish()``, as the creation is not waited for).
         lablens.errors.RunNotFound: ``resume="must"`` and there is no such run.
         lablens.errors.UsageError: a bad argument (``.field`` names it), e.g. a config nested
             too deep.
@@ -238,6 +249,10 @@ def _mode(mode: str | None) -> str:
     return value
 
 
+#: The default entity of each (server, key) asked this process: asked once, not at every run.
+_DEFAULT_ENTITY: dict[tuple[str, str | None], str] = {}
+
+
 def _init_online(
     body: dict[str, Any],
     project: str,
@@ -254,28 +269,41 @@ def _init_online(
     deadline = time.monotonic() + settings.init_timeout
     # retries=0: the waiting is done here, with backoff, up to init_timeout.
     transport = Transport(server, resolve_api_key(server, api_key), retries=0)
+    if entity is None:
+        known = (server, transport.api_key)
+        if known not in _DEFAULT_ENTITY:
+            viewer = _retrying(
+                transport, deadline, settings.init_timeout, lambda: transport.get_json(VIEWER)
+            )
+            _DEFAULT_ENTITY[known] = viewer["default_entity"]
+        entity = _DEFAULT_ENTITY[known]
+    if body["resume"] == "never":
+        # A new run: nothing to wait for. It is created with its first records (the sender's
+        # first request, flush_interval from now, or finish()'s), and a refusal is raised by
+        # run.log() or finish().
+        data = {k: body.get(k) for k in ("id", "name", "notes", "config", "tags", "group")}
+        data.update(entity=entity, project=project, job_type=body.get("job_type"))
+        return Run(
+            data,
+            host=server,
+            api_key=transport.api_key,
+            settings=settings,
+            root_dir=root,
+            create=body,
+            pending=True,
+            own_id=explicit_id is None,
+        )
+    # Resuming: the run's last step and stored config are needed before the first log().
     health = _retrying(transport, deadline, settings.init_timeout, lambda: _health(transport))
     # A heartbeat well within the server's timeout: missing one must not make the run CRASHED.
     heartbeat = settings.heartbeat_interval
     timeout = health.get("heartbeat_timeout") if isinstance(health, dict) else None
     if isinstance(timeout, (int, float)) and timeout > 0:
         heartbeat = min(heartbeat, timeout / 4)
-    if entity is None:
-        viewer = _retrying(
-            transport, deadline, settings.init_timeout, lambda: transport.get_json(VIEWER)
-        )
-        entity = viewer["default_entity"]
     runs = f"{project_route(entity, project)}/runs"
-    try:
-        data = _retrying(
-            transport, deadline, settings.init_timeout, lambda: transport.post_json(runs, body)
-        )
-    except E.Conflict:
-        if explicit_id:
-            raise
-        # Our own fresh random id can only exist because a create was retried after its answer
-        # was lost: that run is this one.
-        data = transport.get_json(run_route(entity, project, body["id"]))
+    data = _retrying(
+        transport, deadline, settings.init_timeout, lambda: transport.post_json(runs, body)
+    )
     run = Run(
         data,
         host=server,

@@ -19,6 +19,10 @@ from lablens.errors import UsageError
 from lablens.sdk.artifacts import Artifact
 from lablens.transport import Transport
 
+if TYPE_CHECKING:
+    from lablens.sdk.sender import Sender
+    from lablens.sdk.settings import Settings
+
 __all__ = ["RunArtifactLogging"]
 
 
@@ -34,6 +38,8 @@ class RunArtifactLogging:
         host: str
         _closed: bool
         _transport: Transport
+        _sender: Sender
+        settings: Settings
 
     def _artifact_http(self) -> Transport:
         if getattr(self, "offline", False):
@@ -41,6 +47,8 @@ class RunArtifactLogging:
                 f"run {self.path} is offline: artifacts need a server (log them from an online"
                 " run, or after `lablens sync`)"
             )
+        # init() did not wait for the run's creation; an artifact's route needs the run.
+        self._sender.wait_created(self.settings.flush_timeout)
         http = getattr(self, "_artifacts_http", None)
         if http is None:
             # Its own session, with the transport's usual retries: uploads are safe to repeat

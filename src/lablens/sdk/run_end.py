@@ -1,8 +1,11 @@
 """How a run ends: ``run.finish()``, the ``with`` block, and the exit hook's finish.
 
-Finishing stops the run's threads, sends what is still queued within the flush timeout, writes
-the final state to the run's log, then marks the run on the server (retrying until the same
-deadline). What cannot be sent in time stays in the log for ``lablens sync``.
+Finishing stops the run's threads, writes the final state to the run's log after what is still
+queued, and sends all of it as one request (the last points, the summary, the exit code and the
+state), retrying until the flush timeout; when ``finish()`` returns, the server has stored it.
+What cannot be sent in time stays in the log for ``lablens sync``. A run the server refused
+(its creation travels with its first records: a missing workspace, one the key may not write)
+raises that refusal here.
 """
 
 from __future__ import annotations
@@ -10,13 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import threading
-import time
 import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from lablens import errors as E
 from lablens.sdk import live_runs
 
 if TYPE_CHECKING:
@@ -96,6 +97,13 @@ class RunEnding(FinishesOnExit):
                 ``settings.flush_timeout``, 60). What is still unsent then stays in the run's log
                 under ``run.dir``, and a warning says to upload it with ``lablens sync``.
 
+        Raises:
+            lablens.errors.ApiError: the server refused the run itself, which ``init()`` did
+                not wait for: ``NotFound`` (a missing workspace), ``PermissionDenied`` (a
+                workspace the key may not write), ``Conflict`` (a run with this ``id`` exists),
+                ``Unauthorized`` (a wrong or revoked key). The message names it. The run's
+                threads are stopped and its log kept.
+
         Warns:
             RuntimeWarning: when the server refused points (they are lost, and counted), or
                 when data is left for ``lablens sync``.
@@ -111,21 +119,14 @@ class RunEnding(FinishesOnExit):
         if exit_code is None:
             exit_code = EXIT_CODES[state]
         timeout = self.settings.flush_timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
         if self._system is not None:
             self._system.stop()
         if self._console is not None:
             self._console.stop()
+        self._sender.end(state, exit_code, dt.datetime.now(dt.UTC).isoformat())
         self._sender.close(timeout)
-        finished_at = dt.datetime.now(dt.UTC).isoformat()
-        finish_id = self._wal.add_finish(state, exit_code, finished_at)
-        unsent = self._sender.unsent
-        if not self.offline:
-            body = {"state": state, "exit_code": exit_code}
-            if self._patch_until(body, deadline):
-                self._wal.add_ack(finish_id)
-            else:
-                unsent = True
+        unsent = self._sender.unsent or (not self.offline and not self._sender.end_sent)
+        fatal = self._sender.fatal
         self._wal.close()
         self._state = state.lower()
         live_runs.forget(self)
@@ -143,6 +144,8 @@ class RunEnding(FinishesOnExit):
                 f"{self.dir}; upload it with: lablens sync {self.dir}",
                 file=sys.stderr,
             )
+        if fatal is not None:
+            raise fatal
         if unsent and not self.offline:
             points = self._sender.unsent_points
             what = f"{points:,} points and the run's last updates" if points else "its last updates"
@@ -160,26 +163,3 @@ class RunEnding(FinishesOnExit):
                 RuntimeWarning,
                 stacklevel=3,
             )
-
-    def _patch_until(self, body: dict[str, Any], deadline: float) -> bool:
-        delay = 0.5
-        while True:
-            try:
-                wait = max(1.0, min(30.0, deadline - time.monotonic()))
-                self._transport.request("PATCH", self._api_path, json_body=body, timeout=wait)
-                return True
-            except E.ConnectionFailed:
-                pass
-            except E.ApiError as exc:
-                if exc.status is not None and exc.status < 500 and exc.status not in (408, 429):
-                    warnings.warn(
-                        f"lablens: the server refused to mark run {self.path} {body['state']}: "
-                        f"{exc}",
-                        RuntimeWarning,
-                        stacklevel=4,
-                    )
-                    return True
-            if time.monotonic() + delay > deadline:
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 10.0)

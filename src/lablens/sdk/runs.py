@@ -71,6 +71,8 @@ class Run(RunEnding, RunArtifactLogging):
         offline: bool = False,
         create: dict[str, Any] | None = None,
         heartbeat_interval: float | None = None,
+        pending: bool = False,
+        own_id: bool = False,
     ) -> None:
         data = decode_floats(data)
         self._data = data
@@ -138,6 +140,9 @@ class Run(RunEnding, RunArtifactLogging):
             max_buffered_points=settings.max_buffered_points,
             heartbeat_interval=heartbeat_interval or settings.heartbeat_interval,
             console=self._console.take if self._console else None,
+            # pending: the server does not have the run yet; it is made with its first records.
+            create=create if pending else None,
+            own_id=own_id,
         )
         self.config = Config(data.get("config") or {}, on_change=self._sender.set_config)
         self.summary = Summary(data.get("summary") or {}, on_update=self._sender.update_summary)
@@ -227,6 +232,9 @@ class Run(RunEnding, RunArtifactLogging):
                 ``lablens.errors.UsageError`` too.)
             lablens.errors.UsageError: the run is finished, or ``step`` is not an integer from 0
                 to 2**53 - 1 (``.field`` is ``"step"``); nothing of the call is logged.
+            lablens.errors.ApiError: the server refused the run when it got its first records
+                (``NotFound``, ``PermissionDenied``, ``Conflict``, ``Unauthorized``, naming
+                the workspace, project or run); every later call raises it too.
 
         Example:
             >>> run.log({"loss": 0.5, "val": {"acc": 0.9}})
@@ -234,6 +242,8 @@ class Run(RunEnding, RunArtifactLogging):
         """
         if self._closed:
             raise E.UsageError(f"run.log: run {self.path} is finished; start a new one with init()")
+        if self._sender.fatal is not None:  # the server refused the run (init() did not wait)
+            raise self._sender.fatal
         # The common case in two C-level checks: a flat dict of plain numbers with known keys.
         media: dict[str, list[Any]] = {}
         if not (

@@ -2,6 +2,12 @@
 
 Delivery:
 
+- The records queued together (the run's creation, batches of points, updates, console lines,
+  its end) go as one ``POST .../runs/{id}/records`` (``contract/records.py``); media records
+  go on their own (``media_upload.py``). A records request the server refuses with a 4xx is
+  sent again record by record, so one refused record loses only itself; a refused creation
+  is the run's ``fatal`` error.
+
 - Each batch gets a uuid, sent as ``X-Lablens-Batch-Id``, once, when it is built. A failed
   request (unreachable server, timeout, 5xx, 408, 429) is sent again with the same body and the same
   id, with backoff from 0.5 s up to 10 s, until it goes through or ``finish()``'s flush timeout
@@ -28,9 +34,10 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from lablens import errors as E
+from lablens.contract.records import MEDIA_TYPE, encode_records
 from lablens.sdk.batches import Item
 from lablens.sdk.media_upload import send_media, unpack_blobs
-from lablens.transport import ARROW
+from lablens.transport import ARROW, encode_floats
 
 if TYPE_CHECKING:
     from lablens.sdk.wal import WriteAheadLog
@@ -42,6 +49,11 @@ log = logging.getLogger("lablens.sdk")
 
 _BACKOFF_FIRST = 0.5
 _BACKOFF_MAX = 10.0
+#: What one records request carries at most: records, and bytes of points.
+_GROUP_RECORDS = 256
+_GROUP_BYTES = 32 << 20
+#: The kinds of records a records request carries.
+_GROUPED = frozenset({"create", "points", "patch", "console", "finish"})
 
 
 def _retryable(exc: Exception) -> bool:
@@ -70,6 +82,12 @@ class SendLoop:
     _host: str | None
     _last_error: Exception | None
     _uploaded_blobs: set[str]
+    _create: dict | None
+    _own_id: bool
+    _records_path: str
+    fatal: Exception | None
+    end_sent: bool
+    _made: threading.Event
     sent_points: int
     dropped_points: int
     unsent_points: int
@@ -123,15 +141,142 @@ class SendLoop:
     def _send_ready(self) -> bool:
         """Send what is queued, in order; False when a request failed and should be retried."""
         while self._outbox:
+            if self.fatal is not None:
+                self._drop_all()
+                return True
             if not self._heartbeat():
                 return False
-            item = self._outbox[0]
-            if not self._send(item):
+            group = self._group()
+            if not group:
+                item = self._outbox[0]
+                if not self._send(item):
+                    return False
+                self._outbox.popleft()
+                if item.points or item.media:
+                    self._acked(item.points, item.media)
+                continue
+            sent = self._send_group(group)
+            if sent is None:
                 return False
-            self._outbox.popleft()
-            if item.points or item.media:
-                self._acked(item.points, item.media)
+            for _ in range(sent):
+                item = self._outbox.popleft()
+                if item.points or item.media:
+                    self._acked(item.points, item.media)
         return self._heartbeat()
+
+    def _group(self) -> list[Item]:
+        """The records at the head of the queue that go as one records request."""
+        group: list[Item] = []
+        size = 0
+        for item in self._outbox:
+            if item.kind not in _GROUPED or len(group) >= _GROUP_RECORDS:
+                break
+            if group and size + len(item.body) > _GROUP_BYTES:
+                break
+            group.append(item)
+            size += len(item.body)
+        return group
+
+    def _send_group(self, group: list[Item]) -> int | None:
+        """Send ``group`` as one records request: how many records of the queue's head were
+        dealt with, or None to retry later."""
+        assert self._transport is not None
+        records: list[dict] = []
+        bodies: list[bytes] = []
+        header: dict = {"records": records}
+        for item in group:
+            if item.kind == "create":
+                header["create"] = item.json
+            elif item.kind == "points":
+                records.append(
+                    {
+                        "t": "points",
+                        "id": item.id,
+                        "stream": item.stream,
+                        "n": item.points,
+                        "size": len(item.body),
+                    }
+                )
+                bodies.append(item.body)
+            elif item.kind == "patch":
+                records.append({"t": "patch", "body": item.json})
+            elif item.kind == "console":
+                records.append({"t": "console", "id": item.id, "lines": item.json})
+            else:
+                records.append({"t": "finish", **item.json})
+        try:
+            answer = self._transport.request(
+                "POST",
+                self._records_path,
+                data=encode_records(encode_floats(header), bodies),
+                headers={"Content-Type": MEDIA_TYPE},
+            ).json()
+        except (E.ApiError, E.ConnectionFailed) as exc:
+            if _retryable(exc):
+                self._last_error = exc
+                self._create_maybe_made(group)
+                return None
+            return self._refused(group, exc)
+        self._took(group, answer)
+        return len(group)
+
+    def _create_maybe_made(self, group: list[Item]) -> None:
+        # The create may have been stored and only its answer lost: sent again, it must find
+        # this run, not refuse an id that is "taken" (by itself). Only an id made here is known
+        # to be this run's; a given id keeps resume="never", as init() was told.
+        if self._own_id and group[0].kind == "create":
+            group[0].json = {**group[0].json, "resume": "allow"}
+
+    def _took(self, group: list[Item], answer: object) -> None:
+        for item in group:
+            if item.kind == "create":
+                self._create = None
+                self._made.set()
+                continue
+            self._wal.add_ack(item.id)
+            if item.kind == "points":
+                self.sent_points += item.points
+            elif item.kind == "finish":
+                self.end_sent = True
+        timeout = answer.get("heartbeat_timeout") if isinstance(answer, dict) else None
+        if isinstance(timeout, (int, float)) and 0 < timeout / 4 < self._heartbeat_interval:
+            # A heartbeat well within the server's timeout: missing one must not make the run
+            # CRASHED.
+            self._heartbeat_interval = timeout / 4
+            self._next_heartbeat = min(self._next_heartbeat, time.monotonic() + timeout / 4)
+
+    def _refused(self, group: list[Item], exc: Exception) -> int | None:
+        """A 4xx for ``group``: the creation's refusal is fatal; else each record on its own."""
+        if group[0].kind == "create":
+            if len(group) > 1:
+                # Was it the creation? Ask with it alone, then the rest one by one. (On a store
+                # whose parts commit on their own the creation may have been stored before a
+                # later record was refused: an id made here resumes it; a Conflict is the
+                # creation's own refusal.)
+                if not isinstance(exc, E.Conflict):
+                    self._create_maybe_made(group)
+                return self._send_group(group[:1])
+            self.fatal = exc
+            self._made.set()
+            log.warning("lablens: the server refused the run: %s", exc)
+            self._drop_all()
+            return 0
+        if len(group) == 1:
+            return 1 if self._send(group[0]) else None
+        done = 0
+        for item in group:
+            if not self._send(item):
+                return done or None
+            done += 1
+        return done
+
+    def _drop_all(self) -> None:
+        """The run is refused: nothing queued can be stored (it stays in the log)."""
+        points = sum(item.points for item in self._outbox)
+        media = sum(item.media for item in self._outbox)
+        self.dropped_points += points
+        self._outbox.clear()
+        self._acked(points, media)
 
     def _send(self, item: Item) -> bool:
         assert self._transport is not None
@@ -147,6 +292,9 @@ class SendLoop:
                 self.sent_points += item.points
             elif item.kind == "patch":
                 self._transport.patch_json(self._run_path, item.json)
+            elif item.kind == "finish":
+                self._transport.patch_json(self._run_path, item.json)
+                self.end_sent = True
             elif item.kind == "media":
                 blobs = unpack_blobs(item.json["blobs"], item.body)
                 send_media(
@@ -177,6 +325,11 @@ class SendLoop:
                     exc,
                 )
                 self.dropped_points += item.points
+            elif item.kind == "finish":
+                self.end_sent = True
+                log.warning(
+                    "lablens: the server refused to mark the run %s: %s", item.json["state"], exc
+                )
             else:
                 log.warning("lablens: the server refused a %s request: %s", item.kind, exc)
         # Taken, or refused for good (a sync would only be refused again).
@@ -185,8 +338,8 @@ class SendLoop:
 
     def _heartbeat(self) -> bool:
         now = time.monotonic()
-        if now < self._next_heartbeat or self._stop.is_set():
-            return True
+        if now < self._next_heartbeat or self._stop.is_set() or self._create is not None:
+            return True  # (a run the server does not have yet has no heartbeat)
         assert self._transport is not None
         try:
             answer = self._transport.patch_json(self._run_path, {"heartbeat": True})

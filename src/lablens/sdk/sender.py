@@ -8,9 +8,16 @@
   console output into chunks, writes each to the run's log (``wal.py``) and queues it. It never
   waits for the network, so whatever happens to the server, a point logged is on disk at most
   ``flush_interval`` later, and ``run.log()`` pays nothing for it;
-- the sender sends the queue in order: batches as Arrow IPC to ``.../runs/{id}/points``, updates
-  as ``PATCH``, console chunks to ``.../console``, each acknowledged in the log once the server
-  has it.
+- the sender sends the queue in order, what is queued at once as one request to
+  ``.../runs/{id}/records`` (``contract/records.py``): the run's creation while the server does
+  not have it yet, batches of points, updates, console chunks and the run's end; each record is
+  acknowledged in the log once the server has it.
+
+Creation: ``init()`` does not wait for the server. The run's create body goes with the first
+records the writer queues, ``flush_interval`` after ``init()`` or at ``finish()`` if that comes
+first, so a short run is created, logged into and finished by one request. A refusal of the
+creation (a missing workspace, a workspace the key may not write, an id taken) is kept in
+``fatal``: ``run.log()`` and ``finish()`` raise it.
 
 How each record is delivered (retries with the same batch id, drops, heartbeats) is the sender
 thread's, in ``send_loop.py``; how points become batches is in ``batches.py``. Here:
@@ -37,6 +44,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from lablens import errors as E
 from lablens.sdk.batches import SCHEMA, Columns, Item, build_table, encode_batch
 from lablens.sdk.media import held_bytes
 from lablens.sdk.media_upload import MediaEntry, encode_media, pack_blobs
@@ -78,8 +86,24 @@ class Sender(SendLoop):
         max_buffered_points: int = 5_000_000,
         heartbeat_interval: float = 30.0,
         console: Callable[[], list[dict[str, Any]]] | None = None,
+        create: dict[str, Any] | None = None,
+        own_id: bool = False,
     ) -> None:
         self._transport = transport
+        # The create body while the server has not made the run; None once it has (or when
+        # init() made it). own_id: the id was made here, so a retried create resumes it.
+        self._create = create if transport is not None else None
+        self._create_queued = False
+        self._own_id = own_id
+        self._records_path = run_path + "/records"
+        #: The server's refusal of the run (its creation, or the key): log() and finish() raise it.
+        self.fatal: Exception | None = None
+        # The run's end, given by finish() before close(): written and sent after the rest.
+        self._end: dict[str, Any] | None = None
+        #: Whether the server took (or refused for good) the run's end.
+        self.end_sent = False
+        # Set once the server made the run, or refused it.
+        self._made = threading.Event()
         self._run_path = run_path
         self._wal = wal
         self._flush_interval = flush_interval
@@ -110,6 +134,7 @@ class Sender(SendLoop):
 
         # Written to the log, waiting to be sent, in order; the writer appends, the sender pops.
         self._outbox: deque[Item] = deque()
+        self._pass: list[Item] = []
         self._next_heartbeat = time.monotonic() + heartbeat_interval
 
         self._wake = threading.Event()  # wakes the writer
@@ -208,6 +233,31 @@ class Sender(SendLoop):
             self._summary.update(values)
         self._wake.set()
 
+    def wait_created(self, timeout: float) -> None:
+        """Have the server make the run now if it has not yet (a call that needs the run on
+        the server, such as ``log_artifact``), waiting at most ``timeout`` seconds.
+
+        Raises:
+            lablens.errors.ApiError: the server refused the run (``fatal``).
+            lablens.errors.ConnectionFailed: the server did not make it in time.
+        """
+        if self._create is not None and self.fatal is None:
+            self._wake.set()  # the writer's next pass queues the creation: now
+            deadline = time.monotonic() + timeout
+            while self._create is not None and self.fatal is None:
+                if time.monotonic() > deadline:
+                    raise E.ConnectionFailed(
+                        f"the server at {self._host} did not create the run within {timeout:g}s"
+                        f" ({self._last_error})"
+                    )
+                self._made.wait(0.05)
+        if self.fatal is not None:
+            raise self.fatal
+
+    def end(self, state: str, exit_code: int, finished_at: str) -> None:
+        """The run's end, to write and send after everything still queued (``close()``)."""
+        self._end = {"state": state, "exit_code": exit_code, "finished_at": finished_at}
+
     def close(self, timeout: float) -> None:
         """Write and send everything still queued, for at most ``timeout`` seconds; stop.
 
@@ -242,7 +292,7 @@ class Sender(SendLoop):
             # Read before writing: what is logged before close() is written after it.
             stopping = self._stop.is_set()
             try:
-                self._write_pending()
+                self._write_pending(final=stopping)
             except Exception:  # a bug here must not stop the run: say so, and go on
                 log.warning("lablens: writing the run's log failed", exc_info=True)
             if stopping:
@@ -255,11 +305,34 @@ class Sender(SendLoop):
             if item.points or item.media:
                 self._acked(item.points, item.media)
             return
-        self._outbox.append(item)
-        self._queued.set()
+        self._pass.append(item)
 
-    def _write_pending(self) -> None:
-        """Write what was logged since the last call to the log, and queue it for sending."""
+    def _write_pending(self, *, final: bool = False) -> None:
+        """Write what was logged since the last call to the log, and queue it for sending;
+        ``final``: the last call, after which the run's end (``end()``) is written.
+
+        What one call queues is handed to the sender at once, so it goes as one request."""
+        self._pass: list[Item] = []
+        if self._create is not None and not self._create_queued:
+            # The first pass: the run's creation goes first, with what was logged so far.
+            self._create_queued = True
+            self._pass.append(Item("create", new_id(), json=self._create))
+        try:
+            self._write_records()
+            if final and self._end is not None:
+                end = self._end
+                end_id = self._wal.add_finish(end["state"], end["exit_code"], end["finished_at"])
+                if self._transport is not None:
+                    self._pass.append(
+                        Item("finish", end_id, json={k: end[k] for k in ("state", "exit_code")})
+                    )
+        finally:
+            if self._pass:
+                self._outbox.extend(self._pass)
+                self._pass = []
+                self._queued.set()
+
+    def _write_records(self) -> None:
         with self._lock:
             taken = []
             for stream, c in self._streams.items():

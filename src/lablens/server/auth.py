@@ -14,6 +14,9 @@ The rules, in one place (``docs/access.md`` tells them to users):
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import threading
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -22,17 +25,93 @@ from lablens.contract.registries import is_registry_project, registry_name
 from lablens.server.problems import Problem
 from lablens.store.base import Store
 
+#: What a cache lookup answers when it holds nothing for the key (``None`` is a role).
+_MISS = object()
+
 
 def store_of(request: Request) -> Store:
     """The store the app was built with."""
     return request.app.state.store
 
 
+class AccessCache:
+    """What every request asks before its own work, kept in memory: the user of a key, a
+    user's role in a workspace, a project's visibility.
+
+    Each entry is good for one *access epoch* of the store (``Store.access_epoch``), a number
+    that every change of who may do what moves in the transaction of the change: a key
+    revoked, a member added or removed, a project's visibility changed or the project deleted.
+    A request reads the epoch first (on PostgreSQL one indexed one-row read, shared by every
+    server of the database; on the embedded store a number in memory, as this process is its
+    only writer); a new epoch empties the cache. So a revoked key is refused by the next
+    request on every server, and what the cache answers is what the database would have
+    answered when the request started. Only what exists is kept (an unknown key, workspace or
+    project is asked again), and at most ``LIMIT`` entries a table.
+    """
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._epoch: int | None = None
+        self._tables: dict[str, dict[Any, Any]] = {"keys": {}, "roles": {}, "projects": {}}
+
+    def validate(self, epoch: int) -> None:
+        """Empty the cache if it was filled under another epoch than ``epoch``."""
+        if epoch != self._epoch:
+            with self._lock:
+                if epoch != self._epoch:
+                    for table in self._tables.values():
+                        table.clear()
+                    self._epoch = epoch
+
+    def get(self, table: str, key: Any, epoch: int) -> Any:
+        """The entry, or ``_MISS`` (also when the cache moved to another epoch meanwhile)."""
+        if epoch != self._epoch:
+            return _MISS
+        return self._tables[table].get(key, _MISS)
+
+    def put(self, table: str, key: Any, value: Any, epoch: int) -> None:
+        """Keep ``value`` if the cache is still at ``epoch`` (the epoch read before the value
+        was): a value read across a change is never kept under the new epoch."""
+        with self._lock:
+            if epoch != self._epoch:
+                return
+            entries = self._tables[table]
+            if len(entries) >= self.LIMIT:
+                entries.clear()
+            entries[key] = value
+
+
+_CACHE_LOCK = threading.Lock()
+
+
+def access_cache(request: Request) -> AccessCache:
+    """The app's ``AccessCache`` (made on first use)."""
+    state = request.app.state
+    cache = getattr(state, "access_cache", None)
+    if cache is None:
+        with _CACHE_LOCK:
+            cache = getattr(state, "access_cache", None)
+            if cache is None:
+                cache = state.access_cache = AccessCache()
+    return cache
+
+
+class SignedIn(dict):
+    """The signed-in user's JSON (a dict, as routes use it), plus the cache and the epoch its
+    request validated, so the access rules below ask the store at most once per request."""
+
+    cache: AccessCache | None = None
+    epoch: int = 0
+
+
 def current_user(request: Request) -> dict[str, Any]:
     """The user whose key the request carries; 401 without a key or with a wrong one.
 
-    Every route but ``/health`` and ``/api/v1/login`` depends on this. Keys are looked up by hash
-    on each request, so a revoked key stops working at once.
+    Every route but ``/health`` and ``/api/v1/login`` depends on this. The key's user comes
+    from the ``AccessCache`` while the store's access epoch stays the same; revoking a key
+    moves the epoch, so a revoked key is refused by the next request, on every server.
     """
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
@@ -42,15 +121,26 @@ def current_user(request: Request) -> dict[str, Any]:
             "unauthorized",
             "an API key is required: send 'Authorization: Bearer <key>' (lablens login stores one)",
         )
-    user = store_of(request).user_for_key(key.strip())
-    if user is None:
-        raise Problem(401, "unauthorized", "the API key is wrong or was revoked")
-    if user.pop("key_expired", False):
+    store = store_of(request)
+    cache = access_cache(request)
+    epoch = store.access_epoch()
+    cache.validate(epoch)
+    digest = hashlib.sha256(key.strip().encode()).digest()
+    found = cache.get("keys", digest, epoch)
+    if found is _MISS:
+        found = store.key_owner(key.strip())
+        if found is None:
+            raise Problem(401, "unauthorized", "the API key is wrong or was revoked")
+        cache.put("keys", digest, found, epoch)
+    expires = found["key_expires_at"]
+    if expires is not None and expires <= dt.datetime.now(dt.UTC):
         raise Problem(
             401,
             "expired",
             "the API key has expired: sign in again (lablens login) or make a new key",
         )
+    user = SignedIn((k, v) for k, v in found.items() if k != "key_expires_at")
+    user.cache, user.epoch = cache, epoch
     return user
 
 
@@ -62,7 +152,15 @@ def role_in(store: Store, user: dict[str, Any], workspace: str) -> str | None:
     """The user's role in a workspace: ``OWNER`` (admins too), ``MEMBER`` or ``None``."""
     if user["is_admin"]:
         return "OWNER"
-    return store.role(workspace, user["username"])
+    cache: AccessCache | None = getattr(user, "cache", None)
+    if cache is None:  # a user not signed in through current_user (the compat protocols)
+        return store.role(workspace, user["username"])
+    key = (workspace, user["username"])
+    role = cache.get("roles", key, user.epoch)
+    if role is _MISS:
+        role = store.role(workspace, user["username"])
+        cache.put("roles", key, role, user.epoch)
+    return role
 
 
 def require_admin(user: dict[str, Any], what: str) -> None:
@@ -82,8 +180,13 @@ def can_read_project(store: Store, user: dict[str, Any], workspace: str, project
         return
     if role_in(store, user, workspace):
         return
-    info = store.get_project(workspace, project)
-    if info["visibility"] != "PUBLIC":
+    cache: AccessCache | None = getattr(user, "cache", None)
+    visibility = _MISS if cache is None else cache.get("projects", (workspace, project), user.epoch)
+    if visibility is _MISS:
+        visibility = store.get_project(workspace, project)["visibility"]
+        if cache is not None:
+            cache.put("projects", (workspace, project), visibility, user.epoch)
+    if visibility != "PUBLIC":
         raise Problem(
             404,
             "project_not_found",

@@ -11,6 +11,7 @@ all of them together.
 from __future__ import annotations
 
 import abc
+import contextlib
 
 from lablens.store.interface import (
     AccountStore,
@@ -49,3 +50,11 @@ class Store(
     @abc.abstractmethod
     def close(self) -> None:
         """Release the engine's resources."""
+
+    def one_commit(self) -> contextlib.AbstractContextManager[None]:
+        """The writes of the block committed together, where the engine can: on the embedded
+        store the block is one transaction (one commit, whose flush to disk is most of a small
+        write's time); on PostgreSQL each write commits on its own, as outside the block (its
+        parts keep their own transactions, such as the metric keys' deadlock retries). A
+        failing block stores none of its writes on the embedded store."""
+        return contextlib.nullcontext()

@@ -93,6 +93,10 @@ class Sql(abc.ABC):
         """A transaction: committed when the block ends, rolled back if it raises. On the
         embedded engine it holds the process's write lock."""
 
+    def one_commit(self) -> contextlib.AbstractContextManager[None]:
+        """``Store.one_commit``: nothing on an engine whose parts keep their own transactions."""
+        return contextlib.nullcontext()
+
     @abc.abstractmethod
     def wrap(self, raw: Any) -> Tx:
         """The :class:`Tx` of an engine connection already inside a transaction (an

@@ -10,7 +10,9 @@ locked while its last owner is looked for, and the first admin is made under
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from lablens.store import _json
@@ -41,6 +43,9 @@ class Accounts:
 
     def __init__(self, sql: Sql) -> None:
         self.sql = sql
+        # The access epoch where this process is the database's only writer (embedded): only
+        # its own writes change it, so memory is the truth (Sql.concurrent).
+        self._epoch = 0
         # ``profile`` is read as its text, as the embedded store keeps it.
         self._workspace_sql = (
             "SELECT w.id, w.username, w.name, w.kind AS workspace_type,"
@@ -206,7 +211,7 @@ class Accounts:
 
     def delete_api_key(self, username: str, id_or_key: str) -> None:
         uid = self.user_id(username)
-        with self.sql.transaction() as tx:
+        with self.changing_access() as tx:
             gone = tx.rows(
                 "DELETE FROM api_keys WHERE user_id = ? AND (id = ? OR key_hash = ?) RETURNING id",
                 [uid, id_or_key, hash_key(id_or_key)],
@@ -215,16 +220,45 @@ class Accounts:
             raise NotFound("key", id_or_key)
 
     def user_for_key(self, key: str) -> dict[str, Any] | None:
+        found = self.key_owner(key)
+        if found is None:
+            return None
+        expires = found.pop("key_expires_at")
+        return {**found, "key_expired": expires is not None and expires <= self.sql.now()}
+
+    def key_owner(self, key: str) -> dict[str, Any] | None:
         row = self.sql.one(
             "SELECT u.username, u.name, u.email, u.is_admin,"
-            f" {self.sql.iso('u.created_at')} AS created_at,"
-            " coalesce(k.expires_at <= now(), false) AS key_expired"
+            f" {self.sql.iso('u.created_at')} AS created_at, k.expires_at"
             " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",
             [hash_key(key)],
         )
         if row is None:
             return None
-        return {**user_out(row), "key_expired": bool(row["key_expired"])}
+        expires = row["expires_at"]
+        if expires is not None and expires.tzinfo is None:  # DuckDB's TIMESTAMP is UTC
+            expires = expires.replace(tzinfo=dt.UTC)
+        return {**user_out(row), "key_expires_at": expires}
+
+    # -- the access epoch -----------------------------------------------------------------
+    def access_epoch(self) -> int:
+        if not self.sql.concurrent:
+            return self._epoch
+        return int(self.sql.one("SELECT n FROM auth_epoch WHERE id = 1")["n"])
+
+    @contextlib.contextmanager
+    def changing_access(self) -> Iterator[Tx]:
+        """A transaction that changes who may do what (a key revoked, a member added or
+        removed, a project's visibility changed or the project deleted): the access epoch
+        moves with its commit, so every server's cache of keys, roles and projects is stale
+        for the next request (``server/auth.py``)."""
+        with self.sql.transaction() as tx:
+            yield tx
+            if self.sql.concurrent:
+                # In the transaction: a server that reads the new epoch reads the change too.
+                tx.execute("UPDATE auth_epoch SET n = n + 1 WHERE id = 1")
+        # After the commit: what a reader cached before it is tagged with the old epoch.
+        self._epoch += 1
 
     # -- workspaces -----------------------------------------------------------------------
     def get_workspace(self, username: str, *, viewer: str | None = None) -> dict[str, Any]:
@@ -297,7 +331,7 @@ class Accounts:
         )
         if user is None:
             raise NotFound("user", username)
-        with self.sql.transaction() as tx:
+        with self.changing_access() as tx:
             # The key (workspace_id, user_id) decides: another server may add the same member.
             added = tx.rows(
                 "INSERT INTO members VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING role",
@@ -310,7 +344,7 @@ class Accounts:
     def remove_member(self, workspace: str, username: str) -> None:
         wid = self._team_id(workspace)
         uid = self.user_id(username)
-        with self.sql.transaction() as tx:
+        with self.changing_access() as tx:
             # The team's member rows locked: two owners removing each other at once through two
             # servers cannot both see the other still there and leave the team with no owner.
             roles = dict(

@@ -169,7 +169,8 @@ class Projects:
         columns = checked_project_changes(changes)
         if columns:
             sets = "".join(f"{column} = ?, " for column in columns)
-            with self.sql.transaction() as tx:
+            # Visibility decides who reads it: servers' caches of projects must see the change.
+            with self.accounts.changing_access() as tx:
                 tx.execute(
                     f"UPDATE projects SET {sets}updated_at = ? WHERE id = ?",
                     [*columns.values(), self.sql.now(), pid],

@@ -47,9 +47,24 @@ class RunCreation:
     def create_run(
         self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
     ) -> tuple[dict[str, Any], bool]:
+        run_id, created = self._start(workspace, project, data, username)
+        return self.runs.get_run(workspace, project, run_id), created
+
+    def start_run(
+        self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
+    ) -> bool:
+        return self._start(workspace, project, data, username)[1]
+
+    def _start(
+        self, workspace: str, project: str, data: Mapping[str, Any], username: str
+    ) -> tuple[str, bool]:
+        """Create or resume the run; its id (made here when ``data`` has none), and whether it
+        was created."""
         new = checked_new_run(data)
         run_id, resume = new.id, new.resume
-        pid = self.projects.create_project(workspace, project, exist_ok=True)["id"]
+        # The project's id in one look when it exists (the common case: the same project's
+        # runs one after another); made first when missing.
+        pid = self.projects.project_for_write(workspace, project)
         t = self.sql.now()
         with self.sql.transaction() as tx:
             # Several servers may start the same run at once (a retried request reaching
@@ -89,7 +104,7 @@ class RunCreation:
                     " finished_at = NULL, exit_code = NULL WHERE project_id = ? AND id = ?",
                     [t, pid, run_id],
                 )
-        return self.runs.get_run(workspace, project, run_id), created
+        return run_id, created
 
     def insert_run(
         self,

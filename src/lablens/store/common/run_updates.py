@@ -23,6 +23,12 @@ class RunUpdates:
     def update_run(
         self, workspace: str, project: str, run_id: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
+        self.change_run(workspace, project, run_id, changes)
+        return self.runs.get_run(workspace, project, run_id)
+
+    def change_run(
+        self, workspace: str, project: str, run_id: str, changes: Mapping[str, Any]
+    ) -> None:
         pk = self.runs.run_pk(workspace, project, run_id)
         pid = self.projects.project_id(workspace, project)
         change = checked_run_changes(changes, self.sql.now())
@@ -45,4 +51,3 @@ class RunUpdates:
             if columns:
                 sets = ", ".join(f"{column} = ?" for column in columns)
                 tx.execute(f"UPDATE runs SET {sets} WHERE pk = ?", [*columns.values(), pk])
-        return self.runs.get_run(workspace, project, run_id)

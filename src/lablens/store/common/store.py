@@ -8,6 +8,7 @@ their dependencies (see ``lablens.store.parts``). What spans parts is written he
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -70,6 +71,9 @@ class SqlStore(StoreOfParts):
     sql: Sql
     blob_store: BlobStore
 
+    def one_commit(self) -> contextlib.AbstractContextManager[None]:
+        return self.sql.one_commit()
+
     def build(self, db: Any, sql: Sql, *, points: type, history: type, run_queries: Any) -> None:
         """Build every part over ``sql`` (and ``db``, the engine's handle, for its own
         ``points`` and ``history`` part classes; ``run_queries`` the runs part's page reads)."""
@@ -102,7 +106,7 @@ class SqlStore(StoreOfParts):
         # Spans two parts: a project's artifacts go in the transaction that deletes the project,
         # which is refused while one of them is linked from another project.
         pid = self.projects.project_id(workspace, name)
-        with self.sql.transaction() as tx:
+        with self.accounts.changing_access() as tx:
             self.artifact_collections.delete_project_artifacts(tx, pid, f"{workspace}/{name}")
             self.registries.delete_rows(tx, pid)
             self.projects.delete_rows(tx, pid)

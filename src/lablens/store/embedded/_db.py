@@ -159,16 +159,30 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A transaction under the write lock; rolled back if the block raises."""
+        """A transaction under the write lock; rolled back if the block raises. Inside
+        :meth:`one_commit` on the same thread, that transaction (committed at its end)."""
+        if getattr(self._local, "in_write", False):
+            yield self.reader()
+            return
         with self.lock:
             cur = self.reader()
             cur.execute("BEGIN TRANSACTION")
+            self._local.in_write = True
             try:
                 yield cur
             except BaseException:
+                self._local.in_write = False
                 cur.execute("ROLLBACK")
                 raise
+            self._local.in_write = False
             cur.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def one_commit(self) -> Iterator[None]:
+        """The writes of the block (on this thread) as one transaction: one commit, and so one
+        flush of DuckDB's log to disk, for a request that writes several things."""
+        with self.write():
+            yield
 
     def one(self, sql: str, params: list[Any] | None = None) -> dict[str, Any] | None:
         """The first row as a dict, or ``None``."""

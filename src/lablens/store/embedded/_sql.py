@@ -70,6 +70,9 @@ class EmbeddedSql(Sql):
         with self.db.write() as con:
             yield _DuckTx(con)
 
+    def one_commit(self) -> contextlib.AbstractContextManager[None]:
+        return self.db.one_commit()
+
     def wrap(self, raw: Any) -> Tx:
         return _DuckTx(raw)
 

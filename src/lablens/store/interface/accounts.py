@@ -84,6 +84,19 @@ class AccountStore(abc.ABC):
         ``key_expired`` in the answer is true for a key past its ``expires_at``.
         """
 
+    @abc.abstractmethod
+    def key_owner(self, key: str) -> dict[str, Any] | None:
+        """The user a key belongs to with ``key_expires_at`` (an aware datetime, ``None`` for a
+        key that never expires), or ``None`` for an unknown or revoked key: what a server may
+        cache until :meth:`access_epoch` moves."""
+
+    @abc.abstractmethod
+    def access_epoch(self) -> int:
+        """A number that moves whenever who may do what changes: a key revoked, a member added
+        or removed, a project's visibility changed or the project deleted (written in the
+        transaction of the change, so every server of a database sees it with the change).
+        Servers cache keys, roles and projects under it (``server/auth.py``)."""
+
     # -- workspaces -----------------------------------------------------------------------
     @abc.abstractmethod
     def get_workspace(self, username: str, *, viewer: str | None = None) -> dict[str, Any]:

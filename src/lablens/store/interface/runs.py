@@ -24,6 +24,12 @@ class RunStore(abc.ABC):
         """Create (or resume) a run; returns the run and whether it was created."""
 
     @abc.abstractmethod
+    def start_run(
+        self, workspace: str, project: str, data: Mapping[str, Any], *, username: str
+    ) -> bool:
+        """``create_run`` without reading the run back: whether it was created."""
+
+    @abc.abstractmethod
     def insert_runs(
         self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]], *, username: str
     ) -> int:
@@ -42,6 +48,12 @@ class RunStore(abc.ABC):
         self, workspace: str, project: str, run_id: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Apply the given changes (name, notes, tags, config, summary merge, state ...)."""
+
+    @abc.abstractmethod
+    def change_run(
+        self, workspace: str, project: str, run_id: str, changes: Mapping[str, Any]
+    ) -> None:
+        """``update_run`` without reading the run back."""
 
     @abc.abstractmethod
     def delete_run(self, workspace: str, project: str, run_id: str) -> None:

@@ -66,8 +66,9 @@ ORDER = (
     "registries",
     "registry_members",
 )
-#: Tables the migration does not copy: the schema's own bookkeeping.
-SKIPPED = frozenset({"schema_version"})
+#: Tables the migration does not copy: the schema's own bookkeeping (its version, the access
+#: epoch each database keeps for its servers' caches).
+SKIPPED = frozenset({"schema_version", "auth_epoch"})
 #: The staging table a batch is copied into (dropped at the end of its transaction).
 STAGE = "_lablens_migrate_stage"
 

@@ -544,4 +544,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (project_id, workspace_id)
     );
     """,
+    # 6: the access epoch (store/common/accounts.py): one row, moved by every change of who may
+    # do what, so each server's cache of keys, roles and projects knows when it is stale.
+    r"""
+    CREATE TABLE auth_epoch (
+        id smallint PRIMARY KEY CHECK (id = 1),
+        n bigint NOT NULL
+    );
+    INSERT INTO auth_epoch VALUES (1, 0);
+    """,
 ]

@@ -1,0 +1,164 @@
+"""A run's records in one request: its creation, points, updates, console lines and end.
+
+What the SDK sends (``contract/records.py``): a short run is created, logged into and finished
+by one request, and ``finish()`` is one round trip whatever the run queued last.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from lablens.contract.arrow import ipc_to_table
+from lablens.contract.records import MEDIA_TYPE, decode_records
+from lablens.server.auth import CurrentUser, writable_store
+from lablens.server.problems import Problem
+from lablens.server.routers.files import ConsoleLines
+from lablens.server.routers.runs import NewRun, RunChanges
+from lablens.store.base import Store
+from lablens.store.limits import LIMITS
+
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["runs"])
+
+_KINDS = ("points", "patch", "console", "finish")
+
+
+def _bad(message: str, field: str) -> Problem:
+    return Problem(400, "bad_request", message, field=field)
+
+
+def _model(model: Any, value: Any, where: str) -> Any:
+    """``value`` checked by a route's pydantic model; a 400 naming the bad field otherwise."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join([where, *(str(p) for p in first["loc"])])
+        raise _bad(f"{field}: {first['msg']}", field) from None
+
+
+def _parse(raw: bytes) -> tuple[dict[str, Any] | None, list[tuple[str, Any]]]:
+    """The create body and the records, checked, with each points batch as its table."""
+    try:
+        header, rest = decode_records(raw)
+    except RecursionError:
+        raise _bad("the header is nested too deeply", "body") from None
+    except ValueError as exc:
+        raise _bad(f"the body is not {MEDIA_TYPE}: {exc}", "body") from None
+    if not isinstance(header, dict) or not isinstance(header.get("records"), list):
+        raise _bad("the header must be {'create'?, 'records': [...]}", "records")
+    create = header.get("create")
+    if create is not None:
+        create = _model(NewRun, create, "create").model_dump()
+    out: list[tuple[str, Any]] = []
+    offset = 0
+    for i, rec in enumerate(header["records"]):
+        where = f"records[{i}]"
+        kind = rec.get("t") if isinstance(rec, dict) else None
+        if kind not in _KINDS:
+            raise _bad(f"{where}.t must be one of {', '.join(_KINDS)}", f"{where}.t")
+        if kind == "points":
+            size = rec.get("size")
+            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                raise _bad("size must be the batch's byte count", f"{where}.size")
+            if offset + size > len(rest):
+                raise _bad("the body ends before this batch's bytes", f"{where}.size")
+            try:
+                table = ipc_to_table(bytes(rest[offset : offset + size]))
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise _bad(f"not an Arrow IPC stream: {exc}", f"{where}.size") from exc
+            offset += size
+            stream = rec.get("stream", "default")
+            batch = rec.get("id")
+            if not isinstance(stream, str) or not (batch is None or isinstance(batch, str)):
+                raise _bad("stream and id must be strings", where)
+            out.append((kind, (table, stream, batch)))
+        elif kind == "patch":
+            changes = _model(RunChanges, rec.get("body"), f"{where}.body")
+            out.append((kind, changes.model_dump(exclude_unset=True)))
+        elif kind == "console":
+            lines = _model(ConsoleLines, {"lines": rec.get("lines")}, where).lines
+            batch = rec.get("id")
+            if not (batch is None or isinstance(batch, str)):
+                raise _bad("id must be a string", f"{where}.id")
+            out.append((kind, (lines, batch)))
+        else:
+            end = {k: rec[k] for k in ("state", "exit_code", "finished_at") if k in rec}
+            out.append((kind, _model(RunChanges, end, where).model_dump(exclude_unset=True)))
+    if offset != len(rest):
+        raise _bad(f"{len(rest) - offset} bytes follow the last batch", "body")
+    return create, out
+
+
+def _store(
+    store: Store,
+    ws: str,
+    project: str,
+    run_id: str,
+    username: str,
+    create: dict[str, Any] | None,
+    records: list[tuple[str, Any]],
+) -> dict[str, Any]:
+    created = False
+    if create is not None:
+        if create.get("id") not in (None, run_id):
+            raise _bad(f"create.id must be the run's id {run_id!r}", "create.id")
+        created = store.start_run(ws, project, {**create, "id": run_id}, username=username)
+    points = 0
+    changes: dict[str, Any] = {}
+
+    def update() -> None:
+        if changes:
+            store.change_run(ws, project, run_id, changes)
+            changes.clear()
+
+    for kind, value in records:
+        if kind in ("patch", "finish"):
+            # Consecutive updates are one: later fields win, summaries merge key by key.
+            summary = {**changes.get("summary", {}), **value.get("summary", {})}
+            changes.update(value)
+            if summary:
+                changes["summary"] = summary
+            continue
+        update()  # in order: an update logged before these points is applied before them
+        if kind == "points":
+            table, stream, batch = value
+            stored = store.append_points(ws, project, run_id, table, stream=stream, batch_id=batch)
+            points += int(stored.get("stored", 0) or 0)
+        else:
+            lines, batch = value
+            store.append_console(ws, project, run_id, lines, batch_id=batch)
+    update()
+    return {
+        "created": created,
+        "stored_points": points,
+        "heartbeat_timeout": LIMITS.heartbeat_timeout,
+    }
+
+
+@router.post("/runs/{run_id}/records")
+async def append_records(
+    ws: str, project: str, run_id: str, request: Request, user: CurrentUser
+) -> dict[str, Any]:
+    """Store several of a run's records in order (``contract/records.py``): its creation
+    (``create``, as ``POST .../runs`` takes it, when the server may not have the run yet),
+    points batches, updates, console lines and its end; answers once every one is stored."""
+    store = writable_store(request, user, ws)
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith(MEDIA_TYPE):
+        raise Problem(415, "bad_request", f"send records as {MEDIA_TYPE}", field="content-type")
+    create, records = _parse(await request.body())
+    return await run_in_threadpool(
+        _store_at_once, store, ws, project, run_id, user["username"], create, records
+    )
+
+
+def _store_at_once(store: Store, *args: Any) -> dict[str, Any]:
+    # One commit for the request where the engine can (Store.one_commit): on the embedded store
+    # the commit's flush to disk is most of a small request's time.
+    with store.one_commit():
+        return _store(store, *args)
