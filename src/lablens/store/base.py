@@ -15,6 +15,7 @@ import abc
 from lablens.store.interface import (
     AccountStore,
     ArtifactStore,
+    AutomationStore,
     BlobUpload,
     MediaStore,
     PointStore,
@@ -36,9 +37,10 @@ class Store(
     ReportStore,
     ArtifactStore,
     MediaStore,
+    AutomationStore,
 ):
     """Users, keys, workspaces and teams, projects, runs, metric points, files, console lines,
-    sweeps, reports, artifacts and media."""
+    sweeps, reports, artifacts, media and automations."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -18,6 +18,8 @@ from lablens.store.common.artifact_files import ArtifactFiles
 from lablens.store.common.artifact_lineage import ArtifactLineage
 from lablens.store.common.artifact_versions import ArtifactVersions
 from lablens.store.common.artifacts import Artifacts
+from lablens.store.common.automation_deliveries import AutomationDeliveries
+from lablens.store.common.automations import Automations
 from lablens.store.common.blob_grants import BlobGrants
 from lablens.store.common.liveness import Liveness
 from lablens.store.common.media import Media
@@ -50,6 +52,8 @@ COMMON_PARTS: dict[str, type] = {
     "artifacts": Artifacts,
     "artifact_files": ArtifactFiles,
     "artifact_lineage": ArtifactLineage,
+    "automations": Automations,
+    "automation_deliveries": AutomationDeliveries,
 }
 
 
@@ -84,6 +88,8 @@ class SqlStore(StoreOfParts):
         self.artifacts = Artifacts(sql, projects, runs, grants, collections, versions)
         self.artifact_files = ArtifactFiles(sql, versions, files)
         self.artifact_lineage = ArtifactLineage(sql, runs, versions)
+        self.automations = automations = Automations(sql, accounts, projects, collections)
+        self.automation_deliveries = AutomationDeliveries(sql, automations)
 
     def delete_project(self, workspace: str, name: str) -> None:
         # Spans two parts: a project's artifacts go in the transaction that deletes the project,
@@ -91,4 +97,5 @@ class SqlStore(StoreOfParts):
         pid = self.projects.project_id(workspace, name)
         with self.sql.transaction() as tx:
             self.artifact_collections.delete_project_artifacts(tx, pid, f"{workspace}/{name}")
+            self.automations.delete_project_automations(tx, pid)
             self.projects.delete_rows(tx, pid)

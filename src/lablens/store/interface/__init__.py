@@ -2,6 +2,7 @@
 all of them together."""
 
 from lablens.store.interface.accounts import AccountStore
+from lablens.store.interface.automations import AutomationStore
 from lablens.store.interface.artifacts import ArtifactStore, BlobUpload
 from lablens.store.interface.media import MediaStore
 from lablens.store.interface.points import PointStore
@@ -13,6 +14,7 @@ from lablens.store.interface.sweeps import SweepStore
 __all__ = [
     "AccountStore",
     "ArtifactStore",
+    "AutomationStore",
     "BlobUpload",
     "MediaStore",
     "PointStore",

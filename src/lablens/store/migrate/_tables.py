@@ -60,6 +60,10 @@ ORDER = (
     "blob_grants",
     "media",
     "media_batches",
+    "integrations",
+    "automations",
+    "automation_deliveries",
+    "automation_attempts",
 )
 #: Tables the migration does not copy: the schema's own bookkeeping.
 SKIPPED = frozenset({"schema_version"})
