@@ -5,7 +5,8 @@ This module holds what the client itself is: construction, the transport, the si
 the defaults for short paths, and ``from_path()``. The methods of each resource are a part of
 ``Api`` in a module of their own: ``_api_projects.py`` (workspaces and projects), ``_api_runs.py``,
 ``_api_sweeps.py``, ``_api_reports.py``, ``_api_artifacts.py``, ``_api_accounts.py`` (users and
-teams) and ``_api_imports.py`` (``sync_tensorboard``).
+teams), ``_api_imports.py`` (``sync_tensorboard``) and ``_api_automations.py``
+(automations and integrations).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from lablens._settings import resolve_api_key, resolve_host
 from lablens.api._api_accounts import ApiAccounts
 from lablens.api._api_artifacts import ApiArtifacts
+from lablens.api._api_automations import ApiAutomations
 from lablens.api._api_imports import ApiImports
 from lablens.api._api_projects import ApiProjects
 from lablens.api._api_reports import ApiReports
@@ -35,7 +37,16 @@ from lablens.transport import Transport
 __all__ = ["Api"]
 
 
-class Api(ApiProjects, ApiRuns, ApiSweeps, ApiReports, ApiArtifacts, ApiAccounts, ApiImports):
+class Api(
+    ApiProjects,
+    ApiRuns,
+    ApiSweeps,
+    ApiReports,
+    ApiArtifacts,
+    ApiAccounts,
+    ApiImports,
+    ApiAutomations,
+):
     """Query and manage runs on a lablens server, with the SwanLab OpenAPI and W&B public API
     resource model: workspaces (entities), projects, runs, metric history, files, artifacts and
     users.

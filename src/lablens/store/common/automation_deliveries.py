@@ -16,7 +16,13 @@ from typing import Any
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.sql import Sql
 
-_DUE = "d.state = 'PENDING' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)"
+# Due: pending, its time come, no lease held; its automation enabled (a disabled one keeps its
+# deliveries until it is enabled again).
+_DUE = (
+    " FROM automation_deliveries d JOIN automations a ON a.pk = d.automation_pk"
+    " WHERE d.state = 'PENDING' AND d.next_attempt_at <= ?"
+    " AND (d.lease_until IS NULL OR d.lease_until < ?) AND a.enabled"
+)
 
 
 class AutomationDeliveries:
@@ -50,15 +56,14 @@ class AutomationDeliveries:
         t = self.sql.now()
         # Most looks find nothing: ask outside any transaction first, so that an idle server's
         # worker never takes the embedded store's write lock.
-        if not self.sql.one(f"SELECT count(*) AS n FROM automation_deliveries d WHERE {_DUE}", [t, t])["n"]:
+        if not self.sql.one(f"SELECT count(*) AS n{_DUE}", [t, t])["n"]:
             return []
         with self.sql.transaction() as tx:
             pks = [
                 r[0]
                 for r in tx.rows(
-                    f"SELECT d.pk FROM automation_deliveries d WHERE {_DUE}"
-                    f" ORDER BY d.next_attempt_at, d.pk LIMIT ?"
-                    f" {self.sql.if_concurrent('FOR UPDATE SKIP LOCKED')}",
+                    f"SELECT d.pk{_DUE} ORDER BY d.next_attempt_at, d.pk LIMIT ?"
+                    f" {self.sql.if_concurrent('FOR UPDATE OF d SKIP LOCKED')}",
                     [t, t, limit],
                 )
             ]
