@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -19,8 +20,9 @@ import pytest
 
 import lablens
 from lablens._settings import free_port, stop_process
-from lablens.api import Api
+from lablens.api import Api, OnCreateArtifact, SendWebhook
 from lablens.sdk import init
+from lablens.store.embedded.schema import MIGRATIONS as EMBEDDED_MIGRATIONS
 from lablens.store.migrate import MigrationRefused, migrate
 from lablens.store.postgres._copy import read_series
 from servers import QUIET, log_points, spawn_server, start_server, stop_server
@@ -32,7 +34,8 @@ FILLED = {
     "metric_keys", "points", "run_keys", "point_tiles", "batches", "files", "console",
     "sweeps", "sweep_trials", "reports", "artifact_types", "artifact_collections", "artifacts",
     "artifact_aliases", "artifact_files", "artifact_usage", "blob_grants", "media",
-    "media_batches",
+    "media_batches", "integrations", "automations", "automation_deliveries",
+    "automation_attempts",
 }  # fmt: skip
 LONG = 30_000  # past the embedded store's TILE_FROM (25k points)
 RGB = np.random.default_rng(5).integers(0, 256, (12, 16, 3), dtype=np.uint8)
@@ -52,6 +55,15 @@ def data(tmp_path_factory):
         api.create_user("bob@lab.test", username="bob")
         api.create_team("vision")
         project = "moving"
+        # An automation whose webhook nothing answers: the new version below records a
+        # delivery and its first failed attempt (integrations, automations, deliveries, attempts).
+        api.create_project(project)
+        hook = api.create_webhook_integration("nowhere", f"http://127.0.0.1:{free_port()}/x")
+        automation = api.create_automation(
+            OnCreateArtifact(scope=f"{srv.username}/{project}")
+            >> SendWebhook.from_integration(hook, payload={"v": "${artifact_version}"}),
+            name="tell-nobody",
+        )
         run = init(
             project=project,
             host=srv.url,
@@ -69,6 +81,10 @@ def data(tmp_path_factory):
         artifact.add_file(root / "w.bin", name="w.bin")
         run.log_artifact(artifact, aliases=["best"])
         run.finish()
+        deadline = time.monotonic() + 60
+        while not [d for d in automation.deliveries() if d.attempts]:
+            assert time.monotonic() < deadline, "the webhook worker recorded no attempt"
+            time.sleep(0.05)
         path = f"{srv.username}/{project}/{run.id}"
         stored = api.run(path)
         (root / "notes.txt").write_bytes(b"notes\n" * 500)
@@ -144,7 +160,7 @@ def test_migrate_copies_every_table_and_blob_and_a_second_run_adds_nothing(
     first = cli("--from", str(data["dir"]), "--to", pg_database, "--blobs", blobs.as_uri())
     assert first.returncode == 0, first.stdout + first.stderr
     lines = first.stdout.splitlines()
-    assert lines[-1].startswith("Verified: 26 tables"), first.stdout
+    assert lines[-1].startswith("Verified: 30 tables"), first.stdout
     assert "DIFFERS" not in first.stdout
     # The progress bar went to stderr.
     assert "rows" in first.stderr
@@ -296,7 +312,7 @@ def test_a_data_dir_of_a_newer_lablens_is_refused_untouched(data, tmp_path, pg_d
     con.execute("INSERT INTO schema_version VALUES (99)")
     con.close()
     before = (copy / "lablens.duckdb").read_bytes()
-    with pytest.raises(MigrationRefused, match="schema version 99, newer than the 6"):
+    with pytest.raises(MigrationRefused, match=f"schema version 99, newer than the {len(EMBEDDED_MIGRATIONS)} "):
         migrate(copy, pg_database, (tmp_path / "b").as_uri(), progress=False)
     assert (copy / "lablens.duckdb").read_bytes() == before
     with psycopg.connect(pg_database) as conn:  # nothing was made in the target either
