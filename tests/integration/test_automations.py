@@ -169,9 +169,7 @@ def test_a_new_artifact_version_is_posted_to_the_webhook_signed_with_its_templat
     assert request["headers"]["X-Lablens-Delivery"] == delivery.id
 
 
-def test_an_artifact_collection_scope_fires_for_its_own_versions_only(
-    api, make_project, receiver
-):
+def test_an_artifact_collection_scope_fires_for_its_own_versions_only(api, make_project, receiver):
     project = make_project()
     commit(api, project, "weights", b"first weights")
     commit(api, project, "data", b"first data")
@@ -325,8 +323,9 @@ def test_bad_urls_templates_events_and_integrations_are_400s_naming_them(api, ma
         f"h-{uuid.uuid4().hex[:6]}", "http://127.0.0.1:9/x", entity=project.entity
     )
     name = f"bad-{uuid.uuid4().hex[:6]}"
+    nothing, loss = DoNothing(), RunEvent.metric("loss")
     cases = [
-        # a variable the event does not have
+        # a variable the event does not have; an unclosed one
         (
             OnCreateArtifact(scope=project)
             >> SendWebhook.from_integration(hook, payload={"a": {"b": ["x", "${metric_value}"]}}),
@@ -337,13 +336,33 @@ def test_bad_urls_templates_events_and_integrations_are_400s_naming_them(api, ma
             >> SendWebhook.from_integration(hook, payload={"t": "${run_id"}),
             "action.request_payload.t",
         ),
-        (OnRunMetric(scope=project, filter={"name": "loss", "cmp": "$ne", "threshold": 1}) >> DoNothing(), "event.filter.cmp"),
-        (OnRunMetric(scope=project, filter=RunEvent.metric("loss").lt(float("nan"))) >> DoNothing(), "event.filter.threshold"),
-        (OnRunState(scope=project, filter=RunEvent.state.eq("sleeping")) >> DoNothing(), "event.filter.states[0]"),
-        (OnAddArtifactAlias(scope=project, filter=ArtifactEvent.alias.matches_regex("(")) >> DoNothing(), "event.filter.alias.$regex"),
-        (OnCreateArtifact(scope=f"{project.entity}/no-such-project") >> DoNothing(), "event.scope.project"),
-        (OnCreateArtifact(scope=project) >> SendWebhook("0000000000000000"), "action.integration_id"),
-    ]  # fmt: skip
+        (
+            OnRunMetric(scope=project, filter={"name": "loss", "cmp": "$ne", "threshold": 1})
+            >> nothing,
+            "event.filter.cmp",
+        ),
+        (
+            OnRunMetric(scope=project, filter=loss.lt(float("nan"))) >> nothing,
+            "event.filter.threshold",
+        ),
+        (
+            OnRunState(scope=project, filter=RunEvent.state.eq("sleeping")) >> nothing,
+            "event.filter.states[0]",
+        ),
+        (
+            OnAddArtifactAlias(scope=project, filter=ArtifactEvent.alias.matches_regex("("))
+            >> nothing,
+            "event.filter.alias.$regex",
+        ),
+        (
+            OnCreateArtifact(scope=f"{project.entity}/no-such-project") >> nothing,
+            "event.scope.project",
+        ),
+        (
+            OnCreateArtifact(scope=project) >> SendWebhook("0000000000000000"),
+            "action.integration_id",
+        ),
+    ]
     for new, field in cases:
         with pytest.raises(BadRequest) as bad:
             api.create_automation(new, name=name)
@@ -352,7 +371,11 @@ def test_bad_urls_templates_events_and_integrations_are_400s_naming_them(api, ma
     with pytest.raises(BadRequest) as bad:
         api.client.post_json(
             f"/api/v1/workspaces/{project.entity}/automations",
-            {"name": name, "event": {"event_type": "ON_TUESDAY"}, "action": {"action_type": "NO_OP"}},
+            {
+                "name": name,
+                "event": {"event_type": "ON_TUESDAY"},
+                "action": {"action_type": "NO_OP"},
+            },
         )
     assert bad.value.field == "event.event_type"
     assert not list(api.automations(project.entity, name=name))

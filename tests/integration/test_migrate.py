@@ -312,7 +312,9 @@ def test_a_data_dir_of_a_newer_lablens_is_refused_untouched(data, tmp_path, pg_d
     con.execute("INSERT INTO schema_version VALUES (99)")
     con.close()
     before = (copy / "lablens.duckdb").read_bytes()
-    with pytest.raises(MigrationRefused, match=f"schema version 99, newer than the {len(EMBEDDED_MIGRATIONS)} "):
+    with pytest.raises(
+        MigrationRefused, match=f"schema version 99, newer than the {len(EMBEDDED_MIGRATIONS)} "
+    ):
         migrate(copy, pg_database, (tmp_path / "b").as_uri(), progress=False)
     assert (copy / "lablens.duckdb").read_bytes() == before
     with psycopg.connect(pg_database) as conn:  # nothing was made in the target either

@@ -120,7 +120,9 @@ class ApiAutomations(ApiPart):
         data = self._transport.post_json(integration_route(ws), body)
         return integration_from_json(self._api, data)  # type: ignore[return-value]
 
-    def delete_integration(self, obj: WebhookIntegration | str, *, entity: str | None = None) -> None:
+    def delete_integration(
+        self, obj: WebhookIntegration | str, *, entity: str | None = None
+    ) -> None:
         """Delete a webhook integration no automation uses (owners of its entity).
 
         Example:
@@ -242,7 +244,9 @@ class ApiAutomations(ApiPart):
             return self.create_automation(None, **{**values, "entity": ws})
         return Automation.from_json(self._api, data)
 
-    def delete_automation(self, obj: Automation | str, *, entity: str | None = None) -> Literal[True]:
+    def delete_automation(
+        self, obj: Automation | str, *, entity: str | None = None
+    ) -> Literal[True]:
         """Delete an automation; its deliveries not sent yet never are.
 
         Args:

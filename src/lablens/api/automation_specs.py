@@ -149,7 +149,13 @@ class MetricThresholdFilter:
         agg: str | None = None,
         window: int = 1,
     ) -> None:
-        self.name, self.cmp, self.threshold, self.agg, self.window = name, cmp, threshold, agg, window
+        self.name, self.cmp, self.threshold, self.agg, self.window = (
+            name,
+            cmp,
+            threshold,
+            agg,
+            window,
+        )
 
     def json(self) -> dict[str, Any]:
         """The filter as it travels."""

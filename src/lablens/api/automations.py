@@ -157,9 +157,7 @@ class Automation(Attrs):
 class Automations(Paginator[Automation]):
     """The automations of a workspace, oldest first."""
 
-    def __init__(
-        self, api: Api, entity: str, name: str | None = None, per_page: int = 50
-    ) -> None:
+    def __init__(self, api: Api, entity: str, name: str | None = None, per_page: int = 50) -> None:
         super().__init__(api, per_page)
         self.entity, self.name = entity, name
 

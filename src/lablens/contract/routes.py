@@ -49,7 +49,8 @@ def automation_route(workspace: str, automation_id: str | None = None) -> str:
 
 
 def integration_route(workspace: str, integration_id: str | None = None) -> str:
-    """A workspace's integrations, or one: ``/api/v1/workspaces/{workspace}/integrations[/{id}]``."""
+    """A workspace's integrations, or one:
+    ``/api/v1/workspaces/{workspace}/integrations[/{id}]``."""
     base = f"{workspace_route(workspace)}/integrations"
     return base if integration_id is None else f"{base}/{quote_segment(integration_id)}"
 

@@ -73,7 +73,12 @@ class AutomationEvents:
         self.aliases_added(ws, project, artifact, artifact.get("aliases") or [], author)
 
     def aliases_added(
-        self, ws: str, project: str, artifact: Mapping[str, Any], aliases: Iterable[str], author: str
+        self,
+        ws: str,
+        project: str,
+        artifact: Mapping[str, Any],
+        aliases: Iterable[str],
+        author: str,
     ) -> None:
         """``aliases`` were added to a version (``artifact``, as it is now)."""
         watching = self._watching(ws, project, "ADD_ARTIFACT_ALIAS", artifact)
@@ -93,7 +98,9 @@ class AutomationEvents:
             return None
         return self.store.get_run(ws, project, run_id)["state"]
 
-    def run_changed(self, ws: str, project: str, before: Any, run: Mapping[str, Any], author: str) -> None:
+    def run_changed(
+        self, ws: str, project: str, before: Any, run: Mapping[str, Any], author: str
+    ) -> None:
         """A run was changed; ``before`` is what :meth:`state_before` answered."""
         if before is None or run["state"] == before:
             return
@@ -139,7 +146,9 @@ class AutomationEvents:
     def _watching(
         self, ws: str, project: str, event_type: str, artifact: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        found = [a for a in self._automations(ws, project) if a["event"]["event_type"] == event_type]
+        found = [
+            a for a in self._automations(ws, project) if a["event"]["event_type"] == event_type
+        ]
         if artifact is not None:
             collection = (artifact.get("collection") or {}).get("name")
             found = [a for a in found if a["collection"] in (None, collection)]

@@ -118,7 +118,9 @@ class DeliveryWorker:
     def _enqueue(self, automation: Mapping[str, Any], values: dict[str, Any], key: str) -> None:
         try:
             if "run_id" in values and "run_name" not in values:
-                run = self.store.get_run(values["entity_name"], values["project_name"], values["run_id"])
+                run = self.store.get_run(
+                    values["entity_name"], values["project_name"], values["run_id"]
+                )
                 values.update(run_name=run.get("name"), run_state=run.get("state"))
             action = automation["action"]
             if action["action_type"] == "GENERIC_WEBHOOK":
@@ -136,7 +138,11 @@ class DeliveryWorker:
                 automation["pk"], event_key=key, event_type=values["event_type"], body=text
             )
         except Exception:  # a firing that cannot be written must not end the worker
-            log.warning("automation %s: the event could not be queued", automation.get("name"), exc_info=True)
+            log.warning(
+                "automation %s: the event could not be queued",
+                automation.get("name"),
+                exc_info=True,
+            )
 
     def _send_due(self) -> None:
         try:
@@ -159,7 +165,10 @@ class DeliveryWorker:
         if action.get("action_type") == "NO_OP":
             state = "DELIVERED"
         elif delivery["kind"] != "WEBHOOK" or not delivery["url"]:
-            state, error = "FAILED", "only webhook integrations send: Slack notifications are not built"
+            state, error = (
+                "FAILED",
+                "only webhook integrations send: Slack notifications are not built",
+            )
         else:
             body = delivery["body"].encode()
             headers = {
@@ -173,7 +182,11 @@ class DeliveryWorker:
                 headers[SIGNATURE_HEADER] = signature(delivery["secret"], body)
             try:
                 answer = self._session.post(
-                    delivery["url"], data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False
+                    delivery["url"],
+                    data=body,
+                    headers=headers,
+                    timeout=TIMEOUT,
+                    allow_redirects=False,
                 )
                 status = answer.status_code
                 answer.close()

@@ -31,7 +31,14 @@ COMPARISONS = {
 #: W&B's reported run states and what they mean here (W&B's FAILED is a CRASHED run).
 STATE_ALIASES = {"FAILED": "CRASHED"}
 
-_COMMON = ("event_type", "event_author", "entity_name", "project_name", "automation_name", "timestamp")
+_COMMON = (
+    "event_type",
+    "event_author",
+    "entity_name",
+    "project_name",
+    "automation_name",
+    "timestamp",
+)
 _ARTIFACT = (
     "artifact_id",
     "artifact_collection_name",
@@ -110,9 +117,8 @@ def _alias_filter(flt: Any, field: str) -> dict[str, Any]:
         raise bad("one of $eq, $in, $regex", f"{field}.alias")
     op, value = next(iter(alias.items()))
     where = f"{field}.alias.{op}"
-    if op == "$eq" and isinstance(value, str):
-        pass
-    elif op == "$in" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+    strings = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if (op == "$eq" and isinstance(value, str)) or (op == "$in" and strings):
         pass
     elif op == "$regex" and isinstance(value, str):
         try:

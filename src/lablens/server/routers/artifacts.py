@@ -120,7 +120,11 @@ def update_artifact(
     """Set ``description``, ``metadata``, ``tags`` or ``aliases`` (the whole list)."""
     store = writable_store(request, user, ws)
     changes = body.model_dump(exclude_unset=True)
-    before = store.get_artifact_by_id(ws, project, artifact_id)["aliases"] if changes.get("aliases") else []
+    before = (
+        store.get_artifact_by_id(ws, project, artifact_id)["aliases"]
+        if changes.get("aliases")
+        else []
+    )
     artifact = store.update_artifact(ws, project, artifact_id, changes)
     added = [a for a in artifact["aliases"] if a not in before and changes.get("aliases")]
     request.app.state.automations.aliases_added(ws, project, artifact, added, user["username"])

@@ -162,9 +162,7 @@ def update_automation(
 
 
 @router.delete("/automations/{automation_id}", status_code=204)
-def delete_automation(
-    ws: str, automation_id: str, request: Request, user: CurrentUser
-) -> Response:
+def delete_automation(ws: str, automation_id: str, request: Request, user: CurrentUser) -> Response:
     """Delete an automation and its deliveries; none pending is sent (members)."""
     store = _members(request, user, ws)
     store.delete_automation(ws, automation_id)

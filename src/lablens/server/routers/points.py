@@ -158,7 +158,9 @@ async def append_points(
         store.append_points, ws, project, run_id, table, stream=stream, batch_id=batch_id
     )
     # Metric thresholds: a dict lookup unless the project has an automation watching metrics.
-    request.app.state.automations.points_logged(ws, project, run_id, table, stream, user["username"])
+    request.app.state.automations.points_logged(
+        ws, project, run_id, table, stream, user["username"]
+    )
     return stored
 
 

@@ -71,7 +71,8 @@ class AutomationDeliveries:
                 return []
             marks = ", ".join("?" for _ in pks)
             tx.execute(
-                f"UPDATE automation_deliveries SET lease = ?, lease_until = ? WHERE pk IN ({marks})",
+                "UPDATE automation_deliveries SET lease = ?, lease_until = ?"
+                f" WHERE pk IN ({marks})",
                 [lease, t + dt.timedelta(seconds=lease_seconds), *pks],
             )
             return tx.all(
@@ -104,8 +105,8 @@ class AutomationDeliveries:
             if attempts is None:  # deleted with its automation, or the lease was lost
                 return False
             tx.execute(
-                "INSERT INTO automation_attempts (delivery_pk, attempt, attempted_at, status_code, error,"
-                " duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO automation_attempts (delivery_pk, attempt, attempted_at,"
+                " status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
                 [delivery_pk, attempts + 1, t, status_code, error, duration_ms],
             )
             tx.execute(

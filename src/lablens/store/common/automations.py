@@ -163,7 +163,10 @@ class Automations:
         unknown = set(changes) - {"name", "description", "enabled", "event", "action"}
         if unknown:
             raise InvalidInput("not a field of an automation", field=sorted(unknown)[0])
-        merged = {**old, **{k: v for k, v in changes.items() if v is not None or k == "description"}}
+        merged = {
+            **old,
+            **{k: v for k, v in changes.items() if v is not None or k == "description"},
+        }
         columns = self._columns(
             workspace,
             merged["name"],

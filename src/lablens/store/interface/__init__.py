@@ -2,8 +2,8 @@
 all of them together."""
 
 from lablens.store.interface.accounts import AccountStore
-from lablens.store.interface.automations import AutomationStore
 from lablens.store.interface.artifacts import ArtifactStore, BlobUpload
+from lablens.store.interface.automations import AutomationStore
 from lablens.store.interface.media import MediaStore
 from lablens.store.interface.points import PointStore
 from lablens.store.interface.projects import ProjectStore
