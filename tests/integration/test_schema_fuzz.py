@@ -70,6 +70,12 @@ class Pinned:
     renamed_collection: str
     doomed_admin_key: str
     doomed_user_key: str
+    # Automations (tests/integration/test_automations.py): a webhook and an automation, and
+    # one of each to delete.
+    integration_id: str = ""
+    automation_id: str = ""
+    doomed_integration: str = ""
+    doomed_automation: str = ""
 
 
 class _Client:
@@ -181,7 +187,30 @@ def pinned(fuzz_server: RunningServer) -> Pinned:
         "id"
     ]
 
+    hooks, automations = (
+        f"/api/v1/workspaces/{ws}/integrations",
+        f"/api/v1/workspaces/{ws}/automations",
+    )
+    integration_id = call("POST", hooks, json={"name": "hook", "url": "http://127.0.0.1:9/h"})["id"]
+    doomed_integration = call(
+        "POST", hooks, json={"name": "doomed", "url": "http://127.0.0.1:9/h"}
+    )["id"]
+    noop = {
+        "event": {
+            "event_type": "RUN_STATE",
+            "scope": {"scope_type": "PROJECT", "project": "fuzz"},
+            "filter": {"states": ["CRASHED"]},
+        },
+        "action": {"action_type": "NO_OP"},
+    }
+    automation_id = call("POST", automations, json={"name": "auto", **noop})["id"]
+    doomed_automation = call("POST", automations, json={"name": "doomed", **noop})["id"]
+
     return Pinned(
+        integration_id=integration_id,
+        automation_id=automation_id,
+        doomed_integration=doomed_integration,
+        doomed_automation=doomed_automation,
         ws=ws,
         project="fuzz",
         run_id="trial",
@@ -223,6 +252,8 @@ def _pins(p: Pinned) -> dict[str, str]:
         "team": p.team,
         "username": p.username,
         "id_or_key": p.doomed_user_key,
+        "integration_id": p.integration_id,
+        "automation_id": p.automation_id,
     }
 
 
@@ -240,6 +271,12 @@ def _operation_pins(p: Pinned) -> dict[tuple[str, str], dict[str, str]]:
         ("DELETE", collection): {"name": p.doomed_collection},
         ("PATCH", collection): {"name": p.renamed_collection},
         ("DELETE", "/api/v1/viewer/api_keys/{id_or_key}"): {"id_or_key": p.doomed_admin_key},
+        ("DELETE", "/api/v1/workspaces/{ws}/integrations/{integration_id}"): {
+            "integration_id": p.doomed_integration
+        },
+        ("DELETE", "/api/v1/workspaces/{ws}/automations/{automation_id}"): {
+            "automation_id": p.doomed_automation
+        },
     }
 
 
