@@ -389,3 +389,26 @@ def test_an_automation_is_read_changed_and_refused_twice(api, make_project):
     changed = api.update_automation(made, description="on crash", name=name + "-x")
     assert (changed.name, changed.description) == (name + "-x", "on crash")
     assert changed.event == made.event
+
+
+def test_nul_characters_are_400s_naming_the_field_on_every_engine(api, make_project):
+    # PostgreSQL's text cannot hold NUL: refused by name, never a server error.
+    project = make_project()
+    with pytest.raises(BadRequest) as bad:
+        api.create_webhook_integration("a\x00b", "http://127.0.0.1:9/x", entity=project.entity)
+    assert bad.value.field == "name"
+    with pytest.raises(BadRequest) as bad:
+        api.create_webhook_integration(
+            "s", "http://127.0.0.1:9/x", secret="\x00", entity=project.entity
+        )
+    assert bad.value.field == "secret"
+    scope = {"entity": project.entity, "scope_type": "PROJECT", "project": "p\x00"}
+    for new, field in [
+        ({"name": "n\x00"}, "name"),
+        ({"name": "n", "description": "\x00"}, "description"),
+        ({"name": "n", "scope": scope}, "event.scope.project"),
+    ]:
+        with pytest.raises(BadRequest) as bad:
+            api.create_automation(OnCreateArtifact(scope=project) >> DoNothing(), **new)
+        assert bad.value.field == field
+    assert list(api.automations(project.entity, name="x\x00")) == []

@@ -62,17 +62,26 @@ def bad(message: str, field: str) -> InvalidInput:
     return InvalidInput(message, field=field)
 
 
+def check_text(value: Any, field: str) -> Any:
+    """``value``, refused when a string holding NUL: PostgreSQL's text cannot store it."""
+    if isinstance(value, str) and "\x00" in value:
+        raise bad("a NUL character is not allowed", field)
+    return value
+
+
 def check_url(url: Any, field: str = "url") -> str:
     """An ``http(s)://host...`` URL, or ``InvalidInput`` naming ``field``."""
     if not isinstance(url, str) or not url.strip():
         raise bad("a webhook URL is required", field)
+    if any(ord(c) < 32 or c.isspace() for c in url.strip()):
+        raise bad("a URL holds no spaces nor control characters", field)
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise bad(f"not an http(s) URL with a host: {url!r}", field)
     return url.strip()
 
 
-def _check_name(value: Any, field: str) -> str:
+def check_name(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 128:
         raise bad("a name of 1 to 128 characters is required", field)
     if any(ord(c) < 32 for c in value):
@@ -84,7 +93,8 @@ def check_integration(name: Any, url: Any, secret: Any) -> dict[str, Any]:
     """A new webhook integration's columns, checked."""
     if secret is not None and (not isinstance(secret, str) or len(secret) > 1024):
         raise bad("a secret is a string of at most 1024 characters", "secret")
-    return {"name": _check_name(name, "name"), "url": check_url(url), "secret": secret or None}
+    check_text(secret, "secret")
+    return {"name": check_name(name, "name"), "url": check_url(url), "secret": secret or None}
 
 
 def _scope(scope: Any, field: str) -> dict[str, Any]:
@@ -93,12 +103,12 @@ def _scope(scope: Any, field: str) -> dict[str, Any]:
     kind = scope.get("scope_type")
     if kind not in SCOPE_TYPES:
         raise bad(f"scope_type must be one of {', '.join(SCOPE_TYPES)}", f"{field}.scope_type")
-    project = scope.get("project")
+    project = check_text(scope.get("project"), f"{field}.project")
     if not isinstance(project, str) or not project:
         raise bad("the scope names its project", f"{field}.project")
     out = {"scope_type": kind, "project": project}
     if kind == "ARTIFACT_COLLECTION":
-        collection = scope.get("collection")
+        collection = check_text(scope.get("collection"), f"{field}.collection")
         if not isinstance(collection, str) or not collection:
             raise bad("an artifact collection scope names its collection", f"{field}.collection")
         out["collection"] = collection

@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from lablens.store import _json
-from lablens.store.automation_values import check_action, check_event, check_integration
+from lablens.store.automation_values import (
+    check_action,
+    check_event,
+    check_integration,
+    check_name,
+    check_text,
+)
 from lablens.store.cursors import cut_page, decode_cursor
 from lablens.store.errors import Conflict, InvalidInput, NotFound
 from lablens.store.sql import Sql, Tx
@@ -74,9 +80,14 @@ class Automations:
         return self.get_integration(workspace, iid)
 
     def get_integration(self, workspace: str, integration_id: str) -> dict[str, Any]:
-        row = self.sql.one(
-            self._integration_select + " WHERE w.username = ? AND i.id = ?",
-            [workspace, integration_id],
+        # No id holds NUL, and PostgreSQL's text cannot even compare one.
+        row = (
+            None
+            if "\x00" in integration_id + workspace
+            else self.sql.one(
+                self._integration_select + " WHERE w.username = ? AND i.id = ?",
+                [workspace, integration_id],
+            )
         )
         if row is None:
             self.accounts.workspace_id(workspace)
@@ -138,6 +149,8 @@ class Automations:
     ) -> dict[str, Any]:
         self.accounts.workspace_id(workspace)
         where, params = ["w.username = ?"], [workspace]
+        if name and "\x00" in name:  # no name holds NUL, and PostgreSQL cannot compare one
+            return {"items": [], "total": 0, "next": None}
         if name:
             where.append("(a.name = ? OR a.id = ?)")
             params += [name, name]
@@ -223,9 +236,14 @@ class Automations:
 
     # -- helpers --------------------------------------------------------------------------
     def _automation_row(self, workspace: str, automation_id: str) -> dict[str, Any]:
-        row = self.sql.one(
-            self._automation_select + " WHERE w.username = ? AND (a.id = ? OR a.name = ?)",
-            [workspace, automation_id, automation_id],
+        # No id or name holds NUL, and PostgreSQL's text cannot even compare one.
+        row = (
+            None
+            if "\x00" in automation_id + workspace
+            else self.sql.one(
+                self._automation_select + " WHERE w.username = ? AND (a.id = ? OR a.name = ?)",
+                [workspace, automation_id, automation_id],
+            )
         )
         if row is None:
             self.accounts.workspace_id(workspace)
@@ -251,10 +269,10 @@ class Automations:
     ) -> dict[str, Any]:
         """The columns of an automation, every part checked: the scope's project (and
         collection) in ``workspace``, the action's integration one of its webhooks."""
-        if not isinstance(name, str) or not name.strip() or len(name) > 128:
-            raise InvalidInput("a name of 1 to 128 characters is required", field="name")
+        name = check_name(name, "name")
         if description is not None and not isinstance(description, str):
             raise InvalidInput("a string", field="description")
+        check_text(description, "description")
         if not isinstance(enabled, bool):
             raise InvalidInput("true or false", field="enabled")
         event = check_event(event)
@@ -293,7 +311,7 @@ class Automations:
                 )
             ipk = row["pk"]
         return {
-            "name": name.strip(),
+            "name": name,
             "description": description,
             "enabled": enabled,
             "event_type": event["event_type"],
