@@ -14,6 +14,7 @@ import pytest
 from lablens.api import Api, OnRunState, RunEvent, SendWebhook
 from lablens.contract.routes import project_route, run_route
 from lablens.server.automation_events import TTL
+from lablens.server.webhook_delivery import POLL
 from lablens.store import open_store
 from receiver import PATIENCE, SECRET, Receiver, verified
 from servers import start_server, stop_server
@@ -114,9 +115,9 @@ def test_two_servers_deliver_each_finished_run_once(two_servers):
             >> SendWebhook.from_integration(hook, payload={"run": "${run_id}"}),
             name="runs-end",
         )
-        # Server b keeps the automations it read at its start for TTL seconds (documented): past
-        # that, its next event reads them again and sees the new one.
-        time.sleep(TTL + 0.5)
+        # Server b's worker reads the automations again every TTL seconds (documented), between
+        # its looks for due deliveries (every POLL seconds): then it sees the new one.
+        time.sleep(TTL + POLL + 1)
         runs = []
         for i in range(12):
             api = apis[i % 2]

@@ -3,10 +3,11 @@ take metric points tell this object, which finds the automations watching and ha
 firing to the delivery worker (``server/webhook_delivery.py``). A route never waits for a
 receiver, nor for the delivery's row to be written.
 
-The automations to match are read from the store into memory and kept ``TTL`` seconds (or until
-this server changes one): a route of a project without automations pays one dict lookup, so
-the ingest of metric points is not slowed. Another server's new automation is seen within
-``TTL`` seconds.
+The automations to match are held in memory: the worker thread reads them from the store
+again every ``TTL`` seconds, and a route that changes one reads them at once. A route never
+reads them itself (the metric hook runs on the event loop, which must not wait for the store):
+a project without automations pays one dict lookup, so the ingest of metric points is not
+slowed. Another server's new automation is seen within ``TTL`` seconds (and a poll).
 """
 
 from __future__ import annotations
@@ -53,14 +54,23 @@ class AutomationEvents:
         self.worker.stop()
 
     def active(self) -> bool:
-        """Whether any automation is enabled (read again every ``TTL`` seconds)."""
-        self._automations("", "")
+        """Whether any automation is enabled, the automations read again when ``TTL`` seconds
+        old (the worker thread calls this between its looks for due deliveries)."""
+        if time.monotonic() - self._read_at > TTL:
+            self.refresh()
         return bool(self._index)
 
     def changed(self) -> None:
-        """An automation was made, changed or deleted here: read them again at the next event."""
+        """An automation was made, changed or deleted here: read them again now."""
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the enabled automations from the store."""
         with self._lock:
-            self._read_at = -TTL
+            index: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for a in self.store.enabled_automations():
+                index.setdefault((a["entity"], a["project"]), []).append(a)
+            self._index, self._read_at = index, time.monotonic()
 
     # -- the hooks of the routes -------------------------------------------------------------
     def artifact_committed(
@@ -124,7 +134,7 @@ class AutomationEvents:
             rows = table.filter(pc.equal(table.column("key"), flt["name"]))
             if rows.num_rows == 0:
                 continue
-            i = first_crossing(flt, rows.column("value").to_pylist())
+            i = first_crossing(flt, rows.column("value").to_numpy(zero_copy_only=False))
             if i is None:
                 continue
             values = {
@@ -155,13 +165,7 @@ class AutomationEvents:
         return found
 
     def _automations(self, ws: str, project: str) -> list[dict[str, Any]]:
-        if time.monotonic() - self._read_at > TTL:
-            with self._lock:
-                if time.monotonic() - self._read_at > TTL:
-                    index: dict[tuple[str, str], list[dict[str, Any]]] = {}
-                    for a in self.store.enabled_automations():
-                        index.setdefault((a["entity"], a["project"]), []).append(a)
-                    self._index, self._read_at = index, time.monotonic()
+        self.worker.start()  # it keeps the automations read (a no-op once started)
         return self._index.get((ws, project), [])
 
     def _fire(self, automation: Mapping[str, Any], values: dict[str, Any], key: str | None) -> None:

@@ -74,6 +74,8 @@ class DeliveryWorker:
 
     def start(self) -> None:
         """Start the thread, once."""
+        if self._thread is not None:
+            return
         with self._start_lock:
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -97,6 +99,13 @@ class DeliveryWorker:
     def _run(self) -> None:
         while True:
             try:
+                active = self.active()
+            except Exception:  # the store closing, or not answering: look again later
+                log.warning("reading the automations failed", exc_info=True)
+                active = False
+            if active:
+                self._send_due()
+            try:
                 item = self._queue.get(timeout=POLL)
             except queue.Empty:
                 item = None
@@ -108,12 +117,6 @@ class DeliveryWorker:
                     item = None
             if self._stop.is_set():
                 return
-            try:
-                active = self.active()
-            except Exception:  # the store closing, or not answering: look again later
-                active = False
-            if active:
-                self._send_due()
 
     def _enqueue(self, automation: Mapping[str, Any], values: dict[str, Any], key: str) -> None:
         try:
