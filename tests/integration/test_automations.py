@@ -123,6 +123,20 @@ def test_an_artifact_collection_scope_fires_for_its_own_versions_only(api, make_
     commit(api, project, "weights", b"second weights")
     (request,) = receiver.wait(1)
     assert verified(request) == {"v": f"{project.entity}/{project.name}/weights:v1"}
+    # Its collection deleted, it watches nothing: not the project's other collections either.
+    collection.delete()
+    api.create_automation(
+        OnCreateArtifact(scope=project)
+        >> SendWebhook.from_integration(hook, payload={"marker": "${artifact_version_string}"}),
+        name=f"marker-{uuid.uuid4().hex[:6]}",
+    )
+    commit(api, project, "data", b"third data")
+    commit(api, project, "weights", b"weights again")
+    # Sent in order: once the marker's second came, nothing else is on its way before it.
+    assert [verified(r) for r in receiver.wait(3)[1:]] == [
+        {"marker": f"{project.entity}/{project.name}/data:v2"},
+        {"marker": f"{project.entity}/{project.name}/weights:v0"},
+    ]
 
 
 def test_an_added_alias_is_posted_when_the_filter_matches_it(api, make_project, receiver):

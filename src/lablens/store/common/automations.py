@@ -227,7 +227,8 @@ class Automations:
                                             " c.name AS collection FROM automations a")
             + " JOIN projects p ON p.id = a.project_id"
             " LEFT JOIN artifact_collections c ON c.id = a.collection_id"
-            " WHERE a.enabled ORDER BY a.pk"
+            # A collection scope whose collection was deleted watches nothing (not the project).
+            " WHERE a.enabled AND (a.collection_id IS NULL OR c.id IS NOT NULL) ORDER BY a.pk"
         )  # fmt: skip
         return [
             {**_automation_out(r), "project": r["project"], "collection": r["collection"]}
