@@ -413,10 +413,64 @@ def _listed_member(w: World, role: str, path: str) -> Call:
     return {**call, "kind": "user", "member": name}
 
 
+# -- automations and integrations: the team's own (tests/integration/test_automations.py) -------
+_MADE: dict[str, str] = {}
+
+
+def _ws(w: World, role: str, path: str) -> Call:
+    return {"ws": w.team}
+
+
+def _new_hook(w: World) -> str:
+    return w.http("admin").post_json(
+        f"/api/v1/workspaces/{w.team}/integrations",
+        {"name": w.fresh("hook"), "url": "http://127.0.0.1:9/hook"},
+    )["id"]
+
+
+def _new_automation(w: World) -> str:
+    return w.http("admin").post_json(
+        f"/api/v1/workspaces/{w.team}/automations",
+        {"name": w.fresh("auto"), **_AUTOMATION},
+    )["id"]
+
+
+# A run state automation that does nothing: it never sends a request anywhere.
+_AUTOMATION = {
+    "event": {
+        "event_type": "RUN_STATE",
+        "scope": {"scope_type": "PROJECT", "project": "secret"},
+        "filter": {"states": ["CRASHED"]},
+    },
+    "action": {"action_type": "NO_OP"},
+}
+
+
+def _hook(w: World, role: str, path: str) -> Call:
+    if "hook" not in _MADE:
+        _MADE["hook"] = _new_hook(w)
+    return {"ws": w.team, "integration_id": _MADE["hook"]}
+
+
+def _fresh_hook(w: World, role: str, path: str) -> Call:
+    return {"ws": w.team, "integration_id": _new_hook(w)}
+
+
+def _automation(w: World, role: str, path: str) -> Call:
+    if "automation" not in _MADE:
+        _MADE["automation"] = _new_automation(w)
+    return {"ws": w.team, "automation_id": _MADE["automation"]}
+
+
+def _fresh_automation(w: World, role: str, path: str) -> Call:
+    return {"ws": w.team, "automation_id": _new_automation(w)}
+
+
 V1 = "/api/v1"
 P = V1 + "/projects/{ws}/{project}"
 R = P + "/runs/{run_id}"
 Q = V1 + "/workspaces/{ws}/run-queues/{name}"
+WS = V1 + "/workspaces/{ws}"
 
 # (method, route) -> (rule, how to call it). A route of /openapi.json missing here fails.
 CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
@@ -627,6 +681,22 @@ CASES: dict[tuple[str, str], tuple[str, Prepare]] = {
         "registry_admin",
         _listed_member,
     ),
+    ("GET", WS + "/integrations"): ("write", _ws),
+    ("POST", WS + "/integrations"): (
+        "owner",
+        _plain(_ws, name=lambda w, r, p: w.fresh("hook"), url="http://127.0.0.1:9/hook"),
+    ),
+    ("GET", WS + "/integrations/{integration_id}"): ("write", _hook),
+    ("DELETE", WS + "/integrations/{integration_id}"): ("owner", _fresh_hook),
+    ("GET", WS + "/automations"): ("write", _ws),
+    ("POST", WS + "/automations"): (
+        "write",
+        _plain(_ws, name=lambda w, r, p: w.fresh("auto"), **_AUTOMATION),
+    ),
+    ("GET", WS + "/automations/{automation_id}"): ("write", _automation),
+    ("PATCH", WS + "/automations/{automation_id}"): ("write", _plain(_automation, description="d")),
+    ("DELETE", WS + "/automations/{automation_id}"): ("write", _fresh_automation),
+    ("GET", WS + "/automations/{automation_id}/deliveries"): ("write", _automation),
 }
 
 

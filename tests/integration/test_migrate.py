@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -19,7 +20,7 @@ import pytest
 
 import lablens
 from lablens._settings import free_port, stop_process
-from lablens.api import Api
+from lablens.api import Api, OnCreateArtifact, SendWebhook
 from lablens.sdk import init
 from lablens.store.embedded.schema import MIGRATIONS
 from lablens.store.migrate import MigrationRefused, migrate
@@ -34,7 +35,8 @@ FILLED = {
     "sweeps", "sweep_trials", "reports", "artifact_types", "artifact_collections", "artifacts",
     "artifact_aliases", "artifact_files", "artifact_usage", "blob_grants", "media",
     "media_batches", "custom_charts", "run_queues", "run_queue_items", "registries",
-    "registry_members",
+    "registry_members", "integrations", "automations", "automation_deliveries",
+    "automation_attempts",
 }  # fmt: skip
 LONG = 30_000  # past the embedded store's TILE_FROM (25k points)
 RGB = np.random.default_rng(5).integers(0, 256, (12, 16, 3), dtype=np.uint8)
@@ -54,6 +56,15 @@ def data(tmp_path_factory):
         api.create_user("bob@lab.test", username="bob")
         api.create_team("vision")
         project = "moving"
+        # An automation whose webhook nothing answers: the new version below records a
+        # delivery and its first failed attempt (integrations, automations, deliveries, attempts).
+        api.create_project(project)
+        hook = api.create_webhook_integration("nowhere", f"http://127.0.0.1:{free_port()}/x")
+        automation = api.create_automation(
+            OnCreateArtifact(scope=f"{srv.username}/{project}")
+            >> SendWebhook.from_integration(hook, payload={"v": "${artifact_version}"}),
+            name="tell-nobody",
+        )
         run = init(
             project=project,
             host=srv.url,
@@ -71,6 +82,10 @@ def data(tmp_path_factory):
         artifact.add_file(root / "w.bin", name="w.bin")
         run.log_artifact(artifact, aliases=["best"])
         run.finish()
+        deadline = time.monotonic() + 60
+        while not [d for d in automation.deliveries() if d.attempts]:
+            assert time.monotonic() < deadline, "the webhook worker recorded no attempt"
+            time.sleep(0.05)
         path = f"{srv.username}/{project}/{run.id}"
         stored = api.run(path)
         (root / "notes.txt").write_bytes(b"notes\n" * 500)

@@ -77,6 +77,12 @@ class Pinned:
     # A registry of the workspace, listing ``username``, and one to delete.
     registry: str = "shelf"
     doomed_registry: str = "doomed-shelf"
+    # Automations (tests/integration/test_automations.py): a webhook and an automation, and
+    # one of each to delete.
+    integration_id: str = ""
+    automation_id: str = ""
+    doomed_integration: str = ""
+    doomed_automation: str = ""
 
 
 class _Client:
@@ -207,10 +213,33 @@ def pinned(fuzz_server: RunningServer) -> Pinned:
     queue_item = call("POST", f"{queues}/data/items", json=item)["id"]
     doomed_queue_item = call("POST", f"{queues}/data/items", json=item)["id"]
 
+    hooks, automations = (
+        f"/api/v1/workspaces/{ws}/integrations",
+        f"/api/v1/workspaces/{ws}/automations",
+    )
+    integration_id = call("POST", hooks, json={"name": "hook", "url": "http://127.0.0.1:9/h"})["id"]
+    doomed_integration = call(
+        "POST", hooks, json={"name": "doomed", "url": "http://127.0.0.1:9/h"}
+    )["id"]
+    noop = {
+        "event": {
+            "event_type": "RUN_STATE",
+            "scope": {"scope_type": "PROJECT", "project": "fuzz"},
+            "filter": {"states": ["CRASHED"]},
+        },
+        "action": {"action_type": "NO_OP"},
+    }
+    automation_id = call("POST", automations, json={"name": "auto", **noop})["id"]
+    doomed_automation = call("POST", automations, json={"name": "doomed", **noop})["id"]
+
     return Pinned(
         queue_item=queue_item,
         doomed_queue="doomed-queue",
         doomed_queue_item=doomed_queue_item,
+        integration_id=integration_id,
+        automation_id=automation_id,
+        doomed_integration=doomed_integration,
+        doomed_automation=doomed_automation,
         ws=ws,
         project="fuzz",
         run_id="trial",
@@ -256,6 +285,8 @@ def _pins(p: Pinned) -> dict[str, str]:
         "org": p.ws,
         "kind": "user",
         "member": p.username,
+        "integration_id": p.integration_id,
+        "automation_id": p.automation_id,
     }
 
 
@@ -288,6 +319,12 @@ def _operation_pins(p: Pinned) -> dict[tuple[str, str], dict[str, str]]:
             )
         },
         ("DELETE", registry): {"name": p.doomed_registry},
+        ("DELETE", "/api/v1/workspaces/{ws}/integrations/{integration_id}"): {
+            "integration_id": p.doomed_integration
+        },
+        ("DELETE", "/api/v1/workspaces/{ws}/automations/{automation_id}"): {
+            "automation_id": p.doomed_automation
+        },
     }
 
 

@@ -1,5 +1,5 @@
 """The ``Api`` client and the resources it returns (workspaces, projects, runs, files, artifacts,
-users, teams, sweeps, reports, custom charts, run queues and jobs)."""
+users, teams, sweeps, reports, custom charts, run queues and jobs, automations and their parts)."""
 
 from lablens.api.api import Api
 from lablens.api.artifact_collections import (
@@ -10,6 +10,28 @@ from lablens.api.artifact_collections import (
 )
 from lablens.api.artifact_files import ArtifactFiles, ArtifactManifest, ArtifactManifestEntry
 from lablens.api.artifacts import Artifact, Artifacts
+from lablens.api.automation_specs import (
+    ArtifactEvent,
+    DoNothing,
+    MetricThresholdFilter,
+    NewAutomation,
+    OnAddArtifactAlias,
+    OnCreateArtifact,
+    OnRunMetric,
+    OnRunState,
+    RunEvent,
+    SendNotification,
+    SendWebhook,
+)
+from lablens.api.automations import (
+    Automation,
+    Automations,
+    Deliveries,
+    Delivery,
+    Integrations,
+    SlackIntegration,
+    WebhookIntegration,
+)
 from lablens.api.custom_charts import ChartView, CustomChart, CustomCharts
 from lablens.api.files import File, Files
 from lablens.api.history import HistoryScan, UnknownKeyWarning
@@ -34,22 +56,35 @@ __all__ = [
     "Artifact",
     "ArtifactCollection",
     "ArtifactCollections",
+    "ArtifactEvent",
     "ArtifactFiles",
     "ArtifactManifest",
     "ArtifactManifestEntry",
     "ArtifactType",
     "ArtifactTypes",
     "Artifacts",
+    "Automation",
+    "Automations",
     "BetaReport",
     "ChartView",
     "CustomChart",
     "CustomCharts",
+    "Deliveries",
+    "Delivery",
+    "DoNothing",
     "File",
     "Files",
     "HistoryScan",
+    "Integrations",
     "Job",
     "MediaItem",
     "Member",
+    "MetricThresholdFilter",
+    "NewAutomation",
+    "OnAddArtifactAlias",
+    "OnCreateArtifact",
+    "OnRunMetric",
+    "OnRunState",
     "Paginator",
     "Profile",
     "Project",
@@ -63,14 +98,19 @@ __all__ = [
     "Reports",
     "Run",
     "RunArtifacts",
+    "RunEvent",
     "RunQueue",
     "RunState",
     "Runs",
+    "SendNotification",
+    "SendWebhook",
+    "SlackIntegration",
     "Summary",
     "Sweep",
     "Sweeps",
     "Team",
     "UnknownKeyWarning",
     "User",
+    "WebhookIntegration",
     "Workspace",
 ]

@@ -6,7 +6,8 @@ the defaults for short paths, and ``from_path()``. The methods of each resource 
 ``Api`` in a module of their own: ``_api_projects.py`` (workspaces and projects), ``_api_runs.py``,
 ``_api_sweeps.py``, ``_api_reports.py``, ``_api_artifacts.py``, ``_api_registries.py``,
 ``_api_accounts.py`` (users and teams), ``_api_imports.py`` (``sync_tensorboard``),
-``_api_charts.py`` (custom charts) and ``_api_run_queues.py`` (run queues, jobs).
+``_api_charts.py`` (custom charts), ``_api_run_queues.py`` (run queues, jobs) and
+``_api_automations.py`` (automations and integrations).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from lablens._settings import resolve_api_key, resolve_host
 from lablens.api._api_accounts import ApiAccounts
 from lablens.api._api_artifacts import ApiArtifacts
+from lablens.api._api_automations import ApiAutomations
 from lablens.api._api_charts import ApiCharts
 from lablens.api._api_imports import ApiImports
 from lablens.api._api_projects import ApiProjects
@@ -50,6 +52,7 @@ class Api(
     ApiCharts,
     ApiRunQueues,
     ApiRegistries,
+    ApiAutomations,
 ):
     """Query and manage runs on a lablens server, with the SwanLab OpenAPI and W&B public API
     resource model: workspaces (entities), projects, runs, metric history, files, artifacts and

@@ -12,6 +12,8 @@ __all__ = [
     "API",
     "VIEWER",
     "chart_route",
+    "automation_route",
+    "integration_route",
     "media_blob_route",
     "project_media_route",
     "run_media_route",
@@ -41,6 +43,20 @@ def quote_segment(part: str) -> str:
 def workspace_route(workspace: str) -> str:
     """The route of a workspace: ``/api/v1/workspaces/{workspace}``."""
     return f"{API}/workspaces/{quote_segment(workspace)}"
+
+
+def automation_route(workspace: str, automation_id: str | None = None) -> str:
+    """A workspace's automations, or one: ``/api/v1/workspaces/{workspace}/automations[/{id}]``
+    (``/deliveries`` below one: its deliveries)."""
+    base = f"{workspace_route(workspace)}/automations"
+    return base if automation_id is None else f"{base}/{quote_segment(automation_id)}"
+
+
+def integration_route(workspace: str, integration_id: str | None = None) -> str:
+    """A workspace's integrations, or one:
+    ``/api/v1/workspaces/{workspace}/integrations[/{id}]``."""
+    base = f"{workspace_route(workspace)}/integrations"
+    return base if integration_id is None else f"{base}/{quote_segment(integration_id)}"
 
 
 def project_route(entity: str, project: str) -> str:

@@ -8,11 +8,13 @@ from fastapi import FastAPI
 
 from lablens._version import __version__
 from lablens.server import problems
+from lablens.server.automation_events import AutomationEvents
 from lablens.server.guards import RequestGuard
 from lablens.server.pages import router as pages_router
 from lablens.server.routers import (
     artifact_collections,
     artifacts,
+    automations,
     blobs,
     charts,
     files,
@@ -43,6 +45,9 @@ def create_app(store: Store) -> FastAPI:
         " /api/v1/login needs 'Authorization: Bearer <api key>'.",
     )
     app.state.store = store
+    # Automations: the routes tell it what happens; its worker thread starts at the first event
+    # (or with the server, main.py) and sends the webhooks.
+    app.state.automations = AutomationEvents(store)
     problems.install(app)
     # Before any route: body size, JSON nesting and lone surrogates (guards.py).
     app.add_middleware(RequestGuard)
@@ -74,6 +79,7 @@ def create_app(store: Store) -> FastAPI:
         charts,
         run_queues,
         registries,
+        automations,
     ):
         app.include_router(module.router)
     # The wire protocols of the real wandb (POST /graphql, file_stream, uploads) and swanlab

@@ -154,8 +154,11 @@ def serve(
         target=importlib.import_module, args=("pandas",), name="lablens-import", daemon=True
     ).start()
     watch = LivenessWatch(store).start()
+    # The webhook worker, at once: it sends what an earlier run of the server left due.
+    app.state.automations.start()
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     finally:
+        app.state.automations.stop()
         watch.stop()
         store.close()

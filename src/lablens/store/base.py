@@ -16,6 +16,7 @@ import contextlib
 from lablens.store.interface import (
     AccountStore,
     ArtifactStore,
+    AutomationStore,
     BlobUpload,
     ChartStore,
     MediaStore,
@@ -43,9 +44,11 @@ class Store(
     ChartStore,
     RunQueueStore,
     RegistryStore,
+    AutomationStore,
 ):
     """Users, keys, workspaces and teams, projects, runs, metric points, files, console lines,
-    sweeps, reports, artifacts, media, custom chart presets, run queues and registries."""
+    sweeps, reports, artifacts, media, custom chart presets, run queues, registries and
+    automations."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -95,6 +95,8 @@ def commit_artifact(
         ws, project, body.model_dump(), username=user["username"]
     )
     response.status_code = 201 if created else 200
+    if created:
+        request.app.state.automations.artifact_committed(ws, project, artifact, user["username"])
     return artifact
 
 
@@ -118,7 +120,16 @@ def update_artifact(
 ) -> dict[str, Any]:
     """Set ``description``, ``metadata``, ``tags`` or ``aliases`` (the whole list)."""
     store = writable_store(request, user, ws)
-    return store.update_artifact(ws, project, artifact_id, body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True)
+    before = (
+        store.get_artifact_by_id(ws, project, artifact_id)["aliases"]
+        if changes.get("aliases")
+        else []
+    )
+    artifact = store.update_artifact(ws, project, artifact_id, changes)
+    added = [a for a in artifact["aliases"] if a not in before and changes.get("aliases")]
+    request.app.state.automations.aliases_added(ws, project, artifact, added, user["username"])
+    return artifact
 
 
 @router.delete("/artifacts/{artifact_id}", status_code=204)

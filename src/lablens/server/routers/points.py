@@ -154,9 +154,14 @@ async def append_points(
         )
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(
+    stored = await run_in_threadpool(
         store.append_points, ws, project, run_id, table, stream=stream, batch_id=batch_id
     )
+    # Metric thresholds: a dict lookup unless the project has an automation watching metrics.
+    request.app.state.automations.points_logged(
+        ws, project, run_id, table, stream, user["username"]
+    )
+    return stored
 
 
 @router.post("/history", response_class=Response, responses={200: {"content": {ARROW: {}}}})

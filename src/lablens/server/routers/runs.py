@@ -166,7 +166,12 @@ def update_run(
 ) -> dict[str, Any]:
     """Change a run: the fields given are set; ``summary`` is merged; ``state`` finishes it."""
     store = writable_store(request, user, ws)
-    return store.update_run(ws, project, run_id, body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True)
+    events = request.app.state.automations
+    before = events.state_before(ws, project, run_id, changes)  # None unless watched
+    run = store.update_run(ws, project, run_id, changes)
+    events.run_changed(ws, project, before, run, user["username"])
+    return run
 
 
 @router.delete("/runs/{run_id}", status_code=204)

@@ -21,6 +21,8 @@ from lablens.store.common.artifact_files import ArtifactFiles
 from lablens.store.common.artifact_lineage import ArtifactLineage
 from lablens.store.common.artifact_versions import ArtifactVersions
 from lablens.store.common.artifacts import Artifacts
+from lablens.store.common.automation_deliveries import AutomationDeliveries
+from lablens.store.common.automations import Automations
 from lablens.store.common.blob_grants import BlobGrants
 from lablens.store.common.custom_charts import CustomCharts
 from lablens.store.common.liveness import Liveness
@@ -61,6 +63,8 @@ COMMON_PARTS: dict[str, type] = {
     "custom_charts": CustomCharts,
     "run_queues": RunQueues,
     "registries": Registries,
+    "automations": Automations,
+    "automation_deliveries": AutomationDeliveries,
 }
 
 
@@ -101,6 +105,8 @@ class SqlStore(StoreOfParts):
         self.custom_charts = CustomCharts(sql, accounts)
         self.run_queues = RunQueues(sql, accounts, projects, run_creation)
         self.registries = Registries(sql, accounts, projects, collections, versions)
+        self.automations = automations = Automations(sql, accounts, projects, collections)
+        self.automation_deliveries = AutomationDeliveries(sql, automations)
 
     def delete_project(self, workspace: str, name: str) -> None:
         # Spans two parts: a project's artifacts go in the transaction that deletes the project,
@@ -109,6 +115,7 @@ class SqlStore(StoreOfParts):
         with self.accounts.changing_access() as tx:
             self.artifact_collections.delete_project_artifacts(tx, pid, f"{workspace}/{name}")
             self.registries.delete_rows(tx, pid)
+            self.automations.delete_project_automations(tx, pid)
             self.projects.delete_rows(tx, pid)
 
     # -- registries: a registry is a project (store/common/registries.py) ----------------------

@@ -419,4 +419,66 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (project_id, workspace_id)
     );
     """,
+    # 10: automations (docs/automations.md): integrations (webhook endpoints of a workspace),
+    # automations (an event in a scope -> an action), and each delivery of an event with its
+    # attempts. Names are kept unique by the store under its lock, not by indexes (DuckDB
+    # checks unique indexes eagerly, so renaming a row to its own name would fail); a
+    # delivery's (automation, event key) is unique, so an event fires an automation once.
+    """
+    CREATE SEQUENCE integration_pks START 1;
+    CREATE TABLE integrations (
+        pk INTEGER PRIMARY KEY DEFAULT nextval('integration_pks'),
+        id VARCHAR NOT NULL,               -- public id: 16 random hex characters
+        workspace_id INTEGER NOT NULL,
+        kind VARCHAR NOT NULL,             -- WEBHOOK | SLACK
+        name VARCHAR NOT NULL,             -- unique in its workspace
+        url VARCHAR,
+        secret VARCHAR,                    -- HMAC-SHA256 key of the signature; never served
+        username VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE SEQUENCE automation_pks START 1;
+    CREATE TABLE automations (
+        pk INTEGER PRIMARY KEY DEFAULT nextval('automation_pks'),
+        id VARCHAR NOT NULL,               -- public id: 16 random hex characters
+        workspace_id INTEGER NOT NULL,
+        project_id INTEGER NOT NULL,       -- the scope's project
+        collection_id INTEGER,             -- the scope's artifact collection, if any
+        name VARCHAR NOT NULL,             -- unique in its workspace
+        description VARCHAR,
+        enabled BOOLEAN NOT NULL,
+        event_type VARCHAR NOT NULL,
+        event JSON NOT NULL,               -- {event_type, scope, filter}, nested
+        action JSON NOT NULL,              -- {action_type, integration_id, request_payload...}
+        integration_pk INTEGER,
+        username VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE SEQUENCE delivery_pks START 1;
+    CREATE TABLE automation_deliveries (
+        pk BIGINT PRIMARY KEY DEFAULT nextval('delivery_pks'),
+        automation_pk INTEGER NOT NULL,
+        event_key VARCHAR NOT NULL,        -- what fired it; a metric's is one per run
+        event_type VARCHAR NOT NULL,
+        body VARCHAR NOT NULL,             -- the filled payload, sent as is at every attempt
+        state VARCHAR NOT NULL,            -- PENDING | DELIVERED | FAILED
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TIMESTAMPTZ NOT NULL,
+        lease VARCHAR,                     -- the claim of the server sending it
+        lease_until TIMESTAMPTZ,
+        created_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ,
+        UNIQUE (automation_pk, event_key)
+    );
+    CREATE TABLE automation_attempts (
+        delivery_pk BIGINT NOT NULL,
+        attempt INTEGER NOT NULL,
+        attempted_at TIMESTAMPTZ NOT NULL,
+        status_code INTEGER,               -- the receiver's answer; NULL when none came
+        error VARCHAR,
+        duration_ms DOUBLE NOT NULL,
+        PRIMARY KEY (delivery_pk, attempt)
+    );
+    """,
 ]

@@ -3,6 +3,7 @@ all of them together."""
 
 from lablens.store.interface.accounts import AccountStore
 from lablens.store.interface.artifacts import ArtifactStore, BlobUpload
+from lablens.store.interface.automations import AutomationStore
 from lablens.store.interface.charts import ChartStore
 from lablens.store.interface.media import MediaStore
 from lablens.store.interface.points import PointStore
@@ -16,6 +17,7 @@ from lablens.store.interface.sweeps import SweepStore
 __all__ = [
     "AccountStore",
     "ArtifactStore",
+    "AutomationStore",
     "BlobUpload",
     "ChartStore",
     "MediaStore",

@@ -65,6 +65,10 @@ ORDER = (
     "run_queue_items",
     "registries",
     "registry_members",
+    "integrations",
+    "automations",
+    "automation_deliveries",
+    "automation_attempts",
 )
 #: Tables the migration does not copy: the schema's own bookkeeping (its version, the access
 #: epoch each database keeps for its servers' caches).
