@@ -59,4 +59,25 @@ def test_a_custom_chart_is_drawn_in_jupyterlab(server, api, make_project, make_r
         page.set_viewport_size({"width": 1600, "height": 900})
         page.wait_for_timeout(500)
         shot(page, "custom_chart_page_1600")
+        # The Explorer's custom chart section: the entity's presets in a picker, the one picked
+        # drawn on the runs its table shows.
+        text = _lab.run_in_kernel(
+            page,
+            "from lablens.widgets import Explorer\n"
+            f"ex = Explorer(api, path={project.path!r})\n"
+            f"ex.custom_charts.chart = {chart.id!r}\n"
+            "ex.custom_charts",
+        )
+        assert "20 rows" in text or "60 rows" in text
+        cells = page.locator(".jp-Notebook .jp-CodeCell")
+        section = cells.nth(cells.count() - 2).locator(".jp-OutputArea-output").first
+        section.locator(
+            ".jp-RenderedVegaCommon5 canvas, .jp-RenderedVegaCommon5 svg"
+        ).first.wait_for()
+        picked = section.locator("select").first.evaluate("s => s.options[s.selectedIndex].text")
+        assert picked == chart.name
+        shot(section, "custom_chart_explorer_1600")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.wait_for_timeout(500)
+        shot(section, "custom_chart_explorer_1280")
     chart.delete()

@@ -208,6 +208,36 @@ def test_the_notebook_view_records_its_api_call(api, project_runs):
     chart.delete()
 
 
+def test_the_explorer_draws_a_preset_on_the_runs_its_table_shows(api, project_runs):
+    from lablens.widgets import Explorer
+
+    project, _ = project_runs
+    chart = api.create_custom_chart(None, _name(), spec=LINE, query={"keys": ["loss"]})
+    explorer = Explorer(api, path=project.path)
+    panel = explorer.custom_charts
+    assert panel.path == project.path
+    # The entity's presets are listed, by one recorded call.
+    assert (chart.name, chart.id) in panel._picker.options
+    assert f"charts = api.custom_charts({project.entity!r})" in explorer.action_log.entries
+    panel._picker.value = chart.id  # picked in the page
+    assert panel.chart == chart.id
+    drawn = panel.to_pandas()
+    assert sorted(drawn["name"].unique()) == ["lr-0.001", "lr-0.01", "lr-0.1"]
+    assert len(drawn) == 15
+    # The table's filter narrows the runs drawn; the code shown gives the rows drawn.
+    explorer.table.filters = {"tags": "keep"}
+    narrowed = panel.to_pandas()
+    assert sorted(narrowed["name"].unique()) == ["lr-0.01", "lr-0.1"]
+    scope = {"api": api}
+    exec(panel.code.splitlines()[-1], scope)  # the call, on the test's api
+    assert scope["frame"].equals(narrowed)
+    assert explorer.action_log.entries[-1].startswith(f"frame = api.custom_chart({chart.id!r})")
+    # A preset of no rows' worth (a bad filter) says why, and the panel keeps working.
+    explorer.table.filters = {"config.lr": {"$near": 1}}
+    assert panel.error and "$near" in panel.error
+    chart.delete()
+
+
 def test_a_report_with_a_custom_chart_panel_renders_its_spec_and_data(api, project_runs):
     project, _ = project_runs
     chart = api.create_custom_chart(None, _name(), spec=LINE, query={"keys": ["loss"]})

@@ -1,7 +1,8 @@
 """Jupyter widgets over the ``Api``: ``WorkspaceTree``, ``RunTable``, ``PanelGrid``,
 ``MetricChart``, ``ArtifactBrowser``, ``MediaPanel``, ``CompareView``, ``ParallelCoordinates``,
 ``ScatterPlot``, ``Explorer``; and ``CustomChartView``, a custom chart preset that
-JupyterLab's Vega-Lite renderer draws (no anywidget).
+JupyterLab's Vega-Lite renderer draws (no anywidget), with ``CustomChartPanel``, the Explorer's
+picker of them.
 
 Each widget shows what public ``Api`` calls return, keeps the source of the call behind what it
 shows in ``code`` (using a variable ``api``), and gives what it shows as a DataFrame with
@@ -18,6 +19,7 @@ scatter plots.
 from lablens.widgets.artifact_browser import ArtifactBrowser
 from lablens.widgets.compare import CompareView
 from lablens.widgets.custom_chart import CustomChartView
+from lablens.widgets.custom_chart_panel import CustomChartPanel
 from lablens.widgets.explorer import ActionLog, Explorer
 from lablens.widgets.media_panel import MediaPanel
 from lablens.widgets.metric_chart import MetricChart
@@ -30,6 +32,7 @@ __all__ = [
     "ActionLog",
     "ArtifactBrowser",
     "CompareView",
+    "CustomChartPanel",
     "CustomChartView",
     "Explorer",
     "MediaPanel",

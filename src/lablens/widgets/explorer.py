@@ -18,6 +18,7 @@ from lablens.widgets._listing import plural
 from lablens.widgets._traits import where_path
 from lablens.widgets.artifact_browser import ArtifactBrowser
 from lablens.widgets.compare import CompareView
+from lablens.widgets.custom_chart_panel import CustomChartPanel
 from lablens.widgets.media_panel import MediaPanel
 from lablens.widgets.panel_grid import PanelGrid
 from lablens.widgets.run_table import RunTable
@@ -120,6 +121,9 @@ class Explorer(w.VBox, Recorder):
         """The ``ArtifactBrowser`` of the project shown."""
         self.media = MediaPanel(self._api)
         """The ``MediaPanel`` of the selected runs (images, tables, histograms...)."""
+        self.custom_charts = CustomChartPanel(self._api)
+        """The ``CustomChartPanel``: a preset of the project's entity drawn on the runs the
+        table shows."""
         self._compare_init()
         for part in (
             self.tree,
@@ -127,6 +131,7 @@ class Explorer(w.VBox, Recorder):
             self.panels,
             self.artifacts,
             self.media,
+            self.custom_charts,
             *self._compare_parts,
         ):
             part.on_api_call(self._logged)
@@ -136,6 +141,7 @@ class Explorer(w.VBox, Recorder):
         self.tree.observe(self._tree_selected, "selected")
         self.table.observe(self._rows_selected, "selected")
         self.artifacts.observe(self._lineage_run, "selected_run")
+        self.table.observe(self._table_filtered, "filters")
         # The tree takes what a project's names need; the table the rest, so that its metric
         # columns are in sight at 1280 px.
         self.tree.layout = w.Layout(max_height="420px", overflow="auto")
@@ -154,6 +160,8 @@ class Explorer(w.VBox, Recorder):
                 self.panels,
                 _title("Media"),
                 self.media,
+                _title("Custom charts"),
+                self.custom_charts,
                 self.compare_section,
                 _title("Artifacts"),
                 self.artifacts,
@@ -241,8 +249,14 @@ class Explorer(w.VBox, Recorder):
                 self.table.columns = []
         if project != self.artifacts.path:
             self.artifacts.path = project
+        if project != self.custom_charts.path:
+            self.custom_charts.path = project
         if len(parts) == 3:
             self.table.selected = [path]
+
+    def _table_filtered(self, change: dict[str, Any]) -> None:
+        """The custom chart draws the runs the table shows."""
+        self.custom_charts.filters = dict(change["new"] or {})
 
     def _lineage_run(self, change: dict[str, Any]) -> None:
         """A run clicked in the artifact browser's lineage view: select it in the table."""
