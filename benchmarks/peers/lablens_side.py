@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import lablens
-from benchmarks._common import Server
+from benchmarks._common import Server, best_of
 
 #: No system metrics thread, no console capture: the runs log only what the workload logs.
 SETTINGS = {"system_interval": 0, "console": False}
@@ -33,13 +33,7 @@ class Deadline:
 
 def _best_of(fn: Any, repeat: int) -> float:
     """The fastest of ``repeat`` timed calls in ms, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times) * 1000
+    return best_of(fn, repeat) * 1000
 
 
 def _percentile(sorted_ms: list[float], q: float) -> float:

@@ -34,21 +34,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lablens.store.sweeps import Param, SweepPlan
 
-__all__ = ["BAYES_DISTRIBUTIONS", "PastTrial", "suggest"]
+__all__ = ["PastTrial", "suggest"]
 
-BAYES_DISTRIBUTIONS = (
-    "constant",
-    "categorical",
-    "int_uniform",
-    "uniform",
-    "q_uniform",
-    "log_uniform",
-    "log_uniform_values",
-    "q_log_uniform",
-    "q_log_uniform_values",
-    "inv_log_uniform",
-    "inv_log_uniform_values",
-)
+
 # The smallest positive bound of a log range (exp() of a very negative exponent is 0).
 _TINY = 1e-300
 

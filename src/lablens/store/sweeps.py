@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lablens.store.errors import InvalidInput
-from lablens.store.sweep_bayes import BAYES_DISTRIBUTIONS, PastTrial, suggest
+from lablens.store.sweep_bayes import PastTrial, suggest
 from lablens.store.sweep_stopping import check_early_terminate
 
 __all__ = ["METHODS", "PastTrial", "SweepPlan", "plan", "trial_params"]
@@ -77,6 +77,9 @@ DISTRIBUTIONS = (
     "log_normal",
     "q_log_normal",
 )
+#: The distributions bayes searches: the bounded ones (optuna has no unbounded range to
+#: search, so the normal family is refused, naming the parameter).
+BAYES_DISTRIBUTIONS = tuple(d for d in DISTRIBUTIONS if "normal" not in d)
 _DISCRETE = ("constant", "categorical", "int_uniform", "q_uniform")
 _SPEC_KEYS = {
     "value",
