@@ -118,6 +118,11 @@ class LablensMagics(Magics):
         # An offline run's project may not be on the server yet.
         online = run is not None and not getattr(run, "offline", False)
         if online and getattr(run, "entity", None) and getattr(run, "project", None):
+            # init() does not wait for a new run's creation: the run (and so its project) is
+            # made now, before the Explorer reads it.
+            made = getattr(run, "_on_server", None)
+            if callable(made):
+                made()
             return f"{run.entity}/{run.project}"
         newest: tuple[str, str] | None = None
         for project in self.api.projects(sort="-created_at")[:_NEWEST_OF]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from benchmarks import _lab
 
+from lablens.errors import NotFound
 from lablens.sdk.run_card import format_value
 
 PROJECT = "run-card"
@@ -75,7 +76,15 @@ def test_the_card_shows_and_its_sparklines_grow_while_the_cell_logs(lab, api, sh
         assert "card-demo" in card.locator(".ll-card-name").inner_text()
         assert card.locator(".ll-card-project").inner_text() == f"in {api.default_entity}/{PROJECT}"
         link = card.locator("a.ll-card-link")
-        assert link.get_attribute("href") == api.run(path).url  # the link the Api prints
+        # init() does not wait for the run's creation: it reaches the server with the first
+        # points, a flush interval later.
+        for _ in range(100):
+            try:
+                stored = api.run(path)
+                break
+            except NotFound:
+                page.wait_for_timeout(100)
+        assert link.get_attribute("href") == stored.url  # the link the Api prints
 
         # Two moments while the cell still runs: more points the second time.
         card.locator(".ll-card-metric[data-key='loss'] polyline").wait_for()

@@ -5,6 +5,7 @@ The runs not finished yet, and the exit hooks that finish them, are in ``live_ru
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import string
@@ -191,6 +192,10 @@ def init(
         "requirements": metadata.requirements(),
         "conda": None,
         "resume": resume_mode,
+        # A new run starts now, on this clock: its creation reaches the server with its first
+        # records (or from `lablens sync`), and a point's _runtime (its time minus the start)
+        # must not go below 0.
+        "created_at": _now_iso() if resume_mode == "never" else None,
     }
     body = {k: v for k, v in body.items() if v is not None}
     root = Path(dir or os.environ.get("LABLENS_DIR") or "lablens").absolute()
@@ -251,6 +256,11 @@ def _mode(mode: str | None) -> str:
 
 #: The default entity of each (server, key) asked this process: asked once, not at every run.
 _DEFAULT_ENTITY: dict[tuple[str, str | None], str] = {}
+
+
+def _now_iso() -> str:
+    """Now, as an ISO 8601 time in UTC."""
+    return dt.datetime.now(dt.UTC).isoformat()
 
 
 def _init_online(

@@ -41,14 +41,15 @@ class RunArtifactLogging:
         _sender: Sender
         settings: Settings
 
+        def _on_server(self) -> None: ...
+
     def _artifact_http(self) -> Transport:
         if getattr(self, "offline", False):
             raise UsageError(
                 f"run {self.path} is offline: artifacts need a server (log them from an online"
                 " run, or after `lablens sync`)"
             )
-        # init() did not wait for the run's creation; an artifact's route needs the run.
-        self._sender.wait_created(self.settings.flush_timeout)
+        self._on_server()  # an artifact's route needs the run
         http = getattr(self, "_artifacts_http", None)
         if http is None:
             # Its own session, with the transport's usual retries: uploads are safe to repeat

@@ -153,6 +153,13 @@ class Run(RunEnding, RunArtifactLogging):
                 settings.system_interval, self._log_system, disk_path=root_dir.anchor or "/"
             )
 
+    def _on_server(self) -> None:
+        """Have the server make the run now if it has not yet, for code that reads it back at
+        once (an artifact's route, ``%lablens``): ``init()`` does not wait for a new run's
+        creation. Raises the server's refusal, or ``ConnectionFailed`` after
+        ``settings.flush_timeout`` seconds."""
+        self._sender.wait_created(self.settings.flush_timeout)
+
     def _start(self) -> None:
         self._sender.start()
         if self._console is not None:
