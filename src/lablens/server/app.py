@@ -30,6 +30,7 @@ from lablens.server.routers import (
     users,
     workspaces,
 )
+from lablens.server.routing import Route
 from lablens.server.swanlab import router as swanlab_router
 from lablens.server.wandb.routers import ROUTERS as WANDB_ROUTERS
 from lablens.store.base import Store
@@ -44,6 +45,7 @@ def create_app(store: Store) -> FastAPI:
         description="A self-hosted experiment tracker. Every route but /health and"
         " /api/v1/login needs 'Authorization: Bearer <api key>'.",
     )
+    app.router.route_class = Route  # the app's own routes (/health) too
     app.state.store = store
     # Automations: the routes tell it what happens; its worker thread starts at the first event
     # (or with the server, main.py) and sends the webhooks.

@@ -20,6 +20,7 @@ import threading
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from lablens.contract.registries import is_registry_project, registry_name
 from lablens.server.problems import Problem
@@ -106,13 +107,25 @@ class SignedIn(dict):
     epoch: int = 0
 
 
-def current_user(request: Request) -> dict[str, Any]:
+async def current_user(request: Request) -> dict[str, Any]:
     """The user whose key the request carries; 401 without a key or with a wrong one.
 
     Every route but ``/health`` and ``/api/v1/login`` depends on this. The key's user comes
     from the ``AccessCache`` while the store's access epoch stays the same; revoking a key
     moves the epoch, so a revoked key is refused by the next request, on every server.
     """
+    key = _bearer_key(request)
+    store = store_of(request)
+    if store.access_epoch_in_memory:
+        # A known key on the embedded store: memory only, so answered here on the event loop;
+        # a worker thread would cost more than the lookup (request_p50).
+        user = _signed_in(store, access_cache(request), key, cached_only=True)
+        if user is not None:
+            return user
+    return await run_in_threadpool(_signed_in, store, access_cache(request), key)
+
+
+def _bearer_key(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
@@ -121,14 +134,22 @@ def current_user(request: Request) -> dict[str, Any]:
             "unauthorized",
             "an API key is required: send 'Authorization: Bearer <key>' (lablens login stores one)",
         )
-    store = store_of(request)
-    cache = access_cache(request)
+    return key.strip()
+
+
+def _signed_in(
+    store: Store, cache: AccessCache, key: str, *, cached_only: bool = False
+) -> SignedIn | None:
+    """The key's user from the cache, else from the store (``None`` instead when
+    ``cached_only``); 401 for an unknown, revoked or expired key."""
     epoch = store.access_epoch()
     cache.validate(epoch)
-    digest = hashlib.sha256(key.strip().encode()).digest()
+    digest = hashlib.sha256(key.encode()).digest()
     found = cache.get("keys", digest, epoch)
     if found is _MISS:
-        found = store.key_owner(key.strip())
+        if cached_only:
+            return None
+        found = store.key_owner(key)
         if found is None:
             raise Problem(401, "unauthorized", "the API key is wrong or was revoked")
         cache.put("keys", digest, found, epoch)

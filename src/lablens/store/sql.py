@@ -127,6 +127,13 @@ class Sql(abc.ABC):
         Of several servers starting together on an empty database exactly one makes the admin
         (PostgreSQL: under the setup lock of ``postgres/_db.py``)."""
 
+    def memo(self) -> dict[Any, Any] | None:
+        """Where a part may keep what it looked up (a run's pk, a project's id) for the rest of
+        the current ``one_commit`` block, when that block is one transaction that excludes
+        every other writer (the embedded engine); ``None`` elsewhere. The records of one
+        request name the same run several times: each name is looked up once."""
+        return None
+
     #: Whether several servers may write the database at once (PostgreSQL). ``False`` where
     #: this process is its only user (the embedded engine): its transactions are serialized by
     #: its one write lock, and a part may keep in memory what only its own writes change.

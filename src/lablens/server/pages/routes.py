@@ -27,10 +27,11 @@ from lablens.server.pages import sweep_view, views
 from lablens.server.pages.session import SignInFailed, page_user, sign_in, sign_out
 from lablens.server.problems import Problem
 from lablens.server.routers.media import MAX_THUMB, thumbnail
+from lablens.server.routing import Route
 from lablens.store.base import Store
 from lablens.store.errors import InvalidInput, NotFound
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=Route)
 
 # First path segments that belong to the API or the compatibility protocols: an address under
 # them that no route took is the API's 404 (problem+json), never a page.

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict
 
 from lablens.server.auth import CurrentUser, readable_store, writable_store
 from lablens.server.paging import PageQuery, whole_page
+from lablens.server.routing import Route
 
-router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"])
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"], route_class=Route)
 
 
 class CollectionChanges(BaseModel):

@@ -27,10 +27,11 @@ from lablens.server.paging import PageQuery, whole_page
 from lablens.server.problems import Problem
 from lablens.server.routers.blobs import CHUNK
 from lablens.server.routers.registries import registry_organization
+from lablens.server.routing import Route
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
 
-router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"])
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"], route_class=Route)
 
 
 class NewArtifact(BaseModel):

@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict
 from lablens.server.auth import CurrentUser, can_own, can_write, store_of
 from lablens.server.automation_events import AutomationEvents
 from lablens.server.paging import PageQuery, whole_page
+from lablens.server.routing import Route
 from lablens.store.base import Store
 
-router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["automations"])
+router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["automations"], route_class=Route)
 
 
 class NewWebhook(BaseModel):

@@ -22,10 +22,11 @@ from starlette.requests import ClientDisconnect
 from lablens.contract.media import BadItem, unpack
 from lablens.server.auth import CurrentUser, writable_store
 from lablens.server.problems import Problem
+from lablens.server.routing import Route
 from lablens.store.errors import LimitExceeded
 from lablens.store.limits import LIMITS
 
-router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"])
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["artifacts"], route_class=Route)
 
 #: Bytes handed to the store (uploads) or to the client (downloads) at a time.
 CHUNK = 1 << 20

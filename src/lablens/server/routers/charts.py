@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict
 from lablens.server.auth import CurrentUser, can_write, role_in, store_of
 from lablens.server.paging import PageQuery
 from lablens.server.problems import Problem
+from lablens.server.routing import Route
 
-router = APIRouter(prefix="/api/v1/workspaces/{ws}/charts", tags=["charts"])
+router = APIRouter(prefix="/api/v1/workspaces/{ws}/charts", tags=["charts"], route_class=Route)
 
 
 class NewChart(BaseModel):

@@ -10,8 +10,11 @@ from pydantic import BaseModel, Field
 
 from lablens.server.auth import CurrentUser, readable_store, writable_store
 from lablens.server.paging import whole_page
+from lablens.server.routing import Route
 
-router = APIRouter(prefix="/api/v1/projects/{ws}/{project}/runs/{run_id}", tags=["files"])
+router = APIRouter(
+    prefix="/api/v1/projects/{ws}/{project}/runs/{run_id}", tags=["files"], route_class=Route
+)
 
 
 class ConsoleLines(BaseModel):

@@ -17,8 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from lablens.contract.media import CONTENT_TYPES
 from lablens.server.auth import CurrentUser, readable_store, writable_store
 from lablens.server.problems import Problem
+from lablens.server.routing import Route
 
-router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["media"])
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["media"], route_class=Route)
 
 #: The largest thumbnail side a client may ask for.
 MAX_THUMB = 4096

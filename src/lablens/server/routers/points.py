@@ -14,9 +14,10 @@ from lablens.contract.arrow import ARROW, ipc_to_table, table_to_ipc
 from lablens.contract.names import PointStream, WireXAxis
 from lablens.server.auth import CurrentUser, readable_store, writable_store
 from lablens.server.problems import Problem
+from lablens.server.routing import Route
 from lablens.store.points import MAX_STEP
 
-router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["history"])
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["history"], route_class=Route)
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 

@@ -32,9 +32,10 @@ from lablens.server.auth import (
     store_of,
 )
 from lablens.server.problems import Problem
+from lablens.server.routing import Route
 from lablens.store.base import Store
 
-router = APIRouter(prefix="/api/v1/registries", tags=["registries"])
+router = APIRouter(prefix="/api/v1/registries", tags=["registries"], route_class=Route)
 
 
 class NewRegistry(BaseModel):

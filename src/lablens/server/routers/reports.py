@@ -10,10 +10,13 @@ from pydantic import BaseModel, ConfigDict
 from lablens.server.auth import CurrentUser, can_read_project, can_write, readable_store, role_in
 from lablens.server.paging import PageQuery
 from lablens.server.problems import Problem
+from lablens.server.routing import Route
 from lablens.store.base import Store
 from lablens.store.errors import InvalidFilter
 
-router = APIRouter(prefix="/api/v1/projects/{ws}/{project}/reports", tags=["reports"])
+router = APIRouter(
+    prefix="/api/v1/projects/{ws}/{project}/reports", tags=["reports"], route_class=Route
+)
 
 
 class NewReport(BaseModel):

@@ -14,8 +14,11 @@ from pydantic import BaseModel, ConfigDict
 
 from lablens.server.auth import CurrentUser, writable_store
 from lablens.server.paging import PageQuery
+from lablens.server.routing import Route
 
-router = APIRouter(prefix="/api/v1/workspaces/{ws}/run-queues", tags=["run queues"])
+router = APIRouter(
+    prefix="/api/v1/workspaces/{ws}/run-queues", tags=["run queues"], route_class=Route
+)
 
 
 class NewQueue(BaseModel):

@@ -19,10 +19,11 @@ from lablens.server.auth import CurrentUser, writable_store
 from lablens.server.problems import Problem
 from lablens.server.routers.files import ConsoleLines
 from lablens.server.routers.runs import NewRun, RunChanges
+from lablens.server.routing import Route
 from lablens.store.base import Store
 from lablens.store.limits import LIMITS
 
-router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["runs"])
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["runs"], route_class=Route)
 
 _KINDS = ("points", "patch", "console", "finish")
 

@@ -14,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lablens.contract.arrow import ARROW
 from lablens.server.auth import CurrentUser, readable_store, writable_store
+from lablens.server.routing import Route
 
 #: The largest offset or limit of a run table (DuckDB's signed 64-bit LIMIT/OFFSET).
 MAX_ROWS = 2**63 - 1
 
-router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["runs"])
+router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["runs"], route_class=Route)
 
 
 class NewRun(BaseModel):

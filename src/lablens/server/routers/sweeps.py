@@ -10,10 +10,13 @@ from pydantic import BaseModel, ConfigDict
 
 from lablens.server.auth import CurrentUser, readable_store, writable_store
 from lablens.server.paging import PageQuery
+from lablens.server.routing import Route
 from lablens.store.errors import InvalidInput
 from lablens.store.sweep_stopping import hyperband_decision
 
-router = APIRouter(prefix="/api/v1/projects/{ws}/{project}/sweeps", tags=["sweeps"])
+router = APIRouter(
+    prefix="/api/v1/projects/{ws}/{project}/sweeps", tags=["sweeps"], route_class=Route
+)
 
 
 class NewSweep(BaseModel):

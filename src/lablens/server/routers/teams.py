@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict
 
 from lablens.server.auth import CurrentUser, role_in, store_of
 from lablens.server.problems import Problem
+from lablens.server.routing import Route
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
 
-router = APIRouter(prefix="/api/v1/teams", tags=["teams"])
+router = APIRouter(prefix="/api/v1/teams", tags=["teams"], route_class=Route)
 
 
 class NewTeam(BaseModel):

@@ -15,11 +15,12 @@ from lablens.server.auth import CurrentUser, require_admin, store_of
 from lablens.server.paging import whole_page
 from lablens.server.problems import Problem, problem
 from lablens.server.ratelimit import LoginLimiter
+from lablens.server.routing import Route
 from lablens.store.errors import NotFound
 from lablens.store.limits import LIMITS
 from lablens.store.names import check_account_name
 
-router = APIRouter(prefix="/api/v1", tags=["users"])
+router = APIRouter(prefix="/api/v1", tags=["users"], route_class=Route)
 
 
 class NewKey(BaseModel):

@@ -18,8 +18,9 @@ from lablens.server.auth import (
     writable_store,
 )
 from lablens.server.paging import whole_page
+from lablens.server.routing import Route
 
-router = APIRouter(prefix="/api/v1", tags=["workspaces", "projects"])
+router = APIRouter(prefix="/api/v1", tags=["workspaces", "projects"], route_class=Route)
 
 
 class NewProject(BaseModel):

@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from lablens.contract.media import FORMATS
 from lablens.server.auth import can_write, role_in, store_of
 from lablens.server.problems import Problem
+from lablens.server.routing import Route
 from lablens.server.swanlab.session import SwanlabUser
 from lablens.server.swanlab.wire import SwanlabRoute, as_object, bad_request, metric_step, seconds
 from lablens.server.wandb.media import keep_items, media_item, png_image, wav_meta
@@ -43,7 +44,7 @@ __all__ = ["MEDIA", "keep_media", "store_upload"]
 log = logging.getLogger("lablens.server.swanlab")
 
 router = APIRouter(prefix="/api", route_class=SwanlabRoute, tags=["swanlab"])
-uploads = APIRouter(tags=["swanlab"])
+uploads = APIRouter(tags=["swanlab"], route_class=Route)
 
 #: The run file keeping a SwanLab run's media references, one ``{key, step, paths, captions,
 #: timestamp}`` line each.

@@ -15,9 +15,9 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
 from lablens.server.problems import Problem
+from lablens.server.routing import Route
 from lablens.store import errors as store_errors
 from lablens.store.points import MAX_STEP
 
@@ -72,7 +72,7 @@ def _named(message: str, field: str | None) -> str:
     return f"{field}: {message}" if field and field not in message else message
 
 
-class SwanlabRoute(APIRoute):
+class SwanlabRoute(Route):
     """A route whose errors come back as SwanLab's ``{code, message}``."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

@@ -24,6 +24,7 @@ from fastapi.responses import StreamingResponse
 from graphql import GraphQLResolveInfo
 
 from lablens.server.auth import role_in, store_of
+from lablens.server.routing import Route
 from lablens.server.wandb.connections import connection
 from lablens.server.wandb.projects import (
     page_size,
@@ -48,7 +49,7 @@ artifact_type = ObjectType("Artifact")
 creator_union = UnionType("ArtifactCreator")
 file_type = ObjectType("File")
 server_info_type = ObjectType("ServerInfo")
-router = APIRouter(tags=["wandb"])
+router = APIRouter(tags=["wandb"], route_class=Route)
 
 #: Where the signed artifact URLs point, below the server's base URL.
 ARTIFACT_PREFIX = "/wandb/artifacts"

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lablens.server.auth import store_of
 from lablens.server.problems import Problem
+from lablens.server.routing import Route
 from lablens.server.wandb.access import WandbError, check_writable
 from lablens.server.wandb.auth import WandbUser
 from lablens.server.wandb.buckets import MEDIA, plain_summary
@@ -36,7 +37,7 @@ from lablens.server.wandb.rows import BadRow, Points, add_row, parse_line, row_s
 from lablens.store.base import Store
 from lablens.store.errors import NotFound
 
-router = APIRouter(tags=["wandb"])
+router = APIRouter(tags=["wandb"], route_class=Route)
 
 HISTORY = "wandb-history.jsonl"
 SUMMARY = "wandb-summary.json"

@@ -15,12 +15,13 @@ from fastapi import APIRouter, Request, Response
 from graphql import GraphQLResolveInfo
 
 from lablens.server.auth import can_read_project, store_of
+from lablens.server.routing import Route
 from lablens.server.wandb.auth import WandbUser
 from lablens.server.wandb.projects import page_size, store_and_user, wandb_id, wandb_time
 from lablens.store.errors import InvalidInput
 
 run_type = ObjectType("Run")
-router = APIRouter(tags=["wandb"])
+router = APIRouter(tags=["wandb"], route_class=Route)
 
 
 def like_regex(pattern: str) -> re.Pattern[str]:

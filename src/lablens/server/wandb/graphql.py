@@ -15,6 +15,7 @@ from graphql import GraphQLSchema
 
 from lablens.server.auth import store_of
 from lablens.server.problems import Problem
+from lablens.server.routing import Route
 from lablens.server.wandb.auth import WandbUser
 
 #: The modules whose ``BINDABLES`` resolve the schema, in ``lablens.server.wandb``.
@@ -32,7 +33,7 @@ PARTS = (
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
 
-router = APIRouter(tags=["wandb"])
+router = APIRouter(tags=["wandb"], route_class=Route)
 
 # JSONString travels as a string holding JSON (W&B's config, summary, filters); resolvers
 # return Python values and this scalar encodes them, and decodes what the client sends.

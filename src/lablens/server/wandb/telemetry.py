@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-router = APIRouter(tags=["wandb"])
+from lablens.server.routing import Route
+
+router = APIRouter(tags=["wandb"], route_class=Route)
 
 
 @router.post("/sdk/otel/v1/{signal}", include_in_schema=False)

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lablens.server.auth import store_of
 from lablens.server.problems import Problem
+from lablens.server.routing import Route
 from lablens.server.wandb.access import WandbError, check_writable, storage_id
 from lablens.server.wandb.media import media_of_upload
 from lablens.server.wandb.signing import check, signed_query
@@ -29,7 +30,7 @@ from lablens.store.base import Store
 from lablens.store.errors import NotFound
 
 mutation = MutationType()
-router = APIRouter(tags=["wandb"])
+router = APIRouter(tags=["wandb"], route_class=Route)
 
 #: Where the upload URLs point, below the server's base URL.
 UPLOAD_PREFIX = "/wandb/uploads"

@@ -46,6 +46,9 @@ class Accounts:
         # The access epoch where this process is the database's only writer (embedded): only
         # its own writes change it, so memory is the truth (Sql.concurrent).
         self._epoch = 0
+        # Workspace ids by name. A workspace is never renamed or deleted, so an id once read
+        # stays right on every server of the database; only ids that exist are kept.
+        self._workspace_ids: dict[str, int] = {}
         # ``profile`` is read as its text, as the embedded store keeps it.
         self._workspace_sql = (
             "SELECT w.id, w.username, w.name, w.kind AS workspace_type,"
@@ -366,7 +369,13 @@ class Accounts:
 
     def workspace_id(self, username: str) -> int:
         """The id of a workspace (a user's or a team's); ``NotFound`` when there is none."""
+        found = self._workspace_ids.get(username)
+        if found is not None:
+            return found
         row = self.sql.one("SELECT id FROM workspaces WHERE username = ?", [username])
         if row is None:
             raise NotFound("workspace", username)
+        if len(self._workspace_ids) >= 100_000:
+            self._workspace_ids.clear()
+        self._workspace_ids[username] = row["id"]
         return row["id"]

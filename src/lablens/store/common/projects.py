@@ -32,6 +32,13 @@ class Projects:
     def __init__(self, sql: Sql, accounts: Accounts) -> None:
         self.sql = sql
         self.accounts = accounts
+        # A project's own columns, found by its workspace's id (``accounts.workspace_id``,
+        # kept in memory): one table, which DuckDB plans in half the time of the join.
+        self._row = (
+            "SELECT p.id, p.name, p.description, p.labels, p.visibility,"
+            f" {sql.iso('p.created_at')} AS created_at, {sql.iso('p.updated_at')} AS updated_at"
+            " FROM projects p WHERE p.workspace_id = ? AND p.name = ?"
+        )
         self._select = (
             "SELECT p.id, w.username AS entity, p.name, p.description, p.labels, p.visibility,"
             f" {sql.iso('p.created_at')} AS created_at, {sql.iso('p.updated_at')} AS updated_at,"
@@ -76,25 +83,33 @@ class Projects:
         return self.get_project(workspace, name)
 
     def get_project(self, workspace: str, name: str) -> dict[str, Any]:
-        row = self.sql.one(self._select + " WHERE w.username = ? AND p.name = ?", [workspace, name])
+        # Plain one-table reads: DuckDB plans the correlated count of ``_select`` ~4x slower
+        # than these together, and this is the small read every client makes (request_p50).
+        wid = self.accounts.workspace_id(workspace)
+        row = None if "\x00" in name else self.sql.one(self._row, [wid, name])
         if row is None:
-            self.accounts.workspace_id(workspace)
             raise NotFound("project", f"{workspace}/{name}")
+        row["entity"] = workspace
+        row["run_count"] = self.sql.one(
+            "SELECT count(*) AS n FROM runs WHERE project_id = ?", [row["id"]]
+        )["n"]
         return project_out(row)
 
     def project_id(self, workspace: str, name: str) -> int:
         """The id of a project; ``NotFound`` names the workspace or the project missing."""
+        memo = self.sql.memo()
+        if memo is not None and (found := memo.get(("project", workspace, name))):
+            return found
+        wid = self.accounts.workspace_id(workspace)
         if "\x00" in name:  # no project is named so, and PostgreSQL text cannot compare it
-            self.accounts.workspace_id(workspace)
             raise NotFound("project", f"{workspace}/{name}")
         row = self.sql.one(
-            "SELECT p.id FROM projects p JOIN workspaces w ON w.id = p.workspace_id"
-            " WHERE w.username = ? AND p.name = ?",
-            [workspace, name],
+            "SELECT id FROM projects WHERE workspace_id = ? AND name = ?", [wid, name]
         )
         if row is None:
-            self.accounts.workspace_id(workspace)
             raise NotFound("project", f"{workspace}/{name}")
+        if memo is not None:
+            memo["project", workspace, name] = row["id"]
         return row["id"]
 
     def in_project(

@@ -91,8 +91,12 @@ class RunCreation:
                     t=t,
                     created=new.created,
                     if_new=True,
+                    looked=True,
                 )
                 created = pk is not None
+                memo = self.sql.memo()
+                if created and memo is not None:
+                    memo["run", workspace, project, run_id] = pk
             if not created:
                 if resume == "never":
                     raise Conflict(
@@ -121,12 +125,14 @@ class RunCreation:
         sweep: str | None = None,
         created: Any = None,
         if_new: bool = False,
+        looked: bool = False,
     ) -> int | None:
         """Insert a new RUNNING run inside the caller's transaction ``tx`` (a :class:`Tx` or
         the engine's connection); returns its pk.
 
         A run of that id in the project is a ``Conflict``; with ``if_new``, the insert is
         skipped instead and ``None`` returned (another server made the run meanwhile).
+        ``looked``: the caller found no such run in this transaction already.
         """
         tx = as_tx(self.sql, tx)
         flat = flatten(config)
@@ -135,7 +141,11 @@ class RunCreation:
         # write at once the unique key decides, a run another server made since the look
         # skipping the insert.
         pk = None
-        if tx.value("SELECT pk FROM runs WHERE project_id = ? AND id = ?", [pid, run_id]) is None:
+        if (
+            looked
+            or tx.value("SELECT pk FROM runs WHERE project_id = ? AND id = ?", [pid, run_id])
+            is None
+        ):
             pk = tx.value(
                 "INSERT INTO runs (project_id, id, name, notes, state, group_name, job_type,"
                 " tags, created_at, heartbeat_at, username, host, config, config_flat,"

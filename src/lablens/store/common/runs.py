@@ -110,6 +110,9 @@ class Runs:
 
     def run_pk(self, workspace: str, project: str, run_id: str) -> int:
         """The pk of a run; ``NotFound`` names the workspace, project or run missing."""
+        memo = self.sql.memo()
+        if memo is not None and (found := memo.get(("run", workspace, project, run_id))):
+            return found
         select = (
             "SELECT r.pk FROM runs r JOIN projects p ON p.id = r.project_id"
             " JOIN workspaces w ON w.id = p.workspace_id"
@@ -118,6 +121,8 @@ class Runs:
         row = self.projects.in_project(
             select, "r.id", workspace, project, run_id, kind="run", what=what
         )
+        if memo is not None:
+            memo["run", workspace, project, run_id] = row["pk"]
         return row["pk"]
 
     def history_keys(self, pks: list[int]) -> dict[int, list[dict[str, Any]]]:

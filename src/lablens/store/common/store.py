@@ -78,6 +78,11 @@ class SqlStore(StoreOfParts):
     def one_commit(self) -> contextlib.AbstractContextManager[None]:
         return self.sql.one_commit()
 
+    @property
+    def access_epoch_in_memory(self) -> bool:  # type: ignore[override]
+        # The embedded engine's epoch is a counter of this process, its only writer.
+        return not self.sql.concurrent
+
     def build(self, db: Any, sql: Sql, *, points: type, history: type, run_queries: Any) -> None:
         """Build every part over ``sql`` (and ``db``, the engine's handle, for its own
         ``points`` and ``history`` part classes; ``run_queries`` the runs part's page reads)."""

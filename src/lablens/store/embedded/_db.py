@@ -181,8 +181,21 @@ class Database:
     def one_commit(self) -> Iterator[None]:
         """The writes of the block (on this thread) as one transaction: one commit, and so one
         flush of DuckDB's log to disk, for a request that writes several things."""
-        with self.write():
+        if getattr(self._local, "memo", None) is not None:  # inside one already
             yield
+            return
+        with self.write():
+            self._local.memo = {}
+            try:
+                yield
+            finally:
+                self._local.memo = None
+
+    def memo(self) -> dict[Any, Any] | None:
+        """The lookups kept for the rest of this thread's ``one_commit`` block, or ``None``
+        outside one. Its transaction holds the write lock, so no other writer can change what
+        they found."""
+        return getattr(self._local, "memo", None)
 
     def one(self, sql: str, params: list[Any] | None = None) -> dict[str, Any] | None:
         """The first row as a dict, or ``None``."""

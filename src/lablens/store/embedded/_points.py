@@ -121,15 +121,21 @@ class Points:
                     con.unregister("_batch")
                 con.register("_lasts", lasts)
                 try:
-                    con.execute(
+                    insert = (
                         "INSERT INTO run_keys SELECT ?, key_id, n, first_step, last_step, nans"
-                        " FROM _lasts ON CONFLICT (run_pk, key_id)"
-                        " DO UPDATE SET n = run_keys.n + excluded.n,"
-                        " first_step = least(run_keys.first_step, excluded.first_step),"
-                        " last_step = greatest(run_keys.last_step, excluded.last_step),"
-                        " nans = run_keys.nans + excluded.nans",
-                        [pk],
+                        " FROM _lasts"
                     )
+                    if new < lasts.num_rows:
+                        insert += (
+                            " ON CONFLICT (run_pk, key_id)"
+                            " DO UPDATE SET n = run_keys.n + excluded.n,"
+                            " first_step = least(run_keys.first_step, excluded.first_step),"
+                            " last_step = greatest(run_keys.last_step, excluded.last_step),"
+                            " nans = run_keys.nans + excluded.nans"
+                        )
+                    # Keys all new to the run (its first batch): a plain insert, which DuckDB
+                    # makes ~4x faster than one with ON CONFLICT (runs_lifecycle_100).
+                    con.execute(insert, [pk])
                 finally:
                     con.unregister("_lasts")
                 self._update_summary(con, pid, pk, stream, names, id_map, lasts)
@@ -214,17 +220,13 @@ class Points:
         # The summary fields the project knows, widened where a key was another type: the
         # known types of these keys in one query, the changed ones in one statement.
         numbers = {k for k, v in latest.items() if v is not None}
-        con.register("_latest", pa.table({"key": pa.array(sorted(numbers), pa.string())}))
-        try:
-            known = dict(
-                con.execute(
-                    "SELECT f.key, f.type FROM project_fields f SEMI JOIN _latest l"
-                    " ON l.key = f.key WHERE f.project_id = ? AND f.kind = 'summary'",
-                    [pid],
-                ).fetchall()
-            )
-        finally:
-            con.unregister("_latest")
+        known = dict(
+            con.execute(
+                "SELECT key, type FROM project_fields WHERE project_id = ? AND kind = 'summary'"
+                " AND key IN (SELECT unnest(?::VARCHAR[]))",
+                [pid, sorted(numbers)],
+            ).fetchall()
+        )
         changed = widened_summary_types(known, numbers)
         if changed:
             con.register(

@@ -73,6 +73,9 @@ class EmbeddedSql(Sql):
     def one_commit(self) -> contextlib.AbstractContextManager[None]:
         return self.db.one_commit()
 
+    def memo(self) -> dict[Any, Any] | None:
+        return self.db.memo()
+
     def wrap(self, raw: Any) -> Tx:
         return _DuckTx(raw)
 

@@ -97,6 +97,10 @@ class AccountStore(abc.ABC):
         transaction of the change, so every server of a database sees it with the change).
         Servers cache keys, roles and projects under it (``server/auth.py``)."""
 
+    #: Whether :meth:`access_epoch` is a number in memory (no database read): then a server
+    #: may ask it, and its cache, on the event loop, without a worker thread.
+    access_epoch_in_memory: bool = False
+
     # -- workspaces -----------------------------------------------------------------------
     @abc.abstractmethod
     def get_workspace(self, username: str, *, viewer: str | None = None) -> dict[str, Any]:
