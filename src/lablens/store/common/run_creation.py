@@ -97,6 +97,7 @@ class RunCreation:
                 memo = self.sql.memo()
                 if created and memo is not None:
                     memo["run", workspace, project, run_id] = pk
+                    memo["keyless run", pk] = True  # no metric key yet (Points may skip a count)
             if not created:
                 if resume == "never":
                     raise Conflict(

@@ -8,7 +8,7 @@ import logging
 import os
 import struct
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +168,7 @@ class Database:
             cur = self.reader()
             cur.execute("BEGIN TRANSACTION")
             self._local.in_write = True
+            self._local.committed = []
             try:
                 yield cur
             except BaseException:
@@ -176,6 +177,13 @@ class Database:
                 raise
             self._local.in_write = False
             cur.execute("COMMIT")
+            for then in self._local.committed:
+                then()
+
+    def after_commit(self, then: Callable[[], None]) -> None:
+        """Call ``then`` once this thread's write transaction has committed (never if it rolls
+        back): for what may be kept in memory only once it is stored."""
+        self._local.committed.append(then)
 
     @contextlib.contextmanager
     def one_commit(self) -> Iterator[None]:

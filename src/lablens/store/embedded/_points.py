@@ -33,13 +33,19 @@ class Points:
         self.db = db
         self.runs = runs
         self.projects = projects
+        # Metric key ids by (stream, name): a key is never renamed or deleted, so an id, once
+        # committed, stays right; a batch of known keys then needs no lookup.
+        self._ids: dict[tuple[str, str], int] = {}
 
     def _key_ids(self, con: Any, stream: str, names: pa.Array) -> pa.Array:
         """The ids of ``names`` (distinct), in their order, interning the new ones.
 
         Set-based: one anti-joined INSERT for every new name of the batch and one SELECT of the
-        ids, whatever the number of keys.
+        ids, whatever the number of keys. Ids committed before are known from memory.
         """
+        known = [self._ids.get((stream, name)) for name in names.to_pylist()]
+        if None not in known:
+            return pa.array(known, pa.int32())
         con.register(
             "_names", pa.table({"i": pa.array(range(len(names)), pa.int64()), "name": names})
         )
@@ -59,7 +65,13 @@ class Points:
                 ids = con.sql(select, params=[stream]).to_arrow_table()["id"]
         finally:
             con.unregister("_names")
-        return ids.combine_chunks().cast(pa.int32())
+        ids = ids.combine_chunks().cast(pa.int32())
+        if len(self._ids) < 1_000_000:
+            found = dict(
+                zip(((stream, n) for n in names.to_pylist()), ids.to_pylist(), strict=True)
+            )
+            self.db.after_commit(lambda: self._ids.update(found))
+        return ids
 
     def _check_keys_per_run(self, con: Any, pk: int, new: int) -> None:
         # Counted inside the write transaction, so two batches cannot both slip under the limit.
@@ -113,7 +125,10 @@ class Points:
                         params=[pk],
                     ).to_arrow_table()
                     new = lasts["prior"].null_count
-                    if new:
+                    memo = self.db.memo()
+                    if memo is not None and memo.pop(("keyless run", pk), False):
+                        check_keys_per_run(0, new)  # made by this request: it holds no key
+                    elif new:
                         self._check_keys_per_run(con, pk, new)
                     con.execute("INSERT INTO points SELECT * FROM _batch")
                     self._update_tiles(con, pk, lasts)
