@@ -147,3 +147,23 @@ def test_many_small_requests_read_back_exact_after_the_log_is_checkpointed(tmp_p
 def _values_of(store, run_id: str) -> list[tuple[int, float]]:
     t = store.history("alice", "p", [run_id], keys=["loss"])
     return sorted(zip(t["step"].to_pylist(), t["value"].to_pylist(), strict=True))
+
+
+def test_field_types_widen_across_requests_and_forget_a_rolled_back_one(store):
+    # Field types are kept in memory once committed: each widening must still reach the
+    # project's fields, and a type noted by a request that failed must not.
+    store.start_run("alice", "p", {"id": "a", "config": {"lr": 1, "opt": "sgd"}}, username="alice")
+    store.append_points("alice", "p", "a", _points("acc", range(3)))
+    assert store.project_fields("alice", "p")["config"] == {"lr": "integer", "opt": "string"}
+    with pytest.raises(RuntimeError), store.one_commit():
+        store.start_run("alice", "p", {"id": "b", "config": {"ghost": [1, 2]}}, username="alice")
+        raise RuntimeError("the request fails")
+    assert "ghost" not in store.project_fields("alice", "p")["config"]
+    store.start_run(
+        "alice", "p", {"id": "c", "config": {"lr": 0.5, "ghost": "x"}}, username="alice"
+    )
+    store.update_run("alice", "p", "c", {"summary": {"note": "text"}})
+    store.append_points("alice", "p", "c", _points("note", range(2)))
+    fields = store.project_fields("alice", "p")
+    assert fields["config"] == {"ghost": "string", "lr": "number", "opt": "string"}
+    assert fields["summary"] == {"acc": "number", "note": "string"}

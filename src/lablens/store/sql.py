@@ -134,6 +134,11 @@ class Sql(abc.ABC):
         request name the same run several times: each name is looked up once."""
         return None
 
+    def after_commit(self, then: Callable[[], None]) -> None:
+        """Call ``then`` once the caller's transaction commits, never if it rolls back: for a
+        part that keeps in memory what only this process writes (``concurrent`` false)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps nothing in memory")
+
     #: Whether several servers may write the database at once (PostgreSQL). ``False`` where
     #: this process is its only user (the embedded engine): its transactions are serialized by
     #: its one write lock, and a part may keep in memory what only its own writes change.

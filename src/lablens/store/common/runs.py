@@ -101,6 +101,10 @@ class Runs:
         self.projects = projects
         self.queries = queries
         self._select = run_select(sql)
+        # The field types of each (project, kind), where this process is the database's only
+        # writer (``Sql.concurrent`` false): a type only widens, and is kept once committed.
+        # Short runs then note their config and summary types without a read each.
+        self._types: dict[tuple[int, str], dict[str, str]] | None = None if sql.concurrent else {}
         self._keys = (
             "SELECT k.run_pk, m.name, k.n, k.last_step FROM run_keys k"
             " JOIN metric_keys m ON m.id = k.key_id"
@@ -145,12 +149,7 @@ class Runs:
         if not types:
             return
         tx = as_tx(self.sql, tx)
-        known = dict(
-            tx.rows(
-                "SELECT key, type FROM project_fields WHERE project_id = ? AND kind = ?",
-                [project_id, kind],
-            )
-        )
+        known = self.field_types(tx, project_id, kind)
         # Only the keys whose type is new or wider are written; in key order, so that two
         # transactions noting the same keys lock their rows in the same order.
         rows = [
@@ -158,10 +157,47 @@ class Runs:
             for key, new in sorted(types.items())
             if known.get(key) != _json.merge_type(known.get(key), new)
         ]
+        self.noted_types(
+            project_id,
+            kind,
+            {key: _json.merge_type(known.get(key), new) for _, _, key, new in rows},
+        )
         for i in range(0, len(rows), _FIELDS_PER_STATEMENT):
             chunk = rows[i : i + _FIELDS_PER_STATEMENT]
             values = ", ".join("(?, ?, ?, ?)" for _ in chunk)
             tx.execute(_UPSERT_FIELDS.format(values=values), [v for row in chunk for v in row])
+
+    def field_types(self, tx: Any, project_id: int, kind: str) -> dict[str, str]:
+        """The types ``project_fields`` holds for the project's keys of ``kind`` (``config``,
+        ``summary``), read inside the caller's transaction ``tx``, or kept from an earlier one
+        that committed. Not to be changed: ``noted_types`` records what the caller writes."""
+        kept = None if self._types is None else self._types.get((project_id, kind))
+        if kept is not None:
+            return kept
+        known = dict(
+            as_tx(self.sql, tx).rows(
+                "SELECT key, type FROM project_fields WHERE project_id = ? AND kind = ?",
+                [project_id, kind],
+            )
+        )
+        if self._types is not None:
+            types = self._types
+            # What this transaction read (its own writes included) is right once it commits.
+            self.sql.after_commit(lambda: types.setdefault((project_id, kind), dict(known)))
+        return known
+
+    def noted_types(self, project_id: int, kind: str, written: Mapping[str, str]) -> None:
+        """``written`` (key: its type now) goes to ``project_fields`` in the caller's
+        transaction: kept in memory too once it commits."""
+        if self._types is None or not written:
+            return
+        types, written = self._types, dict(written)
+
+        def keep() -> None:
+            if (project_id, kind) in types:
+                types[project_id, kind] = {**types[project_id, kind], **written}
+
+        self.sql.after_commit(keep)
 
     def get_run(self, workspace: str, project: str, run_id: str) -> dict[str, Any]:
         what = f"{workspace}/{project}/{run_id}"

@@ -235,14 +235,9 @@ class Points:
         # The summary fields the project knows, widened where a key was another type: the
         # known types of these keys in one query, the changed ones in one statement.
         numbers = {k for k, v in latest.items() if v is not None}
-        known = dict(
-            con.execute(
-                "SELECT key, type FROM project_fields WHERE project_id = ? AND kind = 'summary'"
-                " AND key IN (SELECT unnest(?::VARCHAR[]))",
-                [pid, sorted(numbers)],
-            ).fetchall()
-        )
-        changed = widened_summary_types(known, numbers)
+        types = self.runs.field_types(con, pid, "summary")
+        changed = widened_summary_types({k: types[k] for k in numbers if k in types}, numbers)
+        self.runs.noted_types(pid, "summary", changed)
         if changed:
             con.register(
                 "_fields",

@@ -76,6 +76,9 @@ class EmbeddedSql(Sql):
     def memo(self) -> dict[Any, Any] | None:
         return self.db.memo()
 
+    def after_commit(self, then: Callable[[], None]) -> None:
+        self.db.after_commit(then)
+
     def wrap(self, raw: Any) -> Tx:
         return _DuckTx(raw)
 
