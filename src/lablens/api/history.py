@@ -113,6 +113,9 @@ def keys_found(table: pa.Table) -> set[str]:
         # Counting the dictionary codes is several times faster than hashing the column.
         found: set[str] = set()
         for chunk in col.chunks:
+            if len(chunk.dictionary) == 1 and len(chunk):  # one key: no need to count
+                found.add(str(chunk.dictionary[0].as_py()))
+                continue
             counts = np.bincount(chunk.indices.to_numpy(), minlength=len(chunk.dictionary))
             found.update(str(chunk.dictionary[int(i)].as_py()) for i in np.flatnonzero(counts))
         return found
