@@ -175,10 +175,12 @@ def _narrow(
         pks = table.column("_pk").to_numpy()
         revs = table.column("_rev").to_numpy()
         key_columns = values.columns(cur, plan.pid, spec, pks, revs) if spec else None
-    finally:
-        if used:
-            cur.unregister("_kv")
-        cur.execute("COMMIT")
+    except BaseException:
+        # A failed statement leaves the transaction aborted: rolled back, so that this thread's
+        # cursor reads again (and the error is the statement's, not COMMIT's).
+        _end(cur, used, "ROLLBACK")
+        raise
+    _end(cur, used, "COMMIT")
     table = table.drop_columns(["_pk", "_rev", "_total"])
     if key_columns is not None:
         for name, column in zip(key_columns.column_names, key_columns.columns, strict=True):
@@ -188,6 +190,12 @@ def _narrow(
     # answers), so the route can send it with its length instead of re-cut and streamed.
     batches = table.replace_schema_metadata(schema.metadata).to_batches()
     return pa.RecordBatchReader.from_batches(schema, batches)
+
+
+def _end(cur: Any, used: list[tuple[str, str]], how: str) -> None:
+    if used:
+        cur.unregister("_kv")
+    cur.execute(how)
 
 
 def _looked_up(cur: Any, values: RunValues, pid: int, used: list[tuple[str, str]]) -> pa.Table:

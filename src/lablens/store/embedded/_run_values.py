@@ -103,10 +103,6 @@ class RunValues:
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple[int, Spec], _Entry] = OrderedDict()
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
     def columns(
         self, cur: Any, pid: int, spec: Spec, pks: np.ndarray, revs: np.ndarray
     ) -> pa.Table:
@@ -120,34 +116,40 @@ class RunValues:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
-        if entry is None or not spec:
-            stale = np.ones(len(pks), bool)
-        else:
-            pos = entry.index.get_indexer(pks)
-            stale = pos < 0
-            stale[~stale] = entry.revs[pos[~stale]] != revs[~stale]
-        if stale.all():
-            # All new (a first read, or everything changed): parsed in the page's order, which
-            # the next read of the same page takes as it is.
+        if entry is None:
+            # A first read: parsed in the page's order, which the next read of the same page
+            # takes as it is.
             table = _parse(cur, spec, pks)
-            self._keep(key, _Entry(pks, revs, pd.Index(pks), table))
+            if len(pks):
+                self._keep(key, _Entry(pks, revs, pd.Index(pks), table))
             return table
+        pos = entry.index.get_indexer(pks)
+        stale = pos < 0
+        stale[~stale] = entry.revs[pos[~stale]] != revs[~stale]
         if stale.any():
-            assert entry is not None
+            # New or changed runs parsed, the others kept (a page of a few runs does not
+            # drop the rest of the project's).
             fresh = _parse(cur, spec, pks[stale])
             kept = np.flatnonzero(~np.isin(entry.pks, pks[stale]))
+            old = entry.table
+            if len(kept) < old.num_rows:
+                old = old.take(pa.array(kept))
             entry = _Entry(
                 np.concatenate([entry.pks[kept], pks[stale]]),
                 np.concatenate([entry.revs[kept], revs[stale]]),
                 pd.Index(np.concatenate([entry.pks[kept], pks[stale]])),
-                pa.concat_tables([entry.table.take(pa.array(kept)), fresh]),
+                pa.concat_tables([old, fresh]),
             )
             self._keep(key, entry)
-        assert entry is not None
         rows = entry.index.get_indexer(pks)
         if len(rows) and rows[0] + len(rows) - 1 == rows[-1] and _consecutive(rows):
             return entry.table.slice(int(rows[0]), len(rows))  # no copy
-        return entry.table.take(pa.array(rows))
+        table = entry.table.take(pa.array(rows))
+        if len(rows) == entry.table.num_rows:
+            # The whole entry in another order (a table read whole after a page or a change):
+            # kept in this order, so that the next such read is not copied again.
+            self._keep(key, _Entry(pks, revs, pd.Index(pks), table))
+        return table
 
     def _keep(self, key: tuple[int, Spec], entry: _Entry) -> None:
         with self._lock:
