@@ -59,7 +59,7 @@ def compile_filters(
 
     ``looked_up`` maps ``(base, key)`` (``("config", "lr")``) to SQL that holds that key's JSON
     value as ``json_extract`` gives it, read beforehand; those keys are not looked up in each
-    run's JSON object again (the run table keeps them, ``_run_values.py``).
+    run's JSON object again (the run table keeps them, ``store/run_table_values.py``).
     """
     if looked_up:
         compiler = type("_LookedUp", (_Compiler,), {"looked_up": dict(looked_up)})

@@ -13,7 +13,7 @@ from lablens.store.embedded import _run_table
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._filter_sql import compile_filters
 from lablens.store.embedded._order_sql import keyset_condition, order_by_sql, parse_order
-from lablens.store.embedded._run_values import RunValues
+from lablens.store.run_table_values import RunValues
 
 
 class RunQueries:

@@ -6,8 +6,9 @@ either way):
 
 - **narrow** (at most ``WIDE_KEYS`` key columns, every key a plain name): one query reads the
   page's other columns with each run's version, and the key columns come from ``RunValues``
-  (``_run_values.py``), which spreads each new or changed run's JSON into a struct of all the
-  keys and keeps the result. Fastest for the usual table (100k runs, 30 keys).
+  (``store/run_table_values.py``), which has each new or changed run's JSON spread into a struct
+  of all the keys (``_run_values.py``) and keeps the result. Fastest for the usual table (100k
+  runs, 30 keys).
 - **wide** (more keys, or keys a struct cannot carry: ``""``, names equal but for case, control
   characters): a struct of K fields costs DuckDB memory and time growing with K², so the page's
   runs are read ``BATCH_CELLS // K`` at a time in long form (run, key, value) and pivoted to
@@ -29,8 +30,9 @@ import pyarrow as pa
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._filter_sql import compile_filters, json_keys
 from lablens.store.embedded._order_sql import order_by_sql, parse_order
-from lablens.store.embedded._run_values import RAW, RunValues
+from lablens.store.embedded._run_values import RAW, parse
 from lablens.store.run_table import chosen_columns, pivot_long, with_total
+from lablens.store.run_table_values import RunValues
 from lablens.store.run_values import check_page
 
 #: Key columns past which a table is built in long form (see the module docstring).
@@ -174,7 +176,11 @@ def _narrow(
             total = 0
         pks = table.column("_pk").to_numpy()
         revs = table.column("_rev").to_numpy()
-        key_columns = values.columns(cur, plan.pid, spec, pks, revs) if spec else None
+        key_columns = None
+        if spec:
+            key_columns = values.columns(
+                plan.pid, spec, pks, revs, lambda stale: parse(cur, spec, stale)
+            )
     except BaseException:
         # A failed statement leaves the transaction aborted: rolled back, so that this thread's
         # cursor reads again (and the error is the statement's, not COMMIT's).
@@ -205,9 +211,8 @@ def _looked_up(cur: Any, values: RunValues, pid: int, used: list[tuple[str, str]
         "SELECT pk, coalesce(rev, -1) AS rev FROM runs WHERE project_id = ?", params=[pid]
     ).to_arrow_table()
     spec = tuple((kind, key, RAW) for kind, key in used)
-    found = values.columns(
-        cur, pid, spec, runs.column("pk").to_numpy(), runs.column("rev").to_numpy()
-    )
+    pks, revs = runs.column("pk").to_numpy(), runs.column("rev").to_numpy()
+    found = values.columns(pid, spec, pks, revs, lambda stale: parse(cur, spec, stale))
     return pa.table({"pk": runs.column("pk"), **{f"j{i}": c for i, c in enumerate(found.columns)}})
 
 

@@ -483,7 +483,7 @@ MIGRATIONS: list[str] = [
     """,
     # 11: a run's version of its config and summary, moved by every change of either (NULL: as
     # created), so a run table parses a run's JSON once per version, not on every read
-    # (store/embedded/_run_values.py).
+    # (store/run_table_values.py).
     """
     ALTER TABLE runs ADD COLUMN rev BIGINT;
     """,
