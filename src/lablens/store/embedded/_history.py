@@ -28,6 +28,8 @@ def _in_series_order(table: pa.Table) -> bool:
     if table.num_rows < 2:
         return True
     step = table.column("step").to_numpy()
+    if "run_pk" not in table.column_names:  # one series, read without its run and key
+        return bool((step[1:] >= step[:-1]).all())
     run = table.column("run_pk")
     key = table.column("key_id")
     if _constant(run) and _constant(key):
@@ -45,11 +47,14 @@ def _constant(col: pa.ChunkedArray) -> bool:
     return bounds["min"] == bounds["max"]
 
 
-def _codes(ids: pa.ChunkedArray, value_set: pa.Array) -> pa.Array:
-    """The dictionary indices (int32) of ``ids`` in ``value_set``: all zeros, without a hash
-    lookup per point, when there is one value."""
+def _codes(raw: pa.Table, column: str, value_set: pa.Array) -> pa.Array:
+    """The dictionary indices (int32) of ``raw[column]`` in ``value_set``: all zeros, without a
+    hash lookup per point (or the column at all), when there is one value."""
     if len(value_set) == 1:
-        return pa.array(np.zeros(len(ids), np.int32))
+        return pa.array(np.zeros(raw.num_rows, np.int32))
+    ids = raw.column(column)
+    if ids.type != value_set.type:
+        ids = ids.cast(value_set.type)
     return pc.index_in(ids, value_set=value_set).combine_chunks()
 
 
@@ -204,9 +209,12 @@ class History:
         if where is not None:
             # One run or one key: an equality, which DuckDB prunes row groups by (their min/max
             # of run_pk), where a list lookup reads every row group of the table.
+            single = True
             for i, (column, cast) in enumerate((("run_pk", "BIGINT"), ("key_id", "INTEGER"))):
                 if where[i] == f"list_contains(?::{cast}[], {column})" and len(params[i]) == 1:
                     where[i], params[i] = f"{column} = ?", params[i][0]
+                else:
+                    single = False
             base = (
                 f"SELECT run_pk, key_id, step, ts, value, {x} AS x FROM {source}"
                 f" WHERE {' AND '.join(where)}"
@@ -227,8 +235,10 @@ class History:
                 )
             elif samples is None:
                 # Every point: read as stored, sorted only when they are not in series order
-                # already (a sort of 1M points is three quarters of reading them).
-                sql = f"WITH selected AS ({base}) SELECT {_COLUMNS} FROM selected"
+                # already (a sort of 1M points is three quarters of reading them). One series
+                # needs no run and key per point (all its codes are 0).
+                columns = "step, ts, value" if single else _COLUMNS
+                sql = f"WITH selected AS ({base}) SELECT {columns} FROM selected"
             else:
                 sql = f"WITH selected AS ({base}) {sampled}"
             part = cur.sql(sql, params=[*source_params, *params]).to_arrow_table()
@@ -240,7 +250,8 @@ class History:
             if samples is None and not _in_series_order(part):
                 cur.register("_unsorted", part)
                 try:
-                    part = cur.sql(f"SELECT * FROM _unsorted ORDER BY {_ORDER}").to_arrow_table()
+                    order = "step" if single else _ORDER
+                    part = cur.sql(f"SELECT * FROM _unsorted ORDER BY {order}").to_arrow_table()
                 finally:
                     cur.unregister("_unsorted")
             parts.append(part)
@@ -256,10 +267,10 @@ class History:
         table = pa.table(
             {
                 "run_id": pa.DictionaryArray.from_arrays(
-                    _codes(raw["run_pk"], run_pks), pa.array(list(pks.keys()), pa.string())
+                    _codes(raw, "run_pk", run_pks), pa.array(list(pks.keys()), pa.string())
                 ),
                 "key": pa.DictionaryArray.from_arrays(
-                    _codes(raw["key_id"].cast(pa.int32()), key_ids),
+                    _codes(raw, "key_id", key_ids),
                     pa.array([r["name"] for r in key_rows], pa.string()),
                 ),
                 "step": raw["step"],
