@@ -84,8 +84,11 @@ def _factorize(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
     arr = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
     if not pa.types.is_dictionary(arr.type):
         arr = pc.dictionary_encode(arr)
-    codes = np.asarray(arr.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
-    return codes, [str(v) for v in arr.dictionary.to_pylist()]
+    names = [str(v) for v in arr.dictionary.to_pylist()]
+    if len(names) == 1 and arr.null_count == 0:
+        # One run or one key (a single series): every code is 0, no need to widen them.
+        return np.zeros(len(arr), np.intp), names
+    return np.asarray(arr.indices.to_numpy(zero_copy_only=False), dtype=np.intp), names
 
 
 def _empty_wide(keys: list[str]) -> Wide:
@@ -129,7 +132,8 @@ def pivot(table: pa.Table, keys: Sequence[str] | None = None) -> Wide:
     # Fast path, the common big case: one run, one key, steps already increasing.
     if single_run and len(key_names) == 1 and (n < 2 or bool(np.all(step[1:] > step[:-1]))):
         present = {k: (None if k == key_names[0] else np.zeros(n, bool)) for k in out_keys}
-        nan = np.full(n, np.nan)
+        # Made only for asked keys without points: 8 MB of NaN for a million rows otherwise.
+        nan = np.full(n, np.nan) if any(k != key_names[0] for k in out_keys) else val
         return Wide(
             run_names,
             np.zeros(n, np.intp),
@@ -199,9 +203,12 @@ def pivot(table: pa.Table, keys: Sequence[str] | None = None) -> Wide:
     return Wide(run_names, row_run, row_step, row_ts, out_keys, values, stamps, present)
 
 
-def runtime_base(wide: Wide, created_at: dict[str, float]) -> np.ndarray:
-    """Each row's run start (seconds since the epoch), for ``_runtime``."""
+def runtime_base(wide: Wide, created_at: dict[str, float]) -> np.ndarray | np.float64:
+    """Each row's run start (seconds since the epoch), for ``_runtime``: one number for the
+    rows of one run, which numpy broadcasts (no gather of a start per row)."""
     starts = np.array([created_at.get(r, math.nan) for r in wide.run_ids], dtype=np.float64)
+    if len(starts) == 1:
+        return starts[0]
     return starts[wide.run_codes] if len(starts) else np.empty(0)
 
 

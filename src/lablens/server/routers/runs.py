@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from lablens.contract.arrow import ARROW
+from lablens.contract.arrow import ARROW, ipc_bytes
 from lablens.server.auth import CurrentUser, readable_store, writable_store
 from lablens.server.routing import Route
 
@@ -129,7 +129,7 @@ def runs_table(
         # One batch is the whole answer (every narrow table of up to a million runs): sent with
         # its length, as fast as a table answer was before streaming.
         one = [first] if first is not None else []
-        return Response(_ipc_bytes(table.schema, one), media_type=ARROW)
+        return Response(ipc_bytes(table.schema, one), media_type=ARROW)
     return StreamingResponse(
         _ipc_stream(table.schema, itertools.chain([first, second], batches)), media_type=ARROW
     )
@@ -146,10 +146,6 @@ def _ipc_stream(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterato
     for batch in batches:
         yield batch.serialize().to_pybytes()
     yield _IPC_EOS
-
-
-def _ipc_bytes(schema: pa.Schema, batches: list[pa.RecordBatch]) -> bytes:
-    return b"".join(_ipc_stream(schema, iter(batches)))
 
 
 @router.get("/runs/{run_id}")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lablens.store import _json
-from lablens.store.common.runs import Runs
+from lablens.store.common.runs import REV_BUMP, Runs
 from lablens.store.run_values import checked_run_changes, merged_summary
 from lablens.store.sql import Sql
 
@@ -50,4 +50,6 @@ class RunUpdates:
                 self.runs.record_fields(tx, pid, "config", change.config_flat)
             if columns:
                 sets = ", ".join(f"{column} = ?" for column in columns)
+                if "config_flat" in columns or "summary" in columns:
+                    sets += f", {REV_BUMP}"
                 tx.execute(f"UPDATE runs SET {sets} WHERE pk = ?", [*columns.values(), pk])

@@ -39,6 +39,9 @@ def run_select(sql: Sql) -> str:
 
 # Two servers may note the same key at once: the row is upserted, its type widened in SQL by
 # the rule of ``_json.merge_type``, so neither server's type is lost.
+#: What every change of a run's config or summary also sets: its version (``runs.rev``, NULL as
+#: created), by which the embedded run table knows which runs' parsed values are out of date.
+REV_BUMP = "rev = coalesce(rev, 0) + 1"
 #: A ``project_fields`` row's type (``f``) widened to hold the upserted one, in SQL.
 WIDENED_TYPE = """CASE
     WHEN f.type = EXCLUDED.type THEN f.type

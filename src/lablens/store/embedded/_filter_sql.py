@@ -32,7 +32,7 @@ from lablens.store.filter_tree import (
     NumericText,
 )
 
-__all__ = ["column_of", "compile_filters", "json_path"]
+__all__ = ["column_of", "compile_filters", "json_keys", "json_path"]
 
 
 def json_path(key: str) -> str:
@@ -47,14 +47,35 @@ def _p(value: Any) -> Frag:
 
 
 def compile_filters(
-    filters: Mapping[str, Any] | None, *, alias: str = "r"
+    filters: Mapping[str, Any] | None,
+    *,
+    alias: str = "r",
+    looked_up: Mapping[tuple[str, str], str] | None = None,
 ) -> tuple[str, list[Any]]:
     """Compile a MongoDB-style filter to a SQL condition over ``runs AS alias`` and its parameters.
 
     ``None`` or ``{}`` give ``("TRUE", [])``. User values only ever travel as ``?`` parameters.
     Raises ``InvalidFilter`` (with ``field`` the path of the bad part) for anything malformed.
+
+    ``looked_up`` maps ``(base, key)`` (``("config", "lr")``) to SQL that holds that key's JSON
+    value as ``json_extract`` gives it, read beforehand; those keys are not looked up in each
+    run's JSON object again (the run table keeps them, ``store/run_table_values.py``).
     """
+    if looked_up:
+        compiler = type("_LookedUp", (_Compiler,), {"looked_up": dict(looked_up)})
+        return compile_with(compiler, filters, alias)
     return compile_with(_Compiler, filters, alias)
+
+
+def json_keys(filters: Mapping[str, Any] | None) -> tuple[list[tuple[str, str]], bool]:
+    """The ``(base, key)`` of every JSON key ``filters`` look up (``("config", "lr")``), in
+    the order first met, and whether they look at nothing else (then the condition is a
+    function of those keys' values alone). Raises ``InvalidFilter`` as ``compile_filters``."""
+    seen: dict[tuple[str, str], None] = {}
+    kinds: set[str] = set()
+    compiler = type("_Seen", (_Compiler,), {"seen": seen, "kinds": kinds})
+    compile_with(compiler, filters, "r")
+    return list(seen), kinds <= {"json"}
 
 
 # --- JSON values ---------------------------------------------------------------------------------
@@ -125,6 +146,18 @@ def _json_compare_pred(op: str, value: float | str) -> Pred:
 
 
 class _Compiler(FilterCompiler):
+    #: JSON values read beforehand, by ``(base, key)`` (see ``compile_filters``).
+    looked_up: Mapping[tuple[str, str], str] = {}
+    #: When set, every ``(base, key)`` looked up is noted in it (``json_keys``)...
+    seen: dict[tuple[str, str], None] | None = None
+    #: ... and the kind of every field compiled in this.
+    kinds: set[str] | None = None
+
+    def col(self, field: Field) -> str:
+        if self.kinds is not None:
+            self.kinds.add(field.kind)
+        return super().col(field)
+
     # One operator on one field; each returns a condition that is never NULL.
 
     def eq(self, field: Field, value: Any) -> Frag:
@@ -218,10 +251,17 @@ class _Compiler(FilterCompiler):
 
     # JSON values.
 
+    def json_lookup(self, field: Field, key: str) -> Frag:
+        """The JSON value of one key of the field's object (NULL when missing)."""
+        if self.seen is not None:
+            self.seen[(field.base, key)] = None
+        if (field.base, key) in self.looked_up:
+            return Frag(self.looked_up[(field.base, key)])
+        return cat(f"json_extract({self.col(field)}, ", _p(json_path(key)), ")")
+
     def json_value(self, field: Field) -> Frag:
         """The field's JSON value; with a W&B fallback key, the first key holding a non-null."""
-        col = self.col(field)
-        lookups = [cat(f"json_extract({col}, ", _p(json_path(k)), ")") for k in field.keys]
+        lookups = [self.json_lookup(field, k) for k in field.keys]
         if len(lookups) == 1:
             return lookups[0]
         first = cat("NULLIF(", lookups[0], ", 'null'::JSON)")

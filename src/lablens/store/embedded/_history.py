@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -16,6 +17,45 @@ from lablens.store.embedded._order_sql import order_by_sql, parse_order
 from lablens.store.embedded._sampling_sql import sampled_points_sql
 from lablens.store.errors import NotFound
 from lablens.store.history_query import HISTORY_SCHEMA, check_history_query, with_runs
+
+_COLUMNS = "run_pk, key_id, step, ts, value"
+_ORDER = "run_pk, key_id, step"
+
+
+def _in_series_order(table: pa.Table) -> bool:
+    """Whether the points are ordered by run, key and step (each series whole, steps rising),
+    as they are stored when each batch of a run is logged after the one before."""
+    if table.num_rows < 2:
+        return True
+    step = table.column("step").to_numpy()
+    if "run_pk" not in table.column_names:  # one series, read without its run and key
+        return bool((step[1:] >= step[:-1]).all())
+    run = table.column("run_pk")
+    key = table.column("key_id")
+    if _constant(run) and _constant(key):
+        return bool((step[1:] >= step[:-1]).all())
+    d_run = np.diff(run.to_numpy())
+    d_key = np.diff(key.to_numpy().astype(np.int64))
+    same_run = d_run == 0
+    falls = step[1:] < step[:-1]
+    ok = (d_run >= 0) & ~(same_run & (d_key < 0)) & ~(same_run & (d_key == 0) & falls)
+    return bool(ok.all())
+
+
+def _constant(col: pa.ChunkedArray) -> bool:
+    bounds = pc.min_max(col)
+    return bounds["min"] == bounds["max"]
+
+
+def _codes(raw: pa.Table, column: str, value_set: pa.Array) -> pa.Array:
+    """The dictionary indices (int32) of ``raw[column]`` in ``value_set``: all zeros, without a
+    hash lookup per point (or the column at all), when there is one value."""
+    if len(value_set) == 1:
+        return pa.array(np.zeros(raw.num_rows, np.int32))
+    ids = raw.column(column)
+    if ids.type != value_set.type:
+        ids = ids.cast(value_set.type)
+    return pc.index_in(ids, value_set=value_set).combine_chunks()
 
 
 class History:
@@ -167,6 +207,14 @@ class History:
                 if not short:
                     where = None
         if where is not None:
+            # One run or one key: an equality, which DuckDB prunes row groups by (their min/max
+            # of run_pk), where a list lookup reads every row group of the table.
+            single = True
+            for i, (column, cast) in enumerate((("run_pk", "BIGINT"), ("key_id", "INTEGER"))):
+                if where[i] == f"list_contains(?::{cast}[], {column})" and len(params[i]) == 1:
+                    where[i], params[i] = f"{column} = ?", params[i][0]
+                else:
+                    single = False
             base = (
                 f"SELECT run_pk, key_id, step, ts, value, {x} AS x FROM {source}"
                 f" WHERE {' AND '.join(where)}"
@@ -185,9 +233,28 @@ class History:
                     f" SEMI JOIN (SELECT DISTINCT run_pk, step FROM kept) USING (run_pk, step)"
                     f" WHERE key_id = {int(x_id)}) ORDER BY run_pk, key_id, step"
                 )
+            elif samples is None:
+                # Every point: read as stored, sorted only when they are not in series order
+                # already (a sort of 1M points is three quarters of reading them). One series
+                # needs no run and key per point (all its codes are 0).
+                columns = "step, ts, value" if single else _COLUMNS
+                sql = f"WITH selected AS ({base}) SELECT {columns} FROM selected"
             else:
                 sql = f"WITH selected AS ({base}) {sampled}"
-            parts.append(cur.sql(sql, params=[*source_params, *params]).to_arrow_table())
+            part = cur.sql(sql, params=[*source_params, *params]).to_arrow_table()
+            if samples is None:
+                # The values once in one piece here: checked in place, then sent as they are.
+                for name in ("step", "ts", "value"):
+                    i = part.schema.get_field_index(name)
+                    part = part.set_column(i, name, part.column(i).combine_chunks())
+            if samples is None and not _in_series_order(part):
+                cur.register("_unsorted", part)
+                try:
+                    order = "step" if single else _ORDER
+                    part = cur.sql(f"SELECT * FROM _unsorted ORDER BY {order}").to_arrow_table()
+                finally:
+                    cur.unregister("_unsorted")
+            parts.append(part)
         raw = parts[0]
         if len(parts) > 1:
             raw = pa.concat_tables([p.cast(raw.schema) for p in parts]).sort_by(
@@ -195,14 +262,15 @@ class History:
             )
         run_pks = pa.array(list(pks.values()), pa.int64())
         key_ids = pa.array([r["id"] for r in key_rows], pa.int32())
-        run_index = pc.index_in(raw["run_pk"], value_set=run_pks).combine_chunks()
-        return pa.table(
+        # One batch: DuckDB's chunks would reach the client as batches that it must combine
+        # (and unify the dictionaries of) before pivoting, which costs it more than this does.
+        table = pa.table(
             {
                 "run_id": pa.DictionaryArray.from_arrays(
-                    run_index, pa.array(list(pks.keys()), pa.string())
+                    _codes(raw, "run_pk", run_pks), pa.array(list(pks.keys()), pa.string())
                 ),
                 "key": pa.DictionaryArray.from_arrays(
-                    pc.index_in(raw["key_id"].cast(pa.int32()), value_set=key_ids).combine_chunks(),
+                    _codes(raw, "key_id", key_ids),
                     pa.array([r["name"] for r in key_rows], pa.string()),
                 ),
                 "step": raw["step"],
@@ -211,3 +279,4 @@ class History:
             },
             schema=with_runs(HISTORY_SCHEMA, rows),
         )
+        return table.combine_chunks()

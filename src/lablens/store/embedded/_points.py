@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from lablens.store import _json
 from lablens.store.common.projects import Projects
-from lablens.store.common.runs import Runs
+from lablens.store.common.runs import REV_BUMP, Runs
 from lablens.store.embedded import _tiles
 from lablens.store.embedded._db import Database, now
 from lablens.store.points import (
@@ -210,6 +210,9 @@ class Points:
             )
         )
         column = "summary" if stream == "default" else "system_metrics"
+        # The summary is in the run table (its parsed values are kept by version), system
+        # metrics are not.
+        bump = f", {REV_BUMP}" if column == "summary" else ""
         # A key whose every value in the batch is null keeps its summary value (DuckDB's
         # arg_max skips nulls, so its last value is null only then).
         patch = {k: v for k, v in latest.items() if v is not None}
@@ -218,7 +221,7 @@ class Points:
             # many thousand keys in Python (50 ms a batch at 20,000 keys, against 5 ms).
             con.execute(
                 f"UPDATE runs SET {column} = json_merge_patch(coalesce({column}, '{{}}'),"
-                " ?::JSON), heartbeat_at = ? WHERE pk = ?",
+                f" ?::JSON), heartbeat_at = ?{bump} WHERE pk = ?",
                 [_json.dumps(patch), now(), pk],
             )
         else:
@@ -227,7 +230,7 @@ class Points:
             current = _json.loads(text) or {}
             current.update(_json.encode(patch))  # the stored values are encoded already
             con.execute(
-                f"UPDATE runs SET {column} = ?, heartbeat_at = ? WHERE pk = ?",
+                f"UPDATE runs SET {column} = ?, heartbeat_at = ?{bump} WHERE pk = ?",
                 [json.dumps(current, separators=(",", ":")), now(), pk],
             )
         if stream != "default" or not latest:

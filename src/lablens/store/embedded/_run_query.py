@@ -13,6 +13,7 @@ from lablens.store.embedded import _run_table
 from lablens.store.embedded._db import Database
 from lablens.store.embedded._filter_sql import compile_filters
 from lablens.store.embedded._order_sql import keyset_condition, order_by_sql, parse_order
+from lablens.store.run_table_values import RunValues
 
 
 class RunQueries:
@@ -27,6 +28,8 @@ class RunQueries:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Parsed config and summary columns, kept across reads (by run version).
+        self.values = RunValues()
 
     def read(
         self, count: tuple[str, list[Any]], page: tuple[str, list[Any]]
@@ -37,4 +40,4 @@ class RunQueries:
     def table(self, pid: int, fields: Mapping[str, Any], **how: Any) -> pa.RecordBatchReader:
         """The flat run table (``_run_table.runs_table``); ``how``: its filters, order, columns,
         offset and limit."""
-        return _run_table.runs_table(self.db, pid, fields, **how)
+        return _run_table.runs_table(self.db, pid, fields, **how, values=self.values)

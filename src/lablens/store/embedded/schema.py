@@ -481,4 +481,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (delivery_pk, attempt)
     );
     """,
+    # 11: a run's version of its config and summary, moved by every change of either (NULL: as
+    # created), so a run table parses a run's JSON once per version, not on every read
+    # (store/run_table_values.py).
+    """
+    ALTER TABLE runs ADD COLUMN rev BIGINT;
+    """,
 ]

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lablens.store.common.projects import Projects
-from lablens.store.common.runs import WIDENED_TYPE
+from lablens.store.common.runs import REV_BUMP, WIDENED_TYPE
 from lablens.store.points import (
     check_keys_per_run,
     check_stream,
@@ -251,9 +251,10 @@ class Points:
         # A key whose every value in the batch is null keeps its summary value. The summary
         # is flat, so jsonb's top-level merge (||) is the embedded store's merge patch.
         patch = {k: v for k, v in latest.items() if v is not None}
+        bump = f", {REV_BUMP}" if column == "summary" else ""  # as the embedded store
         conn.execute(
             f"UPDATE runs SET {column} = coalesce({column}, '{{}}'::jsonb) || %s::jsonb,"
-            " heartbeat_at = %s WHERE pk = %s",
+            f" heartbeat_at = %s{bump} WHERE pk = %s",
             [jsonb_dumps(patch), now(), pk],
         )
         if stream != "default" or not patch:

@@ -13,6 +13,7 @@ from lablens.store.postgres import _run_table
 from lablens.store.postgres._db import Database
 from lablens.store.postgres._filter_sql import compile_filters
 from lablens.store.postgres._ordering import keyset_condition, order_by_sql, parse_order
+from lablens.store.run_table_values import RunValues
 
 
 class RunQueries:
@@ -27,6 +28,9 @@ class RunQueries:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Key columns of run tables, kept across reads (by run version, which every server on
+        # the database moves alike).
+        self.values = RunValues()
 
     def read(
         self, count: tuple[str, list[Any]], page: tuple[str, list[Any]]
@@ -43,4 +47,4 @@ class RunQueries:
     def table(self, pid: int, fields: Mapping[str, Any], **how: Any) -> pa.RecordBatchReader:
         """The flat run table (``_run_table.runs_table``); ``how``: its filters, order, columns,
         offset and limit."""
-        return _run_table.runs_table(self.db, pid, fields, **how)
+        return _run_table.runs_table(self.db, pid, fields, **how, values=self.values)

@@ -21,7 +21,9 @@ on two busy cores).
 Two ways to build it, as in the embedded store:
 
 - **narrow** (at most ``WIDE_KEYS`` key columns): one query, the page cut and counted first (a
-  window over the matching runs), each key looked up in the page's runs only.
+  window over the matching runs), with each run's version; the key columns come from
+  ``RunValues`` (``store/run_table_values.py``), which has each key looked up (as below) only
+  in the page's runs that are new or changed since it last saw them, in the same snapshot.
 - **wide** (more keys; PostgreSQL also caps a query at 1,664 columns): the page's runs are read
   ``BATCH_CELLS // K`` at a time in long form (run, key, value, from ``jsonb_each``) and pivoted
   to columns with ``run_table.pivot_long``, in one snapshot held by one connection while the
@@ -56,6 +58,7 @@ from lablens.store.run_table import (
     pivot_long,
     with_total,
 )
+from lablens.store.run_table_values import RunValues, Spec
 from lablens.store.run_values import check_page
 
 #: Key columns past which a table is built in long form (see the module docstring).
@@ -96,8 +99,10 @@ def runs_table(
     columns: Sequence[str] | None,
     offset: int,
     limit: int | None,
+    values: RunValues,
 ) -> pa.RecordBatchReader:
-    """The run table of project ``pid`` (see ``Store.runs_table``) as a stream of batches."""
+    """The run table of project ``pid`` (see ``Store.runs_table``) as a stream of batches; a
+    narrow one takes its key columns from ``values``."""
     check_page(offset, limit)
     where, params = compile_filters(filters, alias="r")
     terms = parse_order(order, alias="r")
@@ -109,7 +114,7 @@ def runs_table(
         page_sql, page = " OFFSET %s", [int(offset)]
     plan = _Plan(base, keys, fields, where, [pid, *params], order_by_sql(terms), page_sql, page)
     if len(keys["config"]) + len(keys["summary"]) <= WIDE_KEYS:
-        return _narrow(db, plan)
+        return _narrow(db, plan, values)
     return _wide(db, plan)
 
 
@@ -233,36 +238,25 @@ def _text(texts: pa.Array) -> pa.Array:
 # --- narrow --------------------------------------------------------------------------------------
 
 
-def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
+def _narrow(db: Database, plan: _Plan, values: RunValues) -> pa.RecordBatchReader:
     base, keys, fields, where, params, order_sql, page_sql, page = plan
     select = [_base_sql(name, sql) for name, sql in base.items()]
+    select.append("r.pk")
+    select.append("coalesce(r.rev, -1)")
     types = _csv_base_types(base)
-    names: list[tuple[str, str, str]] = []
-    select_params: list[Any] = []
-    for kind in ("config", "summary"):
-        for k in keys[kind]:
-            type_ = fields[kind][k]
-            names.append((kind, k, type_))
-            if type_ in ("integer", "number", "bool"):
-                # As ``->>`` writes it (a number's digits in full, never an exponent; ``NaN``
-                # for the string kept for NaN; ``true``), typed by Arrow's parser: converting
-                # it in PostgreSQL (numeric, float8, text) took most of the query's time.
-                select.append(f"{_JSON_COLUMN[kind]} ->> %s::text")
-                types[f"_k{len(names) - 1}"] = ARROW_TYPES[type_]
-            else:
-                select.append(_json_sql(_JSON_COLUMN[kind]))
-                types[f"_k{len(names) - 1}"] = pa.string()
-            select_params.append(k)
+    types["_pk"] = pa.int64()
+    types["_rev"] = pa.int64()
+    spec = tuple((kind, k, fields[kind][k]) for kind in ("config", "summary") for k in keys[kind])
     if page:
         # The page is cut first, on the sort keys alone, and counted in the same pass (a window
-        # over the matching runs): the filter runs once, and only the page's runs are spread.
+        # over the matching runs): the filter runs once.
         sql = (
             f"WITH m AS (SELECT r.pk, count(*) OVER () AS _total FROM runs r"
             f" WHERE r.project_id = %s AND ({where}) ORDER BY {order_sql}{page_sql})"
             f" SELECT {', '.join(select)}, m._total"
             f" FROM m JOIN runs r ON r.pk = m.pk ORDER BY {order_sql}"
         )
-        sql_params = [*params, *page, *select_params]
+        sql_params = [*params, *page]
         types["_total"] = pa.int64()
     else:
         # Every matching run: one pass, counted by the rows it gives.
@@ -270,7 +264,7 @@ def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
             f"SELECT {', '.join(select)} FROM runs r"
             f" WHERE r.project_id = %s AND ({where}) ORDER BY {order_sql}"
         )
-        sql_params = [*select_params, *params]
+        sql_params = [*params]
     with db.transaction() as con:
         con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         table = _read_csv(con, sql, sql_params, types)
@@ -282,17 +276,54 @@ def _narrow(db: Database, plan: _Plan) -> pa.RecordBatchReader:
             total = _count(con, where, params)
         else:
             total = 0
+        # The key columns: kept by run version, only the page's new or changed runs looked up
+        # in their jsonb, in this snapshot.
+        pks = table.column("_pk").to_numpy()
+        revs = table.column("_rev").to_numpy()
+        key_columns = None
+        if spec:
+            key_columns = values.columns(
+                int(params[0]), spec, pks, revs, lambda stale: _key_columns(con, spec, stale)
+            )
     arrays = _base_arrays(table, base)
     out_names = list(base)
-    for i, (kind, k, type_) in enumerate(names):
-        col = table.column(f"_k{i}").combine_chunks()
-        arrays.append(_text(col) if type_ in ("string", "json") else col)
-        out_names.append(f"{kind}.{k}")
+    if key_columns is not None:
+        arrays += [c.combine_chunks() for c in key_columns.columns]
+        out_names += key_columns.column_names
     result = pa.Table.from_arrays(arrays, names=out_names)
     schema = with_total(result.schema, total)
     return pa.RecordBatchReader.from_batches(
         schema, result.replace_schema_metadata(schema.metadata).to_batches()
     )
+
+
+def _key_columns(con: Any, spec: Spec, pks: np.ndarray) -> pa.Table:
+    """The key columns of runs ``pks`` (rows in that order), each looked up in the run's jsonb
+    as the table always read it."""
+    select: list[str] = []
+    select_params: list[Any] = []
+    types: dict[str, pa.DataType] = {}
+    for i, (kind, k, type_) in enumerate(spec):
+        if type_ in ("integer", "number", "bool"):
+            # As ``->>`` writes it (a number's digits in full, never an exponent; ``NaN`` for
+            # the string kept for NaN; ``true``), typed by Arrow's parser: converting it in
+            # PostgreSQL (numeric, float8, text) took most of the query's time.
+            select.append(f"{_JSON_COLUMN[kind]} ->> %s::text")
+            types[f"_k{i}"] = ARROW_TYPES[type_]
+        else:
+            select.append(_json_sql(_JSON_COLUMN[kind]))
+            types[f"_k{i}"] = pa.string()
+        select_params.append(k)
+    sql = (
+        f"SELECT {', '.join(select)} FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(pk, ord)"
+        " JOIN runs r ON r.pk = p.pk ORDER BY p.ord"
+    )
+    table = _read_csv(con, sql, [*select_params, [int(pk) for pk in pks]], types)
+    arrays = []
+    for i, (_, _, type_) in enumerate(spec):
+        col = table.column(f"_k{i}").combine_chunks()
+        arrays.append(_text(col) if type_ in ("string", "json") else col)
+    return pa.Table.from_arrays(arrays, names=[f"{kind}.{k}" for kind, k, _ in spec])
 
 
 def _count(con: Any, where: str, params: list[Any]) -> int:

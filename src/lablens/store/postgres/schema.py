@@ -611,4 +611,9 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (delivery_pk, attempt)
     );
     """,
+    # 8: a run's version of its config and summary, as the embedded schema's migration 11 (moved
+    # by the same shared code; the embedded run table caches parsed values by it).
+    """
+    ALTER TABLE runs ADD COLUMN rev bigint;
+    """,
 ]
