@@ -17,6 +17,9 @@ def shell(server, monkeypatch):
     loaded."""
     monkeypatch.setenv("LABLENS_HOST", server.url)
     monkeypatch.setenv("LABLENS_API_KEY", server.api_key)
+    # A shell started from another virtualenv's activated shell warns about it (an error under
+    # the suite's warning filter): the shell's environment is this interpreter's.
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "lablens")
     # A fresh Magics object per test: it caches its Api, and the environment just changed.
