@@ -72,7 +72,9 @@ _TIMES = ("created_at", "finished_at", "heartbeat_at")
 _JSON_COLUMN = {"config": "r.config_flat", "summary": "r.summary"}
 
 # The CSV parse: an unquoted empty field is NULL, a quoted one the empty string.
-_PARSE = pacsv.ParseOptions(newlines_in_values=True)
+# An empty line is a row: a one-column read writes a NULL as nothing at all (an empty text
+# comes quoted), and that row must not be skipped.
+_PARSE = pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
 _READ = {"block_size": 1 << 24}
 
 
