@@ -12,7 +12,6 @@ baseline), and the time the answer took. A watchdog samples the server's memory 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import threading
 import time
@@ -72,12 +71,12 @@ def measure(runs: int, keys: int, cap: int) -> dict[str, Any]:
     """One fresh server with ``runs`` runs of ``keys`` keys; its memory over one read."""
     data = [wide_run(i, keys) for i in range(runs)]
 
-    def seed(path: Path) -> None:
+    def seed(path: Path, username: str) -> None:
         from lablens.server.main import ensure_admin
 
         store = open_store(path)
         ensure_admin(store, path, allow_create=True)
-        store.insert_runs(getpass.getuser(), PROJECT, data, username=getpass.getuser())
+        store.insert_runs(username, PROJECT, data, username=username)
         store.close()
 
     with server(seed=seed) as srv:

@@ -8,7 +8,6 @@ Run: ``python -m benchmarks.table_first_paint_10k`` (needs /usr/bin/chromium).
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import statistics
 import sys
 import tempfile
@@ -87,12 +86,12 @@ def _timed(page, action: str, condition: str) -> float:
 def main() -> None:
     runs = _runs()
 
-    def seed(data: Path) -> None:
+    def seed(data: Path, username: str) -> None:
         store = open_store(data)
         from lablens.server.main import ensure_admin
 
         ensure_admin(store, data, allow_create=True)
-        store.insert_runs(getpass.getuser(), PROJECT, runs, username=getpass.getuser())
+        store.insert_runs(username, PROJECT, runs, username=username)
         store.close()
 
     with server(seed=seed) as srv, tempfile.TemporaryDirectory() as tmp:
