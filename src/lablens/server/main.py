@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 
 from lablens import _settings
-from lablens.server.app import create_app
+from lablens.server.app import create_app, warm_routes
 from lablens.server.liveness import LivenessWatch
 from lablens.store import open_store
 from lablens.store.base import Store
@@ -146,6 +146,7 @@ def serve(
         username, key = admin.split()
         _settings.store_credentials(f"http://{host}:{port}", key, username)
     app = create_app(store)
+    warm_routes(app)
     # pyarrow imports pandas the first time it checks whether a value is a pandas object,
     # which the first batch of points does: ~0.3-0.5 s (seconds on a busy machine) that the
     # first request of each server process paid. Imported beside the start instead, off the
