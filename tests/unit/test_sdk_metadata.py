@@ -34,6 +34,19 @@ def test_requirements_lists_installed_distributions():
     assert lines == sorted(lines, key=str.lower)
 
 
+def test_requirements_read_the_same_names_and_versions_as_the_full_metadata():
+    # The fast read stops at the headers' end; the full parse is what importlib gives.
+    import importlib.metadata
+
+    full = {
+        f"{d.metadata['Name']}=={d.version}"
+        for d in importlib.metadata.distributions()
+        if d.metadata["Name"]
+    }
+    assert len(full) > 20
+    assert metadata.requirements().splitlines() == sorted(full, key=str.lower)
+
+
 def test_conda_is_none_outside_conda(monkeypatch):
     monkeypatch.delenv("CONDA_PREFIX", raising=False)
     metadata.conda.cache_clear()
