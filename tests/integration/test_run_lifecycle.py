@@ -121,6 +121,50 @@ def test_a_short_run_is_created_logged_and_finished_in_one_request(server, uniqu
     ]
 
 
+def _short_run(server, project: str, tmp_path, fold: int):
+    run = lablens.sdk.init(
+        project=project,
+        config={"fold": fold},
+        host=server.url,
+        api_key=server.api_key,
+        settings=QUIET,
+        dir=tmp_path,
+    )
+    run.log({"loss": fold / 10})
+    run.finish()
+    return run
+
+
+def _opened(transport) -> int:
+    """How many connections a session's pools have opened."""
+    pools = transport.session.get_adapter(transport.base_url).poolmanager.pools
+    # keys(): urllib3's pool container refuses iteration (not thread-safe)
+    return sum(pools[key].num_connections for key in pools.keys())  # noqa: SIM118
+
+
+def test_short_runs_in_a_row_reuse_one_connection(server, unique, tmp_path):
+    runs = [_short_run(server, unique, tmp_path, fold) for fold in range(4)]
+    senders = {id(run._sender._transport) for run in runs}
+    assert len(senders) == 1  # each run's sender took the session the one before handed back
+    assert _opened(runs[-1]._sender._transport) == 1
+    api = Api(host=server.url, api_key=server.api_key)
+    for fold, run in enumerate(runs):
+        stored = api.run(run.path)
+        assert stored.state == "finished" and stored.summary["loss"] == fold / 10
+
+
+def test_a_session_idle_too_long_is_closed_not_reused(server, unique, tmp_path, monkeypatch):
+    from lablens.sdk import connections
+
+    monkeypatch.setattr(connections, "MAX_IDLE", 0.0)
+    first = _short_run(server, unique, tmp_path, 0)
+    time.sleep(0.01)
+    second = _short_run(server, unique, tmp_path, 1)
+    assert second._sender._transport is not first._sender._transport
+    assert _opened(first._sender._transport) == 0  # closed: its pools are gone
+    assert Api(host=server.url, api_key=server.api_key).run(second.path).summary["loss"] == 0.1
+
+
 def test_a_run_is_created_in_the_background_without_logging(server, unique, tmp_path):
     run = lablens.sdk.init(
         project=unique, host=server.url, api_key=server.api_key, settings=QUIET, dir=tmp_path

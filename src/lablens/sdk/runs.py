@@ -14,6 +14,7 @@ from typing import Any
 
 from lablens import errors as E
 from lablens.contract.routes import run_route
+from lablens.sdk import connections
 from lablens.sdk._flatten import PLAIN_TYPES, flatten_metrics
 from lablens.sdk.config import Config, Summary
 from lablens.sdk.console import ConsoleCapture
@@ -132,7 +133,7 @@ class Run(RunEnding, RunArtifactLogging):
         # The sender's own session: requests sessions are not meant to be shared across threads,
         # and it retries by itself (same batch id), so the transport must not retry underneath.
         self._sender = Sender(
-            None if offline else Transport(host or "", api_key, timeout=60.0, retries=0),
+            None if offline else connections.sender_transport(host or "", api_key),
             self._api_path,
             self._wal,
             flush_interval=settings.flush_interval,

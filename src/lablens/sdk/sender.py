@@ -45,6 +45,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lablens import errors as E
+from lablens.sdk import connections
 from lablens.sdk.batches import SCHEMA, Columns, Item, build_table, encode_batch
 from lablens.sdk.media import held_bytes
 from lablens.sdk.media_upload import MediaEntry, encode_media, pack_blobs
@@ -143,7 +144,7 @@ class Sender(SendLoop):
         self._written = threading.Event()  # the writer has written its last records
         self._deadline = math.inf
         self._writer = threading.Thread(target=self._write_loop, name="lablens-log", daemon=True)
-        self._thread = threading.Thread(target=self._send_loop, name="lablens-sender", daemon=True)
+        self._thread = threading.Thread(target=self._send_all, name="lablens-sender", daemon=True)
 
         self.sent_points = 0
         self.dropped_points = 0
@@ -274,6 +275,21 @@ class Sender(SendLoop):
         if self._thread.is_alive():  # stuck in a request past its own timeout
             log.warning("lablens: the sender did not stop in time")
             self.unsent = True
+
+    # -- sender thread -------------------------------------------------------------------------
+
+    def _send_all(self) -> None:
+        """The sender thread: the send loop (``send_loop.py``), then its session handed back
+        for the next run of the process when everything was sent; a session whose requests
+        were left failing is closed instead."""
+        try:
+            self._send_loop()
+        finally:
+            if self._transport is not None:
+                if self._outbox:
+                    self._transport.close()
+                else:
+                    connections.release(self._transport)
 
     # -- log writer thread ---------------------------------------------------------------------
 
