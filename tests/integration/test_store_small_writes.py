@@ -167,3 +167,86 @@ def test_field_types_widen_across_requests_and_forget_a_rolled_back_one(store):
     fields = store.project_fields("alice", "p")
     assert fields["config"] == {"ghost": "string", "lr": "number", "opt": "string"}
     assert fields["summary"] == {"acc": "number", "note": "string"}
+
+
+def _state(store, run_id: str) -> tuple:
+    """What a run's points left in the store: its keys' figures (run_keys), its summary, its
+    history keys and every point, by key name."""
+    run = store.get_run("alice", "p", run_id)
+    keys = store.db.all(
+        "SELECT m.name, r.n, r.first_step, r.last_step, r.nans FROM run_keys r"
+        " JOIN metric_keys m ON m.id = r.key_id JOIN runs u ON u.pk = r.run_pk"
+        " WHERE u.id = ? ORDER BY m.name",
+        [run_id],
+    )
+    points = store.history("alice", "p", [run_id])
+    rows = sorted(
+        zip(points["step"].to_pylist(), points["value"].to_pylist(), strict=True),
+        key=lambda r: (r[0], str(r[1])),
+    )
+    summary = {k: (str(v) if v != v else v) for k, v in run["summary"].items()}  # NaN as text
+    return keys, summary, run["history_keys"], [(s, str(v)) for s, v in rows]
+
+
+@pytest.mark.parametrize("rows", [7, 60_000])  # the Arrow figures, and past their limit
+def test_a_first_batch_made_with_its_run_stores_what_a_later_batch_would(store, rows):
+    # The first batch of a run made by the same request has its keys' figures computed in
+    # Arrow; a run made by an earlier request takes DuckDB's query. Both must store the same:
+    # NaNs counted, null values skipped for the last value, two values at one step (the
+    # earlier one kept), keys whose values are all null, steps out of order.
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    keys = np.array(["a", "b/c", "nulls", "tie"])[rng.integers(0, 4, rows)]
+    steps = rng.integers(0, max(rows // 3, 3), rows)
+    values = rng.normal(size=rows)
+    values[rng.random(rows) < 0.1] = np.nan
+    mask = rng.random(rows) < 0.1
+    mask[keys == "nulls"] = True
+    keys[:4] = ["tie", "tie", "tie", "a"]
+    steps[:4] = [10**6, 10**6, 5, 10**6]
+    values[:4] = [1.5, 2.5, 9.0, 4.0]
+    mask[:4] = False
+    batch = pa.table(
+        {
+            "key": keys.tolist(),
+            "step": pa.array(steps, pa.int64()),
+            "timestamp": [1.7e9] * rows,
+            "value": pa.array(values, pa.float64(), mask=mask),
+        }
+    )
+    with store.one_commit():
+        store.start_run("alice", "p", {"id": "together"}, username="alice")
+        store.append_points("alice", "p", "together", batch, batch_id="x")
+    with store.one_commit():
+        store.start_run("alice", "p", {"id": "apart"}, username="alice")
+    with store.one_commit():
+        store.append_points("alice", "p", "apart", batch, batch_id="x")
+    together, apart = _state(store, "together"), _state(store, "apart")
+    assert together == apart
+    assert together[1]["tie"] == 1.5 and "nulls" not in together[1]
+    counts = {k: int((keys == k).sum()) for k in ("a", "b/c", "nulls", "tie")}
+    assert {k["name"]: k["n"] for k in together[0]} == {k: n for k, n in counts.items() if n}
+    # The batch id is kept for the run made with it: sent again, it stores nothing.
+    again = store.append_points("alice", "p", "together", batch, batch_id="x")
+    assert again == {"stored": 0, "duplicate": True}
+
+
+def test_a_project_deleted_and_made_again_takes_the_runs_logged_after(store):
+    # Project ids are kept in memory after a request's commit; a deletion drops them.
+    with store.one_commit():
+        store.start_run("alice", "p", {"id": "old"}, username="alice")
+        store.append_points("alice", "p", "old", _points("loss", range(3)))
+    with store.one_commit():  # the id is now known from memory
+        store.start_run("alice", "p", {"id": "old2"}, username="alice")
+    old_id = store.projects.project_id("alice", "p")
+    store.delete_project("alice", "p")
+    store.create_project("alice", "p")
+    with store.one_commit():
+        store.start_run("alice", "p", {"id": "new"}, username="alice")
+        store.append_points("alice", "p", "new", _points("loss", range(4), 2.0))
+    assert store.projects.project_id("alice", "p") != old_id
+    assert [r["id"] for r in store.query_runs("alice", "p")["items"]] == ["new"]
+    assert _values(store, "new", "loss") == [(s, 2.0 * s) for s in range(4)]
+    with pytest.raises(NotFound):
+        store.get_run("alice", "p", "old")

@@ -39,6 +39,11 @@ class Projects:
             f" {sql.iso('p.created_at')} AS created_at, {sql.iso('p.updated_at')} AS updated_at"
             " FROM projects p WHERE p.workspace_id = ? AND p.name = ?"
         )
+        # Project ids by (workspace, name), where this process is the database's only writer:
+        # a project is never renamed, and a deleted one leaves here when its deletion commits.
+        # ``_ids_version`` moves at each deletion, so a read that raced one keeps nothing.
+        self._ids: dict[tuple[str, str], int] | None = None if sql.concurrent else {}
+        self._ids_version = 0
         self._counted_row = self._row.replace(
             " FROM projects p",
             ", (SELECT count(*) FROM runs r WHERE r.project_id = p.id) AS run_count"
@@ -112,6 +117,9 @@ class Projects:
         memo = self.sql.memo()
         if memo is not None and (found := memo.get(("project", workspace, name))):
             return found
+        if self._ids is not None and (found := self._ids.get((workspace, name))):
+            return found
+        version = self._ids_version
         wid = self.accounts.workspace_id(workspace)
         if "\x00" in name:  # no project is named so, and PostgreSQL text cannot compare it
             raise NotFound("project", f"{workspace}/{name}")
@@ -122,7 +130,18 @@ class Projects:
             raise NotFound("project", f"{workspace}/{name}")
         if memo is not None:
             memo["project", workspace, name] = row["id"]
+            if self._ids is not None:  # kept once the request's transaction commits
+                self.sql.after_commit(lambda: self._keep(workspace, name, row["id"], version))
         return row["id"]
+
+    def _keep(self, workspace: str, name: str, pid: int, version: int) -> None:
+        """Keep a project's id read (and committed) while no deletion moved the version."""
+        assert self._ids is not None
+        if version != self._ids_version:
+            return  # a project was deleted since the read: it may have been this one
+        if len(self._ids) >= 100_000:
+            self._ids.clear()
+        self._ids[workspace, name] = pid
 
     def in_project(
         self,
@@ -219,6 +238,16 @@ class Projects:
         for table in ("runs", "sweeps", "reports", "project_fields"):
             tx.execute(f"DELETE FROM {table} WHERE project_id = ?", [pid])
         tx.execute("DELETE FROM projects WHERE id = ?", [pid])
+        if self._ids is not None:
+            self._ids_version += 1
+            self.sql.after_commit(lambda: self._forget(pid))
+
+    def _forget(self, pid: int) -> None:
+        """Drop a deleted project's id from memory."""
+        assert self._ids is not None
+        self._ids_version += 1
+        for key in [k for k, v in self._ids.items() if v == pid]:
+            del self._ids[key]
 
     def project_for_write(self, workspace: str, project: str) -> int:
         """The project's id, the project made first if missing (as logging a run does)."""
