@@ -13,6 +13,7 @@ from lablens.server import problems
 from lablens.server.automation_events import AutomationEvents
 from lablens.server.guards import RequestGuard
 from lablens.server.pages import router as pages_router
+from lablens.server.records_journal import JournalBarrier
 from lablens.server.routers import (
     artifact_collections,
     artifacts,
@@ -55,6 +56,10 @@ def create_app(store: Store) -> FastAPI:
     problems.install(app)
     # Before any route: body size, JSON nesting and lone surrogates (guards.py).
     app.add_middleware(RequestGuard)
+    # Requests wait for the records journaled before them (records_journal.py), when the
+    # server keeps a journal (app.state.journal, set by main.serve on the embedded store).
+    app.state.journal = None
+    app.add_middleware(JournalBarrier)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:

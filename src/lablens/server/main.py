@@ -16,6 +16,8 @@ import uvicorn
 from lablens import _settings
 from lablens.server.app import create_app, warm_routes
 from lablens.server.liveness import LivenessWatch
+from lablens.server.records_journal import RecordsJournal
+from lablens.server.routers.run_records import apply_entry
 from lablens.store import open_store
 from lablens.store.base import Store
 from lablens.store.errors import StoreError
@@ -147,6 +149,12 @@ def serve(
         _settings.store_credentials(f"http://{host}:{port}", key, username)
     app = create_app(store)
     warm_routes(app)
+    journal = os.environ.get("LABLENS_RECORDS_JOURNAL", "on")
+    if keeps is not None and journal != "off":
+        # New short runs answered once journaled (records_journal.py); what a killed server
+        # left in the journal is stored first.
+        hold = journal == "hold"
+        app.state.journal = RecordsJournal(store, keeps, apply_entry, hold=hold).start()
     # pyarrow imports pandas the first time it checks whether a value is a pandas object,
     # which the first batch of points does: ~0.3-0.5 s (seconds on a busy machine) that the
     # first request of each server process paid. Imported beside the start instead, off the
@@ -160,6 +168,8 @@ def serve(
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     finally:
+        if app.state.journal is not None:
+            app.state.journal.stop()  # what is journaled is stored before the store closes
         app.state.automations.stop()
         watch.stop()
         store.close()

@@ -6,6 +6,7 @@ by one request, and ``finish()`` is one round trip whatever the run queued last.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pyarrow as pa
@@ -17,11 +18,16 @@ from lablens.contract.arrow import ipc_to_table
 from lablens.contract.records import MEDIA_TYPE, decode_records
 from lablens.server.auth import CurrentUser, writable_store
 from lablens.server.problems import Problem
+from lablens.server.records_journal import Entry, RecordsJournal
 from lablens.server.routers.files import ConsoleLines
 from lablens.server.routers.runs import NewRun, RunChanges
 from lablens.server.routing import Route
 from lablens.store.base import Store
+from lablens.store.errors import StoreError
 from lablens.store.limits import LIMITS
+from lablens.store.points import check_keys_per_run, check_stream, conform_points
+from lablens.store.run_files import console_table
+from lablens.store.run_values import checked_new_run, checked_run_changes
 
 router = APIRouter(prefix="/api/v1/projects/{ws}/{project}", tags=["runs"], route_class=Route)
 
@@ -152,10 +158,16 @@ async def append_records(
     ctype = request.headers.get("content-type", "")
     if not ctype.startswith(MEDIA_TYPE):
         raise Problem(415, "bad_request", f"send records as {MEDIA_TYPE}", field="content-type")
-    create, records = _parse(await request.body())
-    return await run_in_threadpool(
-        _store_at_once, store, ws, project, run_id, user["username"], create, records
-    )
+    raw = await request.body()
+    create, records = _parse(raw)
+    args = (ws, project, run_id, user["username"], create, records)
+    journal: RecordsJournal | None = getattr(request.app.state, "journal", None)
+    if journal is not None:
+        answer = await run_in_threadpool(_journaled, store, journal, raw, *args)
+        if answer is not None:
+            return answer
+        await journal.settled()  # stored after what was journaled before it
+    return await run_in_threadpool(_store_at_once, store, *args)
 
 
 def _store_at_once(store: Store, *args: Any) -> dict[str, Any]:
@@ -163,3 +175,64 @@ def _store_at_once(store: Store, *args: Any) -> dict[str, Any]:
     # the commit's flush to disk is most of a small request's time.
     with store.one_commit():
         return _store(store, *args)
+
+
+def _journaled(
+    store: Store,
+    journal: RecordsJournal,
+    raw: bytes,
+    ws: str,
+    project: str,
+    run_id: str,
+    username: str,
+    create: dict[str, Any] | None,
+    records: list[tuple[str, Any]],
+) -> dict[str, Any] | None:
+    """The answer of a request that makes a new run, once journaled (``records_journal.py``);
+    ``None`` when it is to be stored now: it resumes a run, or something in it would be
+    refused (storing it now raises that precisely), or the journal is full."""
+    if create is None or create.get("resume", "never") != "never":
+        return None
+    if create.get("id") not in (None, run_id) or journal.has(ws, project, run_id):
+        return None
+    stored = 0
+    keys: set[str] = set()
+    batches: set[str] = set()
+    try:
+        checked_new_run({**create, "id": run_id})
+        for kind, value in records:
+            if kind == "points":
+                table, stream, batch = value
+                check_stream(stream)
+                conformed = conform_points(table)
+                if batch is None or batch not in batches:  # a repeated id stores nothing
+                    stored += conformed.num_rows
+                if batch is not None:
+                    batches.add(batch)
+                keys.update(f"{stream}\0{k}" for k in conformed["key"].unique().to_pylist())
+            elif kind == "console":
+                console_table(value[0])
+            else:
+                checked_run_changes(value, dt.datetime.now(dt.UTC))
+        for stream in {k.split("\0", 1)[0] for k in keys}:
+            check_keys_per_run(0, sum(1 for k in keys if k.startswith(stream + "\0")))
+    except (StoreError, ValueError, TypeError):
+        return None
+    # Last, as the store is asked: a run made meanwhile (by another request) is stored now,
+    # and then refused or resumed as that run's request would be.
+    if not store.run_id_free(ws, project, run_id):
+        return None
+    entry = Entry(ws, project, run_id, username, raw)
+    if not journal.append(entry):
+        return None
+    return {"created": True, "stored_points": stored, "heartbeat_timeout": LIMITS.heartbeat_timeout}
+
+
+def apply_entry(store: Store, entry: Entry) -> None:
+    """Store one journaled request (inside the journal's transaction)."""
+    create, records = _parse(entry.body)
+    if create is not None:
+        # The id was free when the request was answered; a run of that id made since (by a
+        # request storing at once that raced it) takes these records rather than lose them.
+        create["resume"] = "allow"
+    _store(store, entry.workspace, entry.project, entry.run_id, entry.username, create, records)

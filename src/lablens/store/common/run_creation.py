@@ -111,6 +111,16 @@ class RunCreation:
                 )
         return run_id, created
 
+    def run_id_free(self, workspace: str, project: str, run_id: str) -> bool:
+        try:
+            pid = self.projects.project_id(workspace, project)
+        except NotFound:
+            return False
+        taken = self.sql.one(
+            "SELECT 1 AS x FROM runs WHERE project_id = ? AND id = ?", [pid, run_id]
+        )
+        return taken is None
+
     def insert_run(
         self,
         tx: Any,

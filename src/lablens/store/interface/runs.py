@@ -30,6 +30,11 @@ class RunStore(abc.ABC):
         """``create_run`` without reading the run back: whether it was created."""
 
     @abc.abstractmethod
+    def run_id_free(self, workspace: str, project: str, run_id: str) -> bool:
+        """Whether a new run of this id can be made in this project now: the project exists
+        and holds no run of that id (a missing workspace or project answers ``False``)."""
+
+    @abc.abstractmethod
     def insert_runs(
         self, workspace: str, project: str, runs: Sequence[Mapping[str, Any]], *, username: str
     ) -> int:

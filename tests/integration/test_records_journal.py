@@ -1,0 +1,127 @@
+"""New short runs answered once journaled (``server/records_journal.py``): what must hold.
+
+A records request that makes a new run is answered once its body is on disk, and stored by a
+thread. Everything after it must see it stored (reads, changes, other records), a server killed
+before storing it stores it when it starts again, and a torn last entry is left out.
+"""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+import lablens
+from lablens import errors as E
+from lablens.api import Api
+from lablens.server.records_journal import FILE_NAME, Entry, read_entries
+from servers import QUIET, start_server, stop_server
+
+
+def _short_run(srv, project: str, root, i: int, *, steps: int = 5):
+    run = lablens.sdk.init(
+        project=project,
+        config={"fold": i},
+        host=srv.url,
+        api_key=srv.api_key,
+        settings=QUIET,
+        dir=root,
+    )
+    for s in range(steps):
+        run.log({"loss": i + 1.0 / (s + 1), "acc": s * 0.1})
+    run.finish()
+    return run
+
+
+def test_entries_read_back_whole_and_a_torn_last_one_is_left_out():
+    a = Entry("alice", "p", "r1", "alice", b"\x00\x01body")
+    b = Entry("alice", "pr\u00e9", "r2", "bob", b"")
+    data = a.encode() + b.encode()
+    assert read_entries(data) == [a, b]
+    assert read_entries(data + b.encode()[:-1]) == [a, b]  # cut short
+    broken = bytearray(data + a.encode())
+    broken[-1] ^= 0xFF  # its checksum no longer matches
+    assert read_entries(bytes(broken)) == [a, b]
+
+
+def test_every_request_after_the_answers_sees_the_runs_stored(server, unique, tmp_path):
+    runs = [_short_run(server, unique, tmp_path, i) for i in range(25)]
+    api = Api(host=server.url, api_key=server.api_key)
+    # The first read after the last finish(): every run, finished, with its points.
+    listed = {r.id: r for r in api.runs(f"{server.username}/{unique}")}
+    assert sorted(listed) == sorted(r.id for r in runs)
+    for i, run in enumerate(runs):
+        stored = listed[run.id]
+        assert stored.state == "finished" and stored.config == {"fold": i}
+        assert stored.summary["loss"] == pytest.approx(i + 0.2)
+    assert [row["acc"] for row in api.run(runs[7].path).scan_history(keys=["acc"])] == [
+        pytest.approx(s * 0.1) for s in range(5)
+    ]
+    # A change right after a finish applies to the run it made.
+    last = _short_run(server, unique, tmp_path, 99)
+    api.run(last.path).delete()
+    with pytest.raises(E.NotFound):
+        api.run(last.path)
+
+
+def test_a_taken_run_id_is_still_refused_by_finish(server, unique, tmp_path):
+    first = _short_run(server, unique, tmp_path, 0)
+    again = lablens.sdk.init(
+        project=unique,
+        id=first.id,
+        resume="never",
+        host=server.url,
+        api_key=server.api_key,
+        settings=QUIET,
+        dir=tmp_path,
+    )
+    again.log({"loss": 1.0})
+    with pytest.raises(E.Conflict):
+        again.finish()
+
+
+def test_a_server_killed_before_storing_stores_the_answered_runs_when_started_again(
+    tmp_path, unique
+):
+    data, home = tmp_path / "data", tmp_path / "home"
+    held = start_server(data, home, env={"LABLENS_RECORDS_JOURNAL": "hold"})
+    try:
+        runs = [_short_run(held, unique, tmp_path / "runs", i, steps=3) for i in range(4)]
+        journaled = read_entries((data / FILE_NAME).read_bytes())
+        # The first run made the project, and so was stored at once; the others waited.
+        assert [e.run_id for e in journaled] == [r.id for r in runs[1:]]
+    finally:
+        held.proc.send_signal(signal.SIGKILL)
+        held.proc.wait(timeout=30)
+    # A torn entry at the end: the killed server was writing it, and never answered it.
+    with (data / FILE_NAME).open("ab") as f:
+        f.write(journaled[0].encode()[:-3])
+    again = start_server(data, home)
+    try:
+        api = Api(host=again.url, api_key=again.api_key)
+        listed = {r.id: r for r in api.runs(f"{again.username}/{unique}")}
+        assert sorted(listed) == sorted(r.id for r in runs)
+        for i, run in enumerate(runs):
+            assert listed[run.id].state == "finished"
+            assert [row["loss"] for row in api.run(run.path).scan_history(keys=["loss"])] == [
+                pytest.approx(i + 1.0 / (s + 1)) for s in range(3)
+            ]
+        assert (data / FILE_NAME).read_bytes() == b""  # stored, so the journal starts empty
+    finally:
+        stop_server(again)
+
+
+def test_a_stopped_server_stores_what_it_journaled_before_it_stops(tmp_path, unique):
+    data, home = tmp_path / "data", tmp_path / "home"
+    held = start_server(data, home, env={"LABLENS_RECORDS_JOURNAL": "hold"})
+    try:
+        run = _short_run(held, unique, tmp_path / "runs", 3, steps=2)
+    finally:
+        stop_server(held)  # a clean stop stores the held entries
+    assert (data / FILE_NAME).read_bytes() == b""
+    again = start_server(data, home, env={"LABLENS_RECORDS_JOURNAL": "off"})
+    try:
+        stored = Api(host=again.url, api_key=again.api_key).run(run.path)
+        assert stored.state == "finished" and stored.summary["acc"] == pytest.approx(0.1)
+    finally:
+        stop_server(again)
