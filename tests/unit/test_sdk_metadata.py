@@ -47,6 +47,19 @@ def test_requirements_read_the_same_names_and_versions_as_the_full_metadata():
     assert metadata.requirements().splitlines() == sorted(full, key=str.lower)
 
 
+def test_in_conda_needs_an_active_environment_and_conda_on_the_path(monkeypatch, tmp_path):
+    monkeypatch.delenv("CONDA_PREFIX", raising=False)
+    assert metadata.in_conda() is False
+    exe = tmp_path / "conda"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("CONDA_PREFIX", str(tmp_path))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert metadata.in_conda() is False  # no conda to ask
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert metadata.in_conda() is True
+
+
 def test_conda_is_none_outside_conda(monkeypatch):
     monkeypatch.delenv("CONDA_PREFIX", raising=False)
     metadata.conda.cache_clear()

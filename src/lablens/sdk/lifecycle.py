@@ -239,7 +239,7 @@ def init(
         if card.notebook:
             run._observe = card.observe
     run._start()
-    if not offline:
+    if not offline and metadata.in_conda():
         threading.Thread(target=_send_conda, args=(run,), name="lablens-conda", daemon=True).start()
     return run
 

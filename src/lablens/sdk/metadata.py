@@ -146,6 +146,12 @@ def _name_version(dist: importlib.metadata.Distribution) -> tuple[str | None, st
     return name, version
 
 
+def in_conda() -> bool:
+    """Whether ``conda()`` can have an answer: a conda environment is active and ``conda`` is
+    on the PATH (outside one, no thread is started to ask)."""
+    return bool(os.environ.get("CONDA_PREFIX")) and shutil.which("conda") is not None
+
+
 @functools.cache
 def conda(timeout: float = 15.0) -> str | None:
     """``conda env export`` of the active environment, or ``None`` outside conda.
