@@ -426,3 +426,43 @@ def test_nul_characters_are_400s_naming_the_field_on_every_engine(api, make_proj
             api.create_automation(OnCreateArtifact(scope=project) >> DoNothing(), **new)
         assert bad.value.field == field
     assert list(api.automations(project.entity, name="x\x00")) == []
+
+
+@pytest.mark.parametrize("short", [True, False], ids=["one-request", "several-requests"])
+def test_runs_logged_by_the_sdk_fire_their_state_and_metric_automations(
+    api, make_project, receiver, server, tmp_path, short
+):
+    # The SDK sends records (points, updates, the end in one request for a short run, which
+    # the embedded server journals and stores after its answer); they are events like the
+    # routes' own.
+    import lablens
+
+    project = make_project()
+    hook = hook_for(api, project, receiver)
+    api.create_automation(
+        OnRunState(scope=project, filter=RunEvent.state.in_(["finished"]))
+        >> SendWebhook.from_integration(hook, payload={"state": "${run_state}", "id": "${run_id}"}),
+        name=f"ends-{uuid.uuid4().hex[:6]}",
+    )
+    api.create_automation(
+        OnRunMetric(scope=project, filter=RunEvent.metric("loss").lt(0.2))
+        >> SendWebhook.from_integration(
+            hook, payload={"value": "${metric_value}", "step": "${metric_step}"}
+        ),
+        name=f"low-loss-{uuid.uuid4().hex[:6]}",
+    )
+    run = lablens.sdk.init(
+        project=project.name,
+        entity=project.entity,
+        host=server.url,
+        api_key=server.api_key,
+        settings={"system_interval": 0, "console": False, "flush_interval": 600 if short else 0.05},
+        dir=tmp_path,
+    )
+    for loss in [1.0, 0.5, 0.15, 0.05]:
+        run.log({"loss": loss})
+        if not short:
+            time.sleep(0.2)  # each point its own request, after the run's creation
+    run.finish()
+    got = sorted((verified(r) for r in receiver.wait(2)), key=lambda body: "state" in body)
+    assert got == [{"value": 0.15, "step": 2}, {"state": "FINISHED", "id": run.id}]

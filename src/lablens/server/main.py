@@ -17,7 +17,7 @@ from lablens import _settings
 from lablens.server.app import create_app, warm_routes
 from lablens.server.liveness import LivenessWatch
 from lablens.server.records_journal import RecordsJournal
-from lablens.server.routers.run_records import apply_entry
+from lablens.server.routers.run_records import journal_applier
 from lablens.store import open_store
 from lablens.store.base import Store
 from lablens.store.errors import StoreError
@@ -154,7 +154,8 @@ def serve(
         # New short runs answered once journaled (records_journal.py); what a killed server
         # left in the journal is stored first.
         hold = journal == "hold"
-        app.state.journal = RecordsJournal(store, keeps, apply_entry, hold=hold).start()
+        apply = journal_applier(app.state.automations)
+        app.state.journal = RecordsJournal(store, keeps, apply, hold=hold).start()
     # pyarrow imports pandas the first time it checks whether a value is a pandas object,
     # which the first batch of points does: ~0.3-0.5 s (seconds on a busy machine) that the
     # first request of each server process paid. Imported beside the start instead, off the

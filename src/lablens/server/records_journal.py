@@ -37,7 +37,6 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -97,8 +96,9 @@ class RecordsJournal:
     Args:
         store: the embedded store the records go to.
         directory: where the journal file is kept (the data dir).
-        apply: stores one entry (inside the caller's ``store.one_commit()``); raises what the
-            store raises.
+        apply: stores one entry (inside the caller's ``store.one_commit()``), raising what the
+            store raises; it answers what to call once that transaction has committed (the
+            automations' events).
         hold: journal and answer, but store only when stopped or started again (for tests of
             a server killed before it stored what it answered; a read would wait).
     """
@@ -107,7 +107,7 @@ class RecordsJournal:
         self,
         store: Store,
         directory: Path,
-        apply: Callable[[Store, Entry], Any],
+        apply: Callable[[Store, Entry], list[Callable[[], None]]],
         *,
         hold: bool = False,
     ) -> None:
@@ -247,14 +247,16 @@ class RecordsJournal:
 
     def _store_all(self, entries: list[Entry]) -> None:
         """Store the entries in one transaction; if that fails, each in its own."""
-        try:
-            with self.store.one_commit():
-                for entry in entries:
-                    self._apply(self.store, entry)
-            return
-        except Exception:
-            if len(entries) == 1:
-                log.exception("lablens: a journaled records request could not be stored")
+        if len(entries) > 1:
+            fired: list[Callable[[], None]] = []
+            try:
+                with self.store.one_commit():
+                    for entry in entries:
+                        fired += self._apply(self.store, entry)
+            except Exception:
+                log.debug("lablens: journaled requests stored one by one", exc_info=True)
+            else:
+                _tell(fired)
                 return
         for entry in entries:
             self._store_alone(entry)
@@ -262,7 +264,7 @@ class RecordsJournal:
     def _store_alone(self, entry: Entry) -> None:
         try:
             with self.store.one_commit():
-                self._apply(self.store, entry)
+                fired = self._apply(self.store, entry)
         except Exception:
             # Every check that can refuse it ran before it was journaled: this is a fault of
             # the store (a full disk), which the log must name. The journal is then kept as it
@@ -276,6 +278,17 @@ class RecordsJournal:
                 entry.run_id,
                 self.path,
             )
+        else:
+            _tell(fired)
+
+
+def _tell(fired: list[Callable[[], None]]) -> None:
+    """Call what the stored entries tell the automations; a failure there loses no data."""
+    for tell in fired:
+        try:
+            tell()
+        except Exception:
+            log.exception("lablens: telling the automations of journaled records failed")
 
 
 def _done(future: asyncio.Future[None]) -> None:

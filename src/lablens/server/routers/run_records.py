@@ -7,6 +7,8 @@ by one request, and ``finish()`` is one round trip whatever the run queued last.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -17,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from lablens.contract.arrow import ipc_to_table
 from lablens.contract.records import MEDIA_TYPE, decode_records
 from lablens.server.auth import CurrentUser, writable_store
+from lablens.server.automation_events import AutomationEvents
 from lablens.server.problems import Problem
 from lablens.server.records_journal import Entry, RecordsJournal
 from lablens.server.routers.files import ConsoleLines
@@ -103,6 +106,8 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, list[tuple[str, Any]]]:
 
 def _store(
     store: Store,
+    events: AutomationEvents | None,
+    fired: list[Callable[[], None]],
     ws: str,
     project: str,
     run_id: str,
@@ -110,6 +115,8 @@ def _store(
     create: dict[str, Any] | None,
     records: list[tuple[str, Any]],
 ) -> dict[str, Any]:
+    """Store the records in order; what automations see of them (a run's state change, metric
+    points) goes into ``fired``, for the caller to tell once the transaction has committed."""
     created = False
     if create is not None:
         if create.get("id") not in (None, run_id):
@@ -120,7 +127,11 @@ def _store(
 
     def update() -> None:
         if changes:
+            before = events.state_before(ws, project, run_id, changes) if events else None
             store.change_run(ws, project, run_id, changes)
+            if events is not None and before is not None:  # watched: tell the new state
+                run = store.get_run(ws, project, run_id)
+                fired.append(lambda: events.run_changed(ws, project, before, run, username))
             changes.clear()
 
     for kind, value in records:
@@ -136,6 +147,12 @@ def _store(
             table, stream, batch = value
             stored = store.append_points(ws, project, run_id, table, stream=stream, batch_id=batch)
             points += int(stored.get("stored", 0) or 0)
+            if events is not None and not stored.get("duplicate"):
+                fired.append(
+                    functools.partial(
+                        events.points_logged, ws, project, run_id, table, stream, username
+                    )
+                )
         else:
             lines, batch = value
             store.append_console(ws, project, run_id, lines, batch_id=batch)
@@ -167,14 +184,19 @@ async def append_records(
         if answer is not None:
             return answer
         await journal.settled()  # stored after what was journaled before it
-    return await run_in_threadpool(_store_at_once, store, *args)
+    events = request.app.state.automations
+    return await run_in_threadpool(_store_at_once, store, events, *args)
 
 
-def _store_at_once(store: Store, *args: Any) -> dict[str, Any]:
+def _store_at_once(store: Store, events: AutomationEvents, *args: Any) -> dict[str, Any]:
     # One commit for the request where the engine can (Store.one_commit): on the embedded store
     # the commit's flush to disk is most of a small request's time.
+    fired: list[Callable[[], None]] = []
     with store.one_commit():
-        return _store(store, *args)
+        answer = _store(store, events, fired, *args)
+    for tell in fired:
+        tell()
+    return answer
 
 
 def _journaled(
@@ -228,11 +250,19 @@ def _journaled(
     return {"created": True, "stored_points": stored, "heartbeat_timeout": LIMITS.heartbeat_timeout}
 
 
-def apply_entry(store: Store, entry: Entry) -> None:
-    """Store one journaled request (inside the journal's transaction)."""
-    create, records = _parse(entry.body)
-    if create is not None:
-        # The id was free when the request was answered; a run of that id made since (by a
-        # request storing at once that raced it) takes these records rather than lose them.
-        create["resume"] = "allow"
-    _store(store, entry.workspace, entry.project, entry.run_id, entry.username, create, records)
+def journal_applier(events: AutomationEvents | None) -> Callable[[Store, Entry], Any]:
+    """What stores one journaled request inside the journal's transaction; it answers what
+    to tell the automations (``events``) once that commits."""
+
+    def apply(store: Store, entry: Entry) -> list[Callable[[], None]]:
+        create, records = _parse(entry.body)
+        if create is not None:
+            # The id was free when the request was answered; a run of that id made since (by a
+            # request storing at once that raced it) takes these records rather than lose them.
+            create["resume"] = "allow"
+        fired: list[Callable[[], None]] = []
+        ws, project, run_id, who = entry.workspace, entry.project, entry.run_id, entry.username
+        _store(store, events, fired, ws, project, run_id, who, create, records)
+        return fired
+
+    return apply
