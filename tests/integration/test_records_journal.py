@@ -125,3 +125,34 @@ def test_a_stopped_server_stores_what_it_journaled_before_it_stops(tmp_path, uni
         assert stored.state == "finished" and stored.summary["acc"] == pytest.approx(0.1)
     finally:
         stop_server(again)
+
+
+def test_a_wide_run_or_a_resumed_one_is_stored_before_its_answer(tmp_path, unique):
+    # Held: a journaled request would not be readable; these are stored at once, so they are.
+    data, home = tmp_path / "data", tmp_path / "home"
+    held = start_server(data, home, env={"LABLENS_RECORDS_JOURNAL": "hold"})
+    try:
+        _short_run(held, unique, tmp_path / "runs", 0)  # makes the project
+        wide = lablens.sdk.init(
+            project=unique, host=held.url, api_key=held.api_key, settings=QUIET, dir=tmp_path
+        )
+        wide.log({f"m{k}": float(k) for k in range(1500)})
+        wide.finish()
+        assert read_entries((data / FILE_NAME).read_bytes()) == []
+        api = Api(host=held.url, api_key=held.api_key)
+        assert api.run(wide.path).summary["m1499"] == 1499.0
+        resumed = lablens.sdk.init(
+            project=unique,
+            id=wide.id,
+            resume="allow",
+            host=held.url,
+            api_key=held.api_key,
+            settings=QUIET,
+            dir=tmp_path,
+        )
+        resumed.log({"late": 2.0})
+        resumed.finish()
+        assert read_entries((data / FILE_NAME).read_bytes()) == []
+        assert api.run(wide.path).summary["late"] == 2.0
+    finally:
+        stop_server(held)

@@ -199,6 +199,12 @@ def _store_at_once(store: Store, events: AutomationEvents, *args: Any) -> dict[s
     return answer
 
 
+# Only small requests are journaled (a short run's): at most this many bytes, metric keys and
+# summary keys. A wider one is stored at once, against what its run holds.
+_JOURNAL_BYTES = 4 * 2**20
+_JOURNAL_KEYS = 1000
+
+
 def _journaled(
     store: Store,
     journal: RecordsJournal,
@@ -213,16 +219,27 @@ def _journaled(
     """The answer of a request that makes a new run, once journaled (``records_journal.py``);
     ``None`` when it is to be stored now: it resumes a run, or something in it would be
     refused (storing it now raises that precisely), or the journal is full."""
-    if create is None or create.get("resume", "never") != "never":
+    if create is None or create.get("resume", "never") != "never" or len(raw) > _JOURNAL_BYTES:
         return None
     if create.get("id") not in (None, run_id) or journal.has(ws, project, run_id):
         return None
     stored = 0
-    keys: set[str] = set()
+    keys: set[tuple[str, str]] = set()
     batches: set[str] = set()
+    changes: dict[str, Any] = {}
     try:
         checked_new_run({**create, "id": run_id})
         for kind, value in records:
+            if kind in ("patch", "finish"):
+                # Merged as _store merges consecutive updates, and checked as merged.
+                summary = {**changes.get("summary", {}), **value.get("summary", {})}
+                changes.update(value)
+                if summary:
+                    changes["summary"] = summary
+                continue
+            if changes:
+                checked_run_changes(changes, dt.datetime.now(dt.UTC))
+                changes = {}
             if kind == "points":
                 table, stream, batch = value
                 check_stream(stream)
@@ -231,15 +248,16 @@ def _journaled(
                     stored += conformed.num_rows
                 if batch is not None:
                     batches.add(batch)
-                keys.update(f"{stream}\0{k}" for k in conformed["key"].unique().to_pylist())
-            elif kind == "console":
-                console_table(value[0])
+                keys.update((stream, k) for k in conformed["key"].unique().to_pylist())
             else:
-                checked_run_changes(value, dt.datetime.now(dt.UTC))
-        for stream in {k.split("\0", 1)[0] for k in keys}:
-            check_keys_per_run(0, sum(1 for k in keys if k.startswith(stream + "\0")))
+                console_table(value[0])
+        if changes:
+            checked_run_changes(changes, dt.datetime.now(dt.UTC))
+        check_keys_per_run(0, len(keys))
     except (StoreError, ValueError, TypeError):
         return None
+    if len(keys) > _JOURNAL_KEYS or len(changes.get("summary") or {}) > _JOURNAL_KEYS:
+        return None  # a wide run: stored at once, where every limit is counted as it grows
     # Last, as the store is asked: a run made meanwhile (by another request) is stored now,
     # and then refused or resumed as that run's request would be.
     if not store.run_id_free(ws, project, run_id):
