@@ -4,6 +4,7 @@
 import uPlot from "uplot";
 import { h } from "../common";
 import type { Lines } from "./lines";
+import { straightLines } from "./paths";
 
 /** What a panel asks of the grid. */
 export interface PanelActions {
@@ -26,6 +27,8 @@ export function fmt(v: number | null): string {
 }
 
 const HEIGHT = 220;
+/** The paths of every line drawn (band edges, 0 px wide, are uPlot's own). */
+const STRAIGHT = straightLines(uPlot.paths.linear!());
 /** Tick spacings of a step axis: 1, 2, 5, 10, 20, 50 ... */
 const STEP_INCRS = Array.from({ length: 30 }, (_, i) => [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3));
 
@@ -124,7 +127,9 @@ export class Panel {
     return {
       width: Math.max(width, 200),
       height: HEIGHT,
-      series: lines.series,
+      series: lines.series.map((s, i) =>
+        i > 0 && (s.width ?? 1) > 0 && !s.paths ? { ...s, paths: STRAIGHT } : s,
+      ),
       bands: lines.bands,
       legend: { show: false },
       scales: { x: { time: this.xAxis === "_timestamp" } },
