@@ -1,8 +1,9 @@
 // The path of a run's line, as uPlot's own linear paths draw it (a segment from point to point,
 // each point on its whole pixel; gaps spanned), in one tight loop: the x pixels of a panel's
 // grid are worked out once for all its lines, and a point on the pixel of the one before adds
-// no segment. 12 panels of 20 runs x 1k points: the paths took ~3x less time than uPlot's
-// builder, which asks two closures per point for its pixel.
+// no segment. uPlot's builder asks two closures per point for its pixel: with this one, 12
+// panels of 20 runs x 1k points drew in a median 65 ms instead of 91 (a bare page, headless
+// chromium; the canvases pixel for pixel the same).
 
 import type uPlot from "uplot";
 
