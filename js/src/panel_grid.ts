@@ -188,7 +188,7 @@ export class GridView {
   private laidOut = "";
 
   /** Sections and empty panels, in the model's order; kept as they are when nothing they show
-   * changed (new points only redraw the plots). */
+   * changed: new points, or other runs, only redraw the plots (and set each panel's code). */
   private layout(): void {
     const m = this.model;
     const shape = JSON.stringify([
@@ -197,10 +197,13 @@ export class GridView {
       m.get("_sections"),
       m.get("full_width"),
       m.get("collapsed"),
-      m.get("_codes"),
       this.xAxis,
     ]);
-    if (shape === this.laidOut) return;
+    if (shape === this.laidOut) {
+      const codes = m.get("_codes");
+      for (const [key, panel] of this.panels) panel.setCode(codes[key] ?? "");
+      return;
+    }
     this.laidOut = shape;
     for (const p of this.panels.values()) p.destroy();
     this.panels.clear();

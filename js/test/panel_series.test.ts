@@ -36,6 +36,21 @@ describe("panel series", () => {
     ]);
   });
 
+  it("reads buffers on whole float64s in place, and copies others to align them", () => {
+    const bytes = new Uint8Array(8 * 4);
+    new Float64Array(bytes.buffer).set([0, 1, 0.5, 0.25]);
+    const xs = new DataView(bytes.buffer, 0, 16);
+    const ys = new DataView(bytes.buffer, 16, 16);
+    const [s] = decode([{ run: "a/p/1", key: "loss", n: 2 }], xs, ys);
+    expect([Array.from(s.x), Array.from(s.y)]).toEqual([
+      [0, 1],
+      [0.5, 0.25],
+    ]);
+    expect(s.y.buffer).toBe(bytes.buffer); // not copied
+    const odd = decode([{ run: "a/p/1", key: "loss", n: 2 }], view([0, 1]), view([2, 3]));
+    expect(Array.from(odd[0].y)).toEqual([2, 3]);
+  });
+
   it("gives a series the x values of the earlier one it names", () => {
     const index = [
       { run: "a/p/1", key: "loss", n: 2 },
@@ -58,6 +73,8 @@ describe("panel series", () => {
     expect(grid).toBe(x);
     expect(place(grid, a.x, a.y)).toEqual([1, null, 3]);
     expect(place(grid, b.x, b.y)).toEqual([4, 5, null]);
+    const whole = f64([4, 5, 6]);
+    expect(place(grid, x, whole)).toBe(whole); // every value a number: drawn as it is
     expect(Array.from(unionX([a, { ...b, x: f64([1, 5]), y: f64([1, 2]) }]))).toEqual([0, 1, 2, 5]);
   });
 

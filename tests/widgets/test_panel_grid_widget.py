@@ -10,6 +10,7 @@ import traitlets as t
 
 from lablens.widgets import PanelGrid
 from lablens.widgets._colors import PALETTE, run_colors
+from lablens.widgets.panels.data import pack
 from lablens.widgets.panels.sections import section_of, sections
 from servers import log_points
 
@@ -234,3 +235,60 @@ def test_series_that_fit_are_read_whole_past_the_histories_default(api, make_pro
     x, y = series[(runs[1].path, "loss")]
     np.testing.assert_array_equal(x, steps.astype(float))
     np.testing.assert_allclose(y, np.cos(steps / 50 + 1))
+
+
+def _long(rows: list[tuple[str, str, list[float], list[float]]], strings: str) -> pd.DataFrame:
+    """A long history frame: per (run id, key, x, y) a series, rows in that order."""
+    frame = pd.DataFrame(
+        {
+            "run_id": [r for r, _, xs, _ in rows for _ in xs],
+            "key": [k for _, k, xs, _ in rows for _ in xs],
+            "_step": [x for _, _, xs, _ in rows for x in xs],
+            "value": [y for *_, ys in rows for y in ys],
+        }
+    ).astype({"run_id": strings, "key": strings})
+    frame["_timestamp"] = 1.7e9 + frame["_step"]
+    frame["_runtime"] = frame["_step"] * 1.0
+    return frame
+
+
+@pytest.mark.parametrize("strings", ["str", "object"])
+def test_pack_cuts_series_shares_x_and_keeps_order(strings):
+    nan = float("nan")
+    same = _long(
+        [
+            ("r1", "loss", [0, 1, 2], [1.0, nan, 3.0]),
+            ("r1", "acc", [0, 1, 2], [4.0, 5.0, 6.0]),
+            ("r2", "loss", [0, 1, 2], [7.0, 8.0, 9.0]),
+        ],
+        strings,
+    )
+    other = _long(
+        [("r3", "loss", [0, 1, 2], [1.5, 2.5, 3.5]), ("r4", "loss", [0, 5], [0.0, 1.0])], strings
+    )
+    packed = pack({"e/p": same, "e/q": other}, "_step")
+    # Every series with the steps 0 1 2 names the first one's x, across projects too.
+    assert packed.series == [
+        {"run": "e/p/r1", "key": "loss", "n": 3},
+        {"run": "e/p/r1", "key": "acc", "n": 3, "x": 0},
+        {"run": "e/p/r2", "key": "loss", "n": 3, "x": 0},
+        {"run": "e/q/r3", "key": "loss", "n": 3, "x": 0},
+        {"run": "e/q/r4", "key": "loss", "n": 2},
+    ]
+    assert np.frombuffer(packed.x, "<f8").tolist() == [0, 1, 2, 0, 5]
+    y = np.frombuffer(packed.y, "<f8")
+    np.testing.assert_array_equal(y, [1, nan, 3, 4, 5, 6, 7, 8, 9, 1.5, 2.5, 3.5, 0, 1])
+    series = decode({"series": packed.series}, [packed.x, packed.y])
+    assert series[("e/q/r4", "loss")][0].tolist() == [0, 5]
+
+
+def test_pack_sorts_x_and_leaves_out_points_without_x():
+    frame = _long([("r1", "loss", [2, 0, 1], [3.0, 1.0, 2.0])], "str")
+    frame["acc"] = [0.5, float("nan"), 0.25]
+    by_step = pack({"e/p": frame}, "_step")
+    assert np.frombuffer(by_step.x, "<f8").tolist() == [0, 1, 2]
+    assert np.frombuffer(by_step.y, "<f8").tolist() == [1, 2, 3]
+    by_acc = pack({"e/p": frame}, "acc")  # the point without acc cannot be placed
+    assert by_acc.series == [{"run": "e/p/r1", "key": "loss", "n": 2}]
+    assert np.frombuffer(by_acc.x, "<f8").tolist() == [0.25, 0.5]
+    assert np.frombuffer(by_acc.y, "<f8").tolist() == [2, 3]

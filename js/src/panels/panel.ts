@@ -4,6 +4,7 @@
 import uPlot from "uplot";
 import { h } from "../common";
 import type { Lines } from "./lines";
+import { straightLines } from "./paths";
 
 /** What a panel asks of the grid. */
 export interface PanelActions {
@@ -26,6 +27,8 @@ export function fmt(v: number | null): string {
 }
 
 const HEIGHT = 220;
+/** The paths of every line drawn (band edges, 0 px wide, are uPlot's own). */
+const STRAIGHT = straightLines(uPlot.paths.linear!());
 /** Tick spacings of a step axis: 1, 2, 5, 10, 20, 50 ... */
 const STEP_INCRS = Array.from({ length: 30 }, (_, i) => [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3));
 
@@ -34,6 +37,7 @@ export class Panel {
   private plot: uPlot | null = null;
   private tooltip: HTMLElement;
   private box: HTMLElement;
+  private code: HTMLElement;
   private lines: Lines | null = null;
   private hovering = false;
   private sync: string;
@@ -58,6 +62,7 @@ export class Panel {
     codeBtn.title = "The Api call behind this panel";
     const code = h("pre", "ll-panel-code", opts.code);
     code.style.display = "none";
+    this.code = code;
     codeBtn.addEventListener("click", () => {
       code.style.display = code.style.display === "none" ? "" : "none";
     });
@@ -78,19 +83,29 @@ export class Panel {
     this.element.append(bar, code, this.box);
   }
 
-  /** Draw `lines` (a new plot, or new data in the same one when the lines are the same). */
+  /** The Python source of this panel's read (shown by the code button). */
+  setCode(code: string): void {
+    if (this.code.textContent !== code) this.code.textContent = code;
+  }
+
+  /** Draw `lines`: new data in the plot there is when the lines are drawn alike (as many, as
+   * wide, the same bands), their names and colours set in place; else a new plot. Another
+   * selection of as many runs so redraws the canvases the panels have. */
   draw(lines: Lines, width: number): void {
-    const same =
-      this.plot !== null &&
-      this.lines !== null &&
-      this.lines.series.length === lines.series.length &&
-      this.lines.series.every((s, i) => s.label === lines.series[i].label);
+    const plot = this.plot;
+    const same = plot !== null && this.lines !== null && alike(this.lines, lines);
     this.lines = lines;
     this.element.dataset.points = String(lines.points);
     this.element.dataset.lines = String(lines.hovered.length);
     this.box.classList.toggle("ll-no-points", lines.points === 0);
-    if (same && this.plot) {
-      this.plot.setData(lines.data);
+    if (same && plot) {
+      lines.series.forEach((s, i) => {
+        if (i === 0) return;
+        const stroke = s.stroke ?? "transparent";
+        plot.series[i].label = s.label;
+        plot.series[i].stroke = typeof stroke === "function" ? stroke : () => stroke;
+      });
+      plot.setData(lines.data);
       return;
     }
     this.plot?.destroy();
@@ -112,7 +127,9 @@ export class Panel {
     return {
       width: Math.max(width, 200),
       height: HEIGHT,
-      series: lines.series,
+      series: lines.series.map((s, i) =>
+        i > 0 && (s.width ?? 1) > 0 && !s.paths ? { ...s, paths: STRAIGHT } : s,
+      ),
       bands: lines.bands,
       legend: { show: false },
       scales: { x: { time: this.xAxis === "_timestamp" } },
@@ -177,4 +194,14 @@ export class Panel {
     this.plot?.destroy();
     this.plot = null;
   }
+}
+
+/** Whether two panels' lines are drawn alike but for their names, colours and points: then
+ * the plot of the one takes the other's in place. */
+export function alike(a: Lines, b: Lines): boolean {
+  return (
+    a.series.length === b.series.length &&
+    a.series.every((s, i) => s.width === b.series[i].width) &&
+    JSON.stringify(a.bands) === JSON.stringify(b.bands)
+  );
 }

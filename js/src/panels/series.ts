@@ -24,8 +24,11 @@ export type Buffer = ArrayBuffer | ArrayBufferView;
 
 function floats(buf: Buffer | undefined): Float64Array {
   if (!buf) return new Float64Array(0);
-  if (buf instanceof ArrayBuffer) return new Float64Array(buf.slice(0));
-  // A view may start at any byte: copy, so the Float64Array is aligned.
+  if (buf instanceof ArrayBuffer) return new Float64Array(buf);
+  // A view on whole float64s is read in place; one starting at any other byte is copied, so
+  // the Float64Array is aligned.
+  const { buffer, byteOffset, byteLength } = buf;
+  if (byteOffset % 8 === 0) return new Float64Array(buffer, byteOffset, byteLength / 8);
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength).slice();
   return new Float64Array(bytes.buffer, 0, bytes.byteLength / 8);
 }
@@ -115,12 +118,14 @@ export function unionX(series: Series[]): Float64Array {
   return all.slice(0, u);
 }
 
-/** `y` placed on `grid` (a superset of `x`): null where the series has no point or no number. */
+/** `y` placed on `grid` (a superset of `x`): null where the series has no point or no number.
+ * A series on the grid itself whose every value is a number is `y` as it is (no copy). */
 export function place(
   grid: Float64Array,
   x: Float64Array,
   y: ArrayLike<number | null>,
-): (number | null)[] {
+): ArrayLike<number | null> {
+  if (x === grid && y instanceof Float64Array && allFinite(y)) return y;
   const out: (number | null)[] = new Array(grid.length);
   if (x === grid) {
     for (let i = 0; i < y.length; i++) {
@@ -139,6 +144,11 @@ export function place(
   }
   while (j < grid.length) out[j++] = null;
   return out;
+}
+
+function allFinite(y: Float64Array): boolean {
+  for (let i = 0; i < y.length; i++) if (!Number.isFinite(y[i])) return false;
+  return true;
 }
 
 /** EMA with TensorBoard's debiasing (as `widgets/chart/smoothing.py`); gaps stay gaps. */

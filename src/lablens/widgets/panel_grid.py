@@ -295,6 +295,7 @@ class PanelGrid(LablensWidget):
             metrics.update(run.history_keys or {})
         names = {p: (r.name or r.id) for p, r in self._read.items()}
         groups = group_labels([self._read[p] for p in self.runs if p in self._read], self.group_by)
+        projects = by_project(self.runs)
         codes = {}
         for key in shown:
             calls = [
@@ -305,7 +306,7 @@ class PanelGrid(LablensWidget):
                     x_axis=self.x_axis,
                     samples=self._samples.get(project, self.samples),
                 )
-                for project, ids in by_project(self.runs).items()
+                for project, ids in projects.items()
             ]
             codes[key] = self._full_code(code_of(calls))
         # One state message to the page for all of them (and one redraw there).

@@ -98,53 +98,101 @@ def pack(frames: dict[str, pd.DataFrame], x_axis: str) -> Packed:
     for project, frame in frames.items():
         if frame.empty:
             continue
-        x = x_values(frame, x_axis)
-        y = frame["value"].to_numpy(dtype=np.float64, na_value=np.nan)
-        # Rows come grouped by run and key, steps ascending: cut where either changes.
-        run, run_names = _codes(frame["run_id"])
-        key, key_names = _codes(frame["key"])
-        cuts = np.flatnonzero((run[1:] != run[:-1]) | (key[1:] != key[:-1])) + 1
-        bounds = [0, *cuts.tolist(), len(frame)]
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        x = x_values(frame, x_axis).astype("<f8", copy=False)
+        y = frame["value"].to_numpy(dtype=np.float64, na_value=np.nan).astype("<f8", copy=False)
+        # Rows come grouped by run and key, x ascending: each series is a stretch of rows.
+        bounds, runs, keys = _stretches(frame)
+        # Mostly every x is a number and each series' x rise: y then goes as it is, whole.
+        ordered = _ascending(x, bounds)
+        like_first = _like_first(x, bounds) if ordered else None
+        first = len(series)
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             sx, sy = x[a:b], y[a:b]
-            keep = np.isfinite(sx)
-            if x_axis not in BUILTIN_X and not keep.all():
-                sx, sy = sx[keep], sy[keep]
-            order = np.argsort(sx, kind="stable")
-            sx, sy = sx[order], sy[order]
-            rid, name = run_names[run[a]], key_names[key[a]]
-            entry: dict[str, Any] = {"run": f"{project}/{rid}", "key": name, "n": len(sx)}
-            raw = sx.astype("<f8").tobytes()
-            if raw in seen:
-                entry["x"] = seen[raw]
+            if not ordered:
+                keep = np.isfinite(sx)
+                if x_axis not in BUILTIN_X and not keep.all():
+                    sx, sy = sx[keep], sy[keep]
+                order = np.argsort(sx, kind="stable")
+                sx, sy = sx[order], sy[order]
+                ys.append(sy)
+            entry: dict[str, Any] = {"run": f"{project}/{runs[i]}", "key": keys[i], "n": len(sx)}
+            if i and like_first is not None and like_first[i]:
+                entry["x"] = series[first].get("x", first)
             else:
-                seen[raw] = len(series)
-                xs.append(sx)
+                raw = sx.tobytes()
+                if raw in seen:
+                    entry["x"] = seen[raw]
+                else:
+                    seen[raw] = len(series)
+                    xs.append(sx)
             series.append(entry)
-            ys.append(sy)
+        if ordered:
+            ys.append(y)
     if not series:
         return Packed()
-    return Packed(
-        series,
-        np.concatenate(xs).astype("<f8").tobytes() if xs else b"",
-        np.concatenate(ys).astype("<f8").tobytes(),
-    )
+    return Packed(series, _joined(xs), _joined(ys))
 
 
-def _codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """A string column as integer codes and the strings they stand for (Arrow-backed strings
-    turn into Python objects slowly; their dictionary encoding is fast)."""
-    try:
-        encoded = pc.dictionary_encode(pa.array(column.array))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        codes, names = pd.factorize(column)
-        return np.asarray(codes), [str(n) for n in names]
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
+def _joined(arrays: list[np.ndarray]) -> bytes:
+    """The arrays' bytes one after the other (one copy when there is one array)."""
+    if len(arrays) == 1:
+        return arrays[0].tobytes()
+    return np.concatenate(arrays).tobytes() if arrays else b""
+
+
+def _ascending(x: np.ndarray, bounds: list[int]) -> bool:
+    """Whether every x is a number and each series' x (between ``bounds``) never falls."""
+    if not np.isfinite(x).all():
+        return False
+    falls = x[1:] < x[:-1]
+    falls[np.asarray(bounds[1:-1], dtype=np.int64) - 1] = False  # a series may start lower
+    return not falls.any()
+
+
+def _like_first(x: np.ndarray, bounds: list[int]) -> np.ndarray | None:
+    """Per series, whether its x values are those of the first series, when every series has
+    as many points (the runs of a grid mostly log every metric at the same steps): one
+    comparison for all of them. ``None`` when the lengths differ."""
+    lengths = np.diff(bounds)
+    if not len(lengths) or lengths[0] == 0 or (lengths != lengths[0]).any():
+        return None
+    rows = x.reshape(len(lengths), int(lengths[0]))
+    return np.asarray((rows == rows[0]).all(axis=1))
+
+
+def _stretches(frame: pd.DataFrame) -> tuple[list[int], list[str], list[str]]:
+    """Where the series of a long frame start and end (``0``, the starts, then the length),
+    and the run id and key of each: a series is a stretch of rows of one run and key."""
+    run_ends, run_names = _runs_of(frame["run_id"])
+    key_ends, key_names = _runs_of(frame["key"])
+    ends = np.union1d(run_ends, key_ends)
+    starts = np.concatenate(([0], ends[:-1]))
+    runs = np.searchsorted(run_ends, starts, side="right")
+    keys = np.searchsorted(key_ends, starts, side="right")
     return (
-        encoded.indices.to_numpy(zero_copy_only=False),
-        [str(n) for n in encoded.dictionary.to_pylist()],
+        [0, *ends.tolist()],
+        [run_names[i] for i in runs.tolist()],
+        [key_names[i] for i in keys.tolist()],
     )
+
+
+def _runs_of(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """A string column's stretches of equal values: where each ends (exclusive) and its
+    value. Arrow finds them in one pass (Arrow-backed strings turn into Python objects
+    slowly); other columns are compared in numpy."""
+    try:
+        array = pa.array(column.array)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        encoded = pc.run_end_encode(array)
+        return (
+            encoded.run_ends.to_numpy(zero_copy_only=False).astype(np.int64),
+            [str(v) for v in encoded.values.to_pylist()],
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        values = column.astype(str).to_numpy()
+        ends = np.append(np.flatnonzero(values[1:] != values[:-1]) + 1, len(values))
+        return ends.astype(np.int64), [str(values[e - 1]) for e in ends.tolist()]
 
 
 def new_points(held: pd.DataFrame, tail: pd.DataFrame) -> pd.DataFrame:
