@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lablens._settings import (
     free_port,
@@ -155,3 +156,12 @@ def log_points(api, path: str, points, *, stream: str = "default", start: float 
         data=table_to_ipc(points),
         headers={"Content-Type": ARROW, "X-Lablens-Batch-Id": uuid.uuid4().hex},
     )
+
+
+def sdk_init(srv: RunningServer, root: Path, **kwargs: Any) -> Any:
+    """``lablens.sdk.init`` of a run on ``srv`` (its admin's key), its run dir in ``root``, with
+    the test settings (``QUIET``) unless ``settings`` is given."""
+    import lablens.sdk
+
+    kwargs.setdefault("settings", QUIET)
+    return lablens.sdk.init(host=srv.url, api_key=srv.api_key, dir=root, **kwargs)

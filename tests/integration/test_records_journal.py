@@ -11,22 +11,14 @@ import signal
 
 import pytest
 
-import lablens
 from lablens import errors as E
 from lablens.api import Api
 from lablens.server.records_journal import FILE_NAME, Entry, read_entries
-from servers import QUIET, start_server, stop_server
+from servers import sdk_init, start_server, stop_server
 
 
 def _short_run(srv, project: str, root, i: int, *, steps: int = 5):
-    run = lablens.sdk.init(
-        project=project,
-        config={"fold": i},
-        host=srv.url,
-        api_key=srv.api_key,
-        settings=QUIET,
-        dir=root,
-    )
+    run = sdk_init(srv, root, project=project, config={"fold": i})
     for s in range(steps):
         run.log({"loss": i + 1.0 / (s + 1), "acc": s * 0.1})
     run.finish()
@@ -66,15 +58,7 @@ def test_every_request_after_the_answers_sees_the_runs_stored(server, unique, tm
 
 def test_a_taken_run_id_is_still_refused_by_finish(server, unique, tmp_path):
     first = _short_run(server, unique, tmp_path, 0)
-    again = lablens.sdk.init(
-        project=unique,
-        id=first.id,
-        resume="never",
-        host=server.url,
-        api_key=server.api_key,
-        settings=QUIET,
-        dir=tmp_path,
-    )
+    again = sdk_init(server, tmp_path, project=unique, id=first.id, resume="never")
     again.log({"loss": 1.0})
     with pytest.raises(E.Conflict):
         again.finish()
@@ -115,7 +99,9 @@ def test_a_stopped_server_stores_what_it_journaled_before_it_stops(tmp_path, uni
     data, home = tmp_path / "data", tmp_path / "home"
     held = start_server(data, home, env={"LABLENS_RECORDS_JOURNAL": "hold"})
     try:
+        _short_run(held, unique, tmp_path / "runs", 0)  # makes the project
         run = _short_run(held, unique, tmp_path / "runs", 3, steps=2)
+        assert [e.run_id for e in read_entries((data / FILE_NAME).read_bytes())] == [run.id]
     finally:
         stop_server(held)  # a clean stop stores the held entries
     assert (data / FILE_NAME).read_bytes() == b""
@@ -133,23 +119,13 @@ def test_a_wide_run_or_a_resumed_one_is_stored_before_its_answer(tmp_path, uniqu
     held = start_server(data, home, env={"LABLENS_RECORDS_JOURNAL": "hold"})
     try:
         _short_run(held, unique, tmp_path / "runs", 0)  # makes the project
-        wide = lablens.sdk.init(
-            project=unique, host=held.url, api_key=held.api_key, settings=QUIET, dir=tmp_path
-        )
+        wide = sdk_init(held, tmp_path, project=unique)
         wide.log({f"m{k}": float(k) for k in range(1500)})
         wide.finish()
         assert read_entries((data / FILE_NAME).read_bytes()) == []
         api = Api(host=held.url, api_key=held.api_key)
         assert api.run(wide.path).summary["m1499"] == 1499.0
-        resumed = lablens.sdk.init(
-            project=unique,
-            id=wide.id,
-            resume="allow",
-            host=held.url,
-            api_key=held.api_key,
-            settings=QUIET,
-            dir=tmp_path,
-        )
+        resumed = sdk_init(held, tmp_path, project=unique, id=wide.id, resume="allow")
         resumed.log({"late": 2.0})
         resumed.finish()
         assert read_entries((data / FILE_NAME).read_bytes()) == []

@@ -23,7 +23,7 @@ from lablens.api import Api
 from lablens.contract.records import MEDIA_TYPE, encode_records
 from lablens.contract.routes import run_records_route
 from lablens.transport import Transport
-from servers import QUIET, start_server, stop_server
+from servers import QUIET, sdk_init, start_server, stop_server
 
 ID_CHARS = set(string.ascii_lowercase + string.digits)
 
@@ -122,14 +122,7 @@ def test_a_short_run_is_created_logged_and_finished_in_one_request(server, uniqu
 
 
 def _short_run(server, project: str, tmp_path, fold: int):
-    run = lablens.sdk.init(
-        project=project,
-        config={"fold": fold},
-        host=server.url,
-        api_key=server.api_key,
-        settings=QUIET,
-        dir=tmp_path,
-    )
+    run = sdk_init(server, tmp_path, project=project, config={"fold": fold})
     run.log({"loss": fold / 10})
     run.finish()
     return run

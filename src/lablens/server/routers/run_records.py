@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -104,6 +104,15 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, list[tuple[str, Any]]]:
     return create, out
 
 
+def _merge_update(changes: dict[str, Any], value: Mapping[str, Any]) -> None:
+    """Fold an update into the consecutive ones before it (``changes``): they are stored as
+    one, later fields winning and summaries merged key by key."""
+    summary = {**changes.get("summary", {}), **value.get("summary", {})}
+    changes.update(value)
+    if summary:
+        changes["summary"] = summary
+
+
 def _store(
     store: Store,
     events: AutomationEvents | None,
@@ -136,11 +145,7 @@ def _store(
 
     for kind, value in records:
         if kind in ("patch", "finish"):
-            # Consecutive updates are one: later fields win, summaries merge key by key.
-            summary = {**changes.get("summary", {}), **value.get("summary", {})}
-            changes.update(value)
-            if summary:
-                changes["summary"] = summary
+            _merge_update(changes, value)
             continue
         update()  # in order: an update logged before these points is applied before them
         if kind == "points":
@@ -231,11 +236,7 @@ def _journaled(
         checked_new_run({**create, "id": run_id})
         for kind, value in records:
             if kind in ("patch", "finish"):
-                # Merged as _store merges consecutive updates, and checked as merged.
-                summary = {**changes.get("summary", {}), **value.get("summary", {})}
-                changes.update(value)
-                if summary:
-                    changes["summary"] = summary
+                _merge_update(changes, value)  # as _store merges them, and checked as merged
                 continue
             if changes:
                 checked_run_changes(changes, dt.datetime.now(dt.UTC))
