@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -40,9 +41,21 @@ from lablens.store.base import Store
 from lablens.store.limits import LIMITS
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # uvicorn ends the process with the signal that stopped it once this returns, so what
+    # must be done before the process ends is done here: the records journal stores what it
+    # answered (main.serve's own cleanup does not run after a SIGTERM).
+    journal = app.state.journal
+    if journal is not None:
+        journal.stop()
+
+
 def create_app(store: Store) -> FastAPI:
     """Build the app over an open store; the app owns it from now on."""
     app = FastAPI(
+        lifespan=_lifespan,
         title="lablens",
         version=__version__,
         description="A self-hosted experiment tracker. Every route but /health and"
