@@ -149,7 +149,8 @@ def main() -> None:
         sys.exit(f"no MLflow python at {args.mlflow_python}: run `make bench-peers`")
     sizes = sizes_from_env()
     print(f"sizes: {json.dumps(sizes)}", file=sys.stderr)
-    theirs = measure_mlflow(args.mlflow_python, sizes)
+    # Absolute (the venv's own path, its symlink kept): MLflow runs in a temporary directory.
+    theirs = measure_mlflow(str(Path(args.mlflow_python).absolute()), sizes)
     with server() as srv:
         ours = lablens_side.measure(srv, sizes)
     rows = []
