@@ -7,14 +7,28 @@ before storing it stores it when it starts again, and a torn last entry is left 
 
 from __future__ import annotations
 
+import contextlib
 import signal
+from collections.abc import Iterator
 
 import pytest
 
 from lablens import errors as E
 from lablens.api import Api
 from lablens.server.records_journal import FILE_NAME, Entry, read_entries
-from servers import sdk_init, start_server, stop_server
+from servers import RunningServer, sdk_init, start_server, stop_server
+
+
+@contextlib.contextmanager
+def _running(tmp_path, journal: str = "on") -> Iterator[RunningServer]:
+    """A server on ``tmp_path``'s data dir, its records journal ``on``, ``off`` or ``hold``."""
+    srv = start_server(
+        tmp_path / "data", tmp_path / "home", env={"LABLENS_RECORDS_JOURNAL": journal}
+    )
+    try:
+        yield srv
+    finally:
+        stop_server(srv)
 
 
 def _short_run(srv, project: str, root, i: int, *, steps: int = 5):
@@ -80,8 +94,7 @@ def test_a_server_killed_before_storing_stores_the_answered_runs_when_started_ag
     # A torn entry at the end: the killed server was writing it, and never answered it.
     with (data / FILE_NAME).open("ab") as f:
         f.write(journaled[0].encode()[:-3])
-    again = start_server(data, home)
-    try:
+    with _running(tmp_path) as again:
         api = Api(host=again.url, api_key=again.api_key)
         listed = {r.id: r for r in api.runs(f"{again.username}/{unique}")}
         assert sorted(listed) == sorted(r.id for r in runs)
@@ -91,44 +104,33 @@ def test_a_server_killed_before_storing_stores_the_answered_runs_when_started_ag
                 pytest.approx(i + 1.0 / (s + 1)) for s in range(3)
             ]
         assert (data / FILE_NAME).read_bytes() == b""  # stored, so the journal starts empty
-    finally:
-        stop_server(again)
 
 
 def test_a_stopped_server_stores_what_it_journaled_before_it_stops(tmp_path, unique):
-    data, home = tmp_path / "data", tmp_path / "home"
-    held = start_server(data, home, env={"LABLENS_RECORDS_JOURNAL": "hold"})
-    try:
+    journal = tmp_path / "data" / FILE_NAME
+    with _running(tmp_path, "hold") as held:  # leaving it stops it: it stores what it held
         _short_run(held, unique, tmp_path / "runs", 0)  # makes the project
         run = _short_run(held, unique, tmp_path / "runs", 3, steps=2)
-        assert [e.run_id for e in read_entries((data / FILE_NAME).read_bytes())] == [run.id]
-    finally:
-        stop_server(held)  # a clean stop stores the held entries
-    assert (data / FILE_NAME).read_bytes() == b""
-    again = start_server(data, home, env={"LABLENS_RECORDS_JOURNAL": "off"})
-    try:
+        assert [e.run_id for e in read_entries(journal.read_bytes())] == [run.id]
+    assert journal.read_bytes() == b""
+    with _running(tmp_path, "off") as again:
         stored = Api(host=again.url, api_key=again.api_key).run(run.path)
         assert stored.state == "finished" and stored.summary["acc"] == pytest.approx(0.1)
-    finally:
-        stop_server(again)
 
 
 def test_a_wide_run_or_a_resumed_one_is_stored_before_its_answer(tmp_path, unique):
     # Held: a journaled request would not be readable; these are stored at once, so they are.
-    data, home = tmp_path / "data", tmp_path / "home"
-    held = start_server(data, home, env={"LABLENS_RECORDS_JOURNAL": "hold"})
-    try:
+    journal = tmp_path / "data" / FILE_NAME
+    with _running(tmp_path, "hold") as held:
         _short_run(held, unique, tmp_path / "runs", 0)  # makes the project
         wide = sdk_init(held, tmp_path, project=unique)
         wide.log({f"m{k}": float(k) for k in range(1500)})
         wide.finish()
-        assert read_entries((data / FILE_NAME).read_bytes()) == []
+        assert read_entries(journal.read_bytes()) == []
         api = Api(host=held.url, api_key=held.api_key)
         assert api.run(wide.path).summary["m1499"] == 1499.0
         resumed = sdk_init(held, tmp_path, project=unique, id=wide.id, resume="allow")
         resumed.log({"late": 2.0})
         resumed.finish()
-        assert read_entries((data / FILE_NAME).read_bytes()) == []
+        assert read_entries(journal.read_bytes()) == []
         assert api.run(wide.path).summary["late"] == 2.0
-    finally:
-        stop_server(held)

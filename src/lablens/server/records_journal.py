@@ -35,8 +35,9 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -56,13 +57,18 @@ MAX_PENDING = 500
 
 @dataclass(frozen=True)
 class Entry:
-    """One journaled records request: where it goes, who sent it, and its body as received."""
+    """One journaled records request: where it goes, who sent it, and its body as received.
+
+    ``parsed``: what the request made of the body, kept in memory (not journaled) so that the
+    storing thread does not decode it again; an entry read back from the file has none.
+    """
 
     workspace: str
     project: str
     run_id: str
     username: str
     body: bytes
+    parsed: Any = field(default=None, compare=False, repr=False)
 
     def encode(self) -> bytes:
         head = json.dumps(

@@ -263,7 +263,7 @@ def _journaled(
     # and then refused or resumed as that run's request would be.
     if not store.run_id_free(ws, project, run_id):
         return None
-    entry = Entry(ws, project, run_id, username, raw)
+    entry = Entry(ws, project, run_id, username, raw, parsed=(create, records))
     if not journal.append(entry):
         return None
     return {"created": True, "stored_points": stored, "heartbeat_timeout": LIMITS.heartbeat_timeout}
@@ -274,7 +274,7 @@ def journal_applier(events: AutomationEvents | None) -> Callable[[Store, Entry],
     to tell the automations (``events``) once that commits."""
 
     def apply(store: Store, entry: Entry) -> list[Callable[[], None]]:
-        create, records = _parse(entry.body)
+        create, records = entry.parsed or _parse(entry.body)  # read back at a start: decoded
         if create is not None:
             # The id was free when the request was answered; a run of that id made since (by a
             # request storing at once that raced it) takes these records rather than lose them.
