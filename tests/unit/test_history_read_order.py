@@ -7,7 +7,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from lablens.store.embedded._history import _in_series_order
+from lablens.store.embedded import _history
+from lablens.store.embedded._history import _in_series_order, _series_labels
+from lablens.store.embedded._sampling_sql import sampled_points_sql
 from lablens.store.embedded.store import EmbeddedStore
 
 
@@ -91,6 +93,9 @@ def test_many_runs_and_keys_with_a_range_read_as_the_sorted_query(store):
 
 
 def test_series_order_is_checked_on_run_key_and_step():
+    def in_order(t: pa.Table) -> bool:
+        return _in_series_order(t, _series_labels(t))
+
     def table(run, key, step):
         return pa.table(
             {
@@ -100,12 +105,63 @@ def test_series_order_is_checked_on_run_key_and_step():
             }
         )
 
-    assert _in_series_order(table([1, 1, 1], [2, 2, 2], [0, 1, 1]))  # equal steps are in order
-    assert not _in_series_order(table([1, 1, 1], [2, 2, 2], [0, 2, 1]))
-    assert _in_series_order(table([1, 1, 2, 2], [2, 3, 1, 1], [5, 0, 9, 10]))
-    assert not _in_series_order(table([1, 1, 2, 2], [3, 2, 1, 1], [0, 0, 0, 1]))
-    assert not _in_series_order(table([2, 1], [1, 1], [0, 1]))
-    assert _in_series_order(table([], [], []))
+    assert in_order(table([1, 1, 1], [2, 2, 2], [0, 1, 1]))  # equal steps are in order
+    assert not in_order(table([1, 1, 1], [2, 2, 2], [0, 2, 1]))
+    assert in_order(table([1, 1, 2, 2], [2, 3, 1, 1], [5, 0, 9, 10]))
+    assert not in_order(table([1, 1, 2, 2], [3, 2, 1, 1], [0, 0, 0, 1]))
+    assert not in_order(table([2, 1], [1, 1], [0, 1]))
+    assert in_order(table([], [], []))
     n = 10_000
     big = table(np.repeat([1, 2], n), np.zeros(2 * n, np.int32), np.tile(np.arange(n), 2))
-    assert _in_series_order(big)
+    assert in_order(big)
+    # Run pks past 31 bits still rank as numbers.
+    assert in_order(table([5, 2**40], [1, 1], [0, 0]))
+    assert not in_order(table([2**40, 5], [1, 1], [0, 0]))
+
+
+def _sql_sampled(store: EmbeddedStore, run_ids: list[str], samples: int) -> list[tuple]:
+    """What the sampling SQL keeps of the same points, as the run and key names."""
+    sql = (
+        "WITH selected AS (SELECT p.*, p.step::DOUBLE AS x FROM points p JOIN runs r"
+        " ON r.pk = p.run_pk WHERE list_contains(?::VARCHAR[], r.id))"
+        f" SELECT r.id, m.name, s.step, s.ts, s.value FROM ({sampled_points_sql(samples)}) s"
+        " JOIN runs r ON r.pk = s.run_pk JOIN metric_keys m ON m.id = s.key_id"
+        " ORDER BY s.run_pk, s.key_id, s.step"
+    )
+    return [tuple(r) for r in store.db.reader().sql(sql, params=[run_ids]).fetchall()]
+
+
+def _walk(key: str, steps: list[int], seed: int) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    table = _points(key, steps)
+    return table.set_column(3, "value", pa.array(np.cumsum(rng.normal(size=len(steps)))))
+
+
+@pytest.mark.parametrize("numpy_limit", [0, 10**9])
+def test_a_sampled_read_of_short_series_keeps_what_the_sampling_sql_keeps(
+    store, monkeypatch, numpy_limit
+):
+    # Up to the limit the short series are read whole and sampled in numpy, past it in SQL:
+    # the same points either way, however the batches came.
+    monkeypatch.setattr(_history, "_NUMPY_SAMPLING_POINTS", numpy_limit)
+    _run(
+        store,
+        "a",
+        _walk("loss", list(range(3000, 6000)), 1),
+        _walk("loss", list(range(0, 3000)), 2),  # logged out of order
+        _walk("acc", list(range(0, 6000, 2)), 3),
+    )
+    _run(store, "b", _walk("acc", list(range(40)), 4), _walk("loss", list(range(900)), 5))
+    got = [
+        tuple(r)
+        for r in zip(
+            *(
+                store.history("alice", "p", ["a", "b"], samples=200).column(c).to_pylist()
+                for c in ("run_id", "key", "step", "timestamp", "value")
+            ),
+            strict=True,
+        )
+    ]
+    assert got == _sql_sampled(store, ["a", "b"], 200)
+    assert sum(1 for r in got if r[:2] == ("b", "acc")) == 40  # fits: every point
+    assert 0 < sum(1 for r in got if r[:2] == ("a", "loss")) <= 200

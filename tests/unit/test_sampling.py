@@ -12,7 +12,7 @@ import pytest
 from lablens.store.embedded._sampling_sql import sampled_points_sql
 from lablens.store.embedded.schema import MIGRATIONS
 from lablens.store.errors import InvalidInput
-from lablens.store.sampling import sample_numpy
+from lablens.store.sampling import sample_numpy, sample_sorted
 
 Series = tuple[np.ndarray, np.ndarray]  # steps, values
 
@@ -387,3 +387,68 @@ def test_the_sql_is_a_plain_select_to_put_after_the_callers_cte():
     for samples in (None, 3, 1000):
         for x in ("step", "x"):
             assert sampled_points_sql(samples, x=x).startswith("SELECT ")
+
+
+# --- the numpy sampler of many series at once ----------------------------------------------------
+
+
+def _many(rng: np.random.Generator, sizes: list[int], **kw: float) -> list[Series]:
+    out = []
+    for n in sizes:
+        steps, values = random_series(rng, n, **kw)
+        order = np.argsort(steps)
+        out.append((steps[order], values[order]))
+    return out
+
+
+@pytest.mark.parametrize("samples", [1, 3, 5, 20, 100, 1000])
+@pytest.mark.parametrize("kind", ["plain", "nan", "null", "x"])
+def test_sample_sorted_keeps_what_the_sql_and_the_reference_keep(con, samples, kind):
+    rng = np.random.default_rng(samples * 7 + len(kind))
+    # Series that fit, series of one point, and long ones; the first buckets of consecutive
+    # series share their number, so a series boundary must still start a group.
+    sizes = [1, 7, samples, samples + 1, 2_000, 3, 5_000]
+    # Infinities tie as extremes, where the SQL may keep any of them: none against the SQL.
+    parts = _many(
+        rng, sizes, nan=0.02 if kind == "nan" else 0.0, inf=0 if kind == "null" else 0.005
+    )
+    labels = np.repeat(np.arange(len(sizes)) * 3 + 10, sizes)  # labels need only rise
+    steps = np.concatenate([p[0] for p in parts])
+    values = np.concatenate([p[1] for p in parts])
+    nulls = None
+    if kind == "null":
+        nulls = rng.random(len(values)) < 0.03
+    x = None
+    if kind == "x":
+        x = steps * 0.5 + rng.random(len(steps)) * 0.1
+        x[rng.random(len(x)) < 0.01] = np.nan  # no place on the axis
+    given = np.where(nulls, np.nan, values) if nulls is not None else values
+    kept = sample_sorted(labels, steps, given, nulls, samples, x=x)
+    assert (np.diff(kept) > 0).all()
+    offsets = np.r_[0, np.cumsum(sizes)]
+    if kind == "null":
+        # The reference has no NULL: the SQL, where NULL is never an extreme, is the rule.
+        for i, (lo, hi) in enumerate(zip(offsets[:-1], offsets[1:], strict=True)):
+            n = hi - lo
+            con.register(
+                "batch",
+                pa.table(
+                    {
+                        "run_pk": pa.array(np.full(n, i), pa.int64()),
+                        "key_id": pa.array(np.zeros(n), pa.int32()),
+                        "step": pa.array(steps[lo:hi], pa.int64()),
+                        "ts": pa.array(np.zeros(n)),
+                        "value": pa.array(values[lo:hi], mask=nulls[lo:hi]),
+                    }
+                ),
+            )
+            con.execute("INSERT INTO points SELECT * FROM batch")
+            con.unregister("batch")
+        by_sql = sample(con, samples)
+    for i, (lo, hi) in enumerate(zip(offsets[:-1], offsets[1:], strict=True)):
+        mine = steps[kept[(kept >= lo) & (kept < hi)]].tolist()
+        if kind == "null":
+            assert mine == by_sql[(i, 0)]["step"].to_pylist(), (samples, i)
+            continue
+        ref = sample_numpy(steps[lo:hi], values[lo:hi], samples, x=None if x is None else x[lo:hi])
+        assert mine == sorted(steps[lo:hi][ref].tolist()), (kind, samples, i)

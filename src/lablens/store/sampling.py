@@ -102,13 +102,14 @@ def sample_numpy(
     return idx[np.sort(np.array(kept, dtype=np.int64))]
 
 
-def _first_in_group(cand: np.ndarray, gid: np.ndarray, groups: int) -> np.ndarray:
-    """Per group, the first position where ``cand`` holds (``-1`` where none does);
-    ``gid`` is non-decreasing."""
+def _first_in_group(cand: np.ndarray, starts: np.ndarray, groups: int) -> np.ndarray:
+    """Per group (starting at ``starts``), the first position where ``cand`` holds (``-1``
+    where none does)."""
     out = np.full(groups, -1, np.int64)
     at = np.flatnonzero(cand)
     if len(at):
-        g = gid[at]
+        # The candidates are few: finding their groups beats a group number for every entry.
+        g = np.searchsorted(starts, at, side="right") - 1
         first = np.r_[True, g[1:] != g[:-1]]
         out[g[first]] = at[first]
     return out
@@ -117,11 +118,11 @@ def _first_in_group(cand: np.ndarray, gid: np.ndarray, groups: int) -> np.ndarra
 def group_roles(
     starts: np.ndarray,
     total: int,
-    mn_ok: np.ndarray,
+    mn_ok: np.ndarray | None,
     mn_value: np.ndarray,
-    mx_ok: np.ndarray,
+    mx_ok: np.ndarray | None,
     mx_value: np.ndarray,
-    nn_ok: np.ndarray,
+    nn_ok: np.ndarray | None,
 ) -> dict[str, np.ndarray]:
     """The sampler's five roles in each group of consecutive entries, all groups at once.
 
@@ -129,19 +130,26 @@ def group_roles(
     ``f`` and ``l`` its first and last entry, ``mn`` (``mx``) the first entry with the smallest
     (largest) ``mn_value`` (``mx_value``) among those where ``mn_ok`` (``mx_ok``) holds, ``nn``
     the first entry where ``nn_ok`` holds; each a position, ``-1`` where no entry qualifies.
+    An ``ok`` of ``None`` holds for every entry (``nn_ok``: for none), which spares a pass.
     Entries are points (a tile of one) or tiles, so this both builds tiles and samples.
     """
     groups = len(starts)
-    gid = np.repeat(np.arange(groups), np.diff(np.r_[starts, total]))
+    sizes = np.diff(np.r_[starts, total])
     out = {"f": starts.astype(np.int64), "l": np.r_[starts[1:], total].astype(np.int64) - 1}
     for role, ok, value, reduce, fill in (
         ("mn", mn_ok, mn_value, np.minimum, np.inf),
         ("mx", mx_ok, mx_value, np.maximum, -np.inf),
     ):
-        masked = np.where(ok, value, fill)
+        masked = value if ok is None else np.where(ok, value, fill)
         best = reduce.reduceat(masked, starts) if total else masked
-        out[role] = _first_in_group(ok & (masked == best[gid]), gid, groups)
-    out["nn"] = _first_in_group(nn_ok, gid, groups)
+        cand = masked == np.repeat(best, sizes)
+        if ok is not None:
+            cand &= ok
+        out[role] = _first_in_group(cand, starts, groups)
+    if nn_ok is None:
+        out["nn"] = np.full(groups, -1, np.int64)
+    else:
+        out["nn"] = _first_in_group(nn_ok, starts, groups)
     return out
 
 
@@ -163,23 +171,33 @@ def sample_sorted(
     writes; where they may keep any of equal extremes, this keeps the earliest.
     """
     check_samples(samples)
-    base = np.arange(len(steps)) if x is None else np.flatnonzero(np.isfinite(x))
+    if x is None:
+        # Every point has its place on the step axis: the arrays as given, no copies.
+        base = np.arange(len(steps))
+        sid, step, value, null = series, steps, values, nulls
+    else:
+        base = np.flatnonzero(np.isfinite(x))
+        sid, step, value = series[base], steps[base], values[base]
+        null = None if nulls is None else nulls[base]
     if samples is None or not len(base):
         return base
-    sid, step, value = series[base], steps[base], values[base]
-    null = np.zeros(len(base), bool) if nulls is None else nulls[base]
     total = len(base)
     sstarts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
     counts = np.diff(np.r_[sstarts, total])
-    ser = np.repeat(np.arange(len(sstarts)), counts)
-    nan = np.isnan(value) & ~null
-    has_nan = np.add.reduceat(nan.astype(np.int64), sstarts) > 0
+    # Per-series figures are spread to their points by np.repeat, which is cheaper than
+    # gathering them by a series number per point.
+    ser = None if x is None else np.repeat(np.arange(len(sstarts)), counts)
+    nan = np.isnan(value)
+    if null is not None:
+        nan &= ~null
+    any_nan = bool(nan.any())
+    has_nan = np.add.reduceat(nan, sstarts) > 0 if any_nan else np.zeros(len(sstarts), bool)
     s = samples
     nb = np.where(has_nan, max(1, s // 5), max(1, s // 4))
     if x is None:
         lo = step[sstarts]
         width = (step[np.r_[sstarts[1:], total] - 1] - lo) // nb + 1
-        bucket = (step - lo[ser]) // width[ser]
+        bucket = (step - np.repeat(lo, counts)) // np.repeat(width, counts)
     else:
         xv = x[base]
         lo = np.minimum.reduceat(xv, sstarts)
@@ -190,21 +208,41 @@ def sample_sorted(
             np.int64
         )
     # A series that fits keeps every point: one group per step.
-    bucket = np.where((counts <= s)[ser], step, bucket)
-    order = np.arange(total) if x is None else np.lexsort((step, bucket, ser))
-    bucket, o_ser = bucket[order], ser[order]
-    gstarts = np.flatnonzero(np.r_[True, (o_ser[1:] != o_ser[:-1]) | (bucket[1:] != bucket[:-1])])
-    o_nan, o_value = nan[order], value[order]
-    number = ~o_nan & ~null[order]
-    roles = group_roles(gstarts, total, number, o_value, number, o_value, o_nan)
+    fits = counts <= s
+    if fits.any():
+        bucket = np.where(np.repeat(fits, counts), step, bucket)
+    # On the step axis the points are in bucket order already: no reordering copies.
+    order = None if x is None else np.lexsort((step, bucket, ser))
+    o_bucket, o_nan, o_value, o_null = (
+        (bucket, nan, value, null)
+        if order is None
+        else (bucket[order], nan[order], value[order], None if null is None else null[order])
+    )
+    change = o_bucket[1:] != o_bucket[:-1]
+    # A new series starts a new group even where its first bucket number equals the last one's
+    # (series are contiguous in both orders).
+    change[sstarts[1:] - 1] = True
+    gstarts = np.flatnonzero(np.r_[True, change])
+    if not any_nan and o_null is None:
+        roles = group_roles(gstarts, total, None, o_value, None, o_value, None)
+    else:
+        number = ~o_nan if o_null is None else ~o_nan & ~o_null
+        roles = group_roles(gstarts, total, number, o_value, number, o_value, o_nan)
     # A bucket of NaNs only: its extremes are a NaN point (SQL ranks NaN above every number).
     for role in ("mn", "mx"):
         roles[role] = np.where(roles[role] < 0, roles["nn"], roles[role])
     picked = [roles[r] for r in ("f", "l", "mn", "mx", "nn")]
     if s >= 5:
-        kept = np.unique(np.concatenate(picked))
-        kept = kept[kept >= 0]
-        return np.sort(base[order[kept]])
+        # A mask, not np.unique: a hash unique of the few kept positions cost more than all
+        # the rest of the sampling of millions of points.
+        keep = np.zeros(total, bool)
+        for p in picked:
+            keep[p[p >= 0]] = True
+        kept = np.flatnonzero(keep)
+        return base[kept] if order is None else np.sort(base[order[kept]])
+    if order is None:
+        order = np.arange(total)
+        ser = np.repeat(np.arange(len(sstarts)), counts)
     # Too few samples for every role (one bucket, up to five points): keep by priority.
     pos = np.concatenate(picked)
     prio = np.repeat(np.arange(5), [len(p) for p in picked])

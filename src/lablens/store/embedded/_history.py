@@ -17,29 +17,59 @@ from lablens.store.embedded._order_sql import order_by_sql, parse_order
 from lablens.store.embedded._sampling_sql import sampled_points_sql
 from lablens.store.errors import NotFound
 from lablens.store.history_query import HISTORY_SCHEMA, check_history_query, with_runs
+from lablens.store.sampling import sample_sorted
 
 _COLUMNS = "run_pk, key_id, step, ts, value"
 _ORDER = "run_pk, key_id, step"
+# Sampled reads of short series (no tiles) of at most this many points in all are read whole
+# and sampled in numpy: twice as fast as DuckDB's aggregation of each bucket's five points
+# (whose struct payloads cost ~35 ns a point), at ~28 bytes a point held for the read. Larger
+# reads stream through the SQL aggregation instead.
+_NUMPY_SAMPLING_POINTS = 8_000_000
 
 
-def _in_series_order(table: pa.Table) -> bool:
+def _series_labels(table: pa.Table) -> np.ndarray | None:
+    """Per point, a number that rises with (run, key): ``None`` when the table is one series
+    (read without its run and key, or with one of each)."""
+    if "run_pk" not in table.column_names:
+        return None
+    run, key = table.column("run_pk"), table.column("key_id")
+    if _constant(run) and _constant(key):
+        return None
+    r = run.to_numpy()
+    if r.min() < 0 or r.max() >= 2**31:
+        # Run pks past 31 bits (a key id is an INTEGER): their ranks rise with them.
+        r = np.unique(r, return_inverse=True)[1].astype(np.int64)
+    labels = r << 32
+    labels |= key.to_numpy().astype(np.int64)
+    return labels
+
+
+def _in_series_order(table: pa.Table, labels: np.ndarray | None) -> bool:
     """Whether the points are ordered by run, key and step (each series whole, steps rising),
-    as they are stored when each batch of a run is logged after the one before."""
+    as they are stored when each batch of a run is logged after the one before. ``labels``
+    are :func:`_series_labels`."""
     if table.num_rows < 2:
         return True
     step = table.column("step").to_numpy()
-    if "run_pk" not in table.column_names:  # one series, read without its run and key
-        return bool((step[1:] >= step[:-1]).all())
-    run = table.column("run_pk")
-    key = table.column("key_id")
-    if _constant(run) and _constant(key):
-        return bool((step[1:] >= step[:-1]).all())
-    d_run = np.diff(run.to_numpy())
-    d_key = np.diff(key.to_numpy().astype(np.int64))
-    same_run = d_run == 0
-    falls = step[1:] < step[:-1]
-    ok = (d_run >= 0) & ~(same_run & (d_key < 0)) & ~(same_run & (d_key == 0) & falls)
-    return bool(ok.all())
+    rising = step[1:] >= step[:-1]
+    if labels is None:
+        return bool(rising.all())
+    if not (labels[1:] >= labels[:-1]).all():
+        return False
+    rising |= labels[1:] != labels[:-1]
+    return bool(rising.all())
+
+
+def _sampled(part: pa.Table, labels: np.ndarray | None, samples: int) -> pa.Table:
+    """The points of ``part`` (whole series in series order) that the sampling rule keeps."""
+    step = part.column("step").to_numpy()
+    if labels is None:
+        labels = np.zeros(len(step), np.int64)
+    value = part.column("value")
+    nulls = value.is_null().to_numpy(zero_copy_only=False) if value.null_count else None
+    values = value.to_numpy(zero_copy_only=False)
+    return part.take(sample_sorted(labels, step, values, nulls, samples))
 
 
 def _constant(col: pa.ChunkedArray) -> bool:
@@ -179,6 +209,7 @@ class History:
         parts = []
         cur = self.db.reader()
         ranged = any(v is not None for v in (min_step, max_step, min_x, max_x))
+        sample_in_numpy = False
         if samples is not None and samples >= 20 and x_axis == "step" and not ranged:
             series = self.db.all(
                 "SELECT run_pk, key_id, n, first_step, last_step, nans FROM run_keys"
@@ -186,6 +217,7 @@ class History:
                 params[:2],
             )
             long = [s for s in series if s["n"] > max(samples, _tiles.RAW_LIMIT)]
+            sample_in_numpy = sum(s["n"] for s in series if s not in long) <= _NUMPY_SAMPLING_POINTS
             if long:
                 cur.register("_plan", _tiles.plan(long, samples))
                 try:
@@ -233,27 +265,34 @@ class History:
                     f" SEMI JOIN (SELECT DISTINCT run_pk, step FROM kept) USING (run_pk, step)"
                     f" WHERE key_id = {int(x_id)}) ORDER BY run_pk, key_id, step"
                 )
-            elif samples is None:
+            elif samples is None or sample_in_numpy:
                 # Every point: read as stored, sorted only when they are not in series order
                 # already (a sort of 1M points is three quarters of reading them). One series
                 # needs no run and key per point (all its codes are 0).
-                columns = "step, ts, value" if single else _COLUMNS
+                columns = "step, ts, value" if single and not parts else _COLUMNS
                 sql = f"WITH selected AS ({base}) SELECT {columns} FROM selected"
             else:
                 sql = f"WITH selected AS ({base}) {sampled}"
             part = cur.sql(sql, params=[*source_params, *params]).to_arrow_table()
-            if samples is None:
+            whole = samples is None or sample_in_numpy
+            if whole:
                 # The values once in one piece here: checked in place, then sent as they are.
                 for name in ("step", "ts", "value"):
                     i = part.schema.get_field_index(name)
                     part = part.set_column(i, name, part.column(i).combine_chunks())
-            if samples is None and not _in_series_order(part):
+            labels = _series_labels(part) if whole else None
+            if whole and not _in_series_order(part, labels):
                 cur.register("_unsorted", part)
                 try:
                     order = "step" if single else _ORDER
                     part = cur.sql(f"SELECT * FROM _unsorted ORDER BY {order}").to_arrow_table()
                 finally:
                     cur.unregister("_unsorted")
+                if sample_in_numpy:
+                    part = part.combine_chunks()
+                    labels = _series_labels(part)
+            if sample_in_numpy:
+                part = _sampled(part, labels, samples)
             parts.append(part)
         raw = parts[0]
         if len(parts) > 1:
