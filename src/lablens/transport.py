@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import weakref
 from typing import Any
@@ -136,6 +137,14 @@ class Transport:
         self.api_key = api_key
         self.timeout = timeout or 60.0
         self.session = requests.Session()
+        # requests reads proxies and the CA bundle from the environment on every request (two
+        # scans of os.environ, ~0.3 ms of a ~1.5 ms loopback request); this session talks to
+        # one server, so they are read once, here, with the same rules (no_proxy included).
+        self.session.trust_env = False
+        self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if ca_bundle:
+            self.session.verify = ca_bundle
         # A Transport dropped without ``close`` (a notebook's ``Api()`` going out of scope, or
         # collected from a reference cycle) closes its pooled connections instead of leaving the
         # sockets to the garbage collector, which warns about each one.
