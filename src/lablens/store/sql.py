@@ -134,6 +134,13 @@ class Sql(abc.ABC):
         request name the same run several times: each name is looked up once."""
         return None
 
+    def committed(self) -> int | None:
+        """A number that moves whenever any write commits, where this process is the
+        database's only writer (the embedded engine), so that an answer kept with it stays
+        right while it has not moved; ``None`` where others write too, and inside a write
+        transaction (whose reads may roll back)."""
+        return None
+
     def after_commit(self, then: Callable[[], None]) -> None:
         """Call ``then`` once the caller's transaction commits, never if it rolls back: for a
         part that keeps in memory what only this process writes (``concurrent`` false)."""

@@ -44,6 +44,8 @@ class Projects:
         # ``_ids_version`` moves at each deletion, so a read that raced one keeps nothing.
         self._ids: dict[tuple[str, str], int] | None = None if sql.concurrent else {}
         self._ids_version = 0
+        # get_project's rows by (workspace, name), with ``sql.committed()`` when read.
+        self._answers: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self._counted_row = self._row.replace(
             " FROM projects p",
             ", (SELECT count(*) FROM runs r WHERE r.project_id = p.id) AS run_count"
@@ -96,6 +98,12 @@ class Projects:
         # The small read every client makes (request_p50). DuckDB plans a correlated count ~4x
         # slower than two plain one-table reads; PostgreSQL plans it at once, and there each
         # read is a round trip.
+        # On the embedded engine the answer is kept until any write commits: a project polled
+        # while nothing is logged (a notebook's view, a dashboard) costs no query.
+        committed = self.sql.committed()
+        kept = self._answers.get((workspace, name)) if committed is not None else None
+        if kept is not None and kept[0] == committed:
+            return project_out(kept[1])
         wid = self.accounts.workspace_id(workspace)
         if "\x00" in name:
             row = None
@@ -110,6 +118,12 @@ class Projects:
         if row is None:
             raise NotFound("project", f"{workspace}/{name}")
         row["entity"] = workspace
+        if committed is not None:
+            if len(self._answers) >= 10_000:
+                self._answers.clear()
+            # Kept with the count read before the queries: a write that committed meanwhile
+            # moved it, so this answer is never taken.
+            self._answers[workspace, name] = (committed, row)
         return project_out(row)
 
     def project_id(self, workspace: str, name: str) -> int:

@@ -85,6 +85,8 @@ class Database:
         self.con = duckdb.connect(self.path)
         self.lock = threading.RLock()
         self._local = threading.local()
+        #: write transactions committed by this process (see :meth:`committed`)
+        self.commits = 0
         self.con.execute("SET TimeZone = 'UTC'")
         try:
             self._migrate(migrations)
@@ -177,8 +179,14 @@ class Database:
                 raise
             self._local.in_write = False
             cur.execute("COMMIT")
+            self.commits += 1
             for then in self._local.committed:
                 then()
+
+    def committed(self) -> int | None:
+        """How many write transactions have committed (the count moves after each COMMIT);
+        ``None`` inside one on this thread, whose reads see what may still roll back."""
+        return None if getattr(self._local, "in_write", False) else self.commits
 
     def after_commit(self, then: Callable[[], None]) -> None:
         """Call ``then`` once this thread's write transaction has committed (never if it rolls

@@ -76,6 +76,9 @@ class EmbeddedSql(Sql):
     def memo(self) -> dict[Any, Any] | None:
         return self.db.memo()
 
+    def committed(self) -> int | None:
+        return self.db.committed()
+
     def after_commit(self, then: Callable[[], None]) -> None:
         self.db.after_commit(then)
 
