@@ -115,6 +115,21 @@ def user_agent() -> str:
     return f"lablens/{__version__} python/{py} requests/{requests.__version__}"
 
 
+# The variables that can send an http(s) URL through a proxy, as requests reads them.
+_PROXY_VARIABLES = tuple(
+    name for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+    for name in (base, base.upper())
+)  # fmt: skip
+
+
+def _environ_proxies(url: str) -> dict[str, str]:
+    """requests' proxies for ``url`` from the environment; ``{}`` at once when no proxy
+    variable is set (requests' own reading scans every variable, for each session made)."""
+    if not any(name in os.environ for name in _PROXY_VARIABLES):
+        return {}
+    return requests.utils.get_environ_proxies(url)
+
+
 class Transport:
     """An HTTP session bound to one server and one API key.
 
@@ -141,7 +156,7 @@ class Transport:
         # scans of os.environ, ~0.3 ms of a ~1.5 ms loopback request); this session talks to
         # one server, so they are read once, here, with the same rules (no_proxy included).
         self.session.trust_env = False
-        self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        self.session.proxies.update(_environ_proxies(self.base_url))
         ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         if ca_bundle:
             self.session.verify = ca_bundle
