@@ -23,9 +23,10 @@ _COLUMNS = "run_pk, key_id, step, ts, value"
 _ORDER = "run_pk, key_id, step"
 # Sampled reads of short series (no tiles) of at most this many points in all are read whole
 # and sampled in numpy: twice as fast as DuckDB's aggregation of each bucket's five points
-# (whose struct payloads cost ~35 ns a point), at ~28 bytes a point held for the read. Larger
-# reads stream through the SQL aggregation instead.
-_NUMPY_SAMPLING_POINTS = 8_000_000
+# (whose struct payloads cost ~35 ns a point), but held in memory for the read: ~36 bytes a
+# point and the sampler's arrays, so ~250 MB at this bound. Larger reads stream through the
+# SQL aggregation instead.
+_NUMPY_SAMPLING_POINTS = 4_000_000
 
 
 def _series_labels(table: pa.Table) -> np.ndarray | None:
