@@ -11,11 +11,16 @@ import contextlib
 import signal
 from collections.abc import Iterator
 
+import pyarrow as pa
 import pytest
 
 from lablens import errors as E
 from lablens.api import Api
-from lablens.server.records_journal import FILE_NAME, Entry, read_entries
+from lablens.contract.records import encode_records
+from lablens.sdk.batches import encode_batch
+from lablens.server.records_journal import FILE_NAME, Entry, RecordsJournal, read_entries
+from lablens.server.routers.run_records import _journaled, _parse
+from lablens.store.embedded.store import EmbeddedStore
 from servers import RunningServer, sdk_init, start_server, stop_server
 
 
@@ -134,3 +139,43 @@ def test_a_wide_run_or_a_resumed_one_is_stored_before_its_answer(tmp_path, uniqu
         resumed.finish()
         assert read_entries(journal.read_bytes()) == []
         assert api.run(wide.path).summary["late"] == 2.0
+
+
+def _records_body(records: list[dict], batches: list[pa.Table]) -> bytes:
+    bodies = [encode_batch(b) for b in batches]
+    it = iter(bodies)
+    for rec in records:
+        if rec["t"] == "points":
+            rec["size"] = len(next(it))
+    return encode_records({"create": {"config": {}}, "records": records}, bodies)
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_a_wide_summary_before_the_points_is_not_journaled(tmp_path, wide):
+    # The widest of the request's updates counts, not only its last one (the finish). The
+    # create body names no ``resume``, which means "never": a new run, so journaled when narrow.
+    store = EmbeddedStore(tmp_path / "data")
+    store.create_user("alice")
+    store.create_project("alice", "p")
+    journal = RecordsJournal(store, tmp_path / "data", lambda s, e: [], hold=True).start()
+    try:
+        points = pa.table(
+            {"key": ["loss"], "step": pa.array([0], pa.int64()), "timestamp": [1.7e9],
+             "value": [1.0]}
+        )  # fmt: skip
+        n = 1500 if wide else 10
+        body = _records_body(
+            [
+                {"t": "patch", "body": {"summary": {f"s{k}": k for k in range(n)}}},
+                {"t": "points", "id": "b0", "stream": "default", "n": 1},
+                {"t": "finish", "state": "finished", "exit_code": 0},
+            ],
+            [points],
+        )
+        create, records = _parse(body)
+        answer = _journaled(store, journal, body, "alice", "p", "r1", "alice", create, records)
+        assert (answer is None) is wide
+        assert journal.pending == (0 if wide else 1)
+    finally:
+        journal.stop()
+        store.close()

@@ -224,7 +224,7 @@ def _journaled(
     """The answer of a request that makes a new run, once journaled (``records_journal.py``);
     ``None`` when it is to be stored now: it resumes a run, or something in it would be
     refused (storing it now raises that precisely), or the journal is full."""
-    if create is None or create.get("resume", "never") != "never" or len(raw) > _JOURNAL_BYTES:
+    if create is None or len(raw) > _JOURNAL_BYTES:
         return None
     if create.get("id") not in (None, run_id) or journal.has(ws, project, run_id):
         return None
@@ -232,15 +232,23 @@ def _journaled(
     keys: set[tuple[str, str]] = set()
     batches: set[str] = set()
     changes: dict[str, Any] = {}
+    summary_keys = 0  # the widest summary of the updates, each group merged as _store does
+
+    def check_changes() -> None:
+        nonlocal changes, summary_keys
+        if changes:
+            checked_run_changes(changes, dt.datetime.now(dt.UTC))
+            summary_keys = max(summary_keys, len(changes.get("summary") or {}))
+            changes = {}
+
     try:
-        checked_new_run({**create, "id": run_id})
+        if checked_new_run({**create, "id": run_id}).resume != "never":
+            return None  # a resumed run: stored against what it holds (None is "never" too)
         for kind, value in records:
             if kind in ("patch", "finish"):
                 _merge_update(changes, value)  # as _store merges them, and checked as merged
                 continue
-            if changes:
-                checked_run_changes(changes, dt.datetime.now(dt.UTC))
-                changes = {}
+            check_changes()
             if kind == "points":
                 table, stream, batch = value
                 check_stream(stream)
@@ -252,12 +260,11 @@ def _journaled(
                 keys.update((stream, k) for k in conformed["key"].unique().to_pylist())
             else:
                 console_table(value[0])
-        if changes:
-            checked_run_changes(changes, dt.datetime.now(dt.UTC))
+        check_changes()
         check_keys_per_run(0, len(keys))
     except (StoreError, ValueError, TypeError):
         return None
-    if len(keys) > _JOURNAL_KEYS or len(changes.get("summary") or {}) > _JOURNAL_KEYS:
+    if len(keys) > _JOURNAL_KEYS or summary_keys > _JOURNAL_KEYS:
         return None  # a wide run: stored at once, where every limit is counted as it grows
     # Last, as the store is asked: a run made meanwhile (by another request) is stored now,
     # and then refused or resumed as that run's request would be.
