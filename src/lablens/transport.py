@@ -116,10 +116,10 @@ def user_agent() -> str:
 
 
 # The variables that can send an http(s) URL through a proxy, as requests reads them.
-_PROXY_VARIABLES = tuple(
-    name for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-    for name in (base, base.upper())
-)  # fmt: skip
+_PROXY_VARIABLES = (
+    *("http_proxy", "https_proxy", "all_proxy", "no_proxy"),
+    *("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"),
+)
 
 
 def _environ_proxies(url: str) -> dict[str, str]:
